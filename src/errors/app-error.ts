@@ -1,0 +1,94 @@
+/**
+ * Typed errors with a stable `code`. The HTTP edge maps them to status codes in one place;
+ * nothing else decides a status. `retryable` tells clients and retry loops whether trying again
+ * can help.
+ */
+
+export type ErrorCode =
+  | "bad_request"
+  | "validation_error"
+  | "unauthorized"
+  | "not_found"
+  | "payload_too_large"
+  | "input_too_long"
+  | "overloaded"
+  | "rate_limited"
+  | "timeout"
+  | "aborted"
+  | "upstream_error"
+  | "upstream_unavailable"
+  | "dependency_unavailable"
+  | "model_not_found"
+  | "model_loading"
+  | "shutting_down"
+  | "fingerprint_mismatch"
+  | "invalid_document"
+  | "dimension_mismatch"
+  | "configuration_error"
+  | "internal_error";
+
+export type AppErrorOptions = {
+  cause?: unknown;
+  retryable?: boolean;
+  /** Extra, client-safe details (numbers of a limit, the field at fault...). */
+  details?: Record<string, unknown>;
+};
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "AppError";
+    this.code = code;
+    this.retryable = options.retryable ?? RETRYABLE_BY_DEFAULT.has(code);
+    this.details = options.details;
+  }
+}
+
+const RETRYABLE_BY_DEFAULT = new Set<ErrorCode>([
+  "overloaded",
+  "rate_limited",
+  "timeout",
+  "upstream_unavailable",
+  "dependency_unavailable",
+  "model_loading",
+  "shutting_down",
+]);
+
+/** HTTP status for each code: the single mapping used by every service. */
+export const HTTP_STATUS: Record<ErrorCode, number> = {
+  bad_request: 400,
+  validation_error: 422,
+  unauthorized: 401,
+  not_found: 404,
+  payload_too_large: 413,
+  input_too_long: 422,
+  overloaded: 429,
+  rate_limited: 429,
+  timeout: 504,
+  aborted: 499,
+  upstream_error: 502,
+  upstream_unavailable: 503,
+  dependency_unavailable: 503,
+  model_not_found: 404,
+  model_loading: 503,
+  shutting_down: 503,
+  fingerprint_mismatch: 409,
+  invalid_document: 422,
+  dimension_mismatch: 422,
+  configuration_error: 500,
+  internal_error: 500,
+};
+
+export function isAppError(error: unknown): error is AppError {
+  return error instanceof AppError;
+}
+
+/** True when `error` comes from an aborted AbortSignal (DOM AbortError or our own code). */
+export function isAbortError(error: unknown): boolean {
+  if (error instanceof AppError) return error.code === "aborted";
+  return error instanceof Error && (error.name === "AbortError" || error.name === "TimeoutError");
+}

@@ -1,0 +1,53 @@
+/**
+ * The LanguageModel port. Adapters: in-process llama.cpp, and HTTP clients for TGI (this
+ * project's LLM service speaks it too), OpenAI-compatible servers and the SageMaker runtime.
+ */
+
+export type ChatMessage = { role: "system" | "user" | "assistant"; content: string };
+
+export type LanguageModelInput = { prompt: string } | { messages: readonly ChatMessage[] };
+
+export type GenerationParameters = {
+  maxNewTokens?: number;
+  /** 0 means greedy. */
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  repetitionPenalty?: number;
+  stop?: readonly string[];
+  seed?: number;
+  /** Constrain the output to JSON matching this JSON schema. */
+  jsonSchema?: Record<string, unknown>;
+  /** Token id → bias added to its logit (-Infinity bans it). */
+  logitBias?: Readonly<Record<number, number>>;
+};
+
+export type GenerateRequest = LanguageModelInput &
+  GenerationParameters & {
+    signal?: AbortSignal;
+  };
+
+export type FinishReason = "length" | "stop" | "eos";
+
+export type Usage = { promptTokens: number; completionTokens: number };
+
+export type GenerateResult = {
+  text: string;
+  finishReason: FinishReason;
+  usage: Usage;
+};
+
+export type StreamPart =
+  | { type: "token"; text: string; tokenId?: number }
+  | { type: "done"; finishReason: FinishReason; usage: Usage };
+
+export type LanguageModel = {
+  /** Model id as reported to clients, e.g. "twin" or a file name. */
+  readonly id: string;
+  generate(request: GenerateRequest): Promise<GenerateResult>;
+  /** Token parts, then exactly one `done`. Aborting the signal stops generation and frees resources. */
+  stream(request: GenerateRequest): AsyncIterable<StreamPart>;
+  /** True when the model can serve now (loaded, upstream reachable). */
+  health(options?: { signal?: AbortSignal }): Promise<boolean>;
+  dispose(): Promise<void>;
+};

@@ -1,0 +1,85 @@
+/**
+ * The VectorStore port. One logical collection per data category (Qdrant: embedded_articles,
+ * embedded_posts, embedded_repositories; LanceDB: one table each). Adapters: LanceDB (embedded,
+ * default) and Qdrant.
+ */
+import type { Author, Chunk, DataCategory, EmbeddedChunk } from "../domain/index.js";
+
+/** What the store remembers about how its contents were made (checked before ingest and serve). */
+export type StoreMetadata = {
+  /** Fingerprint of the preprocessing + embedder (see preprocessing/fingerprint). */
+  fingerprint: PreprocessingFingerprint;
+  createdAt: string;
+  updatedAt: string;
+};
+
+export type PreprocessingFingerprint = {
+  /** sha256 over the canonical JSON of the fields below. */
+  hash: string;
+  preprocessingVersion: string;
+  embedder: { id: string; dimensions: number; maxInputTokens: number };
+  /** Cleaning and chunking parameters per category. */
+  parameters: Record<string, unknown>;
+};
+
+export type SearchMode = "dense" | "lexical" | "hybrid";
+
+export type SearchFilter = {
+  authorId?: string;
+};
+
+export type HybridOptions = {
+  /** Weight of the dense list in reciprocal-rank fusion (lexical gets 1 - denseWeight). Default 0.5. */
+  denseWeight?: number;
+  /** The RRF constant k. Default 60. */
+  rrfK?: number;
+  /** How many candidates each side contributes before fusion. Default max(limit * 4, 40). */
+  candidates?: number;
+};
+
+export type SearchRequest = {
+  category: DataCategory;
+  mode: SearchMode;
+  /** Required for dense and hybrid. */
+  vector?: Float32Array;
+  /** Required for lexical and hybrid. */
+  text?: string;
+  filter?: SearchFilter;
+  limit: number;
+  hybrid?: HybridOptions;
+  signal?: AbortSignal;
+};
+
+export type SearchHit = {
+  chunk: Chunk;
+  /** Higher is better. Dense: cosine similarity; lexical: BM25; hybrid: fused RRF score. */
+  score: number;
+};
+
+export type UpsertOptions = { signal?: AbortSignal };
+
+export type VectorStore = {
+  readonly kind: string;
+  /** Human-readable location, e.g. "lancedb:./.llm-twin/store" (for logs and errors). */
+  readonly location: string;
+  readonly supportsLexical: boolean;
+  readMetadata(): Promise<StoreMetadata | undefined>;
+  writeMetadata(metadata: StoreMetadata): Promise<void>;
+  /** Prepares collections for vectors of `dimensions`; idempotent. */
+  ensureCollections(dimensions: number): Promise<void>;
+  /** Removes every collection and the metadata (used by `--recreate`). */
+  drop(): Promise<void>;
+  /** Inserts or replaces chunks by id. */
+  upsert(chunks: readonly EmbeddedChunk[], options?: UpsertOptions): Promise<void>;
+  /** chunk ids stored for each of the given documents (documents without chunks are absent). */
+  chunkIdsByDocument(category: DataCategory, documentIds: readonly string[]): Promise<Map<string, Set<string>>>;
+  deleteChunks(category: DataCategory, chunkIds: readonly string[]): Promise<void>;
+  deleteDocument(category: DataCategory, documentId: string): Promise<void>;
+  search(request: SearchRequest): Promise<SearchHit[]>;
+  /** Distinct authors with at least one chunk. */
+  listAuthors(): Promise<Author[]>;
+  count(category?: DataCategory): Promise<number>;
+  /** Builds or refreshes ANN and full-text indexes where the adapter needs an explicit step. */
+  optimize(): Promise<void>;
+  close(): Promise<void>;
+};
