@@ -1,0 +1,9 @@
+export { type GeneratedGguf, type GenerateGgufOptions, type GgufArchitecture, generateGguf } from "./generate-gguf.js";
+export {
+  llmTwinCacheDirectory,
+  optionsHash,
+  TINY_MODEL_PRESETS,
+  type TinyModelPreset,
+  tinyModelPath,
+} from "./tiny-model-path.js";
+export { CHATML_TEMPLATE, RERANK_TEMPLATE } from "./vocabulary.js";
