@@ -1,0 +1,95 @@
+/**
+ * The one place where errors become HTTP responses: AppErrors by HTTP_STATUS, Fastify's own
+ * errors (validation, body too large, bad JSON, rate limit) by their kind, anything else as a 500
+ * with a generic message. The body is always `{error: {code, message, requestId}}`; stack traces
+ * and upstream bodies stay in the logs.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { AppError, type ErrorCode, HTTP_STATUS, isAppError } from "../../errors/index.js";
+
+export type ErrorBody = {
+  error: { code: ErrorCode; message: string; requestId: string; details?: Record<string, unknown> };
+};
+
+export type MappedError = { status: number; code: ErrorCode; message: string; details?: Record<string, unknown> };
+
+function fastifyErrorCode(error: FastifyError): ErrorCode {
+  if (error.validation !== undefined) return "validation_error";
+  if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") return "payload_too_large";
+  if (error.statusCode === 429) return "rate_limited";
+  if (error.statusCode === 404) return "not_found";
+  if (error.statusCode === 401) return "unauthorized";
+  if (error.statusCode === 413) return "payload_too_large";
+  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) return "bad_request";
+  return "internal_error";
+}
+
+export function mapError(error: unknown): MappedError {
+  if (isAppError(error)) {
+    return {
+      status: HTTP_STATUS[error.code],
+      code: error.code,
+      message: error.code === "internal_error" ? "internal error" : error.message,
+      ...(error.details === undefined ? {} : { details: error.details }),
+    };
+  }
+  const fastifyError = error as FastifyError;
+  const code = fastifyErrorCode(fastifyError);
+  if (code === "internal_error") return { status: 500, code, message: "internal error" };
+  let message = fastifyError.message;
+  if (code === "validation_error") message = `invalid request: ${fastifyError.message}`;
+  if (code === "bad_request" && error instanceof SyntaxError) message = `invalid JSON body: ${fastifyError.message}`;
+  return { status: HTTP_STATUS[code], code, message };
+}
+
+export function errorBody(mapped: MappedError, requestId: string): ErrorBody {
+  return {
+    error: {
+      code: mapped.code,
+      message: mapped.message,
+      requestId,
+      ...(mapped.details === undefined ? {} : { details: mapped.details }),
+    },
+  };
+}
+
+export type ErrorHandlingOptions = {
+  /** Called once per error response (metrics). */
+  onError?: (code: ErrorCode, request: FastifyRequest) => void;
+};
+
+export function registerErrorHandling(app: FastifyInstance, options: ErrorHandlingOptions = {}): void {
+  app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const mapped = mapError(error);
+    if (mapped.status >= 500) request.log.error({ err: error, code: mapped.code }, "request failed");
+    else request.log.info({ code: mapped.code, message: mapped.message }, "request rejected");
+    options.onError?.(mapped.code, request);
+    if (mapped.code === "overloaded" || mapped.code === "rate_limited" || mapped.status === 503) {
+      if (!reply.hasHeader("retry-after")) reply.header("retry-after", "1");
+    }
+    return reply.status(mapped.status).type("application/json").send(errorBody(mapped, request.id));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const mapped = mapError(new AppError("not_found", `no route ${request.method} ${request.url.split("?")[0]}`));
+    options.onError?.(mapped.code, request);
+    return reply.status(404).send(errorBody(mapped, request.id));
+  });
+}
+
+/** JSON schema of the error body, for route response schemas. */
+export const errorBodySchema = {
+  type: "object",
+  required: ["error"],
+  properties: {
+    error: {
+      type: "object",
+      required: ["code", "message", "requestId"],
+      properties: {
+        code: { type: "string" },
+        message: { type: "string" },
+        requestId: { type: "string" },
+        details: { type: "object", additionalProperties: true },
+      },
+    },
+  },
+} as const;

@@ -1,0 +1,155 @@
+/**
+ * The answer pipeline as a typed stream of parts: `sources` (as soon as retrieval is done), then
+ * `token`s, then `done` with usage and timings — or an `error` part when generation fails after
+ * the sources went out. Failures BEFORE the first part are thrown instead, so the HTTP edge can
+ * still answer with a proper status code. The HTTP edge turns the parts into SSE; the
+ * non-streaming route collects them (one code path for both).
+ */
+import { performance } from "node:perf_hooks";
+import { AppError, type ErrorCode } from "../errors/index.js";
+import type { FinishReason, LanguageModel, StreamPart, Usage } from "../llm/index.js";
+import type { ActiveTrace } from "../observability/tracing/index.js";
+import { noopTrace } from "../observability/tracing/index.js";
+import { buildPrompt } from "../preprocessing/index.js";
+import { resolveRagRequest } from "./request.js";
+import { type RagDependencies, retrieveResolved } from "./retrieve.js";
+import { buildContext, estimateTokens } from "./steps/context.js";
+import type { RagPart, RagRequest, RagResponse } from "./types.js";
+import { abortedError, deadlineSignal, toUpstreamError } from "./upstream.js";
+
+export type AnswerOptions = { signal?: AbortSignal; trace?: ActiveTrace };
+
+function promptText(input: ReturnType<typeof buildPrompt>): string {
+  return "prompt" in input ? input.prompt : input.messages.map((message) => message.content).join("\n");
+}
+
+/** Pulls the next part of an LLM stream, or rejects when the deadline signal fires first. */
+function nextBefore(iterator: AsyncIterator<StreamPart>, signal: AbortSignal): Promise<IteratorResult<StreamPart>> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    iterator.next().then(
+      (result) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(result);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+export async function* answerStream(
+  request: RagRequest,
+  deps: RagDependencies,
+  options: AnswerOptions = {},
+): AsyncGenerator<RagPart, void, undefined> {
+  const started = performance.now();
+  const trace = options.trace ?? noopTrace();
+  const { config } = deps;
+  const resolved = resolveRagRequest(request, config);
+  const llm: LanguageModel | undefined = deps.llm;
+  if (llm === undefined) {
+    throw new AppError("dependency_unavailable", "no language model is configured: this service can only /retrieve");
+  }
+  const retrieval = await retrieveResolved(resolved, deps, options);
+  const { timings } = retrieval;
+  yield { type: "sources", sources: retrieval.sources, author: retrieval.author ?? null, queries: retrieval.queries };
+
+  const countTokens = deps.countTokens ?? estimateTokens;
+  const context = buildContext(retrieval.sources, config.contextTokenBudget, countTokens);
+  const prompt = buildPrompt({ template: config.promptTemplate, query: resolved.query, context: context.text });
+  trace
+    .startSpan("prompt", {
+      template: typeof config.promptTemplate === "string" ? config.promptTemplate : "custom",
+      contextTokens: context.tokens,
+      contextSourcesUsed: context.sourcesUsed,
+      contextTruncated: context.truncated,
+      promptTokensEstimate: countTokens(promptText(prompt)),
+    })
+    .end();
+
+  const generationStart = performance.now();
+  const span = trace.startSpan("generation", {
+    model: llm.id,
+    maxNewTokens: resolved.maxNewTokens,
+    temperature: resolved.temperature,
+  });
+  const deadline = deadlineSignal(options.signal, config.llmTimeoutMs);
+  let answer = "";
+  let usage: Usage = { promptTokens: 0, completionTokens: 0 };
+  let finishReason: FinishReason = "length";
+  let firstTokenMs: number | undefined;
+  let failure: AppError | undefined;
+  const iterator = llm
+    .stream({
+      ...prompt,
+      maxNewTokens: resolved.maxNewTokens,
+      temperature: resolved.temperature,
+      topP: config.topP,
+      repetitionPenalty: config.repetitionPenalty,
+      signal: deadline.signal,
+    })
+    [Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const next = await nextBefore(iterator, deadline.signal);
+      if (next.done) break;
+      const part = next.value;
+      if (part.type === "token") {
+        firstTokenMs ??= performance.now() - generationStart;
+        answer += part.text;
+        yield { type: "token", text: part.text };
+      } else {
+        usage = part.usage;
+        finishReason = part.finishReason;
+      }
+    }
+  } catch (error) {
+    failure = toUpstreamError("the LLM", error, deadline.state);
+  } finally {
+    deadline.dispose();
+    // Ends the adapter's generator too (it frees its sequence); errors on the way out do not matter.
+    void Promise.resolve(iterator.return?.()).catch(() => {});
+    timings.generationMs = performance.now() - generationStart;
+    timings.totalMs = performance.now() - started;
+    span.setAttributes({
+      promptTokens: usage.promptTokens,
+      completionTokens: usage.completionTokens,
+      finishReason,
+      timeToFirstTokenMs: firstTokenMs ?? null,
+    });
+    span.end(failure ?? (options.signal?.aborted ? abortedError("the generation") : undefined));
+  }
+  if (failure !== undefined) {
+    trace.setAttributes({ answerChars: answer.length });
+    yield { type: "error", code: failure.code, message: failure.message };
+    return;
+  }
+  trace.setAttributes({ promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, answer });
+  yield { type: "done", answer, finishReason, usage, timings };
+}
+
+/** The non-streaming answer: the same parts, collected. An `error` part becomes a thrown AppError. */
+export async function answerOnce(
+  request: RagRequest,
+  deps: RagDependencies,
+  options: AnswerOptions = {},
+): Promise<RagResponse> {
+  let sources: RagResponse["sources"] = [];
+  for await (const part of answerStream(request, deps, options)) {
+    if (part.type === "sources") sources = part.sources;
+    else if (part.type === "error") throw errorFromPart(part);
+    else if (part.type === "done") {
+      return { answer: part.answer, sources, usage: part.usage, timings: part.timings };
+    }
+  }
+  throw new AppError("internal_error", "the answer stream ended without a result");
+}
+
+export function errorFromPart(part: { code: ErrorCode; message: string }): AppError {
+  return new AppError(part.code, part.message);
+}

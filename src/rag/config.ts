@@ -1,0 +1,86 @@
+/**
+ * Retrieval and generation settings of the RAG service, with their defaults. The composition roots
+ * fill them from flags and environment variables; tests and the evaluation harness pass partial
+ * overrides to `resolveRagConfig`.
+ */
+import { DATA_CATEGORIES, type DataCategory } from "../domain/index.js";
+import type { PromptTemplate } from "../preprocessing/index.js";
+import type { SearchMode } from "../vector-store/index.js";
+import type { SelfQueryMode } from "./types.js";
+
+/** "chat": the model's own chat template; "alpaca": the reference's fine-tuning format; or a custom template text. */
+export type PromptTemplateSetting = PromptTemplate;
+
+export type RagConfig = {
+  retrievalMode: SearchMode;
+  /** Sources kept after reranking when the request does not say. The reference kept 3. */
+  k: number;
+  /** Largest `k` a request may ask for. */
+  maxK: number;
+  /** Queries after expansion, the original included (1 = no expansion). The reference used 3. */
+  expandQueries: number;
+  maxExpandQueries: number;
+  selfQuery: SelfQueryMode;
+  /** Categories searched when the request does not say. */
+  categories: DataCategory[];
+  /** Hits asked of the store per (query, category) search. */
+  searchLimit: number;
+  /** Weight of the dense list in hybrid search (lexical gets the rest). */
+  hybridDenseWeight: number;
+  /** The constant of reciprocal-rank fusion (store-side hybrid and our own fusion of lists). */
+  rrfK: number;
+  /** Most candidates sent to a GGUF reranker (the best by fusion first). */
+  rerankCandidates: number;
+  /** Tokens the retrieved context may take in the prompt. */
+  contextTokenBudget: number;
+  promptTemplate: PromptTemplateSetting;
+  maxNewTokens: number;
+  /** Largest `maxNewTokens` a request may ask for. */
+  maxNewTokensLimit: number;
+  temperature: number;
+  topP: number;
+  repetitionPenalty: number;
+  /** New tokens for the query-expansion and self-query LLM calls. */
+  expansionMaxNewTokens: number;
+  selfQueryMaxNewTokens: number;
+  /** Longest accepted query, in characters. */
+  maxQueryChars: number;
+  /** Timeouts of upstream calls, in milliseconds. */
+  llmTimeoutMs: number;
+  embedderTimeoutMs: number;
+  storeTimeoutMs: number;
+  rerankerTimeoutMs: number;
+};
+
+export const DEFAULT_RAG_CONFIG: RagConfig = {
+  retrievalMode: "hybrid",
+  k: 3,
+  maxK: 50,
+  expandQueries: 3,
+  maxExpandQueries: 8,
+  selfQuery: "match",
+  categories: [...DATA_CATEGORIES],
+  searchLimit: 10,
+  hybridDenseWeight: 0.5,
+  rrfK: 60,
+  rerankCandidates: 30,
+  contextTokenBudget: 1024,
+  promptTemplate: "chat",
+  maxNewTokens: 150,
+  maxNewTokensLimit: 2048,
+  temperature: 0.01,
+  topP: 0.9,
+  repetitionPenalty: 1.1,
+  expansionMaxNewTokens: 160,
+  selfQueryMaxNewTokens: 48,
+  maxQueryChars: 4000,
+  llmTimeoutMs: 60_000,
+  embedderTimeoutMs: 10_000,
+  storeTimeoutMs: 10_000,
+  rerankerTimeoutMs: 20_000,
+};
+
+export function resolveRagConfig(overrides: Partial<RagConfig> = {}): RagConfig {
+  const defined = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
+  return { ...DEFAULT_RAG_CONFIG, ...defined } as RagConfig;
+}

@@ -1,0 +1,131 @@
+/**
+ * Builds the RAG service's Fastify app (testable with inject(); ./server.ts only listens):
+ * request ids, API keys, rate limits, the body limit, one error handler, metrics, OpenAPI and
+ * Swagger UI at /docs, health and readiness, traces, the RAG routes and the chat page at `/`.
+ */
+import { createHash } from "node:crypto";
+import rateLimit from "@fastify/rate-limit";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import { AppError } from "../../errors/index.js";
+import {
+  bearerToken,
+  registerApiKeys,
+  registerErrorHandling,
+  registerHttpMetrics,
+  registerRequestIdHeader,
+  requestIdFrom,
+} from "../../observability/http/index.js";
+import type { TraceLog, Tracer } from "../../observability/tracing/index.js";
+import { registerChatPage } from "../../web/index.js";
+import type { ReadinessCheck } from "../readiness.js";
+import type { RagDependencies } from "../retrieve.js";
+import { createRagMetrics, type RagMetrics } from "./rag-metrics.js";
+import { registerRagRoutes } from "./rag-routes.js";
+import { healthSchema, readySchema, traceByIdSchema, tracesListSchema } from "./schemas.js";
+
+export type RateLimitConfig = { max: number; timeWindowMs: number };
+
+export type RagHttpConfig = {
+  /** Bearer keys; empty = no authentication. */
+  apiKeys: readonly string[];
+  /** Requests per key (or per IP without a key) per window; false = no limit. */
+  rateLimit: RateLimitConfig | false;
+  bodyLimitBytes: number;
+};
+
+export const DEFAULT_RAG_HTTP_CONFIG: RagHttpConfig = {
+  apiKeys: [],
+  rateLimit: { max: 120, timeWindowMs: 60_000 },
+  bodyLimitBytes: 64 * 1024,
+};
+
+export type RagAppOptions = {
+  deps: RagDependencies;
+  http: RagHttpConfig;
+  tracer: Tracer;
+  traceLog: TraceLog;
+  readiness: ReadinessCheck;
+  metrics?: RagMetrics;
+  logger?: FastifyServerOptions["logger"];
+  /** Runs when the app closes (dispose the store, LLM, tracer...). */
+  onClose?: () => Promise<void>;
+};
+
+function rateLimitKey(request: Parameters<NonNullable<Parameters<typeof rateLimit>[1]["keyGenerator"]>>[0]): string {
+  const token = bearerToken(request as never);
+  if (token !== undefined) return `key:${createHash("sha256").update(token).digest("hex").slice(0, 32)}`;
+  return `ip:${request.ip}`;
+}
+
+export async function buildRagApp(options: RagAppOptions): Promise<FastifyInstance> {
+  const { deps, http, tracer, traceLog, readiness } = options;
+  const metrics = options.metrics ?? createRagMetrics();
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: http.bodyLimitBytes,
+    genReqId: requestIdFrom,
+    requestIdLogLabel: "requestId",
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", allErrors: false } },
+  });
+
+  registerErrorHandling(app, { onError: (code) => metrics.http.errors.inc({ code }) });
+  registerRequestIdHeader(app);
+  registerHttpMetrics(app, metrics.http);
+
+  if (http.rateLimit !== false) {
+    await app.register(rateLimit, {
+      global: true,
+      max: http.rateLimit.max,
+      timeWindow: http.rateLimit.timeWindowMs,
+      keyGenerator: rateLimitKey,
+      allowList: (request) => request.routeOptions.config?.public === true,
+      errorResponseBuilder: (_request, context) =>
+        new AppError("rate_limited", `rate limit exceeded: ${context.max} requests per ${context.after}; retry later`, {
+          details: { limit: context.max },
+        }),
+    });
+  }
+  registerApiKeys(app, http.apiKeys);
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: "llm-twin RAG service",
+        description: "Answers in an author's voice from their own articles, posts and code.",
+        version: "0.1.0",
+      },
+      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+      ...(http.apiKeys.length > 0 ? { security: [{ bearer: [] }] } : {}),
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: "/docs" });
+
+  app.get("/health", { config: { public: true }, schema: healthSchema }, async () => ({ status: "ok" }));
+  app.get("/ready", { config: { public: true }, schema: readySchema }, async (_request, reply) => {
+    const result = await readiness();
+    if (!result.ready) {
+      return reply.status(503).send({ status: "unavailable", reasons: result.reasons, checks: result.checks });
+    }
+    return { status: "ready", checks: result.checks };
+  });
+
+  app.get<{ Querystring: { limit: number } }>("/traces", { schema: tracesListSchema }, async (request) => ({
+    traces: traceLog.list(request.query.limit),
+  }));
+  app.get<{ Params: { id: string } }>("/traces/:id", { schema: traceByIdSchema }, async (request) => {
+    const trace = traceLog.get(request.params.id);
+    if (trace === undefined) throw new AppError("not_found", `no trace '${request.params.id}' in the trace log`);
+    return trace;
+  });
+
+  await registerRagRoutes(app, { deps, tracer, metrics });
+  await app.register(registerChatPage);
+
+  app.addHook("onClose", async () => {
+    await tracer.close();
+    await options.onClose?.();
+  });
+  return app;
+}

@@ -1,0 +1,191 @@
+/** JSON schemas of the RAG routes: they validate requests, serialize responses and feed OpenAPI. */
+import { DATA_CATEGORIES } from "../../domain/index.js";
+import { errorBodySchema } from "../../observability/http/index.js";
+
+export const ragRequestSchema = {
+  type: "object",
+  required: ["query"],
+  additionalProperties: false,
+  properties: {
+    query: { type: "string", minLength: 1, description: "What to write, in the author's voice. Always used as text." },
+    author: {
+      type: "string",
+      minLength: 1,
+      maxLength: 200,
+      description: "Author id or full name; overrides self-query. Must be an author known to the store.",
+    },
+    k: { type: "integer", minimum: 1, description: "Sources kept after reranking (default from config: 3)." },
+    expandQueries: {
+      type: "integer",
+      minimum: 1,
+      description: "Queries after expansion, the original included; 1 turns expansion off (default 3).",
+    },
+    selfQuery: {
+      type: "string",
+      enum: ["match", "llm", "off"],
+      description: "How the author is found: name matching, matching then the LLM, or not at all.",
+    },
+    categories: {
+      type: "array",
+      minItems: 1,
+      uniqueItems: true,
+      items: { type: "string", enum: [...DATA_CATEGORIES] },
+      description: "Categories to search (default: all).",
+    },
+    maxNewTokens: { type: "integer", minimum: 1 },
+    temperature: { type: "number", minimum: 0, maximum: 2 },
+    stream: { type: "boolean", description: "Answer as server-sent events (also with Accept: text/event-stream)." },
+  },
+} as const;
+
+const authorSchema = {
+  type: "object",
+  required: ["id", "fullName"],
+  properties: { id: { type: "string" }, fullName: { type: "string" } },
+} as const;
+
+export const sourceSchema = {
+  type: "object",
+  required: ["id", "documentId", "title", "link", "author", "category", "score", "text"],
+  properties: {
+    id: { type: "string", description: "Chunk id" },
+    documentId: { type: "string" },
+    title: { type: "string" },
+    link: { type: "string" },
+    author: authorSchema,
+    category: { type: "string", enum: [...DATA_CATEGORIES] },
+    score: { type: "number", description: "Reranker score, or the reciprocal-rank-fusion score without a reranker" },
+    text: { type: "string" },
+  },
+} as const;
+
+export const timingsSchema = {
+  type: "object",
+  required: ["selfQueryMs", "expansionMs", "embeddingMs", "searchMs", "rerankMs", "generationMs", "totalMs"],
+  properties: {
+    selfQueryMs: { type: "number" },
+    expansionMs: { type: "number" },
+    embeddingMs: { type: "number" },
+    searchMs: { type: "number" },
+    rerankMs: { type: "number" },
+    generationMs: { type: "number" },
+    totalMs: { type: "number" },
+  },
+} as const;
+
+export const usageSchema = {
+  type: "object",
+  required: ["promptTokens", "completionTokens"],
+  properties: { promptTokens: { type: "integer" }, completionTokens: { type: "integer" } },
+} as const;
+
+const errorResponses = {
+  400: errorBodySchema,
+  401: errorBodySchema,
+  413: errorBodySchema,
+  422: errorBodySchema,
+  429: errorBodySchema,
+  500: errorBodySchema,
+  502: errorBodySchema,
+  503: errorBodySchema,
+  504: errorBodySchema,
+} as const;
+
+export const ragRouteSchema = {
+  summary: "Answer in the author's voice, grounded in retrieved sources",
+  description:
+    "JSON by default. With `stream: true` or `Accept: text/event-stream` the answer is server-sent events: " +
+    "`sources` {sources, author, queries}, then `token` {text} events, then `done` {answer, finishReason, usage, timings}; " +
+    "a failure after the sources is an `error` event {code, message, requestId} and the stream ends.",
+  tags: ["rag"],
+  body: ragRequestSchema,
+  produces: ["application/json", "text/event-stream"],
+  response: {
+    200: {
+      type: "object",
+      required: ["answer", "sources", "usage", "timings"],
+      properties: {
+        answer: { type: "string" },
+        sources: { type: "array", items: sourceSchema },
+        usage: usageSchema,
+        timings: timingsSchema,
+      },
+    },
+    ...errorResponses,
+  },
+} as const;
+
+export const retrieveRouteSchema = {
+  summary: "Retrieve the sources for a request without generating",
+  tags: ["rag"],
+  body: ragRequestSchema,
+  response: {
+    200: {
+      type: "object",
+      required: ["sources", "timings"],
+      properties: {
+        sources: { type: "array", items: sourceSchema },
+        timings: timingsSchema,
+        author: { anyOf: [authorSchema, { type: "null" }] },
+        queries: { type: "array", items: { type: "string" } },
+      },
+    },
+    ...errorResponses,
+  },
+} as const;
+
+const checkSchema = {
+  type: "object",
+  required: ["ok"],
+  properties: { ok: { type: "boolean" }, message: { type: "string" } },
+} as const;
+
+export const readySchema = {
+  summary: "Readiness: store and LLM reachable, fingerprint checked",
+  tags: ["health"],
+  response: {
+    200: {
+      type: "object",
+      required: ["status", "checks"],
+      properties: { status: { type: "string" }, checks: { type: "object", additionalProperties: checkSchema } },
+    },
+    503: {
+      type: "object",
+      required: ["status", "checks"],
+      properties: {
+        status: { type: "string" },
+        reasons: { type: "array", items: { type: "string" } },
+        checks: { type: "object", additionalProperties: checkSchema },
+      },
+    },
+  },
+} as const;
+
+export const healthSchema = {
+  summary: "Liveness",
+  tags: ["health"],
+  response: { 200: { type: "object", required: ["status"], properties: { status: { type: "string" } } } },
+} as const;
+
+const traceSchema = { type: "object", additionalProperties: true } as const;
+
+export const tracesListSchema = {
+  summary: "The latest request traces, newest first",
+  tags: ["traces"],
+  querystring: {
+    type: "object",
+    additionalProperties: false,
+    properties: { limit: { type: "integer", minimum: 1, maximum: 10000, default: 50 } },
+  },
+  response: {
+    200: { type: "object", required: ["traces"], properties: { traces: { type: "array", items: traceSchema } } },
+    ...errorResponses,
+  },
+} as const;
+
+export const traceByIdSchema = {
+  summary: "One request trace with its spans",
+  tags: ["traces"],
+  params: { type: "object", required: ["id"], properties: { id: { type: "string", maxLength: 64 } } },
+  response: { 200: traceSchema, 404: errorBodySchema, 401: errorBodySchema, 429: errorBodySchema },
+} as const;

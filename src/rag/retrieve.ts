@@ -1,0 +1,242 @@
+/**
+ * The retrieval pipeline, shared by the RAG service and the evaluation harness:
+ * self-query ∥ query expansion → one embedding batch → parallel filtered searches → merge, dedup
+ * and rerank against the original query → top k. Each step is a function behind a small type
+ * (./steps); this file only orders them, times them, bounds them with timeouts and traces them.
+ */
+import { performance } from "node:perf_hooks";
+import type { Author } from "../domain/index.js";
+import type { Embedder } from "../embedding/index.js";
+import { AppError } from "../errors/index.js";
+import type { LanguageModel } from "../llm/index.js";
+import type { ActiveTrace } from "../observability/tracing/index.js";
+import { noopTrace } from "../observability/tracing/index.js";
+import { cleanQuery } from "../preprocessing/index.js";
+import type { VectorStore } from "../vector-store/index.js";
+import type { RagConfig } from "./config.js";
+import { type ResolvedRagRequest, resolveRagRequest } from "./request.js";
+import type { Reranker } from "./rerank/port.js";
+import type { TokenCounter } from "./steps/context.js";
+import { createQueryExpansionStep } from "./steps/query-expansion.js";
+import { createRerankStep } from "./steps/rerank.js";
+import { createEmbedQueriesStep, createSearchStep } from "./steps/search.js";
+import { type AuthorResolution, createSelfQueryStep, findKnownAuthor } from "./steps/self-query.js";
+import { emptyTimings, type RagRequest, type RagSource, type RetrievalResult } from "./types.js";
+import { callUpstream } from "./upstream.js";
+
+export type RagDependencies = {
+  store: VectorStore;
+  embedder: Embedder;
+  /** Needed for generation, LLM self-query and query expansion; retrieval works without it. */
+  llm?: LanguageModel;
+  reranker?: Reranker;
+  config: RagConfig;
+  /** Known authors (default: the store's listAuthors); the service caches them. */
+  listAuthors?: (signal: AbortSignal) => Promise<Author[]>;
+  /** Tokens of a text as the LLM counts them, for the context budget (default: an estimate). */
+  countTokens?: TokenCounter;
+};
+
+export type RetrieveOptions = {
+  signal?: AbortSignal;
+  trace?: ActiveTrace;
+};
+
+const elapsed = (start: number): number => performance.now() - start;
+
+async function resolveAuthor(
+  request: ResolvedRagRequest,
+  deps: RagDependencies,
+  options: RetrieveOptions,
+): Promise<AuthorResolution> {
+  const { config } = deps;
+  if (request.author === undefined && request.selfQuery === "off") return { author: undefined, source: "none" };
+  const authors = await callUpstream("the vector store (authors)", config.storeTimeoutMs, options.signal, (signal) =>
+    deps.listAuthors === undefined ? deps.store.listAuthors() : deps.listAuthors(signal),
+  );
+  if (request.author !== undefined) {
+    const author = findKnownAuthor(request.author, authors);
+    if (author === undefined) {
+      throw new AppError(
+        "validation_error",
+        `unknown author '${request.author}'; known authors: ${authors.map((known) => `${known.fullName} (${known.id})`).join(", ") || "none"}`,
+        { details: { field: "author" } },
+      );
+    }
+    return { author, source: "match" };
+  }
+  const step = createSelfQueryStep({
+    ...(deps.llm === undefined ? {} : { llm: deps.llm }),
+    maxNewTokens: config.selfQueryMaxNewTokens,
+  });
+  return callUpstream("the LLM (self-query)", config.llmTimeoutMs, options.signal, (signal) =>
+    step(request.query, authors, { mode: request.selfQuery, signal }),
+  );
+}
+
+/** Retrieval for an already resolved request (the answer pipeline resolves it once). */
+export async function retrieveResolved(
+  request: ResolvedRagRequest,
+  deps: RagDependencies,
+  options: RetrieveOptions = {},
+): Promise<RetrievalResult> {
+  const started = performance.now();
+  const { config, store, embedder } = deps;
+  const trace = options.trace ?? noopTrace();
+  const signal = options.signal;
+  const timings = emptyTimings();
+  trace.setAttributes({ query: request.query, k: request.k, retrievalMode: config.retrievalMode });
+
+  const selfQuery = trace.span(
+    "self-query",
+    async (span) => {
+      const start = performance.now();
+      try {
+        const resolution = await resolveAuthor(request, deps, options);
+        span.setAttributes({
+          authorId: resolution.author?.id ?? null,
+          authorName: resolution.author?.fullName ?? null,
+          source: request.author !== undefined ? "request" : resolution.source,
+        });
+        return resolution;
+      } finally {
+        timings.selfQueryMs = elapsed(start);
+      }
+    },
+    { mode: request.selfQuery, requestedAuthor: request.author ?? null },
+  );
+  const expansion = trace.span(
+    "query-expansion",
+    async (span) => {
+      const start = performance.now();
+      try {
+        const step = createQueryExpansionStep({
+          ...(deps.llm === undefined ? {} : { llm: deps.llm }),
+          maxNewTokens: config.expansionMaxNewTokens,
+        });
+        const queries =
+          request.expandQueries <= 1
+            ? [request.query]
+            : await callUpstream("the LLM (query expansion)", config.llmTimeoutMs, signal, (child) =>
+                step(request.query, { count: request.expandQueries, signal: child }),
+              );
+        span.setAttributes({ queries, expanded: queries.length - 1 });
+        return queries;
+      } finally {
+        timings.expansionMs = elapsed(start);
+      }
+    },
+    { requested: request.expandQueries },
+  );
+  const [resolution, queries] = await Promise.all([selfQuery, expansion]);
+
+  const texts = queries
+    .map((query) => cleanQuery(query))
+    .map((text, index) => (text === "" ? (queries[index] ?? "") : text));
+  let vectors: Float32Array[] | undefined;
+  if (config.retrievalMode !== "lexical") {
+    vectors = await trace.span(
+      "embedding",
+      async () => {
+        const start = performance.now();
+        try {
+          const embed = createEmbedQueriesStep(embedder);
+          return await callUpstream("the embedder", config.embedderTimeoutMs, signal, (child) =>
+            embed(texts, { signal: child }),
+          );
+        } finally {
+          timings.embeddingMs = elapsed(start);
+        }
+      },
+      { texts: texts.length, embedder: embedder.id },
+    );
+  }
+
+  const lists = await trace.span(
+    "search",
+    async (span) => {
+      const start = performance.now();
+      try {
+        const search = createSearchStep(store);
+        const results = await callUpstream("the vector store", config.storeTimeoutMs, signal, (child) =>
+          search(
+            {
+              mode: config.retrievalMode,
+              texts,
+              vectors,
+              categories: request.categories,
+              authorId: resolution.author?.id,
+              limit: config.searchLimit,
+              hybridDenseWeight: config.hybridDenseWeight,
+              rrfK: config.rrfK,
+            },
+            { signal: child },
+          ),
+        );
+        span.setAttributes({ hits: results.reduce((total, list) => total + list.hits.length, 0) });
+        return results;
+      } finally {
+        timings.searchMs = elapsed(start);
+      }
+    },
+    {
+      mode: config.retrievalMode,
+      categories: request.categories,
+      authorId: resolution.author?.id ?? null,
+      limit: config.searchLimit,
+    },
+  );
+
+  const ranked = await trace.span(
+    "rerank",
+    async (span) => {
+      const start = performance.now();
+      try {
+        const rerank = createRerankStep({
+          ...(deps.reranker === undefined ? {} : { reranker: deps.reranker }),
+          rrfK: config.rrfK,
+          candidates: config.rerankCandidates,
+        });
+        const kept = await callUpstream("the reranker", config.rerankerTimeoutMs, signal, (child) =>
+          rerank(request.query, lists, { k: request.k, signal: child }),
+        );
+        span.setAttributes({
+          ids: kept.map((item) => item.chunk.id),
+          scores: kept.map((item) => item.score),
+        });
+        return kept;
+      } finally {
+        timings.rerankMs = elapsed(start);
+      }
+    },
+    { method: deps.reranker === undefined ? "reciprocal-rank-fusion" : deps.reranker.id, k: request.k },
+  );
+
+  const sources: RagSource[] = ranked.map(({ chunk, score }) => ({
+    id: chunk.id,
+    documentId: chunk.documentId,
+    title: chunk.title,
+    link: chunk.link,
+    author: { id: chunk.author.id, fullName: chunk.author.fullName },
+    category: chunk.category,
+    score,
+    text: chunk.text,
+  }));
+  timings.totalMs = elapsed(started);
+  return {
+    sources,
+    author: resolution.author,
+    authorSource: request.author !== undefined ? "request" : resolution.source,
+    queries,
+    timings,
+  };
+}
+
+/** Retrieves the sources for `request` (see the file comment). Exported for the evaluation harness. */
+export async function retrieve(
+  request: RagRequest,
+  deps: RagDependencies,
+  options: RetrieveOptions = {},
+): Promise<RetrievalResult> {
+  return retrieveResolved(resolveRagRequest(request, deps.config), deps, options);
+}

@@ -1,0 +1,79 @@
+/**
+ * The RAG service's request, response and streaming shapes. Field names are the public API
+ * (issue 4): keep them exactly as they are.
+ */
+import type { Author, DataCategory } from "../domain/index.js";
+import type { ErrorCode } from "../errors/index.js";
+import type { FinishReason, Usage } from "../llm/index.js";
+
+export type SelfQueryMode = "match" | "llm" | "off";
+
+export type RagRequest = {
+  query: string;
+  /** Author id or full name; overrides self-query. */
+  author?: string;
+  /** How many sources to keep after reranking. */
+  k?: number;
+  /** Number of queries after expansion, the original included; 1 turns expansion off. */
+  expandQueries?: number;
+  selfQuery?: SelfQueryMode;
+  categories?: DataCategory[];
+  maxNewTokens?: number;
+  temperature?: number;
+  stream?: boolean;
+};
+
+export type RagSource = {
+  /** Chunk id. */
+  id: string;
+  documentId: string;
+  title: string;
+  link: string;
+  author: Author;
+  category: DataCategory;
+  score: number;
+  text: string;
+};
+
+export type RagTimings = {
+  selfQueryMs: number;
+  expansionMs: number;
+  embeddingMs: number;
+  searchMs: number;
+  rerankMs: number;
+  generationMs: number;
+  totalMs: number;
+};
+
+export type RetrievalResult = {
+  sources: RagSource[];
+  /** The author the search was filtered by, and how it was found. */
+  author: Author | undefined;
+  authorSource: "request" | "match" | "llm" | "none";
+  /** The queries searched: the original first, then the expansions. */
+  queries: string[];
+  timings: RagTimings;
+};
+
+export type RagResponse = {
+  answer: string;
+  sources: RagSource[];
+  usage: Usage;
+  timings: RagTimings;
+};
+
+export type RetrieveResponse = {
+  sources: RagSource[];
+  timings: RagTimings;
+};
+
+/** The answer as a typed stream; it becomes SSE only at the HTTP edge. */
+export type RagPart =
+  | { type: "sources"; sources: RagSource[]; author: Author | null; queries: string[] }
+  | { type: "token"; text: string }
+  | { type: "done"; answer: string; finishReason: FinishReason; usage: Usage; timings: RagTimings }
+  | { type: "error"; code: ErrorCode; message: string };
+
+export function emptyTimings(): RagTimings {
+  return { selfQueryMs: 0, expansionMs: 0, embeddingMs: 0, searchMs: 0, rerankMs: 0, generationMs: 0, totalMs: 0 };
+}
