@@ -1,1 +1,14 @@
+/** The vector store capability: the port, the URI parser, the adapters' entry point and RRF. */
+
+export { COLLECTION_NAMES, collectionName } from "./collections.js";
+export type { FusedResult, FusionOptions, RankedList } from "./fusion.js";
+export { DEFAULT_RRF_K, reciprocalRankFusion } from "./fusion.js";
+export type { AnnSettings, LanceDbStoreOptions } from "./lancedb/options.js";
+export { DEFAULT_ANN_SETTINGS } from "./lancedb/options.js";
+export type { OpenVectorStoreOptions } from "./open.js";
+export { openVectorStore, QDRANT_API_KEY_VARIABLE } from "./open.js";
 export type * from "./port.js";
+export type { QdrantStoreOptions } from "./qdrant/options.js";
+export { DEFAULT_DENSE_WEIGHT } from "./request-validation.js";
+export type { StoreLocation } from "./uri.js";
+export { DEFAULT_STORE_URI, formatStoreLocation, parseStoreUri } from "./uri.js";

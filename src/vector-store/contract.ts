@@ -1,0 +1,442 @@
+/**
+ * The VectorStore contract: one suite every adapter must pass (LanceDB always; Qdrant when a
+ * server is reachable). Each test gets a fresh, empty store from `createStore` and drops it after.
+ */
+import { createHash } from "node:crypto";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Author, DataCategory, EmbeddedChunk } from "../domain/index.js";
+import { AppError } from "../errors/app-error.js";
+import type { SearchHit, StoreMetadata, VectorStore } from "./port.js";
+
+export const CONTRACT_DIMENSIONS = 8;
+
+const PAUL: Author = { id: "author-paul", fullName: "Paul Iusztin" };
+const MAXIME: Author = { id: "author-maxime", fullName: "Maxime Labonne" };
+
+/** A deterministic UUID-shaped id from a name (what Qdrant needs as a point id). */
+export function contractId(name: string): string {
+  const hex = createHash("sha256").update(name).digest("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** A unit vector pointing mostly along `axis`, tilted towards `towards` by `tilt`. */
+export function axisVector(axis: number, tilt = 0, towards = (axis + 1) % CONTRACT_DIMENSIONS): Float32Array {
+  const vector = new Float32Array(CONTRACT_DIMENSIONS);
+  vector[axis] = 1;
+  vector[towards] = (vector[towards] ?? 0) + tilt;
+  const norm = Math.hypot(...vector);
+  return vector.map((value) => value / norm);
+}
+
+type ChunkSpec = {
+  name: string;
+  document?: string;
+  category?: DataCategory;
+  author?: Author;
+  text?: string;
+  vector?: Float32Array;
+  index?: number;
+};
+
+export function contractChunk(spec: ChunkSpec): EmbeddedChunk {
+  const document = spec.document ?? "document-1";
+  const text = spec.text ?? `Plain text of ${spec.name} about machine learning pipelines.`;
+  return {
+    id: contractId(spec.name),
+    documentId: contractId(document),
+    category: spec.category ?? "articles",
+    author: spec.author ?? PAUL,
+    platform: "medium",
+    title: `Title of ${document}`,
+    link: `https://example.com/${document}`,
+    index: spec.index ?? 0,
+    text,
+    tokenCount: text.split(/\s+/).length,
+    vector: spec.vector ?? axisVector(0),
+  };
+}
+
+function metadataSample(): StoreMetadata {
+  return {
+    fingerprint: {
+      hash: "a".repeat(64),
+      preprocessingVersion: "1",
+      embedder: { id: "test-embedder", dimensions: CONTRACT_DIMENSIONS, maxInputTokens: 256 },
+      parameters: { articles: { minCharacters: 1000, maxCharacters: 2000 } },
+    },
+    createdAt: "2026-01-01T00:00:00.000Z",
+    updatedAt: "2026-01-02T00:00:00.000Z",
+  };
+}
+
+const ids = (hits: readonly SearchHit[]) => hits.map((hit) => hit.chunk.id);
+
+function expectDescending(hits: readonly SearchHit[]): void {
+  for (let position = 1; position < hits.length; position++) {
+    expect((hits[position - 1] as SearchHit).score).toBeGreaterThanOrEqual((hits[position] as SearchHit).score);
+  }
+}
+
+async function expectAppError(promise: Promise<unknown>, code: string): Promise<void> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(AppError);
+  expect((error as AppError).code).toBe(code);
+}
+
+export function runVectorStoreContract(name: string, createStore: () => Promise<VectorStore>): void {
+  describe(`VectorStore contract: ${name}`, () => {
+    let store: VectorStore;
+
+    beforeEach(async () => {
+      store = await createStore();
+    });
+
+    afterEach(async () => {
+      await store.drop();
+      await store.close();
+    });
+
+    it("round-trips the metadata", async () => {
+      expect(await store.readMetadata()).toBeUndefined();
+      const metadata = metadataSample();
+      await store.writeMetadata(metadata);
+      expect(await store.readMetadata()).toEqual(metadata);
+      const updated = { ...metadata, updatedAt: "2026-02-01T00:00:00.000Z" };
+      await store.writeMetadata(updated);
+      expect(await store.readMetadata()).toEqual(updated);
+    });
+
+    it("ensureCollections is idempotent and leaves the store empty", async () => {
+      await store.ensureCollections(CONTRACT_DIMENSIONS);
+      await store.ensureCollections(CONTRACT_DIMENSIONS);
+      expect(await store.count()).toBe(0);
+      const hits = await store.search({ category: "posts", mode: "dense", vector: axisVector(0), limit: 5 });
+      expect(hits).toEqual([]);
+    });
+
+    it("searches a missing or empty collection as empty, in every mode", async () => {
+      for (const mode of ["dense", "lexical", "hybrid"] as const) {
+        const request = { category: "posts" as const, mode, vector: axisVector(0), text: "pipelines", limit: 5 };
+        expect(await store.search(request)).toEqual([]);
+      }
+      await store.upsert([contractChunk({ name: "a1", category: "articles" })]);
+      for (const mode of ["dense", "lexical", "hybrid"] as const) {
+        const request = { category: "repositories" as const, mode, vector: axisVector(0), text: "pipelines", limit: 5 };
+        expect(await store.search(request)).toEqual([]);
+      }
+    });
+
+    it("upsert is idempotent: the same chunks twice leave one row each", async () => {
+      const chunks = [0, 1, 2, 3].map((position) =>
+        contractChunk({ name: `chunk-${position}`, index: position, vector: axisVector(position) }),
+      );
+      await store.upsert(chunks);
+      await store.upsert(chunks);
+      expect(await store.count("articles")).toBe(4);
+      expect(await store.count()).toBe(4);
+    });
+
+    it("replaces a chunk stored under the same id", async () => {
+      await store.upsert([
+        contractChunk({ name: "replaced", text: "The original quixotic sentence.", vector: axisVector(1) }),
+      ]);
+      await store.upsert([
+        contractChunk({ name: "replaced", text: "The rewritten zeppelin sentence.", vector: axisVector(2) }),
+      ]);
+      expect(await store.count("articles")).toBe(1);
+      const dense = await store.search({ category: "articles", mode: "dense", vector: axisVector(2), limit: 5 });
+      expect(dense).toHaveLength(1);
+      expect(dense[0]?.chunk.text).toBe("The rewritten zeppelin sentence.");
+      expect(dense[0]?.score).toBeCloseTo(1, 3);
+      await store.optimize();
+      const lexicalNew = await store.search({ category: "articles", mode: "lexical", text: "zeppelin", limit: 5 });
+      expect(ids(lexicalNew)).toEqual([contractId("replaced")]);
+      const lexicalOld = await store.search({ category: "articles", mode: "lexical", text: "quixotic", limit: 5 });
+      expect(lexicalOld).toEqual([]);
+    });
+
+    it("returns every stored field of a chunk", async () => {
+      const chunk = contractChunk({ name: "fields", document: "doc-fields", index: 7, author: MAXIME });
+      await store.upsert([chunk]);
+      const [hit] = await store.search({ category: "articles", mode: "dense", vector: chunk.vector, limit: 1 });
+      const { vector: _vector, ...expected } = chunk;
+      expect(hit?.chunk).toEqual(expected);
+    });
+
+    it("lists chunk ids by document", async () => {
+      await store.upsert([
+        contractChunk({ name: "d1-c0", document: "d1", index: 0 }),
+        contractChunk({ name: "d1-c1", document: "d1", index: 1 }),
+        contractChunk({ name: "d2-c0", document: "d2", index: 0 }),
+        contractChunk({ name: "d3-post", document: "d3", category: "posts" }),
+      ]);
+      const found = await store.chunkIdsByDocument("articles", [
+        contractId("d1"),
+        contractId("d2"),
+        contractId("d3"),
+        "unknown",
+      ]);
+      expect(found).toEqual(
+        new Map([
+          [contractId("d1"), new Set([contractId("d1-c0"), contractId("d1-c1")])],
+          [contractId("d2"), new Set([contractId("d2-c0")])],
+        ]),
+      );
+      expect(await store.chunkIdsByDocument("repositories", [contractId("d1")])).toEqual(new Map());
+      expect(await store.chunkIdsByDocument("articles", [])).toEqual(new Map());
+    });
+
+    it("deletes chunks and whole documents", async () => {
+      await store.upsert([
+        contractChunk({ name: "d1-c0", document: "d1", index: 0 }),
+        contractChunk({ name: "d1-c1", document: "d1", index: 1 }),
+        contractChunk({ name: "d2-c0", document: "d2", index: 0 }),
+        contractChunk({ name: "d2-c1", document: "d2", index: 1 }),
+      ]);
+      await store.deleteChunks("articles", [contractId("d1-c1"), contractId("never-stored")]);
+      expect(await store.count("articles")).toBe(3);
+      await store.deleteDocument("articles", contractId("d2"));
+      expect(await store.count("articles")).toBe(1);
+      const remaining = await store.chunkIdsByDocument("articles", [contractId("d1"), contractId("d2")]);
+      expect(remaining).toEqual(new Map([[contractId("d1"), new Set([contractId("d1-c0")])]]));
+      await store.deleteChunks("posts", [contractId("d1-c0")]);
+      await store.deleteDocument("repositories", contractId("d1"));
+      expect(await store.count()).toBe(1);
+    });
+
+    it("ranks dense results nearest first with cosine scores", async () => {
+      await store.upsert([
+        contractChunk({ name: "exact", vector: axisVector(0) }),
+        contractChunk({ name: "close", vector: axisVector(0, 0.3) }),
+        contractChunk({ name: "far", vector: axisVector(0, 2) }),
+        contractChunk({ name: "orthogonal", vector: axisVector(3) }),
+      ]);
+      const hits = await store.search({ category: "articles", mode: "dense", vector: axisVector(0), limit: 4 });
+      expect(ids(hits)).toEqual(["exact", "close", "far", "orthogonal"].map(contractId));
+      expectDescending(hits);
+      expect(hits[0]?.score).toBeCloseTo(1, 3);
+      expect(hits[1]?.score).toBeCloseTo(1 / Math.hypot(1, 0.3), 3);
+      expect(hits[3]?.score).toBeCloseTo(0, 3);
+    });
+
+    it("honours the author filter in every mode", async () => {
+      await store.upsert([
+        contractChunk({
+          name: "paul-1",
+          author: PAUL,
+          text: "Paul writes about feature stores.",
+          vector: axisVector(0),
+        }),
+        contractChunk({ name: "paul-2", author: PAUL, text: "Paul on feature pipelines.", vector: axisVector(0, 0.5) }),
+        contractChunk({
+          name: "maxime-1",
+          author: MAXIME,
+          text: "Maxime on feature merging.",
+          vector: axisVector(0, 0.1),
+        }),
+      ]);
+      await store.optimize();
+      for (const mode of ["dense", "lexical", "hybrid"] as const) {
+        const hits = await store.search({
+          category: "articles",
+          mode,
+          vector: axisVector(0),
+          text: "feature",
+          filter: { authorId: MAXIME.id },
+          limit: 10,
+        });
+        expect(ids(hits)).toEqual([contractId("maxime-1")]);
+        const paul = await store.search({
+          category: "articles",
+          mode,
+          vector: axisVector(0),
+          text: "feature",
+          filter: { authorId: PAUL.id },
+          limit: 10,
+        });
+        expect(new Set(ids(paul))).toEqual(new Set([contractId("paul-1"), contractId("paul-2")]));
+      }
+      const nobody = await store.search({
+        category: "articles",
+        mode: "dense",
+        vector: axisVector(0),
+        filter: { authorId: "nobody's id" },
+        limit: 10,
+      });
+      expect(nobody).toEqual([]);
+    });
+
+    it("keeps categories isolated", async () => {
+      await store.upsert([
+        contractChunk({ name: "article", category: "articles", vector: axisVector(0) }),
+        contractChunk({ name: "post", category: "posts", vector: axisVector(0) }),
+        contractChunk({ name: "repository", category: "repositories", vector: axisVector(0) }),
+      ]);
+      for (const category of ["articles", "posts", "repositories"] as const) {
+        const hits = await store.search({ category, mode: "dense", vector: axisVector(0), limit: 10 });
+        expect(hits).toHaveLength(1);
+        expect(hits[0]?.chunk.category).toBe(category);
+        expect(await store.count(category)).toBe(1);
+      }
+      expect(await store.count()).toBe(3);
+    });
+
+    it("finds an exact rare term with lexical search", async () => {
+      await store.upsert([
+        contractChunk({ name: "common-1", text: "Retrieval augmented generation with vector databases." }),
+        contractChunk({ name: "common-2", text: "Fine-tuning language models on instruction datasets." }),
+        contractChunk({ name: "rare", text: "The xylophonist benchmark measures retrieval latency." }),
+        contractChunk({ name: "common-3", text: "Vector databases store embeddings for retrieval." }),
+      ]);
+      await store.optimize();
+      const hits = await store.search({ category: "articles", mode: "lexical", text: "xylophonist", limit: 10 });
+      expect(ids(hits)).toEqual([contractId("rare")]);
+      expect(hits[0]?.score).toBeGreaterThan(0);
+      const ranked = await store.search({
+        category: "articles",
+        mode: "lexical",
+        text: "vector databases retrieval",
+        limit: 10,
+      });
+      expect(ranked.length).toBeGreaterThanOrEqual(2);
+      expectDescending(ranked);
+    });
+
+    it("fuses dense and lexical results in hybrid search", async () => {
+      await store.upsert([
+        contractChunk({ name: "dense-best", text: "Embeddings capture meaning.", vector: axisVector(0) }),
+        contractChunk({ name: "lexical-best", text: "The quokka evaluation harness.", vector: axisVector(4) }),
+        contractChunk({
+          name: "both",
+          text: "A quokka meets another quokka in embedding space.",
+          vector: axisVector(0, 0.2),
+        }),
+        contractChunk({ name: "neither", text: "Unrelated prose about cooking.", vector: axisVector(5) }),
+      ]);
+      await store.optimize();
+      const hits = await store.search({
+        category: "articles",
+        mode: "hybrid",
+        vector: axisVector(0),
+        text: "quokka",
+        limit: 3,
+        hybrid: { denseWeight: 0.5, rrfK: 60 },
+      });
+      expect(hits).toHaveLength(3);
+      expect(hits[0]?.chunk.id).toBe(contractId("both"));
+      expect(new Set(ids(hits))).toEqual(new Set(["both", "dense-best", "lexical-best"].map(contractId)));
+      expectDescending(hits);
+      const denseOnly = await store.search({
+        category: "articles",
+        mode: "hybrid",
+        vector: axisVector(0),
+        text: "quokka",
+        limit: 2,
+        hybrid: { denseWeight: 1 },
+      });
+      expect(ids(denseOnly)).toEqual(["dense-best", "both"].map(contractId));
+    });
+
+    it("honours the limit", async () => {
+      await store.upsert(
+        Array.from({ length: 12 }, (_, position) =>
+          contractChunk({
+            name: `limit-${position}`,
+            text: `Shared words number ${position}.`,
+            vector: axisVector(0, position / 10),
+          }),
+        ),
+      );
+      await store.optimize();
+      for (const mode of ["dense", "lexical", "hybrid"] as const) {
+        const hits = await store.search({
+          category: "articles",
+          mode,
+          vector: axisVector(0),
+          text: "shared words",
+          limit: 5,
+        });
+        expect(hits).toHaveLength(5);
+      }
+    });
+
+    it("lists the distinct authors", async () => {
+      expect(await store.listAuthors()).toEqual([]);
+      await store.upsert([
+        contractChunk({ name: "a", author: PAUL }),
+        contractChunk({ name: "b", author: PAUL, category: "posts" }),
+        contractChunk({ name: "c", author: MAXIME, category: "repositories" }),
+      ]);
+      const authors = await store.listAuthors();
+      expect(authors).toHaveLength(2);
+      expect(new Set(authors.map((author) => JSON.stringify(author)))).toEqual(
+        new Set([JSON.stringify(PAUL), JSON.stringify(MAXIME)]),
+      );
+    });
+
+    it("drops every collection and the metadata, and works again afterwards", async () => {
+      await store.writeMetadata(metadataSample());
+      await store.upsert([contractChunk({ name: "x" }), contractChunk({ name: "y", category: "posts" })]);
+      await store.drop();
+      expect(await store.count()).toBe(0);
+      expect(await store.readMetadata()).toBeUndefined();
+      expect(await store.search({ category: "articles", mode: "dense", vector: axisVector(0), limit: 3 })).toEqual([]);
+      await store.upsert([contractChunk({ name: "z" })]);
+      expect(await store.count()).toBe(1);
+    });
+
+    it("rejects vectors of the wrong dimension with dimension_mismatch", async () => {
+      await store.ensureCollections(CONTRACT_DIMENSIONS);
+      await store.upsert([contractChunk({ name: "right" })]);
+      const wrong = {
+        ...contractChunk({ name: "wrong" }),
+        vector: new Float32Array(CONTRACT_DIMENSIONS + 2).fill(0.3),
+      };
+      await expectAppError(store.upsert([wrong]), "dimension_mismatch");
+      await expectAppError(
+        store.search({ category: "articles", mode: "dense", vector: new Float32Array(3).fill(0.5), limit: 3 }),
+        "dimension_mismatch",
+      );
+      await expectAppError(store.ensureCollections(CONTRACT_DIMENSIONS * 2), "dimension_mismatch");
+      expect(await store.count()).toBe(1);
+    });
+
+    it("rejects malformed search requests", async () => {
+      await expectAppError(store.search({ category: "articles", mode: "dense", limit: 3 }), "validation_error");
+      await expectAppError(
+        store.search({ category: "articles", mode: "lexical", text: " ", limit: 3 }),
+        "validation_error",
+      );
+      await expectAppError(
+        store.search({ category: "articles", mode: "dense", vector: axisVector(0), limit: 0 }),
+        "validation_error",
+      );
+    });
+
+    it("answers concurrent searches consistently", async () => {
+      await store.upsert(
+        Array.from({ length: 20 }, (_, position) =>
+          contractChunk({
+            name: `c-${position}`,
+            text: `concurrent text ${position}`,
+            vector: axisVector(position % 8, 0.1),
+          }),
+        ),
+      );
+      await store.optimize();
+      const request = {
+        category: "articles" as const,
+        mode: "hybrid" as const,
+        vector: axisVector(2),
+        text: "concurrent",
+        limit: 5,
+      };
+      const first = ids(await store.search(request));
+      const all = await Promise.all(Array.from({ length: 8 }, () => store.search(request)));
+      for (const hits of all) expect(ids(hits)).toEqual(first);
+    });
+  });
+}

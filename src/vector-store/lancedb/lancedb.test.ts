@@ -1,0 +1,126 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as lancedb from "@lancedb/lancedb";
+import { afterAll, describe, expect, it } from "vitest";
+import { axisVector, contractChunk, contractId, runVectorStoreContract } from "../contract.js";
+import { openVectorStore } from "../open.js";
+
+const directories: string[] = [];
+
+async function temporaryDirectory(): Promise<string> {
+  const directory = await mkdtemp(join(tmpdir(), "llm-twin-lancedb-"));
+  directories.push(directory);
+  return directory;
+}
+
+afterAll(async () => {
+  await Promise.all(directories.map((directory) => rm(directory, { recursive: true, force: true })));
+});
+
+runVectorStoreContract("lancedb", async () => openVectorStore(`lancedb:${await temporaryDirectory()}`));
+
+describe("LanceDB adapter", () => {
+  it("reopens a store from disk with its rows and metadata", async () => {
+    const directory = await temporaryDirectory();
+    const first = await openVectorStore(directory);
+    await first.upsert([contractChunk({ name: "persisted" })]);
+    await first.close();
+    const second = await openVectorStore(`lancedb:${directory}`);
+    expect(await second.count()).toBe(1);
+    await second.close();
+  });
+});
+
+function randomUnitVector(dimensions: number, random: () => number): Float32Array {
+  const vector = Float32Array.from({ length: dimensions }, () => random() * 2 - 1);
+  const norm = Math.hypot(...vector);
+  return vector.map((value) => value / norm);
+}
+
+/** A small deterministic generator (mulberry32), so the test data is the same on every run. */
+function seededRandom(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let mixed = Math.imul(state ^ (state >>> 15), 1 | state);
+    mixed = (mixed + Math.imul(mixed ^ (mixed >>> 7), 61 | mixed)) ^ mixed;
+    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe("LanceDB indexes", () => {
+  it("builds the ANN index past the threshold and finds the same nearest chunk as brute force", async () => {
+    const directory = await temporaryDirectory();
+    const store = await openVectorStore(directory, { lancedb: { ann: { threshold: 300 } } });
+    const random = seededRandom(7);
+    const chunks = Array.from({ length: 400 }, (_, position) => ({
+      ...contractChunk({ name: `ann-${position}`, index: position, text: `chunk number ${position}` }),
+      vector: randomUnitVector(32, random),
+    }));
+    await store.upsert(chunks);
+    const queries = Array.from({ length: 10 }, () => randomUnitVector(32, random));
+    const bruteForce = await Promise.all(
+      queries.map((vector) => store.search({ category: "articles", mode: "dense", vector, limit: 1 })),
+    );
+    await store.optimize();
+    const connection = await lancedb.connect(directory);
+    const indices = await (await connection.openTable("embedded_articles")).listIndices();
+    expect(indices.map((index) => index.columns[0])).toContain("vector");
+    connection.close();
+    for (const [position, vector] of queries.entries()) {
+      let best = { id: "", similarity: -2 };
+      for (const chunk of chunks) {
+        const similarity = chunk.vector.reduce((sum, value, axis) => sum + value * (vector[axis] ?? 0), 0);
+        if (similarity > best.similarity) best = { id: chunk.id, similarity };
+      }
+      const [indexed] = await store.search({ category: "articles", mode: "dense", vector, limit: 1 });
+      expect(indexed?.chunk.id).toBe(best.id);
+      expect(bruteForce[position]?.[0]?.chunk.id).toBe(best.id);
+      expect(indexed?.score).toBeCloseTo(best.similarity, 4);
+    }
+    await store.close();
+  });
+
+  it("keeps every search below the threshold exact, without a vector index", async () => {
+    const directory = await temporaryDirectory();
+    const store = await openVectorStore(directory, { lancedb: { ann: { threshold: 1000 } } });
+    await store.upsert([0, 1, 2].map((position) => contractChunk({ name: `small-${position}` })));
+    await store.optimize();
+    const connection = await lancedb.connect(directory);
+    const indices = await (await connection.openTable("embedded_articles")).listIndices();
+    expect(indices.map((index) => index.columns[0]).sort()).toEqual(["author_id", "document_id", "id", "text"]);
+    connection.close();
+    await store.close();
+  });
+
+  it("finds rows of a later upsert with lexical search, before and after optimize", async () => {
+    const store = await openVectorStore(await temporaryDirectory());
+    await store.upsert([contractChunk({ name: "first", text: "The first batch talks about pipelines." })]);
+    await store.optimize();
+    expect(await store.search({ category: "articles", mode: "lexical", text: "pipelines", limit: 5 })).toHaveLength(1);
+    await store.upsert([
+      contractChunk({ name: "second", text: "The second batch mentions a narwhal.", vector: axisVector(1) }),
+    ]);
+    const before = await store.search({ category: "articles", mode: "lexical", text: "narwhal", limit: 5 });
+    expect(before.map((hit) => hit.chunk.id)).toEqual([contractId("second")]);
+    await store.optimize();
+    const after = await store.search({
+      category: "articles",
+      mode: "hybrid",
+      vector: axisVector(1),
+      text: "narwhal",
+      limit: 5,
+    });
+    expect(after[0]?.chunk.id).toBe(contractId("second"));
+    await store.close();
+  });
+
+  it("creates the full-text index on first lexical search when optimize never ran", async () => {
+    const store = await openVectorStore(await temporaryDirectory());
+    await store.upsert([contractChunk({ name: "lonely", text: "An aardvark appears." })]);
+    const hits = await store.search({ category: "articles", mode: "lexical", text: "aardvark", limit: 5 });
+    expect(hits.map((hit) => hit.chunk.id)).toEqual([contractId("lonely")]);
+    await store.close();
+  });
+});

@@ -1,0 +1,88 @@
+/** Options of the LanceDB adapter, with their defaults. */
+import { AppError } from "../../errors/app-error.js";
+
+export type LanceDbStoreOptions = {
+  /** Directory of the store (created when missing). */
+  directory: string;
+  /** ANN (HNSW_SQ) index settings. */
+  ann?: Partial<AnnSettings>;
+  /** Rows per merge-insert call. Default 5,000. */
+  upsertBatchSize?: number;
+  /**
+   * How often (seconds) a read checks for writes by other processes. Default 5; 0 checks on every
+   * read. Writes through this handle are always visible to it at once.
+   */
+  readConsistencySeconds?: number;
+  /** optimize() removes table versions older than this (milliseconds). Default 1 hour. */
+  pruneVersionsOlderThanMs?: number;
+};
+
+export type AnnSettings = {
+  /** optimize() builds the vector index once a table has at least this many rows. Default 20,000. */
+  threshold: number;
+  /** HNSW graph degree. Default 20. */
+  m: number;
+  /** HNSW construction beam width. Default 150. */
+  efConstruction: number;
+  /** Query beam width (raised to the limit when smaller). Default 100. */
+  ef: number;
+  /** Re-rank limit × refineFactor candidates with exact distances. Default 5. */
+  refineFactor: number;
+  /** Rows per IVF partition; each partition is one HNSW graph. Default 500,000. */
+  rowsPerPartition: number;
+};
+
+export const DEFAULT_ANN_SETTINGS: AnnSettings = {
+  threshold: 20_000,
+  m: 20,
+  efConstruction: 150,
+  ef: 100,
+  refineFactor: 5,
+  rowsPerPartition: 500_000,
+};
+
+export type ResolvedLanceDbOptions = {
+  directory: string;
+  ann: AnnSettings;
+  upsertBatchSize: number;
+  readConsistencySeconds: number;
+  pruneVersionsOlderThanMs: number;
+};
+
+export function resolveLanceDbOptions(options: LanceDbStoreOptions): ResolvedLanceDbOptions {
+  const ann = { ...DEFAULT_ANN_SETTINGS, ...definedOnly(options.ann ?? {}) };
+  const resolved: ResolvedLanceDbOptions = {
+    directory: options.directory,
+    ann,
+    upsertBatchSize: options.upsertBatchSize ?? 5_000,
+    readConsistencySeconds: options.readConsistencySeconds ?? 5,
+    pruneVersionsOlderThanMs: options.pruneVersionsOlderThanMs ?? 3_600_000,
+  };
+  const positiveIntegers: [string, number][] = [
+    ["ann.threshold", ann.threshold],
+    ["ann.m", ann.m],
+    ["ann.efConstruction", ann.efConstruction],
+    ["ann.ef", ann.ef],
+    ["ann.refineFactor", ann.refineFactor],
+    ["ann.rowsPerPartition", ann.rowsPerPartition],
+    ["upsertBatchSize", resolved.upsertBatchSize],
+  ];
+  for (const [name, value] of positiveIntegers) {
+    if (!Number.isInteger(value) || value < 1) throw invalidOption(name, "a positive integer", value);
+  }
+  for (const [name, value] of [
+    ["readConsistencySeconds", resolved.readConsistencySeconds],
+    ["pruneVersionsOlderThanMs", resolved.pruneVersionsOlderThanMs],
+  ] as const) {
+    if (!(Number.isFinite(value) && value >= 0)) throw invalidOption(name, "a number >= 0", value);
+  }
+  return resolved;
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as Partial<T>;
+}
+
+function invalidOption(name: string, expected: string, value: number): AppError {
+  return new AppError("configuration_error", `LanceDB option ${name} must be ${expected}, got ${value}.`);
+}
