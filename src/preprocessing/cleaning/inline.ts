@@ -1,0 +1,101 @@
+/**
+ * Inline cleaning of one line of prose (never applied to code): link and image syntax, HTML tags,
+ * emphasis markers, markdown escapes, emoji and runs of spaces. Inline code spans (`...`) are
+ * kept verbatim. Every regular expression is compiled once and is linear (no nested quantifiers).
+ */
+
+const INLINE_CODE = /(`+)([^`]|[^`][\s\S]*?[^`])\1(?!`)/g;
+const MARKDOWN_IMAGE = /!\[[^\]\n]*\]\([^)\n]*\)/g;
+const MARKDOWN_LINK = /\[([^\]\n]*)\]\((?:[^()\s]+|[^()\s]*\([^()\s]*\)[^()\s]*)(?:\s+"[^"\n]*")?\)/g;
+const REFERENCE_LINK = /\[([^\]\n]+)\]\[[^\]\n]*\]/g;
+const AUTOLINK = /<((?:https?|mailto):[^>\s]+)>/g;
+const HTML_IMAGE = /<img\b[^>]*>/gi;
+const HTML_ANCHOR_OPEN = /<a\b[^>]*>/gi;
+const HTML_TAG = /<\/?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?\/?>/g;
+const HTML_ENTITY = /&(?:#(\d{1,7})|#x([0-9a-fA-F]{1,6})|([a-zA-Z]{2,8}));/g;
+const BOLD = /(\*\*|__)(?=\S)([^*\n]*?\S)\1/g;
+const ITALIC_STAR = /(^|[^\w*])\*(?=\S)([^*\n]*?\S)\*(?![\w*])/g;
+const ITALIC_UNDERSCORE = /(^|[^\w])_(?=\S)([^_\n]*?\S)_(?!\w)/g;
+const STRAY_EMPHASIS =
+  /(^|\s)(?:\*{2,}|_{2,})(?=\s|$)|(?<=\S)(?:\*{2,}|_{2,})(?=\s|$|[.,;:!?)])|(^|\s)(?:\*{2,}|_{2,})(?=\S)/g;
+const MARKDOWN_ESCAPE = /\\([\\`*_{}[\]()#+\-.!|>~<])/g;
+const EMOJI =
+  /\p{Extended_Pictographic}|\p{Emoji_Modifier}|[\u{1F1E6}-\u{1F1FF}]|[\u{E0020}-\u{E007F}]|\u200D|\uFE0E|\uFE0F|\u20E3/gu;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
+const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u200B\u200C\u2060\uFEFF\u00AD]/g;
+const SPACES = /[ \t\u00A0\u2000-\u200A\u202F\u205F\u3000]+/g;
+const SPACE_BEFORE_PUNCTUATION = /(?<=[\p{L}\p{N})\]"'”’]) +(?=[,;:!?](?:\s|$))/gu;
+
+const NAMED_ENTITIES: Record<string, string> = {
+  amp: "&",
+  lt: "<",
+  gt: ">",
+  quot: '"',
+  apos: "'",
+  nbsp: " ",
+  mdash: "—",
+  ndash: "–",
+  hellip: "…",
+  rsquo: "’",
+  lsquo: "‘",
+  rdquo: "”",
+  ldquo: "“",
+  copy: "©",
+  reg: "®",
+  trade: "™",
+};
+
+/** Removes emoji, zero-width and control characters (keeps letters of every script). */
+export function removeEmoji(text: string): string {
+  return text.replace(EMOJI, "").replace(CONTROL, "");
+}
+
+export function collapseSpaces(text: string): string {
+  return text.replace(SPACES, " ");
+}
+
+/** Cleans one prose line; inline code spans are left untouched. */
+export function cleanInline(line: string): string {
+  if (!line.includes("`")) return cleanProseSegment(line);
+  let result = "";
+  let last = 0;
+  INLINE_CODE.lastIndex = 0;
+  for (let match = INLINE_CODE.exec(line); match !== null; match = INLINE_CODE.exec(line)) {
+    result += cleanProseSegment(line.slice(last, match.index));
+    result += match[0];
+    last = match.index + match[0].length;
+  }
+  result += cleanProseSegment(line.slice(last));
+  return result;
+}
+
+function cleanProseSegment(segment: string): string {
+  if (segment.length === 0) return segment;
+  let text = segment;
+  if (text.includes("<") || text.includes("&")) {
+    text = text.replace(HTML_IMAGE, "").replace(HTML_ANCHOR_OPEN, "").replace(AUTOLINK, "$1").replace(HTML_TAG, " ");
+    text = text.replace(HTML_ENTITY, decodeEntity);
+  }
+  if (text.includes("](") || text.includes("][")) {
+    text = text.replace(MARKDOWN_IMAGE, "").replace(MARKDOWN_LINK, "$1").replace(REFERENCE_LINK, "$1");
+  }
+  if (text.includes("\\")) text = text.replace(MARKDOWN_ESCAPE, "$1");
+  if (text.includes("*") || text.includes("_")) {
+    text = text.replace(BOLD, "$2").replace(ITALIC_STAR, "$1$2").replace(ITALIC_UNDERSCORE, "$1$2");
+    text = text.replace(STRAY_EMPHASIS, "$1$2");
+  }
+  text = removeEmoji(text);
+  text = collapseSpaces(text).replace(SPACE_BEFORE_PUNCTUATION, "");
+  return text;
+}
+
+function decodeEntity(entity: string, decimal?: string, hex?: string, name?: string): string {
+  if (decimal !== undefined) return safeCodePoint(Number.parseInt(decimal, 10), entity);
+  if (hex !== undefined) return safeCodePoint(Number.parseInt(hex, 16), entity);
+  if (name !== undefined) return NAMED_ENTITIES[name.toLowerCase()] ?? entity;
+  return entity;
+}
+
+function safeCodePoint(codePoint: number, fallback: string): string {
+  return codePoint > 0 && codePoint <= 0x10ffff ? String.fromCodePoint(codePoint) : fallback;
+}

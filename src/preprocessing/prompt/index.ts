@@ -1,0 +1,2 @@
+export { type BuildPromptInput, buildPrompt, type PromptTemplate, validateCustomTemplate } from "./build-prompt.js";
+export { ALPACA_PREAMBLE, formatAlpaca, formatRequestWithContext, SYSTEM_PROMPT } from "./templates.js";
