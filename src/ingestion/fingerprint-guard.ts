@@ -1,0 +1,42 @@
+/**
+ * Before anything is written, the store's fingerprint must equal the one this run would write:
+ * chunks embedded by another model, or cut by other preprocessing, must never be mixed. A fresh
+ * store gets the fingerprint before its first chunk; `recreate` drops everything first.
+ */
+import { AppError } from "../errors/index.js";
+import { describeFingerprintDifferences } from "../preprocessing/index.js";
+import type { PreprocessingFingerprint, StoreMetadata, VectorStore } from "../vector-store/index.js";
+
+export type PreparedStore = { metadata: StoreMetadata; recreated: boolean; created: boolean };
+
+export async function prepareStore(
+  store: VectorStore,
+  fingerprint: PreprocessingFingerprint,
+  options: { recreate: boolean; now?: () => Date },
+): Promise<PreparedStore> {
+  const now = (options.now ?? (() => new Date()))().toISOString();
+  const existing = await store.readMetadata();
+  if (options.recreate) {
+    await store.drop();
+  } else if (existing !== undefined) {
+    const differences = describeFingerprintDifferences(existing.fingerprint, fingerprint);
+    if (differences.length > 0) {
+      throw new AppError(
+        "fingerprint_mismatch",
+        `the store ${store.location} was built with other preprocessing or another embedder:\n  ${differences.join("\n  ")}\nre-run with --recreate to rebuild it from scratch`,
+        { details: { differences } },
+      );
+    }
+    await store.ensureCollections(fingerprint.embedder.dimensions);
+    return { metadata: existing, recreated: false, created: false };
+  } else if ((await store.count()) > 0) {
+    throw new AppError(
+      "fingerprint_mismatch",
+      `the store ${store.location} holds chunks but no preprocessing fingerprint; re-run with --recreate to rebuild it`,
+    );
+  }
+  await store.ensureCollections(fingerprint.embedder.dimensions);
+  const metadata: StoreMetadata = { fingerprint, createdAt: now, updatedAt: now };
+  await store.writeMetadata(metadata);
+  return { metadata, recreated: options.recreate, created: true };
+}

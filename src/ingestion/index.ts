@@ -1,0 +1,15 @@
+/** The feature pipeline: ingestion into the vector store, and the dataset artifacts it writes. */
+
+export * from "./artifacts/index.js";
+export { countInputDocuments } from "./count.js";
+export { prepareStore } from "./fingerprint-guard.js";
+export { ingest } from "./pipeline.js";
+export { formatIngestSummary } from "./summary.js";
+export {
+  DEFAULT_INGEST_BATCH_SIZE,
+  DEFAULT_INGEST_CONCURRENCY,
+  type IngestOptions,
+  type IngestProgress,
+  type IngestSummary,
+  type SkippedDocument,
+} from "./types.js";

@@ -1,0 +1,62 @@
+import type { Embedder } from "../embedding/index.js";
+import type { PreprocessingParameters } from "../preprocessing/index.js";
+import type { VectorStore } from "../vector-store/index.js";
+import type { ArtifactReference } from "./artifacts/types.js";
+import type { ReadResult, SourceFile } from "./readers/index.js";
+
+export type SkippedDocument = { file: string; index: number; reason: string };
+
+export type IngestProgress = {
+  documentsRead: number;
+  documentsSkipped: number;
+  /** Documents in the input when known in advance (for the ETA). */
+  documentsTotal?: number;
+  documentsUnchanged: number;
+  chunksWritten: number;
+  chunksUnchanged: number;
+  chunksDeleted: number;
+  elapsedMs: number;
+};
+
+export type IngestOptions = {
+  /** A file or folder of raw documents (JSON array, JSON Lines, or a folder of such files). */
+  source?: string;
+  /** Already-read documents instead of `source` (benchmarks, other readers such as BEIR). */
+  documents?: AsyncIterable<ReadResult>;
+  /** Source files for the artifact's lineage when `documents` is given. */
+  sourceFiles?: SourceFile[];
+  /** Documents in `documents`, when known (for the ETA). */
+  documentsTotal?: number;
+  store: VectorStore;
+  embedder: Embedder;
+  /** Drop the store's contents first (needed to change embedder or preprocessing). */
+  recreate?: boolean;
+  /** Where dataset artifacts go; undefined = write none. */
+  artifactsDir?: string;
+  /** Chunks per embed + upsert window. Default 256. */
+  batchSize?: number;
+  /** Windows whose writes may be in flight while the next ones are read, cleaned and embedded. Default 2. */
+  concurrency?: number;
+  parameters?: PreprocessingParameters;
+  signal?: AbortSignal;
+  onProgress?: (progress: IngestProgress) => void;
+};
+
+export type IngestSummary = {
+  source: string;
+  store: string;
+  embedder: string;
+  fingerprint: string;
+  recreated: boolean;
+  documentsRead: number;
+  documentsSkipped: SkippedDocument[];
+  documentsUnchanged: number;
+  chunksWritten: number;
+  chunksUnchanged: number;
+  chunksDeleted: number;
+  durationMs: number;
+  artifact: ArtifactReference | null;
+};
+
+export const DEFAULT_INGEST_BATCH_SIZE = 256;
+export const DEFAULT_INGEST_CONCURRENCY = 2;
