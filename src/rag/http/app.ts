@@ -66,8 +66,8 @@ export async function buildRagApp(options: RagAppOptions): Promise<FastifyInstan
     logger: options.logger ?? false,
     bodyLimit: http.bodyLimitBytes,
     genReqId: requestIdFrom,
-    requestIdLogLabel: "requestId",
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", allErrors: false } },
+    // Strict bodies: no silent stripping of unknown fields, no "42" → 42 coercion.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
 
   registerErrorHandling(app, { onError: (code) => metrics.http.errors.inc({ code }) });
@@ -111,8 +111,8 @@ export async function buildRagApp(options: RagAppOptions): Promise<FastifyInstan
     return { status: "ready", checks: result.checks };
   });
 
-  app.get<{ Querystring: { limit: number } }>("/traces", { schema: tracesListSchema }, async (request) => ({
-    traces: traceLog.list(request.query.limit),
+  app.get<{ Querystring: { limit?: string } }>("/traces", { schema: tracesListSchema }, async (request) => ({
+    traces: traceLog.list(Math.min(Number(request.query.limit ?? "50"), 10_000)),
   }));
   app.get<{ Params: { id: string } }>("/traces/:id", { schema: traceByIdSchema }, async (request) => {
     const trace = traceLog.get(request.params.id);

@@ -175,7 +175,7 @@ export const tracesListSchema = {
   querystring: {
     type: "object",
     additionalProperties: false,
-    properties: { limit: { type: "integer", minimum: 1, maximum: 10000, default: 50 } },
+    properties: { limit: { type: "string", pattern: "^[1-9][0-9]{0,4}$", description: "How many (default 50)" } },
   },
   response: {
     200: { type: "object", required: ["traces"], properties: { traces: { type: "array", items: traceSchema } } },

@@ -1,0 +1,76 @@
+/** Builds a RAG app over the in-memory fakes, for HTTP tests. */
+import type { FastifyInstance } from "fastify";
+import { createTracer, openTraceLog, type TraceLog } from "../../observability/tracing/index.js";
+import { createFingerprint } from "../../preprocessing/index.js";
+import type { RagConfig } from "../config.js";
+import { resolveRagConfig } from "../config.js";
+import { buildRagApp, DEFAULT_RAG_HTTP_CONFIG, type RagHttpConfig } from "../http/app.js";
+import { createReadinessCheck } from "../readiness.js";
+import type { Reranker } from "../rerank/port.js";
+import {
+  type FakeLanguageModel,
+  type FakeStore,
+  fakeEmbedder,
+  fakeLanguageModel,
+  fakeStore,
+  sampleChunks,
+} from "./fakes.js";
+
+export type Harness = {
+  app: FastifyInstance;
+  llm: FakeLanguageModel;
+  store: FakeStore;
+  traceLog: TraceLog;
+};
+
+export async function buildHarness(
+  options: {
+    config?: Partial<RagConfig>;
+    http?: Partial<RagHttpConfig>;
+    reranker?: Reranker;
+    withoutLlm?: boolean;
+  } = {},
+): Promise<Harness> {
+  const embedder = fakeEmbedder();
+  const fingerprint = createFingerprint(embedder);
+  const now = new Date().toISOString();
+  const store = fakeStore(sampleChunks(), embedder, { fingerprint, createdAt: now, updatedAt: now });
+  const llm = fakeLanguageModel();
+  const traceLog = await openTraceLog({ capacity: 50 });
+  const config = resolveRagConfig({ expandQueries: 1, ...options.config });
+  const app = await buildRagApp({
+    deps: {
+      store,
+      embedder,
+      ...(options.withoutLlm === true ? {} : { llm }),
+      ...(options.reranker === undefined ? {} : { reranker: options.reranker }),
+      config,
+    },
+    http: { ...DEFAULT_RAG_HTTP_CONFIG, rateLimit: false, ...options.http },
+    tracer: createTracer([traceLog]),
+    traceLog,
+    readiness: createReadinessCheck({
+      store,
+      ...(options.withoutLlm === true ? {} : { llm }),
+      expectedFingerprintHash: fingerprint.hash,
+      timeoutMs: 500,
+    }),
+  });
+  return { app, llm, store, traceLog };
+}
+
+/** Parses an SSE body into its events. */
+export function parseSse(body: string): { event: string; data: unknown }[] {
+  return body
+    .split("\n\n")
+    .filter((block) => block.trim() !== "")
+    .map((block) => {
+      const lines = block.split("\n");
+      const event = lines.find((line) => line.startsWith("event: "))?.slice(7) ?? "message";
+      const data = lines
+        .filter((line) => line.startsWith("data: "))
+        .map((line) => line.slice(6))
+        .join("\n");
+      return { event, data: JSON.parse(data) as unknown };
+    });
+}
