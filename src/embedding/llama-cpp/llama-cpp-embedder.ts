@@ -1,0 +1,182 @@
+/**
+ * The GGUF embedder: an embedding model (bge-small, all-MiniLM-L6-v2, nomic-embed, ...) on llama.cpp
+ * through node-llama-cpp's embedding context. Inputs longer than the context are rejected with
+ * `input_too_long`, never truncated; vectors are L2-normalised.
+ */
+
+import { availableParallelism } from "node:os";
+import { basename } from "node:path";
+import {
+  getLlama,
+  type Llama,
+  type LlamaEmbeddingContext,
+  LlamaLogLevel,
+  type LlamaModel,
+  type Token,
+} from "node-llama-cpp";
+import { AppError } from "../../errors/app-error.js";
+import { type DownloadProgress, defaultCacheDirectory, resolveModelFile } from "../../llm/model-source/index.js";
+import type { Embedder, EmbedOptions } from "../port.js";
+import { modelFileSha256 } from "./file-fingerprint.js";
+
+export type LlamaCppEmbedderOptions = {
+  /** A local path, an http(s) URL or an hf: URI (downloaded once into the cache). */
+  source?: string;
+  /** A local GGUF path (same as a path `source`). */
+  modelPath?: string;
+  /** Root cache directory (downloads, hashes). Default LLM_TWIN_CACHE_DIR or ~/.cache/llm-twin. */
+  cacheDir?: string;
+  /** llama.cpp threads. Default: the cores available. */
+  threads?: number;
+  /** Context size in tokens. Default: the model's training context, at most 8192. */
+  contextSize?: number;
+  /** llama.cpp batch size in tokens. Default: the context size (embedding needs the whole input in one batch). */
+  batchSize?: number;
+  /** Longest accepted input in tokens, special tokens included. Default and maximum: contextSize - 1. */
+  maxInputTokens?: number;
+  /** Texts per `embed` call. Default 32. */
+  maxBatchSize?: number;
+  /** Share an already-loaded llama.cpp runtime (it is not disposed by this embedder). */
+  llama?: Llama;
+  onProgress?: (progress: DownloadProgress) => void;
+  signal?: AbortSignal;
+};
+
+export type LlamaCppEmbedder = Embedder & {
+  readonly modelPath: string;
+  readonly sha256: string;
+};
+
+export const DEFAULT_GGUF_MAX_BATCH_SIZE = 32;
+const MAX_DEFAULT_CONTEXT = 8192;
+
+function positiveInteger(name: string, value: number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new AppError("configuration_error", `${name} must be a positive integer, got ${value}`);
+  }
+  return value;
+}
+
+export async function createLlamaCppEmbedder(options: LlamaCppEmbedderOptions): Promise<LlamaCppEmbedder> {
+  const source = options.modelPath ?? options.source;
+  if (source === undefined)
+    throw new AppError("configuration_error", "createLlamaCppEmbedder needs a modelPath or source");
+  const threads = positiveInteger("threads", options.threads) ?? availableParallelism();
+  const maxBatchSize = positiveInteger("maxBatchSize", options.maxBatchSize) ?? DEFAULT_GGUF_MAX_BATCH_SIZE;
+  positiveInteger("contextSize", options.contextSize);
+  positiveInteger("batchSize", options.batchSize);
+  positiveInteger("maxInputTokens", options.maxInputTokens);
+  const cacheDir = options.cacheDir ?? defaultCacheDirectory();
+  const modelPath = await resolveModelFile(source, {
+    cacheDir,
+    ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
+  const sha256 = await modelFileSha256(modelPath, cacheDir);
+
+  const ownsLlama = options.llama === undefined;
+  const llama =
+    options.llama ??
+    (await getLlama({ gpu: false, build: "never", maxThreads: threads, logLevel: LlamaLogLevel.error }));
+  let model: LlamaModel | undefined;
+  let context: LlamaEmbeddingContext | undefined;
+  let contextSize = 0;
+  try {
+    model = await llama.loadModel({ modelPath });
+    contextSize = options.contextSize ?? Math.min(model.trainContextSize, MAX_DEFAULT_CONTEXT);
+    context = await model.createEmbeddingContext({
+      contextSize,
+      batchSize: options.batchSize ?? contextSize,
+      threads,
+    });
+  } catch (error) {
+    await model?.dispose().catch(() => undefined);
+    if (ownsLlama) await llama.dispose().catch(() => undefined);
+    throw new AppError(
+      "configuration_error",
+      `Cannot use ${basename(modelPath)} as an embedding model: ${(error as Error).message}`,
+      { cause: error, details: { modelPath } },
+    );
+  }
+  const loadedModel = model;
+  const embeddingContext = context;
+  // node-llama-cpp requires inputs strictly shorter than the context.
+  const usableTokens = contextSize - 1;
+  const maxInputTokens = Math.min(options.maxInputTokens ?? usableTokens, usableTokens);
+  const dimensions = loadedModel.embeddingVectorSize;
+  const id = `gguf:${basename(modelPath)}@${sha256.slice(0, 12)}`;
+  let disposed = false;
+
+  function countTokens(text: string): number {
+    return embeddingContext.calculateInputLength(text);
+  }
+
+  function checkLength(text: string, index: number): void {
+    const tokens = countTokens(text);
+    if (tokens > maxInputTokens) {
+      throw new AppError(
+        "input_too_long",
+        `text ${index} has ${tokens} tokens; ${id} accepts at most ${maxInputTokens} (it is never truncated)`,
+        { details: { index, tokens, maxInputTokens } },
+      );
+    }
+  }
+
+  async function embedOne(text: string): Promise<Float32Array> {
+    const input = text.trim() === "" ? emptyInput(loadedModel) : text;
+    const embedding = await embeddingContext.getEmbeddingFor(input);
+    const values = embedding.vector;
+    if (values.length !== dimensions) {
+      throw new AppError(
+        "dimension_mismatch",
+        `${id} returned a ${values.length}-dimensional vector; expected ${dimensions}`,
+      );
+    }
+    let norm = 0;
+    for (const value of values) norm += value * value;
+    norm = Math.sqrt(norm);
+    if (!Number.isFinite(norm) || norm === 0) {
+      throw new AppError("internal_error", `${id} returned a zero or non-finite vector`);
+    }
+    const vector = new Float32Array(dimensions);
+    for (let index = 0; index < dimensions; index += 1) vector[index] = (values[index] ?? 0) / norm;
+    return vector;
+  }
+
+  return {
+    id,
+    dimensions,
+    maxInputTokens,
+    maxBatchSize,
+    modelPath,
+    sha256,
+    countTokens,
+    async embed(texts: readonly string[], embedOptions: EmbedOptions = {}): Promise<Float32Array[]> {
+      if (disposed) throw new AppError("internal_error", `${id} was disposed`);
+      texts.forEach((text, index) => checkLength(text, index));
+      const vectors: Float32Array[] = [];
+      for (const text of texts) {
+        if (embedOptions.signal?.aborted === true) {
+          throw new AppError("aborted", "embedding was aborted", { cause: embedOptions.signal.reason });
+        }
+        vectors.push(await embedOne(text));
+      }
+      return vectors;
+    },
+    async dispose(): Promise<void> {
+      if (disposed) return;
+      disposed = true;
+      await embeddingContext.dispose();
+      await loadedModel.dispose();
+      if (ownsLlama) await llama.dispose();
+    },
+  };
+}
+
+/** An empty text still gets a vector: the embedding of the model's beginning (or end) token alone. */
+function emptyInput(model: LlamaModel): Token[] {
+  const token = model.tokens.bos ?? model.tokens.eos;
+  if (token === null) throw new AppError("validation_error", "cannot embed an empty text with this model");
+  return [token];
+}
