@@ -154,7 +154,7 @@ export async function createLlamaCppEmbedder(options: LlamaCppEmbedderOptions): 
     countTokens,
     async embed(texts: readonly string[], embedOptions: EmbedOptions = {}): Promise<Float32Array[]> {
       if (disposed) throw new AppError("internal_error", `${id} was disposed`);
-      texts.forEach((text, index) => checkLength(text, index));
+      for (const [index, text] of texts.entries()) checkLength(text, index);
       const vectors: Float32Array[] = [];
       for (const text of texts) {
         if (embedOptions.signal?.aborted === true) {
