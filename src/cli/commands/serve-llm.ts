@@ -1,13 +1,177 @@
-import type { Command } from "commander";
-import { AppError } from "../../errors/index.js";
+/**
+ * `llm-twin serve-llm`: the LLM microservice (TGI, OpenAI and SageMaker APIs over llama.cpp).
+ * Every flag has an environment variable; SageMaker's SAGEMAKER_BIND_TO_PORT is honoured and,
+ * without --model, the first .gguf file in /opt/ml/model is served.
+ */
+import os from "node:os";
+import { type Command, Option } from "commander";
+import { parseLlmServerConfig } from "../../llm-server/config.js";
+import { startLlmServer } from "../../llm-server/server.js";
 
-// Placeholder until the issue that owns `serve-llm` lands; it says so instead of pretending to work.
+type Flag = { flags: string; description: string; env: string; defaultValue?: string; defaultDescription?: string };
+
+const FLAGS: Flag[] = [
+  {
+    flags: "--model <source>",
+    description: "GGUF model: a path, an http(s) URL or hf:<user>/<repo>[:<quant>]",
+    env: "LLM_TWIN_MODEL",
+    defaultDescription: "the .gguf in /opt/ml/model",
+  },
+  {
+    flags: "--model-id <id>",
+    description: "model id reported to clients",
+    env: "LLM_TWIN_MODEL_ID",
+    defaultDescription: "file name",
+  },
+  { flags: "--host <host>", description: "address to listen on", env: "LLM_TWIN_HOST", defaultValue: "0.0.0.0" },
+  {
+    flags: "--port <port>",
+    description: "port to listen on (also SAGEMAKER_BIND_TO_PORT)",
+    env: "LLM_TWIN_PORT",
+    defaultDescription: "8080",
+  },
+  {
+    flags: "--parallel <n>",
+    description: "context sequences decoded together (continuous batching)",
+    env: "LLM_TWIN_PARALLEL",
+    defaultValue: "4",
+  },
+  {
+    flags: "--threads <n>",
+    description: "llama.cpp threads",
+    env: "LLM_TWIN_THREADS",
+    defaultDescription: `cores available (${os.availableParallelism()})`,
+  },
+  {
+    flags: "--batch-size <n>",
+    description: "tokens per llama.cpp decode call",
+    env: "LLM_TWIN_BATCH_SIZE",
+    defaultValue: "512",
+  },
+  {
+    flags: "--context-size <n>",
+    description: "context tokens per sequence",
+    env: "LLM_TWIN_CONTEXT_SIZE",
+    defaultDescription: "max total tokens",
+  },
+  {
+    flags: "--max-concurrent-requests <n>",
+    description: "running + waiting requests; beyond it 429",
+    env: "LLM_TWIN_MAX_CONCURRENT_REQUESTS",
+    defaultDescription: "parallel + max queue",
+  },
+  {
+    flags: "--max-queue <n>",
+    description: "requests waiting for a free sequence",
+    env: "LLM_TWIN_MAX_QUEUE",
+    defaultDescription: "parallel",
+  },
+  {
+    flags: "--max-input-tokens <n>",
+    description: "prompt tokens per request",
+    env: "LLM_TWIN_MAX_INPUT_TOKENS",
+    defaultDescription: "min(1024, max total - 1)",
+  },
+  {
+    flags: "--max-total-tokens <n>",
+    description: "prompt + max_new_tokens per request",
+    env: "LLM_TWIN_MAX_TOTAL_TOKENS",
+    defaultDescription: "min(2048, model's context)",
+  },
+  {
+    flags: "--max-new-tokens <n>",
+    description: "largest max_new_tokens accepted",
+    env: "LLM_TWIN_MAX_NEW_TOKENS",
+    defaultDescription: "max total - 1",
+  },
+  {
+    flags: "--request-timeout <seconds>",
+    description: "per-request timeout, queue wait included (0 = none)",
+    env: "LLM_TWIN_REQUEST_TIMEOUT",
+    defaultValue: "60",
+  },
+  {
+    flags: "--body-limit <bytes>",
+    description: "largest request body",
+    env: "LLM_TWIN_BODY_LIMIT",
+    defaultValue: "1048576",
+  },
+  {
+    flags: "--grace-period <seconds>",
+    description: "time in-flight requests get to finish on SIGTERM (< 30)",
+    env: "LLM_TWIN_GRACE_PERIOD",
+    defaultValue: "25",
+  },
+  {
+    flags: "--cache-dir <dir>",
+    description: "where downloaded models are kept",
+    env: "LLM_TWIN_CACHE_DIR",
+    defaultDescription: "~/.cache/llm-twin",
+  },
+  {
+    flags: "--log-level <level>",
+    description: "fatal|error|warn|info|debug|trace|silent",
+    env: "LLM_TWIN_LOG_LEVEL",
+    defaultValue: "info",
+  },
+];
+
 export function registerServeLlmCommand(program: Command): void {
-  program
+  const command = program
     .command("serve-llm")
-    .description("(not implemented yet)")
-    .allowUnknownOption()
-    .action(() => {
-      throw new AppError("configuration_error", "'llm-twin serve-llm' is not implemented yet");
+    .description("Serve a GGUF model over the TGI, OpenAI and SageMaker APIs with continuous batching");
+  for (const flag of FLAGS) {
+    const description =
+      flag.defaultDescription === undefined
+        ? flag.description
+        : `${flag.description} (default: ${flag.defaultDescription})`;
+    const option = new Option(flag.flags, description).env(flag.env);
+    if (flag.defaultValue !== undefined) option.default(flag.defaultValue);
+    command.addOption(option);
+  }
+  command.action(async (flags: Record<string, string | undefined>) => {
+    const config = parseLlmServerConfig({
+      model: flags.model,
+      modelId: flags.modelId,
+      host: flags.host,
+      port: flags.port ?? process.env.SAGEMAKER_BIND_TO_PORT,
+      parallel: flags.parallel,
+      threads: flags.threads,
+      batchSize: flags.batchSize,
+      contextSize: flags.contextSize,
+      maxConcurrentRequests: flags.maxConcurrentRequests,
+      maxQueue: flags.maxQueue,
+      maxInputTokens: flags.maxInputTokens,
+      maxTotalTokens: flags.maxTotalTokens,
+      maxNewTokens: flags.maxNewTokens,
+      requestTimeoutSeconds: flags.requestTimeout,
+      bodyLimitBytes: flags.bodyLimit,
+      gracePeriodSeconds: flags.gracePeriod,
+      cacheDir: flags.cacheDir,
+      logLevel: flags.logLevel,
     });
+    const server = await startLlmServer(config, { progressStream: process.stderr });
+    let signalled = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (signalled) return;
+      signalled = true;
+      void server.shutdown(signal).then(
+        () => process.exit(0),
+        (error: unknown) => {
+          process.stderr.write(`llm-twin: shutdown failed: ${String(error)}\n`);
+          process.exit(1);
+        },
+      );
+    };
+    process.once("SIGTERM", onSignal);
+    process.once("SIGINT", onSignal);
+    try {
+      await server.ready;
+    } catch (error) {
+      await server.shutdown("model failed to load");
+      throw error;
+    }
+    // Keeps serving until a signal arrives.
+    await new Promise<never>(() => undefined);
+  });
 }

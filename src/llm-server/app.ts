@@ -1,0 +1,72 @@
+/**
+ * Builds the LLM service's Fastify instance (testable with inject()): TGI, OpenAI and SageMaker
+ * routes, /metrics, one error handler, a JSON body parser for any content type (curl -d sends
+ * form-urlencoded), the body limit, and request metrics.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { AppError } from "../errors/index.js";
+import { sendError } from "./http-errors.js";
+import type { LlmServerMetrics } from "./metrics.js";
+import type { ModelHolder } from "./model-holder.js";
+import { registerOpenAiRoutes } from "./routes/openai.js";
+import { registerSageMakerRoutes } from "./routes/sagemaker.js";
+import { registerTgiRoutes } from "./routes/tgi.js";
+
+export type LlmServerAppOptions = {
+  holder: ModelHolder;
+  metrics: LlmServerMetrics;
+  /** Largest accepted request body in bytes. */
+  bodyLimitBytes: number;
+  /** A pino logger; no logging when absent. */
+  logger?: FastifyBaseLogger;
+  version?: string;
+};
+
+export function buildLlmServerApp(options: LlmServerAppOptions): FastifyInstance {
+  const app = Fastify({
+    ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger }),
+    bodyLimit: options.bodyLimitBytes,
+  }) as unknown as FastifyInstance;
+  const startedAt = Date.now();
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "string" }, (_request, body, done) => {
+    const text = typeof body === "string" ? body : body.toString("utf8");
+    if (text.trim() === "") {
+      done(null, undefined);
+      return;
+    }
+    try {
+      done(null, JSON.parse(text));
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      done(new AppError("bad_request", `Request body is not valid JSON: ${message}`), undefined);
+    }
+  });
+
+  app.addHook("onRequest", async (request, reply) => {
+    const startedNs = process.hrtime.bigint();
+    reply.raw.once("close", () => {
+      const seconds = Number(process.hrtime.bigint() - startedNs) / 1e9;
+      const status = reply.raw.writableEnded ? reply.raw.statusCode : 499;
+      options.metrics.observeRequest(
+        { endpoint: request.routeOptions.url ?? "unmatched", method: request.method, status },
+        seconds,
+      );
+    });
+  });
+
+  app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(request, reply, new AppError("not_found", `No route ${request.method} ${request.url}`)),
+  );
+
+  registerTgiRoutes(app, { holder: options.holder, version: options.version ?? "0.1.0" });
+  registerOpenAiRoutes(app, { holder: options.holder, startedAt });
+  registerSageMakerRoutes(app, { holder: options.holder });
+  app.get("/metrics", async (_request, reply) => {
+    const body = await options.metrics.registry.metrics();
+    return reply.type(options.metrics.registry.contentType).send(body);
+  });
+  return app;
+}

@@ -1,0 +1,80 @@
+/**
+ * The LLM service's configuration, validated once at start-up. The CLI fills it from flags and
+ * environment variables; every limit has a default documented in docs/llm-service.md.
+ */
+import { readdirSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { z } from "zod";
+import { AppError } from "../errors/index.js";
+
+export const SAGEMAKER_MODEL_DIRECTORY = "/opt/ml/model";
+
+const positiveInt = z.coerce.number().int().positive();
+
+export const llmServerConfigSchema = z.object({
+  model: z.string().min(1),
+  modelId: z.string().min(1).optional(),
+  host: z.string().min(1).default("0.0.0.0"),
+  port: z.coerce.number().int().min(0).max(65535).default(8080),
+  parallel: positiveInt.default(4),
+  threads: positiveInt.default(() => os.availableParallelism()),
+  batchSize: positiveInt.default(512),
+  contextSize: positiveInt.optional(),
+  maxConcurrentRequests: positiveInt.optional(),
+  maxQueue: z.coerce.number().int().min(0).optional(),
+  maxInputTokens: positiveInt.optional(),
+  maxTotalTokens: positiveInt.optional(),
+  maxNewTokens: positiveInt.optional(),
+  requestTimeoutSeconds: z.coerce.number().min(0).default(60),
+  bodyLimitBytes: positiveInt.default(1_048_576),
+  gracePeriodSeconds: z.coerce.number().min(0).max(29).default(25),
+  cacheDir: z.string().min(1).optional(),
+  logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type LlmServerConfig = z.output<typeof llmServerConfigSchema>;
+
+/** Validates raw values (strings from flags/env are coerced); the message names the setting. */
+export function parseLlmServerConfig(raw: Record<string, unknown>): LlmServerConfig {
+  const cleaned = Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined && value !== ""));
+  if (cleaned.model === undefined) {
+    const fromSageMaker = sageMakerModelFile();
+    if (fromSageMaker !== undefined) cleaned.model = fromSageMaker;
+  }
+  const result = llmServerConfigSchema.safeParse(cleaned);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${flagName(String(issue.path[0] ?? ""))}: ${issue.message}`);
+    throw new AppError("configuration_error", `Invalid serve-llm configuration: ${problems.join("; ")}`);
+  }
+  const config = result.data;
+  if (
+    config.maxTotalTokens !== undefined &&
+    config.maxInputTokens !== undefined &&
+    config.maxInputTokens >= config.maxTotalTokens
+  ) {
+    throw new AppError(
+      "configuration_error",
+      `--max-input-tokens (${config.maxInputTokens}) must be less than --max-total-tokens (${config.maxTotalTokens})`,
+    );
+  }
+  return config;
+}
+
+function flagName(key: string): string {
+  if (key === "model") return "--model (LLM_TWIN_MODEL; or a .gguf file in /opt/ml/model)";
+  const kebab = key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+  return `--${kebab.replace(/-seconds$/, "").replace(/-bytes$/, "")}`;
+}
+
+/** The first .gguf file under /opt/ml/model (SageMaker's model directory), if any. */
+export function sageMakerModelFile(directory = SAGEMAKER_MODEL_DIRECTORY): string | undefined {
+  try {
+    const file = readdirSync(directory)
+      .filter((name) => name.toLowerCase().endsWith(".gguf"))
+      .sort()[0];
+    return file === undefined ? undefined : path.join(directory, file);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The one place where errors become HTTP responses. TGI routes answer TGI's shape
+ * `{"error": "...", "error_type": "..."}`; OpenAI routes (/v1/*) answer OpenAI's
+ * `{"error": {"message", "type", "code", "param"}}`. Clients never see stack traces.
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { AppError, type ErrorCode, HTTP_STATUS, isAppError } from "../errors/index.js";
+
+/** TGI's error_type for each code. */
+const TGI_ERROR_TYPE: Partial<Record<ErrorCode, string>> = {
+  validation_error: "validation",
+  input_too_long: "validation",
+  bad_request: "validation",
+  payload_too_large: "validation",
+  overloaded: "overloaded",
+  model_loading: "unhealthy",
+  shutting_down: "unhealthy",
+  dependency_unavailable: "unhealthy",
+  timeout: "timeout",
+  aborted: "aborted",
+  not_found: "not_found",
+};
+
+const OPENAI_ERROR_TYPE: Partial<Record<ErrorCode, string>> = {
+  validation_error: "invalid_request_error",
+  bad_request: "invalid_request_error",
+  payload_too_large: "invalid_request_error",
+  not_found: "invalid_request_error",
+  model_not_found: "invalid_request_error",
+  overloaded: "server_overloaded",
+  rate_limited: "rate_limit_error",
+};
+
+export const RETRY_AFTER_SECONDS = 1;
+
+/** Normalizes anything thrown (Fastify's own errors included) into an AppError. */
+export function toAppError(error: unknown): AppError {
+  if (isAppError(error)) return error;
+  const fastifyError = error as Partial<FastifyError> | undefined;
+  const code = fastifyError?.code;
+  if (code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+    return new AppError("payload_too_large", "Request body is too large", { cause: error });
+  }
+  if (code === "FST_ERR_CTP_EMPTY_JSON_BODY") {
+    return new AppError("validation_error", "Input validation error: the request body is empty", { cause: error });
+  }
+  if (code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
+    return new AppError("bad_request", "Unsupported content type: send application/json", { cause: error });
+  }
+  if (error instanceof SyntaxError || code === "FST_ERR_CTP_INVALID_JSON_BODY") {
+    return new AppError(
+      "bad_request",
+      `Request body is not valid JSON: ${error instanceof Error ? error.message : ""}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  const status = fastifyError?.statusCode;
+  if (typeof status === "number" && status >= 400 && status < 500) {
+    if (status === 404) return new AppError("not_found", fastifyError?.message ?? "Not found", { cause: error });
+    return new AppError("bad_request", fastifyError?.message ?? "Bad request", { cause: error });
+  }
+  return new AppError("internal_error", "Internal server error", { cause: error });
+}
+
+export function isOpenAiRoute(url: string): boolean {
+  return url.startsWith("/v1/");
+}
+
+export function errorBody(error: AppError, openAi: boolean): Record<string, unknown> {
+  if (openAi) {
+    return {
+      error: {
+        message: error.message,
+        type:
+          OPENAI_ERROR_TYPE[error.code] ?? (HTTP_STATUS[error.code] >= 500 ? "server_error" : "invalid_request_error"),
+        code: error.code,
+        param: null,
+      },
+    };
+  }
+  return { error: error.message, error_type: TGI_ERROR_TYPE[error.code] ?? error.code };
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, thrown: unknown): FastifyReply {
+  const error = toAppError(thrown);
+  const status = HTTP_STATUS[error.code];
+  if (status >= 500 && !error.retryable) request.log.error({ err: thrown, code: error.code }, error.message);
+  else request.log.info({ code: error.code }, error.message);
+  if (error.retryable && (status === 429 || status === 503)) reply.header("retry-after", String(RETRY_AFTER_SECONDS));
+  return reply.code(status).send(errorBody(error, isOpenAiRoute(request.url)));
+}

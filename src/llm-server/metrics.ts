@@ -1,0 +1,134 @@
+/**
+ * Prometheus metrics in the style of TGI and vLLM. Gauges are read from the engine at scrape time;
+ * histograms and counters are fed by the engine observer and by a response hook.
+ */
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { EngineObserver } from "../llm/llama-cpp/index.js";
+import type { ModelHolder } from "./model-holder.js";
+
+export type LlmServerMetrics = {
+  readonly registry: Registry;
+  readonly observer: EngineObserver;
+  observeRequest(labels: { endpoint: string; method: string; status: number }, seconds: number): void;
+};
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+const TOKEN_BUCKETS = [1, 8, 32, 64, 128, 256, 512, 1024, 2048, 4096];
+
+export function createLlmServerMetrics(holder: ModelHolder): LlmServerMetrics {
+  const registry = new Registry();
+  const requests = new Counter({
+    name: "llm_twin_requests_total",
+    help: "HTTP requests by endpoint, method and status code",
+    labelNames: ["endpoint", "method", "status"] as const,
+    registers: [registry],
+  });
+  const requestDuration = new Histogram({
+    name: "llm_twin_request_duration_seconds",
+    help: "HTTP request duration, from arrival to the last byte",
+    labelNames: ["endpoint"] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const queueDuration = new Histogram({
+    name: "llm_twin_request_queue_duration_seconds",
+    help: "Time a generation waited for a free sequence",
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const timeToFirstToken = new Histogram({
+    name: "llm_twin_time_to_first_token_seconds",
+    help: "Time from admission request to the first generated token (queue wait and prefill included)",
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const interTokenLatency = new Histogram({
+    name: "llm_twin_inter_token_latency_seconds",
+    help: "Time between consecutive generated tokens of one request",
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [registry],
+  });
+  const promptTokens = new Counter({
+    name: "llm_twin_prompt_tokens_total",
+    help: "Prompt tokens processed",
+    registers: [registry],
+  });
+  const generatedTokens = new Counter({
+    name: "llm_twin_generation_tokens_total",
+    help: "Tokens generated",
+    registers: [registry],
+  });
+  const requestPromptTokens = new Histogram({
+    name: "llm_twin_request_prompt_tokens",
+    help: "Prompt tokens per request",
+    buckets: TOKEN_BUCKETS,
+    registers: [registry],
+  });
+  const requestGeneratedTokens = new Histogram({
+    name: "llm_twin_request_generation_tokens",
+    help: "Generated tokens per request",
+    buckets: TOKEN_BUCKETS,
+    registers: [registry],
+  });
+  const generations = new Counter({
+    name: "llm_twin_generations_total",
+    help: "Generations by finish reason (length, eos, stop, error)",
+    labelNames: ["finish_reason"] as const,
+    registers: [registry],
+  });
+  const batchSize = new Histogram({
+    name: "llm_twin_batch_size",
+    help: "Sequences generating together, observed at every generated token",
+    buckets: [1, 2, 3, 4, 6, 8, 12, 16, 32],
+    registers: [registry],
+  });
+  const stat = (read: (engine: NonNullable<ModelHolder["engine"]>) => number) => () => {
+    const engine = holder.engine;
+    return engine === undefined ? 0 : read(engine);
+  };
+  const gauges: Array<[string, string, () => number]> = [
+    ["llm_twin_sequences_in_use", "Context sequences serving a request", stat((e) => e.stats().sequencesInUse)],
+    ["llm_twin_sequences_total", "Context sequences (--parallel)", stat((e) => e.stats().sequencesTotal)],
+    ["llm_twin_queue_size", "Requests waiting for a free sequence", stat((e) => e.stats().queueSize)],
+    ["llm_twin_batch_current_size", "Sequences generating right now", stat((e) => e.stats().activeGenerations)],
+    ["llm_twin_model_ready", "1 when the model is loaded and serving", () => (holder.state === "ready" ? 1 : 0)],
+    ["llm_twin_model_load_progress", "Model load progress, 0 to 1", () => holder.progress],
+  ];
+  for (const [name, help, read] of gauges) {
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  }
+  return {
+    registry,
+    observer: {
+      onQueued(ms) {
+        queueDuration.observe(ms / 1000);
+      },
+      onFirstToken(ms) {
+        timeToFirstToken.observe(ms / 1000);
+        batchSize.observe(Math.max(1, holder.engine?.stats().activeGenerations ?? 1));
+      },
+      onInterToken(ms) {
+        interTokenLatency.observe(ms / 1000);
+        batchSize.observe(Math.max(1, holder.engine?.stats().activeGenerations ?? 1));
+      },
+      onFinished(summary) {
+        promptTokens.inc(summary.promptTokens);
+        generatedTokens.inc(summary.completionTokens);
+        requestPromptTokens.observe(summary.promptTokens);
+        requestGeneratedTokens.observe(summary.completionTokens);
+        generations.inc({ finish_reason: summary.finishReason });
+      },
+    },
+    observeRequest(labels, seconds) {
+      requests.inc({ endpoint: labels.endpoint, method: labels.method, status: String(labels.status) });
+      requestDuration.observe({ endpoint: labels.endpoint }, seconds);
+    },
+  };
+}

@@ -1,0 +1,125 @@
+/**
+ * OpenAI-compatible API: POST /v1/completions, POST /v1/chat/completions (both with `stream`:
+ * `data: {chunk}` events, then `data: [DONE]`), GET /v1/models.
+ */
+import { randomUUID } from "node:crypto";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { EngineEvent, LlamaCppEngine } from "../../llm/llama-cpp/index.js";
+import type { FinishReason } from "../../llm/port.js";
+import { clientDisconnectSignal, startSse } from "../client-connection.js";
+import { errorBody, toAppError } from "../http-errors.js";
+import type { ModelHolder } from "../model-holder.js";
+import { type ParsedOpenAiRequest, parseChatRequest, parseCompletionRequest } from "../schemas-openai.js";
+
+type Kind = "completion" | "chat";
+
+const OPENAI_FINISH_REASON: Record<FinishReason, string> = { length: "length", eos: "stop", stop: "stop" };
+
+export function registerOpenAiRoutes(app: FastifyInstance, options: { holder: ModelHolder; startedAt: number }): void {
+  const { holder } = options;
+  app.post("/v1/completions", async (request, reply) => {
+    const engine = holder.require();
+    return respond(engine, "completion", parseCompletionRequest(request.body), request, reply);
+  });
+  app.post("/v1/chat/completions", async (request, reply) => {
+    const engine = holder.require();
+    return respond(engine, "chat", parseChatRequest(request.body), request, reply);
+  });
+  app.get("/v1/models", async () => {
+    const engine = holder.require();
+    return {
+      object: "list",
+      data: [
+        {
+          id: engine.modelId,
+          object: "model",
+          created: Math.floor(options.startedAt / 1000),
+          owned_by: "llm-twin",
+          meta: { max_total_tokens: engine.limits.maxTotalTokens, parallel: engine.info.parallel },
+        },
+      ],
+    };
+  });
+}
+
+async function respond(
+  engine: LlamaCppEngine,
+  kind: Kind,
+  parsed: ParsedOpenAiRequest,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<unknown> {
+  const signal = clientDisconnectSignal(request, reply);
+  const id = `${kind === "chat" ? "chatcmpl" : "cmpl"}-${randomUUID()}`;
+  const created = Math.floor(Date.now() / 1000);
+  const model = engine.modelId;
+  const run = engine.run({ ...parsed.engineRequest, signal });
+  if (!parsed.stream) {
+    let done: Extract<EngineEvent, { type: "done" }> | undefined;
+    for await (const event of run) if (event.type === "done") done = event;
+    if (done === undefined) throw new Error("generation ended without a result");
+    const text = (parsed.echoPrompt ?? "") + done.generatedText;
+    const choice =
+      kind === "chat"
+        ? { index: 0, message: { role: "assistant", content: text }, logprobs: null }
+        : { index: 0, text, logprobs: null };
+    return reply.send({
+      id,
+      object: kind === "chat" ? "chat.completion" : "text_completion",
+      created,
+      model,
+      choices: [{ ...choice, finish_reason: OPENAI_FINISH_REASON[done.finishReason] }],
+      usage: usage(done),
+    });
+  }
+
+  const first = await run.next();
+  const sse = startSse(reply, "data: ");
+  const object = kind === "chat" ? "chat.completion.chunk" : "text_completion";
+  const chunk = (delta: string | null, finishReason: string | null, role?: string): string => {
+    const choice =
+      kind === "chat"
+        ? { index: 0, delta: delta === null ? {} : role === undefined ? { content: delta } : { role, content: delta } }
+        : { index: 0, text: delta ?? "" };
+    return JSON.stringify({
+      id,
+      object,
+      created,
+      model,
+      choices: [{ ...choice, logprobs: null, finish_reason: finishReason }],
+    });
+  };
+  try {
+    if (kind === "chat") await sse.send(chunk("", null, "assistant"));
+    if (parsed.echoPrompt !== undefined) await sse.send(chunk(parsed.echoPrompt, null));
+    let next = first;
+    while (next.done !== true) {
+      const event = next.value;
+      if (event.type === "token" && event.text.length > 0) await sse.send(chunk(event.text, null));
+      else if (event.type === "done") {
+        await sse.send(chunk(null, OPENAI_FINISH_REASON[event.finishReason]));
+        if (parsed.includeUsage) {
+          await sse.send(JSON.stringify({ id, object, created, model, choices: [], usage: usage(event) }));
+        }
+      }
+      next = await run.next();
+    }
+    await sse.send("[DONE]");
+  } catch (error) {
+    const appError = toAppError(error);
+    if (appError.code !== "aborted") request.log.warn({ err: error }, "generation failed mid-stream");
+    await sse.send(JSON.stringify(errorBody(appError, true)));
+  } finally {
+    await run.return(undefined);
+    sse.end();
+  }
+  return reply;
+}
+
+function usage(done: Extract<EngineEvent, { type: "done" }>): Record<string, number> {
+  return {
+    prompt_tokens: done.promptTokens,
+    completion_tokens: done.completionTokens,
+    total_tokens: done.promptTokens + done.completionTokens,
+  };
+}

@@ -1,0 +1,171 @@
+/**
+ * TGI's API: POST /generate, POST /generate_stream (SSE), GET /info, GET /health, and the same
+ * generation behind SageMaker's POST /invocations (see sagemaker.ts).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { EngineEvent, LlamaCppEngine } from "../../llm/llama-cpp/index.js";
+import type { FinishReason } from "../../llm/port.js";
+import { clientDisconnectSignal, startSse } from "../client-connection.js";
+import { errorBody, toAppError } from "../http-errors.js";
+import type { ModelHolder } from "../model-holder.js";
+import { MAX_STOP_SEQUENCES, type ParsedTgiRequest, parseTgiRequest } from "../schemas-tgi.js";
+
+export type TgiRouteOptions = { holder: ModelHolder; version: string };
+
+type TgiToken = { id: number; text: string; logprob: number | null; special: boolean };
+
+const TGI_FINISH_REASON: Record<FinishReason, string> = {
+  length: "length",
+  eos: "eos_token",
+  stop: "stop_sequence",
+};
+
+export function registerTgiRoutes(app: FastifyInstance, options: TgiRouteOptions): void {
+  const { holder } = options;
+  app.post("/generate", async (request, reply) => {
+    const engine = holder.require();
+    const parsed = parseTgiRequest(request.body);
+    return reply.send(await generateTgi(engine, parsed, request, reply));
+  });
+  app.post("/generate_stream", async (request, reply) => {
+    const engine = holder.require();
+    await streamTgi(engine, parseTgiRequest(request.body), request, reply);
+  });
+  app.get("/health", async (_request, reply) => {
+    holder.require();
+    return reply.code(200).send();
+  });
+  app.get("/info", async () => {
+    const engine = holder.require();
+    return {
+      model_id: engine.modelId,
+      model_sha: null,
+      model_dtype: "gguf",
+      model_device_type: "cpu",
+      model_pipeline_tag: "text-generation",
+      max_concurrent_requests: engine.info.maxConcurrentRequests,
+      max_best_of: 1,
+      max_stop_sequences: MAX_STOP_SEQUENCES,
+      max_input_tokens: engine.limits.maxInputTokens,
+      max_input_length: engine.limits.maxInputTokens,
+      max_total_tokens: engine.limits.maxTotalTokens,
+      max_new_tokens: engine.limits.maxNewTokens,
+      max_batch_size: engine.info.parallel,
+      max_waiting_requests: engine.info.maxQueue,
+      max_client_batch_size: 1,
+      threads: engine.info.threads,
+      chat_template: engine.info.chatTemplate,
+      router: "llm-twin",
+      version: options.version,
+      sha: null,
+      docker_label: null,
+    };
+  });
+}
+
+/** Runs a TGI request to completion; the shape of /generate's response. */
+export async function generateTgi(
+  engine: LlamaCppEngine,
+  parsed: ParsedTgiRequest,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<Record<string, unknown>> {
+  const signal = clientDisconnectSignal(request, reply);
+  const wantDetails = parsed.details;
+  const tokens: TgiToken[] = [];
+  let start: Extract<EngineEvent, { type: "start" }> | undefined;
+  let done: Extract<EngineEvent, { type: "done" }> | undefined;
+  const run = engine.run({
+    ...parsed.engineRequest,
+    parameters: { ...parsed.engineRequest.parameters, logprobs: wantDetails },
+    signal,
+  });
+  for await (const event of run) {
+    if (event.type === "start") start = event;
+    else if (event.type === "token") {
+      if (wantDetails) tokens.push({ id: event.id, text: event.text, logprob: event.logprob, special: event.special });
+    } else done = event;
+  }
+  if (done === undefined || start === undefined) throw new Error("generation ended without a result");
+  const generatedText = parsed.returnFullText ? parsed.inputs + done.generatedText : done.generatedText;
+  const response: Record<string, unknown> = { generated_text: generatedText };
+  if (wantDetails) {
+    response.details = {
+      finish_reason: TGI_FINISH_REASON[done.finishReason],
+      generated_tokens: done.completionTokens,
+      input_length: done.promptTokens,
+      seed: done.seed ?? null,
+      prefill: parsed.decoderInputDetails ? prefillTokens(engine, start.promptTokenIds) : [],
+      tokens,
+    };
+  }
+  return response;
+}
+
+function prefillTokens(engine: LlamaCppEngine, ids: readonly number[]): Array<Record<string, unknown>> {
+  return ids.map((id) => ({ id, text: engine.detokenize([id], true), logprob: null }));
+}
+
+/**
+ * TGI's SSE stream: one `data:{...}` event per generated token with `generated_text` and
+ * `details` null, the last token's event carrying both. Errors after the stream has started are
+ * an event `data:{"error": ..., "error_type": ...}`.
+ */
+export async function streamTgi(
+  engine: LlamaCppEngine,
+  parsed: ParsedTgiRequest,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<void> {
+  const signal = clientDisconnectSignal(request, reply);
+  const run = engine.run({
+    ...parsed.engineRequest,
+    parameters: { ...parsed.engineRequest.parameters, logprobs: true },
+    signal,
+  });
+  const first = await run.next();
+  const sse = startSse(reply, "data:");
+  let index = 0;
+  let held: TgiToken | undefined;
+  const tokenEvent = (token: TgiToken, final: Record<string, unknown> | undefined): string =>
+    JSON.stringify({
+      index,
+      token,
+      generated_text: final === undefined ? null : final.generatedText,
+      details: final === undefined ? null : (final.details ?? null),
+    });
+  try {
+    let next = first;
+    while (next.done !== true) {
+      const event = next.value;
+      if (event.type === "token") {
+        if (held !== undefined) {
+          await sse.send(tokenEvent(held, undefined));
+          index += 1;
+        }
+        held = { id: event.id, text: event.text, logprob: event.logprob, special: event.special };
+      } else if (event.type === "done") {
+        const generatedText = parsed.returnFullText ? parsed.inputs + event.generatedText : event.generatedText;
+        const details = parsed.details
+          ? {
+              finish_reason: TGI_FINISH_REASON[event.finishReason],
+              generated_tokens: event.completionTokens,
+              input_length: event.promptTokens,
+              seed: event.seed ?? null,
+            }
+          : null;
+        const last = held ?? { id: 0, text: "", logprob: null, special: true };
+        await sse.send(tokenEvent(last, { generatedText, details }));
+        held = undefined;
+      }
+      next = await run.next();
+    }
+  } catch (error) {
+    const appError = toAppError(error);
+    if (appError.code !== "aborted") request.log.warn({ err: error }, "generation failed mid-stream");
+    await sse.send(JSON.stringify(errorBody(appError, false)));
+  } finally {
+    await run.return(undefined);
+    sse.end();
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * OpenAI request bodies for /v1/completions and /v1/chat/completions. Fields OpenAI clients send
+ * routinely are accepted; values we cannot honour (n > 1, logprobs, tools...) are 422, and
+ * unknown fields are 422 too, naming the field. Extensions as in vLLM/llama-server: `top_k`,
+ * `repetition_penalty`, `ignore_eos`; `logit_bias` also as llama-server's `[[id, bias]]` list.
+ */
+import { z } from "zod";
+import type { EngineRequest } from "../llm/llama-cpp/index.js";
+import type { ChatMessage } from "../llm/port.js";
+import {
+  logitBiasSchema,
+  normalizeLogitBias,
+  normalizeStop,
+  parseBody,
+  stopSchema,
+  unsupported,
+} from "./request-parsing.js";
+
+const commonFields = {
+  model: z.string().nullish(),
+  max_tokens: z.int().positive().nullish(),
+  temperature: z.number().min(0).max(2).nullish(),
+  top_p: z.number().gt(0).lte(1).nullish(),
+  top_k: z.int().positive().nullish(),
+  n: z.int().positive().nullish(),
+  stream: z.boolean().nullish(),
+  stream_options: z.strictObject({ include_usage: z.boolean().nullish() }).nullish(),
+  stop: stopSchema.nullish(),
+  seed: z.int().nullish(),
+  logit_bias: logitBiasSchema.nullish(),
+  presence_penalty: z.number().nullish(),
+  frequency_penalty: z.number().nullish(),
+  repetition_penalty: z.number().gt(0).nullish(),
+  logprobs: z.union([z.boolean(), z.int()]).nullish(),
+  user: z.string().nullish(),
+  ignore_eos: z.boolean().nullish(),
+};
+
+const messageSchema = z.strictObject({
+  role: z.enum(["system", "developer", "user", "assistant"]),
+  content: z.union([z.string(), z.array(z.strictObject({ type: z.literal("text"), text: z.string() }))]),
+  name: z.string().nullish(),
+});
+
+const responseFormatSchema = z.union([
+  z.strictObject({ type: z.literal("text") }),
+  z.strictObject({ type: z.literal("json_object") }),
+  z.strictObject({
+    type: z.literal("json_schema"),
+    json_schema: z.looseObject({ name: z.string().nullish(), schema: z.record(z.string(), z.unknown()) }),
+  }),
+]);
+
+export const completionRequestSchema = z.strictObject({
+  ...commonFields,
+  prompt: z.union([z.string().min(1, "`prompt` cannot be empty"), z.array(z.string().min(1)).length(1)]),
+  echo: z.boolean().nullish(),
+});
+
+export const chatRequestSchema = z.strictObject({
+  ...commonFields,
+  messages: z.array(messageSchema).min(1, "`messages` cannot be empty"),
+  max_completion_tokens: z.int().positive().nullish(),
+  response_format: responseFormatSchema.nullish(),
+});
+
+export type ParsedOpenAiRequest = {
+  engineRequest: Omit<EngineRequest, "signal">;
+  stream: boolean;
+  includeUsage: boolean;
+  model: string | undefined;
+  echoPrompt: string | undefined;
+};
+
+type Common = { [K in keyof typeof commonFields]?: z.output<(typeof commonFields)[K]> };
+
+function commonParameters(body: Common): EngineRequest["parameters"] {
+  if (body.n != null && body.n > 1) throw unsupported("n", "> 1 is not supported");
+  if (body.logprobs) throw unsupported("logprobs", "is not supported");
+  if (body.presence_penalty) throw unsupported("presence_penalty", "is not supported; use repetition_penalty");
+  if (body.frequency_penalty) throw unsupported("frequency_penalty", "is not supported; use repetition_penalty");
+  const parameters: EngineRequest["parameters"] = { temperature: body.temperature ?? 1 };
+  if (body.max_tokens != null) parameters.maxNewTokens = body.max_tokens;
+  if (body.top_p != null) parameters.topP = body.top_p;
+  if (body.top_k != null) parameters.topK = body.top_k;
+  if (body.repetition_penalty != null) parameters.repetitionPenalty = body.repetition_penalty;
+  const stop = normalizeStop(body.stop);
+  if (stop !== undefined) parameters.stop = stop;
+  if (body.seed != null) parameters.seed = Math.abs(body.seed);
+  const logitBias = normalizeLogitBias(body.logit_bias);
+  if (logitBias !== undefined) parameters.logitBias = logitBias;
+  if (body.ignore_eos === true) parameters.ignoreEos = true;
+  return parameters;
+}
+
+export function parseCompletionRequest(raw: unknown): ParsedOpenAiRequest {
+  const body = parseBody(completionRequestSchema, raw);
+  const prompt = typeof body.prompt === "string" ? body.prompt : (body.prompt[0] ?? "");
+  return {
+    engineRequest: { input: { prompt }, parameters: commonParameters(body) },
+    stream: body.stream === true,
+    includeUsage: body.stream_options?.include_usage === true,
+    model: body.model ?? undefined,
+    echoPrompt: body.echo === true ? prompt : undefined,
+  };
+}
+
+export function parseChatRequest(raw: unknown): ParsedOpenAiRequest {
+  const body = parseBody(chatRequestSchema, raw);
+  const messages: ChatMessage[] = body.messages.map((message) => ({
+    role: message.role === "developer" ? "system" : message.role,
+    content: typeof message.content === "string" ? message.content : message.content.map((part) => part.text).join(""),
+  }));
+  const parameters = commonParameters(body);
+  if (body.max_completion_tokens != null) parameters.maxNewTokens = body.max_completion_tokens;
+  const format = body.response_format;
+  if (format?.type === "json_object") parameters.jsonSchema = { type: "object" };
+  if (format?.type === "json_schema") parameters.jsonSchema = format.json_schema.schema;
+  return {
+    engineRequest: { input: { messages }, parameters },
+    stream: body.stream === true,
+    includeUsage: body.stream_options?.include_usage === true,
+    model: body.model ?? undefined,
+    echoPrompt: undefined,
+  };
+}

@@ -1,0 +1,118 @@
+/**
+ * TGI request bodies (`/generate`, `/generate_stream`, `/invocations`). Every parameter TGI
+ * defines is accepted (clients such as huggingface_hub send them all, mostly null); values we do
+ * not implement are refused with 422 rather than silently ignored, and unknown parameters are 422.
+ * Extensions: `logit_bias` and `ignore_eos` in `parameters` (as vLLM and llama-server have them).
+ */
+import { z } from "zod";
+import type { EngineRequest } from "../llm/llama-cpp/index.js";
+import {
+  logitBiasSchema,
+  normalizeLogitBias,
+  normalizeStop,
+  parseBody,
+  stopSchema,
+  unsupported,
+} from "./request-parsing.js";
+
+export const MAX_STOP_SEQUENCES = 16;
+
+const grammarSchema = z.strictObject({
+  type: z.enum(["json", "json_object", "json_schema", "regex"]),
+  value: z.union([z.record(z.string(), z.unknown()), z.string()]),
+});
+
+const parametersSchema = z.strictObject({
+  max_new_tokens: z.int().positive().nullish(),
+  temperature: z.number().min(0).nullish(),
+  top_k: z.int().positive().nullish(),
+  top_p: z.number().gt(0).lte(1).nullish(),
+  repetition_penalty: z.number().gt(0).nullish(),
+  frequency_penalty: z.number().nullish(),
+  stop: stopSchema.nullish(),
+  seed: z.int().nonnegative().nullish(),
+  return_full_text: z.boolean().nullish(),
+  details: z.boolean().nullish(),
+  decoder_input_details: z.boolean().nullish(),
+  do_sample: z.boolean().nullish(),
+  truncate: z.int().positive().nullish(),
+  grammar: grammarSchema.nullish(),
+  best_of: z.int().positive().nullish(),
+  typical_p: z.number().nullish(),
+  top_n_tokens: z.int().nonnegative().nullish(),
+  watermark: z.boolean().nullish(),
+  adapter_id: z.string().nullish(),
+  logit_bias: logitBiasSchema.nullish(),
+  ignore_eos: z.boolean().nullish(),
+});
+
+export const tgiRequestSchema = z.strictObject({
+  inputs: z.string().min(1, "`inputs` cannot be empty"),
+  parameters: parametersSchema.nullish(),
+  stream: z.boolean().nullish(),
+});
+
+export type TgiRequest = z.output<typeof tgiRequestSchema>;
+
+export type ParsedTgiRequest = {
+  engineRequest: Omit<EngineRequest, "signal">;
+  inputs: string;
+  returnFullText: boolean;
+  details: boolean;
+  decoderInputDetails: boolean;
+  stream: boolean;
+};
+
+export function parseTgiRequest(body: unknown): ParsedTgiRequest {
+  const request = parseBody(tgiRequestSchema, body);
+  const p = request.parameters ?? {};
+  if (p.best_of !== undefined && p.best_of !== null && p.best_of > 1)
+    throw unsupported("best_of", "> 1 is not supported");
+  if (p.top_n_tokens) throw unsupported("top_n_tokens", "is not supported");
+  if (p.watermark === true) throw unsupported("watermark", "is not supported");
+  if (p.typical_p !== undefined && p.typical_p !== null) throw unsupported("typical_p", "is not supported");
+  if (p.adapter_id !== undefined && p.adapter_id !== null)
+    throw unsupported("adapter_id", "is not supported (no LoRA adapters)");
+  if (p.frequency_penalty) throw unsupported("frequency_penalty", "is not supported; use repetition_penalty");
+  const stop = normalizeStop(p.stop);
+  if (stop !== undefined && stop.length > MAX_STOP_SEQUENCES) {
+    throw unsupported("stop", `must have at most ${MAX_STOP_SEQUENCES} sequences. Given: ${stop.length}`);
+  }
+  const sampling = p.do_sample === true || (p.temperature ?? 0) > 0;
+  const temperature = sampling ? (p.temperature ?? 1) : 0;
+  const parameters: EngineRequest["parameters"] = { temperature };
+  if (p.max_new_tokens != null) parameters.maxNewTokens = p.max_new_tokens;
+  if (p.top_k != null) parameters.topK = p.top_k;
+  if (p.top_p != null) parameters.topP = p.top_p;
+  if (p.repetition_penalty != null) parameters.repetitionPenalty = p.repetition_penalty;
+  if (stop !== undefined) parameters.stop = stop;
+  if (p.seed != null) parameters.seed = p.seed;
+  if (p.truncate != null) parameters.truncate = p.truncate;
+  if (p.ignore_eos === true) parameters.ignoreEos = true;
+  const logitBias = normalizeLogitBias(p.logit_bias);
+  if (logitBias !== undefined) parameters.logitBias = logitBias;
+  if (p.grammar != null) parameters.jsonSchema = grammarToJsonSchema(p.grammar);
+  return {
+    engineRequest: { input: { prompt: request.inputs }, parameters },
+    inputs: request.inputs,
+    returnFullText: p.return_full_text === true,
+    details: p.details === true,
+    decoderInputDetails: p.decoder_input_details === true,
+    stream: request.stream === true,
+  };
+}
+
+function grammarToJsonSchema(grammar: z.output<typeof grammarSchema>): Record<string, unknown> {
+  if (grammar.type === "regex") throw unsupported("grammar.type", "regex is not supported; use json");
+  if (typeof grammar.value === "string") {
+    try {
+      const parsed: unknown = JSON.parse(grammar.value);
+      if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed))
+        return parsed as Record<string, unknown>;
+    } catch {
+      // falls through to the error below
+    }
+    throw unsupported("grammar.value", "must be a JSON schema object");
+  }
+  return grammar.value;
+}

@@ -1,0 +1,379 @@
+/**
+ * The in-process llama.cpp engine: one model, ONE context with N sequences (continuous batching:
+ * every sequence that has a token to decode joins the same llama_decode batch), admission control
+ * in front of the sequences, and a generation loop per request that applies limits, stop
+ * sequences, incremental detokenization, cancellation and timeouts.
+ */
+import os from "node:os";
+import path from "node:path";
+import {
+  getLlama,
+  type Llama,
+  type LlamaContext,
+  type LlamaContextSequence,
+  type LlamaModel,
+  type Token,
+} from "node-llama-cpp";
+import { AppError } from "../../errors/index.js";
+import type { FinishReason, GenerationParameters, LanguageModelInput } from "../port.js";
+import { type Admission, abortedError, createAdmission } from "./admission.js";
+import { checkTokenLimits, type TokenLimits } from "./limits.js";
+import { createPromptBuilder, type PromptBuilder } from "./prompt.js";
+import { createSamplingFactory, type SamplingFactory } from "./sampling.js";
+import { createIncrementalDetokenizer, createStopMatcher } from "./text-output.js";
+
+export type LlamaCppEngineOptions = {
+  modelPath: string;
+  /** Reported to clients; defaults to the file name without extension. */
+  modelId?: string;
+  /** llama.cpp threads; default os.availableParallelism(). */
+  threads?: number;
+  /** Context sequences decoded together (continuous batching); default 4. */
+  parallel?: number;
+  /** Tokens per llama_decode call; default 512. */
+  batchSize?: number;
+  /** Requests waiting for a sequence; default = parallel. */
+  maxQueue?: number;
+  /** Running + waiting requests; default = parallel + maxQueue. */
+  maxConcurrentRequests?: number;
+  /** Tokens of context per sequence; default maxTotalTokens. */
+  contextSize?: number;
+  /** Input + new tokens per request; default min(2048, model's train context, contextSize). */
+  maxTotalTokens?: number;
+  /** Default min(1024, maxTotalTokens - 1). */
+  maxInputTokens?: number;
+  /** Default maxTotalTokens - 1. */
+  maxNewTokens?: number;
+  /** Per request, queue wait included; 0 disables. Default 60 000 ms (SageMaker's invocation limit). */
+  requestTimeoutMs?: number;
+  onLoadProgress?: (fraction: number) => void;
+  observer?: EngineObserver;
+};
+
+export type EngineObserver = {
+  onQueued?(queueMs: number): void;
+  onFirstToken?(ttftMs: number): void;
+  onInterToken?(ms: number): void;
+  onFinished?(summary: { promptTokens: number; completionTokens: number; finishReason: FinishReason | "error" }): void;
+};
+
+export type EngineRequest = {
+  input: LanguageModelInput;
+  parameters: GenerationParameters & {
+    /** Report each token's log-probability (costs a little per token). */
+    logprobs?: boolean;
+    /** Keep only the last `truncate` input tokens (TGI's `truncate`). */
+    truncate?: number;
+    /** Never sample end-of-generation tokens (vLLM's and llama-server's `ignore_eos`, for benchmarks). */
+    ignoreEos?: boolean;
+  };
+  signal?: AbortSignal;
+};
+
+export type EngineEvent =
+  | {
+      type: "start";
+      promptTokens: number;
+      promptTokenIds: readonly number[];
+      queueMs: number;
+      seed: number | undefined;
+    }
+  | { type: "token"; id: number; text: string; logprob: number | null; special: boolean }
+  | {
+      type: "done";
+      finishReason: FinishReason;
+      generatedText: string;
+      promptTokens: number;
+      completionTokens: number;
+      seed: number | undefined;
+    };
+
+export type EngineStats = {
+  sequencesTotal: number;
+  sequencesInUse: number;
+  queueSize: number;
+  /** Sequences that produced a token within the current decode cycle (≈ batch size). */
+  activeGenerations: number;
+};
+
+export type LlamaCppEngine = {
+  readonly modelId: string;
+  readonly limits: TokenLimits;
+  readonly info: {
+    modelPath: string;
+    parallel: number;
+    threads: number;
+    batchSize: number;
+    maxQueue: number;
+    maxConcurrentRequests: number;
+    chatTemplate: string;
+    vocabularySize: number | undefined;
+  };
+  run(request: EngineRequest): AsyncGenerator<EngineEvent, void, void>;
+  countTokens(input: LanguageModelInput): number;
+  /** Text of tokens; `special` renders control tokens (BOS, <|im_start|>...) as text. */
+  detokenize(tokens: readonly number[], special?: boolean): string;
+  stats(): EngineStats;
+  /** Refuse new requests (graceful shutdown); in-flight requests continue. */
+  stopAdmitting(): void;
+  /** Resolves when no request is running or waiting. */
+  idle(): Promise<void>;
+  dispose(): Promise<void>;
+};
+
+type Slot = { sequence: LlamaContextSequence; index: number };
+
+export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Promise<LlamaCppEngine> {
+  const threads = options.threads ?? os.availableParallelism();
+  const parallel = options.parallel ?? 4;
+  const llama = await getLlama({ gpu: false, build: "never", maxThreads: threads, logLevel: "error" as never });
+  let model: LlamaModel | undefined;
+  let context: LlamaContext | undefined;
+  try {
+    model = await llama.loadModel({
+      modelPath: options.modelPath,
+      gpuLayers: 0,
+      ...(options.onLoadProgress === undefined ? {} : { onLoadProgress: options.onLoadProgress }),
+    });
+    const maxTotalTokens =
+      options.maxTotalTokens ?? Math.min(2048, model.trainContextSize, options.contextSize ?? Number.POSITIVE_INFINITY);
+    const contextSize = options.contextSize ?? maxTotalTokens;
+    if (maxTotalTokens > contextSize) {
+      throw new AppError(
+        "configuration_error",
+        `max total tokens (${maxTotalTokens}) cannot exceed the context size per sequence (${contextSize})`,
+      );
+    }
+    const batchSize = options.batchSize ?? 512;
+    context = await model.createContext({
+      contextSize,
+      sequences: parallel,
+      threads,
+      batchSize,
+      batching: { itemPrioritizationStrategy: "maximumParallelism" },
+    });
+    return buildEngine({ llama, model, context, options, threads, parallel, batchSize, maxTotalTokens });
+  } catch (error) {
+    await context?.dispose();
+    await model?.dispose();
+    await llama.dispose();
+    if (error instanceof AppError) throw error;
+    throw new AppError("model_not_found", `Could not load the model ${options.modelPath}: ${messageOf(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+type BuildInput = {
+  llama: Llama;
+  model: LlamaModel;
+  context: LlamaContext;
+  options: LlamaCppEngineOptions;
+  threads: number;
+  parallel: number;
+  batchSize: number;
+  maxTotalTokens: number;
+};
+
+function buildEngine(input: BuildInput): LlamaCppEngine {
+  const { llama, model, context, options, parallel } = input;
+  const maxQueue = options.maxQueue ?? parallel;
+  const maxConcurrentRequests = options.maxConcurrentRequests ?? parallel + maxQueue;
+  const limits: TokenLimits = {
+    maxTotalTokens: input.maxTotalTokens,
+    maxInputTokens: options.maxInputTokens ?? Math.min(1024, input.maxTotalTokens - 1),
+    maxNewTokens: options.maxNewTokens ?? input.maxTotalTokens - 1,
+  };
+  const requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
+  const slots: Slot[] = [];
+  for (let index = 0; index < parallel; index += 1) slots.push({ sequence: context.getSequence(), index });
+  const admission: Admission<Slot> = createAdmission(slots, { slots: parallel, maxQueue, maxConcurrentRequests });
+  const prompts: PromptBuilder = createPromptBuilder(model);
+  const sampling: SamplingFactory = createSamplingFactory(llama, model);
+  const observer = options.observer ?? {};
+  const running = new Set<AbortController>();
+  const idleWaiters: Array<() => void> = [];
+  let pendingRequests = 0;
+  let activeGenerations = 0;
+  let disposed = false;
+  const modelId = options.modelId ?? path.basename(options.modelPath).replace(/\.gguf$/i, "");
+  const metadataTokens = (model.fileInfo.metadata as { tokenizer?: { ggml?: { tokens?: readonly unknown[] } } })
+    .tokenizer?.ggml?.tokens;
+
+  function settle(): void {
+    pendingRequests -= 1;
+    if (pendingRequests === 0) for (const resolve of idleWaiters.splice(0)) resolve();
+  }
+
+  function promptFor(request: EngineRequest): { tokens: number[]; stopTokenIds: number[]; stopTexts: string[] } {
+    const built = prompts.build(request.input);
+    const truncate = request.parameters.truncate;
+    if (truncate !== undefined && truncate > 0 && built.tokens.length > truncate) {
+      built.tokens = built.tokens.slice(built.tokens.length - truncate);
+    }
+    return built;
+  }
+
+  async function* run(request: EngineRequest): AsyncGenerator<EngineEvent, void, void> {
+    if (disposed) throw new AppError("shutting_down", "The model is shutting down");
+    const parameters = request.parameters;
+    const prompt = promptFor(request);
+    const maxNewTokens = checkTokenLimits(limits, prompt.tokens.length, parameters.maxNewTokens);
+    const controller = new AbortController();
+    const signals = [controller.signal];
+    if (request.signal !== undefined) signals.push(request.signal);
+    const timeout = requestTimeoutMs > 0 ? AbortSignal.timeout(requestTimeoutMs) : undefined;
+    if (timeout !== undefined) signals.push(timeout);
+    const signal = AbortSignal.any(signals);
+    const cancelled = (): AppError =>
+      timeout?.aborted === true
+        ? new AppError("timeout", `The request exceeded the ${requestTimeoutMs} ms timeout`)
+        : abortedError(request.signal?.aborted === true ? request.signal : controller.signal);
+
+    pendingRequests += 1;
+    running.add(controller);
+    const queuedAt = performance.now();
+    let slot: Slot | undefined;
+    let promptTokens = prompt.tokens.length;
+    let completionTokens = 0;
+    let finishReason: FinishReason | "error" = "error";
+    try {
+      try {
+        slot = await admission.acquire(signal);
+      } catch (error) {
+        throw signal.aborted ? cancelled() : error;
+      }
+      const queueMs = performance.now() - queuedAt;
+      observer.onQueued?.(queueMs);
+      const generated: number[] = [];
+      const setup = await sampling.create(parameters, () => prompt.tokens.concat(generated));
+      setup.options.yieldEogToken = true;
+      yield { type: "start", promptTokens, promptTokenIds: prompt.tokens, queueMs, seed: setup.seed };
+
+      const stopTokens = new Set(prompt.stopTokenIds);
+      const detokenizer = createIncrementalDetokenizer((tokens, lastTokens) =>
+        model.detokenize(tokens as Token[], false, lastTokens as Token[]),
+      );
+      const stopMatcher = createStopMatcher([...(parameters.stop ?? []), ...prompt.stopTexts]);
+      const wantLogprobs = parameters.logprobs === true;
+      const evaluation = wantLogprobs
+        ? slot.sequence.evaluateWithMetadata(prompt.tokens as Token[], { confidence: true }, setup.options)
+        : slot.sequence.evaluate(prompt.tokens as Token[], setup.options);
+      let text = "";
+      let lastTokenAt = performance.now();
+      let reason: FinishReason = "eos";
+      activeGenerations += 1;
+      try {
+        for await (const item of evaluation) {
+          if (signal.aborted) throw cancelled();
+          const now = performance.now();
+          if (generated.length === 0) observer.onFirstToken?.(now - queuedAt);
+          else observer.onInterToken?.(now - lastTokenAt);
+          lastTokenAt = now;
+          const token = typeof item === "number" ? item : item.token;
+          generated.push(token);
+          completionTokens = generated.length;
+          if (stopTokens.has(token) || model.isEogToken(token)) {
+            const logprob =
+              typeof item === "number" || item.confidence === undefined ? null : Math.log(item.confidence);
+            yield { type: "token", id: token, text: "", logprob, special: true };
+            reason = stopTokens.has(token) ? "stop" : "eos";
+            break;
+          }
+          const piece = stopMatcher.push(detokenizer.push(token));
+          text += piece.text;
+          const logprob = typeof item === "number" || item.confidence === undefined ? null : Math.log(item.confidence);
+          yield { type: "token", id: token, text: piece.text, logprob, special: false };
+          if (piece.stopped) {
+            reason = "stop";
+            break;
+          }
+          if (generated.length >= maxNewTokens) {
+            reason = "length";
+            break;
+          }
+        }
+        if (signal.aborted) throw cancelled();
+      } finally {
+        activeGenerations -= 1;
+      }
+      if (reason !== "stop") {
+        const tail = stopMatcher.push(detokenizer.flush());
+        text += tail.text;
+        if (tail.stopped) reason = "stop";
+        else text += stopMatcher.flush();
+      }
+      finishReason = reason;
+      promptTokens = prompt.tokens.length;
+      yield {
+        type: "done",
+        finishReason: reason,
+        generatedText: text,
+        promptTokens,
+        completionTokens,
+        seed: setup.seed,
+      };
+    } finally {
+      running.delete(controller);
+      if (slot !== undefined) {
+        const released = slot;
+        await released.sequence.clearHistory().catch(() => undefined);
+        admission.release(released);
+      }
+      observer.onFinished?.({ promptTokens, completionTokens, finishReason });
+      settle();
+    }
+  }
+
+  return {
+    modelId,
+    limits,
+    info: {
+      modelPath: options.modelPath,
+      parallel,
+      threads: input.threads,
+      batchSize: input.batchSize,
+      maxQueue,
+      maxConcurrentRequests,
+      get chatTemplate() {
+        return prompts.chatTemplateName;
+      },
+      vocabularySize: metadataTokens?.length,
+    },
+    run,
+    detokenize(tokens, special = false) {
+      return model.detokenize(tokens as Token[], special);
+    },
+    countTokens(languageModelInput) {
+      return prompts.build(languageModelInput).tokens.length;
+    },
+    stats() {
+      return {
+        sequencesTotal: parallel,
+        sequencesInUse: admission.inUse,
+        queueSize: admission.queued,
+        activeGenerations,
+      };
+    },
+    stopAdmitting() {
+      admission.close(new AppError("shutting_down", "The server is shutting down", { retryable: true }));
+    },
+    idle() {
+      if (pendingRequests === 0) return Promise.resolve();
+      return new Promise((resolve) => idleWaiters.push(resolve));
+    },
+    async dispose() {
+      if (disposed) return;
+      disposed = true;
+      admission.close(new AppError("shutting_down", "The model is shutting down", { retryable: true }));
+      for (const controller of running) controller.abort(new AppError("shutting_down", "The model is shutting down"));
+      await context.dispose();
+      await model.dispose();
+      await llama.dispose();
+    },
+  };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

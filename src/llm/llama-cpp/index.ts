@@ -1,0 +1,13 @@
+export { type Admission, type AdmissionOptions, createAdmission } from "./admission.js";
+export {
+  createLlamaCppEngine,
+  type EngineEvent,
+  type EngineObserver,
+  type EngineRequest,
+  type EngineStats,
+  type LlamaCppEngine,
+  type LlamaCppEngineOptions,
+} from "./engine.js";
+export { createLlamaCppLanguageModel, type LlamaCppLanguageModel, languageModelFromEngine } from "./language-model.js";
+export { checkTokenLimits, type TokenLimits } from "./limits.js";
+export { createIncrementalDetokenizer, createStopMatcher } from "./text-output.js";

@@ -1,0 +1,62 @@
+/**
+ * Input → prompt tokens. A plain prompt is tokenized with special tokens parsed (as TGI does) and
+ * a BOS token prepended when the model wants one; chat messages go through the model's own chat
+ * template (node-llama-cpp resolves it from the GGUF metadata, Jinja templates included).
+ */
+import { type ChatHistoryItem, type ChatWrapper, type LlamaModel, resolveChatWrapper } from "node-llama-cpp";
+import { AppError } from "../../errors/index.js";
+import type { ChatMessage, LanguageModelInput } from "../port.js";
+
+export type PromptTokens = {
+  tokens: number[];
+  /** Extra stop conditions the chat template brings (end-of-turn tokens and texts). */
+  stopTokenIds: number[];
+  stopTexts: string[];
+};
+
+export type PromptBuilder = {
+  build(input: LanguageModelInput): PromptTokens;
+  readonly chatTemplateName: string;
+};
+
+export function createPromptBuilder(model: LlamaModel): PromptBuilder {
+  const chatWrapper: ChatWrapper = resolveChatWrapper(model);
+  const wrapper = (): ChatWrapper => chatWrapper;
+  return {
+    get chatTemplateName() {
+      return wrapper().wrapperName;
+    },
+    build(input) {
+      if ("messages" in input) return buildChat(model, wrapper(), input.messages);
+      const tokens = model.tokenize(input.prompt, true);
+      const bos = model.tokens.bos;
+      if (tokens.length > 0 && bos !== null && model.tokens.shouldPrependBosToken && tokens[0] !== bos) {
+        tokens.unshift(bos);
+      }
+      return { tokens: tokens as number[], stopTokenIds: [], stopTexts: [] };
+    },
+  };
+}
+
+function buildChat(model: LlamaModel, wrapper: ChatWrapper, messages: readonly ChatMessage[]): PromptTokens {
+  if (messages.length === 0) {
+    throw new AppError("validation_error", "Input validation error: `messages` cannot be empty");
+  }
+  const history: ChatHistoryItem[] = messages.map((message) => {
+    if (message.role === "system") return { type: "system", text: message.content };
+    if (message.role === "user") return { type: "user", text: message.content };
+    return { type: "model", response: [message.content] };
+  });
+  history.push({ type: "model", response: [] });
+  const state = wrapper.generateContextState({ chatHistory: history });
+  const tokens = state.contextText.tokenize(model.tokenizer) as number[];
+  const stopTokenIds: number[] = [];
+  const stopTexts: string[] = [];
+  for (const trigger of state.stopGenerationTriggers) {
+    const triggerTokens = trigger.tokenize(model.tokenizer);
+    const text = trigger.toString();
+    if (triggerTokens.length === 1 && triggerTokens[0] !== undefined) stopTokenIds.push(triggerTokens[0]);
+    else if (text.length > 0) stopTexts.push(text);
+  }
+  return { tokens, stopTokenIds, stopTexts };
+}

@@ -1,0 +1,126 @@
+/**
+ * Generation parameters → node-llama-cpp evaluate options: temperature (0 = greedy), top-k,
+ * top-p, repetition penalty, seed, token bias and JSON-schema grammar. Grammars are compiled once
+ * per schema and kept in a small cache.
+ */
+import {
+  type Llama,
+  type LlamaGrammar,
+  LlamaGrammarEvaluationState,
+  type LlamaModel,
+  type SequenceEvaluateOptions,
+  type Token,
+  TokenBias,
+} from "node-llama-cpp";
+import { AppError } from "../../errors/index.js";
+import type { GenerationParameters } from "../port.js";
+
+const GRAMMAR_CACHE_SIZE = 32;
+const REPEAT_PENALTY_WINDOW = 64;
+/** A bias at or below this bans the token (OpenAI's -100 convention). */
+const BAN_THRESHOLD = -100;
+
+export type SamplingSetup = {
+  options: SequenceEvaluateOptions;
+  /** The seed used (random when sampling without one), reported in TGI details. */
+  seed: number | undefined;
+};
+
+export type SamplingFactory = {
+  create(parameters: GenerationParameters & { ignoreEos?: boolean }, history: () => number[]): Promise<SamplingSetup>;
+};
+
+export function createSamplingFactory(llama: Llama, model: LlamaModel): SamplingFactory {
+  const grammars = new Map<string, Promise<LlamaGrammar>>();
+  const vocabularySize = vocabularySizeOf(model);
+
+  async function grammarFor(schema: Record<string, unknown>): Promise<LlamaGrammar> {
+    const key = JSON.stringify(schema);
+    let grammar = grammars.get(key);
+    if (grammar === undefined) {
+      grammar = llama.createGrammarForJsonSchema(schema as never) as Promise<LlamaGrammar>;
+      grammars.set(key, grammar);
+      if (grammars.size > GRAMMAR_CACHE_SIZE) {
+        const oldest = grammars.keys().next().value;
+        if (oldest !== undefined) grammars.delete(oldest);
+      }
+    }
+    try {
+      return await grammar;
+    } catch (error) {
+      grammars.delete(key);
+      throw new AppError(
+        "validation_error",
+        `Input validation error: grammar is not a supported JSON schema: ${messageOf(error)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+
+  return {
+    async create(parameters, history) {
+      const options: SequenceEvaluateOptions = {};
+      const temperature = parameters.temperature ?? 0;
+      let seed: number | undefined;
+      if (temperature > 0) {
+        seed = parameters.seed ?? Math.floor(Math.random() * 2 ** 31);
+        options.temperature = temperature;
+        options.seed = seed;
+        if (parameters.topK !== undefined) options.topK = parameters.topK;
+        if (parameters.topP !== undefined) options.topP = parameters.topP;
+      }
+      if (parameters.repetitionPenalty !== undefined && parameters.repetitionPenalty !== 1) {
+        options.repeatPenalty = {
+          punishTokens: () => history().slice(-REPEAT_PENALTY_WINDOW) as Token[],
+          maxPunishTokens: REPEAT_PENALTY_WINDOW,
+          penalty: parameters.repetitionPenalty,
+        };
+      }
+      const bias = parameters.logitBias ?? {};
+      if (Object.keys(bias).length > 0 || parameters.ignoreEos === true) {
+        const tokenBias = new TokenBias(model.tokenizer);
+        if (parameters.ignoreEos === true) banEndOfGeneration(tokenBias, model);
+        for (const [key, value] of Object.entries(bias)) {
+          const token = Number(key);
+          if (!Number.isInteger(token) || token < 0 || token >= vocabularySize) {
+            throw new AppError(
+              "validation_error",
+              `Input validation error: logit_bias token id ${key} is not in the vocabulary`,
+            );
+          }
+          tokenBias.set(token as Token, value <= BAN_THRESHOLD ? "never" : { logit: value });
+        }
+        options.tokenBias = tokenBias;
+      }
+      if (parameters.jsonSchema !== undefined) {
+        const grammar = await grammarFor(parameters.jsonSchema);
+        options.grammarEvaluationState = new LlamaGrammarEvaluationState({ model, grammar });
+      }
+      return { options, seed };
+    },
+  };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function vocabularySizeOf(model: LlamaModel): number {
+  const metadata = model.fileInfo.metadata as { tokenizer?: { ggml?: { tokens?: readonly unknown[] } } };
+  return metadata.tokenizer?.ggml?.tokens?.length ?? Number.POSITIVE_INFINITY;
+}
+
+/**
+ * TokenBias.set() refuses end-of-generation tokens on purpose, so `ignore_eos` writes the ban into
+ * its bias map directly (the map node-llama-cpp hands to the native sampler).
+ */
+function banEndOfGeneration(tokenBias: TokenBias, model: LlamaModel): void {
+  const biases = (tokenBias as unknown as { _biases?: Map<number, number> })._biases;
+  if (!(biases instanceof Map)) {
+    throw new AppError("configuration_error", "ignore_eos is not supported by this node-llama-cpp version");
+  }
+  for (const token of [model.tokens.eos, model.tokens.eot])
+    if (token !== null) biases.set(token, Number.NEGATIVE_INFINITY);
+}
