@@ -1,4 +1,23 @@
 /** Options of the Qdrant adapter, with their defaults. */
+import type { QdrantClient } from "@qdrant/js-client-rest";
+import type { SparseEncoderOptions } from "./sparse.js";
+
+/** The part of the Qdrant client the adapter uses (tests pass a recording fake). */
+export type QdrantApi = Pick<
+  QdrantClient,
+  | "collectionExists"
+  | "getCollection"
+  | "createCollection"
+  | "createPayloadIndex"
+  | "deleteCollection"
+  | "upsert"
+  | "delete"
+  | "scroll"
+  | "query"
+  | "count"
+  | "facet"
+  | "retrieve"
+>;
 
 export type QdrantStoreOptions = {
   /** Base URL of the Qdrant REST API, e.g. http://localhost:6333. */
@@ -11,6 +30,10 @@ export type QdrantStoreOptions = {
   upsertBatchSize?: number;
   /** Query beam width `hnsw_ef` for dense queries. Default 128. */
   hnswEf?: number;
-  /** Prefix of every collection name (for several stores on one server). Default "". */
+  /** Prefix of every collection name (several stores on one server, tests). Default "". */
   collectionPrefix?: string;
+  /** BM25 parameters of the client-side sparse vectors. */
+  sparse?: SparseEncoderOptions;
+  /** A client to use instead of one built from url/apiKey (tests). */
+  client?: QdrantApi;
 };
