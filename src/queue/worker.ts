@@ -1,0 +1,271 @@
+/**
+ * The ingestion worker: takes one-document jobs from the BullMQ queue and runs each through the
+ * single-process pipeline (`ingest` from src/ingestion with that one document), so per-document
+ * diffing, deterministic chunk ids and the order "upsert, then delete stale ids" are the same
+ * code: idempotent, and safe to kill at any moment.
+ *
+ * - Retries: a failed job is retried with exponential backoff up to its `attempts`; errors that
+ *   cannot get better (bad job data, invalid document, fingerprint mismatch) fail at once.
+ * - Dead letters: a job that fails for good is copied, with its reason, to `<queue>-dead-letter`.
+ * - Crashes: a killed worker stops renewing its job locks; after `lockDurationMs` another worker's
+ *   stalled-job check puts the job back in the queue and it runs again (idempotently).
+ * - Fingerprint: with a fixed store, the worker checks the store's fingerprint against its own at
+ *   start and refuses to run on a mismatch; every job must carry the worker's fingerprint.
+ * - `close()` (on SIGTERM) stops taking jobs and waits for the running ones.
+ */
+import { type Job, Queue, UnrecoverableError, Worker } from "bullmq";
+import type { RawDocument } from "../domain/index.js";
+import type { Embedder } from "../embedding/index.js";
+import { createEmbedder } from "../embedding/index.js";
+import { AppError, type ErrorCode } from "../errors/index.js";
+import { ingest } from "../ingestion/index.js";
+import type { ReadResult } from "../ingestion/readers/index.js";
+import { createFingerprint, describeFingerprintDifferences } from "../preprocessing/index.js";
+import type { PreprocessingFingerprint, VectorStore } from "../vector-store/index.js";
+import { openVectorStore } from "../vector-store/index.js";
+import {
+  DEFAULT_LOCK_DURATION_MS,
+  DEFAULT_MAX_STALLED_COUNT,
+  DEFAULT_QUEUE_NAME,
+  DEFAULT_STALLED_INTERVAL_MS,
+  DEFAULT_WORKER_CONCURRENCY,
+  type DeadLetter,
+  deadLetterQueueName,
+  type IngestionJobData,
+  type IngestionJobResult,
+  ingestionJobData,
+  validateQueueName,
+} from "./config.js";
+import { queueConnection } from "./connection.js";
+
+export type IngestionWorkerEvent =
+  | { type: "completed"; jobId: string; documentId: string; result: IngestionJobResult; durationMs: number }
+  | { type: "retrying"; jobId: string; documentId: string | null; attemptsMade: number; reason: string }
+  | { type: "dead-letter"; deadLetter: DeadLetter }
+  | { type: "error"; message: string };
+
+export type IngestionWorkerOptions = {
+  queueUrl: string;
+  queueName?: string;
+  /** Jobs processed at once by this process. Default 1. */
+  concurrency?: number;
+  /** Only serve this store (jobs for another store are dead-lettered); default: each job's own store. */
+  storeUri?: string;
+  /** Only use this embedder; default: each job's own embedder spec. */
+  embedderSpec?: string;
+  cacheDir?: string;
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+  maxStalledCount?: number;
+  onEvent?: (event: IngestionWorkerEvent) => void;
+};
+
+export type IngestionWorker = {
+  /** Resolves once the worker is connected and taking jobs. */
+  readonly ready: Promise<void>;
+  /** Stops taking jobs, waits for the running ones (force: abandons them to the stalled check). */
+  close(options?: { force?: boolean }): Promise<void>;
+};
+
+const PERMANENT_CODES: ReadonlySet<ErrorCode> = new Set([
+  "bad_request",
+  "validation_error",
+  "invalid_document",
+  "input_too_long",
+  "fingerprint_mismatch",
+  "dimension_mismatch",
+  "configuration_error",
+]);
+
+/** Opens resources once per store URI / embedder spec and shares them between jobs. */
+function createResources(cacheDir: string | undefined) {
+  const embedders = new Map<string, Promise<{ embedder: Embedder; fingerprint: PreprocessingFingerprint }>>();
+  const stores = new Map<string, Promise<VectorStore>>();
+  const embedderFor = (spec: string) => {
+    let entry = embedders.get(spec);
+    if (!entry) {
+      entry = createEmbedder(spec, cacheDir === undefined ? {} : { cacheDir }).then((embedder) => ({
+        embedder,
+        fingerprint: createFingerprint(embedder),
+      }));
+      entry.catch(() => embedders.delete(spec));
+      embedders.set(spec, entry);
+    }
+    return entry;
+  };
+  const storeFor = (uri: string) => {
+    let entry = stores.get(uri);
+    if (!entry) {
+      entry = openVectorStore(uri);
+      entry.catch(() => stores.delete(uri));
+      stores.set(uri, entry);
+    }
+    return entry;
+  };
+  const dispose = async () => {
+    await Promise.allSettled([...stores.values()].map(async (store) => (await store).close()));
+    await Promise.allSettled([...embedders.values()].map(async (entry) => (await entry).embedder.dispose()));
+  };
+  return { embedderFor, storeFor, dispose };
+}
+
+/** Longest reason kept for logs and dead letters (native errors can carry pages of context). */
+const MAX_REASON_LENGTH = 500;
+
+function describeError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const firstLine = (message.split("\n")[0] ?? "").trim();
+  const short = firstLine.length > MAX_REASON_LENGTH ? `${firstLine.slice(0, MAX_REASON_LENGTH)}…` : firstLine;
+  return error instanceof AppError ? `${short} [${error.code}]` : short;
+}
+
+export async function startIngestionWorker(options: IngestionWorkerOptions): Promise<IngestionWorker> {
+  const queueName = validateQueueName(options.queueName ?? DEFAULT_QUEUE_NAME);
+  const connection = queueConnection(options.queueUrl);
+  const resources = createResources(options.cacheDir);
+  const emit = (event: IngestionWorkerEvent) => options.onEvent?.(event);
+
+  // Refuse to start against a store built with other preprocessing or another embedder.
+  if (options.storeUri !== undefined) {
+    const { fingerprint } = await resources.embedderFor(options.embedderSpec ?? "static");
+    const metadata = await (await resources.storeFor(options.storeUri)).readMetadata();
+    const differences = metadata === undefined ? [] : describeFingerprintDifferences(metadata.fingerprint, fingerprint);
+    if (differences.length > 0) {
+      await resources.dispose();
+      throw new AppError(
+        "fingerprint_mismatch",
+        `the store ${options.storeUri} was built with other preprocessing or another embedder:\n  ${differences.join("\n  ")}`,
+      );
+    }
+  }
+
+  const deadLetters = new Queue(deadLetterQueueName(queueName), { connection });
+  const moveToDeadLetters = async (job: Job, reason: string, attemptsMade: number): Promise<void> => {
+    const data = job.data as Partial<IngestionJobData> | undefined;
+    const deadLetter: DeadLetter = {
+      jobId: String(job.id),
+      queue: queueName,
+      documentId: typeof data?.document?.id === "string" ? data.document.id : null,
+      category: typeof data?.document?.category === "string" ? data.document.category : null,
+      source: data?.source ?? null,
+      reason,
+      attemptsMade,
+      failedAt: new Date().toISOString(),
+    };
+    // Same id as the job: recording a dead letter twice (processor and failed event) keeps one.
+    await deadLetters.add("dead-letter", deadLetter, {
+      jobId: String(job.id),
+      removeOnComplete: false,
+      removeOnFail: false,
+    });
+    emit({ type: "dead-letter", deadLetter });
+  };
+
+  const process = async (job: Job): Promise<IngestionJobResult> => {
+    const started = performance.now();
+    const attempts = job.opts.attempts ?? 1;
+    const lastAttempt = job.attemptsMade + 1 >= attempts;
+    try {
+      const parsed = ingestionJobData.safeParse(job.data);
+      if (!parsed.success) {
+        throw new AppError(
+          "validation_error",
+          `malformed job data: ${parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ")}`,
+        );
+      }
+      const data = parsed.data;
+      const storeUri = options.storeUri ?? data.storeUri;
+      if (options.storeUri !== undefined && data.storeUri !== options.storeUri) {
+        throw new AppError(
+          "configuration_error",
+          `the job is for the store ${data.storeUri}, this worker serves ${options.storeUri}`,
+        );
+      }
+      const { embedder, fingerprint } = await resources.embedderFor(options.embedderSpec ?? data.embedderSpec);
+      if (fingerprint.hash !== data.fingerprint) {
+        throw new AppError(
+          "fingerprint_mismatch",
+          `the job was enqueued with preprocessing fingerprint ${data.fingerprint}, this worker's is ${fingerprint.hash} (embedder ${embedder.id})`,
+        );
+      }
+      const store = await resources.storeFor(storeUri);
+      const document: ReadResult = {
+        ok: true,
+        document: data.document as unknown as RawDocument,
+        source: data.source,
+        sourceHash: data.sourceHash,
+      };
+      const summary = await ingest({ documents: single(document), documentsTotal: 1, store, embedder });
+      const rejected = summary.documentsSkipped[0];
+      if (rejected !== undefined) throw new AppError("invalid_document", rejected.reason);
+      const result = {
+        chunksWritten: summary.chunksWritten,
+        chunksUnchanged: summary.chunksUnchanged,
+        chunksDeleted: summary.chunksDeleted,
+      };
+      emit({
+        type: "completed",
+        jobId: String(job.id),
+        documentId: data.document.id,
+        result,
+        durationMs: Math.round(performance.now() - started),
+      });
+      return result;
+    } catch (error) {
+      const reason = describeError(error);
+      const permanent =
+        error instanceof AppError &&
+        (PERMANENT_CODES.has(error.code) || (!error.retryable && error.code === "internal_error"));
+      if (permanent || lastAttempt) {
+        await moveToDeadLetters(job, reason, job.attemptsMade + 1);
+        throw permanent ? new UnrecoverableError(reason) : error;
+      }
+      emit({
+        type: "retrying",
+        jobId: String(job.id),
+        documentId: (job.data as Partial<IngestionJobData>)?.document?.id ?? null,
+        attemptsMade: job.attemptsMade + 1,
+        reason,
+      });
+      throw error;
+    }
+  };
+
+  const worker = new Worker(queueName, process, {
+    connection,
+    concurrency: options.concurrency ?? DEFAULT_WORKER_CONCURRENCY,
+    lockDuration: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
+    stalledInterval: options.stalledIntervalMs ?? DEFAULT_STALLED_INTERVAL_MS,
+    maxStalledCount: options.maxStalledCount ?? DEFAULT_MAX_STALLED_COUNT,
+    autorun: true,
+  });
+  // Jobs that fail without reaching the processor's catch (stalled too often) still get a dead letter.
+  worker.on("failed", (job, error) => {
+    if (job === undefined) return;
+    const attempts = job.opts.attempts ?? 1;
+    const final = error instanceof UnrecoverableError || job.attemptsMade >= attempts || /stalled/i.test(error.message);
+    if (final)
+      moveToDeadLetters(job, error.message, job.attemptsMade).catch((failure) =>
+        emit({ type: "error", message: describeError(failure) }),
+      );
+  });
+  worker.on("error", (error) => emit({ type: "error", message: describeError(error) }));
+
+  let closing: Promise<void> | undefined;
+  return {
+    ready: worker.waitUntilReady().then(() => undefined),
+    close({ force = false } = {}) {
+      if (closing && !force) return closing;
+      closing = (async () => {
+        await worker.close(force);
+        await deadLetters.close();
+        await resources.dispose();
+      })();
+      return closing;
+    },
+  };
+}
+
+async function* single(result: ReadResult): AsyncIterable<ReadResult> {
+  yield result;
+}
