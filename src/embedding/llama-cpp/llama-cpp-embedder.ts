@@ -15,9 +15,13 @@ import {
   type Token,
 } from "node-llama-cpp";
 import { AppError } from "../../errors/app-error.js";
-import { type DownloadProgress, defaultCacheDirectory, resolveModelFile } from "../../llm/model-source/index.js";
+import {
+  type DownloadProgress,
+  defaultCacheDirectory,
+  modelFileSha256,
+  resolveModelFile,
+} from "../../llm/model-source/index.js";
 import type { Embedder, EmbedOptions } from "../port.js";
-import { modelFileSha256 } from "./file-fingerprint.js";
 
 export type LlamaCppEmbedderOptions = {
   /** A local path, an http(s) URL or an hf: URI (downloaded once into the cache). */

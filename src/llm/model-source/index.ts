@@ -7,5 +7,6 @@ export {
   huggingFaceEndpoint,
   pickQuantizationFile,
 } from "./huggingface.js";
+export { modelFileSha256 } from "./model-file-sha256.js";
 export { type ModelSource, parseModelSource } from "./parse-model-source.js";
 export { defaultCacheDirectory, type ResolveModelFileOptions, resolveModelFile } from "./resolve-model-file.js";

@@ -1,0 +1,134 @@
+/**
+ * The GGUF reranker: a cross-encoder ranking model (bge-reranker, jina-reranker, Qwen3-Reranker, ...)
+ * on llama.cpp through node-llama-cpp's ranking context. Scores are the model's relevance
+ * probabilities in [0, 1]. A document longer than the context is split into overlapping chunks and
+ * scored by its best chunk (`overflow: "chunk"`, the default) or rejected (`overflow: "error"`).
+ */
+
+import { availableParallelism } from "node:os";
+import { basename } from "node:path";
+import { getLlama, type Llama, LlamaLogLevel, type LlamaModel, type LlamaRankingContext } from "node-llama-cpp";
+import { AppError } from "../../errors/app-error.js";
+import {
+  type DownloadProgress,
+  defaultCacheDirectory,
+  modelFileSha256,
+  resolveModelFile,
+} from "../../llm/model-source/index.js";
+import type { Reranker, RerankOptions } from "./port.js";
+
+export type LlamaCppRerankerOptions = {
+  /** A local path, an http(s) URL or an hf: URI (downloaded once into the cache). */
+  source?: string;
+  /** A local GGUF path (same as a path `source`). */
+  modelPath?: string;
+  /** Root cache directory (downloads, hashes). Default LLM_TWIN_CACHE_DIR or ~/.cache/llm-twin. */
+  cacheDir?: string;
+  /** llama.cpp threads. Default: the cores available. */
+  threads?: number;
+  /** Context size in tokens (query + document + template). Default: the model's training context, at most 2048. */
+  contextSize?: number;
+  /** llama.cpp batch size in tokens. Default: the context size. */
+  batchSize?: number;
+  /** What to do with a document that does not fit the context. Default "chunk". */
+  overflow?: "chunk" | "error";
+  /** Share an already-loaded llama.cpp runtime (it is not disposed by this reranker). */
+  llama?: Llama;
+  onProgress?: (progress: DownloadProgress) => void;
+  signal?: AbortSignal;
+};
+
+export type LlamaCppReranker = Reranker & { readonly modelPath: string; readonly contextSize: number };
+
+const MAX_DEFAULT_CONTEXT = 2048;
+
+function positiveInteger(name: string, value: number | undefined): number | undefined {
+  if (value !== undefined && (!Number.isInteger(value) || value <= 0)) {
+    throw new AppError("configuration_error", `${name} must be a positive integer, got ${value}`);
+  }
+  return value;
+}
+
+export async function createLlamaCppReranker(options: LlamaCppRerankerOptions): Promise<LlamaCppReranker> {
+  const source = options.modelPath ?? options.source;
+  if (source === undefined)
+    throw new AppError("configuration_error", "createLlamaCppReranker needs a modelPath or source");
+  const threads = positiveInteger("threads", options.threads) ?? availableParallelism();
+  positiveInteger("contextSize", options.contextSize);
+  positiveInteger("batchSize", options.batchSize);
+  const cacheDir = options.cacheDir ?? defaultCacheDirectory();
+  const modelPath = await resolveModelFile(source, {
+    cacheDir,
+    ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
+  const sha256 = await modelFileSha256(modelPath, cacheDir);
+  const ownsLlama = options.llama === undefined;
+  const llama =
+    options.llama ??
+    (await getLlama({ gpu: false, build: "never", maxThreads: threads, logLevel: LlamaLogLevel.error }));
+  let model: LlamaModel | undefined;
+  let context: LlamaRankingContext | undefined;
+  let contextSize = 0;
+  try {
+    model = await llama.loadModel({ modelPath });
+    contextSize = options.contextSize ?? Math.min(model.trainContextSize, MAX_DEFAULT_CONTEXT);
+    context = await model.createRankingContext({ contextSize, batchSize: options.batchSize ?? contextSize, threads });
+  } catch (error) {
+    await model?.dispose().catch(() => undefined);
+    if (ownsLlama) await llama.dispose().catch(() => undefined);
+    throw new AppError(
+      "configuration_error",
+      `Cannot use ${basename(modelPath)} as a reranker: ${(error as Error).message}`,
+      { cause: error, details: { modelPath } },
+    );
+  }
+  const loadedModel = model;
+  const rankingContext = context;
+  const id = `gguf-rerank:${basename(modelPath)}@${sha256.slice(0, 12)}`;
+  const onOverflow = options.overflow === "error" ? "throw" : "maxChunk";
+  let disposed = false;
+
+  async function scoreOne(query: string, document: string, index: number): Promise<number> {
+    try {
+      return await rankingContext.rank(query, document, { onOverflow });
+    } catch (error) {
+      const message = (error as Error).message ?? "";
+      if (/context size|too long/i.test(message)) {
+        throw new AppError(
+          "input_too_long",
+          `document ${index} does not fit the reranker's ${contextSize}-token context`,
+          {
+            cause: error,
+            details: { index, contextSize },
+          },
+        );
+      }
+      throw new AppError("internal_error", `${id} failed to rank document ${index}: ${message}`, { cause: error });
+    }
+  }
+
+  return {
+    id,
+    modelPath,
+    contextSize,
+    async score(query: string, documents: readonly string[], rerankOptions: RerankOptions = {}): Promise<number[]> {
+      if (disposed) throw new AppError("internal_error", `${id} was disposed`);
+      const scores: number[] = [];
+      for (const [index, document] of documents.entries()) {
+        if (rerankOptions.signal?.aborted === true) {
+          throw new AppError("aborted", "reranking was aborted", { cause: rerankOptions.signal.reason });
+        }
+        scores.push(await scoreOne(query, document, index));
+      }
+      return scores;
+    },
+    async dispose(): Promise<void> {
+      if (disposed) return;
+      disposed = true;
+      await rankingContext.dispose();
+      await loadedModel.dispose();
+      if (ownsLlama) await llama.dispose();
+    },
+  };
+}
