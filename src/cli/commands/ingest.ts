@@ -1,13 +1,330 @@
-import type { Command } from "commander";
-import { AppError } from "../../errors/index.js";
+/**
+ * `llm-twin ingest <path>`: the feature pipeline's composition root. Options come from flags, then
+ * LLM_TWIN_* variables, then defaults, validated once with zod; the embedder and store are built
+ * here and passed down. Progress and the summary go to stderr; `--json` puts exactly one JSON
+ * object on stdout.
+ */
+import { type Command, Option } from "commander";
+import { z } from "zod";
+import { createEmbedder, DEFAULT_EMBEDDER_SPEC } from "../../embedding/index.js";
+import { AppError, isAppError } from "../../errors/index.js";
+import {
+  countInputDocuments,
+  DEFAULT_INGEST_BATCH_SIZE,
+  DEFAULT_INGEST_CONCURRENCY,
+  formatIngestSummary,
+  type IngestProgress,
+  ingest,
+} from "../../ingestion/index.js";
+import {
+  DEFAULT_MAX_DOCUMENT_BYTES,
+  DEFAULT_MAX_FILE_BYTES,
+  describeSources,
+  readRawDocuments,
+} from "../../ingestion/readers/index.js";
+import { createProgress, type Progress } from "../../observability/progress.js";
+import { DEFAULT_STORE_URI, openVectorStore } from "../../vector-store/index.js";
 
-// Placeholder until the issue that owns `ingest` lands; it says so instead of pretending to work.
+export const DEFAULT_ARTIFACTS_DIR = "./.llm-twin/artifacts";
+/** Inputs up to this size are counted first so the progress bar has a total and an ETA. */
+export const DEFAULT_COUNT_LIMIT_BYTES = 64 * 1024 * 1024;
+
+const booleanFromEnv = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((value) => ["", "0", "1", "true", "false", "yes", "no"].includes(value), "expected 1/0, true/false or yes/no")
+  .transform((value) => ["1", "true", "yes"].includes(value));
+
+const positive = (name: string) =>
+  z.coerce
+    .number({ error: `${name} must be a number` })
+    .int(`${name} must be an integer`)
+    .positive(`${name} must be positive`);
+
+const configSchema = z.object({
+  store: z.string().trim().min(1, "--store / LLM_TWIN_STORE must not be empty"),
+  embedder: z.string().trim().min(1, "--embedder / LLM_TWIN_EMBEDDER must not be empty"),
+  recreate: z.boolean(),
+  json: z.boolean(),
+  artifacts: z.union([z.string().trim().min(1), z.literal(false)]),
+  batchSize: positive("--batch-size / LLM_TWIN_INGEST_BATCH_SIZE"),
+  concurrency: positive("--concurrency / LLM_TWIN_INGEST_CONCURRENCY"),
+  maxInputTokens: positive("--max-input-tokens / LLM_TWIN_EMBEDDER_MAX_INPUT_TOKENS").optional(),
+  threads: positive("--threads / LLM_TWIN_THREADS").optional(),
+  cacheDir: z.string().trim().min(1).optional(),
+  maxDocumentBytes: positive("--max-document-bytes / LLM_TWIN_MAX_DOCUMENT_BYTES"),
+  maxFileBytes: positive("--max-file-bytes / LLM_TWIN_MAX_FILE_BYTES"),
+  countLimitBytes: z.coerce
+    .number()
+    .int()
+    .min(0, "--count-limit-bytes / LLM_TWIN_INGEST_COUNT_LIMIT_BYTES must be >= 0"),
+  progress: z.enum(["auto", "tty", "plain", "none"], {
+    error: "--progress / LLM_TWIN_PROGRESS must be auto, tty, plain or none",
+  }),
+  queue: z.string().trim().min(1).optional(),
+});
+
+export type IngestCommandConfig = z.infer<typeof configSchema>;
+
+type RawOptions = Record<string, unknown>;
+
 export function registerIngestCommand(program: Command): void {
   program
     .command("ingest")
-    .description("(not implemented yet)")
-    .allowUnknownOption()
-    .action(() => {
-      throw new AppError("configuration_error", "'llm-twin ingest' is not implemented yet");
+    .description(
+      "Read raw documents (a JSON array, JSON Lines, or a folder of such files), clean, chunk, embed and upsert them into the vector store, and write a dataset artifact",
+    )
+    .argument("<path>", "file or folder of raw documents (articles, posts, repositories)")
+    .addOption(
+      new Option("--store <uri>", "vector store: lancedb:<dir> or qdrant:<http url>")
+        .env("LLM_TWIN_STORE")
+        .default(DEFAULT_STORE_URI),
+    )
+    .addOption(
+      new Option("--embedder <spec>", 'embedder: "static" or "gguf:<path | url | hf:user/repo:quant>"')
+        .env("LLM_TWIN_EMBEDDER")
+        .default(DEFAULT_EMBEDDER_SPEC),
+    )
+    .addOption(
+      new Option(
+        "--recreate",
+        "drop the store first (required to change embedder or preprocessing) [env: LLM_TWIN_RECREATE]",
+      ),
+    )
+    .addOption(new Option("--json", "print the summary as one JSON object on stdout [env: LLM_TWIN_JSON]"))
+    .addOption(
+      new Option("--artifacts <dir>", "where versioned dataset artifacts are written")
+        .env("LLM_TWIN_ARTIFACTS_DIR")
+        .default(DEFAULT_ARTIFACTS_DIR),
+    )
+    .addOption(new Option("--no-artifacts", "write no dataset artifact"))
+    .addOption(
+      new Option("--batch-size <n>", "chunks per embed + upsert window")
+        .env("LLM_TWIN_INGEST_BATCH_SIZE")
+        .default(String(DEFAULT_INGEST_BATCH_SIZE)),
+    )
+    .addOption(
+      new Option("--concurrency <n>", "windows being written while the next ones are embedded")
+        .env("LLM_TWIN_INGEST_CONCURRENCY")
+        .default(String(DEFAULT_INGEST_CONCURRENCY)),
+    )
+    .addOption(
+      new Option(
+        "--max-input-tokens <n>",
+        "embedder's maximum input in tokens (default: static 512, GGUF the model's)",
+      ).env("LLM_TWIN_EMBEDDER_MAX_INPUT_TOKENS"),
+    )
+    .addOption(
+      new Option("--threads <n>", "llama.cpp threads for GGUF embedders (default: cores available)").env(
+        "LLM_TWIN_THREADS",
+      ),
+    )
+    .addOption(
+      new Option("--cache-dir <dir>", "cache for word vectors and models (default ~/.cache/llm-twin)").env(
+        "LLM_TWIN_CACHE_DIR",
+      ),
+    )
+    .addOption(
+      new Option("--max-document-bytes <n>", "records larger than this are skipped")
+        .env("LLM_TWIN_MAX_DOCUMENT_BYTES")
+        .default(String(DEFAULT_MAX_DOCUMENT_BYTES)),
+    )
+    .addOption(
+      new Option("--max-file-bytes <n>", "input files larger than this are skipped")
+        .env("LLM_TWIN_MAX_FILE_BYTES")
+        .default(String(DEFAULT_MAX_FILE_BYTES)),
+    )
+    .addOption(
+      new Option("--count-limit-bytes <n>", "count documents first (for the ETA) when the input is at most this big")
+        .env("LLM_TWIN_INGEST_COUNT_LIMIT_BYTES")
+        .default(String(DEFAULT_COUNT_LIMIT_BYTES)),
+    )
+    .addOption(
+      new Option("--progress <mode>", "progress display: auto (bar on a TTY, plain lines otherwise), tty, plain, none")
+        .env("LLM_TWIN_PROGRESS")
+        .default("auto"),
+    )
+    .addOption(
+      new Option("--queue <redis-url>", "enqueue into BullMQ for `llm-twin worker` instead of ingesting here").env(
+        "LLM_TWIN_QUEUE_URL",
+      ),
+    )
+    .action(async (path: string, options: RawOptions) => {
+      await runIngestCommand(path, parseIngestConfig(options, process.env));
     });
+}
+
+export function parseIngestConfig(options: RawOptions, environment: NodeJS.ProcessEnv): IngestCommandConfig {
+  const flag = (name: string, variable: string): boolean => {
+    if (options[name] === true) return true;
+    const fromEnv = environment[variable];
+    if (fromEnv === undefined) return false;
+    const parsed = booleanFromEnv.safeParse(fromEnv);
+    if (!parsed.success)
+      throw new AppError("configuration_error", `${variable}: expected 1/0, true/false or yes/no (got "${fromEnv}")`);
+    return parsed.data;
+  };
+  const result = configSchema.safeParse({
+    store: options.store,
+    embedder: options.embedder,
+    recreate: flag("recreate", "LLM_TWIN_RECREATE"),
+    json: flag("json", "LLM_TWIN_JSON"),
+    artifacts: options.artifacts,
+    batchSize: options.batchSize,
+    concurrency: options.concurrency,
+    maxInputTokens: options.maxInputTokens,
+    threads: options.threads,
+    cacheDir: options.cacheDir,
+    maxDocumentBytes: options.maxDocumentBytes,
+    maxFileBytes: options.maxFileBytes,
+    countLimitBytes: options.countLimitBytes,
+    progress: options.progress,
+    queue: options.queue,
+  });
+  if (!result.success) {
+    const message = result.error.issues
+      .map((issue) => `${issue.path.join(".") || "option"}: ${issue.message}`)
+      .join("; ");
+    throw new AppError("configuration_error", `invalid ingest options: ${message}`);
+  }
+  return result.data;
+}
+
+export async function runIngestCommand(path: string, config: IngestCommandConfig): Promise<void> {
+  try {
+    const summary =
+      config.queue === undefined ? await ingestHere(path, config) : await ingestThroughQueue(path, config);
+    if (config.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+    else if (config.queue === undefined)
+      process.stderr.write(formatIngestSummary(summary as Parameters<typeof formatIngestSummary>[0]));
+    else process.stderr.write(`${JSON.stringify(summary, null, 2)}\n`);
+  } catch (error) {
+    if (config.json) {
+      const code = isAppError(error) ? error.code : "internal_error";
+      const message = error instanceof Error ? error.message : String(error);
+      process.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
+    }
+    throw error;
+  }
+}
+
+async function ingestHere(path: string, config: IngestCommandConfig) {
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort(new AppError("aborted", "interrupted"));
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  const embedder = await createEmbedder(config.embedder, {
+    ...(config.cacheDir === undefined ? {} : { cacheDir: config.cacheDir }),
+    ...(config.maxInputTokens === undefined ? {} : { maxInputTokens: config.maxInputTokens }),
+    ...(config.threads === undefined ? {} : { threads: config.threads }),
+  });
+  let progress: Progress | undefined;
+  try {
+    const store = await openVectorStore(config.store);
+    try {
+      const readOptions = { maxDocumentBytes: config.maxDocumentBytes, maxFileBytes: config.maxFileBytes };
+      const sourceFiles = await describeSources(path);
+      const totalBytes = sourceFiles.reduce((sum, file) => sum + file.bytes, 0);
+      const documentsTotal = totalBytes <= config.countLimitBytes ? await countInputDocuments(path) : undefined;
+      progress = createIngestProgress(config, documentsTotal);
+      const summary = await ingest({
+        source: path,
+        documents: readRawDocuments(path, readOptions),
+        sourceFiles,
+        ...(documentsTotal === undefined ? {} : { documentsTotal }),
+        store,
+        embedder,
+        recreate: config.recreate,
+        ...(config.artifacts === false ? {} : { artifactsDir: config.artifacts }),
+        batchSize: config.batchSize,
+        concurrency: config.concurrency,
+        signal: controller.signal,
+        ...(progress === undefined ? {} : { onProgress: reportTo(progress) }),
+      });
+      progress?.finish();
+      return summary;
+    } finally {
+      await store.close();
+    }
+  } catch (error) {
+    progress?.finish();
+    throw error;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await embedder.dispose();
+  }
+}
+
+function createIngestProgress(config: IngestCommandConfig, documentsTotal: number | undefined): Progress | undefined {
+  if (config.progress === "none") return undefined;
+  const isTTY = config.progress === "auto" ? process.stderr.isTTY === true : config.progress === "tty";
+  return createProgress({
+    label: "ingest",
+    unit: "documents",
+    rateOf: "chunks",
+    isTTY,
+    ...(documentsTotal === undefined ? {} : { total: documentsTotal }),
+  });
+}
+
+function reportTo(progress: Progress): (update: IngestProgress) => void {
+  return (update) =>
+    progress.update({
+      completed: update.documentsRead + update.documentsSkipped,
+      counters: {
+        chunks: update.chunksWritten + update.chunksUnchanged,
+        written: update.chunksWritten,
+        skipped: update.documentsSkipped,
+      },
+    });
+}
+
+type QueueModule = {
+  enqueueIngestion(options: {
+    queueUrl: string;
+    source: string;
+    storeUri: string;
+    embedderSpec: string;
+    recreate: boolean;
+    onProgress?: (update: unknown) => void;
+  }): Promise<unknown>;
+};
+
+async function ingestThroughQueue(path: string, config: IngestCommandConfig): Promise<unknown> {
+  const specifier = "../../queue/index.js";
+  let queue: QueueModule;
+  try {
+    queue = (await import(specifier)) as QueueModule;
+  } catch (cause) {
+    throw new AppError("configuration_error", "queue-based ingestion (--queue) is not available in this build", {
+      cause,
+    });
+  }
+  const progress =
+    config.progress === "none"
+      ? undefined
+      : createProgress({
+          label: "enqueue",
+          unit: "documents",
+          isTTY: process.stderr.isTTY === true && config.progress !== "plain",
+        });
+  try {
+    return await queue.enqueueIngestion({
+      queueUrl: config.queue as string,
+      source: path,
+      storeUri: config.store,
+      embedderSpec: config.embedder,
+      recreate: config.recreate,
+      onProgress: (update: unknown) => {
+        const completed =
+          (update as { documentsEnqueued?: unknown; documentsRead?: unknown }).documentsEnqueued ??
+          (update as { documentsRead?: unknown }).documentsRead;
+        if (typeof completed === "number") progress?.update({ completed });
+      },
+    });
+  } finally {
+    progress?.finish();
+  }
 }

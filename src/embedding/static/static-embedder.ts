@@ -9,7 +9,7 @@
 import { AppError } from "../../errors/index.js";
 import type { Embedder, EmbedOptions } from "../port.js";
 import { ENGLISH_STOPWORDS } from "./stopwords.js";
-import { countTokens, forEachToken } from "./tokenizer.js";
+import { countTokens, normaliseForTokens, scanTokens, tokenize } from "./tokenizer.js";
 import type { WordVectorSource, WordVectors } from "./word-vector-cache.js";
 import {
   defaultCacheDir,
@@ -62,6 +62,11 @@ export function buildStaticEmbedder(
   const { vectors } = loaded;
   const { dimensions } = vectors;
   const hashedVectors = new Map<string, Float32Array>();
+  const stopwordRows = new Uint8Array(vectors.count);
+  for (const stopword of ENGLISH_STOPWORDS) {
+    const row = vectors.lookup(stopword);
+    if (row !== -1) stopwordRows[row] = 1;
+  }
   let disposed = false;
 
   function hashedVector(word: string): Float32Array {
@@ -75,7 +80,31 @@ export function buildStaticEmbedder(
   }
 
   function embedOne(text: string): Float32Array {
-    const tokenCount = countTokens(text);
+    const lowered = normaliseForTokens(text);
+    const sum = new Float64Array(dimensions);
+    let tokenCount = 0;
+    let known = 0;
+    const unknownWords: string[] = [];
+    scanTokens(lowered, (start, end, isWord) => {
+      tokenCount++;
+      if (!isWord) return;
+      // Hot path: most tokens are in the vocabulary and are found without allocating a string.
+      let row = vectors.lookupRange(lowered, start, end);
+      if (row !== -1) {
+        if (stopwordRows[row] === 1) return;
+      } else {
+        let token = lowered.slice(start, end);
+        if (token.includes("’")) token = token.replaceAll("’", "'");
+        if (ENGLISH_STOPWORDS.has(token)) return;
+        row = lookupVariant(vectors, token);
+        if (row === -1) {
+          unknownWords.push(token);
+          return;
+        }
+      }
+      addRow(vectors, row, sum);
+      known++;
+    });
     if (tokenCount > settings.maxInputTokens) {
       throw new AppError(
         "input_too_long",
@@ -83,26 +112,10 @@ export function buildStaticEmbedder(
         { details: { tokens: tokenCount, maxInputTokens: settings.maxInputTokens } },
       );
     }
-    const sum = new Float64Array(dimensions);
-    let known = 0;
-    const unknownWords: string[] = [];
-    const otherTokens: string[] = [];
-    forEachToken(text, (token, isWord) => {
-      if (!isWord || ENGLISH_STOPWORDS.has(token)) {
-        otherTokens.push(token);
-        return;
-      }
-      const row = lookup(vectors, token);
-      if (row === -1) {
-        unknownWords.push(token);
-        return;
-      }
-      addRow(vectors, row, sum);
-      known++;
-    });
     if (known === 0) {
       // No known content word: hashed vectors of the unknown words, else of whatever tokens there are.
-      const fallback = unknownWords.length > 0 ? unknownWords : otherTokens.length > 0 ? otherTokens : [""];
+      const fallback = unknownWords.length > 0 ? unknownWords : tokenize(text);
+      if (fallback.length === 0) fallback.push("");
       for (const word of fallback) {
         const vector = hashedVector(word);
         for (let d = 0; d < dimensions; d++) sum[d] = (sum[d] as number) + (vector[d] as number);
@@ -136,9 +149,8 @@ export function buildStaticEmbedder(
   };
 }
 
-function lookup(vectors: WordVectors, word: string): number {
-  const direct = vectors.lookup(word);
-  if (direct !== -1) return direct;
+/** A word missing from the vocabulary, tried without a possessive or plural "s". */
+function lookupVariant(vectors: WordVectors, word: string): number {
   if (word.endsWith("'s")) return vectors.lookup(word.slice(0, -2));
   if (word.length > 3 && word.endsWith("s")) return vectors.lookup(word.slice(0, -1));
   return -1;

@@ -33,6 +33,8 @@ export type WordVectors = {
   readonly count: number;
   /** Row of `word`, or -1 when the vocabulary does not have it. */
   lookup(word: string): number;
+  /** Row of the substring text[start, end), reading ’ as ' (no allocation), or -1. */
+  lookupRange(text: string, start: number, end: number): number;
   wordAt(row: number): string;
   readonly scales: Float32Array;
   readonly components: Int8Array;
@@ -216,10 +218,35 @@ export function decodeWordVectors(bytes: Buffer): WordVectors | undefined {
       if ((offsets[row + 1] as number) - start === word.length && joined.startsWith(word, start)) return row;
     }
   }
+  /** Row of text[start, end) with ’ read as ', without allocating a string (the embedder's hot path). */
+  function lookupRange(text: string, start: number, end: number): number {
+    let hash = 0x811c9dc5;
+    for (let position = start; position < end; position++) {
+      const code = text.charCodeAt(position);
+      hash ^= code === 0x2019 ? 39 : code;
+      hash = Math.imul(hash, 0x01000193);
+    }
+    const length = end - start;
+    for (let slot = (hash >>> 0) & mask; ; slot = (slot + 1) & mask) {
+      const row = table[slot] as number;
+      if (row === -1) return -1;
+      const wordStart = offsets[row] as number;
+      if ((offsets[row + 1] as number) - wordStart !== length) continue;
+      let same = true;
+      for (let position = 0; position < length; position++) {
+        const code = text.charCodeAt(start + position);
+        if ((code === 0x2019 ? 39 : code) !== joined.charCodeAt(wordStart + position)) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return row;
+    }
+  }
   function wordAt(row: number): string {
     return joined.slice(offsets[row] as number, offsets[row + 1] as number);
   }
-  return { dimensions, count, lookup, wordAt, scales, components };
+  return { dimensions, count, lookup, lookupRange, wordAt, scales, components };
 }
 
 /** Open addressing with linear probing, at most half full. */
