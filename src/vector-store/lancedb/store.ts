@@ -229,7 +229,9 @@ class LanceDbStore implements VectorStore {
       .select([...CHUNK_COLUMNS])
       .limit(limit);
     if (open.indexes.vector) {
-      query = query.ef(Math.max(this.#settings.ann.ef, limit)).refineFactor(this.#settings.ann.refineFactor);
+      // LanceDB asks the graph for limit × refineFactor candidates, and ef must cover them.
+      const { ef, refineFactor } = this.#settings.ann;
+      query = query.ef(Math.max(ef, limit * refineFactor)).refineFactor(refineFactor);
     }
     if (where !== undefined) query = query.where(where);
     const rows = (await query.toArray()) as ChunkRow[];
