@@ -1,13 +1,138 @@
-import type { Command } from "commander";
-import { AppError } from "../../errors/index.js";
+/**
+ * `llm-twin deploy sagemaker create|update|status|delete`: deploys the LLM microservice (our
+ * container, or the Hugging Face TGI image) to a SageMaker real-time endpoint with autoscaling.
+ * Every option has an LLM_TWIN_SAGEMAKER_* variable and a default (see docs/deploy-sagemaker.md).
+ * Progress goes to stderr; `--json` prints exactly one JSON object on stdout.
+ */
+import { type Command, Option } from "commander";
+import {
+  type Clock,
+  createDeployClients,
+  DEPLOY_OPTIONS,
+  type DeployClients,
+  type DeployConfigInput,
+  type DeploymentStatus,
+  deploy,
+  destroyDeployClients,
+  remove,
+  resolveDeployConfig,
+  status,
+} from "../../deploy/sagemaker/index.js";
 
-// Placeholder until the issue that owns `deploy` lands; it says so instead of pretending to work.
-export function registerDeployCommand(program: Command): void {
-  program
-    .command("deploy")
-    .description("(not implemented yet)")
-    .allowUnknownOption()
-    .action(() => {
-      throw new AppError("configuration_error", "'llm-twin deploy' is not implemented yet");
-    });
+type Action = "create" | "update" | "status" | "delete";
+
+export type DeployCommandDependencies = {
+  /** Builds the AWS clients for a region (tests inject mocked clients). */
+  createClients?: (region: string) => DeployClients;
+  clock?: Clock;
+  stdout?: (text: string) => void;
+  stderr?: (text: string) => void;
+};
+
+const OPTIONS_BY_ACTION: Record<Action, ReadonlySet<string>> = {
+  create: new Set(DEPLOY_OPTIONS.map((option) => option.key)),
+  update: new Set(DEPLOY_OPTIONS.map((option) => option.key)),
+  status: new Set(["name", "region"]),
+  delete: new Set(["name", "region", "timeout", "pollInterval"]),
+};
+
+const DESCRIPTIONS: Record<Action, string> = {
+  create: "create (or bring up to date) the model, endpoint config, endpoint and autoscaling",
+  update: "roll the existing endpoint to a new endpoint config (new model or instances), then re-apply autoscaling",
+  status: "print the endpoint's state, instances and autoscaling",
+  delete: "remove the scaling policy, scalable target, endpoint, endpoint configs and models of --name",
+};
+
+function formatStatus(result: DeploymentStatus): string {
+  if (!result.exists) return `endpoint ${result.name} does not exist in ${result.region}\n`;
+  const lines = [`endpoint ${result.name} (${result.region}): ${result.status}`];
+  if (result.failureReason) lines.push(`  failure: ${result.failureReason}`);
+  if (result.endpointConfigName) lines.push(`  endpoint config: ${result.endpointConfigName}`);
+  for (const variant of result.variants ?? []) {
+    lines.push(
+      `  variant ${variant.name}: ${variant.instanceType ?? "?"} × ${variant.currentInstanceCount ?? "?"} (desired ${variant.desiredInstanceCount ?? "?"})`,
+    );
+  }
+  if (result.autoscaling === null || result.autoscaling === undefined) lines.push("  autoscaling: none");
+  else {
+    const policy = result.autoscaling.policy;
+    lines.push(
+      `  autoscaling: ${result.autoscaling.minInstances ?? "?"}–${result.autoscaling.maxInstances ?? "?"} instances` +
+        (policy
+          ? `, target ${policy.targetInvocations ?? "?"} invocations/instance/min, cooldown in ${policy.scaleInCooldown ?? "?"} s / out ${policy.scaleOutCooldown ?? "?"} s`
+          : ", no policy"),
+    );
+  }
+  if (result.lastModifiedAt) lines.push(`  last modified: ${result.lastModifiedAt}`);
+  return `${lines.join("\n")}\n`;
+}
+
+function addActionCommand(parent: Command, action: Action, dependencies: DeployCommandDependencies): void {
+  const command = parent.command(action).description(DESCRIPTIONS[action]);
+  for (const spec of DEPLOY_OPTIONS) {
+    if (!OPTIONS_BY_ACTION[action].has(spec.key)) continue;
+    const option = new Option(
+      spec.flag,
+      `${spec.description}${spec.defaultText ? ` (default: ${spec.defaultText})` : ""}`,
+    ).env(spec.env);
+    command.addOption(option);
+  }
+  if (action !== "status") {
+    command.addOption(new Option("--wait", "wait for the endpoint (default; LLM_TWIN_SAGEMAKER_WAIT=true|false)"));
+    command.addOption(new Option("--no-wait", "return once the requests are accepted"));
+  }
+  if (action === "create" || action === "update") {
+    command.addOption(
+      new Option("--autoscaling", "apply autoscaling (default; LLM_TWIN_SAGEMAKER_AUTOSCALING=true|false)"),
+    );
+    command.addOption(new Option("--no-autoscaling", "leave autoscaling out"));
+    command.addOption(
+      new Option("--env <KEY=VALUE...>", "extra container environment variable (repeatable)").argParser(
+        (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+      ),
+    );
+  }
+  command.addOption(new Option("--json", "print one JSON object on stdout"));
+  command.action(async (options: DeployConfigInput & { json?: boolean }) => {
+    const stdout = dependencies.stdout ?? ((text: string) => process.stdout.write(text));
+    const stderr = dependencies.stderr ?? ((text: string) => process.stderr.write(text));
+    const { json, ...input } = options;
+    const config = resolveDeployConfig(input, action);
+    const clients = (dependencies.createClients ?? createDeployClients)(config.region);
+    const context = {
+      clients,
+      ...(dependencies.clock === undefined ? {} : { clock: dependencies.clock }),
+      report: (line: string) => stderr(`${line}\n`),
+    };
+    try {
+      if (action === "status") {
+        const result = await status(config, context);
+        stdout(json ? `${JSON.stringify(result)}\n` : formatStatus(result));
+      } else if (action === "delete") {
+        const result = await remove(config, context);
+        stdout(
+          json ? `${JSON.stringify(result)}\n` : `deleted ${result.actions.length} resource(s) of ${result.name}\n`,
+        );
+      } else {
+        const result = await deploy(action, config, context);
+        stdout(
+          json
+            ? `${JSON.stringify(result)}\n`
+            : `endpoint ${result.endpointName}: ${result.status} (model ${result.modelName}, config ${result.endpointConfigName}, autoscaling ${result.autoscaling})\n` +
+                `use it with: llm-twin serve-rag --llm-url sagemaker:${result.endpointName}\n`,
+        );
+      }
+    } finally {
+      if (dependencies.createClients === undefined) destroyDeployClients(clients);
+    }
+  });
+}
+
+export function registerDeployCommand(program: Command, dependencies: DeployCommandDependencies = {}): void {
+  const deployCommand = program.command("deploy").description("deploy the LLM microservice to the cloud");
+  const sagemaker = deployCommand
+    .command("sagemaker")
+    .description("SageMaker real-time endpoint (our container or the Hugging Face TGI image) with autoscaling");
+  for (const action of ["create", "update", "status", "delete"] as const)
+    addActionCommand(sagemaker, action, dependencies);
 }

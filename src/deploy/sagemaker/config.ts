@@ -1,0 +1,359 @@
+/**
+ * Configuration of `llm-twin deploy sagemaker`: every option, its environment variable and its
+ * default, validated once with zod (errors name the flag and the variable).
+ */
+import { z } from "zod";
+import { AppError } from "../../errors/index.js";
+
+export type DeployOptionSpec = {
+  /** Key in the resolved config. */
+  key: keyof DeployConfigInput;
+  flag: string;
+  env: string;
+  description: string;
+  /** Default shown in --help and docs (undefined: none / computed). */
+  defaultText?: string;
+};
+
+/** The single list that the CLI, the validation messages and docs/deploy-sagemaker.md follow. */
+export const DEPLOY_OPTIONS: readonly DeployOptionSpec[] = [
+  {
+    key: "name",
+    flag: "--name <name>",
+    env: "LLM_TWIN_SAGEMAKER_NAME",
+    description: "endpoint name; model and endpoint-config names derive from it",
+    defaultText: "llm-twin",
+  },
+  {
+    key: "region",
+    flag: "--region <region>",
+    env: "LLM_TWIN_SAGEMAKER_REGION",
+    description: "AWS region (falls back to AWS_REGION, AWS_DEFAULT_REGION)",
+    defaultText: "eu-central-1",
+  },
+  {
+    key: "roleArn",
+    flag: "--role-arn <arn>",
+    env: "LLM_TWIN_SAGEMAKER_ROLE_ARN",
+    description: "IAM execution role SageMaker assumes (create/update)",
+  },
+  {
+    key: "image",
+    flag: "--image <uri>",
+    env: "LLM_TWIN_SAGEMAKER_IMAGE",
+    description:
+      "container image URI (our llm image in ECR; with --hf-model-id the Hugging Face TGI image of the region)",
+  },
+  {
+    key: "modelData",
+    flag: "--model-data <s3-uri>",
+    env: "LLM_TWIN_SAGEMAKER_MODEL_DATA",
+    description: "s3://…/model.tar.gz unpacked into /opt/ml/model (our image)",
+  },
+  {
+    key: "modelUri",
+    flag: "--model-uri <uri>",
+    env: "LLM_TWIN_SAGEMAKER_MODEL_URI",
+    description: "model the container loads at start (hf:…, https://…), set as LLM_TWIN_MODEL (our image)",
+  },
+  {
+    key: "hfModelId",
+    flag: "--hf-model-id <id>",
+    env: "LLM_TWIN_SAGEMAKER_HF_MODEL_ID",
+    description: "Hugging Face model id: deploy the Hugging Face TGI image with HF_MODEL_ID",
+  },
+  {
+    key: "numGpus",
+    flag: "--num-gpus <n>",
+    env: "LLM_TWIN_SAGEMAKER_NUM_GPUS",
+    description: "SM_NUM_GPUS for the TGI image",
+    defaultText: "1",
+  },
+  {
+    key: "instanceType",
+    flag: "--instance-type <type>",
+    env: "LLM_TWIN_SAGEMAKER_INSTANCE_TYPE",
+    description: "instance type",
+    defaultText: "ml.g5.2xlarge with --hf-model-id, else ml.c6i.2xlarge",
+  },
+  {
+    key: "instanceCount",
+    flag: "--instance-count <n>",
+    env: "LLM_TWIN_SAGEMAKER_INSTANCE_COUNT",
+    description: "initial instance count",
+    defaultText: "1",
+  },
+  {
+    key: "minInstances",
+    flag: "--min-instances <n>",
+    env: "LLM_TWIN_SAGEMAKER_MIN_INSTANCES",
+    description: "autoscaling minimum",
+    defaultText: "1",
+  },
+  {
+    key: "maxInstances",
+    flag: "--max-instances <n>",
+    env: "LLM_TWIN_SAGEMAKER_MAX_INSTANCES",
+    description: "autoscaling maximum",
+    defaultText: "2",
+  },
+  {
+    key: "targetInvocations",
+    flag: "--target-invocations <n>",
+    env: "LLM_TWIN_SAGEMAKER_TARGET_INVOCATIONS",
+    description: "target of SageMakerVariantInvocationsPerInstance (invocations per instance per minute)",
+    defaultText: "5",
+  },
+  {
+    key: "scaleInCooldown",
+    flag: "--scale-in-cooldown <seconds>",
+    env: "LLM_TWIN_SAGEMAKER_SCALE_IN_COOLDOWN",
+    description: "seconds after a scale-in before another",
+    defaultText: "300",
+  },
+  {
+    key: "scaleOutCooldown",
+    flag: "--scale-out-cooldown <seconds>",
+    env: "LLM_TWIN_SAGEMAKER_SCALE_OUT_COOLDOWN",
+    description: "seconds after a scale-out before another",
+    defaultText: "60",
+  },
+  {
+    key: "maxInputTokens",
+    flag: "--max-input-tokens <n>",
+    env: "LLM_TWIN_SAGEMAKER_MAX_INPUT_TOKENS",
+    description: "MAX_INPUT_TOKENS of the container",
+    defaultText: "1536",
+  },
+  {
+    key: "maxTotalTokens",
+    flag: "--max-total-tokens <n>",
+    env: "LLM_TWIN_SAGEMAKER_MAX_TOTAL_TOKENS",
+    description: "MAX_TOTAL_TOKENS (input + new tokens)",
+    defaultText: "2048",
+  },
+  {
+    key: "maxBatchTotalTokens",
+    flag: "--max-batch-total-tokens <n>",
+    env: "LLM_TWIN_SAGEMAKER_MAX_BATCH_TOTAL_TOKENS",
+    description: "MAX_BATCH_TOTAL_TOKENS (TGI image)",
+    defaultText: "2048",
+  },
+  {
+    key: "startupTimeout",
+    flag: "--startup-timeout <seconds>",
+    env: "LLM_TWIN_SAGEMAKER_STARTUP_TIMEOUT",
+    description: "container start-up health check timeout",
+    defaultText: "900",
+  },
+  {
+    key: "timeout",
+    flag: "--timeout <seconds>",
+    env: "LLM_TWIN_SAGEMAKER_TIMEOUT",
+    description: "how long --wait waits for InService (or deletion)",
+    defaultText: "1800",
+  },
+  {
+    key: "pollInterval",
+    flag: "--poll-interval <seconds>",
+    env: "LLM_TWIN_SAGEMAKER_POLL_INTERVAL",
+    description: "seconds between DescribeEndpoint polls while waiting",
+    defaultText: "15",
+  },
+];
+
+export type DeployConfigInput = {
+  name?: string | undefined;
+  region?: string | undefined;
+  roleArn?: string | undefined;
+  image?: string | undefined;
+  modelData?: string | undefined;
+  modelUri?: string | undefined;
+  hfModelId?: string | undefined;
+  hfToken?: string | undefined;
+  numGpus?: string | number | undefined;
+  instanceType?: string | undefined;
+  instanceCount?: string | number | undefined;
+  minInstances?: string | number | undefined;
+  maxInstances?: string | number | undefined;
+  targetInvocations?: string | number | undefined;
+  scaleInCooldown?: string | number | undefined;
+  scaleOutCooldown?: string | number | undefined;
+  maxInputTokens?: string | number | undefined;
+  maxTotalTokens?: string | number | undefined;
+  maxBatchTotalTokens?: string | number | undefined;
+  startupTimeout?: string | number | undefined;
+  timeout?: string | number | undefined;
+  pollInterval?: string | number | undefined;
+  wait?: boolean | undefined;
+  autoscaling?: boolean | undefined;
+  /** Extra container environment, KEY=VALUE. */
+  env?: readonly string[] | undefined;
+};
+
+const RESOURCE_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/;
+/** Longest --name that leaves room for the "-cfg-xxxxxxxx" suffix within SageMaker's 63 characters. */
+export const MAX_NAME_LENGTH = 50;
+
+const integer = (minimum: number) => z.coerce.number().int().min(minimum);
+
+const schema = z
+  .object({
+    name: z
+      .string()
+      .max(MAX_NAME_LENGTH)
+      .regex(RESOURCE_NAME, "letters, digits and hyphens, starting and ending with a letter or digit"),
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "an AWS region such as eu-central-1"),
+    roleArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, "an IAM role ARN")
+      .optional(),
+    image: z.string().min(1).optional(),
+    modelData: z
+      .string()
+      .regex(/^s3:\/\/.+/, "an s3:// URI")
+      .optional(),
+    modelUri: z.string().min(1).optional(),
+    hfModelId: z
+      .string()
+      .regex(/^[\w.-]+(\/[\w.-]+)?$/, "a Hugging Face model id such as user/model")
+      .optional(),
+    hfToken: z.string().min(1).optional(),
+    numGpus: integer(0),
+    instanceType: z
+      .string()
+      .regex(/^ml\.[a-z0-9-]+\.[a-z0-9]+$/, "a SageMaker instance type such as ml.g5.2xlarge")
+      .optional(),
+    instanceCount: integer(1),
+    minInstances: integer(1),
+    maxInstances: integer(1),
+    targetInvocations: z.coerce.number().positive(),
+    scaleInCooldown: integer(0),
+    scaleOutCooldown: integer(0),
+    maxInputTokens: integer(1),
+    maxTotalTokens: integer(2),
+    maxBatchTotalTokens: integer(1),
+    startupTimeout: integer(60).max(3600),
+    timeout: integer(1),
+    pollInterval: integer(1),
+    wait: z.boolean(),
+    autoscaling: z.boolean(),
+    env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*=.*$/, "KEY=VALUE")),
+  })
+  .strict();
+
+export type DeployConfig = Omit<z.infer<typeof schema>, "instanceType"> & {
+  instanceType: string;
+  /** "huggingface-tgi" with --hf-model-id, "llm-twin" otherwise. */
+  flavour: "huggingface-tgi" | "llm-twin";
+};
+
+const DEFAULTS = {
+  name: "llm-twin",
+  region: "eu-central-1",
+  numGpus: 1,
+  instanceCount: 1,
+  minInstances: 1,
+  maxInstances: 2,
+  targetInvocations: 5,
+  scaleInCooldown: 300,
+  scaleOutCooldown: 60,
+  maxInputTokens: 1536,
+  maxTotalTokens: 2048,
+  maxBatchTotalTokens: 2048,
+  startupTimeout: 900,
+  timeout: 1800,
+  pollInterval: 15,
+  wait: true,
+  autoscaling: true,
+};
+
+function describeKey(key: string): string {
+  const spec = DEPLOY_OPTIONS.find((option) => option.key === key);
+  return spec === undefined ? key : `${spec.flag.split(" ")[0]} (${spec.env})`;
+}
+
+function parseBoolean(value: string | undefined, name: string): boolean | undefined {
+  if (value === undefined || value === "") return undefined;
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  if (/^(0|false|no|off)$/i.test(value)) return false;
+  throw new AppError("configuration_error", `${name} must be true or false, got ${JSON.stringify(value)}`);
+}
+
+/**
+ * Merge flags (already merged with their env variables by the CLI), the AWS region variables,
+ * and defaults; validate. `purpose` decides what is required (a role and an image to create).
+ */
+export function resolveDeployConfig(
+  input: DeployConfigInput,
+  purpose: "create" | "update" | "status" | "delete",
+  environment: NodeJS.ProcessEnv = process.env,
+): DeployConfig {
+  const withoutUndefined = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
+  const merged = {
+    ...DEFAULTS,
+    env: [],
+    ...withoutUndefined,
+    region: input.region ?? environment.AWS_REGION ?? environment.AWS_DEFAULT_REGION ?? DEFAULTS.region,
+    hfToken: input.hfToken ?? environment.LLM_TWIN_SAGEMAKER_HF_TOKEN ?? environment.HUGGING_FACE_HUB_TOKEN,
+    wait: input.wait ?? parseBoolean(environment.LLM_TWIN_SAGEMAKER_WAIT, "LLM_TWIN_SAGEMAKER_WAIT") ?? DEFAULTS.wait,
+    autoscaling:
+      input.autoscaling ??
+      parseBoolean(environment.LLM_TWIN_SAGEMAKER_AUTOSCALING, "LLM_TWIN_SAGEMAKER_AUTOSCALING") ??
+      DEFAULTS.autoscaling,
+  };
+  if (merged.hfToken === undefined) delete (merged as { hfToken?: string }).hfToken;
+  const parsed = schema.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const key = issue?.path[0];
+    const what = key === undefined ? "deploy options" : describeKey(String(key));
+    throw new AppError("configuration_error", `Invalid ${what}: ${issue?.message ?? "invalid value"}`);
+  }
+  const value = parsed.data;
+  const flavour = value.hfModelId === undefined ? "llm-twin" : "huggingface-tgi";
+  const config: DeployConfig = {
+    ...value,
+    flavour,
+    instanceType: value.instanceType ?? (flavour === "huggingface-tgi" ? "ml.g5.2xlarge" : "ml.c6i.2xlarge"),
+  };
+  if (config.minInstances > config.maxInstances) {
+    throw new AppError(
+      "configuration_error",
+      `--min-instances (${config.minInstances}) is above --max-instances (${config.maxInstances})`,
+    );
+  }
+  if (
+    config.autoscaling &&
+    (config.instanceCount < config.minInstances || config.instanceCount > config.maxInstances)
+  ) {
+    throw new AppError(
+      "configuration_error",
+      `--instance-count (${config.instanceCount}) must lie between --min-instances (${config.minInstances}) and --max-instances (${config.maxInstances})`,
+    );
+  }
+  if (config.maxInputTokens >= config.maxTotalTokens) {
+    throw new AppError(
+      "configuration_error",
+      `--max-input-tokens (${config.maxInputTokens}) must be below --max-total-tokens (${config.maxTotalTokens})`,
+    );
+  }
+  if (purpose === "create" || purpose === "update") {
+    if (config.roleArn === undefined) {
+      throw new AppError("configuration_error", `${describeKey("roleArn")} is required to ${purpose} a deployment`);
+    }
+    if (config.flavour === "llm-twin" && config.image === undefined) {
+      throw new AppError(
+        "configuration_error",
+        `${describeKey("image")} is required (the llm-twin LLM image pushed to ECR), or pass --hf-model-id to use the Hugging Face TGI image`,
+      );
+    }
+    if (config.flavour === "llm-twin" && config.modelData === undefined && config.modelUri === undefined) {
+      throw new AppError(
+        "configuration_error",
+        `Give the model: ${describeKey("modelData")} or ${describeKey("modelUri")}`,
+      );
+    }
+  }
+  return config;
+}
