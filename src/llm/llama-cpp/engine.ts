@@ -262,6 +262,7 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
       let text = "";
       let lastTokenAt = performance.now();
       let reason: FinishReason = "eos";
+      let flushed = false;
       activeGenerations += 1;
       try {
         for await (const item of evaluation) {
@@ -273,31 +274,29 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
           const token = typeof item === "number" ? item : item.token;
           generated.push(token);
           completionTokens = generated.length;
-          if (stopTokens.has(token) || model.isEogToken(token)) {
-            const logprob =
-              typeof item === "number" || item.confidence === undefined ? null : Math.log(item.confidence);
-            yield { type: "token", id: token, text: "", logprob, special: true };
-            reason = stopTokens.has(token) ? "stop" : "eos";
-            break;
-          }
-          const piece = stopMatcher.push(detokenizer.push(token));
-          text += piece.text;
           const logprob = typeof item === "number" || item.confidence === undefined ? null : Math.log(item.confidence);
-          yield { type: "token", id: token, text: piece.text, logprob, special: false };
-          if (piece.stopped) {
-            reason = "stop";
-            break;
-          }
-          if (generated.length >= maxNewTokens) {
-            reason = "length";
-            break;
-          }
+          const endOfGeneration = stopTokens.has(token) || model.isEogToken(token);
+          const last = endOfGeneration || generated.length >= maxNewTokens;
+          // The last token's event carries everything still held back (incomplete characters,
+          // possible stop-sequence prefixes), so the events always add up to the generated text.
+          const raw = endOfGeneration
+            ? detokenizer.flush()
+            : detokenizer.push(token) + (last ? detokenizer.flush() : "");
+          const piece = stopMatcher.push(raw);
+          const pieceText = last && !piece.stopped ? piece.text + stopMatcher.flush() : piece.text;
+          text += pieceText;
+          yield { type: "token", id: token, text: pieceText, logprob, special: endOfGeneration };
+          if (!piece.stopped && !last) continue;
+          flushed = true;
+          reason = piece.stopped || stopTokens.has(token) ? "stop" : endOfGeneration ? "eos" : "length";
+          break;
         }
         if (signal.aborted) throw cancelled();
       } finally {
         activeGenerations -= 1;
       }
-      if (reason !== "stop") {
+      if (!flushed) {
+        // The evaluation ended without an end-of-generation token (context exhausted).
         const tail = stopMatcher.push(detokenizer.flush());
         text += tail.text;
         if (tail.stopped) reason = "stop";

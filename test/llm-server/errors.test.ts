@@ -1,0 +1,131 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildLlmServerApp } from "../../src/llm-server/app.js";
+import { createLlmServerMetrics } from "../../src/llm-server/metrics.js";
+import { createModelHolder } from "../../src/llm-server/model-holder.js";
+import { startTestService, type TestService } from "./helpers.js";
+
+let service: TestService;
+beforeAll(async () => {
+  service = await startTestService(
+    { maxTotalTokens: 128, maxInputTokens: 64, maxNewTokens: 100 },
+    { bodyLimitBytes: 4096 },
+  );
+});
+afterAll(async () => {
+  await service?.close();
+});
+
+const send = (url: string, payload: string | object, contentType = "application/json") =>
+  service.app.inject({ method: "POST", url, payload, headers: { "content-type": contentType } });
+
+describe("bad requests", () => {
+  it("bad JSON is 400 with a clear message in TGI's shape, also without a JSON content type (curl -d)", async () => {
+    for (const contentType of ["application/json", "application/x-www-form-urlencoded"]) {
+      const response = await send("/generate", '{"inputs": "x"', contentType);
+      expect(response.statusCode).toBe(400);
+      expect(response.json()).toMatchObject({ error_type: "validation" });
+      expect(response.json().error).toMatch(/not valid JSON/);
+    }
+  });
+
+  it("curl -d's form content type carrying JSON is served", async () => {
+    const response = await send(
+      "/generate",
+      '{"inputs":"Hello","parameters":{"max_new_tokens":2}}',
+      "application/x-www-form-urlencoded",
+    );
+    expect(response.statusCode).toBe(200);
+  });
+
+  it("wrong types are 422 naming the field", async () => {
+    const response = await send("/generate", { inputs: "x", parameters: { max_new_tokens: "ten" } });
+    expect(response.statusCode).toBe(422);
+    expect(response.json()).toEqual({
+      error: expect.stringContaining("parameters.max_new_tokens"),
+      error_type: "validation",
+    });
+    const openAi = await send("/v1/completions", { prompt: 42 });
+    expect(openAi.statusCode).toBe(422);
+    expect(openAi.json().error).toMatchObject({
+      type: "invalid_request_error",
+      message: expect.stringContaining("prompt"),
+    });
+  });
+
+  it("unknown parameters are 422 naming them, on both APIs", async () => {
+    const tgi = await send("/generate", { inputs: "x", parameters: { max_tokens: 3 } });
+    expect(tgi.statusCode).toBe(422);
+    expect(tgi.json().error).toContain("`parameters.max_tokens`");
+    const openAi = await send("/v1/chat/completions", {
+      messages: [{ role: "user", content: "x" }],
+      max_new_tokens: 3,
+    });
+    expect(openAi.statusCode).toBe(422);
+    expect(openAi.json().error.message).toContain("`max_new_tokens`");
+  });
+
+  it("empty prompts and empty bodies are 422", async () => {
+    expect((await send("/generate", { inputs: "" })).statusCode).toBe(422);
+    expect((await send("/v1/completions", { prompt: "" })).statusCode).toBe(422);
+    expect((await send("/v1/chat/completions", { messages: [] })).statusCode).toBe(422);
+    expect((await send("/generate", "")).statusCode).toBe(422);
+  });
+
+  it("a body over the limit is 413", async () => {
+    const response = await send("/generate", { inputs: "x".repeat(5000) });
+    expect(response.statusCode).toBe(413);
+    expect(response.json()).toMatchObject({ error_type: "validation" });
+  });
+
+  it("token limits are 422 with the numbers, TGI-style", async () => {
+    const engine = service.holder.require();
+    const textOfTokens = (minimum: number): string => {
+      let text = "Twin";
+      while (engine.countTokens({ prompt: text }) < minimum) text += " word";
+      return text;
+    };
+    const tooLong = await send("/generate", { inputs: textOfTokens(65) });
+    expect(tooLong.statusCode).toBe(422);
+    expect(tooLong.json().error).toMatch(/must have less than 64 tokens\. Given: \d+/);
+    const tooMany = await send("/generate", { inputs: "hi", parameters: { max_new_tokens: 101 } });
+    expect(tooMany.json().error).toMatch(/`max_new_tokens` must be <= 100\. Given: 101/);
+    const total = await service.app.inject({
+      method: "POST",
+      url: "/generate",
+      payload: { inputs: textOfTokens(40), parameters: { max_new_tokens: 100 } },
+    });
+    expect(total.statusCode).toBe(422);
+    expect(total.json().error).toMatch(/must be <= 128\. Given: \d+ `inputs` tokens and 100 `max_new_tokens`/);
+  });
+
+  it("unsupported values are refused instead of ignored", async () => {
+    expect((await send("/generate", { inputs: "x", parameters: { best_of: 2 } })).statusCode).toBe(422);
+    expect((await send("/v1/completions", { prompt: "x", n: 2 })).statusCode).toBe(422);
+    expect(
+      (await send("/generate", { inputs: "x", parameters: { grammar: { type: "regex", value: "a+" } } })).statusCode,
+    ).toBe(422);
+  });
+
+  it("unknown routes are 404 without a stack trace", async () => {
+    const response = await service.app.inject({ method: "GET", url: "/nope" });
+    expect(response.statusCode).toBe(404);
+    expect(response.body).not.toMatch(/at \w+ \(/);
+  });
+});
+
+describe("while the model loads", () => {
+  it("/health, /ping and generation answer 503; /metrics works", async () => {
+    const holder = createModelHolder();
+    const app = buildLlmServerApp({ holder, metrics: createLlmServerMetrics(holder), bodyLimitBytes: 1024 });
+    holder.setProgress(0.5);
+    const health = await app.inject({ method: "GET", url: "/health" });
+    expect(health.statusCode).toBe(503);
+    expect(health.json()).toEqual({ error: "The model is loading (50%)", error_type: "unhealthy" });
+    expect(health.headers["retry-after"]).toBe("1");
+    expect((await app.inject({ method: "GET", url: "/ping" })).statusCode).toBe(503);
+    expect((await app.inject({ method: "POST", url: "/generate", payload: { inputs: "x" } })).statusCode).toBe(503);
+    const metrics = await app.inject({ method: "GET", url: "/metrics" });
+    expect(metrics.body).toContain("llm_twin_model_load_progress 0.5");
+    await app.close();
+  });
+});

@@ -1,0 +1,155 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sseData, startTestService, type TestService } from "./helpers.js";
+
+let service: TestService;
+beforeAll(async () => {
+  service = await startTestService();
+});
+afterAll(async () => {
+  await service?.close();
+});
+
+const post = (url: string, payload: object) => service.app.inject({ method: "POST", url, payload });
+
+describe("OpenAI API", () => {
+  it("POST /v1/completions answers a text_completion with usage", async () => {
+    const response = await post("/v1/completions", {
+      prompt: "Hello",
+      max_tokens: 6,
+      temperature: 0,
+      ignore_eos: true,
+    });
+    expect(response.statusCode).toBe(200);
+    const body = response.json();
+    expect(body).toMatchObject({
+      object: "text_completion",
+      model: "tiny-chat",
+      choices: [{ index: 0, finish_reason: "length", logprobs: null }],
+      usage: { completion_tokens: 6 },
+    });
+    expect(body.usage.total_tokens).toBe(body.usage.prompt_tokens + 6);
+    expect(body.id).toMatch(/^cmpl-/);
+  });
+
+  it("greedy completions are deterministic, honour stop and echo", async () => {
+    const request = { prompt: "Twin", max_tokens: 30, temperature: 0, ignore_eos: true };
+    const reference = (await post("/v1/completions", request)).json().choices[0].text as string;
+    expect((await post("/v1/completions", request)).json().choices[0].text).toBe(reference);
+    const stop = reference.slice(10, 13);
+    const stopped = (await post("/v1/completions", { ...request, stop })).json();
+    expect(stopped.choices[0].text).toBe(reference.slice(0, reference.indexOf(stop)));
+    expect(stopped.choices[0].finish_reason).toBe("stop");
+    const echoed = (await post("/v1/completions", { ...request, echo: true })).json();
+    expect(echoed.choices[0].text).toBe(`Twin${reference}`);
+  });
+
+  it("logit_bias in OpenAI's object form forces a token; llama-server's pair list is accepted", async () => {
+    const forced = await post("/v1/completions", {
+      prompt: "x",
+      max_tokens: 3,
+      temperature: 0,
+      logit_bias: { "400": 100 },
+    });
+    const forcedText = forced.json().choices[0].text as string;
+    const pairs = await post("/v1/completions", {
+      prompt: "x",
+      max_tokens: 3,
+      temperature: 0,
+      logit_bias: [[400, 100]],
+    });
+    expect(pairs.json().choices[0].text).toBe(forcedText);
+    expect(forcedText.length).toBeGreaterThan(0);
+  });
+
+  it("seed reproduces a sampled completion", async () => {
+    const request = { prompt: "Seed", max_tokens: 20, temperature: 1, seed: 1234, ignore_eos: true };
+    const a = (await post("/v1/completions", request)).json().choices[0].text;
+    const b = (await post("/v1/completions", request)).json().choices[0].text;
+    expect(b).toBe(a);
+  });
+
+  it("POST /v1/completions with stream sends data: chunks, a finish chunk, usage and [DONE]", async () => {
+    const response = await post("/v1/completions", {
+      prompt: "Stream",
+      max_tokens: 5,
+      temperature: 0,
+      ignore_eos: true,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    expect(response.headers["content-type"]).toBe("text/event-stream");
+    expect(response.body.startsWith("data: {")).toBe(true);
+    const data = sseData(response.body);
+    expect(data.at(-1)).toBe("[DONE]");
+    const chunks = data.slice(0, -1).map((item) => JSON.parse(item));
+    const usage = chunks.at(-1);
+    expect(usage.choices).toEqual([]);
+    expect(usage.usage.completion_tokens).toBe(5);
+    const finish = chunks.at(-2);
+    expect(finish.choices[0].finish_reason).toBe("length");
+    const text = chunks
+      .slice(0, -1)
+      .map((chunk) => chunk.choices[0].text)
+      .join("");
+    const whole = (
+      await post("/v1/completions", { prompt: "Stream", max_tokens: 5, temperature: 0, ignore_eos: true })
+    ).json();
+    expect(text).toBe(whole.choices[0].text);
+  });
+
+  it("POST /v1/chat/completions applies the chat template and answers chat.completion", async () => {
+    const response = await post("/v1/chat/completions", {
+      model: "tiny-chat",
+      messages: [
+        { role: "system", content: "You are a twin." },
+        { role: "user", content: "Hi" },
+      ],
+      max_tokens: 5,
+      temperature: 0,
+    });
+    expect(response.statusCode).toBe(200);
+    const body = response.json();
+    expect(body).toMatchObject({ object: "chat.completion", choices: [{ index: 0, message: { role: "assistant" } }] });
+    expect(body.id).toMatch(/^chatcmpl-/);
+    // The ChatML template wraps both messages: far more prompt tokens than the two texts alone.
+    expect(body.usage.prompt_tokens).toBeGreaterThan(10);
+  });
+
+  it("POST /v1/chat/completions with stream: role chunk, content chunks, finish chunk, [DONE]", async () => {
+    const response = await post("/v1/chat/completions", {
+      messages: [{ role: "user", content: "Hi" }],
+      max_tokens: 4,
+      temperature: 0,
+      ignore_eos: true,
+      stream: true,
+    });
+    const data = sseData(response.body);
+    expect(data.at(-1)).toBe("[DONE]");
+    const chunks = data.slice(0, -1).map((item) => JSON.parse(item));
+    expect(chunks[0].object).toBe("chat.completion.chunk");
+    expect(chunks[0].choices[0].delta).toEqual({ role: "assistant", content: "" });
+    expect(chunks.at(-1).choices[0]).toMatchObject({ delta: {}, finish_reason: "length" });
+  });
+
+  it("response_format json_schema constrains chat output to JSON", async () => {
+    const response = await post("/v1/chat/completions", {
+      messages: [{ role: "user", content: "JSON please" }],
+      max_tokens: 40,
+      temperature: 0,
+      response_format: {
+        type: "json_schema",
+        json_schema: {
+          name: "x",
+          schema: { type: "object", properties: { ok: { type: "boolean" } }, required: ["ok"] },
+        },
+      },
+    });
+    const parsed = JSON.parse(response.json().choices[0].message.content);
+    expect(typeof parsed.ok).toBe("boolean");
+  });
+
+  it("GET /v1/models lists the served model", async () => {
+    const response = await service.app.inject({ method: "GET", url: "/v1/models" });
+    expect(response.json()).toMatchObject({ object: "list", data: [{ id: "tiny-chat", object: "model" }] });
+  });
+});
