@@ -310,16 +310,14 @@ describe("deploy sagemaker failures", () => {
     sageMaker.reset();
     sageMaker.on(DescribeEndpointCommand).rejects(notFound("endpoint"));
     sageMaker.on(DescribeModelCommand).rejects(notFound("model"));
-    sageMaker
-      .on(CreateModelCommand)
-      .rejects(
-        new SageMakerServiceException({
-          name: "AccessDeniedException",
-          $fault: "client",
-          $metadata: {},
-          message: "not authorized to perform iam:PassRole",
-        }),
-      );
+    sageMaker.on(CreateModelCommand).rejects(
+      new SageMakerServiceException({
+        name: "AccessDeniedException",
+        $fault: "client",
+        $metadata: {},
+        message: "not authorized to perform iam:PassRole",
+      }),
+    );
     await expect(deploy("create", config, { clients, clock: fakeClock() })).rejects.toThrow(
       /CreateModel twin-mdl-[0-9a-f]{8} failed: AccessDeniedException/,
     );
