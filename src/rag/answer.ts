@@ -42,6 +42,29 @@ function nextBefore(iterator: AsyncIterator<StreamPart>, signal: AbortSignal): P
   });
 }
 
+/** Tokens left for the context: the configured budget, shrunk to what the LLM's input limit leaves. */
+function contextBudget(query: string, maxNewTokens: number, deps: RagDependencies): number {
+  const { config, promptLimit } = deps;
+  if (promptLimit === undefined) return config.contextTokenBudget;
+  const overhead = promptLimit.countInputTokens(buildPrompt({ template: config.promptTemplate, query, context: "" }));
+  const inputLimit = Math.min(
+    promptLimit.maxInputTokens,
+    promptLimit.maxTotalTokens === undefined ? Number.POSITIVE_INFINITY : promptLimit.maxTotalTokens - maxNewTokens,
+  );
+  const left = inputLimit - overhead - PROMPT_MARGIN_TOKENS;
+  if (left <= 0) {
+    throw new AppError(
+      "input_too_long",
+      `the query takes ${overhead} tokens and the answer up to ${maxNewTokens}: the model's limits (${promptLimit.maxInputTokens} input, ${promptLimit.maxTotalTokens ?? "no"} total) leave no room for context`,
+      { details: { field: "query", promptTokens: overhead, limit: inputLimit } },
+    );
+  }
+  return Math.min(config.contextTokenBudget, left);
+}
+
+/** Slack for the separators between context and template, counted separately. */
+const PROMPT_MARGIN_TOKENS = 16;
+
 export async function* answerStream(
   request: RagRequest,
   deps: RagDependencies,
@@ -55,12 +78,13 @@ export async function* answerStream(
   if (llm === undefined) {
     throw new AppError("dependency_unavailable", "no language model is configured: this service can only /retrieve");
   }
+  const budget = contextBudget(resolved.query, resolved.maxNewTokens, deps);
   const retrieval = await retrieveResolved(resolved, deps, options);
   const { timings } = retrieval;
   yield { type: "sources", sources: retrieval.sources, author: retrieval.author ?? null, queries: retrieval.queries };
 
   const countTokens = deps.countTokens ?? estimateTokens;
-  const context = buildContext(retrieval.sources, config.contextTokenBudget, countTokens);
+  const context = buildContext(retrieval.sources, budget, countTokens);
   const prompt = buildPrompt({ template: config.promptTemplate, query: resolved.query, context: context.text });
   trace
     .startSpan("prompt", {

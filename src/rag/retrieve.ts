@@ -8,7 +8,7 @@ import { performance } from "node:perf_hooks";
 import type { Author } from "../domain/index.js";
 import type { Embedder } from "../embedding/index.js";
 import { AppError } from "../errors/index.js";
-import type { LanguageModel } from "../llm/index.js";
+import type { LanguageModel, LanguageModelInput } from "../llm/index.js";
 import type { ActiveTrace } from "../observability/tracing/index.js";
 import { noopTrace } from "../observability/tracing/index.js";
 import { cleanQuery } from "../preprocessing/index.js";
@@ -35,6 +35,18 @@ export type RagDependencies = {
   listAuthors?: (signal: AbortSignal) => Promise<Author[]>;
   /** Tokens of a text as the LLM counts them, for the context budget (default: an estimate). */
   countTokens?: TokenCounter;
+  /**
+   * The LLM's input limit and exact prompt counting, when known (in-process model): the context
+   * budget then shrinks so that the whole prompt fits.
+   */
+  promptLimit?: PromptLimit;
+};
+
+export type PromptLimit = {
+  maxInputTokens: number;
+  /** Input + new tokens, when the model has such a limit. */
+  maxTotalTokens?: number;
+  countInputTokens(input: LanguageModelInput): number;
 };
 
 export type RetrieveOptions = {

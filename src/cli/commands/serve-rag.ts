@@ -1,13 +1,93 @@
-import type { Command } from "commander";
+/**
+ * `llm-twin serve-rag`: the RAG service as its own process, talking to the LLM service over HTTP
+ * (TGI API by default; several --llm-url values are load-balanced). Composition root: builds the
+ * store, embedder, LLM client and optional reranker from validated flags, then runs the service.
+ */
+import { type Command, Option } from "commander";
+import type { Embedder } from "../../embedding/index.js";
+import { createEmbedder } from "../../embedding/index.js";
 import { AppError } from "../../errors/index.js";
+import { createLanguageModelFromUrl } from "../../llm/clients/index.js";
+import type { LanguageModel } from "../../llm/index.js";
+import type { Reranker } from "../../rag/rerank/port.js";
+import { addRagServiceOptions, parseRagServiceSettings } from "../../rag/service/options.js";
+import { loadReranker } from "../../rag/service/reranker.js";
+import { closeOnSignals, runRagService } from "../../rag/service/run.js";
+import { openVectorStore, type VectorStore } from "../../vector-store/index.js";
 
-// Placeholder until the issue that owns `serve-rag` lands; it says so instead of pretending to work.
+const DEFAULT_LLM_URL = "http://localhost:8080";
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
 export function registerServeRagCommand(program: Command): void {
-  program
+  const command = program
     .command("serve-rag")
-    .description("(not implemented yet)")
-    .allowUnknownOption()
-    .action(() => {
-      throw new AppError("configuration_error", "'llm-twin serve-rag' is not implemented yet");
+    .description("Run the RAG service (business microservice) against a separate LLM service")
+    .addOption(
+      new Option(
+        "--llm-url <url>",
+        `LLM service URL (TGI API; openai:<url> or sagemaker:<endpoint> also work); repeat, or comma-separate in the variable, for several replicas behind a load balancer (default: ${DEFAULT_LLM_URL})`,
+      )
+        .env("LLM_TWIN_LLM_URL")
+        .argParser(collect)
+        .default(undefined, DEFAULT_LLM_URL),
+    )
+    .addOption(
+      new Option("--llm-api <api>", "API of plain http(s) LLM URLs")
+        .choices(["tgi", "openai"])
+        .env("LLM_TWIN_LLM_API")
+        .default("tgi"),
+    );
+  addRagServiceOptions(command);
+  command.action(async (raw: Record<string, unknown>) => {
+    const settings = parseRagServiceSettings(raw);
+    const urls = normalizeUrls(raw.llmUrl);
+    process.env.LANCEDB_LOG ??= "error";
+    let store: VectorStore | undefined;
+    let embedder: Embedder | undefined;
+    let llm: LanguageModel | undefined;
+    let reranker: Reranker | undefined;
+    const disposeResources = async () => {
+      await Promise.allSettled([store?.close(), embedder?.dispose(), llm?.dispose(), reranker?.dispose()]);
+    };
+    try {
+      store = await openVectorStore(settings.store);
+      embedder = await createEmbedder(
+        settings.embedder,
+        settings.cacheDir === undefined ? {} : { cacheDir: settings.cacheDir },
+      );
+      llm = createLanguageModelFromUrl(urls.join(","), {
+        api: raw.llmApi === "openai" ? "openai" : "tgi",
+        timeoutMs: settings.llmTimeoutMs,
+      });
+      if (settings.reranker !== undefined) reranker = await loadReranker(settings.reranker, settings.cacheDir);
+    } catch (error) {
+      await disposeResources();
+      throw error;
+    }
+    const service = await runRagService({
+      settings,
+      store,
+      embedder,
+      llm,
+      ...(reranker === undefined ? {} : { reranker }),
+      disposeResources,
     });
+    process.stderr.write(
+      `llm-twin serve-rag: listening on ${service.url} (LLM: ${urls.join(", ")}; store: ${store.location})\n`,
+    );
+    closeOnSignals(service, (message) => process.stderr.write(`llm-twin serve-rag: ${message}\n`));
+  });
+}
+
+function normalizeUrls(value: unknown): string[] {
+  const list = Array.isArray(value) ? value : typeof value === "string" ? [value] : [DEFAULT_LLM_URL];
+  const urls = list
+    .flatMap((item) => String(item).split(","))
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
+  if (urls.length === 0) throw new AppError("configuration_error", "--llm-url (LLM_TWIN_LLM_URL): no URL given");
+  return urls;
 }

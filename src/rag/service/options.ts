@@ -1,0 +1,431 @@
+/**
+ * The RAG service's flags: each has an environment variable (LLM_TWIN_<NAME>) and a default shown
+ * by --help. `parseRagServiceSettings` validates them once with zod and fails fast, naming the
+ * flag and the variable at fault.
+ */
+import { readFileSync } from "node:fs";
+import { type Command, Option } from "commander";
+import { z } from "zod";
+import { DATA_CATEGORIES } from "../../domain/index.js";
+import { DEFAULT_EMBEDDER_SPEC } from "../../embedding/index.js";
+import { AppError } from "../../errors/index.js";
+import { DEFAULT_TRACE_FILE_MAX_BYTES, DEFAULT_TRACE_LOG_CAPACITY } from "../../observability/tracing/index.js";
+import { type PromptTemplate, validateCustomTemplate } from "../../preprocessing/index.js";
+import { DEFAULT_STORE_URI } from "../../vector-store/index.js";
+import { DEFAULT_RAG_CONFIG, type RagConfig } from "../config.js";
+import { DEFAULT_RAG_HTTP_CONFIG, type RagHttpConfig } from "../http/app.js";
+
+type OptionSpec = { flags: string; env: string; description: string; default?: string; key: string };
+
+const d = DEFAULT_RAG_CONFIG;
+const RATE =
+  DEFAULT_RAG_HTTP_CONFIG.rateLimit === false ? { max: 0, timeWindowMs: 60_000 } : DEFAULT_RAG_HTTP_CONFIG.rateLimit;
+
+/** Flags shared by `serve-rag` and `serve`. */
+export const RAG_SERVICE_OPTIONS: OptionSpec[] = [
+  {
+    key: "port",
+    flags: "--port <port>",
+    env: "LLM_TWIN_PORT",
+    description: "HTTP port (0 = any free port)",
+    default: "3000",
+  },
+  {
+    key: "host",
+    flags: "--host <host>",
+    env: "LLM_TWIN_HOST",
+    description: "interface to listen on",
+    default: "127.0.0.1",
+  },
+  {
+    key: "store",
+    flags: "--store <uri>",
+    env: "LLM_TWIN_STORE",
+    description: "vector store: lancedb:<dir> or qdrant:<url>",
+    default: DEFAULT_STORE_URI,
+  },
+  {
+    key: "embedder",
+    flags: "--embedder <spec>",
+    env: "LLM_TWIN_EMBEDDER",
+    description: "embedder: static or gguf:<path|url|hf:...> (must match the store)",
+    default: DEFAULT_EMBEDDER_SPEC,
+  },
+  {
+    key: "reranker",
+    flags: "--reranker <gguf>",
+    env: "LLM_TWIN_RERANKER",
+    description: "GGUF reranker (path, URL or hf:); default: reciprocal-rank fusion",
+  },
+  {
+    key: "retrievalMode",
+    flags: "--retrieval-mode <mode>",
+    env: "LLM_TWIN_RETRIEVAL_MODE",
+    description: "dense | lexical | hybrid",
+    default: d.retrievalMode,
+  },
+  {
+    key: "promptTemplate",
+    flags: "--prompt-template <template>",
+    env: "LLM_TWIN_PROMPT_TEMPLATE",
+    description: "chat (the model's chat template) | alpaca | <file with {query} and {context}>",
+    default: "chat",
+  },
+  { key: "k", flags: "--k <n>", env: "LLM_TWIN_K", description: "sources kept after reranking", default: String(d.k) },
+  {
+    key: "maxK",
+    flags: "--max-k <n>",
+    env: "LLM_TWIN_MAX_K",
+    description: "largest k a request may ask for",
+    default: String(d.maxK),
+  },
+  {
+    key: "expandQueries",
+    flags: "--expand-queries <n>",
+    env: "LLM_TWIN_EXPAND_QUERIES",
+    description: "queries after expansion, the original included (1 = off)",
+    default: String(d.expandQueries),
+  },
+  {
+    key: "selfQuery",
+    flags: "--self-query <mode>",
+    env: "LLM_TWIN_SELF_QUERY",
+    description: "match | llm | off",
+    default: d.selfQuery,
+  },
+  {
+    key: "categories",
+    flags: "--categories <list>",
+    env: "LLM_TWIN_CATEGORIES",
+    description: "categories searched by default (comma-separated)",
+    default: d.categories.join(","),
+  },
+  {
+    key: "searchLimit",
+    flags: "--search-limit <n>",
+    env: "LLM_TWIN_SEARCH_LIMIT",
+    description: "hits per (query, category) search",
+    default: String(d.searchLimit),
+  },
+  {
+    key: "hybridDenseWeight",
+    flags: "--hybrid-dense-weight <w>",
+    env: "LLM_TWIN_HYBRID_DENSE_WEIGHT",
+    description: "weight of the dense list in hybrid search (0..1)",
+    default: String(d.hybridDenseWeight),
+  },
+  {
+    key: "rrfK",
+    flags: "--rrf-k <k>",
+    env: "LLM_TWIN_RRF_K",
+    description: "reciprocal-rank fusion constant",
+    default: String(d.rrfK),
+  },
+  {
+    key: "rerankCandidates",
+    flags: "--rerank-candidates <n>",
+    env: "LLM_TWIN_RERANK_CANDIDATES",
+    description: "candidates scored by the GGUF reranker",
+    default: String(d.rerankCandidates),
+  },
+  {
+    key: "contextTokens",
+    flags: "--context-tokens <n>",
+    env: "LLM_TWIN_CONTEXT_TOKENS",
+    description: "token budget of the retrieved context in the prompt",
+    default: String(d.contextTokenBudget),
+  },
+  {
+    key: "maxNewTokens",
+    flags: "--max-new-tokens <n>",
+    env: "LLM_TWIN_MAX_NEW_TOKENS",
+    description: "default new tokens per answer",
+    default: String(d.maxNewTokens),
+  },
+  {
+    key: "maxNewTokensLimit",
+    flags: "--max-new-tokens-limit <n>",
+    env: "LLM_TWIN_MAX_NEW_TOKENS_LIMIT",
+    description: "largest maxNewTokens a request may ask for",
+    default: String(d.maxNewTokensLimit),
+  },
+  {
+    key: "temperature",
+    flags: "--temperature <t>",
+    env: "LLM_TWIN_TEMPERATURE",
+    description: "default sampling temperature",
+    default: String(d.temperature),
+  },
+  {
+    key: "maxQueryChars",
+    flags: "--max-query-chars <n>",
+    env: "LLM_TWIN_MAX_QUERY_CHARS",
+    description: "longest query (422 input_too_long beyond)",
+    default: String(d.maxQueryChars),
+  },
+  {
+    key: "bodyLimit",
+    flags: "--body-limit <bytes>",
+    env: "LLM_TWIN_BODY_LIMIT",
+    description: "largest request body (413 beyond)",
+    default: String(DEFAULT_RAG_HTTP_CONFIG.bodyLimitBytes),
+  },
+  {
+    key: "apiKeys",
+    flags: "--api-keys <keys>",
+    env: "LLM_TWIN_API_KEYS",
+    description: "comma-separated bearer keys; empty = no authentication",
+    default: "",
+  },
+  {
+    key: "rateLimit",
+    flags: "--rate-limit <n>",
+    env: "LLM_TWIN_RATE_LIMIT",
+    description: "requests per key (or IP) per window; 0 = unlimited",
+    default: String(RATE.max),
+  },
+  {
+    key: "rateLimitWindowMs",
+    flags: "--rate-limit-window-ms <ms>",
+    env: "LLM_TWIN_RATE_LIMIT_WINDOW_MS",
+    description: "rate-limit window",
+    default: String(RATE.timeWindowMs),
+  },
+  {
+    key: "llmTimeoutMs",
+    flags: "--llm-timeout-ms <ms>",
+    env: "LLM_TWIN_LLM_TIMEOUT_MS",
+    description: "deadline of each LLM call (whole generation)",
+    default: String(d.llmTimeoutMs),
+  },
+  {
+    key: "embedderTimeoutMs",
+    flags: "--embedder-timeout-ms <ms>",
+    env: "LLM_TWIN_EMBEDDER_TIMEOUT_MS",
+    description: "deadline of the embedding call",
+    default: String(d.embedderTimeoutMs),
+  },
+  {
+    key: "storeTimeoutMs",
+    flags: "--store-timeout-ms <ms>",
+    env: "LLM_TWIN_STORE_TIMEOUT_MS",
+    description: "deadline of store calls",
+    default: String(d.storeTimeoutMs),
+  },
+  {
+    key: "rerankerTimeoutMs",
+    flags: "--reranker-timeout-ms <ms>",
+    env: "LLM_TWIN_RERANKER_TIMEOUT_MS",
+    description: "deadline of the rerank call",
+    default: String(d.rerankerTimeoutMs),
+  },
+  {
+    key: "readyTimeoutMs",
+    flags: "--ready-timeout-ms <ms>",
+    env: "LLM_TWIN_READY_TIMEOUT_MS",
+    description: "deadline of each /ready check",
+    default: "2000",
+  },
+  {
+    key: "traceCapacity",
+    flags: "--trace-capacity <n>",
+    env: "LLM_TWIN_TRACE_CAPACITY",
+    description: "traces kept in memory (GET /traces)",
+    default: String(DEFAULT_TRACE_LOG_CAPACITY),
+  },
+  {
+    key: "traceFile",
+    flags: "--trace-file <path>",
+    env: "LLM_TWIN_TRACE_FILE",
+    description: "also append traces to this JSON Lines file",
+  },
+  {
+    key: "traceFileMaxBytes",
+    flags: "--trace-file-max-bytes <bytes>",
+    env: "LLM_TWIN_TRACE_FILE_MAX_BYTES",
+    description: "rotate the trace file beyond this size",
+    default: String(DEFAULT_TRACE_FILE_MAX_BYTES),
+  },
+  {
+    key: "otlpEndpoint",
+    flags: "--otlp-endpoint <url>",
+    env: "LLM_TWIN_OTLP_ENDPOINT",
+    description: "export traces over OTLP/HTTP to this collector",
+  },
+  {
+    key: "logLevel",
+    flags: "--log-level <level>",
+    env: "LLM_TWIN_LOG_LEVEL",
+    description: "fatal | error | warn | info | debug | trace | silent",
+    default: "info",
+  },
+  {
+    key: "cacheDir",
+    flags: "--cache-dir <dir>",
+    env: "LLM_TWIN_CACHE_DIR",
+    description: "cache for word vectors and models (default ~/.cache/llm-twin)",
+  },
+];
+
+export function addOptions(command: Command, specs: readonly OptionSpec[]): Command {
+  for (const spec of specs) {
+    const option = new Option(spec.flags, spec.description).env(spec.env);
+    if (spec.default !== undefined) option.default(spec.default);
+    command.addOption(option);
+  }
+  return command;
+}
+
+export function addRagServiceOptions(command: Command): Command {
+  return addOptions(command, RAG_SERVICE_OPTIONS);
+}
+
+const integer = (min: number) => z.coerce.number().int().min(min);
+const milliseconds = integer(1);
+
+const settingsSchema = z.object({
+  port: integer(0).max(65535),
+  host: z.string().min(1),
+  store: z.string().min(1),
+  embedder: z.string().min(1),
+  reranker: z.string().min(1).optional(),
+  retrievalMode: z.enum(["dense", "lexical", "hybrid"]),
+  promptTemplate: z.string().min(1),
+  k: integer(1),
+  maxK: integer(1),
+  expandQueries: integer(1),
+  selfQuery: z.enum(["match", "llm", "off"]),
+  categories: z.string().transform((value, context) => {
+    const list = value
+      .split(",")
+      .map((item) => item.trim())
+      .filter((item) => item !== "");
+    const unknown = list.filter((item) => !(DATA_CATEGORIES as readonly string[]).includes(item));
+    if (list.length === 0 || unknown.length > 0) {
+      context.addIssue({ code: "custom", message: `expected a comma-separated list of ${DATA_CATEGORIES.join(", ")}` });
+      return z.NEVER;
+    }
+    return list as RagConfig["categories"];
+  }),
+  searchLimit: integer(1),
+  hybridDenseWeight: z.coerce.number().min(0).max(1),
+  rrfK: z.coerce.number().min(0),
+  rerankCandidates: integer(1),
+  contextTokens: integer(1),
+  maxNewTokens: integer(1),
+  maxNewTokensLimit: integer(1),
+  temperature: z.coerce.number().min(0).max(2),
+  maxQueryChars: integer(1),
+  bodyLimit: integer(1024),
+  apiKeys: z.string().default(""),
+  rateLimit: integer(0),
+  rateLimitWindowMs: milliseconds,
+  llmTimeoutMs: milliseconds,
+  embedderTimeoutMs: milliseconds,
+  storeTimeoutMs: milliseconds,
+  rerankerTimeoutMs: milliseconds,
+  readyTimeoutMs: milliseconds,
+  traceCapacity: integer(1),
+  traceFile: z.string().min(1).optional(),
+  traceFileMaxBytes: integer(1024),
+  otlpEndpoint: z.string().url().optional(),
+  logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
+  cacheDir: z.string().min(1).optional(),
+});
+
+export type RagServiceSettings = z.infer<typeof settingsSchema>;
+
+/** Validates raw option values (strings from commander) against `specs`, naming flag and variable on failure. */
+export function parseSettings<T extends z.ZodTypeAny>(
+  schema: T,
+  raw: Record<string, unknown>,
+  specs: readonly OptionSpec[],
+): z.infer<T> {
+  const cleaned = Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined && value !== ""));
+  const result = schema.safeParse(cleaned);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const key = String(issue.path[0] ?? "");
+    const spec = specs.find((candidate) => candidate.key === key);
+    const name = spec === undefined ? key : `${spec.flags.split(" ")[0]} (${spec.env})`;
+    return `${name}: ${issue.message}${raw[key] === undefined ? "" : ` (got ${JSON.stringify(raw[key])})`}`;
+  });
+  throw new AppError("configuration_error", `invalid configuration:\n  ${lines.join("\n  ")}`);
+}
+
+export function parseRagServiceSettings(raw: Record<string, unknown>): RagServiceSettings {
+  const settings = parseSettings(settingsSchema, raw, RAG_SERVICE_OPTIONS);
+  if (settings.k > settings.maxK)
+    throw new AppError("configuration_error", `--k (${settings.k}) exceeds --max-k (${settings.maxK})`);
+  if (settings.maxNewTokens > settings.maxNewTokensLimit) {
+    throw new AppError(
+      "configuration_error",
+      `--max-new-tokens (${settings.maxNewTokens}) exceeds --max-new-tokens-limit (${settings.maxNewTokensLimit})`,
+    );
+  }
+  return settings;
+}
+
+/** "chat", "alpaca", or a file holding a custom template with {query} and {context}. */
+export function loadPromptTemplate(value: string): PromptTemplate {
+  if (value === "chat" || value === "alpaca") return value;
+  let text: string;
+  try {
+    text = readFileSync(value, "utf8");
+  } catch (error) {
+    throw new AppError(
+      "configuration_error",
+      `--prompt-template (LLM_TWIN_PROMPT_TEMPLATE): "${value}" is neither chat, alpaca nor a readable file`,
+      { cause: error },
+    );
+  }
+  validateCustomTemplate(text);
+  return { custom: text };
+}
+
+export function ragConfigFromSettings(settings: RagServiceSettings): RagConfig {
+  return {
+    ...DEFAULT_RAG_CONFIG,
+    retrievalMode: settings.retrievalMode,
+    k: settings.k,
+    maxK: settings.maxK,
+    expandQueries: settings.expandQueries,
+    maxExpandQueries: Math.max(DEFAULT_RAG_CONFIG.maxExpandQueries, settings.expandQueries),
+    selfQuery: settings.selfQuery,
+    categories: settings.categories,
+    searchLimit: settings.searchLimit,
+    hybridDenseWeight: settings.hybridDenseWeight,
+    rrfK: settings.rrfK,
+    rerankCandidates: settings.rerankCandidates,
+    contextTokenBudget: settings.contextTokens,
+    promptTemplate: loadPromptTemplate(settings.promptTemplate),
+    maxNewTokens: settings.maxNewTokens,
+    maxNewTokensLimit: settings.maxNewTokensLimit,
+    temperature: settings.temperature,
+    maxQueryChars: settings.maxQueryChars,
+    llmTimeoutMs: settings.llmTimeoutMs,
+    embedderTimeoutMs: settings.embedderTimeoutMs,
+    storeTimeoutMs: settings.storeTimeoutMs,
+    rerankerTimeoutMs: settings.rerankerTimeoutMs,
+  };
+}
+
+export function httpConfigFromSettings(settings: RagServiceSettings): RagHttpConfig {
+  return {
+    apiKeys: settings.apiKeys
+      .split(",")
+      .map((key) => key.trim())
+      .filter((key) => key !== ""),
+    rateLimit: settings.rateLimit === 0 ? false : { max: settings.rateLimit, timeWindowMs: settings.rateLimitWindowMs },
+    bodyLimitBytes: settings.bodyLimit,
+  };
+}
+
+/** Settings as the flags' defaults give them, with overrides (tests, benchmarks, embedding the service). */
+export function defaultRagServiceSettings(
+  overrides: Partial<Record<keyof RagServiceSettings, unknown>> = {},
+): RagServiceSettings {
+  const raw: Record<string, unknown> = {};
+  for (const spec of RAG_SERVICE_OPTIONS) if (spec.default !== undefined) raw[spec.key] = spec.default;
+  return parseRagServiceSettings({ ...raw, ...overrides });
+}

@@ -1,0 +1,126 @@
+/**
+ * Starts the RAG service from ready-made adapters: checks the store's fingerprint, opens the trace
+ * log (and the OTLP exporter when configured), builds the app and listens. Shared by `serve-rag`
+ * and `serve`; the composition roots only build the adapters.
+ */
+import type { AddressInfo } from "node:net";
+import type { FastifyInstance } from "fastify";
+import type { Embedder } from "../../embedding/index.js";
+import type { LanguageModel, LanguageModelInput } from "../../llm/index.js";
+import { createOtlpSink, createTracer, openTraceLog, type TraceSink } from "../../observability/tracing/index.js";
+import type { VectorStore } from "../../vector-store/index.js";
+import { createAuthorsCache } from "../authors-cache.js";
+import { buildRagApp } from "../http/app.js";
+import { createReadinessCheck } from "../readiness.js";
+import type { Reranker } from "../rerank/port.js";
+import type { PromptLimit } from "../retrieve.js";
+import { checkStoreFingerprint } from "../startup.js";
+import type { TokenCounter } from "../steps/context.js";
+import { httpConfigFromSettings, type RagServiceSettings, ragConfigFromSettings } from "./options.js";
+
+export type RunRagServiceInput = {
+  settings: RagServiceSettings;
+  store: VectorStore;
+  embedder: Embedder;
+  llm: LanguageModel;
+  reranker?: Reranker;
+  countTokens?: TokenCounter;
+  promptLimit?: PromptLimit;
+  /** Disposes the adapters when the service closes. */
+  disposeResources: () => Promise<void>;
+  serviceName?: string;
+};
+
+export type RunningRagService = { app: FastifyInstance; url: string; close(): Promise<void> };
+
+const AUTHORS_CACHE_TTL_MS = 30_000;
+
+export async function runRagService(input: RunRagServiceInput): Promise<RunningRagService> {
+  try {
+    return await startService(input);
+  } catch (error) {
+    await input.disposeResources().catch(() => {});
+    throw error;
+  }
+}
+
+async function startService(input: RunRagServiceInput): Promise<RunningRagService> {
+  const { settings, store, embedder, llm } = input;
+  const fingerprint = await checkStoreFingerprint(store, embedder);
+  const config = ragConfigFromSettings(settings);
+  const traceLog = await openTraceLog({
+    capacity: settings.traceCapacity,
+    ...(settings.traceFile === undefined ? {} : { file: settings.traceFile }),
+    maxFileBytes: settings.traceFileMaxBytes,
+  });
+  const sinks: TraceSink[] = [traceLog];
+  if (settings.otlpEndpoint !== undefined) {
+    sinks.push(createOtlpSink({ endpoint: settings.otlpEndpoint, serviceName: input.serviceName ?? "llm-twin-rag" }));
+  }
+  const app = await buildRagApp({
+    deps: {
+      store,
+      embedder,
+      llm,
+      ...(input.reranker === undefined ? {} : { reranker: input.reranker }),
+      config,
+      listAuthors: createAuthorsCache(store, AUTHORS_CACHE_TTL_MS),
+      ...(input.countTokens === undefined ? {} : { countTokens: input.countTokens }),
+      ...(input.promptLimit === undefined ? {} : { promptLimit: input.promptLimit }),
+    },
+    http: httpConfigFromSettings(settings),
+    tracer: createTracer(sinks),
+    traceLog,
+    readiness: createReadinessCheck({
+      store,
+      llm,
+      expectedFingerprintHash: fingerprint.hash,
+      timeoutMs: settings.readyTimeoutMs,
+    }),
+    logger: { level: settings.logLevel },
+    onClose: input.disposeResources,
+  });
+  try {
+    await app.listen({ port: settings.port, host: settings.host });
+  } catch (error) {
+    await app.close().catch(() => {});
+    throw error;
+  }
+  const address = app.server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return { app, url: `http://${host}:${address.port}`, close: () => app.close() };
+}
+
+/** Closes the service on SIGINT/SIGTERM (in-flight requests finish first), then exits. */
+export function closeOnSignals(service: RunningRagService, log: (message: string) => void): void {
+  let closing = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (closing) return;
+    closing = true;
+    log(`received ${signal}, shutting down`);
+    service.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+}
+
+/** Exact token counting and input limit of an in-process llama.cpp model, for the context budget. */
+export function inProcessPromptLimit(engine: {
+  limits: { maxInputTokens: number; maxTotalTokens: number };
+  countTokens(input: LanguageModelInput): number;
+}): { countTokens: TokenCounter; promptLimit: PromptLimit } {
+  return {
+    countTokens: (text) => engine.countTokens({ prompt: text }),
+    promptLimit: {
+      maxInputTokens: engine.limits.maxInputTokens,
+      maxTotalTokens: engine.limits.maxTotalTokens,
+      countInputTokens: (input) => engine.countTokens(input),
+    },
+  };
+}
