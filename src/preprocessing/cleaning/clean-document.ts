@@ -115,7 +115,7 @@ function cleanRepository(raw: RawRepository, parameters: PreprocessingParameters
 }
 
 function normalizeText(text: string): string {
-  return text.replace(/\r\n?/g, "\n").normalize("NFKC");
+  return (text.includes("\r") ? text.replace(/\r\n?/g, "\n") : text).normalize("NFKC");
 }
 
 function firstLineAsTitle(body: string): string {
@@ -127,15 +127,16 @@ function firstLineAsTitle(body: string): string {
 
 /** The page header often repeats title and subtitle: keep each only once at the top. */
 function dedupeLeadingParagraphs(content: string): string {
-  const paragraphs = content.split("\n\n");
+  const head = content.split("\n\n", 7);
+  const rest = head.length === 7 ? content.slice(head.slice(0, 6).join("\n\n").length) : "";
+  const leading = head.slice(0, 6);
   const seen = new Set<string>();
   const kept: string[] = [];
-  for (let index = 0; index < paragraphs.length; index++) {
-    const paragraph = paragraphs[index] ?? "";
+  for (const paragraph of leading) {
     const key = paragraph.toLowerCase();
-    if (index < 6 && seen.has(key)) continue;
+    if (seen.has(key)) continue;
     seen.add(key);
     kept.push(paragraph);
   }
-  return kept.join("\n\n");
+  return kept.join("\n\n") + rest;
 }

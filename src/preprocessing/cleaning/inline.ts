@@ -4,27 +4,31 @@
  * kept verbatim. Every regular expression is compiled once and is linear (no nested quantifiers).
  */
 
-const INLINE_CODE = /(`+)([^`]|[^`][\s\S]*?[^`])\1(?!`)/g;
+const INLINE_CODE = /(`+)([^`\n]|[^`\n][^\n]*?[^`\n])\1(?!`)/g;
 const MARKDOWN_IMAGE = /!\[[^\]\n]*\]\([^)\n]*\)/g;
 const MARKDOWN_LINK = /\[([^\]\n]*)\]\((?:[^()\s]+|[^()\s]*\([^()\s]*\)[^()\s]*)(?:\s+"[^"\n]*")?\)/g;
 const REFERENCE_LINK = /\[([^\]\n]+)\]\[[^\]\n]*\]/g;
 const AUTOLINK = /<((?:https?|mailto):[^>\s]+)>/g;
 const HTML_IMAGE = /<img\b[^>]*>/gi;
 const HTML_ANCHOR_OPEN = /<a\b[^>]*>/gi;
-const HTML_TAG = /<\/?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?\/?>/g;
+const HTML_CLOSING_TAG = /<\/[a-zA-Z][a-zA-Z0-9-]*\s*>/g;
+const HTML_TAG = /<[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?\/?>/g;
 const HTML_ENTITY = /&(?:#(\d{1,7})|#x([0-9a-fA-F]{1,6})|([a-zA-Z]{2,8}));/g;
 const BOLD = /(\*\*|__)(?=\S)([^*\n]*?\S)\1/g;
 const ITALIC_STAR = /(^|[^\w*])\*(?=\S)([^*\n]*?\S)\*(?![\w*])/g;
 const ITALIC_UNDERSCORE = /(^|[^\w])_(?=\S)([^_\n]*?\S)_(?!\w)/g;
-const STRAY_EMPHASIS =
-  /(^|\s)(?:\*{2,}|_{2,})(?=\s|$)|(?<=\S)(?:\*{2,}|_{2,})(?=\s|$|[.,;:!?)])|(^|\s)(?:\*{2,}|_{2,})(?=\S)/g;
+const DECORATIVE_ARROWS = /[↓⬇↳]+/g;
+const EMPHASIS_RUN = /\*{2,}|_{2,}/g;
+const ASTERISK_PILE = /\*{4,}/g;
+const NON_ASCII = /[\u0080-\u{10FFFF}]/u;
 const MARKDOWN_ESCAPE = /\\([\\`*_{}[\]()#+\-.!|>~<])/g;
 const EMOJI =
   /\p{Extended_Pictographic}|\p{Emoji_Modifier}|[\u{1F1E6}-\u{1F1FF}]|[\u{E0020}-\u{E007F}]|\u200D|\uFE0E|\uFE0F|\u20E3/gu;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u200B\u200C\u2060\uFEFF\u00AD]/g;
-const SPACES = /[ \t\u00A0\u2000-\u200A\u202F\u205F\u3000]+/g;
-const SPACE_BEFORE_PUNCTUATION = /(?<=[\p{L}\p{N})\]"'”’]) +(?=[,;:!?](?:\s|$))/gu;
+const SPACES = / {2,}|[\t\u00A0\u2000-\u200A\u202F\u205F\u3000][ \t\u00A0\u2000-\u200A\u202F\u205F\u3000]*/g;
+const SPACE_BEFORE_PUNCTUATION = / +(?=[,;:!?](?:\s|$))/gm;
+const WORD_END = /[\p{L}\p{N})\]"'”’]/u;
 
 const NAMED_ENTITIES: Record<string, string> = {
   amp: "&",
@@ -73,7 +77,12 @@ function cleanProseSegment(segment: string): string {
   if (segment.length === 0) return segment;
   let text = segment;
   if (text.includes("<") || text.includes("&")) {
-    text = text.replace(HTML_IMAGE, "").replace(HTML_ANCHOR_OPEN, "").replace(AUTOLINK, "$1").replace(HTML_TAG, " ");
+    text = text
+      .replace(HTML_IMAGE, "")
+      .replace(HTML_ANCHOR_OPEN, "")
+      .replace(AUTOLINK, "$1")
+      .replace(HTML_CLOSING_TAG, "")
+      .replace(HTML_TAG, " ");
     text = text.replace(HTML_ENTITY, decodeEntity);
   }
   if (text.includes("](") || text.includes("][")) {
@@ -82,11 +91,27 @@ function cleanProseSegment(segment: string): string {
   if (text.includes("\\")) text = text.replace(MARKDOWN_ESCAPE, "$1");
   if (text.includes("*") || text.includes("_")) {
     text = text.replace(BOLD, "$2").replace(ITALIC_STAR, "$1$2").replace(ITALIC_UNDERSCORE, "$1$2");
-    text = text.replace(STRAY_EMPHASIS, "$1$2");
+    if (text.includes("****")) text = text.replace(ASTERISK_PILE, " ");
+    if (text.includes("**") || text.includes("__")) text = text.replace(EMPHASIS_RUN, removeStrayEmphasis);
   }
-  text = removeEmoji(text);
-  text = collapseSpaces(text).replace(SPACE_BEFORE_PUNCTUATION, "");
+  if (NON_ASCII.test(text)) text = removeEmoji(text).replace(DECORATIVE_ARROWS, " ");
+  else text = text.replace(CONTROL, "");
+  text = collapseSpaces(text);
+  if (text.includes(" ,") || text.includes(" :") || text.includes(" ;") || text.includes(" !") || text.includes(" ?")) {
+    text = text.replace(SPACE_BEFORE_PUNCTUATION, (spaces, offset: number, whole: string) =>
+      offset > 0 && WORD_END.test(whole.charAt(offset - 1)) ? "" : spaces,
+    );
+  }
   return text;
+}
+
+/** A leftover run of ** or __ next to a space or a line end is markup; inside a word (a__b) it is kept. */
+function removeStrayEmphasis(run: string, offset: number, whole: string): string {
+  const before = offset === 0 ? " " : whole.charAt(offset - 1);
+  const after = offset + run.length >= whole.length ? " " : whole.charAt(offset + run.length);
+  const spaceBefore = before === " " || before === "\n" || before === "\t";
+  const spaceAfter = after === " " || after === "\n" || after === "\t" || ".,;:!?)".includes(after);
+  return spaceBefore || spaceAfter ? "" : run;
 }
 
 function decodeEntity(entity: string, decimal?: string, hex?: string, name?: string): string {

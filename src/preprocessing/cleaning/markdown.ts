@@ -1,8 +1,11 @@
 /**
  * Block-level cleaning of scraped markdown (the html2text-style output of the LLM Twin crawlers):
  * code blocks (fenced, or indented by four spaces) are kept verbatim as fenced blocks; prose
- * lines lose heading, quote and list markers, boilerplate lines are dropped, hard-wrapped lines
- * are joined back into paragraphs. Output: paragraphs separated by one blank line.
+ * lines lose heading, quote and list markers, boilerplate is dropped, hard-wrapped lines are
+ * joined back into paragraphs. Output: blocks separated by one blank line.
+ *
+ * For speed, inline cleaning runs once over all prose blocks of a document (joined by newlines;
+ * no inline rule crosses a newline) instead of once per line.
  */
 import { cleanInline } from "./inline.js";
 
@@ -17,7 +20,7 @@ export type MarkdownCleaningOptions = {
    * (related articles, promotional tails).
    */
   headingRole?: (heading: string) => HeadingRole;
-  /** Rewrites a rendered paragraph (e.g. drops promotional sentences); "" drops it. */
+  /** Rewrites a cleaned paragraph (e.g. drops promotional sentences); "" drops it. */
   rewriteParagraph?: (text: string) => string;
 };
 
@@ -31,31 +34,43 @@ const BULLET = /^\s*(?:[*+\-•▪‣◦→↳➔➜►▶⇒]|\\-)\s+/;
 const NUMBERED = /^\s*(\d{1,3})(?:\\?[.)])\s+/;
 const RULE = /^\s*(?:(?:\*\s*){3,}|(?:-\s*){3,}|(?:_\s*){3,}|(?:=\s*){3,})$/;
 const TABLE_SEPARATOR = /^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$/;
-const LEADING_SYMBOLS = /^(?:[\s→↳↓↑←⇒➔➜►▶•▪‣◦∙·>]|[*+\-–—|](?=\s))+/;
+const LEADING_SYMBOLS = /^(?:[ →↳↓↑←⇒➔➜►▶•▪‣◦∙·>]|[*+\-–—|](?= ))+/gm;
 const HAS_WORD_CHARACTER = /[\p{L}\p{N}]/u;
-const WRAPPED_HYPHEN = /(?<=\p{L})-$/u;
+const LETTER = /\p{L}/u;
 const STARTS_LOWERCASE = /^\p{Ll}/u;
 const TRAILING_ICON = /(?:\s__|(?<=[)\]"'}])__)\s*$/;
 
-type Block =
-  | { kind: "paragraph"; lines: string[] }
-  | { kind: "code"; lines: string[] }
-  | { kind: "heading"; text: string };
+type ProseKind = "paragraph" | "item" | "heading";
+type Block = { kind: ProseKind; text: string } | { kind: "code"; lines: string[] };
 
 export function cleanMarkdown(text: string, options: MarkdownCleaningOptions = {}): string {
-  const lines = text.split("\n");
+  const blocks = parseBlocks(text.split("\n"));
+  cleanProseBlocks(blocks);
+  return renderBlocks(blocks, options);
+}
+
+function parseBlocks(lines: readonly string[]): Block[] {
   const blocks: Block[] = [];
-  let paragraph: string[] = [];
-  const flushParagraph = () => {
-    if (paragraph.length > 0) blocks.push({ kind: "paragraph", lines: paragraph });
-    paragraph = [];
+  // The prose block being built: wrapped lines (html2text wraps paragraphs, list items and
+  // headings at ~78 columns) are collected until a blank line or a new block starts.
+  let pendingKind: ProseKind = "paragraph";
+  let pending: string[] = [];
+  const flush = () => {
+    if (pending.length > 0) blocks.push({ kind: pendingKind, text: joinWrappedLines(pending) });
+    pending = [];
+    pendingKind = "paragraph";
+  };
+  const start = (kind: ProseKind, text: string) => {
+    flush();
+    pendingKind = kind;
+    pending.push(text.trim());
   };
   let previousBlank = true;
   for (let index = 0; index < lines.length; index++) {
     const line = lines[index] ?? "";
     const fence = FENCE.exec(line);
     if (fence !== null) {
-      flushParagraph();
+      flush();
       const marker = fence[1] ?? "```";
       const code: string[] = [];
       index++;
@@ -67,14 +82,14 @@ export function cleanMarkdown(text: string, options: MarkdownCleaningOptions = {
       previousBlank = true;
       continue;
     }
-    if (previousBlank && INDENTED_CODE.test(line) && isCodeStart(lines, index)) {
-      flushParagraph();
+    if (previousBlank && INDENTED_CODE.test(line) && nextNonBlankIsCode(lines, index)) {
+      flush();
       const code: string[] = [];
       while (index < lines.length) {
         const current = lines[index] ?? "";
         if (INDENTED_CODE.test(current)) {
           code.push(current.startsWith("\t") ? current.slice(1) : current.slice(4));
-        } else if (current.trim() === "" && nextNonBlankIsIndented(lines, index + 1)) {
+        } else if (current.trim() === "" && nextNonBlankIsCode(lines, index + 1)) {
           code.push("");
         } else {
           break;
@@ -87,62 +102,50 @@ export function cleanMarkdown(text: string, options: MarkdownCleaningOptions = {
       continue;
     }
     if (line.trim() === "") {
-      flushParagraph();
+      flush();
       previousBlank = true;
       continue;
     }
     previousBlank = false;
     if (RULE.test(line) || TABLE_SEPARATOR.test(line)) {
-      flushParagraph();
+      flush();
       continue;
     }
-    const isHeading = HEADING.test(line);
-    const isListItem = BULLET.test(line) || NUMBERED.test(line);
-    const cleaned = cleanProseLine(line);
-    if (cleaned === "" || !HAS_WORD_CHARACTER.test(cleaned)) continue;
-    if (isHeading) {
-      flushParagraph();
-      blocks.push({ kind: "heading", text: cleaned });
+    const prose = line.replace(BLOCKQUOTE, "");
+    if (HEADING.test(prose)) {
+      start("heading", prose.replace(HEADING, "").replace(HEADING_CLOSE, ""));
       continue;
     }
-    if (isListItem) {
-      flushParagraph();
-      paragraph.push(cleaned);
-      flushParagraph();
+    const numbered = NUMBERED.exec(prose);
+    if (numbered !== null) {
+      start("item", `${numbered[1]}. ${prose.slice(numbered[0].length)}`);
       continue;
     }
-    paragraph.push(cleaned);
+    if (BULLET.test(prose)) {
+      start("item", prose.replace(BULLET, ""));
+      continue;
+    }
+    pending.push(prose.trim());
   }
-  flushParagraph();
-  return renderBlocks(blocks, options);
+  flush();
+  return blocks;
 }
 
-function cleanProseLine(line: string): string {
-  let text = line;
-  text = text.replace(BLOCKQUOTE, "");
-  if (HEADING.test(text)) text = text.replace(HEADING, "").replace(HEADING_CLOSE, "");
-  const numbered = NUMBERED.exec(text);
-  if (numbered !== null) {
-    text = `${numbered[1]}. ${text.slice(numbered[0].length)}`;
-  } else {
-    text = text.replace(BULLET, "");
+/** Inline cleaning of every prose block in one pass over one string. */
+function cleanProseBlocks(blocks: Block[]): void {
+  const prose: Array<{ kind: ProseKind; text: string }> = [];
+  for (const block of blocks) if (block.kind !== "code") prose.push(block);
+  if (prose.length === 0) return;
+  const joined = prose.map((block) => block.text.replace(/\n/g, " ")).join("\n");
+  const cleaned = cleanInline(joined).replace(LEADING_SYMBOLS, "").split("\n");
+  for (let index = 0; index < prose.length; index++) {
+    const block = prose[index];
+    if (block !== undefined) block.text = (cleaned[index] ?? "").trim();
   }
-  text = cleanInline(text);
-  text = text.replace(LEADING_SYMBOLS, "");
-  return text.trim();
 }
 
-function isCodeStart(lines: readonly string[], index: number): boolean {
+function nextNonBlankIsCode(lines: readonly string[], from: number): boolean {
   // html2text writes nested list items with four spaces too: those are prose.
-  for (let probe = index; probe < lines.length; probe++) {
-    const current = lines[probe] ?? "";
-    if (current.trim() === "") continue;
-    return INDENTED_CODE.test(current) && !LIST_AFTER_INDENT.test(current);
-  }
-  return false;
-}
-
-function nextNonBlankIsIndented(lines: readonly string[], from: number): boolean {
   for (let probe = from; probe < lines.length; probe++) {
     const current = lines[probe] ?? "";
     if (current.trim() === "") continue;
@@ -168,6 +171,7 @@ function renderBlocks(blocks: readonly Block[], options: MarkdownCleaningOptions
   let droppingSection = false;
   for (const block of blocks) {
     if (block.kind === "heading") {
+      if (block.text === "" || !HAS_WORD_CHARACTER.test(block.text)) continue;
       const role = options.headingRole?.(block.text) ?? "keep";
       if (role === "end-of-content") break;
       droppingSection = role === "drop-section";
@@ -179,7 +183,8 @@ function renderBlocks(blocks: readonly Block[], options: MarkdownCleaningOptions
       parts.push(`\`\`\`\n${block.lines.join("\n")}\n\`\`\``);
       continue;
     }
-    let text = joinWrappedLines(block.lines);
+    let text = block.text;
+    if (text === "" || !HAS_WORD_CHARACTER.test(text)) continue;
     if (options.isBoilerplate?.(text) === true) continue;
     if (options.rewriteParagraph !== undefined) text = options.rewriteParagraph(text).trim();
     if (text !== "" && HAS_WORD_CHARACTER.test(text)) parts.push(text);
@@ -192,8 +197,10 @@ function joinWrappedLines(lines: readonly string[]): string {
   let result = lines[0] ?? "";
   for (let index = 1; index < lines.length; index++) {
     const next = lines[index] ?? "";
-    if (WRAPPED_HYPHEN.test(result) && STARTS_LOWERCASE.test(next)) result += next;
-    else result += ` ${next}`;
+    if (next === "") continue;
+    if (result.endsWith("-") && LETTER.test(result.charAt(result.length - 2)) && STARTS_LOWERCASE.test(next)) {
+      result += next;
+    } else result += ` ${next}`;
   }
   return result;
 }

@@ -59,6 +59,14 @@ const MEDIUM_FOOTER_MARKERS = [
 ];
 const MEDIUM_GLUED_SENTENCE = /([\p{Ll}\p{N})”’"][.!?:])(?=[\p{Lu}“‘"(])/gu;
 
+const MEDIUM_NEWSLETTER_PITCH = /(?:Have you enjoyed this article\?|Enjoyed This Article\?)/i;
+const MEDIUM_CAPTION = /\[?\b(?:Image|Figure) (?:by|from) (?:the )?(?:Author|DALL-E(?: \d)?)\]?/gi;
+/** A lower-case letter glued to a common sentence-starting word: "free courseWhat is" → "free course What is". */
+const MEDIUM_GLUED_WORDS =
+  /(\p{Ll})(?=(?:The|This|These|That|What|Why|How|When|Where|Who|Which|You|Your|We|Our|Along|Also|But|Then|Now|Let|Here|Conclusion|References|Join|Level|Prerequisites|Check|Note|Step|Lesson|Audience|Before|After|Finally|First|Next|Ultimately|Enjoyed|Have|See|Thus|Therefore|However|Because|Each|Every|Its|Using|To|As|At|By|Unlike|Instead)\b)/gu;
+
+const MEDIUM_GLUED_PARENTHESIS = /\)(?=\p{Ll}{2})/gu;
+
 function isMediumPage(text: string): boolean {
   const head = text.slice(0, 3_000);
   return head.includes("Open in appSign up") || (head.includes(MEDIUM_HEADER_END) && head.includes("min read"));
@@ -78,7 +86,16 @@ function trimMedium(text: string): string {
     if (position >= 0 && position < end) end = position;
   }
   body = body.slice(0, end);
-  return body.replace(MEDIUM_GLUED_SENTENCE, "$1 ");
+  const pitch = MEDIUM_NEWSLETTER_PITCH.exec(body);
+  if (pitch !== null) {
+    const references = body.indexOf("References", pitch.index);
+    body = body.slice(0, pitch.index) + (references >= 0 ? `\n\n${body.slice(references)}` : "");
+  }
+  return body
+    .replace(MEDIUM_CAPTION, " ")
+    .replace(MEDIUM_GLUED_SENTENCE, "$1 ")
+    .replace(MEDIUM_GLUED_WORDS, "$1 ")
+    .replace(MEDIUM_GLUED_PARENTHESIS, ") ");
 }
 
 const NAVIGATION_LIST_ITEM = /^\s{2,}\* __/;
@@ -111,7 +128,7 @@ function trimNavigationHeader(text: string): string {
 
 const DROPPED_PARAGRAPHS: readonly RegExp[] = [
   /^(?:Subscribe|SubscribeSign in|Sign in|Sign up|Share|Share this post|Copy link|Facebook|Email|Note|Other|PreviousNext|Previous|Next|Comments|Restacks|Top|Latest|Discussions|No posts|Ready for more\?|Listen|Follow|Top highlight)$/i,
-  /^(?:Image|Images|Figure|Photo|Illustration|Picture)\b[^.]{0,100}\b(?:by|from|with|via|generated|created|courtesy|credit)\b[^.]{0,100}\.?$/i,
+  /^(?:Image|Images|Figure|Photo|Illustration|Picture)s?\s+(?:\w+\s+){0,3}?(?:by|from|with|via|generated|created|courtesy|credit|source)\b.{0,160}$/i,
   /^\[?(?:Image|Figure|Photo) by (?:the )?author\]?\.?$/i,
   /^If not otherwise stated, all images are created by the author\.?$/i,
   /^(?:Decoding ML Notes|Decoding ML Newsletter)$/i,
@@ -152,7 +169,7 @@ export function headingRole(heading: string): HeadingRole {
 
 /** Sentences that only ask the reader to follow, subscribe, clap, share or buy. */
 const PROMOTIONAL_SENTENCES: readonly RegExp[] = [
-  /\bfollow (?:me|us)\b(?: on\b)?/i,
+  /follow (?:me|us)\b(?: on\b)?/i,
   /\blet[’']s connect on\b/i,
   /\bsubscribe (?:to|for|now|here|below)\b/i,
   /\b(?:clap|claps|clapping)\b.{0,40}\b(?:article|story|post)\b/i,
@@ -160,14 +177,21 @@ const PROMOTIONAL_SENTENCES: readonly RegExp[] = [
   /\bsupport (?:my work|it|us|the course) with\b|\bsupport my work\b/i,
   /^Pre-order the\b/i,
   /^Check out the (?:code|course|\w+ course)\b.{0,80}\b(?:support|star)\b/i,
+  /^Check out\b.{0,60}\bto learn more\b/i,
   /^(?:Join|Sign up for) (?:\d+k?\+ engineers in )?the\b.{0,60}\bnewsletter\b/i,
   /\bfeel free to share it\b/i,
 ];
 
 const SENTENCE_SPLIT = /(?<=[.!?…])\s+(?=[\p{Lu}\p{N}“"‘(])/u;
 
-/** Drops promotional sentences from a paragraph; the rest of the paragraph is kept verbatim. */
-export function removePromotionalSentences(paragraph: string): string {
+const INLINE_CAPTION = /\s*[[(](?:Image|Figure|Photo|Source)[^\])\n]{0,60}\b(?:author|DALL-E)[^\])\n]{0,80}[\])]/gi;
+
+/**
+ * Drops inline image captions ("[Image by the Author]") and promotional sentences from a
+ * paragraph; the rest of the paragraph is kept verbatim.
+ */
+export function removePromotionalSentences(text: string): string {
+  const paragraph = text.includes("[") || text.includes("(") ? text.replace(INLINE_CAPTION, "") : text;
   if (!PROMOTIONAL_SENTENCES.some((pattern) => pattern.test(paragraph))) return paragraph;
   const sentences = paragraph.split(SENTENCE_SPLIT);
   return sentences.filter((sentence) => !PROMOTIONAL_SENTENCES.some((pattern) => pattern.test(sentence))).join(" ");
