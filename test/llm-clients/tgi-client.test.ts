@@ -89,7 +89,7 @@ describe("TGI client: request mapping", () => {
     });
   });
 
-  it("sends messages to TGI's Messages API with its grammar shape", async () => {
+  it("sends messages to TGI's Messages API, JSON schema as response_format", async () => {
     const server = await fake((_request, response) =>
       sendJson(response, 200, {
         id: "1",
@@ -110,17 +110,16 @@ describe("TGI client: request mapping", () => {
       model: "tgi",
       messages: [{ role: "user", content: "Hi" }],
       max_tokens: 3,
-      response_format: { type: "json", value: { type: "string" } },
+      response_format: { type: "json_schema", json_schema: { name: "output", schema: { type: "string" } } },
       stream: false,
     });
   });
 
-  it("refuses logitBias, which TGI does not have, before sending anything", async () => {
+  it("sends logitBias as the logit_bias extension that serve-llm honours (a ban becomes -100)", async () => {
     const server = await fake((_request, response) => sendJson(response, 200, generated));
     const model = createTgiLanguageModel({ url: server.url });
-    const error = await caught(model.generate({ prompt: "x", logitBias: { 5: -Infinity } }));
-    expect(error.code).toBe("validation_error");
-    expect(server.requests).toHaveLength(0);
+    await model.generate({ prompt: "x", logitBias: { 5: -Infinity, 6: 1.5 } });
+    expect(server.requests[0]?.body).toMatchObject({ parameters: { logit_bias: { 5: -100, 6: 1.5 } } });
   });
 });
 

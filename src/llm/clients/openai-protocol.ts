@@ -1,8 +1,9 @@
 /**
  * OpenAI-compatible wire format (`/v1/completions`, `/v1/chat/completions`, streaming `data:`
  * chunks ending with `data: [DONE]`), as served by vLLM, llama-server, Ollama and TGI's Messages API.
- * The dialect only changes how a JSON schema is requested: OpenAI's `json_schema` response format,
- * or TGI's `{type: "json", value}`.
+ * JSON schemas are requested with OpenAI's `response_format: {type: "json_schema", json_schema}`
+ * (vLLM, llama-server, Ollama, recent TGI and this project's serve-llm accept it). The "tgi"
+ * dialect leaves out `top_k` and `repetition_penalty`, which TGI's Messages API does not define.
  */
 import { z } from "zod";
 import { AppError } from "../../errors/index.js";
@@ -11,6 +12,14 @@ import type { ServerSentEvent } from "./sse-parser.js";
 import { invalidResponseError, upstreamErrorMessage } from "./upstream-errors.js";
 
 export type OpenAiDialect = "openai" | "tgi";
+
+/** Token id → bias as OpenAI sends it; a ban (-Infinity) becomes -100, OpenAI's "never". */
+export function toLogitBias(bias: GenerateRequest["logitBias"]): Record<string, number> | undefined {
+  if (bias === undefined || Object.keys(bias).length === 0) return undefined;
+  const result: Record<string, number> = {};
+  for (const [token, value] of Object.entries(bias)) result[token] = Number.isFinite(value) ? value : -100;
+  return result;
+}
 
 function samplingFields(request: GenerateRequest, dialect: OpenAiDialect): Record<string, unknown> {
   const body: Record<string, unknown> = {};
@@ -23,21 +32,11 @@ function samplingFields(request: GenerateRequest, dialect: OpenAiDialect): Recor
     // Not in OpenAI's API, but vLLM, llama-server and Ollama accept these extra sampling fields.
     if (request.topK !== undefined) body.top_k = request.topK;
     if (request.repetitionPenalty !== undefined) body.repetition_penalty = request.repetitionPenalty;
-    if (request.logitBias !== undefined && Object.keys(request.logitBias).length > 0) {
-      const bias: Record<string, number> = {};
-      for (const [token, value] of Object.entries(request.logitBias)) {
-        bias[token] = Number.isFinite(value) ? value : -100;
-      }
-      body.logit_bias = bias;
-    }
-  } else if (request.logitBias !== undefined && Object.keys(request.logitBias).length > 0) {
-    throw new AppError("validation_error", "logitBias is not part of TGI's Messages API", { retryable: false });
   }
+  const logitBias = toLogitBias(request.logitBias);
+  if (logitBias !== undefined) body.logit_bias = logitBias;
   if (request.jsonSchema !== undefined) {
-    body.response_format =
-      dialect === "tgi"
-        ? { type: "json", value: request.jsonSchema }
-        : { type: "json_schema", json_schema: { name: "output", schema: request.jsonSchema } };
+    body.response_format = { type: "json_schema", json_schema: { name: "output", schema: request.jsonSchema } };
   }
   return body;
 }

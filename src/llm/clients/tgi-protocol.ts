@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { AppError } from "../../errors/index.js";
 import type { FinishReason, GenerateRequest, GenerateResult, StreamPart } from "../port.js";
+import { toLogitBias } from "./openai-protocol.js";
 import type { ServerSentEvent } from "./sse-parser.js";
 import { invalidResponseError, upstreamErrorMessage } from "./upstream-errors.js";
 
@@ -22,6 +23,8 @@ export type TgiParameters = {
   details: true;
   decoder_input_details?: boolean;
   grammar?: { type: "json"; value: Record<string, unknown> };
+  /** Extension (as in vLLM and llama-server) that llm-twin serve-llm honours; not part of TGI's API. */
+  logit_bias?: Record<string, number>;
 };
 
 /** Port parameters → TGI parameter names. Temperature 0 means greedy (TGI wants do_sample false). */
@@ -47,11 +50,8 @@ export function toTgiParameters(
   if (request.seed !== undefined) parameters.seed = request.seed;
   if (request.jsonSchema !== undefined) parameters.grammar = { type: "json", value: request.jsonSchema };
   if (options.decoderInputDetails === true) parameters.decoder_input_details = true;
-  if (request.logitBias !== undefined && Object.keys(request.logitBias).length > 0) {
-    throw new AppError("validation_error", "logitBias is not part of the TGI API; use the OpenAI-compatible client", {
-      retryable: false,
-    });
-  }
+  const logitBias = toLogitBias(request.logitBias);
+  if (logitBias !== undefined) parameters.logit_bias = logitBias;
   return parameters;
 }
 
