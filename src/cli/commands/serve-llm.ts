@@ -6,7 +6,6 @@
 import os from "node:os";
 import { type Command, Option } from "commander";
 import { parseLlmServerConfig } from "../../llm-server/config.js";
-import { startLlmServer } from "../../llm-server/server.js";
 
 type Flag = { flags: string; description: string; env: string; defaultValue?: string; defaultDescription?: string };
 
@@ -150,6 +149,8 @@ export function registerServeLlmCommand(program: Command): void {
       cacheDir: flags.cacheDir,
       logLevel: flags.logLevel,
     });
+    // Loaded here, not at import: llama.cpp and Fastify are not needed by the other commands.
+    const { startLlmServer } = await import("../../llm-server/server.js");
     const server = await startLlmServer(config, { progressStream: process.stderr });
     let signalled = false;
     const onSignal = (signal: NodeJS.Signals): void => {

@@ -1,0 +1,106 @@
+/**
+ * The CLI as a process: /health 503 while loading then 200, and graceful SIGTERM with a request in
+ * flight (new requests 503, the in-flight one completes, exit code 0).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { tinyModelPath } from "../../src/testing/gguf/index.js";
+import { waitFor } from "./helpers.js";
+
+const root = path.resolve(import.meta.dirname, "../..");
+let child: ChildProcess | undefined;
+
+afterAll(() => {
+  if (child !== undefined && child.exitCode === null) child.kill("SIGKILL");
+});
+
+describe("llm-twin serve-llm process", () => {
+  it("answers 503 while loading, serves, and on SIGTERM finishes in-flight work and exits 0", async () => {
+    const model = await tinyModelPath("chat");
+    child = spawn(
+      process.execPath,
+      [
+        "bin/llm-twin.js",
+        "serve-llm",
+        "--model",
+        model,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--threads",
+        "1",
+        "--parallel",
+        "2",
+        "--grace-period",
+        "20",
+      ],
+      {
+        cwd: root,
+        env: { ...process.env, LLM_TWIN_FROM_SOURCE: "1", LLM_TWIN_LOG_LEVEL: "info" },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let output = "";
+    child.stdout?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    let baseUrl = "";
+    await waitFor(
+      async () => {
+        const match = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output);
+        if (match?.[1] !== undefined) baseUrl = match[1];
+        return baseUrl !== "";
+      },
+      "the server to listen",
+      60_000,
+    );
+
+    const statuses = new Set<number>();
+    await waitFor(
+      async () => {
+        const status = (await fetch(`${baseUrl}/health`)).status;
+        statuses.add(status);
+        return status === 200;
+      },
+      "the model to load",
+      60_000,
+    );
+    // The first probe normally lands while the model loads; a 503 is the only other answer allowed.
+    for (const status of statuses) expect([200, 503]).toContain(status);
+
+    const inFlight = fetch(`${baseUrl}/generate_stream`, {
+      method: "POST",
+      body: JSON.stringify({ inputs: "in flight", parameters: { max_new_tokens: 1900, ignore_eos: true } }),
+    });
+    const response = await inFlight;
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+
+    const exited = once(child, "exit");
+    child.kill("SIGTERM");
+    await waitFor(async () => (await fetch(`${baseUrl}/health`)).status === 503, "admission to stop");
+    const refused = await fetch(`${baseUrl}/generate`, { method: "POST", body: JSON.stringify({ inputs: "late" }) });
+    expect(refused.status).toBe(503);
+    expect(await refused.json()).toMatchObject({ error_type: "unhealthy" });
+
+    let rest = "";
+    for (;;) {
+      const chunk = await reader.read();
+      if (chunk.done) break;
+      rest += new TextDecoder().decode(chunk.value);
+    }
+    const events = rest.split("\n\n").filter((event) => event.trim() !== "");
+    const last = JSON.parse((events.at(-1) ?? "").slice("data:".length)) as { generated_text: unknown };
+    expect(typeof last.generated_text).toBe("string");
+
+    const [code] = await exited;
+    expect(code).toBe(0);
+    expect(output).toContain("stopped");
+  });
+});
