@@ -28,6 +28,8 @@ export const COMPLETED_JOB_RETENTION_SECONDS = 14 * 24 * 3600;
 
 export const QUEUE_URL_VARIABLE = "LLM_TWIN_QUEUE_URL";
 export const QUEUE_NAME_VARIABLE = "LLM_TWIN_QUEUE_NAME";
+export const QUEUE_ATTEMPTS_VARIABLE = "LLM_TWIN_QUEUE_ATTEMPTS";
+export const QUEUE_BACKOFF_VARIABLE = "LLM_TWIN_QUEUE_BACKOFF_MS";
 
 export function deadLetterQueueName(queueName: string): string {
   return `${queueName}-dead-letter`;

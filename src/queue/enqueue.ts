@@ -22,6 +22,9 @@ import {
   ENQUEUE_BATCH_SIZE,
   type IngestionJobData,
   ingestionJobId,
+  QUEUE_ATTEMPTS_VARIABLE,
+  QUEUE_BACKOFF_VARIABLE,
+  QUEUE_NAME_VARIABLE,
   validateQueueName,
 } from "./config.js";
 import { queueConnection } from "./connection.js";
@@ -45,12 +48,14 @@ export type EnqueueIngestionOptions = {
   embedderSpec?: string;
   /** Drop the store first (as `ingest --recreate`) and re-run every document. */
   recreate?: boolean;
-  /** Default llm-twin-ingest. */
+  /** Default LLM_TWIN_QUEUE_NAME, else llm-twin-ingest. */
   queueName?: string;
-  /** Attempts per job before the dead-letter queue. Default 5. */
+  /** Attempts per job before the dead-letter queue. Default LLM_TWIN_QUEUE_ATTEMPTS, else 5. */
   attempts?: number;
-  /** First retry delay in ms (exponential). Default 2000. */
+  /** First retry delay in ms (exponential). Default LLM_TWIN_QUEUE_BACKOFF_MS, else 2000. */
   backoffMs?: number;
+  /** Where the defaults above are read from; default process.env (`llm-twin ingest --queue` passes none of them). */
+  env?: Readonly<Record<string, string | undefined>>;
   /** Cache directory for the embedder. */
   cacheDir?: string;
   onProgress?: (progress: EnqueueProgress) => void;
@@ -79,9 +84,16 @@ type Pending = { id: string; data: IngestionJobData };
 
 export async function enqueueIngestion(options: EnqueueIngestionOptions): Promise<EnqueueSummary> {
   const started = performance.now();
-  const queueName = validateQueueName(options.queueName ?? DEFAULT_QUEUE_NAME);
-  const attempts = positiveInteger(options.attempts ?? DEFAULT_ATTEMPTS, "attempts (--attempts)");
-  const backoffMs = positiveInteger(options.backoffMs ?? DEFAULT_BACKOFF_MS, "backoff (--backoff-ms)");
+  const env = options.env ?? process.env;
+  const queueName = validateQueueName(options.queueName ?? nonEmpty(env[QUEUE_NAME_VARIABLE]) ?? DEFAULT_QUEUE_NAME);
+  const attempts = positiveInteger(
+    options.attempts ?? numberFrom(env[QUEUE_ATTEMPTS_VARIABLE]) ?? DEFAULT_ATTEMPTS,
+    `attempts (${QUEUE_ATTEMPTS_VARIABLE})`,
+  );
+  const backoffMs = positiveInteger(
+    options.backoffMs ?? numberFrom(env[QUEUE_BACKOFF_VARIABLE]) ?? DEFAULT_BACKOFF_MS,
+    `backoff (${QUEUE_BACKOFF_VARIABLE})`,
+  );
   const storeUri = options.storeUri ?? DEFAULT_STORE_URI;
   const embedderSpec = options.embedderSpec ?? "static";
   const connection = queueConnection(options.queueUrl);
@@ -207,6 +219,15 @@ export async function enqueueIngestion(options: EnqueueIngestionOptions): Promis
     jobsRequeued: requeued,
     durationMs: Math.round(performance.now() - started),
   };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === "" ? undefined : value.trim();
+}
+
+function numberFrom(value: string | undefined): number | undefined {
+  const text = nonEmpty(value);
+  return text === undefined ? undefined : Number(text);
 }
 
 function positiveInteger(value: number, name: string): number {

@@ -12,6 +12,8 @@ export {
   type IngestionJobData,
   type IngestionJobResult,
   ingestionJobId,
+  QUEUE_ATTEMPTS_VARIABLE,
+  QUEUE_BACKOFF_VARIABLE,
   QUEUE_NAME_VARIABLE,
   QUEUE_URL_VARIABLE,
 } from "./config.js";
