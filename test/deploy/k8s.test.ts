@@ -177,6 +177,10 @@ describe("deploy/k8s manifests", () => {
     const container = containerOf(qdrant);
     expect(container.image).toMatch(/^qdrant\/qdrant:v\d+\.\d+\.\d+/);
     expect(container.env).toContainEqual({ name: "QDRANT__CLUSTER__ENABLED", value: "true" });
+    const replication = container.env.find(
+      (variable: { name: string }) => variable.name === "QDRANT__STORAGE__COLLECTION__REPLICATION_FACTOR",
+    );
+    expect(Number(replication?.value)).toBeGreaterThanOrEqual(2);
     expect(qdrant.spec.volumeClaimTemplates[0].metadata.name).toBe("storage");
     const start = find("ConfigMap", "qdrant-start").data?.["start.sh"] ?? "";
     expect(start).toContain("--bootstrap");
