@@ -1,0 +1,363 @@
+/**
+ * `npm run bench -- llm-vs-llama-server [--json] [options]`
+ *
+ * llm-twin's `serve-llm` side by side with llama.cpp's own `llama-server` (built once from the
+ * llama.cpp source node-llama-cpp ships) on the generated ~66M-parameter F16 model: the same
+ * streaming OpenAI client (`/v1/completions`) drives both, alternating runs, at each concurrency;
+ * same prompts (~32 words), same number of new tokens, greedy, token ids < 300 banned with
+ * logit_bias (random weights emit invalid UTF-8 byte tokens). Reports tokens/s, time to first token
+ * and p50/p95 latency per server and concurrency, and ours ÷ llama-server.
+ *
+ * Options: --concurrency 1,4,8  --runs 3  --requests-per-slot 4  --max-tokens 64  --prompt-words 32
+ *          --threads 2  --context-per-slot 512  --model <gguf> (default: generated bench-66m)
+ *          --ours-url <url> / --llama-server-url <url> (drive running servers instead of spawning)
+ *          --skip-ours / --skip-llama-server  --ours-args "<extra serve-llm flags>"
+ *          --ours-node-args "<node flags, e.g. --cpu-prof --cpu-prof-dir=/tmp/prof>"
+ */
+
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import { tinyModelPath } from "../../src/testing/gguf/index.js";
+import {
+  banTokensBelow,
+  type LoadResult,
+  makePrompts,
+  percentiles,
+  runLoad,
+  streamCompletion,
+} from "../support/completion-load.js";
+import {
+  ensureLlamaServer,
+  type ManagedServer,
+  startLlamaServer,
+  startServerProcess,
+} from "../support/llama-server.js";
+
+export const name = "llm-vs-llama-server";
+export const description = "serve-llm vs llama.cpp's llama-server: tok/s, TTFT, p50/p95 latency at concurrency 1/4/8";
+
+type Options = {
+  json: boolean;
+  concurrency: number[];
+  runs: number;
+  requestsPerSlot: number;
+  maxTokens: number;
+  promptWords: number;
+  threads: number;
+  contextPerSlot: number;
+  model: string | undefined;
+  oursUrl: string | undefined;
+  llamaServerUrl: string | undefined;
+  skipOurs: boolean;
+  skipLlamaServer: boolean;
+  oursArgs: string[];
+  oursNodeArgs: string[];
+};
+
+function parseOptions(args: string[]): Options {
+  const options: Options = {
+    json: false,
+    concurrency: [1, 4, 8],
+    runs: 3,
+    requestsPerSlot: 4,
+    maxTokens: 64,
+    promptWords: 32,
+    threads: 2,
+    contextPerSlot: 512,
+    model: undefined,
+    oursUrl: undefined,
+    llamaServerUrl: undefined,
+    skipOurs: false,
+    skipLlamaServer: false,
+    oursArgs: [],
+    oursNodeArgs: [],
+  };
+  for (let index = 0; index < args.length; index += 1) {
+    const flag = args[index];
+    const value = (): string => {
+      const next = args[index + 1];
+      if (next === undefined) throw new Error(`${flag} needs a value`);
+      index += 1;
+      return next;
+    };
+    const count = (): number => {
+      const parsed = Number(value());
+      if (!Number.isInteger(parsed) || parsed <= 0) throw new Error(`${flag} needs a positive integer`);
+      return parsed;
+    };
+    switch (flag) {
+      case "--json":
+        options.json = true;
+        break;
+      case "--concurrency":
+        options.concurrency = value()
+          .split(",")
+          .map((part) => Number(part));
+        if (options.concurrency.some((level) => !Number.isInteger(level) || level <= 0)) {
+          throw new Error("--concurrency needs positive integers, e.g. 1,4,8");
+        }
+        break;
+      case "--runs":
+        options.runs = count();
+        break;
+      case "--requests-per-slot":
+        options.requestsPerSlot = count();
+        break;
+      case "--max-tokens":
+        options.maxTokens = count();
+        break;
+      case "--prompt-words":
+        options.promptWords = count();
+        break;
+      case "--threads":
+        options.threads = count();
+        break;
+      case "--context-per-slot":
+        options.contextPerSlot = count();
+        break;
+      case "--model":
+        options.model = value();
+        break;
+      case "--ours-url":
+        options.oursUrl = value().replace(/\/+$/, "");
+        break;
+      case "--llama-server-url":
+        options.llamaServerUrl = value().replace(/\/+$/, "");
+        break;
+      case "--skip-ours":
+        options.skipOurs = true;
+        break;
+      case "--skip-llama-server":
+        options.skipLlamaServer = true;
+        break;
+      case "--ours-args":
+        options.oursArgs = value().split(/\s+/).filter(Boolean);
+        break;
+      case "--ours-node-args":
+        options.oursNodeArgs = value().split(/\s+/).filter(Boolean);
+        break;
+      default:
+        throw new Error(`unknown option ${flag}`);
+    }
+  }
+  return options;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+type ServerName = "llama-server" | "ours";
+
+type Target = { name: ServerName; url: string; managed: ManagedServer | undefined };
+
+async function startOurs(options: Options, modelPath: string, parallel: number): Promise<ManagedServer> {
+  const port = await freePort();
+  const entry = fileURLToPath(new URL("../../bin/llm-twin.js", import.meta.url));
+  return startServerProcess({
+    command: process.execPath,
+    args: [
+      ...options.oursNodeArgs,
+      entry,
+      "serve-llm",
+      "--model",
+      modelPath,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--parallel",
+      String(parallel),
+      "--threads",
+      String(options.threads),
+      "--context-size",
+      String(options.contextPerSlot),
+      "--max-total-tokens",
+      String(options.contextPerSlot),
+      ...options.oursArgs,
+    ],
+    url: `http://127.0.0.1:${port}`,
+    env: { ...process.env, LLM_TWIN_FROM_SOURCE: "1", LLM_TWIN_LOG_LEVEL: process.env.LLM_TWIN_LOG_LEVEL ?? "warn" },
+  });
+}
+
+type Row = {
+  server: ServerName;
+  concurrency: number;
+  runs: LoadResult[];
+  tokensPerSecond: number;
+  timeToFirstTokenMs: { p50: number; p95: number };
+  latencyMs: { p50: number; p95: number };
+  requests: number;
+  failed: number;
+  tokensPerRequest: number;
+};
+
+function summarise(server: ServerName, concurrency: number, runs: LoadResult[], raw: RawTimes): Row {
+  const requests = runs.reduce((sum, run) => sum + run.requests, 0);
+  const tokens = runs.reduce((sum, run) => sum + run.completionTokens, 0);
+  const ttft = percentiles(raw.ttft);
+  const latency = percentiles(raw.latency);
+  return {
+    server,
+    concurrency,
+    runs,
+    // Mean of the runs' throughputs: every run has the same work.
+    tokensPerSecond: runs.reduce((sum, run) => sum + run.tokensPerSecond, 0) / runs.length,
+    timeToFirstTokenMs: { p50: ttft.p50, p95: ttft.p95 },
+    latencyMs: { p50: latency.p50, p95: latency.p95 },
+    requests,
+    failed: runs.reduce((sum, run) => sum + run.failed, 0),
+    tokensPerRequest: tokens / Math.max(1, requests - runs.reduce((sum, run) => sum + run.failed, 0)),
+  };
+}
+
+type RawTimes = { ttft: number[]; latency: number[] };
+
+export async function run(args: string[]): Promise<void> {
+  const options = parseOptions(args);
+  const log = (message: string): void => {
+    process.stderr.write(`${message}\n`);
+  };
+  const modelPath = options.model ?? (await tinyModelPath("bench-66m"));
+  const binary =
+    options.skipLlamaServer || options.llamaServerUrl !== undefined
+      ? undefined
+      : await ensureLlamaServer({ report: log });
+  const settings = { maxTokens: options.maxTokens, logitBias: banTokensBelow(300) };
+  const rows: Row[] = [];
+  let promptSeed = 1000;
+
+  for (const concurrency of options.concurrency) {
+    const targets: Target[] = [];
+    try {
+      if (!options.skipLlamaServer) {
+        if (options.llamaServerUrl !== undefined) {
+          targets.push({ name: "llama-server", url: options.llamaServerUrl, managed: undefined });
+        } else if (binary !== undefined) {
+          const managed = await startLlamaServer({
+            binary,
+            modelPath,
+            port: await freePort(),
+            parallel: concurrency,
+            threads: options.threads,
+            contextPerSlot: options.contextPerSlot,
+          });
+          targets.push({ name: "llama-server", url: managed.url, managed });
+        }
+      }
+      if (!options.skipOurs) {
+        if (options.oursUrl !== undefined) {
+          targets.push({ name: "ours", url: options.oursUrl, managed: undefined });
+        } else {
+          const managed = await startOurs(options, modelPath, concurrency);
+          targets.push({ name: "ours", url: managed.url, managed });
+        }
+      }
+      log(`concurrency ${concurrency}: ${targets.map((target) => `${target.name} at ${target.url}`).join(", ")}`);
+      for (const target of targets) {
+        const warm = await streamCompletion(target.url, makePrompts(1, options.promptWords, 1)[0] ?? "", settings);
+        if (!warm.ok) throw new Error(`${target.name} warm-up failed: ${warm.error}`);
+      }
+      const results = new Map<ServerName, { runs: LoadResult[] }>();
+      for (let runIndex = 0; runIndex < options.runs; runIndex += 1) {
+        const order = runIndex % 2 === 0 ? targets : [...targets].reverse();
+        for (const target of order) {
+          // Fresh prompts for every run and server: no prompt-cache advantage for either side.
+          promptSeed += 1;
+          const prompts = makePrompts(concurrency * options.requestsPerSlot, options.promptWords, promptSeed);
+          const result = await runLoad(target.url, prompts, concurrency, settings);
+          const entry = results.get(target.name) ?? { runs: [] };
+          entry.runs.push(result);
+          results.set(target.name, entry);
+          log(
+            `  run ${runIndex + 1} ${target.name.padEnd(12)} ${result.tokensPerSecond.toFixed(1)} tok/s, ` +
+              `TTFT p50 ${result.timeToFirstTokenMs.p50.toFixed(0)} ms, latency p50 ${result.latencyMs.p50.toFixed(0)} ms` +
+              (result.failed > 0 ? `, ${result.failed} failed (${result.firstError})` : ""),
+          );
+        }
+      }
+      for (const [serverName, entry] of results) {
+        const pooled: RawTimes = {
+          ttft: entry.runs.flatMap((result) => result.samples.ttft),
+          latency: entry.runs.flatMap((result) => result.samples.latency),
+        };
+        rows.push(summarise(serverName, concurrency, entry.runs, pooled));
+      }
+    } finally {
+      for (const target of targets) await target.managed?.stop();
+    }
+  }
+  report(rows, options);
+}
+
+function report(rows: Row[], options: Options): void {
+  const ratios = options.concurrency.map((concurrency) => {
+    const ours = rows.find((row) => row.server === "ours" && row.concurrency === concurrency);
+    const theirs = rows.find((row) => row.server === "llama-server" && row.concurrency === concurrency);
+    return {
+      concurrency,
+      tokensPerSecondRatio:
+        ours === undefined || theirs === undefined ? undefined : ours.tokensPerSecond / theirs.tokensPerSecond,
+    };
+  });
+  const batchingGain = (server: ServerName): number | undefined => {
+    const one = rows.find((row) => row.server === server && row.concurrency === 1);
+    const four = rows.find((row) => row.server === server && row.concurrency === 4);
+    return one === undefined || four === undefined ? undefined : four.tokensPerSecond / one.tokensPerSecond;
+  };
+  if (options.json) {
+    process.stdout.write(
+      `${JSON.stringify(
+        {
+          suite: name,
+          settings: {
+            maxTokens: options.maxTokens,
+            promptWords: options.promptWords,
+            threads: options.threads,
+            runs: options.runs,
+            requestsPerSlot: options.requestsPerSlot,
+            contextPerSlot: options.contextPerSlot,
+          },
+          results: rows.map(({ runs, ...row }) => ({
+            ...row,
+            runTokensPerSecond: runs.map((result) => result.tokensPerSecond),
+          })),
+          ratios,
+          batchingGain: { ours: batchingGain("ours"), llamaServer: batchingGain("llama-server") },
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    return;
+  }
+  const lines = [
+    "| concurrency | server | tok/s | TTFT p50 / p95 (ms) | latency p50 / p95 (ms) | tokens/request | failed |",
+    "|---|---|---|---|---|---|---|",
+    ...rows.map(
+      (row) =>
+        `| ${row.concurrency} | ${row.server} | ${row.tokensPerSecond.toFixed(1)} | ` +
+        `${row.timeToFirstTokenMs.p50.toFixed(0)} / ${row.timeToFirstTokenMs.p95.toFixed(0)} | ` +
+        `${row.latencyMs.p50.toFixed(0)} / ${row.latencyMs.p95.toFixed(0)} | ${row.tokensPerRequest.toFixed(1)} | ${row.failed} |`,
+    ),
+    "",
+    "| concurrency | ours ÷ llama-server (tok/s) |",
+    "|---|---|",
+    ...ratios.map(
+      (ratio) =>
+        `| ${ratio.concurrency} | ${ratio.tokensPerSecondRatio === undefined ? "n/a" : ratio.tokensPerSecondRatio.toFixed(2)} |`,
+    ),
+    "",
+    `batching gain (tok/s at 4 ÷ at 1): ours ${batchingGain("ours")?.toFixed(2) ?? "n/a"}, llama-server ${batchingGain("llama-server")?.toFixed(2) ?? "n/a"}`,
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
+}

@@ -1,0 +1,201 @@
+/**
+ * A load generator for OpenAI-compatible servers (`POST /v1/completions`, streaming): the same
+ * client drives llama.cpp's llama-server and llm-twin's serve-llm, so both are measured alike.
+ * Per request it records the time to the first streamed token, the total latency and the number of
+ * generated tokens; per run, the total generated tokens per second of wall time.
+ */
+
+import { createRandom } from "../../src/testing/gguf/random.js";
+
+export type CompletionSettings = {
+  maxTokens: number;
+  /** OpenAI-style bias map, token id → bias (−100 bans). */
+  logitBias: Record<string, number>;
+  model?: string;
+  timeoutMs?: number;
+};
+
+export type RequestResult = {
+  ok: boolean;
+  status: number;
+  error?: string;
+  /** ms from sending the request to the first streamed text. */
+  timeToFirstTokenMs: number | undefined;
+  latencyMs: number;
+  completionTokens: number;
+};
+
+export type Percentiles = { p50: number; p95: number; mean: number };
+
+export type LoadResult = {
+  concurrency: number;
+  requests: number;
+  failed: number;
+  wallSeconds: number;
+  completionTokens: number;
+  tokensPerSecond: number;
+  timeToFirstTokenMs: Percentiles;
+  latencyMs: Percentiles;
+  /** Per successful request, for pooling percentiles across runs. */
+  samples: { ttft: number[]; latency: number[] };
+  firstError?: string;
+};
+
+/** A banned-token map for ids [0, below): random-weight models emit byte tokens that are invalid UTF-8. */
+export function banTokensBelow(below: number): Record<string, number> {
+  const bias: Record<string, number> = {};
+  for (let id = 0; id < below; id += 1) bias[String(id)] = -100;
+  return bias;
+}
+
+const PROMPT_WORDS = `the model writes an article about data pipeline feature training inference retrieval context
+token prompt chat system user document chunk embedding vector search query answer author content engineer
+machine learning deep network neural layer weight sample generate write read clean split merge index filter
+hybrid dense lexical rank score fast small large test value number list name text word code python node
+server client request response stream batch queue error limit`.split(/\s+/);
+
+/** `count` different prompts of `words` words each, deterministic for a seed. */
+export function makePrompts(count: number, words: number, seed: number): string[] {
+  const random = createRandom(seed);
+  return Array.from({ length: count }, () =>
+    Array.from({ length: words }, () => PROMPT_WORDS[Math.floor(random() * PROMPT_WORDS.length)]).join(" "),
+  );
+}
+
+export function percentiles(values: readonly number[]): Percentiles {
+  if (values.length === 0) return { p50: Number.NaN, p95: Number.NaN, mean: Number.NaN };
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (quantile: number): number => {
+    const position = (sorted.length - 1) * quantile;
+    const lower = Math.floor(position);
+    const upper = Math.ceil(position);
+    const low = sorted[lower] ?? Number.NaN;
+    const high = sorted[upper] ?? Number.NaN;
+    return low + (high - low) * (position - lower);
+  };
+  return { p50: at(0.5), p95: at(0.95), mean: sorted.reduce((sum, value) => sum + value, 0) / sorted.length };
+}
+
+type StreamEvent = {
+  choices?: { text?: string }[];
+  usage?: { completion_tokens?: number } | null;
+  timings?: { predicted_n?: number };
+};
+
+/** One streaming completion; never throws (failures are results). */
+export async function streamCompletion(
+  baseUrl: string,
+  prompt: string,
+  settings: CompletionSettings,
+): Promise<RequestResult> {
+  const started = performance.now();
+  let timeToFirstTokenMs: number | undefined;
+  let textEvents = 0;
+  let reportedTokens: number | undefined;
+  try {
+    const response = await fetch(`${baseUrl}/v1/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "text/event-stream" },
+      body: JSON.stringify({
+        model: settings.model ?? "bench",
+        prompt,
+        max_tokens: settings.maxTokens,
+        temperature: 0,
+        stream: true,
+        stream_options: { include_usage: true },
+        ignore_eos: true,
+        logit_bias: settings.logitBias,
+      }),
+      signal: AbortSignal.timeout(settings.timeoutMs ?? 300_000),
+    });
+    if (!response.ok || response.body === null) {
+      const text = await response.text().catch(() => "");
+      return {
+        ok: false,
+        status: response.status,
+        error: `HTTP ${response.status}: ${text.slice(0, 300)}`,
+        timeToFirstTokenMs: undefined,
+        latencyMs: performance.now() - started,
+        completionTokens: 0,
+      };
+    }
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      for (let boundary = buffer.indexOf("\n\n"); boundary !== -1; boundary = buffer.indexOf("\n\n")) {
+        const frame = buffer.slice(0, boundary);
+        buffer = buffer.slice(boundary + 2);
+        for (const line of frame.split("\n")) {
+          if (!line.startsWith("data:")) continue;
+          const data = line.slice(5).trim();
+          if (data === "[DONE]" || data === "") continue;
+          const event = JSON.parse(data) as StreamEvent;
+          const text = event.choices?.[0]?.text;
+          if (typeof text === "string" && text.length > 0) {
+            textEvents += 1;
+            timeToFirstTokenMs ??= performance.now() - started;
+          }
+          const usage = event.usage?.completion_tokens ?? event.timings?.predicted_n;
+          if (typeof usage === "number") reportedTokens = usage;
+        }
+      }
+    }
+    return {
+      ok: true,
+      status: response.status,
+      timeToFirstTokenMs,
+      latencyMs: performance.now() - started,
+      completionTokens: reportedTokens ?? textEvents,
+    };
+  } catch (error) {
+    return {
+      ok: false,
+      status: 0,
+      error: (error as Error).message,
+      timeToFirstTokenMs,
+      latencyMs: performance.now() - started,
+      completionTokens: reportedTokens ?? textEvents,
+    };
+  }
+}
+
+/** Sends every prompt, `concurrency` at a time (each worker starts its next request when one ends). */
+export async function runLoad(
+  baseUrl: string,
+  prompts: readonly string[],
+  concurrency: number,
+  settings: CompletionSettings,
+): Promise<LoadResult> {
+  const results: RequestResult[] = [];
+  let next = 0;
+  const started = performance.now();
+  const worker = async (): Promise<void> => {
+    while (next < prompts.length) {
+      const prompt = prompts[next] ?? "";
+      next += 1;
+      results.push(await streamCompletion(baseUrl, prompt, settings));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, prompts.length) }, worker));
+  const wallSeconds = (performance.now() - started) / 1000;
+  const succeeded = results.filter((result) => result.ok);
+  const completionTokens = succeeded.reduce((sum, result) => sum + result.completionTokens, 0);
+  const failure = results.find((result) => !result.ok);
+  const ttft = succeeded
+    .map((result) => result.timeToFirstTokenMs)
+    .filter((value): value is number => value !== undefined);
+  const latency = succeeded.map((result) => result.latencyMs);
+  return {
+    concurrency,
+    requests: results.length,
+    failed: results.length - succeeded.length,
+    wallSeconds,
+    completionTokens,
+    tokensPerSecond: completionTokens / wallSeconds,
+    timeToFirstTokenMs: percentiles(ttft),
+    latencyMs: percentiles(latency),
+    samples: { ttft, latency },
+    ...(failure?.error === undefined ? {} : { firstError: failure.error }),
+  };
+}
