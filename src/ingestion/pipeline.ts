@@ -18,7 +18,7 @@ import { AppError } from "../errors/index.js";
 import { chunkDocument, cleanDocument, createFingerprint } from "../preprocessing/index.js";
 import { type ArtifactWriter, createArtifactWriter } from "./artifacts/index.js";
 import { prepareStore } from "./fingerprint-guard.js";
-import { type PreparedDocument, planWindow } from "./plan.js";
+import { type PreparedDocument, planForEmptyStore, planWindow } from "./plan.js";
 import { describeSources, type ReadResult, readRawDocuments, type SourceFile } from "./readers/index.js";
 import {
   DEFAULT_INGEST_BATCH_SIZE,
@@ -65,7 +65,9 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     const current = window;
     window = [];
     windowChunks = 0;
-    const plan = await planWindow(store, current);
+    // A store created by this run holds only what this run wrote, and documents are never repeated:
+    // no need to ask it which chunks it has.
+    const plan = prepared.created ? planForEmptyStore(current) : await planWindow(store, current);
     progress.documentsUnchanged += plan.documentsUnchanged;
     progress.chunksUnchanged += plan.chunksUnchanged;
     const embedded = [];

@@ -16,6 +16,16 @@ export type WindowPlan = {
   chunksUnchanged: number;
 };
 
+/** The plan when the store was empty at the start of this run (created or recreated): everything is new. */
+export function planForEmptyStore(documents: readonly PreparedDocument[]): WindowPlan {
+  return {
+    toWrite: documents.flatMap((document) => document.chunks),
+    stale: new Map(),
+    documentsUnchanged: 0,
+    chunksUnchanged: 0,
+  };
+}
+
 export async function planWindow(store: VectorStore, documents: readonly PreparedDocument[]): Promise<WindowPlan> {
   const idsByCategory = new Map<DataCategory, string[]>();
   for (const document of documents) {

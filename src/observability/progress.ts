@@ -54,6 +54,7 @@ export function createProgress(options: ProgressOptions): Progress {
   let state: ProgressUpdate = { completed: 0, ...(options.total === undefined ? {} : { total: options.total }) };
   let lastDrawn = Number.NEGATIVE_INFINITY;
   let finished = false;
+  let dirty = false;
 
   function line(): string {
     const elapsedSeconds = Math.max((now() - started) / 1000, 1e-9);
@@ -86,6 +87,7 @@ export function createProgress(options: ProgressOptions): Progress {
     const time = now();
     if (!force && time - lastDrawn < (isTTY ? redrawMs : intervalMs)) return;
     lastDrawn = time;
+    dirty = false;
     if (isTTY) {
       const columns = stream.columns ?? 120;
       const text = line();
@@ -102,6 +104,7 @@ export function createProgress(options: ProgressOptions): Progress {
     update(update: ProgressUpdate): void {
       if (finished) return;
       state = { ...state, ...update };
+      dirty = true;
       draw(false);
     },
     finish(message?: string): void {
@@ -110,7 +113,7 @@ export function createProgress(options: ProgressOptions): Progress {
       if (isTTY) {
         draw(true);
         stream.write("\n");
-      } else if (now() - started >= intervalMs) {
+      } else if (dirty && now() - started >= intervalMs) {
         draw(true);
       }
       if (message !== undefined) stream.write(`${message}\n`);

@@ -62,6 +62,7 @@ const configSchema = z.object({
   progress: z.enum(["auto", "tty", "plain", "none"], {
     error: "--progress / LLM_TWIN_PROGRESS must be auto, tty, plain or none",
   }),
+  progressIntervalMs: positive("--progress-interval / LLM_TWIN_PROGRESS_INTERVAL_MS"),
   queue: z.string().trim().min(1).optional(),
 });
 
@@ -146,6 +147,11 @@ export function registerIngestCommand(program: Command): void {
         .default("auto"),
     )
     .addOption(
+      new Option("--progress-interval <ms>", "milliseconds between plain progress lines")
+        .env("LLM_TWIN_PROGRESS_INTERVAL_MS")
+        .default("2000"),
+    )
+    .addOption(
       new Option("--queue <redis-url>", "enqueue into BullMQ for `llm-twin worker` instead of ingesting here").env(
         "LLM_TWIN_QUEUE_URL",
       ),
@@ -180,6 +186,7 @@ export function parseIngestConfig(options: RawOptions, environment: NodeJS.Proce
     maxFileBytes: options.maxFileBytes,
     countLimitBytes: options.countLimitBytes,
     progress: options.progress,
+    progressIntervalMs: options.progressInterval,
     queue: options.queue,
   });
   if (!result.success) {
@@ -265,6 +272,7 @@ function createIngestProgress(config: IngestCommandConfig, documentsTotal: numbe
     unit: "documents",
     rateOf: "chunks",
     isTTY,
+    intervalMs: config.progressIntervalMs,
     ...(documentsTotal === undefined ? {} : { total: documentsTotal }),
   });
 }
@@ -276,7 +284,7 @@ function reportTo(progress: Progress): (update: IngestProgress) => void {
       counters: {
         chunks: update.chunksWritten + update.chunksUnchanged,
         written: update.chunksWritten,
-        skipped: update.documentsSkipped,
+        ...(update.documentsSkipped > 0 ? { skipped: update.documentsSkipped } : {}),
       },
     });
 }
