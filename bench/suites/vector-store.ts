@@ -59,7 +59,10 @@ function syntheticTexts(count: number): string[] {
   const vocabulary = Array.from({ length: 5_000 }, (_, rank) => `w${rank.toString(36)}x`);
   const cumulative: number[] = [];
   let total = 0;
-  for (let rank = 1; rank <= vocabulary.length; rank++) cumulative.push((total += 1 / rank));
+  for (let rank = 1; rank <= vocabulary.length; rank++) {
+    total += 1 / rank;
+    cumulative.push(total);
+  }
   const draw = () => {
     const target = random() * total;
     let low = 0;
@@ -143,8 +146,9 @@ async function measureMode(
 
 export async function run(args: string[]): Promise<void> {
   const json = args.includes("--json");
-  const storeArgument = args[args.indexOf("--store") + 1];
-  const queryCount = Number(args.includes("--queries") ? args[args.indexOf("--queries") + 1] : 100);
+  const option = (flag: string) => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
+  const storeArgument = option("--store");
+  const queryCount = Number(option("--queries") ?? 100);
   const folder = sharedDatasetPath("bigann10k");
   if (folder === undefined) {
     process.stderr.write("vector-store bench skipped: ../shared/datasets/bigann10k is not present\n");
@@ -189,8 +193,7 @@ export async function run(args: string[]): Promise<void> {
   });
 
   const directory = await mkdtemp(join(tmpdir(), "llm-twin-bench-store-"));
-  const uri =
-    storeArgument !== undefined && storeArgument.startsWith("qdrant:") ? storeArgument : `lancedb:${directory}`;
+  const uri = storeArgument?.startsWith("qdrant:") === true ? storeArgument : `lancedb:${directory}`;
   const report: Record<string, unknown> = {
     dataset: "bigann10k",
     rows: base.length,

@@ -25,6 +25,7 @@ import {
   readIndexState,
 } from "./indexes.js";
 import { type LanceDbStoreOptions, type ResolvedLanceDbOptions, resolveLanceDbOptions } from "./options.js";
+import { denseRows, rowsById } from "./queries.js";
 import {
   CHUNK_COLUMNS,
   type ChunkRow,
@@ -190,76 +191,76 @@ class LanceDbStore implements VectorStore {
     const where =
       request.filter?.authorId === undefined ? undefined : `author_id = ${sqlString(request.filter.authorId)}`;
     let hits: SearchHit[];
+    const category = request.category;
     if (request.mode === "dense") {
-      hits = await this.#denseSearch(open, request.category, request.vector as Float32Array, request.limit, where);
+      const rows = await denseRows(
+        open.table,
+        open.indexes.vector,
+        this.#settings.ann,
+        request.vector as Float32Array,
+        request.limit,
+        where,
+        CHUNK_COLUMNS,
+      );
+      hits = rows.map((row) => ({ chunk: rowToChunk(row, category), score: 1 - (row._distance ?? 1) }));
     } else if (request.mode === "lexical") {
-      hits = await this.#lexicalSearch(open, request.category, request.text as string, request.limit, where);
+      const rows = await this.#lexicalRows(open, category, request.text as string, request.limit, where, CHUNK_COLUMNS);
+      hits = rows.map((row) => ({ chunk: rowToChunk(row, category), score: row._score ?? 0 }));
     } else {
+      // Candidates as ids only (the text column is what costs), fused, then the winners' rows.
       const [dense, lexical] = await Promise.all([
-        this.#denseSearch(open, request.category, request.vector as Float32Array, hybrid.candidates, where),
-        this.#lexicalSearch(open, request.category, request.text as string, hybrid.candidates, where),
+        denseRows(
+          open.table,
+          open.indexes.vector,
+          this.#settings.ann,
+          request.vector as Float32Array,
+          hybrid.candidates,
+          where,
+          ["id"],
+        ),
+        this.#lexicalRows(open, category, request.text as string, hybrid.candidates, where, ["id"]),
       ]);
-      const byId = new Map<string, SearchHit>();
-      for (const hit of [...dense, ...lexical]) byId.set(hit.chunk.id, hit);
       const fused = reciprocalRankFusion(
         [
-          { ids: dense.map((hit) => hit.chunk.id), weight: hybrid.denseWeight },
-          { ids: lexical.map((hit) => hit.chunk.id), weight: 1 - hybrid.denseWeight },
+          { ids: dense.map((row) => row.id), weight: hybrid.denseWeight },
+          { ids: lexical.map((row) => row.id), weight: 1 - hybrid.denseWeight },
         ],
         { k: hybrid.rrfK },
-      );
-      hits = fused
-        .slice(0, request.limit)
-        .map(({ id, score }) => ({ chunk: (byId.get(id) as SearchHit).chunk, score }));
+      ).slice(0, request.limit);
+      const winners = fused.map(({ id }) => id);
+      const rows = winners.length === 0 ? new Map<string, ChunkRow>() : await rowsById(open.table, winners);
+      hits = fused.flatMap(({ id, score }) => {
+        const row = rows.get(id);
+        return row === undefined ? [] : [{ chunk: rowToChunk(row, category), score }];
+      });
     }
     throwIfAborted(request.signal);
     return hits;
   }
 
-  async #denseSearch(
-    open: OpenTable,
-    category: DataCategory,
-    vector: Float32Array,
-    limit: number,
-    where: string | undefined,
-  ): Promise<SearchHit[]> {
-    let query = open.table
-      .vectorSearch(vector)
-      .distanceType("cosine")
-      .select([...CHUNK_COLUMNS])
-      .limit(limit);
-    if (open.indexes.vector) {
-      // LanceDB asks the graph for limit × refineFactor candidates, and ef must cover them.
-      const { ef, refineFactor } = this.#settings.ann;
-      query = query.ef(Math.max(ef, limit * refineFactor)).refineFactor(refineFactor);
-    }
-    if (where !== undefined) query = query.where(where);
-    const rows = (await query.toArray()) as ChunkRow[];
-    return rows.map((row) => ({ chunk: rowToChunk(row, category), score: 1 - (row._distance ?? 1) }));
-  }
-
-  async #lexicalSearch(
+  async #lexicalRows(
     open: OpenTable,
     category: DataCategory,
     text: string,
     limit: number,
     where: string | undefined,
-  ): Promise<SearchHit[]> {
+    columns: readonly string[],
+  ): Promise<ChunkRow[]> {
     if (!open.indexes.fullText) {
       await this.#serialize(category, async () => {
-        if (!open.indexes.fullText && (await open.table.countRows()) > 0)
+        if (!open.indexes.fullText && (await open.table.countRows()) > 0) {
           await createFullTextIndex(open.table, open.indexes);
+        }
       });
       if (!open.indexes.fullText) return [];
     }
     let query = open.table
       .query()
       .fullTextSearch(new lancedb.MatchQuery(text, TEXT_COLUMN, { operator: lancedb.Operator.Or }))
-      .select([...CHUNK_COLUMNS])
+      .select([...columns])
       .limit(limit);
     if (where !== undefined) query = query.where(where);
-    const rows = (await query.toArray()) as ChunkRow[];
-    return rows.map((row) => ({ chunk: rowToChunk(row, category), score: row._score ?? 0 }));
+    return (await query.toArray()) as ChunkRow[];
   }
 
   async listAuthors(): Promise<Author[]> {
