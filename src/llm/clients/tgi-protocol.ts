@@ -126,6 +126,7 @@ export async function* tgiStreamParts(
   events: AsyncIterable<ServerSentEvent>,
   service: string,
 ): AsyncGenerator<StreamPart> {
+  let streamedText = "";
   for await (const event of events) {
     const data = event.data.trim();
     if (data === "" || data === "[DONE]") continue;
@@ -153,9 +154,21 @@ export async function* tgiStreamParts(
     }
     const parsed = tgiStreamEvent.safeParse(json);
     if (!parsed.success) throw invalidResponseError(service, "stream event", parsed.error.issues);
-    const { token, details } = parsed.data;
-    if (token.special !== true && token.text !== "") yield { type: "token", text: token.text, tokenId: token.id };
+    const { token, details, generated_text: generatedText } = parsed.data;
+    if (token.special !== true && token.text !== "") {
+      streamedText += token.text;
+      yield { type: "token", text: token.text, tokenId: token.id };
+    }
     if (details !== null && details !== undefined) {
+      // Text the token events did not carry (e.g. bytes of an incomplete character flushed at the
+      // end) is in the final generated_text: deliver it so streamed and generated text agree.
+      if (
+        typeof generatedText === "string" &&
+        generatedText.length > streamedText.length &&
+        generatedText.startsWith(streamedText)
+      ) {
+        yield { type: "token", text: generatedText.slice(streamedText.length) };
+      }
       yield {
         type: "done",
         finishReason: tgiFinishReason(details.finish_reason),
