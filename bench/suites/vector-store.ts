@@ -201,7 +201,11 @@ export async function run(args: string[]): Promise<void> {
     store: uri.split(":")[0],
   };
   try {
-    const store = await openVectorStore(uri, { lancedb: { ann: { threshold: 1_000_000 } } });
+    // On Qdrant, collections under their own prefix: drop() never touches other data there.
+    const store = await openVectorStore(uri, {
+      lancedb: { ann: { threshold: 1_000_000 } },
+      qdrant: { collectionPrefix: "llm_twin_bench_" },
+    });
     await store.drop();
     let started = performance.now();
     for (let start = 0; start < chunks.length; start += 1_000) await store.upsert(chunks.slice(start, start + 1_000));
@@ -234,6 +238,10 @@ export async function run(args: string[]): Promise<void> {
       report.hnswSq = withIndex;
       await indexed.drop();
       await indexed.close();
+    }
+    if (uri.startsWith("qdrant:")) {
+      const cleanup = await openVectorStore(uri, { qdrant: { collectionPrefix: "llm_twin_bench_" } });
+      await cleanup.drop();
     }
   } finally {
     await rm(directory, { recursive: true, force: true });

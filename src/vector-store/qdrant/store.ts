@@ -218,17 +218,22 @@ class QdrantStore implements VectorStore {
     if (mode === "dense") body = { ...denseQuery };
     else if (mode === "lexical") body = { ...sparseQuery };
     else {
-      const explicit = request.hybrid?.denseWeight !== undefined || request.hybrid?.rrfK !== undefined;
-      const sameAsDefault = hybrid.denseWeight === DEFAULT_DENSE_WEIGHT && hybrid.rrfK === DEFAULT_RRF_K;
+      const weighted = hybrid.denseWeight !== DEFAULT_DENSE_WEIGHT;
+      const customK = hybrid.rrfK !== DEFAULT_RRF_K;
       body = {
         prefetch: [
           { ...denseQuery, limit: hybrid.candidates, ...(filter === undefined ? {} : { filter }) },
           { ...sparseQuery, limit: hybrid.candidates, ...(filter === undefined ? {} : { filter }) },
         ],
-        // Plain RRF unless weights or k were asked for (the parameterised form needs Qdrant >= 1.16).
+        // Plain RRF unless weights or k were asked for: the parameterised form needs a recent Qdrant.
         query:
-          explicit && !sameAsDefault
-            ? { rrf: { k: hybrid.rrfK, weights: [hybrid.denseWeight, 1 - hybrid.denseWeight] } }
+          weighted || customK
+            ? {
+                rrf: {
+                  ...(customK ? { k: hybrid.rrfK } : {}),
+                  ...(weighted ? { weights: [hybrid.denseWeight, 1 - hybrid.denseWeight] } : {}),
+                },
+              }
             : { fusion: "rrf" },
       };
     }
