@@ -124,3 +124,54 @@ describe("LanceDB indexes", () => {
     await store.close();
   });
 });
+
+describe("LanceDB lexical queries", () => {
+  it("treats query text literally: operators, quotes, stop words and non-ASCII never fail", async () => {
+    const store = await openVectorStore(await temporaryDirectory());
+    await store.upsert([
+      contractChunk({ name: "rag", text: "RAG systems: vector databases and the café of retrieval (2024)." }),
+      contractChunk({ name: "other", text: "Fine-tuning with LoRA adapters.", vector: axisVector(2) }),
+    ]);
+    await store.optimize();
+    const texts = [
+      '"RAG" AND (vector:db) -foo* ~ ? \\ OR NOT',
+      "the of and a",
+      "café 2024",
+      "x".repeat(5_000),
+      "O'Reilly's \"quoted\" [brackets] {braces}",
+    ];
+    for (const text of texts) {
+      const hits = await store.search({ category: "articles", mode: "lexical", text, limit: 5 });
+      expect(Array.isArray(hits)).toBe(true);
+      const hybrid = await store.search({
+        category: "articles",
+        mode: "hybrid",
+        vector: axisVector(0),
+        text,
+        limit: 5,
+      });
+      expect(hybrid.length).toBeGreaterThan(0);
+    }
+    const cafe = await store.search({ category: "articles", mode: "lexical", text: "café 2024", limit: 5 });
+    expect(cafe.map((hit) => hit.chunk.id)).toEqual([contractId("rag")]);
+    const quoted = await store.search({ category: "articles", mode: "lexical", text: "O'Reilly RAG", limit: 5 });
+    expect(quoted.map((hit) => hit.chunk.id)).toEqual([contractId("rag")]);
+    await store.close();
+  });
+
+  it("filters on author ids containing quotes", async () => {
+    const store = await openVectorStore(await temporaryDirectory());
+    const author = { id: "o'brien", fullName: "Pat O'Brien" };
+    await store.upsert([contractChunk({ name: "quoted-author", author })]);
+    const hits = await store.search({
+      category: "articles",
+      mode: "dense",
+      vector: axisVector(0),
+      filter: { authorId: author.id },
+      limit: 5,
+    });
+    expect(hits.map((hit) => hit.chunk.author)).toEqual([author]);
+    expect(await store.listAuthors()).toEqual([author]);
+    await store.close();
+  });
+});
