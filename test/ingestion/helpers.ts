@@ -2,17 +2,21 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Embedder } from "../../src/embedding/index.js";
-import { chunkDocument, cleanDocument } from "../../src/preprocessing/index.js";
-import { readRawDocuments } from "../../src/ingestion/readers/index.js";
 import { DATA_CATEGORIES } from "../../src/domain/index.js";
+import type { Embedder } from "../../src/embedding/index.js";
+import { readRawDocuments } from "../../src/ingestion/readers/index.js";
+import { chunkDocument, cleanDocument } from "../../src/preprocessing/index.js";
 
 export async function temporaryDirectory(prefix: string): Promise<{ path: string; remove(): Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), `llm-twin-${prefix}-`));
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
-type ArticleRecord = { _id: string; content: { Title: string; Subtitle: string | null; Content: string }; [key: string]: unknown };
+type ArticleRecord = {
+  _id: string;
+  content: { Title: string; Subtitle: string | null; Content: string };
+  [key: string]: unknown;
+};
 
 export async function readArticleRecords(path: string): Promise<ArticleRecord[]> {
   return JSON.parse(await readFile(path, "utf8")) as ArticleRecord[];
@@ -56,7 +60,12 @@ export async function snapshotLanceDb(directory: string): Promise<StoredRow[]> {
       vector: ArrayLike<number>;
     }[];
     for (const record of records) {
-      rows.push({ id: record.id, documentId: record.document_id, text: record.text, vector: Array.from(record.vector) });
+      rows.push({
+        id: record.id,
+        documentId: record.document_id,
+        text: record.text,
+        vector: Array.from(record.vector),
+      });
     }
     table.close();
   }
