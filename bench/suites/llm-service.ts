@@ -1,0 +1,287 @@
+/**
+ * `npm run bench -- llm-service [options]`: the LLM microservice (`serve-llm`, its own process,
+ * streaming /v1/completions) against node-llama-cpp driven directly in-process on the same work,
+ * on the generated ~66M-parameter F16 model: tokens/s and time to first token at each concurrency,
+ * the batching gain (tok/s at 4 ÷ at 1) and service ÷ in-process. Greedy, ignore_eos, token ids
+ * below 300 banned (random weights emit invalid UTF-8 byte tokens).
+ *
+ * options: --threads 2  --parallel 4  --max-tokens 64  --prompt-words 32  --requests-per-client 4
+ *          --concurrency 1,2,4,8  --context-size 512  --model <gguf>  --serve-args "<extra flags>"
+ *          --skip-in-process  --skip-service  --json
+ */
+import os from "node:os";
+import { fileURLToPath } from "node:url";
+import { getLlama, type LlamaContextSequence, type Token, TokenBias } from "node-llama-cpp";
+import { createAdmission } from "../../src/llm/llama-cpp/admission.js";
+import { tinyModelPath } from "../../src/testing/gguf/index.js";
+import { banTokensBelow, type LoadResult, makePrompts, percentiles, runLoad } from "../support/completion-load.js";
+import { startServerProcess } from "../support/llama-server.js";
+
+export const name = "llm-service";
+export const description =
+  "serve-llm tok/s and TTFT at concurrency 1/2/4/8, batching gain, service ÷ in-process node-llama-cpp";
+
+type Options = {
+  threads: number;
+  parallel: number;
+  maxTokens: number;
+  promptWords: number;
+  requestsPerClient: number;
+  concurrency: number[];
+  contextSize: number;
+  model: string | undefined;
+  serveArgs: string[];
+  skipInProcess: boolean;
+  skipService: boolean;
+  json: boolean;
+};
+
+type Measurement = {
+  concurrency: number;
+  tokensPerSecond: number;
+  ttftP50: number;
+  ttftP95: number;
+  latencyP50: number;
+  requests: number;
+  failed: number;
+};
+
+function parseOptions(args: readonly string[]): Options {
+  const options: Options = {
+    threads: 2,
+    parallel: 4,
+    maxTokens: 64,
+    promptWords: 32,
+    requestsPerClient: 4,
+    concurrency: [1, 2, 4, 8],
+    contextSize: 512,
+    model: undefined,
+    serveArgs: [],
+    skipInProcess: false,
+    skipService: false,
+    json: false,
+  };
+  for (let index = 0; index < args.length; index += 1) {
+    const flag = args[index];
+    const value = (): string => {
+      index += 1;
+      const next = args[index];
+      if (next === undefined) throw new Error(`${flag} needs a value`);
+      return next;
+    };
+    if (flag === "--threads") options.threads = Number(value());
+    else if (flag === "--parallel") options.parallel = Number(value());
+    else if (flag === "--max-tokens") options.maxTokens = Number(value());
+    else if (flag === "--prompt-words") options.promptWords = Number(value());
+    else if (flag === "--requests-per-client") options.requestsPerClient = Number(value());
+    else if (flag === "--concurrency") options.concurrency = value().split(",").map(Number);
+    else if (flag === "--context-size") options.contextSize = Number(value());
+    else if (flag === "--model") options.model = value();
+    else if (flag === "--serve-args") options.serveArgs = value().split(/\s+/).filter(Boolean);
+    else if (flag === "--skip-in-process") options.skipInProcess = true;
+    else if (flag === "--skip-service") options.skipService = true;
+    else if (flag === "--json") options.json = true;
+    else throw new Error(`unknown option ${flag}`);
+  }
+  return options;
+}
+
+function fromLoad(result: LoadResult): Measurement {
+  return {
+    concurrency: result.concurrency,
+    tokensPerSecond: result.tokensPerSecond,
+    ttftP50: result.timeToFirstTokenMs.p50,
+    ttftP95: result.timeToFirstTokenMs.p95,
+    latencyP50: result.latencyMs.p50,
+    requests: result.requests,
+    failed: result.failed,
+  };
+}
+
+async function measureService(options: Options, modelPath: string): Promise<Measurement[]> {
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const entry = fileURLToPath(new URL("../../bin/llm-twin.js", import.meta.url));
+  const server = await startServerProcess({
+    command: process.execPath,
+    args: [
+      entry,
+      "serve-llm",
+      "--model",
+      modelPath,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--parallel",
+      String(options.parallel),
+      "--threads",
+      String(options.threads),
+      "--context-size",
+      String(options.contextSize),
+      "--max-total-tokens",
+      String(options.contextSize),
+      "--max-queue",
+      "64",
+      "--max-concurrent-requests",
+      "128",
+      ...options.serveArgs,
+    ],
+    url: `http://127.0.0.1:${port}`,
+    env: { ...process.env, LLM_TWIN_FROM_SOURCE: "1", LLM_TWIN_LOG_LEVEL: "warn" },
+    timeoutMs: 300_000,
+  });
+  try {
+    const settings = { maxTokens: options.maxTokens, logitBias: banTokensBelow(300) };
+    await runLoad(server.url, makePrompts(2, options.promptWords, 99), 2, settings);
+    const results: Measurement[] = [];
+    for (const concurrency of options.concurrency) {
+      const prompts = makePrompts(concurrency * options.requestsPerClient, options.promptWords, concurrency);
+      const result = fromLoad(await runLoad(server.url, prompts, concurrency, settings));
+      log(
+        options,
+        `service    c=${concurrency}: ${result.tokensPerSecond.toFixed(1)} tok/s, TTFT p50 ${result.ttftP50.toFixed(1)} ms`,
+      );
+      if (result.failed > 0) log(options, `  ${result.failed} failed`);
+      results.push(result);
+    }
+    return results;
+  } finally {
+    await server.stop();
+  }
+}
+
+/** node-llama-cpp used directly: one context, `parallel` sequences, evaluate() per request. */
+async function measureInProcess(options: Options, modelPath: string): Promise<Measurement[]> {
+  const llama = await getLlama({ gpu: false, build: "never", maxThreads: options.threads, logLevel: "error" as never });
+  const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
+  const context = await model.createContext({
+    contextSize: options.contextSize,
+    sequences: options.parallel,
+    threads: options.threads,
+  });
+  const sequences: LlamaContextSequence[] = Array.from({ length: options.parallel }, () => context.getSequence());
+  const bias = new TokenBias(model.tokenizer);
+  for (let id = 0; id < 300; id += 1) bias.set(id as Token, "never");
+  const biases = (bias as unknown as { _biases: Map<number, number> })._biases;
+  for (const token of [model.tokens.eos, model.tokens.eot])
+    if (token !== null) biases.set(token, Number.NEGATIVE_INFINITY);
+  const bos = model.tokens.bos;
+
+  async function generate(prompt: string, pool: ReturnType<typeof createAdmission<LlamaContextSequence>>) {
+    const started = performance.now();
+    const sequence = await pool.acquire();
+    let ttft = Number.NaN;
+    let count = 0;
+    try {
+      const tokens = model.tokenize(prompt, true);
+      if (bos !== null) tokens.unshift(bos);
+      for await (const _token of sequence.evaluate(tokens, { temperature: 0, tokenBias: bias })) {
+        if (count === 0) ttft = performance.now() - started;
+        count += 1;
+        if (count >= options.maxTokens) break;
+      }
+    } finally {
+      await sequence.clearHistory();
+      pool.release(sequence);
+    }
+    return { ttft, latency: performance.now() - started, count };
+  }
+
+  const results: Measurement[] = [];
+  try {
+    const warm = createAdmission(sequences, { slots: options.parallel, maxQueue: 1000, maxConcurrentRequests: 1000 });
+    await Promise.all(makePrompts(2, options.promptWords, 99).map((prompt) => generate(prompt, warm)));
+    for (const concurrency of options.concurrency) {
+      const pool = createAdmission(sequences, { slots: options.parallel, maxQueue: 1000, maxConcurrentRequests: 1000 });
+      const prompts = makePrompts(concurrency * options.requestsPerClient, options.promptWords, concurrency);
+      let next = 0;
+      const samples: Array<{ ttft: number; latency: number; count: number }> = [];
+      const started = performance.now();
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (next < prompts.length) {
+            const prompt = prompts[next] ?? "";
+            next += 1;
+            samples.push(await generate(prompt, pool));
+          }
+        }),
+      );
+      const wall = (performance.now() - started) / 1000;
+      const ttft = percentiles(samples.map((sample) => sample.ttft));
+      const result: Measurement = {
+        concurrency,
+        tokensPerSecond: samples.reduce((sum, sample) => sum + sample.count, 0) / wall,
+        ttftP50: ttft.p50,
+        ttftP95: ttft.p95,
+        latencyP50: percentiles(samples.map((sample) => sample.latency)).p50,
+        requests: samples.length,
+        failed: 0,
+      };
+      log(
+        options,
+        `in-process c=${concurrency}: ${result.tokensPerSecond.toFixed(1)} tok/s, TTFT p50 ${result.ttftP50.toFixed(1)} ms`,
+      );
+      results.push(result);
+    }
+  } finally {
+    await context.dispose();
+    await model.dispose();
+    await llama.dispose();
+  }
+  return results;
+}
+
+function log(options: Options, line: string): void {
+  if (!options.json) process.stderr.write(`${line}\n`);
+}
+
+export async function run(args: string[]): Promise<void> {
+  const options = parseOptions(args);
+  const modelPath = options.model ?? (await tinyModelPath("bench-66m"));
+  log(
+    options,
+    `model ${modelPath}; threads ${options.threads}, parallel ${options.parallel}, ${options.maxTokens} new tokens, ${options.promptWords}-word prompts; load average ${os.loadavg()[0]?.toFixed(2)}`,
+  );
+  const service = options.skipService ? [] : await measureService(options, modelPath);
+  const inProcess = options.skipInProcess ? [] : await measureInProcess(options, modelPath);
+  const at = (rows: Measurement[], concurrency: number) => rows.find((row) => row.concurrency === concurrency);
+  const gain = (rows: Measurement[]) => {
+    const one = at(rows, 1);
+    const four = at(rows, 4);
+    return one === undefined || four === undefined ? undefined : four.tokensPerSecond / one.tokensPerSecond;
+  };
+  const ratios = options.concurrency.map((concurrency) => {
+    const ours = at(service, concurrency);
+    const direct = at(inProcess, concurrency);
+    return {
+      concurrency,
+      serviceOverInProcess: ours && direct ? ours.tokensPerSecond / direct.tokensPerSecond : undefined,
+    };
+  });
+  const report = {
+    model: modelPath,
+    options: { ...options, model: undefined },
+    loadAverage: os.loadavg(),
+    service,
+    inProcess,
+    batchingGain: { service: gain(service), inProcess: gain(inProcess) },
+    ratios,
+  };
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return;
+  }
+  const lines = [
+    "| concurrency | service tok/s | service TTFT p50 / p95 (ms) | in-process tok/s | in-process TTFT p50 (ms) | service ÷ in-process |",
+    "|---|---|---|---|---|---|",
+    ...options.concurrency.map((concurrency) => {
+      const ours = at(service, concurrency);
+      const direct = at(inProcess, concurrency);
+      const ratio = ratios.find((row) => row.concurrency === concurrency)?.serviceOverInProcess;
+      return `| ${concurrency} | ${ours?.tokensPerSecond.toFixed(1) ?? "-"} | ${ours ? `${ours.ttftP50.toFixed(1)} / ${ours.ttftP95.toFixed(1)}` : "-"} | ${direct?.tokensPerSecond.toFixed(1) ?? "-"} | ${direct?.ttftP50.toFixed(1) ?? "-"} | ${ratio?.toFixed(2) ?? "-"} |`;
+    }),
+    "",
+    `batching gain (tok/s at 4 ÷ at 1): service ${report.batchingGain.service?.toFixed(2) ?? "-"}, in-process ${report.batchingGain.inProcess?.toFixed(2) ?? "-"}`,
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
