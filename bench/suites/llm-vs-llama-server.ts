@@ -32,6 +32,7 @@ import {
   startLlamaServer,
   startServerProcess,
 } from "../support/llama-server.js";
+import { cpuByThread, snapshotThreads } from "../support/process-cpu.js";
 
 export const name = "llm-vs-llama-server";
 export const description = "serve-llm vs llama.cpp's llama-server: tok/s, TTFT, p50/p95 latency at concurrency 1/4/8";
@@ -199,11 +200,26 @@ type Row = {
   requests: number;
   failed: number;
   tokensPerRequest: number;
+  /** Server CPU milliseconds per generated token, in total and by thread name (when we spawned it). */
+  cpuMsPerToken: number | undefined;
+  cpuMsPerTokenByThread: Record<string, number>;
 };
 
-function summarise(server: ServerName, concurrency: number, runs: LoadResult[], raw: RawTimes): Row {
+function summarise(
+  server: ServerName,
+  concurrency: number,
+  runs: LoadResult[],
+  raw: RawTimes,
+  cpu: Map<string, number>,
+): Row {
   const requests = runs.reduce((sum, run) => sum + run.requests, 0);
   const tokens = runs.reduce((sum, run) => sum + run.completionTokens, 0);
+  const cpuMsPerTokenByThread: Record<string, number> = {};
+  let cpuTotal = 0;
+  for (const [thread, seconds] of cpu) {
+    cpuMsPerTokenByThread[thread] = (seconds * 1000) / Math.max(1, tokens);
+    cpuTotal += seconds;
+  }
   const ttft = percentiles(raw.ttft);
   const latency = percentiles(raw.latency);
   return {
@@ -217,6 +233,8 @@ function summarise(server: ServerName, concurrency: number, runs: LoadResult[], 
     requests,
     failed: runs.reduce((sum, run) => sum + run.failed, 0),
     tokensPerRequest: tokens / Math.max(1, requests - runs.reduce((sum, run) => sum + run.failed, 0)),
+    cpuMsPerToken: cpu.size === 0 ? undefined : (cpuTotal * 1000) / Math.max(1, tokens),
+    cpuMsPerTokenByThread,
   };
 }
 
@@ -267,15 +285,23 @@ export async function run(args: string[]): Promise<void> {
         const warm = await streamCompletion(target.url, makePrompts(1, options.promptWords, 1)[0] ?? "", settings);
         if (!warm.ok) throw new Error(`${target.name} warm-up failed: ${warm.error}`);
       }
-      const results = new Map<ServerName, { runs: LoadResult[] }>();
+      const results = new Map<ServerName, { runs: LoadResult[]; cpu: Map<string, number> }>();
       for (let runIndex = 0; runIndex < options.runs; runIndex += 1) {
         const order = runIndex % 2 === 0 ? targets : [...targets].reverse();
         for (const target of order) {
           // Fresh prompts for every run and server: no prompt-cache advantage for either side.
           promptSeed += 1;
           const prompts = makePrompts(concurrency * options.requestsPerSlot, options.promptWords, promptSeed);
+          const pid = target.managed?.process.pid;
+          const before = pid === undefined ? undefined : await snapshotThreads(pid);
           const result = await runLoad(target.url, prompts, concurrency, settings);
-          const entry = results.get(target.name) ?? { runs: [] };
+          const after = pid === undefined ? undefined : await snapshotThreads(pid);
+          const entry = results.get(target.name) ?? { runs: [], cpu: new Map<string, number>() };
+          if (before !== undefined && after !== undefined) {
+            for (const thread of cpuByThread(pid ?? 0, before, after)) {
+              entry.cpu.set(thread.name, (entry.cpu.get(thread.name) ?? 0) + thread.cpuSeconds);
+            }
+          }
           entry.runs.push(result);
           results.set(target.name, entry);
           log(
@@ -290,7 +316,7 @@ export async function run(args: string[]): Promise<void> {
           ttft: entry.runs.flatMap((result) => result.samples.ttft),
           latency: entry.runs.flatMap((result) => result.samples.latency),
         };
-        rows.push(summarise(serverName, concurrency, entry.runs, pooled));
+        rows.push(summarise(serverName, concurrency, entry.runs, pooled, entry.cpu));
       }
     } finally {
       for (const target of targets) await target.managed?.stop();
@@ -341,13 +367,14 @@ function report(rows: Row[], options: Options): void {
     return;
   }
   const lines = [
-    "| concurrency | server | tok/s | TTFT p50 / p95 (ms) | latency p50 / p95 (ms) | tokens/request | failed |",
-    "|---|---|---|---|---|---|---|",
+    "| concurrency | server | tok/s | TTFT p50 / p95 (ms) | latency p50 / p95 (ms) | tokens/request | failed | server CPU ms/token (by thread) |",
+    "|---|---|---|---|---|---|---|---|",
     ...rows.map(
       (row) =>
         `| ${row.concurrency} | ${row.server} | ${row.tokensPerSecond.toFixed(1)} | ` +
         `${row.timeToFirstTokenMs.p50.toFixed(0)} / ${row.timeToFirstTokenMs.p95.toFixed(0)} | ` +
-        `${row.latencyMs.p50.toFixed(0)} / ${row.latencyMs.p95.toFixed(0)} | ${row.tokensPerRequest.toFixed(1)} | ${row.failed} |`,
+        `${row.latencyMs.p50.toFixed(0)} / ${row.latencyMs.p95.toFixed(0)} | ${row.tokensPerRequest.toFixed(1)} | ${row.failed} | ` +
+        `${formatCpu(row)} |`,
     ),
     "",
     "| concurrency | ours ÷ llama-server (tok/s) |",
@@ -360,4 +387,13 @@ function report(rows: Row[], options: Options): void {
     `batching gain (tok/s at 4 ÷ at 1): ours ${batchingGain("ours")?.toFixed(2) ?? "n/a"}, llama-server ${batchingGain("llama-server")?.toFixed(2) ?? "n/a"}`,
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+function formatCpu(row: Row): string {
+  if (row.cpuMsPerToken === undefined) return "n/a";
+  const threads = Object.entries(row.cpuMsPerTokenByThread)
+    .filter(([, value]) => value >= 0.05)
+    .map(([thread, value]) => `${thread} ${value.toFixed(2)}`)
+    .join(", ");
+  return `${row.cpuMsPerToken.toFixed(2)} (${threads})`;
 }

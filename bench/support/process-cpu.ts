@@ -1,0 +1,71 @@
+/**
+ * CPU time of a process and of each of its threads, from /proc (Linux): where a server's time goes,
+ * by thread name (node: "node" = the JS event loop, "libuv-worker" = the thread pool running
+ * llama.cpp calls; llama-server: its HTTP threads and ggml's compute threads).
+ */
+
+import { readdir, readFile } from "node:fs/promises";
+
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ; 100 on Linux). */
+const TICKS_PER_SECOND = 100;
+
+export type ThreadCpu = { name: string; cpuSeconds: number };
+export type CpuSnapshot = Map<number, ThreadCpu>;
+
+function parseStat(stat: string): { name: string; cpuSeconds: number } | undefined {
+  const open = stat.indexOf("(");
+  const close = stat.lastIndexOf(")");
+  if (open === -1 || close === -1) return undefined;
+  const name = stat.slice(open + 1, close);
+  const fields = stat
+    .slice(close + 2)
+    .trim()
+    .split(/\s+/);
+  // After "pid (comm)": state is field 0; utime and stime are fields 11 and 12.
+  const userTicks = Number(fields[11]);
+  const systemTicks = Number(fields[12]);
+  if (!Number.isFinite(userTicks) || !Number.isFinite(systemTicks)) return undefined;
+  return { name, cpuSeconds: (userTicks + systemTicks) / TICKS_PER_SECOND };
+}
+
+export async function snapshotThreads(pid: number): Promise<CpuSnapshot> {
+  const snapshot: CpuSnapshot = new Map();
+  let tasks: string[];
+  try {
+    tasks = await readdir(`/proc/${pid}/task`);
+  } catch {
+    return snapshot;
+  }
+  for (const task of tasks) {
+    try {
+      const parsed = parseStat(await readFile(`/proc/${pid}/task/${task}/stat`, "utf8"));
+      if (parsed !== undefined) snapshot.set(Number(task), parsed);
+    } catch {
+      // The thread ended.
+    }
+  }
+  return snapshot;
+}
+
+/**
+ * CPU seconds spent between two snapshots per thread: the main thread as "main" (node: the JS
+ * event loop; llama-server: its inference loop), the others as "<name>#<rank>" by CPU spent, so a
+ * pool of same-named threads (node names all its threads "node") stays readable. Largest first.
+ */
+export function cpuByThread(
+  pid: number,
+  before: CpuSnapshot,
+  after: CpuSnapshot,
+): { name: string; cpuSeconds: number }[] {
+  const spent: { tid: number; name: string; cpuSeconds: number }[] = [];
+  for (const [tid, thread] of after) {
+    const seconds = thread.cpuSeconds - (before.get(tid)?.cpuSeconds ?? 0);
+    if (seconds > 0) spent.push({ tid, name: thread.name, cpuSeconds: seconds });
+  }
+  spent.sort((a, b) => b.cpuSeconds - a.cpuSeconds);
+  let rank = 0;
+  return spent.map((thread) => ({
+    name: thread.tid === pid ? "main" : `${thread.name}#${++rank}`,
+    cpuSeconds: thread.cpuSeconds,
+  }));
+}
