@@ -10,7 +10,7 @@ import type { DataCategory } from "../domain/index.js";
 import { createEmbedder } from "../embedding/index.js";
 import { AppError } from "../errors/index.js";
 import { prepareStore, type SkippedDocument } from "../ingestion/index.js";
-import { type ReadResult, readRawDocuments } from "../ingestion/readers/index.js";
+import { type ReadOptions, type ReadResult, readRawDocuments } from "../ingestion/readers/index.js";
 import { createFingerprint } from "../preprocessing/index.js";
 import { DEFAULT_STORE_URI, openVectorStore } from "../vector-store/index.js";
 import {
@@ -58,6 +58,8 @@ export type EnqueueIngestionOptions = {
   env?: Readonly<Record<string, string | undefined>>;
   /** Cache directory for the embedder. */
   cacheDir?: string;
+  /** Reader limits (file and record sizes), as `ingest --max-file-bytes/--max-document-bytes`. */
+  readOptions?: ReadOptions;
   onProgress?: (progress: EnqueueProgress) => void;
   signal?: AbortSignal;
 };
@@ -172,7 +174,10 @@ export async function enqueueIngestion(options: EnqueueIngestionOptions): Promis
   };
 
   try {
-    for await (const result of readRawDocuments(options.source) as AsyncIterable<ReadResult>) {
+    for await (const result of readRawDocuments(
+      options.source,
+      options.readOptions ?? {},
+    ) as AsyncIterable<ReadResult>) {
       if (options.signal?.aborted)
         throw new AppError("aborted", "enqueueing was aborted", { cause: options.signal.reason });
       if (!result.ok) {
