@@ -1,13 +1,141 @@
-import type { Command } from "commander";
-import { AppError } from "../../errors/index.js";
+/**
+ * `llm-twin serve`: everything in one process — the RAG service, the LLM on in-process llama.cpp
+ * and the embedded LanceDB store. On first start an empty store is filled from the project's
+ * sample corpus. Without --model the default small instruct GGUF is downloaded (with progress)
+ * into the cache; offline, --model / LLM_TWIN_MODEL points at a local GGUF.
+ */
+import os from "node:os";
+import { resolve } from "node:path";
+import { type Command, Option } from "commander";
+import { createEmbedder, type Embedder } from "../../embedding/index.js";
+import { AppError, isAppError } from "../../errors/index.js";
+import { formatIngestSummary, ingest } from "../../ingestion/index.js";
+import { createLlamaCppLanguageModel, type LlamaCppLanguageModel } from "../../llm/llama-cpp/index.js";
+import { createDownloadProgressReporter, resolveModelFile } from "../../llm/model-source/index.js";
+import type { Reranker } from "../../rag/rerank/port.js";
+import { addOptions, addRagServiceOptions, parseRagServiceSettings } from "../../rag/service/options.js";
+import { loadReranker } from "../../rag/service/reranker.js";
+import { closeOnSignals, inProcessPromptLimit, runRagService } from "../../rag/service/run.js";
+import { projectRoot } from "../../testing/shared-datasets.js";
+import { openVectorStore, type VectorStore } from "../../vector-store/index.js";
 
-// Placeholder until the issue that owns `serve` lands; it says so instead of pretending to work.
+/** A small instruct model: ~400 MB at Q4_K_M, fine on 2 CPU cores. */
+export const DEFAULT_SERVE_MODEL = "hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q4_K_M";
+export const DEFAULT_SAMPLE_DATA = resolve(projectRoot, "sample-data");
+
+const SERVE_OPTIONS = [
+  {
+    key: "model",
+    flags: "--model <source>",
+    env: "LLM_TWIN_MODEL",
+    description: "GGUF model: path, http(s) URL or hf:<user>/<repo>[:<quant>]",
+    default: DEFAULT_SERVE_MODEL,
+  },
+  {
+    key: "threads",
+    flags: "--threads <n>",
+    env: "LLM_TWIN_THREADS",
+    description: "llama.cpp threads",
+    default: String(os.availableParallelism()),
+  },
+  {
+    key: "parallel",
+    flags: "--parallel <n>",
+    env: "LLM_TWIN_PARALLEL",
+    description: "sequences decoded together",
+    default: "2",
+  },
+  {
+    key: "sampleData",
+    flags: "--sample-data <path>",
+    env: "LLM_TWIN_SAMPLE_DATA",
+    description: "documents ingested on first start when the store is empty",
+    default: DEFAULT_SAMPLE_DATA,
+  },
+];
+
+function positiveInteger(name: string, value: unknown): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) {
+    throw new AppError("configuration_error", `${name}: expected a positive integer (got ${JSON.stringify(value)})`);
+  }
+  return parsed;
+}
+
 export function registerServeCommand(program: Command): void {
-  program
+  const command = program
     .command("serve")
-    .description("(not implemented yet)")
-    .allowUnknownOption()
-    .action(() => {
-      throw new AppError("configuration_error", "'llm-twin serve' is not implemented yet");
+    .description("Run everything in one process: RAG service + in-process LLM (llama.cpp) + embedded store");
+  addOptions(command, SERVE_OPTIONS);
+  addRagServiceOptions(command);
+  command.addOption(new Option("--no-ingest", "do not ingest the sample corpus into an empty store"));
+  command.action(async (raw: Record<string, unknown>) => {
+    const settings = parseRagServiceSettings(raw);
+    const threads = positiveInteger("--threads (LLM_TWIN_THREADS)", raw.threads);
+    const parallel = positiveInteger("--parallel (LLM_TWIN_PARALLEL)", raw.parallel);
+    const model = String(raw.model);
+    const log = (message: string) => process.stderr.write(`llm-twin serve: ${message}\n`);
+    process.env.LANCEDB_LOG ??= "error";
+
+    let store: VectorStore | undefined;
+    let embedder: Embedder | undefined;
+    let llm: LlamaCppLanguageModel | undefined;
+    let reranker: Reranker | undefined;
+    const disposeResources = async () => {
+      await Promise.allSettled([store?.close(), embedder?.dispose(), llm?.dispose(), reranker?.dispose()]);
+    };
+    try {
+      store = await openVectorStore(settings.store);
+      embedder = await createEmbedder(
+        settings.embedder,
+        settings.cacheDir === undefined ? {} : { cacheDir: settings.cacheDir },
+      );
+      if ((await store.readMetadata()) === undefined && (await store.count()) === 0 && raw.ingest !== false) {
+        log(`the store at ${store.location} is empty: ingesting ${String(raw.sampleData)} first`);
+        const summary = await ingest({ source: String(raw.sampleData), store, embedder });
+        process.stderr.write(`${formatIngestSummary(summary)}\n`);
+      }
+      const modelPath = await resolveServeModel(model, settings.cacheDir);
+      log(`loading ${modelPath} (threads ${threads}, parallel ${parallel})`);
+      llm = await createLlamaCppLanguageModel({
+        modelPath,
+        threads,
+        parallel,
+        requestTimeoutMs: settings.llmTimeoutMs,
+      });
+      if (settings.reranker !== undefined) reranker = await loadReranker(settings.reranker, settings.cacheDir);
+    } catch (error) {
+      await disposeResources();
+      throw error;
+    }
+    const service = await runRagService({
+      settings,
+      store,
+      embedder,
+      llm,
+      ...inProcessPromptLimit(llm.engine),
+      ...(reranker === undefined ? {} : { reranker }),
+      disposeResources,
     });
+    log(`listening on ${service.url} (model ${llm.id}; store ${store.location})`);
+    closeOnSignals(service, log);
+  });
+}
+
+async function resolveServeModel(model: string, cacheDir: string | undefined): Promise<string> {
+  try {
+    return await resolveModelFile(model, {
+      ...(cacheDir === undefined ? {} : { cacheDir }),
+      onProgress: createDownloadProgressReporter({ label: `download ${model}` }),
+    });
+  } catch (error) {
+    const reason = isAppError(error) || error instanceof Error ? error.message : String(error);
+    const isDefault = model === DEFAULT_SERVE_MODEL;
+    throw new AppError(
+      "model_not_found",
+      `${isDefault ? "could not download the default model" : "could not load the model"} ${model}: ${reason}\n` +
+        "Without internet access, pass a local GGUF file: llm-twin serve --model ./path/to/model.gguf (or set LLM_TWIN_MODEL).",
+      { cause: error },
+    );
+  }
 }

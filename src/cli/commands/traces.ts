@@ -1,13 +1,107 @@
-import type { Command } from "commander";
+/**
+ * `llm-twin traces`: reads the RAG service's trace log over HTTP (GET /traces, /traces/:id) and
+ * prints one line per request (or one request's spans), or JSON with --json.
+ */
+import { type Command, Option } from "commander";
 import { AppError } from "../../errors/index.js";
+import type { SpanRecord, TraceRecord } from "../../observability/tracing/index.js";
 
-// Placeholder until the issue that owns `traces` lands; it says so instead of pretending to work.
+async function getJson(url: string, apiKey: string | undefined, timeoutMs: number): Promise<unknown> {
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      headers: apiKey === undefined ? {} : { authorization: `Bearer ${apiKey}` },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (error) {
+    throw new AppError("upstream_unavailable", `cannot reach the RAG service at ${url}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const body = (await response.json().catch(() => undefined)) as
+    | { error?: { code?: string; message?: string } }
+    | undefined;
+  if (!response.ok) {
+    const detail = body?.error?.message ?? `HTTP ${response.status}`;
+    throw new AppError(response.status === 404 ? "not_found" : "upstream_error", `${url}: ${detail}`);
+  }
+  return body;
+}
+
+const ms = (value: unknown) => (typeof value === "number" ? `${value.toFixed(value < 10 ? 2 : 0)} ms` : "-");
+
+export function formatTraceLine(trace: TraceRecord): string {
+  const author = trace.spans.find((span) => span.name === "self-query")?.attributes.authorName;
+  const generation = trace.spans.find((span) => span.name === "generation")?.attributes;
+  const query = String(trace.attributes.query ?? "").replace(/\s+/g, " ");
+  return [
+    new Date(trace.startTime).toISOString(),
+    trace.id,
+    trace.name.padEnd(8),
+    trace.status === "ok" ? "ok   " : `error:${trace.error?.code ?? "?"}`,
+    ms(trace.durationMs).padStart(10),
+    `author=${typeof author === "string" ? author : "-"}`,
+    generation === undefined ? "" : `tokens=${String(generation.promptTokens)}+${String(generation.completionTokens)}`,
+    JSON.stringify(query.length > 60 ? `${query.slice(0, 57)}...` : query),
+  ]
+    .filter((part) => part !== "")
+    .join("  ");
+}
+
+function formatSpan(span: SpanRecord): string {
+  const attributes = Object.entries(span.attributes)
+    .map(([key, value]) => `${key}=${JSON.stringify(value)}`)
+    .join(" ");
+  const status = span.error === undefined ? "" : ` [${span.error.code}: ${span.error.message}]`;
+  return `  ${span.name.padEnd(16)} ${ms(span.durationMs).padStart(10)}${status}  ${attributes}`;
+}
+
 export function registerTracesCommand(program: Command): void {
   program
     .command("traces")
-    .description("(not implemented yet)")
-    .allowUnknownOption()
-    .action(() => {
-      throw new AppError("configuration_error", "'llm-twin traces' is not implemented yet");
-    });
+    .description("Show the RAG service's latest request traces (or one trace with its spans)")
+    .argument("[id]", "a trace id: show that trace's spans")
+    .addOption(new Option("--url <url>", "RAG service URL").env("LLM_TWIN_RAG_URL").default("http://localhost:3000"))
+    .addOption(new Option("--limit <n>", "how many traces").env("LLM_TWIN_TRACES_LIMIT").default("20"))
+    .addOption(new Option("--api-key <key>", "bearer key when the service needs one").env("LLM_TWIN_API_KEY"))
+    .addOption(new Option("--timeout-ms <ms>", "HTTP timeout").default("10000"))
+    .option("--json", "print JSON")
+    .action(
+      async (
+        id: string | undefined,
+        options: { url: string; limit: string; apiKey?: string; timeoutMs: string; json?: boolean },
+      ) => {
+        const limit = Number(options.limit);
+        if (!Number.isInteger(limit) || limit < 1) {
+          throw new AppError("configuration_error", `--limit: expected a positive integer, got ${options.limit}`);
+        }
+        const base = options.url.replace(/\/+$/, "");
+        const timeoutMs = Number(options.timeoutMs);
+        if (id !== undefined) {
+          const trace = (await getJson(
+            `${base}/traces/${encodeURIComponent(id)}`,
+            options.apiKey,
+            timeoutMs,
+          )) as TraceRecord;
+          if (options.json === true) {
+            process.stdout.write(`${JSON.stringify(trace, null, 2)}\n`);
+            return;
+          }
+          process.stdout.write(`${formatTraceLine(trace)}\n${trace.spans.map(formatSpan).join("\n")}\n`);
+          return;
+        }
+        const { traces } = (await getJson(`${base}/traces?limit=${limit}`, options.apiKey, timeoutMs)) as {
+          traces: TraceRecord[];
+        };
+        if (options.json === true) {
+          process.stdout.write(`${JSON.stringify(traces, null, 2)}\n`);
+          return;
+        }
+        if (traces.length === 0) {
+          process.stdout.write("no traces yet\n");
+          return;
+        }
+        process.stdout.write(`${traces.map(formatTraceLine).join("\n")}\n`);
+      },
+    );
 }

@@ -133,7 +133,7 @@ describe("POST /rag streaming", () => {
         "token",
         "done",
       ]);
-      expect((events[0]?.data as { sources: unknown[] }).sources.length).toBeGreaterThan(0);
+      expect((events[0]?.data as { sources: unknown[] } | undefined)?.sources.length).toBeGreaterThan(0);
       expect(
         events
           .slice(1, 6)

@@ -1,0 +1,149 @@
+/**
+ * Two services over HTTP, as in production: a real `llm-twin serve-llm` process (tiny generated
+ * GGUF) and `llm-twin serve-rag` talking to it with the TGI client, over the real LLM Twin corpus
+ * in LanceDB. Also: API keys, the LLM going down (503 within the timeout) and coming back
+ * (recovery without restart), and `llm-twin traces`.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RagResponse } from "../../src/rag/types.js";
+import { tinyModelPath } from "../../src/testing/gguf/index.js";
+import { type CliProcess, freePort, spawnCli, stop, waitForStatus } from "./processes.js";
+import { ARTICLES, type IngestedCorpus, ingestCorpus, parseSseStrict } from "./support.js";
+
+const API_KEY = "e2e-key";
+const LLM_TIMEOUT_MS = 4000;
+
+describe.skipIf(ARTICLES === undefined)("RAG service and LLM service as two processes", () => {
+  let corpus: IngestedCorpus;
+  let modelPath: string;
+  let llmPort: number;
+  let llm: CliProcess | undefined;
+  let rag: CliProcess | undefined;
+  let ragUrl: string;
+
+  const startLlm = async () => {
+    llm = spawnCli([
+      "serve-llm",
+      "--model",
+      modelPath,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(llmPort),
+      "--threads",
+      "1",
+      "--parallel",
+      "2",
+    ]);
+    await waitForStatus(`http://127.0.0.1:${llmPort}/health`, 200, llm);
+  };
+
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${ragUrl}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${API_KEY}`, ...headers },
+      body: JSON.stringify(body),
+    });
+
+  beforeAll(async () => {
+    corpus = await ingestCorpus(ARTICLES as string);
+    modelPath = await tinyModelPath("chat");
+    llmPort = await freePort();
+    const ragPort = await freePort();
+    ragUrl = `http://127.0.0.1:${ragPort}`;
+    await startLlm();
+    rag = spawnCli(
+      [
+        "serve-rag",
+        "--llm-url",
+        `http://127.0.0.1:${llmPort}`,
+        "--store",
+        corpus.storeUri,
+        "--port",
+        String(ragPort),
+        "--llm-timeout-ms",
+        String(LLM_TIMEOUT_MS),
+        "--ready-timeout-ms",
+        "1000",
+        "--context-tokens",
+        "150",
+        "--log-level",
+        "warn",
+      ],
+      { LLM_TWIN_API_KEYS: `other-key,${API_KEY}`, LLM_TWIN_RATE_LIMIT: "1000" },
+    );
+    await waitForStatus(`${ragUrl}/ready`, 200, rag);
+  });
+
+  afterAll(async () => {
+    await stop(rag);
+    await stop(llm);
+    await corpus?.cleanup();
+  });
+
+  it("answers /rag through the LLM service's TGI API", async () => {
+    const response = await post("/rag", {
+      query: "My name is Paul Iusztin. Draft a LinkedIn post about RAG systems.",
+      maxNewTokens: 12,
+    });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as RagResponse;
+    expect(typeof body.answer).toBe("string");
+    expect(body.sources).toHaveLength(3);
+    expect(body.sources.every((source) => source.author.fullName === "Paul Iusztin")).toBe(true);
+    expect(body.usage.completionTokens).toBeGreaterThan(0);
+    expect(body.timings.generationMs).toBeGreaterThan(0);
+  });
+
+  it("streams SSE through the LLM service", async () => {
+    const response = await post(
+      "/rag",
+      { query: "Write about LLM fine-tuning", maxNewTokens: 8 },
+      { accept: "text/event-stream" },
+    );
+    expect(response.status).toBe(200);
+    const events = parseSseStrict(await response.text());
+    expect(events[0]?.event).toBe("sources");
+    expect(events.at(-1)?.event).toBe("done");
+    expect(events.slice(1, -1).every((event) => event.event === "token")).toBe(true);
+  });
+
+  it("needs the API key except on health and readiness", async () => {
+    const anonymous = await fetch(`${ragUrl}/rag`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: "x" }),
+    });
+    expect(anonymous.status).toBe(401);
+    expect(((await anonymous.json()) as { error: { code: string } }).error.code).toBe("unauthorized");
+    expect((await fetch(`${ragUrl}/health`)).status).toBe(200);
+    expect((await fetch(`${ragUrl}/ready`)).status).toBe(200);
+  });
+
+  it("prints the traces with `llm-twin traces`", async () => {
+    const cli = spawnCli(["traces", "--url", ragUrl, "--json", "--limit", "2"], { LLM_TWIN_API_KEY: API_KEY });
+    expect(await cli.exited).toBe(0);
+    const traces = JSON.parse(cli.output()) as { name: string; spans: { name: string }[] }[];
+    expect(traces).toHaveLength(2);
+    expect(traces.every((trace) => trace.spans.some((span) => span.name === "search"))).toBe(true);
+  });
+
+  it("answers 503 within the timeout while the LLM is down, and recovers without a restart", async () => {
+    await stop(llm, "SIGKILL");
+    const started = Date.now();
+    const down = await post("/rag", { query: "Write about RAG", maxNewTokens: 4 });
+    expect(down.status).toBe(503);
+    const body = (await down.json()) as { error: { code: string; message: string; requestId: string } };
+    expect(body.error.code).toBe("upstream_unavailable");
+    expect(body.error.requestId).toBe(down.headers.get("x-request-id"));
+    expect(Date.now() - started).toBeLessThan(LLM_TIMEOUT_MS * 2);
+    const ready = await fetch(`${ragUrl}/ready`);
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { reasons: string[] }).reasons.join(" ")).toContain("llm");
+
+    await startLlm();
+    await waitForStatus(`${ragUrl}/ready`, 200, rag as CliProcess, 30_000);
+    const back = await post("/rag", { query: "Write about RAG", maxNewTokens: 4 });
+    expect(back.status).toBe(200);
+  });
+});
