@@ -5,6 +5,7 @@
  * Each call loads its own model: call it once in a composition root and pass the embedder down.
  */
 import { AppError } from "../errors/index.js";
+import type { DownloadProgress } from "../llm/model-source/download.js";
 import type { Embedder } from "./port.js";
 import { createStaticEmbedder } from "./static/index.js";
 
@@ -19,8 +20,8 @@ export type CreateEmbedderOptions = {
   maxBatchSize?: number;
   /** llama.cpp threads (GGUF only). Default: the cores available. */
   threads?: number;
-  /** Download / load progress (GGUF only). */
-  onProgress?: (progress: { loadedBytes: number; totalBytes?: number }) => void;
+  /** Download progress of a GGUF model fetched from a URL or hf: (GGUF only). */
+  onProgress?: (progress: DownloadProgress) => void;
   signal?: AbortSignal;
 };
 
@@ -62,9 +63,16 @@ export async function createEmbedder(
   return createGgufEmbedder(parsed.model, options);
 }
 
-async function createGgufEmbedder(model: string, _options: CreateEmbedderOptions): Promise<Embedder> {
-  throw new AppError(
-    "configuration_error",
-    `GGUF embedders ("gguf:${model}") are not available in this build yet; use --embedder static`,
-  );
+/** node-llama-cpp is only loaded when a GGUF embedder is asked for. */
+async function createGgufEmbedder(model: string, options: CreateEmbedderOptions): Promise<Embedder> {
+  const { createLlamaCppEmbedder } = await import("./llama-cpp/index.js");
+  return createLlamaCppEmbedder({
+    source: model,
+    ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+    ...(options.maxInputTokens === undefined ? {} : { maxInputTokens: options.maxInputTokens }),
+    ...(options.maxBatchSize === undefined ? {} : { maxBatchSize: options.maxBatchSize }),
+    ...(options.threads === undefined ? {} : { threads: options.threads }),
+    ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
 }

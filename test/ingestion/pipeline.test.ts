@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEmbedder, createStaticEmbedder, type Embedder } from "../../src/embedding/index.js";
 import { AppError } from "../../src/errors/index.js";
 import { ingest, listArtifacts } from "../../src/ingestion/index.js";
+import { tinyModelPath } from "../../src/testing/gguf/index.js";
 import { requireSharedDataset } from "../../src/testing/shared-datasets.js";
 import { openVectorStore } from "../../src/vector-store/index.js";
 import { expectedChunks, readArticleRecords, snapshotLanceDb, temporaryDirectory, writeJson } from "./helpers.js";
@@ -154,6 +155,36 @@ describe.skipIf(articlesPath === undefined)(
           expect(summary.documentsSkipped[2]?.reason).toMatch(/duplicate/);
         } finally {
           await store.close();
+        }
+      });
+
+      it("ingests through a GGUF embedder (gguf:<path>), every chunk within its token limit", async () => {
+        const modelPath = await tinyModelPath("chat");
+        const gguf = await createEmbedder(`gguf:${modelPath}`, { maxInputTokens: 256, threads: 1 });
+        const input = await writeJson(join(workspace.path, "gguf.json"), records.slice(0, 1));
+        const store = await openVectorStore(`lancedb:${join(workspace.path, "gguf")}`);
+        try {
+          expect(gguf.id).toMatch(/^gguf:/);
+          const summary = await ingest({ source: input, store, embedder: gguf });
+          expect(summary.embedder).toBe(gguf.id);
+          expect(summary.chunksWritten).toBeGreaterThan(1);
+          expect(await store.count()).toBe(summary.chunksWritten);
+          const [hit] = await store.search({
+            category: "articles",
+            mode: "dense",
+            vector: (await gguf.embed(["retrieval"]))[0] as Float32Array,
+            limit: 50,
+          });
+          expect(hit?.chunk.tokenCount).toBeLessThanOrEqual(256);
+          const metadata = await store.readMetadata();
+          expect(metadata?.fingerprint.embedder).toEqual({
+            id: gguf.id,
+            dimensions: gguf.dimensions,
+            maxInputTokens: 256,
+          });
+        } finally {
+          await store.close();
+          await gguf.dispose();
         }
       });
 
