@@ -58,7 +58,7 @@ describe("llm-twin serve-llm process", () => {
         return baseUrl !== "";
       },
       "the server to listen",
-      60_000,
+      180_000,
     );
 
     const statuses = new Set<number>();
@@ -69,7 +69,7 @@ describe("llm-twin serve-llm process", () => {
         return status === 200;
       },
       "the model to load",
-      60_000,
+      180_000,
     );
     // The first probe normally lands while the model loads; a 503 is the only other answer allowed.
     for (const status of statuses) expect([200, 503]).toContain(status);
@@ -102,5 +102,5 @@ describe("llm-twin serve-llm process", () => {
     const [code] = await exited;
     expect(code).toBe(0);
     expect(output).toContain("stopped");
-  });
+  }, 240_000);
 });

@@ -23,8 +23,7 @@ const CONTEXT_TOKENS = 8;
 export function createIncrementalDetokenizer(detokenize: Detokenize): IncrementalDetokenizer {
   let pending: number[] = [];
   let context: number[] = [];
-  function decodePending(): string {
-    const text = detokenize(pending, context);
+  function commit(text: string): string {
     context = context.concat(pending).slice(-CONTEXT_TOKENS);
     pending = [];
     return text;
@@ -32,12 +31,13 @@ export function createIncrementalDetokenizer(detokenize: Detokenize): Incrementa
   return {
     push(token) {
       pending.push(token);
-      if (pending.length < MAX_HELD_TOKENS && detokenize(pending, context).endsWith(REPLACEMENT_CHARACTER)) return "";
-      return decodePending();
+      const text = detokenize(pending, context);
+      if (pending.length < MAX_HELD_TOKENS && text.endsWith(REPLACEMENT_CHARACTER)) return "";
+      return commit(text);
     },
     flush() {
       if (pending.length === 0) return "";
-      return decodePending();
+      return commit(detokenize(pending, context));
     },
   };
 }
