@@ -56,7 +56,16 @@ export type SearchHit = {
   score: number;
 };
 
-export type UpsertOptions = { signal?: AbortSignal };
+export type UpsertOptions = {
+  signal?: AbortSignal;
+  /**
+   * The caller guarantees that none of these chunk ids is stored yet (it has just listed the
+   * documents' chunk ids, and no other writer touches them): an adapter may then append instead of
+   * merging by id, which is faster (LanceDB: `add` instead of `mergeInsert`). Default false.
+   * Wrong use stores duplicates, so leave it unset when in doubt.
+   */
+  knownNew?: boolean;
+};
 
 export type VectorStore = {
   readonly kind: string;

@@ -175,3 +175,15 @@ describe("LanceDB lexical queries", () => {
     await store.close();
   });
 });
+
+describe("LanceDB knownNew upserts", () => {
+  it("appends new chunks, which later merge-inserts replace by id", async () => {
+    const store = await openVectorStore(await temporaryDirectory());
+    const chunks = [0, 1, 2].map((position) => contractChunk({ name: `new-${position}`, index: position }));
+    await store.upsert(chunks, { knownNew: true });
+    expect(await store.count("articles")).toBe(3);
+    await store.upsert(chunks);
+    expect(await store.count("articles")).toBe(3);
+    await store.close();
+  });
+});

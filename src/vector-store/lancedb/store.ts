@@ -124,11 +124,9 @@ class LanceDbStore implements VectorStore {
         for (let start = 0; start < group.chunks.length; start += this.#settings.upsertBatchSize) {
           throwIfAborted(options.signal);
           const batch = group.chunks.slice(start, start + this.#settings.upsertBatchSize);
-          await open.table
-            .mergeInsert("id")
-            .whenMatchedUpdateAll()
-            .whenNotMatchedInsertAll()
-            .execute(chunksToArrowTable(batch, open.dimensions));
+          const data = chunksToArrowTable(batch, open.dimensions);
+          if (options.knownNew === true) await open.table.add(data);
+          else await open.table.mergeInsert("id").whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data);
         }
       });
     }
