@@ -1,3 +1,4 @@
+import { getEventListeners } from "node:events";
 import { afterEach, describe, expect, it } from "vitest";
 import { AppError } from "../../src/errors/index.js";
 import { createTgiLanguageModel } from "../../src/llm/clients/index.js";
@@ -326,6 +327,22 @@ describe("TGI client: errors, retries and timeouts", () => {
     const parts = await collect(model.stream({ prompt: "x" }));
     expect(parts.map((part) => part.type)).toEqual(["token", "done"]);
     expect(calls).toBe(2);
+  });
+
+  it("leaves no listener on a long-lived caller signal after calls end (streamed or not)", async () => {
+    const server = await fake(async (request, response) => {
+      if (request.path === "/generate") sendJson(response, 200, generated);
+      else await sendSse(response, tgiTokenEvents(["a"]));
+    });
+    const model = createTgiLanguageModel({ url: server.url });
+    const shared = new AbortController();
+    for (let index = 0; index < 5; index++) {
+      await model.generate({ prompt: "x", signal: shared.signal });
+      for await (const _part of model.stream({ prompt: "x", signal: shared.signal })) {
+        // drain
+      }
+    }
+    expect(getEventListeners(shared.signal, "abort")).toHaveLength(0);
   });
 
   it("health is GET /health: true on 200, false on 503; dispose refuses later calls", async () => {

@@ -48,7 +48,7 @@ export type CallContext = {
   timeoutMs: number;
   healthTimeoutMs: number;
   policy: RetryPolicy;
-  /** Throws when disposed; returns the combined signal of one call and its error normaliser. */
+  /** Throws when disposed; returns the combined signal of one call (release it when the call ends) and its error normaliser. */
   begin(callerSignal: AbortSignal | undefined): { callSignal: CallSignal; normalise: (error: unknown) => AppError };
   /** Runs a health probe under its own short deadline: false on upstream failure, throws on caller abort. */
   health(callerSignal: AbortSignal | undefined, probe: (signal: AbortSignal) => Promise<boolean>): Promise<boolean>;
@@ -65,8 +65,6 @@ export function createCallContext(options: HttpClientOptions, service: string): 
     ...(options.random === undefined ? {} : { random: options.random }),
   };
   const disposer = new AbortController();
-  const combine = (callerSignal: AbortSignal | undefined): AbortSignal =>
-    callerSignal === undefined ? disposer.signal : AbortSignal.any([callerSignal, disposer.signal]);
   const assertOpen = (): void => {
     if (disposer.signal.aborted) {
       throw new AppError("shutting_down", `The ${service} client was disposed`, { retryable: false });
@@ -79,18 +77,20 @@ export function createCallContext(options: HttpClientOptions, service: string): 
     policy,
     begin(callerSignal) {
       assertOpen();
-      const callSignal = createCallSignal(combine(callerSignal), timeoutMs, service);
+      const callSignal = createCallSignal([callerSignal, disposer.signal], timeoutMs, service);
       return { callSignal, normalise: (error) => toUpstreamError(error, callSignal, service) };
     },
     async health(callerSignal, probe) {
       assertOpen();
-      const callSignal = createCallSignal(combine(callerSignal), healthTimeoutMs, service);
+      const callSignal = createCallSignal([callerSignal, disposer.signal], healthTimeoutMs, service);
       try {
         return await probe(callSignal.signal);
       } catch (error) {
         const typed = toUpstreamError(error, callSignal, service);
         if (typed.code === "aborted") throw typed;
         return false;
+      } finally {
+        callSignal.release();
       }
     },
     dispose() {

@@ -95,16 +95,29 @@ export function createOpenAiLanguageModel(options: OpenAiLanguageModelOptions): 
     id: options.id ?? options.model ?? transport.baseUrl,
     async generate(request) {
       const { callSignal, normalise } = context.begin(request.signal);
-      return withRetries(() => generateOnce(request, callSignal.signal), context.policy, callSignal.signal, normalise);
+      try {
+        return await withRetries(
+          () => generateOnce(request, callSignal.signal),
+          context.policy,
+          callSignal.signal,
+          normalise,
+        );
+      } finally {
+        callSignal.release();
+      }
     },
     async *stream(request) {
       const { callSignal, normalise } = context.begin(request.signal);
-      yield* streamWithRetries(
-        () => streamOnce(request, callSignal.signal),
-        context.policy,
-        callSignal.signal,
-        normalise,
-      );
+      try {
+        yield* streamWithRetries(
+          () => streamOnce(request, callSignal.signal),
+          context.policy,
+          callSignal.signal,
+          normalise,
+        );
+      } finally {
+        callSignal.release();
+      }
     },
     health(healthOptions) {
       return context.health(healthOptions?.signal, (signal) => probe(transport, "/v1/models", signal));

@@ -197,17 +197,30 @@ export function createSageMakerLanguageModel(options: SageMakerLanguageModelOpti
     async generate(request) {
       const { callSignal } = context.begin(request.signal);
       const normalise = (error: unknown) => errorFromSageMaker(error, callSignal);
-      return withRetries(() => generateOnce(request, callSignal.signal), context.policy, callSignal.signal, normalise);
+      try {
+        return await withRetries(
+          () => generateOnce(request, callSignal.signal),
+          context.policy,
+          callSignal.signal,
+          normalise,
+        );
+      } finally {
+        callSignal.release();
+      }
     },
     async *stream(request) {
       const { callSignal } = context.begin(request.signal);
       const normalise = (error: unknown) => errorFromSageMaker(error, callSignal);
-      yield* streamWithRetries(
-        () => streamOnce(request, callSignal.signal),
-        context.policy,
-        callSignal.signal,
-        normalise,
-      );
+      try {
+        yield* streamWithRetries(
+          () => streamOnce(request, callSignal.signal),
+          context.policy,
+          callSignal.signal,
+          normalise,
+        );
+      } finally {
+        callSignal.release();
+      }
     },
     health(healthOptions) {
       return context.health(healthOptions?.signal, async (signal) => {

@@ -138,36 +138,66 @@ export function isNetworkError(error: unknown): boolean {
   return error instanceof TypeError && /fetch failed|terminated|socket|network/i.test(error.message);
 }
 
-/** The caller's signal and the per-call deadline, combined; tells which one fired. */
+/** The caller's signals and the per-call deadline, combined; tells which one fired. */
 export type CallSignal = {
   signal: AbortSignal;
   /** The error that describes why the call was aborted, or undefined if it was not. */
   abortError(): AppError | undefined;
+  /** Stop the deadline timer and detach from the source signals (call when the call is over). */
+  release(): void;
 };
 
+/**
+ * Combines the sources by hand rather than with AbortSignal.any: listeners on long-lived signals
+ * (a client's dispose signal) are removed when the call ends, so nothing accumulates on them.
+ */
 export function createCallSignal(
-  callerSignal: AbortSignal | undefined,
+  sources: readonly (AbortSignal | undefined)[],
   timeoutMs: number,
   service: string,
 ): CallSignal {
-  const timeoutSignal = AbortSignal.timeout(timeoutMs);
-  const signal = callerSignal === undefined ? timeoutSignal : AbortSignal.any([callerSignal, timeoutSignal]);
+  const controller = new AbortController();
+  let timedOut = false;
+  let abortedBy: AbortSignal | undefined;
+  const detachers: (() => void)[] = [];
+  for (const source of sources) {
+    if (source === undefined) continue;
+    const onAbort = (): void => {
+      abortedBy ??= source;
+      controller.abort(source.reason);
+    };
+    if (source.aborted) {
+      onAbort();
+      break;
+    }
+    source.addEventListener("abort", onAbort, { once: true });
+    detachers.push(() => source.removeEventListener("abort", onAbort));
+  }
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new DOMException(`timed out after ${timeoutMs} ms`, "TimeoutError"));
+  }, timeoutMs);
+  timer.unref?.();
   return {
-    signal,
+    signal: controller.signal,
     abortError() {
-      if (callerSignal?.aborted) {
+      if (abortedBy !== undefined) {
         return new AppError("aborted", `The ${service} request was cancelled`, {
-          cause: callerSignal.reason,
+          cause: abortedBy.reason,
           retryable: false,
         });
       }
-      if (timeoutSignal.aborted) {
+      if (timedOut) {
         return new AppError("timeout", `The ${service} did not answer within ${timeoutMs} ms`, {
           retryable: false,
           details: { timeoutMs },
         });
       }
       return undefined;
+    },
+    release() {
+      clearTimeout(timer);
+      for (const detach of detachers.splice(0)) detach();
     },
   };
 }
