@@ -125,18 +125,23 @@ function firstLineAsTitle(body: string): string {
   return `${firstLine.slice(0, cut > 40 ? cut : 100)}…`;
 }
 
-/** The page header often repeats title and subtitle: keep each only once at the top. */
+/** The page header often repeats title and subtitle: keep each only once among the first paragraphs. */
 function dedupeLeadingParagraphs(content: string): string {
-  const head = content.split("\n\n", 7);
-  const rest = head.length === 7 ? content.slice(head.slice(0, 6).join("\n\n").length) : "";
-  const leading = head.slice(0, 6);
   const seen = new Set<string>();
-  const kept: string[] = [];
-  for (const paragraph of leading) {
-    const key = paragraph.toLowerCase();
-    if (seen.has(key)) continue;
-    seen.add(key);
-    kept.push(paragraph);
+  let result = "";
+  let position = 0;
+  for (let paragraph = 0; paragraph < 6 && position <= content.length; paragraph++) {
+    let end = content.indexOf("\n\n", position);
+    if (end < 0) end = content.length;
+    const text = content.slice(position, end);
+    // Titles and subtitles are short; long paragraphs are never repeated headers.
+    const key = text.length <= 300 ? text.toLowerCase() : undefined;
+    if (key === undefined || !seen.has(key)) {
+      if (key !== undefined) seen.add(key);
+      result = result === "" ? text : `${result}\n\n${text}`;
+    }
+    position = end + 2;
   }
-  return kept.join("\n\n") + rest;
+  if (position >= content.length) return result;
+  return `${result}\n\n${content.slice(position)}`;
 }

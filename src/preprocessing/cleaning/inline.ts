@@ -17,15 +17,20 @@ const HTML_ENTITY = /&(?:#(\d{1,7})|#x([0-9a-fA-F]{1,6})|([a-zA-Z]{2,8}));/g;
 const BOLD = /(\*\*|__)(?=\S)([^*\n]*?\S)\1/g;
 const ITALIC_STAR = /(^|[^\w*])\*(?=\S)([^*\n]*?\S)\*(?![\w*])/g;
 const ITALIC_UNDERSCORE = /(^|[^\w])_(?=\S)([^_\n]*?\S)_(?!\w)/g;
-const DECORATIVE_ARROWS = /[↓⬇↳]+/g;
 const EMPHASIS_RUN = /\*{2,}|_{2,}/g;
 const ASTERISK_PILE = /\*{4,}/g;
-const NON_ASCII = /[\u0080-\u{10FFFF}]/u;
 const MARKDOWN_ESCAPE = /\\([\\`*_{}[\]()#+\-.!|>~<])/g;
 const EMOJI =
   /\p{Extended_Pictographic}|\p{Emoji_Modifier}|[\u{1F1E6}-\u{1F1FF}]|[\u{E0020}-\u{E007F}]|\u200D|\uFE0E|\uFE0F|\u20E3/gu;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u200B\u200C\u2060\uFEFF\u00AD]/g;
+/** One scan for every character that may be removed (the replacer decides precisely). */
+const INVISIBLE_OR_EMOJI_RANGES = [
+  "\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F",
+  "\\u00A9\\u00AD\\u00AE\\u200B-\\u200D\\u203C-\\u3299\\uFE0E\\uFE0F\\uFEFF",
+  "\\u{1F000}-\\u{1FAFF}\\u{E0020}-\\u{E007F}",
+].join("");
+const INVISIBLE_OR_EMOJI = new RegExp(`[${INVISIBLE_OR_EMOJI_RANGES}]`, "gu");
 const SPACES = / {2,}|[\t\u00A0\u2000-\u200A\u202F\u205F\u3000][ \t\u00A0\u2000-\u200A\u202F\u205F\u3000]*/g;
 const SPACE_BEFORE_PUNCTUATION = / +(?=[,;:!?](?:\s|$))/gm;
 const WORD_END = /[\p{L}\p{N})\]"'”’]/u;
@@ -94,8 +99,7 @@ function cleanProseSegment(segment: string): string {
     if (text.includes("****")) text = text.replace(ASTERISK_PILE, " ");
     if (text.includes("**") || text.includes("__")) text = text.replace(EMPHASIS_RUN, removeStrayEmphasis);
   }
-  if (NON_ASCII.test(text)) text = removeEmoji(text).replace(DECORATIVE_ARROWS, " ");
-  else text = text.replace(CONTROL, "");
+  text = text.replace(INVISIBLE_OR_EMOJI, removeInvisibleOrEmoji);
   text = collapseSpaces(text);
   if (text.includes(" ,") || text.includes(" :") || text.includes(" ;") || text.includes(" !") || text.includes(" ?")) {
     text = text.replace(SPACE_BEFORE_PUNCTUATION, (spaces, offset: number, whole: string) =>
@@ -104,6 +108,17 @@ function cleanProseSegment(segment: string): string {
   }
   return text;
 }
+
+/** Replacer for INVISIBLE_OR_EMOJI: the candidates of the range are checked precisely here. */
+function removeInvisibleOrEmoji(character: string): string {
+  const code = character.codePointAt(0) ?? 0;
+  if (code === 0x2193 || code === 0x2b07 || code === 0x21b3) return " "; // decorative arrows ↓ ⬇ ↳
+  // Controls, soft hyphen, © ®, zero-width characters, word joiner, variation selectors, BOM, tags.
+  if (code < 0x203c || code === 0x2060 || (code >= 0xfe00 && code <= 0xfeff) || code >= 0xe0000) return "";
+  return EMOJI_CHARACTER.test(character) ? "" : character;
+}
+
+const EMOJI_CHARACTER = /^(?:\p{Extended_Pictographic}|\p{Emoji_Modifier}|[\u{1F1E6}-\u{1F1FF}]|\u200D|\u20E3)$/u;
 
 /** A leftover run of ** or __ next to a space or a line end is markup; inside a word (a__b) it is kept. */
 function removeStrayEmphasis(run: string, offset: number, whole: string): string {

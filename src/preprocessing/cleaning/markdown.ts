@@ -34,7 +34,8 @@ const BULLET = /^\s*(?:[*+\-•▪‣◦→↳➔➜►▶⇒]|\\-)\s+/;
 const NUMBERED = /^\s*(\d{1,3})(?:\\?[.)])\s+/;
 const RULE = /^\s*(?:(?:\*\s*){3,}|(?:-\s*){3,}|(?:_\s*){3,}|(?:=\s*){3,})$/;
 const TABLE_SEPARATOR = /^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$/;
-const LEADING_SYMBOLS = /^(?:[ →↳↓↑←⇒➔➜►▶•▪‣◦∙·>]|[*+\-–—|](?= ))+/gm;
+const LEADING_SYMBOLS = /^(?:[ →↳↓↑←⇒➔➜►▶•▪‣◦∙·>]|[*+\-–—|](?= ))+/;
+const STARTS_WITH_WORD = /^[\p{L}\p{N}]/u;
 const HAS_WORD_CHARACTER = /[\p{L}\p{N}]/u;
 const LETTER = /\p{L}/u;
 const STARTS_LOWERCASE = /^\p{Ll}/u;
@@ -137,10 +138,13 @@ function cleanProseBlocks(blocks: Block[]): void {
   for (const block of blocks) if (block.kind !== "code") prose.push(block);
   if (prose.length === 0) return;
   const joined = prose.map((block) => block.text.replace(/\n/g, " ")).join("\n");
-  const cleaned = cleanInline(joined).replace(LEADING_SYMBOLS, "").split("\n");
+  const cleaned = cleanInline(joined).split("\n");
   for (let index = 0; index < prose.length; index++) {
     const block = prose[index];
-    if (block !== undefined) block.text = (cleaned[index] ?? "").trim();
+    if (block === undefined) continue;
+    let text = cleaned[index] ?? "";
+    if (!STARTS_WITH_WORD.test(text)) text = text.replace(LEADING_SYMBOLS, "");
+    block.text = text.trim();
   }
 }
 

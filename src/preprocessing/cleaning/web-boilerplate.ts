@@ -13,11 +13,12 @@ export function trimPageChrome(text: string): string {
   return text;
 }
 
-const SUBSTACK_MARKER = /^SubscribeSign in$/m;
+const SUBSTACK_MARKER = "\nSubscribeSign in\n";
 const SUBSTACK_FOOTER = /^#{1,6}\s+Discussion about this post\s*$/m;
 
 function isSubstackPage(text: string): boolean {
-  return SUBSTACK_MARKER.test(text.slice(0, 2_000));
+  const position = text.indexOf(SUBSTACK_MARKER);
+  return position >= 0 && position < 2_000;
 }
 
 /**
@@ -184,15 +185,38 @@ const PROMOTIONAL_SENTENCES: readonly RegExp[] = [
 
 const SENTENCE_SPLIT = /(?<=[.!?…])\s+(?=[\p{Lu}\p{N}“"‘(])/u;
 
-const INLINE_CAPTION = /\s*[[(](?:Image|Figure|Photo|Source)[^\])\n]{0,60}\b(?:author|DALL-E)[^\])\n]{0,80}[\])]/gi;
+const INLINE_CAPTION = / ?[[(](?:Image|Figure|Photo|Source)\b[^\])\n]{0,60}\b(?:author|DALL-E)[^\])\n]{0,80}[\])]/gi;
+const CAPTION_HINTS = ["Image", "Figure", "Photo", "Source"];
+/** Cheap filter (plain substring search): a paragraph without any of these has no promotional sentence. */
+const PROMOTION_HINTS = [
+  "ollow",
+  "onnect on",
+  "ubscribe",
+  "lap",
+  "ember",
+  "eferral",
+  "upport",
+  "re-order",
+  "heck out",
+  "oin",
+  "ign up",
+  "hare it",
+];
+
+function containsAny(text: string, needles: readonly string[]): boolean {
+  for (const needle of needles) if (text.includes(needle)) return true;
+  return false;
+}
 
 /**
  * Drops inline image captions ("[Image by the Author]") and promotional sentences from a
  * paragraph; the rest of the paragraph is kept verbatim.
  */
 export function removePromotionalSentences(text: string): string {
-  const paragraph = text.includes("[") || text.includes("(") ? text.replace(INLINE_CAPTION, "") : text;
-  if (!PROMOTIONAL_SENTENCES.some((pattern) => pattern.test(paragraph))) return paragraph;
+  const paragraph = containsAny(text, CAPTION_HINTS) ? text.replace(INLINE_CAPTION, "") : text;
+  if (!containsAny(paragraph, PROMOTION_HINTS) || !PROMOTIONAL_SENTENCES.some((pattern) => pattern.test(paragraph))) {
+    return paragraph;
+  }
   const sentences = paragraph.split(SENTENCE_SPLIT);
   return sentences.filter((sentence) => !PROMOTIONAL_SENTENCES.some((pattern) => pattern.test(sentence))).join(" ");
 }
