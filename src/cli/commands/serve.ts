@@ -103,7 +103,8 @@ export function registerServeCommand(program: Command): void {
         parallel,
         requestTimeoutMs: settings.llmTimeoutMs,
       });
-      if (settings.reranker !== undefined) reranker = await loadReranker(settings.reranker, settings.cacheDir);
+      if (settings.reranker !== undefined)
+        reranker = await loadReranker(settings.reranker, settings.cacheDir, { threads });
     } catch (error) {
       await disposeResources();
       throw error;

@@ -1,13 +1,17 @@
-/** Loads the GGUF reranker named by --reranker (path, URL or hf: URI). */
+/** Loads the GGUF reranker named by --reranker (path, URL or hf: URI; downloads show progress). */
+import { createDownloadProgressReporter } from "../../llm/model-source/index.js";
+import { createLlamaCppReranker } from "../rerank/llama-cpp-reranker.js";
 import type { Reranker } from "../rerank/port.js";
 
-export async function loadReranker(source: string, cacheDir: string | undefined): Promise<Reranker> {
-  const { resolveModelFile } = await import("../../llm/model-source/index.js");
-  const modelPath = await resolveModelFile(source, cacheDir === undefined ? {} : { cacheDir });
-  // Resolved at run time: the adapter is only loaded when a reranker is configured.
-  const adapterModule = "../rerank/llama-cpp-reranker.js";
-  const adapter = (await import(adapterModule)) as {
-    createLlamaCppReranker(options: { modelPath: string }): Promise<Reranker>;
-  };
-  return adapter.createLlamaCppReranker({ modelPath });
+export async function loadReranker(
+  source: string,
+  cacheDir: string | undefined,
+  options: { threads?: number } = {},
+): Promise<Reranker> {
+  return createLlamaCppReranker({
+    source,
+    ...(cacheDir === undefined ? {} : { cacheDir }),
+    ...(options.threads === undefined ? {} : { threads: options.threads }),
+    onProgress: createDownloadProgressReporter({ label: `download reranker ${source}` }),
+  });
 }
