@@ -16,7 +16,7 @@
 import { type Job, Queue, UnrecoverableError, Worker } from "bullmq";
 import type { RawDocument } from "../domain/index.js";
 import type { Embedder } from "../embedding/index.js";
-import { createEmbedder } from "../embedding/index.js";
+import { createEmbedder, DEFAULT_EMBEDDER_SPEC } from "../embedding/index.js";
 import { AppError, type ErrorCode } from "../errors/index.js";
 import { ingest } from "../ingestion/index.js";
 import type { ReadResult } from "../ingestion/readers/index.js";
@@ -51,7 +51,7 @@ export type IngestionWorkerOptions = {
   concurrency?: number;
   /** Only serve this store (jobs for another store are dead-lettered); default: each job's own store. */
   storeUri?: string;
-  /** Only use this embedder; default: each job's own embedder spec. */
+  /** Only use this embedder; default: "static" when storeUri is set, else each job's own embedder spec. */
   embedderSpec?: string;
   cacheDir?: string;
   lockDurationMs?: number;
@@ -125,9 +125,14 @@ export async function startIngestionWorker(options: IngestionWorkerOptions): Pro
   const resources = createResources(options.cacheDir);
   const emit = (event: IngestionWorkerEvent) => options.onEvent?.(event);
 
+  // A worker bound to a store has one embedder (the project default unless told); otherwise each
+  // job says which embedder made its store.
+  const fixedEmbedderSpec =
+    options.embedderSpec ?? (options.storeUri === undefined ? undefined : DEFAULT_EMBEDDER_SPEC);
+
   // Refuse to start against a store built with other preprocessing or another embedder.
-  if (options.storeUri !== undefined) {
-    const { fingerprint } = await resources.embedderFor(options.embedderSpec ?? "static");
+  if (options.storeUri !== undefined && fixedEmbedderSpec !== undefined) {
+    const { fingerprint } = await resources.embedderFor(fixedEmbedderSpec);
     const metadata = await (await resources.storeFor(options.storeUri)).readMetadata();
     const differences = metadata === undefined ? [] : describeFingerprintDifferences(metadata.fingerprint, fingerprint);
     if (differences.length > 0) {
@@ -140,7 +145,9 @@ export async function startIngestionWorker(options: IngestionWorkerOptions): Pro
   }
 
   const deadLetters = new Queue(deadLetterQueueName(queueName), { connection });
+  const deadLettered = new Set<string>();
   const moveToDeadLetters = async (job: Job, reason: string, attemptsMade: number): Promise<void> => {
+    if (deadLettered.has(String(job.id))) return;
     const data = job.data as Partial<IngestionJobData> | undefined;
     const deadLetter: DeadLetter = {
       jobId: String(job.id),
@@ -181,7 +188,7 @@ export async function startIngestionWorker(options: IngestionWorkerOptions): Pro
           `the job is for the store ${data.storeUri}, this worker serves ${options.storeUri}`,
         );
       }
-      const { embedder, fingerprint } = await resources.embedderFor(options.embedderSpec ?? data.embedderSpec);
+      const { embedder, fingerprint } = await resources.embedderFor(fixedEmbedderSpec ?? data.embedderSpec);
       if (fingerprint.hash !== data.fingerprint) {
         throw new AppError(
           "fingerprint_mismatch",
@@ -213,9 +220,7 @@ export async function startIngestionWorker(options: IngestionWorkerOptions): Pro
       return result;
     } catch (error) {
       const reason = describeError(error);
-      const permanent =
-        error instanceof AppError &&
-        (PERMANENT_CODES.has(error.code) || (!error.retryable && error.code === "internal_error"));
+      const permanent = error instanceof AppError && PERMANENT_CODES.has(error.code);
       if (permanent || lastAttempt) {
         await moveToDeadLetters(job, reason, job.attemptsMade + 1);
         throw permanent ? new UnrecoverableError(reason) : error;
