@@ -3,6 +3,7 @@
  * signal + dispose + deadline), the retry policy, and a health probe that never throws for an
  * unreachable upstream (it answers false) but does throw when the caller aborts.
  */
+import { setMaxListeners } from "node:events";
 import { AppError } from "../../errors/index.js";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry.js";
 import { type CallSignal, createCallSignal, toUpstreamError } from "./upstream-errors.js";
@@ -65,6 +66,8 @@ export function createCallContext(options: HttpClientOptions, service: string): 
     ...(options.random === undefined ? {} : { random: options.random }),
   };
   const disposer = new AbortController();
+  // Every call in flight listens on it (and detaches when it ends): many concurrent calls are not a leak.
+  setMaxListeners(0, disposer.signal);
   const assertOpen = (): void => {
     if (disposer.signal.aborted) {
       throw new AppError("shutting_down", `The ${service} client was disposed`, { retryable: false });
