@@ -3,25 +3,26 @@ import type { Table } from "@lancedb/lancedb";
 import type { AnnSettings } from "./options.js";
 import { CHUNK_COLUMNS, type ChunkRow, sqlIn } from "./rows.js";
 
-/** Nearest rows by cosine distance; with the HNSW index, tuned by ef and refineFactor. */
+/**
+ * Nearest rows by cosine distance. ef and refineFactor tune the HNSW index when there is one (it
+ * may have been built by another process since this handle opened) and are ignored otherwise.
+ */
 export async function denseRows(
   table: Table,
-  indexed: boolean,
   ann: AnnSettings,
   vector: Float32Array,
   limit: number,
   where: string | undefined,
   columns: readonly string[],
 ): Promise<ChunkRow[]> {
+  // LanceDB asks the graph for limit × refineFactor candidates, and ef must cover them.
   let query = table
     .vectorSearch(vector)
     .distanceType("cosine")
+    .ef(Math.max(ann.ef, limit * ann.refineFactor))
+    .refineFactor(ann.refineFactor)
     .select([...columns])
     .limit(limit);
-  if (indexed) {
-    // LanceDB asks the graph for limit × refineFactor candidates, and ef must cover them.
-    query = query.ef(Math.max(ann.ef, limit * ann.refineFactor)).refineFactor(ann.refineFactor);
-  }
   if (where !== undefined) query = query.where(where);
   return (await query.toArray()) as ChunkRow[];
 }

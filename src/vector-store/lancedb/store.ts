@@ -193,7 +193,6 @@ class LanceDbStore implements VectorStore {
     if (request.mode === "dense") {
       const rows = await denseRows(
         open.table,
-        open.indexes.vector,
         this.#settings.ann,
         request.vector as Float32Array,
         request.limit,
@@ -207,15 +206,7 @@ class LanceDbStore implements VectorStore {
     } else {
       // Candidates as ids only (the text column is what costs), fused, then the winners' rows.
       const [dense, lexical] = await Promise.all([
-        denseRows(
-          open.table,
-          open.indexes.vector,
-          this.#settings.ann,
-          request.vector as Float32Array,
-          hybrid.candidates,
-          where,
-          ["id"],
-        ),
+        denseRows(open.table, this.#settings.ann, request.vector as Float32Array, hybrid.candidates, where, ["id"]),
         this.#lexicalRows(open, category, request.text as string, hybrid.candidates, where, ["id"]),
       ]);
       const fused = reciprocalRankFusion(
@@ -246,6 +237,8 @@ class LanceDbStore implements VectorStore {
   ): Promise<ChunkRow[]> {
     if (!open.indexes.fullText) {
       await this.#serialize(category, async () => {
+        // Another process (an ingest run) may have built it since this handle looked.
+        Object.assign(open.indexes, await readIndexState(open.table));
         if (!open.indexes.fullText && (await open.table.countRows()) > 0) {
           await createFullTextIndex(open.table, open.indexes);
         }
@@ -297,6 +290,7 @@ class LanceDbStore implements VectorStore {
         if (open === undefined) return;
         const rows = await open.table.countRows();
         if (rows === 0) return;
+        Object.assign(open.indexes, await readIndexState(open.table));
         await createScalarIndexes(open.table, open.indexes);
         if (!open.indexes.fullText) await createFullTextIndex(open.table, open.indexes);
         if (!open.indexes.vector && rows >= this.#settings.ann.threshold) {
