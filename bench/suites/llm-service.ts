@@ -9,6 +9,7 @@
  *          --concurrency 1,2,4,8  --context-size 512  --model <gguf>  --serve-args "<extra flags>"
  *          --skip-in-process  --skip-service  --json
  */
+import { readFile } from "node:fs/promises";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { getLlama, type LlamaContextSequence, type Token, TokenBias } from "node-llama-cpp";
@@ -44,7 +45,37 @@ type Measurement = {
   latencyP50: number;
   requests: number;
   failed: number;
+  /** CPU time (all threads of the serving process) per generated token: robust to other load. */
+  cpuMsPerToken: number;
+  /** Service only: mean wait for a free sequence, from its own metrics. */
+  queueWaitMs?: number;
 };
+
+/** utime + stime of a process in ms, from /proc (Linux). */
+async function processCpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+const CLOCK_TICKS_PER_SECOND = 100;
+
+function ownCpuMs(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
+}
+
+async function queueStats(url: string): Promise<{ sum: number; count: number }> {
+  const body = await (await fetch(`${url}/metrics`)).text();
+  const read = (name: string): number => {
+    const line = body.split("\n").find((candidate) => candidate.startsWith(`${name} `));
+    return line === undefined ? 0 : Number(line.slice(name.length + 1));
+  };
+  return {
+    sum: read("llm_twin_request_queue_duration_seconds_sum"),
+    count: read("llm_twin_request_queue_duration_seconds_count"),
+  };
+}
 
 function parseOptions(args: readonly string[]): Options {
   const options: Options = {
@@ -86,8 +117,9 @@ function parseOptions(args: readonly string[]): Options {
   return options;
 }
 
-function fromLoad(result: LoadResult): Measurement {
+function fromLoad(result: LoadResult, cpuMs: number): Measurement {
   return {
+    cpuMsPerToken: cpuMs / Math.max(1, result.completionTokens),
     concurrency: result.concurrency,
     tokensPerSecond: result.tokensPerSecond,
     ttftP50: result.timeToFirstTokenMs.p50,
@@ -136,10 +168,17 @@ async function measureService(options: Options, modelPath: string): Promise<Meas
     const results: Measurement[] = [];
     for (const concurrency of options.concurrency) {
       const prompts = makePrompts(concurrency * options.requestsPerClient, options.promptWords, concurrency);
-      const result = fromLoad(await runLoad(server.url, prompts, concurrency, settings));
+      const pid = server.process.pid ?? 0;
+      const queueBefore = await queueStats(server.url);
+      const cpuBefore = await processCpuMs(pid);
+      const load = await runLoad(server.url, prompts, concurrency, settings);
+      const result = fromLoad(load, (await processCpuMs(pid)) - cpuBefore);
+      const queueAfter = await queueStats(server.url);
+      const waits = queueAfter.count - queueBefore.count;
+      result.queueWaitMs = waits > 0 ? ((queueAfter.sum - queueBefore.sum) * 1000) / waits : 0;
       log(
         options,
-        `service    c=${concurrency}: ${result.tokensPerSecond.toFixed(1)} tok/s, TTFT p50 ${result.ttftP50.toFixed(1)} ms`,
+        `service    c=${concurrency}: ${result.tokensPerSecond.toFixed(1)} tok/s, TTFT p50 ${result.ttftP50.toFixed(1)} ms, queue wait ${result.queueWaitMs.toFixed(1)} ms, ${result.cpuMsPerToken.toFixed(2)} CPU ms/token`,
       );
       if (result.failed > 0) log(options, `  ${result.failed} failed`);
       results.push(result);
@@ -196,6 +235,7 @@ async function measureInProcess(options: Options, modelPath: string): Promise<Me
       const prompts = makePrompts(concurrency * options.requestsPerClient, options.promptWords, concurrency);
       let next = 0;
       const samples: Array<{ ttft: number; latency: number; count: number }> = [];
+      const cpuBefore = ownCpuMs();
       const started = performance.now();
       await Promise.all(
         Array.from({ length: concurrency }, async () => {
@@ -207,10 +247,12 @@ async function measureInProcess(options: Options, modelPath: string): Promise<Me
         }),
       );
       const wall = (performance.now() - started) / 1000;
+      const generated = samples.reduce((sum, sample) => sum + sample.count, 0);
       const ttft = percentiles(samples.map((sample) => sample.ttft));
       const result: Measurement = {
         concurrency,
-        tokensPerSecond: samples.reduce((sum, sample) => sum + sample.count, 0) / wall,
+        tokensPerSecond: generated / wall,
+        cpuMsPerToken: (ownCpuMs() - cpuBefore) / Math.max(1, generated),
         ttftP50: ttft.p50,
         ttftP95: ttft.p95,
         latencyP50: percentiles(samples.map((sample) => sample.latency)).p50,
@@ -219,7 +261,7 @@ async function measureInProcess(options: Options, modelPath: string): Promise<Me
       };
       log(
         options,
-        `in-process c=${concurrency}: ${result.tokensPerSecond.toFixed(1)} tok/s, TTFT p50 ${result.ttftP50.toFixed(1)} ms`,
+        `in-process c=${concurrency}: ${result.tokensPerSecond.toFixed(1)} tok/s, TTFT p50 ${result.ttftP50.toFixed(1)} ms, ${result.cpuMsPerToken.toFixed(2)} CPU ms/token`,
       );
       results.push(result);
     }
@@ -272,16 +314,17 @@ export async function run(args: string[]): Promise<void> {
     return;
   }
   const lines = [
-    "| concurrency | service tok/s | service TTFT p50 / p95 (ms) | in-process tok/s | in-process TTFT p50 (ms) | service ÷ in-process |",
-    "|---|---|---|---|---|---|",
+    "| concurrency | service tok/s | service TTFT p50 / p95 (ms) | queue wait (ms) | service CPU ms/token | in-process tok/s | in-process TTFT p50 (ms) | in-process CPU ms/token | service ÷ in-process (tok/s) |",
+    "|---|---|---|---|---|---|---|---|---|",
     ...options.concurrency.map((concurrency) => {
       const ours = at(service, concurrency);
       const direct = at(inProcess, concurrency);
       const ratio = ratios.find((row) => row.concurrency === concurrency)?.serviceOverInProcess;
-      return `| ${concurrency} | ${ours?.tokensPerSecond.toFixed(1) ?? "-"} | ${ours ? `${ours.ttftP50.toFixed(1)} / ${ours.ttftP95.toFixed(1)}` : "-"} | ${direct?.tokensPerSecond.toFixed(1) ?? "-"} | ${direct?.ttftP50.toFixed(1) ?? "-"} | ${ratio?.toFixed(2) ?? "-"} |`;
+      return `| ${concurrency} | ${ours?.tokensPerSecond.toFixed(1) ?? "-"} | ${ours ? `${ours.ttftP50.toFixed(1)} / ${ours.ttftP95.toFixed(1)}` : "-"} | ${ours?.queueWaitMs?.toFixed(1) ?? "-"} | ${ours?.cpuMsPerToken.toFixed(2) ?? "-"} | ${direct?.tokensPerSecond.toFixed(1) ?? "-"} | ${direct?.ttftP50.toFixed(1) ?? "-"} | ${direct?.cpuMsPerToken.toFixed(2) ?? "-"} | ${ratio?.toFixed(2) ?? "-"} |`;
     }),
     "",
     `batching gain (tok/s at 4 ÷ at 1): service ${report.batchingGain.service?.toFixed(2) ?? "-"}, in-process ${report.batchingGain.inProcess?.toFixed(2) ?? "-"}`,
+    `load average at start ${os.loadavg()[0]?.toFixed(2)} (other processes on the machine distort tok/s; CPU ms/token is robust to them)`,
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
 }

@@ -114,6 +114,8 @@ export type LlamaCppEngine = {
   /** Text of tokens; `special` renders control tokens (BOS, <|im_start|>...) as text. */
   detokenize(tokens: readonly number[], special?: boolean): string;
   stats(): EngineStats;
+  /** True once dispose() has been called. */
+  readonly disposed: boolean;
   /** Refuse new requests (graceful shutdown); in-flight requests continue. */
   stopAdmitting(): void;
   /** Resolves when no request is running or waiting. */
@@ -353,6 +355,9 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
         queueSize: admission.queued,
         activeGenerations,
       };
+    },
+    get disposed() {
+      return disposed;
     },
     stopAdmitting() {
       admission.close(new AppError("shutting_down", "The server is shutting down", { retryable: true }));

@@ -43,7 +43,7 @@ export function languageModelFromEngine(engine: LlamaCppEngine): LlamaCppLanguag
       }
     },
     async health() {
-      return true;
+      return !engine.disposed;
     },
     dispose() {
       return engine.dispose();

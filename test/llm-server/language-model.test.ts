@@ -1,0 +1,57 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLlamaCppLanguageModel, type LlamaCppLanguageModel } from "../../src/llm/llama-cpp/index.js";
+import { tinyModelPath } from "../../src/testing/gguf/index.js";
+
+let llm: LlamaCppLanguageModel;
+beforeAll(async () => {
+  llm = await createLlamaCppLanguageModel({
+    modelPath: await tinyModelPath("chat"),
+    modelId: "twin",
+    threads: 1,
+    parallel: 2,
+  });
+});
+afterAll(async () => {
+  await llm?.dispose();
+});
+
+describe("the in-process LanguageModel adapter", () => {
+  it("generates from a prompt and from chat messages, with usage", async () => {
+    const fromPrompt = await llm.generate({ prompt: "Hello", maxNewTokens: 5, logitBias: { 400: 100 } });
+    expect(fromPrompt.finishReason).toBe("length");
+    expect(fromPrompt.usage.completionTokens).toBe(5);
+    const fromChat = await llm.generate({ messages: [{ role: "user", content: "Hi" }], maxNewTokens: 3 });
+    expect(fromChat.usage.promptTokens).toBeGreaterThan(5);
+    expect(llm.id).toBe("twin");
+    expect(await llm.health()).toBe(true);
+  });
+
+  it("streams token parts then exactly one done part whose text matches generate()", async () => {
+    const request = { prompt: "Stream", maxNewTokens: 12, temperature: 0 } as const;
+    const parts = [];
+    for await (const part of llm.stream(request)) parts.push(part);
+    expect(parts.filter((part) => part.type === "done")).toHaveLength(1);
+    expect(parts.at(-1)?.type).toBe("done");
+    const streamed = parts.map((part) => (part.type === "token" ? part.text : "")).join("");
+    expect(streamed).toBe((await llm.generate(request)).text);
+  });
+
+  it("stops when the signal aborts and frees the sequence", async () => {
+    const controller = new AbortController();
+    let tokens = 0;
+    const consume = (async () => {
+      for await (const part of llm.stream({
+        prompt: "Long",
+        maxNewTokens: 1500,
+        logitBias: { 400: 100 },
+        signal: controller.signal,
+      })) {
+        if (part.type === "token") tokens += 1;
+        if (tokens === 3) controller.abort();
+      }
+    })();
+    await expect(consume).rejects.toMatchObject({ code: "aborted" });
+    expect(tokens).toBeLessThan(10);
+    expect(llm.engine.stats().sequencesInUse).toBe(0);
+  });
+});
