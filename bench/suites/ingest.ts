@@ -14,7 +14,7 @@ import { ingest } from "../../src/ingestion/index.js";
 import type { ReadResult } from "../../src/ingestion/readers/index.js";
 import { readRawDocuments } from "../../src/ingestion/readers/index.js";
 import { SHARED_DATASETS_MISSING, sharedDatasetPath } from "../../src/testing/shared-datasets.js";
-import { openVectorStore } from "../../src/vector-store/index.js";
+import { openVectorStore, type VectorStore } from "../../src/vector-store/index.js";
 
 export const name = "ingest";
 export const description =
@@ -27,6 +27,10 @@ type CorpusResult = {
   storeOpenMs: number;
   runMs: number;
   chunksPerSecond: number;
+  /** Index building at the end of the run (store.optimize). */
+  optimizeMs: number;
+  /** Chunks per second of the run without the final index build. */
+  sustainedChunksPerSecond: number;
   cpuMsPerChunk: number;
   secondRunMs: number;
   secondRunChunksWritten: number;
@@ -62,11 +66,14 @@ export async function run(args: string[]): Promise<void> {
     const directory = await mkdtemp(join(tmpdir(), "bench-ingest-"));
     try {
       const openStarted = performance.now();
-      const store = await openVectorStore(`lancedb:${directory}`);
+      const opened = await openVectorStore(`lancedb:${directory}`);
       const storeOpenMs = performance.now() - openStarted;
+      const timing = { optimizeMs: 0 };
+      const store = timeOptimize(opened, timing);
       const cpuBefore = process.cpuUsage();
       const first = await ingest({ documents: read(), store, embedder, batchSize, concurrency });
       const cpu = process.cpuUsage(cpuBefore);
+      const sustainedMs = first.durationMs - timing.optimizeMs;
       const second = await ingest({ documents: read(), store, embedder, batchSize, concurrency });
       await store.close();
       results.push({
@@ -76,6 +83,8 @@ export async function run(args: string[]): Promise<void> {
         storeOpenMs: round(storeOpenMs),
         runMs: first.durationMs,
         chunksPerSecond: Math.round((first.chunksWritten * 1000) / first.durationMs),
+        optimizeMs: Math.round(timing.optimizeMs),
+        sustainedChunksPerSecond: Math.round((first.chunksWritten * 1000) / sustainedMs),
         cpuMsPerChunk: round((cpu.user + cpu.system) / 1000 / Math.max(1, first.chunksWritten), 3),
         secondRunMs: second.durationMs,
         secondRunChunksWritten: second.chunksWritten,
@@ -101,13 +110,30 @@ export async function run(args: string[]): Promise<void> {
     `embedder ${report.embedder}: one-time load ${report.embedderLoadMs} ms${report.embedderCacheConverted ? " (converted the JSON this time)" : " (binary cache)"}\n`,
   );
   process.stdout.write(
-    "| corpus | documents | chunks | store open | run (wall) | chunks/s | CPU ms/chunk | unchanged rerun |\n|---|---|---|---|---|---|---|---|\n",
+    "| corpus | documents | chunks | store open | run (wall) | chunks/s | of which index build | chunks/s without it | CPU ms/chunk | unchanged rerun |\n|---|---|---|---|---|---|---|---|---|---|\n",
   );
   for (const result of results) {
     process.stdout.write(
-      `| ${result.corpus} | ${result.documents} | ${result.chunks} | ${result.storeOpenMs} ms | ${(result.runMs / 1000).toFixed(2)} s | ${result.chunksPerSecond} | ${result.cpuMsPerChunk} | ${(result.secondRunMs / 1000).toFixed(2)} s, ${result.secondRunChunksWritten} written |\n`,
+      `| ${result.corpus} | ${result.documents} | ${result.chunks} | ${result.storeOpenMs} ms | ${(result.runMs / 1000).toFixed(2)} s | ${result.chunksPerSecond} | ${(result.optimizeMs / 1000).toFixed(2)} s | ${result.sustainedChunksPerSecond} | ${result.cpuMsPerChunk} | ${(result.secondRunMs / 1000).toFixed(2)} s, ${result.secondRunChunksWritten} written |\n`,
     );
   }
+}
+
+/** The same store, with the time spent in optimize() (index building) recorded. */
+function timeOptimize(store: VectorStore, timing: { optimizeMs: number }): VectorStore {
+  return new Proxy(store, {
+    get(target, property) {
+      if (property === "optimize") {
+        return async () => {
+          const started = performance.now();
+          await target.optimize();
+          timing.optimizeMs += performance.now() - started;
+        };
+      }
+      const value = Reflect.get(target, property, target) as unknown;
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
 }
 
 function round(value: number, digits = 1): number {
