@@ -57,6 +57,24 @@ function startWorker(redisUrl: string, queueName: string, extra: string[]): Prom
   });
 }
 
+/** Runs the llm-twin CLI to completion; resolves with its stdout, rejects on a non-zero exit. */
+function runCli(args: string[], env: Record<string, string> = {}): Promise<string> {
+  const child = spawn(process.execPath, [join(root, "bin/llm-twin.js"), ...args], {
+    cwd: root,
+    env: { ...process.env, LLM_TWIN_FROM_SOURCE: "1", LANCEDB_LOG: "error", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (data: Buffer) => (stdout += data.toString()));
+  child.stderr?.on("data", (data: Buffer) => (stderr += data.toString()));
+  return new Promise((resolveRun, reject) =>
+    child.once("exit", (code) =>
+      code === 0 ? resolveRun(stdout) : reject(new Error(`llm-twin ${args[0]} exited with ${code}:\n${stderr}`)),
+    ),
+  );
+}
+
 async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs = 240_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
@@ -142,7 +160,12 @@ describe.skipIf(!hasRedis || articles === undefined)("queue-based ingestion with
       for (const worker of workers) expect(worker.output()).toMatch(/worker: ingested /);
       expect(await storeContents(storeUri, documentIds)).toEqual(reference);
 
-      const again = await enqueueIngestion({ queueUrl: redis.url, queueName: "two-workers", source: input, storeUri });
+      // Re-enqueue through the CLI (`llm-twin ingest --queue`, which calls enqueueIngestion).
+      const again = JSON.parse(
+        await runCli(["ingest", input, "--store", storeUri, "--queue", redis.url, "--json", "--progress", "none"], {
+          LLM_TWIN_QUEUE_NAME: "two-workers",
+        }),
+      );
       expect(again).toMatchObject({
         documentsRead: ARTICLES,
         jobsEnqueued: 0,
@@ -225,26 +248,15 @@ describe.skipIf(!hasRedis || articles === undefined)("queue-based ingestion with
       worker.child.kill("SIGTERM");
       expect(await worker.exited).toBe(0);
 
-      const listing = spawn(
-        process.execPath,
-        [
-          join(root, "bin/llm-twin.js"),
-          "worker",
-          "--queue",
-          redis.url,
-          "--queue-name",
-          "poison",
-          "--dead-letters",
-          "--json",
-        ],
-        {
-          cwd: root,
-          env: { ...process.env, LLM_TWIN_FROM_SOURCE: "1" },
-        },
-      );
-      let stdout = "";
-      listing.stdout.on("data", (data: Buffer) => (stdout += data.toString()));
-      expect(await new Promise((resolveExit) => listing.once("exit", resolveExit))).toBe(0);
+      const stdout = await runCli([
+        "worker",
+        "--queue",
+        redis.url,
+        "--queue-name",
+        "poison",
+        "--dead-letters",
+        "--json",
+      ]);
       const letters = JSON.parse(stdout) as {
         jobId: string;
         reason: string;
