@@ -238,6 +238,23 @@ describe("load-balanced LanguageModel", () => {
     expect(error.message).toContain("LLM replica b failed mid-stream");
   });
 
+  it("a caller's cancellation is passed through, neither retried elsewhere nor counted against the replica", async () => {
+    const a = fakeModel("a");
+    const b = fakeModel("b");
+    a.failWith = new AppError("aborted", "cancelled", { retryable: false });
+    b.failWith = a.failWith;
+    const balancer = createLoadBalancedLanguageModel(
+      [
+        { id: "a", model: a },
+        { id: "b", model: b },
+      ],
+      { healthIntervalMs: 0 },
+    );
+    await expect(balancer.generate({ prompt: "x" })).rejects.toMatchObject({ code: "aborted" });
+    expect(a.calls + b.calls).toBe(1);
+    expect(balancer.stats().every((stats) => stats.failures === 0 && stats.healthy)).toBe(true);
+  });
+
   it("prefers reporting overload when every replica failed", async () => {
     const a = fakeModel("a");
     const b = fakeModel("b");

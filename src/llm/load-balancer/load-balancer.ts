@@ -37,6 +37,7 @@ export type ReplicaStats = {
   healthy: boolean;
   outstanding: number;
   requests: number;
+  /** Requests that failed on this replica (cancellations by the caller are not counted). */
   failures: number;
   consecutiveProbeFailures: number;
   lastError?: string;
@@ -110,6 +111,8 @@ export function createLoadBalancedLanguageModel(
   };
 
   const recordFailure = (state: ReplicaState, error: AppError): void => {
+    // A caller that cancels is not the replica's failure.
+    if (error.code === "aborted") return;
     state.failures++;
     state.lastError = `${error.code}: ${error.message}`;
     if (error.code === "upstream_unavailable") setHealthy(state, false, `request failed: ${error.message}`);
