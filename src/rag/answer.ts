@@ -12,7 +12,7 @@ import type { ActiveTrace } from "../observability/tracing/index.js";
 import { noopTrace } from "../observability/tracing/index.js";
 import { buildPrompt } from "../preprocessing/index.js";
 import { resolveRagRequest } from "./request.js";
-import { type RagDependencies, retrieveResolved } from "./retrieve.js";
+import { type PromptLimit, type RagDependencies, retrieveResolved } from "./retrieve.js";
 import { buildContext, estimateTokens } from "./steps/context.js";
 import type { RagPart, RagRequest, RagResponse } from "./types.js";
 import { abortedError, deadlineSignal, toUpstreamError } from "./upstream.js";
@@ -42,11 +42,31 @@ function nextBefore(iterator: AsyncIterator<StreamPart>, signal: AbortSignal): P
   });
 }
 
+/** Tokens of the prompt without query and context, per template (the chat template costs a render). */
+const promptBaseTokens = new WeakMap<PromptLimit, Map<string, number>>();
+
+function promptOverhead(query: string, deps: RagDependencies, promptLimit: PromptLimit): number {
+  const template = deps.config.promptTemplate;
+  const key = typeof template === "string" ? template : template.custom;
+  let cache = promptBaseTokens.get(promptLimit);
+  if (cache === undefined) {
+    cache = new Map();
+    promptBaseTokens.set(promptLimit, cache);
+  }
+  let base = cache.get(key);
+  if (base === undefined) {
+    base = promptLimit.countInputTokens(buildPrompt({ template, query: "", context: "" }));
+    cache.set(key, base);
+  }
+  const countTokens = deps.countTokens ?? estimateTokens;
+  return base + countTokens(query);
+}
+
 /** Tokens left for the context: the configured budget, shrunk to what the LLM's input limit leaves. */
 function contextBudget(query: string, maxNewTokens: number, deps: RagDependencies): number {
   const { config, promptLimit } = deps;
   if (promptLimit === undefined) return config.contextTokenBudget;
-  const overhead = promptLimit.countInputTokens(buildPrompt({ template: config.promptTemplate, query, context: "" }));
+  const overhead = promptOverhead(query, deps, promptLimit);
   const inputLimit = Math.min(
     promptLimit.maxInputTokens,
     promptLimit.maxTotalTokens === undefined ? Number.POSITIVE_INFINITY : promptLimit.maxTotalTokens - maxNewTokens,
@@ -62,8 +82,8 @@ function contextBudget(query: string, maxNewTokens: number, deps: RagDependencie
   return Math.min(config.contextTokenBudget, left);
 }
 
-/** Slack for the separators between context and template, counted separately. */
-const PROMPT_MARGIN_TOKENS = 16;
+/** Slack for token merges across the joins of template, query and context (counted apart). */
+const PROMPT_MARGIN_TOKENS = 32;
 
 export async function* answerStream(
   request: RagRequest,
@@ -78,13 +98,18 @@ export async function* answerStream(
   if (llm === undefined) {
     throw new AppError("dependency_unavailable", "no language model is configured: this service can only /retrieve");
   }
+  const budgetStart = performance.now();
   const budget = contextBudget(resolved.query, resolved.maxNewTokens, deps);
+  const budgetMs = performance.now() - budgetStart;
   const retrieval = await retrieveResolved(resolved, deps, options);
   const { timings } = retrieval;
   yield { type: "sources", sources: retrieval.sources, author: retrieval.author ?? null, queries: retrieval.queries };
 
+  const tokenizationStart = performance.now();
   const countTokens = deps.countTokens ?? estimateTokens;
   const context = buildContext(retrieval.sources, budget, countTokens);
+  // Time spent in the LLM's tokenizer (budget and context), reported apart from the service's own work.
+  const tokenizationMs = budgetMs + performance.now() - tokenizationStart;
   const prompt = buildPrompt({ template: config.promptTemplate, query: resolved.query, context: context.text });
   trace
     .startSpan("prompt", {
@@ -92,7 +117,8 @@ export async function* answerStream(
       contextTokens: context.tokens,
       contextSourcesUsed: context.sourcesUsed,
       contextTruncated: context.truncated,
-      promptTokensEstimate: countTokens(promptText(prompt)),
+      tokenizationMs,
+      promptChars: promptText(prompt).length,
     })
     .end();
 

@@ -16,6 +16,7 @@ import type { Reranker } from "../rerank/port.js";
 import type { PromptLimit } from "../retrieve.js";
 import { checkStoreFingerprint } from "../startup.js";
 import type { TokenCounter } from "../steps/context.js";
+import { cachedTokenCounter } from "../token-count-cache.js";
 import { httpConfigFromSettings, type RagServiceSettings, ragConfigFromSettings } from "./options.js";
 
 export type RunRagServiceInput = {
@@ -116,7 +117,7 @@ export function inProcessPromptLimit(engine: {
   countTokens(input: LanguageModelInput): number;
 }): { countTokens: TokenCounter; promptLimit: PromptLimit } {
   return {
-    countTokens: (text) => engine.countTokens({ prompt: text }),
+    countTokens: cachedTokenCounter((text) => engine.countTokens({ prompt: text })),
     promptLimit: {
       maxInputTokens: engine.limits.maxInputTokens,
       maxTotalTokens: engine.limits.maxTotalTokens,

@@ -30,7 +30,6 @@ export function buildContext(sources: readonly RagSource[], budget: number, coun
   let truncated = false;
   for (const [index, source] of sources.entries()) {
     const header = sourceHeader(source, index);
-    const headerTokens = countTokens(`${header}\n`);
     const whole = `${header}\n${source.text}`;
     const wholeTokens = countTokens(whole);
     if (tokens + wholeTokens + 1 <= budget) {
@@ -40,7 +39,7 @@ export function buildContext(sources: readonly RagSource[], budget: number, coun
       continue;
     }
     truncated = true;
-    let remaining = budget - tokens - headerTokens - 1;
+    let remaining = budget - tokens - countTokens(`${header}\n`) - 1;
     const kept: string[] = [];
     for (const sentence of splitSentences(source.text)) {
       const cost = countTokens(`${sentence} `);
