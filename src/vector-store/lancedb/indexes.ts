@@ -18,7 +18,32 @@ export type AnnIndexOptions = {
   rowsPerPartition: number;
 };
 
-export type IndexState = { fullText: boolean; vector: boolean; scalar: Set<string> };
+export type IndexState = {
+  fullText: boolean;
+  /** Tokenizer settings of the existing full-text index, as LanceDB reports them. */
+  fullTextDetails?: Record<string, unknown>;
+  vector: boolean;
+  scalar: Set<string>;
+};
+
+/** How the full-text index tokenizes `text` (BM25 scoring is LanceDB's). */
+export type FullTextSettings = {
+  /** Stemming and stop-word language. Default "English". */
+  language: string;
+  /** Stem words (Snowball). Default true. */
+  stem: boolean;
+  /** Drop the language's stop words. Default true. */
+  removeStopWords: boolean;
+  /** Fold accents to ASCII. Default true. */
+  asciiFolding: boolean;
+};
+
+export const DEFAULT_FULL_TEXT_SETTINGS: FullTextSettings = {
+  language: "English",
+  stem: true,
+  removeStopWords: true,
+  asciiFolding: true,
+};
 
 /** Scalar indexes: author_id for filtered search, document_id and id for lookups and merge-insert. */
 const SCALAR_INDEXES: readonly { column: string; kind: "bitmap" | "btree" }[] = [
@@ -32,29 +57,49 @@ export async function readIndexState(table: Table): Promise<IndexState> {
   const state: IndexState = { fullText: false, vector: false, scalar: new Set() };
   for (const index of indices) {
     const column = index.columns[0];
-    if (column === TEXT_COLUMN && index.indexType.toUpperCase() === "FTS") state.fullText = true;
-    else if (column === VECTOR_COLUMN) state.vector = true;
+    if (column === TEXT_COLUMN && index.indexType.toUpperCase() === "FTS") {
+      state.fullText = true;
+      if (typeof index.indexDetails === "object" && index.indexDetails !== null) {
+        state.fullTextDetails = index.indexDetails as Record<string, unknown>;
+      }
+    } else if (column === VECTOR_COLUMN) state.vector = true;
     else if (column !== undefined) state.scalar.add(column);
   }
   return state;
 }
 
-export async function createFullTextIndex(table: Table, state: IndexState): Promise<void> {
-  // English stemming and stop words, lower-casing and ASCII folding: a BM25 setup close to
-  // what the BEIR BM25 baseline (Elasticsearch/Anserini) does.
+/** True when the existing full-text index was built with other settings than `settings`. */
+export function fullTextIndexDiffers(state: IndexState, settings: FullTextSettings): boolean {
+  const details = state.fullTextDetails;
+  if (!state.fullText || details === undefined) return false;
+  const expected: Record<string, unknown> = {
+    language: settings.language,
+    stem: settings.stem,
+    remove_stop_words: settings.removeStopWords,
+    ascii_folding: settings.asciiFolding,
+  };
+  return Object.entries(expected).some(([key, value]) => key in details && details[key] !== value);
+}
+
+export async function createFullTextIndex(table: Table, state: IndexState, settings: FullTextSettings): Promise<void> {
+  // Defaults: English stemming and stop words, lower-casing and ASCII folding — a BM25 setup
+  // close to the BEIR BM25 baseline's (Elasticsearch's English analyzer).
   await table.createIndex(TEXT_COLUMN, {
     config: Index.fts({
       withPosition: false,
       baseTokenizer: "simple",
-      language: "English",
       lowercase: true,
-      stem: true,
-      removeStopWords: true,
-      asciiFolding: true,
+      ...settings,
     }),
     replace: true,
   });
   state.fullText = true;
+  state.fullTextDetails = {
+    language: settings.language,
+    stem: settings.stem,
+    remove_stop_words: settings.removeStopWords,
+    ascii_folding: settings.asciiFolding,
+  };
 }
 
 export async function createScalarIndexes(table: Table, state: IndexState): Promise<void> {

@@ -187,3 +187,23 @@ describe("LanceDB knownNew upserts", () => {
     await store.close();
   });
 });
+
+describe("LanceDB full-text settings", () => {
+  it("stems by default, and optimize() rebuilds the index when the settings change", async () => {
+    const directory = await temporaryDirectory();
+    const search = (store: Awaited<ReturnType<typeof openVectorStore>>, text: string) =>
+      store
+        .search({ category: "articles", mode: "lexical", text, limit: 5 })
+        .then((hits) => hits.map((hit) => hit.chunk.id));
+    const stemming = await openVectorStore(directory);
+    await stemming.upsert([contractChunk({ name: "plural", text: "Feature pipelines everywhere." })]);
+    await stemming.optimize();
+    expect(await search(stemming, "pipeline")).toEqual([contractId("plural")]);
+    await stemming.close();
+    const exact = await openVectorStore(directory, { lancedb: { fullText: { stem: false } } });
+    await exact.optimize();
+    expect(await search(exact, "pipeline")).toEqual([]);
+    expect(await search(exact, "pipelines")).toEqual([contractId("plural")]);
+    await exact.close();
+  });
+});

@@ -1,11 +1,17 @@
 /** Options of the LanceDB adapter, with their defaults. */
 import { AppError } from "../../errors/app-error.js";
+import { DEFAULT_FULL_TEXT_SETTINGS, type FullTextSettings } from "./indexes.js";
 
 export type LanceDbStoreOptions = {
   /** Directory of the store (created when missing). */
   directory: string;
   /** ANN (HNSW_SQ) index settings. */
   ann?: Partial<AnnSettings>;
+  /**
+   * Tokenizer of the full-text (BM25) index. A change takes effect when optimize() rebuilds the
+   * index (it does when the existing one was built with other settings).
+   */
+  fullText?: Partial<FullTextSettings>;
   /** Rows per merge-insert call. Default 5,000. */
   upsertBatchSize?: number;
   /**
@@ -44,6 +50,7 @@ export const DEFAULT_ANN_SETTINGS: AnnSettings = {
 export type ResolvedLanceDbOptions = {
   directory: string;
   ann: AnnSettings;
+  fullText: FullTextSettings;
   upsertBatchSize: number;
   readConsistencySeconds: number;
   pruneVersionsOlderThanMs: number;
@@ -54,6 +61,7 @@ export function resolveLanceDbOptions(options: LanceDbStoreOptions): ResolvedLan
   const resolved: ResolvedLanceDbOptions = {
     directory: options.directory,
     ann,
+    fullText: { ...DEFAULT_FULL_TEXT_SETTINGS, ...definedOnly(options.fullText ?? {}) },
     upsertBatchSize: options.upsertBatchSize ?? 5_000,
     readConsistencySeconds: options.readConsistencySeconds ?? 5,
     pruneVersionsOlderThanMs: options.pruneVersionsOlderThanMs ?? 3_600_000,

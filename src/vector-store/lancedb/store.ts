@@ -21,6 +21,7 @@ import {
   createFullTextIndex,
   createScalarIndexes,
   createVectorIndex,
+  fullTextIndexDiffers,
   type IndexState,
   readIndexState,
 } from "./indexes.js";
@@ -240,7 +241,7 @@ class LanceDbStore implements VectorStore {
         // Another process (an ingest run) may have built it since this handle looked.
         Object.assign(open.indexes, await readIndexState(open.table));
         if (!open.indexes.fullText && (await open.table.countRows()) > 0) {
-          await createFullTextIndex(open.table, open.indexes);
+          await createFullTextIndex(open.table, open.indexes, this.#settings.fullText);
         }
       });
       if (!open.indexes.fullText) return [];
@@ -292,7 +293,9 @@ class LanceDbStore implements VectorStore {
         if (rows === 0) return;
         Object.assign(open.indexes, await readIndexState(open.table));
         await createScalarIndexes(open.table, open.indexes);
-        if (!open.indexes.fullText) await createFullTextIndex(open.table, open.indexes);
+        if (!open.indexes.fullText || fullTextIndexDiffers(open.indexes, this.#settings.fullText)) {
+          await createFullTextIndex(open.table, open.indexes, this.#settings.fullText);
+        }
         if (!open.indexes.vector && rows >= this.#settings.ann.threshold) {
           await createVectorIndex(open.table, open.indexes, rows, this.#settings.ann);
         }
