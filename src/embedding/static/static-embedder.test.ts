@@ -6,7 +6,7 @@ import { AppError } from "../../errors/index.js";
 import { createEmbedder, parseEmbedderSpec } from "../create.js";
 import { createStaticEmbedder, type StaticEmbedder } from "./static-embedder.js";
 import { countTokens, tokenize } from "./tokenizer.js";
-import { decodeWordVectors, encodeWordVectors } from "./word-vector-cache.js";
+import { convertWinkJsonBytes, decodeWordVectors, encodeWordVectors } from "./word-vector-cache.js";
 
 function cosine(a: Float32Array, b: Float32Array): number {
   let sum = 0;
@@ -66,6 +66,25 @@ describe("binary word vector cache", () => {
     const length = Math.hypot(...first);
     expect(length).toBeCloseTo(1, 5);
     expect(first[2] as number).toBeCloseTo(3 / Math.hypot(1, 2, 3), 2);
+  });
+
+  it("converts the package's JSON layout with a byte scanner, escaped words and exponents included", () => {
+    const json = {
+      precision: 8,
+      dimensions: 2,
+      size: 3,
+      words: ["the", 'say"what', "tiny"],
+      vectors: { the: [3, 4, 5, 0], 'say"what': [-1.5e-3, 0, 1, 1], tiny: [0.25, -0.75, 0.79, 2] },
+      unkVector: [0, 0, -1],
+    };
+    const decoded = decodeWordVectors(convertWinkJsonBytes(Buffer.from(JSON.stringify(json, null, 1))));
+    expect(decoded?.count).toBe(3);
+    expect(decoded?.lookup('say"what')).toBe(1);
+    expect(decoded?.wordAt(2)).toBe("tiny");
+    const scale = decoded?.scales[0] as number;
+    expect((decoded?.components[0] as number) * scale).toBeCloseTo(0.6, 2);
+    expect((decoded?.components[1] as number) * scale).toBeCloseTo(0.8, 2);
+    expect(decoded?.components[2]).toBe(-127);
   });
 
   it("rejects truncated or foreign files", () => {
