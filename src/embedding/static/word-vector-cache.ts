@@ -269,7 +269,7 @@ function parseNumber(bytes: Buffer, start: number, end: number): number {
     digits++;
     if (fraction) scale++;
   }
-  const value = mantissa / POWERS_OF_TEN[scale]!;
+  const value = mantissa / (POWERS_OF_TEN[scale] as number);
   return negative ? -value : value;
 }
 
