@@ -4,17 +4,64 @@
  * a loopback stand-in for the SageMaker runtime front end: it forwards
  * `POST /endpoints/<name>/invocations` to the container's `/invocations` and, like SageMaker,
  * reports a container error as a 424 ModelError carrying the original status and message.
- * (AWS itself is out of reach; InvokeEndpointWithResponseStream needs AWS's binary event-stream
- * framing and is covered by the mocked-client tests.)
+ * InvokeEndpointWithResponseStream goes to `POST /endpoints/<name>/invocations-response-stream`:
+ * the stand-in re-frames the container's SSE bytes as AWS event-stream PayloadPart messages of a
+ * few bytes each, so lines arrive split anywhere, as they can from SageMaker. (AWS itself is out
+ * of reach.)
  */
-import { createServer, type Server } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { crc32 } from "node:zlib";
 import { SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSageMakerLanguageModel } from "../../src/llm/clients/index.js";
 import { parseLlmServerConfig } from "../../src/llm-server/config.js";
 import { type RunningLlmServer, startLlmServer } from "../../src/llm-server/server.js";
 import { tinyModelPath } from "../../src/testing/gguf/index.js";
+
+/** One AWS event-stream message: prelude (lengths + CRC), string headers, payload, message CRC. */
+function eventStreamMessage(headers: Record<string, string>, payload: Uint8Array): Buffer {
+  const headerBytes = Buffer.concat(
+    Object.entries(headers).map(([name, value]) => {
+      const nameBytes = Buffer.from(name, "utf8");
+      const valueBytes = Buffer.from(value, "utf8");
+      const header = Buffer.alloc(1 + nameBytes.length + 1 + 2 + valueBytes.length);
+      let offset = header.writeUInt8(nameBytes.length, 0);
+      offset += nameBytes.copy(header, offset);
+      offset = header.writeUInt8(7, offset); // 7 = string
+      offset = header.writeUInt16BE(valueBytes.length, offset);
+      valueBytes.copy(header, offset);
+      return header;
+    }),
+  );
+  const total = 12 + headerBytes.length + payload.length + 4;
+  const message = Buffer.alloc(total);
+  message.writeUInt32BE(total, 0);
+  message.writeUInt32BE(headerBytes.length, 4);
+  message.writeUInt32BE(crc32(message.subarray(0, 8)), 8);
+  headerBytes.copy(message, 12);
+  Buffer.from(payload).copy(message, 12 + headerBytes.length);
+  message.writeUInt32BE(crc32(message.subarray(0, total - 4)), total - 4);
+  return message;
+}
+
+async function relayAsPayloadParts(upstream: Response, response: ServerResponse): Promise<void> {
+  response.writeHead(200, {
+    "content-type": "application/vnd.amazon.eventstream",
+    "x-amzn-sagemaker-content-type": "text/event-stream",
+  });
+  for await (const chunk of upstream.body as unknown as AsyncIterable<Uint8Array>) {
+    for (let offset = 0; offset < chunk.length; offset += 7) {
+      response.write(
+        eventStreamMessage(
+          { ":event-type": "PayloadPart", ":message-type": "event", ":content-type": "application/octet-stream" },
+          chunk.subarray(offset, offset + 7),
+        ),
+      );
+    }
+  }
+  response.end();
+}
 
 let service: RunningLlmServer;
 let frontEnd: Server;
@@ -45,13 +92,23 @@ beforeAll(async () => {
         headers: { "content-type": request.headers["content-type"] ?? "application/json" },
         body: Buffer.concat(chunks),
       });
+      if (upstream.ok && request.url?.endsWith("/invocations-response-stream")) {
+        await relayAsPayloadParts(upstream, response);
+        return;
+      }
       const text = await upstream.text();
       if (upstream.ok) {
-        response.writeHead(200, { "content-type": "application/json", "x-amzn-invoked-production-variant": "AllTraffic" });
+        response.writeHead(200, {
+          "content-type": "application/json",
+          "x-amzn-invoked-production-variant": "AllTraffic",
+        });
         response.end(text);
         return;
       }
-      response.writeHead(424, { "content-type": "application/json", "x-amzn-errortype": "ModelError:http://internal.amazon.com/coral/com.amazonaws.sagemaker/" });
+      response.writeHead(424, {
+        "content-type": "application/json",
+        "x-amzn-errortype": "ModelError:http://internal.amazon.com/coral/com.amazonaws.sagemaker/",
+      });
       response.end(
         JSON.stringify({
           ErrorCode: "CLIENT_ERROR_FROM_MODEL",
@@ -89,6 +146,23 @@ describe("SageMaker adapter → real SDK → serve-llm /invocations", () => {
     expect(result.usage.promptTokens).toBeGreaterThan(0);
     expect(result.usage.completionTokens).toBeGreaterThan(0);
     expect(result.usage.completionTokens).toBeLessThanOrEqual(6);
+  });
+
+  it("InvokeEndpointWithResponseStream: TGI SSE split across many PayloadParts becomes tokens then done", async () => {
+    const parts = [];
+    for await (const part of model().stream({ prompt: "Hello twin", maxNewTokens: 8, temperature: 0 }))
+      parts.push(part);
+    expect(seenPaths.at(-1)).toBe("POST /endpoints/twin/invocations-response-stream");
+    const done = parts.at(-1);
+    expect(done?.type).toBe("done");
+    expect(parts.filter((part) => part.type === "done")).toHaveLength(1);
+    if (done?.type === "done") {
+      expect(done.usage.completionTokens).toBeGreaterThan(0);
+      expect(done.usage.completionTokens).toBeLessThanOrEqual(8);
+    }
+    const streamed = parts.map((part) => (part.type === "token" ? part.text : "")).join("");
+    const generated = await model().generate({ prompt: "Hello twin", maxNewTokens: 8, temperature: 0 });
+    expect(streamed).toBe(generated.text);
   });
 
   it("a container 422 arrives as SageMaker's ModelError and becomes validation_error with the limit's message", async () => {
