@@ -3,10 +3,8 @@
 export { COLLECTION_NAMES, collectionName } from "./collections.js";
 export type { FusedResult, FusionOptions, RankedList } from "./fusion.js";
 export { DEFAULT_RRF_K, reciprocalRankFusion } from "./fusion.js";
-export type { FullTextSettings } from "./lancedb/indexes.js";
-export { DEFAULT_FULL_TEXT_SETTINGS } from "./lancedb/indexes.js";
-export type { AnnSettings, LanceDbStoreOptions } from "./lancedb/options.js";
-export { DEFAULT_ANN_SETTINGS } from "./lancedb/options.js";
+export type { AnnSettings, FullTextSettings, LanceDbStoreOptions } from "./lancedb/options.js";
+export { DEFAULT_ANN_SETTINGS, DEFAULT_FULL_TEXT_SETTINGS } from "./lancedb/options.js";
 export type { OpenVectorStoreOptions } from "./open.js";
 export { openVectorStore, QDRANT_API_KEY_VARIABLE } from "./open.js";
 export type * from "./port.js";

@@ -5,6 +5,7 @@
  * `optimize` folds them into the indexes.
  */
 import { Index, type Table } from "@lancedb/lancedb";
+import type { FullTextSettings } from "./options.js";
 import { TEXT_COLUMN, VECTOR_COLUMN } from "./rows.js";
 
 export type AnnIndexOptions = {
@@ -24,25 +25,6 @@ export type IndexState = {
   fullTextDetails?: Record<string, unknown>;
   vector: boolean;
   scalar: Set<string>;
-};
-
-/** How the full-text index tokenizes `text` (BM25 scoring is LanceDB's). */
-export type FullTextSettings = {
-  /** Stemming and stop-word language. Default "English". */
-  language: string;
-  /** Stem words (Snowball). Default true. */
-  stem: boolean;
-  /** Drop the language's stop words. Default true. */
-  removeStopWords: boolean;
-  /** Fold accents to ASCII. Default true. */
-  asciiFolding: boolean;
-};
-
-export const DEFAULT_FULL_TEXT_SETTINGS: FullTextSettings = {
-  language: "English",
-  stem: true,
-  removeStopWords: true,
-  asciiFolding: true,
 };
 
 /** Scalar indexes: author_id for filtered search, document_id and id for lookups and merge-insert. */

@@ -1,6 +1,5 @@
 /** Options of the LanceDB adapter, with their defaults. */
 import { AppError } from "../../errors/app-error.js";
-import { DEFAULT_FULL_TEXT_SETTINGS, type FullTextSettings } from "./indexes.js";
 
 export type LanceDbStoreOptions = {
   /** Directory of the store (created when missing). */
@@ -94,3 +93,22 @@ function definedOnly<T extends object>(value: T): Partial<T> {
 function invalidOption(name: string, expected: string, value: number): AppError {
   return new AppError("configuration_error", `LanceDB option ${name} must be ${expected}, got ${value}.`);
 }
+
+/** How the full-text index tokenizes `text` (BM25 scoring is LanceDB's). */
+export type FullTextSettings = {
+  /** Stemming and stop-word language. Default "English". */
+  language: string;
+  /** Stem words (Snowball). Default true. */
+  stem: boolean;
+  /** Drop the language's stop words. Default true. */
+  removeStopWords: boolean;
+  /** Fold accents to ASCII. Default true. */
+  asciiFolding: boolean;
+};
+
+export const DEFAULT_FULL_TEXT_SETTINGS: FullTextSettings = {
+  language: "English",
+  stem: true,
+  removeStopWords: true,
+  asciiFolding: true,
+};
