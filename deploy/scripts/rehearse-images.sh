@@ -33,7 +33,7 @@ stage_app() { # <dir> <drop-word-vectors: yes|no>
   test -d "$app/node_modules/@node-llama-cpp/linux-x64/bins"
   (cd "$app" && { npm run build --silent || echo "rehearsal: WARNING: tsc reported errors (the Docker build would stop here)"; } && (cd src && find . -type f ! -name '*.ts' -exec cp --parents {} ../dist/ \;))
   rm -rf "$app/src" # the runtime image has no sources
-  echo "rehearsal: $app built; node_modules/@node-llama-cpp now holds: $(ls "$app/node_modules/@node-llama-cpp" | tr '\n' ' ')"
+  echo "rehearsal: $app built; node_modules/@node-llama-cpp now holds: $(find "$app/node_modules/@node-llama-cpp" -mindepth 1 -maxdepth 1 -printf '%f ')"
 }
 
 echo "rehearsal: LLM image"

@@ -181,3 +181,31 @@ describe("deploy/docker/llm-entrypoint.sh (SageMaker `serve`)", () => {
     expect(run(["echo", "hello"], {}).lines).toEqual(["hello"]);
   });
 });
+
+describe("shell scripts", () => {
+  const shellcheck = spawnSync("shellcheck", ["--version"], { encoding: "utf8" }).status === 0;
+  if (!shellcheck)
+    console.warn("shellcheck is not installed (apt-get install -y shellcheck): shell scripts not linted");
+  it.skipIf(!shellcheck)("pass shellcheck: the LLM entrypoint, the image rehearsal and Qdrant's start script", () => {
+    const work = mkdtempSync(join(tmpdir(), "llm-twin-shellcheck-"));
+    try {
+      const qdrant = readFileSync(join(root, "deploy/k8s/base/qdrant.yaml"), "utf8");
+      const start = /start\.sh: \|\n((?: {4}.*\n|\n)+)/.exec(qdrant)?.[1]?.replace(/^ {4}/gm, "") ?? "";
+      expect(start).toContain("--bootstrap");
+      writeFileSync(join(work, "qdrant-start.sh"), start);
+      const result = spawnSync(
+        "shellcheck",
+        [
+          join(root, "deploy/docker/llm-entrypoint.sh"),
+          join(root, "deploy/scripts/rehearse-images.sh"),
+          join(work, "qdrant-start.sh"),
+        ],
+        { encoding: "utf8" },
+      );
+      expect(result.stdout).toBe("");
+      expect(result.status).toBe(0);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+});
