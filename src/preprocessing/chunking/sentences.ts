@@ -10,13 +10,20 @@ export type Segment = { start: number; end: number };
 const ABBREVIATION =
   /(?:^|[\s(])(?:e\.g|i\.e|etc|vs|cf|al|Fig|fig|Eq|eq|No|no|Mr|Mrs|Ms|Dr|Prof|Sr|Jr|St|approx|incl|resp|Inc|Ltd|Co|U\.S|p|pp|ch|sec|vol|ed|eds)\.$/;
 const LOWERCASE = /\p{Ll}/u;
+const CANDIDATE = /[.!?…\n]/g;
 
 /** A hand-written scanner (one pass over char codes): this runs on every character ingested. */
 export function segmentSentences(text: string): Segment[] {
   const segments: Segment[] = [];
   const length = text.length;
   let start = 0;
+  CANDIDATE.lastIndex = 0;
   for (let index = 0; index < length; index++) {
+    // Jump to the next character that can end a segment (a native scan).
+    CANDIDATE.lastIndex = index;
+    const candidate = CANDIDATE.exec(text);
+    if (candidate === null) break;
+    index = candidate.index;
     const code = text.charCodeAt(index);
     if (code === 10) {
       let end = index + 1;

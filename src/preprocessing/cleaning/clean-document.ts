@@ -14,6 +14,7 @@ import { canonicalJson, sha256Hex } from "../canonical-json.js";
 import { DEFAULT_PREPROCESSING_PARAMETERS, type PreprocessingParameters } from "../parameters.js";
 import { cleanInline, collapseSpaces, removeEmoji } from "./inline.js";
 import { cleanMarkdown } from "./markdown.js";
+import { toNfkc } from "./nfkc.js";
 import { cleanRepositoryFiles } from "./repository.js";
 import { headingRole, isBoilerplateParagraph, removePromotionalSentences, trimPageChrome } from "./web-boilerplate.js";
 
@@ -52,7 +53,7 @@ export function cleanDocument(raw: RawDocument, options: CleanOptions = {}): Cle
 
 /** Cleans one line of free text (titles, queries): no markdown syntax, emoji or runs of spaces. */
 export function cleanPlainText(text: string): string {
-  return collapseSpaces(cleanInline(removeEmoji(text.normalize("NFKC")).replace(/\s+/g, " "))).trim();
+  return collapseSpaces(cleanInline(removeEmoji(toNfkc(text)).replace(/\s+/g, " "))).trim();
 }
 
 const TITLE_AUTHOR_SUFFIX = /\s+[-|–—]\s+(?:by\s+)?([\p{L} .'-]{2,60})$/u;
@@ -115,7 +116,8 @@ function cleanRepository(raw: RawRepository, parameters: PreprocessingParameters
 }
 
 function normalizeText(text: string): string {
-  return (text.includes("\r") ? text.replace(/\r\n?/g, "\n") : text).normalize("NFKC");
+  const unixText = text.includes("\r") ? text.replace(/\r\n?/g, "\n") : text;
+  return toNfkc(unixText);
 }
 
 function firstLineAsTitle(body: string): string {

@@ -33,6 +33,8 @@ const INVISIBLE_OR_EMOJI_RANGES = [
 const INVISIBLE_OR_EMOJI = new RegExp(`[${INVISIBLE_OR_EMOJI_RANGES}]`, "gu");
 const SPACES = / {2,}|[\t\u00A0\u2000-\u200A\u202F\u205F\u3000][ \t\u00A0\u2000-\u200A\u202F\u205F\u3000]*/g;
 const SPACE_BEFORE_PUNCTUATION = / +(?=[,;:!?](?:\s|$))/gm;
+const MARKUP_HINT = /[<&\]\\*_]/;
+const SPACE_BEFORE_PUNCTUATION_HINT = / [,;:!?]/;
 const WORD_END = /[\p{L}\p{N})\]"'”’]/u;
 
 const NAMED_ENTITIES: Record<string, string> = {
@@ -81,27 +83,29 @@ export function cleanInline(line: string): string {
 function cleanProseSegment(segment: string): string {
   if (segment.length === 0) return segment;
   let text = segment;
-  if (text.includes("<") || text.includes("&")) {
-    text = text
-      .replace(HTML_IMAGE, "")
-      .replace(HTML_ANCHOR_OPEN, "")
-      .replace(AUTOLINK, "$1")
-      .replace(HTML_CLOSING_TAG, "")
-      .replace(HTML_TAG, " ");
-    text = text.replace(HTML_ENTITY, decodeEntity);
-  }
-  if (text.includes("](") || text.includes("][")) {
-    text = text.replace(MARKDOWN_IMAGE, "").replace(MARKDOWN_LINK, "$1").replace(REFERENCE_LINK, "$1");
-  }
-  if (text.includes("\\")) text = text.replace(MARKDOWN_ESCAPE, "$1");
-  if (text.includes("*") || text.includes("_")) {
-    text = text.replace(BOLD, "$2").replace(ITALIC_STAR, "$1$2").replace(ITALIC_UNDERSCORE, "$1$2");
-    if (text.includes("****")) text = text.replace(ASTERISK_PILE, " ");
-    if (text.includes("**") || text.includes("__")) text = text.replace(EMPHASIS_RUN, removeStrayEmphasis);
+  if (MARKUP_HINT.test(text)) {
+    if (text.includes("<") || text.includes("&")) {
+      text = text
+        .replace(HTML_IMAGE, "")
+        .replace(HTML_ANCHOR_OPEN, "")
+        .replace(AUTOLINK, "$1")
+        .replace(HTML_CLOSING_TAG, "")
+        .replace(HTML_TAG, " ");
+      text = text.replace(HTML_ENTITY, decodeEntity);
+    }
+    if (text.includes("](") || text.includes("][")) {
+      text = text.replace(MARKDOWN_IMAGE, "").replace(MARKDOWN_LINK, "$1").replace(REFERENCE_LINK, "$1");
+    }
+    if (text.includes("\\")) text = text.replace(MARKDOWN_ESCAPE, "$1");
+    if (text.includes("*") || text.includes("_")) {
+      text = text.replace(BOLD, "$2").replace(ITALIC_STAR, "$1$2").replace(ITALIC_UNDERSCORE, "$1$2");
+      if (text.includes("****")) text = text.replace(ASTERISK_PILE, " ");
+      if (text.includes("**") || text.includes("__")) text = text.replace(EMPHASIS_RUN, removeStrayEmphasis);
+    }
   }
   text = text.replace(INVISIBLE_OR_EMOJI, removeInvisibleOrEmoji);
   text = collapseSpaces(text);
-  if (text.includes(" ,") || text.includes(" :") || text.includes(" ;") || text.includes(" !") || text.includes(" ?")) {
+  if (SPACE_BEFORE_PUNCTUATION_HINT.test(text)) {
     text = text.replace(SPACE_BEFORE_PUNCTUATION, (spaces, offset: number, whole: string) =>
       offset > 0 && WORD_END.test(whole.charAt(offset - 1)) ? "" : spaces,
     );

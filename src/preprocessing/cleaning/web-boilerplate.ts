@@ -14,7 +14,7 @@ export function trimPageChrome(text: string): string {
 }
 
 const SUBSTACK_MARKER = "\nSubscribeSign in\n";
-const SUBSTACK_FOOTER = /^#{1,6}\s+Discussion about this post\s*$/m;
+const SUBSTACK_FOOTER_TEXT = "Discussion about this post";
 
 function isSubstackPage(text: string): boolean {
   const position = text.indexOf(SUBSTACK_MARKER);
@@ -30,10 +30,9 @@ function trimSubstack(text: string): string {
   const lines = text.split("\n");
   const headerEnd = lines.indexOf("Share");
   let start = headerEnd >= 0 && headerEnd < 120 ? headerEnd + 1 : 0;
-  const footerMatch = SUBSTACK_FOOTER.exec(text);
+  const footerLine = lines.findIndex((line) => line.startsWith("#") && line.includes(SUBSTACK_FOOTER_TEXT));
   let end = lines.length;
-  if (footerMatch !== null) {
-    const footerLine = text.slice(0, footerMatch.index).split("\n").length - 1;
+  if (footerLine >= 0) {
     end = footerLine;
     for (let index = footerLine; index > start; index--) {
       if (lines[index] === "Share this post") {
@@ -64,7 +63,7 @@ const MEDIUM_NEWSLETTER_PITCH = /(?:Have you enjoyed this article\?|Enjoyed This
 const MEDIUM_CAPTION = /\[?\b(?:Image|Figure) (?:by|from) (?:the )?(?:Author|DALL-E(?: \d)?)\]?/gi;
 /** A lower-case letter glued to a common sentence-starting word: "free courseWhat is" → "free course What is". */
 const MEDIUM_GLUED_WORDS =
-  /(\p{Ll})(?=(?:The|This|These|That|What|Why|How|When|Where|Who|Which|You|Your|We|Our|Along|Also|But|Then|Now|Let|Here|Conclusion|References|Join|Level|Prerequisites|Check|Note|Step|Lesson|Audience|Before|After|Finally|First|Next|Ultimately|Enjoyed|Have|See|Thus|Therefore|However|Because|Each|Every|Its|Using|To|As|At|By|Unlike|Instead)\b)/gu;
+  /(?<=\p{Ll})(?:The|This|These|That|What|Why|How|When|Where|Who|Which|You|Your|We|Our|Along|Also|But|Then|Now|Let|Here|Conclusion|References|Join|Level|Prerequisites|Check|Note|Step|Lesson|Audience|Before|After|Finally|First|Next|Ultimately|Enjoyed|Have|See|Thus|Therefore|However|Because|Each|Every|Its|Using|To|As|At|By|Unlike|Instead)\b/gu;
 
 const MEDIUM_GLUED_PARENTHESIS = /\)(?=\p{Ll}{2})/gu;
 
@@ -95,7 +94,7 @@ function trimMedium(text: string): string {
   return body
     .replace(MEDIUM_CAPTION, " ")
     .replace(MEDIUM_GLUED_SENTENCE, "$1 ")
-    .replace(MEDIUM_GLUED_WORDS, "$1 ")
+    .replace(MEDIUM_GLUED_WORDS, " $&")
     .replace(MEDIUM_GLUED_PARENTHESIS, ") ");
 }
 
@@ -186,35 +185,18 @@ const PROMOTIONAL_SENTENCES: readonly RegExp[] = [
 const SENTENCE_SPLIT = /(?<=[.!?…])\s+(?=[\p{Lu}\p{N}“"‘(])/u;
 
 const INLINE_CAPTION = / ?[[(](?:Image|Figure|Photo|Source)\b[^\])\n]{0,60}\b(?:author|DALL-E)[^\])\n]{0,80}[\])]/gi;
-const CAPTION_HINTS = ["Image", "Figure", "Photo", "Source"];
-/** Cheap filter (plain substring search): a paragraph without any of these has no promotional sentence. */
-const PROMOTION_HINTS = [
-  "ollow",
-  "onnect on",
-  "ubscribe",
-  "lap",
-  "ember",
-  "eferral",
-  "upport",
-  "re-order",
-  "heck out",
-  "oin",
-  "ign up",
-  "hare it",
-];
-
-function containsAny(text: string, needles: readonly string[]): boolean {
-  for (const needle of needles) if (text.includes(needle)) return true;
-  return false;
-}
+const CAPTION_HINT = /Image|Figure|Photo|Source/;
+/** One scan that every promotional sentence matches (a cheap filter before the precise patterns). */
+const PROMOTION_HINT =
+  /[Ff]ollow (?:me|us)|[Cc]onnect on|[Ss]ubscribe (?:to|for|now|here|below)|[Cc]lap|[Mm]edium member|[Rr]eferral link|[Mm]embership fee|[Ss]upport (?:my work|it|us|the course)|[Pp]re-order the|[Cc]heck out|[Nn]ewsletter|[Ss]hare it/;
 
 /**
  * Drops inline image captions ("[Image by the Author]") and promotional sentences from a
  * paragraph; the rest of the paragraph is kept verbatim.
  */
 export function removePromotionalSentences(text: string): string {
-  const paragraph = containsAny(text, CAPTION_HINTS) ? text.replace(INLINE_CAPTION, "") : text;
-  if (!containsAny(paragraph, PROMOTION_HINTS) || !PROMOTIONAL_SENTENCES.some((pattern) => pattern.test(paragraph))) {
+  const paragraph = CAPTION_HINT.test(text) ? text.replace(INLINE_CAPTION, "") : text;
+  if (!PROMOTION_HINT.test(paragraph) || !PROMOTIONAL_SENTENCES.some((pattern) => pattern.test(paragraph))) {
     return paragraph;
   }
   const sentences = paragraph.split(SENTENCE_SPLIT);
