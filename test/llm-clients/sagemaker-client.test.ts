@@ -172,6 +172,9 @@ describe("SageMaker adapter (mocked AWS SDK)", () => {
     const error = await model.generate({ prompt: "x" }).catch((thrown: Error) => thrown);
     expect(error).toMatchObject({ code: "validation_error" });
     expect((error as Error).message).not.toContain("123456789012");
+    // The cause is a plain summary, not the SDK error with its raw response.
+    expect(Object.keys((error as Error).cause as object)).not.toContain("$response");
+    expect(String((error as Error).cause)).toContain("ValidationError");
   });
 
   it("health is DescribeEndpoint InService", async () => {

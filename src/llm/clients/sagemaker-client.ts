@@ -55,11 +55,24 @@ function parseJson(text: string | undefined): unknown {
   }
 }
 
+/**
+ * A small Error standing for an AWS SDK error (its name, message and HTTP status): SDK errors
+ * carry the raw `$response` (sockets, buffers), which must not end up in logs through `cause`.
+ */
+function summarizeAwsError(error: unknown): Error {
+  if (!(error instanceof Error)) return new Error(String(error));
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const summary = new Error(`${error.name}: ${error.message}${status === undefined ? "" : ` (HTTP ${status})`}`);
+  summary.name = error.name;
+  return summary;
+}
+
 /** AWS SDK error → AppError. AWS messages can name the account, so they go to `cause` only. */
-export function errorFromSageMaker(error: unknown, callSignal: CallSignal): AppError {
+export function errorFromSageMaker(thrown: unknown, callSignal: CallSignal): AppError {
   const aborted = callSignal.abortError();
   if (aborted !== undefined) return aborted;
-  if (isAppError(error)) return error;
+  if (isAppError(thrown)) return thrown;
+  const error = thrown;
   const name = (error as { name?: unknown })?.name;
   const status = (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
   switch (name) {
@@ -72,40 +85,43 @@ export function errorFromSageMaker(error: unknown, callSignal: CallSignal): AppE
     }
     case "ThrottlingException":
       return new AppError("overloaded", "The SageMaker endpoint is throttling requests", {
-        cause: error,
+        cause: summarizeAwsError(error),
         retryable: true,
       });
     case "ModelNotReadyException":
     case "ServiceUnavailable":
       return new AppError("upstream_unavailable", `The SageMaker endpoint is not ready (${name})`, {
-        cause: error,
+        cause: summarizeAwsError(error),
         retryable: true,
       });
     case "ValidationError":
       return new AppError("validation_error", "SageMaker rejected the request (ValidationError)", {
-        cause: error,
+        cause: summarizeAwsError(error),
         retryable: false,
       });
     case "ModelStreamError": {
       const code = (error as { ErrorCode?: string }).ErrorCode;
       if (code === "ModelInvocationTimeExceeded") {
         return new AppError("timeout", "The SageMaker model did not finish within SageMaker's time limit", {
-          cause: error,
+          cause: summarizeAwsError(error),
           retryable: false,
         });
       }
       return new AppError("upstream_error", `The SageMaker model stream failed${code ? ` (${code})` : ""}`, {
-        cause: error,
+        cause: summarizeAwsError(error),
         retryable: false,
       });
     }
     case "InternalFailure":
     case "InternalDependencyException":
     case "InternalStreamFailure":
-      return new AppError("upstream_error", `SageMaker failed (${name})`, { cause: error, retryable: false });
+      return new AppError("upstream_error", `SageMaker failed (${name})`, {
+        cause: summarizeAwsError(error),
+        retryable: false,
+      });
     case "CredentialsProviderError":
       return new AppError("configuration_error", "No AWS credentials found for the SageMaker client", {
-        cause: error,
+        cause: summarizeAwsError(error),
         retryable: false,
       });
     default:
@@ -114,12 +130,15 @@ export function errorFromSageMaker(error: unknown, callSignal: CallSignal): AppE
   if (status === 429) return errorFromStatus({ status, body: undefined }, SERVICE);
   if (isNetworkError(error) || name === "TimeoutError") {
     return new AppError("upstream_unavailable", "The SageMaker runtime is unreachable", {
-      cause: error,
+      cause: summarizeAwsError(error),
       retryable: true,
     });
   }
   if (typeof status === "number" && status >= 400) return errorFromStatus({ status, body: undefined }, SERVICE);
-  return new AppError("upstream_error", "The SageMaker call failed", { cause: error, retryable: false });
+  return new AppError("upstream_error", "The SageMaker call failed", {
+    cause: summarizeAwsError(error),
+    retryable: false,
+  });
 }
 
 /** PayloadPart bytes as a byte stream; stream error members become thrown SDK-shaped errors. */
