@@ -129,3 +129,21 @@ describe("while the model loads", () => {
     await app.close();
   });
 });
+
+describe("per-request timeout", () => {
+  it("a generation that outlives --request-timeout is 504 and frees its sequence", async () => {
+    const slow = await startTestService({ requestTimeoutMs: 150 });
+    try {
+      const response = await slow.app.inject({
+        method: "POST",
+        url: "/generate",
+        payload: { inputs: "never ending", parameters: { max_new_tokens: 2000, ignore_eos: true } },
+      });
+      expect(response.statusCode).toBe(504);
+      expect(response.json()).toEqual({ error: "The request exceeded the 150 ms timeout", error_type: "timeout" });
+      expect(slow.holder.require().stats().sequencesInUse).toBe(0);
+    } finally {
+      await slow.close();
+    }
+  });
+});
