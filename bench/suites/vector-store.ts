@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- vector-store [--json] [--store lancedb|qdrant:<url>] [--queries N]`
+ * `npm run bench -- vector-store [--json] [--store qdrant:<url>] [--queries N] [--batch N]`
  *
  * On bigann10k (10,000 × 128-d BIGANN vectors, normalised to unit length for cosine search):
  * upsert throughput, dense / lexical / hybrid query latency and dense recall@10 against exact
@@ -149,6 +149,7 @@ export async function run(args: string[]): Promise<void> {
   const option = (flag: string) => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
   const storeArgument = option("--store");
   const queryCount = Number(option("--queries") ?? 100);
+  const batchSize = Number(option("--batch") ?? 256);
   const folder = sharedDatasetPath("bigann10k");
   if (folder === undefined) {
     process.stderr.write("vector-store bench skipped: ../shared/datasets/bigann10k is not present\n");
@@ -195,6 +196,7 @@ export async function run(args: string[]): Promise<void> {
   const directory = await mkdtemp(join(tmpdir(), "llm-twin-bench-store-"));
   const uri = storeArgument?.startsWith("qdrant:") === true ? storeArgument : `lancedb:${directory}`;
   const report: Record<string, unknown> = {
+    batchSize,
     dataset: "bigann10k",
     rows: base.length,
     queries: queries.length,
@@ -207,14 +209,20 @@ export async function run(args: string[]): Promise<void> {
       qdrant: { collectionPrefix: "llm_twin_bench_" },
     });
     await store.drop();
+    // Warm-up (Arrow conversion, table creation paths), then the measured runs in batches of
+    // `--batch` rows (ingestion writes windows of 256 chunks).
+    await store.upsert(chunks.slice(0, batchSize));
+    await store.drop();
     let started = performance.now();
-    for (let start = 0; start < chunks.length; start += 1_000) {
-      await store.upsert(chunks.slice(start, start + 1_000), { knownNew: true });
+    for (let start = 0; start < chunks.length; start += batchSize) {
+      await store.upsert(chunks.slice(start, start + batchSize), { knownNew: true });
     }
     const appendSeconds = (performance.now() - started) / 1000;
     await store.drop();
     started = performance.now();
-    for (let start = 0; start < chunks.length; start += 1_000) await store.upsert(chunks.slice(start, start + 1_000));
+    for (let start = 0; start < chunks.length; start += batchSize) {
+      await store.upsert(chunks.slice(start, start + batchSize));
+    }
     const insertSeconds = (performance.now() - started) / 1000;
     started = performance.now();
     await store.upsert(chunks);
@@ -260,7 +268,7 @@ export async function run(args: string[]): Promise<void> {
   const upsert = report.upsert as Record<string, number>;
   process.stdout.write(
     `bigann10k (${base.length} rows, 128-d, ${queries.length} queries) into ${report.store}\n` +
-      `upsert: ${upsert.insertRowsPerSecond} rows/s new, ${upsert.reupsertRowsPerSecond} rows/s re-upsert, ` +
+      `upsert in batches of ${batchSize}: ${upsert.insertRowsPerSecond} rows/s new, ${upsert.reupsertRowsPerSecond} rows/s re-upsert, ` +
       `${upsert.appendRowsPerSecond} rows/s new with knownNew (append); optimize ${upsert.optimizeSeconds} s\n`,
   );
   const table = (title: string, rows: ModeResult[]) => {
