@@ -101,6 +101,27 @@ describe.skipIf(ARTICLES === undefined)("RAG service, one process (tiny GGUF + r
     expect(body.sources.every((source) => source.author.fullName === MAXIME)).toBe(true);
   });
 
+  it("asks the tiny LLM under the author grammar in llm self-query mode, accepting only known authors", async () => {
+    const response = await fetch(`${service.url}/retrieve`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: "Draft a post about vector databases", selfQuery: "llm", expandQueries: 1, k: 5 }),
+    });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { sources: RagResponse["sources"]; author: { fullName: string } | null };
+    const trace = (await (await fetch(`${service.url}/traces/${response.headers.get("x-trace-id")}`)).json()) as {
+      spans: { name: string; attributes: Record<string, unknown> }[];
+    };
+    const selfQuery = trace.spans.find((span) => span.name === "self-query")?.attributes;
+    expect(["llm", "none"]).toContain(selfQuery?.source);
+    if (body.author === null) {
+      expect(selfQuery?.authorId).toBeNull();
+    } else {
+      expect([PAUL, MAXIME]).toContain(body.author.fullName);
+      expect(body.sources.every((source) => source.author.fullName === body.author?.fullName)).toBe(true);
+    }
+  });
+
   it("cancels the generation when the client disconnects", async () => {
     const before = spy.streams.length;
     const controller = new AbortController();
