@@ -23,6 +23,7 @@ import {
   readRawDocuments,
 } from "../../ingestion/readers/index.js";
 import { createProgress, type Progress } from "../../observability/progress.js";
+import type { EnqueueProgress, EnqueueSummary } from "../../queue/index.js";
 import { DEFAULT_STORE_URI, openVectorStore } from "../../vector-store/index.js";
 
 export const DEFAULT_ARTIFACTS_DIR = "./.llm-twin/artifacts";
@@ -203,9 +204,8 @@ export async function runIngestCommand(path: string, config: IngestCommandConfig
     const summary =
       config.queue === undefined ? await ingestHere(path, config) : await ingestThroughQueue(path, config);
     if (config.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-    else if (config.queue === undefined)
-      process.stderr.write(formatIngestSummary(summary as Parameters<typeof formatIngestSummary>[0]));
-    else process.stderr.write(`${JSON.stringify(summary, null, 2)}\n`);
+    else if ("queue" in summary) process.stderr.write(formatEnqueueSummary(summary));
+    else process.stderr.write(formatIngestSummary(summary));
   } catch (error) {
     if (config.json) {
       const code = isAppError(error) ? error.code : "internal_error";
@@ -289,50 +289,65 @@ function reportTo(progress: Progress): (update: IngestProgress) => void {
     });
 }
 
-type QueueModule = {
-  enqueueIngestion(options: {
-    queueUrl: string;
-    source: string;
-    storeUri: string;
-    embedderSpec: string;
-    recreate: boolean;
-    onProgress?: (update: unknown) => void;
-  }): Promise<unknown>;
-};
-
-async function ingestThroughQueue(path: string, config: IngestCommandConfig): Promise<unknown> {
-  const specifier = "../../queue/index.js";
-  let queue: QueueModule;
-  try {
-    queue = (await import(specifier)) as QueueModule;
-  } catch (cause) {
-    throw new AppError("configuration_error", "queue-based ingestion (--queue) is not available in this build", {
-      cause,
-    });
-  }
+/** `--queue`: documents become BullMQ jobs for `llm-twin worker` (bullmq is only loaded here). */
+async function ingestThroughQueue(path: string, config: IngestCommandConfig): Promise<EnqueueSummary> {
+  const { enqueueIngestion } = await import("../../queue/index.js");
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort(new AppError("aborted", "interrupted"));
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   const progress =
     config.progress === "none"
       ? undefined
       : createProgress({
           label: "enqueue",
           unit: "documents",
-          isTTY: process.stderr.isTTY === true && config.progress !== "plain",
+          isTTY: config.progress === "auto" ? process.stderr.isTTY === true : config.progress === "tty",
+          intervalMs: config.progressIntervalMs,
         });
   try {
-    return await queue.enqueueIngestion({
+    const summary = await enqueueIngestion({
       queueUrl: config.queue as string,
       source: path,
       storeUri: config.store,
       embedderSpec: config.embedder,
       recreate: config.recreate,
-      onProgress: (update: unknown) => {
-        const completed =
-          (update as { documentsEnqueued?: unknown; documentsRead?: unknown }).documentsEnqueued ??
-          (update as { documentsRead?: unknown }).documentsRead;
-        if (typeof completed === "number") progress?.update({ completed });
-      },
+      readOptions: { maxDocumentBytes: config.maxDocumentBytes, maxFileBytes: config.maxFileBytes },
+      ...(config.cacheDir === undefined ? {} : { cacheDir: config.cacheDir }),
+      signal: controller.signal,
+      onProgress: (update: EnqueueProgress) =>
+        progress?.update({
+          completed: update.documentsRead + update.documentsSkipped,
+          counters: { enqueued: update.jobsEnqueued, "already queued": update.jobsAlreadyQueued },
+        }),
     });
-  } finally {
     progress?.finish();
+    return summary;
+  } catch (error) {
+    progress?.finish();
+    throw error;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
   }
+}
+
+export function formatEnqueueSummary(summary: EnqueueSummary): string {
+  const rows: [string, string][] = [
+    ["queue", summary.queue],
+    ["source", summary.source],
+    ["store", summary.store],
+    ["embedder", summary.embedder],
+    ["documents read", String(summary.documentsRead)],
+    ["documents skipped", String(summary.documentsSkipped.length)],
+    ["jobs enqueued", String(summary.jobsEnqueued)],
+    ["jobs already queued", String(summary.jobsAlreadyQueued)],
+    ["jobs requeued", String(summary.jobsRequeued)],
+    ["time", `${(summary.durationMs / 1000).toFixed(2)} s`],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length));
+  const lines = rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`);
+  for (const skipped of summary.documentsSkipped.slice(0, 20))
+    lines.push(`    ${skipped.file}[${skipped.index}]: ${skipped.reason}`);
+  return `enqueue summary (run 'llm-twin worker' to process the jobs)\n${lines.join("\n")}\n`;
 }
