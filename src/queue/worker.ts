@@ -145,9 +145,12 @@ export async function startIngestionWorker(options: IngestionWorkerOptions): Pro
   }
 
   const deadLetters = new Queue(deadLetterQueueName(queueName), { connection });
+  // Jobs this process already dead-lettered (the processor and the failed event both report the
+  // last failure). Keyed by id and creation time: a document queued afresh is a new job.
   const deadLettered = new Set<string>();
   const moveToDeadLetters = async (job: Job, reason: string, attemptsMade: number): Promise<void> => {
-    if (deadLettered.has(String(job.id))) return;
+    const key = `${job.id}@${job.timestamp}`;
+    if (deadLettered.has(key)) return;
     const data = job.data as Partial<IngestionJobData> | undefined;
     const deadLetter: DeadLetter = {
       jobId: String(job.id),
@@ -165,10 +168,11 @@ export async function startIngestionWorker(options: IngestionWorkerOptions): Pro
       removeOnComplete: false,
       removeOnFail: false,
     });
+    deadLettered.add(key);
     emit({ type: "dead-letter", deadLetter });
   };
 
-  const process = async (job: Job): Promise<IngestionJobResult> => {
+  const processJob = async (job: Job): Promise<IngestionJobResult> => {
     const started = performance.now();
     const attempts = job.opts.attempts ?? 1;
     const lastAttempt = job.attemptsMade + 1 >= attempts;
@@ -236,7 +240,7 @@ export async function startIngestionWorker(options: IngestionWorkerOptions): Pro
     }
   };
 
-  const worker = new Worker(queueName, process, {
+  const worker = new Worker(queueName, processJob, {
     connection,
     concurrency: options.concurrency ?? DEFAULT_WORKER_CONCURRENCY,
     lockDuration: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
