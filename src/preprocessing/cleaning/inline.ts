@@ -68,6 +68,22 @@ export function collapseSpaces(text: string): string {
 /** Cleans one prose line; inline code spans are left untouched. */
 export function cleanInline(line: string): string {
   if (!line.includes("`")) return cleanProseSegment(line);
+  if (line.includes(PLACEHOLDER_START)) return cleanAroundCodeSpans(line);
+  // Mask code spans with private-use placeholders so the prose rules run once over the whole text.
+  const spans: string[] = [];
+  const masked = line.replace(INLINE_CODE, (span) => `${PLACEHOLDER_START}${spans.push(span) - 1}${PLACEHOLDER_END}`);
+  return cleanProseSegment(masked).replace(
+    PLACEHOLDER,
+    (placeholder, index: string) => spans[Number(index)] ?? placeholder,
+  );
+}
+
+const PLACEHOLDER_START = "\uE000";
+const PLACEHOLDER_END = "\uE001";
+const PLACEHOLDER = /\uE000(\d+)\uE001/g;
+
+/** Slower path for text that already contains the placeholder characters: segment by segment. */
+function cleanAroundCodeSpans(line: string): string {
   let result = "";
   let last = 0;
   INLINE_CODE.lastIndex = 0;
