@@ -85,6 +85,8 @@ export function registerServeCommand(program: Command): void {
       await Promise.allSettled([store?.close(), embedder?.dispose(), llm?.dispose(), reranker?.dispose()]);
     };
     try {
+      // The model first: a failed download should not wait for (or follow) anything else.
+      const modelPath = await resolveServeModel(model, settings.cacheDir);
       store = await openVectorStore(settings.store);
       embedder = await createEmbedder(
         settings.embedder,
@@ -95,7 +97,6 @@ export function registerServeCommand(program: Command): void {
         const summary = await ingest({ source: String(raw.sampleData), store, embedder });
         process.stderr.write(`${formatIngestSummary(summary)}\n`);
       }
-      const modelPath = await resolveServeModel(model, settings.cacheDir);
       log(`loading ${modelPath} (threads ${threads}, parallel ${parallel})`);
       llm = await createLlamaCppLanguageModel({
         modelPath,
