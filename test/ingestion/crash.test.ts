@@ -116,7 +116,7 @@ describe.skipIf(articlesPath === undefined)("ingest killed with SIGKILL and reru
     ["right after the first write", 1, "in-process"],
     ["half way", 250, "cli"],
   ])(
-    "converges to the uninterrupted result when killed %s (rerun %s)",
+    "converges to the uninterrupted result when killed %s (after %i chunks written; rerun %s)",
     async (_label, threshold, rerun) => {
       const storeDirectory = join(workspace.path, `killed-${threshold}`);
       const killed = await killAfterWritten(storeDirectory, threshold);
