@@ -207,3 +207,19 @@ describe("LanceDB full-text settings", () => {
     await exact.close();
   });
 });
+
+describe("LanceDB handles", () => {
+  it("sees rows written through another handle at once", async () => {
+    const directory = await temporaryDirectory();
+    const reader = await openVectorStore(directory);
+    const writer = await openVectorStore(directory);
+    await writer.upsert([contractChunk({ name: "first-write" })]);
+    expect(await reader.count()).toBe(1);
+    await writer.upsert([contractChunk({ name: "second-write", vector: axisVector(3) })]);
+    const hits = await reader.search({ category: "articles", mode: "dense", vector: axisVector(3), limit: 1 });
+    expect(hits[0]?.chunk.id).toBe(contractId("second-write"));
+    expect(await reader.count()).toBe(2);
+    await writer.close();
+    await reader.close();
+  });
+});
