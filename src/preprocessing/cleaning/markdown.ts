@@ -173,8 +173,11 @@ function pushCode(blocks: Block[], code: string[]): void {
 function renderBlocks(blocks: readonly Block[], options: MarkdownCleaningOptions): string {
   const parts: string[] = [];
   let droppingSection = false;
+  // Whether the last part is a paragraph that a broken-off fragment may continue.
+  let lastIsParagraph = false;
   for (const block of blocks) {
     if (block.kind === "heading") {
+      lastIsParagraph = false;
       if (block.text === "" || !HAS_WORD_CHARACTER.test(block.text)) continue;
       const role = options.headingRole?.(block.text) ?? "keep";
       if (role === "end-of-content") break;
@@ -185,15 +188,38 @@ function renderBlocks(blocks: readonly Block[], options: MarkdownCleaningOptions
     if (droppingSection) continue;
     if (block.kind === "code") {
       parts.push(`\`\`\`\n${block.lines.join("\n")}\n\`\`\``);
+      lastIsParagraph = false;
       continue;
     }
     let text = block.text;
     if (text === "" || !HAS_WORD_CHARACTER.test(text)) continue;
     if (options.isBoilerplate?.(text) === true) continue;
     if (options.rewriteParagraph !== undefined) text = options.rewriteParagraph(text).trim();
-    if (text !== "" && HAS_WORD_CHARACTER.test(text)) parts.push(text);
+    if (text === "" || !HAS_WORD_CHARACTER.test(text)) continue;
+    const previous = parts[parts.length - 1];
+    if (block.kind === "paragraph" && lastIsParagraph && previous !== undefined && continuesSentence(previous, text)) {
+      parts[parts.length - 1] = `${previous} ${text}`;
+      continue;
+    }
+    parts.push(text);
+    lastIsParagraph = block.kind === "paragraph";
   }
   return parts.join("\n\n");
+}
+
+const ENDS_WITH_FUNCTION_WORD =
+  /(?:^|\s)(?:a|an|the|of|to|in|on|at|by|for|from|with|than|and|or|as|via|like|about|into|over|between)$/i;
+const ENDS_WITH_WORD = /[\p{L}\p{N})]$/u;
+
+/**
+ * Scrapers break a sentence around inline widgets (Substack's author mentions and link cards):
+ * "No one other than" / "Maria Vechtomova" / "from" / "MarvelousMLOps" / "has proposed it." are
+ * one sentence. A paragraph continues the previous one when the previous one stops without
+ * punctuation and either ends with a function word or the next starts in lower case.
+ */
+function continuesSentence(previous: string, next: string): boolean {
+  if (!ENDS_WITH_WORD.test(previous)) return false;
+  return STARTS_LOWERCASE.test(next) || ENDS_WITH_FUNCTION_WORD.test(previous.slice(-12));
 }
 
 /** Joins hard-wrapped lines; a word split by a hyphen at the wrap ("fine-\ntuning") stays one word. */

@@ -142,6 +142,8 @@ const DROPPED_PARAGRAPHS: readonly RegExp[] = [
   /^[\w.-]+\.substack\.com$/i,
   /^\d+ (?:replies|reply|more comments?|comments?)(?: by [\p{L} .'-]+)?\.*$/iu,
   /^commentReplyShare$/i,
+  /^Read full story$/i,
+  /^(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* \d{1,2}(?:, \d{4})?$/,
 ];
 
 /** Paragraphs that carry no content of the article (page chrome, captions, sign-offs). */
