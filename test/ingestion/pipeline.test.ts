@@ -45,6 +45,9 @@ describe.skipIf(articlesPath === undefined)(
           expect([...(stored.get(documentId) ?? [])].sort()).toEqual([...ids].sort());
 
         const before = await snapshotLanceDb(storeDirectory);
+        // Every stored chunk fits the embedder's input limit, as the embedder itself counts it.
+        for (const row of before) expect(embedder.countTokens(row.text)).toBeLessThanOrEqual(embedder.maxInputTokens);
+        for (const row of before) expect(Math.hypot(...row.vector)).toBeCloseTo(1, 4);
         const second = await ingest({ source, store, embedder, artifactsDir: join(workspace.path, "artifacts-all") });
         expect(second).toMatchObject({
           documentsRead: 76,
