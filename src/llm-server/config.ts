@@ -40,7 +40,13 @@ export function parseLlmServerConfig(raw: Record<string, unknown>): LlmServerCon
   const cleaned = Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined && value !== ""));
   if (cleaned.model === undefined) {
     const fromSageMaker = sageMakerModelFile();
-    if (fromSageMaker !== undefined) cleaned.model = fromSageMaker;
+    if (fromSageMaker === undefined) {
+      throw new AppError(
+        "configuration_error",
+        `No model: give --model (or LLM_TWIN_MODEL) a path, an http(s) URL or an hf: URI, or put a .gguf file in ${SAGEMAKER_MODEL_DIRECTORY}`,
+      );
+    }
+    cleaned.model = fromSageMaker;
   }
   const result = llmServerConfigSchema.safeParse(cleaned);
   if (!result.success) {

@@ -1,0 +1,38 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseLlmServerConfig, sageMakerModelFile } from "./config.js";
+
+describe("parseLlmServerConfig", () => {
+  it("coerces flag strings and applies the documented defaults", () => {
+    const config = parseLlmServerConfig({ model: "m.gguf", port: "9000", parallel: "2", threads: undefined });
+    expect(config).toMatchObject({
+      model: "m.gguf",
+      host: "0.0.0.0",
+      port: 9000,
+      parallel: 2,
+      batchSize: 512,
+      requestTimeoutSeconds: 60,
+      bodyLimitBytes: 1_048_576,
+      gracePeriodSeconds: 25,
+    });
+    expect(config.threads).toBeGreaterThan(0);
+  });
+
+  it("names the flag at fault", () => {
+    expect(() => parseLlmServerConfig({ model: "m.gguf", parallel: "zero" })).toThrow(/--parallel/);
+    expect(() => parseLlmServerConfig({ model: "m.gguf", gracePeriodSeconds: "30" })).toThrow(/--grace-period/);
+    expect(() => parseLlmServerConfig({ model: "m.gguf", maxInputTokens: "100", maxTotalTokens: "100" })).toThrow(
+      /--max-input-tokens \(100\) must be less than --max-total-tokens \(100\)/,
+    );
+  });
+
+  it("finds a .gguf in the SageMaker model directory", () => {
+    const directory = mkdtempSync(path.join(tmpdir(), "opt-ml-model-"));
+    expect(sageMakerModelFile(directory)).toBeUndefined();
+    writeFileSync(path.join(directory, "b.gguf"), "");
+    writeFileSync(path.join(directory, "a.gguf"), "");
+    expect(sageMakerModelFile(directory)).toBe(path.join(directory, "a.gguf"));
+  });
+});
