@@ -10,6 +10,8 @@ import { AppError } from "../../errors/index.js";
 import { createLanguageModelFromUrl } from "../../llm/clients/index.js";
 import type { LanguageModel } from "../../llm/index.js";
 import type { Reranker } from "../../rag/rerank/port.js";
+import type { PromptLimit } from "../../rag/retrieve.js";
+import { readTgiPromptLimit } from "../../rag/service/llm-limits.js";
 import { addRagServiceOptions, parseRagServiceSettings } from "../../rag/service/options.js";
 import { loadReranker } from "../../rag/service/reranker.js";
 import { closeOnSignals, runRagService } from "../../rag/service/run.js";
@@ -67,11 +69,13 @@ export function registerServeRagCommand(program: Command): void {
       await disposeResources();
       throw error;
     }
+    const promptLimit = await learnPromptLimit(urls, raw.llmApi, settings.readyTimeoutMs);
     const service = await runRagService({
       settings,
       store,
       embedder,
       llm,
+      ...(promptLimit === undefined ? {} : { promptLimit }),
       ...(reranker === undefined ? {} : { reranker }),
       disposeResources,
     });
@@ -80,6 +84,24 @@ export function registerServeRagCommand(program: Command): void {
     );
     closeOnSignals(service, (message) => process.stderr.write(`llm-twin serve-rag: ${message}\n`));
   });
+}
+
+/** The smallest input limit among the TGI replicas that answer /info (best effort: none is fine). */
+async function learnPromptLimit(
+  urls: readonly string[],
+  api: unknown,
+  timeoutMs: number,
+): Promise<PromptLimit | undefined> {
+  if (api === "openai") return undefined;
+  const limits = await Promise.all(urls.map((url) => readTgiPromptLimit(url, timeoutMs).catch(() => undefined)));
+  const known = limits.filter((limit): limit is PromptLimit => limit !== undefined);
+  if (known.length === 0) {
+    process.stderr.write(
+      "llm-twin serve-rag: the LLM's input limits are unknown (no /info): the context budget is --context-tokens alone\n",
+    );
+    return undefined;
+  }
+  return known.reduce((smallest, limit) => (limit.maxInputTokens < smallest.maxInputTokens ? limit : smallest));
 }
 
 function normalizeUrls(value: unknown): string[] {

@@ -1,0 +1,46 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { estimateInputTokens, readTgiPromptLimit } from "./llm-limits.js";
+
+describe("readTgiPromptLimit", () => {
+  let url: string;
+  let info: unknown = { max_input_tokens: 1024, max_total_tokens: 2048 };
+  const server = createServer((request, response) => {
+    if (request.url === "/info")
+      response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(info));
+    else response.writeHead(404).end();
+  });
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => {
+    server.close();
+  });
+
+  it("reads max_input_tokens and max_total_tokens from /info", async () => {
+    const limit = await readTgiPromptLimit(`${url}/`, 1000);
+    expect(limit).toMatchObject({ maxInputTokens: 1024, maxTotalTokens: 2048 });
+    expect(limit?.countInputTokens({ prompt: "x".repeat(400) })).toBe(100);
+  });
+
+  it("falls back to max_input_length, and gives up on services that do not say", async () => {
+    info = { max_input_length: 512 };
+    expect(await readTgiPromptLimit(url, 1000)).toMatchObject({ maxInputTokens: 512 });
+    info = { model_id: "x" };
+    expect(await readTgiPromptLimit(url, 1000)).toBeUndefined();
+    expect(await readTgiPromptLimit("sagemaker:endpoint", 1000)).toBeUndefined();
+  });
+
+  it("estimates chat input with a per-message allowance", () => {
+    expect(
+      estimateInputTokens({
+        messages: [
+          { role: "system", content: "abcd" },
+          { role: "user", content: "abcdefgh" },
+        ],
+      }),
+    ).toBe(1 + 8 + 2 + 8);
+  });
+});
