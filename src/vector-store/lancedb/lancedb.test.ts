@@ -1,8 +1,9 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as lancedb from "@lancedb/lancedb";
 import { afterAll, describe, expect, it } from "vitest";
+import { AppError } from "../../errors/app-error.js";
 import { axisVector, contractChunk, contractId, runVectorStoreContract } from "../contract.js";
 import { openVectorStore } from "../open.js";
 
@@ -221,5 +222,21 @@ describe("LanceDB handles", () => {
     expect(await reader.count()).toBe(2);
     await writer.close();
     await reader.close();
+  });
+});
+
+describe("LanceDB failures", () => {
+  it("reports storage failures as AppError dependency_unavailable", async () => {
+    const directory = await temporaryDirectory();
+    const notADirectory = join(directory, "a-file");
+    await writeFile(notADirectory, "not a store");
+    const error = await openVectorStore(notADirectory)
+      .then((store) => store.upsert([contractChunk({ name: "x" })]))
+      .then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).code).toBe("dependency_unavailable");
   });
 });

@@ -17,6 +17,7 @@ import {
   throwIfAborted,
   validateSearchRequest,
 } from "../request-validation.js";
+import { withStoreErrors } from "./errors.js";
 import {
   createFullTextIndex,
   createScalarIndexes,
@@ -58,7 +59,7 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
       cause: error,
     });
   }
-  return new LanceDbStore(connection, settings);
+  return withStoreErrors(new LanceDbStore(connection, settings));
 }
 
 class LanceDbStore implements VectorStore {
