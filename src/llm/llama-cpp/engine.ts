@@ -221,6 +221,11 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
     const parameters = request.parameters;
     const prompt = promptFor(request);
     const maxNewTokens = checkTokenLimits(limits, prompt.tokens.length, parameters.maxNewTokens);
+    // Sampling is set up (logit bias checked, grammar compiled) before admission, so invalid
+    // requests are refused without taking a sequence.
+    const generated: number[] = [];
+    const setup = await sampling.create(parameters, () => prompt.tokens.concat(generated));
+    setup.options.yieldEogToken = true;
     const controller = new AbortController();
     const signals = [controller.signal];
     if (request.signal !== undefined) signals.push(request.signal);
@@ -247,9 +252,6 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
       }
       const queueMs = performance.now() - queuedAt;
       observer.onQueued?.(queueMs);
-      const generated: number[] = [];
-      const setup = await sampling.create(parameters, () => prompt.tokens.concat(generated));
-      setup.options.yieldEogToken = true;
       yield { type: "start", promptTokens, promptTokenIds: prompt.tokens, queueMs, seed: setup.seed };
 
       const stopTokens = new Set(prompt.stopTokenIds);
