@@ -68,7 +68,9 @@ export function registerServeCommand(program: Command): void {
     .description("Run everything in one process: RAG service + in-process LLM (llama.cpp) + embedded store");
   addOptions(command, SERVE_OPTIONS);
   addRagServiceOptions(command);
-  command.addOption(new Option("--no-ingest", "do not ingest the sample corpus into an empty store"));
+  command.addOption(
+    new Option("--no-ingest", "do not ingest the sample corpus into an empty store").env("LLM_TWIN_NO_INGEST"),
+  );
   command.action(async (raw: Record<string, unknown>) => {
     const settings = parseRagServiceSettings(raw);
     const threads = positiveInteger("--threads (LLM_TWIN_THREADS)", raw.threads);

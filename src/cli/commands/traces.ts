@@ -64,7 +64,7 @@ export function registerTracesCommand(program: Command): void {
     .addOption(new Option("--url <url>", "RAG service URL").env("LLM_TWIN_RAG_URL").default("http://localhost:3000"))
     .addOption(new Option("--limit <n>", "how many traces").env("LLM_TWIN_TRACES_LIMIT").default("20"))
     .addOption(new Option("--api-key <key>", "bearer key when the service needs one").env("LLM_TWIN_API_KEY"))
-    .addOption(new Option("--timeout-ms <ms>", "HTTP timeout").default("10000"))
+    .addOption(new Option("--timeout-ms <ms>", "HTTP timeout").env("LLM_TWIN_TRACES_TIMEOUT_MS").default("10000"))
     .option("--json", "print JSON")
     .action(
       async (
