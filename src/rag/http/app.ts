@@ -121,7 +121,9 @@ export async function buildRagApp(options: RagAppOptions): Promise<FastifyInstan
   });
 
   await registerRagRoutes(app, { deps, tracer, metrics });
-  await app.register(registerChatPage);
+  await app.register(registerChatPage, {
+    listAuthors: deps.listAuthors ?? (() => deps.store.listAuthors()),
+  });
 
   app.addHook("onClose", async () => {
     await tracer.close();
