@@ -1,0 +1,202 @@
+/**
+ * The retrieval evaluation loop. Every query goes through `retrieve` from src/rag — the very code
+ * the RAG service runs — with the mode, fusion and reranker settings under test; the chunks it
+ * returns are reduced to documents (a document ranks where its best chunk ranks) and scored against
+ * the judgments. Queries run one at a time so that per-query latency is not queue time.
+ */
+import { performance } from "node:perf_hooks";
+import type { DataCategory } from "../../domain/index.js";
+import type { Embedder } from "../../embedding/index.js";
+import { AppError } from "../../errors/index.js";
+import type { LanguageModel } from "../../llm/index.js";
+import type { SelfQueryMode } from "../../rag/index.js";
+import { type RagConfig, type Reranker, resolveRagConfig, retrieve } from "../../rag/index.js";
+import type { SearchMode, VectorStore } from "../../vector-store/index.js";
+import { type Judgments, mean, mrrAtK, ndcgAtK, percentile, recallAtK, uniqueInOrder } from "../metrics.js";
+
+export type EvaluationQuery = {
+  id: string;
+  text: string;
+  /** Relevant document id → graded relevance (> 0). */
+  judgments: Judgments;
+  /** Author named in the request (overrides self-query), if any. */
+  author?: string;
+};
+
+export type EvaluationSettings = {
+  mode: SearchMode;
+  /** The cut-off of nDCG, recall and MRR ("@10"). Default 10. */
+  k: number;
+  /** Documents kept per query for recall@depth. Default 100. */
+  depth: number;
+  /** Chunks asked of the store per search. Default 200 (abstracts may have several chunks). */
+  searchLimit: number;
+  hybridDenseWeight: number;
+  rrfK: number;
+  /** Candidates scored by the reranker (when there is one); recall@depth is then within them. Default 100. */
+  rerankCandidates: number;
+  categories: DataCategory[];
+  selfQuery: SelfQueryMode;
+  /** Queries after expansion, the original included (1 = off). Default 1. */
+  expandQueries: number;
+};
+
+export const DEFAULT_EVALUATION_SETTINGS: EvaluationSettings = {
+  mode: "hybrid",
+  k: 10,
+  depth: 100,
+  searchLimit: 200,
+  hybridDenseWeight: 0.5,
+  rrfK: 60,
+  rerankCandidates: 100,
+  categories: ["articles"],
+  selfQuery: "off",
+  expandQueries: 1,
+};
+
+export type EvaluationDependencies = {
+  store: VectorStore;
+  embedder: Embedder;
+  reranker?: Reranker;
+  llm?: LanguageModel;
+};
+
+export type LatencySummary = { p50Ms: number; p95Ms: number; meanMs: number };
+
+export type QueryOutcome = {
+  id: string;
+  /** Ranked document ids (deduplicated), at most `depth`. */
+  documents: string[];
+  /** Author ids of the returned chunks, in rank order. */
+  authorIds: string[];
+  ndcg: number;
+  recallAtK: number;
+  recallAtDepth: number;
+  mrr: number;
+  hit: boolean;
+  latencyMs: number;
+  rerankMs: number;
+};
+
+export type EvaluationResult = {
+  mode: SearchMode;
+  reranker: string | null;
+  queries: number;
+  k: number;
+  depth: number;
+  metrics: { ndcgAt10: number; recallAt10: number; recallAt100: number; mrrAt10: number; hitRateAt10: number };
+  latency: LatencySummary;
+  /** The reranking step alone (0 without a reranker). */
+  rerankLatency: LatencySummary;
+  settings: EvaluationSettings;
+  perQuery: QueryOutcome[];
+};
+
+export type EvaluationProgress = { completed: number; total: number; mode: SearchMode };
+
+export function resolveEvaluationSettings(overrides: Partial<EvaluationSettings> = {}): EvaluationSettings {
+  const defined = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
+  const settings = { ...DEFAULT_EVALUATION_SETTINGS, ...defined } as EvaluationSettings;
+  for (const name of ["k", "depth", "searchLimit", "rrfK", "rerankCandidates", "expandQueries"] as const) {
+    if (!Number.isInteger(settings[name]) || settings[name] < 1) {
+      throw new AppError(
+        "configuration_error",
+        `evaluation setting ${name} must be a positive integer, got ${settings[name]}`,
+      );
+    }
+  }
+  if (!(settings.hybridDenseWeight >= 0 && settings.hybridDenseWeight <= 1)) {
+    throw new AppError("configuration_error", `dense weight must be within 0..1, got ${settings.hybridDenseWeight}`);
+  }
+  return settings;
+}
+
+/** The RAG configuration the harness runs `retrieve` with. */
+export function ragConfigFor(settings: EvaluationSettings, withReranker: boolean): RagConfig {
+  const kept = withReranker ? settings.rerankCandidates : Math.max(settings.depth, settings.k) * 2;
+  return resolveRagConfig({
+    retrievalMode: settings.mode,
+    k: kept,
+    maxK: kept,
+    expandQueries: settings.expandQueries,
+    selfQuery: settings.selfQuery,
+    categories: settings.categories,
+    searchLimit: Math.max(settings.searchLimit, kept),
+    hybridDenseWeight: settings.hybridDenseWeight,
+    rrfK: settings.rrfK,
+    rerankCandidates: settings.rerankCandidates,
+  });
+}
+
+const summarize = (values: number[]): LatencySummary => ({
+  p50Ms: percentile(values, 0.5),
+  p95Ms: percentile(values, 0.95),
+  meanMs: mean(values),
+});
+
+export async function evaluateRetrieval(
+  queries: readonly EvaluationQuery[],
+  deps: EvaluationDependencies,
+  overrides: Partial<EvaluationSettings> = {},
+  options: { signal?: AbortSignal; onProgress?: (progress: EvaluationProgress) => void } = {},
+): Promise<EvaluationResult> {
+  const settings = resolveEvaluationSettings(overrides);
+  if (settings.mode !== "dense" && !deps.store.supportsLexical) {
+    throw new AppError(
+      "configuration_error",
+      `the store ${deps.store.location} has no full-text search: use --mode dense`,
+    );
+  }
+  const config = ragConfigFor(settings, deps.reranker !== undefined);
+  const ragDeps = {
+    store: deps.store,
+    embedder: deps.embedder,
+    config,
+    ...(deps.reranker === undefined ? {} : { reranker: deps.reranker }),
+    ...(deps.llm === undefined ? {} : { llm: deps.llm }),
+  };
+  const outcomes: QueryOutcome[] = [];
+  for (const query of queries) {
+    options.signal?.throwIfAborted();
+    const started = performance.now();
+    const result = await retrieve(
+      { query: query.text, ...(query.author === undefined ? {} : { author: query.author }) },
+      ragDeps,
+      options.signal === undefined ? {} : { signal: options.signal },
+    );
+    const latencyMs = performance.now() - started;
+    const documents = uniqueInOrder(result.sources.map((source) => source.documentId)).slice(0, settings.depth);
+    const ndcg = ndcgAtK(documents, query.judgments, settings.k);
+    outcomes.push({
+      id: query.id,
+      documents,
+      authorIds: result.sources.slice(0, settings.k).map((source) => source.author.id),
+      ndcg,
+      recallAtK: recallAtK(documents, query.judgments, settings.k),
+      recallAtDepth: recallAtK(documents, query.judgments, settings.depth),
+      mrr: mrrAtK(documents, query.judgments, settings.k),
+      hit: recallAtK(documents, query.judgments, settings.k) > 0,
+      latencyMs,
+      rerankMs: deps.reranker === undefined ? 0 : result.timings.rerankMs,
+    });
+    options.onProgress?.({ completed: outcomes.length, total: queries.length, mode: settings.mode });
+  }
+  return {
+    mode: settings.mode,
+    reranker: deps.reranker?.id ?? null,
+    queries: outcomes.length,
+    k: settings.k,
+    depth: settings.depth,
+    metrics: {
+      ndcgAt10: mean(outcomes.map((outcome) => outcome.ndcg)),
+      recallAt10: mean(outcomes.map((outcome) => outcome.recallAtK)),
+      recallAt100: mean(outcomes.map((outcome) => outcome.recallAtDepth)),
+      mrrAt10: mean(outcomes.map((outcome) => outcome.mrr)),
+      hitRateAt10: mean(outcomes.map((outcome) => (outcome.hit ? 1 : 0))),
+    },
+    latency: summarize(outcomes.map((outcome) => outcome.latencyMs)),
+    rerankLatency: summarize(outcomes.map((outcome) => outcome.rerankMs)),
+    settings,
+    perQuery: outcomes,
+  };
+}

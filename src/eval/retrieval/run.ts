@@ -1,0 +1,121 @@
+/**
+ * One evaluation run, shared by `llm-twin eval retrieval` and `npm run bench -- retrieval`: load the
+ * dataset, open the store (default ./.llm-twin/eval/<dataset>), ingest the corpus through the
+ * feature pipeline, then evaluate every requested mode (and the reranker, when given) over the
+ * same queries.
+ */
+import { join } from "node:path";
+import type { Embedder } from "../../embedding/index.js";
+import { createEmbedder } from "../../embedding/index.js";
+import type { IngestProgress } from "../../ingestion/index.js";
+import type { Reranker } from "../../rag/index.js";
+import { openVectorStore, type SearchMode } from "../../vector-store/index.js";
+import { loadEvaluationDataset } from "./datasets.js";
+import { type EvaluationProgress, type EvaluationSettings, evaluateRetrieval } from "./evaluate.js";
+import { ingestEvaluationCorpus } from "./prepare-store.js";
+import type { EvaluationRun } from "./report.js";
+
+export const DEFAULT_EVAL_STORE_ROOT = "./.llm-twin/eval";
+
+export type RunEvaluationOptions = {
+  dataset: string;
+  split?: string;
+  /** LLM Twin corpus file (dataset "llm-twin" only). */
+  corpus?: string;
+  modes: SearchMode[];
+  /** Store URI; default lancedb:./.llm-twin/eval/<dataset name>. */
+  store?: string;
+  embedderSpec?: string;
+  cacheDir?: string;
+  /** An already built embedder (tests share one); embedderSpec is then ignored. */
+  embedder?: Embedder;
+  /** Loaded by the caller; each mode is then evaluated with and without it. */
+  reranker?: Reranker;
+  settings?: Partial<Omit<EvaluationSettings, "mode">>;
+  limitQueries?: number;
+  recreate?: boolean;
+  signal?: AbortSignal;
+  onIngestProgress?: (progress: IngestProgress) => void;
+  onQueryProgress?: (progress: EvaluationProgress & { label: string }) => void;
+  /** Called once the dataset is loaded, with the number of query runs ahead. */
+  onPlan?: (plan: { queries: number; runs: number }) => void;
+};
+
+export function defaultEvalStoreUri(datasetName: string): string {
+  return `lancedb:${join(DEFAULT_EVAL_STORE_ROOT, datasetName)}`;
+}
+
+export async function runRetrievalEvaluation(options: RunEvaluationOptions): Promise<EvaluationRun> {
+  const dataset = await loadEvaluationDataset(options.dataset, {
+    ...(options.split === undefined ? {} : { split: options.split }),
+    ...(options.corpus === undefined ? {} : { corpus: options.corpus }),
+  });
+  const queries = options.limitQueries === undefined ? dataset.queries : dataset.queries.slice(0, options.limitQueries);
+  const variants = options.modes.flatMap((mode) =>
+    options.reranker === undefined
+      ? [{ mode, reranker: false }]
+      : [
+          { mode, reranker: false },
+          { mode, reranker: true },
+        ],
+  );
+  options.onPlan?.({ queries: queries.length, runs: variants.length });
+  const storeUri = options.store ?? defaultEvalStoreUri(dataset.name);
+  const embedder =
+    options.embedder ??
+    (await createEmbedder(
+      options.embedderSpec ?? "static",
+      options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir },
+    ));
+  const store = await openVectorStore(storeUri);
+  try {
+    const summary = await ingestEvaluationCorpus(dataset, store, embedder, {
+      recreate: options.recreate ?? false,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...(options.onIngestProgress === undefined ? {} : { onProgress: options.onIngestProgress }),
+    });
+    const results = [];
+    for (const variant of variants) {
+      const label = variant.reranker ? `${variant.mode} + rerank` : variant.mode;
+      results.push(
+        await evaluateRetrieval(
+          queries,
+          {
+            store,
+            embedder,
+            ...(variant.reranker && options.reranker !== undefined ? { reranker: options.reranker } : {}),
+          },
+          { ...dataset.settings, ...definedOnly(options.settings ?? {}), mode: variant.mode },
+          {
+            ...(options.signal === undefined ? {} : { signal: options.signal }),
+            ...(options.onQueryProgress === undefined
+              ? {}
+              : { onProgress: (progress: EvaluationProgress) => options.onQueryProgress?.({ ...progress, label }) }),
+          },
+        ),
+      );
+    }
+    return {
+      dataset: dataset.name,
+      description: dataset.description,
+      split: options.dataset === "llm-twin" ? null : (options.split ?? "test"),
+      store: store.location,
+      embedder: embedder.id,
+      queries: queries.length,
+      ingest: {
+        documentsRead: summary.documentsRead,
+        chunksWritten: summary.chunksWritten,
+        chunksUnchanged: summary.chunksUnchanged,
+        durationMs: summary.durationMs,
+      },
+      results,
+    };
+  } finally {
+    await store.close();
+    if (options.embedder === undefined) await embedder.dispose?.();
+  }
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as Partial<T>;
+}
