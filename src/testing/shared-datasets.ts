@@ -4,9 +4,7 @@
  */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-
-const projectRoot = fileURLToPath(new URL("../../", import.meta.url));
+import { projectRoot } from "../config/paths.js";
 
 export function sharedDatasetsDir(): string | undefined {
   const fromEnv = process.env.LLM_TWIN_SHARED_DATASETS;

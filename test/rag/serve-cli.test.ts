@@ -1,7 +1,7 @@
 /**
  * `llm-twin serve` through the CLI: an empty store is filled on first start, then the one-process
- * service answers; without internet the default model download fails with a message that says
- * to pass --model.
+ * service answers; without internet the default model falls back to the offline demo model with
+ * a warning, or, with --no-demo-fallback, fails with a message that says to pass --model.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -61,10 +61,27 @@ describe.skipIf(ARTICLES === undefined)("llm-twin serve", () => {
     expect(serve.child.exitCode).toBe(0);
   });
 
-  it("says to pass --model when the default model cannot be downloaded", async () => {
+  it("serves the offline demo model, saying so, when the default model cannot be downloaded", async () => {
+    const closedPort = await freePort();
+    const port = await freePort();
+    const demo = spawnCli(
+      ["serve", "--store", `lancedb:${join(directory, "store")}`, "--port", String(port), "--threads", "1"],
+      { HF_ENDPOINT: `http://127.0.0.1:${closedPort}` },
+    );
+    try {
+      await waitForStatus(`http://127.0.0.1:${port}/ready`, 200, demo, 120_000);
+      expect(demo.output()).toContain("could not download the default model hf:");
+      expect(demo.output()).toContain("offline DEMO model");
+      expect(demo.output()).toContain("--model");
+    } finally {
+      await stop(demo);
+    }
+  });
+
+  it("says to pass --model when the default model cannot be downloaded and the demo fallback is off", async () => {
     const closedPort = await freePort();
     const attempt = spawnCli(
-      ["serve", "--store", `lancedb:${join(directory, "store")}`, "--port", "0", "--no-ingest"],
+      ["serve", "--store", `lancedb:${join(directory, "store")}`, "--port", "0", "--no-ingest", "--no-demo-fallback"],
       { HF_ENDPOINT: `http://127.0.0.1:${closedPort}`, LLM_TWIN_CACHE_DIR: join(directory, "cache") },
     );
     expect(await attempt.exited).toBe(1);

@@ -7,16 +7,17 @@
 import os from "node:os";
 import { resolve } from "node:path";
 import { type Command, Option } from "commander";
+import { projectRoot } from "../../config/paths.js";
 import { createEmbedder, type Embedder } from "../../embedding/index.js";
 import { AppError, isAppError } from "../../errors/index.js";
 import { formatIngestSummary, ingest } from "../../ingestion/index.js";
+import { DEMO_MODEL, DEMO_MODEL_WARNING, demoModelPath } from "../../llm/demo-model.js";
 import { createLlamaCppLanguageModel, type LlamaCppLanguageModel } from "../../llm/llama-cpp/index.js";
 import { createDownloadProgressReporter, resolveModelFile } from "../../llm/model-source/index.js";
 import type { Reranker } from "../../rag/rerank/port.js";
 import { addOptions, addRagServiceOptions, parseRagServiceSettings } from "../../rag/service/options.js";
 import { loadReranker } from "../../rag/service/reranker.js";
 import { closeOnSignals, inProcessPromptLimit, runRagService } from "../../rag/service/run.js";
-import { projectRoot } from "../../testing/shared-datasets.js";
 import { openVectorStore, type VectorStore } from "../../vector-store/index.js";
 
 /** A small instruct model: ~400 MB at Q4_K_M, fine on 2 CPU cores. */
@@ -28,7 +29,7 @@ const SERVE_OPTIONS = [
     key: "model",
     flags: "--model <source>",
     env: "LLM_TWIN_MODEL",
-    description: "GGUF model: path, http(s) URL or hf:<user>/<repo>[:<quant>]",
+    description: `GGUF model: path, http(s) URL, hf:<user>/<repo>[:<quant>], or "${DEMO_MODEL}" (offline random-weight demo)`,
     default: DEFAULT_SERVE_MODEL,
   },
   {
@@ -71,6 +72,12 @@ export function registerServeCommand(program: Command): void {
   command.addOption(
     new Option("--no-ingest", "do not ingest the sample corpus into an empty store").env("LLM_TWIN_NO_INGEST"),
   );
+  command.addOption(
+    new Option(
+      "--no-demo-fallback",
+      "fail instead of serving the offline demo model when the default model cannot be downloaded",
+    ).env("LLM_TWIN_NO_DEMO_FALLBACK"),
+  );
   command.action(async (raw: Record<string, unknown>) => {
     const settings = parseRagServiceSettings(raw);
     const threads = positiveInteger("--threads (LLM_TWIN_THREADS)", raw.threads);
@@ -88,7 +95,8 @@ export function registerServeCommand(program: Command): void {
     };
     try {
       // The model first: a failed download should not wait for (or follow) anything else.
-      const modelPath = await resolveServeModel(model, settings.cacheDir);
+      const demoFallback = raw.demoFallback !== false;
+      const modelPath = await resolveServeModel(model, settings.cacheDir, demoFallback, log);
       store = await openVectorStore(settings.store);
       embedder = await createEmbedder(
         settings.embedder,
@@ -126,7 +134,16 @@ export function registerServeCommand(program: Command): void {
   });
 }
 
-async function resolveServeModel(model: string, cacheDir: string | undefined): Promise<string> {
+async function resolveServeModel(
+  model: string,
+  cacheDir: string | undefined,
+  demoFallback: boolean,
+  log: (message: string) => void,
+): Promise<string> {
+  if (model === DEMO_MODEL) {
+    log(DEMO_MODEL_WARNING);
+    return demoModelPath();
+  }
   try {
     return await resolveModelFile(model, {
       ...(cacheDir === undefined ? {} : { cacheDir }),
@@ -135,6 +152,14 @@ async function resolveServeModel(model: string, cacheDir: string | undefined): P
   } catch (error) {
     const reason = isAppError(error) || error instanceof Error ? error.message : String(error);
     const isDefault = model === DEFAULT_SERVE_MODEL;
+    // Only the default model falls back, and only when the failure is the network's: a model the
+    // user named is never replaced.
+    const unreachable = isAppError(error) && (error.code === "upstream_unavailable" || error.code === "timeout");
+    if (isDefault && demoFallback && unreachable) {
+      log(`could not download the default model ${model}: ${reason}`);
+      log(DEMO_MODEL_WARNING);
+      return demoModelPath();
+    }
     throw new AppError(
       "model_not_found",
       `${isDefault ? "could not download the default model" : "could not load the model"} ${model}: ${reason}\n` +
