@@ -29,7 +29,7 @@ async function writeSubset(source: string, target: string): Promise<{ queries: n
   const judgedQueries = new Set(qrelsLines.slice(1).map((line) => line.split("\t")[0]));
   const chosen = queryLines.filter((line) => judgedQueries.has((JSON.parse(line) as { _id: string })._id)).slice(0, 30);
   const chosenIds = new Set(chosen.map((line) => (JSON.parse(line) as { _id: string })._id));
-  const qrels = qrelsLines.slice(1).filter((line) => chosenIds.has(line.split("\t")[0]));
+  const qrels = qrelsLines.slice(1).filter((line) => chosenIds.has(line.split("\t")[0] ?? ""));
   const relevant = new Set(qrels.map((line) => line.split("\t")[1]));
   const corpus: string[] = [];
   const others: string[] = [];
