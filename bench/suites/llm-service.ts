@@ -7,7 +7,11 @@
  *
  * options: --threads 2  --parallel 4  --max-tokens 64  --prompt-words 32  --requests-per-client 4
  *          --concurrency 1,2,4,8  --context-size 512  --model <gguf>  --serve-args "<extra flags>"
- *          --skip-in-process  --skip-service  --json
+ *          --skip-in-process  --skip-service  --skip-overload  --json
+ *
+ * The overload phase starts serve-llm with its default queue limits and measures TTFT, queue wait
+ * and latency p99 of admitted requests with twice as many clients as it admits, against the
+ * unloaded p99 at `--parallel` clients (target ≤ 2×; the excess must get 429 at once).
  */
 import { readFile } from "node:fs/promises";
 import os from "node:os";
@@ -17,6 +21,7 @@ import { createAdmission } from "../../src/llm/llama-cpp/admission.js";
 import { tinyModelPath } from "../../src/testing/gguf/index.js";
 import { banTokensBelow, type LoadResult, makePrompts, percentiles, runLoad } from "../support/completion-load.js";
 import { startServerProcess } from "../support/llama-server.js";
+import { measureOverload, type OverloadResult } from "../support/llm-overload.js";
 
 export const name = "llm-service";
 export const description =
@@ -34,6 +39,7 @@ type Options = {
   serveArgs: string[];
   skipInProcess: boolean;
   skipService: boolean;
+  skipOverload: boolean;
   json: boolean;
 };
 
@@ -90,6 +96,7 @@ function parseOptions(args: readonly string[]): Options {
     serveArgs: [],
     skipInProcess: false,
     skipService: false,
+    skipOverload: false,
     json: false,
   };
   for (let index = 0; index < args.length; index += 1) {
@@ -111,6 +118,7 @@ function parseOptions(args: readonly string[]): Options {
     else if (flag === "--serve-args") options.serveArgs = value().split(/\s+/).filter(Boolean);
     else if (flag === "--skip-in-process") options.skipInProcess = true;
     else if (flag === "--skip-service") options.skipService = true;
+    else if (flag === "--skip-overload") options.skipOverload = true;
     else if (flag === "--json") options.json = true;
     else throw new Error(`unknown option ${flag}`);
   }
@@ -130,10 +138,10 @@ function fromLoad(result: LoadResult, cpuMs: number): Measurement {
   };
 }
 
-async function measureService(options: Options, modelPath: string): Promise<Measurement[]> {
+async function startService(options: Options, modelPath: string, limits: string[]) {
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const entry = fileURLToPath(new URL("../../bin/llm-twin.js", import.meta.url));
-  const server = await startServerProcess({
+  return startServerProcess({
     command: process.execPath,
     args: [
       entry,
@@ -152,16 +160,41 @@ async function measureService(options: Options, modelPath: string): Promise<Meas
       String(options.contextSize),
       "--max-total-tokens",
       String(options.contextSize),
-      "--max-queue",
-      "64",
-      "--max-concurrent-requests",
-      "128",
+      ...limits,
       ...options.serveArgs,
     ],
     url: `http://127.0.0.1:${port}`,
     env: { ...process.env, LLM_TWIN_FROM_SOURCE: "1", LLM_TWIN_LOG_LEVEL: "warn" },
     timeoutMs: 300_000,
   });
+}
+
+/** serve-llm with its default queue limits, driven past them (see bench/support/llm-overload.ts). */
+async function measureOverloadPhase(options: Options, modelPath: string): Promise<OverloadResult> {
+  const server = await startService(options, modelPath, []);
+  try {
+    const info = (await (await fetch(`${server.url}/info`)).json()) as { max_concurrent_requests?: number };
+    const settings = { maxTokens: options.maxTokens, logitBias: banTokensBelow(300) };
+    await runLoad(server.url, makePrompts(2, options.promptWords, 99), 2, settings);
+    const result = await measureOverload(server.url, {
+      parallel: options.parallel,
+      maxConcurrentRequests: info.max_concurrent_requests ?? options.parallel * 2,
+      requests: options.parallel * options.requestsPerClient,
+      promptWords: options.promptWords,
+      settings,
+    });
+    log(
+      options,
+      `overload   ${result.clients} clients, limit ${result.maxConcurrentRequests}: admitted p99 ${result.overloaded.latencyMs.p99.toFixed(0)} ms vs unloaded p99 ${result.unloaded.latencyP99Ms.toFixed(0)} ms (×${result.p99Ratio.toFixed(2)}), TTFT p50/p95 ${result.overloaded.ttftMs.p50.toFixed(0)}/${result.overloaded.ttftMs.p95.toFixed(0)} ms, queue wait ${result.overloaded.queueWaitMeanMs?.toFixed(0) ?? "-"} ms, ${result.overloaded.rejected429} × 429 (p99 ${result.overloaded.rejectionP99Ms.toFixed(1)} ms)`,
+    );
+    return result;
+  } finally {
+    await server.stop();
+  }
+}
+
+async function measureService(options: Options, modelPath: string): Promise<Measurement[]> {
+  const server = await startService(options, modelPath, ["--max-queue", "64", "--max-concurrent-requests", "128"]);
   try {
     const settings = { maxTokens: options.maxTokens, logitBias: banTokensBelow(300) };
     await runLoad(server.url, makePrompts(2, options.promptWords, 99), 2, settings);
@@ -286,6 +319,7 @@ export async function run(args: string[]): Promise<void> {
   );
   const service = options.skipService ? [] : await measureService(options, modelPath);
   const inProcess = options.skipInProcess ? [] : await measureInProcess(options, modelPath);
+  const overload = options.skipOverload ? undefined : await measureOverloadPhase(options, modelPath);
   const at = (rows: Measurement[], concurrency: number) => rows.find((row) => row.concurrency === concurrency);
   const gain = (rows: Measurement[]) => {
     const one = at(rows, 1);
@@ -308,6 +342,7 @@ export async function run(args: string[]): Promise<void> {
     inProcess,
     batchingGain: { service: gain(service), inProcess: gain(inProcess) },
     ratios,
+    overload,
   };
   if (options.json) {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -324,6 +359,14 @@ export async function run(args: string[]): Promise<void> {
     }),
     "",
     `batching gain (tok/s at 4 ÷ at 1): service ${report.batchingGain.service?.toFixed(2) ?? "-"}, in-process ${report.batchingGain.inProcess?.toFixed(2) ?? "-"}`,
+    ...(overload === undefined
+      ? []
+      : [
+          `overload (${overload.clients} clients, ${overload.parallel} sequences, ${overload.maxConcurrentRequests} admitted): ` +
+            `admitted latency p99 ${overload.overloaded.latencyMs.p99.toFixed(0)} ms = ${overload.p99Ratio.toFixed(2)} × unloaded p99 ${overload.unloaded.latencyP99Ms.toFixed(0)} ms; ` +
+            `TTFT p50 / p95 / p99 ${overload.overloaded.ttftMs.p50.toFixed(0)} / ${overload.overloaded.ttftMs.p95.toFixed(0)} / ${overload.overloaded.ttftMs.p99.toFixed(0)} ms; ` +
+            `mean queue wait ${overload.overloaded.queueWaitMeanMs?.toFixed(0) ?? "-"} ms; ${overload.overloaded.rejected429} refused with 429 (p99 ${overload.overloaded.rejectionP99Ms.toFixed(1)} ms), ${overload.overloaded.otherFailures} other failures`,
+        ]),
     `load average at start ${os.loadavg()[0]?.toFixed(2)} (other processes on the machine distort tok/s; CPU ms/token is robust to them)`,
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
