@@ -12,17 +12,28 @@
  * - No mixing: the store's fingerprint is checked before anything is written (fingerprint-guard).
  * - Bounded memory and overlap: documents are processed in windows of ~batchSize chunks; while
  *   up to `concurrency` windows are being written (native LanceDB threads / network), the next
- *   window is read, cleaned, chunked and embedded on the main thread.
+ *   window is read, cleaned, chunked and embedded — in a preprocessing worker thread when the
+ *   embedder can be rebuilt there (the static embedder; `preprocessWorkers`), else on the main thread.
+ * - Chunks of documents the store holds nothing of (every document of a store this run created)
+ *   are appended (`knownNew`) rather than merged by id: their ids are proven absent, and one
+ *   LanceDB append commits atomically, so a kill never leaves half of one. Chunks of changed
+ *   documents are merged by id.
  */
+import type { Chunk, EmbeddedChunk } from "../domain/index.js";
+import type { Embedder } from "../embedding/index.js";
 import { AppError } from "../errors/index.js";
-import { chunkDocument, cleanDocument, createFingerprint } from "../preprocessing/index.js";
+import { createFingerprint } from "../preprocessing/index.js";
 import { type ArtifactWriter, createArtifactWriter } from "./artifacts/index.js";
 import { prepareStore } from "./fingerprint-guard.js";
 import { type PreparedDocument, planForEmptyStore, planWindow } from "./plan.js";
+import { hasVector } from "./prepare-document.js";
+import { type PreparedItem, preparedDocuments } from "./prepared-documents.js";
+import { type PreprocessWorker, startPreprocessWorker, workerRecipeOf } from "./preprocess-pool.js";
 import { describeSources, type ReadResult, readRawDocuments, type SourceFile } from "./readers/index.js";
 import {
   DEFAULT_INGEST_BATCH_SIZE,
   DEFAULT_INGEST_CONCURRENCY,
+  DEFAULT_INGEST_PREPROCESS_WORKERS,
   type IngestOptions,
   type IngestProgress,
   type IngestSummary,
@@ -54,11 +65,12 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     options.onProgress?.({ ...progress });
   };
   const skipped: SkippedDocument[] = [];
-  const seen = new Map<string, string>();
   const inFlight: Promise<void>[] = [];
+  const append = options.appendNewChunks ?? true;
   let window: PreparedDocument[] = [];
   let windowChunks = 0;
   let artifacts: ArtifactWriter | undefined;
+  let worker: PreprocessWorker | undefined;
 
   const flush = async (): Promise<void> => {
     if (window.length === 0) return;
@@ -70,22 +82,14 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     const plan = prepared.created ? planForEmptyStore(current) : await planWindow(store, current);
     progress.documentsUnchanged += plan.documentsUnchanged;
     progress.chunksUnchanged += plan.chunksUnchanged;
-    const embedded = [];
-    for (let start = 0; start < plan.toWrite.length; start += embedder.maxBatchSize) {
-      const batch = plan.toWrite.slice(start, start + embedder.maxBatchSize);
-      const vectors = await embedder.embed(
-        batch.map((chunk) => chunk.text),
-        signal === undefined ? {} : { signal },
-      );
-      for (const [position, chunk] of batch.entries())
-        embedded.push({ ...chunk, vector: vectors[position] as Float32Array });
-    }
+    const embedded = await withVectors(plan.toWrite, embedder, signal);
     while (inFlight.length >= concurrency) await inFlight.shift();
     const write = (async () => {
-      if (embedded.length > 0) {
-        await store.upsert(embedded, signal === undefined ? {} : { signal });
-        progress.chunksWritten += embedded.length;
-      }
+      const knownNew = append ? plan.knownNew : 0;
+      const upsertOptions = signal === undefined ? {} : { signal };
+      if (knownNew > 0) await store.upsert(embedded.slice(0, knownNew), { ...upsertOptions, knownNew: true });
+      if (knownNew < embedded.length) await store.upsert(embedded.slice(knownNew), upsertOptions);
+      progress.chunksWritten += embedded.length;
       for (const [category, ids] of plan.stale) {
         await store.deleteChunks(category, ids);
         progress.chunksDeleted += ids.length;
@@ -99,50 +103,30 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
   try {
     artifacts =
       options.artifactsDir === undefined ? undefined : await createArtifactWriter(options.artifactsDir, fingerprint);
-    for await (const result of documents) {
-      throwIfAborted(signal);
-      if (!result.ok) {
-        skipped.push({ ...result.source, reason: result.reason });
+    worker = await maybeStartWorker(options, artifacts !== undefined);
+    const items: AsyncIterable<PreparedItem> = preparedDocuments(documents, {
+      embedder,
+      parameters: options.parameters,
+      worker,
+      signal,
+    });
+    for await (const item of items) {
+      if (item.kind === "skipped") {
+        skipped.push(item.skipped);
         progress.documentsSkipped++;
         continue;
       }
-      const { document, source } = result;
-      const key = `${document.category}\u0000${document.id}`;
-      const firstSeen = seen.get(key);
-      if (firstSeen !== undefined) {
-        skipped.push({
-          ...source,
-          reason: `duplicate ${document.category} id "${document.id}" (first read at ${firstSeen})`,
-        });
-        progress.documentsSkipped++;
-        continue;
-      }
-      seen.set(key, `${source.file}:${source.index}`);
-      let preparedDocument: PreparedDocument;
-      try {
-        const cleaned = cleanDocument(document, {
-          sourceHash: result.sourceHash,
-          ...(options.parameters === undefined ? {} : { parameters: options.parameters }),
-        });
-        const chunks = chunkDocument(cleaned, embedder, options.parameters?.chunking);
-        await artifacts?.add(cleaned);
-        preparedDocument = { category: document.category, documentId: document.id, chunks };
-      } catch (error) {
-        if (error instanceof AppError && error.code === "invalid_document") {
-          skipped.push({ ...source, reason: error.message });
-          progress.documentsSkipped++;
-          continue;
-        }
-        throw error;
-      }
+      if (item.cleaned !== undefined) await artifacts?.add(item.cleaned);
       progress.documentsRead++;
-      window.push(preparedDocument);
-      windowChunks += preparedDocument.chunks.length;
+      window.push(item.document);
+      windowChunks += item.document.chunks.length;
       if (windowChunks >= batchSize) await flush();
       report();
     }
     await flush();
     await Promise.all(inFlight);
+    await closeWorker(worker, options);
+    worker = undefined;
     const changed = progress.chunksWritten > 0 || progress.chunksDeleted > 0;
     if (changed) {
       await store.optimize();
@@ -171,11 +155,51 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
   } catch (error) {
     await Promise.allSettled(inFlight);
     await artifacts?.discard();
+    await closeWorker(worker, options);
+    worker = undefined;
     if (signal?.aborted && !(error instanceof AppError && error.code === "aborted")) {
       throw new AppError("aborted", "ingestion was aborted", { cause: error });
     }
     throw error;
   }
+}
+
+/** The chunks with their vectors: those a worker embedded keep theirs, the others are embedded here. */
+async function withVectors(
+  chunks: readonly (Chunk | EmbeddedChunk)[],
+  embedder: Embedder,
+  signal: AbortSignal | undefined,
+): Promise<EmbeddedChunk[]> {
+  const missing = chunks.filter((chunk) => !hasVector(chunk));
+  if (missing.length === 0) return chunks as EmbeddedChunk[];
+  const vectors = new Map<Chunk, Float32Array>();
+  for (let start = 0; start < missing.length; start += embedder.maxBatchSize) {
+    const batch = missing.slice(start, start + embedder.maxBatchSize);
+    const embedded = await embedder.embed(
+      batch.map((chunk) => chunk.text),
+      signal === undefined ? {} : { signal },
+    );
+    for (const [position, chunk] of batch.entries()) vectors.set(chunk, embedded[position] as Float32Array);
+  }
+  return chunks.map((chunk) => (hasVector(chunk) ? chunk : { ...chunk, vector: vectors.get(chunk) as Float32Array }));
+}
+
+/** A preprocessing worker thread when asked for (default 1) and the embedder can be rebuilt in it. */
+async function maybeStartWorker(options: IngestOptions, keepCleaned: boolean): Promise<PreprocessWorker | undefined> {
+  const wanted = options.preprocessWorkers ?? DEFAULT_INGEST_PREPROCESS_WORKERS;
+  if (wanted !== 0 && wanted !== 1)
+    throw new AppError("configuration_error", `preprocessWorkers must be 0 or 1 (got ${wanted})`);
+  if (wanted === 0 || workerRecipeOf(options.embedder) === undefined) return undefined;
+  return startPreprocessWorker(options.embedder, {
+    keepCleaned,
+    ...(options.parameters === undefined ? {} : { parameters: options.parameters }),
+  });
+}
+
+async function closeWorker(worker: PreprocessWorker | undefined, options: IngestOptions): Promise<void> {
+  if (worker === undefined) return;
+  const cpuMs = await worker.close();
+  options.onPreprocessWorkerClosed?.({ cpuMs, startupCpuMs: worker.startupCpuMs });
 }
 
 function inputDocuments(options: IngestOptions): AsyncIterable<ReadResult> {

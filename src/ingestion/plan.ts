@@ -4,13 +4,19 @@
  * after the upsert succeeded). Chunk ids hash document id, position and text, so an id already
  * stored is exactly this chunk: it costs no embedding.
  */
-import type { Chunk, DataCategory } from "../domain/index.js";
+import type { Chunk, DataCategory, EmbeddedChunk } from "../domain/index.js";
 import type { VectorStore } from "../vector-store/index.js";
 
-export type PreparedDocument = { category: DataCategory; documentId: string; chunks: Chunk[] };
+/** A document's chunks; those embedded by a preprocessing worker already carry their vector. */
+export type PreparedDocument = { category: DataCategory; documentId: string; chunks: (Chunk | EmbeddedChunk)[] };
 
 export type WindowPlan = {
-  toWrite: Chunk[];
+  toWrite: (Chunk | EmbeddedChunk)[];
+  /**
+   * How many of the first toWrite chunks belong to documents the store holds no chunk of (listed
+   * first): their ids are proven absent, so they may be appended instead of merged by id.
+   */
+  knownNew: number;
   stale: Map<DataCategory, string[]>;
   documentsUnchanged: number;
   chunksUnchanged: number;
@@ -18,8 +24,10 @@ export type WindowPlan = {
 
 /** The plan when the store was empty at the start of this run (created or recreated): everything is new. */
 export function planForEmptyStore(documents: readonly PreparedDocument[]): WindowPlan {
+  const toWrite = documents.flatMap((document) => document.chunks);
   return {
-    toWrite: documents.flatMap((document) => document.chunks),
+    toWrite,
+    knownNew: toWrite.length,
     stale: new Map(),
     documentsUnchanged: 0,
     chunksUnchanged: 0,
@@ -39,14 +47,20 @@ export async function planWindow(store: VectorStore, documents: readonly Prepare
       storedByCategory.set(category, await store.chunkIdsByDocument(category, ids));
     }),
   );
-  const plan: WindowPlan = { toWrite: [], stale: new Map(), documentsUnchanged: 0, chunksUnchanged: 0 };
+  const plan: WindowPlan = { toWrite: [], knownNew: 0, stale: new Map(), documentsUnchanged: 0, chunksUnchanged: 0 };
+  const changed: (Chunk | EmbeddedChunk)[] = [];
   for (const document of documents) {
-    const stored = storedByCategory.get(document.category)?.get(document.documentId) ?? new Set<string>();
+    const stored = storedByCategory.get(document.category)?.get(document.documentId);
+    if (stored === undefined) {
+      plan.toWrite.push(...document.chunks);
+      if (document.chunks.length === 0) plan.documentsUnchanged++;
+      continue;
+    }
     const fresh = new Set(document.chunks.map((chunk) => chunk.id));
     let unchanged = 0;
     for (const chunk of document.chunks) {
       if (stored.has(chunk.id)) unchanged++;
-      else plan.toWrite.push(chunk);
+      else changed.push(chunk);
     }
     const staleIds = [...stored].filter((id) => !fresh.has(id));
     if (staleIds.length > 0) {
@@ -57,5 +71,7 @@ export async function planWindow(store: VectorStore, documents: readonly Prepare
     plan.chunksUnchanged += unchanged;
     if (unchanged === document.chunks.length && staleIds.length === 0) plan.documentsUnchanged++;
   }
+  plan.knownNew = plan.toWrite.length;
+  plan.toWrite.push(...changed);
   return plan;
 }

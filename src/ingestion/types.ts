@@ -37,6 +37,19 @@ export type IngestOptions = {
   batchSize?: number;
   /** Windows whose writes may be in flight while the next ones are read, cleaned and embedded. Default 2. */
   concurrency?: number;
+  /**
+   * Preprocessing worker threads (0 or 1): with 1, cleaning, chunking and embedding run in a worker
+   * thread while the main thread plans and writes. Only for embedders that can be rebuilt in a
+   * thread (the static embedder); others always run on the main thread. Default 1.
+   */
+  preprocessWorkers?: number;
+  /**
+   * Append the chunks of documents the store holds nothing of (ids proven absent) instead of
+   * merging them by id. Needs this run to be the only writer of those documents; default true.
+   */
+  appendNewChunks?: boolean;
+  /** Called once the preprocessing worker stopped, with its thread's CPU time, total and for start-up (benchmarks). */
+  onPreprocessWorkerClosed?: (stats: { cpuMs: number | null; startupCpuMs: number | null }) => void;
   parameters?: PreprocessingParameters;
   signal?: AbortSignal;
   onProgress?: (progress: IngestProgress) => void;
@@ -60,3 +73,4 @@ export type IngestSummary = {
 
 export const DEFAULT_INGEST_BATCH_SIZE = 256;
 export const DEFAULT_INGEST_CONCURRENCY = 2;
+export const DEFAULT_INGEST_PREPROCESS_WORKERS = 1;

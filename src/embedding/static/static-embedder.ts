@@ -9,7 +9,7 @@
 import { AppError } from "../../errors/index.js";
 import type { Embedder, EmbedOptions } from "../port.js";
 import { ENGLISH_STOPWORDS } from "./stopwords.js";
-import { countTokens, normaliseForTokens, scanTokens, tokenize } from "./tokenizer.js";
+import { countTokens, createTokenCursor, nextToken, normaliseForTokens, tokenize } from "./tokenizer.js";
 import type { WordVectorSource, WordVectors } from "./word-vector-cache.js";
 import {
   defaultCacheDir,
@@ -37,6 +37,11 @@ export type StaticEmbedderOptions = {
 export type StaticEmbedder = Embedder & {
   /** How the word vectors were obtained: converted from JSON this time, or read from the cache. */
   readonly loading: { cachePath: string; converted: boolean; loadMs: number };
+  /**
+   * Plain (structured-clonable) options that rebuild this very embedder elsewhere, e.g. in a
+   * worker thread: `createStaticEmbedder(recipe)` gives the same id and bit-identical vectors.
+   */
+  readonly recipe?: Required<Pick<StaticEmbedderOptions, "cacheDir" | "maxInputTokens" | "maxBatchSize" | "source">>;
 };
 
 export async function createStaticEmbedder(options: StaticEmbedderOptions = {}): Promise<StaticEmbedder> {
@@ -51,8 +56,14 @@ export async function createStaticEmbedder(options: StaticEmbedderOptions = {}):
     }
   }
   const source = options.source ?? locateWinkPackage();
-  const loaded = await loadWordVectors({ cacheDir: options.cacheDir ?? defaultCacheDir(), source });
-  return buildStaticEmbedder(loaded, { id: `static:${WINK_PACKAGE}@${source.version}`, maxInputTokens, maxBatchSize });
+  const cacheDir = options.cacheDir ?? defaultCacheDir();
+  const loaded = await loadWordVectors({ cacheDir, source });
+  const embedder = buildStaticEmbedder(loaded, {
+    id: `static:${WINK_PACKAGE}@${source.version}`,
+    maxInputTokens,
+    maxBatchSize,
+  });
+  return { ...embedder, recipe: { cacheDir, maxInputTokens, maxBatchSize, source: { ...source } } };
 }
 
 export function buildStaticEmbedder(
@@ -79,32 +90,42 @@ export function buildStaticEmbedder(
     return vector;
   }
 
+  const { components, scales } = vectors;
+  const cursor = createTokenCursor();
+  const sum = new Float64Array(dimensions);
+
+  // The hot path: a token loop without callbacks, the vocabulary lookup without allocating a
+  // string for known words, and the row added in place (same order of additions as ever, so
+  // vectors stay bit-identical).
   function embedOne(text: string): Float32Array {
     const lowered = normaliseForTokens(text);
-    const sum = new Float64Array(dimensions);
+    sum.fill(0);
     let tokenCount = 0;
     let known = 0;
-    const unknownWords: string[] = [];
-    scanTokens(lowered, (start, end, isWord) => {
+    let unknownWords: string[] | undefined;
+    for (let position = 0; nextToken(lowered, position, cursor); position = cursor.end) {
       tokenCount++;
-      if (!isWord) return;
-      // Hot path: most tokens are in the vocabulary and are found without allocating a string.
+      if (!cursor.isWord) continue;
+      const start = cursor.start;
+      const end = cursor.end;
       let row = vectors.lookupRange(lowered, start, end);
       if (row !== -1) {
-        if (stopwordRows[row] === 1) return;
+        if (stopwordRows[row] === 1) continue;
       } else {
         let token = lowered.slice(start, end);
         if (token.includes("’")) token = token.replaceAll("’", "'");
-        if (ENGLISH_STOPWORDS.has(token)) return;
+        if (ENGLISH_STOPWORDS.has(token)) continue;
         row = lookupVariant(vectors, token);
         if (row === -1) {
-          unknownWords.push(token);
-          return;
+          (unknownWords ??= []).push(token);
+          continue;
         }
       }
-      addRow(vectors, row, sum);
+      const scale = scales[row] as number;
+      const offset = row * dimensions;
+      for (let d = 0; d < dimensions; d++) sum[d] = (sum[d] as number) + (components[offset + d] as number) * scale;
       known++;
-    });
+    }
     if (tokenCount > settings.maxInputTokens) {
       throw new AppError(
         "input_too_long",
@@ -114,7 +135,7 @@ export function buildStaticEmbedder(
     }
     if (known === 0) {
       // No known content word: hashed vectors of the unknown words, else of whatever tokens there are.
-      const fallback = unknownWords.length > 0 ? unknownWords : tokenize(text);
+      const fallback = unknownWords ?? tokenize(text);
       if (fallback.length === 0) fallback.push("");
       for (const word of fallback) {
         const vector = hashedVector(word);
@@ -154,13 +175,6 @@ function lookupVariant(vectors: WordVectors, word: string): number {
   if (word.endsWith("'s")) return vectors.lookup(word.slice(0, -2));
   if (word.length > 3 && word.endsWith("s")) return vectors.lookup(word.slice(0, -1));
   return -1;
-}
-
-function addRow(vectors: WordVectors, row: number, sum: Float64Array): void {
-  const { dimensions, components } = vectors;
-  const scale = vectors.scales[row] as number;
-  const offset = row * dimensions;
-  for (let d = 0; d < dimensions; d++) sum[d] = (sum[d] as number) + (components[offset + d] as number) * scale;
 }
 
 function normalise(sum: Float64Array, degenerate: () => Float32Array): Float32Array {

@@ -45,13 +45,20 @@ function isJoiner(code: number): boolean {
   return code === 39 || code === 45 || code === 0x2019;
 }
 
+/** Where nextToken found a token: [start, end) and whether it is a word. Reused between calls (no allocation). */
+export type TokenCursor = { start: number; end: number; isWord: boolean };
+
+export function createTokenCursor(): TokenCursor {
+  return { start: 0, end: 0, isWord: false };
+}
+
 /**
- * Visits every token of `text` as [start, end) offsets with whether it is a word. `text` should
- * already be lowercased when the token strings matter.
+ * Finds the first token at or after `position`, writing it into `cursor`; false when there is none.
+ * Callers loop with `position = cursor.end`. (A loop instead of a visitor callback: the hot paths
+ * stay monomorphic and allocate nothing.)
  */
-export function scanTokens(text: string, visit: (start: number, end: number, isWord: boolean) => void): void {
+export function nextToken(text: string, position: number, cursor: TokenCursor): boolean {
   const length = text.length;
-  let position = 0;
   while (position < length) {
     const kind = classAt(text, position);
     const width = kind & 4 ? 2 : 1;
@@ -61,9 +68,10 @@ export function scanTokens(text: string, visit: (start: number, end: number, isW
       continue;
     }
     if (base !== WORD) {
-      visit(position, position + width, false);
-      position += width;
-      continue;
+      cursor.start = position;
+      cursor.end = position + width;
+      cursor.isWord = false;
+      return true;
     }
     const start = position;
     position += width;
@@ -80,7 +88,22 @@ export function scanTokens(text: string, visit: (start: number, end: number, isW
       }
       break;
     }
-    visit(start, position, true);
+    cursor.start = start;
+    cursor.end = position;
+    cursor.isWord = true;
+    return true;
+  }
+  return false;
+}
+
+/**
+ * Visits every token of `text` as [start, end) offsets with whether it is a word. `text` should
+ * already be lowercased when the token strings matter.
+ */
+export function scanTokens(text: string, visit: (start: number, end: number, isWord: boolean) => void): void {
+  const cursor = createTokenCursor();
+  for (let position = 0; nextToken(text, position, cursor); position = cursor.end) {
+    visit(cursor.start, cursor.end, cursor.isWord);
   }
 }
 
@@ -88,11 +111,11 @@ export function normaliseForTokens(text: string): string {
   return text.toLowerCase();
 }
 
+const countingCursor = createTokenCursor();
+
 export function countTokens(text: string): number {
   let count = 0;
-  scanTokens(text, () => {
-    count++;
-  });
+  for (let position = 0; nextToken(text, position, countingCursor); position = countingCursor.end) count++;
   return count;
 }
 
