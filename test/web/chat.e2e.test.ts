@@ -108,7 +108,11 @@ describe.skipIf(ARTICLES === undefined || !hasChromium)("chat page in a browser 
     if (profile !== undefined) await rm(profile, { recursive: true, force: true, maxRetries: 5 });
   });
 
-  const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  /** What the user sees: the viewport, scrolled to the end (the composer is sticky at the bottom). */
+  const shot = async (name: string) => {
+    await page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)");
+    await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+  };
 
   async function setSetting(name: string, value: string) {
     if ((await page.locator("#settings").getAttribute("open")) === null) {
@@ -291,7 +295,7 @@ describe.skipIf(ARTICLES === undefined || !hasChromium)("chat page in a browser 
     expect(await withAuthor.locator(".trace-queries li").count()).toBeGreaterThan(0);
     expect(await withAuthor.locator(".trace-sources li").count()).toBeGreaterThan(0);
     expect(await withAuthor.locator(".trace-duration").textContent()).toMatch(/\d+(\.\d+)? m?s/);
-    await shot("traces-light-desktop");
+    await page.screenshot({ path: join(ARTIFACTS, "traces-light-desktop.png") });
   });
 
   it("remembers settings and theme across reloads; works in dark and at phone width", async () => {
@@ -319,9 +323,11 @@ describe.skipIf(ARTICLES === undefined || !hasChromium)("chat page in a browser 
     await page.locator("#nav-traces").click();
     await expect.poll(() => page.locator(".trace").count()).toBeGreaterThan(0);
     await page.locator(".trace summary").first().click();
-    await shot("traces-light-phone");
+    await page.screenshot({ path: join(ARTIFACTS, "traces-light-phone.png") });
     await page.locator("#nav-chat").click();
     await page.setViewportSize({ width: 1100, height: 900 });
+    await page.locator("#theme-toggle").click();
+    await shot("answer-dark-desktop");
   });
 
   it("asks for the API key when the service wants one and sends it as a bearer token", async () => {

@@ -186,6 +186,11 @@ function addTurn(query) {
   return { turn, answer, sources, footer };
 }
 
+/** Whether the reader is at the end of the page (then the streamed answer is followed). */
+function nearBottom() {
+  return window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 120;
+}
+
 function setRunning(running) {
   ui.send.disabled = running;
   ui.stop.disabled = !running;
@@ -211,10 +216,14 @@ async function ask(query) {
         setStatus(`${data.sources?.length ?? 0} sources found. Writing…`);
       } else if (event === "token") {
         tokens += 1;
+        const following = nearBottom();
         text.appendData(data.text);
+        if (following) window.scrollTo({ top: document.documentElement.scrollHeight });
       } else if (event === "done") {
         view.turn.classList.add("turn-done");
+        const following = nearBottom();
         view.footer.textContent = `${data.usage?.completionTokens ?? tokens} tokens · ${formatMs(data.timings?.totalMs)} · ${data.finishReason}`;
+        if (following) view.footer.scrollIntoView({ block: "nearest" });
         setStatus("Answer complete.");
       } else if (event === "error") {
         throw describeFailure(0, data.code, data.message, data.requestId);
