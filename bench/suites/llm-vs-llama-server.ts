@@ -8,7 +8,7 @@
  * logit_bias (random weights emit invalid UTF-8 byte tokens). Reports tokens/s, time to first token
  * and p50/p95 latency per server and concurrency, and ours ÷ llama-server.
  *
- * Options: --concurrency 1,4,8  --runs 3  --requests-per-slot 4  --max-tokens 64  --prompt-words 32
+ * Options: --concurrency 1,4,8  --runs 2  --requests-per-slot 3  --max-tokens 64  --prompt-words 32
  *          --threads 2  --context-per-slot 512  --model <gguf> (default: generated bench-66m)
  *          --ours-url <url> / --llama-server-url <url> (drive running servers instead of spawning)
  *          --skip-ours / --skip-llama-server  --ours-args "<extra serve-llm flags>"
@@ -59,8 +59,8 @@ function parseOptions(args: string[]): Options {
   const options: Options = {
     json: false,
     concurrency: [1, 4, 8],
-    runs: 3,
-    requestsPerSlot: 4,
+    runs: 2,
+    requestsPerSlot: 3,
     maxTokens: 64,
     promptWords: 32,
     threads: 2,
