@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- retrieval [--json] [--dataset <beir folder>] [--split train] [--limit-queries N]
- *   [--dense-weight x] [--rrf-k n] [--search-limit n]`
+ *   [--dense-weight x] [--rrf-k n] [--search-limit n] [--stop-words keep|remove]`
  * Retrieval quality and per-query latency of the three modes (lexical, dense with the static
  * embedder, hybrid) on SciFact train (809 queries) through the RAG service's retrieve code, next to
  * the BEIR paper's SciFact figures. The store is ./.llm-twin/eval/<dataset> (ingested on first use).
@@ -32,10 +32,12 @@ export async function run(args: string[]): Promise<void> {
   const denseWeight = numberOption(args, "--dense-weight");
   const rrfK = numberOption(args, "--rrf-k");
   const searchLimit = numberOption(args, "--search-limit");
+  const stopWords = option(args, "--stop-words");
   const result = await runRetrievalEvaluation({
     dataset,
     split: option(args, "--split") ?? "train",
     modes: ["lexical", "dense", "hybrid"],
+    ...(stopWords === undefined ? {} : { fullText: { removeStopWords: stopWords === "remove" } }),
     settings: {
       ...(denseWeight === undefined ? {} : { hybridDenseWeight: denseWeight }),
       ...(rrfK === undefined ? {} : { rrfK }),

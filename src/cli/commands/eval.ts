@@ -52,6 +52,10 @@ const configSchema = z.object({
   cacheDir: z.string().trim().min(1).optional(),
   threads: positive("--threads / LLM_TWIN_THREADS").optional(),
   progress: z.enum(["auto", "tty", "plain", "none"], { error: "--progress must be auto, tty, plain or none" }),
+  stopWords: z.enum(["store-default", "keep", "remove"], {
+    error: "--stop-words must be store-default, keep or remove",
+  }),
+  stem: z.enum(["store-default", "on", "off"], { error: "--stem must be store-default, on or off" }),
 });
 
 export type EvalCommandConfig = z.infer<typeof configSchema>;
@@ -116,6 +120,16 @@ export function registerEvalCommand(program: Command): void {
     .addOption(new Option("--cache-dir <dir>", "cache directory").env("LLM_TWIN_CACHE_DIR"))
     .addOption(new Option("--threads <n>", "llama.cpp threads of the reranker").env("LLM_TWIN_THREADS"))
     .addOption(
+      new Option("--stop-words <policy>", "full-text index (LanceDB): keep or remove English stop words")
+        .choices(["store-default", "keep", "remove"])
+        .default("store-default"),
+    )
+    .addOption(
+      new Option("--stem <on|off>", "full-text index (LanceDB): English stemming")
+        .choices(["store-default", "on", "off"])
+        .default("store-default"),
+    )
+    .addOption(
       new Option("--progress <style>", "progress display on stderr")
         .choices(["auto", "tty", "plain", "none"])
         .default("auto"),
@@ -155,6 +169,7 @@ export async function runEvalRetrievalCommand(config: EvalCommandConfig): Promis
       modes,
       ...(config.store === undefined ? {} : { store: config.store }),
       embedderSpec: config.embedder,
+      ...fullTextOverrides(config),
       ...(config.cacheDir === undefined ? {} : { cacheDir: config.cacheDir }),
       ...(reranker === undefined ? {} : { reranker }),
       settings: {
@@ -213,4 +228,12 @@ export async function runEvalRetrievalCommand(config: EvalCommandConfig): Promis
   } finally {
     await reranker?.dispose();
   }
+}
+
+function fullTextOverrides(config: EvalCommandConfig): { fullText?: { removeStopWords?: boolean; stem?: boolean } } {
+  const fullText = {
+    ...(config.stopWords === "store-default" ? {} : { removeStopWords: config.stopWords === "remove" }),
+    ...(config.stem === "store-default" ? {} : { stem: config.stem === "on" }),
+  };
+  return Object.keys(fullText).length === 0 ? {} : { fullText };
 }

@@ -9,7 +9,7 @@ import type { Embedder } from "../../embedding/index.js";
 import { createEmbedder } from "../../embedding/index.js";
 import type { IngestProgress } from "../../ingestion/index.js";
 import type { Reranker } from "../../rag/index.js";
-import { openVectorStore, type SearchMode } from "../../vector-store/index.js";
+import { type FullTextSettings, openVectorStore, type SearchMode } from "../../vector-store/index.js";
 import { loadEvaluationDataset } from "./datasets.js";
 import { type EvaluationProgress, type EvaluationSettings, evaluateRetrieval } from "./evaluate.js";
 import { ingestEvaluationCorpus } from "./prepare-store.js";
@@ -26,6 +26,11 @@ export type RunEvaluationOptions = {
   /** Store URI; default lancedb:./.llm-twin/eval/<dataset name>. */
   store?: string;
   embedderSpec?: string;
+  /**
+   * Full-text tokenizer of a LanceDB store (default: the store's defaults). A change rebuilds the
+   * full-text index at the next optimize(), which the run calls after ingestion.
+   */
+  fullText?: Partial<FullTextSettings>;
   cacheDir?: string;
   /** An already built embedder (tests share one); embedderSpec is then ignored. */
   embedder?: Embedder;
@@ -67,7 +72,10 @@ export async function runRetrievalEvaluation(options: RunEvaluationOptions): Pro
       options.embedderSpec ?? "static",
       options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir },
     ));
-  const store = await openVectorStore(storeUri);
+  const store = await openVectorStore(
+    storeUri,
+    options.fullText === undefined ? {} : { lancedb: { fullText: options.fullText } },
+  );
   try {
     const summary = await ingestEvaluationCorpus(dataset, store, embedder, {
       recreate: options.recreate ?? false,
