@@ -96,7 +96,7 @@ export async function run(args: string[]): Promise<void> {
     const script = await timeRequests(`${address}/assets/${assets.version}/app.js`, requests);
     const browser = existsSync(CHROMIUM) ? await browserLoads(`${address}/`, loads) : [];
     const result = {
-      load1m: loadavg()[0],
+      load1m: loadavg()[0] ?? 0,
       bytes: { page: assets.page.body.byteLength, scripts: bytesOf(".js"), styles: bytesOf(".css") },
       scriptFiles: [...assets.files.keys()].filter((file) => file.endsWith(".js")).length,
       pageMs: { p50: percentile(page, 0.5), p95: percentile(page, 0.95) },
