@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -186,7 +186,12 @@ describe("resolveModelFile", () => {
     cutAfter = 100_000;
     const path = await resolveModelFile(`${base}/models/tiny.gguf`, { cacheDir, retries: 2, retryDelayMs: 10 });
     await expectSameModel(path);
-    expect(requests.map((request) => request.range)).toEqual([undefined, "bytes=100000-"]);
+    // The cut happens after at most 100,000 bytes reached the client (fewer may arrive under load).
+    expect(requests).toHaveLength(2);
+    expect(requests[0]?.range).toBeUndefined();
+    const resumedFrom = Number(/^bytes=(\d+)-$/.exec(requests[1]?.range ?? "")?.[1]);
+    expect(resumedFrom).toBeGreaterThan(0);
+    expect(resumedFrom).toBeLessThanOrEqual(100_000);
   });
 
   it("keeps the partial file when retries run out, and the next call resumes it", async () => {
@@ -196,10 +201,14 @@ describe("resolveModelFile", () => {
       retryable: true,
     });
     const directory = join(cacheDir, "models", "url");
-    expect((await readdir(directory)).some((name) => name.endsWith(".partial"))).toBe(true);
+    const partial = (await readdir(directory)).find((name) => name.endsWith(".partial"));
+    expect(partial).toBeDefined();
+    const partialSize = (await stat(join(directory, partial ?? ""))).size;
+    expect(partialSize).toBeGreaterThan(0);
+    expect(partialSize).toBeLessThanOrEqual(150_000);
     const path = await resolveModelFile(`${base}/models/tiny.gguf`, { cacheDir, retries: 0 });
     await expectSameModel(path);
-    expect(requests.map((request) => request.range)).toEqual([undefined, "bytes=150000-"]);
+    expect(requests.map((request) => request.range)).toEqual([undefined, `bytes=${partialSize}-`]);
   });
 
   it("restarts from zero when the server ignores Range", async () => {
