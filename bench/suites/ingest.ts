@@ -63,7 +63,7 @@ export async function run(args: string[]): Promise<void> {
   const which = option(args, "--corpus") ?? "all";
   const batchSize = Number(option(args, "--batch-size") ?? 256);
   const concurrency = Number(option(args, "--concurrency") ?? 2);
-  const preprocessWorkers = Number(option(args, "--workers") ?? 1);
+  const preprocessWorkers = Number(option(args, "--workers") ?? 0);
   const appendNewChunks = !args.includes("--merge");
   const articles = sharedDatasetPath("llm-twin", "articles.json");
   const scifact = sharedDatasetPath("scifact");

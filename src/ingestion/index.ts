@@ -2,6 +2,7 @@
 
 export * from "./artifacts/index.js";
 export { countInputDocuments } from "./count.js";
+export { createDocumentIngester, type DocumentIngester, type DocumentIngestResult } from "./document-ingester.js";
 export { prepareStore } from "./fingerprint-guard.js";
 export { ingest } from "./pipeline.js";
 export { formatIngestSummary } from "./summary.js";

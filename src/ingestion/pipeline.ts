@@ -184,7 +184,7 @@ async function withVectors(
   return chunks.map((chunk) => (hasVector(chunk) ? chunk : { ...chunk, vector: vectors.get(chunk) as Float32Array }));
 }
 
-/** A preprocessing worker thread when asked for (default 1) and the embedder can be rebuilt in it. */
+/** A preprocessing worker thread when asked for (default 0) and the embedder can be rebuilt in it. */
 async function maybeStartWorker(options: IngestOptions, keepCleaned: boolean): Promise<PreprocessWorker | undefined> {
   const wanted = options.preprocessWorkers ?? DEFAULT_INGEST_PREPROCESS_WORKERS;
   if (wanted !== 0 && wanted !== 1)

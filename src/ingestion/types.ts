@@ -40,7 +40,9 @@ export type IngestOptions = {
   /**
    * Preprocessing worker threads (0 or 1): with 1, cleaning, chunking and embedding run in a worker
    * thread while the main thread plans and writes. Only for embedders that can be rebuilt in a
-   * thread (the static embedder); others always run on the main thread. Default 1.
+   * thread (the static embedder); others always run on the main thread. Default 0: measured on 2
+   * cores, the thread costs more CPU in all (message copies, a second heap) than it takes off the main
+   * thread, and an unchanged rerun would embed everything again (see docs/benchmarks.md).
    */
   preprocessWorkers?: number;
   /**
@@ -73,4 +75,4 @@ export type IngestSummary = {
 
 export const DEFAULT_INGEST_BATCH_SIZE = 256;
 export const DEFAULT_INGEST_CONCURRENCY = 2;
-export const DEFAULT_INGEST_PREPROCESS_WORKERS = 1;
+export const DEFAULT_INGEST_PREPROCESS_WORKERS = 0;

@@ -25,6 +25,7 @@ export {
   enqueueIngestion,
 } from "./enqueue.js";
 export {
+  DEFAULT_OPTIMIZE_INTERVAL_MS,
   type IngestionWorker,
   type IngestionWorkerEvent,
   type IngestionWorkerOptions,

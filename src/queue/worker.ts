@@ -1,8 +1,8 @@
 /**
  * The ingestion worker: takes one-document jobs from the BullMQ queue and runs each through the
- * single-process pipeline (`ingest` from src/ingestion with that one document), so per-document
- * diffing, deterministic chunk ids and the order "upsert, then delete stale ids" are the same
- * code: idempotent, and safe to kill at any moment.
+ * pipeline's per-document entry (`createDocumentIngester` from src/ingestion: the same cleaning,
+ * chunking, per-document diffing, deterministic chunk ids and order "upsert, then delete stale
+ * ids" as `ingest`): idempotent, and safe to kill at any moment.
  *
  * - Retries: a failed job is retried with exponential backoff up to its `attempts`; errors that
  *   cannot get better (bad job data, invalid document, fingerprint mismatch) fail at once.
@@ -11,6 +11,12 @@
  *   stalled-job check puts the job back in the queue and it runs again (idempotently).
  * - Fingerprint: with a fixed store, the worker checks the store's fingerprint against its own at
  *   start and refuses to run on a mismatch; every job must carry the worker's fingerprint.
+ * - Indexes: jobs do not rebuild the store's indexes (store.optimize) — doing it after every
+ *   document made two workers' LanceDB commits conflict. Each worker optimizes the stores it
+ *   changed when the queue drains, at most every `optimizeIntervalMs` while jobs keep coming, and
+ *   once more on close(). An optimize failure (e.g. a commit conflict with another worker's) is
+ *   reported as an "error" event and retried at the next occasion; rows written meanwhile are
+ *   searchable (unindexed rows are scanned).
  * - `close()` (on SIGTERM) stops taking jobs and waits for the running ones.
  */
 import { type Job, Queue, UnrecoverableError, Worker } from "bullmq";
@@ -18,7 +24,7 @@ import type { RawDocument } from "../domain/index.js";
 import type { Embedder } from "../embedding/index.js";
 import { createEmbedder, DEFAULT_EMBEDDER_SPEC } from "../embedding/index.js";
 import { AppError, type ErrorCode } from "../errors/index.js";
-import { ingest } from "../ingestion/index.js";
+import { createDocumentIngester, type DocumentIngester } from "../ingestion/index.js";
 import type { ReadResult } from "../ingestion/readers/index.js";
 import { createFingerprint, describeFingerprintDifferences } from "../preprocessing/index.js";
 import type { PreprocessingFingerprint, VectorStore } from "../vector-store/index.js";
@@ -42,6 +48,7 @@ export type IngestionWorkerEvent =
   | { type: "completed"; jobId: string; documentId: string; result: IngestionJobResult; durationMs: number }
   | { type: "retrying"; jobId: string; documentId: string | null; attemptsMade: number; reason: string }
   | { type: "dead-letter"; deadLetter: DeadLetter }
+  | { type: "optimized"; store: string; durationMs: number }
   | { type: "error"; message: string };
 
 export type IngestionWorkerOptions = {
@@ -57,8 +64,12 @@ export type IngestionWorkerOptions = {
   lockDurationMs?: number;
   stalledIntervalMs?: number;
   maxStalledCount?: number;
+  /** While jobs keep coming, changed stores are optimized (indexes rebuilt) at most this often. Default 60,000 ms. */
+  optimizeIntervalMs?: number;
   onEvent?: (event: IngestionWorkerEvent) => void;
 };
+
+export const DEFAULT_OPTIMIZE_INTERVAL_MS = 60_000;
 
 export type IngestionWorker = {
   /** Resolves once the worker is connected and taking jobs. */
@@ -102,11 +113,50 @@ function createResources(cacheDir: string | undefined) {
     }
     return entry;
   };
+  const ingesters = new Map<string, Promise<DocumentIngester>>();
+  /** One per store and embedder: the store's fingerprint is checked once, not per job. */
+  const ingesterFor = (uri: string, spec: string) => {
+    const key = `${uri}\u0000${spec}`;
+    let entry = ingesters.get(key);
+    if (!entry) {
+      entry = Promise.all([storeFor(uri), embedderFor(spec)]).then(([store, { embedder }]) =>
+        createDocumentIngester({ store, embedder }),
+      );
+      entry.catch(() => ingesters.delete(key));
+      ingesters.set(key, entry);
+    }
+    return entry;
+  };
+  /** Optimizes every store changed since its last optimize; one round at a time. */
+  let optimizing: Promise<void> | undefined;
+  const optimizeChanged = (report: (event: IngestionWorkerEvent) => void): Promise<void> => {
+    optimizing ??= (async () => {
+      for (const [key, entry] of ingesters) {
+        const ingester = await entry.catch(() => undefined);
+        if (ingester === undefined || !ingester.pendingOptimize) continue;
+        const started = performance.now();
+        try {
+          if (await ingester.optimize())
+            report({
+              type: "optimized",
+              store: key.split("\u0000")[0] as string,
+              durationMs: Math.round(performance.now() - started),
+            });
+        } catch (error) {
+          report({ type: "error", message: `optimize failed (retried later): ${describeError(error)}` });
+        }
+      }
+    })().finally(() => {
+      optimizing = undefined;
+    });
+    return optimizing;
+  };
   const dispose = async () => {
+    await optimizing;
     await Promise.allSettled([...stores.values()].map(async (store) => (await store).close()));
     await Promise.allSettled([...embedders.values()].map(async (entry) => (await entry).embedder.dispose()));
   };
-  return { embedderFor, storeFor, dispose };
+  return { embedderFor, storeFor, ingesterFor, optimizeChanged, dispose };
 }
 
 /** Longest reason kept for logs and dead letters (native errors can carry pages of context). */
@@ -121,6 +171,12 @@ function describeError(error: unknown): string {
 
 export async function startIngestionWorker(options: IngestionWorkerOptions): Promise<IngestionWorker> {
   const queueName = validateQueueName(options.queueName ?? DEFAULT_QUEUE_NAME);
+  const optimizeIntervalMs = options.optimizeIntervalMs ?? DEFAULT_OPTIMIZE_INTERVAL_MS;
+  if (!Number.isInteger(optimizeIntervalMs) || optimizeIntervalMs < 1)
+    throw new AppError(
+      "configuration_error",
+      `optimizeIntervalMs must be a positive integer (got ${optimizeIntervalMs})`,
+    );
   const connection = queueConnection(options.queueUrl);
   const resources = createResources(options.cacheDir);
   const emit = (event: IngestionWorkerEvent) => options.onEvent?.(event);
@@ -199,16 +255,15 @@ export async function startIngestionWorker(options: IngestionWorkerOptions): Pro
           `the job was enqueued with preprocessing fingerprint ${data.fingerprint}, this worker's is ${fingerprint.hash} (embedder ${embedder.id})`,
         );
       }
-      const store = await resources.storeFor(storeUri);
+      const ingester = await resources.ingesterFor(storeUri, fixedEmbedderSpec ?? data.embedderSpec);
       const document: ReadResult = {
         ok: true,
         document: data.document as unknown as RawDocument,
         source: data.source,
         sourceHash: data.sourceHash,
       };
-      const summary = await ingest({ documents: single(document), documentsTotal: 1, store, embedder });
-      const rejected = summary.documentsSkipped[0];
-      if (rejected !== undefined) throw new AppError("invalid_document", rejected.reason);
+      const summary = await ingester.ingestDocument(document);
+      if (summary.skipped !== undefined) throw new AppError("invalid_document", summary.skipped);
       const result = {
         chunksWritten: summary.chunksWritten,
         chunksUnchanged: summary.chunksUnchanged,
@@ -259,6 +314,12 @@ export async function startIngestionWorker(options: IngestionWorkerOptions): Pro
       );
   });
   worker.on("error", (error) => emit({ type: "error", message: describeError(error) }));
+  // Index building: when the queue drains, and on a timer while it does not.
+  worker.on("drained", () => {
+    void resources.optimizeChanged(emit);
+  });
+  const optimizeTimer = setInterval(() => void resources.optimizeChanged(emit), optimizeIntervalMs);
+  optimizeTimer.unref();
 
   let closing: Promise<void> | undefined;
   return {
@@ -266,15 +327,13 @@ export async function startIngestionWorker(options: IngestionWorkerOptions): Pro
     close({ force = false } = {}) {
       if (closing && !force) return closing;
       closing = (async () => {
+        clearInterval(optimizeTimer);
         await worker.close(force);
+        if (!force) await resources.optimizeChanged(emit);
         await deadLetters.close();
         await resources.dispose();
       })();
       return closing;
     },
   };
-}
-
-async function* single(result: ReadResult): AsyncIterable<ReadResult> {
-  yield result;
 }

@@ -8,6 +8,7 @@ import { AppError } from "../../errors/index.js";
 import {
   DEFAULT_LOCK_DURATION_MS,
   DEFAULT_MAX_STALLED_COUNT,
+  DEFAULT_OPTIMIZE_INTERVAL_MS,
   DEFAULT_QUEUE_NAME,
   DEFAULT_STALLED_INTERVAL_MS,
   DEFAULT_WORKER_CONCURRENCY,
@@ -37,6 +38,7 @@ const configSchema = z.object({
   stalledIntervalMs: positiveInteger("--stalled-interval-ms (LLM_TWIN_WORKER_STALLED_INTERVAL_MS)"),
   maxStalledCount: positiveInteger("--max-stalled-count (LLM_TWIN_WORKER_MAX_STALLED_COUNT)"),
   shutdownTimeoutMs: positiveInteger("--shutdown-timeout-ms (LLM_TWIN_WORKER_SHUTDOWN_TIMEOUT_MS)"),
+  optimizeIntervalMs: positiveInteger("--optimize-interval-ms (LLM_TWIN_WORKER_OPTIMIZE_INTERVAL_MS)"),
   cacheDir: z.string().min(1).optional(),
 });
 type WorkerConfig = z.infer<typeof configSchema>;
@@ -60,6 +62,11 @@ function resolveConfig(options: RawOptions, env: NodeJS.ProcessEnv): WorkerConfi
     stalledIntervalMs: pick("stalledIntervalMs", "LLM_TWIN_WORKER_STALLED_INTERVAL_MS", DEFAULT_STALLED_INTERVAL_MS),
     maxStalledCount: pick("maxStalledCount", "LLM_TWIN_WORKER_MAX_STALLED_COUNT", DEFAULT_MAX_STALLED_COUNT),
     shutdownTimeoutMs: pick("shutdownTimeoutMs", "LLM_TWIN_WORKER_SHUTDOWN_TIMEOUT_MS", DEFAULT_SHUTDOWN_TIMEOUT_MS),
+    optimizeIntervalMs: pick(
+      "optimizeIntervalMs",
+      "LLM_TWIN_WORKER_OPTIMIZE_INTERVAL_MS",
+      DEFAULT_OPTIMIZE_INTERVAL_MS,
+    ),
     cacheDir: nonEmpty(env.LLM_TWIN_CACHE_DIR),
   });
   if (!parsed.success) {
@@ -76,6 +83,8 @@ function formatEvent(event: IngestionWorkerEvent): string {
       return `worker: attempt ${event.attemptsMade} of ${event.documentId ?? event.jobId} failed, will retry: ${event.reason}`;
     case "dead-letter":
       return `worker: ${event.deadLetter.documentId ?? event.deadLetter.jobId} moved to the dead-letter queue after ${event.deadLetter.attemptsMade} attempt(s): ${event.deadLetter.reason}`;
+    case "optimized":
+      return `worker: rebuilt the indexes of ${event.store} in ${event.durationMs} ms`;
     case "error":
       return `worker: ${event.message}`;
   }
@@ -96,6 +105,7 @@ async function runWorker(config: WorkerConfig, json: boolean): Promise<void> {
     lockDurationMs: config.lockDurationMs,
     stalledIntervalMs: config.stalledIntervalMs,
     maxStalledCount: config.maxStalledCount,
+    optimizeIntervalMs: config.optimizeIntervalMs,
     onEvent: log,
   });
   await worker.ready;
@@ -160,6 +170,10 @@ export function registerWorkerCommand(program: Command): void {
     .option(
       "--shutdown-timeout-ms <ms>",
       `on SIGTERM, wait this long for running jobs (env LLM_TWIN_WORKER_SHUTDOWN_TIMEOUT_MS, default ${DEFAULT_SHUTDOWN_TIMEOUT_MS})`,
+    )
+    .option(
+      "--optimize-interval-ms <ms>",
+      `while jobs keep coming, rebuild changed stores' indexes at most this often; also when the queue drains (env LLM_TWIN_WORKER_OPTIMIZE_INTERVAL_MS, default ${DEFAULT_OPTIMIZE_INTERVAL_MS})`,
     )
     .option("--dead-letters", "list the jobs that failed for good, with their reasons, and exit")
     .option("--status", "print the queue's job counts and exit")
