@@ -161,6 +161,14 @@ describe.skipIf(ARTICLES === undefined || !hasChromium)("chat page in a browser 
     expect(total).toBeLessThan(SCRIPT_BUDGET_BYTES);
     console.info(`chat page: ${scriptBytes.size} scripts, ${total} bytes`);
     await expect.poll(() => page.evaluate<string | undefined>("document.activeElement?.id")).toBe("question");
+    // Without a chosen theme the page follows the system's colour scheme.
+    const background = () => page.evaluate<string>("getComputedStyle(document.body).backgroundColor");
+    const light = await background();
+    await page.emulateMedia({ colorScheme: "dark" });
+    await expect.poll(background).not.toBe(light);
+    expect(await page.locator("#theme-toggle").getAttribute("aria-pressed")).toBe("true");
+    await page.emulateMedia({ colorScheme: "light" });
+    await expect.poll(background).toBe(light);
   });
 
   it("shows the sources first, then streams the answer token by token (Shift+Enter adds a line)", async () => {

@@ -92,10 +92,13 @@ async function api(path) {
 function effectiveTheme() {
   const chosen = loadTheme(storage);
   if (chosen) return chosen;
-  return window.matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light";
+  return systemDark.matches ? "dark" : "light";
 }
+const systemDark = window.matchMedia("(prefers-color-scheme: dark)");
+/** A chosen theme is pinned on <html>; without a choice the CSS follows the system's preference. */
 function applyTheme(theme) {
-  document.documentElement.dataset.theme = theme;
+  if (loadTheme(storage)) document.documentElement.dataset.theme = theme;
+  else delete document.documentElement.dataset.theme;
   const dark = theme === "dark";
   ui.themeToggle.setAttribute("aria-pressed", String(dark));
   ui.themeToggle.textContent = dark ? "Light theme" : "Dark theme";
@@ -105,6 +108,7 @@ ui.themeToggle.addEventListener("click", () => {
   saveTheme(storage, next);
   applyTheme(next);
 });
+systemDark.addEventListener("change", () => applyTheme(effectiveTheme()));
 applyTheme(effectiveTheme());
 
 // ---- settings ----
