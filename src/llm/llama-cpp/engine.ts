@@ -17,6 +17,7 @@ import {
 import { AppError } from "../../errors/index.js";
 import type { FinishReason, GenerationParameters, LanguageModelInput } from "../port.js";
 import { type Admission, abortedError, createAdmission } from "./admission.js";
+import { type BatchGate, createBatchGate } from "./batch-gate.js";
 import { checkTokenLimits, type TokenLimits } from "./limits.js";
 import { createPromptBuilder, type PromptBuilder } from "./prompt.js";
 import { createSamplingFactory, type SamplingFactory } from "./sampling.js";
@@ -147,14 +148,15 @@ export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Prom
       );
     }
     const batchSize = options.batchSize ?? 512;
+    const gate = createBatchGate();
     context = await model.createContext({
       contextSize,
       sequences: parallel,
       threads,
       batchSize,
-      batching: { itemPrioritizationStrategy: "maximumParallelism" },
+      batching: { itemPrioritizationStrategy: gate.prioritize },
     });
-    return buildEngine({ llama, model, context, options, threads, parallel, batchSize, maxTotalTokens });
+    return buildEngine({ llama, model, context, gate, options, threads, parallel, batchSize, maxTotalTokens });
   } catch (error) {
     await context?.dispose();
     await model?.dispose();
@@ -170,6 +172,7 @@ type BuildInput = {
   llama: Llama;
   model: LlamaModel;
   context: LlamaContext;
+  gate: BatchGate;
   options: LlamaCppEngineOptions;
   threads: number;
   parallel: number;
@@ -178,7 +181,7 @@ type BuildInput = {
 };
 
 function buildEngine(input: BuildInput): LlamaCppEngine {
-  const { llama, model, context, options, parallel } = input;
+  const { llama, model, context, gate, options, parallel } = input;
   const maxQueue = options.maxQueue ?? parallel;
   const maxConcurrentRequests = options.maxConcurrentRequests ?? parallel + maxQueue;
   const limits: TokenLimits = {
@@ -260,27 +263,57 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
       );
       const stopMatcher = createStopMatcher([...(parameters.stop ?? []), ...prompt.stopTexts]);
       const wantLogprobs = parameters.logprobs === true;
-      const evaluation = wantLogprobs
-        ? slot.sequence.evaluateWithMetadata(prompt.tokens as Token[], { confidence: true }, setup.options)
-        : slot.sequence.evaluate(prompt.tokens as Token[], setup.options);
+      const evaluation = slot.sequence.evaluateWithMetadata(
+        prompt.tokens as Token[],
+        wantLogprobs ? { confidence: true } : {},
+        setup.options,
+      );
+      type Step = IteratorResult<{ token: Token; confidence?: number }>;
+      // Counted by the batch gate from the first request for a token until no more will follow.
+      let asking = false;
+      const stopAsking = (): void => {
+        if (asking) gate.generationEnded();
+        asking = false;
+      };
+      const askForToken = (): Promise<Step> => {
+        if (!asking) gate.generationStarted();
+        asking = true;
+        return evaluation.next() as Promise<Step>;
+      };
       let text = "";
       let lastTokenAt = performance.now();
       let reason: FinishReason = "eos";
       let flushed = false;
       activeGenerations += 1;
+      // The next token is asked for as soon as this one arrives, before it is detokenized and
+      // handed to the consumer: the sequence's next decode is queued within a few microtasks, so
+      // it joins the same batch as the other sequences' (see batch-gate.ts).
+      let pending: Promise<Step> | undefined = askForToken();
       try {
-        for await (const item of evaluation) {
-          if (signal.aborted) throw cancelled();
-          const now = performance.now();
-          if (generated.length === 0) observer.onFirstToken?.(now - queuedAt);
-          else observer.onInterToken?.(now - lastTokenAt);
-          lastTokenAt = now;
-          const token = typeof item === "number" ? item : item.token;
+        while (pending !== undefined) {
+          let step: Step;
+          try {
+            step = await pending;
+          } finally {
+            pending = undefined;
+          }
+          if (step.done === true) break;
+          const item = step.value;
+          const token = item.token;
+          const endOfGeneration = stopTokens.has(token) || model.isEogToken(token);
+          const first = generated.length === 0;
+          // Pushed before the next token is asked for: the repetition penalty reads this history.
           generated.push(token);
           completionTokens = generated.length;
-          const logprob = typeof item === "number" || item.confidence === undefined ? null : Math.log(item.confidence);
-          const endOfGeneration = stopTokens.has(token) || model.isEogToken(token);
           const last = endOfGeneration || generated.length >= maxNewTokens;
+          if (!last && !signal.aborted) pending = askForToken();
+          else stopAsking();
+          if (signal.aborted) throw cancelled();
+          const now = performance.now();
+          if (first) observer.onFirstToken?.(now - queuedAt);
+          else observer.onInterToken?.(now - lastTokenAt);
+          lastTokenAt = now;
+          const logprob = item.confidence === undefined ? null : Math.log(item.confidence);
           // The last token's event carries everything still held back (incomplete characters,
           // possible stop-sequence prefixes), so the events always add up to the generated text.
           const raw = endOfGeneration
@@ -298,6 +331,11 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
         if (signal.aborted) throw cancelled();
       } finally {
         activeGenerations -= 1;
+        stopAsking();
+        // A token asked for ahead (a stop sequence ended the text, or cancellation) is awaited
+        // and dropped, so that the sequence is idle before it is cleared and reused.
+        if (pending !== undefined) await pending.catch(() => undefined);
+        await evaluation.return(undefined);
       }
       if (!flushed) {
         // The evaluation ended without an end-of-generation token (context exhausted).
