@@ -14,29 +14,17 @@
  * the default queue it would answer 429, which the balancer reports as overloaded).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AppError } from "../../src/errors/index.js";
 import { createTgiLanguageModel } from "../../src/llm/clients/index.js";
 import { createLoadBalancedLanguageModel, type LoadBalancedLanguageModel } from "../../src/llm/load-balancer/index.js";
+import { freePort } from "../../src/testing/free-port.js";
 import { tinyModelPath } from "../../src/testing/gguf/index.js";
 
 const binary = fileURLToPath(new URL("../../bin/llm-twin.js", import.meta.url));
 const children: ChildProcess[] = [];
 let modelPath: string;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 async function startService(port: number): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(

@@ -3,7 +3,7 @@
  * with the test run) on a free loopback port, with persistence off.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { createServer } from "node:net";
+import { freePort } from "../../src/testing/free-port.js";
 
 export type RunningRedis = { url: string; port: number; stop(): Promise<void> };
 
@@ -13,18 +13,6 @@ export function redisServerAvailable(): boolean {
 
 export const REDIS_MISSING =
   "skipped: redis-server is not installed (apt-get install -y redis-server; .ci/run installs it)";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startRedis(): Promise<RunningRedis> {
   const port = await freePort();

@@ -1,21 +1,10 @@
 /** Spawning the real `llm-twin` CLI for end-to-end tests, on free loopback ports. */
 import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
-const BIN = fileURLToPath(new URL("../../bin/llm-twin.js", import.meta.url));
+export { freePort } from "../../src/testing/free-port.js";
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+const BIN = fileURLToPath(new URL("../../bin/llm-twin.js", import.meta.url));
 
 export type CliProcess = { child: ChildProcess; output: () => string; exited: Promise<number | null> };
 
