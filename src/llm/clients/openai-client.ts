@@ -16,7 +16,7 @@ import {
   toChatBody,
   toCompletionBody,
 } from "./openai-protocol.js";
-import { streamWithRetries, withRetries } from "./retry.js";
+import { retryingCalls } from "./retrying-calls.js";
 import { invalidResponseError } from "./upstream-errors.js";
 
 export type OpenAiLanguageModelOptions = HttpClientOptions & {
@@ -93,32 +93,7 @@ export function createOpenAiLanguageModel(options: OpenAiLanguageModelOptions): 
 
   return {
     id: options.id ?? options.model ?? transport.baseUrl,
-    async generate(request) {
-      const { callSignal, normalise } = context.begin(request.signal);
-      try {
-        return await withRetries(
-          () => generateOnce(request, callSignal.signal),
-          context.policy,
-          callSignal.signal,
-          normalise,
-        );
-      } finally {
-        callSignal.release();
-      }
-    },
-    async *stream(request) {
-      const { callSignal, normalise } = context.begin(request.signal);
-      try {
-        yield* streamWithRetries(
-          () => streamOnce(request, callSignal.signal),
-          context.policy,
-          callSignal.signal,
-          normalise,
-        );
-      } finally {
-        callSignal.release();
-      }
-    },
+    ...retryingCalls(context, { generateOnce, streamOnce }),
     health(healthOptions) {
       return context.health(healthOptions?.signal, (signal) => probe(transport, "/v1/models", signal));
     },

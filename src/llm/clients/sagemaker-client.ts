@@ -16,7 +16,7 @@ import { AppError, isAppError } from "../../errors/index.js";
 import type { GenerateRequest, GenerateResult, LanguageModel, StreamPart } from "../port.js";
 import { createCallContext } from "./client-options.js";
 import { openAiStreamParts, resultFromChatResponse, toChatBody } from "./openai-protocol.js";
-import { streamWithRetries, withRetries } from "./retry.js";
+import { retryingCalls } from "./retrying-calls.js";
 import { parseSseStream } from "./sse-parser.js";
 import { resultFromTgiResponse, tgiStreamParts, toTgiParameters } from "./tgi-protocol.js";
 import { type CallSignal, errorFromStatus, isNetworkError } from "./upstream-errors.js";
@@ -213,34 +213,7 @@ export function createSageMakerLanguageModel(options: SageMakerLanguageModelOpti
 
   return {
     id: options.id ?? `sagemaker:${options.endpointName}`,
-    async generate(request) {
-      const { callSignal } = context.begin(request.signal);
-      const normalise = (error: unknown) => errorFromSageMaker(error, callSignal);
-      try {
-        return await withRetries(
-          () => generateOnce(request, callSignal.signal),
-          context.policy,
-          callSignal.signal,
-          normalise,
-        );
-      } finally {
-        callSignal.release();
-      }
-    },
-    async *stream(request) {
-      const { callSignal } = context.begin(request.signal);
-      const normalise = (error: unknown) => errorFromSageMaker(error, callSignal);
-      try {
-        yield* streamWithRetries(
-          () => streamOnce(request, callSignal.signal),
-          context.policy,
-          callSignal.signal,
-          normalise,
-        );
-      } finally {
-        callSignal.release();
-      }
-    },
+    ...retryingCalls(context, { generateOnce, streamOnce, normalise: errorFromSageMaker }),
     health(healthOptions) {
       return context.health(healthOptions?.signal, async (signal) => {
         controlClient ??= new SageMakerClient({ ...clientConfig, maxAttempts: 1 });

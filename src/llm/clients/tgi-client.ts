@@ -7,7 +7,7 @@ import type { GenerateRequest, GenerateResult, LanguageModel, StreamPart } from 
 import { createCallContext, type HttpClientOptions } from "./client-options.js";
 import { createHttpTransport, probe, requestEventStream, requestJson } from "./http-transport.js";
 import { openAiStreamParts, resultFromChatResponse, toChatBody } from "./openai-protocol.js";
-import { streamWithRetries, withRetries } from "./retry.js";
+import { retryingCalls } from "./retrying-calls.js";
 import { resultFromTgiResponse, tgiStreamParts, toTgiParameters } from "./tgi-protocol.js";
 
 export type TgiLanguageModelOptions = HttpClientOptions;
@@ -60,32 +60,7 @@ export function createTgiLanguageModel(options: TgiLanguageModelOptions): Langua
 
   return {
     id: options.id ?? transport.baseUrl,
-    async generate(request) {
-      const { callSignal, normalise } = context.begin(request.signal);
-      try {
-        return await withRetries(
-          () => generateOnce(request, callSignal.signal),
-          context.policy,
-          callSignal.signal,
-          normalise,
-        );
-      } finally {
-        callSignal.release();
-      }
-    },
-    async *stream(request) {
-      const { callSignal, normalise } = context.begin(request.signal);
-      try {
-        yield* streamWithRetries(
-          () => streamOnce(request, callSignal.signal),
-          context.policy,
-          callSignal.signal,
-          normalise,
-        );
-      } finally {
-        callSignal.release();
-      }
-    },
+    ...retryingCalls(context, { generateOnce, streamOnce }),
     health(healthOptions) {
       return context.health(healthOptions?.signal, (signal) => probe(transport, "/health", signal));
     },
