@@ -21,6 +21,17 @@ const post = (h: Harness, url: string, payload: unknown, headers: Record<string,
   h.app.inject({ method: "POST", url, payload: payload as object, headers });
 
 describe("POST /rag", () => {
+  it("reads a JSON body sent as curl -d sends it (form-urlencoded content type)", async () => {
+    const h = await setup();
+    const headers = { "content-type": "application/x-www-form-urlencoded" };
+    const ok = await h.app.inject({ method: "POST", url: "/rag", payload: '{"query":"RAG systems","k":1}', headers });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json<RagResponse>().sources).toHaveLength(1);
+    const bad = await h.app.inject({ method: "POST", url: "/retrieve", payload: "{bad", headers });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json<{ error: { code: string } }>().error.code).toBe("bad_request");
+  });
+
   it("answers with sources, usage and timings, and records a trace", async () => {
     const h = await setup();
     const response = await post(h, "/rag", { query: "How do RAG pipelines use vector databases?", k: 2 });

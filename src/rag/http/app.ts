@@ -70,6 +70,9 @@ export async function buildRagApp(options: RagAppOptions): Promise<FastifyInstan
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
 
+  // Bodies are JSON whatever the Content-Type: `curl -d '{...}'` sends
+  // application/x-www-form-urlencoded (as TGI and serve-llm accept); invalid JSON is still a 400.
+  app.addContentTypeParser("*", { parseAs: "string" }, app.getDefaultJsonParser("error", "error"));
   registerErrorHandling(app, { onError: (code) => metrics.http.errors.inc({ code }) });
   registerRequestIdHeader(app);
   registerHttpMetrics(app, metrics.http);
