@@ -10,6 +10,7 @@ import { dirname, join } from "node:path";
 import { type Command, Option } from "commander";
 import { z } from "zod";
 import { DEFAULT_EMBEDDER_SPEC } from "../../embedding/index.js";
+import { AppError } from "../../errors/index.js";
 import {
   DEFAULT_EVAL_STORE_ROOT,
   DEFAULT_EVALUATION_SETTINGS,
@@ -61,11 +62,15 @@ const configSchema = z.object({
 export type EvalCommandConfig = z.infer<typeof configSchema>;
 
 export function parseEvalConfig(raw: Record<string, unknown>): EvalCommandConfig {
-  return configSchema.parse({
+  const parsed = configSchema.safeParse({
     ...raw,
     json: raw.json === true,
     recreate: raw.recreate === true,
   });
+  if (!parsed.success) {
+    throw new AppError("configuration_error", parsed.error.issues.map((issue) => issue.message).join("; "));
+  }
+  return parsed.data;
 }
 
 export function registerEvalCommand(program: Command): void {

@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import { parseEvalConfig } from "../../src/cli/commands/eval.js";
+
+const base = {
+  dataset: "llm-twin",
+  split: "test",
+  mode: "all",
+  k: "10",
+  depth: "100",
+  embedder: "static",
+  rerankCandidates: "100",
+  denseWeight: "0.5",
+  rrfK: "60",
+  searchLimit: "200",
+  progress: "auto",
+  stopWords: "store-default",
+  stem: "store-default",
+};
+
+describe("eval retrieval options", () => {
+  it("coerces numbers and flags", () => {
+    const config = parseEvalConfig({ ...base, json: true, limitQueries: "5" });
+    expect(config).toMatchObject({
+      k: 10,
+      depth: 100,
+      denseWeight: 0.5,
+      rrfK: 60,
+      json: true,
+      recreate: false,
+      limitQueries: 5,
+    });
+  });
+
+  it("fails naming every bad flag", () => {
+    expect(() => parseEvalConfig({ ...base, k: "x", denseWeight: "2" })).toThrow(
+      /--k must be a number; --dense-weight must be within 0\.\.1/,
+    );
+    expect(() => parseEvalConfig({ ...base, rrfK: "0" })).toThrow(/--rrf-k must be positive/);
+  });
+});
