@@ -1,10 +1,8 @@
 // AWS cannot be reached from these machines: every test checks the exact requests sent to mocked
 // SageMaker and Application Auto Scaling clients (aws-sdk-client-mock) and how answers are handled.
 import {
-  ApplicationAutoScalingClient,
   DeleteScalingPolicyCommand,
   DeregisterScalableTargetCommand,
-  ObjectNotFoundException,
   PutScalingPolicyCommand,
   RegisterScalableTargetCommand,
 } from "@aws-sdk/client-application-auto-scaling";
@@ -17,63 +15,24 @@ import {
   DescribeEndpointCommand,
   DescribeEndpointConfigCommand,
   DescribeModelCommand,
-  SageMakerClient,
   SageMakerServiceException,
   UpdateEndpointCommand,
 } from "@aws-sdk/client-sagemaker";
-import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
+import {
+  fakeClock,
+  HUGGING_FACE_DEPLOY_INPUT as hfInput,
+  mockedAwsClients,
+  notFound,
+  TEST_ROLE_ARN as ROLE,
+} from "../../testing/mocked-sagemaker.js";
 import { resolveDeployConfig } from "./config.js";
 import { deploy } from "./operations.js";
 import { createModelInput, deploymentResources, huggingFaceTgiImage } from "./resources.js";
-import type { Clock } from "./wait.js";
 
-const credentials = { accessKeyId: "test", secretAccessKey: "test" };
-const sageMakerClient = new SageMakerClient({ region: "eu-central-1", credentials });
-const autoScalingClient = new ApplicationAutoScalingClient({ region: "eu-central-1", credentials });
-const sageMaker = mockClient(sageMakerClient);
-const autoScaling = mockClient(autoScalingClient);
-const clients = { sageMaker: sageMakerClient, autoScaling: autoScalingClient };
+const { sageMaker, autoScaling, clients, reset } = mockedAwsClients();
 
-const ROLE = "arn:aws:iam::123456789012:role/llm-twin-sagemaker";
-
-function fakeClock(): Clock & { sleeps: number[] } {
-  let now = 0;
-  const sleeps: number[] = [];
-  return {
-    sleeps,
-    now: () => now,
-    async sleep(milliseconds) {
-      sleeps.push(milliseconds);
-      now += milliseconds;
-    },
-  };
-}
-
-const notFound = (what: string) =>
-  new SageMakerServiceException({
-    name: "ValidationException",
-    $fault: "client",
-    $metadata: {},
-    message: `Could not find ${what}`,
-  });
-const _objectNotFound = () => new ObjectNotFoundException({ $metadata: {}, message: "No scalable target registered" });
-
-const hfInput = {
-  name: "twin",
-  region: "eu-central-1",
-  roleArn: ROLE,
-  hfModelId: "mlabonne/TwinLlama-3.1-8B-DPO",
-  pollInterval: "10",
-  timeout: "600",
-};
-
-function resetMocks(): void {
-  sageMaker.reset();
-  autoScaling.reset();
-}
-
-beforeEach(resetMocks);
+beforeEach(reset);
 
 describe("deploy sagemaker create", () => {
   it("creates model, endpoint config and endpoint from scratch, waits, then applies autoscaling — with the exact requests", async () => {

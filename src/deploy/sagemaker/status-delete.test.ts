@@ -1,12 +1,10 @@
 // AWS cannot be reached from these machines: every test checks the exact requests sent to mocked
 // SageMaker and Application Auto Scaling clients (aws-sdk-client-mock) and how answers are handled.
 import {
-  ApplicationAutoScalingClient,
   DeleteScalingPolicyCommand,
   DeregisterScalableTargetCommand,
   DescribeScalableTargetsCommand,
   DescribeScalingPoliciesCommand,
-  ObjectNotFoundException,
 } from "@aws-sdk/client-application-auto-scaling";
 import {
   CreateEndpointConfigCommand,
@@ -19,63 +17,23 @@ import {
   DescribeModelCommand,
   ListEndpointConfigsCommand,
   ListModelsCommand,
-  SageMakerClient,
-  SageMakerServiceException,
 } from "@aws-sdk/client-sagemaker";
-import { mockClient } from "aws-sdk-client-mock";
 import { Command } from "commander";
 import { beforeEach, describe, expect, it } from "vitest";
 import { registerDeployCommand } from "../../cli/commands/deploy.js";
+import {
+  fakeClock,
+  mockedAwsClients,
+  notFound,
+  objectNotFound,
+  TEST_ROLE_ARN as ROLE,
+} from "../../testing/mocked-sagemaker.js";
 import { resolveDeployConfig } from "./config.js";
 import { remove, status } from "./operations.js";
-import type { Clock } from "./wait.js";
 
-const credentials = { accessKeyId: "test", secretAccessKey: "test" };
-const sageMakerClient = new SageMakerClient({ region: "eu-central-1", credentials });
-const autoScalingClient = new ApplicationAutoScalingClient({ region: "eu-central-1", credentials });
-const sageMaker = mockClient(sageMakerClient);
-const autoScaling = mockClient(autoScalingClient);
-const clients = { sageMaker: sageMakerClient, autoScaling: autoScalingClient };
+const { sageMaker, autoScaling, clients, reset } = mockedAwsClients();
 
-const ROLE = "arn:aws:iam::123456789012:role/llm-twin-sagemaker";
-
-function fakeClock(): Clock & { sleeps: number[] } {
-  let now = 0;
-  const sleeps: number[] = [];
-  return {
-    sleeps,
-    now: () => now,
-    async sleep(milliseconds) {
-      sleeps.push(milliseconds);
-      now += milliseconds;
-    },
-  };
-}
-
-const notFound = (what: string) =>
-  new SageMakerServiceException({
-    name: "ValidationException",
-    $fault: "client",
-    $metadata: {},
-    message: `Could not find ${what}`,
-  });
-const objectNotFound = () => new ObjectNotFoundException({ $metadata: {}, message: "No scalable target registered" });
-
-const _hfInput = {
-  name: "twin",
-  region: "eu-central-1",
-  roleArn: ROLE,
-  hfModelId: "mlabonne/TwinLlama-3.1-8B-DPO",
-  pollInterval: "10",
-  timeout: "600",
-};
-
-function resetMocks(): void {
-  sageMaker.reset();
-  autoScaling.reset();
-}
-
-beforeEach(resetMocks);
+beforeEach(reset);
 
 describe("deploy sagemaker status and delete", () => {
   it("status reports state, instances and autoscaling; missing endpoints are reported as such", async () => {
