@@ -58,7 +58,7 @@ function promptOverhead(query: string, deps: RagDependencies, promptLimit: Promp
     base = promptLimit.countInputTokens(buildPrompt({ template, query: "", context: "" }));
     cache.set(key, base);
   }
-  const countTokens = deps.countTokens ?? estimateTokens;
+  const countTokens = deps.countTokens ?? deps.promptLimit?.countTokens ?? estimateTokens;
   return base + countTokens(query);
 }
 
@@ -106,7 +106,7 @@ export async function* answerStream(
   yield { type: "sources", sources: retrieval.sources, author: retrieval.author ?? null, queries: retrieval.queries };
 
   const tokenizationStart = performance.now();
-  const countTokens = deps.countTokens ?? estimateTokens;
+  const countTokens = deps.countTokens ?? deps.promptLimit?.countTokens ?? estimateTokens;
   const context = buildContext(retrieval.sources, budget, countTokens);
   // Time spent in the LLM's tokenizer (budget and context), reported apart from the service's own work.
   const tokenizationMs = budgetMs + performance.now() - tokenizationStart;

@@ -47,6 +47,8 @@ export type PromptLimit = {
   /** Input + new tokens, when the model has such a limit. */
   maxTotalTokens?: number;
   countInputTokens(input: LanguageModelInput): number;
+  /** Tokens of a text as this LLM counts them (estimated), used when `countTokens` is not given. */
+  countTokens?: TokenCounter;
 };
 
 export type RetrieveOptions = {

@@ -6,8 +6,19 @@ import { estimateInputTokens, readTgiPromptLimit } from "./llm-limits.js";
 describe("readTgiPromptLimit", () => {
   let url: string;
   let info: unknown = { max_input_tokens: 1024, max_total_tokens: 2048 };
+  let tokensPerChar: number | undefined;
   const server = createServer((request, response) => {
-    if (request.url === "/info")
+    if (request.url === "/generate" && tokensPerChar !== undefined) {
+      let body = "";
+      request.on("data", (chunk) => {
+        body += chunk;
+      });
+      request.on("end", () => {
+        const given = Math.round((JSON.parse(body) as { inputs: string }).inputs.length * (tokensPerChar ?? 0));
+        const error = `Input validation error: \`inputs\` must have less than 1024 tokens. Given: ${given}`;
+        response.writeHead(422, { "content-type": "application/json" }).end(JSON.stringify({ error }));
+      });
+    } else if (request.url === "/info")
       response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(info));
     else response.writeHead(404).end();
   });
@@ -23,6 +34,19 @@ describe("readTgiPromptLimit", () => {
     const limit = await readTgiPromptLimit(`${url}/`, 1000);
     expect(limit).toMatchObject({ maxInputTokens: 1024, maxTotalTokens: 2048 });
     expect(limit?.countInputTokens({ prompt: "x".repeat(400) })).toBe(100);
+  });
+
+  it("calibrates the estimate on the service's tokenizer from the 422 of an overlong probe", async () => {
+    // A tokenizer with 1 token per character (the tiny generated test models come close).
+    tokensPerChar = 1;
+    try {
+      const limit = await readTgiPromptLimit(url, 1000);
+      const count = limit?.countTokens;
+      expect(count?.("x".repeat(300))).toBeGreaterThanOrEqual(300);
+      expect(limit?.countInputTokens({ prompt: "x".repeat(300) })).toBe(count?.("x".repeat(300)));
+    } finally {
+      tokensPerChar = undefined;
+    }
   });
 
   it("falls back to max_input_length, and gives up on services that do not say", async () => {
