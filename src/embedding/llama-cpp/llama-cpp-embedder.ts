@@ -4,24 +4,12 @@
  * `input_too_long`, never truncated; vectors are L2-normalised.
  */
 
-import { availableParallelism } from "node:os";
 import { basename } from "node:path";
-import {
-  getLlama,
-  type Llama,
-  type LlamaEmbeddingContext,
-  LlamaLogLevel,
-  type LlamaModel,
-  type Token,
-} from "node-llama-cpp";
+import type { Llama, LlamaModel, Token } from "node-llama-cpp";
 import { AppError } from "../../errors/app-error.js";
-import {
-  type DownloadProgress,
-  defaultCacheDirectory,
-  modelFileSha256,
-  resolveModelFile,
-} from "../../llm/model-source/index.js";
+import type { DownloadProgress } from "../../llm/model-source/index.js";
 import type { Embedder, EmbedOptions } from "../port.js";
+import { loadGgufContext, positiveInteger } from "./load-gguf-context.js";
 
 export type LlamaCppEmbedderOptions = {
   /** A local path, an http(s) URL or an hf: URI (downloaded once into the cache). */
@@ -54,57 +42,21 @@ export type LlamaCppEmbedder = Embedder & {
 export const DEFAULT_GGUF_MAX_BATCH_SIZE = 32;
 const MAX_DEFAULT_CONTEXT = 8192;
 
-function positiveInteger(name: string, value: number | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new AppError("configuration_error", `${name} must be a positive integer, got ${value}`);
-  }
-  return value;
-}
-
 export async function createLlamaCppEmbedder(options: LlamaCppEmbedderOptions): Promise<LlamaCppEmbedder> {
-  const source = options.modelPath ?? options.source;
-  if (source === undefined)
-    throw new AppError("configuration_error", "createLlamaCppEmbedder needs a modelPath or source");
-  const threads = positiveInteger("threads", options.threads) ?? availableParallelism();
-  const maxBatchSize = positiveInteger("maxBatchSize", options.maxBatchSize) ?? DEFAULT_GGUF_MAX_BATCH_SIZE;
-  positiveInteger("contextSize", options.contextSize);
-  positiveInteger("batchSize", options.batchSize);
-  positiveInteger("maxInputTokens", options.maxInputTokens);
-  const cacheDir = options.cacheDir ?? defaultCacheDirectory();
-  const modelPath = await resolveModelFile(source, {
-    cacheDir,
-    ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
-    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  let maxBatchSize = DEFAULT_GGUF_MAX_BATCH_SIZE;
+  const loaded = await loadGgufContext(options, {
+    factoryName: "createLlamaCppEmbedder",
+    role: "an embedding model",
+    maxDefaultContext: MAX_DEFAULT_CONTEXT,
+    checkOptions() {
+      maxBatchSize = positiveInteger("maxBatchSize", options.maxBatchSize) ?? DEFAULT_GGUF_MAX_BATCH_SIZE;
+      positiveInteger("maxInputTokens", options.maxInputTokens);
+    },
+    createContext: (model, settings) => model.createEmbeddingContext(settings),
   });
-  const sha256 = await modelFileSha256(modelPath, cacheDir);
-
-  const ownsLlama = options.llama === undefined;
-  const llama =
-    options.llama ??
-    (await getLlama({ gpu: false, build: "never", maxThreads: threads, logLevel: LlamaLogLevel.error }));
-  let model: LlamaModel | undefined;
-  let context: LlamaEmbeddingContext | undefined;
-  let contextSize = 0;
-  try {
-    model = await llama.loadModel({ modelPath });
-    contextSize = options.contextSize ?? Math.min(model.trainContextSize, MAX_DEFAULT_CONTEXT);
-    context = await model.createEmbeddingContext({
-      contextSize,
-      batchSize: options.batchSize ?? contextSize,
-      threads,
-    });
-  } catch (error) {
-    await model?.dispose().catch(() => undefined);
-    if (ownsLlama) await llama.dispose().catch(() => undefined);
-    throw new AppError(
-      "configuration_error",
-      `Cannot use ${basename(modelPath)} as an embedding model: ${(error as Error).message}`,
-      { cause: error, details: { modelPath } },
-    );
-  }
-  const loadedModel = model;
-  const embeddingContext = context;
+  const { modelPath, sha256, contextSize } = loaded;
+  const loadedModel = loaded.model;
+  const embeddingContext = loaded.context;
   // node-llama-cpp requires inputs strictly shorter than the context.
   const usableTokens = contextSize - 1;
   const maxInputTokens = Math.min(options.maxInputTokens ?? usableTokens, usableTokens);
@@ -171,9 +123,7 @@ export async function createLlamaCppEmbedder(options: LlamaCppEmbedderOptions): 
     async dispose(): Promise<void> {
       if (disposed) return;
       disposed = true;
-      await embeddingContext.dispose();
-      await loadedModel.dispose();
-      if (ownsLlama) await llama.dispose();
+      await loaded.dispose();
     },
   };
 }

@@ -5,16 +5,11 @@
  * scored by its best chunk (`overflow: "chunk"`, the default) or rejected (`overflow: "error"`).
  */
 
-import { availableParallelism } from "node:os";
 import { basename } from "node:path";
-import { getLlama, type Llama, LlamaLogLevel, type LlamaModel, type LlamaRankingContext } from "node-llama-cpp";
+import type { Llama } from "node-llama-cpp";
+import { loadGgufContext } from "../../embedding/llama-cpp/load-gguf-context.js";
 import { AppError } from "../../errors/app-error.js";
-import {
-  type DownloadProgress,
-  defaultCacheDirectory,
-  modelFileSha256,
-  resolveModelFile,
-} from "../../llm/model-source/index.js";
+import type { DownloadProgress } from "../../llm/model-source/index.js";
 import type { Reranker, RerankOptions } from "./port.js";
 
 export type LlamaCppRerankerOptions = {
@@ -42,49 +37,15 @@ export type LlamaCppReranker = Reranker & { readonly modelPath: string; readonly
 
 const MAX_DEFAULT_CONTEXT = 2048;
 
-function positiveInteger(name: string, value: number | undefined): number | undefined {
-  if (value !== undefined && (!Number.isInteger(value) || value <= 0)) {
-    throw new AppError("configuration_error", `${name} must be a positive integer, got ${value}`);
-  }
-  return value;
-}
-
 export async function createLlamaCppReranker(options: LlamaCppRerankerOptions): Promise<LlamaCppReranker> {
-  const source = options.modelPath ?? options.source;
-  if (source === undefined)
-    throw new AppError("configuration_error", "createLlamaCppReranker needs a modelPath or source");
-  const threads = positiveInteger("threads", options.threads) ?? availableParallelism();
-  positiveInteger("contextSize", options.contextSize);
-  positiveInteger("batchSize", options.batchSize);
-  const cacheDir = options.cacheDir ?? defaultCacheDirectory();
-  const modelPath = await resolveModelFile(source, {
-    cacheDir,
-    ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
-    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  const loaded = await loadGgufContext(options, {
+    factoryName: "createLlamaCppReranker",
+    role: "a reranker",
+    maxDefaultContext: MAX_DEFAULT_CONTEXT,
+    createContext: (model, settings) => model.createRankingContext(settings),
   });
-  const sha256 = await modelFileSha256(modelPath, cacheDir);
-  const ownsLlama = options.llama === undefined;
-  const llama =
-    options.llama ??
-    (await getLlama({ gpu: false, build: "never", maxThreads: threads, logLevel: LlamaLogLevel.error }));
-  let model: LlamaModel | undefined;
-  let context: LlamaRankingContext | undefined;
-  let contextSize = 0;
-  try {
-    model = await llama.loadModel({ modelPath });
-    contextSize = options.contextSize ?? Math.min(model.trainContextSize, MAX_DEFAULT_CONTEXT);
-    context = await model.createRankingContext({ contextSize, batchSize: options.batchSize ?? contextSize, threads });
-  } catch (error) {
-    await model?.dispose().catch(() => undefined);
-    if (ownsLlama) await llama.dispose().catch(() => undefined);
-    throw new AppError(
-      "configuration_error",
-      `Cannot use ${basename(modelPath)} as a reranker: ${(error as Error).message}`,
-      { cause: error, details: { modelPath } },
-    );
-  }
-  const loadedModel = model;
-  const rankingContext = context;
+  const { modelPath, sha256, contextSize } = loaded;
+  const rankingContext = loaded.context;
   const id = `gguf-rerank:${basename(modelPath)}@${sha256.slice(0, 12)}`;
   const onOverflow = options.overflow === "error" ? "throw" : "maxChunk";
   let disposed = false;
@@ -126,9 +87,7 @@ export async function createLlamaCppReranker(options: LlamaCppRerankerOptions): 
     async dispose(): Promise<void> {
       if (disposed) return;
       disposed = true;
-      await rankingContext.dispose();
-      await loadedModel.dispose();
-      if (ownsLlama) await llama.dispose();
+      await loaded.dispose();
     },
   };
 }
