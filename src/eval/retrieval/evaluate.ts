@@ -9,6 +9,7 @@ import type { DataCategory } from "../../domain/index.js";
 import type { Embedder } from "../../embedding/index.js";
 import { AppError } from "../../errors/index.js";
 import type { LanguageModel } from "../../llm/index.js";
+import { DEFAULT_RAG_CONFIG } from "../../rag/config.js";
 import type { SelfQueryMode } from "../../rag/index.js";
 import { type RagConfig, type Reranker, resolveRagConfig, retrieve } from "../../rag/index.js";
 import type { SearchMode, VectorStore } from "../../vector-store/index.js";
@@ -46,8 +47,9 @@ export const DEFAULT_EVALUATION_SETTINGS: EvaluationSettings = {
   k: 10,
   depth: 100,
   searchLimit: 200,
-  hybridDenseWeight: 0.5,
-  rrfK: 60,
+  // The service's own fusion settings, so that evaluation measures what the service serves.
+  hybridDenseWeight: DEFAULT_RAG_CONFIG.hybridDenseWeight,
+  rrfK: DEFAULT_RAG_CONFIG.rrfK,
   rerankCandidates: 100,
   categories: ["articles"],
   selfQuery: "off",

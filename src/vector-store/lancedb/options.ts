@@ -101,7 +101,7 @@ export type FullTextSettings = {
   language: string;
   /** Stem words (Snowball). Default true. */
   stem: boolean;
-  /** Drop the language's stop words. Default true. */
+  /** Drop the language's stop words. Default false: keeping them scored higher on SciFact train (0.7007 vs 0.6974 nDCG@10). */
   removeStopWords: boolean;
   /** Fold accents to ASCII. Default true. */
   asciiFolding: boolean;
@@ -110,6 +110,6 @@ export type FullTextSettings = {
 export const DEFAULT_FULL_TEXT_SETTINGS: FullTextSettings = {
   language: "English",
   stem: true,
-  removeStopWords: true,
+  removeStopWords: false,
   asciiFolding: true,
 };
