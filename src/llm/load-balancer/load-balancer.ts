@@ -140,6 +140,16 @@ export function createLoadBalancedLanguageModel(
     });
   };
 
+  /** The next replica not tried yet for this request, counted as busy (or the combined error when none is left). */
+  const takeReplica = (tried: Set<string>, errors: AppError[]): ReplicaState => {
+    const state = choose(tried);
+    if (state === undefined) throw exhausted(errors);
+    tried.add(state.id);
+    state.outstanding++;
+    state.requests++;
+    return state;
+  };
+
   const assertOpen = (): void => {
     if (disposed) throw new AppError("shutting_down", "The LLM load balancer was disposed", { retryable: false });
   };
@@ -149,11 +159,7 @@ export function createLoadBalancedLanguageModel(
     const tried = new Set<string>();
     const errors: AppError[] = [];
     for (;;) {
-      const state = choose(tried);
-      if (state === undefined) throw exhausted(errors);
-      tried.add(state.id);
-      state.outstanding++;
-      state.requests++;
+      const state = takeReplica(tried, errors);
       try {
         const result = await state.model.generate(request);
         recordSuccess(state);
@@ -174,11 +180,7 @@ export function createLoadBalancedLanguageModel(
     const tried = new Set<string>();
     const errors: AppError[] = [];
     for (;;) {
-      const state = choose(tried);
-      if (state === undefined) throw exhausted(errors);
-      tried.add(state.id);
-      state.outstanding++;
-      state.requests++;
+      const state = takeReplica(tried, errors);
       let partsStreamed = 0;
       try {
         for await (const part of state.model.stream(request)) {
