@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { AppError } from "../../errors/index.js";
 import type { GenerateRequest, GenerateResult, LanguageModel, StreamPart } from "../port.js";
-import { createLoadBalancedLanguageModel } from "./load-balancer.js";
+import { createLoadBalancedLanguageModel, type LoadBalancerOptions } from "./load-balancer.js";
 
 type FakeModel = LanguageModel & {
   calls: number;
@@ -51,19 +51,24 @@ function fakeModel(name: string): FakeModel {
   return model;
 }
 
+/** A balancer over replicas "a" and "b", without periodic health probes. */
+function balancerOver(a: FakeModel, b: FakeModel, options: LoadBalancerOptions = {}) {
+  return createLoadBalancedLanguageModel(
+    [
+      { id: "a", model: a },
+      { id: "b", model: b },
+    ],
+    { healthIntervalMs: 0, ...options },
+  );
+}
+
 const unavailable = () => new AppError("upstream_unavailable", "connection refused", { retryable: true });
 
 describe("load-balanced LanguageModel", () => {
   it("sends each request to the replica with the fewest outstanding requests", async () => {
     const a = fakeModel("a");
     const b = fakeModel("b");
-    const balancer = createLoadBalancedLanguageModel(
-      [
-        { id: "a", model: a },
-        { id: "b", model: b },
-      ],
-      { healthIntervalMs: 0 },
-    );
+    const balancer = balancerOver(a, b);
     a.hold = true;
     const first = balancer.generate({ prompt: "1" });
     const second = balancer.generate({ prompt: "2" });
@@ -85,13 +90,7 @@ describe("load-balanced LanguageModel", () => {
   it("prefers an idle replica over a busy one", async () => {
     const a = fakeModel("a");
     const b = fakeModel("b");
-    const balancer = createLoadBalancedLanguageModel(
-      [
-        { id: "a", model: a },
-        { id: "b", model: b },
-      ],
-      { healthIntervalMs: 0 },
-    );
+    const balancer = balancerOver(a, b);
     a.hold = true;
     b.hold = true;
     const pending = [
@@ -120,16 +119,9 @@ describe("load-balanced LanguageModel", () => {
     const b = fakeModel("b");
     a.failWith = unavailable();
     const changes: string[] = [];
-    const balancer = createLoadBalancedLanguageModel(
-      [
-        { id: "a", model: a },
-        { id: "b", model: b },
-      ],
-      {
-        healthIntervalMs: 0,
-        onReplicaStateChange: (event) => changes.push(`${event.replica}:${event.healthy ? "up" : "down"}`),
-      },
-    );
+    const balancer = balancerOver(a, b, {
+      onReplicaStateChange: (event) => changes.push(`${event.replica}:${event.healthy ? "up" : "down"}`),
+    });
     for (let index = 0; index < 6; index++) expect((await balancer.generate({ prompt: "x" })).text).toBe("b");
     expect(a.calls).toBe(1);
     expect(balancer.stats()[0]).toMatchObject({ id: "a", healthy: false, failures: 1 });
@@ -141,13 +133,7 @@ describe("load-balanced LanguageModel", () => {
     const b = fakeModel("b");
     a.failWith = new AppError("validation_error", "too long", { retryable: false });
     b.failWith = a.failWith;
-    const balancer = createLoadBalancedLanguageModel(
-      [
-        { id: "a", model: a },
-        { id: "b", model: b },
-      ],
-      { healthIntervalMs: 0 },
-    );
+    const balancer = balancerOver(a, b);
     await expect(balancer.generate({ prompt: "x" })).rejects.toMatchObject({ code: "validation_error" });
     expect(a.calls + b.calls).toBe(1);
   });
@@ -155,16 +141,9 @@ describe("load-balanced LanguageModel", () => {
   it("skips replicas failing health checks and brings them back when healthy", async () => {
     const a = fakeModel("a");
     const b = fakeModel("b");
-    const balancer = createLoadBalancedLanguageModel(
-      [
-        { id: "a", model: a },
-        { id: "b", model: b },
-      ],
-      {
-        healthIntervalMs: 0,
-        unhealthyAfterFailures: 2,
-      },
-    );
+    const balancer = balancerOver(a, b, {
+      unhealthyAfterFailures: 2,
+    });
     a.healthy = false;
     await balancer.checkHealth();
     expect(balancer.stats()[0]?.healthy).toBe(true);
@@ -212,13 +191,7 @@ describe("load-balanced LanguageModel", () => {
     const a = fakeModel("a");
     const b = fakeModel("b");
     a.failWith = unavailable();
-    const balancer = createLoadBalancedLanguageModel(
-      [
-        { id: "a", model: a },
-        { id: "b", model: b },
-      ],
-      { healthIntervalMs: 0 },
-    );
+    const balancer = balancerOver(a, b);
     const parts: StreamPart[] = [];
     for await (const part of balancer.stream({ prompt: "x" })) parts.push(part);
     expect(parts.map((part) => part.type)).toEqual(["token", "done"]);
@@ -243,13 +216,7 @@ describe("load-balanced LanguageModel", () => {
     const b = fakeModel("b");
     a.failWith = new AppError("aborted", "cancelled", { retryable: false });
     b.failWith = a.failWith;
-    const balancer = createLoadBalancedLanguageModel(
-      [
-        { id: "a", model: a },
-        { id: "b", model: b },
-      ],
-      { healthIntervalMs: 0 },
-    );
+    const balancer = balancerOver(a, b);
     await expect(balancer.generate({ prompt: "x" })).rejects.toMatchObject({ code: "aborted" });
     expect(a.calls + b.calls).toBe(1);
     expect(balancer.stats().every((stats) => stats.failures === 0 && stats.healthy)).toBe(true);
@@ -260,13 +227,7 @@ describe("load-balanced LanguageModel", () => {
     const b = fakeModel("b");
     a.failWith = new AppError("overloaded", "busy", { retryable: true });
     b.failWith = unavailable();
-    const balancer = createLoadBalancedLanguageModel(
-      [
-        { id: "a", model: a },
-        { id: "b", model: b },
-      ],
-      { healthIntervalMs: 0 },
-    );
+    const balancer = balancerOver(a, b);
     await expect(balancer.generate({ prompt: "x" })).rejects.toMatchObject({
       code: "overloaded",
       details: { replicasTried: 2 },
