@@ -1,8 +1,8 @@
-import type { BatchItem, Token } from "node-llama-cpp";
+import type { BatchItem, EvaluationPriority, Token } from "node-llama-cpp";
 import { describe, expect, it } from "vitest";
 import { createBatchGate, shareSlots } from "./batch-gate.js";
 
-function item(tokens: number, evaluationPriority = 5): BatchItem {
+function item(tokens: number, evaluationPriority: EvaluationPriority = 5): BatchItem {
   return { tokens: Array.from({ length: tokens }, (_, index) => index as Token), logits: [], evaluationPriority };
 }
 
