@@ -20,6 +20,7 @@ export const llmServerConfigSchema = z.object({
   parallel: positiveInt.default(4),
   threads: positiveInt.default(() => os.availableParallelism()),
   batchSize: positiveInt.default(512),
+  flashAttention: z.enum(["auto", "on", "off"]).default("auto"),
   contextSize: positiveInt.optional(),
   maxConcurrentRequests: positiveInt.optional(),
   maxQueue: z.coerce.number().int().min(0).optional(),

@@ -55,6 +55,7 @@ export async function startLlmServer(
       threads: config.threads,
       parallel: config.parallel,
       batchSize: config.batchSize,
+      flashAttention: config.flashAttention === "auto" ? "auto" : config.flashAttention === "on",
       requestTimeoutMs: config.requestTimeoutSeconds * 1000,
       observer: metrics.observer,
       onLoadProgress: (fraction) => holder.setProgress(fraction),

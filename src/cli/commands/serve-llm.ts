@@ -48,6 +48,12 @@ const FLAGS: Flag[] = [
     defaultValue: "512",
   },
   {
+    flags: "--flash-attention <mode>",
+    description: "llama.cpp flash attention: auto|on|off (auto = on where supported; less CPU per token)",
+    env: "LLM_TWIN_FLASH_ATTENTION",
+    defaultValue: "auto",
+  },
+  {
     flags: "--context-size <n>",
     description: "context tokens per sequence",
     env: "LLM_TWIN_CONTEXT_SIZE",
@@ -137,6 +143,7 @@ export function registerServeLlmCommand(program: Command): void {
       parallel: flags.parallel,
       threads: flags.threads,
       batchSize: flags.batchSize,
+      flashAttention: flags.flashAttention,
       contextSize: flags.contextSize,
       maxConcurrentRequests: flags.maxConcurrentRequests,
       maxQueue: flags.maxQueue,
