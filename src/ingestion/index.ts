@@ -9,8 +9,10 @@ export { formatIngestSummary } from "./summary.js";
 export {
   DEFAULT_INGEST_BATCH_SIZE,
   DEFAULT_INGEST_CONCURRENCY,
+  DEFAULT_INGEST_WORKER_THREAD,
   type IngestOptions,
   type IngestProgress,
   type IngestSummary,
   type SkippedDocument,
+  type WorkerThreadMode,
 } from "./types.js";

@@ -13,7 +13,7 @@
  * - Bounded memory and overlap: documents are processed in windows of ~batchSize chunks; while
  *   up to `concurrency` windows are being written (native LanceDB threads / network), the next
  *   window is read, cleaned, chunked and embedded — in a preprocessing worker thread when the
- *   embedder can be rebuilt there (the static embedder; `preprocessWorkers`), else on the main thread.
+ *   embedder can be rebuilt there (the static embedder; option `workerThread`), else on the main thread.
  * - Chunks of documents the store holds nothing of (every document of a store this run created)
  *   are appended (`knownNew`) rather than merged by id: their ids are proven absent, and one
  *   LanceDB append commits atomically, so a kill never leaves half of one. Chunks of changed
@@ -33,11 +33,12 @@ import { describeSources, type ReadResult, readRawDocuments, type SourceFile } f
 import {
   DEFAULT_INGEST_BATCH_SIZE,
   DEFAULT_INGEST_CONCURRENCY,
-  DEFAULT_INGEST_PREPROCESS_WORKERS,
+  DEFAULT_INGEST_WORKER_THREAD,
   type IngestOptions,
   type IngestProgress,
   type IngestSummary,
   type SkippedDocument,
+  type WorkerThreadMode,
 } from "./types.js";
 
 export async function ingest(options: IngestOptions): Promise<IngestSummary> {
@@ -82,9 +83,12 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     const plan = prepared.created ? planForEmptyStore(current) : await planWindow(store, current);
     progress.documentsUnchanged += plan.documentsUnchanged;
     progress.chunksUnchanged += plan.chunksUnchanged;
-    const embedded = await withVectors(plan.toWrite, embedder, signal);
+    // With an embedding thread, the vectors are computed there while this thread goes on reading.
+    const vectors = withVectors(plan.toWrite, embedder, worker, signal);
+    vectors.catch(() => undefined); // awaited by the write below
     while (inFlight.length >= concurrency) await inFlight.shift();
     const write = (async () => {
+      const embedded = await vectors;
       const knownNew = append ? plan.knownNew : 0;
       const upsertOptions = signal === undefined ? {} : { signal };
       if (knownNew > 0) await store.upsert(embedded.slice(0, knownNew), { ...upsertOptions, knownNew: true });
@@ -103,11 +107,12 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
   try {
     artifacts =
       options.artifactsDir === undefined ? undefined : await createArtifactWriter(options.artifactsDir, fingerprint);
-    worker = await maybeStartWorker(options, artifacts !== undefined);
+    const mode = options.workerThread ?? DEFAULT_INGEST_WORKER_THREAD;
+    worker = await maybeStartWorker(options, mode, artifacts !== undefined);
     const items: AsyncIterable<PreparedItem> = preparedDocuments(documents, {
       embedder,
       parameters: options.parameters,
-      worker,
+      worker: mode === "preprocessing" ? worker : undefined,
       signal,
     });
     for await (const item of items) {
@@ -164,32 +169,48 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
   }
 }
 
-/** The chunks with their vectors: those a worker embedded keep theirs, the others are embedded here. */
+/**
+ * The chunks with their vectors: those a preprocessing thread embedded keep theirs, the others are
+ * embedded by the worker thread when there is one, else here. Chunk objects are fresh from the
+ * chunker and owned by the pipeline: the vector is set on them in place.
+ */
 async function withVectors(
   chunks: readonly (Chunk | EmbeddedChunk)[],
   embedder: Embedder,
+  worker: PreprocessWorker | undefined,
   signal: AbortSignal | undefined,
 ): Promise<EmbeddedChunk[]> {
   const missing = chunks.filter((chunk) => !hasVector(chunk));
   if (missing.length === 0) return chunks as EmbeddedChunk[];
-  const vectors = new Map<Chunk, Float32Array>();
+  if (worker !== undefined) {
+    const flat = await worker.embed(missing.map((chunk) => chunk.text));
+    const { dimensions } = embedder;
+    missing.forEach((chunk, position) => {
+      (chunk as EmbeddedChunk).vector = flat.subarray(position * dimensions, (position + 1) * dimensions);
+    });
+    return chunks as EmbeddedChunk[];
+  }
   for (let start = 0; start < missing.length; start += embedder.maxBatchSize) {
     const batch = missing.slice(start, start + embedder.maxBatchSize);
     const embedded = await embedder.embed(
       batch.map((chunk) => chunk.text),
       signal === undefined ? {} : { signal },
     );
-    for (const [position, chunk] of batch.entries()) vectors.set(chunk, embedded[position] as Float32Array);
+    for (const [position, chunk] of batch.entries())
+      (chunk as EmbeddedChunk).vector = embedded[position] as Float32Array;
   }
-  return chunks.map((chunk) => (hasVector(chunk) ? chunk : { ...chunk, vector: vectors.get(chunk) as Float32Array }));
+  return chunks as EmbeddedChunk[];
 }
 
-/** A preprocessing worker thread when asked for (default 0) and the embedder can be rebuilt in it. */
-async function maybeStartWorker(options: IngestOptions, keepCleaned: boolean): Promise<PreprocessWorker | undefined> {
-  const wanted = options.preprocessWorkers ?? DEFAULT_INGEST_PREPROCESS_WORKERS;
-  if (wanted !== 0 && wanted !== 1)
-    throw new AppError("configuration_error", `preprocessWorkers must be 0 or 1 (got ${wanted})`);
-  if (wanted === 0 || workerRecipeOf(options.embedder) === undefined) return undefined;
+/** A worker thread when asked for and the embedder can be rebuilt in it. */
+async function maybeStartWorker(
+  options: IngestOptions,
+  mode: WorkerThreadMode,
+  keepCleaned: boolean,
+): Promise<PreprocessWorker | undefined> {
+  if (mode !== "none" && mode !== "embedding" && mode !== "preprocessing")
+    throw new AppError("configuration_error", `workerThread must be none, embedding or preprocessing (got ${mode})`);
+  if (mode === "none" || workerRecipeOf(options.embedder) === undefined) return undefined;
   return startPreprocessWorker(options.embedder, {
     keepCleaned,
     ...(options.parameters === undefined ? {} : { parameters: options.parameters }),

@@ -25,6 +25,8 @@ export type PreparedBatchResult =
 
 export type PreprocessWorker = {
   prepare(records: { document: RawDocument; sourceHash: string }[]): Promise<PreparedBatchResult[]>;
+  /** The vectors of `texts`, one after another in one buffer. */
+  embed(texts: string[]): Promise<Float32Array>;
   /** CPU time (ms) the thread spent starting (loading code and the embedder); null when the platform cannot tell. */
   readonly startupCpuMs: number | null;
   /** Stops the thread; resolves with its total CPU time in ms (null when the platform cannot tell). */
@@ -48,10 +50,8 @@ export async function startPreprocessWorker(
     ...(options.parameters === undefined ? {} : { parameters: options.parameters }),
   };
   const worker = spawnWorker(data);
-  const pending = new Map<
-    number,
-    { resolve: (value: PreparedBatchResult[]) => void; reject: (error: Error) => void }
-  >();
+  // biome-ignore lint/suspicious/noExplicitAny: each request's resolver takes its own reply type
+  const pending = new Map<number, { resolve: (value: any) => void; reject: (error: Error) => void }>();
   let nextId = 0;
   let failure: Error | undefined;
   let onClosed: ((cpuMs: number | null) => void) | undefined;
@@ -87,6 +87,9 @@ export async function startPreprocessWorker(
         pending.get(reply.id)?.reject(error);
         pending.delete(reply.id);
       }
+    } else if (reply.type === "embedded") {
+      pending.get(reply.id)?.resolve(reply.vectors);
+      pending.delete(reply.id);
     } else {
       const entry = pending.get(reply.id);
       pending.delete(reply.id);
@@ -100,6 +103,13 @@ export async function startPreprocessWorker(
       entry?.resolve(results);
     }
   });
+  const send = <T>(request: PreprocessRequest): Promise<T> => {
+    if (failure !== undefined) return Promise.reject(failure);
+    return new Promise<T>((resolve, reject) => {
+      pending.set(request.id, { resolve, reject });
+      worker.postMessage(request);
+    });
+  };
   let startupCpuMs: number | null;
   try {
     startupCpuMs = await ready;
@@ -110,13 +120,10 @@ export async function startPreprocessWorker(
   return {
     startupCpuMs,
     prepare(records) {
-      if (failure !== undefined) return Promise.reject(failure);
-      const id = nextId++;
-      const request: PreprocessRequest = { type: "prepare", id, records };
-      return new Promise((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        worker.postMessage(request);
-      });
+      return send({ type: "prepare", id: nextId++, records });
+    },
+    embed(texts) {
+      return send({ type: "embed", id: nextId++, texts });
     },
     async close() {
       if (failure !== undefined) {

@@ -21,11 +21,9 @@ export type PreprocessWorkerData = {
   keepCleaned: boolean;
 };
 
-export type PreprocessRequest = {
-  type: "prepare";
-  id: number;
-  records: { document: RawDocument; sourceHash: string }[];
-};
+export type PreprocessRequest =
+  | { type: "prepare"; id: number; records: { document: RawDocument; sourceHash: string }[] }
+  | { type: "embed"; id: number; texts: string[] };
 
 export type PackedDocument = {
   documentId: string;
@@ -47,6 +45,7 @@ export type PackedResult =
 export type PreprocessReply =
   | { type: "ready"; embedderId: string; dimensions: number; maxInputTokens: number; cpuMs: number | null }
   | { type: "prepared"; id: number; results: PackedResult[]; vectors: Float32Array }
+  | { type: "embedded"; id: number; vectors: Float32Array }
   | { type: "failed"; id: number | null; code: ErrorCode | null; message: string }
   | { type: "closed"; cpuMs: number | null };
 

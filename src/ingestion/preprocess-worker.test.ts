@@ -38,12 +38,12 @@ afterAll(async () => {
 describe("ingestion paths give the same store", () => {
   it("a preprocessing worker thread writes exactly what the main thread writes, artifacts included", async () => {
     const plain = await ingestInto(join(scratch.path, "plain"), {
-      preprocessWorkers: 0,
+      workerThread: "none",
       artifactsDir: join(scratch.path, "artifacts-plain"),
     });
     let workerCpu: { cpuMs: number | null } | undefined;
     const threaded = await ingestInto(join(scratch.path, "threaded"), {
-      preprocessWorkers: 1,
+      workerThread: "preprocessing",
       artifactsDir: join(scratch.path, "artifacts-threaded"),
       onPreprocessWorkerClosed: (stats: { cpuMs: number | null }) => {
         workerCpu = stats;
@@ -58,7 +58,7 @@ describe("ingestion paths give the same store", () => {
       await snapshotLanceDb(join(scratch.path, "plain")),
     );
     // An unchanged rerun through the worker writes nothing.
-    const rerun = await ingestInto(join(scratch.path, "threaded"), { preprocessWorkers: 1 });
+    const rerun = await ingestInto(join(scratch.path, "threaded"), { workerThread: "preprocessing" });
     expect(rerun.chunksWritten).toBe(0);
     expect(rerun.chunksUnchanged).toBe(plain.chunksWritten);
   });

@@ -41,6 +41,15 @@ try {
     maxInputTokens: embedder.maxInputTokens,
     cpuMs: threadCpuMs(),
   });
+  /** All vectors of `texts` in one buffer (to transfer, not copy). */
+  const embedFlat = async (texts: string[]): Promise<Float32Array> => {
+    const vectors = new Float32Array(texts.length * embedder.dimensions);
+    const embedded = await embedder.embed(texts);
+    for (let position = 0; position < embedded.length; position++) {
+      vectors.set(embedded[position] as Float32Array, position * embedder.dimensions);
+    }
+    return vectors;
+  };
   port.on("message", async (message: PreprocessRequest | { type: "close" }) => {
     if (message.type === "close") {
       post({ type: "closed", cpuMs: threadCpuMs() });
@@ -48,6 +57,11 @@ try {
       return;
     }
     try {
+      if (message.type === "embed") {
+        const vectors = await embedFlat(message.texts);
+        post({ type: "embedded", id: message.id, vectors }, [vectors.buffer as ArrayBuffer]);
+        return;
+      }
       const results: PackedResult[] = [];
       const texts: string[] = [];
       for (const { document, sourceHash } of message.records) {
@@ -60,12 +74,8 @@ try {
         const packed = packDocument(prepared.document);
         results.push(settings.keepCleaned ? { ok: true, packed, cleaned: prepared.cleaned } : { ok: true, packed });
       }
-      const vectors = new Float32Array(texts.length * embedder.dimensions);
-      const embedded = await embedder.embed(texts);
-      for (let position = 0; position < embedded.length; position++) {
-        vectors.set(embedded[position] as Float32Array, position * embedder.dimensions);
-      }
-      post({ type: "prepared", id: message.id, results, vectors }, [vectors.buffer]);
+      const vectors = await embedFlat(texts);
+      post({ type: "prepared", id: message.id, results, vectors }, [vectors.buffer as ArrayBuffer]);
     } catch (error) {
       post({
         type: "failed",

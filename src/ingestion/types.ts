@@ -38,19 +38,20 @@ export type IngestOptions = {
   /** Windows whose writes may be in flight while the next ones are read, cleaned and embedded. Default 2. */
   concurrency?: number;
   /**
-   * Preprocessing worker threads (0 or 1): with 1, cleaning, chunking and embedding run in a worker
-   * thread while the main thread plans and writes. Only for embedders that can be rebuilt in a
-   * thread (the static embedder); others always run on the main thread. Default 0: measured on 2
-   * cores, the thread costs more CPU in all (message copies, a second heap) than it takes off the main
-   * thread, and an unchanged rerun would embed everything again (see docs/benchmarks.md).
+   * What runs in a worker thread, for embedders that can be rebuilt in one (the static embedder;
+   * others always run on the main thread): "none"; "embedding" — the main thread reads, cleans,
+   * chunks, plans and writes while the thread embeds the chunks to write, a window ahead;
+   * "preprocessing" — the thread cleans, chunks and embeds every document, the main thread only
+   * plans and writes. Default "none": on 2 cores the thread's extra costs (message copies, a second
+   * heap and its GC) ate its gain in every measurement (docs/benchmarks.md).
    */
-  preprocessWorkers?: number;
+  workerThread?: WorkerThreadMode;
   /**
    * Append the chunks of documents the store holds nothing of (ids proven absent) instead of
    * merging them by id. Needs this run to be the only writer of those documents; default true.
    */
   appendNewChunks?: boolean;
-  /** Called once the preprocessing worker stopped, with its thread's CPU time, total and for start-up (benchmarks). */
+  /** Called once the worker thread stopped, with its thread's CPU time, total and for start-up (benchmarks). */
   onPreprocessWorkerClosed?: (stats: { cpuMs: number | null; startupCpuMs: number | null }) => void;
   parameters?: PreprocessingParameters;
   signal?: AbortSignal;
@@ -75,4 +76,5 @@ export type IngestSummary = {
 
 export const DEFAULT_INGEST_BATCH_SIZE = 256;
 export const DEFAULT_INGEST_CONCURRENCY = 2;
-export const DEFAULT_INGEST_PREPROCESS_WORKERS = 0;
+export type WorkerThreadMode = "none" | "embedding" | "preprocessing";
+export const DEFAULT_INGEST_WORKER_THREAD: WorkerThreadMode = "none";
