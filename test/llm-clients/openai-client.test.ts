@@ -1,25 +1,10 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { AppError } from "../../src/errors/index.js";
 import { createLanguageModelFromUrl, createOpenAiLanguageModel } from "../../src/llm/clients/index.js";
-import type { StreamPart } from "../../src/llm/port.js";
-import { type FakeServer, openAiChatChunks, sendJson, sendSse, startFakeServer } from "./fake-server.js";
+import { openAiChatChunks, sendJson, sendSse } from "./fake-server.js";
+import { collect, useFakeServers } from "./test-support.js";
 
-const servers: FakeServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
-
-async function fake(handler: Parameters<typeof startFakeServer>[0]): Promise<FakeServer> {
-  const server = await startFakeServer(handler);
-  servers.push(server);
-  return server;
-}
-
-async function collect(parts: AsyncIterable<StreamPart>): Promise<StreamPart[]> {
-  const result: StreamPart[] = [];
-  for await (const part of parts) result.push(part);
-  return result;
-}
+const fake = useFakeServers();
 
 const models = { object: "list", data: [{ id: "llama-3-8b", object: "model", owned_by: "me" }] };
 

@@ -10,6 +10,7 @@ import type { LanguageModel, StreamPart } from "../../src/llm/port.js";
 import { parseLlmServerConfig } from "../../src/llm-server/config.js";
 import { type RunningLlmServer, startLlmServer } from "../../src/llm-server/server.js";
 import { tinyModelPath } from "../../src/testing/gguf/index.js";
+import { collect } from "./test-support.js";
 
 let server: RunningLlmServer;
 let tgi: LanguageModel;
@@ -39,12 +40,6 @@ afterAll(async () => {
   await openai?.dispose();
   await server?.shutdown("tests done");
 });
-
-async function collect(parts: AsyncIterable<StreamPart>): Promise<StreamPart[]> {
-  const result: StreamPart[] = [];
-  for await (const part of parts) result.push(part);
-  return result;
-}
 
 function checkStream(parts: StreamPart[], maxNewTokens: number): void {
   const done = parts.at(-1);

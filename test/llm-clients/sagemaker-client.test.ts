@@ -13,8 +13,8 @@ import {
 import { mockClient } from "aws-sdk-client-mock";
 import { describe, expect, it } from "vitest";
 import { createSageMakerLanguageModel } from "../../src/llm/clients/index.js";
-import type { StreamPart } from "../../src/llm/port.js";
 import { tgiTokenEvents } from "./fake-server.js";
+import { collect } from "./test-support.js";
 
 function setup(options: { retries?: number } = {}) {
   const client = new SageMakerRuntimeClient({
@@ -48,12 +48,6 @@ function payloadStream(text: string, pieceSize: number, extra: ResponseStream[] 
     }
     for (const part of extra) yield part;
   })();
-}
-
-async function collect(parts: AsyncIterable<StreamPart>): Promise<StreamPart[]> {
-  const result: StreamPart[] = [];
-  for await (const part of parts) result.push(part);
-  return result;
 }
 
 describe("SageMaker adapter (mocked AWS SDK)", () => {

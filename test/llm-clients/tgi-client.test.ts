@@ -1,34 +1,11 @@
 import { getEventListeners } from "node:events";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AppError } from "../../src/errors/index.js";
 import { createTgiLanguageModel } from "../../src/llm/clients/index.js";
-import type { StreamPart } from "../../src/llm/port.js";
-import {
-  delay,
-  type FakeServer,
-  openAiChatChunks,
-  sendJson,
-  sendSse,
-  startFakeServer,
-  tgiTokenEvents,
-} from "./fake-server.js";
+import { delay, openAiChatChunks, sendJson, sendSse, startFakeServer, tgiTokenEvents } from "./fake-server.js";
+import { collect, useFakeServers } from "./test-support.js";
 
-const servers: FakeServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
-
-async function fake(handler: Parameters<typeof startFakeServer>[0]): Promise<FakeServer> {
-  const server = await startFakeServer(handler);
-  servers.push(server);
-  return server;
-}
-
-async function collect(parts: AsyncIterable<StreamPart>): Promise<StreamPart[]> {
-  const result: StreamPart[] = [];
-  for await (const part of parts) result.push(part);
-  return result;
-}
+const fake = useFakeServers();
 
 async function caught(promise: Promise<unknown>): Promise<AppError> {
   try {
@@ -268,10 +245,9 @@ describe("TGI client: errors, retries and timeouts", () => {
   });
 
   it("maps a refused connection to upstream_unavailable after retrying", async () => {
-    const server = await fake((_request, response) => sendJson(response, 200, generated));
+    const server = await startFakeServer((_request, response) => sendJson(response, 200, generated));
     const url = server.url;
     await server.close();
-    servers.length = 0;
     const model = createTgiLanguageModel({ url, retries: 2, retryBaseDelayMs: 1 });
     const error = await caught(model.generate({ prompt: "x" }));
     expect(error).toMatchObject({ code: "upstream_unavailable", retryable: true });
