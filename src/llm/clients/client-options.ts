@@ -11,10 +11,9 @@ import { type CallSignal, createCallSignal, toUpstreamError } from "./upstream-e
 export const DEFAULT_TIMEOUT_MS = 120_000;
 export const DEFAULT_HEALTH_TIMEOUT_MS = 5_000;
 
-export type HttpClientOptions = {
-  /** Base URL of the server, e.g. http://localhost:8080. */
-  url: string;
-  /** Model id reported by `LanguageModel.id`; defaults to the URL. */
+/** What every client accepts about its calls: deadlines, retries and health probes. */
+export type CallOptions = {
+  /** Model id reported by `LanguageModel.id`; defaults to the URL (SageMaker: `sagemaker:<endpoint>`). */
   id?: string;
   /** Deadline for one whole call (all attempts, and the whole stream), in ms. Default 120000. */
   timeoutMs?: number;
@@ -26,14 +25,19 @@ export type HttpClientOptions = {
   retryMaxDelayMs?: number;
   /** Deadline of one health probe in ms. Default 5000. */
   healthTimeoutMs?: number;
+  /** Injected randomness for backoff jitter (tests). */
+  random?: () => number;
+};
+
+export type HttpClientOptions = CallOptions & {
+  /** Base URL of the server, e.g. http://localhost:8080. */
+  url: string;
   /** Extra request headers (e.g. authorization for a hosted TGI). */
   headers?: Record<string, string>;
   /** Largest JSON response accepted, in bytes. Default 8 MiB. */
   maxResponseBytes?: number;
   /** Injected fetch (tests); the global fetch by default. */
   fetch?: typeof fetch;
-  /** Injected randomness for backoff jitter (tests). */
-  random?: () => number;
 };
 
 function positiveInteger(value: number | undefined, fallback: number, name: string, minimum = 1): number {
@@ -56,7 +60,7 @@ export type CallContext = {
   dispose(): void;
 };
 
-export function createCallContext(options: HttpClientOptions, service: string): CallContext {
+export function createCallContext(options: CallOptions, service: string): CallContext {
   const timeoutMs = positiveInteger(options.timeoutMs, DEFAULT_TIMEOUT_MS, "timeoutMs");
   const healthTimeoutMs = positiveInteger(options.healthTimeoutMs, DEFAULT_HEALTH_TIMEOUT_MS, "healthTimeoutMs");
   const policy: RetryPolicy = {

@@ -14,14 +14,14 @@ import {
 } from "@aws-sdk/client-sagemaker-runtime";
 import { AppError, isAppError } from "../../errors/index.js";
 import type { GenerateRequest, GenerateResult, LanguageModel, StreamPart } from "../port.js";
-import { createCallContext } from "./client-options.js";
+import { type CallOptions, createCallContext } from "./client-options.js";
 import { openAiStreamParts, resultFromChatResponse, toChatBody } from "./openai-protocol.js";
 import { retryingCalls } from "./retrying-calls.js";
 import { parseSseStream } from "./sse-parser.js";
 import { resultFromTgiResponse, tgiStreamParts, toTgiParameters } from "./tgi-protocol.js";
 import { type CallSignal, errorFromStatus, isNetworkError } from "./upstream-errors.js";
 
-export type SageMakerLanguageModelOptions = {
+export type SageMakerLanguageModelOptions = CallOptions & {
   endpointName: string;
   /** AWS region; the SDK's default chain (AWS_REGION, profile) when absent. */
   region?: string;
@@ -33,13 +33,6 @@ export type SageMakerLanguageModelOptions = {
   inferenceComponentName?: string;
   /** Ask TGI for the prompt tokens (decoder_input_details) so usage.promptTokens is exact. Default false. */
   decoderInputDetails?: boolean;
-  id?: string;
-  timeoutMs?: number;
-  retries?: number;
-  retryBaseDelayMs?: number;
-  retryMaxDelayMs?: number;
-  healthTimeoutMs?: number;
-  random?: () => number;
 };
 
 const SERVICE = "SageMaker endpoint";
@@ -177,7 +170,7 @@ export function createSageMakerLanguageModel(options: SageMakerLanguageModelOpti
   const client = options.client ?? new SageMakerRuntimeClient({ ...clientConfig, maxAttempts: 1 });
   let controlClient = options.controlClient;
   const ownsClients = options.client === undefined;
-  const context = createCallContext({ url: "sagemaker:", ...options }, SERVICE);
+  const context = createCallContext(options, SERVICE);
   const target = {
     EndpointName: options.endpointName,
     ContentType: "application/json",
