@@ -5,21 +5,12 @@
  */
 
 import { basename } from "node:path";
-import type { Llama, LlamaModel, Token } from "node-llama-cpp";
+import type { LlamaModel, Token } from "node-llama-cpp";
 import { AppError } from "../../errors/app-error.js";
-import type { DownloadProgress } from "../../llm/model-source/index.js";
 import type { Embedder, EmbedOptions } from "../port.js";
-import { loadGgufContext, positiveInteger } from "./load-gguf-context.js";
+import { type GgufModelOptions, loadGgufContext, positiveInteger } from "./load-gguf-context.js";
 
-export type LlamaCppEmbedderOptions = {
-  /** A local path, an http(s) URL or an hf: URI (downloaded once into the cache). */
-  source?: string;
-  /** A local GGUF path (same as a path `source`). */
-  modelPath?: string;
-  /** Root cache directory (downloads, hashes). Default LLM_TWIN_CACHE_DIR or ~/.cache/llm-twin. */
-  cacheDir?: string;
-  /** llama.cpp threads. Default: the cores available. */
-  threads?: number;
+export type LlamaCppEmbedderOptions = GgufModelOptions & {
   /** Context size in tokens. Default: the model's training context, at most 8192. */
   contextSize?: number;
   /** llama.cpp batch size in tokens. Default: the context size (embedding needs the whole input in one batch). */
@@ -28,10 +19,6 @@ export type LlamaCppEmbedderOptions = {
   maxInputTokens?: number;
   /** Texts per `embed` call. Default 32. */
   maxBatchSize?: number;
-  /** Share an already-loaded llama.cpp runtime (it is not disposed by this embedder). */
-  llama?: Llama;
-  onProgress?: (progress: DownloadProgress) => void;
-  signal?: AbortSignal;
 };
 
 export type LlamaCppEmbedder = Embedder & {

@@ -15,7 +15,8 @@ import {
   resolveModelFile,
 } from "../../llm/model-source/index.js";
 
-export type GgufContextOptions = {
+/** Where the GGUF model comes from and how llama.cpp runs it (shared by the GGUF embedder and reranker). */
+export type GgufModelOptions = {
   /** A local path, an http(s) URL or an hf: URI (downloaded once into the cache). */
   source?: string;
   /** A local GGUF path (same as a path `source`). */
@@ -24,14 +25,17 @@ export type GgufContextOptions = {
   cacheDir?: string;
   /** llama.cpp threads. Default: the cores available. */
   threads?: number;
+  /** Share an already-loaded llama.cpp runtime (it is not disposed with the embedder or reranker). */
+  llama?: Llama;
+  onProgress?: (progress: DownloadProgress) => void;
+  signal?: AbortSignal;
+};
+
+export type GgufContextOptions = GgufModelOptions & {
   /** Context size in tokens. Default: the model's training context, at most `maxDefaultContext`. */
   contextSize?: number;
   /** llama.cpp batch size in tokens. Default: the context size. */
   batchSize?: number;
-  /** Share an already-loaded llama.cpp runtime (it is not disposed with the context). */
-  llama?: Llama;
-  onProgress?: (progress: DownloadProgress) => void;
-  signal?: AbortSignal;
 };
 
 type ContextSettings = { contextSize: number; batchSize: number; threads: number };

@@ -6,31 +6,17 @@
  */
 
 import { basename } from "node:path";
-import type { Llama } from "node-llama-cpp";
-import { loadGgufContext } from "../../embedding/llama-cpp/load-gguf-context.js";
+import { type GgufModelOptions, loadGgufContext } from "../../embedding/llama-cpp/load-gguf-context.js";
 import { AppError } from "../../errors/app-error.js";
-import type { DownloadProgress } from "../../llm/model-source/index.js";
 import type { Reranker, RerankOptions } from "./port.js";
 
-export type LlamaCppRerankerOptions = {
-  /** A local path, an http(s) URL or an hf: URI (downloaded once into the cache). */
-  source?: string;
-  /** A local GGUF path (same as a path `source`). */
-  modelPath?: string;
-  /** Root cache directory (downloads, hashes). Default LLM_TWIN_CACHE_DIR or ~/.cache/llm-twin. */
-  cacheDir?: string;
-  /** llama.cpp threads. Default: the cores available. */
-  threads?: number;
+export type LlamaCppRerankerOptions = GgufModelOptions & {
   /** Context size in tokens (query + document + template). Default: the model's training context, at most 2048. */
   contextSize?: number;
   /** llama.cpp batch size in tokens. Default: the context size. */
   batchSize?: number;
   /** What to do with a document that does not fit the context. Default "chunk". */
   overflow?: "chunk" | "error";
-  /** Share an already-loaded llama.cpp runtime (it is not disposed by this reranker). */
-  llama?: Llama;
-  onProgress?: (progress: DownloadProgress) => void;
-  signal?: AbortSignal;
 };
 
 export type LlamaCppReranker = Reranker & { readonly modelPath: string; readonly contextSize: number };
