@@ -19,7 +19,7 @@ export function registerArtifactsCommand(program: Command): void {
     .command("list")
     .description("every artifact, oldest first (the latest is marked)")
     .addOption(directoryOption())
-    .option("--json", "print a JSON array on stdout")
+    .addOption(new Option("--json", "print a JSON array on stdout").env("LLM_TWIN_JSON"))
     .action(async (options: Options) => {
       const listings = await listArtifacts(options.artifacts);
       if (options.json) {
@@ -45,7 +45,7 @@ export function registerArtifactsCommand(program: Command): void {
     .description("one artifact's manifest")
     .argument("<version>", 'a version (or a unique prefix of one), or "latest"')
     .addOption(directoryOption())
-    .option("--json", "print the manifest as JSON on stdout")
+    .addOption(new Option("--json", "print the manifest as JSON on stdout").env("LLM_TWIN_JSON"))
     .action(async (version: string, options: Options) => {
       const listing = await showArtifact(options.artifacts, version);
       if (options.json) {

@@ -65,7 +65,7 @@ export function registerTracesCommand(program: Command): void {
     .addOption(new Option("--limit <n>", "how many traces").env("LLM_TWIN_TRACES_LIMIT").default("20"))
     .addOption(new Option("--api-key <key>", "bearer key when the service needs one").env("LLM_TWIN_API_KEY"))
     .addOption(new Option("--timeout-ms <ms>", "HTTP timeout").env("LLM_TWIN_TRACES_TIMEOUT_MS").default("10000"))
-    .option("--json", "print JSON")
+    .addOption(new Option("--json", "print JSON").env("LLM_TWIN_JSON"))
     .action(
       async (
         id: string | undefined,
