@@ -13,74 +13,45 @@
  * Each service queues up to 14 requests, so the survivor alone can take all eight clients (with
  * the default queue it would answer 429, which the balancer reports as overloaded).
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AppError } from "../../src/errors/index.js";
 import { createTgiLanguageModel } from "../../src/llm/clients/index.js";
 import { createLoadBalancedLanguageModel, type LoadBalancedLanguageModel } from "../../src/llm/load-balancer/index.js";
+import { type CliProcess, spawnCli, stop, waitForStatus } from "../../src/testing/cli-process.js";
 import { freePort } from "../../src/testing/free-port.js";
 import { tinyModelPath } from "../../src/testing/gguf/index.js";
 
-const binary = fileURLToPath(new URL("../../bin/llm-twin.js", import.meta.url));
-const children: ChildProcess[] = [];
+const children: CliProcess[] = [];
 let modelPath: string;
 
-async function startService(port: number): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(
-    process.execPath,
-    [
-      binary,
-      "serve-llm",
-      "--model",
-      modelPath,
-      "--host",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--parallel",
-      "2",
-      "--max-queue",
-      "14",
-      "--threads",
-      "1",
-      "--log-level",
-      "warn",
-    ],
-    { env: { ...process.env, LLM_TWIN_FROM_SOURCE: "1" }, stdio: ["ignore", "ignore", "pipe"] },
-  );
-  children.push(child);
-  let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
+async function startService(port: number): Promise<{ url: string; process: CliProcess }> {
+  const service = spawnCli([
+    "serve-llm",
+    "--model",
+    modelPath,
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--parallel",
+    "2",
+    "--max-queue",
+    "14",
+    "--threads",
+    "1",
+    "--log-level",
+    "warn",
+  ]);
+  children.push(service);
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 90_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`serve-llm exited with ${child.exitCode}: ${stderr}`);
-    const ok = await fetch(`${url}/health`).then(
-      (response) => response.ok,
-      () => false,
-    );
-    if (ok) return { url, child };
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`serve-llm on ${url} did not become healthy: ${stderr}`);
+  await waitForStatus(`${url}/health`, 200, service);
+  return { url, process: service };
 }
 
-function kill(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      resolve();
-      return;
-    }
-    child.once("exit", () => resolve());
-    child.kill("SIGKILL");
-  });
-}
+const kill = (service: CliProcess): Promise<void> => stop(service, "SIGKILL");
 
-let first: { url: string; child: ChildProcess; port: number };
-let second: { url: string; child: ChildProcess; port: number };
+let first: { url: string; process: CliProcess; port: number };
+let second: { url: string; process: CliProcess; port: number };
 let balancer: LoadBalancedLanguageModel;
 
 beforeAll(async () => {
@@ -143,7 +114,7 @@ describe("load-balanced LLM tier over two real serve-llm processes", () => {
         const kind = (client + round) % 2 === 0 ? "generate" : "stream";
         outcomes.push(await runOne(kind, 100 + client * 10 + round));
         completed++;
-        if (completed === 12 && killed === undefined) killed = kill(first.child);
+        if (completed === 12 && killed === undefined) killed = kill(first.process);
       }
     });
     await Promise.all(clients);
