@@ -51,6 +51,21 @@ function retryAfterOf(error: AppError): number | undefined {
   return typeof value === "number" ? value : undefined;
 }
 
+/** Waits before the next attempt; an abort during the wait is thrown as a normalised error. */
+async function backOff(
+  policy: RetryPolicy,
+  attempt: number,
+  error: AppError,
+  signal: AbortSignal,
+  normalise: (error: unknown) => AppError,
+): Promise<void> {
+  try {
+    await sleep(backoffDelay(policy, attempt, retryAfterOf(error)), signal);
+  } catch (abortReason) {
+    throw normalise(abortReason);
+  }
+}
+
 /**
  * Run `operation` until it succeeds, a non-retryable error occurs or the retries are spent.
  * `normalise` turns whatever was thrown into an AppError (so abort and network errors are typed).
@@ -67,11 +82,7 @@ export async function withRetries<T>(
     } catch (thrown) {
       const error = normalise(thrown);
       if (!shouldRetry(error, attempt, policy)) throw error;
-      try {
-        await sleep(backoffDelay(policy, attempt, retryAfterOf(error)), signal);
-      } catch (abortReason) {
-        throw normalise(abortReason);
-      }
+      await backOff(policy, attempt, error, signal, normalise);
     }
   }
 }
@@ -106,11 +117,7 @@ export async function* streamWithRetries<T>(
         }
         throw error;
       }
-      try {
-        await sleep(backoffDelay(policy, attempt, retryAfterOf(error)), signal);
-      } catch (abortReason) {
-        throw normalise(abortReason);
-      }
+      await backOff(policy, attempt, error, signal, normalise);
     }
   }
 }
