@@ -61,12 +61,14 @@ export function parseSseStrict(body: string): SseEvent[] {
 
 /** Wraps a LanguageModel to record what it was asked and whether its streams saw an abort. */
 export function spyLanguageModel(inner: LanguageModel, options: { tokenDelayMs?: number } = {}) {
-  const streams: { signal: AbortSignal | undefined; tokens: number; ended: "done" | "error" | "running" }[] = [];
+  // ended: "done" (ran to the end), "error" (threw), "closed" (its consumer stopped early), or still "running".
+  const streams: { signal: AbortSignal | undefined; tokens: number; ended: "done" | "error" | "closed" | "running" }[] =
+    [];
   const model: LanguageModel = {
     id: inner.id,
     generate: (request: GenerateRequest) => inner.generate(request),
     async *stream(request: GenerateRequest): AsyncGenerator<StreamPart> {
-      const record = { signal: request.signal, tokens: 0, ended: "running" as "done" | "error" | "running" };
+      const record = { signal: request.signal, tokens: 0, ended: "running" as "done" | "error" | "closed" | "running" };
       streams.push(record);
       try {
         for await (const part of inner.stream(request)) {
@@ -81,6 +83,8 @@ export function spyLanguageModel(inner: LanguageModel, options: { tokenDelayMs?:
       } catch (error) {
         record.ended = "error";
         throw error;
+      } finally {
+        if (record.ended === "running") record.ended = "closed";
       }
     },
     health: (healthOptions) => inner.health(healthOptions),
