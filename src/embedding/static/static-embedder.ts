@@ -117,7 +117,8 @@ export function buildStaticEmbedder(
         if (ENGLISH_STOPWORDS.has(token)) continue;
         row = lookupVariant(vectors, token);
         if (row === -1) {
-          (unknownWords ??= []).push(token);
+          unknownWords ??= [];
+          unknownWords.push(token);
           continue;
         }
       }
