@@ -43,15 +43,17 @@ function nextBefore(iterator: AsyncIterator<StreamPart>, signal: AbortSignal): P
 }
 
 /** Tokens of the prompt without query and context, per template (the chat template costs a render). */
-const promptBaseTokens = new WeakMap<PromptLimit, Map<string, number>>();
+const promptBaseTokens = new WeakMap<object, Map<string, number>>();
 
 function promptOverhead(query: string, deps: RagDependencies, promptLimit: PromptLimit): number {
   const template = deps.config.promptTemplate;
   const key = typeof template === "string" ? template : template.custom;
-  let cache = promptBaseTokens.get(promptLimit);
+  // Keyed by the counter too: a limit learned late (serve-rag) counts differently from then on.
+  const cacheKey = promptLimit.countTokens ?? promptLimit;
+  let cache = promptBaseTokens.get(cacheKey);
   if (cache === undefined) {
     cache = new Map();
-    promptBaseTokens.set(promptLimit, cache);
+    promptBaseTokens.set(cacheKey, cache);
   }
   let base = cache.get(key);
   if (base === undefined) {
@@ -98,6 +100,7 @@ export async function* answerStream(
   if (llm === undefined) {
     throw new AppError("dependency_unavailable", "no language model is configured: this service can only /retrieve");
   }
+  await deps.promptLimit?.refresh?.();
   const budgetStart = performance.now();
   const budget = contextBudget(resolved.query, resolved.maxNewTokens, deps);
   const budgetMs = performance.now() - budgetStart;

@@ -49,6 +49,8 @@ export type PromptLimit = {
   countInputTokens(input: LanguageModelInput): number;
   /** Tokens of a text as this LLM counts them (estimated), used when `countTokens` is not given. */
   countTokens?: TokenCounter;
+  /** Brings the limit up to date before a request (e.g. learns it once the LLM answers). */
+  refresh?(): Promise<void>;
 };
 
 export type RetrieveOptions = {

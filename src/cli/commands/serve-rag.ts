@@ -11,7 +11,7 @@ import { createLanguageModelFromUrl } from "../../llm/clients/index.js";
 import type { LanguageModel } from "../../llm/index.js";
 import type { Reranker } from "../../rag/rerank/port.js";
 import type { PromptLimit } from "../../rag/retrieve.js";
-import { readTgiPromptLimit } from "../../rag/service/llm-limits.js";
+import { lateLearnedPromptLimit, readTgiPromptLimit } from "../../rag/service/llm-limits.js";
 import { addRagServiceOptions, parseRagServiceSettings } from "../../rag/service/options.js";
 import { loadReranker } from "../../rag/service/reranker.js";
 import { closeOnSignals, runRagService } from "../../rag/service/run.js";
@@ -93,16 +93,21 @@ async function learnPromptLimit(
   timeoutMs: number,
 ): Promise<PromptLimit | undefined> {
   if (api === "openai") return undefined;
-  const limits = await Promise.all(urls.map((url) => readTgiPromptLimit(url, timeoutMs).catch(() => undefined)));
-  const known = limits.filter((limit): limit is PromptLimit => limit !== undefined);
-  if (known.length === 0) {
-    process.stderr.write(
-      "llm-twin serve-rag: the LLM's input limits are unknown (no /info): the context budget is --context-tokens alone\n",
-    );
-    return undefined;
-  }
-  return known.reduce((smallest, limit) => (limit.maxInputTokens < smallest.maxInputTokens ? limit : smallest));
+  const learn = async (): Promise<PromptLimit | undefined> => {
+    const limits = await Promise.all(urls.map((url) => readTgiPromptLimit(url, timeoutMs).catch(() => undefined)));
+    const known = limits.filter((limit): limit is PromptLimit => limit !== undefined);
+    if (known.length === 0) return undefined;
+    return known.reduce((smallest, limit) => (limit.maxInputTokens < smallest.maxInputTokens ? limit : smallest));
+  };
+  const limit = await learn();
+  if (limit !== undefined) return limit;
+  process.stderr.write(
+    `llm-twin serve-rag: the LLM's input limits are unknown (no /info yet): asked again before requests, at most every ${LIMIT_RETRY_MS / 1000} s; until then the context budget is --context-tokens alone\n`,
+  );
+  return lateLearnedPromptLimit(learn, LIMIT_RETRY_MS);
 }
+
+const LIMIT_RETRY_MS = 5_000;
 
 function normalizeUrls(value: unknown): string[] {
   const list = Array.isArray(value) ? value : typeof value === "string" ? [value] : [DEFAULT_LLM_URL];

@@ -1,7 +1,8 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { estimateInputTokens, readTgiPromptLimit } from "./llm-limits.js";
+import type { PromptLimit } from "../retrieve.js";
+import { estimateInputTokens, lateLearnedPromptLimit, readTgiPromptLimit } from "./llm-limits.js";
 
 describe("readTgiPromptLimit", () => {
   let url: string;
@@ -66,5 +67,39 @@ describe("readTgiPromptLimit", () => {
         ],
       }),
     ).toBe(1 + 8 + 2 + 8);
+  });
+});
+
+describe("lateLearnedPromptLimit", () => {
+  it("has no limit until learned, asks again at most every retryMs, then counts with the learned limit", async () => {
+    let clock = 0;
+    let calls = 0;
+    let answer: PromptLimit | undefined;
+    const limit = lateLearnedPromptLimit(
+      async () => {
+        calls += 1;
+        return answer;
+      },
+      5_000,
+      () => clock,
+    );
+    await limit.refresh?.();
+    expect(calls).toBe(1);
+    expect(limit.maxInputTokens).toBe(Number.POSITIVE_INFINITY);
+    expect(limit.countTokens?.("x".repeat(400))).toBe(100);
+    answer = { maxInputTokens: 1024, maxTotalTokens: 2048, countInputTokens: () => 7, countTokens: () => 3 };
+    clock = 1_000;
+    await limit.refresh?.();
+    expect(calls).toBe(1);
+    clock = 6_000;
+    await limit.refresh?.();
+    expect(calls).toBe(2);
+    expect(limit.maxInputTokens).toBe(1024);
+    expect(limit.maxTotalTokens).toBe(2048);
+    expect(limit.countTokens?.("anything")).toBe(3);
+    expect(limit.countInputTokens({ prompt: "anything" })).toBe(7);
+    clock = 20_000;
+    await limit.refresh?.();
+    expect(calls).toBe(2);
   });
 });

@@ -84,3 +84,49 @@ export async function readTgiPromptLimit(url: string, timeoutMs: number): Promis
     countTokens,
   };
 }
+
+/**
+ * A prompt limit learned late: when no LLM replica answered at start-up, the limit is looked up
+ * again (at most every `retryMs`) before requests, until one answers. Until then, no input limit
+ * and the default 4-characters-per-token estimate apply.
+ */
+export function lateLearnedPromptLimit(
+  learn: () => Promise<PromptLimit | undefined>,
+  retryMs: number,
+  now: () => number = Date.now,
+): PromptLimit {
+  let learned: PromptLimit | undefined;
+  let lastAttempt = Number.NEGATIVE_INFINITY;
+  let attempt: Promise<void> | undefined;
+  const fallbackCount = charsPerTokenCounter(DEFAULT_CHARS_PER_TOKEN);
+  return {
+    get maxInputTokens() {
+      return learned?.maxInputTokens ?? Number.POSITIVE_INFINITY;
+    },
+    get maxTotalTokens() {
+      return learned?.maxTotalTokens ?? Number.POSITIVE_INFINITY;
+    },
+    // Getters: the counters change identity once learned (answer.ts caches per counter).
+    get countInputTokens() {
+      return learned?.countInputTokens ?? estimateInputTokens;
+    },
+    get countTokens() {
+      return learned?.countTokens ?? fallbackCount;
+    },
+    refresh() {
+      if (learned !== undefined) return Promise.resolve();
+      if (attempt === undefined && now() - lastAttempt >= retryMs) {
+        lastAttempt = now();
+        attempt = learn()
+          .then((limit) => {
+            learned = limit;
+          })
+          .catch(() => {})
+          .finally(() => {
+            attempt = undefined;
+          });
+      }
+      return attempt ?? Promise.resolve();
+    },
+  };
+}
