@@ -2,7 +2,7 @@
  * `llm-twin worker`: processes the ingestion jobs that `llm-twin ingest --queue` enqueued
  * (src/queue). Also lists dead letters (`--dead-letters`) and job counts (`--status`).
  */
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { z } from "zod";
 import { AppError } from "../../errors/index.js";
 import {
@@ -177,7 +177,11 @@ export function registerWorkerCommand(program: Command): void {
     )
     .option("--dead-letters", "list the jobs that failed for good, with their reasons, and exit")
     .option("--status", "print the queue's job counts and exit")
-    .option("--json", "machine-readable output (one JSON object, or JSON lines while working)")
+    .addOption(
+      new Option("--json", "machine-readable output (one JSON object, or JSON lines while working)").env(
+        "LLM_TWIN_JSON",
+      ),
+    )
     .action(async (options: RawOptions) => {
       const config = resolveConfig(options, process.env);
       const json = options.json === true;
