@@ -27,7 +27,7 @@ export type LlamaCppEngineOptions = {
   modelPath: string;
   /** Reported to clients; defaults to the file name without extension. */
   modelId?: string;
-  /** llama.cpp threads; default os.availableParallelism(). */
+  /** llama.cpp threads; default max(1, cores − 1) (one core left to the event loop and sampling). */
   threads?: number;
   /** Context sequences decoded together (continuous batching); default 4. */
   parallel?: number;
@@ -132,7 +132,7 @@ export type LlamaCppEngine = {
 type Slot = { sequence: LlamaContextSequence; index: number };
 
 export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Promise<LlamaCppEngine> {
-  const threads = options.threads ?? os.availableParallelism();
+  const threads = options.threads ?? Math.max(1, os.availableParallelism() - 1);
   const parallel = options.parallel ?? 4;
   const llama = await getLlama({ gpu: false, build: "never", maxThreads: threads, logLevel: "error" as never });
   let model: LlamaModel | undefined;
