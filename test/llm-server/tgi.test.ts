@@ -204,4 +204,22 @@ describe("SageMaker container contract", () => {
     expect(events).toHaveLength(3);
     expect(typeof events.at(-1)?.generated_text).toBe("string");
   });
+
+  it("POST /invocations with OpenAI chat `messages` answers a chat completion, as TGI's container does", async () => {
+    const response = await service.app.inject({
+      method: "POST",
+      url: "/invocations",
+      payload: { messages: [{ role: "user", content: "Hi" }], max_tokens: 3 },
+    });
+    expect(response.statusCode).toBe(200);
+    const body = response.json() as {
+      object: string;
+      choices: Array<{ message: { role: string; content: string } }>;
+      usage: { completion_tokens: number };
+    };
+    expect(body.object).toBe("chat.completion");
+    expect(body.choices[0]?.message.role).toBe("assistant");
+    expect(typeof body.choices[0]?.message.content).toBe("string");
+    expect(body.usage.completion_tokens).toBeLessThanOrEqual(3);
+  });
 });

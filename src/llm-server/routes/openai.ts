@@ -23,7 +23,7 @@ export function registerOpenAiRoutes(app: FastifyInstance, options: { holder: Mo
   });
   app.post("/v1/chat/completions", async (request, reply) => {
     const engine = holder.require();
-    return respond(engine, "chat", parseChatRequest(request.body), request, reply);
+    return respondToChat(engine, request.body, request, reply);
   });
   app.get("/v1/models", async () => {
     const engine = holder.require();
@@ -40,6 +40,16 @@ export function registerOpenAiRoutes(app: FastifyInstance, options: { holder: Mo
       ],
     };
   });
+}
+
+/** Answers an OpenAI chat body (also sent to SageMaker's /invocations by chat clients). */
+export async function respondToChat(
+  engine: LlamaCppEngine,
+  body: unknown,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<unknown> {
+  return respond(engine, "chat", parseChatRequest(body), request, reply);
 }
 
 async function respond(

@@ -2,11 +2,13 @@
  * SageMaker's inference container contract, as the Hugging Face TGI container implements it:
  * GET /ping (200 once the model serves), POST /invocations with TGI's payload
  * (`{"inputs", "parameters", "stream"}`) answering `[{"generated_text": ...}]`, or TGI's SSE
- * stream when `stream` is true (InvokeEndpointWithResponseStream).
+ * stream when `stream` is true (InvokeEndpointWithResponseStream). Like TGI's container, a body with
+ * `messages` is an OpenAI chat request and gets the chat completion answer.
  */
 import type { FastifyInstance } from "fastify";
 import type { ModelHolder } from "../model-holder.js";
 import { parseTgiRequest } from "../schemas-tgi.js";
+import { respondToChat } from "./openai.js";
 import { generateTgi, streamTgi } from "./tgi.js";
 
 export function registerSageMakerRoutes(app: FastifyInstance, options: { holder: ModelHolder }): void {
@@ -17,6 +19,7 @@ export function registerSageMakerRoutes(app: FastifyInstance, options: { holder:
   });
   app.post("/invocations", async (request, reply) => {
     const engine = holder.require();
+    if (isChatBody(request.body)) return respondToChat(engine, request.body, request, reply);
     const parsed = parseTgiRequest(request.body);
     if (parsed.stream) {
       await streamTgi(engine, parsed, request, reply);
@@ -24,4 +27,8 @@ export function registerSageMakerRoutes(app: FastifyInstance, options: { holder:
     }
     return reply.send([await generateTgi(engine, parsed, request, reply)]);
   });
+}
+
+function isChatBody(body: unknown): boolean {
+  return typeof body === "object" && body !== null && !Array.isArray(body) && "messages" in body;
 }
