@@ -12,8 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AppError } from "../../src/errors/index.js";
 import type { GenerateRequest, LanguageModel, StreamPart } from "../../src/llm/index.js";
 import { createLlamaCppLanguageModel } from "../../src/llm/llama-cpp/index.js";
-import { defaultRagServiceSettings } from "../../src/rag/service/options.js";
 import { inProcessPromptLimit, type RunningRagService, runRagService } from "../../src/rag/service/run.js";
+import { defaultRagServiceSettings } from "../../src/rag/service/settings.js";
 import { tinyModelPath } from "../../src/testing/gguf/index.js";
 import { ARTICLES, type IngestedCorpus, ingestCorpus, spyLanguageModel } from "../rag/support.js";
 

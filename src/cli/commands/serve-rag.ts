@@ -12,9 +12,10 @@ import type { LanguageModel } from "../../llm/index.js";
 import type { Reranker } from "../../rag/rerank/port.js";
 import type { PromptLimit } from "../../rag/retrieve.js";
 import { lateLearnedPromptLimit, readTgiPromptLimit } from "../../rag/service/llm-limits.js";
-import { addRagServiceOptions, parseRagServiceSettings } from "../../rag/service/options.js";
+import { addRagServiceOptions } from "../../rag/service/options.js";
 import { loadReranker } from "../../rag/service/reranker.js";
 import { closeOnSignals, runRagService } from "../../rag/service/run.js";
+import { parseRagServiceSettings } from "../../rag/service/settings.js";
 import { openVectorStore, type VectorStore } from "../../vector-store/index.js";
 
 const DEFAULT_LLM_URL = "http://localhost:8080";

@@ -15,9 +15,10 @@ import { DEMO_MODEL, DEMO_MODEL_WARNING, demoModelPath } from "../../llm/demo-mo
 import { createLlamaCppLanguageModel, type LlamaCppLanguageModel } from "../../llm/llama-cpp/index.js";
 import { createDownloadProgressReporter, resolveModelFile } from "../../llm/model-source/index.js";
 import type { Reranker } from "../../rag/rerank/port.js";
-import { addOptions, addRagServiceOptions, parseRagServiceSettings } from "../../rag/service/options.js";
+import { addOptions, addRagServiceOptions } from "../../rag/service/options.js";
 import { loadReranker } from "../../rag/service/reranker.js";
 import { closeOnSignals, inProcessPromptLimit, runRagService } from "../../rag/service/run.js";
+import { parseRagServiceSettings } from "../../rag/service/settings.js";
 import { openVectorStore, type VectorStore } from "../../vector-store/index.js";
 
 /** A small instruct model: ~400 MB at Q4_K_M, fine on 2 CPU cores. */

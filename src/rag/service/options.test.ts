@@ -3,14 +3,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
 import { describe, expect, it } from "vitest";
+import { addRagServiceOptions } from "./options.js";
 import {
-  addRagServiceOptions,
   defaultRagServiceSettings,
   httpConfigFromSettings,
   loadPromptTemplate,
   parseRagServiceSettings,
   ragConfigFromSettings,
-} from "./options.js";
+} from "./settings.js";
 
 describe("RAG service options", () => {
   it("has documented defaults", () => {

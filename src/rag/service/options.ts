@@ -1,21 +1,13 @@
-/**
- * The RAG service's flags: each has an environment variable (LLM_TWIN_<NAME>) and a default shown
- * by --help. `parseRagServiceSettings` validates them once with zod and fails fast, naming the
- * flag and the variable at fault.
- */
-import { readFileSync } from "node:fs";
 import { type Command, Option } from "commander";
-import { z } from "zod";
-import { DATA_CATEGORIES } from "../../domain/index.js";
+import type { z } from "zod";
 import { DEFAULT_EMBEDDER_SPEC } from "../../embedding/index.js";
 import { AppError } from "../../errors/index.js";
 import { DEFAULT_TRACE_FILE_MAX_BYTES, DEFAULT_TRACE_LOG_CAPACITY } from "../../observability/tracing/index.js";
-import { type PromptTemplate, validateCustomTemplate } from "../../preprocessing/index.js";
 import { DEFAULT_STORE_URI } from "../../vector-store/index.js";
-import { DEFAULT_RAG_CONFIG, type RagConfig } from "../config.js";
-import { DEFAULT_RAG_HTTP_CONFIG, type RagHttpConfig } from "../http/app.js";
+import { DEFAULT_RAG_CONFIG } from "../config.js";
+import { DEFAULT_RAG_HTTP_CONFIG } from "../http/app.js";
 
-type OptionSpec = { flags: string; env: string; description: string; default?: string; key: string };
+export type OptionSpec = { flags: string; env: string; description: string; default?: string; key: string };
 
 const d = DEFAULT_RAG_CONFIG;
 const RATE =
@@ -280,61 +272,6 @@ export function addRagServiceOptions(command: Command): Command {
   return addOptions(command, RAG_SERVICE_OPTIONS);
 }
 
-const integer = (min: number) => z.coerce.number().int().min(min);
-const milliseconds = integer(1);
-
-const settingsSchema = z.object({
-  port: integer(0).max(65535),
-  host: z.string().min(1),
-  store: z.string().min(1),
-  embedder: z.string().min(1),
-  reranker: z.string().min(1).optional(),
-  retrievalMode: z.enum(["dense", "lexical", "hybrid"]),
-  promptTemplate: z.string().min(1),
-  k: integer(1),
-  maxK: integer(1),
-  expandQueries: integer(1),
-  selfQuery: z.enum(["match", "llm", "off"]),
-  categories: z.string().transform((value, context) => {
-    const list = value
-      .split(",")
-      .map((item) => item.trim())
-      .filter((item) => item !== "");
-    const unknown = list.filter((item) => !(DATA_CATEGORIES as readonly string[]).includes(item));
-    if (list.length === 0 || unknown.length > 0) {
-      context.addIssue({ code: "custom", message: `expected a comma-separated list of ${DATA_CATEGORIES.join(", ")}` });
-      return z.NEVER;
-    }
-    return list as RagConfig["categories"];
-  }),
-  searchLimit: integer(1),
-  hybridDenseWeight: z.coerce.number().min(0).max(1),
-  rrfK: z.coerce.number().min(0),
-  rerankCandidates: integer(1),
-  contextTokens: integer(1),
-  maxNewTokens: integer(1),
-  maxNewTokensLimit: integer(1),
-  temperature: z.coerce.number().min(0).max(2),
-  maxQueryChars: integer(1),
-  bodyLimit: integer(1024),
-  apiKeys: z.string().default(""),
-  rateLimit: integer(0),
-  rateLimitWindowMs: milliseconds,
-  llmTimeoutMs: milliseconds,
-  embedderTimeoutMs: milliseconds,
-  storeTimeoutMs: milliseconds,
-  rerankerTimeoutMs: milliseconds,
-  readyTimeoutMs: milliseconds,
-  traceCapacity: integer(1),
-  traceFile: z.string().min(1).optional(),
-  traceFileMaxBytes: integer(1024),
-  otlpEndpoint: z.string().url().optional(),
-  logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
-  cacheDir: z.string().min(1).optional(),
-});
-
-export type RagServiceSettings = z.infer<typeof settingsSchema>;
-
 /** Validates raw option values (strings from commander) against `specs`, naming flag and variable on failure. */
 export function parseSettings<T extends z.ZodTypeAny>(
   schema: T,
@@ -351,81 +288,4 @@ export function parseSettings<T extends z.ZodTypeAny>(
     return `${name}: ${issue.message}${raw[key] === undefined ? "" : ` (got ${JSON.stringify(raw[key])})`}`;
   });
   throw new AppError("configuration_error", `invalid configuration:\n  ${lines.join("\n  ")}`);
-}
-
-export function parseRagServiceSettings(raw: Record<string, unknown>): RagServiceSettings {
-  const settings = parseSettings(settingsSchema, raw, RAG_SERVICE_OPTIONS);
-  if (settings.k > settings.maxK)
-    throw new AppError("configuration_error", `--k (${settings.k}) exceeds --max-k (${settings.maxK})`);
-  if (settings.maxNewTokens > settings.maxNewTokensLimit) {
-    throw new AppError(
-      "configuration_error",
-      `--max-new-tokens (${settings.maxNewTokens}) exceeds --max-new-tokens-limit (${settings.maxNewTokensLimit})`,
-    );
-  }
-  return settings;
-}
-
-/** "chat", "alpaca", or a file holding a custom template with {query} and {context}. */
-export function loadPromptTemplate(value: string): PromptTemplate {
-  if (value === "chat" || value === "alpaca") return value;
-  let text: string;
-  try {
-    text = readFileSync(value, "utf8");
-  } catch (error) {
-    throw new AppError(
-      "configuration_error",
-      `--prompt-template (LLM_TWIN_PROMPT_TEMPLATE): "${value}" is neither chat, alpaca nor a readable file`,
-      { cause: error },
-    );
-  }
-  validateCustomTemplate(text);
-  return { custom: text };
-}
-
-export function ragConfigFromSettings(settings: RagServiceSettings): RagConfig {
-  return {
-    ...DEFAULT_RAG_CONFIG,
-    retrievalMode: settings.retrievalMode,
-    k: settings.k,
-    maxK: settings.maxK,
-    expandQueries: settings.expandQueries,
-    maxExpandQueries: Math.max(DEFAULT_RAG_CONFIG.maxExpandQueries, settings.expandQueries),
-    selfQuery: settings.selfQuery,
-    categories: settings.categories,
-    searchLimit: settings.searchLimit,
-    hybridDenseWeight: settings.hybridDenseWeight,
-    rrfK: settings.rrfK,
-    rerankCandidates: settings.rerankCandidates,
-    contextTokenBudget: settings.contextTokens,
-    promptTemplate: loadPromptTemplate(settings.promptTemplate),
-    maxNewTokens: settings.maxNewTokens,
-    maxNewTokensLimit: settings.maxNewTokensLimit,
-    temperature: settings.temperature,
-    maxQueryChars: settings.maxQueryChars,
-    llmTimeoutMs: settings.llmTimeoutMs,
-    embedderTimeoutMs: settings.embedderTimeoutMs,
-    storeTimeoutMs: settings.storeTimeoutMs,
-    rerankerTimeoutMs: settings.rerankerTimeoutMs,
-  };
-}
-
-export function httpConfigFromSettings(settings: RagServiceSettings): RagHttpConfig {
-  return {
-    apiKeys: settings.apiKeys
-      .split(",")
-      .map((key) => key.trim())
-      .filter((key) => key !== ""),
-    rateLimit: settings.rateLimit === 0 ? false : { max: settings.rateLimit, timeWindowMs: settings.rateLimitWindowMs },
-    bodyLimitBytes: settings.bodyLimit,
-  };
-}
-
-/** Settings as the flags' defaults give them, with overrides (tests, benchmarks, embedding the service). */
-export function defaultRagServiceSettings(
-  overrides: Partial<Record<keyof RagServiceSettings, unknown>> = {},
-): RagServiceSettings {
-  const raw: Record<string, unknown> = {};
-  for (const spec of RAG_SERVICE_OPTIONS) if (spec.default !== undefined) raw[spec.key] = spec.default;
-  return parseRagServiceSettings({ ...raw, ...overrides });
 }

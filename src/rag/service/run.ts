@@ -17,7 +17,7 @@ import type { PromptLimit } from "../retrieve.js";
 import { checkStoreFingerprint } from "../startup.js";
 import type { TokenCounter } from "../steps/context.js";
 import { cachedTokenCounter } from "../token-count-cache.js";
-import { httpConfigFromSettings, type RagServiceSettings, ragConfigFromSettings } from "./options.js";
+import { httpConfigFromSettings, type RagServiceSettings, ragConfigFromSettings } from "./settings.js";
 
 export type RunRagServiceInput = {
   settings: RagServiceSettings;
