@@ -15,13 +15,12 @@
  */
 import { readFile } from "node:fs/promises";
 import os from "node:os";
-import { fileURLToPath } from "node:url";
 import { getLlama, type LlamaContextSequence, type Token, TokenBias } from "node-llama-cpp";
 import { createAdmission } from "../../src/llm/llama-cpp/admission.js";
 import { tinyModelPath } from "../../src/testing/gguf/index.js";
 import { banTokensBelow, type LoadResult, makePrompts, percentiles, runLoad } from "../support/completion-load.js";
-import { startServerProcess } from "../support/llama-server.js";
 import { measureOverload, type OverloadResult } from "../support/llm-overload.js";
+import { startServeLlm } from "../support/serve-llm.js";
 
 export const name = "llm-service";
 export const description =
@@ -138,33 +137,13 @@ function fromLoad(result: LoadResult, cpuMs: number): Measurement {
   };
 }
 
-async function startService(options: Options, modelPath: string, limits: string[]) {
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const entry = fileURLToPath(new URL("../../bin/llm-twin.js", import.meta.url));
-  return startServerProcess({
-    command: process.execPath,
-    args: [
-      entry,
-      "serve-llm",
-      "--model",
-      modelPath,
-      "--host",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--parallel",
-      String(options.parallel),
-      "--threads",
-      String(options.threads),
-      "--context-size",
-      String(options.contextSize),
-      "--max-total-tokens",
-      String(options.contextSize),
-      ...limits,
-      ...options.serveArgs,
-    ],
-    url: `http://127.0.0.1:${port}`,
-    env: { ...process.env, LLM_TWIN_FROM_SOURCE: "1", LLM_TWIN_LOG_LEVEL: "warn" },
+function startService(options: Options, modelPath: string, limits: string[]) {
+  return startServeLlm({
+    modelPath,
+    parallel: options.parallel,
+    threads: options.threads,
+    contextSize: options.contextSize,
+    extraArgs: [...limits, ...options.serveArgs],
     timeoutMs: 300_000,
   });
 }

@@ -15,8 +15,7 @@
  *          --ours-node-args "<node flags, e.g. --cpu-prof --cpu-prof-dir=/tmp/prof>"
  */
 
-import { createServer } from "node:net";
-import { fileURLToPath } from "node:url";
+import { freePort } from "../../src/testing/free-port.js";
 import { tinyModelPath } from "../../src/testing/gguf/index.js";
 import {
   banTokensBelow,
@@ -26,13 +25,9 @@ import {
   runLoad,
   streamCompletion,
 } from "../support/completion-load.js";
-import {
-  ensureLlamaServer,
-  type ManagedServer,
-  startLlamaServer,
-  startServerProcess,
-} from "../support/llama-server.js";
+import { ensureLlamaServer, type ManagedServer, startLlamaServer } from "../support/llama-server.js";
 import { cpuByThread, snapshotThreads } from "../support/process-cpu.js";
+import { startServeLlm } from "../support/serve-llm.js";
 
 export const name = "llm-vs-llama-server";
 export const description = "serve-llm vs llama.cpp's llama-server: tok/s, TTFT, p50/p95 latency at concurrency 1/4/8";
@@ -144,49 +139,18 @@ function parseOptions(args: string[]): Options {
   return options;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 type ServerName = "llama-server" | "ours";
 
 type Target = { name: ServerName; url: string; managed: ManagedServer | undefined };
 
-async function startOurs(options: Options, modelPath: string, parallel: number): Promise<ManagedServer> {
-  const port = await freePort();
-  const entry = fileURLToPath(new URL("../../bin/llm-twin.js", import.meta.url));
-  return startServerProcess({
-    command: process.execPath,
-    args: [
-      ...options.oursNodeArgs,
-      entry,
-      "serve-llm",
-      "--model",
-      modelPath,
-      "--host",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--parallel",
-      String(parallel),
-      "--threads",
-      String(options.threads),
-      "--context-size",
-      String(options.contextPerSlot),
-      "--max-total-tokens",
-      String(options.contextPerSlot),
-      ...options.oursArgs,
-    ],
-    url: `http://127.0.0.1:${port}`,
-    env: { ...process.env, LLM_TWIN_FROM_SOURCE: "1", LLM_TWIN_LOG_LEVEL: process.env.LLM_TWIN_LOG_LEVEL ?? "warn" },
+function startOurs(options: Options, modelPath: string, parallel: number): Promise<ManagedServer> {
+  return startServeLlm({
+    modelPath,
+    parallel,
+    threads: options.threads,
+    contextSize: options.contextPerSlot,
+    extraArgs: options.oursArgs,
+    nodeArgs: options.oursNodeArgs,
   });
 }
 
