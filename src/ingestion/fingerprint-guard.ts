@@ -4,7 +4,7 @@
  * store gets the fingerprint before its first chunk; `recreate` drops everything first.
  */
 import { AppError } from "../errors/index.js";
-import { describeFingerprintDifferences } from "../preprocessing/index.js";
+import { assertFingerprintMatches } from "../preprocessing/index.js";
 import type { PreprocessingFingerprint, StoreMetadata, VectorStore } from "../vector-store/index.js";
 
 export type PreparedStore = { metadata: StoreMetadata; recreated: boolean; created: boolean };
@@ -19,14 +19,10 @@ export async function prepareStore(
   if (options.recreate) {
     await store.drop();
   } else if (existing !== undefined) {
-    const differences = describeFingerprintDifferences(existing.fingerprint, fingerprint);
-    if (differences.length > 0) {
-      throw new AppError(
-        "fingerprint_mismatch",
-        `the store ${store.location} was built with other preprocessing or another embedder:\n  ${differences.join("\n  ")}\nre-run with --recreate to rebuild it from scratch`,
-        { details: { differences } },
-      );
-    }
+    assertFingerprintMatches(existing.fingerprint, fingerprint, {
+      location: store.location,
+      advice: "re-run with --recreate to rebuild it from scratch",
+    });
     await store.ensureCollections(fingerprint.embedder.dimensions);
     return { metadata: existing, recreated: false, created: false };
   } else if ((await store.count()) > 0) {

@@ -3,6 +3,7 @@
  * and chunking parameter, and the embedder's identity. A store built with another fingerprint
  * must not be mixed with (or served by) this one.
  */
+import { AppError } from "../errors/index.js";
 import type { PreprocessingFingerprint } from "../vector-store/port.js";
 import { canonicalJson, sha256Hex } from "./canonical-json.js";
 import { DEFAULT_PREPROCESSING_PARAMETERS, PREPROCESSING_VERSION, type PreprocessingParameters } from "./parameters.js";
@@ -59,4 +60,22 @@ function flatten(value: unknown, prefix = "", into = new Map<string, string>()):
   }
   into.set(prefix, typeof value === "string" ? value : JSON.stringify(value));
   return into;
+}
+
+/**
+ * Throws `fingerprint_mismatch` when a store (`location`) was built with another fingerprint than
+ * `current`, listing each difference (stored → current), then `advice` on what to do about it.
+ */
+export function assertFingerprintMatches(
+  stored: PreprocessingFingerprint,
+  current: PreprocessingFingerprint,
+  context: { location: string; advice: string },
+): void {
+  const differences = describeFingerprintDifferences(stored, current);
+  if (differences.length === 0 && stored.hash === current.hash) return;
+  throw new AppError(
+    "fingerprint_mismatch",
+    `the store ${context.location} was built with other preprocessing or another embedder (stored → current):\n  ${differences.join("\n  ") || "(hash only)"}\n${context.advice}`,
+    { details: { differences } },
+  );
 }

@@ -6,6 +6,7 @@ export type { CountedText, TokenCounter } from "./chunking/token-counter.js";
 export { type CleanOptions, cleanDocument, cleanPlainText, cleanTitle } from "./cleaning/clean-document.js";
 export { REPOSITORY_FILE_HEADER, repositoryFileHeader } from "./cleaning/repository.js";
 export {
+  assertFingerprintMatches,
   createFingerprint,
   describeFingerprintDifferences,
   type EmbedderIdentity,

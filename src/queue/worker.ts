@@ -26,7 +26,7 @@ import { createEmbedder, DEFAULT_EMBEDDER_SPEC } from "../embedding/index.js";
 import { AppError, type ErrorCode } from "../errors/index.js";
 import { createDocumentIngester, type DocumentIngester } from "../ingestion/index.js";
 import type { ReadResult } from "../ingestion/readers/index.js";
-import { createFingerprint, describeFingerprintDifferences } from "../preprocessing/index.js";
+import { assertFingerprintMatches, createFingerprint } from "../preprocessing/index.js";
 import type { PreprocessingFingerprint, VectorStore } from "../vector-store/index.js";
 import { openVectorStore } from "../vector-store/index.js";
 import {
@@ -190,13 +190,16 @@ export async function startIngestionWorker(options: IngestionWorkerOptions): Pro
   if (options.storeUri !== undefined && fixedEmbedderSpec !== undefined) {
     const { fingerprint } = await resources.embedderFor(fixedEmbedderSpec);
     const metadata = await (await resources.storeFor(options.storeUri)).readMetadata();
-    const differences = metadata === undefined ? [] : describeFingerprintDifferences(metadata.fingerprint, fingerprint);
-    if (differences.length > 0) {
+    try {
+      if (metadata !== undefined) {
+        assertFingerprintMatches(metadata.fingerprint, fingerprint, {
+          location: options.storeUri,
+          advice: "re-ingest it with --recreate, or start the worker with the embedder the store was built with",
+        });
+      }
+    } catch (error) {
       await resources.dispose();
-      throw new AppError(
-        "fingerprint_mismatch",
-        `the store ${options.storeUri} was built with other preprocessing or another embedder:\n  ${differences.join("\n  ")}`,
-      );
+      throw error;
     }
   }
 
