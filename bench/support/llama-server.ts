@@ -8,17 +8,15 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, existsSync } from "node:fs";
 import { mkdir, readdir, readFile, readlink, rm, writeFile } from "node:fs/promises";
-import { availableParallelism, homedir } from "node:os";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { defaultCacheDirectory } from "../../src/config/paths.js";
 
 export type LlamaServerPaths = { root: string; source: string; build: string; binary: string; log: string };
 
-export function cacheDirectory(): string {
-  const configured = process.env.LLM_TWIN_CACHE_DIR;
-  return configured !== undefined && configured !== "" ? configured : join(homedir(), ".cache", "llm-twin");
-}
+export const cacheDirectory = defaultCacheDirectory;
 
 export function llamaServerPaths(cacheDir: string = cacheDirectory()): LlamaServerPaths {
   const root = join(cacheDir, "llama-server");

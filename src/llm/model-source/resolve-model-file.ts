@@ -10,8 +10,8 @@
 
 import { createHash } from "node:crypto";
 import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
-import { homedir } from "node:os";
 import { basename, dirname, join } from "node:path";
+import { defaultCacheDirectory } from "../../config/paths.js";
 import { AppError } from "../../errors/app-error.js";
 import { type DownloadOptions, type DownloadProgress, downloadFile } from "./download.js";
 import { assertGgufFile } from "./gguf-magic.js";
@@ -38,10 +38,7 @@ export type ResolveModelFileOptions = {
   baseDirectory?: string;
 } & Pick<DownloadOptions, "retries" | "retryDelayMs" | "idleTimeoutMs" | "progressIntervalMs">;
 
-export function defaultCacheDirectory(): string {
-  const configured = process.env.LLM_TWIN_CACHE_DIR;
-  return configured !== undefined && configured !== "" ? configured : join(homedir(), ".cache", "llm-twin");
-}
+export { defaultCacheDirectory };
 
 async function isFile(path: string): Promise<boolean> {
   try {

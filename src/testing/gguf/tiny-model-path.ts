@@ -5,8 +5,8 @@
 
 import { createHash } from "node:crypto";
 import { mkdir, stat } from "node:fs/promises";
-import { homedir } from "node:os";
 import { join } from "node:path";
+import { defaultCacheDirectory } from "../../config/paths.js";
 import { type GenerateGgufOptions, generateGguf } from "./generate-gguf.js";
 
 export type TinyModelPreset = "chat" | "reranker" | "bench-66m";
@@ -60,10 +60,7 @@ export const TINY_MODEL_PRESETS: Readonly<Record<TinyModelPreset, GenerateGgufOp
   },
 };
 
-export function llmTwinCacheDirectory(): string {
-  const configured = process.env.LLM_TWIN_CACHE_DIR;
-  return configured !== undefined && configured !== "" ? configured : join(homedir(), ".cache", "llm-twin");
-}
+export const llmTwinCacheDirectory = defaultCacheDirectory;
 
 export function optionsHash(options: GenerateGgufOptions): string {
   return createHash("sha256")
