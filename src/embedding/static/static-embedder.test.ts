@@ -6,7 +6,8 @@ import { AppError } from "../../errors/index.js";
 import { createEmbedder, parseEmbedderSpec } from "../create.js";
 import { createStaticEmbedder, type StaticEmbedder } from "./static-embedder.js";
 import { countTokens, tokenize } from "./tokenizer.js";
-import { convertWinkJsonBytes, decodeWordVectors, encodeWordVectors } from "./word-vector-cache.js";
+import { convertWinkJsonBytes } from "./word-vector-cache.js";
+import { decodeWordVectors, encodeWordVectors } from "./word-vector-format.js";
 
 function cosine(a: Float32Array, b: Float32Array): number {
   let sum = 0;

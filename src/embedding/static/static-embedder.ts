@@ -10,7 +10,7 @@ import { AppError } from "../../errors/index.js";
 import type { Embedder, EmbedOptions } from "../port.js";
 import { ENGLISH_STOPWORDS } from "./stopwords.js";
 import { countTokens, createTokenCursor, nextToken, normaliseForTokens, tokenize } from "./tokenizer.js";
-import type { WordVectorSource, WordVectors } from "./word-vector-cache.js";
+import type { WordVectorSource } from "./word-vector-cache.js";
 import {
   defaultCacheDir,
   type LoadedWordVectors,
@@ -18,6 +18,7 @@ import {
   locateWinkPackage,
   WINK_PACKAGE,
 } from "./word-vector-cache.js";
+import type { WordVectors } from "./word-vector-format.js";
 
 export const DEFAULT_STATIC_MAX_INPUT_TOKENS = 512;
 export const DEFAULT_STATIC_MAX_BATCH_SIZE = 256;
