@@ -104,6 +104,22 @@ export function createLlmServerMetrics(holder: ModelHolder): LlmServerMetrics {
       },
     });
   }
+  // Counted by the engine's batch gate; read at scrape time (tokens ÷ batches = mean decode batch).
+  const decodeCounters: Array<[string, string, () => number]> = [
+    ["llm_twin_decode_batches_total", "llama_decode batches run for generation", stat((e) => e.stats().decode.batches)],
+    ["llm_twin_decode_batch_tokens_total", "Tokens in those batches", stat((e) => e.stats().decode.tokens)],
+  ];
+  for (const [name, help, read] of decodeCounters) {
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  }
   return {
     registry,
     observer: {

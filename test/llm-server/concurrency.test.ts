@@ -65,6 +65,9 @@ describe("continuous batching and cancellation", () => {
     // Tokens were generated while both sequences were in the same batch.
     const singles = metricValue(after, 'llm_twin_batch_size_bucket{le="1"}');
     expect(metricValue(after, "llm_twin_batch_size_count")).toBeGreaterThan(singles);
+    const decodes = metricValue(after, "llm_twin_decode_batches_total");
+    expect(decodes).toBeGreaterThan(0);
+    expect(metricValue(after, "llm_twin_decode_batch_tokens_total")).toBeGreaterThan(decodes);
     // Both were cut short: far fewer than 2 × 1900 tokens.
     expect(metricValue(after, "llm_twin_generation_tokens_total")).toBeLessThan(3800);
     expect(after).toMatch(/llm_twin_requests_total\{endpoint="\/generate_stream",method="POST",status="499"\} 1/);

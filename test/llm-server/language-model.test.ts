@@ -36,6 +36,23 @@ describe("the in-process LanguageModel adapter", () => {
     expect(streamed).toBe((await llm.generate(request)).text);
   });
 
+  it("decodes concurrent generations in one batch, in sequence order", async () => {
+    const before = llm.engine.stats().decode;
+    const request = { prompt: "Together", maxNewTokens: 24, logitBias: { 400: 100 } } as const;
+    const results = await Promise.all([llm.generate(request), llm.generate(request)]);
+    expect(results.map((result) => result.usage.completionTokens)).toEqual([24, 24]);
+    const after = llm.engine.stats().decode;
+    const batches = after.batches - before.batches;
+    const tokens = after.tokens - before.tokens;
+    // 48 generated tokens (plus the prompts) in close to 24 batches of two: decoded together.
+    expect(batches).toBeGreaterThan(0);
+    expect(batches).toBeLessThan(36);
+    expect(tokens).toBeGreaterThanOrEqual(48);
+    // Every batch item's sequence was known, so llama.cpp got them in ascending sequence order
+    // (out of order, it splits the batch into one pass per run of consecutive ids).
+    expect(after.itemsWithoutSequence).toBe(0);
+  });
+
   it("stops when the signal aborts and frees the sequence", async () => {
     const controller = new AbortController();
     let tokens = 0;

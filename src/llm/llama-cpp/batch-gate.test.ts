@@ -1,6 +1,6 @@
 import type { BatchItem, EvaluationPriority, Token } from "node-llama-cpp";
 import { describe, expect, it } from "vitest";
-import { createBatchGate, shareSlots } from "./batch-gate.js";
+import { bySequence, createBatchGate, shareSlots } from "./batch-gate.js";
 
 function item(tokens: number, evaluationPriority: EvaluationPriority = 5): BatchItem {
   return { tokens: Array.from({ length: tokens }, (_, index) => index as Token), logits: [], evaluationPriority };
@@ -18,7 +18,7 @@ describe("batch gate", () => {
       { item: first, processAmount: 1 },
       { item: second, processAmount: 1 },
     ]);
-    expect(gate.stats()).toEqual({ batches: 1, emptyRounds: 1, forcedBatches: 0 });
+    expect(gate.stats()).toEqual({ batches: 1, tokens: 2, emptyRounds: 1, forcedBatches: 0, itemsWithoutSequence: 0 });
   });
 
   it("dispatches what is queued once a generation ends or after the bounded number of empty rounds", () => {
@@ -32,6 +32,32 @@ describe("batch gate", () => {
     expect(gate.stats().forcedBatches).toBe(1);
     gate.generationEnded();
     expect(gate.prioritize({ items: [only], size: 512 })).toHaveLength(1);
+  });
+});
+
+describe("batch order", () => {
+  it("puts items in ascending sequence-id order, unknown ids last in queue order", () => {
+    const [a, b, c, d, e] = [item(1), item(1), item(1), item(1), item(1)];
+    const ids = new Map([
+      [a, 2],
+      [b, 0],
+      [d, 1],
+    ]);
+    expect(bySequence([a, b, c, d, e], ids)).toEqual([b, d, a, c, e]);
+  });
+
+  it("dispatches the batch in sequence order and counts items it could not place", () => {
+    const [late, early, unknown] = [item(1), item(1), item(1)];
+    const gate = createBatchGate({
+      sequenceOf: () =>
+        new Map([
+          [late, 3],
+          [early, 1],
+        ]),
+    });
+    const batch = gate.prioritize({ items: [late, unknown, early], size: 512 });
+    expect(batch.map((share) => share.item)).toEqual([early, late, unknown]);
+    expect(gate.stats()).toMatchObject({ batches: 1, tokens: 3, itemsWithoutSequence: 1 });
   });
 });
 

@@ -16,6 +16,14 @@
  * by which time the late sequence has queued. A bounded number of such rounds (`maxEmptyRounds`)
  * guarantees progress if a count is ever off. Items are then allotted batch slots like
  * node-llama-cpp's "maximumParallelism": an equal share each, the rest to those that need more.
+ *
+ * Items are put in ascending sequence-id order. llama.cpp keeps one KV stream per sequence (the
+ * context is not "unified") and then splits a batch into micro-batches whose sequence ids run
+ * consecutively in batch order (`split_equal(…, sequential)` in llama-batch.cpp): tokens of
+ * sequences 1, 0, 2, 3 in that order were decoded as two passes over the weights (1-2-3, then 0),
+ * each about as costly as one pass for all four. node-llama-cpp hands the strategy its queue in
+ * arrival order, which varies, so the engine gives the gate a `sequenceOf` that reads the
+ * sequence id of an item (see engine.ts).
  */
 import type { BatchItem, PrioritizedBatchItem } from "node-llama-cpp";
 
@@ -26,16 +34,39 @@ export type BatchGate = {
   generationStarted(): void;
   /** The generation will ask for no more tokens. */
   generationEnded(): void;
-  stats(): { batches: number; emptyRounds: number; forcedBatches: number };
+  stats(): BatchGateStats;
 };
 
-export function createBatchGate(options: { maxEmptyRounds?: number } = {}): BatchGate {
+export type BatchGateStats = {
+  /** Batches handed to llama_decode, and the tokens in them (tokens ÷ batches = mean batch size). */
+  batches: number;
+  tokens: number;
+  /** Rounds held back for a late generation, and batches dispatched anyway after too many. */
+  emptyRounds: number;
+  forcedBatches: number;
+  /** Items whose sequence id could not be resolved (left in queue order); 0 when ordering works. */
+  itemsWithoutSequence: number;
+};
+
+export type BatchGateOptions = {
+  maxEmptyRounds?: number;
+  /**
+   * The sequence id of a batch item, if known; called once per item per batch. Items are decoded
+   * in ascending sequence-id order (unknown ids last, in their queue order).
+   */
+  sequenceOf?: (items: readonly BatchItem[]) => ReadonlyMap<BatchItem, number>;
+};
+
+export function createBatchGate(options: BatchGateOptions = {}): BatchGate {
   const maxEmptyRounds = options.maxEmptyRounds ?? 32;
+  const sequenceOf = options.sequenceOf;
   let active = 0;
   let rounds = 0;
   let batches = 0;
   let emptyRounds = 0;
   let forcedBatches = 0;
+  let tokens = 0;
+  let itemsWithoutSequence = 0;
 
   return {
     prioritize({ items, size }) {
@@ -47,7 +78,15 @@ export function createBatchGate(options: { maxEmptyRounds?: number } = {}): Batc
       if (items.length < active) forcedBatches += 1;
       rounds = 0;
       batches += 1;
-      return shareSlots(items, size);
+      let ordered: readonly BatchItem[] = items;
+      if (sequenceOf !== undefined) {
+        const ids = sequenceOf(items);
+        itemsWithoutSequence += items.length - ids.size;
+        ordered = bySequence(items, ids);
+      }
+      const shares = shareSlots(ordered, size);
+      for (const share of shares) tokens += share.processAmount;
+      return shares;
     },
     generationStarted() {
       active += 1;
@@ -56,9 +95,18 @@ export function createBatchGate(options: { maxEmptyRounds?: number } = {}): Batc
       active = Math.max(0, active - 1);
     },
     stats() {
-      return { batches, emptyRounds, forcedBatches };
+      return { batches, tokens, emptyRounds, forcedBatches, itemsWithoutSequence };
     },
   };
+}
+
+/** The items in ascending sequence-id order; those without an id keep their order, after the rest. */
+export function bySequence(items: readonly BatchItem[], ids: ReadonlyMap<BatchItem, number>): BatchItem[] {
+  const unknown = Number.POSITIVE_INFINITY;
+  return items
+    .map((item, index) => ({ item, index, id: ids.get(item) ?? unknown }))
+    .sort((a, b) => a.id - b.id || a.index - b.index)
+    .map((entry) => entry.item);
 }
 
 /** An equal share of the batch for every item, then what is left to the items that need more. */

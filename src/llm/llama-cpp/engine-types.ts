@@ -1,4 +1,5 @@
 import type { FinishReason, GenerationParameters, LanguageModelInput } from "../port.js";
+import type { BatchGateStats } from "./batch-gate.js";
 import type { TokenLimits } from "./limits.js";
 
 export type LlamaCppEngineOptions = {
@@ -78,6 +79,8 @@ export type EngineStats = {
   queueSize: number;
   /** Sequences that produced a token within the current decode cycle (≈ batch size). */
   activeGenerations: number;
+  /** llama_decode batches since start (see batch-gate.ts). */
+  decode: BatchGateStats;
 };
 
 export type LlamaCppEngine = {

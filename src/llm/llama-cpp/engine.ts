@@ -21,6 +21,7 @@ import { type BatchGate, createBatchGate } from "./batch-gate.js";
 import type { EngineEvent, EngineRequest, LlamaCppEngine, LlamaCppEngineOptions } from "./engine-types.js";
 import { checkTokenLimits, type TokenLimits } from "./limits.js";
 import { createPromptBuilder, type PromptBuilder } from "./prompt.js";
+import { createSequenceResolver } from "./queued-sequences.js";
 import { createSamplingFactory, type SamplingFactory } from "./sampling.js";
 import { createIncrementalDetokenizer, createStopMatcher } from "./text-output.js";
 
@@ -57,7 +58,8 @@ export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Prom
       );
     }
     const batchSize = options.batchSize ?? 512;
-    const gate = createBatchGate();
+    const sequences = createSequenceResolver();
+    const gate = createBatchGate({ sequenceOf: sequences.sequenceOf });
     context = await model.createContext({
       contextSize,
       sequences: parallel,
@@ -66,6 +68,7 @@ export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Prom
       flashAttention: options.flashAttention ?? "auto",
       batching: { itemPrioritizationStrategy: gate.prioritize },
     });
+    sequences.attach(context);
     return buildEngine({ llama, model, context, gate, options, threads, parallel, batchSize, maxTotalTokens });
   } catch (error) {
     await context?.dispose();
@@ -304,6 +307,7 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
         sequencesInUse: admission.inUse,
         queueSize: admission.queued,
         activeGenerations,
+        decode: gate.stats(),
       };
     },
     get disposed() {
