@@ -13,6 +13,8 @@
  *          --ours-url <url> / --llama-server-url <url> (drive running servers instead of spawning)
  *          --skip-ours / --skip-llama-server  --ours-args "<extra serve-llm flags>"
  *          --ours-node-args "<node flags, e.g. --cpu-prof --cpu-prof-dir=/tmp/prof>"
+ *          --prebuilt (do not build llama.cpp for this machine for node-llama-cpp first; by default
+ *          the suite runs `npm run build:llama` once so that both servers run kernels compiled alike)
  */
 
 import { freePort } from "../../src/testing/free-port.js";
@@ -26,6 +28,7 @@ import {
   streamCompletion,
 } from "../support/completion-load.js";
 import { ensureLlamaServer, type ManagedServer, startLlamaServer } from "../support/llama-server.js";
+import { ensureLocalLlamaBuild } from "../support/local-llama-build.js";
 import { cpuByThread, snapshotThreads } from "../support/process-cpu.js";
 import { startServeLlm } from "../support/serve-llm.js";
 
@@ -48,6 +51,7 @@ type Options = {
   skipLlamaServer: boolean;
   oursArgs: string[];
   oursNodeArgs: string[];
+  prebuilt: boolean;
 };
 
 function parseOptions(args: string[]): Options {
@@ -67,6 +71,7 @@ function parseOptions(args: string[]): Options {
     skipLlamaServer: false,
     oursArgs: [],
     oursNodeArgs: [],
+    prebuilt: false,
   };
   for (let index = 0; index < args.length; index += 1) {
     const flag = args[index];
@@ -82,6 +87,9 @@ function parseOptions(args: string[]): Options {
       return parsed;
     };
     switch (flag) {
+      case "--prebuilt":
+        options.prebuilt = true;
+        break;
       case "--json":
         options.json = true;
         break;
@@ -210,12 +218,14 @@ export async function run(args: string[]): Promise<void> {
     process.stderr.write(`${message}\n`);
   };
   const modelPath = options.model ?? (await tinyModelPath("bench-66m"));
+  if (!options.prebuilt && !options.skipOurs && options.oursUrl === undefined) await ensureLocalLlamaBuild(log);
   const binary =
     options.skipLlamaServer || options.llamaServerUrl !== undefined
       ? undefined
       : await ensureLlamaServer({ report: log });
   const settings = { maxTokens: options.maxTokens, logitBias: banTokensBelow(300) };
   const rows: Row[] = [];
+  let oursRuntime: Record<string, unknown> | undefined;
   let promptSeed = 1000;
 
   for (const concurrency of options.concurrency) {
@@ -245,6 +255,8 @@ export async function run(args: string[]): Promise<void> {
         }
       }
       log(`concurrency ${concurrency}: ${targets.map((target) => `${target.name} at ${target.url}`).join(", ")}`);
+      const ours = targets.find((target) => target.name === "ours");
+      if (ours !== undefined && oursRuntime === undefined) oursRuntime = await runtimeOf(ours.url);
       for (const target of targets) {
         const warm = await streamCompletion(target.url, makePrompts(1, options.promptWords, 1)[0] ?? "", settings);
         if (!warm.ok) throw new Error(`${target.name} warm-up failed: ${warm.error}`);
@@ -286,10 +298,25 @@ export async function run(args: string[]): Promise<void> {
       for (const target of targets) await target.managed?.stop();
     }
   }
-  report(rows, options);
+  report(rows, options, oursRuntime);
 }
 
-function report(rows: Row[], options: Options): void {
+/** What serve-llm's /info says about its llama.cpp binary, threads and libuv pool. */
+async function runtimeOf(url: string): Promise<Record<string, unknown> | undefined> {
+  try {
+    const info = (await (await fetch(`${url}/info`)).json()) as Record<string, unknown>;
+    return {
+      llamaCppBuild: info.llama_cpp_build,
+      openmp: info.llama_cpp_openmp,
+      threads: info.threads,
+      uvThreadpoolSize: info.uv_threadpool_size,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+function report(rows: Row[], options: Options, oursRuntime: Record<string, unknown> | undefined): void {
   const ratios = options.concurrency.map((concurrency) => {
     const ours = rows.find((row) => row.server === "ours" && row.concurrency === concurrency);
     const theirs = rows.find((row) => row.server === "llama-server" && row.concurrency === concurrency);
@@ -321,6 +348,7 @@ function report(rows: Row[], options: Options): void {
             ...row,
             runTokensPerSecond: runs.map((result) => result.tokensPerSecond),
           })),
+          oursRuntime,
           ratios,
           batchingGain: { ours: batchingGain("ours"), llamaServer: batchingGain("llama-server") },
         },
@@ -349,6 +377,12 @@ function report(rows: Row[], options: Options): void {
     ),
     "",
     `batching gain (tok/s at 4 ÷ at 1): ours ${batchingGain("ours")?.toFixed(2) ?? "n/a"}, llama-server ${batchingGain("llama-server")?.toFixed(2) ?? "n/a"}`,
+    ...(oursRuntime === undefined
+      ? []
+      : [
+          `ours: llama.cpp ${String(oursRuntime.llamaCppBuild)} build, OpenMP ${String(oursRuntime.openmp)}, ` +
+            `threads ${String(oursRuntime.threads)}, libuv pool ${String(oursRuntime.uvThreadpoolSize)}`,
+        ]),
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
 }

@@ -3,7 +3,6 @@
  * environment variables; every limit has a default documented in docs/llm-service.md.
  */
 import { readdirSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { AppError } from "../errors/index.js";
@@ -18,9 +17,9 @@ export const llmServerConfigSchema = z.object({
   host: z.string().min(1).default("0.0.0.0"),
   port: z.coerce.number().int().min(0).max(65535).default(8080),
   parallel: positiveInt.default(4),
-  // One core is left to the event loop and node-llama-cpp's per-sequence sampling calls: on 2
-  // cores, 1 llama.cpp thread gave 2–4× the tokens/s of 2 (docs/benchmarks.md, issue 8).
-  threads: positiveInt.default(() => Math.max(1, os.availableParallelism() - 1)),
+  // Unset: decided once llama.cpp is loaded (src/llm/llama-cpp/runtime.ts): every core with an
+  // OpenMP build, else one core fewer (docs/benchmarks.md, issue 8).
+  threads: positiveInt.optional(),
   batchSize: positiveInt.default(512),
   flashAttention: z.enum(["auto", "on", "off"]).default("auto"),
   contextSize: positiveInt.optional(),

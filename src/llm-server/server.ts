@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
-import { createLlamaCppEngine, type LlamaCppEngine } from "../llm/llama-cpp/index.js";
+import { createLlamaCppEngine, describeForLog, type LlamaCppEngine } from "../llm/llama-cpp/index.js";
 import { createDownloadProgressReporter, resolveModelFile } from "../llm/model-source/index.js";
 import { buildLlmServerApp } from "./app.js";
 import type { LlmServerConfig } from "./config.js";
@@ -52,7 +52,6 @@ export async function startLlmServer(
     });
     const engine = await createLlamaCppEngine({
       modelPath,
-      threads: config.threads,
       parallel: config.parallel,
       batchSize: config.batchSize,
       flashAttention: config.flashAttention === "auto" ? "auto" : config.flashAttention === "on",
@@ -60,6 +59,7 @@ export async function startLlmServer(
       observer: metrics.observer,
       onLoadProgress: (fraction) => holder.setProgress(fraction),
       ...definedOnly({
+        threads: config.threads,
         modelId: config.modelId,
         contextSize: config.contextSize,
         maxConcurrentRequests: config.maxConcurrentRequests,
@@ -75,6 +75,7 @@ export async function startLlmServer(
     }
     holder.setReady(engine);
     logger.info({ modelId: engine.modelId, ...engine.info, limits: engine.limits }, "model ready");
+    logger.info(describeForLog(engine.info.runtime));
     return engine;
   })();
   ready.catch((error: unknown) => {

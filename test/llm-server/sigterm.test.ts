@@ -12,6 +12,11 @@ import { waitFor } from "./helpers.js";
 const root = path.resolve(import.meta.dirname, "../..");
 let child: ChildProcess | undefined;
 
+function withoutThreadPoolSize(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { UV_THREADPOOL_SIZE: _ignored, ...rest } = env;
+  return rest;
+}
+
 afterAll(() => {
   if (child !== undefined && child.exitCode === null) child.kill("SIGKILL");
 });
@@ -39,7 +44,7 @@ describe("llm-twin serve-llm process", () => {
       ],
       {
         cwd: root,
-        env: { ...process.env, LLM_TWIN_FROM_SOURCE: "1", LLM_TWIN_LOG_LEVEL: "info" },
+        env: withoutThreadPoolSize({ ...process.env, LLM_TWIN_FROM_SOURCE: "1", LLM_TWIN_LOG_LEVEL: "info" }),
         stdio: ["ignore", "pipe", "pipe"],
       },
     );
@@ -73,6 +78,12 @@ describe("llm-twin serve-llm process", () => {
     );
     // The first probe normally lands while the model loads; a 503 is the only other answer allowed.
     for (const status of statuses) expect([200, 503]).toContain(status);
+    // The entry point gave the serving process a one-thread libuv pool (see bin/llm-twin.js), and
+    // the start-up log says which llama.cpp binary runs.
+    const info = (await (await fetch(`${baseUrl}/info`)).json()) as Record<string, unknown>;
+    expect(info).toMatchObject({ uv_threadpool_size: 1, threads: 1 });
+    expect(["local", "prebuilt"]).toContain(info.llama_cpp_build);
+    expect(output).toMatch(/llama\.cpp (built for this machine|portable prebuilt binary)/);
 
     const inFlight = fetch(`${baseUrl}/generate_stream`, {
       method: "POST",

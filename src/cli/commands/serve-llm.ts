@@ -37,9 +37,9 @@ const FLAGS: Flag[] = [
   },
   {
     flags: "--threads <n>",
-    description: "llama.cpp threads (one core is left to the event loop and sampling; measured best on 2 cores)",
+    description: "llama.cpp threads",
     env: "LLM_TWIN_THREADS",
-    defaultDescription: `cores available − 1, at least 1 (${Math.max(1, os.availableParallelism() - 1)})`,
+    defaultDescription: `every core (${os.availableParallelism()}) with a build of llama.cpp for this machine (npm run build:llama, OpenMP), else cores − 1 (${Math.max(1, os.availableParallelism() - 1)})`,
   },
   {
     flags: "--batch-size <n>",

@@ -12,7 +12,11 @@ import { createEmbedder, type Embedder } from "../../embedding/index.js";
 import { AppError, isAppError } from "../../errors/index.js";
 import { formatIngestSummary, ingest } from "../../ingestion/index.js";
 import { DEMO_MODEL, DEMO_MODEL_WARNING, demoModelPath } from "../../llm/demo-model.js";
-import { createLlamaCppLanguageModel, type LlamaCppLanguageModel } from "../../llm/llama-cpp/index.js";
+import {
+  createLlamaCppLanguageModel,
+  describeForLog,
+  type LlamaCppLanguageModel,
+} from "../../llm/llama-cpp/index.js";
 import { createDownloadProgressReporter, resolveModelFile } from "../../llm/model-source/index.js";
 import type { Reranker } from "../../rag/rerank/port.js";
 import { addOptions, addRagServiceOptions } from "../../rag/service/options.js";
@@ -37,8 +41,7 @@ const SERVE_OPTIONS = [
     key: "threads",
     flags: "--threads <n>",
     env: "LLM_TWIN_THREADS",
-    description: "llama.cpp threads",
-    default: String(os.availableParallelism()),
+    description: `llama.cpp threads (default: every core (${os.availableParallelism()}) with a build of llama.cpp for this machine, npm run build:llama, else cores − 1)`,
   },
   {
     key: "parallel",
@@ -81,7 +84,8 @@ export function registerServeCommand(program: Command): void {
   );
   command.action(async (raw: Record<string, unknown>) => {
     const settings = parseRagServiceSettings(raw);
-    const threads = positiveInteger("--threads (LLM_TWIN_THREADS)", raw.threads);
+    const threads =
+      raw.threads === undefined ? undefined : positiveInteger("--threads (LLM_TWIN_THREADS)", raw.threads);
     const parallel = positiveInteger("--parallel (LLM_TWIN_PARALLEL)", raw.parallel);
     const model = String(raw.model);
     const log = (message: string) => process.stderr.write(`llm-twin serve: ${message}\n`);
@@ -108,15 +112,17 @@ export function registerServeCommand(program: Command): void {
         const summary = await ingest({ source: String(raw.sampleData), store, embedder });
         process.stderr.write(`${formatIngestSummary(summary)}\n`);
       }
-      log(`loading ${modelPath} (threads ${threads}, parallel ${parallel})`);
+      log(`loading ${modelPath} (parallel ${parallel})`);
       llm = await createLlamaCppLanguageModel({
         modelPath,
-        threads,
         parallel,
         requestTimeoutMs: settings.llmTimeoutMs,
+        ...(threads === undefined ? {} : { threads }),
       });
+      const info = llm.engine.info;
+      log(`model ready: threads ${info.threads}; ${describeForLog(info.runtime)}`);
       if (settings.reranker !== undefined)
-        reranker = await loadReranker(settings.reranker, settings.cacheDir, { threads });
+        reranker = await loadReranker(settings.reranker, settings.cacheDir, { threads: info.threads });
     } catch (error) {
       await disposeResources();
       throw error;

@@ -1,12 +1,13 @@
 import type { FinishReason, GenerationParameters, LanguageModelInput } from "../port.js";
 import type { BatchGateStats } from "./batch-gate.js";
 import type { TokenLimits } from "./limits.js";
+import type { LlamaRuntime } from "./runtime.js";
 
 export type LlamaCppEngineOptions = {
   modelPath: string;
   /** Reported to clients; defaults to the file name without extension. */
   modelId?: string;
-  /** llama.cpp threads; default max(1, cores − 1) (one core left to the event loop and sampling). */
+  /** llama.cpp threads; default: every core with an OpenMP build, else cores − 1 (see runtime.ts). */
   threads?: number;
   /** Context sequences decoded together (continuous batching); default 4. */
   parallel?: number;
@@ -90,6 +91,8 @@ export type LlamaCppEngine = {
     modelPath: string;
     parallel: number;
     threads: number;
+    /** Which llama.cpp binary is loaded (local OpenMP build or portable prebuilt). */
+    runtime: LlamaRuntime;
     batchSize: number;
     maxQueue: number;
     maxConcurrentRequests: number;

@@ -22,6 +22,7 @@ import type { EngineEvent, EngineRequest, LlamaCppEngine, LlamaCppEngineOptions 
 import { checkTokenLimits, type TokenLimits } from "./limits.js";
 import { createPromptBuilder, type PromptBuilder } from "./prompt.js";
 import { createSequenceResolver } from "./queued-sequences.js";
+import { defaultThreads, describeRuntime, type LlamaRuntime } from "./runtime.js";
 import { createSamplingFactory, type SamplingFactory } from "./sampling.js";
 import { createIncrementalDetokenizer, createStopMatcher } from "./text-output.js";
 
@@ -37,9 +38,16 @@ export type {
 type Slot = { sequence: LlamaContextSequence; index: number };
 
 export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Promise<LlamaCppEngine> {
-  const threads = options.threads ?? Math.max(1, os.availableParallelism() - 1);
   const parallel = options.parallel ?? 4;
-  const llama = await getLlama({ gpu: false, build: "never", maxThreads: threads, logLevel: "error" as never });
+  // Threads are always set explicitly: node-llama-cpp's own default was ~400× slower on 2 cores.
+  const llama = await getLlama({
+    gpu: false,
+    build: "never",
+    maxThreads: Math.max(options.threads ?? 1, os.availableParallelism()),
+    logLevel: "error" as never,
+  });
+  const runtime = describeRuntime(llama);
+  const threads = options.threads ?? defaultThreads(runtime);
   let model: LlamaModel | undefined;
   let context: LlamaContext | undefined;
   try {
@@ -69,7 +77,7 @@ export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Prom
       batching: { itemPrioritizationStrategy: gate.prioritize },
     });
     sequences.attach(context);
-    return buildEngine({ llama, model, context, gate, options, threads, parallel, batchSize, maxTotalTokens });
+    return buildEngine({ llama, model, context, gate, options, runtime, threads, parallel, batchSize, maxTotalTokens });
   } catch (error) {
     await context?.dispose();
     await model?.dispose();
@@ -87,6 +95,7 @@ type BuildInput = {
   context: LlamaContext;
   gate: BatchGate;
   options: LlamaCppEngineOptions;
+  runtime: LlamaRuntime;
   threads: number;
   parallel: number;
   batchSize: number;
@@ -286,6 +295,7 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
       modelPath: options.modelPath,
       parallel,
       threads: input.threads,
+      runtime: input.runtime,
       batchSize: input.batchSize,
       maxQueue,
       maxConcurrentRequests,

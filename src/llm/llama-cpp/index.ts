@@ -11,3 +11,4 @@ export {
 export { createLlamaCppLanguageModel, type LlamaCppLanguageModel, languageModelFromEngine } from "./language-model.js";
 export { checkTokenLimits, type TokenLimits } from "./limits.js";
 export { createIncrementalDetokenizer, createStopMatcher } from "./text-output.js";
+export { defaultThreads, describeForLog, describeRuntime, type LlamaRuntime } from "./runtime.js";

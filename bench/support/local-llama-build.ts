@@ -1,0 +1,51 @@
+/**
+ * llama.cpp built for this machine for node-llama-cpp (`npm run build:llama`: node-llama-cpp's own
+ * `source download`, which clones the llama.cpp source it bundles — no network — and compiles it
+ * with GGML_NATIVE and OpenMP into node_modules/node-llama-cpp/llama/localBuilds, ~6 min on 2
+ * cores). node-llama-cpp loads such a build in preference to its portable prebuilt binaries, so the
+ * benchmarks compare llama-server and our service on kernels compiled the same way.
+ */
+import { spawn } from "node:child_process";
+import { createWriteStream, existsSync } from "node:fs";
+import { mkdir, readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { defaultCacheDirectory } from "../../src/config/paths.js";
+
+const projectRoot = fileURLToPath(new URL("../..", import.meta.url));
+const localBuilds = join(projectRoot, "node_modules", "node-llama-cpp", "llama", "localBuilds");
+
+/** True when a finished local build is there for node-llama-cpp to load. */
+export async function hasLocalLlamaBuild(): Promise<boolean> {
+  const folders = await readdir(localBuilds).catch(() => [] as string[]);
+  return folders.some((folder) => existsSync(join(localBuilds, folder, "buildDone.status")));
+}
+
+/** Builds llama.cpp for this machine unless a build is there; reports `[n/total]` progress. */
+export async function ensureLocalLlamaBuild(report: (message: string) => void): Promise<void> {
+  if (await hasLocalLlamaBuild()) return;
+  const cacheDir = defaultCacheDirectory();
+  await mkdir(cacheDir, { recursive: true });
+  const logPath = join(cacheDir, "llama-local-build.log");
+  report(`node-llama-cpp: building llama.cpp for this CPU (npm run build:llama; ~6 min on 2 cores; log: ${logPath})`);
+  const log = createWriteStream(logPath, { flags: "a" });
+  let lastReport = 0;
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn("npm", ["run", "-s", "build:llama"], { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] });
+    const onData = (chunk: Buffer) => {
+      log.write(chunk);
+      const steps = [...chunk.toString().matchAll(/\[(\d+)\/(\d+)\]/g)].at(-1);
+      if (steps !== undefined && Date.now() - lastReport > 30_000) {
+        lastReport = Date.now();
+        report(`node-llama-cpp: build step ${steps[1]}/${steps[2]}`);
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.on("error", reject);
+    child.on("exit", (code) =>
+      code === 0 ? resolve() : reject(new Error(`npm run build:llama exited with ${code}; see ${logPath}`)),
+    );
+  }).finally(() => log.end());
+  if (!(await hasLocalLlamaBuild())) throw new Error(`npm run build:llama left no build in ${localBuilds}`);
+}
