@@ -8,10 +8,12 @@
  * options: --threads 2  --parallel 4  --max-tokens 64  --prompt-words 32  --requests-per-client 4
  *          --concurrency 1,2,4,8  --context-size 512  --model <gguf>  --serve-args "<extra flags>"
  *          --skip-in-process  --skip-service  --skip-overload  --json
+ *          --prebuilt (skip building llama.cpp for this machine first; see support/local-llama-build.ts)
  *
  * The overload phase starts serve-llm with its default queue limits and measures TTFT, queue wait
  * and latency p99 of admitted requests with twice as many clients as it admits, against the
- * unloaded p99 at `--parallel` clients (target ≤ 2×; the excess must get 429 at once).
+ * p99 without overload at the concurrency limit (`--max-concurrent-requests` clients; target ≤ 2×;
+ * the excess must get 429 at once); the ratio to the p99 at `--parallel` clients is reported too.
  */
 import { readFile } from "node:fs/promises";
 import os from "node:os";
@@ -20,6 +22,7 @@ import { createAdmission } from "../../src/llm/llama-cpp/admission.js";
 import { tinyModelPath } from "../../src/testing/gguf/index.js";
 import { banTokensBelow, type LoadResult, makePrompts, percentiles, runLoad } from "../support/completion-load.js";
 import { measureOverload, type OverloadResult } from "../support/llm-overload.js";
+import { ensureLocalLlamaBuild } from "../support/local-llama-build.js";
 import { startServeLlm } from "../support/serve-llm.js";
 
 export const name = "llm-service";
@@ -40,6 +43,7 @@ type Options = {
   skipService: boolean;
   skipOverload: boolean;
   json: boolean;
+  prebuilt: boolean;
 };
 
 type Measurement = {
@@ -97,6 +101,7 @@ function parseOptions(args: readonly string[]): Options {
     skipService: false,
     skipOverload: false,
     json: false,
+    prebuilt: false,
   };
   for (let index = 0; index < args.length; index += 1) {
     const flag = args[index];
@@ -119,6 +124,7 @@ function parseOptions(args: readonly string[]): Options {
     else if (flag === "--skip-service") options.skipService = true;
     else if (flag === "--skip-overload") options.skipOverload = true;
     else if (flag === "--json") options.json = true;
+    else if (flag === "--prebuilt") options.prebuilt = true;
     else throw new Error(`unknown option ${flag}`);
   }
   return options;
@@ -164,7 +170,7 @@ async function measureOverloadPhase(options: Options, modelPath: string): Promis
     });
     log(
       options,
-      `overload   ${result.clients} clients, limit ${result.maxConcurrentRequests}: admitted p99 ${result.overloaded.latencyMs.p99.toFixed(0)} ms vs unloaded p99 ${result.unloaded.latencyP99Ms.toFixed(0)} ms (×${result.p99Ratio.toFixed(2)}), TTFT p50/p95 ${result.overloaded.ttftMs.p50.toFixed(0)}/${result.overloaded.ttftMs.p95.toFixed(0)} ms, queue wait ${result.overloaded.queueWaitMeanMs?.toFixed(0) ?? "-"} ms, ${result.overloaded.rejected429} × 429 (p99 ${result.overloaded.rejectionP99Ms.toFixed(1)} ms)`,
+      `overload   ${result.clients} clients, limit ${result.maxConcurrentRequests}: admitted p99 ${result.overloaded.latencyMs.p99.toFixed(0)} ms vs p99 at the limit without overload ${result.unloaded.latencyP99Ms.toFixed(0)} ms (×${result.p99Ratio.toFixed(2)}; ×${result.p99RatioToParallel.toFixed(2)} of the p99 at ${result.parallel} clients), TTFT p50/p95 ${result.overloaded.ttftMs.p50.toFixed(0)}/${result.overloaded.ttftMs.p95.toFixed(0)} ms, queue wait ${result.overloaded.queueWaitMeanMs?.toFixed(0) ?? "-"} ms, ${result.overloaded.rejected429} × 429 (p99 ${result.overloaded.rejectionP99Ms.toFixed(1)} ms)`,
     );
     return result;
   } finally {
@@ -292,6 +298,7 @@ function log(options: Options, line: string): void {
 export async function run(args: string[]): Promise<void> {
   const options = parseOptions(args);
   const modelPath = options.model ?? (await tinyModelPath("bench-66m"));
+  if (!options.prebuilt) await ensureLocalLlamaBuild((line) => log(options, line));
   log(
     options,
     `model ${modelPath}; threads ${options.threads}, parallel ${options.parallel}, ${options.maxTokens} new tokens, ${options.promptWords}-word prompts; load average ${os.loadavg()[0]?.toFixed(2)}`,
@@ -342,7 +349,7 @@ export async function run(args: string[]): Promise<void> {
       ? []
       : [
           `overload (${overload.clients} clients, ${overload.parallel} sequences, ${overload.maxConcurrentRequests} admitted): ` +
-            `admitted latency p99 ${overload.overloaded.latencyMs.p99.toFixed(0)} ms = ${overload.p99Ratio.toFixed(2)} × unloaded p99 ${overload.unloaded.latencyP99Ms.toFixed(0)} ms; ` +
+            `admitted latency p99 ${overload.overloaded.latencyMs.p99.toFixed(0)} ms = ${overload.p99Ratio.toFixed(2)} × the p99 without overload at the limit (${overload.maxConcurrentRequests} clients, ${overload.unloaded.latencyP99Ms.toFixed(0)} ms), ${overload.p99RatioToParallel.toFixed(2)} × the p99 at ${overload.parallel} clients (${overload.atParallel.latencyP99Ms.toFixed(0)} ms); ` +
             `TTFT p50 / p95 / p99 ${overload.overloaded.ttftMs.p50.toFixed(0)} / ${overload.overloaded.ttftMs.p95.toFixed(0)} / ${overload.overloaded.ttftMs.p99.toFixed(0)} ms; ` +
             `mean queue wait ${overload.overloaded.queueWaitMeanMs?.toFixed(0) ?? "-"} ms; ${overload.overloaded.rejected429} refused with 429 (p99 ${overload.overloaded.rejectionP99Ms.toFixed(1)} ms), ${overload.overloaded.otherFailures} other failures`,
         ]),

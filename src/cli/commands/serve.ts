@@ -12,11 +12,7 @@ import { createEmbedder, type Embedder } from "../../embedding/index.js";
 import { AppError, isAppError } from "../../errors/index.js";
 import { formatIngestSummary, ingest } from "../../ingestion/index.js";
 import { DEMO_MODEL, DEMO_MODEL_WARNING, demoModelPath } from "../../llm/demo-model.js";
-import {
-  createLlamaCppLanguageModel,
-  describeForLog,
-  type LlamaCppLanguageModel,
-} from "../../llm/llama-cpp/index.js";
+import { createLlamaCppLanguageModel, describeForLog, type LlamaCppLanguageModel } from "../../llm/llama-cpp/index.js";
 import { createDownloadProgressReporter, resolveModelFile } from "../../llm/model-source/index.js";
 import type { Reranker } from "../../rag/rerank/port.js";
 import { addOptions, addRagServiceOptions } from "../../rag/service/options.js";

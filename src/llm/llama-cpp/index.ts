@@ -10,5 +10,5 @@ export {
 } from "./engine.js";
 export { createLlamaCppLanguageModel, type LlamaCppLanguageModel, languageModelFromEngine } from "./language-model.js";
 export { checkTokenLimits, type TokenLimits } from "./limits.js";
-export { createIncrementalDetokenizer, createStopMatcher } from "./text-output.js";
 export { defaultThreads, describeForLog, describeRuntime, type LlamaRuntime } from "./runtime.js";
+export { createIncrementalDetokenizer, createStopMatcher } from "./text-output.js";
