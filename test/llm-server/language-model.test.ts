@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLlamaCppLanguageModel, type LlamaCppLanguageModel } from "../../src/llm/llama-cpp/index.js";
+import { testEngineBackend } from "../../src/testing/engine-backend.js";
 import { tinyModelPath } from "../../src/testing/gguf/index.js";
 
 let llm: LlamaCppLanguageModel;
@@ -9,6 +10,7 @@ beforeAll(async () => {
     modelId: "twin",
     threads: 1,
     parallel: 2,
+    ...testEngineBackend(),
   });
 });
 afterAll(async () => {

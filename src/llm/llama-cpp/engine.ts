@@ -212,14 +212,22 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
       activeGenerations += 1;
       try {
         for (;;) {
-          const item: GeneratedToken | undefined = await stream.next();
+          let item: GeneratedToken | undefined;
+          try {
+            item = await stream.next();
+          } catch (error) {
+            // A backend torn down under a cancelled request (dispose) fails with its own error;
+            // the request's reason (shutting down, timeout, client gone) is the one to report.
+            throw signal.aborted ? cancelled() : error;
+          }
           if (item === undefined) break;
+          // Before the model is used: dispose() aborts requests, then frees the model.
+          if (signal.aborted) throw cancelled();
           const token = item.token;
           const endOfGeneration = stopTokens.has(token) || model.isEogToken(token as Token);
           const first = completionTokens === 0;
           completionTokens += 1;
           const last = endOfGeneration || completionTokens >= maxNewTokens;
-          if (signal.aborted) throw cancelled();
           const now = performance.now();
           if (first) observer.onFirstToken?.(now - queuedAt);
           else observer.onInterToken?.(now - lastTokenAt);
