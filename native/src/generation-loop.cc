@@ -5,6 +5,7 @@
 // only starts jobs, cancels them and receives the tokens: one ThreadSafeFunction call per decode
 // step carries every slot's token.
 #include <napi.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <atomic>
@@ -402,6 +403,9 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   }
 
   void Run() {
+    // Named so that per-thread CPU figures (/proc/<pid>/task/*/comm) tell the loop from the main
+    // thread; llama.cpp's OpenMP workers started from here inherit the name.
+    pthread_setname_np(pthread_self(), "llm-twin-loop");
     auto* ready = new Delivery();
     ready->ready = true;
     std::string error;
