@@ -223,4 +223,31 @@ describe.skipIf(!nativeAddonBuilt())("native vs node-llama-cpp", () => {
     }
     expect(outputs[1]).toEqual(outputs[0]);
   });
+
+  it("chunk a prompt longer than the batch size alike", async () => {
+    const outputs: number[][] = [];
+    const long = prompt("one two three four five six seven eight nine ten ".repeat(4), {
+      maxNewTokens: 16,
+      ignoreEos: true,
+    });
+    for (const backend of BACKENDS) {
+      const engine = await createLlamaCppEngine({
+        modelPath: await tinyModelPath("chat"),
+        backend,
+        threads: 1,
+        parallel: 2,
+        batchSize: 8,
+      });
+      try {
+        const events = await collect(engine, long);
+        const start = events[0];
+        expect(start?.type === "start" && start.promptTokens).toBeGreaterThan(24);
+        outputs.push(tokensOf(events));
+      } finally {
+        await engine.dispose();
+      }
+    }
+    expect(outputs[0]).toHaveLength(16);
+    expect(outputs[1]).toEqual(outputs[0]);
+  });
 });
