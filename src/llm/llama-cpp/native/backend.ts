@@ -50,24 +50,32 @@ export async function createNativeBackend(
     const done = new Promise<void>((resolve) => {
       markDone = resolve;
     });
-    // Runs inside the addon's per-step delivery: it must not throw.
-    loop.start(
-      job.slot,
-      Uint32Array.from(job.promptTokens),
-      { ...prepared.params, maxTokens: job.maxTokens, logprobs: job.logprobs },
-      (token, logprob, reason, message) => {
-        if (token !== undefined) queue.push({ token, logprob: logprob ?? null });
-        if (reason !== undefined) {
-          ended = true;
-          if (reason === "error")
-            failure = new AppError("internal_error", `llama.cpp failed: ${message ?? "unknown error"}`);
-          markDone();
-        }
-        const resume = wake;
-        wake = undefined;
-        resume?.();
-      },
-    );
+    try {
+      loop.start(
+        job.slot,
+        Uint32Array.from(job.promptTokens),
+        { ...prepared.params, maxTokens: job.maxTokens, logprobs: job.logprobs },
+        // Runs inside the addon's per-step delivery: it must not throw.
+        (token, logprob, reason, message) => {
+          if (token !== undefined) queue.push({ token, logprob: logprob ?? null });
+          if (reason !== undefined) {
+            ended = true;
+            if (reason === "error")
+              failure = new AppError("internal_error", `llama.cpp failed: ${message ?? "unknown error"}`);
+            markDone();
+          }
+          const resume = wake;
+          wake = undefined;
+          resume?.();
+        },
+      );
+    } catch (error) {
+      // Refused synchronously (the slot is busy, a token or the grammar is invalid): nothing started.
+      throw new AppError("internal_error", `The native engine refused the request: ${messageOf(error)}`, {
+        cause: error,
+      });
+    }
+
     // Cancellation frees the sequence at the loop's next step, without waiting for the consumer.
     const cancel = (): void => {
       if (!ended) loop.cancel(job.slot);
@@ -132,4 +140,8 @@ export async function createNativeBackend(
       loop.dispose();
     },
   };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
