@@ -84,6 +84,7 @@ struct Event {
 
 // One delivery to JavaScript: the model finished loading (or failed to), or one step's events.
 struct Delivery {
+  float progress = -1.0f;  // model loading progress, 0…1, when >= 0
   bool ready = false;
   std::string load_error;
   std::vector<Event> events;
@@ -108,7 +109,8 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   }
 
   // new GenerationLoop({libraryPath, modelPath, contextSize, sequences, batchSize, threads,
-  //                     flashAttention: "auto"|"on"|"off"}, onReady(error?: string))
+  //                     flashAttention: "auto"|"on"|"off"}, onReady(error?: string),
+  //                     onProgress?(fraction))
   explicit GenerationLoop(const Napi::CallbackInfo& info) : Napi::ObjectWrap<GenerationLoop>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction()) {
@@ -132,6 +134,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     if (!error.empty()) throw Napi::Error::New(env, error);
 
     on_ready_ = Napi::Persistent(info[1].As<Napi::Function>());
+    if (info.Length() > 2 && info[2].IsFunction()) on_progress_ = Napi::Persistent(info[2].As<Napi::Function>());
     // The object stays alive until the thread-safe function is finalised (after dispose), so no
     // delivery can reach a collected object.
     self_ = Napi::Persistent(info.This().As<Napi::Object>());
@@ -158,7 +161,12 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   void Deliver(Napi::Env env, Delivery* delivery) {
     stats_decodes_ = delivery->decodes;
     stats_tokens_ = delivery->tokens;
+    if (delivery->progress >= 0.0f) {
+      if (!on_progress_.IsEmpty()) Invoke(on_progress_.Value(), {Napi::Number::New(env, delivery->progress)});
+      return;
+    }
     if (delivery->ready) {
+      on_progress_.Reset();
       Napi::FunctionReference ready = std::move(on_ready_);
       if (!js_active_) tsfn_.Unref(env);
       Invoke(ready.Value(), {delivery->load_error.empty() ? env.Undefined() : Napi::String::New(env, delivery->load_error)});
@@ -366,6 +374,8 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   bool Load(std::string& error) {
     llama_model_params model_params = api_.llama_model_default_params();
     model_params.n_gpu_layers = 0;
+    model_params.progress_callback = &GenerationLoop::OnLoadProgress;
+    model_params.progress_callback_user_data = this;
     model_ = api_.llama_model_load_from_file(model_path_.c_str(), model_params);
     if (model_ == nullptr) {
       error = "could not load the model " + model_path_;
@@ -393,6 +403,18 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     }
     candidates_.resize(static_cast<size_t>(n_vocab_));
     n_ctx_sequence_ = static_cast<int32_t>(api_.llama_n_ctx(context_)) / sequences_;
+    return true;
+  }
+
+  // Called by llama.cpp on the loop thread while loading; forwarded in steps of 1%.
+  static bool OnLoadProgress(float progress, void* data) {
+    auto* loop = static_cast<GenerationLoop*>(data);
+    if (progress >= 1.0f || progress - loop->last_progress_ >= 0.01f) {
+      loop->last_progress_ = progress;
+      auto* delivery = new Delivery();
+      delivery->progress = progress;
+      loop->Post(delivery);
+    }
     return true;
   }
 
@@ -611,6 +633,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   // Loop thread only.
   std::vector<SlotState> slots_;
   std::vector<llama_token_data> candidates_;
+  float last_progress_ = 0.0f;
   int32_t active_ = 0;
   uint64_t decodes_ = 0;
   uint64_t batch_tokens_ = 0;
@@ -625,6 +648,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   // JavaScript thread only.
   Tsfn tsfn_;
   Napi::FunctionReference on_ready_;
+  Napi::FunctionReference on_progress_;
   Napi::ObjectReference self_;
   std::unordered_map<uint32_t, Napi::FunctionReference> callbacks_;
   std::vector<uint32_t> job_of_slot_;

@@ -63,7 +63,10 @@ export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Prom
       gpuLayers: 0,
       // The native loop loads the weights itself; node-llama-cpp only tokenizes and detokenizes.
       ...(backendName === "native" ? { vocabOnly: true } : {}),
-      ...(options.onLoadProgress === undefined ? {} : { onLoadProgress: options.onLoadProgress }),
+      // With the native engine the weights load in the addon, which reports the progress.
+      ...(options.onLoadProgress === undefined || backendName === "native"
+        ? {}
+        : { onLoadProgress: options.onLoadProgress }),
     });
     // A vocabulary-only model reports a train context of 0; the file's metadata has it.
     const trainContextSize =
@@ -89,7 +92,11 @@ export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Prom
     } as const;
     backend =
       backendName === "native"
-        ? await createNativeBackend(llama, model, { ...settings, modelPath: options.modelPath })
+        ? await createNativeBackend(llama, model, {
+            ...settings,
+            modelPath: options.modelPath,
+            ...(options.onLoadProgress === undefined ? {} : { onLoadProgress: options.onLoadProgress }),
+          })
         : await createNodeLlamaCppBackend(llama, model, settings);
     return buildEngine({ llama, model, backend, options, runtime, threads, parallel, batchSize, maxTotalTokens });
   } catch (error) {

@@ -76,16 +76,21 @@ describe.skipIf(!nativeAddonBuilt())("the native generation loop", () => {
     expect((await run(loop, 1, [1, 7], 3)).tokens).toHaveLength(3);
   });
 
-  it("disposes once; later starts are refused", async () => {
-    const other = await createNativeLoop({
-      libraryPath: loadedLibllamaPath(),
-      modelPath: await tinyModelPath("chat"),
-      contextSize: 128,
-      sequences: 1,
-      batchSize: 16,
-      threads: 1,
-      flashAttention: "off",
-    });
+  it("reports load progress up to 1; disposes once; later starts are refused", async () => {
+    const progress: number[] = [];
+    const other = await createNativeLoop(
+      {
+        libraryPath: loadedLibllamaPath(),
+        modelPath: await tinyModelPath("chat"),
+        contextSize: 128,
+        sequences: 1,
+        batchSize: 16,
+        threads: 1,
+        flashAttention: "off",
+      },
+      (fraction) => progress.push(fraction),
+    );
+    expect(progress.at(-1)).toBe(1);
     const running = run(other, 0, [1, 2, 3], 100);
     other.dispose();
     other.dispose();

@@ -50,7 +50,11 @@ export type NativeLoopOptions = {
 };
 
 type Addon = {
-  GenerationLoop: new (options: NativeLoopOptions, onReady: (error?: string) => void) => NativeGenerationLoop;
+  GenerationLoop: new (
+    options: NativeLoopOptions,
+    onReady: (error?: string) => void,
+    onProgress?: (fraction: number) => void,
+  ) => NativeGenerationLoop;
 };
 
 const ADDON_FILE = "llm_twin_native.node";
@@ -88,7 +92,10 @@ export function loadedLibllamaPath(maps: string = readMaps()): string {
 }
 
 /** Loads the model on the loop's own thread; resolves when it is ready to start jobs. */
-export function createNativeLoop(options: NativeLoopOptions): Promise<NativeGenerationLoop> {
+export function createNativeLoop(
+  options: NativeLoopOptions,
+  onProgress?: (fraction: number) => void,
+): Promise<NativeGenerationLoop> {
   const { GenerationLoop } = loadAddon();
   return new Promise((resolve, reject) => {
     let loop: NativeGenerationLoop | undefined;
@@ -102,10 +109,14 @@ export function createNativeLoop(options: NativeLoopOptions): Promise<NativeGene
       }
     };
     // The ready callback always arrives on a later event-loop turn, after the constructor returned.
-    loop = new GenerationLoop(options, (error) => {
-      outcome = { error };
-      settle();
-    });
+    loop = new GenerationLoop(
+      options,
+      (error) => {
+        outcome = { error };
+        settle();
+      },
+      onProgress,
+    );
     settle();
   });
 }

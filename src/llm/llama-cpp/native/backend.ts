@@ -21,6 +21,7 @@ export type NativeBackendOptions = {
   threads: number;
   batchSize: number;
   flashAttention: boolean | "auto";
+  onLoadProgress?: (fraction: number) => void;
 };
 
 export async function createNativeBackend(
@@ -28,15 +29,18 @@ export async function createNativeBackend(
   vocabularyModel: LlamaModel,
   options: NativeBackendOptions,
 ): Promise<DecodeBackend<Prepared>> {
-  const loop = await createNativeLoop({
-    libraryPath: loadedLibllamaPath(),
-    modelPath: options.modelPath,
-    contextSize: options.contextSize,
-    sequences: options.parallel,
-    batchSize: options.batchSize,
-    threads: options.threads,
-    flashAttention: options.flashAttention === "auto" ? "auto" : options.flashAttention ? "on" : "off",
-  });
+  const loop = await createNativeLoop(
+    {
+      libraryPath: loadedLibllamaPath(),
+      modelPath: options.modelPath,
+      contextSize: options.contextSize,
+      sequences: options.parallel,
+      batchSize: options.batchSize,
+      threads: options.threads,
+      flashAttention: options.flashAttention === "auto" ? "auto" : options.flashAttention ? "on" : "off",
+    },
+    options.onLoadProgress,
+  );
   const grammarFor = createGrammarCache(llama);
   const vocabularySize = vocabularySizeOf(vocabularyModel);
   let disposed = false;
