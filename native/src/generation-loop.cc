@@ -130,6 +130,9 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     if (sequences_ < 1 || context_per_sequence_ < 1 || batch_size_ < 1 || threads_ < 1) {
       throw Napi::RangeError::New(env, "sequences, contextSize, batchSize and threads must be positive");
     }
+    // llama.cpp reserves at least one output per sequence in a batch (GGML_ASSERT otherwise), and
+    // a batch must hold one token of every generating sequence; node-llama-cpp raises it alike.
+    batch_size_ = std::max(batch_size_, sequences_);
     std::string error = LoadLlamaApi(library, api_);
     if (!error.empty()) throw Napi::Error::New(env, error);
 

@@ -97,4 +97,42 @@ describe.skipIf(!nativeAddonBuilt())("the native generation loop", () => {
     expect((await running).done).toBe("cancelled");
     expect(() => other.start(0, Uint32Array.from([1]), { maxTokens: 1 }, () => undefined)).toThrow(/disposed/);
   });
+
+  it("raises a batch smaller than the sequences (llama.cpp needs one output per sequence)", async () => {
+    const tight = await createNativeLoop({
+      libraryPath: loadedLibllamaPath(),
+      modelPath: await tinyModelPath("chat"),
+      contextSize: 128,
+      sequences: 3,
+      batchSize: 1,
+      threads: 1,
+      flashAttention: "auto",
+    });
+    try {
+      const order: number[] = [];
+      const jobs = [0, 1, 2].map(
+        (slot) =>
+          new Promise<number>((resolve) => {
+            let tokens = 0;
+            tight.start(
+              slot,
+              Uint32Array.from([1, 5 + slot, 6]),
+              { maxTokens: 6, ignoreEos: true },
+              (token, _l, done) => {
+                if (token !== undefined) {
+                  tokens += 1;
+                  order.push(slot);
+                }
+                if (done !== undefined) resolve(tokens);
+              },
+            );
+          }),
+      );
+      expect(await Promise.all(jobs)).toEqual([6, 6, 6]);
+      // Decoded together: the last slot got tokens before the first one finished.
+      expect(order.indexOf(2)).toBeLessThan(order.lastIndexOf(0));
+    } finally {
+      tight.dispose();
+    }
+  });
 });
