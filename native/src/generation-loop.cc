@@ -12,6 +12,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -241,8 +242,16 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     }
     job.max_tokens = std::max<int32_t>(1, params.max_tokens);
     job.logprobs = params.logprobs;
-    std::string error = CreateSamplers(params, job);
-    if (!error.empty()) throw Napi::Error::New(env, error);
+    std::string error;
+    try {
+      error = CreateSamplers(params, job);
+    } catch (const std::exception& exception) {
+      error = std::string("could not create the samplers: ") + exception.what();
+    }
+    if (!error.empty()) {
+      FreeSamplers(job);
+      throw Napi::Error::New(env, error);
+    }
 
     callbacks_.emplace(job.id, Napi::Persistent(info[3].As<Napi::Function>()));
     job_of_slot_[static_cast<size_t>(slot)] = job.id;
@@ -482,7 +491,16 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
           if (slot.active) Finish(slot, Done::Cancelled, "", events);
         }
       } else if (active_ > 0) {
-        Step(batch, events);
+        try {
+          Step(batch, events);
+        } catch (const std::exception& exception) {
+          // Last resort: an exception escaping llama.cpp must not terminate the process (an
+          // uncaught exception on this thread would); every running request fails instead.
+          std::string message = std::string("generation failed: ") + exception.what();
+          for (SlotState& slot : slots_) {
+            if (slot.active) Finish(slot, Done::Error, message, events);
+          }
+        }
       }
       if (!events.empty()) {
         auto* delivery = new Delivery();
@@ -555,7 +573,14 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
       Event event;
       event.job = slot.job.id;
       std::string error;
-      llama_token token = Sample(slot, event, error);
+      llama_token token = -1;
+      try {
+        token = Sample(slot, event, error);
+      } catch (const std::exception& exception) {
+        // llama.cpp throws from a grammar that accepts no token (e.g. a finished JSON value
+        // with end-of-generation banned by ignore_eos): that request fails, the loop goes on.
+        error = std::string("sampling failed: ") + exception.what();
+      }
       if (token < 0) {
         Finish(slot, Done::Error, error, events);
         continue;

@@ -112,6 +112,21 @@ describe.each(BACKENDS)("engine on %s", (backend) => {
     expect(typeof (JSON.parse(done.generatedText) as { ok: unknown }).ok).toBe("boolean");
   });
 
+  it.skipIf(skip)("keeps serving after a grammar request with end of generation banned", async () => {
+    const schema = { type: "object", properties: { ok: { type: "boolean" } }, required: ["ok"] };
+    const outcome = await collect(
+      engine,
+      prompt("Json", { jsonSchema: schema, maxNewTokens: 64, ignoreEos: true }),
+    ).then(
+      (events) => doneOf(events).finishReason,
+      (error: unknown) => (error as { code?: string }).code,
+    );
+    // The request ends one way or another (a backend may fail it); the engine keeps serving.
+    expect(outcome).toBeDefined();
+    expect(doneOf(await collect(engine, prompt("After", { maxNewTokens: 4 }))).completionTokens).toBeGreaterThan(0);
+    expect(engine.stats().sequencesInUse).toBe(0);
+  });
+
   it.skipIf(skip)("applies a repetition penalty and reports log-probabilities", async () => {
     const events = await collect(
       engine,
