@@ -228,12 +228,12 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
             throw signal.aborted ? cancelled() : error;
           }
           if (item === undefined) break;
+          completionTokens += 1;
           // Before the model is used: dispose() aborts requests, then frees the model.
           if (signal.aborted) throw cancelled();
           const token = item.token;
           const endOfGeneration = stopTokens.has(token) || model.isEogToken(token as Token);
-          const first = completionTokens === 0;
-          completionTokens += 1;
+          const first = completionTokens === 1;
           const last = endOfGeneration || completionTokens >= maxNewTokens;
           const now = performance.now();
           if (first) observer.onFirstToken?.(now - queuedAt);
