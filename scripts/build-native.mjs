@@ -55,11 +55,25 @@ if (existsSync(stamp) && readFileSync(stamp, "utf8").trim() === commit) {
   step(`headers in ${path.relative(root, headers)}`);
 }
 
+// Node's own headers: node-gyp downloads them unless told where they are; installed Node builds
+// (Debian's, NodeSource's, the official tarball) ship them under <prefix>/include/node, so an
+// offline machine builds without configuration.
+const gypArgs = ["rebuild", "--directory", path.join(root, "native")];
+const prefix = path.resolve(path.dirname(process.execPath), "..");
+if (process.env.npm_config_nodedir === undefined && existsSync(path.join(prefix, "include/node/node_api.h"))) {
+  gypArgs.push(`--nodedir=${prefix}`);
+}
 step("compiling the addon with node-gyp (about a minute on 2 cores)…");
-const gyp = spawnSync("node-gyp", ["rebuild", "--directory", path.join(root, "native")], {
-  cwd: root,
-  stdio: "inherit",
-});
+// npm runs scripts with its own node-gyp (npm_config_node_gyp); outside npm, node-gyp from PATH.
+const gypScript = process.env.npm_config_node_gyp;
+const gyp = spawnSync(
+  gypScript === undefined ? "node-gyp" : process.execPath,
+  gypScript === undefined ? gypArgs : [gypScript, ...gypArgs],
+  {
+    cwd: root,
+    stdio: "inherit",
+  },
+);
 if (gyp.error !== undefined || gyp.status !== 0) {
   step(gyp.error === undefined ? `node-gyp exited with ${gyp.status}` : `node-gyp could not run: ${gyp.error.message}`);
   process.exit(1);
