@@ -2,7 +2,6 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["src/**/*.test.ts", "test/**/*.test.ts"],
     environment: "node",
     testTimeout: 60_000,
     hookTimeout: 120_000,
@@ -11,5 +10,19 @@ export default defineConfig({
     maxWorkers: 2,
     fileParallelism: true,
     env: { LANCEDB_LOG: "error" },
+    projects: [
+      // Everything, on the default engine (native when `npm run build:native` has run).
+      { extends: true, test: { name: "default", include: ["src/**/*.test.ts", "test/**/*.test.ts"] } },
+      // The LLM service's behaviour tests again on the other backend; the engine's own contract
+      // suite (src/llm/llama-cpp/engine.contract.test.ts) covers both backends itself.
+      {
+        extends: true,
+        test: {
+          name: "node-llama-cpp",
+          include: ["test/llm-server/**/*.test.ts"],
+          env: { LANCEDB_LOG: "error", LLM_TWIN_TEST_ENGINE: "node-llama-cpp", LLM_TWIN_ENGINE: "node-llama-cpp" },
+        },
+      },
+    ],
   },
 });

@@ -306,6 +306,7 @@ async function runtimeOf(url: string): Promise<Record<string, unknown> | undefin
   try {
     const info = (await (await fetch(`${url}/info`)).json()) as Record<string, unknown>;
     return {
+      engine: info.engine,
       llamaCppBuild: info.llama_cpp_build,
       openmp: info.llama_cpp_openmp,
       threads: info.threads,

@@ -20,10 +20,14 @@ describe("parseLlmServerConfig", () => {
     // Unset threads are decided once llama.cpp is loaded (runtime.ts: it depends on the binary).
     expect(config.threads).toBeUndefined();
     expect(parseLlmServerConfig({ model: "m.gguf", threads: "3" }).threads).toBe(3);
+    // Unset engine: native when the addon is built, decided by the engine (engine.ts).
+    expect(config.engine).toBeUndefined();
+    expect(parseLlmServerConfig({ model: "m.gguf", engine: "node-llama-cpp" }).engine).toBe("node-llama-cpp");
   });
 
   it("names the flag at fault", () => {
     expect(() => parseLlmServerConfig({ model: "m.gguf", parallel: "zero" })).toThrow(/--parallel/);
+    expect(() => parseLlmServerConfig({ model: "m.gguf", engine: "llama-server" })).toThrow(/--engine/);
     expect(() => parseLlmServerConfig({ model: "m.gguf", gracePeriodSeconds: "30" })).toThrow(/--grace-period/);
     expect(() => parseLlmServerConfig({ model: "m.gguf", maxInputTokens: "100", maxTotalTokens: "100" })).toThrow(
       /--max-input-tokens \(100\) must be less than --max-total-tokens \(100\)/,

@@ -5,7 +5,12 @@
  */
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
-import { createLlamaCppEngine, describeForLog, type LlamaCppEngine } from "../llm/llama-cpp/index.js";
+import {
+  createLlamaCppEngine,
+  describeEngineForLog,
+  describeForLog,
+  type LlamaCppEngine,
+} from "../llm/llama-cpp/index.js";
 import { createDownloadProgressReporter, resolveModelFile } from "../llm/model-source/index.js";
 import { buildLlmServerApp } from "./app.js";
 import type { LlmServerConfig } from "./config.js";
@@ -60,6 +65,7 @@ export async function startLlmServer(
       onLoadProgress: (fraction) => holder.setProgress(fraction),
       ...definedOnly({
         threads: config.threads,
+        backend: config.engine,
         modelId: config.modelId,
         contextSize: config.contextSize,
         maxConcurrentRequests: config.maxConcurrentRequests,
@@ -76,6 +82,7 @@ export async function startLlmServer(
     holder.setReady(engine);
     logger.info({ modelId: engine.modelId, ...engine.info, limits: engine.limits }, "model ready");
     logger.info(describeForLog(engine.info.runtime));
+    logger.info(describeEngineForLog(engine.info.engine, config.engine));
     return engine;
   })();
   ready.catch((error: unknown) => {

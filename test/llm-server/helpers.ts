@@ -8,6 +8,7 @@ import { createLlamaCppEngine, type LlamaCppEngineOptions } from "../../src/llm/
 import { buildLlmServerApp } from "../../src/llm-server/app.js";
 import { createLlmServerMetrics } from "../../src/llm-server/metrics.js";
 import { createModelHolder, type ModelHolder } from "../../src/llm-server/model-holder.js";
+import { testEngineBackend } from "../../src/testing/engine-backend.js";
 import { tinyModelPath } from "../../src/testing/gguf/index.js";
 
 export type TestService = {
@@ -29,6 +30,7 @@ export async function startTestService(
     threads: 1,
     parallel: 2,
     observer: metrics.observer,
+    ...testEngineBackend(),
     ...engineOptions,
   });
   holder.setReady(engine);

@@ -83,7 +83,13 @@ describe("llm-twin serve-llm process", () => {
     const info = (await (await fetch(`${baseUrl}/info`)).json()) as Record<string, unknown>;
     expect(info).toMatchObject({ uv_threadpool_size: 1, threads: 1 });
     expect(["local", "prebuilt"]).toContain(info.llama_cpp_build);
-    expect(output).toMatch(/llama\.cpp (built for this machine|portable prebuilt binary)/);
+    // Logged right after the model is marked ready, so it may reach the pipe after /health's 200.
+    await waitFor(
+      async () => /llama\.cpp (built for this machine|portable prebuilt binary)/.test(output),
+      "the runtime log line",
+    );
+    await waitFor(async () => /"msg":"engine: (native|node-llama-cpp)/.test(output), "the engine log line");
+    expect(info.engine).toBe(/"msg":"engine: native/.test(output) ? "native" : "node-llama-cpp");
 
     const inFlight = fetch(`${baseUrl}/generate_stream`, {
       method: "POST",

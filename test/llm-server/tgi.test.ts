@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { defaultBackend } from "../../src/llm/llama-cpp/index.js";
+import { testEngineBackend } from "../../src/testing/engine-backend.js";
 import { sseData, startTestService, type TestService } from "./helpers.js";
 
 let service: TestService;
@@ -165,6 +167,7 @@ describe("TGI API", () => {
       max_total_tokens: 2048,
       max_batch_size: 2,
       model_pipeline_tag: "text-generation",
+      engine: testEngineBackend().backend ?? defaultBackend(),
     });
     expect((await service.app.inject({ method: "GET", url: "/health" })).statusCode).toBe(200);
   });

@@ -36,6 +36,13 @@ const FLAGS: Flag[] = [
     defaultValue: "4",
   },
   {
+    flags: "--engine <engine>",
+    description:
+      "who decodes and samples: native (the addon built by npm run build:native: every sequence on one native thread, like llama-server) or node-llama-cpp",
+    env: "LLM_TWIN_ENGINE",
+    defaultDescription: "native when built, else node-llama-cpp",
+  },
+  {
     flags: "--threads <n>",
     description: "llama.cpp threads",
     env: "LLM_TWIN_THREADS",
@@ -141,6 +148,7 @@ export function registerServeLlmCommand(program: Command): void {
       host: flags.host,
       port: flags.port ?? process.env.SAGEMAKER_BIND_TO_PORT,
       parallel: flags.parallel,
+      engine: flags.engine,
       threads: flags.threads,
       batchSize: flags.batchSize,
       flashAttention: flags.flashAttention,

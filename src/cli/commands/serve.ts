@@ -12,7 +12,13 @@ import { createEmbedder, type Embedder } from "../../embedding/index.js";
 import { AppError, isAppError } from "../../errors/index.js";
 import { formatIngestSummary, ingest } from "../../ingestion/index.js";
 import { DEMO_MODEL, DEMO_MODEL_WARNING, demoModelPath } from "../../llm/demo-model.js";
-import { createLlamaCppLanguageModel, describeForLog, type LlamaCppLanguageModel } from "../../llm/llama-cpp/index.js";
+import {
+  createLlamaCppLanguageModel,
+  describeEngineForLog,
+  describeForLog,
+  type EngineBackendName,
+  type LlamaCppLanguageModel,
+} from "../../llm/llama-cpp/index.js";
 import { createDownloadProgressReporter, resolveModelFile } from "../../llm/model-source/index.js";
 import type { Reranker } from "../../rag/rerank/port.js";
 import { addOptions, addRagServiceOptions } from "../../rag/service/options.js";
@@ -40,6 +46,13 @@ const SERVE_OPTIONS = [
     description: `llama.cpp threads (default: every core (${os.availableParallelism()}) with a build of llama.cpp for this machine, npm run build:llama, else cores − 1)`,
   },
   {
+    key: "engine",
+    flags: "--engine <engine>",
+    env: "LLM_TWIN_ENGINE",
+    description:
+      "who decodes and samples: native (npm run build:native; every sequence on one native thread) or node-llama-cpp (default: native when built, else node-llama-cpp)",
+  },
+  {
     key: "parallel",
     flags: "--parallel <n>",
     env: "LLM_TWIN_PARALLEL",
@@ -63,6 +76,15 @@ function positiveInteger(name: string, value: unknown): number {
   return parsed;
 }
 
+function engineName(value: unknown): EngineBackendName | undefined {
+  if (value === undefined || value === "") return undefined;
+  if (value === "native" || value === "node-llama-cpp") return value;
+  throw new AppError(
+    "configuration_error",
+    `--engine (LLM_TWIN_ENGINE): expected native or node-llama-cpp (got ${JSON.stringify(value)})`,
+  );
+}
+
 export function registerServeCommand(program: Command): void {
   const command = program
     .command("serve")
@@ -83,6 +105,7 @@ export function registerServeCommand(program: Command): void {
     const threads =
       raw.threads === undefined ? undefined : positiveInteger("--threads (LLM_TWIN_THREADS)", raw.threads);
     const parallel = positiveInteger("--parallel (LLM_TWIN_PARALLEL)", raw.parallel);
+    const engine = engineName(raw.engine);
     const model = String(raw.model);
     const log = (message: string) => process.stderr.write(`llm-twin serve: ${message}\n`);
     process.env.LANCEDB_LOG ??= "error";
@@ -114,9 +137,12 @@ export function registerServeCommand(program: Command): void {
         parallel,
         requestTimeoutMs: settings.llmTimeoutMs,
         ...(threads === undefined ? {} : { threads }),
+        ...(engine === undefined ? {} : { backend: engine }),
       });
       const info = llm.engine.info;
-      log(`model ready: threads ${info.threads}; ${describeForLog(info.runtime)}`);
+      log(
+        `model ready: threads ${info.threads}; ${describeForLog(info.runtime)}; ${describeEngineForLog(info.engine, engine)}`,
+      );
       if (settings.reranker !== undefined)
         reranker = await loadReranker(settings.reranker, settings.cacheDir, { threads: info.threads });
     } catch (error) {

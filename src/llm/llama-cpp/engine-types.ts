@@ -1,5 +1,6 @@
 import type { FinishReason, GenerationParameters, LanguageModelInput } from "../port.js";
 import type { BatchGateStats } from "./batch-gate.js";
+import type { EngineBackendName } from "./decode-port.js";
 import type { TokenLimits } from "./limits.js";
 import type { LlamaRuntime } from "./runtime.js";
 
@@ -7,6 +8,12 @@ export type LlamaCppEngineOptions = {
   modelPath: string;
   /** Reported to clients; defaults to the file name without extension. */
   modelId?: string;
+  /**
+   * Who decodes and samples: "native" (the addon in native/, decode + sampling of every sequence on
+   * one thread, like llama-server) or "node-llama-cpp". Default: "native" when the addon is built
+   * (npm run build:native), else "node-llama-cpp".
+   */
+  backend?: EngineBackendName;
   /** llama.cpp threads; default: every core with an OpenMP build, else cores − 1 (see runtime.ts). */
   threads?: number;
   /** Context sequences decoded together (continuous batching); default 4. */
@@ -91,6 +98,8 @@ export type LlamaCppEngine = {
     modelPath: string;
     parallel: number;
     threads: number;
+    /** The backend that decodes and samples (see LlamaCppEngineOptions.backend). */
+    engine: EngineBackendName;
     /** Which llama.cpp binary is loaded (local OpenMP build or portable prebuilt). */
     runtime: LlamaRuntime;
     batchSize: number;

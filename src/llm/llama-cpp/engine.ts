@@ -6,24 +6,18 @@
  */
 import os from "node:os";
 import path from "node:path";
-import {
-  getLlama,
-  type Llama,
-  type LlamaContext,
-  type LlamaContextSequence,
-  type LlamaModel,
-  type Token,
-} from "node-llama-cpp";
+import { getLlama, type Llama, type LlamaModel, type Token } from "node-llama-cpp";
 import { AppError } from "../../errors/index.js";
 import type { FinishReason } from "../port.js";
 import { type Admission, abortedError, createAdmission } from "./admission.js";
-import { type BatchGate, createBatchGate } from "./batch-gate.js";
+import type { DecodeBackend, EngineBackendName, GeneratedToken } from "./decode-port.js";
 import type { EngineEvent, EngineRequest, LlamaCppEngine, LlamaCppEngineOptions } from "./engine-types.js";
 import { checkTokenLimits, type TokenLimits } from "./limits.js";
+import { nativeAddonBuilt } from "./native/addon.js";
+import { createNativeBackend } from "./native/backend.js";
+import { createNodeLlamaCppBackend } from "./node-llama-cpp-backend.js";
 import { createPromptBuilder, type PromptBuilder } from "./prompt.js";
-import { createSequenceResolver } from "./queued-sequences.js";
 import { defaultThreads, describeRuntime, type LlamaRuntime } from "./runtime.js";
-import { createSamplingFactory, type SamplingFactory } from "./sampling.js";
 import { createIncrementalDetokenizer, createStopMatcher } from "./text-output.js";
 
 export type {
@@ -35,7 +29,19 @@ export type {
   LlamaCppEngineOptions,
 } from "./engine-types.js";
 
-type Slot = { sequence: LlamaContextSequence; index: number };
+type Slot = { index: number };
+
+/** The start-up log line: which backend runs and, when node-llama-cpp was not asked for, why. */
+export function describeEngineForLog(engine: EngineBackendName, requested: EngineBackendName | undefined): string {
+  if (engine === "native") return "engine: native generation loop (decode + sampling on one thread)";
+  if (requested === "node-llama-cpp") return "engine: node-llama-cpp";
+  return "engine: node-llama-cpp, because the native addon is not built (npm run build:native builds it; docs/llm-service.md)";
+}
+
+/** "native" when the addon is built (npm run build:native), else node-llama-cpp. */
+export function defaultBackend(): EngineBackendName {
+  return nativeAddonBuilt() ? "native" : "node-llama-cpp";
+}
 
 export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Promise<LlamaCppEngine> {
   const parallel = options.parallel ?? 4;
@@ -48,16 +54,27 @@ export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Prom
   });
   const runtime = describeRuntime(llama);
   const threads = options.threads ?? defaultThreads(runtime);
+  const backendName = options.backend ?? defaultBackend();
   let model: LlamaModel | undefined;
-  let context: LlamaContext | undefined;
+  let backend: DecodeBackend | undefined;
   try {
     model = await llama.loadModel({
       modelPath: options.modelPath,
       gpuLayers: 0,
-      ...(options.onLoadProgress === undefined ? {} : { onLoadProgress: options.onLoadProgress }),
+      // The native loop loads the weights itself; node-llama-cpp only tokenizes and detokenizes.
+      ...(backendName === "native" ? { vocabOnly: true } : {}),
+      // With the native engine the weights load in the addon, which reports the progress.
+      ...(options.onLoadProgress === undefined || backendName === "native"
+        ? {}
+        : { onLoadProgress: options.onLoadProgress }),
     });
+    // A vocabulary-only model reports a train context of 0; the file's metadata has it.
+    const trainContextSize =
+      model.trainContextSize > 0
+        ? model.trainContextSize
+        : (model.fileInsights.trainContextSize ?? Number.POSITIVE_INFINITY);
     const maxTotalTokens =
-      options.maxTotalTokens ?? Math.min(2048, model.trainContextSize, options.contextSize ?? Number.POSITIVE_INFINITY);
+      options.maxTotalTokens ?? Math.min(2048, trainContextSize, options.contextSize ?? Number.POSITIVE_INFINITY);
     const contextSize = options.contextSize ?? maxTotalTokens;
     if (maxTotalTokens > contextSize) {
       throw new AppError(
@@ -66,20 +83,24 @@ export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Prom
       );
     }
     const batchSize = options.batchSize ?? 512;
-    const sequences = createSequenceResolver();
-    const gate = createBatchGate({ sequenceOf: sequences.sequenceOf });
-    context = await model.createContext({
+    const settings = {
       contextSize,
-      sequences: parallel,
+      parallel,
       threads,
       batchSize,
       flashAttention: options.flashAttention ?? "auto",
-      batching: { itemPrioritizationStrategy: gate.prioritize },
-    });
-    sequences.attach(context);
-    return buildEngine({ llama, model, context, gate, options, runtime, threads, parallel, batchSize, maxTotalTokens });
+    } as const;
+    backend =
+      backendName === "native"
+        ? await createNativeBackend(llama, model, {
+            ...settings,
+            modelPath: options.modelPath,
+            ...(options.onLoadProgress === undefined ? {} : { onLoadProgress: options.onLoadProgress }),
+          })
+        : await createNodeLlamaCppBackend(llama, model, settings);
+    return buildEngine({ llama, model, backend, options, runtime, threads, parallel, batchSize, maxTotalTokens });
   } catch (error) {
-    await context?.dispose();
+    await backend?.dispose();
     await model?.dispose();
     await llama.dispose();
     if (error instanceof AppError) throw error;
@@ -92,8 +113,7 @@ export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Prom
 type BuildInput = {
   llama: Llama;
   model: LlamaModel;
-  context: LlamaContext;
-  gate: BatchGate;
+  backend: DecodeBackend;
   options: LlamaCppEngineOptions;
   runtime: LlamaRuntime;
   threads: number;
@@ -103,7 +123,7 @@ type BuildInput = {
 };
 
 function buildEngine(input: BuildInput): LlamaCppEngine {
-  const { llama, model, context, gate, options, parallel } = input;
+  const { llama, model, backend, options, parallel } = input;
   const maxQueue = options.maxQueue ?? parallel;
   const maxConcurrentRequests = options.maxConcurrentRequests ?? parallel + maxQueue;
   const limits: TokenLimits = {
@@ -113,10 +133,9 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
   };
   const requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
   const slots: Slot[] = [];
-  for (let index = 0; index < parallel; index += 1) slots.push({ sequence: context.getSequence(), index });
+  for (let index = 0; index < parallel; index += 1) slots.push({ index });
   const admission: Admission<Slot> = createAdmission(slots, { slots: parallel, maxQueue, maxConcurrentRequests });
   const prompts: PromptBuilder = createPromptBuilder(model);
-  const sampling: SamplingFactory = createSamplingFactory(llama, model);
   const observer = options.observer ?? {};
   const running = new Set<AbortController>();
   const idleWaiters: Array<() => void> = [];
@@ -148,9 +167,7 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
     const maxNewTokens = checkTokenLimits(limits, prompt.tokens.length, parameters.maxNewTokens);
     // Sampling is set up (logit bias checked, grammar compiled) before admission, so invalid
     // requests are refused without taking a sequence.
-    const generated: number[] = [];
-    const setup = await sampling.create(parameters, () => prompt.tokens.concat(generated));
-    setup.options.yieldEogToken = true;
+    const setup = await backend.prepare(parameters, prompt.tokens);
     const controller = new AbortController();
     const signals = [controller.signal];
     if (request.signal !== undefined) signals.push(request.signal);
@@ -184,58 +201,44 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
         model.detokenize(tokens as Token[], false, lastTokens as Token[]),
       );
       const stopMatcher = createStopMatcher([...(parameters.stop ?? []), ...prompt.stopTexts]);
-      const wantLogprobs = parameters.logprobs === true;
-      const evaluation = slot.sequence.evaluateWithMetadata(
-        prompt.tokens as Token[],
-        wantLogprobs ? { confidence: true } : {},
-        setup.options,
+      const stream = backend.generate(
+        {
+          slot: slot.index,
+          promptTokens: prompt.tokens,
+          stopTokens,
+          maxTokens: maxNewTokens,
+          logprobs: parameters.logprobs === true,
+          signal,
+        },
+        setup,
       );
-      type Step = IteratorResult<{ token: Token; confidence?: number }>;
-      // Counted by the batch gate from the first request for a token until no more will follow.
-      let asking = false;
-      const stopAsking = (): void => {
-        if (asking) gate.generationEnded();
-        asking = false;
-      };
-      const askForToken = (): Promise<Step> => {
-        if (!asking) gate.generationStarted();
-        asking = true;
-        return evaluation.next() as Promise<Step>;
-      };
       let text = "";
       let lastTokenAt = performance.now();
       let reason: FinishReason = "eos";
       let flushed = false;
       activeGenerations += 1;
-      // The next token is asked for as soon as this one arrives, before it is detokenized and
-      // handed to the consumer: the sequence's next decode is queued within a few microtasks, so
-      // it joins the same batch as the other sequences' (see batch-gate.ts).
-      let pending: Promise<Step> | undefined = askForToken();
       try {
-        while (pending !== undefined) {
-          let step: Step;
+        for (;;) {
+          let item: GeneratedToken | undefined;
           try {
-            step = await pending;
-          } finally {
-            pending = undefined;
+            item = await stream.next();
+          } catch (error) {
+            // A backend torn down under a cancelled request (dispose) fails with its own error;
+            // the request's reason (shutting down, timeout, client gone) is the one to report.
+            throw signal.aborted ? cancelled() : error;
           }
-          if (step.done === true) break;
-          const item = step.value;
-          const token = item.token;
-          const endOfGeneration = stopTokens.has(token) || model.isEogToken(token);
-          const first = generated.length === 0;
-          // Pushed before the next token is asked for: the repetition penalty reads this history.
-          generated.push(token);
-          completionTokens = generated.length;
-          const last = endOfGeneration || generated.length >= maxNewTokens;
-          if (!last && !signal.aborted) pending = askForToken();
-          else stopAsking();
+          if (item === undefined) break;
+          completionTokens += 1;
+          // Before the model is used: dispose() aborts requests, then frees the model.
           if (signal.aborted) throw cancelled();
+          const token = item.token;
+          const endOfGeneration = stopTokens.has(token) || model.isEogToken(token as Token);
+          const first = completionTokens === 1;
+          const last = endOfGeneration || completionTokens >= maxNewTokens;
           const now = performance.now();
           if (first) observer.onFirstToken?.(now - queuedAt);
           else observer.onInterToken?.(now - lastTokenAt);
           lastTokenAt = now;
-          const logprob = item.confidence === undefined ? null : Math.log(item.confidence);
           // The last token's event carries everything still held back (incomplete characters,
           // possible stop-sequence prefixes), so the events always add up to the generated text.
           const raw = endOfGeneration
@@ -244,7 +247,7 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
           const piece = stopMatcher.push(raw);
           const pieceText = last && !piece.stopped ? piece.text + stopMatcher.flush() : piece.text;
           text += pieceText;
-          yield { type: "token", id: token, text: pieceText, logprob, special: endOfGeneration };
+          yield { type: "token", id: token, text: pieceText, logprob: item.logprob, special: endOfGeneration };
           if (!piece.stopped && !last) continue;
           flushed = true;
           reason = piece.stopped || stopTokens.has(token) ? "stop" : endOfGeneration ? "eos" : "length";
@@ -253,11 +256,9 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
         if (signal.aborted) throw cancelled();
       } finally {
         activeGenerations -= 1;
-        stopAsking();
-        // A token asked for ahead (a stop sequence ended the text, or cancellation) is awaited
-        // and dropped, so that the sequence is idle before it is cleared and reused.
-        if (pending !== undefined) await pending.catch(() => undefined);
-        await evaluation.return(undefined);
+        // Stops the backend (tokens generated ahead are dropped) and waits until the sequence
+        // is idle and cleared before the slot is released below.
+        await stream.close();
       }
       if (!flushed) {
         // The evaluation ended without an end-of-generation token (context exhausted).
@@ -278,11 +279,7 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
       };
     } finally {
       running.delete(controller);
-      if (slot !== undefined) {
-        const released = slot;
-        await released.sequence.clearHistory().catch(() => undefined);
-        admission.release(released);
-      }
+      if (slot !== undefined) admission.release(slot);
       observer.onFinished?.({ promptTokens, completionTokens, finishReason });
       settle();
     }
@@ -295,6 +292,7 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
       modelPath: options.modelPath,
       parallel,
       threads: input.threads,
+      engine: backend.name,
       runtime: input.runtime,
       batchSize: input.batchSize,
       maxQueue,
@@ -317,7 +315,7 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
         sequencesInUse: admission.inUse,
         queueSize: admission.queued,
         activeGenerations,
-        decode: gate.stats(),
+        decode: backend.decodeStats(),
       };
     },
     get disposed() {
@@ -335,7 +333,7 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
       disposed = true;
       admission.close(new AppError("shutting_down", "The model is shutting down", { retryable: true }));
       for (const controller of running) controller.abort(new AppError("shutting_down", "The model is shutting down"));
-      await context.dispose();
+      await backend.dispose();
       await model.dispose();
       await llama.dispose();
     },

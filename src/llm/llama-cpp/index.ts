@@ -1,6 +1,9 @@
 export { type Admission, type AdmissionOptions, createAdmission } from "./admission.js";
+export type { EngineBackendName } from "./decode-port.js";
 export {
   createLlamaCppEngine,
+  defaultBackend,
+  describeEngineForLog,
   type EngineEvent,
   type EngineObserver,
   type EngineRequest,

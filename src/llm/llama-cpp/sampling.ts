@@ -30,11 +30,10 @@ export type SamplingFactory = {
   create(parameters: GenerationParameters & { ignoreEos?: boolean }, history: () => number[]): Promise<SamplingSetup>;
 };
 
-export function createSamplingFactory(llama: Llama, model: LlamaModel): SamplingFactory {
+/** JSON schema → compiled grammar, compiled once per schema (small LRU), shared by both backends. */
+export function createGrammarCache(llama: Llama): (schema: Record<string, unknown>) => Promise<LlamaGrammar> {
   const grammars = new Map<string, Promise<LlamaGrammar>>();
-  const vocabularySize = vocabularySizeOf(model);
-
-  async function grammarFor(schema: Record<string, unknown>): Promise<LlamaGrammar> {
+  return async function grammarFor(schema) {
     const key = JSON.stringify(schema);
     let grammar = grammars.get(key);
     if (grammar === undefined) {
@@ -57,15 +56,41 @@ export function createSamplingFactory(llama: Llama, model: LlamaModel): Sampling
         },
       );
     }
+  };
+}
+
+/** The seed to sample with: the request's, else random; none for greedy decoding. */
+export function seedFor(parameters: GenerationParameters): number | undefined {
+  if ((parameters.temperature ?? 0) <= 0) return undefined;
+  return parameters.seed ?? Math.floor(Math.random() * 2 ** 31);
+}
+
+/** The request's logit bias as (token, bias) pairs, ids checked; a bias ≤ −100 bans (−Infinity). */
+export function logitBiasEntries(parameters: GenerationParameters, vocabularySize: number): Array<[number, number]> {
+  const entries: Array<[number, number]> = [];
+  for (const [key, value] of Object.entries(parameters.logitBias ?? {})) {
+    const token = Number(key);
+    if (!Number.isInteger(token) || token < 0 || token >= vocabularySize) {
+      throw new AppError(
+        "validation_error",
+        `Input validation error: logit_bias token id ${key} is not in the vocabulary`,
+      );
+    }
+    entries.push([token, value <= BAN_THRESHOLD ? Number.NEGATIVE_INFINITY : value]);
   }
+  return entries;
+}
+
+export function createSamplingFactory(llama: Llama, model: LlamaModel): SamplingFactory {
+  const grammarFor = createGrammarCache(llama);
+  const vocabularySize = vocabularySizeOf(model);
 
   return {
     async create(parameters, history) {
       const options: SequenceEvaluateOptions = {};
       const temperature = parameters.temperature ?? 0;
-      let seed: number | undefined;
-      if (temperature > 0) {
-        seed = parameters.seed ?? Math.floor(Math.random() * 2 ** 31);
+      const seed = seedFor(parameters);
+      if (seed !== undefined) {
         options.temperature = temperature;
         options.seed = seed;
         if (parameters.topK !== undefined) options.topK = parameters.topK;
@@ -78,19 +103,12 @@ export function createSamplingFactory(llama: Llama, model: LlamaModel): Sampling
           penalty: parameters.repetitionPenalty,
         };
       }
-      const bias = parameters.logitBias ?? {};
-      if (Object.keys(bias).length > 0 || parameters.ignoreEos === true) {
+      const bias = logitBiasEntries(parameters, vocabularySize);
+      if (bias.length > 0 || parameters.ignoreEos === true) {
         const tokenBias = new TokenBias(model.tokenizer);
         if (parameters.ignoreEos === true) banEndOfGeneration(tokenBias, model);
-        for (const [key, value] of Object.entries(bias)) {
-          const token = Number(key);
-          if (!Number.isInteger(token) || token < 0 || token >= vocabularySize) {
-            throw new AppError(
-              "validation_error",
-              `Input validation error: logit_bias token id ${key} is not in the vocabulary`,
-            );
-          }
-          tokenBias.set(token as Token, value <= BAN_THRESHOLD ? "never" : { logit: value });
+        for (const [token, value] of bias) {
+          tokenBias.set(token as Token, value === Number.NEGATIVE_INFINITY ? "never" : { logit: value });
         }
         options.tokenBias = tokenBias;
       }
@@ -107,7 +125,7 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function vocabularySizeOf(model: LlamaModel): number {
+export function vocabularySizeOf(model: LlamaModel): number {
   const metadata = model.fileInfo.metadata as { tokenizer?: { ggml?: { tokens?: readonly unknown[] } } };
   return metadata.tokenizer?.ggml?.tokens?.length ?? Number.POSITIVE_INFINITY;
 }

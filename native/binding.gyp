@@ -1,0 +1,17 @@
+{
+  "targets": [
+    {
+      "target_name": "llm_twin_native",
+      "sources": ["src/generation-loop.cc", "src/llama-api.cc"],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "<(module_root_dir)/../build/llama-headers/include",
+        "<(module_root_dir)/../build/llama-headers/ggml/include"
+      ],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-O2", "-Wall", "-Wextra"],
+      "libraries": ["-ldl", "-pthread"]
+    }
+  ]
+}

@@ -1,0 +1,710 @@
+// GenerationLoop: llama.cpp's decode + sampling for every sequence of one context on ONE native
+// thread, the way llama-server's slot loop works. node-llama-cpp decodes on a libuv thread, returns
+// to JavaScript, samples each sequence with a separate async call and lets JavaScript queue the next
+// decode; those hops were the remaining gap to llama-server (docs/benchmarks.md). Here JavaScript
+// only starts jobs, cancels them and receives the tokens: one ThreadSafeFunction call per decode
+// step carries every slot's token.
+#include <napi.h>
+#include <pthread.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "llama-api.h"
+
+namespace llm_twin {
+namespace {
+
+struct SamplingParams {
+  float temperature = 0.0f;
+  int32_t top_k = 0;
+  float top_p = 1.0f;
+  uint32_t seed = 0;
+  float repeat_penalty = 1.0f;
+  bool ignore_eos = false;
+  bool logprobs = false;
+  int32_t max_tokens = 1;
+  std::vector<llama_logit_bias> bias;
+  std::string grammar;
+  std::string grammar_root;
+};
+
+struct Job {
+  uint32_t id = 0;
+  int32_t slot = 0;
+  std::vector<llama_token> prompt;
+  llama_sampler* grammar = nullptr;  // applied before the chain; never fed the prompt
+  llama_sampler* chain = nullptr;
+  int32_t max_tokens = 1;
+  bool logprobs = false;
+};
+
+struct SlotState {
+  bool active = false;
+  Job job;
+  size_t prompt_pos = 0;  // prompt tokens already decoded
+  int32_t n_past = 0;     // positions in the sequence's memory
+  llama_token next = -1;  // the sampled token still to decode
+  int32_t generated = 0;
+  int32_t logits_index = -1;  // this step's batch index holding the slot's logits
+  bool in_batch = false;
+};
+
+enum class Done : uint8_t { None, Eos, Length, Cancelled, Error };
+
+const char* DoneName(Done done) {
+  switch (done) {
+    case Done::Eos: return "eos";
+    case Done::Length: return "length";
+    case Done::Cancelled: return "cancelled";
+    case Done::Error: return "error";
+    default: return nullptr;
+  }
+}
+
+struct Event {
+  uint32_t job = 0;
+  int32_t token = -1;
+  bool has_logprob = false;
+  float logprob = 0.0f;
+  Done done = Done::None;
+  std::string error;
+};
+
+// One delivery to JavaScript: the model finished loading (or failed to), or one step's events.
+struct Delivery {
+  float progress = -1.0f;  // model loading progress, 0…1, when >= 0
+  bool ready = false;
+  std::string load_error;
+  std::vector<Event> events;
+  uint64_t decodes = 0;
+  uint64_t tokens = 0;
+};
+
+class GenerationLoop;
+void CallJs(Napi::Env env, Napi::Function, GenerationLoop* loop, Delivery* delivery);
+using Tsfn = Napi::TypedThreadSafeFunction<GenerationLoop, Delivery, CallJs>;
+
+class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "GenerationLoop",
+                       {
+                           InstanceMethod("start", &GenerationLoop::Start),
+                           InstanceMethod("cancel", &GenerationLoop::Cancel),
+                           InstanceMethod("dispose", &GenerationLoop::Dispose),
+                           InstanceMethod("stats", &GenerationLoop::Stats),
+                       });
+  }
+
+  // new GenerationLoop({libraryPath, modelPath, contextSize, sequences, batchSize, threads,
+  //                     flashAttention: "auto"|"on"|"off"}, onReady(error?: string),
+  //                     onProgress?(fraction))
+  explicit GenerationLoop(const Napi::CallbackInfo& info) : Napi::ObjectWrap<GenerationLoop>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction()) {
+      throw Napi::TypeError::New(env, "GenerationLoop(options, onReady) expected");
+    }
+    Napi::Object options = info[0].As<Napi::Object>();
+    std::string library = options.Get("libraryPath").As<Napi::String>();
+    model_path_ = options.Get("modelPath").As<Napi::String>().Utf8Value();
+    sequences_ = options.Get("sequences").As<Napi::Number>().Int32Value();
+    context_per_sequence_ = options.Get("contextSize").As<Napi::Number>().Int32Value();
+    batch_size_ = options.Get("batchSize").As<Napi::Number>().Int32Value();
+    threads_ = options.Get("threads").As<Napi::Number>().Int32Value();
+    std::string flash = options.Get("flashAttention").As<Napi::String>();
+    flash_ = flash == "on" ? LLAMA_FLASH_ATTN_TYPE_ENABLED
+             : flash == "off" ? LLAMA_FLASH_ATTN_TYPE_DISABLED
+                              : LLAMA_FLASH_ATTN_TYPE_AUTO;
+    if (sequences_ < 1 || context_per_sequence_ < 1 || batch_size_ < 1 || threads_ < 1) {
+      throw Napi::RangeError::New(env, "sequences, contextSize, batchSize and threads must be positive");
+    }
+    // llama.cpp reserves at least one output per sequence in a batch (GGML_ASSERT otherwise), and
+    // a batch must hold one token of every generating sequence; node-llama-cpp raises it alike.
+    batch_size_ = std::max(batch_size_, sequences_);
+    std::string error = LoadLlamaApi(library, api_);
+    if (!error.empty()) throw Napi::Error::New(env, error);
+
+    on_ready_ = Napi::Persistent(info[1].As<Napi::Function>());
+    if (info.Length() > 2 && info[2].IsFunction()) on_progress_ = Napi::Persistent(info[2].As<Napi::Function>());
+    // The object stays alive until the thread-safe function is finalised (after dispose), so no
+    // delivery can reach a collected object.
+    self_ = Napi::Persistent(info.This().As<Napi::Object>());
+    tsfn_ = Tsfn::New(env, "llm-twin-generation-loop", 0, 1, this,
+                      [](Napi::Env, void*, GenerationLoop* loop) { loop->self_.Reset(); });
+    slots_.resize(static_cast<size_t>(sequences_));
+    job_of_slot_.assign(static_cast<size_t>(sequences_), 0);
+    // Worker threads and process exit: stop the loop thread before the environment goes away.
+    cleanup_hook_ = env.AddCleanupHook(&GenerationLoop::OnCleanup, this);
+    thread_ = std::thread([this] { Run(); });
+  }
+
+  static void OnCleanup(GenerationLoop* loop) {
+    loop->in_cleanup_ = true;
+    loop->Shutdown();
+  }
+
+  ~GenerationLoop() override {
+    Shutdown();
+    if (!in_cleanup_) cleanup_hook_.Remove(Env());
+  }
+
+  // JS-thread side of a delivery.
+  void Deliver(Napi::Env env, Delivery* delivery) {
+    stats_decodes_ = delivery->decodes;
+    stats_tokens_ = delivery->tokens;
+    if (delivery->progress >= 0.0f) {
+      if (!on_progress_.IsEmpty()) Invoke(on_progress_.Value(), {Napi::Number::New(env, delivery->progress)});
+      return;
+    }
+    if (delivery->ready) {
+      on_progress_.Reset();
+      Napi::FunctionReference ready = std::move(on_ready_);
+      if (!js_active_) tsfn_.Unref(env);
+      Invoke(ready.Value(), {delivery->load_error.empty() ? env.Undefined() : Napi::String::New(env, delivery->load_error)});
+      return;
+    }
+    for (const Event& event : delivery->events) {
+      auto found = callbacks_.find(event.job);
+      if (found == callbacks_.end()) continue;
+      Napi::Function callback = found->second.Value();
+      napi_value args[4] = {
+          event.token >= 0 ? Napi::Number::New(env, event.token) : env.Undefined(),
+          event.has_logprob ? Napi::Number::New(env, event.logprob) : env.Undefined(),
+          event.done != Done::None ? Napi::String::New(env, DoneName(event.done)) : env.Undefined(),
+          event.error.empty() ? env.Undefined() : Napi::String::New(env, event.error),
+      };
+      if (event.done != Done::None) {
+        for (uint32_t& job : job_of_slot_) {
+          if (job == event.job) job = 0;
+        }
+        Napi::FunctionReference keep = std::move(found->second);
+        callbacks_.erase(found);
+        js_active_ -= 1;
+        if (js_active_ == 0 && !disposed_) tsfn_.Unref(env);
+        Invoke(keep.Value(), {args[0], args[1], args[2], args[3]});
+      } else {
+        Invoke(callback, {args[0], args[1], args[2], args[3]});
+      }
+    }
+  }
+
+ private:
+  // Callbacks must not throw (the JavaScript adapter catches everything); an exception here is
+  // swallowed so that the other slots' events of the step are still delivered.
+  static void Invoke(Napi::Function callback, const std::initializer_list<napi_value>& args) {
+    try {
+      callback.Call(args);
+    } catch (const Napi::Error&) {
+    }
+  }
+
+  // start(slot, promptTokens: Uint32Array, params, onEvent(token?, logprob?, done?, error?)) → job id
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (disposed_) throw Napi::Error::New(env, "The generation loop is disposed");
+    if (!loaded_) throw Napi::Error::New(env, "The generation loop is not ready");
+    if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsTypedArray() || !info[2].IsObject() ||
+        !info[3].IsFunction()) {
+      throw Napi::TypeError::New(env, "start(slot, promptTokens, params, onEvent) expected");
+    }
+    int32_t slot = info[0].As<Napi::Number>().Int32Value();
+    if (slot < 0 || slot >= sequences_) throw Napi::RangeError::New(env, "slot out of range");
+    if (job_of_slot_[static_cast<size_t>(slot)] != 0) throw Napi::Error::New(env, "slot is busy");
+    Napi::Uint32Array tokens = info[1].As<Napi::Uint32Array>();
+    if (tokens.ElementLength() == 0) throw Napi::RangeError::New(env, "the prompt is empty");
+    if (tokens.ElementLength() >= static_cast<size_t>(context_per_sequence_)) {
+      throw Napi::RangeError::New(env, "the prompt does not fit the context of a sequence");
+    }
+    SamplingParams params = ReadParams(info[2].As<Napi::Object>());
+
+    Job job;
+    job.id = next_job_id_++;
+    if (next_job_id_ == 0) next_job_id_ = 1;
+    job.slot = slot;
+    job.prompt.reserve(tokens.ElementLength());
+    for (size_t i = 0; i < tokens.ElementLength(); i += 1) {
+      uint32_t token = tokens[i];
+      if (token >= static_cast<uint32_t>(n_vocab_)) throw Napi::RangeError::New(env, "prompt token out of range");
+      job.prompt.push_back(static_cast<llama_token>(token));
+    }
+    job.max_tokens = std::max<int32_t>(1, params.max_tokens);
+    job.logprobs = params.logprobs;
+    std::string error;
+    try {
+      error = CreateSamplers(params, job);
+    } catch (const std::exception& exception) {
+      error = std::string("could not create the samplers: ") + exception.what();
+    }
+    if (!error.empty()) {
+      FreeSamplers(job);
+      throw Napi::Error::New(env, error);
+    }
+
+    callbacks_.emplace(job.id, Napi::Persistent(info[3].As<Napi::Function>()));
+    job_of_slot_[static_cast<size_t>(slot)] = job.id;
+    if (js_active_ == 0) tsfn_.Ref(env);
+    js_active_ += 1;
+    uint32_t id = job.id;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      incoming_.push_back(std::move(job));
+    }
+    wake_.notify_one();
+    return Napi::Number::New(env, id);
+  }
+
+  // cancel(slot): the slot's job ends at the next step with done = "cancelled" (unless it ended).
+  void Cancel(const Napi::CallbackInfo& info) {
+    int32_t slot = info[0].As<Napi::Number>().Int32Value();
+    if (slot < 0 || slot >= sequences_) return;
+    uint32_t job = job_of_slot_[static_cast<size_t>(slot)];
+    if (job == 0 || callbacks_.find(job) == callbacks_.end()) return;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      cancelled_.push_back(job);
+    }
+    wake_.notify_one();
+  }
+
+  // dispose(): cancels every job (their "done" events still arrive), joins the thread, frees the
+  // model and context. Idempotent.
+  void Dispose(const Napi::CallbackInfo&) { Shutdown(); }
+
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Object stats = Napi::Object::New(info.Env());
+    stats.Set("decodes", Napi::Number::New(info.Env(), static_cast<double>(stats_decodes_)));
+    stats.Set("tokens", Napi::Number::New(info.Env(), static_cast<double>(stats_tokens_)));
+    return stats;
+  }
+
+  void Shutdown() {
+    if (disposed_) return;
+    disposed_ = true;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    if (thread_.joinable()) thread_.join();
+    if (context_ != nullptr) api_.llama_free(context_);
+    if (model_ != nullptr) api_.llama_model_free(model_);
+    context_ = nullptr;
+    model_ = nullptr;
+    tsfn_.Release();
+  }
+
+  SamplingParams ReadParams(Napi::Object object) {
+    SamplingParams params;
+    auto number = [&](const char* key, double fallback) {
+      Napi::Value value = object.Get(key);
+      return value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : fallback;
+    };
+    params.temperature = static_cast<float>(number("temperature", 0));
+    params.top_k = static_cast<int32_t>(number("topK", 0));
+    params.top_p = static_cast<float>(number("topP", 1));
+    params.seed = static_cast<uint32_t>(number("seed", 0));
+    params.repeat_penalty = static_cast<float>(number("repeatPenalty", 1));
+    params.max_tokens = static_cast<int32_t>(number("maxTokens", 1));
+    params.ignore_eos = object.Get("ignoreEos").ToBoolean();
+    params.logprobs = object.Get("logprobs").ToBoolean();
+    Napi::Value bias = object.Get("logitBias");
+    if (bias.IsTypedArray()) {
+      // Float64Array of (token, bias) pairs.
+      Napi::Float64Array pairs = bias.As<Napi::Float64Array>();
+      for (size_t i = 0; i + 1 < pairs.ElementLength(); i += 2) {
+        double token = pairs[i];
+        if (token < 0 || token >= n_vocab_) throw Napi::RangeError::New(object.Env(), "logit bias token out of range");
+        params.bias.push_back({static_cast<llama_token>(token), static_cast<float>(pairs[i + 1])});
+      }
+    }
+    if (params.ignore_eos) {
+      for (llama_token token : eog_tokens_) params.bias.push_back({token, -std::numeric_limits<float>::infinity()});
+    }
+    Napi::Value grammar = object.Get("grammar");
+    if (grammar.IsString()) {
+      params.grammar = grammar.As<Napi::String>().Utf8Value();
+      Napi::Value root = object.Get("grammarRoot");
+      params.grammar_root = root.IsString() ? root.As<Napi::String>().Utf8Value() : "root";
+    }
+    return params;
+  }
+
+  // Built on the JavaScript thread so that a bad grammar fails start() synchronously.
+  std::string CreateSamplers(const SamplingParams& params, Job& job) {
+    const llama_vocab* vocab = api_.llama_model_get_vocab(model_);
+    if (!params.grammar.empty()) {
+      job.grammar = api_.llama_sampler_init_grammar(vocab, params.grammar.c_str(), params.grammar_root.c_str());
+      if (job.grammar == nullptr) return "the grammar could not be parsed";
+    }
+    llama_sampler_chain_params chain_params = api_.llama_sampler_chain_default_params();
+    chain_params.no_perf = true;
+    job.chain = api_.llama_sampler_chain_init(chain_params);
+    if (!params.bias.empty()) {
+      api_.llama_sampler_chain_add(job.chain, api_.llama_sampler_init_logit_bias(
+                                                  n_vocab_, static_cast<int32_t>(params.bias.size()), params.bias.data()));
+    }
+    if (params.repeat_penalty != 1.0f) {
+      api_.llama_sampler_chain_add(job.chain,
+                                   api_.llama_sampler_init_penalties(n_vocab_, kRepeatPenaltyWindow, params.repeat_penalty, 0, 0));
+      // The penalty window starts with the prompt, as node-llama-cpp's does; the grammar sampler
+      // must not see the prompt (it would try to parse it).
+      for (llama_token token : job.prompt) api_.llama_sampler_accept(job.chain, token);
+    }
+    if (params.temperature <= 0.0f) {
+      api_.llama_sampler_chain_add(job.chain, api_.llama_sampler_init_greedy());
+    } else {
+      if (params.top_k > 0) api_.llama_sampler_chain_add(job.chain, api_.llama_sampler_init_top_k(params.top_k));
+      if (params.top_p < 1.0f) api_.llama_sampler_chain_add(job.chain, api_.llama_sampler_init_top_p(params.top_p, 1));
+      api_.llama_sampler_chain_add(job.chain, api_.llama_sampler_init_temp(params.temperature));
+      api_.llama_sampler_chain_add(job.chain, api_.llama_sampler_init_dist(params.seed));
+    }
+    return "";
+  }
+
+  void FreeSamplers(Job& job) {
+    if (job.grammar != nullptr) api_.llama_sampler_free(job.grammar);
+    if (job.chain != nullptr) api_.llama_sampler_free(job.chain);
+    job.grammar = nullptr;
+    job.chain = nullptr;
+  }
+
+  // ---- loop thread ----
+
+  bool Load(std::string& error) {
+    llama_model_params model_params = api_.llama_model_default_params();
+    model_params.n_gpu_layers = 0;
+    model_params.progress_callback = &GenerationLoop::OnLoadProgress;
+    model_params.progress_callback_user_data = this;
+    model_ = api_.llama_model_load_from_file(model_path_.c_str(), model_params);
+    if (model_ == nullptr) {
+      error = "could not load the model " + model_path_;
+      return false;
+    }
+    llama_context_params context_params = api_.llama_context_default_params();
+    context_params.n_ctx = static_cast<uint32_t>(context_per_sequence_) * static_cast<uint32_t>(sequences_);
+    context_params.n_seq_max = static_cast<uint32_t>(sequences_);
+    context_params.n_batch = static_cast<uint32_t>(batch_size_);
+    context_params.n_ubatch = static_cast<uint32_t>(batch_size_);
+    context_params.n_threads = threads_;
+    context_params.n_threads_batch = threads_;
+    context_params.flash_attn_type = flash_;
+    context_params.kv_unified = false;
+    context_params.no_perf = true;
+    context_ = api_.llama_init_from_model(model_, context_params);
+    if (context_ == nullptr) {
+      error = "could not create a llama.cpp context";
+      return false;
+    }
+    const llama_vocab* vocab = api_.llama_model_get_vocab(model_);
+    n_vocab_ = api_.llama_vocab_n_tokens(vocab);
+    for (llama_token token = 0; token < n_vocab_; token += 1) {
+      if (api_.llama_vocab_is_eog(vocab, token)) eog_tokens_.push_back(token);
+    }
+    candidates_.resize(static_cast<size_t>(n_vocab_));
+    n_ctx_sequence_ = static_cast<int32_t>(api_.llama_n_ctx(context_)) / sequences_;
+    return true;
+  }
+
+  // Called by llama.cpp on the loop thread while loading; forwarded in steps of 1%.
+  static bool OnLoadProgress(float progress, void* data) {
+    auto* loop = static_cast<GenerationLoop*>(data);
+    if (progress >= 1.0f || progress - loop->last_progress_ >= 0.01f) {
+      loop->last_progress_ = progress;
+      auto* delivery = new Delivery();
+      delivery->progress = progress;
+      loop->Post(delivery);
+    }
+    return true;
+  }
+
+  void Post(Delivery* delivery) {
+    delivery->decodes = decodes_;
+    delivery->tokens = batch_tokens_;
+    if (tsfn_.NonBlockingCall(delivery) != napi_ok) delete delivery;
+  }
+
+  void Run() {
+    // Named so that per-thread CPU figures (/proc/<pid>/task/*/comm) tell the loop from the main
+    // thread; llama.cpp's OpenMP workers started from here inherit the name.
+    pthread_setname_np(pthread_self(), "llm-twin-loop");
+    auto* ready = new Delivery();
+    ready->ready = true;
+    std::string error;
+    if (!Load(error)) {
+      ready->load_error = error;
+      Post(ready);
+      // Jobs cannot start before ready; wait for dispose.
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [this] { return stopping_; });
+      return;
+    }
+    loaded_ = true;
+    Post(ready);
+    llama_batch batch = api_.llama_batch_init(batch_size_, 0, 1);
+    std::vector<Job> incoming;
+    std::vector<uint32_t> cancelled;
+    bool stopping = false;
+    while (!stopping) {
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] { return stopping_ || !incoming_.empty() || !cancelled_.empty() || active_ > 0; });
+        stopping = stopping_;
+        incoming.swap(incoming_);
+        cancelled.swap(cancelled_);
+      }
+      std::vector<Event> events;
+      for (Job& job : incoming) {
+        SlotState& slot = slots_[static_cast<size_t>(job.slot)];
+        if (slot.active) {  // the JavaScript side never does this; refuse rather than corrupt
+          events.push_back({job.id, -1, false, 0, Done::Error, "slot is busy"});
+          FreeSamplers(job);
+          continue;
+        }
+        api_.llama_memory_seq_rm(api_.llama_get_memory(context_), job.slot, -1, -1);
+        slot = SlotState();
+        slot.active = true;
+        slot.job = std::move(job);
+        active_ += 1;
+      }
+      incoming.clear();
+      for (uint32_t id : cancelled) {
+        for (SlotState& slot : slots_) {
+          if (slot.active && slot.job.id == id) Finish(slot, Done::Cancelled, "", events);
+        }
+      }
+      cancelled.clear();
+      if (stopping) {
+        for (SlotState& slot : slots_) {
+          if (slot.active) Finish(slot, Done::Cancelled, "", events);
+        }
+      } else if (active_ > 0) {
+        try {
+          Step(batch, events);
+        } catch (const std::exception& exception) {
+          // Last resort: an exception escaping llama.cpp must not terminate the process (an
+          // uncaught exception on this thread would); every running request fails instead.
+          std::string message = std::string("generation failed: ") + exception.what();
+          for (SlotState& slot : slots_) {
+            if (slot.active) Finish(slot, Done::Error, message, events);
+          }
+        }
+      }
+      if (!events.empty()) {
+        auto* delivery = new Delivery();
+        delivery->events = std::move(events);
+        Post(delivery);
+      }
+    }
+    api_.llama_batch_free(batch);
+  }
+
+  // One llama_decode over every active slot, in ascending slot (= sequence id) order: llama.cpp
+  // splits a batch wherever sequence ids are not consecutive (see batch-gate.ts).
+  void Step(llama_batch& batch, std::vector<Event>& events) {
+    int32_t generating = 0;
+    for (const SlotState& slot : slots_) {
+      if (slot.active && slot.prompt_pos >= slot.job.prompt.size()) generating += 1;
+    }
+    // Generating slots get their one token first; prompts share what is left of the batch.
+    int32_t prefill_budget = std::max<int32_t>(0, batch_size_ - generating);
+    int32_t generating_budget = std::min(generating, batch_size_);
+    batch.n_tokens = 0;
+    auto add = [&](llama_token token, int32_t pos, int32_t seq, bool logits) {
+      int32_t i = batch.n_tokens;
+      batch.token[i] = token;
+      batch.pos[i] = pos;
+      batch.n_seq_id[i] = 1;
+      batch.seq_id[i][0] = seq;
+      batch.logits[i] = logits ? 1 : 0;
+      batch.n_tokens += 1;
+      return i;
+    };
+    for (size_t index = 0; index < slots_.size(); index += 1) {
+      SlotState& slot = slots_[index];
+      slot.logits_index = -1;
+      slot.in_batch = false;
+      if (!slot.active) continue;
+      int32_t seq = static_cast<int32_t>(index);
+      if (slot.prompt_pos < slot.job.prompt.size()) {
+        size_t remaining = slot.job.prompt.size() - slot.prompt_pos;
+        size_t take = std::min(remaining, static_cast<size_t>(prefill_budget));
+        for (size_t k = 0; k < take; k += 1) {
+          bool last = slot.prompt_pos + 1 == slot.job.prompt.size();
+          int32_t i = add(slot.job.prompt[slot.prompt_pos], slot.n_past, seq, last);
+          if (last) slot.logits_index = i;
+          slot.prompt_pos += 1;
+          slot.n_past += 1;
+        }
+        prefill_budget -= static_cast<int32_t>(take);
+        slot.in_batch = take > 0;
+      } else if (generating_budget > 0) {
+        slot.logits_index = add(slot.next, slot.n_past, seq, true);
+        slot.n_past += 1;
+        generating_budget -= 1;
+        slot.in_batch = true;
+      }
+    }
+    if (batch.n_tokens == 0) return;
+    int32_t status = api_.llama_decode(context_, batch);
+    decodes_ += 1;
+    batch_tokens_ += static_cast<uint64_t>(batch.n_tokens);
+    if (status != 0) {
+      std::string message = "llama_decode failed with status " + std::to_string(status);
+      for (SlotState& slot : slots_) {
+        if (slot.active && slot.in_batch) Finish(slot, Done::Error, message, events);
+      }
+      return;
+    }
+    for (SlotState& slot : slots_) {
+      if (!slot.active || slot.logits_index < 0) continue;
+      Event event;
+      event.job = slot.job.id;
+      std::string error;
+      llama_token token = -1;
+      try {
+        token = Sample(slot, event, error);
+      } catch (const std::exception& exception) {
+        // llama.cpp throws from a grammar that accepts no token (e.g. a finished JSON value
+        // with end-of-generation banned by ignore_eos): that request fails, the loop goes on.
+        error = std::string("sampling failed: ") + exception.what();
+      }
+      if (token < 0) {
+        Finish(slot, Done::Error, error, events);
+        continue;
+      }
+      event.token = token;
+      slot.generated += 1;
+      const llama_vocab* vocab = api_.llama_model_get_vocab(model_);
+      Done done = Done::None;
+      // With ignore_eos the EOG tokens are banned by the bias, so one here is grammar-forced.
+      if (api_.llama_vocab_is_eog(vocab, token)) done = Done::Eos;
+      else if (slot.generated >= slot.job.max_tokens || slot.n_past >= n_ctx_sequence_) done = Done::Length;
+      slot.next = token;
+      events.push_back(std::move(event));
+      if (done != Done::None) Finish(slot, done, "", events);
+    }
+  }
+
+  llama_token Sample(SlotState& slot, Event& event, std::string& error) {
+    const float* logits = api_.llama_get_logits_ith(context_, slot.logits_index);
+    if (logits == nullptr) {
+      error = "no logits for the sequence";
+      return -1;
+    }
+    for (int32_t token = 0; token < n_vocab_; token += 1) candidates_[static_cast<size_t>(token)] = {token, logits[token], 0.0f};
+    llama_token_data_array array{candidates_.data(), candidates_.size(), -1, false};
+    if (slot.job.grammar != nullptr) api_.llama_sampler_apply(slot.job.grammar, &array);
+    api_.llama_sampler_apply(slot.job.chain, &array);
+    if (array.selected < 0 || static_cast<size_t>(array.selected) >= array.size) {
+      error = "the sampler selected no token";
+      return -1;
+    }
+    llama_token token = array.data[array.selected].id;
+    if (slot.job.grammar != nullptr) api_.llama_sampler_accept(slot.job.grammar, token);
+    api_.llama_sampler_accept(slot.job.chain, token);
+    if (slot.job.logprobs) {
+      // log-softmax of the raw logits (before bias, grammar and temperature), as node-llama-cpp's
+      // confidence is reported.
+      float max = logits[0];
+      for (int32_t i = 1; i < n_vocab_; i += 1) max = std::max(max, logits[i]);
+      double sum = 0;
+      for (int32_t i = 0; i < n_vocab_; i += 1) sum += std::exp(static_cast<double>(logits[i] - max));
+      event.has_logprob = true;
+      event.logprob = static_cast<float>(logits[token] - max - std::log(sum));
+    }
+    return token;
+  }
+
+  void Finish(SlotState& slot, Done done, const std::string& error, std::vector<Event>& events) {
+    api_.llama_memory_seq_rm(api_.llama_get_memory(context_), slot.job.slot, -1, -1);
+    FreeSamplers(slot.job);
+    Event event;
+    event.job = slot.job.id;
+    event.done = done;
+    event.error = error;
+    events.push_back(std::move(event));
+    slot.active = false;
+    active_ -= 1;
+  }
+
+  static constexpr int32_t kRepeatPenaltyWindow = 64;
+
+  LlamaApi api_;
+  std::string model_path_;
+  int32_t sequences_ = 1;
+  int32_t context_per_sequence_ = 512;
+  int32_t batch_size_ = 512;
+  int32_t threads_ = 1;
+  llama_flash_attn_type flash_ = LLAMA_FLASH_ATTN_TYPE_AUTO;
+
+  // Written by the loop thread before "ready" is posted, read-only afterwards.
+  llama_model* model_ = nullptr;
+  llama_context* context_ = nullptr;
+  int32_t n_vocab_ = 0;
+  int32_t n_ctx_sequence_ = 0;
+  std::vector<llama_token> eog_tokens_;
+  std::atomic<bool> loaded_{false};
+
+  // Loop thread only.
+  std::vector<SlotState> slots_;
+  std::vector<llama_token_data> candidates_;
+  float last_progress_ = 0.0f;
+  int32_t active_ = 0;
+  uint64_t decodes_ = 0;
+  uint64_t batch_tokens_ = 0;
+
+  // Shared, under mutex_.
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<Job> incoming_;
+  std::vector<uint32_t> cancelled_;
+  bool stopping_ = false;
+
+  // JavaScript thread only.
+  Tsfn tsfn_;
+  Napi::FunctionReference on_ready_;
+  Napi::FunctionReference on_progress_;
+  Napi::ObjectReference self_;
+  std::unordered_map<uint32_t, Napi::FunctionReference> callbacks_;
+  std::vector<uint32_t> job_of_slot_;
+  uint32_t next_job_id_ = 1;
+  int32_t js_active_ = 0;
+  bool disposed_ = false;
+  uint64_t stats_decodes_ = 0;
+  uint64_t stats_tokens_ = 0;
+  std::thread thread_;
+  Napi::Env::CleanupHook<void (*)(GenerationLoop*), GenerationLoop> cleanup_hook_;
+  bool in_cleanup_ = false;
+
+  friend void CallJs(Napi::Env, Napi::Function, GenerationLoop*, Delivery*);
+};
+
+void CallJs(Napi::Env env, Napi::Function, GenerationLoop* loop, Delivery* delivery) {
+  std::unique_ptr<Delivery> owned(delivery);
+  if (env == nullptr || loop == nullptr) return;  // the environment is shutting down
+  loop->Deliver(env, delivery);
+}
+
+}  // namespace
+
+}  // namespace llm_twin
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  exports.Set("GenerationLoop", llm_twin::GenerationLoop::Init(env));
+  return exports;
+}
+
+NODE_API_MODULE(llm_twin_native, InitModule)

@@ -1,0 +1,51 @@
+/**
+ * The one part of the engine that differs between backends: turning (sequence slot, prompt tokens,
+ * sampling) into a stream of generated tokens. Everything else (admission, limits, prompts,
+ * detokenization, stop sequences, observers, timeouts, cancellation) stays in engine.ts.
+ *
+ * - "node-llama-cpp": node-llama-cpp's sequences, one async evaluation per request, decode batches
+ *   ordered by the batch gate (node-llama-cpp-backend.ts);
+ * - "native": the addon in native/ that decodes and samples every sequence on one thread
+ *   (native/backend.ts).
+ */
+import type { GenerationParameters } from "../port.js";
+import type { BatchGateStats } from "./batch-gate.js";
+
+export type EngineBackendName = "native" | "node-llama-cpp";
+
+export type SamplingRequest = GenerationParameters & { ignoreEos?: boolean };
+
+export type GeneratedToken = { token: number; logprob: number | null };
+
+export type GenerationJob = {
+  /** Sequence index, 0 … parallel − 1 (held through admission). */
+  slot: number;
+  promptTokens: readonly number[];
+  /** Tokens that end the generation besides the model's end-of-generation tokens. */
+  stopTokens: ReadonlySet<number>;
+  maxTokens: number;
+  logprobs: boolean;
+  /** Aborts the request; a backend may stop generating at once. */
+  signal: AbortSignal;
+};
+
+export type TokenStream = {
+  /** The next token, or undefined once the backend stopped (end of generation, max tokens, context full, cancelled). */
+  next(): Promise<GeneratedToken | undefined>;
+  /** Stops generating; resolves once the sequence is idle and cleared, so the slot can be reused. */
+  close(): Promise<void>;
+};
+
+export type PreparedSampling = {
+  /** The seed used (random when sampling without one), reported in TGI details. */
+  seed: number | undefined;
+};
+
+export type DecodeBackend<P extends PreparedSampling = PreparedSampling> = {
+  readonly name: EngineBackendName;
+  /** Validates and compiles the sampling settings (logit bias, grammar) before admission. */
+  prepare(parameters: SamplingRequest, promptTokens: readonly number[]): Promise<P>;
+  generate(job: GenerationJob, sampling: P): TokenStream;
+  decodeStats(): BatchGateStats;
+  dispose(): Promise<void>;
+};

@@ -1,0 +1,268 @@
+/**
+ * The engine's generation contract, run against both backends (node-llama-cpp and the native loop)
+ * on the generated tiny chat model. Random weights: the tests check mechanics, never wording.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tinyModelPath } from "../../testing/gguf/index.js";
+import type { EngineBackendName } from "./decode-port.js";
+import { createLlamaCppEngine, type EngineEvent, type EngineRequest, type LlamaCppEngine } from "./engine.js";
+import { nativeAddonBuilt } from "./native/addon.js";
+
+const BACKENDS: EngineBackendName[] = ["node-llama-cpp", "native"];
+/** The tiny model's end-of-sequence token. */
+const EOS = 2;
+
+async function collect(engine: LlamaCppEngine, request: EngineRequest): Promise<EngineEvent[]> {
+  const events: EngineEvent[] = [];
+  for await (const event of engine.run(request)) events.push(event);
+  return events;
+}
+
+function tokensOf(events: EngineEvent[]): number[] {
+  return events.flatMap((event) => (event.type === "token" ? [event.id] : []));
+}
+
+function doneOf(events: EngineEvent[]): Extract<EngineEvent, { type: "done" }> {
+  const done = events.at(-1);
+  if (done?.type !== "done") throw new Error("no done event");
+  return done;
+}
+
+const prompt = (text: string, parameters: EngineRequest["parameters"] = {}): EngineRequest => ({
+  input: { prompt: text },
+  parameters: { maxNewTokens: 16, ...parameters },
+});
+
+describe.each(BACKENDS)("engine on %s", (backend) => {
+  const skip = backend === "native" && !nativeAddonBuilt();
+  let engine: LlamaCppEngine;
+  beforeAll(async () => {
+    if (skip) return;
+    engine = await createLlamaCppEngine({
+      modelPath: await tinyModelPath("chat"),
+      backend,
+      threads: 1,
+      parallel: 2,
+      contextSize: 2048,
+    });
+  });
+  afterAll(async () => {
+    await engine?.dispose();
+  });
+
+  it.skipIf(skip)("generates max tokens; the token texts add up to the text; reports its engine", async () => {
+    expect(engine.info.engine).toBe(backend);
+    const events = await collect(engine, prompt("Hello", { maxNewTokens: 12, logitBias: { [EOS]: -100 } }));
+    expect(events[0]?.type).toBe("start");
+    const done = doneOf(events);
+    expect(done.finishReason).toBe("length");
+    expect(done.completionTokens).toBe(12);
+    expect(tokensOf(events)).toHaveLength(12);
+    const streamed = events.map((event) => (event.type === "token" ? event.text : "")).join("");
+    expect(streamed).toBe(done.generatedText);
+  });
+
+  it.skipIf(skip)("ends at a stop sequence with the text before it", async () => {
+    const base = doneOf(await collect(engine, prompt("Stops", { maxNewTokens: 24, logitBias: { [EOS]: -100 } })));
+    const text = base.generatedText;
+    // A stop sequence from the middle of the greedy output (greedy runs are deterministic).
+    const at = Math.floor(text.length / 2);
+    const stop = text.slice(at, at + 2);
+    expect(stop.length).toBe(2);
+    const stopped = doneOf(
+      await collect(engine, prompt("Stops", { maxNewTokens: 24, logitBias: { [EOS]: -100 }, stop: [stop] })),
+    );
+    expect(stopped.finishReason).toBe("stop");
+    expect(stopped.generatedText).toBe(text.slice(0, text.indexOf(stop)));
+    expect(engine.stats().sequencesInUse).toBe(0);
+  });
+
+  it.skipIf(skip)("samples reproducibly with a seed and reports it", async () => {
+    const request = prompt("Seeded", { temperature: 0.9, topK: 40, topP: 0.95, seed: 1234, maxNewTokens: 20 });
+    const first = await collect(engine, request);
+    const second = await collect(engine, request);
+    expect(tokensOf(first)).toEqual(tokensOf(second));
+    expect(doneOf(first).seed).toBe(1234);
+  });
+
+  it.skipIf(skip)("bans a token with logit bias and refuses ids outside the vocabulary", async () => {
+    const greedy = tokensOf(await collect(engine, prompt("Ban", { maxNewTokens: 1 })));
+    const banned = greedy[0] as number;
+    const other = tokensOf(await collect(engine, prompt("Ban", { maxNewTokens: 1, logitBias: { [banned]: -100 } })));
+    expect(other[0]).not.toBe(banned);
+    await expect(collect(engine, prompt("Ban", { logitBias: { 100000: -100 } }))).rejects.toMatchObject({
+      code: "validation_error",
+    });
+  });
+
+  it.skipIf(skip)("ends at the end-of-sequence token, unless ignore_eos", async () => {
+    const favoured = { logitBias: { [EOS]: 50 }, maxNewTokens: 8 };
+    const endedEvents = await collect(engine, prompt("Eos", favoured));
+    expect(doneOf(endedEvents).finishReason).toBe("eos");
+    expect(tokensOf(endedEvents).at(-1)).toBe(EOS);
+    const ignored = await collect(engine, prompt("Eos", { ...favoured, ignoreEos: true }));
+    expect(doneOf(ignored).finishReason).toBe("length");
+    expect(tokensOf(ignored)).not.toContain(EOS);
+  });
+
+  it.skipIf(skip)("follows a JSON schema grammar", async () => {
+    const schema = { type: "object", properties: { ok: { type: "boolean" } }, required: ["ok"] };
+    const done = doneOf(await collect(engine, prompt("Json", { jsonSchema: schema, maxNewTokens: 64 })));
+    expect(done.finishReason).toBe("eos");
+    expect(typeof (JSON.parse(done.generatedText) as { ok: unknown }).ok).toBe("boolean");
+  });
+
+  it.skipIf(skip)("keeps serving after a grammar request with end of generation banned", async () => {
+    const schema = { type: "object", properties: { ok: { type: "boolean" } }, required: ["ok"] };
+    const outcome = await collect(
+      engine,
+      prompt("Json", { jsonSchema: schema, maxNewTokens: 64, ignoreEos: true }),
+    ).then(
+      (events) => doneOf(events).finishReason,
+      (error: unknown) => (error as { code?: string }).code,
+    );
+    // The request ends one way or another (a backend may fail it); the engine keeps serving.
+    expect(outcome).toBeDefined();
+    expect(doneOf(await collect(engine, prompt("After", { maxNewTokens: 4 }))).completionTokens).toBeGreaterThan(0);
+    expect(engine.stats().sequencesInUse).toBe(0);
+  });
+
+  it.skipIf(skip)("applies a repetition penalty and reports log-probabilities", async () => {
+    const events = await collect(
+      engine,
+      prompt("Penalty", { repetitionPenalty: 1.3, logprobs: true, maxNewTokens: 8, ignoreEos: true }),
+    );
+    expect(doneOf(events).completionTokens).toBe(8);
+    for (const event of events) {
+      if (event.type !== "token") continue;
+      expect(event.logprob).not.toBeNull();
+      expect(event.logprob as number).toBeLessThanOrEqual(0);
+    }
+  });
+
+  it.skipIf(skip)("frees the sequence as soon as a request is cancelled", async () => {
+    const controller = new AbortController();
+    let tokens = 0;
+    const consume = (async () => {
+      for await (const event of engine.run({
+        ...prompt("Long", { maxNewTokens: 1900, ignoreEos: true }),
+        signal: controller.signal,
+      })) {
+        if (event.type === "token") tokens += 1;
+        if (tokens === 3) controller.abort();
+      }
+    })();
+    await expect(consume).rejects.toMatchObject({ code: "aborted" });
+    expect(tokens).toBe(3);
+    expect(engine.stats().sequencesInUse).toBe(0);
+    // Both sequences are usable at once.
+    const both = await Promise.all([collect(engine, prompt("a")), collect(engine, prompt("b"))]);
+    expect(both.map((events) => doneOf(events).completionTokens)).toHaveLength(2);
+  });
+
+  it.skipIf(skip)("decodes concurrent requests together", async () => {
+    const before = engine.stats().decode;
+    const long = prompt("Together", { maxNewTokens: 300, ignoreEos: true });
+    const short = prompt("Together", { maxNewTokens: 24, ignoreEos: true });
+    const results = await Promise.all([collect(engine, long), collect(engine, short)]);
+    expect(results.map((events) => doneOf(events).completionTokens)).toEqual([300, 24]);
+    const after = engine.stats().decode;
+    // 324 tokens; at least half of the short request's were decoded in the long one's batches.
+    expect(after.batches - before.batches).toBeLessThan(324 - 12);
+    expect(after.tokens - before.tokens).toBeGreaterThanOrEqual(324);
+    expect(after.itemsWithoutSequence).toBe(0);
+  });
+});
+
+describe.each(BACKENDS)("engine lifecycle on %s", (backend) => {
+  const skip = backend === "native" && !nativeAddonBuilt();
+
+  it.skipIf(skip)("times out a long generation and frees its sequence", async () => {
+    const engine = await createLlamaCppEngine({
+      modelPath: await tinyModelPath("chat"),
+      backend,
+      threads: 1,
+      parallel: 1,
+      contextSize: 2048,
+      requestTimeoutMs: 30,
+    });
+    try {
+      // 2,000 tokens take far longer than 30 ms on any machine.
+      await expect(collect(engine, prompt("Slow", { maxNewTokens: 2000, ignoreEos: true }))).rejects.toMatchObject({
+        code: "timeout",
+      });
+      expect(engine.stats().sequencesInUse).toBe(0);
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  it.skipIf(skip)("disposes while generating: the request ends with shutting_down", async () => {
+    const engine = await createLlamaCppEngine({
+      modelPath: await tinyModelPath("chat"),
+      backend,
+      threads: 1,
+      parallel: 2,
+      contextSize: 2048,
+    });
+    let tokens = 0;
+    let disposing: Promise<void> | undefined;
+    const consume = (async () => {
+      for await (const event of engine.run(prompt("Dispose", { maxNewTokens: 2000, ignoreEos: true }))) {
+        if (event.type === "token") tokens += 1;
+        if (tokens === 2) disposing = engine.dispose();
+      }
+    })();
+    await expect(consume).rejects.toMatchObject({ code: "shutting_down" });
+    await disposing;
+    expect(engine.disposed).toBe(true);
+    await engine.dispose();
+  });
+});
+
+describe.skipIf(!nativeAddonBuilt())("native vs node-llama-cpp", () => {
+  it("generate the same greedy tokens", async () => {
+    const outputs: number[][] = [];
+    for (const backend of BACKENDS) {
+      const engine = await createLlamaCppEngine({
+        modelPath: await tinyModelPath("chat"),
+        backend,
+        threads: 1,
+        parallel: 1,
+      });
+      try {
+        outputs.push(tokensOf(await collect(engine, prompt("Same", { maxNewTokens: 32, ignoreEos: true }))));
+      } finally {
+        await engine.dispose();
+      }
+    }
+    expect(outputs[1]).toEqual(outputs[0]);
+  });
+
+  it("chunk a prompt longer than the batch size alike", async () => {
+    const outputs: number[][] = [];
+    const long = prompt("one two three four five six seven eight nine ten ".repeat(4), {
+      maxNewTokens: 16,
+      ignoreEos: true,
+    });
+    for (const backend of BACKENDS) {
+      const engine = await createLlamaCppEngine({
+        modelPath: await tinyModelPath("chat"),
+        backend,
+        threads: 1,
+        parallel: 2,
+        batchSize: 8,
+      });
+      try {
+        const events = await collect(engine, long);
+        const start = events[0];
+        expect(start?.type === "start" && start.promptTokens).toBeGreaterThan(24);
+        outputs.push(tokensOf(events));
+      } finally {
+        await engine.dispose();
+      }
+    }
+    expect(outputs[0]).toHaveLength(16);
+    expect(outputs[1]).toEqual(outputs[0]);
+  });
+});

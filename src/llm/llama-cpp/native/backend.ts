@@ -1,0 +1,151 @@
+/**
+ * The native backend: the addon's GenerationLoop decodes and samples every sequence on one thread
+ * (llama-server's design), and this adapter turns its per-step events into token streams.
+ * node-llama-cpp still provides the tokenizer, chat template and detokenizer (its model is loaded
+ * with `vocabOnly`, so the weights are loaded once, by the addon) and compiles JSON-schema grammars
+ * to GBNF.
+ */
+import type { Llama, LlamaModel } from "node-llama-cpp";
+import { AppError } from "../../../errors/index.js";
+import type { BatchGateStats } from "../batch-gate.js";
+import type { DecodeBackend, GeneratedToken, GenerationJob, PreparedSampling, TokenStream } from "../decode-port.js";
+import { createGrammarCache, logitBiasEntries, seedFor, vocabularySizeOf } from "../sampling.js";
+import { createNativeLoop, loadedLibllamaPath, type NativeSamplingParams } from "./addon.js";
+
+type Prepared = PreparedSampling & { params: Omit<NativeSamplingParams, "maxTokens" | "logprobs"> };
+
+export type NativeBackendOptions = {
+  modelPath: string;
+  contextSize: number;
+  parallel: number;
+  threads: number;
+  batchSize: number;
+  flashAttention: boolean | "auto";
+  onLoadProgress?: (fraction: number) => void;
+};
+
+export async function createNativeBackend(
+  llama: Llama,
+  vocabularyModel: LlamaModel,
+  options: NativeBackendOptions,
+): Promise<DecodeBackend<Prepared>> {
+  const loop = await createNativeLoop(
+    {
+      libraryPath: loadedLibllamaPath(),
+      modelPath: options.modelPath,
+      contextSize: options.contextSize,
+      sequences: options.parallel,
+      batchSize: options.batchSize,
+      threads: options.threads,
+      flashAttention: options.flashAttention === "auto" ? "auto" : options.flashAttention ? "on" : "off",
+    },
+    options.onLoadProgress,
+  );
+  const grammarFor = createGrammarCache(llama);
+  const vocabularySize = vocabularySizeOf(vocabularyModel);
+  let disposed = false;
+
+  function generate(job: GenerationJob, prepared: Prepared): TokenStream {
+    const queue: GeneratedToken[] = [];
+    let ended = false;
+    let failure: AppError | undefined;
+    let wake: (() => void) | undefined;
+    let markDone: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => {
+      markDone = resolve;
+    });
+    try {
+      loop.start(
+        job.slot,
+        Uint32Array.from(job.promptTokens),
+        { ...prepared.params, maxTokens: job.maxTokens, logprobs: job.logprobs },
+        // Runs inside the addon's per-step delivery: it must not throw.
+        (token, logprob, reason, message) => {
+          if (token !== undefined) queue.push({ token, logprob: logprob ?? null });
+          if (reason !== undefined) {
+            ended = true;
+            if (reason === "error")
+              failure = new AppError("internal_error", `llama.cpp failed: ${message ?? "unknown error"}`);
+            markDone();
+          }
+          const resume = wake;
+          wake = undefined;
+          resume?.();
+        },
+      );
+    } catch (error) {
+      // Refused synchronously (the slot is busy, a token or the grammar is invalid): nothing started.
+      throw new AppError("internal_error", `The native engine refused the request: ${messageOf(error)}`, {
+        cause: error,
+      });
+    }
+
+    // Cancellation frees the sequence at the loop's next step, without waiting for the consumer.
+    const cancel = (): void => {
+      if (!ended) loop.cancel(job.slot);
+    };
+    job.signal.addEventListener("abort", cancel, { once: true });
+    if (job.signal.aborted) cancel();
+    return {
+      async next() {
+        while (queue.length === 0 && !ended) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+        }
+        const item = queue.shift();
+        if (item !== undefined) return item;
+        if (failure !== undefined) throw failure;
+        return undefined;
+      },
+      async close() {
+        job.signal.removeEventListener("abort", cancel);
+        // Tokens generated ahead (a stop sequence or stop token ended the text) are dropped; the
+        // slot is reusable once the loop has cleared the sequence and said "done".
+        cancel();
+        await done;
+      },
+    };
+  }
+
+  return {
+    name: "native",
+    async prepare(parameters) {
+      const seed = seedFor(parameters);
+      const params: Prepared["params"] = {};
+      if (seed !== undefined) {
+        params.temperature = parameters.temperature ?? 0;
+        params.seed = seed;
+        if (parameters.topK !== undefined) params.topK = parameters.topK;
+        if (parameters.topP !== undefined) params.topP = parameters.topP;
+      }
+      if (parameters.repetitionPenalty !== undefined && parameters.repetitionPenalty !== 1) {
+        params.repeatPenalty = parameters.repetitionPenalty;
+      }
+      const bias = logitBiasEntries(parameters, vocabularySize);
+      if (bias.length > 0) params.logitBias = Float64Array.from(bias.flat());
+      if (parameters.ignoreEos === true) params.ignoreEos = true;
+      if (parameters.jsonSchema !== undefined) {
+        const grammar = await grammarFor(parameters.jsonSchema);
+        params.grammar = grammar.grammar;
+        params.grammarRoot = grammar.rootRuleName;
+      }
+      return { seed, params };
+    },
+    generate,
+    decodeStats(): BatchGateStats {
+      const { decodes, tokens } = loop.stats();
+      return { batches: decodes, tokens, emptyRounds: 0, forcedBatches: 0, itemsWithoutSequence: 0 };
+    },
+    async dispose() {
+      if (disposed) return;
+      disposed = true;
+      // Joins the loop thread; running jobs end with "cancelled" (delivered on later turns).
+      loop.dispose();
+    },
+  };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,114 @@
+/**
+ * The node-llama-cpp backend: one context with N sequences, `evaluateWithMetadata` per request,
+ * decode batches in sequence order (batch-gate.ts), sampling through node-llama-cpp.
+ */
+import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
+import { createBatchGate } from "./batch-gate.js";
+import type { DecodeBackend, GenerationJob, PreparedSampling, TokenStream } from "./decode-port.js";
+import { createSequenceResolver } from "./queued-sequences.js";
+import { createSamplingFactory, type SamplingSetup } from "./sampling.js";
+
+type Prepared = PreparedSampling & { setup: SamplingSetup; history: number[] };
+
+export type NodeLlamaCppBackendOptions = {
+  contextSize: number;
+  parallel: number;
+  threads: number;
+  batchSize: number;
+  flashAttention: boolean | "auto";
+};
+
+export async function createNodeLlamaCppBackend(
+  llama: Llama,
+  model: LlamaModel,
+  options: NodeLlamaCppBackendOptions,
+): Promise<DecodeBackend<Prepared>> {
+  const sequences = createSequenceResolver();
+  const gate = createBatchGate({ sequenceOf: sequences.sequenceOf });
+  const context: LlamaContext = await model.createContext({
+    contextSize: options.contextSize,
+    sequences: options.parallel,
+    threads: options.threads,
+    batchSize: options.batchSize,
+    flashAttention: options.flashAttention,
+    batching: { itemPrioritizationStrategy: gate.prioritize },
+  });
+  sequences.attach(context);
+  const slots: LlamaContextSequence[] = [];
+  for (let index = 0; index < options.parallel; index += 1) slots.push(context.getSequence());
+  const sampling = createSamplingFactory(llama, model);
+
+  function generate(job: GenerationJob, prepared: Prepared): TokenStream {
+    const sequence = slots[job.slot];
+    if (sequence === undefined) throw new RangeError(`no sequence ${job.slot}`);
+    // The repetition penalty reads this history (prompt + generated) through the setup's closure.
+    const generated = prepared.history;
+    const evaluation = sequence.evaluateWithMetadata(
+      job.promptTokens as Token[],
+      job.logprobs ? { confidence: true } : {},
+      prepared.setup.options,
+    );
+    type Step = IteratorResult<{ token: Token; confidence?: number }>;
+    // Counted by the batch gate from the first request for a token until no more will follow.
+    let asking = false;
+    const stopAsking = (): void => {
+      if (asking) gate.generationEnded();
+      asking = false;
+    };
+    const askForToken = (): Promise<Step> => {
+      if (!asking) gate.generationStarted();
+      asking = true;
+      return evaluation.next() as Promise<Step>;
+    };
+    // The next token is asked for as soon as this one arrives, before the engine detokenizes it
+    // and hands it to the consumer: the sequence's next decode is queued within a few microtasks,
+    // so it joins the same batch as the other sequences' (see batch-gate.ts).
+    let pending: Promise<Step> | undefined = askForToken();
+    return {
+      async next() {
+        if (pending === undefined) return undefined;
+        let step: Step;
+        try {
+          step = await pending;
+        } finally {
+          pending = undefined;
+        }
+        if (step.done === true) {
+          stopAsking();
+          return undefined;
+        }
+        const { token, confidence } = step.value;
+        // Pushed before the next token is asked for: the repetition penalty reads this history.
+        generated.push(token);
+        const last = job.stopTokens.has(token) || model.isEogToken(token) || generated.length >= job.maxTokens;
+        if (!last && !job.signal.aborted) pending = askForToken();
+        else stopAsking();
+        return { token, logprob: confidence === undefined ? null : Math.log(confidence) };
+      },
+      async close() {
+        stopAsking();
+        // A token asked for ahead (a stop sequence ended the text, or cancellation) is awaited
+        // and dropped, so that the sequence is idle before it is cleared and reused.
+        if (pending !== undefined) await pending.catch(() => undefined);
+        pending = undefined;
+        await evaluation.return(undefined);
+        await sequence.clearHistory().catch(() => undefined);
+      },
+    };
+  }
+
+  return {
+    name: "node-llama-cpp",
+    async prepare(parameters, promptTokens) {
+      const history: number[] = [];
+      const setup = await sampling.create(parameters, () => promptTokens.concat(history));
+      setup.options.yieldEogToken = true;
+      return { seed: setup.seed, setup, history };
+    },
+    generate,
+    decodeStats: () => gate.stats(),
+    async dispose() {
+      await context.dispose();
+    },
+  };
+}
