@@ -8,7 +8,8 @@
  * options: --threads 2  --parallel 4  --max-tokens 64  --prompt-words 32  --requests-per-client 4
  *          --concurrency 1,2,4,8  --context-size 512  --model <gguf>  --serve-args "<extra flags>"
  *          --skip-in-process  --skip-service  --skip-overload  --json
- *          --prebuilt (skip building llama.cpp for this machine first; see support/local-llama-build.ts)
+ *          --prebuilt (skip building llama.cpp for this machine and the native loop first; see
+ *          support/local-llama-build.ts)
  *
  * The overload phase starts serve-llm with its default queue limits and measures TTFT, queue wait
  * and latency p99 of admitted requests with twice as many clients as it admits, against the
@@ -22,7 +23,7 @@ import { createAdmission } from "../../src/llm/llama-cpp/admission.js";
 import { tinyModelPath } from "../../src/testing/gguf/index.js";
 import { banTokensBelow, type LoadResult, makePrompts, percentiles, runLoad } from "../support/completion-load.js";
 import { measureOverload, type OverloadResult } from "../support/llm-overload.js";
-import { ensureLocalLlamaBuild } from "../support/local-llama-build.js";
+import { ensureLocalLlamaBuild, ensureNativeAddon } from "../support/local-llama-build.js";
 import { startServeLlm } from "../support/serve-llm.js";
 
 export const name = "llm-service";
@@ -298,7 +299,10 @@ function log(options: Options, line: string): void {
 export async function run(args: string[]): Promise<void> {
   const options = parseOptions(args);
   const modelPath = options.model ?? (await tinyModelPath("bench-66m"));
-  if (!options.prebuilt) await ensureLocalLlamaBuild((line) => log(options, line));
+  if (!options.prebuilt) {
+    await ensureLocalLlamaBuild((line) => log(options, line));
+    await ensureNativeAddon((line) => log(options, line));
+  }
   log(
     options,
     `model ${modelPath}; threads ${options.threads}, parallel ${options.parallel}, ${options.maxTokens} new tokens, ${options.promptWords}-word prompts; load average ${os.loadavg()[0]?.toFixed(2)}`,

@@ -13,7 +13,7 @@
  *          --ours-url <url> / --llama-server-url <url> (drive running servers instead of spawning)
  *          --skip-ours / --skip-llama-server  --ours-args "<extra serve-llm flags>"
  *          --ours-node-args "<node flags, e.g. --cpu-prof --cpu-prof-dir=/tmp/prof>"
- *          --prebuilt (do not build llama.cpp for this machine for node-llama-cpp first; by default
+ *          --prebuilt (do not build llama.cpp for this machine and the native loop first; by default
  *          the suite runs `npm run build:llama` once so that both servers run kernels compiled alike)
  */
 
@@ -28,7 +28,7 @@ import {
   streamCompletion,
 } from "../support/completion-load.js";
 import { ensureLlamaServer, type ManagedServer, startLlamaServer } from "../support/llama-server.js";
-import { ensureLocalLlamaBuild } from "../support/local-llama-build.js";
+import { ensureLocalLlamaBuild, ensureNativeAddon } from "../support/local-llama-build.js";
 import { cpuByThread, snapshotThreads } from "../support/process-cpu.js";
 import { startServeLlm } from "../support/serve-llm.js";
 
@@ -218,7 +218,10 @@ export async function run(args: string[]): Promise<void> {
     process.stderr.write(`${message}\n`);
   };
   const modelPath = options.model ?? (await tinyModelPath("bench-66m"));
-  if (!options.prebuilt && !options.skipOurs && options.oursUrl === undefined) await ensureLocalLlamaBuild(log);
+  if (!options.prebuilt && !options.skipOurs && options.oursUrl === undefined) {
+    await ensureLocalLlamaBuild(log);
+    await ensureNativeAddon(log);
+  }
   const binary =
     options.skipLlamaServer || options.llamaServerUrl !== undefined
       ? undefined

@@ -11,9 +11,29 @@ import { mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { defaultCacheDirectory } from "../../src/config/paths.js";
+import { nativeAddonBuilt } from "../../src/llm/llama-cpp/native/addon.js";
 
 const projectRoot = fileURLToPath(new URL("../..", import.meta.url));
 const localBuilds = join(projectRoot, "node_modules", "node-llama-cpp", "llama", "localBuilds");
+
+/**
+ * The native generation loop (`npm run build:native`, ~1 min): serve-llm's default engine when
+ * built, so the benchmarks build it first rather than measure the fallback by accident.
+ */
+export async function ensureNativeAddon(report: (message: string) => void): Promise<void> {
+  if (nativeAddonBuilt()) return;
+  report("llm-twin: building the native generation loop (npm run build:native)");
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn("npm", ["run", "-s", "build:native"], {
+      cwd: projectRoot,
+      stdio: ["ignore", "inherit", "inherit"],
+    });
+    child.on("error", reject);
+    child.on("exit", (code) =>
+      code === 0 ? resolve() : reject(new Error(`npm run build:native exited with ${code}`)),
+    );
+  });
+}
 
 /** True when a finished local build is there for node-llama-cpp to load. */
 export async function hasLocalLlamaBuild(): Promise<boolean> {
