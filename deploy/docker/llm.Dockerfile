@@ -50,6 +50,25 @@ COPY src ./src
 RUN npm run build \
     && (cd src && find . -type f ! -name '*.ts' -exec cp --parents {} ../dist/ \;)
 
+# ---- native: the generation loop addon (decode + sampling on one native thread, the default engine)
+# Built against the llama.cpp headers in node-llama-cpp's bundle; at run time it resolves llama.cpp
+# from the binary node-llama-cpp loads (the prebuilt linux-x64 one in this image), so it needs no
+# compiler or bundle in the runtime image. Without it the service falls back to node-llama-cpp.
+FROM ${NODE_IMAGE} AS native
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends python3 make g++ git \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+ENV NODE_LLAMA_CPP_SKIP_DOWNLOAD=true \
+    npm_config_update_notifier=false \
+    npm_config_fund=false \
+    npm_config_audit=false
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts && npm cache clean --force
+COPY native ./native
+COPY scripts/build-native.mjs ./scripts/build-native.mjs
+RUN npm run build:native
+
 # ---- runtime ----------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
 # tini is PID 1: it forwards SIGTERM to node and reaps zombies.
@@ -64,6 +83,7 @@ ENV NODE_ENV=production \
     LLM_TWIN_PORT=8080
 COPY --from=deps --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /app/dist ./dist
+COPY --from=native --chown=root:root /app/native/build/Release/llm_twin_native.node ./native/build/Release/llm_twin_native.node
 COPY --chown=root:root package.json ./
 COPY --chown=root:root bin ./bin
 COPY --chown=root:root --chmod=0755 deploy/docker/llm-entrypoint.sh /usr/local/bin/llm-twin-entrypoint

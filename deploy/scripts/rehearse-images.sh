@@ -4,7 +4,8 @@
 #   2. takes this checkout's node_modules (hard links) in place of `npm ci --omit=dev` and prunes it
 #      exactly as the deps stages do (only the linux-x64 CPU llama.cpp binary; the LLM image also
 #      drops the static word vectors),
-#   3. compiles dist/ with `npm run build`, as the build stage does,
+#   3. compiles dist/ with `npm run build`, as the build stage does; for the LLM image also the
+#      native generation loop (`npm run build:native` in a stage of its own, only the .node copied),
 #   4. LLM image: starts deploy/docker/llm-entrypoint.sh `serve` with a generated GGUF under a fake
 #      /opt/ml/model and checks GET /ping and POST /invocations, then SIGTERM → exit 0;
 #   5. RAG image: runs `llm-twin ingest` from the image layout into a scratch LanceDB store.
@@ -39,6 +40,16 @@ stage_app() { # <dir> <drop-word-vectors: yes|no>
 
 echo "rehearsal: LLM image"
 stage_app "$scratch/llm/app" yes
+# The native stage: package files, the addon's sources and build script, full node_modules (the
+# bundle with llama.cpp's headers); only the built .node goes to the runtime layout.
+native_stage="$scratch/llm/native-stage"
+mkdir -p "$native_stage/scripts" "$scratch/llm/app/native/build/Release"
+cp "$repo/package.json" "$repo/package-lock.json" "$native_stage/"
+cp -r "$repo/native" "$native_stage/native" && rm -rf "$native_stage/native/build"
+cp "$repo/scripts/build-native.mjs" "$native_stage/scripts/"
+cp -al "$repo/node_modules" "$native_stage/node_modules"
+(cd "$native_stage" && npm run build:native --silent)
+cp "$native_stage/native/build/Release/llm_twin_native.node" "$scratch/llm/app/native/build/Release/"
 model_dir="$scratch/llm/opt/ml/model"
 mkdir -p "$model_dir"
 model="$(cd "$repo" && node --import tsx -e 'import("./src/testing/gguf/index.ts").then(async (m) => console.log(await m.tinyModelPath("chat")))')"
@@ -55,6 +66,8 @@ for _ in $(seq 1 240); do
 done
 curl -fsS "http://127.0.0.1:$port/ping" > /dev/null
 echo "rehearsal: GET /ping 200"
+curl -fsS "http://127.0.0.1:$port/info" | grep -q '"engine":"native"'
+echo "rehearsal: GET /info reports the native engine"
 curl -fsS "http://127.0.0.1:$port/invocations" -H 'content-type: application/json' \
   -d '{"inputs":"Hello","parameters":{"max_new_tokens":5}}' | head -c 300
 echo
