@@ -17,6 +17,7 @@
  *          the suite runs `npm run build:llama` once so that both servers run kernels compiled alike)
  */
 
+import { availableParallelism } from "node:os";
 import { freePort } from "../../src/testing/free-port.js";
 import { tinyModelPath } from "../../src/testing/gguf/index.js";
 import {
@@ -354,6 +355,7 @@ function report(rows: Row[], options: Options, oursRuntime: Record<string, unkno
           })),
           oursRuntime,
           ratios,
+          whereTheTimeGoes: whereTheTimeGoes(rows, ratios),
           batchingGain: { ours: batchingGain("ours"), llamaServer: batchingGain("llama-server") },
         },
         null,
@@ -381,6 +383,7 @@ function report(rows: Row[], options: Options, oursRuntime: Record<string, unkno
     ),
     "",
     `batching gain (tok/s at 4 ÷ at 1): ours ${batchingGain("ours")?.toFixed(2) ?? "n/a"}, llama-server ${batchingGain("llama-server")?.toFixed(2) ?? "n/a"}`,
+    ...whereTheTimeGoes(rows, ratios),
     ...(oursRuntime === undefined
       ? []
       : [
@@ -389,6 +392,38 @@ function report(rows: Row[], options: Options, oursRuntime: Record<string, unkno
         ]),
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+/**
+ * For every concurrency where ours is slower: CPU per token of each server split into the main
+ * thread (ours: JavaScript — HTTP, SSE, detokenizing; llama-server: its slot loop) and the rest
+ * (ours: the decode threads), so the report itself says where the difference goes.
+ */
+function whereTheTimeGoes(
+  rows: Row[],
+  ratios: Array<{ concurrency: number; tokensPerSecondRatio: number | undefined }>,
+): string[] {
+  const lines: string[] = [];
+  for (const { concurrency, tokensPerSecondRatio } of ratios) {
+    if (tokensPerSecondRatio === undefined || tokensPerSecondRatio >= 1) continue;
+    const ours = rows.find((row) => row.server === "ours" && row.concurrency === concurrency);
+    const theirs = rows.find((row) => row.server === "llama-server" && row.concurrency === concurrency);
+    if (ours?.cpuMsPerToken === undefined || theirs?.cpuMsPerToken === undefined) continue;
+    const split = (row: Row) => {
+      const main = row.cpuMsPerTokenByThread.main ?? 0;
+      return { main, rest: (row.cpuMsPerToken ?? 0) - main };
+    };
+    const o = split(ours);
+    const t = split(theirs);
+    lines.push(
+      `where the time goes at ${concurrency} client(s) (ratio ${tokensPerSecondRatio.toFixed(2)}): CPU ms/token ours ` +
+        `${ours.cpuMsPerToken.toFixed(2)} vs llama-server ${theirs.cpuMsPerToken.toFixed(2)}; ours: main (JavaScript: ` +
+        `HTTP, SSE, detokenizing) ${o.main.toFixed(2)}, other threads (decode, sampling) ${o.rest.toFixed(2)}; ` +
+        `llama-server: main ${t.main.toFixed(2)}, other threads ${t.rest.toFixed(2)}. On ${availableParallelism()} cores ` +
+        "every millisecond a thread outside the decode spends delays the decode threads.",
+    );
+  }
+  return lines;
 }
 
 function formatCpu(row: Row): string {
