@@ -124,11 +124,16 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     context_per_sequence_ = options.Get("contextSize").As<Napi::Number>().Int32Value();
     batch_size_ = options.Get("batchSize").As<Napi::Number>().Int32Value();
     threads_ = options.Get("threads").As<Napi::Number>().Int32Value();
+    // llama.cpp uses n_threads for one-token decodes and n_threads_batch for prompts and decodes of
+    // several sequences (llama-context.cpp, graph_compute); default: the same.
+    Napi::Value threads_batch = options.Get("threadsBatch");
+    threads_batch_ = threads_batch.IsNumber() ? threads_batch.As<Napi::Number>().Int32Value() : threads_;
     std::string flash = options.Get("flashAttention").As<Napi::String>();
     flash_ = flash == "on" ? LLAMA_FLASH_ATTN_TYPE_ENABLED
              : flash == "off" ? LLAMA_FLASH_ATTN_TYPE_DISABLED
                               : LLAMA_FLASH_ATTN_TYPE_AUTO;
-    if (sequences_ < 1 || context_per_sequence_ < 1 || batch_size_ < 1 || threads_ < 1) {
+    if (sequences_ < 1 || context_per_sequence_ < 1 || batch_size_ < 1 || threads_ < 1 ||
+        threads_batch_ < 1) {
       throw Napi::RangeError::New(env, "sequences, contextSize, batchSize and threads must be positive");
     }
     // llama.cpp reserves at least one output per sequence in a batch (GGML_ASSERT otherwise), and
@@ -399,7 +404,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     context_params.n_batch = static_cast<uint32_t>(batch_size_);
     context_params.n_ubatch = static_cast<uint32_t>(batch_size_);
     context_params.n_threads = threads_;
-    context_params.n_threads_batch = threads_;
+    context_params.n_threads_batch = threads_batch_;
     context_params.flash_attn_type = flash_;
     context_params.kv_unified = false;
     context_params.no_perf = true;
@@ -648,6 +653,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   int32_t context_per_sequence_ = 512;
   int32_t batch_size_ = 512;
   int32_t threads_ = 1;
+  int32_t threads_batch_ = 1;
   llama_flash_attn_type flash_ = LLAMA_FLASH_ATTN_TYPE_AUTO;
 
   // Written by the loop thread before "ready" is posted, read-only afterwards.

@@ -20,6 +20,8 @@ describe("parseLlmServerConfig", () => {
     // Unset threads are decided once llama.cpp is loaded (runtime.ts: it depends on the binary).
     expect(config.threads).toBeUndefined();
     expect(parseLlmServerConfig({ model: "m.gguf", threads: "3" }).threads).toBe(3);
+    expect(parseLlmServerConfig({ model: "m.gguf", threadsBatch: "2" }).threadsBatch).toBe(2);
+    expect(() => parseLlmServerConfig({ model: "m.gguf", threadsBatch: "0" })).toThrow(/--threads-batch/);
     // Unset engine: native when the addon is built, decided by the engine (engine.ts).
     expect(config.engine).toBeUndefined();
     expect(parseLlmServerConfig({ model: "m.gguf", engine: "node-llama-cpp" }).engine).toBe("node-llama-cpp");

@@ -20,6 +20,8 @@ export const llmServerConfigSchema = z.object({
   // Unset: decided once llama.cpp is loaded (src/llm/llama-cpp/runtime.ts): every core with an
   // OpenMP build, else one core fewer (docs/benchmarks.md, issue 8).
   threads: positiveInt.optional(),
+  // Unset: --threads when given, else every core (runtime.ts, defaultThreadsBatch).
+  threadsBatch: positiveInt.optional(),
   // Unset: native when the addon is built (npm run build:native), else node-llama-cpp.
   engine: z.enum(["native", "node-llama-cpp"]).optional(),
   batchSize: positiveInt.default(512),

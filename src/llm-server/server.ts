@@ -65,6 +65,7 @@ export async function startLlmServer(
       onLoadProgress: (fraction) => holder.setProgress(fraction),
       ...definedOnly({
         threads: config.threads,
+        threadsBatch: config.threadsBatch,
         backend: config.engine,
         modelId: config.modelId,
         contextSize: config.contextSize,

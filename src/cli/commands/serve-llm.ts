@@ -44,9 +44,17 @@ const FLAGS: Flag[] = [
   },
   {
     flags: "--threads <n>",
-    description: "llama.cpp threads",
+    description:
+      "llama.cpp threads for one-token decodes (one sequence generating); also the default of --threads-batch",
     env: "LLM_TWIN_THREADS",
     defaultDescription: `every core (${os.availableParallelism()}) with a build of llama.cpp for this machine (npm run build:llama, OpenMP), else cores − 1 (${Math.max(1, os.availableParallelism() - 1)})`,
+  },
+  {
+    flags: "--threads-batch <n>",
+    description:
+      "llama.cpp threads for prompts and decodes of several sequences (native engine; node-llama-cpp uses --threads for all)",
+    env: "LLM_TWIN_THREADS_BATCH",
+    defaultDescription: `--threads when given, else every core (${os.availableParallelism()})`,
   },
   {
     flags: "--batch-size <n>",
@@ -150,6 +158,7 @@ export function registerServeLlmCommand(program: Command): void {
       parallel: flags.parallel,
       engine: flags.engine,
       threads: flags.threads,
+      threadsBatch: flags.threadsBatch,
       batchSize: flags.batchSize,
       flashAttention: flags.flashAttention,
       contextSize: flags.contextSize,

@@ -43,7 +43,13 @@ const SERVE_OPTIONS = [
     key: "threads",
     flags: "--threads <n>",
     env: "LLM_TWIN_THREADS",
-    description: `llama.cpp threads (default: every core (${os.availableParallelism()}) with a build of llama.cpp for this machine, npm run build:llama, else cores − 1)`,
+    description: `llama.cpp threads for one-token decodes (default: every core (${os.availableParallelism()}) with a build of llama.cpp for this machine, npm run build:llama, else cores − 1)`,
+  },
+  {
+    key: "threadsBatch",
+    flags: "--threads-batch <n>",
+    env: "LLM_TWIN_THREADS_BATCH",
+    description: `llama.cpp threads for prompts and multi-sequence decodes, native engine (default: --threads when given, else every core (${os.availableParallelism()}))`,
   },
   {
     key: "engine",
@@ -104,6 +110,10 @@ export function registerServeCommand(program: Command): void {
     const settings = parseRagServiceSettings(raw);
     const threads =
       raw.threads === undefined ? undefined : positiveInteger("--threads (LLM_TWIN_THREADS)", raw.threads);
+    const threadsBatch =
+      raw.threadsBatch === undefined
+        ? undefined
+        : positiveInteger("--threads-batch (LLM_TWIN_THREADS_BATCH)", raw.threadsBatch);
     const parallel = positiveInteger("--parallel (LLM_TWIN_PARALLEL)", raw.parallel);
     const engine = engineName(raw.engine);
     const model = String(raw.model);
@@ -137,11 +147,12 @@ export function registerServeCommand(program: Command): void {
         parallel,
         requestTimeoutMs: settings.llmTimeoutMs,
         ...(threads === undefined ? {} : { threads }),
+        ...(threadsBatch === undefined ? {} : { threadsBatch }),
         ...(engine === undefined ? {} : { backend: engine }),
       });
       const info = llm.engine.info;
       log(
-        `model ready: threads ${info.threads}; ${describeForLog(info.runtime)}; ${describeEngineForLog(info.engine, engine)}`,
+        `model ready: threads ${info.threads} (batches ${info.threadsBatch}); ${describeForLog(info.runtime)}; ${describeEngineForLog(info.engine, engine)}`,
       );
       if (settings.reranker !== undefined)
         reranker = await loadReranker(settings.reranker, settings.cacheDir, { threads: info.threads });

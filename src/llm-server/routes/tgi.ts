@@ -54,6 +54,7 @@ export function registerTgiRoutes(app: FastifyInstance, options: TgiRouteOptions
       max_waiting_requests: engine.info.maxQueue,
       max_client_batch_size: 1,
       threads: engine.info.threads,
+      threads_batch: engine.info.threadsBatch,
       engine: engine.info.engine,
       llama_cpp_build: engine.info.runtime.build,
       llama_cpp_openmp: engine.info.runtime.openmp,

@@ -14,8 +14,17 @@ export type LlamaCppEngineOptions = {
    * (npm run build:native), else "node-llama-cpp".
    */
   backend?: EngineBackendName;
-  /** llama.cpp threads; default: every core with an OpenMP build, else cores − 1 (see runtime.ts). */
+  /**
+   * llama.cpp threads for one-token decodes (a single sequence generating); default: every core
+   * with an OpenMP build, else cores − 1 (see runtime.ts).
+   */
   threads?: number;
+  /**
+   * Threads for prompt processing and decodes of several sequences together (llama.cpp's
+   * n_threads_batch; the native engine only, node-llama-cpp uses `threads` for both). Default:
+   * `threads` when it is given, else every core.
+   */
+  threadsBatch?: number;
   /** Context sequences decoded together (continuous batching); default 4. */
   parallel?: number;
   /** Tokens per llama_decode call; default 512. */
@@ -98,6 +107,8 @@ export type LlamaCppEngine = {
     modelPath: string;
     parallel: number;
     threads: number;
+    /** Threads for prompts and multi-sequence decodes (= threads with node-llama-cpp). */
+    threadsBatch: number;
     /** The backend that decodes and samples (see LlamaCppEngineOptions.backend). */
     engine: EngineBackendName;
     /** Which llama.cpp binary is loaded (local OpenMP build or portable prebuilt). */

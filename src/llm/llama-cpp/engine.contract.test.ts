@@ -42,6 +42,7 @@ describe.each(BACKENDS)("engine on %s", (backend) => {
       modelPath: await tinyModelPath("chat"),
       backend,
       threads: 1,
+      threadsBatch: 2,
       parallel: 2,
       contextSize: 2048,
     });
@@ -52,6 +53,8 @@ describe.each(BACKENDS)("engine on %s", (backend) => {
 
   it.skipIf(skip)("generates max tokens; the token texts add up to the text; reports its engine", async () => {
     expect(engine.info.engine).toBe(backend);
+    // Only the native loop gives batches their own thread count; node-llama-cpp has one for all.
+    expect(engine.info).toMatchObject({ threads: 1, threadsBatch: backend === "native" ? 2 : 1 });
     const events = await collect(engine, prompt("Hello", { maxNewTokens: 12, logitBias: { [EOS]: -100 } }));
     expect(events[0]?.type).toBe("start");
     const done = doneOf(events);

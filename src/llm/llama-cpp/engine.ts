@@ -17,7 +17,7 @@ import { nativeAddonBuilt } from "./native/addon.js";
 import { createNativeBackend } from "./native/backend.js";
 import { createNodeLlamaCppBackend } from "./node-llama-cpp-backend.js";
 import { createPromptBuilder, type PromptBuilder } from "./prompt.js";
-import { defaultThreads, describeRuntime, type LlamaRuntime } from "./runtime.js";
+import { defaultThreads, defaultThreadsBatch, describeRuntime, type LlamaRuntime } from "./runtime.js";
 import { createIncrementalDetokenizer, createStopMatcher } from "./text-output.js";
 
 export type {
@@ -55,6 +55,9 @@ export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Prom
   const runtime = describeRuntime(llama);
   const threads = options.threads ?? defaultThreads(runtime);
   const backendName = options.backend ?? defaultBackend();
+  // node-llama-cpp sets one thread count for every decode; only the native loop splits them.
+  const threadsBatch =
+    backendName === "native" ? (options.threadsBatch ?? defaultThreadsBatch(options.threads)) : threads;
   let model: LlamaModel | undefined;
   let backend: DecodeBackend | undefined;
   try {
@@ -95,10 +98,22 @@ export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Prom
         ? await createNativeBackend(llama, model, {
             ...settings,
             modelPath: options.modelPath,
+            threadsBatch,
             ...(options.onLoadProgress === undefined ? {} : { onLoadProgress: options.onLoadProgress }),
           })
         : await createNodeLlamaCppBackend(llama, model, settings);
-    return buildEngine({ llama, model, backend, options, runtime, threads, parallel, batchSize, maxTotalTokens });
+    return buildEngine({
+      llama,
+      model,
+      backend,
+      options,
+      runtime,
+      threads,
+      threadsBatch,
+      parallel,
+      batchSize,
+      maxTotalTokens,
+    });
   } catch (error) {
     await backend?.dispose();
     await model?.dispose();
@@ -117,6 +132,7 @@ type BuildInput = {
   options: LlamaCppEngineOptions;
   runtime: LlamaRuntime;
   threads: number;
+  threadsBatch: number;
   parallel: number;
   batchSize: number;
   maxTotalTokens: number;
@@ -292,6 +308,7 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
       modelPath: options.modelPath,
       parallel,
       threads: input.threads,
+      threadsBatch: input.threadsBatch,
       engine: backend.name,
       runtime: input.runtime,
       batchSize: input.batchSize,

@@ -13,5 +13,5 @@ export {
 } from "./engine.js";
 export { createLlamaCppLanguageModel, type LlamaCppLanguageModel, languageModelFromEngine } from "./language-model.js";
 export { checkTokenLimits, type TokenLimits } from "./limits.js";
-export { defaultThreads, describeForLog, describeRuntime, type LlamaRuntime } from "./runtime.js";
+export { defaultThreads, defaultThreadsBatch, describeForLog, describeRuntime, type LlamaRuntime } from "./runtime.js";
 export { createIncrementalDetokenizer, createStopMatcher } from "./text-output.js";

@@ -1,6 +1,6 @@
 import type { Llama } from "node-llama-cpp";
 import { describe, expect, it } from "vitest";
-import { defaultThreads, describeForLog, describeRuntime } from "./runtime.js";
+import { defaultThreads, defaultThreadsBatch, describeForLog, describeRuntime } from "./runtime.js";
 
 const local = { buildType: "localBuild" } as Llama;
 const prebuilt = { buildType: "prebuilt" } as Llama;
@@ -20,6 +20,11 @@ describe("llama.cpp runtime", () => {
     expect(defaultThreads({ build: "prebuilt", openmp: false }, 2)).toBe(1);
     expect(defaultThreads({ build: "prebuilt", openmp: false }, 1)).toBe(1);
     expect(defaultThreads({ build: "local", openmp: false }, 8)).toBe(7);
+  });
+
+  it("gives batches the threads chosen for generation, or every core when none were chosen", () => {
+    expect(defaultThreadsBatch(undefined, 2)).toBe(2);
+    expect(defaultThreadsBatch(3, 8)).toBe(3);
   });
 
   it("suggests building for this CPU only when running the prebuilt binary", () => {

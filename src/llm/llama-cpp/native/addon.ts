@@ -45,7 +45,10 @@ export type NativeLoopOptions = {
   contextSize: number;
   sequences: number;
   batchSize: number;
+  /** Threads for one-token decodes (one sequence generating). */
   threads: number;
+  /** Threads for prompts and decodes of several sequences; default: threads. */
+  threadsBatch?: number;
   flashAttention: "auto" | "on" | "off";
 };
 

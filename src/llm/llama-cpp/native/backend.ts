@@ -19,6 +19,7 @@ export type NativeBackendOptions = {
   contextSize: number;
   parallel: number;
   threads: number;
+  threadsBatch: number;
   batchSize: number;
   flashAttention: boolean | "auto";
   onLoadProgress?: (fraction: number) => void;
@@ -37,6 +38,7 @@ export async function createNativeBackend(
       sequences: options.parallel,
       batchSize: options.batchSize,
       threads: options.threads,
+      threadsBatch: options.threadsBatch,
       flashAttention: options.flashAttention === "auto" ? "auto" : options.flashAttention ? "on" : "off",
     },
     options.onLoadProgress,
