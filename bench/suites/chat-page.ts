@@ -11,13 +11,12 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import Fastify from "fastify";
+import { CHROMIUM, CHROMIUM_LAUNCH } from "../../src/testing/chromium.js";
 import { loadChatPageAssets, registerChatPage } from "../../src/web/index.js";
 
 export const name = "chat-page";
 export const description =
   "Chat page: served bytes, GET / and script latency over loopback, load time in headless Chromium";
-
-const CHROMIUM = "/usr/bin/chromium";
 
 function option(args: string[], flag: string, fallback: number): number {
   const position = args.indexOf(flag);
@@ -44,20 +43,7 @@ async function timeRequests(url: string, count: number): Promise<number[]> {
 async function browserLoads(url: string, count: number): Promise<number[]> {
   const { chromium } = await import("playwright-core");
   const profile = await mkdtemp(join(tmpdir(), "llm-twin-bench-chromium-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-dev-shm-usage",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-  });
+  const context = await chromium.launchPersistentContext(profile, CHROMIUM_LAUNCH);
   try {
     const page = context.pages()[0] ?? (await context.newPage());
     const session = await context.newCDPSession(page);

@@ -14,10 +14,10 @@ import type { GenerateRequest, LanguageModel, StreamPart } from "../../src/llm/i
 import { createLlamaCppLanguageModel } from "../../src/llm/llama-cpp/index.js";
 import { inProcessPromptLimit, type RunningRagService, runRagService } from "../../src/rag/service/run.js";
 import { defaultRagServiceSettings } from "../../src/rag/service/settings.js";
+import { CHROMIUM, CHROMIUM_LAUNCH } from "../../src/testing/chromium.js";
 import { tinyModelPath } from "../../src/testing/gguf/index.js";
 import { ARTICLES, type IngestedCorpus, ingestCorpus, spyLanguageModel } from "../rag/support.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = join(process.cwd(), "test-artifacts", "chat");
 const MAXIME = "Maxime Labonne";
 const SCRIPT_BUDGET_BYTES = 100 * 1024;
@@ -57,18 +57,7 @@ describe.skipIf(ARTICLES === undefined || !hasChromium)("chat page in a browser 
       ingestCorpus(ARTICLES as string),
       tinyModelPath("chat").then((modelPath) => createLlamaCppLanguageModel({ modelPath, threads: 1, parallel: 2 })),
       chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          "--headless",
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-dev-shm-usage",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-          "--no-first-run",
-        ],
+        ...CHROMIUM_LAUNCH,
         viewport: { width: 1100, height: 900 },
         colorScheme: "light",
       }),
