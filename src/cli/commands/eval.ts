@@ -22,12 +22,7 @@ import {
 import { createProgress, type Progress } from "../../observability/progress.js";
 import type { Reranker } from "../../rag/index.js";
 import type { SearchMode } from "../../vector-store/index.js";
-
-const positive = (name: string) =>
-  z.coerce
-    .number({ error: `${name} must be a number` })
-    .int(`${name} must be an integer`)
-    .positive(`${name} must be positive`);
+import { positive } from "../flag-schemas.js";
 
 const configSchema = z.object({
   dataset: z.string().trim().min(1, "--dataset must not be empty"),

@@ -25,6 +25,7 @@ import {
 import { createProgress, type Progress } from "../../observability/progress.js";
 import type { EnqueueProgress, EnqueueSummary } from "../../queue/index.js";
 import { DEFAULT_STORE_URI, openVectorStore } from "../../vector-store/index.js";
+import { positive } from "../flag-schemas.js";
 
 export const DEFAULT_ARTIFACTS_DIR = "./.llm-twin/artifacts";
 /** Inputs up to this size are counted first so the progress bar has a total and an ETA. */
@@ -36,12 +37,6 @@ const booleanFromEnv = z
   .toLowerCase()
   .refine((value) => ["", "0", "1", "true", "false", "yes", "no"].includes(value), "expected 1/0, true/false or yes/no")
   .transform((value) => ["1", "true", "yes"].includes(value));
-
-const positive = (name: string) =>
-  z.coerce
-    .number({ error: `${name} must be a number` })
-    .int(`${name} must be an integer`)
-    .positive(`${name} must be positive`);
 
 const configSchema = z.object({
   store: z.string().trim().min(1, "--store / LLM_TWIN_STORE must not be empty"),
