@@ -16,14 +16,14 @@
  * p99 without overload at the concurrency limit (`--max-concurrent-requests` clients; target ≤ 2×;
  * the excess must get 429 at once); the ratio to the p99 at `--parallel` clients is reported too.
  */
-import { readFile } from "node:fs/promises";
 import os from "node:os";
 import { getLlama, type LlamaContextSequence, type Token, TokenBias } from "node-llama-cpp";
 import { createAdmission } from "../../src/llm/llama-cpp/admission.js";
 import { tinyModelPath } from "../../src/testing/gguf/index.js";
 import { banTokensBelow, type LoadResult, makePrompts, percentiles, runLoad } from "../support/completion-load.js";
-import { measureOverload, type OverloadResult } from "../support/llm-overload.js";
+import { measureOverload, type OverloadResult, queueMetrics } from "../support/llm-overload.js";
 import { ensureLocalLlamaBuild, ensureNativeAddon } from "../support/local-llama-build.js";
+import { processCpuSeconds } from "../support/process-cpu.js";
 import { startServeLlm } from "../support/serve-llm.js";
 
 export const name = "llm-service";
@@ -61,30 +61,9 @@ type Measurement = {
   queueWaitMs?: number;
 };
 
-/** utime + stime of a process in ms, from /proc (Linux). */
-async function processCpuMs(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
-}
-const CLOCK_TICKS_PER_SECOND = 100;
-
 function ownCpuMs(): number {
   const usage = process.cpuUsage();
   return (usage.user + usage.system) / 1000;
-}
-
-async function queueStats(url: string): Promise<{ sum: number; count: number }> {
-  const body = await (await fetch(`${url}/metrics`)).text();
-  const read = (name: string): number => {
-    const line = body.split("\n").find((candidate) => candidate.startsWith(`${name} `));
-    return line === undefined ? 0 : Number(line.slice(name.length + 1));
-  };
-  return {
-    sum: read("llm_twin_request_queue_duration_seconds_sum"),
-    count: read("llm_twin_request_queue_duration_seconds_count"),
-  };
 }
 
 function parseOptions(args: readonly string[]): Options {
@@ -188,16 +167,18 @@ async function measureService(options: Options, modelPath: string): Promise<Meas
     for (const concurrency of options.concurrency) {
       const prompts = makePrompts(concurrency * options.requestsPerClient, options.promptWords, concurrency);
       const pid = server.process.pid ?? 0;
-      const queueBefore = await queueStats(server.url);
-      const cpuBefore = await processCpuMs(pid);
+      const queueBefore = await queueMetrics(server.url);
+      const cpuBefore = await processCpuSeconds(pid);
       const load = await runLoad(server.url, prompts, concurrency, settings);
-      const result = fromLoad(load, (await processCpuMs(pid)) - cpuBefore);
-      const queueAfter = await queueStats(server.url);
-      const waits = queueAfter.count - queueBefore.count;
-      result.queueWaitMs = waits > 0 ? ((queueAfter.sum - queueBefore.sum) * 1000) / waits : 0;
+      const result = fromLoad(load, ((await processCpuSeconds(pid)) - cpuBefore) * 1000);
+      const queueAfter = await queueMetrics(server.url);
+      if (queueBefore !== undefined && queueAfter !== undefined) {
+        const waits = queueAfter.count - queueBefore.count;
+        result.queueWaitMs = waits > 0 ? ((queueAfter.sum - queueBefore.sum) * 1000) / waits : 0;
+      }
       log(
         options,
-        `service    c=${concurrency}: ${result.tokensPerSecond.toFixed(1)} tok/s, TTFT p50 ${result.ttftP50.toFixed(1)} ms, queue wait ${result.queueWaitMs.toFixed(1)} ms, ${result.cpuMsPerToken.toFixed(2)} CPU ms/token`,
+        `service    c=${concurrency}: ${result.tokensPerSecond.toFixed(1)} tok/s, TTFT p50 ${result.ttftP50.toFixed(1)} ms, queue wait ${result.queueWaitMs?.toFixed(1) ?? "-"} ms, ${result.cpuMsPerToken.toFixed(2)} CPU ms/token`,
       );
       if (result.failed > 0) log(options, `  ${result.failed} failed`);
       results.push(result);

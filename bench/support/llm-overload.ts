@@ -64,7 +64,8 @@ export function quantile(values: readonly number[], q: number): number {
   return lower + (upper - lower) * (position - Math.floor(position));
 }
 
-async function queueMetrics(url: string): Promise<{ sum: number; count: number } | undefined> {
+/** Sum and count of the server's queue-wait histogram (`/metrics`), or undefined if unreachable. */
+export async function queueMetrics(url: string): Promise<{ sum: number; count: number } | undefined> {
   const response = await fetch(`${url}/metrics`).catch(() => undefined);
   if (response === undefined || !response.ok) return undefined;
   const body = await response.text();

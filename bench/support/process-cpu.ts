@@ -28,6 +28,13 @@ function parseStat(stat: string): { name: string; cpuSeconds: number } | undefin
   return { name, cpuSeconds: (userTicks + systemTicks) / TICKS_PER_SECOND };
 }
 
+/** CPU seconds (user + system, all threads) a process has spent so far. */
+export async function processCpuSeconds(pid: number): Promise<number> {
+  const parsed = parseStat(await readFile(`/proc/${pid}/stat`, "utf8"));
+  if (parsed === undefined) throw new Error(`cannot read the CPU time of process ${pid}`);
+  return parsed.cpuSeconds;
+}
+
 export async function snapshotThreads(pid: number): Promise<CpuSnapshot> {
   const snapshot: CpuSnapshot = new Map();
   let tasks: string[];
