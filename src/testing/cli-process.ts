@@ -6,7 +6,8 @@ const BIN = fileURLToPath(new URL("../../bin/llm-twin.js", import.meta.url));
 
 export type CliProcess = { child: ChildProcess; output: () => string; exited: Promise<number | null> };
 
-export function spawnCli(args: readonly string[], env: Record<string, string> = {}): CliProcess {
+/** `env` is added to this process's environment; a variable set to undefined is left out. */
+export function spawnCli(args: readonly string[], env: Record<string, string | undefined> = {}): CliProcess {
   const child = spawn(process.execPath, [BIN, ...args], {
     env: { ...process.env, LLM_TWIN_FROM_SOURCE: "1", LANCEDB_LOG: "error", ...env },
     stdio: ["ignore", "pipe", "pipe"],

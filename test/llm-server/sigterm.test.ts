@@ -2,32 +2,23 @@
  * The CLI as a process: /health 503 while loading then 200, and graceful SIGTERM with a request in
  * flight (new requests 503, the in-flight one completes, exit code 0).
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
-import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { type CliProcess, spawnCli } from "../../src/testing/cli-process.js";
 import { tinyModelPath } from "../../src/testing/gguf/index.js";
 import { waitFor } from "./helpers.js";
 
-const root = path.resolve(import.meta.dirname, "../..");
-let child: ChildProcess | undefined;
-
-function withoutThreadPoolSize(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const { UV_THREADPOOL_SIZE: _ignored, ...rest } = env;
-  return rest;
-}
+let cli: CliProcess | undefined;
 
 afterAll(() => {
-  if (child !== undefined && child.exitCode === null) child.kill("SIGKILL");
+  if (cli !== undefined && cli.child.exitCode === null) cli.child.kill("SIGKILL");
 });
 
 describe("llm-twin serve-llm process", () => {
   it("answers 503 while loading, serves, and on SIGTERM finishes in-flight work and exits 0", async () => {
     const model = await tinyModelPath("chat");
-    child = spawn(
-      process.execPath,
+    // Without UV_THREADPOOL_SIZE: the entry point must choose the pool size itself.
+    cli = spawnCli(
       [
-        "bin/llm-twin.js",
         "serve-llm",
         "--model",
         model,
@@ -42,23 +33,14 @@ describe("llm-twin serve-llm process", () => {
         "--grace-period",
         "29",
       ],
-      {
-        cwd: root,
-        env: withoutThreadPoolSize({ ...process.env, LLM_TWIN_FROM_SOURCE: "1", LLM_TWIN_LOG_LEVEL: "info" }),
-        stdio: ["ignore", "pipe", "pipe"],
-      },
+      { LLM_TWIN_LOG_LEVEL: "info", UV_THREADPOOL_SIZE: undefined },
     );
-    let output = "";
-    child.stdout?.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr?.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
+    const running = cli;
+    const output = (): string => running.output();
     let baseUrl = "";
     await waitFor(
       async () => {
-        const match = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output);
+        const match = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output());
         if (match?.[1] !== undefined) baseUrl = match[1];
         return baseUrl !== "";
       },
@@ -85,11 +67,11 @@ describe("llm-twin serve-llm process", () => {
     expect(["local", "prebuilt"]).toContain(info.llama_cpp_build);
     // Logged right after the model is marked ready, so it may reach the pipe after /health's 200.
     await waitFor(
-      async () => /llama\.cpp (built for this machine|portable prebuilt binary)/.test(output),
+      async () => /llama\.cpp (built for this machine|portable prebuilt binary)/.test(output()),
       "the runtime log line",
     );
-    await waitFor(async () => /"msg":"engine: (native|node-llama-cpp)/.test(output), "the engine log line");
-    expect(info.engine).toBe(/"msg":"engine: native/.test(output) ? "native" : "node-llama-cpp");
+    await waitFor(async () => /"msg":"engine: (native|node-llama-cpp)/.test(output()), "the engine log line");
+    expect(info.engine).toBe(/"msg":"engine: native/.test(output()) ? "native" : "node-llama-cpp");
 
     const inFlight = fetch(`${baseUrl}/generate_stream`, {
       method: "POST",
@@ -102,8 +84,7 @@ describe("llm-twin serve-llm process", () => {
     const reader = (response.body as ReadableStream<Uint8Array>).getReader();
     await reader.read();
 
-    const exited = once(child, "exit");
-    child.kill("SIGTERM");
+    running.child.kill("SIGTERM");
     await waitFor(async () => (await fetch(`${baseUrl}/health`)).status === 503, "admission to stop");
     const refused = await fetch(`${baseUrl}/generate`, { method: "POST", body: JSON.stringify({ inputs: "late" }) });
     expect(refused.status).toBe(503);
@@ -123,8 +104,8 @@ describe("llm-twin serve-llm process", () => {
     // The in-flight request completed (an error event here would mean it was cut off).
     expect(last).toMatchObject({ generated_text: expect.any(String) });
 
-    const [code] = await exited;
+    const code = await running.exited;
     expect(code).toBe(0);
-    expect(output).toContain("stopped");
+    expect(output()).toContain("stopped");
   }, 240_000);
 });
