@@ -22,7 +22,7 @@ import { createAdmission } from "../../src/llm/llama-cpp/admission.js";
 import { tinyModelPath } from "../../src/testing/gguf/index.js";
 import { banTokensBelow, type LoadResult, makePrompts, percentiles, runLoad } from "../support/completion-load.js";
 import { measureOverload, type OverloadResult, queueMetrics } from "../support/llm-overload.js";
-import { ensureLocalLlamaBuild, ensureNativeAddon } from "../support/local-llama-build.js";
+import { ensureServingBuilds } from "../support/local-llama-build.js";
 import { processCpuSeconds } from "../support/process-cpu.js";
 import { startServeLlm } from "../support/serve-llm.js";
 
@@ -280,10 +280,7 @@ function log(options: Options, line: string): void {
 export async function run(args: string[]): Promise<void> {
   const options = parseOptions(args);
   const modelPath = options.model ?? (await tinyModelPath("bench-66m"));
-  if (!options.prebuilt) {
-    await ensureLocalLlamaBuild((line) => log(options, line));
-    await ensureNativeAddon((line) => log(options, line));
-  }
+  if (!options.prebuilt) await ensureServingBuilds((line) => log(options, line));
   log(
     options,
     `model ${modelPath}; threads ${options.threads}, parallel ${options.parallel}, ${options.maxTokens} new tokens, ${options.promptWords}-word prompts; load average ${os.loadavg()[0]?.toFixed(2)}`,

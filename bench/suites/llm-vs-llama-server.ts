@@ -29,7 +29,7 @@ import {
   streamCompletion,
 } from "../support/completion-load.js";
 import { ensureLlamaServer, type ManagedServer, startLlamaServer } from "../support/llama-server.js";
-import { ensureLocalLlamaBuild, ensureNativeAddon } from "../support/local-llama-build.js";
+import { ensureServingBuilds } from "../support/local-llama-build.js";
 import { cpuByThread, snapshotThreads } from "../support/process-cpu.js";
 import { startServeLlm } from "../support/serve-llm.js";
 
@@ -219,10 +219,7 @@ export async function run(args: string[]): Promise<void> {
     process.stderr.write(`${message}\n`);
   };
   const modelPath = options.model ?? (await tinyModelPath("bench-66m"));
-  if (!options.prebuilt && !options.skipOurs && options.oursUrl === undefined) {
-    await ensureLocalLlamaBuild(log);
-    await ensureNativeAddon(log);
-  }
+  if (!options.prebuilt && !options.skipOurs && options.oursUrl === undefined) await ensureServingBuilds(log);
   const binary =
     options.skipLlamaServer || options.llamaServerUrl !== undefined
       ? undefined

@@ -9,12 +9,16 @@ import { spawn } from "node:child_process";
 import { createWriteStream, existsSync } from "node:fs";
 import { mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { defaultCacheDirectory } from "../../src/config/paths.js";
+import { defaultCacheDirectory, projectRoot } from "../../src/config/paths.js";
 import { nativeAddonBuilt } from "../../src/llm/llama-cpp/native/addon.js";
 
-const projectRoot = fileURLToPath(new URL("../..", import.meta.url));
 const localBuilds = join(projectRoot, "node_modules", "node-llama-cpp", "llama", "localBuilds");
+
+/** What the LLM benchmarks measure by default: llama.cpp built for this machine, and the native loop. */
+export async function ensureServingBuilds(report: (message: string) => void): Promise<void> {
+  await ensureLocalLlamaBuild(report);
+  await ensureNativeAddon(report);
+}
 
 /**
  * The native generation loop (`npm run build:native`, ~1 min): serve-llm's default engine when
