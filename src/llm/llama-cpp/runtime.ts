@@ -52,7 +52,8 @@ export function describeForLog(runtime: LlamaRuntime): string {
   return "llama.cpp portable prebuilt binary; `npm run build:llama` builds one for this CPU (1.3–2× faster, docs/llm-service.md)";
 }
 
-function readMaps(): string {
+/** The shared objects mapped into this process (/proc/self/maps; empty where there is none). */
+export function readMaps(): string {
   try {
     return readFileSync("/proc/self/maps", "utf8");
   } catch {

@@ -2,11 +2,12 @@
  * Loading the native generation loop (native/, built by `npm run build:native`) and finding the
  * libllama it must use: the one node-llama-cpp has already loaded into this process.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { AppError } from "../../../errors/index.js";
+import { readMaps } from "../runtime.js";
 
 /** What one decode step reports for a job: a token, its log-probability, and/or the end. */
 export type NativeEventHandler = (
@@ -122,12 +123,4 @@ export function createNativeLoop(
     );
     settle();
   });
-}
-
-function readMaps(): string {
-  try {
-    return readFileSync("/proc/self/maps", "utf8");
-  } catch {
-    return "";
-  }
 }
