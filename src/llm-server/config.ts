@@ -6,6 +6,7 @@ import { readdirSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { AppError } from "../errors/index.js";
+import { ENGINE_BACKENDS } from "../llm/llama-cpp/decode-port.js";
 
 export const SAGEMAKER_MODEL_DIRECTORY = "/opt/ml/model";
 
@@ -23,7 +24,7 @@ export const llmServerConfigSchema = z.object({
   // Unset: --threads when given, else every core (runtime.ts, defaultThreadsBatch).
   threadsBatch: positiveInt.optional(),
   // Unset: native when the addon is built (npm run build:native), else node-llama-cpp.
-  engine: z.enum(["native", "node-llama-cpp"]).optional(),
+  engine: z.enum(ENGINE_BACKENDS).optional(),
   batchSize: positiveInt.default(512),
   flashAttention: z.enum(["auto", "on", "off"]).default("auto"),
   contextSize: positiveInt.optional(),

@@ -17,6 +17,7 @@ import {
   describeEngineForLog,
   describeForLog,
   type EngineBackendName,
+  isEngineBackendName,
   type LlamaCppLanguageModel,
 } from "../../llm/llama-cpp/index.js";
 import { createDownloadProgressReporter, resolveModelFile } from "../../llm/model-source/index.js";
@@ -84,7 +85,7 @@ function positiveInteger(name: string, value: unknown): number {
 
 function engineName(value: unknown): EngineBackendName | undefined {
   if (value === undefined || value === "") return undefined;
-  if (value === "native" || value === "node-llama-cpp") return value;
+  if (isEngineBackendName(value)) return value;
   throw new AppError(
     "configuration_error",
     `--engine (LLM_TWIN_ENGINE): expected native or node-llama-cpp (got ${JSON.stringify(value)})`,

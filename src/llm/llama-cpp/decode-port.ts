@@ -11,7 +11,12 @@
 import type { GenerationParameters } from "../port.js";
 import type { BatchGateStats } from "./batch-gate.js";
 
-export type EngineBackendName = "native" | "node-llama-cpp";
+export const ENGINE_BACKENDS = ["native", "node-llama-cpp"] as const;
+export type EngineBackendName = (typeof ENGINE_BACKENDS)[number];
+
+export function isEngineBackendName(value: unknown): value is EngineBackendName {
+  return (ENGINE_BACKENDS as readonly unknown[]).includes(value);
+}
 
 export type SamplingRequest = GenerationParameters & { ignoreEos?: boolean };
 

@@ -1,5 +1,5 @@
 export { type Admission, type AdmissionOptions, createAdmission } from "./admission.js";
-export type { EngineBackendName } from "./decode-port.js";
+export { ENGINE_BACKENDS, type EngineBackendName, isEngineBackendName } from "./decode-port.js";
 export {
   createLlamaCppEngine,
   defaultBackend,
