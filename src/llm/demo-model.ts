@@ -3,8 +3,6 @@
  * `llm-twin serve` run end to end where no model can be downloaded (retrieval, sources, streaming
  * and traces are real; the generated text is meaningless). Never chosen silently: callers warn.
  */
-import { tinyModelPath } from "../testing/gguf/index.js";
-
 export const DEMO_MODEL = "demo";
 
 export const DEMO_MODEL_WARNING =
@@ -12,5 +10,6 @@ export const DEMO_MODEL_WARNING =
   "sources are real, the answer text is gibberish. Pass --model <path|url|hf:...> (or LLM_TWIN_MODEL) for a real model.";
 
 export async function demoModelPath(): Promise<string> {
+  const { tinyModelPath } = await import("../testing/gguf/index.js");
   return tinyModelPath("chat");
 }

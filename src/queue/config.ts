@@ -8,6 +8,9 @@ import { z } from "zod";
 import type { DataCategory } from "../domain/index.js";
 import { AppError } from "../errors/index.js";
 
+/** While jobs keep coming, changed stores are optimized (indexes rebuilt) at most this often. */
+export const DEFAULT_OPTIMIZE_INTERVAL_MS = 60_000;
+
 export const DEFAULT_QUEUE_NAME = "llm-twin-ingest";
 /** Attempts per job before it is moved to the dead-letter queue. */
 export const DEFAULT_ATTEMPTS = 5;

@@ -32,6 +32,7 @@ import { openVectorStore } from "../vector-store/index.js";
 import {
   DEFAULT_LOCK_DURATION_MS,
   DEFAULT_MAX_STALLED_COUNT,
+  DEFAULT_OPTIMIZE_INTERVAL_MS,
   DEFAULT_QUEUE_NAME,
   DEFAULT_STALLED_INTERVAL_MS,
   DEFAULT_WORKER_CONCURRENCY,
@@ -69,7 +70,7 @@ export type IngestionWorkerOptions = {
   onEvent?: (event: IngestionWorkerEvent) => void;
 };
 
-export const DEFAULT_OPTIMIZE_INTERVAL_MS = 60_000;
+export { DEFAULT_OPTIMIZE_INTERVAL_MS };
 
 export type IngestionWorker = {
   /** Resolves once the worker is connected and taking jobs. */

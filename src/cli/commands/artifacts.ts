@@ -1,6 +1,6 @@
 /** `llm-twin artifacts list|show`: the versioned dataset artifacts written by `llm-twin ingest`. */
 import { type Command, Option } from "commander";
-import { type ArtifactListing, listArtifacts, showArtifact } from "../../ingestion/index.js";
+import type { ArtifactListing } from "../../ingestion/index.js";
 import { DEFAULT_ARTIFACTS_DIR } from "./ingest.js";
 
 type Options = { artifacts: string; json?: boolean };
@@ -21,6 +21,7 @@ export function registerArtifactsCommand(program: Command): void {
     .addOption(directoryOption())
     .addOption(new Option("--json", "print a JSON array on stdout").env("LLM_TWIN_JSON"))
     .action(async (options: Options) => {
+      const { listArtifacts } = await import("../../ingestion/artifacts/index.js");
       const listings = await listArtifacts(options.artifacts);
       if (options.json) {
         process.stdout.write(`${JSON.stringify(listings.map(toListEntry))}\n`);
@@ -47,6 +48,7 @@ export function registerArtifactsCommand(program: Command): void {
     .addOption(directoryOption())
     .addOption(new Option("--json", "print the manifest as JSON on stdout").env("LLM_TWIN_JSON"))
     .action(async (version: string, options: Options) => {
+      const { showArtifact } = await import("../../ingestion/artifacts/index.js");
       const listing = await showArtifact(options.artifacts, version);
       if (options.json) {
         process.stdout.write(

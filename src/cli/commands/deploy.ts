@@ -5,19 +5,8 @@
  * Progress goes to stderr; `--json` prints exactly one JSON object on stdout.
  */
 import { type Command, Option } from "commander";
-import {
-  type Clock,
-  createDeployClients,
-  DEPLOY_OPTIONS,
-  type DeployClients,
-  type DeployConfigInput,
-  type DeploymentStatus,
-  deploy,
-  destroyDeployClients,
-  remove,
-  resolveDeployConfig,
-  status,
-} from "../../deploy/sagemaker/index.js";
+import { DEPLOY_OPTIONS, type DeployConfigInput } from "../../deploy/sagemaker/config.js";
+import type { Clock, DeployClients, DeploymentStatus } from "../../deploy/sagemaker/index.js";
 
 type Action = "create" | "update" | "status" | "delete";
 
@@ -97,6 +86,10 @@ function addActionCommand(parent: Command, action: Action, dependencies: DeployC
     const stdout = dependencies.stdout ?? ((text: string) => process.stdout.write(text));
     const stderr = dependencies.stderr ?? ((text: string) => process.stderr.write(text));
     const { json, ...input } = options;
+    // Loaded here, not at the top: `--help` must not pay for the AWS SDK.
+    const { createDeployClients, deploy, destroyDeployClients, remove, resolveDeployConfig, status } = await import(
+      "../../deploy/sagemaker/index.js"
+    );
     const config = resolveDeployConfig(input, action);
     const clients = (dependencies.createClients ?? createDeployClients)(config.region);
     const context = {

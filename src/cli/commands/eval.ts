@@ -9,16 +9,9 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { type Command, Option } from "commander";
 import { z } from "zod";
-import { DEFAULT_EMBEDDER_SPEC } from "../../embedding/index.js";
+import { DEFAULT_EMBEDDER_SPEC } from "../../embedding/create.js";
 import { AppError } from "../../errors/index.js";
-import {
-  DEFAULT_EVAL_STORE_ROOT,
-  DEFAULT_EVALUATION_SETTINGS,
-  evaluationJson,
-  formatEvaluationMarkdown,
-  formatEvaluationTable,
-  runRetrievalEvaluation,
-} from "../../eval/index.js";
+import { DEFAULT_EVAL_STORE_ROOT, DEFAULT_EVALUATION_SETTINGS } from "../../eval/retrieval/settings.js";
 import { createProgress, type Progress } from "../../observability/progress.js";
 import type { Reranker } from "../../rag/index.js";
 import type { SearchMode } from "../../vector-store/index.js";
@@ -141,6 +134,9 @@ export function registerEvalCommand(program: Command): void {
 
 export async function runEvalRetrievalCommand(config: EvalCommandConfig): Promise<void> {
   const modes: SearchMode[] = config.mode === "all" ? ["lexical", "dense", "hybrid"] : [config.mode];
+  const { evaluationJson, formatEvaluationMarkdown, formatEvaluationTable, runRetrievalEvaluation } = await import(
+    "../../eval/index.js"
+  );
   let reranker: Reranker | undefined;
   if (config.reranker !== undefined) {
     const { loadReranker } = await import("../../rag/service/reranker.js");

@@ -6,25 +6,13 @@
  */
 import { type Command, Option } from "commander";
 import { z } from "zod";
-import { createEmbedder, DEFAULT_EMBEDDER_SPEC } from "../../embedding/index.js";
+import { DEFAULT_EMBEDDER_SPEC } from "../../embedding/create.js";
 import { AppError, isAppError } from "../../errors/index.js";
-import {
-  countInputDocuments,
-  DEFAULT_INGEST_BATCH_SIZE,
-  DEFAULT_INGEST_CONCURRENCY,
-  formatIngestSummary,
-  type IngestProgress,
-  ingest,
-} from "../../ingestion/index.js";
-import {
-  DEFAULT_MAX_DOCUMENT_BYTES,
-  DEFAULT_MAX_FILE_BYTES,
-  describeSources,
-  readRawDocuments,
-} from "../../ingestion/readers/index.js";
+import { DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_FILE_BYTES } from "../../ingestion/readers/types.js";
+import { DEFAULT_INGEST_BATCH_SIZE, DEFAULT_INGEST_CONCURRENCY, type IngestProgress } from "../../ingestion/types.js";
 import { createProgress, type Progress } from "../../observability/progress.js";
 import type { EnqueueProgress, EnqueueSummary } from "../../queue/index.js";
-import { DEFAULT_STORE_URI, openVectorStore } from "../../vector-store/index.js";
+import { DEFAULT_STORE_URI } from "../../vector-store/uri.js";
 import { positive } from "../flag-schemas.js";
 
 export const DEFAULT_ARTIFACTS_DIR = "./.llm-twin/artifacts";
@@ -196,6 +184,7 @@ export function parseIngestConfig(options: RawOptions, environment: NodeJS.Proce
 
 export async function runIngestCommand(path: string, config: IngestCommandConfig): Promise<void> {
   try {
+    const { formatIngestSummary } = await import("../../ingestion/index.js");
     const summary =
       config.queue === undefined ? await ingestHere(path, config) : await ingestThroughQueue(path, config);
     if (config.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
@@ -212,6 +201,18 @@ export async function runIngestCommand(path: string, config: IngestCommandConfig
 }
 
 async function ingestHere(path: string, config: IngestCommandConfig) {
+  // Loaded here, not at the top: `--help` must not pay for the pipeline, LanceDB and llama.cpp.
+  const [
+    { createEmbedder },
+    { countInputDocuments, ingest },
+    { describeSources, readRawDocuments },
+    { openVectorStore },
+  ] = await Promise.all([
+    import("../../embedding/index.js"),
+    import("../../ingestion/index.js"),
+    import("../../ingestion/readers/index.js"),
+    import("../../vector-store/index.js"),
+  ]);
   const controller = new AbortController();
   const onSignal = (): void => controller.abort(new AppError("aborted", "interrupted"));
   process.once("SIGINT", onSignal);

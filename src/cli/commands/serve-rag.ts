@@ -5,18 +5,12 @@
  */
 import { type Command, Option } from "commander";
 import type { Embedder } from "../../embedding/index.js";
-import { createEmbedder } from "../../embedding/index.js";
 import { AppError } from "../../errors/index.js";
-import { createLanguageModelFromUrl } from "../../llm/clients/index.js";
 import type { LanguageModel } from "../../llm/index.js";
 import type { Reranker } from "../../rag/rerank/port.js";
 import type { PromptLimit } from "../../rag/retrieve.js";
-import { lateLearnedPromptLimit, readTgiPromptLimit } from "../../rag/service/llm-limits.js";
 import { addRagServiceOptions } from "../../rag/service/options.js";
-import { loadReranker } from "../../rag/service/reranker.js";
-import { closeOnSignals, runRagService } from "../../rag/service/run.js";
-import { parseRagServiceSettings } from "../../rag/service/settings.js";
-import { openVectorStore, type VectorStore } from "../../vector-store/index.js";
+import type { VectorStore } from "../../vector-store/index.js";
 
 const DEFAULT_LLM_URL = "http://localhost:8080";
 
@@ -45,6 +39,22 @@ export function registerServeRagCommand(program: Command): void {
     );
   addRagServiceOptions(command);
   command.action(async (raw: Record<string, unknown>) => {
+    // Loaded here, not at the top: `--help` must not pay for LanceDB, Fastify and the clients.
+    const [
+      { parseRagServiceSettings },
+      { openVectorStore },
+      { createEmbedder },
+      { createLanguageModelFromUrl },
+      { loadReranker },
+      { closeOnSignals, runRagService },
+    ] = await Promise.all([
+      import("../../rag/service/settings.js"),
+      import("../../vector-store/index.js"),
+      import("../../embedding/index.js"),
+      import("../../llm/clients/index.js"),
+      import("../../rag/service/reranker.js"),
+      import("../../rag/service/run.js"),
+    ]);
     const settings = parseRagServiceSettings(raw);
     const urls = normalizeUrls(raw.llmUrl);
     process.env.LANCEDB_LOG ??= "error";
@@ -94,6 +104,7 @@ async function learnPromptLimit(
   timeoutMs: number,
 ): Promise<PromptLimit | undefined> {
   if (api === "openai") return undefined;
+  const { lateLearnedPromptLimit, readTgiPromptLimit } = await import("../../rag/service/llm-limits.js");
   const learn = async (): Promise<PromptLimit | undefined> => {
     const limits = await Promise.all(urls.map((url) => readTgiPromptLimit(url, timeoutMs).catch(() => undefined)));
     const known = limits.filter((limit): limit is PromptLimit => limit !== undefined);

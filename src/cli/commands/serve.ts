@@ -8,25 +8,14 @@ import os from "node:os";
 import { resolve } from "node:path";
 import { type Command, Option } from "commander";
 import { projectRoot } from "../../config/paths.js";
-import { createEmbedder, type Embedder } from "../../embedding/index.js";
+import type { Embedder } from "../../embedding/index.js";
 import { AppError, isAppError } from "../../errors/index.js";
-import { formatIngestSummary, ingest } from "../../ingestion/index.js";
 import { DEMO_MODEL, DEMO_MODEL_WARNING, demoModelPath } from "../../llm/demo-model.js";
-import {
-  createLlamaCppLanguageModel,
-  describeEngineForLog,
-  describeForLog,
-  type EngineBackendName,
-  isEngineBackendName,
-  type LlamaCppLanguageModel,
-} from "../../llm/llama-cpp/index.js";
-import { createDownloadProgressReporter, resolveModelFile } from "../../llm/model-source/index.js";
+import { type EngineBackendName, isEngineBackendName } from "../../llm/llama-cpp/decode-port.js";
+import type { LlamaCppLanguageModel } from "../../llm/llama-cpp/index.js";
 import type { Reranker } from "../../rag/rerank/port.js";
 import { addOptions, addRagServiceOptions } from "../../rag/service/options.js";
-import { loadReranker } from "../../rag/service/reranker.js";
-import { closeOnSignals, inProcessPromptLimit, runRagService } from "../../rag/service/run.js";
-import { parseRagServiceSettings } from "../../rag/service/settings.js";
-import { openVectorStore, type VectorStore } from "../../vector-store/index.js";
+import type { VectorStore } from "../../vector-store/index.js";
 
 /** A small instruct model: ~400 MB at Q4_K_M, fine on 2 CPU cores. */
 export const DEFAULT_SERVE_MODEL = "hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q4_K_M";
@@ -108,6 +97,24 @@ export function registerServeCommand(program: Command): void {
     ).env("LLM_TWIN_NO_DEMO_FALLBACK"),
   );
   command.action(async (raw: Record<string, unknown>) => {
+    // Loaded here, not at the top: `--help` must not pay for llama.cpp, LanceDB and Fastify.
+    const [
+      { parseRagServiceSettings },
+      { openVectorStore },
+      { createEmbedder },
+      { formatIngestSummary, ingest },
+      { createLlamaCppLanguageModel, describeEngineForLog, describeForLog },
+      { loadReranker },
+      { closeOnSignals, inProcessPromptLimit, runRagService },
+    ] = await Promise.all([
+      import("../../rag/service/settings.js"),
+      import("../../vector-store/index.js"),
+      import("../../embedding/index.js"),
+      import("../../ingestion/index.js"),
+      import("../../llm/llama-cpp/index.js"),
+      import("../../rag/service/reranker.js"),
+      import("../../rag/service/run.js"),
+    ]);
     const settings = parseRagServiceSettings(raw);
     const threads =
       raw.threads === undefined ? undefined : positiveInteger("--threads (LLM_TWIN_THREADS)", raw.threads);
@@ -185,6 +192,7 @@ async function resolveServeModel(
     log(DEMO_MODEL_WARNING);
     return demoModelPath();
   }
+  const { createDownloadProgressReporter, resolveModelFile } = await import("../../llm/model-source/index.js");
   try {
     return await resolveModelFile(model, {
       ...(cacheDir === undefined ? {} : { cacheDir }),

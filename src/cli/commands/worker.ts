@@ -12,11 +12,8 @@ import {
   DEFAULT_QUEUE_NAME,
   DEFAULT_STALLED_INTERVAL_MS,
   DEFAULT_WORKER_CONCURRENCY,
-  type IngestionWorkerEvent,
-  listDeadLetters,
-  queueStatus,
-  startIngestionWorker,
-} from "../../queue/index.js";
+} from "../../queue/config.js";
+import type { IngestionWorkerEvent } from "../../queue/index.js";
 
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 60_000;
 
@@ -95,6 +92,7 @@ async function runWorker(config: WorkerConfig, json: boolean): Promise<void> {
     if (json) process.stdout.write(`${JSON.stringify(event)}\n`);
     else process.stderr.write(`${formatEvent(event)}\n`);
   };
+  const { startIngestionWorker } = await import("../../queue/index.js");
   const worker = await startIngestionWorker({
     queueUrl: config.queueUrl,
     queueName: config.queueName,
@@ -186,6 +184,8 @@ export function registerWorkerCommand(program: Command): void {
       const config = resolveConfig(options, process.env);
       const json = options.json === true;
       const location = { queueUrl: config.queueUrl, queueName: config.queueName };
+      // Loaded here, not at the top: `--help` must not pay for BullMQ and Redis.
+      const { listDeadLetters, queueStatus } = await import("../../queue/index.js");
       if (options.deadLetters === true) {
         const deadLetters = await listDeadLetters(location);
         if (json) process.stdout.write(`${JSON.stringify(deadLetters)}\n`);

@@ -5,15 +5,13 @@
  * the judgments. Queries run one at a time so that per-query latency is not queue time.
  */
 import { performance } from "node:perf_hooks";
-import type { DataCategory } from "../../domain/index.js";
 import type { Embedder } from "../../embedding/index.js";
 import { AppError } from "../../errors/index.js";
 import type { LanguageModel } from "../../llm/index.js";
-import { DEFAULT_RAG_CONFIG } from "../../rag/config.js";
-import type { SelfQueryMode } from "../../rag/index.js";
 import { type RagConfig, type Reranker, resolveRagConfig, retrieve } from "../../rag/index.js";
 import type { SearchMode, VectorStore } from "../../vector-store/index.js";
 import { type Judgments, mean, mrrAtK, ndcgAtK, percentile, recallAtK, uniqueInOrder } from "../metrics.js";
+import { DEFAULT_EVALUATION_SETTINGS, type EvaluationSettings } from "./settings.js";
 
 export type EvaluationQuery = {
   id: string;
@@ -24,37 +22,7 @@ export type EvaluationQuery = {
   author?: string;
 };
 
-export type EvaluationSettings = {
-  mode: SearchMode;
-  /** The cut-off of nDCG, recall and MRR ("@10"). Default 10. */
-  k: number;
-  /** Documents kept per query for recall@depth. Default 100. */
-  depth: number;
-  /** Chunks asked of the store per search. Default 200 (abstracts may have several chunks). */
-  searchLimit: number;
-  hybridDenseWeight: number;
-  rrfK: number;
-  /** Candidates scored by the reranker (when there is one); recall@depth is then within them. Default 100. */
-  rerankCandidates: number;
-  categories: DataCategory[];
-  selfQuery: SelfQueryMode;
-  /** Queries after expansion, the original included (1 = off). Default 1. */
-  expandQueries: number;
-};
-
-export const DEFAULT_EVALUATION_SETTINGS: EvaluationSettings = {
-  mode: "hybrid",
-  k: 10,
-  depth: 100,
-  searchLimit: 200,
-  // The service's own fusion settings, so that evaluation measures what the service serves.
-  hybridDenseWeight: DEFAULT_RAG_CONFIG.hybridDenseWeight,
-  rrfK: DEFAULT_RAG_CONFIG.rrfK,
-  rerankCandidates: 100,
-  categories: ["articles"],
-  selfQuery: "off",
-  expandQueries: 1,
-};
+export { DEFAULT_EVALUATION_SETTINGS, type EvaluationSettings } from "./settings.js";
 
 export type EvaluationDependencies = {
   store: VectorStore;

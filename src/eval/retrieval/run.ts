@@ -14,8 +14,9 @@ import { loadEvaluationDataset } from "./datasets.js";
 import { type EvaluationProgress, type EvaluationSettings, evaluateRetrieval } from "./evaluate.js";
 import { ingestEvaluationCorpus } from "./prepare-store.js";
 import type { EvaluationRun } from "./report.js";
+import { DEFAULT_EVAL_STORE_ROOT } from "./settings.js";
 
-export const DEFAULT_EVAL_STORE_ROOT = "./.llm-twin/eval";
+export { DEFAULT_EVAL_STORE_ROOT };
 
 export type RunEvaluationOptions = {
   dataset: string;

@@ -21,25 +21,12 @@ import type { TraceLog, Tracer } from "../../observability/tracing/index.js";
 import { registerChatPage } from "../../web/index.js";
 import type { ReadinessCheck } from "../readiness.js";
 import type { RagDependencies } from "../retrieve.js";
+import type { RagHttpConfig } from "./config.js";
 import { createRagMetrics, type RagMetrics } from "./rag-metrics.js";
 import { registerRagRoutes } from "./rag-routes.js";
 import { healthSchema, readySchema, traceByIdSchema, tracesListSchema } from "./schemas.js";
 
-export type RateLimitConfig = { max: number; timeWindowMs: number };
-
-export type RagHttpConfig = {
-  /** Bearer keys; empty = no authentication. */
-  apiKeys: readonly string[];
-  /** Requests per key (or per IP without a key) per window; false = no limit. */
-  rateLimit: RateLimitConfig | false;
-  bodyLimitBytes: number;
-};
-
-export const DEFAULT_RAG_HTTP_CONFIG: RagHttpConfig = {
-  apiKeys: [],
-  rateLimit: { max: 120, timeWindowMs: 60_000 },
-  bodyLimitBytes: 64 * 1024,
-};
+export { DEFAULT_RAG_HTTP_CONFIG, type RagHttpConfig, type RateLimitConfig } from "./config.js";
 
 export type RagAppOptions = {
   deps: RagDependencies;

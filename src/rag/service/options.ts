@@ -1,11 +1,11 @@
 import { type Command, Option } from "commander";
 import type { z } from "zod";
-import { DEFAULT_EMBEDDER_SPEC } from "../../embedding/index.js";
+import { DEFAULT_EMBEDDER_SPEC } from "../../embedding/create.js";
 import { AppError } from "../../errors/index.js";
-import { DEFAULT_TRACE_FILE_MAX_BYTES, DEFAULT_TRACE_LOG_CAPACITY } from "../../observability/tracing/index.js";
-import { DEFAULT_STORE_URI } from "../../vector-store/index.js";
+import { DEFAULT_TRACE_FILE_MAX_BYTES, DEFAULT_TRACE_LOG_CAPACITY } from "../../observability/tracing/trace-log.js";
+import { DEFAULT_STORE_URI } from "../../vector-store/uri.js";
 import { DEFAULT_RAG_CONFIG } from "../config.js";
-import { DEFAULT_RAG_HTTP_CONFIG } from "../http/app.js";
+import { DEFAULT_RAG_HTTP_CONFIG } from "../http/config.js";
 
 export type OptionSpec = { flags: string; env: string; description: string; default?: string; key: string };
 
