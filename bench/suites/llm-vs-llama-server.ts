@@ -19,7 +19,7 @@
 
 import { availableParallelism } from "node:os";
 import { freePort } from "../../src/testing/free-port.js";
-import { tinyModelPath } from "../../src/testing/gguf/index.js";
+import { tinyModelPath } from "../../src/gguf/index.js";
 import {
   banTokensBelow,
   type LoadResult,

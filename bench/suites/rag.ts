@@ -18,7 +18,7 @@ import { createLlamaCppLanguageModel } from "../../src/llm/llama-cpp/index.js";
 import { inProcessPromptLimit, runRagService } from "../../src/rag/service/run.js";
 import { defaultRagServiceSettings } from "../../src/rag/service/settings.js";
 import type { RagResponse, RagTimings } from "../../src/rag/types.js";
-import { tinyModelPath } from "../../src/testing/gguf/index.js";
+import { tinyModelPath } from "../../src/gguf/index.js";
 import { SHARED_DATASETS_MISSING, sharedDatasetPath } from "../../src/testing/shared-datasets.js";
 import { openVectorStore } from "../../src/vector-store/index.js";
 

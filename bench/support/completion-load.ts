@@ -5,7 +5,7 @@
  * generated tokens; per run, the total generated tokens per second of wall time.
  */
 
-import { createRandom } from "../../src/testing/gguf/random.js";
+import { createRandom } from "../../src/gguf/random.js";
 
 export type CompletionSettings = {
   maxTokens: number;

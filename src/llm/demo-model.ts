@@ -10,6 +10,6 @@ export const DEMO_MODEL_WARNING =
   "sources are real, the answer text is gibberish. Pass --model <path|url|hf:...> (or LLM_TWIN_MODEL) for a real model.";
 
 export async function demoModelPath(): Promise<string> {
-  const { tinyModelPath } = await import("../testing/gguf/index.js");
+  const { tinyModelPath } = await import("../gguf/index.js");
   return tinyModelPath("chat");
 }

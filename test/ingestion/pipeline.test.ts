@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEmbedder, createStaticEmbedder, type Embedder } from "../../src/embedding/index.js";
 import { AppError } from "../../src/errors/index.js";
 import { ingest, listArtifacts } from "../../src/ingestion/index.js";
-import { tinyModelPath } from "../../src/testing/gguf/index.js";
+import { tinyModelPath } from "../../src/gguf/index.js";
 import { requireSharedDataset } from "../../src/testing/shared-datasets.js";
 import { openVectorStore } from "../../src/vector-store/index.js";
 import { expectedChunks, readArticleRecords, snapshotLanceDb, temporaryDirectory, writeJson } from "./helpers.js";

@@ -9,7 +9,7 @@ import { createOpenAiLanguageModel, createTgiLanguageModel } from "../../src/llm
 import type { LanguageModel, StreamPart } from "../../src/llm/port.js";
 import { parseLlmServerConfig } from "../../src/llm-server/config.js";
 import { type RunningLlmServer, startLlmServer } from "../../src/llm-server/server.js";
-import { tinyModelPath } from "../../src/testing/gguf/index.js";
+import { tinyModelPath } from "../../src/gguf/index.js";
 import { collect } from "./test-support.js";
 
 let server: RunningLlmServer;

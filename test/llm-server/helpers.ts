@@ -9,7 +9,7 @@ import { buildLlmServerApp } from "../../src/llm-server/app.js";
 import { createLlmServerMetrics } from "../../src/llm-server/metrics.js";
 import { createModelHolder, type ModelHolder } from "../../src/llm-server/model-holder.js";
 import { testEngineBackend } from "../../src/testing/engine-backend.js";
-import { tinyModelPath } from "../../src/testing/gguf/index.js";
+import { tinyModelPath } from "../../src/gguf/index.js";
 
 export type TestService = {
   app: FastifyInstance;

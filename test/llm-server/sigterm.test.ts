@@ -4,7 +4,7 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { type CliProcess, spawnCli } from "../../src/testing/cli-process.js";
-import { tinyModelPath } from "../../src/testing/gguf/index.js";
+import { tinyModelPath } from "../../src/gguf/index.js";
 import { waitFor } from "./helpers.js";
 
 let cli: CliProcess | undefined;

@@ -8,7 +8,7 @@ import { createLlamaCppLanguageModel } from "../../src/llm/llama-cpp/index.js";
 import { inProcessPromptLimit, type RunningRagService, runRagService } from "../../src/rag/service/run.js";
 import { defaultRagServiceSettings } from "../../src/rag/service/settings.js";
 import type { RagResponse } from "../../src/rag/types.js";
-import { tinyModelPath } from "../../src/testing/gguf/index.js";
+import { tinyModelPath } from "../../src/gguf/index.js";
 import { openVectorStore } from "../../src/vector-store/index.js";
 import { ARTICLES, type IngestedCorpus, ingestCorpus, parseSseStrict, spyLanguageModel } from "./support.js";
 

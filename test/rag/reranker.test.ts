@@ -4,7 +4,7 @@ import { resolveRagConfig } from "../../src/rag/config.js";
 import { createLlamaCppReranker, type LlamaCppReranker } from "../../src/rag/rerank/llama-cpp-reranker.js";
 import { retrieve } from "../../src/rag/retrieve.js";
 import { fakeEmbedder, fakeStore, sampleChunks } from "../../src/rag/testing/fakes.js";
-import { tinyModelPath } from "../../src/testing/gguf/index.js";
+import { tinyModelPath } from "../../src/gguf/index.js";
 
 describe("retrieval with a GGUF reranker", () => {
   let reranker: LlamaCppReranker;

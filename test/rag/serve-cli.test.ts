@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RagResponse } from "../../src/rag/types.js";
-import { tinyModelPath } from "../../src/testing/gguf/index.js";
+import { tinyModelPath } from "../../src/gguf/index.js";
 import { type CliProcess, freePort, spawnCli, stop, waitForStatus } from "./processes.js";
 import { ARTICLES } from "./support.js";
 

@@ -15,7 +15,7 @@ import { createLlamaCppLanguageModel } from "../../src/llm/llama-cpp/index.js";
 import { inProcessPromptLimit, type RunningRagService, runRagService } from "../../src/rag/service/run.js";
 import { defaultRagServiceSettings } from "../../src/rag/service/settings.js";
 import { CHROMIUM, CHROMIUM_LAUNCH } from "../../src/testing/chromium.js";
-import { tinyModelPath } from "../../src/testing/gguf/index.js";
+import { tinyModelPath } from "../../src/gguf/index.js";
 import { ARTICLES, type IngestedCorpus, ingestCorpus, spyLanguageModel } from "../rag/support.js";
 
 const ARTIFACTS = join(process.cwd(), "test-artifacts", "chat");

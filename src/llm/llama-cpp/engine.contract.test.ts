@@ -3,7 +3,7 @@
  * on the generated tiny chat model. Random weights: the tests check mechanics, never wording.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tinyModelPath } from "../../testing/gguf/index.js";
+import { tinyModelPath } from "../../gguf/index.js";
 import type { EngineBackendName } from "./decode-port.js";
 import { createLlamaCppEngine, type EngineEvent, type EngineRequest, type LlamaCppEngine } from "./engine.js";
 import { nativeAddonBuilt } from "./native/addon.js";

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tinyModelPath } from "../../testing/gguf/index.js";
+import { tinyModelPath } from "../../gguf/index.js";
 import { createLlamaCppReranker, type LlamaCppReranker } from "./llama-cpp-reranker.js";
 
 let reranker: LlamaCppReranker;

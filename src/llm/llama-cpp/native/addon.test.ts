@@ -4,7 +4,7 @@
  */
 import { getLlama, type Llama } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tinyModelPath } from "../../../testing/gguf/index.js";
+import { tinyModelPath } from "../../../gguf/index.js";
 import { createNativeLoop, loadedLibllamaPath, type NativeGenerationLoop, nativeAddonBuilt } from "./addon.js";
 
 describe("loadedLibllamaPath", () => {

@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { defaultCacheDirectory } from "../../config/paths.js";
+import { defaultCacheDirectory } from "../config/paths.js";
 import { type GenerateGgufOptions, generateGguf } from "./generate-gguf.js";
 
 export type TinyModelPreset = "chat" | "reranker" | "bench-66m";
