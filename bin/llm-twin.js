@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Entry point of the `llm-twin` command. Runs the compiled build when it exists (made by
-// `npm run build`), else the TypeScript sources through tsx, so a checkout works before and after
-// a build.
+// Entry point of the `llm-twin` command. Runs the compiled build (dist/, made by `npm run build`,
+// which `npm ci` / `npm install` run through `prepare`) when it is there and newer than every
+// source, else the TypeScript sources through tsx, so a checkout works before a build and right
+// after an edit. LLM_TWIN_FROM_SOURCE=1 forces the sources.
 //
 // CommonJS on purpose (bin/package.json): it runs before anything uses libuv's thread pool, whose
 // size is read once from UV_THREADPOOL_SIZE when the pool starts (an ES module entry is itself read
@@ -10,7 +11,7 @@
 // the pool, and one thread keeps them on the same OS thread (and its OpenMP team) instead of
 // spreading them over four, measured 10–40% more tokens/s on 2 cores (docs/benchmarks.md, issue 8).
 "use strict";
-const { existsSync } = require("node:fs");
+const { existsSync, readdirSync, statSync } = require("node:fs");
 const path = require("node:path");
 const { pathToFileURL } = require("node:url");
 
@@ -19,14 +20,33 @@ if (GENERATING_COMMANDS.has(process.argv[2] ?? "") && process.env.UV_THREADPOOL_
   process.env.UV_THREADPOOL_SIZE = "1";
 }
 
+const ROOT = path.join(__dirname, "..");
+
+/** True when dist/ holds a build (scripts/build-dist.mjs stamps it) newer than every file under src/. */
+function compiledIsCurrent(compiled) {
+  if (!existsSync(compiled)) return false;
+  const sources = path.join(ROOT, "src");
+  if (!existsSync(sources)) return true; // an installed package or an image ships dist/ only
+  let built;
+  try {
+    built = statSync(path.join(ROOT, "dist", ".build-stamp")).mtimeMs;
+  } catch {
+    return false;
+  }
+  for (const entry of readdirSync(sources, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile() && statSync(path.join(entry.parentPath ?? entry.path, entry.name)).mtimeMs > built) return false;
+  }
+  return true;
+}
+
 async function run() {
-  const compiled = path.join(__dirname, "..", "dist", "cli", "main.js");
-  const useSource = process.env.LLM_TWIN_FROM_SOURCE === "1" || !existsSync(compiled);
+  const compiled = path.join(ROOT, "dist", "cli", "main.js");
+  const useSource = process.env.LLM_TWIN_FROM_SOURCE === "1" || !compiledIsCurrent(compiled);
   let entry = compiled;
   if (useSource) {
     const { register } = await import("tsx/esm/api");
     register();
-    entry = path.join(__dirname, "..", "src", "cli", "main.ts");
+    entry = path.join(ROOT, "src", "cli", "main.ts");
   }
   const { main } = await import(pathToFileURL(entry).href);
   await main(process.argv);

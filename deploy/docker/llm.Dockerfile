@@ -45,6 +45,7 @@ ENV NODE_LLAMA_CPP_SKIP_DOWNLOAD=true \
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts && npm cache clean --force
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build-dist.mjs ./scripts/build-dist.mjs
 COPY src ./src
 # Non-TypeScript assets that live beside the sources (chat page, templates) go along with dist/.
 RUN npm run build \

@@ -27,6 +27,7 @@ stage_app() { # <dir> <drop-word-vectors: yes|no>
   local app="$1"
   mkdir -p "$app"
   cp -r "$repo/package.json" "$repo/package-lock.json" "$repo/tsconfig.json" "$repo/tsconfig.build.json" "$repo/bin" "$repo/src" "$app/"
+  mkdir -p "$app/scripts" && cp "$repo/scripts/build-dist.mjs" "$app/scripts/"
   find "$app/src" -name '*.test.ts' -delete # as .dockerignore keeps them out of the build context
   cp -al "$repo/node_modules" "$app/node_modules"
   find "$app/node_modules/@node-llama-cpp" -mindepth 1 -maxdepth 1 ! -name linux-x64 -exec rm -rf {} +

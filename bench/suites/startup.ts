@@ -1,0 +1,149 @@
+/**
+ * `npm run bench -- startup [--runs N] [--source] [--json]`
+ * Start-up of the `llm-twin` command as a user meets it: wall time of `node -e 0` (the floor),
+ * `llm-twin --version`, `llm-twin --help` and `<command> --help` of every command, then the time
+ * from spawning `llm-twin serve` (generated tiny chat model, an existing LanceDB store filled once
+ * from sample-data beforehand, static embedder) until `GET /ready` answers 200. Median and min of
+ * N runs each. Runs the compiled build (building dist/ first when it is missing or older than the
+ * sources); `--source` runs the sources through tsx instead (LLM_TWIN_FROM_SOURCE=1).
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import { tinyModelPath } from "../../src/gguf/index.js";
+import { freePort } from "../../src/testing/free-port.js";
+
+export const name = "startup";
+export const description = "Start-up: --help of every command, and `serve` until /ready (tiny model, existing store)";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const BIN = join(ROOT, "bin/llm-twin.js");
+
+function option(args: string[], flag: string, fallback: number): number {
+  const position = args.indexOf(flag);
+  const value = position === -1 ? undefined : Number(args[position + 1]);
+  return value !== undefined && Number.isInteger(value) && value > 0 ? value : fallback;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((left, right) => left - right);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+function timed(args: readonly string[], env: NodeJS.ProcessEnv): { ms: number; stdout: string } {
+  const start = performance.now();
+  const result = spawnSync(process.execPath, args, { env, encoding: "utf8" });
+  const ms = performance.now() - start;
+  if (result.status !== 0) throw new Error(`node ${args.join(" ")} failed (${result.status}):\n${result.stderr}`);
+  return { ms, stdout: result.stdout };
+}
+
+/** Spawns `llm-twin serve` and resolves with the milliseconds until /ready answers 200. */
+async function serveReadyMs(args: readonly string[], env: NodeJS.ProcessEnv, port: number): Promise<number> {
+  const start = performance.now();
+  const child = spawn(process.execPath, [BIN, "serve", ...args, "--port", String(port)], {
+    env,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let output = "";
+  child.stderr.on("data", (chunk: Buffer) => {
+    output = (output + chunk.toString("utf8")).slice(-4000);
+  });
+  let exited = false;
+  const ended = new Promise<void>((resolve) =>
+    child.once("exit", () => {
+      exited = true;
+      resolve();
+    }),
+  );
+  try {
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline) {
+      if (exited) throw new Error(`llm-twin serve exited before it was ready:\n${output}`);
+      try {
+        const response = await fetch(`http://127.0.0.1:${port}/ready`);
+        await response.body?.cancel();
+        if (response.status === 200) return performance.now() - start;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    throw new Error(`llm-twin serve was not ready within 120 s:\n${output}`);
+  } finally {
+    if (!exited) child.kill("SIGTERM");
+    await ended;
+  }
+}
+
+function commandsOf(helpText: string): string[] {
+  const section = helpText.split(/^Commands:$/m)[1] ?? "";
+  return [...section.matchAll(/^ {2}([a-z][a-z-]*)/gm)]
+    .map((match) => match[1] ?? "")
+    .filter((command) => command !== "help" && command !== "");
+}
+
+export async function run(args: string[]): Promise<void> {
+  const runs = option(args, "--runs", 5);
+  const fromSource = args.includes("--source");
+  const env: NodeJS.ProcessEnv = { ...process.env, LANCEDB_LOG: "error", LLM_TWIN_FROM_SOURCE: fromSource ? "1" : "0" };
+  if (!fromSource) {
+    // The bin runs dist/ only when it is newer than every source: build it first.
+    const build = spawnSync(process.execPath, [join(ROOT, "scripts/build-dist.mjs")], {
+      cwd: ROOT,
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+    if (build.status !== 0) throw new Error("npm run build failed");
+  }
+  const help = timed([BIN, "--help"], env).stdout;
+  const cases: Array<{ label: string; args: string[] }> = [
+    { label: "node -e 0", args: ["-e", "0"] },
+    { label: "llm-twin --version", args: [BIN, "--version"] },
+    { label: "llm-twin --help", args: [BIN, "--help"] },
+    ...commandsOf(help).map((command) => ({ label: `llm-twin ${command} --help`, args: [BIN, command, "--help"] })),
+  ];
+  const rows: Array<{ label: string; medianMs: number; minMs: number }> = [];
+  for (const item of cases) {
+    const samples = Array.from({ length: runs }, () => timed(item.args, env).ms);
+    rows.push({ label: item.label, medianMs: median(samples), minMs: Math.min(...samples) });
+  }
+
+  const folder = await mkdtemp(join(tmpdir(), "llm-twin-bench-startup-"));
+  try {
+    const model = await tinyModelPath("chat");
+    const store = `lancedb:${join(folder, "store")}`;
+    const ingest = spawnSync(
+      process.execPath,
+      [BIN, "ingest", join(ROOT, "sample-data"), "--store", store, "--no-artifacts"],
+      {
+        env: { ...env, LLM_TWIN_PROGRESS: "none" },
+        stdio: ["ignore", "ignore", "inherit"],
+      },
+    );
+    if (ingest.status !== 0) throw new Error("ingesting sample-data failed");
+    const serveArgs = ["--model", model, "--store", store, "--no-ingest", "--parallel", "1", "--log-level", "warn"];
+    const samples: number[] = [];
+    for (let index = 0; index < runs; index += 1) samples.push(await serveReadyMs(serveArgs, env, await freePort()));
+    rows.push({ label: "llm-twin serve until /ready", medianMs: median(samples), minMs: Math.min(...samples) });
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+
+  const load = loadavg().map((value) => value.toFixed(2));
+  if (args.includes("--json")) {
+    process.stdout.write(`${JSON.stringify({ runs, fromSource, loadAverage: load, rows })}\n`);
+    return;
+  }
+  process.stdout.write(
+    `${fromSource ? "sources through tsx" : "compiled dist/"}, ${runs} runs, load ${load.join(" ")}\n`,
+  );
+  process.stdout.write(`${"".padEnd(34)} ${"median s".padStart(9)} ${"min s".padStart(7)}\n`);
+  for (const row of rows) {
+    process.stdout.write(
+      `${row.label.padEnd(34)} ${(row.medianMs / 1000).toFixed(3).padStart(9)} ${(row.minMs / 1000).toFixed(3).padStart(7)}\n`,
+    );
+  }
+}
