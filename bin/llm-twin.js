@@ -11,9 +11,9 @@
 // the pool, and one thread keeps them on the same OS thread (and its OpenMP team) instead of
 // spreading them over four, measured 10–40% more tokens/s on 2 cores (docs/benchmarks.md, issue 8).
 "use strict";
-const { existsSync, readdirSync, statSync } = require("node:fs");
 const path = require("node:path");
 const { pathToFileURL } = require("node:url");
+const { compiledIsCurrent } = require("./compiled-build.js");
 
 const GENERATING_COMMANDS = new Set(["serve-llm", "serve"]);
 if (GENERATING_COMMANDS.has(process.argv[2] ?? "") && process.env.UV_THREADPOOL_SIZE === undefined) {
@@ -22,26 +22,9 @@ if (GENERATING_COMMANDS.has(process.argv[2] ?? "") && process.env.UV_THREADPOOL_
 
 const ROOT = path.join(__dirname, "..");
 
-/** True when dist/ holds a build (scripts/build-dist.mjs stamps it) newer than every file under src/. */
-function compiledIsCurrent(compiled) {
-  if (!existsSync(compiled)) return false;
-  const sources = path.join(ROOT, "src");
-  if (!existsSync(sources)) return true; // an installed package or an image ships dist/ only
-  let built;
-  try {
-    built = statSync(path.join(ROOT, "dist", ".build-stamp")).mtimeMs;
-  } catch {
-    return false;
-  }
-  for (const entry of readdirSync(sources, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile() && statSync(path.join(entry.parentPath ?? entry.path, entry.name)).mtimeMs > built) return false;
-  }
-  return true;
-}
-
 async function run() {
   const compiled = path.join(ROOT, "dist", "cli", "main.js");
-  const useSource = process.env.LLM_TWIN_FROM_SOURCE === "1" || !compiledIsCurrent(compiled);
+  const useSource = process.env.LLM_TWIN_FROM_SOURCE === "1" || !compiledIsCurrent(ROOT);
   let entry = compiled;
   if (useSource) {
     const { register } = await import("tsx/esm/api");

@@ -46,6 +46,11 @@ export class AppError extends Error {
     this.retryable = options.retryable ?? RETRYABLE_BY_DEFAULT.has(code);
     this.details = options.details;
   }
+
+  /** Whether the same call may succeed later (overload, timeouts, an upstream down); vercel/ai's name. */
+  get isRetryable(): boolean {
+    return this.retryable;
+  }
 }
 
 const RETRYABLE_BY_DEFAULT = new Set<ErrorCode>([

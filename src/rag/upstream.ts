@@ -53,8 +53,14 @@ export function toUpstreamError(
   return new AppError("upstream_error", `${what} failed`, { cause: error });
 }
 
+export type DeadlineSignal = {
+  signal: AbortSignal;
+  state: { timedOut: boolean; parentAborted: boolean; timeoutMs: number };
+  dispose(): void;
+};
+
 /** A signal that fires on `parent` or after `timeoutMs`, and tells which one fired. */
-export function deadlineSignal(parent: AbortSignal | undefined, timeoutMs: number) {
+export function deadlineSignal(parent: AbortSignal | undefined, timeoutMs: number): DeadlineSignal {
   const controller = new AbortController();
   const state = { timedOut: false, parentAborted: false, timeoutMs };
   const timer = setTimeout(() => {
