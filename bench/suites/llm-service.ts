@@ -18,8 +18,8 @@
  */
 import os from "node:os";
 import { getLlama, type LlamaContextSequence, type Token, TokenBias } from "node-llama-cpp";
-import { createAdmission } from "../../src/llm/llama-cpp/admission.js";
 import { tinyModelPath } from "../../src/gguf/index.js";
+import { createAdmission } from "../../src/llm/llama-cpp/admission.js";
 import { banTokensBelow, type LoadResult, makePrompts, percentiles, runLoad } from "../support/completion-load.js";
 import { measureOverload, type OverloadResult, queueMetrics } from "../support/llm-overload.js";
 import { ensureServingBuilds } from "../support/local-llama-build.js";

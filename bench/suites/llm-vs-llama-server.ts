@@ -18,8 +18,8 @@
  */
 
 import { availableParallelism } from "node:os";
-import { freePort } from "../../src/testing/free-port.js";
 import { tinyModelPath } from "../../src/gguf/index.js";
+import { freePort } from "../../src/testing/free-port.js";
 import {
   banTokensBelow,
   type LoadResult,

@@ -18,8 +18,8 @@ import {
   loadEvaluationDataset,
   readLlmTwinQuestions,
 } from "../../src/eval/index.js";
-import { createLlamaCppLanguageModel } from "../../src/llm/llama-cpp/index.js";
 import { tinyModelPath } from "../../src/gguf/index.js";
+import { createLlamaCppLanguageModel } from "../../src/llm/llama-cpp/index.js";
 import { requireSharedDataset } from "../../src/testing/shared-datasets.js";
 import { openVectorStore, type VectorStore } from "../../src/vector-store/index.js";
 

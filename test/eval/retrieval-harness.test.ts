@@ -15,8 +15,8 @@ import { createGunzip } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEmbedder, type Embedder } from "../../src/embedding/index.js";
 import { runRetrievalEvaluation } from "../../src/eval/index.js";
-import { createLlamaCppReranker } from "../../src/rag/rerank/llama-cpp-reranker.js";
 import { tinyModelPath } from "../../src/gguf/index.js";
+import { createLlamaCppReranker } from "../../src/rag/rerank/llama-cpp-reranker.js";
 import { projectRoot, requireSharedDataset } from "../../src/testing/shared-datasets.js";
 
 const scifact = requireSharedDataset("scifact");

@@ -15,11 +15,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AppError } from "../../src/errors/index.js";
+import { tinyModelPath } from "../../src/gguf/index.js";
 import { createTgiLanguageModel } from "../../src/llm/clients/index.js";
 import { createLoadBalancedLanguageModel, type LoadBalancedLanguageModel } from "../../src/llm/load-balancer/index.js";
 import { type CliProcess, spawnCli, stop, waitForStatus } from "../../src/testing/cli-process.js";
 import { freePort } from "../../src/testing/free-port.js";
-import { tinyModelPath } from "../../src/gguf/index.js";
 
 const children: CliProcess[] = [];
 let modelPath: string;

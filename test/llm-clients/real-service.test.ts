@@ -5,11 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AppError } from "../../src/errors/index.js";
+import { tinyModelPath } from "../../src/gguf/index.js";
 import { createOpenAiLanguageModel, createTgiLanguageModel } from "../../src/llm/clients/index.js";
 import type { LanguageModel, StreamPart } from "../../src/llm/port.js";
 import { parseLlmServerConfig } from "../../src/llm-server/config.js";
 import { type RunningLlmServer, startLlmServer } from "../../src/llm-server/server.js";
-import { tinyModelPath } from "../../src/gguf/index.js";
 import { collect } from "./test-support.js";
 
 let server: RunningLlmServer;

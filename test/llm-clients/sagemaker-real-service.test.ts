@@ -14,10 +14,10 @@ import type { AddressInfo } from "node:net";
 import { crc32 } from "node:zlib";
 import { SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tinyModelPath } from "../../src/gguf/index.js";
 import { createSageMakerLanguageModel } from "../../src/llm/clients/index.js";
 import { parseLlmServerConfig } from "../../src/llm-server/config.js";
 import { type RunningLlmServer, startLlmServer } from "../../src/llm-server/server.js";
-import { tinyModelPath } from "../../src/gguf/index.js";
 
 /** One AWS event-stream message: prelude (lengths + CRC), string headers, payload, message CRC. */
 function eventStreamMessage(headers: Record<string, string>, payload: Uint8Array): Buffer {

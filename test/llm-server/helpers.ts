@@ -4,12 +4,12 @@
  */
 import type { FastifyInstance } from "fastify";
 import { expect } from "vitest";
+import { tinyModelPath } from "../../src/gguf/index.js";
 import { createLlamaCppEngine, type LlamaCppEngineOptions } from "../../src/llm/llama-cpp/index.js";
 import { buildLlmServerApp } from "../../src/llm-server/app.js";
 import { createLlmServerMetrics } from "../../src/llm-server/metrics.js";
 import { createModelHolder, type ModelHolder } from "../../src/llm-server/model-holder.js";
 import { testEngineBackend } from "../../src/testing/engine-backend.js";
-import { tinyModelPath } from "../../src/gguf/index.js";
 
 export type TestService = {
   app: FastifyInstance;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tinyModelPath } from "../../src/gguf/index.js";
 import { createLlamaCppLanguageModel, type LlamaCppLanguageModel } from "../../src/llm/llama-cpp/index.js";
 import { testEngineBackend } from "../../src/testing/engine-backend.js";
-import { tinyModelPath } from "../../src/gguf/index.js";
 
 let llm: LlamaCppLanguageModel;
 beforeAll(async () => {

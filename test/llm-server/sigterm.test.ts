@@ -3,8 +3,8 @@
  * flight (new requests 503, the in-flight one completes, exit code 0).
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { type CliProcess, spawnCli } from "../../src/testing/cli-process.js";
 import { tinyModelPath } from "../../src/gguf/index.js";
+import { type CliProcess, spawnCli } from "../../src/testing/cli-process.js";
 import { waitFor } from "./helpers.js";
 
 let cli: CliProcess | undefined;

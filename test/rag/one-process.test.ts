@@ -4,11 +4,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEmbedder } from "../../src/embedding/index.js";
+import { tinyModelPath } from "../../src/gguf/index.js";
 import { createLlamaCppLanguageModel } from "../../src/llm/llama-cpp/index.js";
 import { inProcessPromptLimit, type RunningRagService, runRagService } from "../../src/rag/service/run.js";
 import { defaultRagServiceSettings } from "../../src/rag/service/settings.js";
 import type { RagResponse } from "../../src/rag/types.js";
-import { tinyModelPath } from "../../src/gguf/index.js";
 import { openVectorStore } from "../../src/vector-store/index.js";
 import { ARTICLES, type IngestedCorpus, ingestCorpus, parseSseStrict, spyLanguageModel } from "./support.js";
 

@@ -1,10 +1,10 @@
 /** Retrieval with the GGUF reranker (a tiny generated Qwen3-style ranking model) instead of fusion. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tinyModelPath } from "../../src/gguf/index.js";
 import { resolveRagConfig } from "../../src/rag/config.js";
 import { createLlamaCppReranker, type LlamaCppReranker } from "../../src/rag/rerank/llama-cpp-reranker.js";
 import { retrieve } from "../../src/rag/retrieve.js";
 import { fakeEmbedder, fakeStore, sampleChunks } from "../../src/rag/testing/fakes.js";
-import { tinyModelPath } from "../../src/gguf/index.js";
 
 describe("retrieval with a GGUF reranker", () => {
   let reranker: LlamaCppReranker;

@@ -7,8 +7,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RagResponse } from "../../src/rag/types.js";
 import { tinyModelPath } from "../../src/gguf/index.js";
+import type { RagResponse } from "../../src/rag/types.js";
 import { type CliProcess, freePort, spawnCli, stop, waitForStatus } from "./processes.js";
 import { ARTICLES } from "./support.js";
 

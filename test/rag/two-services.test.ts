@@ -5,8 +5,8 @@
  * (recovery without restart), and `llm-twin traces`.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RagResponse } from "../../src/rag/types.js";
 import { tinyModelPath } from "../../src/gguf/index.js";
+import type { RagResponse } from "../../src/rag/types.js";
 import { type CliProcess, freePort, spawnCli, stop, waitForStatus } from "./processes.js";
 import { ARTICLES, type IngestedCorpus, ingestCorpus, parseSseStrict } from "./support.js";
 

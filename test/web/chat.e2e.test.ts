@@ -10,12 +10,12 @@ import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AppError } from "../../src/errors/index.js";
+import { tinyModelPath } from "../../src/gguf/index.js";
 import type { GenerateRequest, LanguageModel, StreamPart } from "../../src/llm/index.js";
 import { createLlamaCppLanguageModel } from "../../src/llm/llama-cpp/index.js";
 import { inProcessPromptLimit, type RunningRagService, runRagService } from "../../src/rag/service/run.js";
 import { defaultRagServiceSettings } from "../../src/rag/service/settings.js";
 import { CHROMIUM, CHROMIUM_LAUNCH } from "../../src/testing/chromium.js";
-import { tinyModelPath } from "../../src/gguf/index.js";
 import { ARTICLES, type IngestedCorpus, ingestCorpus, spyLanguageModel } from "../rag/support.js";
 
 const ARTIFACTS = join(process.cwd(), "test-artifacts", "chat");
