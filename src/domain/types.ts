@@ -83,3 +83,17 @@ export type EmbeddedChunk = Chunk & {
   /** Unit-length embedding of `text`. */
   vector: Float32Array;
 };
+
+/**
+ * How a store's contents were made: preprocessing version and parameters, embedder id and
+ * dimensions (computed in preprocessing/fingerprint.ts). Stored with the collection at ingestion
+ * and compared before ingest and serve: a mismatch refuses to mix or serve.
+ */
+export type PreprocessingFingerprint = {
+  /** sha256 over the canonical JSON of the fields below. */
+  hash: string;
+  preprocessingVersion: string;
+  embedder: { id: string; dimensions: number; maxInputTokens: number };
+  /** Cleaning and chunking parameters per category. */
+  parameters: Record<string, unknown>;
+};

@@ -3,8 +3,9 @@
  * and chunking parameter, and the embedder's identity. A store built with another fingerprint
  * must not be mixed with (or served by) this one.
  */
+
+import type { PreprocessingFingerprint } from "../domain/index.js";
 import { AppError } from "../errors/index.js";
-import type { PreprocessingFingerprint } from "../vector-store/port.js";
 import { canonicalJson, sha256Hex } from "./canonical-json.js";
 import { DEFAULT_PREPROCESSING_PARAMETERS, PREPROCESSING_VERSION, type PreprocessingParameters } from "./parameters.js";
 

@@ -3,7 +3,9 @@
  * embedded_posts, embedded_repositories; LanceDB: one table each). Adapters: LanceDB (embedded,
  * default) and Qdrant.
  */
-import type { Author, Chunk, DataCategory, EmbeddedChunk } from "../domain/index.js";
+import type { Author, Chunk, DataCategory, EmbeddedChunk, PreprocessingFingerprint } from "../domain/index.js";
+
+export type { PreprocessingFingerprint } from "../domain/index.js";
 
 /** What the store remembers about how its contents were made (checked before ingest and serve). */
 export type StoreMetadata = {
@@ -11,15 +13,6 @@ export type StoreMetadata = {
   fingerprint: PreprocessingFingerprint;
   createdAt: string;
   updatedAt: string;
-};
-
-export type PreprocessingFingerprint = {
-  /** sha256 over the canonical JSON of the fields below. */
-  hash: string;
-  preprocessingVersion: string;
-  embedder: { id: string; dimensions: number; maxInputTokens: number };
-  /** Cleaning and chunking parameters per category. */
-  parameters: Record<string, unknown>;
 };
 
 export type SearchMode = "dense" | "lexical" | "hybrid";
