@@ -5,7 +5,7 @@
  * Each call loads its own model: call it once in a composition root and pass the embedder down.
  */
 import { AppError } from "../errors/index.js";
-import type { DownloadProgress } from "../llm/model-source/download.js";
+import type { DownloadProgress } from "../model-source/download.js";
 import type { Embedder } from "./port.js";
 import { createStaticEmbedder } from "./static/index.js";
 

@@ -7,8 +7,8 @@ import { type CreateEmbedderOptions, createEmbedder as createEmbedderFromSpec } 
 import type { Embedder } from "../embedding/port.js";
 import { AppError } from "../errors/index.js";
 import type { LlamaCppEngineOptions } from "../llm/llama-cpp/engine-types.js";
-import type { DownloadProgress } from "../llm/model-source/download.js";
 import type { LanguageModel } from "../llm/port.js";
+import type { DownloadProgress } from "../model-source/download.js";
 import type { OpenVectorStoreOptions } from "../vector-store/open.js";
 import type { VectorStore } from "../vector-store/port.js";
 import { DEFAULT_STORE_URI } from "../vector-store/uri.js";
@@ -76,7 +76,7 @@ export async function createLanguageModel(input: CreateLanguageModelInput): Prom
   }
   const { model, cacheDir, onDownloadProgress, signal, ...engine } = input;
   const [{ resolveModelFile }, { createLlamaCppLanguageModel }] = await Promise.all([
-    import("../llm/model-source/index.js"),
+    import("../model-source/index.js"),
     import("../llm/llama-cpp/index.js"),
   ]);
   const modelPath = await resolveModelFile(model, {

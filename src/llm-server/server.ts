@@ -11,7 +11,7 @@ import {
   describeForLog,
   type LlamaCppEngine,
 } from "../llm/llama-cpp/index.js";
-import { createDownloadProgressReporter, resolveModelFile } from "../llm/model-source/index.js";
+import { createDownloadProgressReporter, resolveModelFile } from "../model-source/index.js";
 import { buildLlmServerApp } from "./app.js";
 import type { LlmServerConfig } from "./config.js";
 import { createLlmServerMetrics } from "./metrics.js";

@@ -192,7 +192,7 @@ async function resolveServeModel(
     log(DEMO_MODEL_WARNING);
     return demoModelPath();
   }
-  const { createDownloadProgressReporter, resolveModelFile } = await import("../../llm/model-source/index.js");
+  const { createDownloadProgressReporter, resolveModelFile } = await import("../../model-source/index.js");
   try {
     return await resolveModelFile(model, {
       ...(cacheDir === undefined ? {} : { cacheDir }),

@@ -13,7 +13,7 @@ import {
   defaultCacheDirectory,
   modelFileSha256,
   resolveModelFile,
-} from "../../llm/model-source/index.js";
+} from "../../model-source/index.js";
 
 /** Where the GGUF model comes from and how llama.cpp runs it (shared by the GGUF embedder and reranker). */
 export type GgufModelOptions = {

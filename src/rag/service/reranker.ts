@@ -1,5 +1,5 @@
 /** Loads the GGUF reranker named by --reranker (path, URL or hf: URI; downloads show progress). */
-import { createDownloadProgressReporter } from "../../llm/model-source/index.js";
+import { createDownloadProgressReporter } from "../../model-source/index.js";
 import { createLlamaCppReranker } from "../rerank/llama-cpp-reranker.js";
 import type { Reranker } from "../rerank/port.js";
 

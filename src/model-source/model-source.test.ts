@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { generateGguf, TINY_MODEL_PRESETS } from "../../gguf/index.js";
+import { generateGguf, TINY_MODEL_PRESETS } from "../gguf/index.js";
 import { type DownloadProgress, parseModelSource, pickQuantizationFile, resolveModelFile } from "./index.js";
 
 type Logged = { path: string; range: string | undefined; authorization: string | undefined };

@@ -5,7 +5,7 @@
  * https://huggingface.co) and `HF_TOKEN`, when set, is sent as a bearer token.
  */
 
-import { AppError } from "../../errors/app-error.js";
+import { AppError } from "../errors/app-error.js";
 
 export const DEFAULT_HUGGING_FACE_ENDPOINT = "https://huggingface.co";
 export const DEFAULT_QUANTIZATION = "Q4_K_M";

@@ -11,8 +11,8 @@
 import { createHash } from "node:crypto";
 import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { defaultCacheDirectory } from "../../config/paths.js";
-import { AppError } from "../../errors/app-error.js";
+import { defaultCacheDirectory } from "../config/paths.js";
+import { AppError } from "../errors/app-error.js";
 import { type DownloadOptions, type DownloadProgress, downloadFile } from "./download.js";
 import { assertGgufFile } from "./gguf-magic.js";
 import {

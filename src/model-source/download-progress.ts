@@ -1,6 +1,6 @@
 /** A ready-made `onProgress` that draws a download bar (TTY) or periodic lines on stderr. */
 
-import { createProgress, type Progress, type ProgressStream } from "../../observability/progress.js";
+import { createProgress, type Progress, type ProgressStream } from "../observability/progress.js";
 import type { DownloadProgress } from "./download.js";
 
 const MEGABYTE = 1024 * 1024;

@@ -6,7 +6,7 @@
 
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { AppError } from "../../errors/app-error.js";
+import { AppError } from "../errors/app-error.js";
 
 export type ModelSource =
   | { kind: "file"; path: string }

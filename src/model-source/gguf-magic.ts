@@ -1,5 +1,5 @@
 import { open } from "node:fs/promises";
-import { AppError } from "../../errors/app-error.js";
+import { AppError } from "../errors/app-error.js";
 
 export const GGUF_MAGIC = Buffer.from("GGUF", "latin1");
 

@@ -8,7 +8,7 @@
 import { mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { AppError, isAppError } from "../../errors/app-error.js";
+import { AppError, isAppError } from "../errors/app-error.js";
 import { notGgufError, startsWithGgufMagic } from "./gguf-magic.js";
 
 export type DownloadProgress = {
