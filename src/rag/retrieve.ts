@@ -9,13 +9,14 @@ import type { Author } from "../domain/index.js";
 import type { Embedder } from "../embedding/index.js";
 import { AppError } from "../errors/index.js";
 import type { LanguageModel, LanguageModelInput } from "../llm/index.js";
-import type { ActiveTrace } from "../observability/tracing/index.js";
+import type { ActiveTrace, Attributes } from "../observability/tracing/index.js";
 import { noopTrace } from "../observability/tracing/index.js";
 import { cleanQuery } from "../preprocessing/index.js";
 import type { VectorStore } from "../vector-store/index.js";
 import type { RagConfig } from "./config.js";
 import { type ResolvedRagRequest, resolveRagRequest } from "./request.js";
 import type { Reranker } from "./rerank/port.js";
+import { runStep, type StepOptions } from "./step.js";
 import type { TokenCounter } from "./steps/context.js";
 import { createQueryExpansionStep } from "./steps/query-expansion.js";
 import { createRerankStep } from "./steps/rerank.js";
@@ -103,46 +104,42 @@ export async function retrieveResolved(
   const timings = emptyTimings();
   trace.setAttributes({ query: request.query, k: request.k, retrievalMode: config.retrievalMode });
 
-  const selfQuery = trace.span(
-    "self-query",
+  const step = (name: string, timing: StepOptions["timing"], attributes: Attributes): StepOptions => ({
+    trace,
+    name,
+    timings,
+    timing,
+    attributes,
+  });
+
+  const selfQuery = runStep(
+    step("self-query", "selfQueryMs", { mode: request.selfQuery, requestedAuthor: request.author ?? null }),
     async (span) => {
-      const start = performance.now();
-      try {
-        const resolution = await resolveAuthor(request, deps, options);
-        span.setAttributes({
-          authorId: resolution.author?.id ?? null,
-          authorName: resolution.author?.fullName ?? null,
-          source: request.author !== undefined ? "request" : resolution.source,
-        });
-        return resolution;
-      } finally {
-        timings.selfQueryMs = elapsed(start);
-      }
+      const resolution = await resolveAuthor(request, deps, options);
+      span.setAttributes({
+        authorId: resolution.author?.id ?? null,
+        authorName: resolution.author?.fullName ?? null,
+        source: request.author !== undefined ? "request" : resolution.source,
+      });
+      return resolution;
     },
-    { mode: request.selfQuery, requestedAuthor: request.author ?? null },
   );
-  const expansion = trace.span(
-    "query-expansion",
+  const expansion = runStep(
+    step("query-expansion", "expansionMs", { requested: request.expandQueries }),
     async (span) => {
-      const start = performance.now();
-      try {
-        const step = createQueryExpansionStep({
-          ...(deps.llm === undefined ? {} : { llm: deps.llm }),
-          maxNewTokens: config.expansionMaxNewTokens,
-        });
-        const queries =
-          request.expandQueries <= 1
-            ? [request.query]
-            : await callUpstream("the LLM (query expansion)", config.llmTimeoutMs, signal, (child) =>
-                step(request.query, { count: request.expandQueries, signal: child }),
-              );
-        span.setAttributes({ queries, expanded: queries.length - 1 });
-        return queries;
-      } finally {
-        timings.expansionMs = elapsed(start);
-      }
+      const expand = createQueryExpansionStep({
+        ...(deps.llm === undefined ? {} : { llm: deps.llm }),
+        maxNewTokens: config.expansionMaxNewTokens,
+      });
+      const queries =
+        request.expandQueries <= 1
+          ? [request.query]
+          : await callUpstream("the LLM (query expansion)", config.llmTimeoutMs, signal, (child) =>
+              expand(request.query, { count: request.expandQueries, signal: child }),
+            );
+      span.setAttributes({ queries, expanded: queries.length - 1 });
+      return queries;
     },
-    { requested: request.expandQueries },
   );
   const [resolution, queries] = await Promise.all([selfQuery, expansion]);
 
@@ -151,81 +148,66 @@ export async function retrieveResolved(
     .map((text, index) => (text === "" ? (queries[index] ?? "") : text));
   let vectors: Float32Array[] | undefined;
   if (config.retrievalMode !== "lexical") {
-    vectors = await trace.span(
-      "embedding",
+    vectors = await runStep(
+      step("embedding", "embeddingMs", { texts: texts.length, embedder: embedder.id }),
       async () => {
-        const start = performance.now();
-        try {
-          const embed = createEmbedQueriesStep(embedder);
-          return await callUpstream("the embedder", config.embedderTimeoutMs, signal, (child) =>
-            embed(texts, { signal: child }),
-          );
-        } finally {
-          timings.embeddingMs = elapsed(start);
-        }
+        const embed = createEmbedQueriesStep(embedder);
+        return callUpstream("the embedder", config.embedderTimeoutMs, signal, (child) =>
+          embed(texts, { signal: child }),
+        );
       },
-      { texts: texts.length, embedder: embedder.id },
     );
   }
 
-  const lists = await trace.span(
-    "search",
-    async (span) => {
-      const start = performance.now();
-      try {
-        const search = createSearchStep(store);
-        const results = await callUpstream("the vector store", config.storeTimeoutMs, signal, (child) =>
-          search(
-            {
-              mode: config.retrievalMode,
-              texts,
-              vectors,
-              categories: request.categories,
-              authorId: resolution.author?.id,
-              limit: config.searchLimit,
-              hybridDenseWeight: config.hybridDenseWeight,
-              rrfK: config.rrfK,
-            },
-            { signal: child },
-          ),
-        );
-        span.setAttributes({ hits: results.reduce((total, list) => total + list.hits.length, 0) });
-        return results;
-      } finally {
-        timings.searchMs = elapsed(start);
-      }
-    },
-    {
+  const lists = await runStep(
+    step("search", "searchMs", {
       mode: config.retrievalMode,
       categories: request.categories,
       authorId: resolution.author?.id ?? null,
       limit: config.searchLimit,
+    }),
+    async (span) => {
+      const search = createSearchStep(store);
+      const results = await callUpstream("the vector store", config.storeTimeoutMs, signal, (child) =>
+        search(
+          {
+            mode: config.retrievalMode,
+            texts,
+            vectors,
+            categories: request.categories,
+            authorId: resolution.author?.id,
+            limit: config.searchLimit,
+            hybridDenseWeight: config.hybridDenseWeight,
+            rrfK: config.rrfK,
+          },
+          { signal: child },
+        ),
+      );
+      span.setAttributes({ hits: results.reduce((total, list) => total + list.hits.length, 0) });
+      return results;
     },
   );
 
-  const ranked = await trace.span(
-    "rerank",
+  const ranked = await runStep(
+    step("rerank", "rerankMs", {
+      method: deps.reranker === undefined ? "reciprocal-rank-fusion" : deps.reranker.id,
+      k: request.k,
+    }),
     async (span) => {
-      const start = performance.now();
-      try {
-        const rerank = createRerankStep({
-          ...(deps.reranker === undefined ? {} : { reranker: deps.reranker }),
-          rrfK: config.rrfK,
-          candidates: config.rerankCandidates,
-        });
-        const kept = await callUpstream("the reranker", config.rerankerTimeoutMs, signal, (child) =>
-          rerank(request.query, lists, { k: request.k, signal: child }),
-        );
-        span.setAttributes({
-          ids: kept.map((item) => item.chunk.id),
-          scores: kept.map((item) => item.score),
-        });
-        return kept;
-      } finally {
-        timings.rerankMs = elapsed(start);
-      }
+      const rerank = createRerankStep({
+        ...(deps.reranker === undefined ? {} : { reranker: deps.reranker }),
+        rrfK: config.rrfK,
+        candidates: config.rerankCandidates,
+      });
+      const kept = await callUpstream("the reranker", config.rerankerTimeoutMs, signal, (child) =>
+        rerank(request.query, lists, { k: request.k, signal: child }),
+      );
+      span.setAttributes({
+        ids: kept.map((item) => item.chunk.id),
+        scores: kept.map((item) => item.score),
+      });
+      return kept;
     },
-    { method: deps.reranker === undefined ? "reciprocal-rank-fusion" : deps.reranker.id, k: request.k },
   );
 
   const sources: RagSource[] = ranked.map(({ chunk, score }) => ({
