@@ -1,0 +1,8 @@
+/** The process runtime: who owns the resources a command builds, and how it shuts down. */
+export { acquire, createResourceStack, type Releasable, type ResourceStack, releaseOf } from "./resource-stack.js";
+export {
+  FORCED_EXIT_CODE,
+  handleShutdownSignals,
+  SHUTDOWN_SIGNALS,
+  type ShutdownSignalOptions,
+} from "./shutdown-signals.js";
