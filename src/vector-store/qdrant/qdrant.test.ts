@@ -2,6 +2,8 @@ import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { axisVector, contractChunk, runVectorStoreContract } from "../contract.js";
 import { openVectorStore } from "../open.js";
+import type { VectorStore } from "../port.js";
+import type { QdrantTransport } from "./rest.js";
 import { encodeDocument, encodeQuery, termIndex, tokenize } from "./sparse.js";
 import { openQdrantStore } from "./store.js";
 import { checkedFakeQdrant } from "./testing.js";
@@ -21,9 +23,23 @@ if (liveUrl === undefined || liveUrl.length === 0) {
   );
 }
 
-runVectorStoreContract("qdrant adapter on the schema-checked fake server", () =>
-  openQdrantStore({ url: "http://fake-qdrant.invalid", transport: checkedFakeQdrant().transport }),
-);
+{
+  // A second store on the same fake server plays another process's reader.
+  const transports = new Map<VectorStore, QdrantTransport>();
+  runVectorStoreContract(
+    "qdrant adapter on the schema-checked fake server",
+    async () => {
+      const { transport } = checkedFakeQdrant();
+      const store = await openQdrantStore({ url: "http://fake-qdrant.invalid", transport });
+      transports.set(store, transport);
+      return store;
+    },
+    {
+      reopen: async (store) =>
+        openQdrantStore({ url: "http://fake-qdrant.invalid", transport: transports.get(store) as QdrantTransport }),
+    },
+  );
+}
 
 describe("Qdrant requests", () => {
   it("creates versioned collections behind aliases, with a cosine vector, an IDF sparse vector and keyword indexes", async () => {
