@@ -52,18 +52,19 @@ type OpenTable = { table: lancedb.Table; dimensions: number; indexes: IndexState
 export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<VectorStore> {
   process.env.LANCEDB_LOG ??= "error";
   const settings = resolveLanceDbOptions(options);
-  let connection: lancedb.Connection;
+  const connection = await connectTo(settings);
+  const store = new LanceDbStore(connection, settings, { kind: "live" });
+  return withStoreErrors(store, () => store.forgetHandles());
+}
+
+async function connectTo(settings: ResolvedLanceDbOptions): Promise<lancedb.Connection> {
   try {
-    connection = await lancedb.connect(settings.directory, {
-      readConsistencyInterval: settings.readConsistencySeconds,
-    });
+    return await lancedb.connect(settings.directory, { readConsistencyInterval: settings.readConsistencySeconds });
   } catch (error) {
     throw new AppError("dependency_unavailable", `Cannot open the LanceDB store at ${settings.directory}.`, {
       cause: error,
     });
   }
-  const store = new LanceDbStore(connection, settings, { kind: "live" });
-  return withStoreErrors(store, () => store.forgetHandles());
 }
 
 /**
@@ -76,7 +77,7 @@ class LanceDbStore implements VectorStore {
   readonly kind = "lancedb";
   readonly location: string;
   readonly supportsLexical = true;
-  readonly #connection: lancedb.Connection;
+  #connection: lancedb.Connection;
   readonly #settings: ResolvedLanceDbOptions;
   readonly #metadataPath: string;
   /** Opened tables, each opened once; a missing table is not cached (it may be created later). */
@@ -425,8 +426,8 @@ class LanceDbStore implements VectorStore {
   }
 
   /**
-   * Follows the generation pointer (the metadata file) of a live store: when a rebuild was
-   * published, the cached handles of the old tables are dropped. One stat() per call, at most
+   * Follows the generation pointer (the metadata file) of a live store: when the file changed
+   * (a rebuild published, an ingest finished, the folder replaced), cached handles are dropped. One stat() per call, at most
    * every readConsistencySeconds.
    */
   async #followGeneration(): Promise<void> {
@@ -444,11 +445,14 @@ class LanceDbStore implements VectorStore {
     }
     if (stamp === this.#pointerStamp) return;
     const generation = stamp === "none" ? undefined : (await readMetadataDocument(this.#metadataPath))?.generation;
-    this.#pointerStamp = stamp;
-    if (generation !== this.#generation) {
-      this.#generation = generation;
+    // A new metadata file (a rebuild published, an ingest finished, the folder replaced): reopen,
+    // on a new connection, whose caches cannot hold another folder's files of the same versions.
+    if (this.#pointerStamp !== undefined && this.#pointerStamp !== "none") {
       this.#tables.clear();
+      this.#connection = await connectTo(this.#settings);
     }
+    this.#pointerStamp = stamp;
+    this.#generation = generation;
   }
 
   /** The opened table of `category`, or undefined when it does not exist (yet). */
