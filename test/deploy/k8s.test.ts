@@ -20,6 +20,7 @@ type KubernetesObject = {
   // biome-ignore lint/suspicious/noExplicitAny: manifests are free-form YAML, checked field by field below
   spec?: any;
   data?: Record<string, string>;
+  stringData?: Record<string, string>;
 };
 
 function loadFolder(folder: string): { file: string; object: KubernetesObject }[] {
