@@ -10,6 +10,9 @@
  *   succeeded). A rerun recomputes the same ids and vectors, writes what is missing and deletes
  *   what is stale, so it converges to the uninterrupted result from any intermediate state.
  * - No mixing: the store's fingerprint is checked before anything is written (fingerprint-guard).
+ * - `recreate` never empties the live store: everything is written to a rebuild beside it, which
+ *   is published (readers switch in one step) only after the last write and optimize succeeded,
+ *   and discarded on failure.
  * - Bounded memory and overlap: documents are processed in windows of ~batchSize chunks; while
  *   up to `concurrency` windows are being written (native LanceDB threads / network), the next
  *   window is read, cleaned, chunked and embedded — in a preprocessing worker thread when the
@@ -24,7 +27,7 @@ import type { Embedder } from "../embedding/index.js";
 import { AppError } from "../errors/index.js";
 import { createFingerprint } from "../preprocessing/index.js";
 import { type ArtifactWriter, createArtifactWriter } from "./artifacts/index.js";
-import { prepareStore } from "./fingerprint-guard.js";
+import { prepareRebuild, prepareStore } from "./fingerprint-guard.js";
 import { type PreparedDocument, planForEmptyStore, planWindow } from "./plan.js";
 import { hasVector } from "./prepare-document.js";
 import { type PreparedItem, preparedDocuments } from "./prepared-documents.js";
@@ -43,13 +46,17 @@ import {
 
 export async function ingest(options: IngestOptions): Promise<IngestSummary> {
   const started = performance.now();
-  const { store, embedder, signal } = options;
+  const { embedder, signal } = options;
   const batchSize = positiveInteger(options.batchSize ?? DEFAULT_INGEST_BATCH_SIZE, "batchSize");
   const concurrency = positiveInteger(options.concurrency ?? DEFAULT_INGEST_CONCURRENCY, "concurrency");
   const documents = inputDocuments(options);
   const fingerprint = createFingerprint(embedder, options.parameters);
   throwIfAborted(signal);
-  const prepared = await prepareStore(store, fingerprint, { recreate: options.recreate === true });
+  const prepared =
+    options.recreate === true
+      ? await prepareRebuild(options.store, fingerprint)
+      : await prepareStore(options.store, fingerprint, { recreate: false });
+  const { store } = prepared;
 
   const progress: IngestProgress = {
     documentsRead: 0,
@@ -137,6 +144,8 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
       await store.optimize();
       if (!prepared.created) await store.writeMetadata({ ...prepared.metadata, updatedAt: new Date().toISOString() });
     }
+    throwIfAborted(signal);
+    await prepared.rebuild?.publish();
     const artifact =
       artifacts === undefined
         ? null
@@ -144,7 +153,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     report();
     return {
       source: options.source ?? "(documents)",
-      store: store.location,
+      store: options.store.location,
       embedder: embedder.id,
       fingerprint: fingerprint.hash,
       recreated: prepared.recreated,
@@ -159,6 +168,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     };
   } catch (error) {
     await Promise.allSettled(inFlight);
+    await prepared.rebuild?.discard().catch(() => undefined);
     await artifacts?.discard();
     await closeWorker(worker, options);
     worker = undefined;

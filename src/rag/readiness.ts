@@ -1,6 +1,6 @@
 /**
- * Readiness: the store answers and still holds data made with this service's preprocessing
- * (fingerprint hash), and the LLM answers its health check. Each check has a timeout, so /ready
+ * Readiness: the store's collections open and answer, it still holds data made with this
+ * service's preprocessing (fingerprint hash), and the LLM answers its health check. Each check has a timeout, so /ready
  * itself never hangs.
  */
 import type { LanguageModel } from "../llm/index.js";
@@ -28,6 +28,8 @@ export function createReadinessCheck(options: ReadinessOptions): ReadinessCheck 
   const checkStore = async (): Promise<[CheckResult, CheckResult]> => {
     try {
       const metadata = await callUpstream("the vector store", timeoutMs, undefined, () => store.readMetadata());
+      // The tables open and answer (a failed check drops cached handles, so the next one reopens).
+      await callUpstream("the vector store", timeoutMs, undefined, (signal) => store.check({ signal }));
       if (metadata === undefined) {
         return [{ ok: true }, { ok: false, message: `the store at ${store.location} has no metadata (run ingest)` }];
       }

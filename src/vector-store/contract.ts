@@ -15,11 +15,21 @@ import {
   metadataSample,
   PAUL,
 } from "./contract-fixtures.js";
+import { reciprocalRankFusion } from "./fusion.js";
 import type { VectorStore } from "./port.js";
 
 export { axisVector, CONTRACT_DIMENSIONS, contractChunk, contractId } from "./contract-fixtures.js";
 
-export function runVectorStoreContract(name: string, createStore: () => Promise<VectorStore>): void {
+export type ContractOptions = {
+  /** A second handle on the same store (another process's reader); default: the store itself. */
+  reopen?: (store: VectorStore) => Promise<VectorStore>;
+};
+
+export function runVectorStoreContract(
+  name: string,
+  createStore: () => Promise<VectorStore>,
+  options: ContractOptions = {},
+): void {
   describe(`VectorStore contract: ${name}`, () => {
     let store: VectorStore;
 
@@ -347,6 +357,80 @@ export function runVectorStoreContract(name: string, createStore: () => Promise<
         store.search({ category: "articles", mode: "dense", vector: axisVector(0), limit: 0 }),
         "validation_error",
       );
+    });
+
+    it("rebuilds beside the live collections: readers keep the old ones until publish, then follow", async () => {
+      const before = metadataSample();
+      await store.writeMetadata(before);
+      await store.upsert([contractChunk({ name: "old", text: "The old zebra text.", vector: axisVector(0) })]);
+      const reader = options.reopen === undefined ? store : await options.reopen(store);
+      try {
+        const query = { category: "articles" as const, mode: "dense" as const, vector: axisVector(0), limit: 5 };
+        expect(ids(await reader.search(query))).toEqual([contractId("old")]);
+        const rebuild = await store.startRebuild();
+        const after = { ...before, createdAt: "2026-03-01T00:00:00.000Z", updatedAt: "2026-03-01T00:00:00.000Z" };
+        await rebuild.store.ensureCollections(CONTRACT_DIMENSIONS);
+        await rebuild.store.writeMetadata(after);
+        await rebuild.store.upsert([
+          contractChunk({ name: "new-1", text: "The new okapi text.", vector: axisVector(0) }),
+          contractChunk({ name: "new-2", category: "posts" }),
+        ]);
+        await rebuild.store.optimize();
+        expect(await rebuild.store.count()).toBe(2);
+        expect(ids(await reader.search(query))).toEqual([contractId("old")]);
+        expect(await reader.readMetadata()).toEqual(before);
+        await rebuild.publish();
+        expect(ids(await reader.search(query))).toEqual([contractId("new-1")]);
+        const lexical = await reader.search({ category: "articles", mode: "lexical", text: "okapi", limit: 5 });
+        expect(ids(lexical)).toEqual([contractId("new-1")]);
+        expect(await reader.readMetadata()).toEqual(after);
+        expect(await reader.count()).toBe(2);
+        expect(await store.count()).toBe(2);
+        await reader.check();
+        const discarded = await store.startRebuild();
+        await discarded.store.upsert([contractChunk({ name: "discarded" })]);
+        await discarded.discard();
+        expect(await reader.count()).toBe(2);
+        expect(await store.count()).toBe(2);
+      } finally {
+        if (reader !== store) await reader.close();
+      }
+    });
+
+    it("check() opens and reads every collection", async () => {
+      await store.check();
+      await store.upsert([contractChunk({ name: "checked" }), contractChunk({ name: "post", category: "posts" })]);
+      await store.check();
+    });
+
+    it("ranks hybrid results as the project's fusion of its own dense and lexical lists", async () => {
+      await store.upsert(
+        Array.from({ length: 12 }, (_, position) =>
+          contractChunk({
+            name: `fused-${position}`,
+            text: `${"kestrel ".repeat(position % 4)}note ${position} about owls`,
+            vector: axisVector(position % 8, position / 12),
+          }),
+        ),
+      );
+      await store.optimize();
+      // What the RAG service sends by default: dense weight 0.2, k 3.
+      const hybrid = { denseWeight: 0.2, rrfK: 3, candidates: 40 };
+      const base = { category: "articles" as const, vector: axisVector(1), text: "kestrel owls" };
+      const dense = await store.search({ ...base, mode: "dense", limit: hybrid.candidates });
+      const lexical = await store.search({ ...base, mode: "lexical", limit: hybrid.candidates });
+      const expected = reciprocalRankFusion(
+        [
+          { ids: ids(dense), weight: hybrid.denseWeight },
+          { ids: ids(lexical), weight: 1 - hybrid.denseWeight },
+        ],
+        { k: hybrid.rrfK },
+      ).slice(0, 6);
+      const hits = await store.search({ ...base, mode: "hybrid", limit: 6, hybrid });
+      expect(ids(hits)).toEqual(expected.map((entry) => entry.id));
+      hits.forEach((hit, position) => {
+        expect(hit.score).toBeCloseTo(expected[position]?.score ?? Number.NaN, 10);
+      });
     });
 
     it("answers concurrent searches consistently", async () => {

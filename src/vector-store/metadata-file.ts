@@ -6,6 +6,16 @@ import { AppError } from "../errors/app-error.js";
 import type { StoreMetadata } from "./port.js";
 
 export async function readMetadataFile(path: string): Promise<StoreMetadata | undefined> {
+  return (await readMetadataDocument(path))?.metadata;
+}
+
+/**
+ * The metadata and the generation of the live collections it describes (absent: the unversioned
+ * names of stores written before re-indexing beside the live index existed).
+ */
+export type MetadataDocument = { metadata: StoreMetadata; generation: string | undefined };
+
+export async function readMetadataDocument(path: string): Promise<MetadataDocument | undefined> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
@@ -13,7 +23,8 @@ export async function readMetadataFile(path: string): Promise<StoreMetadata | un
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new AppError("dependency_unavailable", `Cannot read store metadata ${path}.`, { cause: error });
   }
-  return parseStoreMetadata(text, path);
+  const { generation, ...metadata } = parseStoreMetadata(text, path) as StoreMetadata & { generation?: unknown };
+  return { metadata, generation: typeof generation === "string" ? generation : undefined };
 }
 
 export function parseStoreMetadata(text: string, where: string): StoreMetadata {
@@ -43,11 +54,13 @@ function isStoreMetadata(value: unknown): value is StoreMetadata {
   );
 }
 
-export async function writeMetadataFile(path: string, metadata: StoreMetadata): Promise<void> {
+/** Writes the metadata (and the live generation, when there is one) in one atomic rename. */
+export async function writeMetadataFile(path: string, metadata: StoreMetadata, generation?: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const temporary = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
   try {
-    await writeFile(temporary, `${JSON.stringify(metadata, null, 2)}\n`, { encoding: "utf8", flush: true });
+    const document = generation === undefined ? metadata : { ...metadata, generation };
+    await writeFile(temporary, `${JSON.stringify(document, null, 2)}\n`, { encoding: "utf8", flush: true });
     await rename(temporary, path);
   } catch (error) {
     await rm(temporary, { force: true });

@@ -60,6 +60,21 @@ export type UpsertOptions = {
   knownNew?: boolean;
 };
 
+/**
+ * A rebuild of the whole store beside the live one (`ingest --recreate`): `store` writes to new
+ * collections that readers do not see; `publish()` switches readers to them in one atomic step
+ * (LanceDB: the pointer in the metadata file; Qdrant: collection aliases) and drops the previous
+ * ones; `discard()` drops the new ones and leaves the live store as it was.
+ */
+export type StoreRebuild = {
+  /** The new, empty store: write chunks and metadata here. Its drop() and startRebuild() are refused. */
+  readonly store: VectorStore;
+  /** Makes the rebuilt collections and metadata the live ones, then drops the previous generation. */
+  publish(): Promise<void>;
+  /** Drops the rebuilt collections; safe to call after a failure or twice. */
+  discard(): Promise<void>;
+};
+
 export type VectorStore = {
   readonly kind: string;
   /** Human-readable location, e.g. "lancedb:./.llm-twin/store" (for logs and errors). */
@@ -69,8 +84,15 @@ export type VectorStore = {
   writeMetadata(metadata: StoreMetadata): Promise<void>;
   /** Prepares collections for vectors of `dimensions`; idempotent. */
   ensureCollections(dimensions: number): Promise<void>;
-  /** Removes every collection and the metadata (used by `--recreate`). */
+  /** Removes every collection and the metadata (readers see an empty store: prefer startRebuild). */
   drop(): Promise<void>;
+  /** Starts a rebuild beside the live collections; readers keep the current ones until publish(). */
+  startRebuild(): Promise<StoreRebuild>;
+  /**
+   * Opens every existing collection and reads from it (readiness); throws an AppError when one
+   * cannot answer. Cached handles that fail are dropped, so the next call reopens them.
+   */
+  check(options?: { signal?: AbortSignal }): Promise<void>;
   /** Inserts or replaces chunks by id. */
   upsert(chunks: readonly EmbeddedChunk[], options?: UpsertOptions): Promise<void>;
   /** chunk ids stored for each of the given documents (documents without chunks are absent). */

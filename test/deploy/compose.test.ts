@@ -65,6 +65,14 @@ describe("docker-compose.yml", () => {
     expect(qdrant.healthcheck?.test.join(" ")).toContain("/readyz");
   });
 
+  it("puts an API key on Qdrant and gives the same key to every client", () => {
+    const key = service("qdrant").environment?.QDRANT__SERVICE__API_KEY;
+    expect(key).toMatch(/^\$\{LLM_TWIN_QDRANT_API_KEY:-.+\}$/);
+    for (const name of ["rag", "ingest", "worker", "enqueue"]) {
+      expect(service(name).environment?.LLM_TWIN_QDRANT_API_KEY, name).toBe(key);
+    }
+  });
+
   it("builds the LLM service from llm.Dockerfile, started as SageMaker would (`serve`)", () => {
     const llm = service("llm");
     expect(llm.build?.dockerfile).toBe("deploy/docker/llm.Dockerfile");

@@ -20,6 +20,7 @@ type KubernetesObject = {
   // biome-ignore lint/suspicious/noExplicitAny: manifests are free-form YAML, checked field by field below
   spec?: any;
   data?: Record<string, string>;
+  stringData?: Record<string, string>;
 };
 
 function loadFolder(folder: string): { file: string; object: KubernetesObject }[] {
@@ -185,6 +186,26 @@ describe("deploy/k8s manifests", () => {
     const start = find("ConfigMap", "qdrant-start").data?.["start.sh"] ?? "";
     expect(start).toContain("--bootstrap");
     expect(find("ConfigMap", "llm-twin-config").data?.LLM_TWIN_STORE).toBe("qdrant:http://qdrant:6333");
+  });
+
+  it("Qdrant requires an API key that every client reads from the same Secret; one shard per collection", () => {
+    const fromSecret = { valueFrom: { secretKeyRef: { name: "llm-twin-secrets", key: "LLM_TWIN_QDRANT_API_KEY" } } };
+    expect(containerOf(find("StatefulSet", "qdrant")).env).toContainEqual({
+      name: "QDRANT__SERVICE__API_KEY",
+      ...fromSecret,
+    });
+    for (const [kind, name] of [
+      ["Deployment", "rag"],
+      ["Job", "ingest"],
+      ["Deployment", "ingest-worker"],
+    ] as const) {
+      expect(containerOf(find(kind, name)).env, name).toContainEqual({
+        name: "LLM_TWIN_QDRANT_API_KEY",
+        ...fromSecret,
+      });
+    }
+    expect(find("Secret", "llm-twin-secrets").stringData?.LLM_TWIN_QDRANT_API_KEY).toBeTruthy();
+    expect(find("ConfigMap", "llm-twin-config").data?.LLM_TWIN_QDRANT_SHARDS).toBe("1");
   });
 
   it("the ingestion Job and the queue workers run the llm-twin commands", () => {

@@ -6,6 +6,9 @@ import { DATA_CATEGORIES } from "../../src/domain/index.js";
 import type { Embedder } from "../../src/embedding/index.js";
 import { readRawDocuments } from "../../src/ingestion/readers/index.js";
 import { chunkDocument, cleanDocument } from "../../src/preprocessing/index.js";
+import { categoryCollection } from "../../src/vector-store/generations.js";
+import { METADATA_FILE_NAME } from "../../src/vector-store/lancedb/store.js";
+import { readMetadataDocument } from "../../src/vector-store/metadata-file.js";
 
 export async function temporaryDirectory(prefix: string): Promise<{ path: string; remove(): Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), `llm-twin-${prefix}-`));
@@ -48,9 +51,11 @@ export async function snapshotLanceDb(directory: string): Promise<StoredRow[]> {
   const lancedb = await import("@lancedb/lancedb");
   const connection = await lancedb.connect(directory);
   const names = new Set(await connection.tableNames());
+  // The live tables are those of the generation the metadata file points to (after --recreate).
+  const generation = (await readMetadataDocument(join(directory, METADATA_FILE_NAME)))?.generation;
   const rows: StoredRow[] = [];
   for (const category of DATA_CATEGORIES) {
-    const name = `embedded_${category}`;
+    const name = categoryCollection(category, generation);
     if (!names.has(name)) continue;
     const table = await connection.openTable(name);
     const records = (await table.query().select(["id", "document_id", "text", "vector"]).toArray()) as {

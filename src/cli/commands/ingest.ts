@@ -74,7 +74,7 @@ export function registerIngestCommand(program: Command): void {
     .addOption(
       new Option(
         "--recreate",
-        "drop the store first (required to change embedder or preprocessing) [env: LLM_TWIN_RECREATE]",
+        "rebuild the store beside the live one and switch to it at the end (required to change embedder or preprocessing) [env: LLM_TWIN_RECREATE]",
       ),
     )
     .addOption(new Option("--json", "print the summary as one JSON object on stdout [env: LLM_TWIN_JSON]"))

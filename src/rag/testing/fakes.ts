@@ -102,6 +102,12 @@ export function fakeStore(chunks: readonly Chunk[], embedder: Embedder, metadata
     async writeMetadata() {},
     async ensureCollections() {},
     async drop() {},
+    async startRebuild() {
+      return { store, async publish() {}, async discard() {} };
+    },
+    async check() {
+      if (store.failWith !== undefined) throw store.failWith;
+    },
     async upsert() {},
     async chunkIdsByDocument() {
       return new Map();

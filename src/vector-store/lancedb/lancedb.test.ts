@@ -19,7 +19,9 @@ afterAll(async () => {
   await Promise.all(directories.map((directory) => rm(directory, { recursive: true, force: true })));
 });
 
-runVectorStoreContract("lancedb", async () => openVectorStore(`lancedb:${await temporaryDirectory()}`));
+runVectorStoreContract("lancedb", async () => openVectorStore(`lancedb:${await temporaryDirectory()}`), {
+  reopen: (store) => openVectorStore(store.location),
+});
 
 describe("LanceDB adapter", () => {
   it("reopens a store from disk with its rows and metadata", async () => {

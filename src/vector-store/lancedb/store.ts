@@ -3,14 +3,16 @@
  * metadata in a JSON file beside them. Dense scores are cosine similarities: tables are searched
  * with distanceType "cosine" (distance = 1 - cosine), and the score is 1 - distance.
  */
+import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import * as lancedb from "@lancedb/lancedb";
 import type { Author, DataCategory, EmbeddedChunk } from "../../domain/index.js";
 import { AppError } from "../../errors/app-error.js";
 import { ALL_CATEGORIES, collectionName } from "../collections.js";
 import { reciprocalRankFusion } from "../fusion.js";
-import { readMetadataFile, removeMetadataFile, writeMetadataFile } from "../metadata-file.js";
-import type { SearchHit, SearchRequest, StoreMetadata, UpsertOptions, VectorStore } from "../port.js";
+import { categoryCollection, categoryCollectionsAmong, newGeneration } from "../generations.js";
+import { readMetadataDocument, removeMetadataFile, writeMetadataFile } from "../metadata-file.js";
+import type { SearchHit, SearchRequest, StoreMetadata, StoreRebuild, UpsertOptions, VectorStore } from "../port.js";
 import {
   dimensionMismatch,
   groupChunksByCategory,
@@ -28,6 +30,7 @@ import {
 } from "./indexes.js";
 import { type LanceDbStoreOptions, type ResolvedLanceDbOptions, resolveLanceDbOptions } from "./options.js";
 import { denseRows, rowsById } from "./queries.js";
+import { publishGeneration } from "./rebuild.js";
 import {
   CHUNK_COLUMNS,
   type ChunkRow,
@@ -49,47 +52,123 @@ type OpenTable = { table: lancedb.Table; dimensions: number; indexes: IndexState
 export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<VectorStore> {
   process.env.LANCEDB_LOG ??= "error";
   const settings = resolveLanceDbOptions(options);
-  let connection: lancedb.Connection;
+  const connection = await connectTo(settings);
+  const store = new LanceDbStore(connection, settings, { kind: "live" });
+  return withStoreErrors(store, () => store.forgetHandles());
+}
+
+async function connectTo(settings: ResolvedLanceDbOptions): Promise<lancedb.Connection> {
   try {
-    connection = await lancedb.connect(settings.directory, {
-      readConsistencyInterval: settings.readConsistencySeconds,
-    });
+    return await lancedb.connect(settings.directory, { readConsistencyInterval: settings.readConsistencySeconds });
   } catch (error) {
     throw new AppError("dependency_unavailable", `Cannot open the LanceDB store at ${settings.directory}.`, {
       cause: error,
     });
   }
-  return withStoreErrors(new LanceDbStore(connection, settings));
 }
+
+/**
+ * live: reads and writes the generation the metadata file points to, and follows it when another
+ * process publishes a rebuild. rebuild: writes its own new generation, invisible until published.
+ */
+type Role = { kind: "live" } | { kind: "rebuild"; generation: string };
 
 class LanceDbStore implements VectorStore {
   readonly kind = "lancedb";
   readonly location: string;
   readonly supportsLexical = true;
-  readonly #connection: lancedb.Connection;
+  #connection: lancedb.Connection;
   readonly #settings: ResolvedLanceDbOptions;
   readonly #metadataPath: string;
   /** Opened tables, each opened once; a missing table is not cached (it may be created later). */
   readonly #tables = new Map<DataCategory, Promise<OpenTable | undefined>>();
   /** Per-table write queue: writes to one table run one at a time. */
   readonly #writes = new Map<DataCategory, Promise<unknown>>();
+  readonly #role: Role;
+  /** The generation whose tables this store reads (undefined: the bare table names). */
+  #generation: string | undefined;
+  /** Identity (inode, size, mtime) of the metadata file when its generation was last read. */
+  #pointerStamp: string | undefined;
+  #pointerCheckedAt = 0;
+  /** A rebuild's metadata, published with its tables. */
+  #staged: StoreMetadata | undefined;
   #closed = false;
 
-  constructor(connection: lancedb.Connection, settings: ResolvedLanceDbOptions) {
+  constructor(connection: lancedb.Connection, settings: ResolvedLanceDbOptions, role: Role) {
     this.#connection = connection;
     this.#settings = settings;
-    this.location = `lancedb:${settings.directory}`;
+    this.#role = role;
+    this.#generation = role.kind === "rebuild" ? role.generation : undefined;
+    this.location = `lancedb:${settings.directory}${role.kind === "rebuild" ? ` (rebuild ${role.generation})` : ""}`;
     this.#metadataPath = join(settings.directory, METADATA_FILE_NAME);
   }
 
   async readMetadata(): Promise<StoreMetadata | undefined> {
     this.#assertOpen();
-    return readMetadataFile(this.#metadataPath);
+    if (this.#role.kind === "rebuild") return this.#staged;
+    return (await readMetadataDocument(this.#metadataPath))?.metadata;
   }
 
   async writeMetadata(metadata: StoreMetadata): Promise<void> {
     this.#assertOpen();
-    await writeMetadataFile(this.#metadataPath, metadata);
+    if (this.#role.kind === "rebuild") {
+      this.#staged = metadata;
+      return;
+    }
+    // Keep the pointer: the metadata file also names the live generation.
+    const current = await readMetadataDocument(this.#metadataPath);
+    await writeMetadataFile(this.#metadataPath, metadata, current?.generation);
+  }
+
+  /** Drops every cached table handle and re-reads the generation pointer on the next call. */
+  forgetHandles(): void {
+    this.#tables.clear();
+    this.#pointerStamp = undefined;
+  }
+
+  async check(options: { signal?: AbortSignal } = {}): Promise<void> {
+    this.#assertOpen();
+    for (const category of ALL_CATEGORIES) {
+      throwIfAborted(options.signal);
+      const open = await this.#openTable(category);
+      if (open === undefined) continue;
+      await open.table.query().select(["id"]).limit(1).toArray();
+    }
+  }
+
+  async startRebuild(): Promise<StoreRebuild> {
+    this.#assertOpen();
+    if (this.#role.kind === "rebuild") {
+      throw new AppError("internal_error", `${this.location} is already a rebuild.`);
+    }
+    const generation = newGeneration();
+    const staging = new LanceDbStore(this.#connection, this.#settings, { kind: "rebuild", generation });
+    let settled = false;
+    return {
+      store: withStoreErrors(staging, () => staging.forgetHandles()),
+      publish: async () => {
+        if (settled) throw new AppError("internal_error", `The rebuild ${generation} is already settled.`);
+        const metadata = staging.#staged;
+        if (metadata === undefined) {
+          throw new AppError("internal_error", `The rebuild ${generation} has no metadata to publish.`);
+        }
+        settled = true;
+        await staging.#closeHandles();
+        await publishGeneration({
+          connection: this.#connection,
+          metadataPath: this.#metadataPath,
+          metadata,
+          generation,
+        });
+        this.forgetHandles();
+      },
+      discard: async () => {
+        if (settled) return;
+        settled = true;
+        await staging.drop();
+        await staging.close();
+      },
+    };
   }
 
   async ensureCollections(dimensions: number): Promise<void> {
@@ -102,18 +181,27 @@ class LanceDbStore implements VectorStore {
     }
   }
 
+  /** live: every table of every generation and the metadata; rebuild: its own tables only. */
   async drop(): Promise<void> {
     this.#assertOpen();
-    const existing = new Set(await this.#tableNames());
+    const existing = await this.#tableNames();
+    const doomed = new Set(
+      this.#role.kind === "rebuild"
+        ? ALL_CATEGORIES.map((category) => categoryCollection(category, this.#generation)).filter((name) =>
+            existing.includes(name),
+          )
+        : categoryCollectionsAmong(existing),
+    );
     for (const category of ALL_CATEGORIES) {
       await this.#serialize(category, async () => {
         const open = await this.#tables.get(category)?.catch(() => undefined);
         open?.table.close();
         this.#tables.delete(category);
-        if (existing.has(collectionName(category))) await this.#connection.dropTable(collectionName(category));
       });
     }
-    await removeMetadataFile(this.#metadataPath);
+    for (const name of doomed) await this.#connection.dropTable(name);
+    if (this.#role.kind === "rebuild") this.#staged = undefined;
+    else await removeMetadataFile(this.#metadataPath);
   }
 
   async upsert(chunks: readonly EmbeddedChunk[], options: UpsertOptions = {}): Promise<void> {
@@ -311,13 +399,18 @@ class LanceDbStore implements VectorStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#closeHandles();
+    // A rebuild shares the live store's connection.
+    if (this.#role.kind === "live") this.#connection.close();
+  }
+
+  async #closeHandles(): Promise<void> {
     await Promise.allSettled(this.#writes.values());
     for (const pending of this.#tables.values()) {
       const open = await pending.catch(() => undefined);
       open?.table.close();
     }
     this.#tables.clear();
-    this.#connection.close();
   }
 
   #assertOpen(): void {
@@ -328,15 +421,50 @@ class LanceDbStore implements VectorStore {
     return this.#connection.tableNames();
   }
 
+  #tableName(category: DataCategory): string {
+    return categoryCollection(category, this.#generation);
+  }
+
+  /**
+   * Follows the generation pointer (the metadata file) of a live store: when the file changed
+   * (a rebuild published, an ingest finished, the folder replaced), cached handles are dropped. One stat() per call, at most
+   * every readConsistencySeconds.
+   */
+  async #followGeneration(): Promise<void> {
+    if (this.#role.kind === "rebuild") return;
+    const now = Date.now();
+    const interval = this.#settings.readConsistencySeconds * 1000;
+    if (this.#pointerStamp !== undefined && now - this.#pointerCheckedAt < interval) return;
+    this.#pointerCheckedAt = now;
+    let stamp = "none";
+    try {
+      const info = await stat(this.#metadataPath);
+      stamp = `${info.ino}:${info.size}:${info.mtimeMs}`;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
+    if (stamp === this.#pointerStamp) return;
+    const generation = stamp === "none" ? undefined : (await readMetadataDocument(this.#metadataPath))?.generation;
+    // A new metadata file (a rebuild published, an ingest finished, the folder replaced): reopen,
+    // on a new connection, whose caches cannot hold another folder's files of the same versions.
+    if (this.#pointerStamp !== undefined && this.#pointerStamp !== "none") {
+      this.#tables.clear();
+      this.#connection = await connectTo(this.#settings);
+    }
+    this.#pointerStamp = stamp;
+    this.#generation = generation;
+  }
+
   /** The opened table of `category`, or undefined when it does not exist (yet). */
   async #openTable(category: DataCategory): Promise<OpenTable | undefined> {
+    await this.#followGeneration();
     const cached = this.#tables.get(category);
     if (cached !== undefined) {
       const open = await cached;
       if (open !== undefined) return open;
     }
     const opening = (async () => {
-      const name = collectionName(category);
+      const name = this.#tableName(category);
       if (!(await this.#tableNames()).includes(name)) return undefined;
       return this.#describe(await this.#connection.openTable(name));
     })();
@@ -349,7 +477,7 @@ class LanceDbStore implements VectorStore {
       if (this.#tables.get(category) === opening) this.#tables.delete(category);
       throw new AppError(
         "dependency_unavailable",
-        `Cannot open table ${collectionName(category)} in ${this.location}.`,
+        `Cannot open table ${this.#tableName(category)} in ${this.location}.`,
         {
           cause: error,
         },
@@ -369,7 +497,7 @@ class LanceDbStore implements VectorStore {
   async #tableForWrite(category: DataCategory, dimensions: number): Promise<OpenTable> {
     let open = await this.#openTable(category);
     if (open === undefined) {
-      const table = await this.#connection.createEmptyTable(collectionName(category), chunkTableSchema(dimensions), {
+      const table = await this.#connection.createEmptyTable(this.#tableName(category), chunkTableSchema(dimensions), {
         existOk: true,
       });
       const created = this.#describe(table);
@@ -377,7 +505,7 @@ class LanceDbStore implements VectorStore {
       open = await created;
     }
     if (open.dimensions !== dimensions) {
-      throw dimensionMismatch(open.dimensions, dimensions, `table ${collectionName(category)}`);
+      throw dimensionMismatch(open.dimensions, dimensions, `table ${this.#tableName(category)}`);
     }
     return open;
   }

@@ -1,225 +1,344 @@
 /**
- * An in-memory stand-in for the part of the Qdrant REST client the adapter uses, following
- * Qdrant's documented semantics (cosine scores, IDF-weighted sparse dot products, prefetch + RRF
- * with Qdrant's 0-based ranks and default k = 2, keyword filters, scroll paging). For tests on
- * machines without a Qdrant server; it also records every request so tests can check their shape.
- * It is not a substitute for the live contract run (QDRANT_URL).
+ * An in-process stand-in for a Qdrant server at the REST level, for machines without one: every
+ * request is first checked against Qdrant's OpenAPI document (when given, as the tests do) and
+ * refused with 400/404 like the server; then it is answered with the server's semantics
+ * (./fake-qdrant-engine.ts): aliases resolved for reads and writes, payload indexes required by
+ * facets, `with_payload` honoured, server errors in Qdrant's `{status: {error}}` shape. It is a
+ * QdrantTransport (plug it into the adapter directly) and records every request. It is not a
+ * substitute for the live contract run (QDRANT_URL).
  */
-import type { QdrantApi } from "./options.js";
+import {
+  type CollectionState,
+  checkVector,
+  FakeQdrantError,
+  type Filter,
+  matches,
+  type Point,
+  type QueryBody,
+  runQuery,
+  type Scored,
+  selectPayload,
+} from "./fake-qdrant-engine.js";
+import type { OpenApiChecker } from "./openapi-check.js";
+import type { QdrantRequest, QdrantResponse, QdrantTransport } from "./rest.js";
 
-type Sparse = { indices: number[]; values: number[] };
-type Point = { id: string | number; vectors: Record<string, number[] | Sparse>; payload: Record<string, unknown> };
-type Collection = { config: Record<string, unknown>; points: Map<string, Point>; sparseIdf: boolean };
-type Condition = { key: string; match: { value?: unknown; any?: unknown[] } };
-type Filter = { must?: Condition[] } | undefined;
-type QueryBody = {
-  prefetch?: QueryBody[];
-  query?: unknown;
-  using?: string;
-  filter?: Filter;
-  limit?: number;
+export type RecordedRequest = { method: string; path: string; operation: string; collection: string; body: unknown };
+
+export type FakeQdrantOptions = {
+  /** Checks every request against Qdrant's OpenAPI document; without it only the semantics are checked. */
+  openApi?: OpenApiChecker;
+  /** What GET / reports. Default "1.18.3". */
+  version?: string;
+  /** Answers instead of the fake when it returns a response (fault injection: 429, 413, 403...). */
+  intercept?: (request: QdrantRequest) => QdrantResponse | undefined | Promise<QdrantResponse | undefined>;
 };
 
-export type RecordedRequest = { method: string; collection: string; body: unknown };
+export type FakeQdrant = {
+  transport: QdrantTransport;
+  requests: RecordedRequest[];
+  /** Collection names (not aliases), for assertions. */
+  collectionNames(): string[];
+  aliases(): Map<string, string>;
+  options: FakeQdrantOptions;
+};
 
-function notFound(name: string): Error {
-  return Object.assign(new Error(`Not found: Collection \`${name}\` doesn't exist!`), { status: 404 });
+const KEYWORD_TYPES = new Set(["keyword", "integer", "uuid"]);
+
+function ok(result: unknown): QdrantResponse {
+  return { status: 200, headers: {}, body: { result, status: "ok", time: 0 } };
 }
 
-function matches(point: Point, filter: Filter): boolean {
-  for (const condition of filter?.must ?? []) {
-    const value = point.payload[condition.key];
-    if ("value" in condition.match && value !== condition.match.value) return false;
-    if (condition.match.any !== undefined && !condition.match.any.includes(value)) return false;
-  }
-  return true;
+export function fail(status: number, error: string): QdrantResponse {
+  return { status, headers: {}, body: { status: { error }, time: 0 } };
 }
 
-function isSparse(value: unknown): value is Sparse {
-  return typeof value === "object" && value !== null && "indices" in value;
-}
-
-export function createFakeQdrant(): QdrantApi & { requests: RecordedRequest[] } {
-  const collections = new Map<string, Collection>();
+export function createFakeQdrant(options: FakeQdrantOptions = {}): FakeQdrant {
+  const collections = new Map<string, CollectionState>();
+  const aliases = new Map<string, string>();
   const requests: RecordedRequest[] = [];
-  const record = (method: string, collection: string, body: unknown = undefined) => {
-    requests.push({ method, collection, body: structuredClone(body) });
-  };
-  const get = (name: string) => {
-    const collection = collections.get(name);
-    if (collection === undefined) throw notFound(name);
+
+  const resolve = (name: string): CollectionState => {
+    const collection = collections.get(aliases.get(name) ?? name);
+    if (collection === undefined) throw new FakeQdrantError(404, `Not found: Collection \`${name}\` doesn't exist!`);
     return collection;
   };
 
-  function score(collection: Collection, point: Point, using: string | undefined, query: unknown): number | undefined {
-    const stored = point.vectors[using ?? ""];
-    if (stored === undefined) return undefined;
-    if (isSparse(query) && isSparse(stored)) {
-      const documents = [...collection.points.values()];
-      let total = 0;
-      query.indices.forEach((index, position) => {
-        const at = stored.indices.indexOf(index);
-        if (at < 0) return;
-        let weight = 1;
-        if (collection.sparseIdf) {
-          const containing = documents.filter((document) => {
-            const vector = document.vectors[using ?? ""];
-            return isSparse(vector) && vector.indices.includes(index);
-          }).length;
-          weight = Math.log(1 + (documents.length - containing + 0.5) / (containing + 0.5));
+  function describe(collection: CollectionState) {
+    return {
+      status: "green",
+      optimizer_status: "ok",
+      segments_count: 1,
+      points_count: collection.points.size,
+      indexed_vectors_count: 0,
+      config: {
+        params: {
+          vectors: collection.vectors,
+          sparse_vectors: collection.sparse,
+          shard_number: collection.shardNumber,
+          replication_factor: 1,
+          write_consistency_factor: 1,
+          on_disk_payload: true,
+        },
+        hnsw_config: { m: 16, ef_construct: 100, full_scan_threshold: 10000 },
+        optimizer_config: {},
+      },
+      payload_schema: Object.fromEntries(
+        Object.entries(collection.payloadSchema).map(([key, schema]) => [
+          key,
+          { ...schema, points: [...collection.points.values()].filter((point) => key in point.payload).length },
+        ]),
+      ),
+    };
+  }
+
+  function createCollection(name: string, body: Record<string, unknown>): boolean {
+    if (collections.has(name) || aliases.has(name)) {
+      throw new FakeQdrantError(409, `Wrong input: Collection \`${name}\` already exists!`);
+    }
+    const vectors = body.vectors as Record<string, unknown> | undefined;
+    const named = vectors !== undefined && "size" in vectors ? { "": vectors } : (vectors ?? {});
+    collections.set(name, {
+      vectors: named as CollectionState["vectors"],
+      sparse: (body.sparse_vectors ?? {}) as CollectionState["sparse"],
+      payloadSchema: {},
+      shardNumber: typeof body.shard_number === "number" ? body.shard_number : 1,
+      points: new Map(),
+    });
+    return true;
+  }
+
+  function deleteCollection(name: string): boolean {
+    if (!collections.delete(name)) return false;
+    for (const [alias, target] of aliases) if (target === name) aliases.delete(alias);
+    return true;
+  }
+
+  /** All actions apply, or none (Qdrant applies one alias request atomically). */
+  function updateAliases(actions: Record<string, Record<string, string>>[]): boolean {
+    const next = new Map(aliases);
+    for (const action of actions) {
+      if (action.create_alias !== undefined) {
+        const { collection_name: target = "", alias_name: alias = "" } = action.create_alias;
+        if (!collections.has(target))
+          throw new FakeQdrantError(404, `Not found: Collection \`${target}\` doesn't exist!`);
+        if (collections.has(alias)) {
+          throw new FakeQdrantError(409, `Wrong input: Collection \`${alias}\` already exists!`);
         }
-        total += (query.values[position] ?? 0) * (stored.values[at] ?? 0) * weight;
-      });
-      return total > 0 ? total : undefined;
+        next.set(alias, target);
+      } else if (action.delete_alias !== undefined) {
+        const alias = action.delete_alias.alias_name ?? "";
+        if (!next.delete(alias)) throw new FakeQdrantError(404, `Not found: Alias \`${alias}\` doesn't exist!`);
+      } else if (action.rename_alias !== undefined) {
+        const { old_alias_name: from = "", new_alias_name: to = "" } = action.rename_alias;
+        const target = next.get(from);
+        if (target === undefined) throw new FakeQdrantError(404, `Not found: Alias \`${from}\` doesn't exist!`);
+        next.delete(from);
+        next.set(to, target);
+      }
     }
-    if (Array.isArray(query) && Array.isArray(stored)) {
-      const norm = (vector: number[]) => Math.hypot(...vector) || 1;
-      const dot = query.reduce((sum: number, value: number, axis) => sum + value * (stored[axis] ?? 0), 0);
-      return dot / (norm(query) * norm(stored));
-    }
-    return undefined;
+    aliases.clear();
+    for (const [alias, target] of next) aliases.set(alias, target);
+    return true;
   }
 
-  function run(collection: Collection, body: QueryBody): { point: Point; score: number }[] {
-    const limit = body.limit ?? 10;
-    const candidates = [...collection.points.values()].filter((point) => matches(point, body.filter));
-    if (body.prefetch !== undefined) {
-      const lists = body.prefetch.map((prefetch) => run(collection, prefetch));
-      const query = body.query as { fusion?: string; rrf?: { k?: number; weights?: number[] } };
-      const k = query.rrf?.k ?? 2;
-      const fused = new Map<string, { point: Point; score: number }>();
-      lists.forEach((list, which) => {
-        const weight = query.rrf?.weights?.[which] ?? 1;
-        list.forEach(({ point }, rank) => {
-          if (!matches(point, body.filter)) return;
-          const entry = fused.get(String(point.id)) ?? { point, score: 0 };
-          entry.score += weight / (k + rank);
-          fused.set(String(point.id), entry);
-        });
-      });
-      return [...fused.values()].sort((left, right) => right.score - left.score).slice(0, limit);
+  function upsert(collection: CollectionState, points: { id: string | number; vector: unknown; payload?: unknown }[]) {
+    for (const point of points) {
+      const vectors = (Array.isArray(point.vector) ? { "": point.vector } : point.vector) as Point["vectors"];
+      for (const [name, vector] of Object.entries(vectors)) checkVector(collection, name, vector);
+      const id = typeof point.id === "string" ? point.id.toLowerCase() : point.id;
+      collection.points.set(String(id), { id, vectors, payload: (point.payload ?? {}) as Record<string, unknown> });
     }
-    const scored: { point: Point; score: number }[] = [];
-    for (const point of candidates) {
-      const value = score(collection, point, body.using, body.query);
-      if (value !== undefined) scored.push({ point, score: value });
-    }
-    return scored.sort((left, right) => right.score - left.score).slice(0, limit);
+    return { operation_id: 0, status: "completed" };
   }
 
-  const pick = (payload: Record<string, unknown>, selector: unknown) =>
-    Array.isArray(selector) ? Object.fromEntries(selector.map((key: string) => [key, payload[key]])) : payload;
+  function scored(list: Scored[], body: Record<string, unknown>) {
+    return list.map(({ point, score }) => ({
+      id: point.id,
+      version: 0,
+      score,
+      payload: selectPayload(point.payload, body.with_payload),
+      vector: body.with_vector === true ? point.vectors : null,
+    }));
+  }
 
-  const fake = {
-    requests,
-    async collectionExists(name: string) {
-      record("collectionExists", name);
-      return { exists: collections.has(name) };
-    },
-    async getCollection(name: string) {
-      record("getCollection", name);
-      const collection = get(name);
-      return { config: { params: collection.config }, points_count: collection.points.size };
-    },
-    async createCollection(name: string, body: Record<string, unknown>) {
-      record("createCollection", name, body);
-      if (collections.has(name)) throw Object.assign(new Error("already exists"), { status: 409 });
-      const sparse = body.sparse_vectors as Record<string, { modifier?: string }> | undefined;
-      const sparseIdf = Object.values(sparse ?? {}).some((config) => config.modifier === "idf");
-      collections.set(name, { config: { vectors: body.vectors }, points: new Map(), sparseIdf });
-      return true;
-    },
-    async createPayloadIndex(name: string, body: unknown) {
-      record("createPayloadIndex", name, body);
-      get(name);
-      return { operation_id: 0, status: "completed" };
-    },
-    async deleteCollection(name: string) {
-      record("deleteCollection", name);
-      return collections.delete(name);
-    },
-    async upsert(name: string, body: { points: { id: string | number; vector: unknown; payload?: unknown }[] }) {
-      record("upsert", name, body);
-      const collection = get(name);
-      const vectorsConfig = collection.config.vectors as Record<string, { size?: number }> & { size?: number };
-      for (const point of body.points) {
-        const vectors = (Array.isArray(point.vector) ? { "": point.vector } : point.vector) as Point["vectors"];
-        for (const [vectorName, vector] of Object.entries(vectors)) {
-          const expected = vectorName === "" ? vectorsConfig.size : vectorsConfig[vectorName]?.size;
-          if (Array.isArray(vector) && expected !== undefined && vector.length !== expected) {
-            throw Object.assign(new Error(`Wrong input: Vector dimension error: expected dim: ${expected}`), {
-              status: 400,
-            });
+  function facet(collection: CollectionState, body: { key: string; limit?: number; filter?: Filter }) {
+    const type = collection.payloadSchema[body.key]?.data_type;
+    if (type === undefined || !KEYWORD_TYPES.has(type)) {
+      throw new FakeQdrantError(
+        400,
+        `Bad request: Index required but not found for "${body.key}" of one of the following types: [keyword, integer, uuid]. Help: Create an index for this key or use a different filter.`,
+      );
+    }
+    const counts = new Map<unknown, number>();
+    for (const point of collection.points.values()) {
+      if (!matches(point, body.filter)) continue;
+      const value = point.payload[body.key];
+      if (value !== undefined) counts.set(value, (counts.get(value) ?? 0) + 1);
+    }
+    const hits = [...counts.entries()].map(([value, count]) => ({ value, count }));
+    hits.sort((left, right) => right.count - left.count || String(left.value).localeCompare(String(right.value)));
+    return { hits: hits.slice(0, body.limit ?? 10) };
+  }
+
+  function scroll(collection: CollectionState, body: Record<string, unknown>) {
+    const all = [...collection.points.values()]
+      .filter((point) => matches(point, body.filter as Filter))
+      .sort((left, right) => String(left.id).localeCompare(String(right.id)));
+    const offset = body.offset === undefined || body.offset === null ? undefined : String(body.offset);
+    const start =
+      offset === undefined
+        ? 0
+        : Math.max(
+            0,
+            all.findIndex((point) => String(point.id) >= offset),
+          );
+    const limit = typeof body.limit === "number" ? body.limit : 10;
+    const page = all.slice(start, start + limit);
+    return {
+      points: page.map((point) => ({ id: point.id, payload: selectPayload(point.payload, body.with_payload ?? true) })),
+      next_page_offset: all[start + limit]?.id ?? null,
+    };
+  }
+
+  function answer(operation: string, params: Record<string, string>, body: Record<string, unknown>): unknown {
+    const name = params.collection_name ?? "";
+    switch (operation) {
+      case "root":
+        return { title: "qdrant - vector search engine", version: options.version ?? "1.18.3" };
+      case "get_collections":
+        return { collections: [...collections.keys()].map((each) => ({ name: each })) };
+      case "get_collections_aliases":
+        return {
+          aliases: [...aliases].map(([alias, target]) => ({ alias_name: alias, collection_name: target })),
+        };
+      case "collection_exists":
+        return { exists: collections.has(name) };
+      case "get_collection":
+        return describe(resolve(name));
+      case "create_collection":
+        return createCollection(name, body);
+      case "delete_collection":
+        return deleteCollection(name);
+      case "update_aliases":
+        return updateAliases(body.actions as Record<string, Record<string, string>>[]);
+      case "create_field_index": {
+        const collection = resolve(name);
+        collection.payloadSchema[String(body.field_name)] = { data_type: String(body.field_schema) };
+        return { operation_id: 0, status: "completed" };
+      }
+      case "upsert_points":
+        return upsert(resolve(name), body.points as never);
+      case "get_points": {
+        const collection = resolve(name);
+        return (body.ids as (string | number)[])
+          .map((id) => collection.points.get(String(typeof id === "string" ? id.toLowerCase() : id)))
+          .filter((point): point is Point => point !== undefined)
+          .map((point) => ({ id: point.id, payload: selectPayload(point.payload, body.with_payload ?? true) }));
+      }
+      case "delete_points": {
+        const collection = resolve(name);
+        const ids = (body.points as (string | number)[] | undefined)?.map((id) => String(id).toLowerCase());
+        for (const point of [...collection.points.values()]) {
+          const byId = ids?.includes(String(point.id)) ?? false;
+          if (byId || (body.filter !== undefined && matches(point, body.filter as Filter))) {
+            collection.points.delete(String(point.id));
           }
         }
-        collection.points.set(String(point.id), {
-          id: point.id,
-          vectors,
-          payload: (point.payload ?? {}) as Record<string, unknown>,
-        });
+        return { operation_id: 0, status: "completed" };
       }
-      return { operation_id: 0, status: "completed" };
-    },
-    async delete(name: string, body: { points?: (string | number)[]; filter?: Filter }) {
-      record("delete", name, body);
-      const collection = get(name);
-      for (const point of [...collection.points.values()]) {
-        const byId = body.points?.map(String).includes(String(point.id)) ?? false;
-        if (byId || (body.filter !== undefined && matches(point, body.filter)))
-          collection.points.delete(String(point.id));
+      case "scroll_points":
+        return scroll(resolve(name), body);
+      case "count_points": {
+        const points = [...resolve(name).points.values()];
+        return { count: points.filter((point) => matches(point, body.filter as Filter)).length };
       }
-      return { operation_id: 0, status: "completed" };
-    },
-    async scroll(
-      name: string,
-      body: { filter?: Filter; limit?: number; offset?: string | number; with_payload?: unknown },
-    ) {
-      record("scroll", name, body);
-      const all = [...get(name).points.values()]
-        .filter((point) => matches(point, body.filter))
-        .sort((left, right) => String(left.id).localeCompare(String(right.id)));
-      const start = body.offset === undefined ? 0 : all.findIndex((point) => String(point.id) === String(body.offset));
-      const limit = body.limit ?? 10;
-      const page = all.slice(Math.max(start, 0), Math.max(start, 0) + limit);
-      const next = all[Math.max(start, 0) + limit];
-      return {
-        points: page.map((point) => ({ id: point.id, payload: pick(point.payload, body.with_payload) })),
-        next_page_offset: next?.id ?? null,
-      };
-    },
-    async query(name: string, body: QueryBody & { with_payload?: unknown }) {
-      record("query", name, body);
-      const collection = get(name);
-      return {
-        points: run(collection, body).map(({ point, score }) => ({
-          id: point.id,
-          version: 0,
-          score,
-          payload: pick(point.payload, body.with_payload),
-        })),
-      };
-    },
-    async count(name: string, body: { filter?: Filter }) {
-      record("count", name, body);
-      return { count: [...get(name).points.values()].filter((point) => matches(point, body?.filter)).length };
-    },
-    async facet(name: string, body: { key: string; limit?: number }) {
-      record("facet", name, body);
-      const counts = new Map<unknown, number>();
-      for (const point of get(name).points.values()) {
-        const value = point.payload[body.key];
-        counts.set(value, (counts.get(value) ?? 0) + 1);
+      case "facet":
+        return facet(resolve(name), body as never);
+      case "query_points":
+        return { points: scored(runQuery(resolve(name), body as QueryBody), body) };
+      case "query_batch_points": {
+        const collection = resolve(name);
+        return (body.searches as Record<string, unknown>[]).map((search) => ({
+          points: scored(runQuery(collection, search as QueryBody), search),
+        }));
       }
-      return { hits: [...counts.entries()].map(([value, count]) => ({ value, count })) };
-    },
-    async retrieve(name: string, body: { ids: (string | number)[] }) {
-      record("retrieve", name, body);
-      const collection = get(name);
-      return body.ids
-        .map((id) => collection.points.get(String(id)))
-        .filter((point): point is Point => point !== undefined)
-        .map((point) => ({ id: point.id, payload: point.payload }));
-    },
+      default:
+        throw new FakeQdrantError(404, `The fake Qdrant does not implement ${operation}`);
+    }
+  }
+
+  const transport: QdrantTransport = async (request) => {
+    if (request.signal?.aborted) throw request.signal.reason;
+    const intercepted = await options.intercept?.(request);
+    if (intercepted !== undefined) return intercepted;
+    const query = Object.fromEntries(
+      Object.entries(request.query ?? {})
+        .filter(([, value]) => value !== undefined)
+        .map(([key, value]) => [key, String(value)]),
+    );
+    let operation = "";
+    let params: Record<string, string> = {};
+    if (options.openApi !== undefined) {
+      const checked = options.openApi.check({ method: request.method, path: request.path, query, body: request.body });
+      if (!checked.ok) return fail(checked.status, checked.error);
+      operation = checked.operation.operationId;
+      params = checked.operation.params;
+    } else {
+      ({ operation, params } = routeWithoutSpec(request.method, request.path));
+    }
+    const body = structuredClone((request.body ?? {}) as Record<string, unknown>);
+    requests.push({
+      method: request.method,
+      path: request.path,
+      operation,
+      collection: params.collection_name ?? "",
+      body,
+    });
+    try {
+      const result = answer(operation, params, body);
+      return operation === "root" ? { status: 200, headers: {}, body: result } : ok(result);
+    } catch (error) {
+      if (error instanceof FakeQdrantError) return fail(error.status, error.message);
+      throw error;
+    }
   };
-  return fake as unknown as QdrantApi & { requests: RecordedRequest[] };
+
+  return {
+    transport,
+    requests,
+    options,
+    collectionNames: () => [...collections.keys()].sort(),
+    aliases: () => new Map(aliases),
+  };
+}
+
+/** The routes the adapter uses, for runs without the OpenAPI document. */
+const ROUTES: [string, RegExp, string][] = [
+  ["GET", /^\/$/, "root"],
+  ["GET", /^\/collections$/, "get_collections"],
+  ["GET", /^\/aliases$/, "get_collections_aliases"],
+  ["POST", /^\/collections\/aliases$/, "update_aliases"],
+  ["GET", /^\/collections\/([^/]+)\/exists$/, "collection_exists"],
+  ["GET", /^\/collections\/([^/]+)$/, "get_collection"],
+  ["PUT", /^\/collections\/([^/]+)$/, "create_collection"],
+  ["DELETE", /^\/collections\/([^/]+)$/, "delete_collection"],
+  ["PUT", /^\/collections\/([^/]+)\/index$/, "create_field_index"],
+  ["PUT", /^\/collections\/([^/]+)\/points$/, "upsert_points"],
+  ["POST", /^\/collections\/([^/]+)\/points$/, "get_points"],
+  ["POST", /^\/collections\/([^/]+)\/points\/delete$/, "delete_points"],
+  ["POST", /^\/collections\/([^/]+)\/points\/scroll$/, "scroll_points"],
+  ["POST", /^\/collections\/([^/]+)\/points\/count$/, "count_points"],
+  ["POST", /^\/collections\/([^/]+)\/facet$/, "facet"],
+  ["POST", /^\/collections\/([^/]+)\/points\/query$/, "query_points"],
+  ["POST", /^\/collections\/([^/]+)\/points\/query\/batch$/, "query_batch_points"],
+];
+
+function routeWithoutSpec(method: string, path: string): { operation: string; params: Record<string, string> } {
+  for (const [routeMethod, pattern, operation] of ROUTES) {
+    const match = routeMethod === method ? pattern.exec(path) : null;
+    if (match !== null) {
+      return { operation, params: match[1] === undefined ? {} : { collection_name: decodeURIComponent(match[1]) } };
+    }
+  }
+  return { operation: "unknown", params: {} };
 }

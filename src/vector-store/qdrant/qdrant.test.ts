@@ -2,9 +2,11 @@ import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { axisVector, contractChunk, runVectorStoreContract } from "../contract.js";
 import { openVectorStore } from "../open.js";
-import { createFakeQdrant } from "./fake-qdrant.js";
+import type { VectorStore } from "../port.js";
+import type { QdrantTransport } from "./rest.js";
 import { encodeDocument, encodeQuery, termIndex, tokenize } from "./sparse.js";
 import { openQdrantStore } from "./store.js";
+import { checkedFakeQdrant } from "./testing.js";
 
 const liveUrl = process.env.QDRANT_URL;
 
@@ -21,80 +23,96 @@ if (liveUrl === undefined || liveUrl.length === 0) {
   );
 }
 
-runVectorStoreContract("qdrant adapter on an in-memory fake server", () =>
-  openQdrantStore({ url: "http://fake-qdrant.invalid", client: createFakeQdrant() }),
-);
+{
+  // A second store on the same fake server plays another process's reader.
+  const transports = new Map<VectorStore, QdrantTransport>();
+  runVectorStoreContract(
+    "qdrant adapter on the schema-checked fake server",
+    async () => {
+      const { transport } = checkedFakeQdrant();
+      const store = await openQdrantStore({ url: "http://fake-qdrant.invalid", transport });
+      transports.set(store, transport);
+      return store;
+    },
+    {
+      reopen: async (store) =>
+        openQdrantStore({ url: "http://fake-qdrant.invalid", transport: transports.get(store) as QdrantTransport }),
+    },
+  );
+}
 
 describe("Qdrant requests", () => {
-  it("creates collections with a named cosine vector, an IDF sparse vector and keyword indexes", async () => {
-    const fake = createFakeQdrant();
-    const store = await openQdrantStore({ url: "http://fake", client: fake });
+  it("creates versioned collections behind aliases, with a cosine vector, an IDF sparse vector and keyword indexes", async () => {
+    const fake = checkedFakeQdrant();
+    const store = await openQdrantStore({ url: "http://fake", transport: fake.transport });
     await store.ensureCollections(8);
-    const creations = fake.requests.filter((request) => request.method === "createCollection");
+    const creations = fake.requests.filter((request) => request.operation === "create_collection");
     expect(creations.map((request) => request.collection)).toEqual([
-      "embedded_articles",
-      "embedded_posts",
-      "embedded_repositories",
+      expect.stringMatching(/^embedded_articles_g\d{8}t\d{6}_[0-9a-f]{4}$/),
+      expect.stringMatching(/^embedded_posts_g/),
+      expect.stringMatching(/^embedded_repositories_g/),
     ]);
     expect(creations[0]?.body).toEqual({
       vectors: { dense: { size: 8, distance: "Cosine" } },
       sparse_vectors: { sparse: { modifier: "idf" } },
+      shard_number: 1,
     });
-    const indexes = fake.requests.filter((request) => request.method === "createPayloadIndex");
+    expect([...fake.aliases().keys()].sort()).toEqual(["embedded_articles", "embedded_posts", "embedded_repositories"]);
+    const indexes = fake.requests.filter((request) => request.operation === "create_field_index");
     expect(indexes.slice(0, 2).map((request) => request.body)).toEqual([
-      { field_name: "author_id", field_schema: "keyword", wait: true },
-      { field_name: "document_id", field_schema: "keyword", wait: true },
+      { field_name: "author_id", field_schema: "keyword" },
+      { field_name: "document_id", field_schema: "keyword" },
     ]);
   });
 
-  it("queries hybrid as a dense and a sparse prefetch fused with rrf, the author filter in each", async () => {
-    const fake = createFakeQdrant();
-    const store = await openQdrantStore({ url: "http://fake", client: fake });
+  it("queries hybrid as one batch of a dense and a sparse search, the author filter in each, fused client-side", async () => {
+    const fake = checkedFakeQdrant();
+    const store = await openQdrantStore({ url: "http://fake", transport: fake.transport });
     await store.upsert([contractChunk({ name: "one", text: "Hybrid retrieval" })]);
-    await store.search({
+    const hits = await store.search({
       category: "articles",
       mode: "hybrid",
       vector: axisVector(0),
       text: "hybrid retrieval",
       filter: { authorId: "author-paul" },
       limit: 3,
+      hybrid: { denseWeight: 0.2, rrfK: 3 },
     });
-    const query = fake.requests.findLast((request) => request.method === "query")?.body as Record<string, unknown>;
+    const batch = fake.requests.find((request) => request.operation === "query_batch_points")?.body as {
+      searches: Record<string, unknown>[];
+    };
     const filter = { must: [{ key: "author_id", match: { value: "author-paul" } }] };
-    expect(query.query).toEqual({ fusion: "rrf" });
-    expect(query.limit).toBe(3);
-    expect(query.prefetch).toEqual([
-      { query: Array.from(axisVector(0)), using: "dense", params: { hnsw_ef: 128 }, limit: 40, filter },
-      { query: encodeQuery("hybrid retrieval"), using: "sparse", limit: 40, filter },
+    expect(batch.searches).toEqual([
+      {
+        query: Array.from(axisVector(0)),
+        using: "dense",
+        params: { hnsw_ef: 128 },
+        limit: 40,
+        with_payload: false,
+        with_vector: false,
+        filter,
+      },
+      {
+        query: encodeQuery("hybrid retrieval"),
+        using: "sparse",
+        limit: 40,
+        with_payload: false,
+        with_vector: false,
+        filter,
+      },
     ]);
-  });
-
-  it("sends explicit weights and k as a parameterised rrf query", async () => {
-    const fake = createFakeQdrant();
-    const store = await openQdrantStore({ url: "http://fake", client: fake });
-    await store.upsert([contractChunk({ name: "one", text: "Hybrid retrieval" })]);
-    await store.search({
-      category: "articles",
-      mode: "hybrid",
-      vector: axisVector(0),
-      text: "hybrid",
-      limit: 3,
-      hybrid: { denseWeight: 0.7, rrfK: 20 },
-    });
-    const query = fake.requests.findLast((request) => request.method === "query")?.body as Record<string, unknown>;
-    expect(query.query).toEqual({ rrf: { k: 20, weights: [0.7, expect.closeTo(0.3, 10)] } });
+    // Ranked first in both lists: 0.2 / (3 + 1) + 0.8 / (3 + 1), the project's fusion.
+    expect(hits[0]?.score).toBeCloseTo(0.25, 10);
   });
 
   it("upserts points keyed by chunk id with dense and sparse vectors and the chunk payload", async () => {
-    const fake = createFakeQdrant();
-    const store = await openQdrantStore({ url: "http://fake", client: fake, upsertBatchSize: 2 });
+    const fake = checkedFakeQdrant();
+    const store = await openQdrantStore({ url: "http://fake", transport: fake.transport, upsertBatchSize: 2 });
     const chunks = [0, 1, 2].map((position) => contractChunk({ name: `p${position}`, index: position }));
     await store.upsert(chunks);
-    const upserts = fake.requests.filter((request) => request.method === "upsert");
+    const upserts = fake.requests.filter((request) => request.operation === "upsert_points");
     expect(upserts).toHaveLength(2);
-    const body = upserts[0]?.body as { wait: boolean; points: Record<string, unknown>[] };
-    const first = body.points[0];
-    expect(body.wait).toBe(true);
+    const first = (upserts[0]?.body as { points: Record<string, unknown>[] } | undefined)?.points[0];
     expect(first?.id).toBe(chunks[0]?.id);
     expect(first?.vector).toEqual({
       dense: Array.from(chunks[0]?.vector ?? []),
@@ -107,10 +125,19 @@ describe("Qdrant requests", () => {
     });
   });
 
-  it("reads the API key from LLM_TWIN_QDRANT_API_KEY", async () => {
-    const store = await openVectorStore("qdrant:http://localhost:6333", { env: { LLM_TWIN_QDRANT_API_KEY: "secret" } });
-    expect(store.kind).toBe("qdrant");
-    expect(store.location).toBe("qdrant:http://localhost:6333");
+  it("reads the API key from LLM_TWIN_QDRANT_API_KEY and refuses a non-integer LLM_TWIN_QDRANT_TIMEOUT_MS", async () => {
+    await expect(
+      openVectorStore("qdrant:http://127.0.0.1:9", { env: { LLM_TWIN_QDRANT_TIMEOUT_MS: "soon" } }),
+    ).rejects.toMatchObject({
+      code: "configuration_error",
+      message: expect.stringContaining("LLM_TWIN_QDRANT_TIMEOUT_MS"),
+    });
+    await expect(
+      openVectorStore("qdrant:http://127.0.0.1:9", { env: { LLM_TWIN_QDRANT_SHARDS: "0" } }),
+    ).rejects.toMatchObject({
+      code: "configuration_error",
+      message: expect.stringContaining("LLM_TWIN_QDRANT_SHARDS"),
+    });
   });
 });
 

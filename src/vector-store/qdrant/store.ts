@@ -1,107 +1,131 @@
 /**
- * The Qdrant VectorStore adapter: collections embedded_articles/posts/repositories, each point a
- * chunk (id = chunk id, a UUID) with a named dense vector "dense" (cosine) and a sparse vector
- * "sparse" (BM25 term weights, IDF applied by Qdrant), the chunk fields as payload, keyword
- * payload indexes on author_id and document_id. Searches use the Query API; hybrid is a dense and
- * a sparse prefetch fused with RRF. The metadata is one point of the `llm_twin_metadata` collection.
+ * The Qdrant VectorStore adapter: per category a collection `<name>_<generation>` behind the alias
+ * `<name>` (embedded_articles/posts/repositories), each point a chunk (id = chunk id, a UUID) with
+ * a named dense vector "dense" (cosine) and a sparse vector "sparse" (BM25 term weights, IDF
+ * applied by Qdrant), the chunk fields as payload, keyword payload indexes on author_id and
+ * document_id. Dense and lexical searches are one Query API call; hybrid runs both lists in one
+ * batch call and fuses them client-side with the project's reciprocalRankFusion, so it ranks
+ * exactly as the LanceDB adapter does and works on every server version. The metadata is one
+ * point of `llm_twin_metadata` (also an alias), so a rebuild publishes chunks and metadata in one
+ * atomic alias swap (./rebuild.ts).
  */
-import { QdrantClient } from "@qdrant/js-client-rest";
 import type { Author, DataCategory, EmbeddedChunk } from "../../domain/index.js";
 import { AppError } from "../../errors/app-error.js";
 import { ALL_CATEGORIES, collectionName } from "../collections.js";
-import { DEFAULT_RRF_K } from "../fusion.js";
+import { reciprocalRankFusion } from "../fusion.js";
+import { newGeneration } from "../generations.js";
 import { parseStoreMetadata } from "../metadata-file.js";
-import type { SearchHit, SearchRequest, StoreMetadata, UpsertOptions, VectorStore } from "../port.js";
+import type { SearchHit, SearchRequest, StoreMetadata, StoreRebuild, UpsertOptions, VectorStore } from "../port.js";
 import {
-  DEFAULT_DENSE_WEIGHT,
   dimensionMismatch,
   groupChunksByCategory,
   throwIfAborted,
   validateSearchRequest,
 } from "../request-validation.js";
-import { callQdrant, isNotFound } from "./errors.js";
-import type { QdrantApi, QdrantStoreOptions } from "./options.js";
+import { type QdrantStoreOptions, type ResolvedQdrantOptions, resolveQdrantOptions } from "./options.js";
 import { chunkPayload, payloadToChunk } from "./payload.js";
-import { encodeDocument, encodeQuery, type SparseEncoderOptions } from "./sparse.js";
+import { dropAll, publishRebuild } from "./rebuild.js";
+import { createFetchTransport, createRest, isStatus, type Rest } from "./rest.js";
+import {
+  type CollectionInfo,
+  checkCollection,
+  checkServerVersion,
+  DENSE_VECTOR,
+  KEYWORD_INDEXES,
+  SPARSE_VECTOR,
+} from "./schema-guard.js";
+import { encodeDocument, encodeQuery } from "./sparse.js";
+import { splitByBytes } from "./upsert-batches.js";
 
-export const DENSE_VECTOR = "dense";
-export const SPARSE_VECTOR = "sparse";
+export { DENSE_VECTOR, SPARSE_VECTOR } from "./schema-guard.js";
 export const METADATA_COLLECTION = "llm_twin_metadata";
 const METADATA_POINT_ID = 1;
 const SCROLL_PAGE = 1_000;
+/** Writes wait until applied; `strong` ordering sends them through the shard leader, in order. */
+const WRITE = { wait: true, ordering: "strong" } as const;
+/** Reads of metadata and chunk ids see what a majority of replicas holds (read-after-write on a cluster). */
+const READ = { consistency: "majority" } as const;
 
 type Filter = { must: { key: string; match: { value: string } | { any: string[] } }[] };
+type ScoredPoint = { id: string | number; score: number; payload?: Record<string, unknown> | null };
+type Role = { kind: "live"; generation: string } | { kind: "rebuild"; generation: string };
 
 export async function openQdrantStore(options: QdrantStoreOptions): Promise<VectorStore> {
-  const client =
-    options.client ??
-    new QdrantClient({
-      url: options.url,
-      ...(options.apiKey === undefined ? {} : { apiKey: options.apiKey }),
-      timeout: options.timeoutMs ?? 30_000,
-      checkCompatibility: false,
-    });
-  return new QdrantStore(client, options);
+  const settings = resolveQdrantOptions(options);
+  const location = `qdrant:${options.url}`;
+  const transport =
+    options.transport ??
+    createFetchTransport({ url: options.url, ...(options.apiKey === undefined ? {} : { apiKey: options.apiKey }) });
+  const rest = createRest({
+    transport,
+    location,
+    timeoutMs: settings.timeoutMs,
+    retries: settings.retries,
+    backoffMs: settings.backoffMs,
+  });
+  await checkServerVersion(rest, location);
+  return new QdrantStore(rest, settings, location, { kind: "live", generation: newGeneration() });
 }
 
-class QdrantStore implements VectorStore {
+export class QdrantStore implements VectorStore {
   readonly kind = "qdrant";
   readonly location: string;
   readonly supportsLexical = true;
-  readonly #client: QdrantApi;
-  readonly #prefix: string;
-  readonly #upsertBatchSize: number;
-  readonly #hnswEf: number;
-  readonly #sparse: SparseEncoderOptions;
-  /** Vector size of each existing collection (absent: not known to exist yet). */
-  readonly #dimensions = new Map<DataCategory, number>();
+  readonly #rest: Rest;
+  readonly #settings: ResolvedQdrantOptions;
+  readonly #role: Role;
+  /** Dense size of each checked collection (undefined: it does not exist). */
+  readonly #described = new Map<DataCategory, Promise<number | undefined>>();
 
-  constructor(client: QdrantApi, options: QdrantStoreOptions) {
-    this.#client = client;
-    this.location = `qdrant:${options.url}`;
-    this.#prefix = options.collectionPrefix ?? "";
-    this.#upsertBatchSize = options.upsertBatchSize ?? 256;
-    this.#hnswEf = options.hnswEf ?? 128;
-    this.#sparse = options.sparse ?? {};
+  constructor(rest: Rest, settings: ResolvedQdrantOptions, location: string, role: Role) {
+    this.#rest = rest;
+    this.#settings = settings;
+    this.#role = role;
+    this.location = role.kind === "rebuild" ? `${location} (rebuild ${role.generation})` : location;
   }
 
-  #name(category: DataCategory): string {
-    return `${this.#prefix}${collectionName(category)}`;
+  /** The alias readers use for a category (or the metadata: category undefined). */
+  alias(category: DataCategory | undefined): string {
+    return `${this.#settings.collectionPrefix}${category === undefined ? METADATA_COLLECTION : collectionName(category)}`;
   }
 
-  get #metadataName(): string {
-    return `${this.#prefix}${METADATA_COLLECTION}`;
+  /** The name this store reads and writes: the alias (live) or its own versioned collection (rebuild). */
+  #target(category: DataCategory | undefined): string {
+    const alias = this.alias(category);
+    return this.#role.kind === "rebuild" ? `${alias}_${this.#role.generation}` : alias;
   }
 
-  #call<T>(what: string, work: () => Promise<T>): Promise<T> {
-    return callQdrant(`${what} (${this.location})`, work);
+  #path(category: DataCategory | undefined, suffix = ""): string {
+    return `/collections/${encodeURIComponent(this.#target(category))}${suffix}`;
   }
 
   async readMetadata(): Promise<StoreMetadata | undefined> {
-    const name = this.#metadataName;
-    const { exists } = await this.#call("collection check", () => this.#client.collectionExists(name));
-    if (!exists) return undefined;
-    const points = await this.#call("metadata read", () =>
-      this.#client.retrieve(name, { ids: [METADATA_POINT_ID], with_payload: true, with_vector: false }),
-    );
+    let points: { payload?: Record<string, unknown> | null }[];
+    try {
+      points = await this.#rest("metadata read", {
+        method: "POST",
+        path: this.#path(undefined, "/points"),
+        query: READ,
+        body: { ids: [METADATA_POINT_ID], with_payload: true, with_vector: false },
+      });
+    } catch (error) {
+      if (isStatus(error, 404)) return undefined;
+      throw error;
+    }
     const text = points[0]?.payload?.metadata;
-    return typeof text === "string" ? parseStoreMetadata(text, name) : undefined;
+    return typeof text === "string" ? parseStoreMetadata(text, this.#target(undefined)) : undefined;
   }
 
   async writeMetadata(metadata: StoreMetadata): Promise<void> {
-    const name = this.#metadataName;
-    const { exists } = await this.#call("collection check", () => this.#client.collectionExists(name));
-    if (!exists) {
-      await this.#call("metadata collection creation", () =>
-        this.#client.createCollection(name, { vectors: { size: 1, distance: "Dot" } }),
-      );
+    if (!(await this.#exists(undefined))) {
+      await this.#create(undefined, { vectors: { size: 1, distance: "Dot" }, shard_number: 1 });
     }
-    await this.#call("metadata write", () =>
-      this.#client.upsert(name, {
-        wait: true,
-        points: [{ id: METADATA_POINT_ID, vector: [1], payload: { metadata: JSON.stringify(metadata) } }],
-      }),
-    );
+    await this.#rest("metadata write", {
+      method: "PUT",
+      path: this.#path(undefined, "/points"),
+      query: WRITE,
+      body: { points: [{ id: METADATA_POINT_ID, vector: [1], payload: { metadata: JSON.stringify(metadata) } }] },
+    });
   }
 
   async ensureCollections(dimensions: number): Promise<void> {
@@ -112,52 +136,99 @@ class QdrantStore implements VectorStore {
   }
 
   async drop(): Promise<void> {
-    for (const name of [...ALL_CATEGORIES.map((category) => this.#name(category)), this.#metadataName]) {
-      const { exists } = await this.#call("collection check", () => this.#client.collectionExists(name));
-      if (exists) await this.#call("collection deletion", () => this.#client.deleteCollection(name));
+    const names = [...ALL_CATEGORIES, undefined].map((category) => this.alias(category));
+    await dropAll(this.#rest, names, this.#role.kind === "rebuild" ? this.#role.generation : undefined);
+    this.forgetCollections();
+  }
+
+  async startRebuild(): Promise<StoreRebuild> {
+    if (this.#role.kind === "rebuild") throw new AppError("internal_error", `${this.location} is already a rebuild.`);
+    const generation = newGeneration();
+    const staging = new QdrantStore(this.#rest, this.#settings, this.location, { kind: "rebuild", generation });
+    const names = [...ALL_CATEGORIES, undefined].map((category) => this.alias(category));
+    let settled = false;
+    return {
+      store: staging,
+      publish: async () => {
+        if (settled) throw new AppError("internal_error", `The rebuild ${generation} is already settled.`);
+        settled = true;
+        await publishRebuild(this.#rest, names, generation);
+        this.forgetCollections();
+      },
+      discard: async () => {
+        if (settled) return;
+        settled = true;
+        await staging.drop();
+      },
+    };
+  }
+
+  async check(options: { signal?: AbortSignal } = {}): Promise<void> {
+    this.forgetCollections();
+    for (const category of ALL_CATEGORIES) {
+      if ((await this.#dimensions(category)) === undefined) continue;
+      await this.#rest("check", {
+        method: "POST",
+        path: this.#path(category, "/points/scroll"),
+        body: { limit: 1, with_payload: false, with_vector: false },
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      });
     }
-    this.#dimensions.clear();
+  }
+
+  forgetCollections(): void {
+    this.#described.clear();
   }
 
   async upsert(chunks: readonly EmbeddedChunk[], options: UpsertOptions = {}): Promise<void> {
     throwIfAborted(options.signal);
     for (const [category, group] of groupChunksByCategory(chunks)) {
       await this.#collectionForWrite(category, group.dimensions);
-      const name = this.#name(category);
-      for (let start = 0; start < group.chunks.length; start += this.#upsertBatchSize) {
+      const points = group.chunks.map((chunk) => {
+        const sparse = encodeDocument(chunk.text, this.#settings.sparse);
+        return {
+          id: chunk.id,
+          vector: {
+            [DENSE_VECTOR]: Array.from(chunk.vector),
+            ...(sparse.indices.length === 0 ? {} : { [SPARSE_VECTOR]: sparse }),
+          },
+          payload: chunkPayload(chunk),
+        };
+      });
+      for (const batch of splitByBytes(points, this.#settings.upsertBatchSize, this.#settings.maxRequestBytes)) {
         throwIfAborted(options.signal);
-        const points = group.chunks.slice(start, start + this.#upsertBatchSize).map((chunk) => {
-          const sparse = encodeDocument(chunk.text, this.#sparse);
-          return {
-            id: chunk.id,
-            vector: {
-              [DENSE_VECTOR]: Array.from(chunk.vector),
-              ...(sparse.indices.length === 0 ? {} : { [SPARSE_VECTOR]: sparse }),
-            },
-            payload: chunkPayload(chunk),
-          };
+        await this.#rest("upsert", {
+          method: "PUT",
+          path: this.#path(category, "/points"),
+          query: { wait: true },
+          body: { points: batch },
+          ...(options.signal === undefined ? {} : { signal: options.signal }),
         });
-        await this.#call("upsert", () => this.#client.upsert(name, { wait: true, points }));
       }
     }
   }
 
   async chunkIdsByDocument(category: DataCategory, documentIds: readonly string[]): Promise<Map<string, Set<string>>> {
     const result = new Map<string, Set<string>>();
-    if (documentIds.length === 0 || (await this.#existingDimensions(category)) === undefined) return result;
-    const name = this.#name(category);
+    if (documentIds.length === 0 || (await this.#dimensions(category)) === undefined) return result;
     const filter: Filter = { must: [{ key: "document_id", match: { any: [...new Set(documentIds)] } }] };
     let offset: string | number | undefined;
     do {
-      const page = await this.#call("scroll", () =>
-        this.#client.scroll(name, {
+      const page = await this.#rest<{
+        points: { id: string | number; payload?: Record<string, unknown> | null }[];
+        next_page_offset?: unknown;
+      }>("scroll", {
+        method: "POST",
+        path: this.#path(category, "/points/scroll"),
+        query: READ,
+        body: {
           filter,
           limit: SCROLL_PAGE,
           with_payload: ["document_id"],
           with_vector: false,
           ...(offset === undefined ? {} : { offset }),
-        }),
-      );
+        },
+      });
       for (const point of page.points) {
         const documentId = String(point.payload?.document_id);
         let ids = result.get(documentId);
@@ -174,105 +245,146 @@ class QdrantStore implements VectorStore {
   }
 
   async deleteChunks(category: DataCategory, chunkIds: readonly string[]): Promise<void> {
-    if (chunkIds.length === 0 || (await this.#existingDimensions(category)) === undefined) return;
-    const name = this.#name(category);
-    await this.#call("delete", () => this.#client.delete(name, { wait: true, points: [...new Set(chunkIds)] }));
+    if (chunkIds.length === 0 || (await this.#dimensions(category)) === undefined) return;
+    await this.#rest("delete", {
+      method: "POST",
+      path: this.#path(category, "/points/delete"),
+      query: { wait: true },
+      body: { points: [...new Set(chunkIds)] },
+    });
   }
 
   async deleteDocument(category: DataCategory, documentId: string): Promise<void> {
-    if ((await this.#existingDimensions(category)) === undefined) return;
-    const name = this.#name(category);
+    if ((await this.#dimensions(category)) === undefined) return;
     const filter: Filter = { must: [{ key: "document_id", match: { value: documentId } }] };
-    await this.#call("delete", () => this.#client.delete(name, { wait: true, filter }));
+    await this.#rest("delete", {
+      method: "POST",
+      path: this.#path(category, "/points/delete"),
+      query: { wait: true },
+      body: { filter },
+    });
   }
 
   async search(request: SearchRequest): Promise<SearchHit[]> {
+    try {
+      return await this.#search(request);
+    } catch (error) {
+      // A collection swapped or dropped under this reader (a rebuild published elsewhere): look again once.
+      if (!(isStatus(error, 404) || isStatus(error, 400))) throw error;
+      this.forgetCollections();
+      return this.#search(request);
+    }
+  }
+
+  async #search(request: SearchRequest): Promise<SearchHit[]> {
     const hybrid = validateSearchRequest(request);
     throwIfAborted(request.signal);
-    const dimensions = await this.#existingDimensions(request.category);
+    const dimensions = await this.#dimensions(request.category);
     if (dimensions === undefined) return [];
     if (request.mode !== "lexical" && request.vector !== undefined && request.vector.length !== dimensions) {
-      throw dimensionMismatch(dimensions, request.vector.length, `search of ${this.#name(request.category)}`);
+      throw dimensionMismatch(dimensions, request.vector.length, `search of ${this.#target(request.category)}`);
     }
     const filter: Filter | undefined =
       request.filter?.authorId === undefined
         ? undefined
         : { must: [{ key: "author_id", match: { value: request.filter.authorId } }] };
-    const dense = request.vector === undefined ? undefined : Array.from(request.vector);
-    const sparse = request.text === undefined ? undefined : encodeQuery(request.text);
-    const denseQuery = {
-      query: dense,
+    const signal = request.signal === undefined ? {} : { signal: request.signal };
+    const dense = (limit: number, withPayload: boolean) => ({
+      query: Array.from(request.vector ?? []),
       using: DENSE_VECTOR,
-      params: { hnsw_ef: Math.max(this.#hnswEf, request.limit) },
-    };
-    const sparseQuery = { query: sparse, using: SPARSE_VECTOR };
-    let mode = request.mode;
-    // Weight 1 or 0 leaves one list: query that list alone.
-    if (mode === "hybrid" && hybrid.denseWeight === 1) mode = "dense";
-    if (mode === "hybrid" && hybrid.denseWeight === 0) mode = "lexical";
-    if ((mode === "lexical" || mode === "hybrid") && sparse?.indices.length === 0) {
-      if (mode === "lexical") return [];
-      mode = "dense";
+      params: { hnsw_ef: Math.max(this.#settings.hnswEf, limit) },
+      limit,
+      with_payload: withPayload,
+      with_vector: false,
+      ...(filter === undefined ? {} : { filter }),
+    });
+    const sparseQuery = request.text === undefined ? undefined : encodeQuery(request.text);
+    const lexical = (limit: number, withPayload: boolean) => ({
+      query: sparseQuery,
+      using: SPARSE_VECTOR,
+      limit,
+      with_payload: withPayload,
+      with_vector: false,
+      ...(filter === undefined ? {} : { filter }),
+    });
+    const hits = (points: ScoredPoint[]) =>
+      points.map((point) => ({
+        chunk: payloadToChunk(String(point.id), point.payload ?? {}, request.category),
+        score: point.score,
+      }));
+    if (request.mode !== "hybrid") {
+      if (request.mode === "lexical" && sparseQuery?.indices.length === 0) return [];
+      const body = request.mode === "dense" ? dense(request.limit, true) : lexical(request.limit, true);
+      const response = await this.#rest<{ points: ScoredPoint[] }>("query", {
+        method: "POST",
+        path: this.#path(request.category, "/points/query"),
+        body,
+        ...signal,
+      });
+      throwIfAborted(request.signal);
+      return hits(response.points);
     }
-    let body: Record<string, unknown>;
-    if (mode === "dense") body = { ...denseQuery };
-    else if (mode === "lexical") body = { ...sparseQuery };
-    else {
-      const weighted = hybrid.denseWeight !== DEFAULT_DENSE_WEIGHT;
-      const customK = hybrid.rrfK !== DEFAULT_RRF_K;
-      body = {
-        prefetch: [
-          { ...denseQuery, limit: hybrid.candidates, ...(filter === undefined ? {} : { filter }) },
-          { ...sparseQuery, limit: hybrid.candidates, ...(filter === undefined ? {} : { filter }) },
-        ],
-        // Plain RRF unless weights or k were asked for: the parameterised form needs a recent Qdrant.
-        query:
-          weighted || customK
-            ? {
-                rrf: {
-                  ...(customK ? { k: hybrid.rrfK } : {}),
-                  ...(weighted ? { weights: [hybrid.denseWeight, 1 - hybrid.denseWeight] } : {}),
-                },
-              }
-            : { fusion: "rrf" },
-      };
-    }
-    const name = this.#name(request.category);
-    const response = await this.#call("query", () =>
-      this.#client.query(name, {
-        ...body,
-        ...(filter === undefined ? {} : { filter }),
-        limit: request.limit,
-        with_payload: true,
-        with_vector: false,
-      }),
-    );
+    // Hybrid: both candidate lists (ids only) in one request, fused here, then the winners' payloads.
+    const searches = [
+      hybrid.denseWeight > 0 ? dense(hybrid.candidates, false) : undefined,
+      hybrid.denseWeight < 1 && (sparseQuery?.indices.length ?? 0) > 0 ? lexical(hybrid.candidates, false) : undefined,
+    ];
+    const asked = searches.filter((search) => search !== undefined);
+    const answers =
+      asked.length === 0
+        ? []
+        : await this.#rest<{ points: ScoredPoint[] }[]>("hybrid query", {
+            method: "POST",
+            path: this.#path(request.category, "/points/query/batch"),
+            body: { searches: asked },
+            ...signal,
+          });
+    let next = 0;
+    const lists = searches.map((search) => (search === undefined ? [] : (answers[next++]?.points ?? [])));
+    const fused = reciprocalRankFusion(
+      [
+        { ids: (lists[0] ?? []).map((point) => String(point.id)), weight: hybrid.denseWeight },
+        { ids: (lists[1] ?? []).map((point) => String(point.id)), weight: 1 - hybrid.denseWeight },
+      ],
+      { k: hybrid.rrfK },
+    ).slice(0, request.limit);
+    if (fused.length === 0) return [];
+    const points = await this.#rest<{ id: string | number; payload?: Record<string, unknown> | null }[]>("payloads", {
+      method: "POST",
+      path: this.#path(request.category, "/points"),
+      body: { ids: fused.map(({ id }) => id), with_payload: true, with_vector: false },
+      ...signal,
+    });
     throwIfAborted(request.signal);
-    return response.points.map((point) => ({
-      chunk: payloadToChunk(String(point.id), point.payload ?? {}, request.category),
-      score: point.score,
-    }));
+    const byId = new Map(points.map((point) => [String(point.id), point]));
+    return fused.flatMap(({ id, score }) => {
+      const point = byId.get(id);
+      return point === undefined ? [] : hits([{ id: point.id, score, payload: point.payload ?? null }]);
+    });
   }
 
   async listAuthors(): Promise<Author[]> {
     const authors = new Map<string, Author>();
     for (const category of ALL_CATEGORIES) {
-      if ((await this.#existingDimensions(category)) === undefined) continue;
-      const name = this.#name(category);
-      const facet = await this.#call("facet", () =>
-        this.#client.facet(name, { key: "author_id", limit: 100_000, exact: true }),
-      );
+      if ((await this.#dimensions(category)) === undefined) continue;
+      const facet = await this.#rest<{ hits: { value: unknown }[] }>("facet", {
+        method: "POST",
+        path: this.#path(category, "/facet"),
+        body: { key: "author_id", limit: 100_000, exact: true },
+      });
       for (const hit of facet.hits) {
         const id = String(hit.value);
         if (authors.has(id)) continue;
-        const page = await this.#call("scroll", () =>
-          this.#client.scroll(name, {
+        const page = await this.#rest<{ points: { payload?: Record<string, unknown> | null }[] }>("scroll", {
+          method: "POST",
+          path: this.#path(category, "/points/scroll"),
+          body: {
             filter: { must: [{ key: "author_id", match: { value: id } }] },
             limit: 1,
             with_payload: ["author_full_name"],
             with_vector: false,
-          }),
-        );
+          },
+        });
         authors.set(id, { id, fullName: String(page.points[0]?.payload?.author_full_name ?? id) });
       }
     }
@@ -282,9 +394,13 @@ class QdrantStore implements VectorStore {
   async count(category?: DataCategory): Promise<number> {
     let total = 0;
     for (const each of category === undefined ? ALL_CATEGORIES : [category]) {
-      if ((await this.#existingDimensions(each)) === undefined) continue;
-      const name = this.#name(each);
-      total += (await this.#call("count", () => this.#client.count(name, { exact: true }))).count;
+      if ((await this.#dimensions(each)) === undefined) continue;
+      const counted = await this.#rest<{ count: number }>("count", {
+        method: "POST",
+        path: this.#path(each, "/points/count"),
+        body: { exact: true },
+      });
+      total += counted.count;
     }
     return total;
   }
@@ -292,57 +408,91 @@ class QdrantStore implements VectorStore {
   /** Qdrant builds and maintains its indexes itself. */
   async optimize(): Promise<void> {}
 
-  /** The REST client holds no connection to release. */
+  /** The REST calls hold no connection to release. */
   async close(): Promise<void> {}
 
-  /** The dense vector size of the category's collection, or undefined when it does not exist. */
-  async #existingDimensions(category: DataCategory): Promise<number | undefined> {
-    const known = this.#dimensions.get(category);
-    if (known !== undefined) return known;
-    const name = this.#name(category);
-    const { exists } = await this.#call("collection check", () => this.#client.collectionExists(name));
-    if (!exists) return undefined;
-    let info: Awaited<ReturnType<QdrantApi["getCollection"]>>;
+  async #exists(category: DataCategory | undefined): Promise<boolean> {
     try {
-      info = await this.#client.getCollection(name);
+      await this.#rest("collection info", { method: "GET", path: this.#path(category) });
+      return true;
     } catch (error) {
-      if (isNotFound(error)) return undefined;
-      return this.#call("collection info", () => Promise.reject(error));
+      if (isStatus(error, 404)) return false;
+      throw error;
     }
-    const vectors = info.config.params.vectors as Record<string, { size?: number }> | undefined;
-    const size = vectors?.[DENSE_VECTOR]?.size;
-    if (typeof size !== "number") {
-      throw new AppError("internal_error", `Collection ${name} has no "${DENSE_VECTOR}" vector: not made by llm-twin.`);
+  }
+
+  /** The dense size of the category's collection (checked once, missing indexes created), or undefined. */
+  #dimensions(category: DataCategory): Promise<number | undefined> {
+    let described = this.#described.get(category);
+    if (described === undefined) {
+      described = this.#describe(category);
+      this.#described.set(category, described);
+      described.catch(() => this.#described.delete(category));
     }
-    this.#dimensions.set(category, size);
-    return size;
+    return described;
+  }
+
+  async #describe(category: DataCategory): Promise<number | undefined> {
+    let info: CollectionInfo;
+    try {
+      info = await this.#rest("collection info", { method: "GET", path: this.#path(category) });
+    } catch (error) {
+      if (isStatus(error, 404)) return undefined;
+      throw error;
+    }
+    const { dimensions, missingIndexes } = checkCollection(this.#target(category), info);
+    for (const field of missingIndexes) await this.#createIndex(category, field);
+    return dimensions;
+  }
+
+  async #createIndex(category: DataCategory, field: string): Promise<void> {
+    await this.#rest("payload index creation", {
+      method: "PUT",
+      path: this.#path(category, "/index"),
+      query: { wait: true },
+      body: { field_name: field, field_schema: "keyword" },
+    });
+  }
+
+  /** Creates the collection (live: `<alias>_<generation>` and the alias to it). */
+  async #create(category: DataCategory | undefined, body: Record<string, unknown>): Promise<void> {
+    const alias = this.alias(category);
+    const name = `${alias}_${this.#role.generation}`;
+    try {
+      await this.#rest("collection creation", {
+        method: "PUT",
+        path: `/collections/${encodeURIComponent(name)}`,
+        body,
+      });
+      if (this.#role.kind === "live") {
+        await this.#rest("alias creation", {
+          method: "POST",
+          path: "/collections/aliases",
+          body: { actions: [{ create_alias: { collection_name: name, alias_name: alias } }] },
+        });
+      }
+    } catch (error) {
+      // Another writer may have created it in the meantime: fine when it exists now.
+      if (isStatus(error, 409) && (await this.#exists(category))) return;
+      throw error;
+    }
   }
 
   async #collectionForWrite(category: DataCategory, dimensions: number): Promise<void> {
-    let existing = await this.#existingDimensions(category);
+    let existing = await this.#dimensions(category);
     if (existing === undefined) {
-      const name = this.#name(category);
-      await this.#call("collection creation", async () => {
-        try {
-          await this.#client.createCollection(name, {
-            vectors: { [DENSE_VECTOR]: { size: dimensions, distance: "Cosine" } },
-            sparse_vectors: { [SPARSE_VECTOR]: { modifier: "idf" } },
-          });
-        } catch (error) {
-          // Another writer may have created it in the meantime: re-read below.
-          if ((await this.#client.collectionExists(name)).exists) return;
-          throw error;
-        }
+      await this.#create(category, {
+        vectors: { [DENSE_VECTOR]: { size: dimensions, distance: "Cosine" } },
+        sparse_vectors: { [SPARSE_VECTOR]: { modifier: "idf" } },
+        shard_number: this.#settings.shardNumber,
       });
-      for (const field of ["author_id", "document_id"]) {
-        await this.#call("payload index creation", () =>
-          this.#client.createPayloadIndex(name, { field_name: field, field_schema: "keyword", wait: true }),
-        );
-      }
-      existing = await this.#existingDimensions(category);
+      this.#described.delete(category);
+      existing = await this.#dimensions(category);
     }
     if (existing !== dimensions) {
-      throw dimensionMismatch(existing ?? 0, dimensions, `collection ${this.#name(category)}`);
+      throw dimensionMismatch(existing ?? 0, dimensions, `collection ${this.#target(category)}`);
     }
   }
 }
+
+export { KEYWORD_INDEXES };
