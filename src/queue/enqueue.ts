@@ -28,6 +28,7 @@ import {
   validateQueueName,
 } from "./config.js";
 import { queueConnection } from "./connection.js";
+import { assertQueueReachable, guardQueues } from "./reachability.js";
 
 export type EnqueueProgress = {
   documentsRead: number;
@@ -60,7 +61,10 @@ export type EnqueueIngestionOptions = {
   cacheDir?: string;
   /** Reader limits (file and record sizes), as `ingest --max-file-bytes/--max-document-bytes`. */
   readOptions?: ReadOptions;
+  /** Deadline for reaching Redis (checked before anything else). Default 5,000 ms. */
+  connectTimeoutMs?: number;
   onProgress?: (progress: EnqueueProgress) => void;
+  /** Stops at once, even while waiting for Redis (the error is `aborted`). */
   signal?: AbortSignal;
 };
 
@@ -98,7 +102,17 @@ export async function enqueueIngestion(options: EnqueueIngestionOptions): Promis
   );
   const storeUri = options.storeUri ?? DEFAULT_STORE_URI;
   const embedderSpec = options.embedderSpec ?? "static";
-  const connection = queueConnection(options.queueUrl);
+  const connectTimeoutMs = options.connectTimeoutMs;
+  const connection = queueConnection(options.queueUrl, {
+    role: "client",
+    ...(connectTimeoutMs === undefined ? {} : { connectTimeoutMs }),
+  });
+  // Fail fast, before the store is touched, when Redis is not there.
+  await assertQueueReachable({
+    queueUrl: options.queueUrl,
+    ...(connectTimeoutMs === undefined ? {} : { timeoutMs: connectTimeoutMs }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
 
   // Prepare the store exactly as a single-process run does, before the first job exists.
   const embedder = await createEmbedder(
@@ -117,6 +131,7 @@ export async function enqueueIngestion(options: EnqueueIngestionOptions): Promis
 
   const queue = new Queue<IngestionJobData>(queueName, { connection });
   const deadLetters = new Queue(deadLetterQueueName(queueName), { connection });
+  const guard = guardQueues([queue, deadLetters], { queueUrl: options.queueUrl, signal: options.signal });
   const progress: EnqueueProgress = {
     documentsRead: 0,
     documentsSkipped: 0,
@@ -207,7 +222,10 @@ export async function enqueueIngestion(options: EnqueueIngestionOptions): Promis
     }
     await flush();
     report();
+  } catch (error) {
+    throw guard.translate(error);
   } finally {
+    guard.dispose();
     await Promise.allSettled([queue.close(), deadLetters.close()]);
   }
   return {

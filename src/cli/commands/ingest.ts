@@ -23,6 +23,7 @@ import {
   readRawDocuments,
 } from "../../ingestion/readers/index.js";
 import { createProgress, type Progress } from "../../observability/progress.js";
+import { DEFAULT_QUEUE_CONNECT_TIMEOUT_MS } from "../../queue/config.js";
 import type { EnqueueProgress, EnqueueSummary } from "../../queue/index.js";
 import { DEFAULT_STORE_URI, openVectorStore } from "../../vector-store/index.js";
 import { positive } from "../flag-schemas.js";
@@ -60,6 +61,7 @@ const configSchema = z.object({
   }),
   progressIntervalMs: positive("--progress-interval / LLM_TWIN_PROGRESS_INTERVAL_MS"),
   queue: z.string().trim().min(1).optional(),
+  queueConnectTimeoutMs: positive("--queue-connect-timeout-ms / LLM_TWIN_QUEUE_CONNECT_TIMEOUT_MS"),
 });
 
 export type IngestCommandConfig = z.infer<typeof configSchema>;
@@ -152,6 +154,11 @@ export function registerIngestCommand(program: Command): void {
         "LLM_TWIN_QUEUE_URL",
       ),
     )
+    .addOption(
+      new Option("--queue-connect-timeout-ms <ms>", "with --queue: give up when Redis does not answer within this time")
+        .env("LLM_TWIN_QUEUE_CONNECT_TIMEOUT_MS")
+        .default(String(DEFAULT_QUEUE_CONNECT_TIMEOUT_MS)),
+    )
     .action(async (path: string, options: RawOptions) => {
       await runIngestCommand(path, parseIngestConfig(options, process.env));
     });
@@ -184,6 +191,7 @@ export function parseIngestConfig(options: RawOptions, environment: NodeJS.Proce
     progress: options.progress,
     progressIntervalMs: options.progressInterval,
     queue: options.queue,
+    queueConnectTimeoutMs: options.queueConnectTimeoutMs,
   });
   if (!result.success) {
     const message = result.error.issues
@@ -307,6 +315,7 @@ async function ingestThroughQueue(path: string, config: IngestCommandConfig): Pr
       storeUri: config.store,
       embedderSpec: config.embedder,
       recreate: config.recreate,
+      connectTimeoutMs: config.queueConnectTimeoutMs,
       readOptions: { maxDocumentBytes: config.maxDocumentBytes, maxFileBytes: config.maxFileBytes },
       ...(config.cacheDir === undefined ? {} : { cacheDir: config.cacheDir }),
       signal: controller.signal,
