@@ -30,6 +30,7 @@ import { hasVector } from "./prepare-document.js";
 import { type PreparedItem, preparedDocuments } from "./prepared-documents.js";
 import { type PreprocessWorker, startPreprocessWorker, workerRecipeOf } from "./preprocess-pool.js";
 import { describeSources, type ReadResult, readRawDocuments, type SourceFile } from "./readers/index.js";
+import { noRecordError, requireReadableDocuments } from "./require-documents.js";
 import {
   DEFAULT_INGEST_BATCH_SIZE,
   DEFAULT_INGEST_CONCURRENCY,
@@ -46,8 +47,10 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
   const { store, embedder, signal } = options;
   const batchSize = positiveInteger(options.batchSize ?? DEFAULT_INGEST_BATCH_SIZE, "batchSize");
   const concurrency = positiveInteger(options.concurrency ?? DEFAULT_INGEST_CONCURRENCY, "concurrency");
-  const documents = inputDocuments(options);
   const fingerprint = createFingerprint(embedder, options.parameters);
+  throwIfAborted(signal);
+  // Nothing is created or changed for an input without a single readable record.
+  const documents = await requireReadableDocuments(inputDocuments(options), options.source ?? "the documents given");
   throwIfAborted(signal);
   const prepared = await prepareStore(store, fingerprint, { recreate: options.recreate === true });
 
@@ -132,6 +135,12 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     await Promise.all(inFlight);
     await closeWorker(worker, options);
     worker = undefined;
+    // Every readable record was rejected later (e.g. duplicates): still no empty artifact.
+    if (progress.documentsRead === 0)
+      throw noRecordError(
+        skipped.map((entry) => ({ ok: false, source: { file: entry.file, index: entry.index }, reason: entry.reason })),
+        options.source ?? "the documents given",
+      );
     const changed = progress.chunksWritten > 0 || progress.chunksDeleted > 0;
     if (changed) {
       await store.optimize();

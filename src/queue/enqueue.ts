@@ -9,8 +9,8 @@ import { Queue } from "bullmq";
 import type { DataCategory } from "../domain/index.js";
 import { createEmbedder } from "../embedding/index.js";
 import { AppError } from "../errors/index.js";
-import { prepareStore, type SkippedDocument } from "../ingestion/index.js";
-import { type ReadOptions, type ReadResult, readRawDocuments } from "../ingestion/readers/index.js";
+import { prepareStore, requireReadableDocuments, type SkippedDocument } from "../ingestion/index.js";
+import { type ReadOptions, readRawDocuments } from "../ingestion/readers/index.js";
 import { createFingerprint } from "../preprocessing/index.js";
 import { DEFAULT_STORE_URI, openVectorStore } from "../vector-store/index.js";
 import {
@@ -114,6 +114,12 @@ export async function enqueueIngestion(options: EnqueueIngestionOptions): Promis
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
 
+  // An input without one readable record fails here, before the store or the queue is touched.
+  const documents = await requireReadableDocuments(
+    readRawDocuments(options.source, options.readOptions ?? {}),
+    options.source,
+  );
+
   // Prepare the store exactly as a single-process run does, before the first job exists.
   const embedder = await createEmbedder(
     embedderSpec,
@@ -189,10 +195,7 @@ export async function enqueueIngestion(options: EnqueueIngestionOptions): Promis
   };
 
   try {
-    for await (const result of readRawDocuments(
-      options.source,
-      options.readOptions ?? {},
-    ) as AsyncIterable<ReadResult>) {
+    for await (const result of documents) {
       if (options.signal?.aborted)
         throw new AppError("aborted", "enqueueing was aborted", { cause: options.signal.reason });
       if (!result.ok) {

@@ -2,6 +2,9 @@
  * openVectorStore: the one entry point that turns a store URI into an adapter.
  * Adapters are imported on demand, so a Qdrant user never loads LanceDB's native module.
  */
+import { stat } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { AppError } from "../errors/app-error.js";
 import type { LanceDbStoreOptions } from "./lancedb/options.js";
 import type { VectorStore } from "./port.js";
 import type { QdrantStoreOptions } from "./qdrant/options.js";
@@ -23,6 +26,7 @@ export async function openVectorStore(
 ): Promise<VectorStore> {
   const location = parseStoreUri(uri);
   if (location.kind === "lancedb") {
+    await assertFolderOrAbsent(location.directory);
     const { openLanceDbStore } = await import("./lancedb/store.js");
     return openLanceDbStore({ ...options.lancedb, directory: location.directory });
   }
@@ -34,4 +38,23 @@ export async function openVectorStore(
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim().length === 0 ? undefined : value.trim();
+}
+
+/**
+ * A LanceDB store is a folder: a file at its path (or at a parent's) is a user's mistake to name
+ * before LanceDB turns it into a native warning and an unreadable-metadata error.
+ */
+async function assertFolderOrAbsent(directory: string): Promise<void> {
+  for (let path = resolve(directory); ; path = dirname(path)) {
+    const found = await stat(path).catch(() => undefined);
+    if (found !== undefined) {
+      if (found.isDirectory()) return;
+      const at = path === resolve(directory) ? "" : `: ${path}`;
+      throw new AppError(
+        "configuration_error",
+        `store path ${directory}${at} is a file, expected a folder: give --store lancedb:<folder> (LLM_TWIN_STORE)`,
+      );
+    }
+    if (dirname(path) === path) return;
+  }
 }

@@ -15,11 +15,13 @@ import {
   formatIngestSummary,
   type IngestProgress,
   ingest,
+  requireReadableDocuments,
 } from "../../ingestion/index.js";
 import {
   DEFAULT_MAX_DOCUMENT_BYTES,
   DEFAULT_MAX_FILE_BYTES,
   describeSources,
+  type ReadResult,
   readRawDocuments,
 } from "../../ingestion/readers/index.js";
 import { createProgress, type Progress } from "../../observability/progress.js";
@@ -224,6 +226,18 @@ async function ingestHere(path: string, config: IngestCommandConfig) {
   const onSignal = (): void => controller.abort(new AppError("aborted", "interrupted"));
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
+  // The input is checked before anything is loaded or created (a missing path leaves no store behind).
+  const readOptions = { maxDocumentBytes: config.maxDocumentBytes, maxFileBytes: config.maxFileBytes };
+  let sourceFiles: Awaited<ReturnType<typeof describeSources>>;
+  let documents: AsyncIterable<ReadResult>;
+  try {
+    sourceFiles = await describeSources(path);
+    documents = await requireReadableDocuments(readRawDocuments(path, readOptions), path);
+  } catch (error) {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    throw error;
+  }
   const embedder = await createEmbedder(config.embedder, {
     ...(config.cacheDir === undefined ? {} : { cacheDir: config.cacheDir }),
     ...(config.maxInputTokens === undefined ? {} : { maxInputTokens: config.maxInputTokens }),
@@ -233,14 +247,12 @@ async function ingestHere(path: string, config: IngestCommandConfig) {
   try {
     const store = await openVectorStore(config.store);
     try {
-      const readOptions = { maxDocumentBytes: config.maxDocumentBytes, maxFileBytes: config.maxFileBytes };
-      const sourceFiles = await describeSources(path);
       const totalBytes = sourceFiles.reduce((sum, file) => sum + file.bytes, 0);
       const documentsTotal = totalBytes <= config.countLimitBytes ? await countInputDocuments(path) : undefined;
       progress = createIngestProgress(config, documentsTotal);
       const summary = await ingest({
         source: path,
-        documents: readRawDocuments(path, readOptions),
+        documents,
         sourceFiles,
         ...(documentsTotal === undefined ? {} : { documentsTotal }),
         store,
