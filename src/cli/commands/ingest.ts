@@ -45,6 +45,7 @@ const configSchema = z.object({
   store: z.string().trim().min(1, "--store / LLM_TWIN_STORE must not be empty"),
   embedder: z.string().trim().min(1, "--embedder / LLM_TWIN_EMBEDDER must not be empty"),
   recreate: z.boolean(),
+  prune: z.boolean(),
   json: z.boolean(),
   artifacts: z.union([z.string().trim().min(1), z.literal(false)]),
   batchSize: positive("--batch-size / LLM_TWIN_INGEST_BATCH_SIZE"),
@@ -91,6 +92,12 @@ export function registerIngestCommand(program: Command): void {
       new Option(
         "--recreate",
         "drop the store first (required to change embedder or preprocessing) [env: LLM_TWIN_RECREATE]",
+      ),
+    )
+    .addOption(
+      new Option(
+        "--prune",
+        "delete the documents this input put in the store earlier and no longer holds (other inputs' documents are kept) [env: LLM_TWIN_PRUNE]",
       ),
     )
     .addOption(new Option("--json", "print the summary as one JSON object on stdout [env: LLM_TWIN_JSON]"))
@@ -180,6 +187,7 @@ export function parseIngestConfig(options: RawOptions, environment: NodeJS.Proce
     store: options.store,
     embedder: options.embedder,
     recreate: flag("recreate", "LLM_TWIN_RECREATE"),
+    prune: flag("prune", "LLM_TWIN_PRUNE"),
     json: flag("json", "LLM_TWIN_JSON"),
     artifacts: options.artifacts,
     batchSize: options.batchSize,
@@ -201,6 +209,11 @@ export function parseIngestConfig(options: RawOptions, environment: NodeJS.Proce
       .join("; ");
     throw new AppError("configuration_error", `invalid ingest options: ${message}`);
   }
+  if (result.data.prune && result.data.queue !== undefined)
+    throw new AppError(
+      "configuration_error",
+      "--prune works in a single-process ingest only: run it without --queue (or unset LLM_TWIN_QUEUE_URL)",
+    );
   return result.data;
 }
 
@@ -258,6 +271,7 @@ async function ingestHere(path: string, config: IngestCommandConfig) {
         store,
         embedder,
         recreate: config.recreate,
+        prune: config.prune,
         ...(config.artifacts === false ? {} : { artifactsDir: config.artifacts }),
         batchSize: config.batchSize,
         concurrency: config.concurrency,
