@@ -27,6 +27,9 @@ export async function openVectorStore(
   const location = parseStoreUri(uri);
   if (location.kind === "lancedb") {
     await assertFolderOrAbsent(location.directory);
+    // LanceDB reads its log level once, when its native module loads (the import below): set
+    // later, as the adapter used to, it has no effect and every table creation and query warned.
+    process.env.LANCEDB_LOG ??= "error";
     const { openLanceDbStore } = await import("./lancedb/store.js");
     return openLanceDbStore({ ...options.lancedb, directory: location.directory });
   }
