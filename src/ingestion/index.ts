@@ -5,6 +5,7 @@ export { countInputDocuments } from "./count.js";
 export { createDocumentIngester, type DocumentIngester, type DocumentIngestResult } from "./document-ingester.js";
 export { prepareStore } from "./fingerprint-guard.js";
 export { ingest } from "./pipeline.js";
+export { noRecordError, requireReadableDocuments } from "./require-documents.js";
 export { formatIngestSummary } from "./summary.js";
 export {
   DEFAULT_INGEST_BATCH_SIZE,

@@ -33,6 +33,8 @@ import { hasVector } from "./prepare-document.js";
 import { type PreparedItem, preparedDocuments } from "./prepared-documents.js";
 import { type PreprocessWorker, startPreprocessWorker, workerRecipeOf } from "./preprocess-pool.js";
 import { describeSources, type ReadResult, readRawDocuments, type SourceFile } from "./readers/index.js";
+import { noRecordError, requireReadableDocuments } from "./require-documents.js";
+import { DocumentsSeen, recordSource, sourceKeyOf } from "./sources.js";
 import {
   DEFAULT_INGEST_BATCH_SIZE,
   DEFAULT_INGEST_CONCURRENCY,
@@ -49,8 +51,13 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
   const { embedder, signal } = options;
   const batchSize = positiveInteger(options.batchSize ?? DEFAULT_INGEST_BATCH_SIZE, "batchSize");
   const concurrency = positiveInteger(options.concurrency ?? DEFAULT_INGEST_CONCURRENCY, "concurrency");
-  const documents = inputDocuments(options);
   const fingerprint = createFingerprint(embedder, options.parameters);
+  const sourceKey = options.sourceKey ?? (options.source === undefined ? undefined : sourceKeyOf(options.source));
+  if (options.prune === true && sourceKey === undefined)
+    throw new AppError("configuration_error", "prune needs a source (a path, or sourceKey with documents)");
+  throwIfAborted(signal);
+  // Nothing is created or changed for an input without a single readable record.
+  const documents = await requireReadableDocuments(inputDocuments(options), options.source ?? "the documents given");
   throwIfAborted(signal);
   const prepared =
     options.recreate === true
@@ -63,11 +70,13 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     documentsSkipped: 0,
     ...(options.documentsTotal === undefined ? {} : { documentsTotal: options.documentsTotal }),
     documentsUnchanged: 0,
+    documentsPruned: 0,
     chunksWritten: 0,
     chunksUnchanged: 0,
     chunksDeleted: 0,
     elapsedMs: 0,
   };
+  const seen = new DocumentsSeen();
   const report = (): void => {
     progress.elapsedMs = performance.now() - started;
     options.onProgress?.({ ...progress });
@@ -130,6 +139,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
       }
       if (item.cleaned !== undefined) await artifacts?.add(item.cleaned);
       progress.documentsRead++;
+      seen.add(item.document.category, item.document.documentId);
       window.push(item.document);
       windowChunks += item.document.chunks.length;
       if (windowChunks >= batchSize) await flush();
@@ -139,10 +149,29 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     await Promise.all(inFlight);
     await closeWorker(worker, options);
     worker = undefined;
+    // Every readable record was rejected later (e.g. duplicates): still no empty artifact.
+    if (progress.documentsRead === 0)
+      throw noRecordError(
+        skipped.map((entry) => ({ ok: false, source: { file: entry.file, index: entry.index }, reason: entry.reason })),
+        options.source ?? "the documents given",
+      );
+    // Every upsert is done: record which documents this source holds, pruning the others if asked.
+    let metadata = prepared.metadata;
+    if (sourceKey !== undefined) {
+      throwIfAborted(signal);
+      const recorded = await recordSource(store, metadata, {
+        sourceKey,
+        current: seen.toRecord(),
+        prune: options.prune === true,
+      });
+      metadata = recorded.metadata;
+      progress.documentsPruned += recorded.documentsPruned;
+      progress.chunksDeleted += recorded.chunksDeleted;
+    }
     const changed = progress.chunksWritten > 0 || progress.chunksDeleted > 0;
     if (changed) {
       await store.optimize();
-      if (!prepared.created) await store.writeMetadata({ ...prepared.metadata, updatedAt: new Date().toISOString() });
+      if (!prepared.created) await store.writeMetadata({ ...metadata, updatedAt: new Date().toISOString() });
     }
     throwIfAborted(signal);
     await prepared.rebuild?.publish();
@@ -160,6 +189,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
       documentsRead: progress.documentsRead,
       documentsSkipped: skipped,
       documentsUnchanged: progress.documentsUnchanged,
+      documentsPruned: progress.documentsPruned,
       chunksWritten: progress.chunksWritten,
       chunksUnchanged: progress.chunksUnchanged,
       chunksDeleted: progress.chunksDeleted,

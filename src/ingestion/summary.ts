@@ -11,6 +11,7 @@ export function formatIngestSummary(summary: IngestSummary): string {
     ["documents read", String(summary.documentsRead)],
     ["documents unchanged", String(summary.documentsUnchanged)],
     ["documents skipped", String(summary.documentsSkipped.length)],
+    ["documents pruned", String(summary.documentsPruned)],
     ["chunks written", String(summary.chunksWritten)],
     ["chunks unchanged", String(summary.chunksUnchanged)],
     ["chunks deleted", String(summary.chunksDeleted)],

@@ -12,6 +12,8 @@ export type IngestProgress = {
   /** Documents in the input when known in advance (for the ETA). */
   documentsTotal?: number;
   documentsUnchanged: number;
+  /** Documents deleted because this source no longer holds them (`prune`). */
+  documentsPruned: number;
   chunksWritten: number;
   chunksUnchanged: number;
   chunksDeleted: number;
@@ -31,6 +33,16 @@ export type IngestOptions = {
   embedder: Embedder;
   /** Drop the store's contents first (needed to change embedder or preprocessing). */
   recreate?: boolean;
+  /**
+   * Delete the documents this source put in the store earlier and no longer holds (documents of
+   * other sources are kept). Their chunks count in chunksDeleted, the documents in documentsPruned.
+   */
+  prune?: boolean;
+  /**
+   * The source's identity in the store's record of sources; default the absolute path of `source`.
+   * Needed for `prune` with `documents`.
+   */
+  sourceKey?: string;
   /** Where dataset artifacts go; undefined = write none. */
   artifactsDir?: string;
   /** Chunks per embed + upsert window. Default 256. */
@@ -67,6 +79,8 @@ export type IngestSummary = {
   documentsRead: number;
   documentsSkipped: SkippedDocument[];
   documentsUnchanged: number;
+  /** Documents deleted because the source no longer holds them (`prune`); 0 without it. */
+  documentsPruned: number;
   chunksWritten: number;
   chunksUnchanged: number;
   chunksDeleted: number;

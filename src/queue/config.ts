@@ -29,6 +29,9 @@ export const ENQUEUE_BATCH_SIZE = 500;
 /** Completed jobs are kept this long (they are what makes re-enqueuing a no-op). */
 export const COMPLETED_JOB_RETENTION_SECONDS = 14 * 24 * 3600;
 
+/** How long to wait for the queue's Redis to accept a connection and answer PING. */
+export const DEFAULT_QUEUE_CONNECT_TIMEOUT_MS = 5_000;
+export const QUEUE_CONNECT_TIMEOUT_VARIABLE = "LLM_TWIN_QUEUE_CONNECT_TIMEOUT_MS";
 export const QUEUE_URL_VARIABLE = "LLM_TWIN_QUEUE_URL";
 export const QUEUE_NAME_VARIABLE = "LLM_TWIN_QUEUE_NAME";
 export const QUEUE_ATTEMPTS_VARIABLE = "LLM_TWIN_QUEUE_ATTEMPTS";

@@ -2,8 +2,36 @@
 import { Queue } from "bullmq";
 import { DEFAULT_QUEUE_NAME, type DeadLetter, deadLetterQueueName, validateQueueName } from "./config.js";
 import { queueConnection } from "./connection.js";
+import { assertQueueReachable, guardQueues } from "./reachability.js";
 
-export type QueueLocation = { queueUrl: string; queueName?: string };
+export type QueueLocation = {
+  queueUrl: string;
+  queueName?: string;
+  /** Deadline for reaching Redis. Default 5,000 ms. */
+  connectTimeoutMs?: number;
+  signal?: AbortSignal;
+};
+
+/** Checks that Redis answers, then opens the queues (short-lived clients: commands do not wait forever). */
+async function openQueues<T>(location: QueueLocation, names: readonly string[]) {
+  const timeout = location.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: location.connectTimeoutMs };
+  await assertQueueReachable({
+    queueUrl: location.queueUrl,
+    ...(location.connectTimeoutMs === undefined ? {} : { timeoutMs: location.connectTimeoutMs }),
+    ...(location.signal === undefined ? {} : { signal: location.signal }),
+  });
+  const connection = queueConnection(location.queueUrl, { role: "client", ...timeout });
+  const queues = names.map((name) => new Queue<T>(name, { connection }));
+  const guard = guardQueues(queues, { queueUrl: location.queueUrl, signal: location.signal });
+  return {
+    queues,
+    guard,
+    close: async () => {
+      guard.dispose();
+      await Promise.allSettled(queues.map((queue) => queue.close()));
+    },
+  };
+}
 
 /** Dead letters, oldest first. */
 export async function listDeadLetters(
@@ -11,15 +39,16 @@ export async function listDeadLetters(
   options: { limit?: number } = {},
 ): Promise<DeadLetter[]> {
   const queueName = validateQueueName(location.queueName ?? DEFAULT_QUEUE_NAME);
-  const queue = new Queue<DeadLetter>(deadLetterQueueName(queueName), {
-    connection: queueConnection(location.queueUrl),
-  });
+  const opened = await openQueues<DeadLetter>(location, [deadLetterQueueName(queueName)]);
+  const [queue] = opened.queues as [Queue<DeadLetter>];
   try {
     const limit = options.limit ?? 1000;
     const jobs = await queue.getJobs(["waiting", "delayed", "prioritized"], 0, limit - 1, true);
     return jobs.filter((job) => job !== undefined).map((job) => job.data);
+  } catch (error) {
+    throw opened.guard.translate(error);
   } finally {
-    await queue.close();
+    await opened.close();
   }
 }
 
@@ -35,9 +64,8 @@ export type QueueStatus = {
 
 export async function queueStatus(location: QueueLocation): Promise<QueueStatus> {
   const queueName = validateQueueName(location.queueName ?? DEFAULT_QUEUE_NAME);
-  const connection = queueConnection(location.queueUrl);
-  const queue = new Queue(queueName, { connection });
-  const deadLetters = new Queue(deadLetterQueueName(queueName), { connection });
+  const opened = await openQueues(location, [queueName, deadLetterQueueName(queueName)]);
+  const [queue, deadLetters] = opened.queues as [Queue, Queue];
   try {
     const counts = await queue.getJobCounts("waiting", "active", "delayed", "completed", "failed", "prioritized");
     const dead = await deadLetters.getJobCounts("waiting", "delayed", "prioritized");
@@ -50,7 +78,9 @@ export async function queueStatus(location: QueueLocation): Promise<QueueStatus>
       failed: counts.failed ?? 0,
       deadLetters: Object.values(dead).reduce((sum, value) => sum + value, 0),
     };
+  } catch (error) {
+    throw opened.guard.translate(error);
   } finally {
-    await Promise.allSettled([queue.close(), deadLetters.close()]);
+    await opened.close();
   }
 }

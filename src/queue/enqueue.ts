@@ -9,8 +9,8 @@ import { Queue } from "bullmq";
 import type { DataCategory } from "../domain/index.js";
 import { createEmbedder } from "../embedding/index.js";
 import { AppError } from "../errors/index.js";
-import { prepareStore, type SkippedDocument } from "../ingestion/index.js";
-import { type ReadOptions, type ReadResult, readRawDocuments } from "../ingestion/readers/index.js";
+import { prepareStore, requireReadableDocuments, type SkippedDocument } from "../ingestion/index.js";
+import { type ReadOptions, readRawDocuments } from "../ingestion/readers/index.js";
 import { createFingerprint } from "../preprocessing/index.js";
 import { DEFAULT_STORE_URI, openVectorStore } from "../vector-store/index.js";
 import {
@@ -28,6 +28,7 @@ import {
   validateQueueName,
 } from "./config.js";
 import { queueConnection } from "./connection.js";
+import { assertQueueReachable, guardQueues } from "./reachability.js";
 
 export type EnqueueProgress = {
   documentsRead: number;
@@ -60,7 +61,10 @@ export type EnqueueIngestionOptions = {
   cacheDir?: string;
   /** Reader limits (file and record sizes), as `ingest --max-file-bytes/--max-document-bytes`. */
   readOptions?: ReadOptions;
+  /** Deadline for reaching Redis (checked before anything else). Default 5,000 ms. */
+  connectTimeoutMs?: number;
   onProgress?: (progress: EnqueueProgress) => void;
+  /** Stops at once, even while waiting for Redis (the error is `aborted`). */
   signal?: AbortSignal;
 };
 
@@ -98,7 +102,23 @@ export async function enqueueIngestion(options: EnqueueIngestionOptions): Promis
   );
   const storeUri = options.storeUri ?? DEFAULT_STORE_URI;
   const embedderSpec = options.embedderSpec ?? "static";
-  const connection = queueConnection(options.queueUrl);
+  const connectTimeoutMs = options.connectTimeoutMs;
+  const connection = queueConnection(options.queueUrl, {
+    role: "client",
+    ...(connectTimeoutMs === undefined ? {} : { connectTimeoutMs }),
+  });
+  // Fail fast, before the store is touched, when Redis is not there.
+  await assertQueueReachable({
+    queueUrl: options.queueUrl,
+    ...(connectTimeoutMs === undefined ? {} : { timeoutMs: connectTimeoutMs }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
+
+  // An input without one readable record fails here, before the store or the queue is touched.
+  const documents = await requireReadableDocuments(
+    readRawDocuments(options.source, options.readOptions ?? {}),
+    options.source,
+  );
 
   // Prepare the store exactly as a single-process run does, before the first job exists.
   const embedder = await createEmbedder(
@@ -117,6 +137,7 @@ export async function enqueueIngestion(options: EnqueueIngestionOptions): Promis
 
   const queue = new Queue<IngestionJobData>(queueName, { connection });
   const deadLetters = new Queue(deadLetterQueueName(queueName), { connection });
+  const guard = guardQueues([queue, deadLetters], { queueUrl: options.queueUrl, signal: options.signal });
   const progress: EnqueueProgress = {
     documentsRead: 0,
     documentsSkipped: 0,
@@ -174,10 +195,7 @@ export async function enqueueIngestion(options: EnqueueIngestionOptions): Promis
   };
 
   try {
-    for await (const result of readRawDocuments(
-      options.source,
-      options.readOptions ?? {},
-    ) as AsyncIterable<ReadResult>) {
+    for await (const result of documents) {
       if (options.signal?.aborted)
         throw new AppError("aborted", "enqueueing was aborted", { cause: options.signal.reason });
       if (!result.ok) {
@@ -207,7 +225,10 @@ export async function enqueueIngestion(options: EnqueueIngestionOptions): Promis
     }
     await flush();
     report();
+  } catch (error) {
+    throw guard.translate(error);
   } finally {
+    guard.dispose();
     await Promise.allSettled([queue.close(), deadLetters.close()]);
   }
   return {

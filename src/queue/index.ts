@@ -4,6 +4,7 @@ export {
   DEFAULT_BACKOFF_MS,
   DEFAULT_LOCK_DURATION_MS,
   DEFAULT_MAX_STALLED_COUNT,
+  DEFAULT_QUEUE_CONNECT_TIMEOUT_MS,
   DEFAULT_QUEUE_NAME,
   DEFAULT_STALLED_INTERVAL_MS,
   DEFAULT_WORKER_CONCURRENCY,
@@ -14,6 +15,7 @@ export {
   ingestionJobId,
   QUEUE_ATTEMPTS_VARIABLE,
   QUEUE_BACKOFF_VARIABLE,
+  QUEUE_CONNECT_TIMEOUT_VARIABLE,
   QUEUE_NAME_VARIABLE,
   QUEUE_URL_VARIABLE,
 } from "./config.js";
@@ -24,6 +26,7 @@ export {
   type EnqueueSummary,
   enqueueIngestion,
 } from "./enqueue.js";
+export { assertQueueReachable, type QueueReachabilityOptions, redactQueueUrl } from "./reachability.js";
 export {
   DEFAULT_OPTIMIZE_INTERVAL_MS,
   type IngestionWorker,

@@ -44,6 +44,7 @@ import {
   validateQueueName,
 } from "./config.js";
 import { queueConnection } from "./connection.js";
+import { assertQueueReachable } from "./reachability.js";
 
 export type IngestionWorkerEvent =
   | { type: "completed"; jobId: string; documentId: string; result: IngestionJobResult; durationMs: number }
@@ -68,9 +69,16 @@ export type IngestionWorkerOptions = {
   /** While jobs keep coming, changed stores are optimized (indexes rebuilt) at most this often. Default 60,000 ms. */
   optimizeIntervalMs?: number;
   onEvent?: (event: IngestionWorkerEvent) => void;
+  /** Deadline for reaching Redis at start (checked before anything else). Default 5,000 ms. */
+  connectTimeoutMs?: number;
+  /** Stops the start-up (the Redis check) at once. */
+  signal?: AbortSignal;
 };
 
 export { DEFAULT_OPTIMIZE_INTERVAL_MS };
+
+/** How long a forced close waits for the connections to report their end. */
+const FORCE_DISCONNECT_GRACE_MS = 1_000;
 
 export type IngestionWorker = {
   /** Resolves once the worker is connected and taking jobs. */
@@ -178,7 +186,16 @@ export async function startIngestionWorker(options: IngestionWorkerOptions): Pro
       "configuration_error",
       `optimizeIntervalMs must be a positive integer (got ${optimizeIntervalMs})`,
     );
-  const connection = queueConnection(options.queueUrl);
+  const connectTimeoutMs = options.connectTimeoutMs;
+  const connection = queueConnection(options.queueUrl, {
+    role: "worker",
+    ...(connectTimeoutMs === undefined ? {} : { connectTimeoutMs }),
+  });
+  await assertQueueReachable({
+    queueUrl: options.queueUrl,
+    ...(connectTimeoutMs === undefined ? {} : { timeoutMs: connectTimeoutMs }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
   const resources = createResources(options.cacheDir);
   const emit = (event: IngestionWorkerEvent) => options.onEvent?.(event);
 
@@ -205,6 +222,8 @@ export async function startIngestionWorker(options: IngestionWorkerOptions): Pro
   }
 
   const deadLetters = new Queue(deadLetterQueueName(queueName), { connection });
+  // Connection errors are the worker's to report (below), not BullMQ's to print with their stacks.
+  deadLetters.on("error", () => undefined);
   // Jobs this process already dead-lettered (the processor and the failed event both report the
   // last failure). Keyed by id and creation time: a document queued afresh is a new job.
   const deadLettered = new Set<string>();
@@ -317,7 +336,17 @@ export async function startIngestionWorker(options: IngestionWorkerOptions): Pro
         emit({ type: "error", message: describeError(failure) }),
       );
   });
-  worker.on("error", (error) => emit({ type: "error", message: describeError(error) }));
+  // A lost Redis makes BullMQ report every reconnect attempt: say it once until something else happens.
+  let lastErrorMessage: string | undefined;
+  worker.on("error", (error) => {
+    const message = describeError(error);
+    if (message === lastErrorMessage) return;
+    lastErrorMessage = message;
+    emit({ type: "error", message });
+  });
+  worker.on("completed", () => {
+    lastErrorMessage = undefined;
+  });
   // Index building: when the queue drains, and on a timer while it does not.
   worker.on("drained", () => {
     void resources.optimizeChanged(emit);
@@ -332,7 +361,20 @@ export async function startIngestionWorker(options: IngestionWorkerOptions): Pro
       if (closing && !force) return closing;
       closing = (async () => {
         clearInterval(optimizeTimer);
-        await worker.close(force);
+        if (force) {
+          // Closing cleanly needs Redis (it may be gone): drop the connections instead; the running
+          // jobs' locks expire and another worker retries them.
+          // (ioredis may never report the end of a connection that is between reconnect attempts:
+          // wait for it at most FORCE_DISCONNECT_GRACE_MS.)
+          worker.close(true).catch(() => undefined);
+          await Promise.race([
+            Promise.allSettled([worker.disconnect(), deadLetters.disconnect()]),
+            new Promise((resolveGrace) => setTimeout(resolveGrace, FORCE_DISCONNECT_GRACE_MS).unref()),
+          ]);
+          await resources.dispose();
+          return;
+        }
+        await worker.close();
         if (!force) await resources.optimizeChanged(emit);
         await deadLetters.close();
         await resources.dispose();

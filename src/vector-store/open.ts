@@ -3,7 +3,8 @@
  * Adapters are imported on demand, so a Qdrant user never loads LanceDB's native module.
  * Qdrant options not given explicitly come from LLM_TWIN_QDRANT_* variables (see qdrant/options.ts).
  */
-
+import { stat } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import { AppError } from "../errors/app-error.js";
 import type { LanceDbStoreOptions } from "./lancedb/options.js";
 import type { VectorStore } from "./port.js";
@@ -26,6 +27,10 @@ export async function openVectorStore(
 ): Promise<VectorStore> {
   const location = parseStoreUri(uri);
   if (location.kind === "lancedb") {
+    await assertFolderOrAbsent(location.directory);
+    // LanceDB reads its log level once, when its native module loads (the import below): set
+    // later, as the adapter used to, it has no effect and every table creation and query warned.
+    process.env.LANCEDB_LOG ??= "error";
     const { openLanceDbStore } = await import("./lancedb/store.js");
     return openLanceDbStore({ ...options.lancedb, directory: location.directory });
   }
@@ -55,4 +60,23 @@ export async function openVectorStore(
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim().length === 0 ? undefined : value.trim();
+}
+
+/**
+ * A LanceDB store is a folder: a file at its path (or at a parent's) is a user's mistake to name
+ * before LanceDB turns it into a native warning and an unreadable-metadata error.
+ */
+async function assertFolderOrAbsent(directory: string): Promise<void> {
+  for (let path = resolve(directory); ; path = dirname(path)) {
+    const found = await stat(path).catch(() => undefined);
+    if (found !== undefined) {
+      if (found.isDirectory()) return;
+      const at = path === resolve(directory) ? "" : `: ${path}`;
+      throw new AppError(
+        "configuration_error",
+        `store path ${directory}${at} is a file, expected a folder: give --store lancedb:<folder> (LLM_TWIN_STORE)`,
+      );
+    }
+    if (dirname(path) === path) return;
+  }
 }

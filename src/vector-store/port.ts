@@ -13,7 +13,12 @@ export type StoreMetadata = {
   fingerprint: PreprocessingFingerprint;
   createdAt: string;
   updatedAt: string;
+  /** Per input (absolute path), the documents it put in the store: what `ingest --prune` compares with. */
+  sources?: Record<string, SourceDocuments>;
 };
+
+/** Document ids per category (sorted). */
+export type SourceDocuments = Partial<Record<DataCategory, string[]>>;
 
 export type SearchMode = "dense" | "lexical" | "hybrid";
 

@@ -8,9 +8,11 @@ import { type Command, Option } from "commander";
 import { z } from "zod";
 import { DEFAULT_EMBEDDER_SPEC } from "../../embedding/create.js";
 import { AppError, isAppError } from "../../errors/index.js";
+import type { ReadResult } from "../../ingestion/readers/index.js";
 import { DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_FILE_BYTES } from "../../ingestion/readers/types.js";
 import { DEFAULT_INGEST_BATCH_SIZE, DEFAULT_INGEST_CONCURRENCY, type IngestProgress } from "../../ingestion/types.js";
 import { createProgress, type Progress } from "../../observability/progress.js";
+import { DEFAULT_QUEUE_CONNECT_TIMEOUT_MS } from "../../queue/config.js";
 import type { EnqueueProgress, EnqueueSummary } from "../../queue/index.js";
 import { DEFAULT_STORE_URI } from "../../vector-store/uri.js";
 import { positive } from "../flag-schemas.js";
@@ -30,6 +32,7 @@ const configSchema = z.object({
   store: z.string().trim().min(1, "--store / LLM_TWIN_STORE must not be empty"),
   embedder: z.string().trim().min(1, "--embedder / LLM_TWIN_EMBEDDER must not be empty"),
   recreate: z.boolean(),
+  prune: z.boolean(),
   json: z.boolean(),
   artifacts: z.union([z.string().trim().min(1), z.literal(false)]),
   batchSize: positive("--batch-size / LLM_TWIN_INGEST_BATCH_SIZE"),
@@ -48,6 +51,7 @@ const configSchema = z.object({
   }),
   progressIntervalMs: positive("--progress-interval / LLM_TWIN_PROGRESS_INTERVAL_MS"),
   queue: z.string().trim().min(1).optional(),
+  queueConnectTimeoutMs: positive("--queue-connect-timeout-ms / LLM_TWIN_QUEUE_CONNECT_TIMEOUT_MS"),
 });
 
 export type IngestCommandConfig = z.infer<typeof configSchema>;
@@ -75,6 +79,12 @@ export function registerIngestCommand(program: Command): void {
       new Option(
         "--recreate",
         "rebuild the store beside the live one and switch to it at the end (required to change embedder or preprocessing) [env: LLM_TWIN_RECREATE]",
+      ),
+    )
+    .addOption(
+      new Option(
+        "--prune",
+        "delete the documents this input put in the store earlier and no longer holds (other inputs' documents are kept) [env: LLM_TWIN_PRUNE]",
       ),
     )
     .addOption(new Option("--json", "print the summary as one JSON object on stdout [env: LLM_TWIN_JSON]"))
@@ -140,6 +150,11 @@ export function registerIngestCommand(program: Command): void {
         "LLM_TWIN_QUEUE_URL",
       ),
     )
+    .addOption(
+      new Option("--queue-connect-timeout-ms <ms>", "with --queue: give up when Redis does not answer within this time")
+        .env("LLM_TWIN_QUEUE_CONNECT_TIMEOUT_MS")
+        .default(String(DEFAULT_QUEUE_CONNECT_TIMEOUT_MS)),
+    )
     .action(async (path: string, options: RawOptions) => {
       await runIngestCommand(path, parseIngestConfig(options, process.env));
     });
@@ -159,6 +174,7 @@ export function parseIngestConfig(options: RawOptions, environment: NodeJS.Proce
     store: options.store,
     embedder: options.embedder,
     recreate: flag("recreate", "LLM_TWIN_RECREATE"),
+    prune: flag("prune", "LLM_TWIN_PRUNE"),
     json: flag("json", "LLM_TWIN_JSON"),
     artifacts: options.artifacts,
     batchSize: options.batchSize,
@@ -172,6 +188,7 @@ export function parseIngestConfig(options: RawOptions, environment: NodeJS.Proce
     progress: options.progress,
     progressIntervalMs: options.progressInterval,
     queue: options.queue,
+    queueConnectTimeoutMs: options.queueConnectTimeoutMs,
   });
   if (!result.success) {
     const message = result.error.issues
@@ -179,6 +196,11 @@ export function parseIngestConfig(options: RawOptions, environment: NodeJS.Proce
       .join("; ");
     throw new AppError("configuration_error", `invalid ingest options: ${message}`);
   }
+  if (result.data.prune && result.data.queue !== undefined)
+    throw new AppError(
+      "configuration_error",
+      "--prune works in a single-process ingest only: run it without --queue (or unset LLM_TWIN_QUEUE_URL)",
+    );
   return result.data;
 }
 
@@ -204,7 +226,7 @@ async function ingestHere(path: string, config: IngestCommandConfig) {
   // Loaded here, not at the top: `--help` must not pay for the pipeline, LanceDB and llama.cpp.
   const [
     { createEmbedder },
-    { countInputDocuments, ingest },
+    { countInputDocuments, ingest, requireReadableDocuments },
     { describeSources, readRawDocuments },
     { openVectorStore },
   ] = await Promise.all([
@@ -217,6 +239,18 @@ async function ingestHere(path: string, config: IngestCommandConfig) {
   const onSignal = (): void => controller.abort(new AppError("aborted", "interrupted"));
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
+  // The input is checked before anything is loaded or created (a missing path leaves no store behind).
+  const readOptions = { maxDocumentBytes: config.maxDocumentBytes, maxFileBytes: config.maxFileBytes };
+  let sourceFiles: Awaited<ReturnType<typeof describeSources>>;
+  let documents: AsyncIterable<ReadResult>;
+  try {
+    sourceFiles = await describeSources(path);
+    documents = await requireReadableDocuments(readRawDocuments(path, readOptions), path);
+  } catch (error) {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    throw error;
+  }
   const embedder = await createEmbedder(config.embedder, {
     ...(config.cacheDir === undefined ? {} : { cacheDir: config.cacheDir }),
     ...(config.maxInputTokens === undefined ? {} : { maxInputTokens: config.maxInputTokens }),
@@ -226,19 +260,18 @@ async function ingestHere(path: string, config: IngestCommandConfig) {
   try {
     const store = await openVectorStore(config.store);
     try {
-      const readOptions = { maxDocumentBytes: config.maxDocumentBytes, maxFileBytes: config.maxFileBytes };
-      const sourceFiles = await describeSources(path);
       const totalBytes = sourceFiles.reduce((sum, file) => sum + file.bytes, 0);
       const documentsTotal = totalBytes <= config.countLimitBytes ? await countInputDocuments(path) : undefined;
       progress = createIngestProgress(config, documentsTotal);
       const summary = await ingest({
         source: path,
-        documents: readRawDocuments(path, readOptions),
+        documents,
         sourceFiles,
         ...(documentsTotal === undefined ? {} : { documentsTotal }),
         store,
         embedder,
         recreate: config.recreate,
+        prune: config.prune,
         ...(config.artifacts === false ? {} : { artifactsDir: config.artifacts }),
         batchSize: config.batchSize,
         concurrency: config.concurrency,
@@ -308,6 +341,7 @@ async function ingestThroughQueue(path: string, config: IngestCommandConfig): Pr
       storeUri: config.store,
       embedderSpec: config.embedder,
       recreate: config.recreate,
+      connectTimeoutMs: config.queueConnectTimeoutMs,
       readOptions: { maxDocumentBytes: config.maxDocumentBytes, maxFileBytes: config.maxFileBytes },
       ...(config.cacheDir === undefined ? {} : { cacheDir: config.cacheDir }),
       signal: controller.signal,

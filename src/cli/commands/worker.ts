@@ -9,13 +9,17 @@ import {
   DEFAULT_LOCK_DURATION_MS,
   DEFAULT_MAX_STALLED_COUNT,
   DEFAULT_OPTIMIZE_INTERVAL_MS,
+  DEFAULT_QUEUE_CONNECT_TIMEOUT_MS,
   DEFAULT_QUEUE_NAME,
   DEFAULT_STALLED_INTERVAL_MS,
   DEFAULT_WORKER_CONCURRENCY,
+  QUEUE_CONNECT_TIMEOUT_VARIABLE,
 } from "../../queue/config.js";
-import type { IngestionWorkerEvent } from "../../queue/index.js";
+import type { IngestionWorkerEvent, QueueLocation } from "../../queue/index.js";
 
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 60_000;
+/** After "worker: stopped", how long leftover connections may keep the process alive. */
+const LINGER_AFTER_STOP_MS = 2_000;
 
 type RawOptions = Record<string, string | boolean | undefined>;
 
@@ -36,6 +40,7 @@ const configSchema = z.object({
   maxStalledCount: positiveInteger("--max-stalled-count (LLM_TWIN_WORKER_MAX_STALLED_COUNT)"),
   shutdownTimeoutMs: positiveInteger("--shutdown-timeout-ms (LLM_TWIN_WORKER_SHUTDOWN_TIMEOUT_MS)"),
   optimizeIntervalMs: positiveInteger("--optimize-interval-ms (LLM_TWIN_WORKER_OPTIMIZE_INTERVAL_MS)"),
+  connectTimeoutMs: positiveInteger(`--queue-connect-timeout-ms (${QUEUE_CONNECT_TIMEOUT_VARIABLE})`),
   cacheDir: z.string().min(1).optional(),
 });
 type WorkerConfig = z.infer<typeof configSchema>;
@@ -64,6 +69,7 @@ function resolveConfig(options: RawOptions, env: NodeJS.ProcessEnv): WorkerConfi
       "LLM_TWIN_WORKER_OPTIMIZE_INTERVAL_MS",
       DEFAULT_OPTIMIZE_INTERVAL_MS,
     ),
+    connectTimeoutMs: pick("queueConnectTimeoutMs", QUEUE_CONNECT_TIMEOUT_VARIABLE, DEFAULT_QUEUE_CONNECT_TIMEOUT_MS),
     cacheDir: nonEmpty(env.LLM_TWIN_CACHE_DIR),
   });
   if (!parsed.success) {
@@ -87,26 +93,65 @@ function formatEvent(event: IngestionWorkerEvent): string {
   }
 }
 
+/** SIGINT/SIGTERM abort the returned signal until `release()`: nothing before the worker runs may ignore them. */
+function abortOnSignals(): { signal: AbortSignal; release(): void } {
+  const controller = new AbortController();
+  const abort = (signal: NodeJS.Signals): void => controller.abort(new AppError("aborted", `interrupted (${signal})`));
+  process.once("SIGINT", abort);
+  process.once("SIGTERM", abort);
+  return {
+    signal: controller.signal,
+    release() {
+      process.off("SIGINT", abort);
+      process.off("SIGTERM", abort);
+    },
+  };
+}
+
+/** `promise`, or an `aborted` error as soon as the signal fires. */
+function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new AppError("aborted", "interrupted while connecting to the queue"));
+    if (signal.aborted) onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
 async function runWorker(config: WorkerConfig, json: boolean): Promise<void> {
   const log = (event: IngestionWorkerEvent) => {
     if (json) process.stdout.write(`${JSON.stringify(event)}\n`);
     else process.stderr.write(`${formatEvent(event)}\n`);
   };
+  // Loaded here, not at the top: `--help` must not pay for BullMQ and Redis.
   const { startIngestionWorker } = await import("../../queue/index.js");
-  const worker = await startIngestionWorker({
-    queueUrl: config.queueUrl,
-    queueName: config.queueName,
-    concurrency: config.concurrency,
-    ...(config.store === undefined ? {} : { storeUri: config.store }),
-    ...(config.embedder === undefined ? {} : { embedderSpec: config.embedder }),
-    ...(config.cacheDir === undefined ? {} : { cacheDir: config.cacheDir }),
-    lockDurationMs: config.lockDurationMs,
-    stalledIntervalMs: config.stalledIntervalMs,
-    maxStalledCount: config.maxStalledCount,
-    optimizeIntervalMs: config.optimizeIntervalMs,
-    onEvent: log,
-  });
-  await worker.ready;
+  const starting = abortOnSignals();
+  let worker: Awaited<ReturnType<typeof startIngestionWorker>>;
+  try {
+    worker = await startIngestionWorker({
+      queueUrl: config.queueUrl,
+      queueName: config.queueName,
+      concurrency: config.concurrency,
+      ...(config.store === undefined ? {} : { storeUri: config.store }),
+      ...(config.embedder === undefined ? {} : { embedderSpec: config.embedder }),
+      ...(config.cacheDir === undefined ? {} : { cacheDir: config.cacheDir }),
+      lockDurationMs: config.lockDurationMs,
+      stalledIntervalMs: config.stalledIntervalMs,
+      maxStalledCount: config.maxStalledCount,
+      optimizeIntervalMs: config.optimizeIntervalMs,
+      connectTimeoutMs: config.connectTimeoutMs,
+      signal: starting.signal,
+      onEvent: log,
+    });
+    try {
+      await unlessAborted(worker.ready, starting.signal);
+    } catch (error) {
+      await worker.close({ force: true });
+      throw error;
+    }
+  } finally {
+    starting.release();
+  }
   process.stderr.write(
     `worker: listening on queue ${config.queueName} (concurrency ${config.concurrency}, store ${config.store ?? "per job"})\n`,
   );
@@ -134,6 +179,9 @@ async function runWorker(config: WorkerConfig, json: boolean): Promise<void> {
     process.on("SIGINT", stop);
   });
   process.stderr.write("worker: stopped\n");
+  // A connection to a Redis that went away can stay between reconnect attempts after being told to
+  // close; it must not keep a stopped worker alive (the timer does not, if nothing else does).
+  setTimeout(() => process.exit(), LINGER_AFTER_STOP_MS).unref();
 }
 
 export function registerWorkerCommand(program: Command): void {
@@ -173,6 +221,10 @@ export function registerWorkerCommand(program: Command): void {
       "--optimize-interval-ms <ms>",
       `while jobs keep coming, rebuild changed stores' indexes at most this often; also when the queue drains (env LLM_TWIN_WORKER_OPTIMIZE_INTERVAL_MS, default ${DEFAULT_OPTIMIZE_INTERVAL_MS})`,
     )
+    .option(
+      "--queue-connect-timeout-ms <ms>",
+      `give up when Redis does not answer within this time (env ${QUEUE_CONNECT_TIMEOUT_VARIABLE}, default ${DEFAULT_QUEUE_CONNECT_TIMEOUT_MS})`,
+    )
     .option("--dead-letters", "list the jobs that failed for good, with their reasons, and exit")
     .option("--status", "print the queue's job counts and exit")
     .addOption(
@@ -183,34 +235,50 @@ export function registerWorkerCommand(program: Command): void {
     .action(async (options: RawOptions) => {
       const config = resolveConfig(options, process.env);
       const json = options.json === true;
-      const location = { queueUrl: config.queueUrl, queueName: config.queueName };
-      // Loaded here, not at the top: `--help` must not pay for BullMQ and Redis.
-      const { listDeadLetters, queueStatus } = await import("../../queue/index.js");
-      if (options.deadLetters === true) {
-        const deadLetters = await listDeadLetters(location);
-        if (json) process.stdout.write(`${JSON.stringify(deadLetters)}\n`);
-        else if (deadLetters.length === 0) process.stdout.write(`no dead letters in ${config.queueName}\n`);
-        else {
-          for (const letter of deadLetters) {
-            const where = letter.source === null ? "" : ` (${letter.source.file}:${letter.source.index})`;
-            process.stdout.write(
-              `${letter.failedAt}  ${letter.category ?? "?"}/${letter.documentId ?? letter.jobId}${where}  after ${letter.attemptsMade} attempt(s): ${letter.reason}\n`,
-            );
-          }
+      if (options.deadLetters === true || options.status === true) {
+        const signals = abortOnSignals();
+        try {
+          await printQueueState(
+            {
+              queueUrl: config.queueUrl,
+              queueName: config.queueName,
+              connectTimeoutMs: config.connectTimeoutMs,
+              signal: signals.signal,
+            },
+            options.deadLetters === true ? "dead-letters" : "status",
+            json,
+          );
+        } finally {
+          signals.release();
         }
-        return;
-      }
-      if (options.status === true) {
-        const status = await queueStatus(location);
-        process.stdout.write(
-          json
-            ? `${JSON.stringify(status)}\n`
-            : `${Object.entries(status)
-                .map(([key, value]) => `${key}: ${value}`)
-                .join("\n")}\n`,
-        );
         return;
       }
       await runWorker(config, json);
     });
+}
+
+async function printQueueState(location: QueueLocation, what: "dead-letters" | "status", json: boolean) {
+  const { listDeadLetters, queueStatus } = await import("../../queue/index.js");
+  if (what === "dead-letters") {
+    const deadLetters = await listDeadLetters(location);
+    if (json) process.stdout.write(`${JSON.stringify(deadLetters)}\n`);
+    else if (deadLetters.length === 0) process.stdout.write(`no dead letters in ${location.queueName}\n`);
+    else {
+      for (const letter of deadLetters) {
+        const where = letter.source === null ? "" : ` (${letter.source.file}:${letter.source.index})`;
+        process.stdout.write(
+          `${letter.failedAt}  ${letter.category ?? "?"}/${letter.documentId ?? letter.jobId}${where}  after ${letter.attemptsMade} attempt(s): ${letter.reason}\n`,
+        );
+      }
+    }
+    return;
+  }
+  const status = await queueStatus(location);
+  process.stdout.write(
+    json
+      ? `${JSON.stringify(status)}\n`
+      : `${Object.entries(status)
+          .map(([key, value]) => `${key}: ${value}`)
+          .join("\n")}\n`,
+  );
 }

@@ -231,14 +231,29 @@ describe("LanceDB failures", () => {
   it("reports storage failures as AppError dependency_unavailable", async () => {
     const directory = await temporaryDirectory();
     const notADirectory = join(directory, "a-file");
+    // The folder turns into a file after the store was opened.
+    const store = await openVectorStore(notADirectory);
+    await rm(notADirectory, { recursive: true, force: true });
     await writeFile(notADirectory, "not a store");
-    const error = await openVectorStore(notADirectory)
-      .then((store) => store.upsert([contractChunk({ name: "x" })]))
-      .then(
-        () => undefined,
-        (caught: unknown) => caught,
-      );
+    const error = await store.upsert([contractChunk({ name: "x" })]).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    await store.close();
     expect(error).toBeInstanceOf(AppError);
     expect((error as AppError).code).toBe("dependency_unavailable");
+  });
+
+  it("refuses a store path that is a file before LanceDB sees it", async () => {
+    const directory = await temporaryDirectory();
+    const file = join(directory, "a-file");
+    await writeFile(file, "not a store");
+    const error = await openVectorStore(`lancedb:${file}`).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).code).toBe("configuration_error");
+    expect((error as AppError).message).toContain("is a file, expected a folder");
   });
 });

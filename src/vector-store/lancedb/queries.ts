@@ -21,7 +21,9 @@ export async function denseRows(
     .distanceType("cosine")
     .ef(Math.max(ann.ef, limit * ann.refineFactor))
     .refineFactor(ann.refineFactor)
-    .select([...columns])
+    // `_distance` named in the projection: Lance warns (once per query, on stderr) when a vector
+    // search selects columns without it.
+    .select([...columns, "_distance"])
     .limit(limit);
   if (where !== undefined) query = query.where(where);
   return (await query.toArray()) as ChunkRow[];

@@ -338,7 +338,8 @@ class LanceDbStore implements VectorStore {
     let query = open.table
       .query()
       .fullTextSearch(new lancedb.MatchQuery(text, TEXT_COLUMN, { operator: lancedb.Operator.Or }))
-      .select([...columns])
+      // `_score` named in the projection: Lance warns on stderr for every search without it.
+      .select([...columns, "_score"])
       .limit(limit);
     if (where !== undefined) query = query.where(where);
     return (await query.toArray()) as ChunkRow[];
