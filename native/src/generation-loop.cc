@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -94,6 +96,36 @@ struct Delivery {
 };
 
 class GenerationLoop;
+
+// Live loops, stopped before the process exits: process.exit() and uncaught exceptions skip the
+// environment's cleanup hooks, and a loop thread (or ggml's workers) still inside llama_decode
+// while libc runs ggml's static destructors crashed the process (issue 13, item 24). The
+// JavaScript side calls stopLiveLoops() from process's "exit" event; an atexit handler, registered
+// after the first decode (ggml creates function-local statics on first use, and atexit handlers
+// run in reverse order of registration), covers exits that skip that event.
+std::mutex g_live_mutex;
+std::vector<GenerationLoop*> g_live;
+std::once_flag g_atexit_once;
+void StopLiveLoopsAtExit();
+
+// Numbers cross the boundary as doubles: every one is checked (finite, integral where an integer
+// is meant, within range) before it is converted, instead of a cast with undefined behaviour.
+double CheckedNumber(Napi::Env env, Napi::Value value, const char* name, double min, double max, bool integer) {
+  if (!value.IsNumber()) throw Napi::TypeError::New(env, std::string(name) + " must be a number");
+  double number = value.As<Napi::Number>().DoubleValue();
+  if (std::isnan(number) || number < min || number > max || (integer && std::floor(number) != number)) {
+    throw Napi::RangeError::New(env, std::string(name) + " must be " + (integer ? "an integer" : "a number") +
+                                         " in [" + std::to_string(static_cast<long long>(min)) + ", " +
+                                         std::to_string(static_cast<long long>(max)) + "]");
+  }
+  return number;
+}
+
+int32_t CheckedInt32(Napi::Env env, Napi::Value value, const char* name, int32_t min,
+                     int32_t max = std::numeric_limits<int32_t>::max()) {
+  return static_cast<int32_t>(CheckedNumber(env, value, name, min, max, true));
+}
+
 void CallJs(Napi::Env env, Napi::Function, GenerationLoop* loop, Delivery* delivery);
 using Tsfn = Napi::TypedThreadSafeFunction<GenerationLoop, Delivery, CallJs>;
 
@@ -118,24 +150,30 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
       throw Napi::TypeError::New(env, "GenerationLoop(options, onReady) expected");
     }
     Napi::Object options = info[0].As<Napi::Object>();
-    std::string library = options.Get("libraryPath").As<Napi::String>();
-    model_path_ = options.Get("modelPath").As<Napi::String>().Utf8Value();
-    sequences_ = options.Get("sequences").As<Napi::Number>().Int32Value();
-    context_per_sequence_ = options.Get("contextSize").As<Napi::Number>().Int32Value();
-    batch_size_ = options.Get("batchSize").As<Napi::Number>().Int32Value();
-    threads_ = options.Get("threads").As<Napi::Number>().Int32Value();
+    auto text = [&](const char* key) {
+      Napi::Value value = options.Get(key);
+      if (!value.IsString()) throw Napi::TypeError::New(env, std::string(key) + " must be a string");
+      return value.As<Napi::String>().Utf8Value();
+    };
+    std::string library = text("libraryPath");
+    model_path_ = text("modelPath");
+    sequences_ = CheckedInt32(env, options.Get("sequences"), "sequences", 1, 1024);
+    context_per_sequence_ = CheckedInt32(env, options.Get("contextSize"), "contextSize", 1, 1 << 24);
+    batch_size_ = CheckedInt32(env, options.Get("batchSize"), "batchSize", 1, 1 << 20);
+    threads_ = CheckedInt32(env, options.Get("threads"), "threads", 1, 1024);
     // llama.cpp uses n_threads for one-token decodes and n_threads_batch for prompts and decodes of
     // several sequences (llama-context.cpp, graph_compute); default: the same.
     Napi::Value threads_batch = options.Get("threadsBatch");
-    threads_batch_ = threads_batch.IsNumber() ? threads_batch.As<Napi::Number>().Int32Value() : threads_;
-    std::string flash = options.Get("flashAttention").As<Napi::String>();
+    threads_batch_ = threads_batch.IsUndefined() ? threads_ : CheckedInt32(env, threads_batch, "threadsBatch", 1, 1024);
+    Napi::Value pending = options.Get("maxPendingDeliveries");
+    max_pending_ = pending.IsUndefined() ? kDefaultMaxPending : CheckedInt32(env, pending, "maxPendingDeliveries", 1, 1 << 20);
+    if (static_cast<int64_t>(context_per_sequence_) * sequences_ > std::numeric_limits<uint32_t>::max()) {
+      throw Napi::RangeError::New(env, "contextSize × sequences is too large");
+    }
+    std::string flash = text("flashAttention");
     flash_ = flash == "on" ? LLAMA_FLASH_ATTN_TYPE_ENABLED
              : flash == "off" ? LLAMA_FLASH_ATTN_TYPE_DISABLED
                               : LLAMA_FLASH_ATTN_TYPE_AUTO;
-    if (sequences_ < 1 || context_per_sequence_ < 1 || batch_size_ < 1 || threads_ < 1 ||
-        threads_batch_ < 1) {
-      throw Napi::RangeError::New(env, "sequences, contextSize, batchSize and threads must be positive");
-    }
     // llama.cpp reserves at least one output per sequence in a batch (GGML_ASSERT otherwise), and
     // a batch must hold one token of every generating sequence; node-llama-cpp raises it alike.
     batch_size_ = std::max(batch_size_, sequences_);
@@ -153,7 +191,19 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     job_of_slot_.assign(static_cast<size_t>(sequences_), 0);
     // Worker threads and process exit: stop the loop thread before the environment goes away.
     cleanup_hook_ = env.AddCleanupHook(&GenerationLoop::OnCleanup, this);
-    thread_ = std::thread([this] { Run(); });
+    {
+      std::lock_guard<std::mutex> lock(g_live_mutex);
+      g_live.push_back(this);
+    }
+    thread_ = std::thread([this] { RunGuarded(); });
+  }
+
+  // The atexit path: stop the loop thread (a decode in flight ends first) and deliver nothing
+  // more; the model and context are left to the exiting process.
+  void StopForExit() {
+    exiting_ = true;
+    RequestStop();
+    Join();
   }
 
   static void OnCleanup(GenerationLoop* loop) {
@@ -168,17 +218,26 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
 
   // JS-thread side of a delivery.
   void Deliver(Napi::Env env, Delivery* delivery) {
+    if (delivery->progress < 0.0f) {
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        pending_ -= 1;
+      }
+      room_.notify_one();
+    }
     stats_decodes_ = delivery->decodes;
     stats_tokens_ = delivery->tokens;
     if (delivery->progress >= 0.0f) {
-      if (!on_progress_.IsEmpty()) Invoke(on_progress_.Value(), {Napi::Number::New(env, delivery->progress)});
+      if (!on_progress_.IsEmpty()) Invoke(env, on_progress_.Value(), {Napi::Number::New(env, delivery->progress)});
       return;
     }
     if (delivery->ready) {
       on_progress_.Reset();
       Napi::FunctionReference ready = std::move(on_ready_);
-      if (!js_active_) tsfn_.Unref(env);
-      Invoke(ready.Value(), {delivery->load_error.empty() ? env.Undefined() : Napi::String::New(env, delivery->load_error)});
+      if (!js_active_ && !disposed_) tsfn_.Unref(env);
+      // A loop disposed while it loaded never reports success, even when the load had finished.
+      std::string error = disposed_ && delivery->load_error.empty() ? kDisposedWhileLoading : delivery->load_error;
+      Invoke(env, ready.Value(), {error.empty() ? env.Undefined() : Napi::String::New(env, error)});
       return;
     }
     for (const Event& event : delivery->events) {
@@ -199,20 +258,30 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
         callbacks_.erase(found);
         js_active_ -= 1;
         if (js_active_ == 0 && !disposed_) tsfn_.Unref(env);
-        Invoke(keep.Value(), {args[0], args[1], args[2], args[3]});
+        Invoke(env, keep.Value(), {args[0], args[1], args[2], args[3]});
       } else {
-        Invoke(callback, {args[0], args[1], args[2], args[3]});
+        Invoke(env, callback, {args[0], args[1], args[2], args[3]});
       }
     }
   }
 
  private:
-  // Callbacks must not throw (the JavaScript adapter catches everything); an exception here is
-  // swallowed so that the other slots' events of the step are still delivered.
-  static void Invoke(Napi::Function callback, const std::initializer_list<napi_value>& args) {
+  // Callbacks must not throw (the JavaScript adapter catches everything). One that does is
+  // reported as a process warning (code LLM_TWIN_NATIVE_CALLBACK) and the other slots' events of
+  // the step are still delivered.
+  static void Invoke(Napi::Env env, Napi::Function callback, const std::initializer_list<napi_value>& args) {
     try {
       callback.Call(args);
-    } catch (const Napi::Error&) {
+    } catch (const Napi::Error& error) {
+      std::string message = "a generation-loop callback threw: " + std::string(error.Message());
+      try {
+        Napi::Object process = env.Global().Get("process").As<Napi::Object>();
+        Napi::Object warning_options = Napi::Object::New(env);
+        warning_options.Set("code", "LLM_TWIN_NATIVE_CALLBACK");
+        process.Get("emitWarning").As<Napi::Function>().Call(process, {Napi::String::New(env, message), warning_options});
+      } catch (const Napi::Error&) {
+        std::fprintf(stderr, "llm-twin: %s\n", message.c_str());
+      }
     }
   }
 
@@ -225,12 +294,14 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
         !info[3].IsFunction()) {
       throw Napi::TypeError::New(env, "start(slot, promptTokens, params, onEvent) expected");
     }
-    int32_t slot = info[0].As<Napi::Number>().Int32Value();
-    if (slot < 0 || slot >= sequences_) throw Napi::RangeError::New(env, "slot out of range");
+    int32_t slot = CheckedInt32(env, info[0], "slot", 0, sequences_ - 1);
     if (job_of_slot_[static_cast<size_t>(slot)] != 0) throw Napi::Error::New(env, "slot is busy");
+    if (info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) {
+      throw Napi::TypeError::New(env, "promptTokens must be a Uint32Array");
+    }
     Napi::Uint32Array tokens = info[1].As<Napi::Uint32Array>();
     if (tokens.ElementLength() == 0) throw Napi::RangeError::New(env, "the prompt is empty");
-    if (tokens.ElementLength() >= static_cast<size_t>(context_per_sequence_)) {
+    if (tokens.ElementLength() >= static_cast<size_t>(n_ctx_sequence_)) {
       throw Napi::RangeError::New(env, "the prompt does not fit the context of a sequence");
     }
     SamplingParams params = ReadParams(info[2].As<Napi::Object>());
@@ -273,8 +344,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
 
   // cancel(slot): the slot's job ends at the next step with done = "cancelled" (unless it ended).
   void Cancel(const Napi::CallbackInfo& info) {
-    int32_t slot = info[0].As<Napi::Number>().Int32Value();
-    if (slot < 0 || slot >= sequences_) return;
+    int32_t slot = CheckedInt32(info.Env(), info[0], "slot", 0, sequences_ - 1);
     uint32_t job = job_of_slot_[static_cast<size_t>(slot)];
     if (job == 0 || callbacks_.find(job) == callbacks_.end()) return;
     {
@@ -295,15 +365,32 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     return stats;
   }
 
-  void Shutdown() {
-    if (disposed_) return;
-    disposed_ = true;
+  void RequestStop() {
+    stop_requested_ = true;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stopping_ = true;
     }
     wake_.notify_one();
+    room_.notify_one();
+  }
+
+  void Join() {
+    std::lock_guard<std::mutex> lock(join_mutex_);
     if (thread_.joinable()) thread_.join();
+  }
+
+  // Cancels loading at llama.cpp's next progress callback (the model is not waited for), cancels
+  // every job, joins the thread and frees the model and context.
+  void Shutdown() {
+    if (disposed_) return;
+    disposed_ = true;
+    {
+      std::lock_guard<std::mutex> lock(g_live_mutex);
+      g_live.erase(std::remove(g_live.begin(), g_live.end(), this), g_live.end());
+    }
+    RequestStop();
+    Join();
     if (context_ != nullptr) api_.llama_free(context_);
     if (model_ != nullptr) api_.llama_model_free(model_);
     context_ = nullptr;
@@ -313,26 +400,39 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
 
   SamplingParams ReadParams(Napi::Object object) {
     SamplingParams params;
-    auto number = [&](const char* key, double fallback) {
+    Napi::Env env = object.Env();
+    constexpr double kMaxInt32 = std::numeric_limits<int32_t>::max();
+    auto number = [&](const char* key, double fallback, double min, double max, bool integer) {
       Napi::Value value = object.Get(key);
-      return value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : fallback;
+      return value.IsUndefined() ? fallback : CheckedNumber(env, value, key, min, max, integer);
     };
-    params.temperature = static_cast<float>(number("temperature", 0));
-    params.top_k = static_cast<int32_t>(number("topK", 0));
-    params.top_p = static_cast<float>(number("topP", 1));
-    params.seed = static_cast<uint32_t>(number("seed", 0));
-    params.repeat_penalty = static_cast<float>(number("repeatPenalty", 1));
-    params.max_tokens = static_cast<int32_t>(number("maxTokens", 1));
+    params.temperature = static_cast<float>(number("temperature", 0, 0, 1e6, false));
+    params.top_k = static_cast<int32_t>(number("topK", 0, 0, kMaxInt32, true));
+    params.top_p = static_cast<float>(number("topP", 1, 0, 1, false));
+    // Seeds are 32-bit in llama.cpp; the JavaScript side reduces larger ones modulo 2^32.
+    params.seed = static_cast<uint32_t>(number("seed", 0, 0, std::numeric_limits<uint32_t>::max(), true));
+    params.repeat_penalty = static_cast<float>(number("repeatPenalty", 1, 0, 1e6, false));
+    params.max_tokens = static_cast<int32_t>(number("maxTokens", 1, 1, kMaxInt32, true));
     params.ignore_eos = object.Get("ignoreEos").ToBoolean();
     params.logprobs = object.Get("logprobs").ToBoolean();
     Napi::Value bias = object.Get("logitBias");
-    if (bias.IsTypedArray()) {
-      // Float64Array of (token, bias) pairs.
+    if (!bias.IsUndefined()) {
+      // Float64Array of (token, bias) pairs; the bias is finite or −Infinity (banned).
+      if (!bias.IsTypedArray() || bias.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+        throw Napi::TypeError::New(env, "logitBias must be a Float64Array");
+      }
       Napi::Float64Array pairs = bias.As<Napi::Float64Array>();
+      if (pairs.ElementLength() % 2 != 0) throw Napi::RangeError::New(env, "logitBias must hold (token, bias) pairs");
       for (size_t i = 0; i + 1 < pairs.ElementLength(); i += 2) {
         double token = pairs[i];
-        if (token < 0 || token >= n_vocab_) throw Napi::RangeError::New(object.Env(), "logit bias token out of range");
-        params.bias.push_back({static_cast<llama_token>(token), static_cast<float>(pairs[i + 1])});
+        double value = pairs[i + 1];
+        if (!(token >= 0 && token < n_vocab_) || std::floor(token) != token) {
+          throw Napi::RangeError::New(env, "logit bias token out of range");
+        }
+        if (std::isnan(value) || value == std::numeric_limits<double>::infinity()) {
+          throw Napi::RangeError::New(env, "a logit bias must be finite or -Infinity");
+        }
+        params.bias.push_back({static_cast<llama_token>(token), static_cast<float>(value)});
       }
     }
     if (params.ignore_eos) {
@@ -394,6 +494,10 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     model_params.progress_callback = &GenerationLoop::OnLoadProgress;
     model_params.progress_callback_user_data = this;
     model_ = api_.llama_model_load_from_file(model_path_.c_str(), model_params);
+    if (stop_requested_) {
+      error = kDisposedWhileLoading;
+      return false;
+    }
     if (model_ == nullptr) {
       error = "could not load the model " + model_path_;
       return false;
@@ -419,26 +523,87 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
       if (api_.llama_vocab_is_eog(vocab, token)) eog_tokens_.push_back(token);
     }
     candidates_.resize(static_cast<size_t>(n_vocab_));
-    n_ctx_sequence_ = static_cast<int32_t>(api_.llama_n_ctx(context_)) / sequences_;
+    // llama.cpp pads the context; the requested size is the one limit for prompts (start()) and
+    // for generation (a job ends with "length" when prompt + generated tokens reach it).
+    n_ctx_sequence_ = std::min(context_per_sequence_, static_cast<int32_t>(api_.llama_n_ctx(context_)) / sequences_);
     return true;
   }
 
-  // Called by llama.cpp on the loop thread while loading; forwarded in steps of 1%.
+  // Called by llama.cpp on the loop thread while loading; forwarded in steps of 1%. Returning false
+  // cancels the load: dispose() does not wait for a model it will free anyway.
   static bool OnLoadProgress(float progress, void* data) {
     auto* loop = static_cast<GenerationLoop*>(data);
+    if (loop->stop_requested_) return false;
     if (progress >= 1.0f || progress - loop->last_progress_ >= 0.01f) {
       loop->last_progress_ = progress;
       auto* delivery = new Delivery();
       delivery->progress = progress;
       loop->Post(delivery);
     }
-    return true;
+    return !loop->stop_requested_;
   }
 
+  // Deliveries are bounded: progress reports are dropped when max_pending_ deliveries wait for the
+  // JavaScript thread, and the loop waits (backpressure) before posting events or readiness. Only
+  // the final delivery after a stop may exceed the bound, by one.
   void Post(Delivery* delivery) {
+    if (exiting_) {
+      delete delivery;
+      return;
+    }
     delivery->decodes = decodes_;
     delivery->tokens = batch_tokens_;
-    if (tsfn_.NonBlockingCall(delivery) != napi_ok) delete delivery;
+    if (delivery->progress >= 0.0f) {
+      bool full;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        full = pending_ >= max_pending_;
+      }
+      if (full || tsfn_.NonBlockingCall(delivery) != napi_ok) delete delivery;
+      return;
+    }
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      room_.wait(lock, [this] { return pending_ < max_pending_ || stopping_; });
+      pending_ += 1;
+    }
+    if (tsfn_.NonBlockingCall(delivery) != napi_ok) {
+      delete delivery;
+      std::lock_guard<std::mutex> lock(mutex_);
+      pending_ -= 1;
+    }
+  }
+
+  // The thread's top: nothing escapes it (an exception leaving a std::thread terminates the
+  // process). A failure outside a decode step fails every running job and waits for dispose.
+  void RunGuarded() {
+    std::string failure;
+    try {
+      Run();
+      return;
+    } catch (const std::exception& exception) {
+      failure = std::string("the generation loop failed: ") + exception.what();
+    } catch (...) {
+      failure = "the generation loop failed with an unknown exception";
+    }
+    try {
+      std::vector<Event> events;
+      for (SlotState& slot : slots_) {
+        if (slot.active) {
+          FreeSamplers(slot.job);
+          events.push_back({slot.job.id, -1, false, 0, Done::Error, failure});
+          slot.active = false;
+        }
+      }
+      if (!events.empty()) {
+        auto* delivery = new Delivery();
+        delivery->events = std::move(events);
+        Post(delivery);
+      }
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [this] { return stopping_; });
+    } catch (...) {
+    }
   }
 
   void Run() {
@@ -501,10 +666,9 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
         } catch (const std::exception& exception) {
           // Last resort: an exception escaping llama.cpp must not terminate the process (an
           // uncaught exception on this thread would); every running request fails instead.
-          std::string message = std::string("generation failed: ") + exception.what();
-          for (SlotState& slot : slots_) {
-            if (slot.active) Finish(slot, Done::Error, message, events);
-          }
+          FailAll(std::string("generation failed: ") + exception.what(), events);
+        } catch (...) {
+          FailAll("generation failed with an unknown exception", events);
         }
       }
       if (!events.empty()) {
@@ -564,6 +728,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     }
     if (batch.n_tokens == 0) return;
     int32_t status = api_.llama_decode(context_, batch);
+    std::call_once(g_atexit_once, [] { std::atexit(&StopLiveLoopsAtExit); });
     decodes_ += 1;
     batch_tokens_ += static_cast<uint64_t>(batch.n_tokens);
     if (status != 0) {
@@ -585,6 +750,8 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
         // llama.cpp throws from a grammar that accepts no token (e.g. a finished JSON value
         // with end-of-generation banned by ignore_eos): that request fails, the loop goes on.
         error = std::string("sampling failed: ") + exception.what();
+      } catch (...) {
+        error = "sampling failed with an unknown exception";
       }
       if (token < 0) {
         Finish(slot, Done::Error, error, events);
@@ -596,10 +763,17 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
       Done done = Done::None;
       // With ignore_eos the EOG tokens are banned by the bias, so one here is grammar-forced.
       if (api_.llama_vocab_is_eog(vocab, token)) done = Done::Eos;
-      else if (slot.generated >= slot.job.max_tokens || slot.n_past >= n_ctx_sequence_) done = Done::Length;
+      // n_past + 1 = prompt + generated tokens, the sampled one included.
+      else if (slot.generated >= slot.job.max_tokens || slot.n_past + 1 >= n_ctx_sequence_) done = Done::Length;
       slot.next = token;
       events.push_back(std::move(event));
       if (done != Done::None) Finish(slot, done, "", events);
+    }
+  }
+
+  void FailAll(const std::string& message, std::vector<Event>& events) {
+    for (SlotState& slot : slots_) {
+      if (slot.active) Finish(slot, Done::Error, message, events);
     }
   }
 
@@ -646,6 +820,8 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   }
 
   static constexpr int32_t kRepeatPenaltyWindow = 64;
+  static constexpr int32_t kDefaultMaxPending = 64;
+  static constexpr const char* kDisposedWhileLoading = "the generation loop was disposed while the model loaded";
 
   LlamaApi api_;
   std::string model_path_;
@@ -654,6 +830,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   int32_t batch_size_ = 512;
   int32_t threads_ = 1;
   int32_t threads_batch_ = 1;
+  int32_t max_pending_ = kDefaultMaxPending;
   llama_flash_attn_type flash_ = LLAMA_FLASH_ATTN_TYPE_AUTO;
 
   // Written by the loop thread before "ready" is posted, read-only afterwards.
@@ -678,6 +855,11 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   std::vector<Job> incoming_;
   std::vector<uint32_t> cancelled_;
   bool stopping_ = false;
+  std::condition_variable room_;  // a delivery was consumed (pending_ went down) or stopping
+  int32_t pending_ = 0;           // deliveries (not progress) posted and not yet delivered
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> exiting_{false};
+  std::mutex join_mutex_;
 
   // JavaScript thread only.
   Tsfn tsfn_;
@@ -698,6 +880,12 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   friend void CallJs(Napi::Env, Napi::Function, GenerationLoop*, Delivery*);
 };
 
+void StopLiveLoopsAtExit() {
+  std::lock_guard<std::mutex> lock(g_live_mutex);
+  for (GenerationLoop* loop : g_live) loop->StopForExit();
+  g_live.clear();
+}
+
 void CallJs(Napi::Env env, Napi::Function, GenerationLoop* loop, Delivery* delivery) {
   std::unique_ptr<Delivery> owned(delivery);
   if (env == nullptr || loop == nullptr) return;  // the environment is shutting down
@@ -710,6 +898,7 @@ void CallJs(Napi::Env env, Napi::Function, GenerationLoop* loop, Delivery* deliv
 
 static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("GenerationLoop", llm_twin::GenerationLoop::Init(env));
+  exports.Set("stopLiveLoops", Napi::Function::New(env, [](const Napi::CallbackInfo&) { llm_twin::StopLiveLoopsAtExit(); }));
   return exports;
 }
 

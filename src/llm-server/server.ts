@@ -63,6 +63,7 @@ export async function startLlmServer(
       requestTimeoutMs: config.requestTimeoutSeconds * 1000,
       observer: metrics.observer,
       onLoadProgress: (fraction) => holder.setProgress(fraction),
+      signal: loadController.signal,
       ...definedOnly({
         threads: config.threads,
         threadsBatch: config.threadsBatch,

@@ -49,6 +49,8 @@ export type LlamaCppEngineOptions = {
   /** Per request, queue wait included; 0 disables. Default 60 000 ms (SageMaker's invocation limit). */
   requestTimeoutMs?: number;
   onLoadProgress?: (fraction: number) => void;
+  /** Aborting cancels loading the model (createLlamaCppEngine rejects, nothing stays loaded). */
+  signal?: AbortSignal;
   observer?: EngineObserver;
 };
 

@@ -88,6 +88,19 @@ describe.each(BACKENDS)("engine on %s", (backend) => {
     expect(doneOf(first).seed).toBe(1234);
   });
 
+  it.skipIf(skip)("reduces seeds above 2^32 modulo 2^32 (llama.cpp's seeds are 32-bit)", async () => {
+    const seeded = (seed: number) =>
+      collect(engine, prompt("Seeded", { temperature: 0.9, seed, maxNewTokens: 12, logitBias: { [EOS]: -100 } }));
+    const small = await seeded(77);
+    const large = await seeded(2 ** 32 + 77);
+    expect(tokensOf(large)).toEqual(tokensOf(small));
+    expect(doneOf(large).seed).toBe(77);
+    // Not one value for every large seed (what a saturating cast did on arm64).
+    const other = await seeded(2 ** 40 + 78);
+    expect(doneOf(other).seed).toBe(78);
+    await expect(seeded(-1)).rejects.toMatchObject({ code: "validation_error" });
+  });
+
   it.skipIf(skip)("bans a token with logit bias and refuses ids outside the vocabulary", async () => {
     const greedy = tokensOf(await collect(engine, prompt("Ban", { maxNewTokens: 1 })));
     const banned = greedy[0] as number;

@@ -70,6 +70,7 @@ export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Prom
       ...(options.onLoadProgress === undefined || backendName === "native"
         ? {}
         : { onLoadProgress: options.onLoadProgress }),
+      ...(options.signal === undefined ? {} : { loadSignal: options.signal }),
     });
     // A vocabulary-only model reports a train context of 0; the file's metadata has it.
     const trainContextSize =
@@ -100,6 +101,7 @@ export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Prom
             modelPath: options.modelPath,
             threadsBatch,
             ...(options.onLoadProgress === undefined ? {} : { onLoadProgress: options.onLoadProgress }),
+            ...(options.signal === undefined ? {} : { signal: options.signal }),
           })
         : await createNodeLlamaCppBackend(llama, model, settings);
     return buildEngine({

@@ -59,10 +59,23 @@ export function createGrammarCache(llama: Llama): (schema: Record<string, unknow
   };
 }
 
-/** The seed to sample with: the request's, else random; none for greedy decoding. */
+/** llama.cpp's samplers take 32-bit seeds. */
+const SEED_MODULUS = 2 ** 32;
+
+/**
+ * The seed to sample with: the request's reduced modulo 2^32 (llama.cpp's seeds are 32-bit, so
+ * 2^32 + 5 samples like 5, on every platform), else random; none for greedy decoding.
+ */
 export function seedFor(parameters: GenerationParameters): number | undefined {
   if ((parameters.temperature ?? 0) <= 0) return undefined;
-  return parameters.seed ?? Math.floor(Math.random() * 2 ** 31);
+  if (parameters.seed === undefined) return Math.floor(Math.random() * 2 ** 31);
+  if (!Number.isSafeInteger(parameters.seed) || parameters.seed < 0) {
+    throw new AppError(
+      "validation_error",
+      `Input validation error: \`seed\` must be a non-negative integer. Given: ${parameters.seed}`,
+    );
+  }
+  return parameters.seed % SEED_MODULUS;
 }
 
 /** The request's logit bias as (token, bias) pairs, ids checked; a bias ≤ −100 bans (−Infinity). */

@@ -41,7 +41,8 @@ describe.skipIf(!nativeAddonBuilt())("the native generation loop", () => {
     loop = await createNativeLoop({
       libraryPath: loadedLibllamaPath(),
       modelPath: await tinyModelPath("chat"),
-      contextSize: 256,
+      // Not a multiple of llama.cpp's padding (256): the requested size must be the limit.
+      contextSize: 200,
       sequences: 2,
       batchSize: 16,
       threads: 1,
@@ -56,12 +57,73 @@ describe.skipIf(!nativeAddonBuilt())("the native generation loop", () => {
   it("refuses bad starts synchronously", () => {
     const ignore = (): void => undefined;
     expect(() => loop.start(0, new Uint32Array(), { maxTokens: 1 }, ignore)).toThrow(/empty/);
-    expect(() => loop.start(2, Uint32Array.from([1]), { maxTokens: 1 }, ignore)).toThrow(/range/);
+    expect(() => loop.start(2, Uint32Array.from([1]), { maxTokens: 1 }, ignore)).toThrow(/slot/);
     expect(() => loop.start(0, Uint32Array.from([100000]), { maxTokens: 1 }, ignore)).toThrow(/range/);
     expect(() => loop.start(0, new Uint32Array(300).fill(1), { maxTokens: 1 }, ignore)).toThrow(/context/);
     expect(() => loop.start(0, Uint32Array.from([1]), { maxTokens: 1, grammar: "root ::= (" }, ignore)).toThrow(
       /grammar/,
     );
+  });
+
+  it("checks kinds and ranges at the boundary instead of casting", () => {
+    const ignore = (): void => undefined;
+    const prompt = Uint32Array.from([1, 2]);
+    const start = (tokens: unknown, params: Record<string, unknown>, slot: unknown = 0): number =>
+      loop.start(slot as number, tokens as Uint32Array, { maxTokens: 1, ...params }, ignore);
+    // A typed array of another kind used to be read as 32-bit tokens, out of bounds.
+    expect(() => start(Float64Array.from([1, 2]), {})).toThrow(/Uint32Array/);
+    expect(() => start(Uint8Array.from([1, 2]), {})).toThrow(/Uint32Array/);
+    expect(() => start(prompt, { seed: 2 ** 32 })).toThrow(/seed must be an integer in \[0, 4294967295\]/);
+    expect(() => start(prompt, { seed: -1 })).toThrow(/seed/);
+    expect(() => start(prompt, { seed: 1.5 })).toThrow(/seed/);
+    expect(() => start(prompt, { temperature: Number.NaN })).toThrow(/temperature/);
+    expect(() => start(prompt, { topK: 2 ** 40 })).toThrow(/topK/);
+    expect(() => start(prompt, { maxTokens: 0 })).toThrow(/maxTokens/);
+    expect(() => start(prompt, { maxTokens: 2 ** 31 })).toThrow(/maxTokens/);
+    expect(() => start(prompt, {}, 0.5)).toThrow(/slot/);
+    expect(() => start(prompt, {}, 2 ** 32)).toThrow(/slot/);
+    expect(() => start(prompt, { logitBias: Float32Array.from([1, 2]) })).toThrow(/Float64Array/);
+    expect(() => start(prompt, { logitBias: Float64Array.from([1]) })).toThrow(/pairs/);
+    expect(() => start(prompt, { logitBias: Float64Array.from([1.5, 2]) })).toThrow(/token out of range/);
+    expect(() => start(prompt, { logitBias: Float64Array.from([1, Number.NaN]) })).toThrow(/finite/);
+    expect(() => loop.cancel(-1)).toThrow(/slot/);
+  });
+
+  it("uses the requested context for both the prompt check and the generation stop", async () => {
+    // contextSize 200 (llama.cpp pads the sequence to 256): prompt + generated tokens stop at 200.
+    const prompt = Array.from({ length: 190 }, (_, index) => 3 + (index % 50));
+    const outcome = await run(loop, 0, prompt, 100);
+    expect(outcome).toMatchObject({ done: "length", error: undefined });
+    expect(outcome.tokens).toHaveLength(10);
+    expect((await run(loop, 0, new Array(199).fill(5), 100)).tokens).toHaveLength(1);
+    expect(() => loop.start(0, new Uint32Array(200).fill(5), { maxTokens: 1 }, () => undefined)).toThrow(/context/);
+  });
+
+  it("reports a throwing callback as a process warning and still delivers the other jobs' events", async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => {
+      warnings.push(warning);
+    };
+    process.on("warning", onWarning);
+    try {
+      const steady = run(loop, 1, [1, 4, 5], 6);
+      await new Promise<void>((resolve) => {
+        loop.start(0, Uint32Array.from([1, 2]), { maxTokens: 3, ignoreEos: true }, (_token, _logprob, done) => {
+          if (done !== undefined) {
+            resolve();
+            return;
+          }
+          throw new Error("callback failure");
+        });
+      });
+      expect((await steady).tokens).toHaveLength(6);
+      await new Promise((resolve) => setImmediate(resolve));
+      const ours = warnings.filter((warning) => (warning as { code?: string }).code === "LLM_TWIN_NATIVE_CALLBACK");
+      expect(ours.length).toBeGreaterThan(0);
+      expect(ours[0]?.message).toMatch(/callback failure/);
+    } finally {
+      process.off("warning", onWarning);
+    }
   });
 
   it("generates max tokens, refuses a busy slot, and ends a cancelled job with cancelled", async () => {
@@ -88,7 +150,7 @@ describe.skipIf(!nativeAddonBuilt())("the native generation loop", () => {
         threads: 1,
         flashAttention: "off",
       },
-      (fraction) => progress.push(fraction),
+      { onProgress: (fraction) => progress.push(fraction) },
     );
     expect(progress.at(-1)).toBe(1);
     const running = run(other, 0, [1, 2, 3], 100);
@@ -96,6 +158,54 @@ describe.skipIf(!nativeAddonBuilt())("the native generation loop", () => {
     other.dispose();
     expect((await running).done).toBe("cancelled");
     expect(() => other.start(0, Uint32Array.from([1]), { maxTokens: 1 }, () => undefined)).toThrow(/disposed/);
+  });
+
+  it("cancels loading when disposed during the load and never reports success", async () => {
+    for (let round = 0; round < 5; round += 1) {
+      const controller = new AbortController();
+      const loading = createNativeLoop(
+        {
+          libraryPath: loadedLibllamaPath(),
+          modelPath: await tinyModelPath("chat"),
+          contextSize: 128,
+          sequences: 1,
+          batchSize: 16,
+          threads: 1,
+          flashAttention: "auto",
+        },
+        { signal: controller.signal },
+      );
+      controller.abort();
+      await expect(loading).rejects.toMatchObject({ code: "aborted" });
+    }
+  });
+
+  it("bounds the deliveries waiting for JavaScript without losing events or deadlocking dispose", async () => {
+    const bounded = await createNativeLoop({
+      libraryPath: loadedLibllamaPath(),
+      modelPath: await tinyModelPath("chat"),
+      contextSize: 256,
+      sequences: 2,
+      batchSize: 16,
+      threads: 1,
+      flashAttention: "auto",
+      maxPendingDeliveries: 1,
+    });
+    try {
+      const outcomes = await Promise.all([run(bounded, 0, [1, 2, 3], 40), run(bounded, 1, [1, 4], 40)]);
+      expect(outcomes.map((outcome) => outcome.tokens.length)).toEqual([40, 40]);
+      // The loop waits for this thread (busy below) with one delivery pending; dispose must not
+      // deadlock with it, and the job still ends with "cancelled".
+      const long = run(bounded, 0, [1, 2, 3], 200);
+      const until = Date.now() + 30;
+      while (Date.now() < until) {
+        // keep the JavaScript thread busy so that deliveries pile up
+      }
+      bounded.dispose();
+      expect((await long).done).toBe("cancelled");
+    } finally {
+      bounded.dispose();
+    }
   });
 
   it("raises a batch smaller than the sequences (llama.cpp needs one output per sequence)", async () => {

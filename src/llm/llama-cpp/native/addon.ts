@@ -51,6 +51,17 @@ export type NativeLoopOptions = {
   /** Threads for prompts and decodes of several sequences; default: threads. */
   threadsBatch?: number;
   flashAttention: "auto" | "on" | "off";
+  /**
+   * Deliveries (token events, readiness) waiting for the JavaScript thread before the loop waits
+   * for it to catch up; progress reports beyond it are dropped. Default 64.
+   */
+  maxPendingDeliveries?: number;
+};
+
+export type CreateNativeLoopOptions = {
+  onProgress?: (fraction: number) => void;
+  /** Aborting disposes the loop: loading is cancelled and the promise rejects. */
+  signal?: AbortSignal;
 };
 
 type Addon = {
@@ -59,6 +70,8 @@ type Addon = {
     onReady: (error?: string) => void,
     onProgress?: (fraction: number) => void,
   ) => NativeGenerationLoop;
+  /** Stops every loop's thread (a decode in flight ends first); nothing is delivered afterwards. */
+  stopLiveLoops(): void;
 };
 
 const ADDON_FILE = "llm_twin_native.node";
@@ -81,7 +94,11 @@ function loadAddon(): Addon {
     if (!existsSync(file)) {
       throw new AppError("configuration_error", `The native engine is not built (${file}): run npm run build:native`);
     }
-    addon = createRequire(import.meta.url)(file) as Addon;
+    const loaded = createRequire(import.meta.url)(file) as Addon;
+    // process.exit() and uncaught exceptions skip the cleanup hooks that stop the loops; a loop
+    // still decoding while the process tears llama.cpp down crashed it (exit code 139).
+    process.on("exit", () => loaded.stopLiveLoops());
+    addon = loaded;
   }
   return addon;
 }
@@ -95,24 +112,32 @@ export function loadedLibllamaPath(maps: string = readMaps()): string {
   throw new AppError("configuration_error", "libllama is not loaded: node-llama-cpp must load llama.cpp first");
 }
 
-/** Loads the model on the loop's own thread; resolves when it is ready to start jobs. */
+/**
+ * Loads the model on the loop's own thread; resolves when it is ready to start jobs. Aborting
+ * `signal` cancels the load (at llama.cpp's next progress report) and rejects with the reason.
+ */
 export function createNativeLoop(
   options: NativeLoopOptions,
-  onProgress?: (fraction: number) => void,
+  { onProgress, signal }: CreateNativeLoopOptions = {},
 ): Promise<NativeGenerationLoop> {
   const { GenerationLoop } = loadAddon();
+  if (signal?.aborted) return Promise.reject(abortReason(signal));
   return new Promise((resolve, reject) => {
     let loop: NativeGenerationLoop | undefined;
     let outcome: { error: string | undefined } | undefined;
+    const onAbort = (): void => loop?.dispose();
     const settle = (): void => {
       if (loop === undefined || outcome === undefined) return;
-      if (outcome.error === undefined) resolve(loop);
+      signal?.removeEventListener("abort", onAbort);
+      if (signal?.aborted) reject(abortReason(signal));
+      else if (outcome.error === undefined) resolve(loop);
       else {
         loop.dispose();
         reject(new AppError("model_not_found", `Could not load the model ${options.modelPath}: ${outcome.error}`));
       }
     };
-    // The ready callback always arrives on a later event-loop turn, after the constructor returned.
+    // The ready callback always arrives on a later event-loop turn, after the constructor returned;
+    // after dispose() it reports an error, never success.
     loop = new GenerationLoop(
       options,
       (error) => {
@@ -121,6 +146,13 @@ export function createNativeLoop(
       },
       onProgress,
     );
+    signal?.addEventListener("abort", onAbort, { once: true });
     settle();
   });
+}
+
+function abortReason(signal: AbortSignal): AppError {
+  const reason: unknown = signal.reason;
+  if (reason instanceof AppError) return reason;
+  return new AppError("aborted", "Loading the model was cancelled", { cause: reason });
 }

@@ -23,6 +23,7 @@ export type NativeBackendOptions = {
   batchSize: number;
   flashAttention: boolean | "auto";
   onLoadProgress?: (fraction: number) => void;
+  signal?: AbortSignal;
 };
 
 export async function createNativeBackend(
@@ -41,7 +42,10 @@ export async function createNativeBackend(
       threadsBatch: options.threadsBatch,
       flashAttention: options.flashAttention === "auto" ? "auto" : options.flashAttention ? "on" : "off",
     },
-    options.onLoadProgress,
+    {
+      ...(options.onLoadProgress === undefined ? {} : { onProgress: options.onLoadProgress }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    },
   );
   const grammarFor = createGrammarCache(llama);
   const vocabularySize = vocabularySizeOf(vocabularyModel);
