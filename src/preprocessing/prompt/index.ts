@@ -1,2 +1,3 @@
 export { type BuildPromptInput, buildPrompt, type PromptTemplate, validateCustomTemplate } from "./build-prompt.js";
+export * from "./judge-templates.js";
 export { ALPACA_PREAMBLE, formatAlpaca, formatRequestWithContext, SYSTEM_PROMPT } from "./templates.js";
