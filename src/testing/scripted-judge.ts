@@ -80,6 +80,7 @@ function readBody(request: IncomingMessage): Promise<string> {
 
 export async function startScriptedJudge(
   script: (request: JudgeRequest, index: number) => ScriptedReply = () => ({ kind: "valid" }),
+  port = 0,
 ): Promise<ScriptedJudge> {
   const requests: JudgeRequest[] = [];
   const hanging = new Set<() => void>();
@@ -123,10 +124,10 @@ export async function startScriptedJudge(
       );
     })();
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  const address = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${address.port}`,
     requests,
     close: async () => {
       for (const destroy of hanging) destroy();

@@ -20,7 +20,7 @@ export type VoiceScore =
 export type QuestionResult = {
   id: string;
   question: string;
-  /** The author the answer was asked of (question or self-query), or null. */
+  /** The author the answer should sound like (question, self-query, else best source's), or null. */
   author: string | null;
   traceId: string | null;
   answer: string;
@@ -122,7 +122,7 @@ function voiceScore(model: VoiceModel | undefined, text: string, author: string 
   if (model === undefined) return { value: null, reason: "no voice model (--no-voice)" };
   if (text.trim() === "") return { value: null, reason: "the answer is empty" };
   if (author === null)
-    return { value: null, reason: "no author asked for (none in the question, none found by self-query)" };
+    return { value: null, reason: "no author (none in the question, none found by self-query, no source)" };
   const known = model.authors.find((candidate) => candidate.toLowerCase() === author.trim().toLowerCase());
   if (known === undefined) return { value: null, reason: `the voice model does not know ${author}` };
   const scored = voiceOf(model, text, known);

@@ -14,7 +14,10 @@ export type TwinAnswer = {
   answer: string;
   sources: RagSource[];
   traceId: string | null;
-  /** The author the answer was asked of: the question's, else the one the self-query step found. */
+  /**
+   * The author whose voice the answer should have: the question's, else the one the self-query
+   * step found, else the author of the best source (the twin writes as the author of its context).
+   */
   author: string | null;
   timings: Partial<RagTimings> & { totalMs: number };
   error?: { code: string; message: string };
@@ -48,7 +51,7 @@ export function createInProcessTwin(deps: RagDependencies, tracer: Tracer, descr
         )) {
           if (part.type === "sources") {
             sources = part.sources;
-            author = part.author?.fullName ?? author;
+            author = part.author?.fullName ?? author ?? part.sources[0]?.author.fullName ?? null;
           } else if (part.type === "token") answer += part.text;
           else if (part.type === "error") {
             trace.end(new AppError(part.code, part.message));
@@ -129,7 +132,7 @@ export function createHttpTwin(options: HttpTwinOptions): Twin {
         answer: body.answer,
         sources,
         traceId,
-        author: question.author ?? soleAuthor(sources),
+        author: question.author ?? sources[0]?.author?.fullName ?? null,
         timings: { ...(body.timings ?? {}), totalMs: body.timings?.totalMs ?? elapsed().totalMs },
       };
     },
@@ -142,10 +145,4 @@ function emptyAnswer(
   error: { code: string; message: string },
 ): TwinAnswer {
   return { answer: "", sources: [], traceId: null, author: question.author ?? null, timings, error };
-}
-
-/** The author of every source, when they all share one (the self-query filter's effect). */
-function soleAuthor(sources: readonly RagSource[]): string | null {
-  const names = new Set(sources.map((source) => source.author?.fullName).filter((name) => typeof name === "string"));
-  return names.size === 1 ? ([...names][0] ?? null) : null;
 }

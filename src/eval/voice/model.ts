@@ -95,7 +95,14 @@ export function leaveOneOutDistances(
   documents: readonly CountedDocument[],
   options: VoiceModelOptions = {},
 ): { id: string; author: string; distances: Map<string, number> }[] {
-  return documents.map((heldOut, index) => {
+  const perAuthor = new Map<string, number>();
+  for (const document of documents) perAuthor.set(document.author, (perAuthor.get(document.author) ?? 0) + 1);
+  // An author's only document cannot be held out: the model would not know the author any more.
+  const heldOutIndexes = documents.flatMap((document, index) =>
+    (perAuthor.get(document.author) ?? 0) > 1 ? [index] : [],
+  );
+  return heldOutIndexes.map((index) => {
+    const heldOut = documents[index] as CountedDocument;
     const training = documents.filter((_, other) => other !== index);
     const model = fitProfiles(training, options, 1);
     return { id: heldOut.id, author: heldOut.author, distances: distancesOf(model, heldOut.counts) };
@@ -218,6 +225,7 @@ function distancesOf(model: VoiceModel, counts: TextCounts): Map<string, number>
 
 /** The softmax temperature that maximises the leave-one-out likelihood of the true authors. */
 export function calibrateTemperature(heldOut: readonly { author: string; distances: Map<string, number> }[]): number {
+  if (heldOut.length === 0) return 1;
   let best = { temperature: 1, logLikelihood: Number.NEGATIVE_INFINITY };
   for (let exponent = -4; exponent <= 1; exponent += 0.05) {
     const temperature = 10 ** exponent;

@@ -6,6 +6,7 @@
 import { type CountedDocument, leaveOneOutDistances, type VoiceModelOptions } from "./model.js";
 
 export type VoiceValidation = {
+  /** Documents held out (an author's only document cannot be). */
   documents: number;
   correct: number;
   accuracy: number;
@@ -45,7 +46,8 @@ export function validateVoiceModel(
       errors.push({ id: heldOut.id, ...(title === undefined ? {} : { title }), author: heldOut.author, predicted });
     }
   }
-  const correct = documents.length - errors.length;
+  const heldOut = confusion.flat().reduce((sum, count) => sum + count, 0);
+  const correct = heldOut - errors.length;
   const perAuthor = authors.map((author, position) => {
     const row = confusion[position] ?? [];
     const total = row.reduce((sum, count) => sum + count, 0);
@@ -53,9 +55,9 @@ export function validateVoiceModel(
     return { author, documents: total, correct: hits, recall: total === 0 ? 0 : hits / total };
   });
   return {
-    documents: documents.length,
+    documents: heldOut,
     correct,
-    accuracy: documents.length === 0 ? 0 : correct / documents.length,
+    accuracy: heldOut === 0 ? 0 : correct / heldOut,
     authors,
     confusion,
     perAuthor,

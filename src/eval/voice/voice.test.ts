@@ -99,6 +99,13 @@ describe("voice model", () => {
     expect(wrong.closest).toBe("Casual Writer");
   });
 
+  it("holds out only documents whose author has another one", () => {
+    const lonely = [...corpus, { id: "solo", author: "Solo Writer", text: "Just one text, alone." }];
+    const validation = validateVoiceModel(countDocuments(lonely), { words: 60, ngrams: 100 });
+    expect(validation.documents).toBe(16);
+    expect(validation.authors).toContain("Solo Writer");
+  });
+
   it("refuses an unknown author and a corpus of one author with a clear error", () => {
     const model = buildVoiceModel(corpus, { words: 60, ngrams: 100, temperature: 0.1 });
     expect(() => voiceOf(model, "text", "Nobody")).toThrow(/unknown author "Nobody".*Casual Writer, Formal Writer/);
