@@ -10,17 +10,36 @@ import { AppError, type ErrorCode } from "../errors/index.js";
 import type { FinishReason, LanguageModel, StreamPart, Usage } from "../llm/index.js";
 import type { ActiveTrace } from "../observability/tracing/index.js";
 import { noopTrace } from "../observability/tracing/index.js";
-import { buildPrompt } from "../preprocessing/index.js";
+import { buildPrompt, PREPROCESSING_VERSION, PROMPT_TEMPLATES_VERSION } from "../preprocessing/index.js";
 import { resolveRagRequest } from "./request.js";
 import { type PromptLimit, type RagDependencies, retrieveResolved } from "./retrieve.js";
 import { buildContext, estimateTokens } from "./steps/context.js";
-import type { RagPart, RagRequest, RagResponse } from "./types.js";
+import type { RagPart, RagRequest, RagResponse, RagSource } from "./types.js";
 import { abortedError, deadlineSignal, toUpstreamError } from "./upstream.js";
 
 export type AnswerOptions = { signal?: AbortSignal; trace?: ActiveTrace };
 
 function promptText(input: ReturnType<typeof buildPrompt>): string {
   return "prompt" in input ? input.prompt : input.messages.map((message) => message.content).join("\n");
+}
+
+/**
+ * What prompt monitoring keeps of a prompt (the trace's prompt capture policy filters it): the
+ * messages or text as sent, the chunks in its context, and the versions of what shaped it.
+ */
+function promptContent(input: ReturnType<typeof buildPrompt>, used: readonly RagSource[]) {
+  return {
+    ...("prompt" in input ? { promptText: input.prompt } : { promptMessages: input.messages }),
+    retrievedChunks: used.map((source) => ({
+      id: source.id,
+      documentId: source.documentId,
+      title: source.title,
+      author: source.author.fullName,
+      score: source.score,
+      text: source.text,
+    })),
+    templateVersions: { prompt: PROMPT_TEMPLATES_VERSION, preprocessing: PREPROCESSING_VERSION },
+  };
 }
 
 /** Pulls the next part of an LLM stream, or rejects when the deadline signal fires first. */
@@ -122,14 +141,18 @@ export async function* answerStream(
       contextTruncated: context.truncated,
       tokenizationMs,
       promptChars: promptText(prompt).length,
+      ...promptContent(prompt, retrieval.sources.slice(0, context.sourcesUsed)),
     })
     .end();
 
   const generationStart = performance.now();
   const span = trace.startSpan("generation", {
     model: llm.id,
+    adapter: null,
     maxNewTokens: resolved.maxNewTokens,
     temperature: resolved.temperature,
+    topP: config.topP,
+    repetitionPenalty: config.repetitionPenalty,
   });
   const deadline = deadlineSignal(options.signal, config.llmTimeoutMs);
   let answer = "";

@@ -16,6 +16,8 @@ import { createProgress, type Progress } from "../../observability/progress.js";
 import type { Reranker } from "../../rag/index.js";
 import type { SearchMode } from "../../vector-store/index.js";
 import { positive } from "../flag-schemas.js";
+import { registerEvalGenerationCommand } from "./eval-generation.js";
+import { registerEvalVoiceCommand } from "./eval-voice.js";
 
 const configSchema = z.object({
   dataset: z.string().trim().min(1, "--dataset must not be empty"),
@@ -62,7 +64,9 @@ export function parseEvalConfig(raw: Record<string, unknown>): EvalCommandConfig
 }
 
 export function registerEvalCommand(program: Command): void {
-  const evalCommand = program.command("eval").description("Evaluate the system (retrieval quality)");
+  const evalCommand = program.command("eval").description("Evaluate the system (retrieval quality, voice)");
+  registerEvalVoiceCommand(evalCommand);
+  registerEvalGenerationCommand(evalCommand);
   evalCommand
     .command("retrieval")
     .description(

@@ -1,3 +1,12 @@
+export {
+  applyPromptCapture,
+  CONTENT_ATTRIBUTES,
+  DEFAULT_PROMPT_CAPTURE,
+  PROMPT_CAPTURE_MODES,
+  type PromptCapture,
+  redactText,
+} from "./content-policy.js";
+export { GEN_AI_SYSTEM, type GenAiView, genAiView } from "./gen-ai.js";
 export { createOtlpSink, type OtlpSinkOptions, otlpTracesUrl } from "./otlp-sink.js";
 export {
   DEFAULT_TRACE_FILE_MAX_BYTES,
@@ -6,5 +15,5 @@ export {
   type TraceLog,
   type TraceLogOptions,
 } from "./trace-log.js";
-export { createTracer, describeError, newSpanId, newTraceId, noopTrace } from "./tracer.js";
+export { createTracer, describeError, newSpanId, newTraceId, noopTrace, type TracerOptions } from "./tracer.js";
 export type * from "./types.js";

@@ -1,7 +1,7 @@
 /**
  * Exports finished traces over OTLP/HTTP (JSON) with the OpenTelemetry SDK: the trace becomes a
  * root span with one child span per step, keeping our trace and span ids so the local trace log
- * and the collector agree.
+ * and the collector agree. The generation step follows the GenAI semantic conventions (gen-ai.ts).
  */
 import {
   type Attributes as OtelAttributes,
@@ -12,6 +12,7 @@ import {
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BasicTracerProvider, BatchSpanProcessor, type IdGenerator } from "@opentelemetry/sdk-trace-base";
+import { genAiView } from "./gen-ai.js";
 import { newSpanId, newTraceId } from "./tracer.js";
 import type { Attributes, TraceRecord, TraceSink } from "./types.js";
 
@@ -92,11 +93,15 @@ export function createOtlpSink(options: OtlpSinkOptions): TraceSink {
       const parent = otelTrace.setSpan(ROOT_CONTEXT, root);
       for (const span of record.spans) {
         ids.preset(record.id, span.id);
+        const genAi = genAiView(record, span);
         const child = tracer.startSpan(
-          span.name,
-          { startTime: span.startTime, attributes: toOtelAttributes(span.attributes) },
+          genAi?.name ?? span.name,
+          { startTime: span.startTime, attributes: toOtelAttributes(genAi?.attributes ?? span.attributes) },
           parent,
         );
+        for (const event of genAi?.events ?? []) {
+          child.addEvent(event.name, toOtelAttributes(event.attributes), span.startTime + span.durationMs);
+        }
         if (span.error !== undefined) {
           child.setStatus({ code: SpanStatusCode.ERROR, message: `${span.error.code}: ${span.error.message}` });
         }

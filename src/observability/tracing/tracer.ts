@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { isAppError } from "../../errors/index.js";
+import { applyPromptCapture, DEFAULT_PROMPT_CAPTURE, type PromptCapture } from "./content-policy.js";
 import type { ActiveTrace, Attributes, SpanHandle, SpanRecord, TraceRecord, Tracer, TraceSink } from "./types.js";
 
 export function newTraceId(): string {
@@ -22,11 +23,32 @@ export function describeError(error: unknown): { code: string; message: string }
   return { code: "internal_error", message: String(error) };
 }
 
+export type TracerOptions = {
+  /** What of prompts, chunks and answers the traces keep (default full). */
+  promptCapture?: PromptCapture;
+};
+
 /** A tracer that hands every finished trace to each sink (local log, OTLP...). */
-export function createTracer(sinks: readonly TraceSink[]): Tracer {
+export function createTracer(sinks: readonly TraceSink[], options: TracerOptions = {}): Tracer {
+  const policy = options.promptCapture ?? DEFAULT_PROMPT_CAPTURE;
+  // Filtered once, before any sink sees the trace.
+  const filtered: readonly TraceSink[] =
+    policy === "full"
+      ? sinks
+      : [
+          {
+            record(trace) {
+              const kept = applyPromptCapture(trace, policy);
+              for (const sink of sinks) sink.record(kept);
+            },
+            async close() {
+              await Promise.all(sinks.map((sink) => sink.close()));
+            },
+          },
+        ];
   return {
     startTrace(name, attributes = {}) {
-      return startTrace(name, attributes, sinks);
+      return startTrace(name, attributes, filtered);
     },
     async close() {
       await Promise.all(sinks.map((sink) => sink.close()));

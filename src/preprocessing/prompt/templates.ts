@@ -4,6 +4,9 @@
  * different one).
  */
 
+/** Version of the serving templates below: bumped with any change of their wording (recorded in every trace). */
+export const PROMPT_TEMPLATES_VERSION = "prompt-v1";
+
 /** Our system instruction (the role the twin plays). */
 export const SYSTEM_PROMPT =
   "You write in the voice of the author whose writing is given as context. Answer the user's request as that author would, " +

@@ -239,6 +239,14 @@ export const RAG_SERVICE_OPTIONS: OptionSpec[] = [
     default: String(DEFAULT_TRACE_FILE_MAX_BYTES),
   },
   {
+    key: "tracePrompts",
+    flags: "--trace-prompts <mode>",
+    env: "LLM_TWIN_TRACE_PROMPTS",
+    description:
+      "what traces keep of queries, prompts, retrieved chunks and answers: full | redacted (emails, keys, secret-looking numbers masked) | off",
+    default: "full",
+  },
+  {
     key: "otlpEndpoint",
     flags: "--otlp-endpoint <url>",
     env: "LLM_TWIN_OTLP_ENDPOINT",

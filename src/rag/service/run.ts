@@ -70,7 +70,7 @@ async function startService(input: RunRagServiceInput): Promise<RunningRagServic
       ...(input.promptLimit === undefined ? {} : { promptLimit: input.promptLimit }),
     },
     http: httpConfigFromSettings(settings),
-    tracer: createTracer(sinks),
+    tracer: createTracer(sinks, { promptCapture: settings.tracePrompts }),
     traceLog,
     readiness: createReadinessCheck({
       store,

@@ -59,6 +59,7 @@ const settingsSchema = z.object({
   traceCapacity: integer(1),
   traceFile: z.string().min(1).optional(),
   traceFileMaxBytes: integer(1024),
+  tracePrompts: z.enum(["full", "redacted", "off"]),
   otlpEndpoint: z.string().url().optional(),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
   cacheDir: z.string().min(1).optional(),
