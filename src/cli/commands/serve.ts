@@ -21,6 +21,7 @@ import {
   type LlamaCppLanguageModel,
 } from "../../llm/llama-cpp/index.js";
 import { createDownloadProgressReporter, resolveModelFile } from "../../llm/model-source/index.js";
+import { assertPortFree } from "../../observability/http/index.js";
 import type { Reranker } from "../../rag/rerank/port.js";
 import { addOptions, addRagServiceOptions } from "../../rag/service/options.js";
 import { loadReranker } from "../../rag/service/reranker.js";
@@ -128,6 +129,8 @@ export function registerServeCommand(program: Command): void {
     const disposeResources = async () => {
       await Promise.allSettled([store?.close(), embedder?.dispose(), llm?.dispose(), reranker?.dispose()]);
     };
+    // A port in use is one line now, not a stack trace once everything has loaded.
+    await assertPortFree(settings.host, settings.port);
     try {
       // The model first: a failed download should not wait for (or follow) anything else.
       const demoFallback = raw.demoFallback !== false;

@@ -10,12 +10,17 @@ import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import { AppError } from "../../errors/index.js";
 import {
+  type AuthFailureLimit,
   bearerToken,
+  DEFAULT_AUTH_FAILURE_LIMIT,
+  DEFAULT_HTTP_TIMEOUTS,
+  edgeServerOptions,
+  type HttpTimeouts,
   registerApiKeys,
   registerErrorHandling,
   registerHttpMetrics,
   registerRequestIdHeader,
-  requestIdFrom,
+  sendErrorBody,
 } from "../../observability/http/index.js";
 import type { TraceLog, Tracer } from "../../observability/tracing/index.js";
 import { registerChatPage } from "../../web/index.js";
@@ -33,13 +38,21 @@ export type RagHttpConfig = {
   /** Requests per key (or per IP without a key) per window; false = no limit. */
   rateLimit: RateLimitConfig | false;
   bodyLimitBytes: number;
+  /** Failed authentications per client address and window (429 beyond). */
+  authFailureLimit: AuthFailureLimit;
+  timeouts: HttpTimeouts;
 };
 
 export const DEFAULT_RAG_HTTP_CONFIG: RagHttpConfig = {
   apiKeys: [],
   rateLimit: { max: 120, timeWindowMs: 60_000 },
   bodyLimitBytes: 64 * 1024,
+  authFailureLimit: DEFAULT_AUTH_FAILURE_LIMIT,
+  timeouts: DEFAULT_HTTP_TIMEOUTS,
 };
+
+/** Content types whose body is parsed as JSON besides application/json: `curl -d` sends the first. */
+const JSON_LIKE_CONTENT_TYPES = ["application/x-www-form-urlencoded", "text/plain"];
 
 export type RagAppOptions = {
   deps: RagDependencies;
@@ -62,18 +75,22 @@ function rateLimitKey(request: Parameters<NonNullable<Parameters<typeof rateLimi
 export async function buildRagApp(options: RagAppOptions): Promise<FastifyInstance> {
   const { deps, http, tracer, traceLog, readiness } = options;
   const metrics = options.metrics ?? createRagMetrics();
+  const onError = (code: string) => metrics.http.errors.inc({ code });
   const app = Fastify({
+    ...edgeServerOptions({
+      bodyLimitBytes: http.bodyLimitBytes,
+      timeouts: http.timeouts,
+      respond: (error, request, reply) => sendErrorBody(error, request, reply, { onError }),
+    }),
     logger: options.logger ?? false,
-    bodyLimit: http.bodyLimitBytes,
-    genReqId: requestIdFrom,
     // Strict bodies: no silent stripping of unknown fields, no "42" → 42 coercion.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
 
-  // Bodies are JSON whatever the Content-Type: `curl -d '{...}'` sends
-  // application/x-www-form-urlencoded (as TGI and serve-llm accept); invalid JSON is still a 400.
-  app.addContentTypeParser("*", { parseAs: "string" }, app.getDefaultJsonParser("error", "error"));
-  registerErrorHandling(app, { onError: (code) => metrics.http.errors.inc({ code }) });
+  // `curl -d '{...}'` sends application/x-www-form-urlencoded: such bodies are read as JSON too
+  // (invalid JSON is a 400); any other content type is 415 unsupported_media_type.
+  app.addContentTypeParser(JSON_LIKE_CONTENT_TYPES, { parseAs: "string" }, app.getDefaultJsonParser("error", "error"));
+  registerErrorHandling(app, { onError });
   registerRequestIdHeader(app);
   registerHttpMetrics(app, metrics.http);
 
@@ -90,7 +107,7 @@ export async function buildRagApp(options: RagAppOptions): Promise<FastifyInstan
         }),
     });
   }
-  registerApiKeys(app, http.apiKeys);
+  registerApiKeys(app, http.apiKeys, { failureLimit: http.authFailureLimit });
 
   await app.register(swagger, {
     openapi: {

@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import type { Embedder } from "../../embedding/index.js";
 import type { LanguageModel, LanguageModelInput } from "../../llm/index.js";
+import { edgeLoggerOptions, listenOrExplain } from "../../observability/http/index.js";
 import { createOtlpSink, createTracer, openTraceLog, type TraceSink } from "../../observability/tracing/index.js";
 import type { VectorStore } from "../../vector-store/index.js";
 import { createAuthorsCache } from "../authors-cache.js";
@@ -78,11 +79,11 @@ async function startService(input: RunRagServiceInput): Promise<RunningRagServic
       expectedFingerprintHash: fingerprint.hash,
       timeoutMs: settings.readyTimeoutMs,
     }),
-    logger: { level: settings.logLevel },
+    logger: edgeLoggerOptions(settings.logLevel),
     onClose: input.disposeResources,
   });
   try {
-    await app.listen({ port: settings.port, host: settings.host });
+    await listenOrExplain(app, settings.host, settings.port);
   } catch (error) {
     await app.close().catch(() => {});
     throw error;

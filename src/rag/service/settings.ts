@@ -51,6 +51,11 @@ const settingsSchema = z.object({
   apiKeys: z.string().default(""),
   rateLimit: integer(0),
   rateLimitWindowMs: milliseconds,
+  authFailureLimit: integer(0),
+  authFailureWindowMs: milliseconds,
+  headersTimeoutMs: milliseconds,
+  receiveTimeoutMs: milliseconds,
+  keepAliveTimeoutMs: milliseconds,
   llmTimeoutMs: milliseconds,
   embedderTimeoutMs: milliseconds,
   storeTimeoutMs: milliseconds,
@@ -131,6 +136,12 @@ export function httpConfigFromSettings(settings: RagServiceSettings): RagHttpCon
       .filter((key) => key !== ""),
     rateLimit: settings.rateLimit === 0 ? false : { max: settings.rateLimit, timeWindowMs: settings.rateLimitWindowMs },
     bodyLimitBytes: settings.bodyLimit,
+    authFailureLimit: { max: settings.authFailureLimit, windowMs: settings.authFailureWindowMs },
+    timeouts: {
+      headersTimeoutMs: settings.headersTimeoutMs,
+      receiveTimeoutMs: settings.receiveTimeoutMs,
+      keepAliveTimeoutMs: settings.keepAliveTimeoutMs,
+    },
   };
 }
 
