@@ -170,6 +170,8 @@ export function registerServeCommand(program: Command): void {
       embedder,
       llm,
       ...inProcessPromptLimit(llm.engine),
+      // Admission before any work, sized to the engine's own: it never refuses what /rag admitted.
+      autoMaxGenerations: llm.engine.info.maxConcurrentRequests,
       ...(reranker === undefined ? {} : { reranker }),
       disposeResources,
     });

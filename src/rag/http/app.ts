@@ -26,6 +26,7 @@ import type { TraceLog, Tracer } from "../../observability/tracing/index.js";
 import { registerChatPage } from "../../web/index.js";
 import type { ReadinessCheck } from "../readiness.js";
 import type { RagDependencies } from "../retrieve.js";
+import { createGenerationAdmission } from "./admission.js";
 import { createRagMetrics, type RagMetrics } from "./rag-metrics.js";
 import { registerRagRoutes } from "./rag-routes.js";
 import { healthSchema, readySchema, traceByIdSchema, tracesListSchema } from "./schemas.js";
@@ -41,6 +42,8 @@ export type RagHttpConfig = {
   /** Failed authentications per client address and window (429 beyond). */
   authFailureLimit: AuthFailureLimit;
   timeouts: HttpTimeouts;
+  /** /rag requests in flight before 429 `overloaded` (decided before any work); undefined = unbounded. */
+  maxGenerations?: number;
 };
 
 export const DEFAULT_RAG_HTTP_CONFIG: RagHttpConfig = {
@@ -140,7 +143,12 @@ export async function buildRagApp(options: RagAppOptions): Promise<FastifyInstan
     return trace;
   });
 
-  await registerRagRoutes(app, { deps, tracer, metrics });
+  await registerRagRoutes(app, {
+    deps,
+    tracer,
+    metrics,
+    ...(http.maxGenerations === undefined ? {} : { admission: createGenerationAdmission(http.maxGenerations) }),
+  });
   await app.register(registerChatPage, {
     listAuthors: deps.listAuthors ?? (() => deps.store.listAuthors()),
   });

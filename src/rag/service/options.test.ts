@@ -20,6 +20,7 @@ describe("RAG service options", () => {
     expect(config.categories).toEqual(["articles", "posts", "repositories"]);
     expect(config.promptTemplate).toBe("chat");
     expect(httpConfigFromSettings(settings)).toEqual({
+      maxGenerations: 8,
       apiKeys: [],
       rateLimit: { max: 120, timeWindowMs: 60_000 },
       bodyLimitBytes: 65_536,

@@ -184,6 +184,14 @@ export const RAG_SERVICE_OPTIONS: OptionSpec[] = [
     default: String(RATE.timeWindowMs),
   },
   {
+    key: "maxGenerations",
+    flags: "--max-generations <n>",
+    env: "LLM_TWIN_MAX_GENERATIONS",
+    description:
+      "/rag requests in flight before 429 overloaded (refused before any retrieval); auto = serve: the model's --parallel + queue, serve-rag: 8 (serve-llm's default limit)",
+    default: "auto",
+  },
+  {
     key: "authFailureLimit",
     flags: "--auth-failure-limit <n>",
     env: "LLM_TWIN_AUTH_FAILURE_LIMIT",

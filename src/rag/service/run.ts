@@ -31,6 +31,8 @@ export type RunRagServiceInput = {
   /** Disposes the adapters when the service closes. */
   disposeResources: () => Promise<void>;
   serviceName?: string;
+  /** What --max-generations auto means here: the in-process engine's own limit (serve). */
+  autoMaxGenerations?: number;
 };
 
 export type RunningRagService = { app: FastifyInstance; url: string; close(): Promise<void> };
@@ -70,7 +72,7 @@ async function startService(input: RunRagServiceInput): Promise<RunningRagServic
       ...(input.countTokens === undefined ? {} : { countTokens: input.countTokens }),
       ...(input.promptLimit === undefined ? {} : { promptLimit: input.promptLimit }),
     },
-    http: httpConfigFromSettings(settings),
+    http: httpConfigFromSettings(settings, input.autoMaxGenerations),
     tracer: createTracer(sinks),
     traceLog,
     readiness: createReadinessCheck({

@@ -51,6 +51,7 @@ const settingsSchema = z.object({
   apiKeys: z.string().default(""),
   rateLimit: integer(0),
   rateLimitWindowMs: milliseconds,
+  maxGenerations: z.union([z.literal("auto"), integer(1)]),
   authFailureLimit: integer(0),
   authFailureWindowMs: milliseconds,
   headersTimeoutMs: milliseconds,
@@ -128,8 +129,16 @@ export function ragConfigFromSettings(settings: RagServiceSettings): RagConfig {
   };
 }
 
-export function httpConfigFromSettings(settings: RagServiceSettings): RagHttpConfig {
+/** serve-rag's bound on generations in flight with --max-generations auto: serve-llm's default limit. */
+export const DEFAULT_REMOTE_MAX_GENERATIONS = 8;
+
+/** `autoMaxGenerations`: what --max-generations auto means for this process (the engine's own limit in serve). */
+export function httpConfigFromSettings(
+  settings: RagServiceSettings,
+  autoMaxGenerations = DEFAULT_REMOTE_MAX_GENERATIONS,
+): RagHttpConfig {
   return {
+    maxGenerations: settings.maxGenerations === "auto" ? autoMaxGenerations : settings.maxGenerations,
     apiKeys: settings.apiKeys
       .split(",")
       .map((key) => key.trim())
