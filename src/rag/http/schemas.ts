@@ -70,6 +70,12 @@ export const timingsSchema = {
     rerankMs: { type: "number" },
     generationMs: { type: "number" },
     totalMs: { type: "number" },
+    rerank: {
+      type: "string",
+      enum: ["model", "fallback"],
+      description:
+        "Present with a reranker: model = it ranked; fallback = it failed or timed out and the fusion order was kept",
+    },
   },
 } as const;
 

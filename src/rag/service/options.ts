@@ -121,6 +121,14 @@ export const RAG_SERVICE_OPTIONS: OptionSpec[] = [
     default: String(d.rerankCandidates),
   },
   {
+    key: "rerankerFailure",
+    flags: "--reranker-failure <mode>",
+    env: "LLM_TWIN_RERANKER_FAILURE",
+    description:
+      "when the reranker fails or passes --reranker-timeout-ms: fallback (keep the fusion order, timings.rerank = fallback) | fail (the request fails)",
+    default: "fallback",
+  },
+  {
     key: "contextTokens",
     flags: "--context-tokens <n>",
     env: "LLM_TWIN_CONTEXT_TOKENS",
