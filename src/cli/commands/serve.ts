@@ -126,6 +126,7 @@ export function registerServeCommand(program: Command): void {
     let embedder: Embedder | undefined;
     let llm: LlamaCppLanguageModel | undefined;
     let reranker: Reranker | undefined;
+    let demoModel = false;
     const disposeResources = async () => {
       await Promise.allSettled([store?.close(), embedder?.dispose(), llm?.dispose(), reranker?.dispose()]);
     };
@@ -134,7 +135,9 @@ export function registerServeCommand(program: Command): void {
     try {
       // The model first: a failed download should not wait for (or follow) anything else.
       const demoFallback = raw.demoFallback !== false;
-      const modelPath = await resolveServeModel(model, settings.cacheDir, demoFallback, log);
+      const resolved = await resolveServeModel(model, settings.cacheDir, demoFallback, log);
+      const modelPath = resolved.path;
+      demoModel = resolved.demo;
       store = await openVectorStore(settings.store);
       embedder = await createEmbedder(
         settings.embedder,
@@ -172,6 +175,7 @@ export function registerServeCommand(program: Command): void {
       ...inProcessPromptLimit(llm.engine),
       // Admission before any work, sized to the engine's own: it never refuses what /rag admitted.
       autoMaxGenerations: llm.engine.info.maxConcurrentRequests,
+      demoModel,
       ...(reranker === undefined ? {} : { reranker }),
       disposeResources,
     });
@@ -185,16 +189,17 @@ async function resolveServeModel(
   cacheDir: string | undefined,
   demoFallback: boolean,
   log: (message: string) => void,
-): Promise<string> {
+): Promise<{ path: string; demo: boolean }> {
   if (model === DEMO_MODEL) {
     log(DEMO_MODEL_WARNING);
-    return demoModelPath();
+    return { path: await demoModelPath(), demo: true };
   }
   try {
-    return await resolveModelFile(model, {
+    const path = await resolveModelFile(model, {
       ...(cacheDir === undefined ? {} : { cacheDir }),
       onProgress: createDownloadProgressReporter({ label: `download ${model}` }),
     });
+    return { path, demo: false };
   } catch (error) {
     const reason = isAppError(error) || error instanceof Error ? error.message : String(error);
     const isDefault = model === DEFAULT_SERVE_MODEL;
@@ -204,7 +209,7 @@ async function resolveServeModel(
     if (isDefault && demoFallback && unreachable) {
       log(`could not download the default model ${model}: ${reason}`);
       log(DEMO_MODEL_WARNING);
-      return demoModelPath();
+      return { path: await demoModelPath(), demo: true };
     }
     throw new AppError(
       "model_not_found",

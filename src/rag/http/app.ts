@@ -29,7 +29,7 @@ import type { RagDependencies } from "../retrieve.js";
 import { createGenerationAdmission } from "./admission.js";
 import { createRagMetrics, type RagMetrics } from "./rag-metrics.js";
 import { registerRagRoutes } from "./rag-routes.js";
-import { healthSchema, readySchema, traceByIdSchema, tracesListSchema } from "./schemas.js";
+import { healthSchema, infoSchema, readySchema, traceByIdSchema, tracesListSchema } from "./schemas.js";
 
 export type RateLimitConfig = { max: number; timeWindowMs: number };
 
@@ -64,6 +64,8 @@ export type RagAppOptions = {
   traceLog: TraceLog;
   readiness: ReadinessCheck;
   metrics?: RagMetrics;
+  /** The model answering, as /info reports it; `demo` when it is the offline demo model. */
+  model?: { id: string; demo: boolean };
   logger?: FastifyServerOptions["logger"];
   /** Runs when the app closes (dispose the store, LLM, tracer...). */
   onClose?: () => Promise<void>;
@@ -133,6 +135,10 @@ export async function buildRagApp(options: RagAppOptions): Promise<FastifyInstan
     }
     return { status: "ready", checks: result.checks };
   });
+
+  const model = options.model ?? { id: deps.llm?.id ?? "none", demo: false };
+  // Public like /ready: the chat page says when the offline demo model is answering.
+  app.get("/info", { config: { public: true }, schema: infoSchema }, async () => ({ model }));
 
   app.get<{ Querystring: { limit?: string } }>("/traces", { schema: tracesListSchema }, async (request) => ({
     traces: traceLog.list(Math.min(Number(request.query.limit ?? "50"), 10_000)),

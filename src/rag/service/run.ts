@@ -31,6 +31,8 @@ export type RunRagServiceInput = {
   /** Disposes the adapters when the service closes. */
   disposeResources: () => Promise<void>;
   serviceName?: string;
+  /** True when the offline demo model answers (GET /info and the chat page say so). */
+  demoModel?: boolean;
   /** What --max-generations auto means here: the in-process engine's own limit (serve). */
   autoMaxGenerations?: number;
 };
@@ -81,6 +83,7 @@ async function startService(input: RunRagServiceInput): Promise<RunningRagServic
       expectedFingerprintHash: fingerprint.hash,
       timeoutMs: settings.readyTimeoutMs,
     }),
+    model: { id: llm.id, demo: input.demoModel === true },
     logger: edgeLoggerOptions(settings.logLevel),
     onClose: input.disposeResources,
   });
