@@ -10,6 +10,11 @@ export type ErrorCode =
   | "unauthorized"
   | "not_found"
   | "payload_too_large"
+  | "unsupported_media_type"
+  | "request_timeout"
+  | "uri_too_long"
+  | "headers_too_large"
+  | "port_in_use"
   | "input_too_long"
   | "overloaded"
   | "rate_limited"
@@ -70,6 +75,12 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   unauthorized: 401,
   not_found: 404,
   payload_too_large: 413,
+  unsupported_media_type: 415,
+  request_timeout: 408,
+  uri_too_long: 414,
+  headers_too_large: 431,
+  // A start-up error (the CLI prints it); never an HTTP answer.
+  port_in_use: 500,
   input_too_long: 422,
   overloaded: 429,
   rate_limited: 429,

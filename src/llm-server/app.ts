@@ -1,10 +1,21 @@
 /**
- * Builds the LLM service's Fastify instance (testable with inject()): TGI, OpenAI and SageMaker
- * routes, /metrics, one error handler, a JSON body parser for any content type (curl -d sends
- * form-urlencoded), the body limit, and request metrics.
+ * Builds the LLM service's Fastify instance (testable with inject()): the shared HTTP edge
+ * (request ids, server timeouts, optional API keys with throttled failures, malformed requests in
+ * one shape), TGI, OpenAI and SageMaker routes, /metrics, one error handler, a JSON body parser for
+ * any content type (curl -d sends form-urlencoded), the body limit, and request metrics.
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { AppError } from "../errors/index.js";
+import {
+  type AuthFailureLimit,
+  DEFAULT_AUTH_FAILURE_LIMIT,
+  DEFAULT_HTTP_TIMEOUTS,
+  edgeServerOptions,
+  type HttpTimeouts,
+  pathOnly,
+  registerApiKeys,
+  registerRequestIdHeader,
+} from "../observability/http/index.js";
 import { sendError } from "./http-errors.js";
 import type { LlmServerMetrics } from "./metrics.js";
 import type { ModelHolder } from "./model-holder.js";
@@ -17,6 +28,12 @@ export type LlmServerAppOptions = {
   metrics: LlmServerMetrics;
   /** Largest accepted request body in bytes. */
   bodyLimitBytes: number;
+  /** Server-side timeouts (headers, whole request, keep-alive); defaults: DEFAULT_HTTP_TIMEOUTS. */
+  timeouts?: HttpTimeouts;
+  /** Bearer keys; empty or absent = no authentication. */
+  apiKeys?: readonly string[];
+  /** Failed authentications per client address and window (429 beyond). */
+  authFailureLimit?: AuthFailureLimit;
   /** A pino logger; no logging when absent. */
   logger?: FastifyBaseLogger;
   version?: string;
@@ -24,8 +41,12 @@ export type LlmServerAppOptions = {
 
 export function buildLlmServerApp(options: LlmServerAppOptions): FastifyInstance {
   const app = Fastify({
+    ...edgeServerOptions({
+      bodyLimitBytes: options.bodyLimitBytes,
+      timeouts: options.timeouts ?? DEFAULT_HTTP_TIMEOUTS,
+      respond: (error, request, reply) => sendError(request, reply, error),
+    }),
     ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger }),
-    bodyLimit: options.bodyLimitBytes,
   }) as unknown as FastifyInstance;
   const startedAt = Date.now();
 
@@ -58,8 +79,10 @@ export function buildLlmServerApp(options: LlmServerAppOptions): FastifyInstance
 
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
   app.setNotFoundHandler((request, reply) =>
-    sendError(request, reply, new AppError("not_found", `No route ${request.method} ${request.url}`)),
+    sendError(request, reply, new AppError("not_found", `No route ${request.method} ${pathOnly(request.url)}`)),
   );
+  registerRequestIdHeader(app);
+  registerApiKeys(app, options.apiKeys ?? [], { failureLimit: options.authFailureLimit ?? DEFAULT_AUTH_FAILURE_LIMIT });
 
   registerTgiRoutes(app, { holder: options.holder, version: options.version ?? "0.1.0" });
   registerOpenAiRoutes(app, { holder: options.holder, startedAt });

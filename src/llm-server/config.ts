@@ -7,6 +7,7 @@ import path from "node:path";
 import { z } from "zod";
 import { AppError } from "../errors/index.js";
 import { ENGINE_BACKENDS } from "../llm/llama-cpp/decode-port.js";
+import { DEFAULT_AUTH_FAILURE_LIMIT, DEFAULT_HTTP_TIMEOUTS } from "../observability/http/index.js";
 
 export const SAGEMAKER_MODEL_DIRECTORY = "/opt/ml/model";
 
@@ -35,6 +36,21 @@ export const llmServerConfigSchema = z.object({
   maxNewTokens: positiveInt.optional(),
   requestTimeoutSeconds: z.coerce.number().min(0).default(60),
   bodyLimitBytes: positiveInt.default(1_048_576),
+  // Comma-separated bearer keys; empty = no authentication (like vLLM's --api-key).
+  apiKeys: z
+    .string()
+    .default("")
+    .transform((value) =>
+      value
+        .split(",")
+        .map((key) => key.trim())
+        .filter((key) => key !== ""),
+    ),
+  authFailureLimit: z.coerce.number().int().min(0).default(DEFAULT_AUTH_FAILURE_LIMIT.max),
+  authFailureWindowMs: positiveInt.default(DEFAULT_AUTH_FAILURE_LIMIT.windowMs),
+  headersTimeoutMs: positiveInt.default(DEFAULT_HTTP_TIMEOUTS.headersTimeoutMs),
+  receiveTimeoutMs: positiveInt.default(DEFAULT_HTTP_TIMEOUTS.receiveTimeoutMs),
+  keepAliveTimeoutMs: positiveInt.default(DEFAULT_HTTP_TIMEOUTS.keepAliveTimeoutMs),
   gracePeriodSeconds: z.coerce.number().min(0).max(29).default(25),
   cacheDir: z.string().min(1).optional(),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

@@ -1,10 +1,13 @@
 /**
- * The one place where errors become HTTP responses. TGI routes answer TGI's shape
- * `{"error": "...", "error_type": "..."}`; OpenAI routes (/v1/*) answer OpenAI's
- * `{"error": {"message", "type", "code", "param"}}`. Clients never see stack traces.
+ * The one place where the LLM service's errors become HTTP responses, in the shape each API
+ * promises: TGI and SageMaker routes answer TGI's `{"error": "...", "error_type": "..."}`; OpenAI
+ * routes (/v1/*) answer OpenAI's `{"error": {"message", "type", "code", "param"}}`; everything else
+ * (unknown routes, malformed URLs, /metrics, /docs) the project's `{error: {code, message, requestId}}`.
+ * Clients never see stack traces.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { AppError, type ErrorCode, HTTP_STATUS, isAppError } from "../errors/index.js";
+import { mapError, errorBody as projectErrorBody, REQUEST_ID_HEADER } from "../observability/http/index.js";
 
 /** TGI's error_type for each code. */
 const TGI_ERROR_TYPE: Partial<Record<ErrorCode, string>> = {
@@ -19,6 +22,10 @@ const TGI_ERROR_TYPE: Partial<Record<ErrorCode, string>> = {
   timeout: "timeout",
   aborted: "aborted",
   not_found: "not_found",
+  unauthorized: "unauthorized",
+  rate_limited: "rate_limited",
+  unsupported_media_type: "validation",
+  uri_too_long: "validation",
 };
 
 const OPENAI_ERROR_TYPE: Partial<Record<ErrorCode, string>> = {
@@ -29,6 +36,7 @@ const OPENAI_ERROR_TYPE: Partial<Record<ErrorCode, string>> = {
   model_not_found: "invalid_request_error",
   overloaded: "server_overloaded",
   rate_limited: "rate_limit_error",
+  unauthorized: "authentication_error",
 };
 
 export const RETRY_AFTER_SECONDS = 1;
@@ -38,6 +46,10 @@ export function toAppError(error: unknown): AppError {
   if (isAppError(error)) return error;
   const fastifyError = error as Partial<FastifyError> | undefined;
   const code = fastifyError?.code;
+  if (code === "FST_ERR_BAD_URL" || code === "FST_ERR_MAX_PARAM_LENGTH") {
+    const mapped = mapError(error);
+    return new AppError(mapped.code, mapped.message, { cause: error });
+  }
   if (code === "FST_ERR_CTP_BODY_TOO_LARGE") {
     return new AppError("payload_too_large", "Request body is too large", { cause: error });
   }
@@ -45,7 +57,9 @@ export function toAppError(error: unknown): AppError {
     return new AppError("validation_error", "Input validation error: the request body is empty", { cause: error });
   }
   if (code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
-    return new AppError("bad_request", "Unsupported content type: send application/json", { cause: error });
+    return new AppError("unsupported_media_type", "Unsupported content type: send application/json", {
+      cause: error,
+    });
   }
   if (error instanceof SyntaxError || code === "FST_ERR_CTP_INVALID_JSON_BODY") {
     return new AppError(
@@ -68,6 +82,18 @@ export function isOpenAiRoute(url: string): boolean {
   return url.startsWith("/v1/");
 }
 
+/** Routes of TGI's API and SageMaker's contract: their errors keep TGI's shape. */
+const TGI_ROUTES = new Set(["/generate", "/generate_stream", "/info", "/health", "/invocations", "/ping"]);
+
+export type ErrorShape = "tgi" | "openai" | "project";
+
+export function errorShapeOf(request: FastifyRequest): ErrorShape {
+  const route = request.routeOptions.url;
+  if (route !== undefined && TGI_ROUTES.has(route)) return "tgi";
+  if (route !== undefined && isOpenAiRoute(route)) return "openai";
+  return "project";
+}
+
 export function errorBody(error: AppError, openAi: boolean): Record<string, unknown> {
   if (openAi) {
     return {
@@ -88,6 +114,15 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, thrown: 
   const status = HTTP_STATUS[error.code];
   if (status >= 500 && !error.retryable) request.log.error({ err: thrown, code: error.code }, error.message);
   else request.log.info({ code: error.code }, error.message);
-  if (error.retryable && (status === 429 || status === 503)) reply.header("retry-after", String(RETRY_AFTER_SECONDS));
-  return reply.code(status).send(errorBody(error, isOpenAiRoute(request.url)));
+  if (error.retryable && (status === 429 || status === 503) && !reply.hasHeader("retry-after")) {
+    reply.header("retry-after", String(RETRY_AFTER_SECONDS));
+  }
+  // Errors raised before routing (frameworkErrors) skip the onRequest hook that sets it.
+  if (!reply.hasHeader(REQUEST_ID_HEADER)) reply.header(REQUEST_ID_HEADER, request.id);
+  const shape = errorShapeOf(request);
+  const body =
+    shape === "project"
+      ? projectErrorBody({ status, code: error.code, message: error.message }, request.id)
+      : errorBody(error, shape === "openai");
+  return reply.code(status).type("application/json").send(body);
 }

@@ -12,6 +12,7 @@ import {
   type LlamaCppEngine,
 } from "../llm/llama-cpp/index.js";
 import { createDownloadProgressReporter, resolveModelFile } from "../model-source/index.js";
+import { edgeLoggerOptions, listenOrExplain } from "../observability/http/index.js";
 import { buildLlmServerApp } from "./app.js";
 import type { LlmServerConfig } from "./config.js";
 import { createLlmServerMetrics } from "./metrics.js";
@@ -37,11 +38,30 @@ export async function startLlmServer(
   config: LlmServerConfig,
   options: StartLlmServerOptions = {},
 ): Promise<RunningLlmServer> {
-  const logger = pino({ level: config.logLevel, name: "llm-twin-serve-llm" });
+  const logger = pino(edgeLoggerOptions(config.logLevel, "llm-twin-serve-llm"));
   const holder = createModelHolder();
   const metrics = createLlmServerMetrics(holder);
-  const app = buildLlmServerApp({ holder, metrics, bodyLimitBytes: config.bodyLimitBytes, logger });
-  await app.listen({ host: config.host, port: config.port });
+  const app = buildLlmServerApp({
+    holder,
+    metrics,
+    bodyLimitBytes: config.bodyLimitBytes,
+    logger,
+    apiKeys: config.apiKeys,
+    authFailureLimit: { max: config.authFailureLimit, windowMs: config.authFailureWindowMs },
+    timeouts: {
+      headersTimeoutMs: config.headersTimeoutMs,
+      receiveTimeoutMs: config.receiveTimeoutMs,
+      keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+    },
+  });
+  // Listening comes before the model loads (so /health answers 503 meanwhile): a port in use is
+  // reported before any loading starts.
+  try {
+    await listenOrExplain(app, config.host, config.port);
+  } catch (error) {
+    await app.close().catch(() => {});
+    throw error;
+  }
   const address = app.server.address();
   const port = typeof address === "object" && address !== null ? address.port : config.port;
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;

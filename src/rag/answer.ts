@@ -83,24 +83,33 @@ function promptOverhead(query: string, deps: RagDependencies, promptLimit: Promp
   return base + countTokens(query);
 }
 
-/** Tokens left for the context: the configured budget, shrunk to what the LLM's input limit leaves. */
-function contextBudget(query: string, maxNewTokens: number, deps: RagDependencies): number {
+export type PromptFit = { contextBudget: number; maxNewTokens: number };
+
+/**
+ * Fits the prompt to the model the same way in-process (exact counts) and over HTTP (calibrated
+ * estimates): the query and the template are never cut; the context shrinks first, down to
+ * nothing; only when even the bare query leaves too little room for the answer is `maxNewTokens`
+ * lowered. `input_too_long` only when the query itself does not fit the model's input.
+ */
+function fitPrompt(query: string, maxNewTokens: number, deps: RagDependencies): PromptFit {
   const { config, promptLimit } = deps;
-  if (promptLimit === undefined) return config.contextTokenBudget;
-  const overhead = promptOverhead(query, deps, promptLimit);
-  const inputLimit = Math.min(
-    promptLimit.maxInputTokens,
-    promptLimit.maxTotalTokens === undefined ? Number.POSITIVE_INFINITY : promptLimit.maxTotalTokens - maxNewTokens,
-  );
-  const left = inputLimit - overhead - PROMPT_MARGIN_TOKENS;
-  if (left <= 0) {
+  if (promptLimit === undefined) return { contextBudget: config.contextTokenBudget, maxNewTokens };
+  const overhead = promptOverhead(query, deps, promptLimit) + PROMPT_MARGIN_TOKENS;
+  const maxTotal = promptLimit.maxTotalTokens ?? Number.POSITIVE_INFINITY;
+  const queryLimit = Math.min(promptLimit.maxInputTokens, maxTotal - 1);
+  if (overhead > queryLimit) {
     throw new AppError(
       "input_too_long",
-      `the query takes ${overhead} tokens and the answer up to ${maxNewTokens}: the model's limits (${promptLimit.maxInputTokens} input, ${promptLimit.maxTotalTokens ?? "no"} total) leave no room for context`,
-      { details: { field: "query", promptTokens: overhead, limit: inputLimit } },
+      `the query takes about ${overhead} tokens with the prompt template: the model's input limit is ${queryLimit}; shorten the query`,
+      { details: { field: "query", promptTokens: overhead, limit: queryLimit } },
     );
   }
-  return Math.min(config.contextTokenBudget, left);
+  const fittedNewTokens = Math.max(1, Math.min(maxNewTokens, maxTotal - overhead));
+  const inputLimit = Math.min(promptLimit.maxInputTokens, maxTotal - fittedNewTokens);
+  return {
+    contextBudget: Math.max(0, Math.min(config.contextTokenBudget, inputLimit - overhead)),
+    maxNewTokens: fittedNewTokens,
+  };
 }
 
 /** Slack for token merges across the joins of template, query and context (counted apart). */
@@ -121,24 +130,29 @@ export async function* answerStream(
   }
   await deps.promptLimit?.refresh?.();
   const budgetStart = performance.now();
-  const budget = contextBudget(resolved.query, resolved.maxNewTokens, deps);
+  const fit = fitPrompt(resolved.query, resolved.maxNewTokens, deps);
   const budgetMs = performance.now() - budgetStart;
   const retrieval = await retrieveResolved(resolved, deps, options);
   const { timings } = retrieval;
-  yield { type: "sources", sources: retrieval.sources, author: retrieval.author ?? null, queries: retrieval.queries };
 
   const tokenizationStart = performance.now();
   const countTokens = deps.countTokens ?? deps.promptLimit?.countTokens ?? estimateTokens;
-  const context = buildContext(retrieval.sources, budget, countTokens);
+  const context = buildContext(retrieval.sources, fit.contextBudget, countTokens);
   // Time spent in the LLM's tokenizer (budget and context), reported apart from the service's own work.
   const tokenizationMs = budgetMs + performance.now() - tokenizationStart;
+  // Only the sources that reached the prompt are the answer's sources.
+  const sources = retrieval.sources.slice(0, context.sourcesUsed);
+  yield { type: "sources", sources, author: retrieval.author ?? null, queries: retrieval.queries };
   const prompt = buildPrompt({ template: config.promptTemplate, query: resolved.query, context: context.text });
   trace
     .startSpan("prompt", {
       template: typeof config.promptTemplate === "string" ? config.promptTemplate : "custom",
       contextTokens: context.tokens,
+      contextBudgetTokens: fit.contextBudget,
       contextSourcesUsed: context.sourcesUsed,
+      contextSourcesRetrieved: retrieval.sources.length,
       contextTruncated: context.truncated,
+      maxNewTokensFitted: fit.maxNewTokens,
       tokenizationMs,
       promptChars: promptText(prompt).length,
       ...promptContent(prompt, retrieval.sources.slice(0, context.sourcesUsed)),
@@ -149,7 +163,7 @@ export async function* answerStream(
   const span = trace.startSpan("generation", {
     model: llm.id,
     adapter: null,
-    maxNewTokens: resolved.maxNewTokens,
+    maxNewTokens: fit.maxNewTokens,
     temperature: resolved.temperature,
     topP: config.topP,
     repetitionPenalty: config.repetitionPenalty,
@@ -163,7 +177,7 @@ export async function* answerStream(
   const iterator = llm
     .stream({
       ...prompt,
-      maxNewTokens: resolved.maxNewTokens,
+      maxNewTokens: fit.maxNewTokens,
       temperature: resolved.temperature,
       topP: config.topP,
       repetitionPenalty: config.repetitionPenalty,

@@ -31,6 +31,8 @@ export type RagConfig = {
   rrfK: number;
   /** Most candidates sent to a GGUF reranker (the best by fusion first). */
   rerankCandidates: number;
+  /** When the reranker fails or times out: keep the fusion order ("fallback") or fail the request ("fail"). */
+  rerankerFailure: "fallback" | "fail";
   /** Tokens the retrieved context may take in the prompt. */
   contextTokenBudget: number;
   promptTemplate: PromptTemplateSetting;
@@ -67,6 +69,7 @@ export const DEFAULT_RAG_CONFIG: RagConfig = {
   hybridDenseWeight: 0.2,
   rrfK: 3,
   rerankCandidates: 30,
+  rerankerFailure: "fallback",
   contextTokenBudget: 1024,
   promptTemplate: "chat",
   maxNewTokens: 150,

@@ -10,7 +10,7 @@ import type { Embedder } from "../embedding/index.js";
 import { AppError } from "../errors/index.js";
 import type { LanguageModel, LanguageModelInput } from "../llm/index.js";
 import type { ActiveTrace, Attributes } from "../observability/tracing/index.js";
-import { noopTrace } from "../observability/tracing/index.js";
+import { describeError, noopTrace } from "../observability/tracing/index.js";
 import { cleanQuery } from "../preprocessing/index.js";
 import type { VectorStore } from "../vector-store/index.js";
 import type { RagConfig } from "./config.js";
@@ -19,7 +19,7 @@ import type { Reranker } from "./rerank/port.js";
 import { runStep, type StepOptions } from "./step.js";
 import type { TokenCounter } from "./steps/context.js";
 import { createQueryExpansionStep } from "./steps/query-expansion.js";
-import { createRerankStep } from "./steps/rerank.js";
+import { createRerankStep, fuseResultLists, type RankedChunk } from "./steps/rerank.js";
 import { createEmbedQueriesStep, createSearchStep } from "./steps/search.js";
 import { type AuthorResolution, createSelfQueryStep, findKnownAuthor } from "./steps/self-query.js";
 import { emptyTimings, type RagRequest, type RagSource, type RetrievalResult } from "./types.js";
@@ -199,9 +199,21 @@ export async function retrieveResolved(
         rrfK: config.rrfK,
         candidates: config.rerankCandidates,
       });
-      const kept = await callUpstream("the reranker", config.rerankerTimeoutMs, signal, (child) =>
-        rerank(request.query, lists, { k: request.k, signal: child }),
-      );
+      let kept: RankedChunk[];
+      try {
+        kept = await callUpstream("the reranker", config.rerankerTimeoutMs, signal, (child) =>
+          rerank(request.query, lists, { k: request.k, signal: child }),
+        );
+        if (deps.reranker !== undefined) timings.rerank = "model";
+      } catch (error) {
+        // A failed or slow reranker costs ranking quality, not the answer (unless strict).
+        if (deps.reranker === undefined || config.rerankerFailure === "fail" || signal?.aborted) throw error;
+        kept = fuseResultLists(lists, config.rrfK).slice(0, request.k);
+        timings.rerank = "fallback";
+        const { code, message } = describeError(error);
+        span.setAttributes({ rerank: "fallback", rerankError: code, rerankErrorMessage: message });
+        trace.setAttributes({ rerank: "fallback" });
+      }
       span.setAttributes({
         ids: kept.map((item) => item.chunk.id),
         scores: kept.map((item) => item.score),

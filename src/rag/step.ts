@@ -9,7 +9,7 @@ export type StepOptions = {
   name: string;
   /** Where the duration goes, whether the step succeeds or throws. */
   timings: RagTimings;
-  timing: Exclude<keyof RagTimings, "totalMs">;
+  timing: Exclude<keyof RagTimings, "totalMs" | "rerank">;
   /** The span's attributes at its start. */
   attributes?: Attributes;
 };

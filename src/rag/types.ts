@@ -43,6 +43,8 @@ export type RagTimings = {
   rerankMs: number;
   generationMs: number;
   totalMs: number;
+  /** With a reranker: "model" when it ranked, "fallback" when it failed or timed out (fusion order kept). */
+  rerank?: "model" | "fallback";
 };
 
 export type RetrievalResult = {

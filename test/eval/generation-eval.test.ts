@@ -14,7 +14,7 @@ import { createHttpTwin, runGenerationEvaluation } from "../../src/eval/generati
 import { createLlamaCppLanguageModel } from "../../src/llm/llama-cpp/index.js";
 import { inProcessPromptLimit } from "../../src/rag/service/run.js";
 import { buildHarness, type Harness } from "../../src/rag/testing/app-harness.js";
-import { tinyModelPath } from "../../src/testing/gguf/index.js";
+import { tinyModelPath } from "../../src/gguf/index.js";
 import { type ScriptedJudge, startScriptedJudge } from "../../src/testing/scripted-judge.js";
 import { projectRoot } from "../../src/testing/shared-datasets.js";
 

@@ -51,8 +51,11 @@ describe.skipIf(ARTICLES === undefined)("RAG service, one process (tiny GGUF + r
     expect(response.status).toBe(200);
     const body = (await response.json()) as RagResponse;
     expect(typeof body.answer).toBe("string");
-    expect(body.sources).toHaveLength(3);
-    expect(new Set(body.sources.map((source) => source.id)).size).toBe(3);
+    // Only the sources that reached the prompt are listed: the tiny model's byte-level tokenizer
+    // makes articles long in tokens, so the context budget holds fewer than the 3 retrieved.
+    expect(body.sources.length).toBeGreaterThanOrEqual(1);
+    expect(body.sources.length).toBeLessThanOrEqual(3);
+    expect(new Set(body.sources.map((source) => source.id)).size).toBe(body.sources.length);
     for (const source of body.sources) {
       expect(source.text.length).toBeGreaterThan(0);
       expect([PAUL, MAXIME]).toContain(source.author.fullName);

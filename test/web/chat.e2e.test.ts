@@ -81,6 +81,8 @@ describe.skipIf(ARTICLES === undefined || !hasChromium)("chat page in a browser 
       embedder: corpus.embedder,
       llm: switchable.model,
       ...inProcessPromptLimit(llm.engine),
+      // The tiny generated model is what the offline demo serves: the page must say so.
+      demoModel: true,
       disposeResources: () => llm.dispose(),
     });
     page = context.pages()[0] ?? (await context.newPage());
@@ -144,6 +146,9 @@ describe.skipIf(ARTICLES === undefined || !hasChromium)("chat page in a browser 
     await expect.poll(() => page.locator("#author option").count()).toBeGreaterThan(1);
     const authors = await page.locator("#author option").allTextContents();
     expect(authors).toContain(MAXIME);
+    // The offline demo model is answering: the page says so.
+    await expect.poll(() => page.locator("#demo-banner").isVisible()).toBe(true);
+    expect(await page.locator("#demo-banner").textContent()).toContain("demo model");
     expect(offsite).toEqual([]);
     const total = [...scriptBytes.values()].reduce((sum, bytes) => sum + bytes, 0);
     expect(scriptBytes.size).toBeGreaterThan(1);

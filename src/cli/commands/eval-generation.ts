@@ -194,7 +194,7 @@ async function loadLlm(config: EvalGenerationConfig): Promise<InProcessLlm> {
   }
   const { DEMO_MODEL, DEMO_MODEL_WARNING, demoModelPath } = await import("../../llm/demo-model.js");
   const { createLlamaCppLanguageModel } = await import("../../llm/llama-cpp/index.js");
-  const { resolveModelFile } = await import("../../llm/model-source/index.js");
+  const { resolveModelFile } = await import("../../model-source/index.js");
   const { inProcessPromptLimit } = await import("../../rag/service/run.js");
   const model = config.model ?? DEMO_MODEL;
   if (model === DEMO_MODEL) process.stderr.write(`llm-twin eval generation: ${DEMO_MODEL_WARNING}\n`);

@@ -22,7 +22,13 @@ const FLAGS: Flag[] = [
     env: "LLM_TWIN_MODEL_ID",
     defaultDescription: "file name",
   },
-  { flags: "--host <host>", description: "address to listen on", env: "LLM_TWIN_HOST", defaultValue: "0.0.0.0" },
+  {
+    flags: "--host <host>",
+    description:
+      "address to listen on; the default 0.0.0.0 accepts connections on every network interface of this machine (anyone who can reach it can generate unless --api-keys is set; use 127.0.0.1 for this machine only)",
+    env: "LLM_TWIN_HOST",
+    defaultValue: "0.0.0.0",
+  },
   {
     flags: "--port <port>",
     description: "port to listen on (also SAGEMAKER_BIND_TO_PORT)",
@@ -117,6 +123,43 @@ const FLAGS: Flag[] = [
     defaultValue: "1048576",
   },
   {
+    flags: "--api-keys <keys>",
+    description:
+      "comma-separated bearer keys: every route but /health and /ping then needs 'Authorization: Bearer <key>' (vLLM's --api-key); empty = no authentication",
+    env: "LLM_TWIN_API_KEYS",
+    defaultDescription: "none",
+  },
+  {
+    flags: "--auth-failure-limit <n>",
+    description: "failed API-key checks per client address per window before 429; 0 = unlimited",
+    env: "LLM_TWIN_AUTH_FAILURE_LIMIT",
+    defaultValue: "10",
+  },
+  {
+    flags: "--auth-failure-window-ms <ms>",
+    description: "window of --auth-failure-limit",
+    env: "LLM_TWIN_AUTH_FAILURE_WINDOW_MS",
+    defaultValue: "60000",
+  },
+  {
+    flags: "--headers-timeout-ms <ms>",
+    description: "time a client has to send the request headers (408 beyond)",
+    env: "LLM_TWIN_HEADERS_TIMEOUT_MS",
+    defaultValue: "10000",
+  },
+  {
+    flags: "--receive-timeout-ms <ms>",
+    description: "time a client has to send the whole request, body included (408 beyond)",
+    env: "LLM_TWIN_RECEIVE_TIMEOUT_MS",
+    defaultValue: "30000",
+  },
+  {
+    flags: "--keep-alive-timeout-ms <ms>",
+    description: "how long an idle keep-alive connection stays open",
+    env: "LLM_TWIN_KEEP_ALIVE_TIMEOUT_MS",
+    defaultValue: "72000",
+  },
+  {
     flags: "--grace-period <seconds>",
     description: "time in-flight requests get to finish on SIGTERM (< 30)",
     env: "LLM_TWIN_GRACE_PERIOD",
@@ -169,6 +212,12 @@ export function registerServeLlmCommand(program: Command): void {
       maxNewTokens: flags.maxNewTokens,
       requestTimeoutSeconds: flags.requestTimeout,
       bodyLimitBytes: flags.bodyLimit,
+      apiKeys: flags.apiKeys,
+      authFailureLimit: flags.authFailureLimit,
+      authFailureWindowMs: flags.authFailureWindowMs,
+      headersTimeoutMs: flags.headersTimeoutMs,
+      receiveTimeoutMs: flags.receiveTimeoutMs,
+      keepAliveTimeoutMs: flags.keepAliveTimeoutMs,
       gracePeriodSeconds: flags.gracePeriod,
       cacheDir: flags.cacheDir,
       logLevel: flags.logLevel,

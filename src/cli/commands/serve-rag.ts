@@ -7,6 +7,7 @@ import { type Command, Option } from "commander";
 import type { Embedder } from "../../embedding/index.js";
 import { AppError } from "../../errors/index.js";
 import type { LanguageModel } from "../../llm/index.js";
+import { assertPortFree } from "../../observability/http/index.js";
 import type { Reranker } from "../../rag/rerank/port.js";
 import type { PromptLimit } from "../../rag/retrieve.js";
 import { addRagServiceOptions } from "../../rag/service/options.js";
@@ -65,6 +66,8 @@ export function registerServeRagCommand(program: Command): void {
     const disposeResources = async () => {
       await Promise.allSettled([store?.close(), embedder?.dispose(), llm?.dispose(), reranker?.dispose()]);
     };
+    // A port in use is one line now, not a stack trace once everything has loaded.
+    await assertPortFree(settings.host, settings.port);
     try {
       store = await openVectorStore(settings.store);
       embedder = await createEmbedder(

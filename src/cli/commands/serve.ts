@@ -106,6 +106,7 @@ export function registerServeCommand(program: Command): void {
       { createLlamaCppLanguageModel, describeEngineForLog, describeForLog },
       { loadReranker },
       { closeOnSignals, inProcessPromptLimit, runRagService },
+      { assertPortFree },
     ] = await Promise.all([
       import("../../rag/service/settings.js"),
       import("../../vector-store/index.js"),
@@ -114,6 +115,7 @@ export function registerServeCommand(program: Command): void {
       import("../../llm/llama-cpp/index.js"),
       import("../../rag/service/reranker.js"),
       import("../../rag/service/run.js"),
+      import("../../observability/http/port.js"),
     ]);
     const settings = parseRagServiceSettings(raw);
     const threads =
@@ -132,13 +134,18 @@ export function registerServeCommand(program: Command): void {
     let embedder: Embedder | undefined;
     let llm: LlamaCppLanguageModel | undefined;
     let reranker: Reranker | undefined;
+    let demoModel = false;
     const disposeResources = async () => {
       await Promise.allSettled([store?.close(), embedder?.dispose(), llm?.dispose(), reranker?.dispose()]);
     };
+    // A port in use is one line now, not a stack trace once everything has loaded.
+    await assertPortFree(settings.host, settings.port);
     try {
       // The model first: a failed download should not wait for (or follow) anything else.
       const demoFallback = raw.demoFallback !== false;
-      const modelPath = await resolveServeModel(model, settings.cacheDir, demoFallback, log);
+      const resolved = await resolveServeModel(model, settings.cacheDir, demoFallback, log);
+      const modelPath = resolved.path;
+      demoModel = resolved.demo;
       store = await openVectorStore(settings.store);
       embedder = await createEmbedder(
         settings.embedder,
@@ -174,6 +181,9 @@ export function registerServeCommand(program: Command): void {
       embedder,
       llm,
       ...inProcessPromptLimit(llm.engine),
+      // Admission before any work, sized to the engine's own: it never refuses what /rag admitted.
+      autoMaxGenerations: llm.engine.info.maxConcurrentRequests,
+      demoModel,
       ...(reranker === undefined ? {} : { reranker }),
       disposeResources,
     });
@@ -187,17 +197,18 @@ async function resolveServeModel(
   cacheDir: string | undefined,
   demoFallback: boolean,
   log: (message: string) => void,
-): Promise<string> {
+): Promise<{ path: string; demo: boolean }> {
   if (model === DEMO_MODEL) {
     log(DEMO_MODEL_WARNING);
-    return demoModelPath();
+    return { path: await demoModelPath(), demo: true };
   }
   const { createDownloadProgressReporter, resolveModelFile } = await import("../../model-source/index.js");
   try {
-    return await resolveModelFile(model, {
+    const path = await resolveModelFile(model, {
       ...(cacheDir === undefined ? {} : { cacheDir }),
       onProgress: createDownloadProgressReporter({ label: `download ${model}` }),
     });
+    return { path, demo: false };
   } catch (error) {
     const reason = isAppError(error) || error instanceof Error ? error.message : String(error);
     const isDefault = model === DEFAULT_SERVE_MODEL;
@@ -207,7 +218,7 @@ async function resolveServeModel(
     if (isDefault && demoFallback && unreachable) {
       log(`could not download the default model ${model}: ${reason}`);
       log(DEMO_MODEL_WARNING);
-      return demoModelPath();
+      return { path: await demoModelPath(), demo: true };
     }
     throw new AppError(
       "model_not_found",

@@ -71,7 +71,7 @@ export function metricValue(
   if (result.error !== undefined) return { value: null, reason: `no answer: ${result.error.code}` };
   if (key === "words") return { value: result.words };
   if (TIMING_KEYS.has(key)) {
-    const value = (result.timings as Record<string, number | undefined>)[key];
+    const value = (result.timings as Record<string, unknown>)[key];
     return typeof value === "number" ? { value } : { value: null, reason: "not reported by the service" };
   }
   return { value: null, reason: "unknown metric" };

@@ -13,7 +13,7 @@ import { generateTgi, streamTgi } from "./tgi.js";
 
 export function registerSageMakerRoutes(app: FastifyInstance, options: { holder: ModelHolder }): void {
   const { holder } = options;
-  app.get("/ping", async (_request, reply) => {
+  app.get("/ping", { config: { public: true } }, async (_request, reply) => {
     holder.require();
     return reply.code(200).send();
   });

@@ -31,7 +31,7 @@ export function registerTgiRoutes(app: FastifyInstance, options: TgiRouteOptions
     const engine = holder.require();
     await streamTgi(engine, parseTgiRequest(request.body), request, reply);
   });
-  app.get("/health", async (_request, reply) => {
+  app.get("/health", { config: { public: true } }, async (_request, reply) => {
     holder.require();
     return reply.code(200).send();
   });

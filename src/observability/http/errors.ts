@@ -6,6 +6,8 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AppError, type ErrorCode, HTTP_STATUS, isAppError } from "../../errors/index.js";
+import { pathOnly } from "./logging.js";
+import { REQUEST_ID_HEADER } from "./request-id.js";
 
 export type ErrorBody = {
   error: { code: ErrorCode; message: string; requestId: string; details?: Record<string, unknown> };
@@ -13,13 +15,29 @@ export type ErrorBody = {
 
 export type MappedError = { status: number; code: ErrorCode; message: string; details?: Record<string, unknown> };
 
+/** Fastify's own errors that need a code and a message of their own. */
+const FASTIFY_ERRORS: Record<string, { code: ErrorCode; message: string }> = {
+  FST_ERR_BAD_URL: { code: "bad_request", message: "the URL is not valid: a percent-encoded sequence does not decode" },
+  FST_ERR_MAX_PARAM_LENGTH: { code: "uri_too_long", message: "a path parameter of the URL is too long" },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    code: "unsupported_media_type",
+    message: "unsupported content type: send the body as application/json",
+  },
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: "payload_too_large", message: "the request body is too large" },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: "bad_request", message: "the request body is empty: send a JSON object" },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    code: "bad_request",
+    message: "the request body does not match its Content-Length",
+  },
+};
+
 function fastifyErrorCode(error: FastifyError): ErrorCode {
   if (error.validation !== undefined) return "validation_error";
-  if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") return "payload_too_large";
   if (error.statusCode === 429) return "rate_limited";
   if (error.statusCode === 404) return "not_found";
   if (error.statusCode === 401) return "unauthorized";
   if (error.statusCode === 413) return "payload_too_large";
+  if (error.statusCode === 415) return "unsupported_media_type";
   if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) return "bad_request";
   return "internal_error";
 }
@@ -34,6 +52,8 @@ export function mapError(error: unknown): MappedError {
     };
   }
   const fastifyError = error as FastifyError;
+  const known = typeof fastifyError?.code === "string" ? FASTIFY_ERRORS[fastifyError.code] : undefined;
+  if (known !== undefined) return { status: HTTP_STATUS[known.code], ...known };
   const code = fastifyErrorCode(fastifyError);
   if (code === "internal_error") return { status: 500, code, message: "internal error" };
   let message = fastifyError.message;
@@ -58,19 +78,31 @@ export type ErrorHandlingOptions = {
   onError?: (code: ErrorCode, request: FastifyRequest) => void;
 };
 
+/** Sends `error` in the one shape (also for errors raised before routing: frameworkErrors). */
+export function sendErrorBody(
+  error: unknown,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  options: ErrorHandlingOptions = {},
+): FastifyReply {
+  const mapped = mapError(error);
+  if (mapped.status >= 500) request.log.error({ err: error, code: mapped.code }, "request failed");
+  else request.log.info({ code: mapped.code, message: mapped.message }, "request rejected");
+  options.onError?.(mapped.code, request);
+  // Errors raised before routing (frameworkErrors) skip the onRequest hook that sets it.
+  if (!reply.hasHeader(REQUEST_ID_HEADER)) reply.header(REQUEST_ID_HEADER, request.id);
+  if (mapped.code === "overloaded" || mapped.code === "rate_limited" || mapped.status === 503) {
+    if (!reply.hasHeader("retry-after")) reply.header("retry-after", "1");
+  }
+  return reply.status(mapped.status).type("application/json").send(errorBody(mapped, request.id));
+}
+
 export function registerErrorHandling(app: FastifyInstance, options: ErrorHandlingOptions = {}): void {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
-    const mapped = mapError(error);
-    if (mapped.status >= 500) request.log.error({ err: error, code: mapped.code }, "request failed");
-    else request.log.info({ code: mapped.code, message: mapped.message }, "request rejected");
-    options.onError?.(mapped.code, request);
-    if (mapped.code === "overloaded" || mapped.code === "rate_limited" || mapped.status === 503) {
-      if (!reply.hasHeader("retry-after")) reply.header("retry-after", "1");
-    }
-    return reply.status(mapped.status).type("application/json").send(errorBody(mapped, request.id));
+    return sendErrorBody(error, request, reply, options);
   });
   app.setNotFoundHandler((request, reply) => {
-    const mapped = mapError(new AppError("not_found", `no route ${request.method} ${request.url.split("?")[0]}`));
+    const mapped = mapError(new AppError("not_found", `no route ${request.method} ${pathOnly(request.url)}`));
     options.onError?.(mapped.code, request);
     return reply.status(404).send(errorBody(mapped, request.id));
   });

@@ -11,22 +11,27 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastif
 import { AppError } from "../../errors/index.js";
 import {
   bearerToken,
+  edgeServerOptions,
   registerApiKeys,
   registerErrorHandling,
   registerHttpMetrics,
   registerRequestIdHeader,
-  requestIdFrom,
+  sendErrorBody,
 } from "../../observability/http/index.js";
 import type { TraceLog, Tracer } from "../../observability/tracing/index.js";
 import { registerChatPage } from "../../web/index.js";
 import type { ReadinessCheck } from "../readiness.js";
 import type { RagDependencies } from "../retrieve.js";
+import { createGenerationAdmission } from "./admission.js";
 import type { RagHttpConfig } from "./config.js";
 import { createRagMetrics, type RagMetrics } from "./rag-metrics.js";
 import { registerRagRoutes } from "./rag-routes.js";
-import { healthSchema, readySchema, traceByIdSchema, tracesListSchema } from "./schemas.js";
+import { healthSchema, infoSchema, readySchema, traceByIdSchema, tracesListSchema } from "./schemas.js";
 
 export { DEFAULT_RAG_HTTP_CONFIG, type RagHttpConfig, type RateLimitConfig } from "./config.js";
+
+/** Content types whose body is parsed as JSON besides application/json: `curl -d` sends the first. */
+const JSON_LIKE_CONTENT_TYPES = ["application/x-www-form-urlencoded", "text/plain"];
 
 export type RagAppOptions = {
   deps: RagDependencies;
@@ -35,6 +40,8 @@ export type RagAppOptions = {
   traceLog: TraceLog;
   readiness: ReadinessCheck;
   metrics?: RagMetrics;
+  /** The model answering, as /info reports it; `demo` when it is the offline demo model. */
+  model?: { id: string; demo: boolean };
   logger?: FastifyServerOptions["logger"];
   /** Runs when the app closes (dispose the store, LLM, tracer...). */
   onClose?: () => Promise<void>;
@@ -49,18 +56,22 @@ function rateLimitKey(request: Parameters<NonNullable<Parameters<typeof rateLimi
 export async function buildRagApp(options: RagAppOptions): Promise<FastifyInstance> {
   const { deps, http, tracer, traceLog, readiness } = options;
   const metrics = options.metrics ?? createRagMetrics();
+  const onError = (code: string) => metrics.http.errors.inc({ code });
   const app = Fastify({
+    ...edgeServerOptions({
+      bodyLimitBytes: http.bodyLimitBytes,
+      timeouts: http.timeouts,
+      respond: (error, request, reply) => sendErrorBody(error, request, reply, { onError }),
+    }),
     logger: options.logger ?? false,
-    bodyLimit: http.bodyLimitBytes,
-    genReqId: requestIdFrom,
     // Strict bodies: no silent stripping of unknown fields, no "42" → 42 coercion.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
 
-  // Bodies are JSON whatever the Content-Type: `curl -d '{...}'` sends
-  // application/x-www-form-urlencoded (as TGI and serve-llm accept); invalid JSON is still a 400.
-  app.addContentTypeParser("*", { parseAs: "string" }, app.getDefaultJsonParser("error", "error"));
-  registerErrorHandling(app, { onError: (code) => metrics.http.errors.inc({ code }) });
+  // `curl -d '{...}'` sends application/x-www-form-urlencoded: such bodies are read as JSON too
+  // (invalid JSON is a 400); any other content type is 415 unsupported_media_type.
+  app.addContentTypeParser(JSON_LIKE_CONTENT_TYPES, { parseAs: "string" }, app.getDefaultJsonParser("error", "error"));
+  registerErrorHandling(app, { onError });
   registerRequestIdHeader(app);
   registerHttpMetrics(app, metrics.http);
 
@@ -77,7 +88,7 @@ export async function buildRagApp(options: RagAppOptions): Promise<FastifyInstan
         }),
     });
   }
-  registerApiKeys(app, http.apiKeys);
+  registerApiKeys(app, http.apiKeys, { failureLimit: http.authFailureLimit });
 
   await app.register(swagger, {
     openapi: {
@@ -101,6 +112,10 @@ export async function buildRagApp(options: RagAppOptions): Promise<FastifyInstan
     return { status: "ready", checks: result.checks };
   });
 
+  const model = options.model ?? { id: deps.llm?.id ?? "none", demo: false };
+  // Public like /ready: the chat page says when the offline demo model is answering.
+  app.get("/info", { config: { public: true }, schema: infoSchema }, async () => ({ model }));
+
   app.get<{ Querystring: { limit?: string } }>("/traces", { schema: tracesListSchema }, async (request) => ({
     traces: traceLog.list(Math.min(Number(request.query.limit ?? "50"), 10_000)),
   }));
@@ -110,7 +125,12 @@ export async function buildRagApp(options: RagAppOptions): Promise<FastifyInstan
     return trace;
   });
 
-  await registerRagRoutes(app, { deps, tracer, metrics });
+  await registerRagRoutes(app, {
+    deps,
+    tracer,
+    metrics,
+    ...(http.maxGenerations === undefined ? {} : { admission: createGenerationAdmission(http.maxGenerations) }),
+  });
   await app.register(registerChatPage, {
     listAuthors: deps.listAuthors ?? (() => deps.store.listAuthors()),
   });

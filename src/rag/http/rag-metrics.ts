@@ -1,15 +1,16 @@
 /** The RAG service's metrics: the shared HTTP ones plus the duration of each RAG step. */
-import { Histogram } from "prom-client";
+import { Counter, Histogram } from "prom-client";
 import { createHttpMetrics, type HttpMetrics } from "../../observability/http/index.js";
 import type { RagTimings } from "../types.js";
 
 export type RagMetrics = {
   http: HttpMetrics;
   steps: Histogram<"step">;
+  rerankFallbacks: Counter;
   observeTimings(timings: RagTimings): void;
 };
 
-const STEPS: Record<Exclude<keyof RagTimings, "totalMs">, string> = {
+const STEPS: Record<Exclude<keyof RagTimings, "totalMs" | "rerank">, string> = {
   selfQueryMs: "self_query",
   expansionMs: "query_expansion",
   embeddingMs: "embedding",
@@ -27,12 +28,19 @@ export function createRagMetrics(options: { defaultMetrics?: boolean } = {}): Ra
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [http.registry],
   });
+  const rerankFallbacks = new Counter({
+    name: "llm_twin_rag_rerank_fallbacks_total",
+    help: "Requests whose reranker failed or timed out and kept the fusion order (--reranker-failure fallback)",
+    registers: [http.registry],
+  });
   return {
     http,
     steps,
+    rerankFallbacks,
     observeTimings(timings) {
+      if (timings.rerank === "fallback") rerankFallbacks.inc();
       for (const [field, step] of Object.entries(STEPS)) {
-        const value = timings[field as keyof RagTimings];
+        const value = timings[field as keyof typeof STEPS];
         if (value > 0) steps.observe({ step }, value / 1000);
       }
       steps.observe({ step: "total" }, timings.totalMs / 1000);

@@ -11,11 +11,18 @@ import { answerOnce, answerStream } from "../answer.js";
 import type { RagDependencies } from "../retrieve.js";
 import { retrieve } from "../retrieve.js";
 import type { RagPart, RagRequest, RagTimings } from "../types.js";
+import { admissionHooks, type GenerationAdmission } from "./admission.js";
 import type { RagMetrics } from "./rag-metrics.js";
 import { ragRouteSchema, retrieveRouteSchema } from "./schemas.js";
 import { sseEvent, wantsEventStream } from "./sse.js";
 
-export type RagRoutesOptions = { deps: RagDependencies; tracer: Tracer; metrics: RagMetrics };
+export type RagRoutesOptions = {
+  deps: RagDependencies;
+  tracer: Tracer;
+  metrics: RagMetrics;
+  /** Bound on /rag requests in flight (429 beyond, before any work); none = unbounded. */
+  admission?: GenerationAdmission;
+};
 
 /** An AbortSignal that fires when the client disconnects before the response is complete. */
 function clientGoneSignal(reply: FastifyReply): AbortSignal {
@@ -77,7 +84,8 @@ export async function registerRagRoutes(app: FastifyInstance, options: RagRoutes
 
   const observeTimings = (timings: RagTimings) => metrics.observeTimings(timings);
 
-  app.post<{ Body: RagRequest }>("/rag", { schema: ragRouteSchema }, async (request, reply) => {
+  const admission = options.admission === undefined ? {} : admissionHooks(options.admission, metrics);
+  app.post<{ Body: RagRequest }>("/rag", { schema: ragRouteSchema, ...admission }, async (request, reply) => {
     const body = request.body;
     const signal = clientGoneSignal(reply);
     const trace = startTrace(tracer, "rag", request, body);

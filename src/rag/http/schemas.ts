@@ -70,6 +70,12 @@ export const timingsSchema = {
     rerankMs: { type: "number" },
     generationMs: { type: "number" },
     totalMs: { type: "number" },
+    rerank: {
+      type: "string",
+      enum: ["model", "fallback"],
+      description:
+        "Present with a reranker: model = it ranked; fallback = it failed or timed out and the fusion order was kept",
+    },
   },
 } as const;
 
@@ -188,4 +194,23 @@ export const traceByIdSchema = {
   tags: ["traces"],
   params: { type: "object", required: ["id"], properties: { id: { type: "string", maxLength: 64 } } },
   response: { 200: traceSchema, 404: errorBodySchema, 401: errorBodySchema, 429: errorBodySchema },
+} as const;
+
+export const infoSchema = {
+  summary: "The model answering",
+  description:
+    "`model.demo` is true when the offline demo model answers (a random-weight GGUF generated locally: retrieval and sources are real, the text is gibberish).",
+  response: {
+    200: {
+      type: "object",
+      required: ["model"],
+      properties: {
+        model: {
+          type: "object",
+          required: ["id", "demo"],
+          properties: { id: { type: "string" }, demo: { type: "boolean" } },
+        },
+      },
+    },
+  },
 } as const;

@@ -20,9 +20,12 @@ describe("RAG service options", () => {
     expect(config.categories).toEqual(["articles", "posts", "repositories"]);
     expect(config.promptTemplate).toBe("chat");
     expect(httpConfigFromSettings(settings)).toEqual({
+      maxGenerations: 8,
       apiKeys: [],
       rateLimit: { max: 120, timeWindowMs: 60_000 },
       bodyLimitBytes: 65_536,
+      authFailureLimit: { max: 10, windowMs: 60_000 },
+      timeouts: { headersTimeoutMs: 10_000, receiveTimeoutMs: 30_000, keepAliveTimeoutMs: 72_000 },
     });
   });
 

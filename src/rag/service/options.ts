@@ -121,6 +121,14 @@ export const RAG_SERVICE_OPTIONS: OptionSpec[] = [
     default: String(d.rerankCandidates),
   },
   {
+    key: "rerankerFailure",
+    flags: "--reranker-failure <mode>",
+    env: "LLM_TWIN_RERANKER_FAILURE",
+    description:
+      "when the reranker fails or passes --reranker-timeout-ms: fallback (keep the fusion order, timings.rerank = fallback) | fail (the request fails)",
+    default: "fallback",
+  },
+  {
     key: "contextTokens",
     flags: "--context-tokens <n>",
     env: "LLM_TWIN_CONTEXT_TOKENS",
@@ -182,6 +190,49 @@ export const RAG_SERVICE_OPTIONS: OptionSpec[] = [
     env: "LLM_TWIN_RATE_LIMIT_WINDOW_MS",
     description: "rate-limit window",
     default: String(RATE.timeWindowMs),
+  },
+  {
+    key: "maxGenerations",
+    flags: "--max-generations <n>",
+    env: "LLM_TWIN_MAX_GENERATIONS",
+    description:
+      "/rag requests in flight before 429 overloaded (refused before any retrieval); auto = serve: the model's --parallel + queue, serve-rag: 8 (serve-llm's default limit)",
+    default: "auto",
+  },
+  {
+    key: "authFailureLimit",
+    flags: "--auth-failure-limit <n>",
+    env: "LLM_TWIN_AUTH_FAILURE_LIMIT",
+    description: "failed API-key checks per client address per window before 429; 0 = unlimited",
+    default: String(DEFAULT_RAG_HTTP_CONFIG.authFailureLimit.max),
+  },
+  {
+    key: "authFailureWindowMs",
+    flags: "--auth-failure-window-ms <ms>",
+    env: "LLM_TWIN_AUTH_FAILURE_WINDOW_MS",
+    description: "window of --auth-failure-limit",
+    default: String(DEFAULT_RAG_HTTP_CONFIG.authFailureLimit.windowMs),
+  },
+  {
+    key: "headersTimeoutMs",
+    flags: "--headers-timeout-ms <ms>",
+    env: "LLM_TWIN_HEADERS_TIMEOUT_MS",
+    description: "time a client has to send the request headers (408 beyond)",
+    default: String(DEFAULT_RAG_HTTP_CONFIG.timeouts.headersTimeoutMs),
+  },
+  {
+    key: "receiveTimeoutMs",
+    flags: "--receive-timeout-ms <ms>",
+    env: "LLM_TWIN_RECEIVE_TIMEOUT_MS",
+    description: "time a client has to send the whole request, body included (408 beyond)",
+    default: String(DEFAULT_RAG_HTTP_CONFIG.timeouts.receiveTimeoutMs),
+  },
+  {
+    key: "keepAliveTimeoutMs",
+    flags: "--keep-alive-timeout-ms <ms>",
+    env: "LLM_TWIN_KEEP_ALIVE_TIMEOUT_MS",
+    description: "how long an idle keep-alive connection stays open",
+    default: String(DEFAULT_RAG_HTTP_CONFIG.timeouts.keepAliveTimeoutMs),
   },
   {
     key: "llmTimeoutMs",

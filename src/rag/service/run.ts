@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import type { Embedder } from "../../embedding/index.js";
 import type { LanguageModel, LanguageModelInput } from "../../llm/index.js";
+import { edgeLoggerOptions, listenOrExplain } from "../../observability/http/index.js";
 import { createOtlpSink, createTracer, openTraceLog, type TraceSink } from "../../observability/tracing/index.js";
 import type { VectorStore } from "../../vector-store/index.js";
 import { createAuthorsCache } from "../authors-cache.js";
@@ -30,6 +31,10 @@ export type RunRagServiceInput = {
   /** Disposes the adapters when the service closes. */
   disposeResources: () => Promise<void>;
   serviceName?: string;
+  /** True when the offline demo model answers (GET /info and the chat page say so). */
+  demoModel?: boolean;
+  /** What --max-generations auto means here: the in-process engine's own limit (serve). */
+  autoMaxGenerations?: number;
 };
 
 export type RunningRagService = { app: FastifyInstance; url: string; close(): Promise<void> };
@@ -69,7 +74,7 @@ async function startService(input: RunRagServiceInput): Promise<RunningRagServic
       ...(input.countTokens === undefined ? {} : { countTokens: input.countTokens }),
       ...(input.promptLimit === undefined ? {} : { promptLimit: input.promptLimit }),
     },
-    http: httpConfigFromSettings(settings),
+    http: httpConfigFromSettings(settings, input.autoMaxGenerations),
     tracer: createTracer(sinks, { promptCapture: settings.tracePrompts }),
     traceLog,
     readiness: createReadinessCheck({
@@ -78,11 +83,12 @@ async function startService(input: RunRagServiceInput): Promise<RunningRagServic
       expectedFingerprintHash: fingerprint.hash,
       timeoutMs: settings.readyTimeoutMs,
     }),
-    logger: { level: settings.logLevel },
+    model: { id: llm.id, demo: input.demoModel === true },
+    logger: edgeLoggerOptions(settings.logLevel),
     onClose: input.disposeResources,
   });
   try {
-    await app.listen({ port: settings.port, host: settings.host });
+    await listenOrExplain(app, settings.host, settings.port);
   } catch (error) {
     await app.close().catch(() => {});
     throw error;

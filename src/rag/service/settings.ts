@@ -42,6 +42,7 @@ const settingsSchema = z.object({
   hybridDenseWeight: z.coerce.number().min(0).max(1),
   rrfK: z.coerce.number().min(0),
   rerankCandidates: integer(1),
+  rerankerFailure: z.enum(["fallback", "fail"]),
   contextTokens: integer(1),
   maxNewTokens: integer(1),
   maxNewTokensLimit: integer(1),
@@ -51,6 +52,12 @@ const settingsSchema = z.object({
   apiKeys: z.string().default(""),
   rateLimit: integer(0),
   rateLimitWindowMs: milliseconds,
+  maxGenerations: z.union([z.literal("auto"), integer(1)]),
+  authFailureLimit: integer(0),
+  authFailureWindowMs: milliseconds,
+  headersTimeoutMs: milliseconds,
+  receiveTimeoutMs: milliseconds,
+  keepAliveTimeoutMs: milliseconds,
   llmTimeoutMs: milliseconds,
   embedderTimeoutMs: milliseconds,
   storeTimeoutMs: milliseconds,
@@ -111,6 +118,7 @@ export function ragConfigFromSettings(settings: RagServiceSettings): RagConfig {
     hybridDenseWeight: settings.hybridDenseWeight,
     rrfK: settings.rrfK,
     rerankCandidates: settings.rerankCandidates,
+    rerankerFailure: settings.rerankerFailure,
     contextTokenBudget: settings.contextTokens,
     promptTemplate: loadPromptTemplate(settings.promptTemplate),
     maxNewTokens: settings.maxNewTokens,
@@ -124,14 +132,28 @@ export function ragConfigFromSettings(settings: RagServiceSettings): RagConfig {
   };
 }
 
-export function httpConfigFromSettings(settings: RagServiceSettings): RagHttpConfig {
+/** serve-rag's bound on generations in flight with --max-generations auto: serve-llm's default limit. */
+export const DEFAULT_REMOTE_MAX_GENERATIONS = 8;
+
+/** `autoMaxGenerations`: what --max-generations auto means for this process (the engine's own limit in serve). */
+export function httpConfigFromSettings(
+  settings: RagServiceSettings,
+  autoMaxGenerations = DEFAULT_REMOTE_MAX_GENERATIONS,
+): RagHttpConfig {
   return {
+    maxGenerations: settings.maxGenerations === "auto" ? autoMaxGenerations : settings.maxGenerations,
     apiKeys: settings.apiKeys
       .split(",")
       .map((key) => key.trim())
       .filter((key) => key !== ""),
     rateLimit: settings.rateLimit === 0 ? false : { max: settings.rateLimit, timeWindowMs: settings.rateLimitWindowMs },
     bodyLimitBytes: settings.bodyLimit,
+    authFailureLimit: { max: settings.authFailureLimit, windowMs: settings.authFailureWindowMs },
+    timeouts: {
+      headersTimeoutMs: settings.headersTimeoutMs,
+      receiveTimeoutMs: settings.receiveTimeoutMs,
+      keepAliveTimeoutMs: settings.keepAliveTimeoutMs,
+    },
   };
 }
 

@@ -4,7 +4,7 @@ import { createTracer, openTraceLog, type TraceLog } from "../../observability/t
 import { createFingerprint } from "../../preprocessing/index.js";
 import type { RagConfig } from "../config.js";
 import { resolveRagConfig } from "../config.js";
-import { buildRagApp, DEFAULT_RAG_HTTP_CONFIG, type RagHttpConfig } from "../http/app.js";
+import { buildRagApp, DEFAULT_RAG_HTTP_CONFIG, type RagAppOptions, type RagHttpConfig } from "../http/app.js";
 import { createReadinessCheck } from "../readiness.js";
 import type { Reranker } from "../rerank/port.js";
 import {
@@ -29,6 +29,7 @@ export async function buildHarness(
     http?: Partial<RagHttpConfig>;
     reranker?: Reranker;
     withoutLlm?: boolean;
+    logger?: RagAppOptions["logger"];
   } = {},
 ): Promise<Harness> {
   const embedder = fakeEmbedder();
@@ -55,6 +56,7 @@ export async function buildHarness(
       expectedFingerprintHash: fingerprint.hash,
       timeoutMs: 500,
     }),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
   });
   return { app, llm, store, traceLog };
 }

@@ -35,6 +35,7 @@ const ui = {
   keyInput: byId("api-key"),
   keyForget: byId("key-forget"),
   chatView: byId("chat-view"),
+  demoBanner: byId("demo-banner"),
   tracesView: byId("traces-view"),
   tracesList: byId("traces"),
   tracesStatus: byId("traces-status"),
@@ -151,6 +152,16 @@ async function loadAuthors() {
   ui.author.replaceChildren(ui.author.options[0], ...options);
   const saved = state.settings.author;
   ui.author.value = authors.some((author) => author.id === saved) ? saved : "";
+}
+
+// The service says when the offline demo model answers (GET /info, public).
+async function loadModelInfo() {
+  try {
+    const info = await getJson("/info");
+    ui.demoBanner.hidden = info?.model?.demo !== true;
+  } catch {
+    // An older service without /info: nothing to say.
+  }
 }
 
 // ---- conversation ----
@@ -291,5 +302,6 @@ ui.tracesRefresh.addEventListener("click", refreshTraces);
 window.addEventListener("hashchange", showView);
 
 showView();
+loadModelInfo();
 loadAuthors();
 ui.question.focus();

@@ -10,7 +10,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { getLlama, type Llama } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tinyModelPath } from "../../../testing/gguf/index.js";
+import { tinyModelPath } from "../../../gguf/index.js";
 import { loadedLibllamaPath, nativeAddonBuilt, nativeAddonPath } from "./addon.js";
 
 const ROUNDS = Number(process.env.LLM_TWIN_EXIT_TEST_ROUNDS ?? 3);

@@ -1,0 +1,179 @@
+/**
+ * `npm run bench -- rag-overload [--requests N] [--burst F] [--parallel P] [--max-new-tokens N] [--without-admission] [--json]`
+ * The RAG service (issue 13, items 1–3) over the project's sample corpus (static embedder,
+ * LanceDB) with a tiny generated GGUF as the in-process LLM, driven over real HTTP, for `/rag`
+ * JSON and SSE. The admission bound L is serve's default: the engine's own limit (parallel +
+ * queue). Phase 1: L closed-loop clients (every slot busy, nobody refused). Phase 2: F × L clients
+ * (a 10× burst by default); a refused client retries after 100 ms. Reports the 429 latency p99
+ * (target ≤ 50 ms) and the admitted latency p99 ÷ phase 1's p99 (target ≤ 1.25). An SSE request's
+ * latency runs to the end of its stream. `--without-admission` lifts the RAG bound so the engine
+ * refuses instead (after retrieval; inside a 200 stream for SSE): the behaviour before the fix.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { performance } from "node:perf_hooks";
+import { projectRoot } from "../../src/config/paths.js";
+import { createEmbedder } from "../../src/embedding/index.js";
+import { ingest } from "../../src/ingestion/index.js";
+import { createLlamaCppLanguageModel } from "../../src/llm/llama-cpp/index.js";
+import { inProcessPromptLimit, runRagService } from "../../src/rag/service/run.js";
+import { defaultRagServiceSettings } from "../../src/rag/service/settings.js";
+import { tinyModelPath } from "../../src/gguf/index.js";
+import { openVectorStore } from "../../src/vector-store/index.js";
+import { quantile } from "../support/llm-overload.js";
+
+export const name = "rag-overload";
+export const description = "RAG service /rag (JSON and SSE) under a 10× burst: 429 p99 and admitted p99 ratio";
+
+const QUERIES = [
+  "My name is Paul Iusztin. Draft a LinkedIn post about RAG systems.",
+  "Write a short article about fine-tuning LLMs in the style of Maxime Labonne",
+  "How do I build a feature pipeline with a vector database?",
+  "Explain model merging to a beginner",
+  "Write about quantization of large language models",
+  "How should I chunk documents for retrieval?",
+];
+
+function option(args: string[], flag: string): string | undefined {
+  const position = args.indexOf(flag);
+  return position === -1 ? undefined : args[position + 1];
+}
+
+type Outcome = { status: number; latencyMs: number; refusedInStream: boolean };
+
+async function ask(url: string, index: number, stream: boolean, maxNewTokens: number): Promise<Outcome> {
+  const sent = performance.now();
+  const response = await fetch(`${url}/rag`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(stream ? { accept: "text/event-stream" } : {}) },
+    body: JSON.stringify({ query: QUERIES[index % QUERIES.length], maxNewTokens, stream }),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    latencyMs: performance.now() - sent,
+    refusedInStream: stream && response.status === 200 && text.includes('"code":"overloaded"'),
+  };
+}
+
+type Phase = { admitted: number[]; refused: number[]; refusedInStream: number; otherFailures: number };
+
+async function drive(
+  url: string,
+  clients: number,
+  wanted: number,
+  stream: boolean,
+  maxNewTokens: number,
+): Promise<Phase> {
+  const phase: Phase = { admitted: [], refused: [], refusedInStream: 0, otherFailures: 0 };
+  let next = 0;
+  const client = async () => {
+    while (phase.admitted.length < wanted && next < wanted * 200) {
+      const outcome = await ask(url, next++, stream, maxNewTokens);
+      if (outcome.status === 429 || outcome.refusedInStream) {
+        phase.refused.push(outcome.latencyMs);
+        if (outcome.refusedInStream) phase.refusedInStream += 1;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      } else if (outcome.status === 200) phase.admitted.push(outcome.latencyMs);
+      else phase.otherFailures += 1;
+    }
+  };
+  await Promise.all(Array.from({ length: clients }, client));
+  return phase;
+}
+
+const ms = (value: number) => (Number.isNaN(value) ? "-" : value.toFixed(value < 10 ? 1 : 0));
+
+export async function run(args: string[]): Promise<void> {
+  process.env.LANCEDB_LOG ??= "error";
+  const requests = Number(option(args, "--requests") ?? "60");
+  const burst = Number(option(args, "--burst") ?? "10");
+  const parallel = Number(option(args, "--parallel") ?? "2");
+  const maxNewTokens = Number(option(args, "--max-new-tokens") ?? "24");
+  const withoutAdmission = args.includes("--without-admission");
+  const directory = await mkdtemp(join(tmpdir(), "llm-twin-bench-rag-overload-"));
+  try {
+    const storeUri = `lancedb:${join(directory, "store")}`;
+    const store = await openVectorStore(storeUri);
+    const embedder = await createEmbedder("static");
+    await ingest({ source: resolve(projectRoot, "sample-data"), store, embedder });
+    const llm = await createLlamaCppLanguageModel({
+      modelPath: await tinyModelPath("chat"),
+      threads: 1,
+      parallel,
+      maxQueue: parallel,
+    });
+    const limit = llm.engine.info.maxConcurrentRequests;
+    const service = await runRagService({
+      settings: defaultRagServiceSettings({
+        port: 0,
+        store: storeUri,
+        logLevel: "silent",
+        rateLimit: 0,
+        expandQueries: 1,
+        ...(withoutAdmission ? { maxGenerations: 100_000 } : {}),
+      }),
+      store,
+      embedder,
+      llm,
+      ...inProcessPromptLimit(llm.engine),
+      autoMaxGenerations: limit,
+      disposeResources: async () => {
+        await Promise.allSettled([llm.dispose(), store.close(), embedder.dispose()]);
+      },
+    });
+    const results: Record<string, unknown> = {};
+    const lines: string[] = [];
+    try {
+      await drive(service.url, limit, 12, false, maxNewTokens); // warm-up
+      for (const stream of [false, true]) {
+        const mode = stream ? "SSE" : "JSON";
+        const atLimit = await drive(service.url, limit, requests, stream, maxNewTokens);
+        const burstPhase = await drive(service.url, limit * burst, requests, stream, maxNewTokens);
+        const atLimitP99 = quantile(atLimit.admitted, 0.99);
+        const admittedP99 = quantile(burstPhase.admitted, 0.99);
+        const refusedP99 = quantile(burstPhase.refused, 0.99);
+        const ratio = admittedP99 / atLimitP99;
+        results[mode] = {
+          limit,
+          clients: limit * burst,
+          atLimit: { requests: atLimit.admitted.length, p50: quantile(atLimit.admitted, 0.5), p99: atLimitP99 },
+          burst: {
+            admitted: burstPhase.admitted.length,
+            p50: quantile(burstPhase.admitted, 0.5),
+            p99: admittedP99,
+            refused: burstPhase.refused.length,
+            refusedInStream: burstPhase.refusedInStream,
+            refusedP50: quantile(burstPhase.refused, 0.5),
+            refusedP99,
+            otherFailures: burstPhase.otherFailures + atLimit.otherFailures,
+          },
+          p99Ratio: ratio,
+        };
+        lines.push(
+          `| ${mode} | ${limit} / ${limit * burst} | ${ms(quantile(atLimit.admitted, 0.5))} / ${ms(atLimitP99)} | ${ms(quantile(burstPhase.admitted, 0.5))} / ${ms(admittedP99)} | **${ratio.toFixed(2)}** | ${burstPhase.refused.length}${burstPhase.refusedInStream > 0 ? ` (${burstPhase.refusedInStream} inside a 200 stream)` : ""} | ${ms(quantile(burstPhase.refused, 0.5))} / **${ms(refusedP99)}** | ${burstPhase.otherFailures + atLimit.otherFailures} |`,
+        );
+      }
+    } finally {
+      await service.close();
+    }
+    if (args.includes("--json")) {
+      process.stdout.write(`${JSON.stringify({ withoutAdmission, maxNewTokens, requests, results }, null, 2)}\n`);
+      return;
+    }
+    process.stdout.write(
+      `${[
+        `tiny generated GGUF in-process (1 thread, --parallel ${parallel}, queue ${parallel}), sample corpus, hybrid search, expandQueries 1, maxNewTokens ${maxNewTokens}, ${requests} admitted requests per phase${withoutAdmission ? ", WITHOUT the RAG admission bound" : ""}`,
+        "",
+        "| /rag | limit / burst clients | at the limit p50 / p99 | burst: admitted p50 / p99 | p99 ratio (≤ 1.25) | refused | 429 p50 / p99 (≤ 50) | other failures |",
+        "|---|---|---|---|---|---|---|---|",
+        ...lines,
+        "",
+        "(milliseconds; a refused client retries after 100 ms)",
+      ].join("\n")}\n`,
+    );
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+}
