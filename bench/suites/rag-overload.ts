@@ -15,11 +15,11 @@ import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { projectRoot } from "../../src/config/paths.js";
 import { createEmbedder } from "../../src/embedding/index.js";
+import { tinyModelPath } from "../../src/gguf/index.js";
 import { ingest } from "../../src/ingestion/index.js";
 import { createLlamaCppLanguageModel } from "../../src/llm/llama-cpp/index.js";
 import { inProcessPromptLimit, runRagService } from "../../src/rag/service/run.js";
 import { defaultRagServiceSettings } from "../../src/rag/service/settings.js";
-import { tinyModelPath } from "../../src/gguf/index.js";
 import { openVectorStore } from "../../src/vector-store/index.js";
 import { quantile } from "../support/llm-overload.js";
 

@@ -11,10 +11,10 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseEvalGenerationConfig } from "../../src/cli/commands/eval-generation.js";
 import { createHttpTwin, runGenerationEvaluation } from "../../src/eval/generation/index.js";
+import { tinyModelPath } from "../../src/gguf/index.js";
 import { createLlamaCppLanguageModel } from "../../src/llm/llama-cpp/index.js";
 import { inProcessPromptLimit } from "../../src/rag/service/run.js";
 import { buildHarness, type Harness } from "../../src/rag/testing/app-harness.js";
-import { tinyModelPath } from "../../src/gguf/index.js";
 import { type ScriptedJudge, startScriptedJudge } from "../../src/testing/scripted-judge.js";
 import { projectRoot } from "../../src/testing/shared-datasets.js";
 

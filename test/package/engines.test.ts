@@ -28,7 +28,8 @@ type LockedPackage = {
 
 function installedHere(entry: LockedPackage): boolean {
   const matches = (list: string[] | undefined, value: string) =>
-    list === undefined || list.some((item) => item === value || (item.startsWith("!") ? item.slice(1) !== value : false));
+    list === undefined ||
+    list.some((item) => item === value || (item.startsWith("!") ? item.slice(1) !== value : false));
   return matches(entry.os, process.platform) && matches(entry.cpu, process.arch);
 }
 

@@ -50,10 +50,14 @@ describe("npx llm-twin in a clone", () => {
     expect(existsSync(mark), "npx ran the native build (prepare)").toBe(false);
 
     // The guard is what skips it: `npm ci` / `npm install` in the clone still build (prepare runs there).
-    const install = spawnSync("npm", ["install", "--offline", "--no-audit", "--no-fund", "--cache", join(work, "npm-cache")], {
-      cwd: project,
-      encoding: "utf8",
-    });
+    const install = spawnSync(
+      "npm",
+      ["install", "--offline", "--no-audit", "--no-fund", "--cache", join(work, "npm-cache")],
+      {
+        cwd: project,
+        encoding: "utf8",
+      },
+    );
     expect(install.status, install.stderr).toBe(0);
     expect(readFileSync(mark, "utf8")).toBe("install");
   }, 120_000);

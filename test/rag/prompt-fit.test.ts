@@ -6,6 +6,7 @@
  */
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tinyModelPath } from "../../src/gguf/index.js";
 import { createTgiLanguageModel } from "../../src/llm/clients/index.js";
 import type { LanguageModel, LanguageModelInput } from "../../src/llm/index.js";
 import { createLlamaCppLanguageModel, type LlamaCppLanguageModel } from "../../src/llm/llama-cpp/index.js";
@@ -19,7 +20,6 @@ import { readTgiPromptLimit } from "../../src/rag/service/llm-limits.js";
 import { inProcessPromptLimit } from "../../src/rag/service/run.js";
 import { fakeEmbedder, fakeStore, sampleChunks } from "../../src/rag/testing/fakes.js";
 import { testEngineBackend } from "../../src/testing/engine-backend.js";
-import { tinyModelPath } from "../../src/gguf/index.js";
 
 let llm: LlamaCppLanguageModel;
 let app: ReturnType<typeof buildLlmServerApp>;
