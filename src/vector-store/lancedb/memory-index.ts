@@ -8,6 +8,7 @@
  * is ever written from it, so a crash loses nothing.
  */
 import type { Table } from "@lancedb/lancedb";
+import { createDotScanner, type DotScanner } from "./dot-kernel.js";
 import { VECTOR_COLUMN } from "./rows.js";
 
 export type MemoryIndexSettings = {
@@ -25,24 +26,26 @@ export class MemoryVectorIndex {
   readonly version: number;
   readonly dimensions: number;
   readonly size: number;
-  readonly #vectors: Float32Array;
   readonly #ids: string[];
   readonly #rowIds: BigUint64Array;
-  /** Row positions of each author, ascending. */
-  readonly #authorRows: Map<string, Int32Array>;
+  /** Row positions grouped by author; each author's rows are order[start, start + count). */
+  readonly #order: Int32Array;
+  readonly #authorRanges: Map<string, { start: number; count: number }>;
+  readonly #scanner: DotScanner;
 
   constructor(parts: {
     version: number;
     dimensions: number;
+    /** Unit vectors, row-major. */
     vectors: Float32Array;
     ids: string[];
     rowIds: BigUint64Array;
     authors: string[];
+    scanner?: "wasm-simd" | "javascript";
   }) {
     this.version = parts.version;
     this.dimensions = parts.dimensions;
     this.size = parts.ids.length;
-    this.#vectors = parts.vectors;
     this.#ids = parts.ids;
     this.#rowIds = parts.rowIds;
     const positions = new Map<string, number[]>();
@@ -54,26 +57,39 @@ export class MemoryVectorIndex {
       }
       list.push(row);
     });
-    this.#authorRows = new Map([...positions].map(([author, rows]) => [author, Int32Array.from(rows)]));
+    this.#order = new Int32Array(this.size);
+    this.#authorRanges = new Map();
+    let start = 0;
+    for (const [author, rows] of positions) {
+      this.#order.set(rows, start);
+      this.#authorRanges.set(author, { start, count: rows.length });
+      start += rows.length;
+    }
+    this.#scanner = createDotScanner(parts.vectors, parts.dimensions, this.#order, parts.scanner);
+  }
+
+  /** How dot products are computed: WebAssembly SIMD or plain JavaScript. */
+  get scanner(): DotScanner["kind"] {
+    return this.#scanner.kind;
   }
 
   /** Rows a search filtered to `authorId` (or unfiltered) would scan. */
   candidates(authorId: string | undefined): number {
-    return authorId === undefined ? this.size : (this.#authorRows.get(authorId)?.length ?? 0);
+    return authorId === undefined ? this.size : (this.#authorRanges.get(authorId)?.count ?? 0);
   }
 
   /** The `limit` rows of highest cosine similarity to `query`, best first (exact). */
   search(query: Float32Array, limit: number, authorId: string | undefined): MemoryHit[] {
-    const unit = normalized(query);
-    const rows = authorId === undefined ? undefined : (this.#authorRows.get(authorId) ?? new Int32Array(0));
-    const count = rows === undefined ? this.size : rows.length;
-    const top = new TopK(Math.min(limit, count));
-    const vectors = this.#vectors;
-    const dimensions = this.dimensions;
-    for (let position = 0; position < count; position++) {
-      const row = rows === undefined ? position : (rows[position] as number);
-      const score = dot(vectors, row * dimensions, unit, dimensions);
-      if (score > top.floor) top.push(row, score);
+    const range =
+      authorId === undefined
+        ? { start: 0, count: this.size }
+        : (this.#authorRanges.get(authorId) ?? { start: 0, count: 0 });
+    if (range.count === 0 || limit <= 0) return [];
+    const scores = this.#scanner.scores(normalized(query), range.start, range.count);
+    const top = new TopK(Math.min(limit, range.count));
+    for (let position = 0; position < range.count; position++) {
+      const score = scores[position] as number;
+      if (score > top.floor) top.push(this.#order[range.start + position] as number, score);
     }
     return top.sorted().map(({ row, score }) => ({
       id: this.#ids[row] as string,
@@ -81,23 +97,6 @@ export class MemoryVectorIndex {
       score,
     }));
   }
-}
-
-/** Dot product of vectors[offset .. offset + dimensions) with query, four lanes at a time. */
-function dot(vectors: Float32Array, offset: number, query: Float32Array, dimensions: number): number {
-  let lane0 = 0;
-  let lane1 = 0;
-  let lane2 = 0;
-  let lane3 = 0;
-  let axis = 0;
-  for (; axis + 3 < dimensions; axis += 4) {
-    lane0 += (vectors[offset + axis] as number) * (query[axis] as number);
-    lane1 += (vectors[offset + axis + 1] as number) * (query[axis + 1] as number);
-    lane2 += (vectors[offset + axis + 2] as number) * (query[axis + 2] as number);
-    lane3 += (vectors[offset + axis + 3] as number) * (query[axis + 3] as number);
-  }
-  for (; axis < dimensions; axis++) lane0 += (vectors[offset + axis] as number) * (query[axis] as number);
-  return lane0 + lane1 + lane2 + lane3;
 }
 
 function normalized(vector: ArrayLike<number>): Float32Array {
@@ -209,6 +208,11 @@ export class TableMemoryIndex {
     });
     if (first) await this.#building;
     return this.#index?.version === version ? this.#index : undefined;
+  }
+
+  /** Settles when the build in progress (if any) has finished. */
+  async settled(): Promise<void> {
+    await this.#building;
   }
 
   async #rebuild(version: number): Promise<void> {
