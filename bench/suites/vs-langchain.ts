@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- vs-langchain [--json] [--rounds N] [--k N] [--modes dense,hybrid] [--embedder spec]`
+ * `npm run bench -- vs-langchain [--json] [--rounds N] [--k N] [--modes dense,hybrid] [--embedder spec] [--profile]`
  *
  * The same retrieval work through the project and through LangChain.js, on the LLM Twin corpus:
  * the articles ingested by the project (static embedder, LanceDB), the same chunks and vectors
@@ -13,7 +13,8 @@
  *     side too (see bench/support/langchain-side.ts).
  * Rounds alternate which side goes first; after a warm-up round each side's queries/s is its
  * queries over its own time. overlap@k = shared chunk ids in the two top-k lists / k, on average;
- * hit@k = questions whose source article is in the top k.
+ * hit@k = questions whose source article is in the top k. `--profile` adds the median time of
+ * one dense query in several shapes on the project's table (bench/support/lancedb-query-profile.ts).
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -29,6 +30,7 @@ import { resolveRagConfig } from "../../src/rag/config.js";
 import { type RagDependencies, retrieve } from "../../src/rag/retrieve.js";
 import { SHARED_DATASETS_MISSING, sharedDatasetPath } from "../../src/testing/shared-datasets.js";
 import { openVectorStore } from "../../src/vector-store/index.js";
+import { profileLanceDbQueries } from "../support/lancedb-query-profile.js";
 import { createLangChainSide, type LangChainChunk } from "../support/langchain-side.js";
 
 export const name = "vs-langchain";
@@ -180,6 +182,10 @@ export async function run(args: string[]): Promise<void> {
       };
       report[mode] = await compare(project, theirs, queries, rounds, k);
     }
+    if (args.includes("--profile")) {
+      const [vector] = await embedder.embed(["How do I fine-tune Llama 3.1 efficiently with Unsloth?"]);
+      report.profile = await profileLanceDbQueries(storeDirectory, vector as Float32Array, chunks[0]?.authorId ?? "");
+    }
     await store.close();
     if (args.includes("--json")) {
       process.stdout.write(`${JSON.stringify(report)}\n`);
@@ -195,6 +201,12 @@ export async function run(args: string[]): Promise<void> {
         return `| ${mode} | ${row.projectQps.toFixed(0)} | ${row.langchainQps.toFixed(0)} | ${row.ratio.toFixed(2)}× | ${row.overlapAtK.toFixed(2)} | ${row.hitAtK.project.toFixed(2)} | ${row.hitAtK.langchain.toFixed(2)} |`;
       }),
     ];
+    if (report.profile !== undefined) {
+      lines.push("", "| one dense query on the project's table (k 10) | median ms |", "|---|---|");
+      for (const { shape, medianMs } of report.profile as { shape: string; medianMs: number }[]) {
+        lines.push(`| ${shape} | ${medianMs.toFixed(3)} |`);
+      }
+    }
     process.stdout.write(`${lines.join("\n")}\n`);
   } finally {
     await embedder.dispose();
