@@ -8,8 +8,9 @@ import { contractChunk, contractId } from "../contract-fixtures.js";
 import { openVectorStore } from "../open.js";
 import type { VectorStore } from "../port.js";
 import { createDotScanner } from "./dot-kernel.js";
-import { MemoryVectorIndex, TableMemoryIndex } from "./memory-index.js";
+import { buildMemoryIndex, MemoryVectorIndex, TableMemoryIndex } from "./memory-index.js";
 import { resolveLanceDbOptions } from "./options.js";
+import { memoryDenseRows } from "./queries.js";
 
 const directories: string[] = [];
 afterAll(async () => {
@@ -250,6 +251,39 @@ describe("TableMemoryIndex", () => {
 
     const tooSmall = new TableMemoryIndex(table, 16, { maxMegabytes: 0, maxScanRows: 1000 });
     expect(await tooSmall.current()).toBeUndefined();
+    connection.close();
+    await store.close();
+  });
+});
+
+describe("buildMemoryIndex", () => {
+  it("keeps the rows within the byte budget, else only the vectors (rows then read by row id)", async () => {
+    const directory = await temporaryDirectory();
+    const random = seededRandom(31);
+    const store = await openVectorStore(directory);
+    await store.upsert(chunks(40, random, "row"));
+    const connection = await lancedb.connect(directory);
+    const table = await connection.openTable("embedded_articles");
+    const vectorBytes = 40 * 16 * 4;
+    const full = await buildMemoryIndex(table, 16);
+    const vectorsOnly = await buildMemoryIndex(table, 16, vectorBytes + 10);
+    expect(full?.holdsRows).toBe(true);
+    expect(vectorsOnly?.holdsRows).toBe(false);
+    expect(await buildMemoryIndex(table, 16, vectorBytes - 1)).toBeUndefined();
+    const query = randomVector(random, 16);
+    const fromRows = await memoryDenseRows(table, full as MemoryVectorIndex, query, 5, "odd");
+    const fromTable = await memoryDenseRows(table, vectorsOnly as MemoryVectorIndex, query, 5, "odd");
+    const fromLance = await store.search({
+      category: "articles",
+      mode: "dense",
+      vector: query,
+      limit: 5,
+      filter: { authorId: "odd" },
+    });
+    const view = (hits: { row: { id: string; text: string; author_id: string } }[] | undefined) =>
+      hits?.map(({ row }) => [row.id, row.text, row.author_id]);
+    expect(view(fromRows)).toEqual(fromLance.map((hit) => [hit.chunk.id, hit.chunk.text, "odd"]));
+    expect(view(fromTable)).toEqual(view(fromRows));
     connection.close();
     await store.close();
   });

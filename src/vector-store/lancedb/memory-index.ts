@@ -9,7 +9,7 @@
  */
 import type { Table } from "@lancedb/lancedb";
 import { createDotScanner, type DotScanner } from "./dot-kernel.js";
-import { VECTOR_COLUMN } from "./rows.js";
+import { CHUNK_COLUMNS, type ChunkRow, VECTOR_COLUMN } from "./rows.js";
 
 export type MemoryIndexSettings = {
   /** Largest index (vectors) held per table, in MiB; larger tables are searched by LanceDB only. 0 disables. */
@@ -20,7 +20,18 @@ export type MemoryIndexSettings = {
 
 export const DEFAULT_MEMORY_INDEX_SETTINGS: MemoryIndexSettings = { maxMegabytes: 256, maxScanRows: 50_000 };
 
-export type MemoryHit = { id: string; rowId: bigint; score: number };
+/** A row's other columns, when the index holds them (a row of an Arrow record batch). */
+export type PayloadRow = ChunkRow;
+
+export type MemoryHit = { id: string; rowId: bigint; score: number; row?: PayloadRow };
+
+/** The other columns of every row, as the Arrow record batches the scan returned (no vectors). */
+export type Payload = {
+  batches: { get(index: number): unknown }[];
+  /** Per row position: its batch and its index in that batch. */
+  batchOf: Int32Array;
+  indexInBatch: Int32Array;
+};
 
 export class MemoryVectorIndex {
   readonly version: number;
@@ -32,6 +43,7 @@ export class MemoryVectorIndex {
   readonly #order: Int32Array;
   readonly #authorRanges: Map<string, { start: number; count: number }>;
   readonly #scanner: DotScanner;
+  readonly #payload: Payload | undefined;
 
   constructor(parts: {
     version: number;
@@ -42,7 +54,9 @@ export class MemoryVectorIndex {
     rowIds: BigUint64Array;
     authors: string[];
     scanner?: "wasm-simd" | "javascript";
+    payload?: Payload;
   }) {
+    this.#payload = parts.payload;
     this.version = parts.version;
     this.dimensions = parts.dimensions;
     this.size = parts.ids.length;
@@ -73,6 +87,11 @@ export class MemoryVectorIndex {
     return this.#scanner.kind;
   }
 
+  /** Whether search hits carry their rows (no table read needed). */
+  get holdsRows(): boolean {
+    return this.#payload !== undefined;
+  }
+
   /** Rows a search filtered to `authorId` (or unfiltered) would scan. */
   candidates(authorId: string | undefined): number {
     return authorId === undefined ? this.size : (this.#authorRanges.get(authorId)?.count ?? 0);
@@ -91,10 +110,18 @@ export class MemoryVectorIndex {
       const score = scores[position] as number;
       if (score > top.floor) top.push(this.#order[range.start + position] as number, score);
     }
+    const payload = this.#payload;
     return top.sorted().map(({ row, score }) => ({
       id: this.#ids[row] as string,
       rowId: this.#rowIds[row] as bigint,
       score,
+      ...(payload === undefined
+        ? {}
+        : {
+            row: payload.batches[payload.batchOf[row] as number]?.get(
+              payload.indexInBatch[row] as number,
+            ) as PayloadRow,
+          }),
     }));
   }
 }
@@ -136,21 +163,43 @@ class TopK {
 }
 
 /**
- * Reads every row's id, author and vector (with LanceDB row ids) at one table version. Returns
- * undefined when the table moved to another version during the scan (the caller retries later).
+ * Reads every row (all columns, LanceDB row ids) at one table version. The other columns are
+ * kept while vectors and rows together stay within `maxBytes`, otherwise dropped (hits then carry
+ * no rows). Returns undefined when the table moved to another version during the scan (the
+ * caller retries later) or when the vectors alone exceed `maxBytes`.
  */
-export async function buildMemoryIndex(table: Table, dimensions: number): Promise<MemoryVectorIndex | undefined> {
+export async function buildMemoryIndex(
+  table: Table,
+  dimensions: number,
+  maxBytes = Number.POSITIVE_INFINITY,
+): Promise<MemoryVectorIndex | undefined> {
   const version = await table.version();
   const rows = await table.countRows();
+  if (rows * dimensions * 4 > maxBytes) return undefined;
   let vectors = new Float32Array(rows * dimensions);
   const ids: string[] = [];
   const authors: string[] = [];
   const rowIds: bigint[] = [];
-  for await (const batch of table.query().select(["id", "author_id", VECTOR_COLUMN]).withRowId()) {
+  let payload: Payload | undefined = {
+    batches: [],
+    batchOf: new Int32Array(rows),
+    indexInBatch: new Int32Array(rows),
+  };
+  let payloadBytes = 0;
+  for await (const batch of table
+    .query()
+    .select([...CHUNK_COLUMNS, VECTOR_COLUMN])
+    .withRowId()) {
     const idColumn = batch.getChild("id");
     const authorColumn = batch.getChild("author_id");
     const vectorColumn = batch.getChild(VECTOR_COLUMN);
     const rowIdColumn = batch.getChild("_rowid");
+    if (payload !== undefined) {
+      const rest = batch.select([...CHUNK_COLUMNS]);
+      payloadBytes += rest.data.byteLength;
+      if (rows * dimensions * 4 + payloadBytes > maxBytes) payload = undefined;
+      else payload.batches.push(rest);
+    }
     for (let row = 0; row < batch.numRows; row++) {
       const position = ids.length;
       if ((position + 1) * dimensions > vectors.length) {
@@ -164,9 +213,13 @@ export async function buildMemoryIndex(table: Table, dimensions: number): Promis
       ids.push(String(idColumn?.get(row)));
       authors.push(String(authorColumn?.get(row)));
       rowIds.push(BigInt(rowIdColumn?.get(row) as bigint | number));
+      if (payload !== undefined && position < payload.batchOf.length) {
+        payload.batchOf[position] = payload.batches.length - 1;
+        payload.indexInBatch[position] = row;
+      }
     }
   }
-  if ((await table.version()) !== version) return undefined;
+  if ((await table.version()) !== version || ids.length !== rows) return undefined;
   return new MemoryVectorIndex({
     version,
     dimensions,
@@ -174,6 +227,7 @@ export async function buildMemoryIndex(table: Table, dimensions: number): Promis
     ids,
     rowIds: BigUint64Array.from(rowIds),
     authors,
+    ...(payload === undefined ? {} : { payload }),
   });
 }
 
@@ -225,7 +279,7 @@ export class TableMemoryIndex {
         this.#index = undefined;
         return;
       }
-      const index = await buildMemoryIndex(this.#table, this.#dimensions);
+      const index = await buildMemoryIndex(this.#table, this.#dimensions, this.#settings.maxMegabytes * 2 ** 20);
       if (index !== undefined) this.#index = index;
     } catch {
       // The index is only an accelerator: on failure searches keep going to LanceDB.

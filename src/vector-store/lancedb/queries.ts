@@ -30,8 +30,9 @@ export async function denseRows(
 }
 
 /**
- * Nearest rows by exact cosine similarity from the memory index, then only those rows' columns
- * from the table (by LanceDB row id, valid at the index's version). Undefined when a fetched row
+ * Nearest rows by exact cosine similarity from the memory index, with their columns from the
+ * index when it holds them, otherwise only those rows read from the table (by LanceDB row id,
+ * valid at the index's version). Undefined when a fetched row
  * is not the one the index expected (the table changed in between): the caller asks LanceDB.
  */
 export async function memoryDenseRows(
@@ -43,6 +44,9 @@ export async function memoryDenseRows(
 ): Promise<{ row: ChunkRow; score: number }[] | undefined> {
   const hits = index.search(vector, limit, authorId);
   if (hits.length === 0) return [];
+  if (hits.every((hit) => hit.row !== undefined)) {
+    return hits.map((hit) => ({ row: hit.row as ChunkRow, score: hit.score }));
+  }
   const rows = (await table
     .takeRowIds(hits.map((hit) => hit.rowId))
     .select([...CHUNK_COLUMNS])
