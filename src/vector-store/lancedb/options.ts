@@ -1,5 +1,6 @@
 /** Options of the LanceDB adapter, with their defaults. */
 import { AppError } from "../../errors/app-error.js";
+import { DEFAULT_MEMORY_INDEX_SETTINGS, type MemoryIndexSettings } from "./memory-index.js";
 
 export type LanceDbStoreOptions = {
   /** Directory of the store (created when missing). */
@@ -21,7 +22,21 @@ export type LanceDbStoreOptions = {
   readConsistencySeconds?: number;
   /** optimize() removes table versions older than this (milliseconds). Default 1 hour. */
   pruneVersionsOlderThanMs?: number;
+  /**
+   * The in-memory copy of each table's vectors for exact dense search (memory-index.ts). Defaults:
+   * up to 256 MiB of vectors per table (env LLM_TWIN_LANCEDB_MEMORY_INDEX_MB, 0 = off) and up to
+   * 50,000 candidate rows scanned per query (env LLM_TWIN_LANCEDB_EXACT_SCAN_ROWS).
+   */
+  memoryIndex?: Partial<MemoryIndexSettings>;
+  /** Where the LLM_TWIN_LANCEDB_* variables are read from when an option is not given. Default process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
 };
+
+/** Environment variables of the memory index settings (used when the option is not given). */
+export const MEMORY_INDEX_VARIABLES = {
+  maxMegabytes: "LLM_TWIN_LANCEDB_MEMORY_INDEX_MB",
+  maxScanRows: "LLM_TWIN_LANCEDB_EXACT_SCAN_ROWS",
+} as const satisfies Record<keyof MemoryIndexSettings, string>;
 
 export type AnnSettings = {
   /** optimize() builds the vector index once a table has at least this many rows. Default 20,000. */
@@ -54,7 +69,33 @@ export type ResolvedLanceDbOptions = {
   upsertBatchSize: number;
   readConsistencySeconds: number;
   pruneVersionsOlderThanMs: number;
+  memoryIndex: MemoryIndexSettings;
 };
+
+function memoryIndexSettings(options: LanceDbStoreOptions): MemoryIndexSettings {
+  const env = options.env ?? process.env;
+  const settings = { ...DEFAULT_MEMORY_INDEX_SETTINGS };
+  for (const key of Object.keys(MEMORY_INDEX_VARIABLES) as (keyof MemoryIndexSettings)[]) {
+    const given = options.memoryIndex?.[key];
+    const variable = MEMORY_INDEX_VARIABLES[key];
+    const raw = env[variable]?.trim();
+    if (given !== undefined) settings[key] = given;
+    else if (raw !== undefined && raw !== "") {
+      const value = Number(raw);
+      if (!Number.isInteger(value) || value < 0) {
+        throw new AppError(
+          "configuration_error",
+          `${variable} must be an integer >= 0, got '${raw}' (unset it for the default ${DEFAULT_MEMORY_INDEX_SETTINGS[key]}).`,
+        );
+      }
+      settings[key] = value;
+    }
+    if (!Number.isInteger(settings[key]) || settings[key] < 0) {
+      throw invalidOption(`memoryIndex.${key}`, "an integer >= 0", settings[key]);
+    }
+  }
+  return settings;
+}
 
 export function resolveLanceDbOptions(options: LanceDbStoreOptions): ResolvedLanceDbOptions {
   const ann = { ...DEFAULT_ANN_SETTINGS, ...definedOnly(options.ann ?? {}) };
@@ -65,6 +106,7 @@ export function resolveLanceDbOptions(options: LanceDbStoreOptions): ResolvedLan
     upsertBatchSize: options.upsertBatchSize ?? 5_000,
     readConsistencySeconds: options.readConsistencySeconds ?? 0,
     pruneVersionsOlderThanMs: options.pruneVersionsOlderThanMs ?? 3_600_000,
+    memoryIndex: memoryIndexSettings(options),
   };
   const positiveIntegers: [string, number][] = [
     ["ann.threshold", ann.threshold],

