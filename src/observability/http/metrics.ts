@@ -14,7 +14,8 @@ export type HttpMetrics = {
 
 export function createHttpMetrics(prefix: string, options: { defaultMetrics?: boolean } = {}): HttpMetrics {
   const registry = new Registry();
-  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: `${prefix}process_` });
+  // prom-client's own names already start with process_ or nodejs_: prefix them with the service only.
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix });
   return {
     registry,
     requests: new Counter({
