@@ -28,11 +28,19 @@ describe("parseLlmServerConfig", () => {
   });
 
   it("names the flag at fault", () => {
-    expect(() => parseLlmServerConfig({ model: "m.gguf", parallel: "zero" })).toThrow(/--parallel/);
+    expect(() => parseLlmServerConfig({ model: "m.gguf", parallel: "zero" })).toThrow(
+      /--parallel \(LLM_TWIN_PARALLEL\)/,
+    );
+    expect(() => parseLlmServerConfig({ model: "m.gguf", requestTimeoutSeconds: "-1" })).toThrow(
+      /--request-timeout \(LLM_TWIN_REQUEST_TIMEOUT\)/,
+    );
+    expect(() => parseLlmServerConfig({ model: "m.gguf", port: "99999" })).toThrow(
+      /--port \(LLM_TWIN_PORT or SAGEMAKER_BIND_TO_PORT\)/,
+    );
     expect(() => parseLlmServerConfig({ model: "m.gguf", engine: "llama-server" })).toThrow(/--engine/);
     expect(() => parseLlmServerConfig({ model: "m.gguf", gracePeriodSeconds: "30" })).toThrow(/--grace-period/);
     expect(() => parseLlmServerConfig({ model: "m.gguf", maxInputTokens: "100", maxTotalTokens: "100" })).toThrow(
-      /--max-input-tokens \(100\) must be less than --max-total-tokens \(100\)/,
+      /--max-input-tokens \/ LLM_TWIN_MAX_INPUT_TOKENS \(100\) must be less than --max-total-tokens \/ LLM_TWIN_MAX_TOTAL_TOKENS \(100\)/,
     );
   });
 

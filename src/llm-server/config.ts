@@ -84,7 +84,7 @@ export function parseLlmServerConfig(raw: Record<string, unknown>): LlmServerCon
   ) {
     throw new AppError(
       "configuration_error",
-      `--max-input-tokens (${config.maxInputTokens}) must be less than --max-total-tokens (${config.maxTotalTokens})`,
+      `--max-input-tokens / LLM_TWIN_MAX_INPUT_TOKENS (${config.maxInputTokens}) must be less than --max-total-tokens / LLM_TWIN_MAX_TOTAL_TOKENS (${config.maxTotalTokens})`,
     );
   }
   return config;
@@ -92,8 +92,13 @@ export function parseLlmServerConfig(raw: Record<string, unknown>): LlmServerCon
 
 function flagName(key: string): string {
   if (key === "model") return "--model (LLM_TWIN_MODEL; or a .gguf file in /opt/ml/model)";
-  const kebab = key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
-  return `--${kebab.replace(/-seconds$/, "").replace(/-bytes$/, "")}`;
+  const kebab = key
+    .replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)
+    .replace(/-seconds$/, "")
+    .replace(/-bytes$/, "");
+  // Every serve-llm flag has the variable LLM_TWIN_<FLAG IN SNAKE CASE> (src/cli/commands/serve-llm.ts).
+  const variable = `LLM_TWIN_${kebab.replaceAll("-", "_").toUpperCase()}`;
+  return `--${kebab} (${variable}${key === "port" ? " or SAGEMAKER_BIND_TO_PORT" : ""})`;
 }
 
 /** The first .gguf file under /opt/ml/model (SageMaker's model directory), if any. */

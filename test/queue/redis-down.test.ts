@@ -4,10 +4,11 @@
  * `dependency_unavailable` line and no stack trace when nothing listens, give up after
  * --queue-connect-timeout-ms when something accepts the connection but never answers, and stop
  * at once on SIGINT/SIGTERM while they wait. A real redis-server killed under a running worker
- * shows the same: `worker --status` fails fast, the worker stops on SIGTERM.
+ * shows the same: `worker --status` fails fast, the worker stops on SIGTERM. With Redis up, an input
+ * without one readable record enqueues nothing.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -175,6 +176,29 @@ describe("queue commands with Redis down", () => {
 });
 
 describe.skipIf(!hasRedis)("queue commands when a real Redis goes away", () => {
+  it(
+    "ingest --queue of an input without one readable record enqueues nothing and touches no store",
+    async () => {
+      const redis = await startRedis();
+      const work = mkdtempSync(join(tmpdir(), "llm-twin-queue-bad-input-"));
+      try {
+        const input = join(work, "not-json.json");
+        writeFileSync(input, "this is not JSON\n");
+        const store = join(work, "store");
+        const run = await startCli(["ingest", input, "--queue", redis.url, "--store", `lancedb:${store}`]).done;
+        expect(run.code).toBe(1);
+        expect(expectOneErrorLine(run.stderr, "invalid_document")).toContain("no document could be read");
+        expect(existsSync(store)).toBe(false);
+        const status = await startCli(["worker", "--status", "--queue", redis.url, "--json"]).done;
+        expect(JSON.parse(status.stdout)).toMatchObject({ waiting: 0, completed: 0, failed: 0 });
+      } finally {
+        await redis.stop();
+        rmSync(work, { recursive: true, force: true });
+      }
+    },
+    TEST_TIMEOUT_MS,
+  );
+
   it(
     "a running worker stops on SIGTERM after its Redis died, and --status then fails fast",
     async () => {

@@ -3,8 +3,8 @@
  *
  * node-llama-cpp ships portable prebuilt binaries (one per CPU family, no OpenMP) and can build
  * llama.cpp for this machine from the source it bundles (`npm run build:llama`: `GGML_NATIVE`,
- * OpenMP). Measured on 2 cores (docs/benchmarks.md, issue 8): the local build decodes 1.3–2×
- * faster, and its persistent OpenMP thread team makes a second thread pay off, where the
+ * OpenMP). Measured on 2 cores with the native engine and the current thread defaults
+ * (docs/benchmarks.md): about the same tokens/s at 1 client, ~1.3× at 4 and ~1.4× at 8; its persistent OpenMP thread team makes a second thread pay off, where the
  * prebuilt binary's per-decode threads made 2 threads 2–4× slower than 1.
  */
 import { readFileSync } from "node:fs";
@@ -49,7 +49,7 @@ export function defaultThreadsBatch(
 /** What the start-up log says about the binary, with the hint to build one where it helps. */
 export function describeForLog(runtime: LlamaRuntime): string {
   if (runtime.build === "local") return `llama.cpp built for this machine${runtime.openmp ? " (OpenMP)" : ""}`;
-  return "llama.cpp portable prebuilt binary; `npm run build:llama` builds one for this CPU (1.3–2× faster, docs/llm-service.md)";
+  return "llama.cpp portable prebuilt binary; `npm run build:llama` builds one for this CPU (~1.3–1.4× the tokens/s with 4–8 clients, about the same with 1; docs/benchmarks.md)";
 }
 
 /** The shared objects mapped into this process (/proc/self/maps; empty where there is none). */
