@@ -48,6 +48,9 @@ describe("the same hybrid query ranks the same on LanceDB and Qdrant", () => {
       { denseWeight: 0.2, rrfK: 3 },
       { denseWeight: 0.5, rrfK: 60 },
       { denseWeight: 0.8, rrfK: 1 },
+      // k values Qdrant's own rrf refuses (integer >= 1): fine, the fusion is client-side.
+      { denseWeight: 0.3, rrfK: 0 },
+      { denseWeight: 0.6, rrfK: 2.5 },
     ]) {
       const request = { category: "articles" as const, vector: axisVector(2), text: "heron", limit: 6, hybrid };
       const lexical = await Promise.all(stores.map((store) => store.search({ ...request, mode: "lexical" })));

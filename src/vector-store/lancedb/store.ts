@@ -3,7 +3,6 @@
  * metadata in a JSON file beside them. Dense scores are cosine similarities: tables are searched
  * with distanceType "cosine" (distance = 1 - cosine), and the score is 1 - distance.
  */
-import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import * as lancedb from "@lancedb/lancedb";
 import type { Author, DataCategory, EmbeddedChunk } from "../../domain/index.js";
@@ -20,6 +19,7 @@ import {
   validateSearchRequest,
 } from "../request-validation.js";
 import { withStoreErrors } from "./errors.js";
+import { GenerationPointer } from "./generation-pointer.js";
 import {
   createFullTextIndex,
   createScalarIndexes,
@@ -88,9 +88,8 @@ class LanceDbStore implements VectorStore {
   readonly #role: Role;
   /** The generation whose tables this store reads (undefined: the bare table names). */
   #generation: string | undefined;
-  /** Identity (inode, size, mtime) of the metadata file when its generation was last read. */
-  #pointerStamp: string | undefined;
-  #pointerCheckedAt = 0;
+  /** Live stores follow the generation the metadata file names; a rebuild has its own. */
+  readonly #pointer: GenerationPointer | undefined;
   /** A rebuild's metadata, published with its tables. */
   #staged: StoreMetadata | undefined;
   /** In-memory vector copies for exact dense search, one per opened table handle. */
@@ -104,6 +103,10 @@ class LanceDbStore implements VectorStore {
     this.#generation = role.kind === "rebuild" ? role.generation : undefined;
     this.location = `lancedb:${settings.directory}${role.kind === "rebuild" ? ` (rebuild ${role.generation})` : ""}`;
     this.#metadataPath = join(settings.directory, METADATA_FILE_NAME);
+    this.#pointer =
+      role.kind === "live"
+        ? new GenerationPointer(this.#metadataPath, settings.readConsistencySeconds * 1000)
+        : undefined;
   }
 
   async readMetadata(): Promise<StoreMetadata | undefined> {
@@ -126,7 +129,7 @@ class LanceDbStore implements VectorStore {
   /** Drops every cached table handle and re-reads the generation pointer on the next call. */
   forgetHandles(): void {
     this.#tables.clear();
-    this.#pointerStamp = undefined;
+    this.#pointer?.forget();
   }
 
   async check(options: { signal?: AbortSignal } = {}): Promise<void> {
@@ -446,34 +449,17 @@ class LanceDbStore implements VectorStore {
     return categoryCollection(category, this.#generation);
   }
 
-  /**
-   * Follows the generation pointer (the metadata file) of a live store: when the file changed
-   * (a rebuild published, an ingest finished, the folder replaced), cached handles are dropped. One stat() per call, at most
-   * every readConsistencySeconds.
-   */
+  /** Follows the generation pointer of a live store (./generation-pointer.ts). */
   async #followGeneration(): Promise<void> {
-    if (this.#role.kind === "rebuild") return;
-    const now = Date.now();
-    const interval = this.#settings.readConsistencySeconds * 1000;
-    if (this.#pointerStamp !== undefined && now - this.#pointerCheckedAt < interval) return;
-    this.#pointerCheckedAt = now;
-    let stamp = "none";
-    try {
-      const info = await stat(this.#metadataPath);
-      stamp = `${info.ino}:${info.size}:${info.mtimeMs}`;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-    }
-    if (stamp === this.#pointerStamp) return;
-    const generation = stamp === "none" ? undefined : (await readMetadataDocument(this.#metadataPath))?.generation;
-    // A new metadata file (a rebuild published, an ingest finished, the folder replaced): reopen,
-    // on a new connection, whose caches cannot hold another folder's files of the same versions.
-    if (this.#pointerStamp !== undefined && this.#pointerStamp !== "none") {
+    const seen = await this.#pointer?.look();
+    if (seen === undefined) return;
+    // A new metadata file: reopen, on a new connection, whose caches cannot hold another
+    // folder's files of the same table versions.
+    if (seen.changed) {
       this.#tables.clear();
       this.#connection = await connectTo(this.#settings);
     }
-    this.#pointerStamp = stamp;
-    this.#generation = generation;
+    this.#generation = seen.generation;
   }
 
   /** The opened table of `category`, or undefined when it does not exist (yet). */

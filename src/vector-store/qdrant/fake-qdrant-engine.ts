@@ -96,7 +96,13 @@ export function checkVector(collection: CollectionState, name: string, vector: u
   }
 }
 
-function scoreOne(collection: CollectionState, point: Point, using: string, query: unknown): number | undefined {
+function scoreOne(
+  collection: CollectionState,
+  point: Point,
+  using: string,
+  query: unknown,
+  idfs: Map<number, number>,
+): number | undefined {
   const stored = point.vectors[using];
   if (stored === undefined) return undefined;
   if (isSparse(query) && isSparse(stored)) {
@@ -107,8 +113,12 @@ function scoreOne(collection: CollectionState, point: Point, using: string, quer
       const at = stored.indices.indexOf(index);
       if (at < 0) return;
       overlap = true;
-      total +=
-        (query.values[position] ?? 0) * (stored.values[at] ?? 0) * (weighted ? idf(collection, using, index) : 1);
+      let weight = 1;
+      if (weighted) {
+        weight = idfs.get(index) ?? idf(collection, using, index);
+        idfs.set(index, weight);
+      }
+      total += (query.values[position] ?? 0) * (stored.values[at] ?? 0) * weight;
     });
     return overlap ? total : undefined;
   }
@@ -155,9 +165,10 @@ export function runQuery(collection: CollectionState, body: QueryBody, outerFilt
   const using = body.using ?? "";
   checkVector(collection, using, body.query);
   const scored: Scored[] = [];
+  const idfs = new Map<number, number>();
   for (const point of collection.points.values()) {
     if (!matches(point, filter)) continue;
-    const value = scoreOne(collection, point, using, body.query);
+    const value = scoreOne(collection, point, using, body.query, idfs);
     if (value !== undefined) scored.push({ point, score: value });
   }
   return scored.sort(byScore).slice(0, limit);

@@ -158,7 +158,7 @@ export function responseError(response: QdrantResponse, what: string): AppError 
     case status === 413:
       return new AppError(
         "payload_too_large",
-        `Qdrant refused a request as too large (HTTP 413): ${what}. Lower --qdrant-max-request-bytes (LLM_TWIN_QDRANT_MAX_REQUEST_BYTES) below the server's service.max_request_size_mb.`,
+        `Qdrant refused a request as too large (HTTP 413): ${what}. Set LLM_TWIN_QDRANT_MAX_REQUEST_BYTES below the server's service.max_request_size_mb.`,
         { retryable: false, details },
       );
     case status === 429:

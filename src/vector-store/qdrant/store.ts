@@ -12,7 +12,6 @@
 import type { Author, DataCategory, EmbeddedChunk } from "../../domain/index.js";
 import { AppError } from "../../errors/app-error.js";
 import { ALL_CATEGORIES, collectionName } from "../collections.js";
-import { reciprocalRankFusion } from "../fusion.js";
 import { newGeneration } from "../generations.js";
 import { parseStoreMetadata } from "../metadata-file.js";
 import type { SearchHit, SearchRequest, StoreMetadata, StoreRebuild, UpsertOptions, VectorStore } from "../port.js";
@@ -23,7 +22,7 @@ import {
   validateSearchRequest,
 } from "../request-validation.js";
 import { type QdrantStoreOptions, type ResolvedQdrantOptions, resolveQdrantOptions } from "./options.js";
-import { chunkPayload, payloadToChunk } from "./payload.js";
+import { chunkPayload } from "./payload.js";
 import { dropAll, publishRebuild } from "./rebuild.js";
 import { createFetchTransport, createRest, isStatus, type Rest } from "./rest.js";
 import {
@@ -34,7 +33,8 @@ import {
   KEYWORD_INDEXES,
   SPARSE_VECTOR,
 } from "./schema-guard.js";
-import { encodeDocument, encodeQuery } from "./sparse.js";
+import { searchCollection } from "./search.js";
+import { encodeDocument } from "./sparse.js";
 import { splitByBytes } from "./upsert-batches.js";
 
 export { DENSE_VECTOR, SPARSE_VECTOR } from "./schema-guard.js";
@@ -47,7 +47,6 @@ const WRITE = { wait: true, ordering: "strong" } as const;
 const READ = { consistency: "majority" } as const;
 
 type Filter = { must: { key: string; match: { value: string } | { any: string[] } }[] };
-type ScoredPoint = { id: string | number; score: number; payload?: Record<string, unknown> | null };
 type Role = { kind: "live"; generation: string } | { kind: "rebuild"; generation: string };
 
 export async function openQdrantStore(options: QdrantStoreOptions): Promise<VectorStore> {
@@ -284,83 +283,11 @@ export class QdrantStore implements VectorStore {
     if (request.mode !== "lexical" && request.vector !== undefined && request.vector.length !== dimensions) {
       throw dimensionMismatch(dimensions, request.vector.length, `search of ${this.#target(request.category)}`);
     }
-    const filter: Filter | undefined =
-      request.filter?.authorId === undefined
-        ? undefined
-        : { must: [{ key: "author_id", match: { value: request.filter.authorId } }] };
-    const signal = request.signal === undefined ? {} : { signal: request.signal };
-    const dense = (limit: number, withPayload: boolean) => ({
-      query: Array.from(request.vector ?? []),
-      using: DENSE_VECTOR,
-      params: { hnsw_ef: Math.max(this.#settings.hnswEf, limit) },
-      limit,
-      with_payload: withPayload,
-      with_vector: false,
-      ...(filter === undefined ? {} : { filter }),
-    });
-    const sparseQuery = request.text === undefined ? undefined : encodeQuery(request.text);
-    const lexical = (limit: number, withPayload: boolean) => ({
-      query: sparseQuery,
-      using: SPARSE_VECTOR,
-      limit,
-      with_payload: withPayload,
-      with_vector: false,
-      ...(filter === undefined ? {} : { filter }),
-    });
-    const hits = (points: ScoredPoint[]) =>
-      points.map((point) => ({
-        chunk: payloadToChunk(String(point.id), point.payload ?? {}, request.category),
-        score: point.score,
-      }));
-    if (request.mode !== "hybrid") {
-      if (request.mode === "lexical" && sparseQuery?.indices.length === 0) return [];
-      const body = request.mode === "dense" ? dense(request.limit, true) : lexical(request.limit, true);
-      const response = await this.#rest<{ points: ScoredPoint[] }>("query", {
-        method: "POST",
-        path: this.#path(request.category, "/points/query"),
-        body,
-        ...signal,
-      });
-      throwIfAborted(request.signal);
-      return hits(response.points);
-    }
-    // Hybrid: both candidate lists (ids only) in one request, fused here, then the winners' payloads.
-    const searches = [
-      hybrid.denseWeight > 0 ? dense(hybrid.candidates, false) : undefined,
-      hybrid.denseWeight < 1 && (sparseQuery?.indices.length ?? 0) > 0 ? lexical(hybrid.candidates, false) : undefined,
-    ];
-    const asked = searches.filter((search) => search !== undefined);
-    const answers =
-      asked.length === 0
-        ? []
-        : await this.#rest<{ points: ScoredPoint[] }[]>("hybrid query", {
-            method: "POST",
-            path: this.#path(request.category, "/points/query/batch"),
-            body: { searches: asked },
-            ...signal,
-          });
-    let next = 0;
-    const lists = searches.map((search) => (search === undefined ? [] : (answers[next++]?.points ?? [])));
-    const fused = reciprocalRankFusion(
-      [
-        { ids: (lists[0] ?? []).map((point) => String(point.id)), weight: hybrid.denseWeight },
-        { ids: (lists[1] ?? []).map((point) => String(point.id)), weight: 1 - hybrid.denseWeight },
-      ],
-      { k: hybrid.rrfK },
-    ).slice(0, request.limit);
-    if (fused.length === 0) return [];
-    const points = await this.#rest<{ id: string | number; payload?: Record<string, unknown> | null }[]>("payloads", {
-      method: "POST",
-      path: this.#path(request.category, "/points"),
-      body: { ids: fused.map(({ id }) => id), with_payload: true, with_vector: false },
-      ...signal,
-    });
-    throwIfAborted(request.signal);
-    const byId = new Map(points.map((point) => [String(point.id), point]));
-    return fused.flatMap(({ id, score }) => {
-      const point = byId.get(id);
-      return point === undefined ? [] : hits([{ id: point.id, score, payload: point.payload ?? null }]);
-    });
+    return searchCollection(
+      { rest: this.#rest, path: (suffix) => this.#path(request.category, suffix), hnswEf: this.#settings.hnswEf },
+      request,
+      hybrid,
+    );
   }
 
   async listAuthors(): Promise<Author[]> {
