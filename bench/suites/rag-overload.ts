@@ -1,8 +1,8 @@
 /**
  * `npm run bench -- rag-overload [--requests N] [--burst F] [--parallel P] [--max-new-tokens N] [--without-admission] [--json]`
- * The RAG service (issue 13, items 1–3) over the project's sample corpus (static embedder,
- * LanceDB) with a tiny generated GGUF as the in-process LLM, driven over real HTTP, for `/rag`
- * JSON and SSE. The admission bound L is serve's default: the engine's own limit (parallel +
+ * The RAG service (issue 13, items 1–3) as `llm-twin serve` in its own process over the project's
+ * sample corpus (static embedder, LanceDB) with a tiny generated GGUF as the in-process LLM,
+ * driven over real HTTP, for `/rag` JSON and SSE. The admission bound L is serve's default: the engine's own limit (parallel +
  * queue). Phase 1: L closed-loop clients (every slot busy, nobody refused). Phase 2: F × L clients
  * (a 10× burst by default); a refused client retries after 100 ms. Reports the 429 latency p99
  * (target ≤ 50 ms) and the admitted latency p99 ÷ phase 1's p99 (target ≤ 1.25). An SSE request's
@@ -14,13 +14,9 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { projectRoot } from "../../src/config/paths.js";
-import { createEmbedder } from "../../src/embedding/index.js";
 import { tinyModelPath } from "../../src/gguf/index.js";
-import { ingest } from "../../src/ingestion/index.js";
-import { createLlamaCppLanguageModel } from "../../src/llm/llama-cpp/index.js";
-import { inProcessPromptLimit, runRagService } from "../../src/rag/service/run.js";
-import { defaultRagServiceSettings } from "../../src/rag/service/settings.js";
-import { openVectorStore } from "../../src/vector-store/index.js";
+import { spawnCli, stop, waitForStatus } from "../../src/testing/cli-process.js";
+import { freePort } from "../../src/testing/free-port.js";
 import { quantile } from "../support/llm-overload.js";
 
 export const name = "rag-overload";
@@ -94,43 +90,43 @@ export async function run(args: string[]): Promise<void> {
   const withoutAdmission = args.includes("--without-admission");
   const directory = await mkdtemp(join(tmpdir(), "llm-twin-bench-rag-overload-"));
   try {
-    const storeUri = `lancedb:${join(directory, "store")}`;
-    const store = await openVectorStore(storeUri);
-    const embedder = await createEmbedder("static");
-    await ingest({ source: resolve(projectRoot, "sample-data"), store, embedder });
-    const llm = await createLlamaCppLanguageModel({
-      modelPath: await tinyModelPath("chat"),
-      threads: 1,
-      parallel,
-      maxQueue: parallel,
-    });
-    const limit = llm.engine.info.maxConcurrentRequests;
-    const service = await runRagService({
-      settings: defaultRagServiceSettings({
-        port: 0,
-        store: storeUri,
-        logLevel: "silent",
-        rateLimit: 0,
-        expandQueries: 1,
-        ...(withoutAdmission ? { maxGenerations: 100_000 } : {}),
-      }),
-      store,
-      embedder,
-      llm,
-      ...inProcessPromptLimit(llm.engine),
-      autoMaxGenerations: limit,
-      disposeResources: async () => {
-        await Promise.allSettled([llm.dispose(), store.close(), embedder.dispose()]);
-      },
-    });
+    // The service in its own process (`llm-twin serve`), as users run it: the benchmark's clients
+    // do not share its event loop.
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const serve = spawnCli([
+      "serve",
+      "--model",
+      await tinyModelPath("chat"),
+      "--store",
+      `lancedb:${join(directory, "store")}`,
+      "--sample-data",
+      resolve(projectRoot, "sample-data"),
+      "--port",
+      String(port),
+      "--threads",
+      "1",
+      "--parallel",
+      String(parallel),
+      "--expand-queries",
+      "1",
+      "--rate-limit",
+      "0",
+      "--log-level",
+      "silent",
+      ...(withoutAdmission ? ["--max-generations", "100000"] : []),
+    ]);
+    // serve's --max-generations auto: the engine's own limit, --parallel + its queue (= --parallel).
+    const limit = parallel * 2;
     const results: Record<string, unknown> = {};
     const lines: string[] = [];
     try {
-      await drive(service.url, limit, 12, false, maxNewTokens); // warm-up
+      await waitForStatus(`${url}/ready`, 200, serve, 300_000);
+      await drive(url, limit, 12, false, maxNewTokens); // warm-up
       for (const stream of [false, true]) {
         const mode = stream ? "SSE" : "JSON";
-        const atLimit = await drive(service.url, limit, requests, stream, maxNewTokens);
-        const burstPhase = await drive(service.url, limit * burst, requests, stream, maxNewTokens);
+        const atLimit = await drive(url, limit, requests, stream, maxNewTokens);
+        const burstPhase = await drive(url, limit * burst, requests, stream, maxNewTokens);
         const atLimitP99 = quantile(atLimit.admitted, 0.99);
         const admittedP99 = quantile(burstPhase.admitted, 0.99);
         const refusedP99 = quantile(burstPhase.refused, 0.99);
@@ -156,7 +152,7 @@ export async function run(args: string[]): Promise<void> {
         );
       }
     } finally {
-      await service.close();
+      await stop(serve);
     }
     if (args.includes("--json")) {
       process.stdout.write(`${JSON.stringify({ withoutAdmission, maxNewTokens, requests, results }, null, 2)}\n`);
@@ -164,7 +160,7 @@ export async function run(args: string[]): Promise<void> {
     }
     process.stdout.write(
       `${[
-        `tiny generated GGUF in-process (1 thread, --parallel ${parallel}, queue ${parallel}), sample corpus, hybrid search, expandQueries 1, maxNewTokens ${maxNewTokens}, ${requests} admitted requests per phase${withoutAdmission ? ", WITHOUT the RAG admission bound" : ""}`,
+        `llm-twin serve in its own process: tiny generated GGUF (1 thread, --parallel ${parallel}, queue ${parallel}), sample corpus, hybrid search, expandQueries 1, maxNewTokens ${maxNewTokens}, ${requests} admitted requests per phase${withoutAdmission ? ", WITHOUT the RAG admission bound" : ""}`,
         "",
         "| /rag | limit / burst clients | at the limit p50 / p99 | burst: admitted p50 / p99 | p99 ratio (≤ 1.25) | refused | 429 p50 / p99 (≤ 50) | other failures |",
         "|---|---|---|---|---|---|---|---|",

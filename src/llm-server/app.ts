@@ -4,7 +4,10 @@
  * one shape), TGI, OpenAI and SageMaker routes, /metrics, one error handler, a JSON body parser for
  * any content type (curl -d sends form-urlencoded), the body limit, and request metrics.
  */
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { jsonSchemaTransform, validatorCompiler } from "fastify-type-provider-zod";
 import { AppError } from "../errors/index.js";
 import {
   type AuthFailureLimit,
@@ -84,10 +87,29 @@ export function buildLlmServerApp(options: LlmServerAppOptions): FastifyInstance
   registerRequestIdHeader(app);
   registerApiKeys(app, options.apiKeys ?? [], { failureLimit: options.authFailureLimit ?? DEFAULT_AUTH_FAILURE_LIMIT });
 
-  registerTgiRoutes(app, { holder: options.holder, version: options.version ?? "0.1.0" });
-  registerOpenAiRoutes(app, { holder: options.holder, startedAt });
-  registerSageMakerRoutes(app, { holder: options.holder });
-  app.get("/metrics", async (_request, reply) => {
+  // Route body schemas are zod (the type provider makes them the handlers' types; the same
+  // schemas feed OpenAPI at /docs). Validation errors keep each API's shape (http-errors.ts).
+  app.setValidatorCompiler(validatorCompiler);
+  app.register(swagger, {
+    openapi: {
+      info: {
+        title: "llm-twin LLM service",
+        description: "A GGUF model on llama.cpp behind the TGI, OpenAI and SageMaker APIs.",
+        version: options.version ?? "0.1.0",
+      },
+      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+      ...((options.apiKeys ?? []).length > 0 ? { security: [{ bearer: [] }] } : {}),
+    },
+    transform: jsonSchemaTransform,
+  });
+  app.register(swaggerUi, { routePrefix: "/docs" });
+  // Routes in a plugin: after swagger's, so that it sees them.
+  app.register(async (routes) => {
+    registerTgiRoutes(routes, { holder: options.holder, version: options.version ?? "0.1.0" });
+    registerOpenAiRoutes(routes, { holder: options.holder, startedAt });
+    registerSageMakerRoutes(routes, { holder: options.holder });
+  });
+  app.get("/metrics", { schema: { hide: true } }, async (_request, reply) => {
     const body = await options.metrics.registry.metrics();
     return reply.type(options.metrics.registry.contentType).send(body);
   });

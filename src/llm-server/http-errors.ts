@@ -6,8 +6,10 @@
  * Clients never see stack traces.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import { AppError, type ErrorCode, HTTP_STATUS, isAppError } from "../errors/index.js";
 import { mapError, errorBody as projectErrorBody, REQUEST_ID_HEADER } from "../observability/http/index.js";
+import { validationMessage } from "./request-parsing.js";
 
 /** TGI's error_type for each code. */
 const TGI_ERROR_TYPE: Partial<Record<ErrorCode, string>> = {
@@ -42,8 +44,21 @@ const OPENAI_ERROR_TYPE: Partial<Record<ErrorCode, string>> = {
 export const RETRY_AFTER_SECONDS = 1;
 
 /** Normalizes anything thrown (Fastify's own errors included) into an AppError. */
-export function toAppError(error: unknown): AppError {
+export function toAppError(error: unknown, body?: unknown): AppError {
   if (isAppError(error)) return error;
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    // The route's zod schema refused the body: the same message as the handlers' own parsing.
+    if (body === undefined || body === null) {
+      return new AppError("validation_error", "Input validation error: the request body is empty", { cause: error });
+    }
+    const issues = error.validation.map((problem) => ({
+      path: problem.instancePath.split("/").filter((part) => part !== ""),
+      code: problem.keyword,
+      message: problem.message ?? "invalid",
+      ...(Array.isArray(problem.params.keys) ? { keys: problem.params.keys as string[] } : {}),
+    }));
+    return new AppError("validation_error", validationMessage(issues), { cause: error });
+  }
   const fastifyError = error as Partial<FastifyError> | undefined;
   const code = fastifyError?.code;
   if (code === "FST_ERR_BAD_URL" || code === "FST_ERR_MAX_PARAM_LENGTH") {
@@ -110,7 +125,7 @@ export function errorBody(error: AppError, openAi: boolean): Record<string, unkn
 }
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, thrown: unknown): FastifyReply {
-  const error = toAppError(thrown);
+  const error = toAppError(thrown, request.body);
   const status = HTTP_STATUS[error.code];
   if (status >= 500 && !error.retryable) request.log.error({ err: thrown, code: error.code }, error.message);
   else request.log.info({ code: error.code }, error.message);

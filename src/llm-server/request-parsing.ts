@@ -11,14 +11,23 @@ export function parseBody<Schema extends z.ZodType>(schema: Schema, body: unknow
   }
   const result = schema.safeParse(body);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const field = issue.path.length > 0 ? `\`${issue.path.join(".")}\`` : "body";
-    if (issue.code === "unrecognized_keys") {
-      return `unknown parameter(s) ${issue.keys.map((key) => `\`${[...issue.path, key].join(".")}\``).join(", ")}`;
+  throw new AppError("validation_error", validationMessage(result.error.issues));
+}
+
+/** What a validation problem looks like here, from zod directly or through the route's schema. */
+export type ValidationIssue = { path: readonly PropertyKey[]; code: string; message: string; keys?: readonly string[] };
+
+/** One 422 message naming each field (and each unknown parameter), the same for both paths. */
+export function validationMessage(issues: readonly ValidationIssue[]): string {
+  const problems = issues.map((issue) => {
+    const path = issue.path.map(String);
+    const field = path.length > 0 ? `\`${path.join(".")}\`` : "body";
+    if (issue.code === "unrecognized_keys" && issue.keys !== undefined) {
+      return `unknown parameter(s) ${issue.keys.map((key) => `\`${[...path, key].join(".")}\``).join(", ")}`;
     }
     return `${field}: ${issue.message}`;
   });
-  throw new AppError("validation_error", `Input validation error: ${problems.join("; ")}`);
+  return `Input validation error: ${problems.join("; ")}`;
 }
 
 export const logitBiasSchema = z.union([

@@ -2,26 +2,16 @@
  * The RAG service's request, response and streaming shapes. Field names are the public API
  * (issue 4): keep them exactly as they are.
  */
+import type { z } from "zod";
 import type { Author, DataCategory } from "../domain/index.js";
 import type { ErrorCode } from "../errors/index.js";
 import type { FinishReason, Usage } from "../llm/index.js";
+import type { ragRequestSchema } from "./request-schema.js";
 
 export type SelfQueryMode = "match" | "llm" | "off";
 
-export type RagRequest = {
-  query: string;
-  /** Author id or full name; overrides self-query. */
-  author?: string;
-  /** How many sources to keep after reranking. */
-  k?: number;
-  /** Number of queries after expansion, the original included; 1 turns expansion off. */
-  expandQueries?: number;
-  selfQuery?: SelfQueryMode;
-  categories?: DataCategory[];
-  maxNewTokens?: number;
-  temperature?: number;
-  stream?: boolean;
-};
+/** The request of `POST /rag` and `POST /retrieve`: the type of its zod schema (./request-schema.ts). */
+export type RagRequest = z.output<typeof ragRequestSchema>;
 
 export type RagSource = {
   /** Chunk id. */

@@ -35,11 +35,6 @@ export function rawRequest(port: number, bytes: Buffer | string, guardMs = 15_00
   });
 }
 
-/** Sends the head and part of the body, then nothing more: a slow or stalled client. */
-export function stalledRequest(port: number, head: string, partialBody: string, guardMs = 15_000) {
-  return rawRequest(port, head + partialBody, guardMs);
-}
-
 export function parseResponse(raw: Buffer): Omit<RawResponse, "closedByServer"> {
   const text = raw.toString("utf8");
   const headEnd = text.indexOf("\r\n\r\n");

@@ -4,12 +4,19 @@
  */
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { EngineEvent, LlamaCppEngine } from "../../llm/llama-cpp/index.js";
 import type { FinishReason } from "../../llm/port.js";
 import { clientDisconnectSignal, startSse } from "../client-connection.js";
 import { errorBody, toAppError } from "../http-errors.js";
 import type { ModelHolder } from "../model-holder.js";
-import { type ParsedOpenAiRequest, parseChatRequest, parseCompletionRequest } from "../schemas-openai.js";
+import {
+  chatRequestSchema,
+  completionRequestSchema,
+  type ParsedOpenAiRequest,
+  parseChatRequest,
+  parseCompletionRequest,
+} from "../schemas-openai.js";
 
 type Kind = "completion" | "chat";
 
@@ -17,15 +24,25 @@ const OPENAI_FINISH_REASON: Record<FinishReason, string> = { length: "length", e
 
 export function registerOpenAiRoutes(app: FastifyInstance, options: { holder: ModelHolder; startedAt: number }): void {
   const { holder } = options;
-  app.post("/v1/completions", async (request, reply) => {
-    const engine = holder.require();
-    return respond(engine, "completion", parseCompletionRequest(request.body), request, reply);
-  });
-  app.post("/v1/chat/completions", async (request, reply) => {
-    const engine = holder.require();
-    return respondToChat(engine, request.body, request, reply);
-  });
-  app.get("/v1/models", async () => {
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+  const tags = ["OpenAI"];
+  typed.post(
+    "/v1/completions",
+    { schema: { tags, summary: "Text completion", body: completionRequestSchema } },
+    async (request, reply) => {
+      const engine = holder.require();
+      return respond(engine, "completion", parseCompletionRequest(request.body), request, reply);
+    },
+  );
+  typed.post(
+    "/v1/chat/completions",
+    { schema: { tags, summary: "Chat completion", body: chatRequestSchema } },
+    async (request, reply) => {
+      const engine = holder.require();
+      return respondToChat(engine, request.body, request, reply);
+    },
+  );
+  app.get("/v1/models", { schema: { tags, summary: "The model served" } }, async () => {
     const engine = holder.require();
     return {
       object: "list",

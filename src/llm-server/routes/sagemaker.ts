@@ -6,27 +6,46 @@
  * `messages` is an OpenAI chat request and gets the chat completion answer.
  */
 import type { FastifyInstance } from "fastify";
+import { z } from "zod";
 import type { ModelHolder } from "../model-holder.js";
-import { parseTgiRequest } from "../schemas-tgi.js";
+import { chatRequestSchema } from "../schemas-openai.js";
+import { parseTgiRequest, tgiRequestSchema } from "../schemas-tgi.js";
 import { respondToChat } from "./openai.js";
 import { generateTgi, streamTgi } from "./tgi.js";
 
 export function registerSageMakerRoutes(app: FastifyInstance, options: { holder: ModelHolder }): void {
   const { holder } = options;
-  app.get("/ping", { config: { public: true } }, async (_request, reply) => {
-    holder.require();
-    return reply.code(200).send();
-  });
-  app.post("/invocations", async (request, reply) => {
-    const engine = holder.require();
-    if (isChatBody(request.body)) return respondToChat(engine, request.body, request, reply);
-    const parsed = parseTgiRequest(request.body);
-    if (parsed.stream) {
-      await streamTgi(engine, parsed, request, reply);
-      return reply;
-    }
-    return reply.send([await generateTgi(engine, parsed, request, reply)]);
-  });
+  const tags = ["SageMaker"];
+  app.get(
+    "/ping",
+    { config: { public: true }, schema: { tags, summary: "200 once the model serves" } },
+    async (_request, reply) => {
+      holder.require();
+      return reply.code(200).send();
+    },
+  );
+  // Either body shape (TGI's, or OpenAI chat with `messages`): validated by the handler's parsers.
+  app.post(
+    "/invocations",
+    {
+      schema: {
+        tags,
+        summary: "TGI payload (with `stream`) or an OpenAI chat body",
+        body: z.union([tgiRequestSchema, chatRequestSchema]),
+      },
+      validatorCompiler: () => () => true,
+    },
+    async (request, reply) => {
+      const engine = holder.require();
+      if (isChatBody(request.body)) return respondToChat(engine, request.body, request, reply);
+      const parsed = parseTgiRequest(request.body);
+      if (parsed.stream) {
+        await streamTgi(engine, parsed, request, reply);
+        return reply;
+      }
+      return reply.send([await generateTgi(engine, parsed, request, reply)]);
+    },
+  );
 }
 
 function isChatBody(body: unknown): boolean {

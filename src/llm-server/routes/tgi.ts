@@ -3,12 +3,13 @@
  * generation behind SageMaker's POST /invocations (see sagemaker.ts).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { EngineEvent, LlamaCppEngine } from "../../llm/llama-cpp/index.js";
 import type { FinishReason } from "../../llm/port.js";
 import { clientDisconnectSignal, startSse } from "../client-connection.js";
 import { errorBody, toAppError } from "../http-errors.js";
 import type { ModelHolder } from "../model-holder.js";
-import { MAX_STOP_SEQUENCES, type ParsedTgiRequest, parseTgiRequest } from "../schemas-tgi.js";
+import { MAX_STOP_SEQUENCES, type ParsedTgiRequest, parseTgiRequest, tgiRequestSchema } from "../schemas-tgi.js";
 
 export type TgiRouteOptions = { holder: ModelHolder; version: string };
 
@@ -22,20 +23,34 @@ const TGI_FINISH_REASON: Record<FinishReason, string> = {
 
 export function registerTgiRoutes(app: FastifyInstance, options: TgiRouteOptions): void {
   const { holder } = options;
-  app.post("/generate", async (request, reply) => {
-    const engine = holder.require();
-    const parsed = parseTgiRequest(request.body);
-    return reply.send(await generateTgi(engine, parsed, request, reply));
-  });
-  app.post("/generate_stream", async (request, reply) => {
-    const engine = holder.require();
-    await streamTgi(engine, parseTgiRequest(request.body), request, reply);
-  });
-  app.get("/health", { config: { public: true } }, async (_request, reply) => {
-    holder.require();
-    return reply.code(200).send();
-  });
-  app.get("/info", async () => {
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+  const tags = ["TGI"];
+  typed.post(
+    "/generate",
+    { schema: { tags, summary: "Generate text", body: tgiRequestSchema } },
+    async (request, reply) => {
+      const engine = holder.require();
+      const parsed = parseTgiRequest(request.body);
+      return reply.send(await generateTgi(engine, parsed, request, reply));
+    },
+  );
+  typed.post(
+    "/generate_stream",
+    { schema: { tags, summary: "Generate text as server-sent events, one per token", body: tgiRequestSchema } },
+    async (request, reply) => {
+      const engine = holder.require();
+      await streamTgi(engine, parseTgiRequest(request.body), request, reply);
+    },
+  );
+  app.get(
+    "/health",
+    { config: { public: true }, schema: { tags, summary: "200 when serving, 503 while loading" } },
+    async (_request, reply) => {
+      holder.require();
+      return reply.code(200).send();
+    },
+  );
+  app.get("/info", { schema: { tags, summary: "Model, limits and runtime" } }, async () => {
     const engine = holder.require();
     return {
       model_id: engine.modelId,

@@ -23,9 +23,10 @@ const SECRET_FIELDS = [
 
 /** Pino redaction paths: each secret field at the top level, one level down and in headers. */
 export const REDACTED_PATHS: string[] = SECRET_FIELDS.flatMap((field) => {
-  const key = /^[A-Za-z_$][\w$]*$/.test(field) ? field : `["${field}"]`;
-  const dotted = key.startsWith("[") ? key : `.${key}`;
-  return [key.startsWith("[") ? key : field, `*${dotted}`, `*.headers${dotted}`];
+  // Names with a dash need pino's bracket notation.
+  const key = field.includes("-") ? `["${field}"]` : `.${field}`;
+  const top = field.includes("-") ? `["${field}"]` : field;
+  return [top, `*${key}`, `*.headers${key}`];
 });
 
 /** The path of a request URL, without its query string or fragment. */

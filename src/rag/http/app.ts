@@ -8,6 +8,7 @@ import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import { z } from "zod";
 import { AppError } from "../../errors/index.js";
 import {
   bearerToken,
@@ -99,6 +100,15 @@ export async function buildRagApp(options: RagAppOptions): Promise<FastifyInstan
       },
       components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
       ...(http.apiKeys.length > 0 ? { security: [{ bearer: [] }] } : {}),
+    },
+    // Request bodies are zod schemas (../request-schema.ts); everything else is JSON Schema.
+    transform: ({ schema, url }) => {
+      const body = (schema as { body?: unknown } | undefined)?.body;
+      if (!(body instanceof z.ZodType)) return { schema, url };
+      return {
+        schema: { ...schema, body: z.toJSONSchema(body, { io: "input", target: "openapi-3.0" }) } as never,
+        url,
+      };
     },
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });

@@ -4,6 +4,7 @@
  */
 import { Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import { AppError } from "../../errors/index.js";
 import type { ActiveTrace, Tracer } from "../../observability/tracing/index.js";
 import { describeError } from "../../observability/tracing/index.js";
@@ -85,66 +86,72 @@ export async function registerRagRoutes(app: FastifyInstance, options: RagRoutes
   const observeTimings = (timings: RagTimings) => metrics.observeTimings(timings);
 
   const admission = options.admission === undefined ? {} : admissionHooks(options.admission, metrics);
-  app.post<{ Body: RagRequest }>("/rag", { schema: ragRouteSchema, ...admission }, async (request, reply) => {
-    const body = request.body;
-    const signal = clientGoneSignal(reply);
-    const trace = startTrace(tracer, "rag", request, body);
-    reply.header("x-trace-id", trace.id);
-    if (!wantsEventStream(request.headers.accept, body.stream)) {
+  // Bodies are checked by their zod schema (also their type, and their OpenAPI document), in a
+  // scope of their own: the service's other routes keep JSON Schema.
+  await app.register(async (scope) => {
+    scope.setValidatorCompiler(validatorCompiler);
+    const typed = scope.withTypeProvider<ZodTypeProvider>();
+    typed.post("/rag", { schema: ragRouteSchema, ...admission }, async (request, reply) => {
+      const body = request.body;
+      const signal = clientGoneSignal(reply);
+      const trace = startTrace(tracer, "rag", request, body);
+      reply.header("x-trace-id", trace.id);
+      if (!wantsEventStream(request.headers.accept, body.stream)) {
+        try {
+          const response = await answerOnce(body, deps, { signal, trace });
+          observeTimings(response.timings);
+          trace.end();
+          return response;
+        } catch (error) {
+          trace.end(error);
+          throw error;
+        }
+      }
+      const parts = answerStream(body, deps, { signal, trace });
+      let first: IteratorResult<RagPart, void>;
       try {
-        const response = await answerOnce(body, deps, { signal, trace });
-        observeTimings(response.timings);
-        trace.end();
-        return response;
+        first = await parts.next();
       } catch (error) {
         trace.end(error);
         throw error;
       }
-    }
-    const parts = answerStream(body, deps, { signal, trace });
-    let first: IteratorResult<RagPart, void>;
-    try {
-      first = await parts.next();
-    } catch (error) {
-      trace.end(error);
-      throw error;
-    }
-    const frames = sseFrames(first, parts, {
-      requestId: request.id,
-      onPart(part) {
-        if (part.type === "done") observeTimings(part.timings);
-        if (part.type === "error") metrics.http.errors.inc({ code: part.code });
-      },
-      onEnd(error) {
-        trace.end(error ?? (signal.aborted ? signal.reason : undefined));
-      },
+      const frames = sseFrames(first, parts, {
+        requestId: request.id,
+        onPart(part) {
+          if (part.type === "done") observeTimings(part.timings);
+          if (part.type === "error") metrics.http.errors.inc({ code: part.code });
+        },
+        onEnd(error) {
+          trace.end(error ?? (signal.aborted ? signal.reason : undefined));
+        },
+      });
+      reply
+        .type("text/event-stream; charset=utf-8")
+        .header("cache-control", "no-cache, no-transform")
+        .header("x-accel-buffering", "no");
+      return reply.send(Readable.from(frames, { objectMode: false }));
     });
-    reply
-      .type("text/event-stream; charset=utf-8")
-      .header("cache-control", "no-cache, no-transform")
-      .header("x-accel-buffering", "no");
-    return reply.send(Readable.from(frames, { objectMode: false }));
-  });
 
-  app.post<{ Body: RagRequest }>("/retrieve", { schema: retrieveRouteSchema }, async (request, reply) => {
-    const body = request.body;
-    const signal = clientGoneSignal(reply);
-    const trace = startTrace(tracer, "retrieve", request, body);
-    reply.header("x-trace-id", trace.id);
-    try {
-      const result = await retrieve(body, deps, { signal, trace });
-      observeTimings(result.timings);
-      trace.setAttributes({ sourceIds: result.sources.map((source) => source.id) });
-      trace.end();
-      return {
-        sources: result.sources,
-        timings: result.timings,
-        author: result.author ?? null,
-        queries: result.queries,
-      };
-    } catch (error) {
-      trace.end(error);
-      throw error;
-    }
+    typed.post("/retrieve", { schema: retrieveRouteSchema }, async (request, reply) => {
+      const body = request.body;
+      const signal = clientGoneSignal(reply);
+      const trace = startTrace(tracer, "retrieve", request, body);
+      reply.header("x-trace-id", trace.id);
+      try {
+        const result = await retrieve(body, deps, { signal, trace });
+        observeTimings(result.timings);
+        trace.setAttributes({ sourceIds: result.sources.map((source) => source.id) });
+        trace.end();
+        return {
+          sources: result.sources,
+          timings: result.timings,
+          author: result.author ?? null,
+          queries: result.queries,
+        };
+      } catch (error) {
+        trace.end(error);
+        throw error;
+      }
+    });
   });
 }

@@ -1,42 +1,10 @@
 /** JSON schemas of the RAG routes: they validate requests, serialize responses and feed OpenAPI. */
 import { DATA_CATEGORIES } from "../../domain/index.js";
 import { errorBodySchema } from "../../observability/http/index.js";
+import { ragRequestSchema } from "../request-schema.js";
 
-export const ragRequestSchema = {
-  type: "object",
-  required: ["query"],
-  additionalProperties: false,
-  properties: {
-    query: { type: "string", minLength: 1, description: "What to write, in the author's voice. Always used as text." },
-    author: {
-      type: "string",
-      minLength: 1,
-      maxLength: 200,
-      description: "Author id or full name; overrides self-query. Must be an author known to the store.",
-    },
-    k: { type: "integer", minimum: 1, description: "Sources kept after reranking (default from config: 3)." },
-    expandQueries: {
-      type: "integer",
-      minimum: 1,
-      description: "Queries after expansion, the original included; 1 turns expansion off (default 3).",
-    },
-    selfQuery: {
-      type: "string",
-      enum: ["match", "llm", "off"],
-      description: "How the author is found: name matching, matching then the LLM, or not at all.",
-    },
-    categories: {
-      type: "array",
-      minItems: 1,
-      uniqueItems: true,
-      items: { type: "string", enum: [...DATA_CATEGORIES] },
-      description: "Categories to search (default: all).",
-    },
-    maxNewTokens: { type: "integer", minimum: 1 },
-    temperature: { type: "number", minimum: 0, maximum: 2 },
-    stream: { type: "boolean", description: "Answer as server-sent events (also with Accept: text/event-stream)." },
-  },
-} as const;
+/** The request body: one zod schema, also the RagRequest type (see ../request-schema.ts). */
+export { ragRequestSchema };
 
 const authorSchema = {
   type: "object",
@@ -88,7 +56,9 @@ export const usageSchema = {
 const errorResponses = {
   400: errorBodySchema,
   401: errorBodySchema,
+  408: errorBodySchema,
   413: errorBodySchema,
+  415: errorBodySchema,
   422: errorBodySchema,
   429: errorBodySchema,
   500: errorBodySchema,
