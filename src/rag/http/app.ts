@@ -21,6 +21,7 @@ import type { TraceLog, Tracer } from "../../observability/tracing/index.js";
 import { registerChatPage } from "../../web/index.js";
 import type { ReadinessCheck } from "../readiness.js";
 import type { RagDependencies } from "../retrieve.js";
+import { type FeedbackRoutesOptions, registerFeedbackRoutes } from "./feedback-routes.js";
 import { createRagMetrics, type RagMetrics } from "./rag-metrics.js";
 import { registerRagRoutes } from "./rag-routes.js";
 import { healthSchema, readySchema, traceByIdSchema, tracesListSchema } from "./schemas.js";
@@ -48,6 +49,8 @@ export type RagAppOptions = {
   traceLog: TraceLog;
   readiness: ReadinessCheck;
   metrics?: RagMetrics;
+  /** POST/GET /feedback (./feedback-routes.ts); without it the routes are absent. */
+  feedback?: FeedbackRoutesOptions;
   logger?: FastifyServerOptions["logger"];
   /** Runs when the app closes (dispose the store, LLM, tracer...). */
   onClose?: () => Promise<void>;
@@ -124,6 +127,7 @@ export async function buildRagApp(options: RagAppOptions): Promise<FastifyInstan
   });
 
   await registerRagRoutes(app, { deps, tracer, metrics });
+  if (options.feedback !== undefined) await registerFeedbackRoutes(app, { ...options.feedback, traceLog, metrics });
   await app.register(registerChatPage, {
     listAuthors: deps.listAuthors ?? (() => deps.store.listAuthors()),
   });

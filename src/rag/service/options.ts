@@ -239,6 +239,27 @@ export const RAG_SERVICE_OPTIONS: OptionSpec[] = [
     default: String(DEFAULT_TRACE_FILE_MAX_BYTES),
   },
   {
+    key: "feedbackFile",
+    flags: "--feedback-file <path>",
+    env: "LLM_TWIN_FEEDBACK_FILE",
+    description: "JSON Lines file of the answers' feedback (POST /feedback), kept across restarts",
+    default: "./.llm-twin/feedback.jsonl",
+  },
+  {
+    key: "feedbackCapacity",
+    flags: "--feedback-capacity <n>",
+    env: "LLM_TWIN_FEEDBACK_CAPACITY",
+    description: "feedback entries kept (the oldest are dropped beyond)",
+    default: "10000",
+  },
+  {
+    key: "feedbackCommentMaxChars",
+    flags: "--feedback-comment-max-chars <n>",
+    env: "LLM_TWIN_FEEDBACK_COMMENT_MAX_CHARS",
+    description: "longest feedback comment accepted",
+    default: "2000",
+  },
+  {
     key: "tracePrompts",
     flags: "--trace-prompts <mode>",
     env: "LLM_TWIN_TRACE_PROMPTS",

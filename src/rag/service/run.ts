@@ -10,6 +10,7 @@ import type { LanguageModel, LanguageModelInput } from "../../llm/index.js";
 import { createOtlpSink, createTracer, openTraceLog, type TraceSink } from "../../observability/tracing/index.js";
 import type { VectorStore } from "../../vector-store/index.js";
 import { createAuthorsCache } from "../authors-cache.js";
+import { openFeedbackStore } from "../feedback/store.js";
 import { buildRagApp } from "../http/app.js";
 import { createReadinessCheck } from "../readiness.js";
 import type { Reranker } from "../rerank/port.js";
@@ -58,6 +59,7 @@ async function startService(input: RunRagServiceInput): Promise<RunningRagServic
   if (settings.otlpEndpoint !== undefined) {
     sinks.push(createOtlpSink({ endpoint: settings.otlpEndpoint, serviceName: input.serviceName ?? "llm-twin-rag" }));
   }
+  const feedback = await openFeedbackStore({ file: settings.feedbackFile, capacity: settings.feedbackCapacity });
   const app = await buildRagApp({
     deps: {
       store,
@@ -71,6 +73,7 @@ async function startService(input: RunRagServiceInput): Promise<RunningRagServic
     },
     http: httpConfigFromSettings(settings),
     tracer: createTracer(sinks, { promptCapture: settings.tracePrompts }),
+    feedback: { store: feedback, commentMaxChars: settings.feedbackCommentMaxChars },
     traceLog,
     readiness: createReadinessCheck({
       store,

@@ -5,6 +5,7 @@ import { createFingerprint } from "../../preprocessing/index.js";
 import type { RagConfig } from "../config.js";
 import { resolveRagConfig } from "../config.js";
 import { buildRagApp, DEFAULT_RAG_HTTP_CONFIG, type RagHttpConfig } from "../http/app.js";
+import type { FeedbackRoutesOptions } from "../http/feedback-routes.js";
 import { createReadinessCheck } from "../readiness.js";
 import type { Reranker } from "../rerank/port.js";
 import {
@@ -29,6 +30,7 @@ export async function buildHarness(
     http?: Partial<RagHttpConfig>;
     reranker?: Reranker;
     withoutLlm?: boolean;
+    feedback?: FeedbackRoutesOptions;
   } = {},
 ): Promise<Harness> {
   const embedder = fakeEmbedder();
@@ -49,6 +51,7 @@ export async function buildHarness(
     http: { ...DEFAULT_RAG_HTTP_CONFIG, rateLimit: false, ...options.http },
     tracer: createTracer([traceLog]),
     traceLog,
+    ...(options.feedback === undefined ? {} : { feedback: options.feedback }),
     readiness: createReadinessCheck({
       store,
       ...(options.withoutLlm === true ? {} : { llm }),
