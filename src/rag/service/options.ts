@@ -260,6 +260,53 @@ export const RAG_SERVICE_OPTIONS: OptionSpec[] = [
     default: "2000",
   },
   {
+    key: "onlineEvalRate",
+    flags: "--online-eval-rate <share>",
+    env: "LLM_TWIN_ONLINE_EVAL_RATE",
+    description:
+      "share of answers scored in the background by the judge and the voice model (0 = off, 0.1 = one in ten)",
+    default: "0",
+  },
+  {
+    key: "onlineEvalQueue",
+    flags: "--online-eval-queue <n>",
+    env: "LLM_TWIN_ONLINE_EVAL_QUEUE",
+    description: "answers waiting for online evaluation at most (beyond, samples are dropped)",
+    default: "100",
+  },
+  {
+    key: "judgeUrl",
+    flags: "--judge-url <url>",
+    env: "LLM_TWIN_JUDGE_URL",
+    description: "online evaluation: OpenAI-compatible chat API of the judge",
+  },
+  {
+    key: "judgeModel",
+    flags: "--judge-model <name>",
+    env: "LLM_TWIN_JUDGE_MODEL",
+    description: "online evaluation: model name sent to the judge",
+    default: "judge",
+  },
+  {
+    key: "judgeApiKey",
+    flags: "--judge-api-key <key>",
+    env: "LLM_TWIN_JUDGE_API_KEY",
+    description: "online evaluation: bearer token of the judge",
+  },
+  {
+    key: "judgeTimeoutMs",
+    flags: "--judge-timeout-ms <ms>",
+    env: "LLM_TWIN_JUDGE_TIMEOUT_MS",
+    description: "online evaluation: deadline of one judge call",
+    default: "60000",
+  },
+  {
+    key: "voiceCorpus",
+    flags: "--voice-corpus <path>",
+    env: "LLM_TWIN_VOICE_CORPUS",
+    description: "online evaluation: the authors' documents of the voice model",
+  },
+  {
     key: "tracePrompts",
     flags: "--trace-prompts <mode>",
     env: "LLM_TWIN_TRACE_PROMPTS",

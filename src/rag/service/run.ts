@@ -12,12 +12,14 @@ import type { VectorStore } from "../../vector-store/index.js";
 import { createAuthorsCache } from "../authors-cache.js";
 import { openFeedbackStore } from "../feedback/store.js";
 import { buildRagApp } from "../http/app.js";
+import { createRagMetrics } from "../http/rag-metrics.js";
 import { createReadinessCheck } from "../readiness.js";
 import type { Reranker } from "../rerank/port.js";
 import type { PromptLimit } from "../retrieve.js";
 import { checkStoreFingerprint } from "../startup.js";
 import type { TokenCounter } from "../steps/context.js";
 import { cachedTokenCounter } from "../token-count-cache.js";
+import { createServiceOnlineEvaluator } from "./online-eval.js";
 import { httpConfigFromSettings, type RagServiceSettings, ragConfigFromSettings } from "./settings.js";
 
 export type RunRagServiceInput = {
@@ -60,6 +62,9 @@ async function startService(input: RunRagServiceInput): Promise<RunningRagServic
     sinks.push(createOtlpSink({ endpoint: settings.otlpEndpoint, serviceName: input.serviceName ?? "llm-twin-rag" }));
   }
   const feedback = await openFeedbackStore({ file: settings.feedbackFile, capacity: settings.feedbackCapacity });
+  const metrics = createRagMetrics();
+  const onlineEvaluator = await createServiceOnlineEvaluator(settings, metrics.http.registry);
+  if (onlineEvaluator !== undefined) sinks.push(onlineEvaluator);
   const app = await buildRagApp({
     deps: {
       store,
@@ -74,6 +79,7 @@ async function startService(input: RunRagServiceInput): Promise<RunningRagServic
     http: httpConfigFromSettings(settings),
     tracer: createTracer(sinks, { promptCapture: settings.tracePrompts }),
     feedback: { store: feedback, commentMaxChars: settings.feedbackCommentMaxChars },
+    metrics,
     traceLog,
     readiness: createReadinessCheck({
       store,
