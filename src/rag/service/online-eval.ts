@@ -23,7 +23,7 @@ export async function createServiceOnlineEvaluator(
         });
   let voice: Awaited<ReturnType<typeof buildFromCounted>> | undefined;
   if (settings.voiceCorpus !== undefined) {
-    const { documents } = await readVoiceCorpus(settings.voiceCorpus);
+    const { documents } = await readVoiceCorpus(settings.voiceCorpus, "--voice-corpus");
     voice = buildFromCounted(countDocuments(documents, DEFAULT_VOICE_OPTIONS.ngramSize), DEFAULT_VOICE_OPTIONS);
   }
   return createOnlineEvaluator({
