@@ -10,13 +10,15 @@ import { Counter } from "prom-client";
 import { AppError } from "../../errors/index.js";
 import { errorBodySchema } from "../../observability/http/index.js";
 import type { TraceLog } from "../../observability/tracing/index.js";
-import { FEEDBACK_RATINGS, type FeedbackRating, type FeedbackStore } from "../feedback/store.js";
+import { FEEDBACK_RATINGS, type FeedbackEntry, type FeedbackRating, type FeedbackStore } from "../feedback/store.js";
 import type { RagMetrics } from "./rag-metrics.js";
 
 export type FeedbackRoutesOptions = {
   store: FeedbackStore;
   /** Longest accepted comment, in characters. */
   commentMaxChars: number;
+  /** Called once a feedback is stored (the service sends it on as an OTLP event). */
+  onFeedback?: (entry: FeedbackEntry) => void;
 };
 
 export const DEFAULT_FEEDBACK_COMMENT_MAX_CHARS = 2000;
@@ -84,6 +86,7 @@ export async function registerFeedbackRoutes(
       };
       await store.add(entry);
       counter.inc({ rating });
+      options.onFeedback?.(entry);
       const { trace: _trace, ...body } = entry;
       return reply.status(201).send(body);
     },

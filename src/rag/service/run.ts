@@ -58,9 +58,11 @@ async function startService(input: RunRagServiceInput): Promise<RunningRagServic
     maxFileBytes: settings.traceFileMaxBytes,
   });
   const sinks: TraceSink[] = [traceLog];
-  if (settings.otlpEndpoint !== undefined) {
-    sinks.push(createOtlpSink({ endpoint: settings.otlpEndpoint, serviceName: input.serviceName ?? "llm-twin-rag" }));
-  }
+  const otlp =
+    settings.otlpEndpoint === undefined
+      ? undefined
+      : createOtlpSink({ endpoint: settings.otlpEndpoint, serviceName: input.serviceName ?? "llm-twin-rag" });
+  if (otlp !== undefined) sinks.push(otlp);
   const feedback = await openFeedbackStore({ file: settings.feedbackFile, capacity: settings.feedbackCapacity });
   const metrics = createRagMetrics();
   const onlineEvaluator = await createServiceOnlineEvaluator(settings, metrics.http.registry);
@@ -78,7 +80,20 @@ async function startService(input: RunRagServiceInput): Promise<RunningRagServic
     },
     http: httpConfigFromSettings(settings),
     tracer: createTracer(sinks, { promptCapture: settings.tracePrompts }),
-    feedback: { store: feedback, commentMaxChars: settings.feedbackCommentMaxChars },
+    feedback: {
+      store: feedback,
+      commentMaxChars: settings.feedbackCommentMaxChars,
+      ...(otlp === undefined
+        ? {}
+        : {
+            onFeedback: (entry) =>
+              otlp.recordEvent(entry.traceId, entry.trace.rootSpanId, "feedback", {
+                "feedback.rating": entry.rating,
+                "feedback.comment": entry.comment ?? null,
+                "feedback.created_at": entry.createdAt,
+              }),
+          }),
+    },
     metrics,
     traceLog,
     readiness: createReadinessCheck({
