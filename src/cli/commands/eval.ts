@@ -64,7 +64,9 @@ export function parseEvalConfig(raw: Record<string, unknown>): EvalCommandConfig
 }
 
 export function registerEvalCommand(program: Command): void {
-  const evalCommand = program.command("eval").description("Evaluate the system (retrieval quality, voice)");
+  const evalCommand = program
+    .command("eval")
+    .description("Evaluate the system (retrieval quality, generated answers, voice)");
   registerEvalVoiceCommand(evalCommand);
   registerEvalGenerationCommand(evalCommand);
   evalCommand

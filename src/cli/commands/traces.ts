@@ -56,20 +56,53 @@ function formatSpan(span: SpanRecord): string {
   return `  ${span.name.padEnd(16)} ${ms(span.durationMs).padStart(10)}${status}  ${attributes}`;
 }
 
+type FeedbackView = { traceId: string; rating: string; comment?: string; createdAt: string; trace: TraceRecord };
+
+/** One rated answer: rating and comment, the trace line, then the prompt as sent and the answer. */
+export function formatFeedback(entry: FeedbackView): string {
+  const prompt = entry.trace.spans.find((span) => span.name === "prompt")?.attributes;
+  const messages = Array.isArray(prompt?.promptMessages)
+    ? (prompt.promptMessages as { role: string; content: string }[]).map(
+        (message) => `[${message.role}] ${message.content}`,
+      )
+    : typeof prompt?.promptText === "string"
+      ? [prompt.promptText]
+      : ["(the trace kept no prompt: --trace-prompts off)"];
+  const answer = entry.trace.attributes.answer;
+  return [
+    `${entry.createdAt}  rating=${entry.rating}${entry.comment === undefined ? "" : `  "${entry.comment}"`}`,
+    formatTraceLine(entry.trace),
+    "--- prompt",
+    ...messages,
+    "--- answer",
+    typeof answer === "string" ? answer : "(none)",
+  ].join("\n");
+}
+
 export function registerTracesCommand(program: Command): void {
   program
     .command("traces")
-    .description("Show the RAG service's latest request traces (or one trace with its spans)")
+    .description(
+      "Show the RAG service's latest request traces (or one trace with its spans, or the rated answers with --feedback)",
+    )
     .argument("[id]", "a trace id: show that trace's spans")
     .addOption(new Option("--url <url>", "RAG service URL").env("LLM_TWIN_RAG_URL").default("http://localhost:3000"))
     .addOption(new Option("--limit <n>", "how many traces").env("LLM_TWIN_TRACES_LIMIT").default("20"))
     .addOption(new Option("--api-key <key>", "bearer key when the service needs one").env("LLM_TWIN_API_KEY"))
     .addOption(new Option("--timeout-ms <ms>", "HTTP timeout").env("LLM_TWIN_TRACES_TIMEOUT_MS").default("10000"))
     .addOption(new Option("--json", "print JSON").env("LLM_TWIN_JSON"))
+    .addOption(
+      new Option(
+        "--feedback <rating>",
+        "the answers users rated (up, down or any), newest first, with their full prompts",
+      )
+        .choices(["up", "down", "any"])
+        .env("LLM_TWIN_TRACES_FEEDBACK"),
+    )
     .action(
       async (
         id: string | undefined,
-        options: { url: string; limit: string; apiKey?: string; timeoutMs: string; json?: boolean },
+        options: { url: string; limit: string; apiKey?: string; timeoutMs: string; json?: boolean; feedback?: string },
       ) => {
         const limit = Number(options.limit);
         if (!Number.isInteger(limit) || limit < 1) {
@@ -77,6 +110,22 @@ export function registerTracesCommand(program: Command): void {
         }
         const base = options.url.replace(/\/+$/, "");
         const timeoutMs = Number(options.timeoutMs);
+        if (options.feedback !== undefined) {
+          const rating = options.feedback === "any" ? "" : `&rating=${options.feedback}`;
+          const { feedback } = (await getJson(
+            `${base}/feedback?limit=${limit}${rating}`,
+            options.apiKey,
+            timeoutMs,
+          )) as {
+            feedback: FeedbackView[];
+          };
+          if (options.json === true) process.stdout.write(`${JSON.stringify(feedback, null, 2)}\n`);
+          else
+            process.stdout.write(
+              feedback.length === 0 ? "no feedback yet\n" : `${feedback.map(formatFeedback).join("\n\n")}\n`,
+            );
+          return;
+        }
         if (id !== undefined) {
           const trace = (await getJson(
             `${base}/traces/${encodeURIComponent(id)}`,

@@ -95,7 +95,7 @@ export async function runGenerationEvaluation(options: GenerationRunOptions): Pr
 
 async function loadVoiceModel(corpus: string, onStage: ((message: string) => void) | undefined): Promise<VoiceModel> {
   onStage?.(`building the voice model from ${corpus}`);
-  const { documents } = await readVoiceCorpus(corpus);
+  const { documents } = await readVoiceCorpus(corpus, "--voice-corpus");
   return buildFromCounted(countDocuments(documents, DEFAULT_VOICE_OPTIONS.ngramSize), DEFAULT_VOICE_OPTIONS);
 }
 

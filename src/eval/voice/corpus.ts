@@ -10,11 +10,12 @@ import type { VoiceDocument } from "./model.js";
 
 export type VoiceCorpus = { documents: VoiceDocument[]; skipped: { reason: string }[] };
 
-export async function readVoiceCorpus(path: string): Promise<VoiceCorpus> {
+/** `flag` names where the path came from, for the error messages. */
+export async function readVoiceCorpus(path: string, flag = "--corpus"): Promise<VoiceCorpus> {
   if (!existsSync(path)) {
     throw new AppError(
       "not_found",
-      `voice corpus not found: ${path} (give --corpus <file or folder> with the authors' documents, e.g. ../shared/datasets/llm-twin/articles.json)`,
+      `voice corpus not found: ${path} (give ${flag} <file or folder> with the authors' documents, e.g. ../shared/datasets/llm-twin/articles.json)`,
     );
   }
   const documents: VoiceDocument[] = [];
@@ -22,7 +23,7 @@ export async function readVoiceCorpus(path: string): Promise<VoiceCorpus> {
   for await (const result of readRawDocuments(path)) {
     if (!result.ok) {
       if (result.source.index < 0) {
-        throw new AppError("bad_request", `cannot read the voice corpus ${path}: ${result.reason} (check --corpus)`);
+        throw new AppError("bad_request", `cannot read the voice corpus ${path}: ${result.reason} (check ${flag})`);
       }
       skipped.push({ reason: `${result.source.file}#${result.source.index}: ${result.reason}` });
       continue;

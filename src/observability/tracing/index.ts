@@ -7,7 +7,7 @@ export {
   redactText,
 } from "./content-policy.js";
 export { GEN_AI_SYSTEM, type GenAiView, genAiView } from "./gen-ai.js";
-export { createOtlpSink, type OtlpSinkOptions, otlpTracesUrl } from "./otlp-sink.js";
+export { createOtlpSink, type OtlpSink, type OtlpSinkOptions, otlpTracesUrl } from "./otlp-sink.js";
 export {
   DEFAULT_TRACE_FILE_MAX_BYTES,
   DEFAULT_TRACE_LOG_CAPACITY,

@@ -8,6 +8,7 @@ import {
   trace as otelTrace,
   ROOT_CONTEXT,
   SpanStatusCode,
+  TraceFlags,
 } from "@opentelemetry/api";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
@@ -69,7 +70,15 @@ export function toOtelAttributes(attributes: Attributes): OtelAttributes {
   return result;
 }
 
-export function createOtlpSink(options: OtlpSinkOptions): TraceSink {
+export type OtlpSink = TraceSink & {
+  /**
+   * Sends something that happened to a trace after it ended (e.g. a user's feedback on the answer)
+   * as a span `name` under the trace's root span, carrying one event `name` with `attributes`.
+   */
+  recordEvent(traceId: string, parentSpanId: string, name: string, attributes: Attributes): void;
+};
+
+export function createOtlpSink(options: OtlpSinkOptions): OtlpSink {
   const ids = createPresetIdGenerator();
   const exporter = new OTLPTraceExporter({
     url: otlpTracesUrl(options.endpoint),
@@ -111,6 +120,18 @@ export function createOtlpSink(options: OtlpSinkOptions): TraceSink {
         root.setStatus({ code: SpanStatusCode.ERROR, message: `${record.error.code}: ${record.error.message}` });
       }
       root.end(record.startTime + record.durationMs);
+    },
+    recordEvent(traceId, parentSpanId, name, attributes) {
+      const parent = otelTrace.setSpanContext(ROOT_CONTEXT, {
+        traceId,
+        spanId: parentSpanId,
+        traceFlags: TraceFlags.SAMPLED,
+      });
+      ids.preset(traceId, newSpanId());
+      const time = Date.now();
+      const span = tracer.startSpan(name, { startTime: time, attributes: toOtelAttributes(attributes) }, parent);
+      span.addEvent(name, toOtelAttributes(attributes), time);
+      span.end(time);
     },
     async close() {
       await provider.forceFlush();

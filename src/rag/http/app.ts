@@ -25,6 +25,7 @@ import type { ReadinessCheck } from "../readiness.js";
 import type { RagDependencies } from "../retrieve.js";
 import { createGenerationAdmission } from "./admission.js";
 import type { RagHttpConfig } from "./config.js";
+import { type FeedbackRoutesOptions, registerFeedbackRoutes } from "./feedback-routes.js";
 import { createRagMetrics, type RagMetrics } from "./rag-metrics.js";
 import { registerRagRoutes } from "./rag-routes.js";
 import { healthSchema, infoSchema, readySchema, traceByIdSchema, tracesListSchema } from "./schemas.js";
@@ -43,6 +44,8 @@ export type RagAppOptions = {
   metrics?: RagMetrics;
   /** The model answering, as /info reports it; `demo` when it is the offline demo model. */
   model?: { id: string; demo: boolean };
+  /** POST/GET /feedback (./feedback-routes.ts); without it the routes are absent. */
+  feedback?: FeedbackRoutesOptions;
   logger?: FastifyServerOptions["logger"];
   /** Runs when the app closes (dispose the store, LLM, tracer...). */
   onClose?: () => Promise<void>;
@@ -141,6 +144,7 @@ export async function buildRagApp(options: RagAppOptions): Promise<FastifyInstan
     metrics,
     ...(http.maxGenerations === undefined ? {} : { admission: createGenerationAdmission(http.maxGenerations) }),
   });
+  if (options.feedback !== undefined) await registerFeedbackRoutes(app, { ...options.feedback, traceLog, metrics });
   await app.register(registerChatPage, {
     listAuthors: deps.listAuthors ?? (() => deps.store.listAuthors()),
   });

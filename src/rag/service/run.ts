@@ -11,13 +11,16 @@ import { edgeLoggerOptions, listenOrExplain } from "../../observability/http/ind
 import { createOtlpSink, createTracer, openTraceLog, type TraceSink } from "../../observability/tracing/index.js";
 import type { VectorStore } from "../../vector-store/index.js";
 import { createAuthorsCache } from "../authors-cache.js";
+import { openFeedbackStore } from "../feedback/store.js";
 import { buildRagApp } from "../http/app.js";
+import { createRagMetrics } from "../http/rag-metrics.js";
 import { createReadinessCheck } from "../readiness.js";
 import type { Reranker } from "../rerank/port.js";
 import type { PromptLimit } from "../retrieve.js";
 import { checkStoreFingerprint } from "../startup.js";
 import type { TokenCounter } from "../steps/context.js";
 import { cachedTokenCounter } from "../token-count-cache.js";
+import { createServiceOnlineEvaluator } from "./online-eval.js";
 import { httpConfigFromSettings, type RagServiceSettings, ragConfigFromSettings } from "./settings.js";
 
 export type RunRagServiceInput = {
@@ -60,9 +63,15 @@ async function startService(input: RunRagServiceInput): Promise<RunningRagServic
     maxFileBytes: settings.traceFileMaxBytes,
   });
   const sinks: TraceSink[] = [traceLog];
-  if (settings.otlpEndpoint !== undefined) {
-    sinks.push(createOtlpSink({ endpoint: settings.otlpEndpoint, serviceName: input.serviceName ?? "llm-twin-rag" }));
-  }
+  const otlp =
+    settings.otlpEndpoint === undefined
+      ? undefined
+      : createOtlpSink({ endpoint: settings.otlpEndpoint, serviceName: input.serviceName ?? "llm-twin-rag" });
+  if (otlp !== undefined) sinks.push(otlp);
+  const feedback = await openFeedbackStore({ file: settings.feedbackFile, capacity: settings.feedbackCapacity });
+  const metrics = createRagMetrics();
+  const onlineEvaluator = await createServiceOnlineEvaluator(settings, metrics.http.registry);
+  if (onlineEvaluator !== undefined) sinks.push(onlineEvaluator);
   const app = await buildRagApp({
     deps: {
       store,
@@ -76,6 +85,21 @@ async function startService(input: RunRagServiceInput): Promise<RunningRagServic
     },
     http: httpConfigFromSettings(settings, input.autoMaxGenerations),
     tracer: createTracer(sinks, { promptCapture: settings.tracePrompts }),
+    feedback: {
+      store: feedback,
+      commentMaxChars: settings.feedbackCommentMaxChars,
+      ...(otlp === undefined
+        ? {}
+        : {
+            onFeedback: (entry) =>
+              otlp.recordEvent(entry.traceId, entry.trace.rootSpanId, "feedback", {
+                "feedback.rating": entry.rating,
+                "feedback.comment": entry.comment ?? null,
+                "feedback.created_at": entry.createdAt,
+              }),
+          }),
+    },
+    metrics,
     traceLog,
     readiness: createReadinessCheck({
       store,

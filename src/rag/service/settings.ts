@@ -66,6 +66,16 @@ const settingsSchema = z.object({
   traceCapacity: integer(1),
   traceFile: z.string().min(1).optional(),
   traceFileMaxBytes: integer(1024),
+  feedbackFile: z.string().min(1),
+  feedbackCapacity: integer(1),
+  feedbackCommentMaxChars: integer(1),
+  onlineEvalRate: z.coerce.number().min(0).max(1),
+  onlineEvalQueue: integer(1),
+  judgeUrl: z.string().url().optional(),
+  judgeModel: z.string().min(1),
+  judgeApiKey: z.string().min(1).optional(),
+  judgeTimeoutMs: milliseconds,
+  voiceCorpus: z.string().min(1).optional(),
   tracePrompts: z.enum(["full", "redacted", "off"]),
   otlpEndpoint: z.string().url().optional(),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
@@ -82,6 +92,12 @@ export function parseRagServiceSettings(raw: Record<string, unknown>): RagServic
     throw new AppError(
       "configuration_error",
       `--max-new-tokens (${settings.maxNewTokens}) exceeds --max-new-tokens-limit (${settings.maxNewTokensLimit})`,
+    );
+  }
+  if (settings.onlineEvalRate > 0 && settings.judgeUrl === undefined && settings.voiceCorpus === undefined) {
+    throw new AppError(
+      "configuration_error",
+      "--online-eval-rate (LLM_TWIN_ONLINE_EVAL_RATE) needs a scorer: --judge-url (LLM_TWIN_JUDGE_URL) and/or --voice-corpus (LLM_TWIN_VOICE_CORPUS)",
     );
   }
   return settings;

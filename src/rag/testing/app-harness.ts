@@ -5,6 +5,7 @@ import { createFingerprint } from "../../preprocessing/index.js";
 import type { RagConfig } from "../config.js";
 import { resolveRagConfig } from "../config.js";
 import { buildRagApp, DEFAULT_RAG_HTTP_CONFIG, type RagAppOptions, type RagHttpConfig } from "../http/app.js";
+import type { FeedbackRoutesOptions } from "../http/feedback-routes.js";
 import { createReadinessCheck } from "../readiness.js";
 import type { Reranker } from "../rerank/port.js";
 import {
@@ -30,6 +31,7 @@ export async function buildHarness(
     reranker?: Reranker;
     withoutLlm?: boolean;
     logger?: RagAppOptions["logger"];
+    feedback?: FeedbackRoutesOptions;
   } = {},
 ): Promise<Harness> {
   const embedder = fakeEmbedder();
@@ -50,6 +52,7 @@ export async function buildHarness(
     http: { ...DEFAULT_RAG_HTTP_CONFIG, rateLimit: false, ...options.http },
     tracer: createTracer([traceLog]),
     traceLog,
+    ...(options.feedback === undefined ? {} : { feedback: options.feedback }),
     readiness: createReadinessCheck({
       store,
       ...(options.withoutLlm === true ? {} : { llm }),

@@ -118,8 +118,25 @@ export function parseEvents(buffer) {
   return { events, rest };
 }
 
+/** POST /feedback: a thumbs up or down (and an optional comment) on the answer of `traceId`. */
+export async function postFeedback(body, { key } = {}) {
+  let response;
+  try {
+    response = await fetch("/feedback", {
+      method: "POST",
+      headers: headersFor(key, { "content-type": "application/json", accept: "application/json" }),
+      body: JSON.stringify(body),
+    });
+  } catch (error) {
+    throw networkError(error);
+  }
+  if (!response.ok) throw await failureFrom(response);
+  return response.json();
+}
+
 /**
- * POST /rag as a stream: yields {event, data} for `sources`, `token`, `done` and `error`. Aborting
+ * POST /rag as a stream: yields {event, data} for `trace` (the answer's trace id, first),
+ * `sources`, `token`, `done` and `error`. Aborting
  * `signal` closes the connection, which makes the service cancel the generation.
  */
 export async function* streamRag(body, { key, signal } = {}) {
@@ -135,6 +152,8 @@ export async function* streamRag(body, { key, signal } = {}) {
     throw networkError(error);
   }
   if (!response.ok) throw await failureFrom(response);
+  const traceId = response.headers.get("x-trace-id");
+  if (traceId) yield { event: "trace", data: { traceId } };
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let buffer = "";

@@ -1,6 +1,6 @@
 // The chat page: conversation, streaming answers with a Stop button, settings, author selector,
 // theme toggle, API key dialog and the traces view. Plain DOM, no framework.
-import { describeFailure, getJson, streamRag } from "./api.js";
+import { describeFailure, getJson, postFeedback, streamRag } from "./api.js";
 import { element, formatMs } from "./dom.js";
 import {
   loadApiKey,
@@ -164,6 +164,54 @@ async function loadModelInfo() {
   }
 }
 
+// ---- feedback on an answer ----
+function feedbackForm(traceId) {
+  const status = element("span", { className: "feedback-status", role: "status" });
+  const comment = element("input", {
+    className: "feedback-comment",
+    type: "text",
+    maxLength: 2000,
+    placeholder: "Optional comment",
+    "aria-label": "Comment on this answer (optional)",
+  });
+  const buttons = ["up", "down"].map((rating) =>
+    element(
+      "button",
+      {
+        type: "button",
+        className: `feedback-${rating}`,
+        "aria-label": rating === "up" ? "Good answer" : "Bad answer",
+        "aria-pressed": "false",
+      },
+      rating === "up" ? "👍" : "👎",
+    ),
+  );
+  const form = element("div", { className: "feedback", role: "group", "aria-label": "Rate this answer" }, [
+    ...buttons,
+    comment,
+    status,
+  ]);
+  for (const button of buttons) {
+    button.addEventListener("click", async () => {
+      const rating = button.className === "feedback-up" ? "up" : "down";
+      for (const other of buttons) other.disabled = true;
+      status.textContent = "Sending…";
+      const body = { traceId, rating };
+      if (comment.value.trim() !== "") body.comment = comment.value.trim();
+      try {
+        await postFeedback(body, { key: state.apiKey });
+        button.setAttribute("aria-pressed", "true");
+        comment.disabled = true;
+        status.textContent = "Thanks, feedback recorded.";
+      } catch (error) {
+        for (const other of buttons) other.disabled = false;
+        status.textContent = error.message ?? String(error);
+      }
+    });
+  }
+  return form;
+}
+
 // ---- conversation ----
 function requestBody(query) {
   const body = { query };
@@ -226,7 +274,9 @@ async function ask(query) {
       key: state.apiKey,
       signal: controller.signal,
     })) {
-      if (event === "sources") {
+      if (event === "trace") {
+        view.traceId = data.traceId;
+      } else if (event === "sources") {
         view.sources.replaceChildren(sourcesSection(data));
         setStatus(`${data.sources?.length ?? 0} sources found. Writing…`);
       } else if (event === "token") {
@@ -238,6 +288,7 @@ async function ask(query) {
         view.turn.classList.add("turn-done");
         const following = nearBottom();
         view.footer.textContent = `${data.usage?.completionTokens ?? tokens} tokens · ${formatMs(data.timings?.totalMs)} · ${data.finishReason}`;
+        if (view.traceId) view.turn.append(feedbackForm(view.traceId));
         if (following) view.footer.scrollIntoView({ block: "nearest" });
         setStatus("Answer complete.");
       } else if (event === "error") {
