@@ -35,6 +35,7 @@ const configSchema = z.object({
     .int("--ngrams must be an integer")
     .min(0, "--ngrams must be 0 or more"),
   ngramSize: positive("--ngram-size"),
+  passageWords: positive("--passage-words").optional(),
   text: z.string().trim().min(1, "--text must not be empty").optional(),
   author: z.string().trim().min(1, "--author must not be empty").optional(),
 });
@@ -75,6 +76,10 @@ export function registerEvalVoiceCommand(evalCommand: Command): void {
     .option("--words <n>", "function words in the profile (0: none)", String(DEFAULT_VOICE_OPTIONS.words))
     .option("--ngrams <n>", "character n-grams in the profile (0: none)", String(DEFAULT_VOICE_OPTIONS.ngrams))
     .option("--ngram-size <n>", "characters per n-gram", String(DEFAULT_VOICE_OPTIONS.ngramSize))
+    .option(
+      "--passage-words <n>",
+      "also attribute the held-out documents cut into passages of n words (the size of an answer)",
+    )
     .option("--text <file>", "score this text's voice against every author instead of validating")
     .option("--author <name>", "with --text: the author the text should sound like (score and margin)")
     .action(async (raw: Record<string, unknown>) => {
@@ -91,7 +96,11 @@ export async function runEvalVoiceCommand(config: EvalVoiceConfig): Promise<void
     ngrams: config.ngrams,
     ngramSize: config.ngramSize,
   };
-  const counted = countDocuments(corpus.documents, settings.ngramSize);
+  const counted = countDocuments(
+    corpus.documents,
+    settings.ngramSize,
+    config.text === undefined ? config.passageWords : undefined,
+  );
   if (config.text !== undefined) {
     const text = await readTextFile(config.text);
     const model = buildFromCounted(counted, settings);
@@ -117,7 +126,7 @@ export async function runEvalVoiceCommand(config: EvalVoiceConfig): Promise<void
     }
     return;
   }
-  const validation = validateVoiceModel(counted, settings);
+  const validation = validateVoiceModel(counted, settings, config.passageWords);
   const run = {
     corpus: config.corpus,
     settings,

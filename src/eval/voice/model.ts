@@ -46,7 +46,14 @@ export const DEFAULT_VOICE_OPTIONS = {
 export type VoiceDocument = { id: string; author: string; text: string; title?: string };
 
 /** A document already counted (counting dominates the cost: leave-one-out reuses the counts). */
-export type CountedDocument = { id: string; author: string; title?: string; counts: TextCounts };
+export type CountedDocument = {
+  id: string;
+  author: string;
+  title?: string;
+  counts: TextCounts;
+  /** Answer-sized pieces of the document (`passageWords`), attributed apart in validation. */
+  passages?: TextCounts[];
+};
 
 type Standardizer = { features: readonly string[]; mean: number[]; deviation: number[] };
 
@@ -69,13 +76,30 @@ export type VoiceScore = {
   authors: { author: string; distance: number; score: number }[];
 };
 
-export function countDocuments(documents: readonly VoiceDocument[], ngramSize: number = DEFAULT_NGRAM_SIZE) {
+export function countDocuments(
+  documents: readonly VoiceDocument[],
+  ngramSize: number = DEFAULT_NGRAM_SIZE,
+  passageWords?: number,
+): CountedDocument[] {
   return documents.map((document) => ({
     id: document.id,
     author: document.author,
     ...(document.title === undefined ? {} : { title: document.title }),
     counts: countFeatures(document.text, ngramSize),
+    ...(passageWords === undefined
+      ? {}
+      : { passages: splitPassages(document.text, passageWords).map((passage) => countFeatures(passage, ngramSize)) }),
   }));
+}
+
+/** Consecutive pieces of `words` words (the last, shorter piece is dropped unless it is the only one). */
+export function splitPassages(text: string, words: number): string[] {
+  const tokens = text.split(/\s+/).filter((token) => token !== "");
+  const passages: string[] = [];
+  for (let start = 0; start + words <= tokens.length; start += words)
+    passages.push(tokens.slice(start, start + words).join(" "));
+  if (passages.length === 0 && tokens.length > 0) passages.push(tokens.join(" "));
+  return passages;
 }
 
 /** Builds the model; the temperature is calibrated by leave-one-out unless given. */
@@ -94,7 +118,7 @@ export function buildFromCounted(documents: readonly CountedDocument[], options:
 export function leaveOneOutDistances(
   documents: readonly CountedDocument[],
   options: VoiceModelOptions = {},
-): { id: string; author: string; distances: Map<string, number> }[] {
+): { id: string; author: string; distances: Map<string, number>; passageDistances: Map<string, number>[] }[] {
   const perAuthor = new Map<string, number>();
   for (const document of documents) perAuthor.set(document.author, (perAuthor.get(document.author) ?? 0) + 1);
   // An author's only document cannot be held out: the model would not know the author any more.
@@ -105,7 +129,12 @@ export function leaveOneOutDistances(
     const heldOut = documents[index] as CountedDocument;
     const training = documents.filter((_, other) => other !== index);
     const model = fitProfiles(training, options, 1);
-    return { id: heldOut.id, author: heldOut.author, distances: distancesOf(model, heldOut.counts) };
+    return {
+      id: heldOut.id,
+      author: heldOut.author,
+      distances: distancesOf(model, heldOut.counts),
+      passageDistances: (heldOut.passages ?? []).map((passage) => distancesOf(model, passage)),
+    };
   });
 }
 

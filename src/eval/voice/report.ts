@@ -26,6 +26,17 @@ export function formatVoiceValidation(run: VoiceValidationRun): string {
     const recall = validation.perAuthor[row]?.recall ?? 0;
     lines.push(`${author.padEnd(width)}  ${counts}  ${recall.toFixed(3)}`);
   });
+  if (validation.passages !== undefined) {
+    const passages = validation.passages;
+    lines.push(
+      "",
+      `passages of ${passages.words} words from the held-out documents: ${passages.correct}/${passages.count} = accuracy ${passages.accuracy.toFixed(3)}`,
+      ...passages.perAuthor.map(
+        (entry) =>
+          `  ${entry.author.padEnd(width)}  ${entry.correct}/${entry.count}${entry.count === 0 ? "" : ` = ${(entry.correct / entry.count).toFixed(3)}`}`,
+      ),
+    );
+  }
   if (validation.errors.length > 0) {
     lines.push("", "misattributed:");
     for (const error of validation.errors) {
@@ -50,6 +61,7 @@ export function voiceValidationJson(run: VoiceValidationRun) {
     confusion: run.validation.confusion,
     perAuthor: run.validation.perAuthor,
     errors: run.validation.errors,
+    ...(run.validation.passages === undefined ? {} : { passages: run.validation.passages }),
     seconds: run.seconds,
   };
 }

@@ -99,6 +99,14 @@ describe("voice model", () => {
     expect(wrong.closest).toBe("Casual Writer");
   });
 
+  it("also attributes answer-sized passages of the held-out documents", () => {
+    const validation = validateVoiceModel(countDocuments(corpus, 2, 60), { words: 60, ngrams: 100 }, 60);
+    expect(validation.passages?.words).toBe(60);
+    expect(validation.passages?.count).toBeGreaterThan(16);
+    expect(validation.passages?.accuracy).toBe(1);
+    expect(validation.passages?.perAuthor.map((entry) => entry.author)).toEqual(["Casual Writer", "Formal Writer"]);
+  });
+
   it("holds out only documents whose author has another one", () => {
     const lonely = [...corpus, { id: "solo", author: "Solo Writer", text: "Just one text, alone." }];
     const validation = validateVoiceModel(countDocuments(lonely), { words: 60, ngrams: 100 });
