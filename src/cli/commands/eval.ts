@@ -9,7 +9,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { type Command, Option } from "commander";
 import { z } from "zod";
-import { DEFAULT_EMBEDDER_SPEC } from "../../embedding/index.js";
+import { STATIC_EMBEDDER_SPEC } from "../../embedding/index.js";
 import { AppError } from "../../errors/index.js";
 import {
   DEFAULT_EVAL_STORE_ROOT,
@@ -92,9 +92,12 @@ export function registerEvalCommand(program: Command): void {
     .option("--depth <n>", "documents kept per query (recall@depth)", String(DEFAULT_EVALUATION_SETTINGS.depth))
     .option("--store <uri>", `vector store (default lancedb:${DEFAULT_EVAL_STORE_ROOT}/<dataset name>)`)
     .addOption(
-      new Option("--embedder <spec>", 'embedder: "static" or "gguf:<path | url | hf:...>"')
+      new Option(
+        "--embedder <spec>",
+        'embedder: "static" (default here, so that figures reproduce offline), "auto" or "gguf:<path | url | hf:...>"',
+      )
         .env("LLM_TWIN_EMBEDDER")
-        .default(DEFAULT_EMBEDDER_SPEC),
+        .default(STATIC_EMBEDDER_SPEC),
     )
     .option("--reranker <gguf>", "also evaluate each mode followed by this GGUF reranker (path, URL or hf: URI)")
     .option(

@@ -40,7 +40,8 @@ export const RAG_SERVICE_OPTIONS: OptionSpec[] = [
     key: "embedder",
     flags: "--embedder <spec>",
     env: "LLM_TWIN_EMBEDDER",
-    description: "embedder: static or gguf:<path|url|hf:...> (must match the store)",
+    description:
+      "embedder: auto (the default GGUF model, downloaded once; the store's own embedder, or static where it cannot be downloaded), static or gguf:<path|url|hf:...> (must match the store)",
     default: DEFAULT_EMBEDDER_SPEC,
   },
   {
