@@ -183,6 +183,7 @@ export async function retrieveResolved(
               categories: request.categories,
               authorId: resolution.author?.id,
               limit: config.searchLimit,
+              hybridFusion: config.hybridFusion,
               hybridDenseWeight: config.hybridDenseWeight,
               rrfK: config.rrfK,
             },

@@ -19,9 +19,11 @@ import {
   formatEvaluationTable,
   runRetrievalEvaluation,
 } from "../../eval/index.js";
+import { QUERY_HALVES } from "../../eval/retrieval/query-halves.js";
 import { createProgress, type Progress } from "../../observability/progress.js";
 import type { Reranker } from "../../rag/index.js";
 import type { SearchMode } from "../../vector-store/index.js";
+import { HYBRID_FUSIONS } from "../../vector-store/index.js";
 import { positive } from "../flag-schemas.js";
 
 const configSchema = z.object({
@@ -41,6 +43,8 @@ const configSchema = z.object({
     .min(0, "--dense-weight must be within 0..1")
     .max(1, "--dense-weight must be within 0..1"),
   rrfK: positive("--rrf-k"),
+  fusion: z.enum(HYBRID_FUSIONS, { error: `--fusion must be ${HYBRID_FUSIONS.join(" or ")}` }),
+  queries: z.enum(QUERY_HALVES, { error: `--queries must be ${QUERY_HALVES.join(", ")}` }),
   searchLimit: positive("--search-limit"),
   report: z.union([z.string().trim().min(1), z.literal(false)]).optional(),
   limitQueries: positive("--limit-queries").optional(),
@@ -105,10 +109,26 @@ export function registerEvalCommand(program: Command): void {
       "candidates the reranker scores per query",
       String(DEFAULT_EVALUATION_SETTINGS.rerankCandidates),
     )
+    .addOption(
+      new Option(
+        "--fusion <method>",
+        "hybrid fusion: agreement (scores; dense weight scaled by the lists' agreement) or rrf (reciprocal ranks)",
+      )
+        .choices([...HYBRID_FUSIONS])
+        .default(DEFAULT_EVALUATION_SETTINGS.hybridFusion),
+    )
     .option(
       "--dense-weight <x>",
-      "weight of the dense list in hybrid fusion (lexical gets 1 - x)",
+      "weight of the dense list in hybrid fusion (lexical gets 1 - x; with agreement fusion, its maximum)",
       String(DEFAULT_EVALUATION_SETTINGS.hybridDenseWeight),
+    )
+    .addOption(
+      new Option(
+        "--queries <half>",
+        "all queries, or one fixed half of them (by a hash of the query id) to tune on one and report on the other",
+      )
+        .choices([...QUERY_HALVES])
+        .default("all"),
     )
     .option("--rrf-k <n>", "reciprocal-rank fusion constant", String(DEFAULT_EVALUATION_SETTINGS.rrfK))
     .option(
@@ -178,12 +198,14 @@ export async function runEvalRetrievalCommand(config: EvalCommandConfig): Promis
       settings: {
         k: config.k,
         depth: config.depth,
+        hybridFusion: config.fusion,
         hybridDenseWeight: config.denseWeight,
         rrfK: config.rrfK,
         searchLimit: config.searchLimit,
         rerankCandidates: config.rerankCandidates,
       },
       ...(config.limitQueries === undefined ? {} : { limitQueries: config.limitQueries }),
+      queryHalf: config.queries,
       recreate: config.recreate,
       onPlan: ({ queries }) => {
         plannedQueries = queries;

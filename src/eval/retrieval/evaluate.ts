@@ -12,7 +12,7 @@ import type { LanguageModel } from "../../llm/index.js";
 import { DEFAULT_RAG_CONFIG } from "../../rag/config.js";
 import type { SelfQueryMode } from "../../rag/index.js";
 import { type RagConfig, type Reranker, resolveRagConfig, retrieve } from "../../rag/index.js";
-import type { SearchMode, VectorStore } from "../../vector-store/index.js";
+import type { HybridFusion, SearchMode, VectorStore } from "../../vector-store/index.js";
 import { type Judgments, mean, mrrAtK, ndcgAtK, percentile, recallAtK, uniqueInOrder } from "../metrics.js";
 
 export type EvaluationQuery = {
@@ -22,6 +22,8 @@ export type EvaluationQuery = {
   judgments: Judgments;
   /** Author named in the request (overrides self-query), if any. */
   author?: string;
+  /** Subsets the query belongs to (e.g. "paraphrase"): each is also reported on its own. */
+  tags?: readonly string[];
 };
 
 export type EvaluationSettings = {
@@ -32,6 +34,7 @@ export type EvaluationSettings = {
   depth: number;
   /** Chunks asked of the store per search. Default 200 (abstracts may have several chunks). */
   searchLimit: number;
+  hybridFusion: HybridFusion;
   hybridDenseWeight: number;
   rrfK: number;
   /** Candidates scored by the reranker (when there is one); recall@depth is then within them. Default 100. */
@@ -48,6 +51,7 @@ export const DEFAULT_EVALUATION_SETTINGS: EvaluationSettings = {
   depth: 100,
   searchLimit: 200,
   // The service's own fusion settings, so that evaluation measures what the service serves.
+  hybridFusion: DEFAULT_RAG_CONFIG.hybridFusion,
   hybridDenseWeight: DEFAULT_RAG_CONFIG.hybridDenseWeight,
   rrfK: DEFAULT_RAG_CONFIG.rrfK,
   rerankCandidates: 100,
@@ -76,6 +80,9 @@ export type QueryOutcome = {
   recallAtDepth: number;
   mrr: number;
   hit: boolean;
+  /** A relevant document in the top 5 ("source in top 5"). */
+  hitAt5: boolean;
+  tags: readonly string[];
   latencyMs: number;
   rerankMs: number;
 };
@@ -86,13 +93,45 @@ export type EvaluationResult = {
   queries: number;
   k: number;
   depth: number;
-  metrics: { ndcgAt10: number; recallAt10: number; recallAt100: number; mrrAt10: number; hitRateAt10: number };
+  metrics: RetrievalMetrics;
+  /** The same metrics over each tagged subset of the queries (e.g. "paraphrase"). */
+  subsets: Record<string, { queries: number; metrics: RetrievalMetrics }>;
   latency: LatencySummary;
   /** The reranking step alone (0 without a reranker). */
   rerankLatency: LatencySummary;
   settings: EvaluationSettings;
   perQuery: QueryOutcome[];
 };
+
+export type RetrievalMetrics = {
+  ndcgAt10: number;
+  recallAt10: number;
+  recallAt100: number;
+  mrrAt10: number;
+  hitRateAt10: number;
+  hitRateAt5: number;
+};
+
+function metricsOf(outcomes: readonly QueryOutcome[]): RetrievalMetrics {
+  return {
+    ndcgAt10: mean(outcomes.map((outcome) => outcome.ndcg)),
+    recallAt10: mean(outcomes.map((outcome) => outcome.recallAtK)),
+    recallAt100: mean(outcomes.map((outcome) => outcome.recallAtDepth)),
+    mrrAt10: mean(outcomes.map((outcome) => outcome.mrr)),
+    hitRateAt10: mean(outcomes.map((outcome) => (outcome.hit ? 1 : 0))),
+    hitRateAt5: mean(outcomes.map((outcome) => (outcome.hitAt5 ? 1 : 0))),
+  };
+}
+
+function subsetsOf(outcomes: readonly QueryOutcome[]): EvaluationResult["subsets"] {
+  const tags = [...new Set(outcomes.flatMap((outcome) => outcome.tags))].sort();
+  return Object.fromEntries(
+    tags.map((tag) => {
+      const tagged = outcomes.filter((outcome) => outcome.tags.includes(tag));
+      return [tag, { queries: tagged.length, metrics: metricsOf(tagged) }];
+    }),
+  );
+}
 
 export type EvaluationProgress = { completed: number; total: number; mode: SearchMode };
 
@@ -124,6 +163,7 @@ export function ragConfigFor(settings: EvaluationSettings, withReranker: boolean
     selfQuery: settings.selfQuery,
     categories: settings.categories,
     searchLimit: Math.max(settings.searchLimit, kept),
+    hybridFusion: settings.hybridFusion,
     hybridDenseWeight: settings.hybridDenseWeight,
     rrfK: settings.rrfK,
     rerankCandidates: settings.rerankCandidates,
@@ -178,6 +218,8 @@ export async function evaluateRetrieval(
       recallAtDepth: recallAtK(documents, query.judgments, settings.depth),
       mrr: mrrAtK(documents, query.judgments, settings.k),
       hit: recallAtK(documents, query.judgments, settings.k) > 0,
+      hitAt5: recallAtK(documents, query.judgments, 5) > 0,
+      tags: query.tags ?? [],
       latencyMs,
       rerankMs: deps.reranker === undefined ? 0 : result.timings.rerankMs,
     });
@@ -189,13 +231,8 @@ export async function evaluateRetrieval(
     queries: outcomes.length,
     k: settings.k,
     depth: settings.depth,
-    metrics: {
-      ndcgAt10: mean(outcomes.map((outcome) => outcome.ndcg)),
-      recallAt10: mean(outcomes.map((outcome) => outcome.recallAtK)),
-      recallAt100: mean(outcomes.map((outcome) => outcome.recallAtDepth)),
-      mrrAt10: mean(outcomes.map((outcome) => outcome.mrr)),
-      hitRateAt10: mean(outcomes.map((outcome) => (outcome.hit ? 1 : 0))),
-    },
+    metrics: metricsOf(outcomes),
+    subsets: subsetsOf(outcomes),
     latency: summarize(outcomes.map((outcome) => outcome.latencyMs)),
     rerankLatency: summarize(outcomes.map((outcome) => outcome.rerankMs)),
     settings,

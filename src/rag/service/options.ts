@@ -101,10 +101,18 @@ export const RAG_SERVICE_OPTIONS: OptionSpec[] = [
     default: String(d.searchLimit),
   },
   {
+    key: "hybridFusion",
+    flags: "--hybrid-fusion <method>",
+    env: "LLM_TWIN_HYBRID_FUSION",
+    description:
+      "hybrid fusion: agreement (scores, dense weight scaled by how much the two lists agree) or rrf (reciprocal ranks)",
+    default: String(d.hybridFusion),
+  },
+  {
     key: "hybridDenseWeight",
     flags: "--hybrid-dense-weight <w>",
     env: "LLM_TWIN_HYBRID_DENSE_WEIGHT",
-    description: "weight of the dense list in hybrid search (0..1)",
+    description: "weight of the dense list in hybrid search (0..1; with agreement fusion, its maximum)",
     default: String(d.hybridDenseWeight),
   },
   {

@@ -6,7 +6,7 @@
  */
 import type { DataCategory } from "../../domain/index.js";
 import type { Embedder } from "../../embedding/index.js";
-import type { SearchHit, SearchMode, VectorStore } from "../../vector-store/index.js";
+import type { HybridFusion, SearchHit, SearchMode, VectorStore } from "../../vector-store/index.js";
 
 export type EmbedQueriesStep = (texts: readonly string[], options: { signal?: AbortSignal }) => Promise<Float32Array[]>;
 
@@ -29,6 +29,7 @@ export type SearchPlan = {
   categories: readonly DataCategory[];
   authorId: string | undefined;
   limit: number;
+  hybridFusion: HybridFusion;
   hybridDenseWeight: number;
   rrfK: number;
 };
@@ -52,7 +53,9 @@ export function createSearchStep(store: VectorStore): SearchStep {
               ...(plan.mode === "dense" ? {} : { text }),
               ...(plan.authorId === undefined ? {} : { filter: { authorId: plan.authorId } }),
               limit: plan.limit,
-              ...(plan.mode === "hybrid" ? { hybrid: { denseWeight: plan.hybridDenseWeight, rrfK: plan.rrfK } } : {}),
+              ...(plan.mode === "hybrid"
+                ? { hybrid: { fusion: plan.hybridFusion, denseWeight: plan.hybridDenseWeight, rrfK: plan.rrfK } }
+                : {}),
               ...(signal === undefined ? {} : { signal }),
             })
             .then((hits) => ({ query, category, hits })),
