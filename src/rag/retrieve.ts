@@ -186,6 +186,7 @@ export async function retrieveResolved(
               hybridFusion: config.hybridFusion,
               hybridDenseWeight: config.hybridDenseWeight,
               rrfK: config.rrfK,
+              titleWeight: config.titleWeight,
             },
             { signal: child },
           ),

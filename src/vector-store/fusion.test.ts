@@ -111,3 +111,21 @@ describe("fuseHybrid", () => {
     ).toEqual(["l", "d"]);
   });
 });
+
+describe("agreementFusion's dense depth", () => {
+  it("gives a dense score only to the dense list's top ids; deeper ids stay, at 0 from it", () => {
+    const lexical = [
+      { id: "a", score: 2 },
+      { id: "b", score: 1 },
+    ];
+    const dense = [
+      { id: "a", score: 0.9 },
+      { id: "b", score: 0.9 },
+      { id: "deep", score: 0.89 },
+    ];
+    const fused = agreementFusion({ dense, lexical }, { denseWeight: 1, denseDepth: 2 });
+    expect(fused.map((result) => result.id)).toEqual(["a", "b", "deep"]);
+    expect(fused.at(-1)?.score).toBe(0);
+    expect(() => agreementFusion({ dense, lexical }, { denseWeight: 1, denseDepth: 0 })).toThrow(RangeError);
+  });
+});

@@ -5,7 +5,8 @@
  *   every id it holds. Rank-only: used to merge the results of several queries and categories.
  * - `agreementFusion`: hybrid search's default. A convex combination of the two lists' scores,
  *   each divided by its list's best score, where the dense list's weight is `denseWeight` times the
- *   agreement of the two lists (the share of their top `agreementDepth` ids they have in common).
+ *   agreement of the two lists (the share of their top `agreementDepth` ids they have in common);
+ *   the dense list scores only its top `denseDepth` ids (its tail keeps its ids, at score 0).
  *   Rank fusion throws away BM25's score margins and lets a weak embedder move documents as much as
  *   a good one; here a dense list that disagrees with the lexical one (noise, or an embedder that
  *   does not know the domain) gets little say, one that agrees refines the order. Measured in
@@ -60,6 +61,8 @@ export type HybridFusion = (typeof HYBRID_FUSIONS)[number];
 export const DEFAULT_HYBRID_FUSION: HybridFusion = "agreement";
 /** Ids from the top of each list compared to measure agreement. */
 export const DEFAULT_AGREEMENT_DEPTH = 20;
+/** Ids from the top of the dense list that get a dense score. */
+export const DEFAULT_DENSE_DEPTH = 40;
 
 /** One list's candidates, best first, with the list's own score (higher is better). */
 export type ScoredId = { id: string; score: number };
@@ -69,6 +72,12 @@ export type AgreementFusionOptions = {
   denseWeight: number;
   /** How many top ids of each list are compared. Default DEFAULT_AGREEMENT_DEPTH. */
   agreementDepth?: number;
+  /**
+   * How many top ids of the dense list get a dense score (deeper ones count 0 from it): cosine
+   * scores deep in the list are flat, and without this cap the fusion changed with the number of
+   * candidates asked. Default DEFAULT_DENSE_DEPTH.
+   */
+  denseDepth?: number;
 };
 
 /**
@@ -87,13 +96,16 @@ export function listAgreement(left: readonly string[], right: readonly string[],
   return Math.min(1, common / size);
 }
 
-/** Scores divided by the list's best one (negative scores count as 0); a duplicate keeps its best. */
-function normalizedScores(list: readonly ScoredId[]): Map<string, number> {
+/**
+ * Scores divided by the list's best one (negative scores count as 0); a duplicate keeps its best;
+ * entries past `depth` score 0.
+ */
+function normalizedScores(list: readonly ScoredId[], depth = Number.POSITIVE_INFINITY): Map<string, number> {
   let best = 0;
   for (const { score } of list) if (Number.isFinite(score) && score > best) best = score;
   const scores = new Map<string, number>();
-  for (const { id, score } of list) {
-    const value = best > 0 && Number.isFinite(score) ? Math.max(0, score) / best : 0;
+  for (const [index, { id, score }] of list.entries()) {
+    const value = index < depth && best > 0 && Number.isFinite(score) ? Math.max(0, score) / best : 0;
     if (!scores.has(id) || (scores.get(id) ?? 0) < value) scores.set(id, value);
   }
   return scores;
@@ -124,7 +136,11 @@ export function agreementFusion(
     weight = maxWeight * agreement;
   }
   const lexical = normalizedScores(lists.lexical);
-  const dense = normalizedScores(lists.dense);
+  const denseDepth = options.denseDepth ?? DEFAULT_DENSE_DEPTH;
+  if (!Number.isInteger(denseDepth) || denseDepth < 1) {
+    throw new RangeError(`dense depth must be an integer >= 1, got ${denseDepth}`);
+  }
+  const dense = normalizedScores(lists.dense, denseDepth);
   const order = new Map<string, number>();
   for (const id of [...lexical.keys(), ...dense.keys()]) if (!order.has(id)) order.set(id, order.size);
   return [...order.keys()]

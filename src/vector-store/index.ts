@@ -5,6 +5,7 @@ export type { FusedResult, FusionOptions, RankedList } from "./fusion.js";
 export {
   agreementFusion,
   DEFAULT_AGREEMENT_DEPTH,
+  DEFAULT_DENSE_DEPTH,
   DEFAULT_HYBRID_FUSION,
   DEFAULT_RRF_K,
   fuseHybrid,

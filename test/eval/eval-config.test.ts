@@ -12,6 +12,7 @@ const base = {
   fusion: "agreement",
   denseWeight: "0.5",
   rrfK: "60",
+  titleWeight: "0",
   queries: "all",
   searchLimit: "200",
   progress: "auto",

@@ -43,6 +43,7 @@ const configSchema = z.object({
     .min(0, "--dense-weight must be within 0..1")
     .max(1, "--dense-weight must be within 0..1"),
   rrfK: positive("--rrf-k"),
+  titleWeight: z.coerce.number({ error: "--title-weight must be a number" }).min(0, "--title-weight must be >= 0"),
   fusion: z.enum(HYBRID_FUSIONS, { error: `--fusion must be ${HYBRID_FUSIONS.join(" or ")}` }),
   queries: z.enum(QUERY_HALVES, { error: `--queries must be ${QUERY_HALVES.join(", ")}` }),
   searchLimit: positive("--search-limit"),
@@ -130,6 +131,11 @@ export function registerEvalCommand(program: Command): void {
         .choices([...QUERY_HALVES])
         .default("all"),
     )
+    .option(
+      "--title-weight <w>",
+      "weight of query words found in a hit's title, added to its score (0 = off)",
+      String(DEFAULT_EVALUATION_SETTINGS.titleWeight),
+    )
     .option("--rrf-k <n>", "reciprocal-rank fusion constant", String(DEFAULT_EVALUATION_SETTINGS.rrfK))
     .option(
       "--search-limit <n>",
@@ -201,6 +207,7 @@ export async function runEvalRetrievalCommand(config: EvalCommandConfig): Promis
         hybridFusion: config.fusion,
         hybridDenseWeight: config.denseWeight,
         rrfK: config.rrfK,
+        titleWeight: config.titleWeight,
         searchLimit: config.searchLimit,
         rerankCandidates: config.rerankCandidates,
       },

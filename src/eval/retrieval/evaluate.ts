@@ -37,6 +37,8 @@ export type EvaluationSettings = {
   hybridFusion: HybridFusion;
   hybridDenseWeight: number;
   rrfK: number;
+  /** Weight of title matches added to the search lists' scores (0 = off). */
+  titleWeight: number;
   /** Candidates scored by the reranker (when there is one); recall@depth is then within them. Default 100. */
   rerankCandidates: number;
   categories: DataCategory[];
@@ -54,6 +56,7 @@ export const DEFAULT_EVALUATION_SETTINGS: EvaluationSettings = {
   hybridFusion: DEFAULT_RAG_CONFIG.hybridFusion,
   hybridDenseWeight: DEFAULT_RAG_CONFIG.hybridDenseWeight,
   rrfK: DEFAULT_RAG_CONFIG.rrfK,
+  titleWeight: DEFAULT_RAG_CONFIG.titleWeight,
   rerankCandidates: 100,
   categories: ["articles"],
   selfQuery: "off",
@@ -166,6 +169,7 @@ export function ragConfigFor(settings: EvaluationSettings, withReranker: boolean
     hybridFusion: settings.hybridFusion,
     hybridDenseWeight: settings.hybridDenseWeight,
     rrfK: settings.rrfK,
+    titleWeight: settings.titleWeight,
     rerankCandidates: settings.rerankCandidates,
   });
 }

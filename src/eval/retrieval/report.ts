@@ -86,7 +86,7 @@ export function formatEvaluationMarkdown(run: EvaluationRun, command: string, no
     ...(settings === undefined
       ? []
       : [
-          `- Settings: k ${settings.k}, depth ${settings.depth}, search limit ${settings.searchLimit} chunks, hybrid fusion ${settings.hybridFusion}, dense weight ${settings.hybridDenseWeight}, RRF k ${settings.rrfK}, self-query ${settings.selfQuery}, expansion ${settings.expandQueries}`,
+          `- Settings: k ${settings.k}, depth ${settings.depth}, search limit ${settings.searchLimit} chunks, hybrid fusion ${settings.hybridFusion}, dense weight ${settings.hybridDenseWeight}, RRF k ${settings.rrfK}, title weight ${settings.titleWeight}, self-query ${settings.selfQuery}, expansion ${settings.expandQueries}`,
         ]),
     "- Latency: whole `retrieve` call per query, sequential, wall clock (noisy on a loaded machine).",
     "",

@@ -116,6 +116,13 @@ export const RAG_SERVICE_OPTIONS: OptionSpec[] = [
     default: String(d.hybridDenseWeight),
   },
   {
+    key: "titleWeight",
+    flags: "--title-weight <w>",
+    env: "LLM_TWIN_TITLE_WEIGHT",
+    description: "weight of query words found in a hit's title, added to its score (0 = off)",
+    default: String(d.titleWeight),
+  },
+  {
     key: "rrfK",
     flags: "--rrf-k <k>",
     env: "LLM_TWIN_RRF_K",

@@ -2,11 +2,12 @@
  * Embedding and search. All queries are cleaned with the ingestion's query cleaning and embedded
  * in one batch (split only by the embedder's maxBatchSize); then every (query, category) pair is
  * searched with the author filter, all in parallel. Lexical mode needs no vectors and skips the
- * embedder.
+ * embedder. Each list is then re-scored by title matches (title-boost.ts) when `titleWeight` > 0.
  */
 import type { DataCategory } from "../../domain/index.js";
 import type { Embedder } from "../../embedding/index.js";
 import type { HybridFusion, SearchHit, SearchMode, VectorStore } from "../../vector-store/index.js";
+import { boostTitleMatches } from "./title-boost.js";
 
 export type EmbedQueriesStep = (texts: readonly string[], options: { signal?: AbortSignal }) => Promise<Float32Array[]>;
 
@@ -32,6 +33,8 @@ export type SearchPlan = {
   hybridFusion: HybridFusion;
   hybridDenseWeight: number;
   rrfK: number;
+  /** Weight of a full title match added to each hit's score (divided by its list's best); 0 = off. */
+  titleWeight?: number;
 };
 
 export type ResultList = { query: number; category: DataCategory; hits: SearchHit[] };
@@ -41,6 +44,7 @@ export type SearchStep = (plan: SearchPlan, options: { signal?: AbortSignal }) =
 export function createSearchStep(store: VectorStore): SearchStep {
   return async (plan, { signal }) => {
     const searches: Promise<ResultList>[] = [];
+    const titleWeight = plan.titleWeight ?? 0;
     plan.texts.forEach((text, query) => {
       for (const category of plan.categories) {
         const vector = plan.vectors?.[query];
@@ -58,7 +62,11 @@ export function createSearchStep(store: VectorStore): SearchStep {
                 : {}),
               ...(signal === undefined ? {} : { signal }),
             })
-            .then((hits) => ({ query, category, hits })),
+            .then((hits) => ({
+              query,
+              category,
+              hits: titleWeight > 0 ? boostTitleMatches(hits, text, titleWeight) : hits,
+            })),
         );
       }
     });
