@@ -35,7 +35,7 @@ export async function createAutoEmbedder<Embedder>(attempt: Attempt<Embedder>): 
   const storeId = attempt.storeEmbedderId;
   if (storeId?.startsWith("static:")) {
     attempt.log(
-      `the store was built with the static embedder (${storeId}): serving with it. To use the default model ` +
+      `the store was built with the static embedder (${storeId}): using it. To use the default model ` +
         `${DEFAULT_EMBEDDING_MODEL}, rebuild the store: llm-twin ingest --recreate --embedder auto`,
     );
     return attempt.loadStatic();
