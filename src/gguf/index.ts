@@ -1,3 +1,12 @@
+export {
+  BERT_POOLING,
+  type BertPooling,
+  buildBertVocabulary,
+  type GenerateBertGgufOptions,
+  type GeneratedBertGguf,
+  generateBertGguf,
+  TINY_BERT_OPTIONS,
+} from "./bert.js";
 export { type GeneratedGguf, type GenerateGgufOptions, type GgufArchitecture, generateGguf } from "./generate-gguf.js";
 export {
   llmTwinCacheDirectory,

@@ -22,7 +22,7 @@
 import { type Job, Queue, UnrecoverableError, Worker } from "bullmq";
 import type { RawDocument } from "../domain/index.js";
 import type { Embedder } from "../embedding/index.js";
-import { createEmbedder, DEFAULT_EMBEDDER_SPEC } from "../embedding/index.js";
+import { createEmbedder, STATIC_EMBEDDER_SPEC } from "../embedding/index.js";
 import { AppError, type ErrorCode } from "../errors/index.js";
 import { createDocumentIngester, type DocumentIngester } from "../ingestion/index.js";
 import type { ReadResult } from "../ingestion/readers/index.js";
@@ -199,10 +199,9 @@ export async function startIngestionWorker(options: IngestionWorkerOptions): Pro
   const resources = createResources(options.cacheDir);
   const emit = (event: IngestionWorkerEvent) => options.onEvent?.(event);
 
-  // A worker bound to a store has one embedder (the project default unless told); otherwise each
-  // job says which embedder made its store.
-  const fixedEmbedderSpec =
-    options.embedderSpec ?? (options.storeUri === undefined ? undefined : DEFAULT_EMBEDDER_SPEC);
+  // A worker bound to a store has one embedder (enqueue's default, static, unless told); otherwise
+  // each job says which embedder made its store.
+  const fixedEmbedderSpec = options.embedderSpec ?? (options.storeUri === undefined ? undefined : STATIC_EMBEDDER_SPEC);
 
   // Refuse to start against a store built with other preprocessing or another embedder.
   if (options.storeUri !== undefined && fixedEmbedderSpec !== undefined) {

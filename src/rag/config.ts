@@ -5,7 +5,7 @@
  */
 import { DATA_CATEGORIES, type DataCategory } from "../domain/index.js";
 import type { PromptTemplate } from "../preprocessing/index.js";
-import type { SearchMode } from "../vector-store/index.js";
+import type { HybridFusion, SearchMode } from "../vector-store/index.js";
 import type { SelfQueryMode } from "./types.js";
 
 /** "chat": the model's own chat template; "alpaca": the reference's fine-tuning format; or a custom template text. */
@@ -25,10 +25,14 @@ export type RagConfig = {
   categories: DataCategory[];
   /** Hits asked of the store per (query, category) search. */
   searchLimit: number;
-  /** Weight of the dense list in hybrid search (lexical gets the rest). */
+  /** How hybrid search fuses its dense and lexical candidates ("agreement" or "rrf"; vector-store/fusion.ts). */
+  hybridFusion: HybridFusion;
+  /** Weight of the dense list in hybrid search (lexical gets the rest); with "agreement", its maximum. */
   hybridDenseWeight: number;
   /** The constant of reciprocal-rank fusion (store-side hybrid and our own fusion of lists). */
   rrfK: number;
+  /** Weight of title matches added to every search list's scores (rag/steps/title-boost.ts); 0 = off. */
+  titleWeight: number;
   /** Most candidates sent to a GGUF reranker (the best by fusion first). */
   rerankCandidates: number;
   /** When the reranker fails or times out: keep the fusion order ("fallback") or fail the request ("fail"). */
@@ -63,11 +67,15 @@ export const DEFAULT_RAG_CONFIG: RagConfig = {
   selfQuery: "match",
   categories: [...DATA_CATEGORIES],
   searchLimit: 10,
-  // Tuned on SciFact train and the LLM Twin question set with the static embedder (docs/benchmarks.md,
-  // "Retrieval quality"): rank fusion throws away BM25's score margins, so the weak 100-d word vectors
-  // must only break ties (0.5 / 60 scored 0.447 nDCG@10 on SciFact; 0.2 / 3 scored 0.698).
-  hybridDenseWeight: 0.2,
+  // Agreement fusion (docs/evaluation.md, "Hybrid fusion"): the dense list weighs up to 0.3, scaled by
+  // how much it agrees with the lexical one, so a weak embedder cannot pull hybrid below lexical
+  // (chosen on half of SciFact train, checked on the other half and on the LLM Twin questions).
+  hybridFusion: "agreement",
+  hybridDenseWeight: 0.3,
   rrfK: 3,
+  // Off by default: it lifts the LLM Twin questions (hybrid nDCG@10 0.876 → 0.902) but on SciFact's
+  // held-out half lexical gains more from it than hybrid (docs/evaluation.md).
+  titleWeight: 0,
   rerankCandidates: 30,
   rerankerFailure: "fallback",
   contextTokenBudget: 1024,

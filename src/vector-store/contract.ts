@@ -15,8 +15,8 @@ import {
   metadataSample,
   PAUL,
 } from "./contract-fixtures.js";
-import { reciprocalRankFusion } from "./fusion.js";
-import type { VectorStore } from "./port.js";
+import { fuseHybrid } from "./fusion.js";
+import type { SearchHit, VectorStore } from "./port.js";
 
 export { axisVector, CONTRACT_DIMENSIONS, contractChunk, contractId } from "./contract-fixtures.js";
 
@@ -414,23 +414,22 @@ export function runVectorStoreContract(
         ),
       );
       await store.optimize();
-      // What the RAG service sends by default: dense weight 0.2, k 3.
-      const hybrid = { denseWeight: 0.2, rrfK: 3, candidates: 40 };
+      // Both fusions, with the RAG service's weights (agreement: cap 0.3; rrf: 0.2, k 3).
       const base = { category: "articles" as const, vector: axisVector(1), text: "kestrel owls" };
-      const dense = await store.search({ ...base, mode: "dense", limit: hybrid.candidates });
-      const lexical = await store.search({ ...base, mode: "lexical", limit: hybrid.candidates });
-      const expected = reciprocalRankFusion(
-        [
-          { ids: ids(dense), weight: hybrid.denseWeight },
-          { ids: ids(lexical), weight: 1 - hybrid.denseWeight },
-        ],
-        { k: hybrid.rrfK },
-      ).slice(0, 6);
-      const hits = await store.search({ ...base, mode: "hybrid", limit: 6, hybrid });
-      expect(ids(hits)).toEqual(expected.map((entry) => entry.id));
-      hits.forEach((hit, position) => {
-        expect(hit.score).toBeCloseTo(expected[position]?.score ?? Number.NaN, 10);
-      });
+      const dense = await store.search({ ...base, mode: "dense", limit: 40 });
+      const lexical = await store.search({ ...base, mode: "lexical", limit: 40 });
+      const scored = (hits: SearchHit[]) => hits.map((hit) => ({ id: hit.chunk.id, score: hit.score }));
+      for (const hybrid of [
+        { fusion: "rrf" as const, denseWeight: 0.2, rrfK: 3, candidates: 40 },
+        { fusion: "agreement" as const, denseWeight: 0.3, rrfK: 3, candidates: 40 },
+      ]) {
+        const expected = fuseHybrid(scored(dense), scored(lexical), hybrid).slice(0, 6);
+        const hits = await store.search({ ...base, mode: "hybrid", limit: 6, hybrid });
+        expect(ids(hits)).toEqual(expected.map((entry) => entry.id));
+        hits.forEach((hit, position) => {
+          expect(hit.score).toBeCloseTo(expected[position]?.score ?? Number.NaN, 10);
+        });
+      }
     });
 
     it("answers concurrent searches consistently", async () => {

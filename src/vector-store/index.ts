@@ -2,7 +2,19 @@
 
 export { COLLECTION_NAMES, collectionName } from "./collections.js";
 export type { FusedResult, FusionOptions, RankedList } from "./fusion.js";
-export { DEFAULT_RRF_K, reciprocalRankFusion } from "./fusion.js";
+export {
+  agreementFusion,
+  DEFAULT_AGREEMENT_DEPTH,
+  DEFAULT_DENSE_DEPTH,
+  DEFAULT_HYBRID_FUSION,
+  DEFAULT_RRF_K,
+  fuseHybrid,
+  HYBRID_FUSIONS,
+  type HybridFusion,
+  listAgreement,
+  reciprocalRankFusion,
+  type ScoredId,
+} from "./fusion.js";
 export type { AnnSettings, FullTextSettings, LanceDbStoreOptions } from "./lancedb/options.js";
 export { DEFAULT_ANN_SETTINGS, DEFAULT_FULL_TEXT_SETTINGS } from "./lancedb/options.js";
 export type { OpenVectorStoreOptions } from "./open.js";

@@ -7,6 +7,8 @@ import type { Author, Chunk, DataCategory, EmbeddedChunk, PreprocessingFingerpri
 
 export type { PreprocessingFingerprint } from "../domain/index.js";
 
+import type { HybridFusion } from "./fusion.js";
+
 /** What the store remembers about how its contents were made (checked before ingest and serve). */
 export type StoreMetadata = {
   /** Fingerprint of the preprocessing + embedder (see preprocessing/fingerprint). */
@@ -27,9 +29,15 @@ export type SearchFilter = {
 };
 
 export type HybridOptions = {
-  /** Weight of the dense list in reciprocal-rank fusion (lexical gets 1 - denseWeight). Default 0.5. */
+  /**
+   * How the dense and lexical candidates are fused (see fusion.ts). Default "agreement": score
+   * fusion where the dense weight is `denseWeight` times the two lists' agreement; "rrf":
+   * weighted reciprocal-rank fusion with `denseWeight` and `rrfK`.
+   */
+  fusion?: HybridFusion;
+  /** Weight of the dense list (lexical gets 1 - denseWeight); with "agreement", its maximum. Default 0.5. */
   denseWeight?: number;
-  /** The RRF constant k. Default 60. */
+  /** The RRF constant k ("rrf" only). Default 60. */
   rrfK?: number;
   /** How many candidates each side contributes before fusion. Default max(limit * 4, 40). */
   candidates?: number;
@@ -50,7 +58,7 @@ export type SearchRequest = {
 
 export type SearchHit = {
   chunk: Chunk;
-  /** Higher is better. Dense: cosine similarity; lexical: BM25; hybrid: fused RRF score. */
+  /** Higher is better. Dense: cosine similarity; lexical: BM25; hybrid: the fused score. */
   score: number;
 };
 

@@ -2,12 +2,12 @@
 import type { DataCategory, EmbeddedChunk } from "../domain/index.js";
 import { isDataCategory } from "../domain/index.js";
 import { AppError } from "../errors/app-error.js";
-import { DEFAULT_RRF_K } from "./fusion.js";
+import { DEFAULT_HYBRID_FUSION, DEFAULT_RRF_K, HYBRID_FUSIONS, type HybridFusion } from "./fusion.js";
 import type { SearchRequest } from "./port.js";
 
 export const DEFAULT_DENSE_WEIGHT = 0.5;
 
-export type ResolvedHybrid = { denseWeight: number; rrfK: number; candidates: number };
+export type ResolvedHybrid = { fusion: HybridFusion; denseWeight: number; rrfK: number; candidates: number };
 
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) {
@@ -42,6 +42,13 @@ export function validateSearchRequest(request: SearchRequest): ResolvedHybrid {
   if (needsText && (request.text === undefined || request.text.trim().length === 0)) {
     throw new AppError("validation_error", `Search mode "${request.mode}" needs a query text.`);
   }
+  const fusion = request.hybrid?.fusion ?? DEFAULT_HYBRID_FUSION;
+  if (!HYBRID_FUSIONS.includes(fusion)) {
+    throw new AppError(
+      "validation_error",
+      `hybrid.fusion must be one of ${HYBRID_FUSIONS.join(", ")}, got ${JSON.stringify(fusion)}.`,
+    );
+  }
   const denseWeight = request.hybrid?.denseWeight ?? DEFAULT_DENSE_WEIGHT;
   if (!(denseWeight >= 0 && denseWeight <= 1)) {
     throw new AppError("validation_error", `hybrid.denseWeight must be within [0, 1], got ${denseWeight}.`);
@@ -54,7 +61,7 @@ export function validateSearchRequest(request: SearchRequest): ResolvedHybrid {
   if (!Number.isInteger(candidates) || candidates < 1) {
     throw new AppError("validation_error", `hybrid.candidates must be a positive integer, got ${candidates}.`);
   }
-  return { denseWeight, rrfK, candidates: Math.max(candidates, request.limit) };
+  return { fusion, denseWeight, rrfK, candidates: Math.max(candidates, request.limit) };
 }
 
 /** Groups chunks by category, last occurrence of an id winning; checks every vector's dimension. */

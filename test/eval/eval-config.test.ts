@@ -9,8 +9,11 @@ const base = {
   depth: "100",
   embedder: "static",
   rerankCandidates: "100",
+  fusion: "agreement",
   denseWeight: "0.5",
   rrfK: "60",
+  titleWeight: "0",
+  queries: "all",
   searchLimit: "200",
   progress: "auto",
   stopWords: "store-default",
@@ -28,7 +31,18 @@ describe("eval retrieval options", () => {
       json: true,
       recreate: false,
       limitQueries: 5,
+      fusion: "agreement",
+      queries: "all",
     });
+  });
+
+  it("takes the hybrid fusion and a half of the queries", () => {
+    expect(parseEvalConfig({ ...base, fusion: "rrf", queries: "held-out" })).toMatchObject({
+      fusion: "rrf",
+      queries: "held-out",
+    });
+    expect(() => parseEvalConfig({ ...base, fusion: "max" })).toThrow(/--fusion must be agreement or rrf/);
+    expect(() => parseEvalConfig({ ...base, queries: "half" })).toThrow(/--queries must be all, tune, held-out/);
   });
 
   it("fails naming every bad flag", () => {

@@ -62,6 +62,7 @@ describe.skipIf(corpus === undefined)("LLM Twin evaluation set", () => {
     for (const question of authorQuestions) expect(question.text).toContain(question.authorName);
   });
 
+  const byMode = new Map<string, Awaited<ReturnType<typeof evaluateRetrieval>>>();
   for (const mode of ["lexical", "dense", "hybrid"] as const) {
     it(`${mode}: hit rate@10 of at least ${MINIMUM_HIT_RATE[mode]} and author-named questions stay within their author`, async () => {
       const result = await evaluateRetrieval(
@@ -69,6 +70,7 @@ describe.skipIf(corpus === undefined)("LLM Twin evaluation set", () => {
         { store, embedder },
         { mode, selfQuery: "match", expandQueries: 1 },
       );
+      byMode.set(mode, result);
       expect(result.queries).toBe(questions.length);
       expect(result.metrics.hitRateAt10).toBeGreaterThanOrEqual(MINIMUM_HIT_RATE[mode]);
       for (const question of authorQuestions) {
@@ -79,6 +81,19 @@ describe.skipIf(corpus === undefined)("LLM Twin evaluation set", () => {
       }
     }, 120_000);
   }
+
+  it("hybrid never scores below lexical or dense, finds the source in the top 5 for 95 % of the questions, and reports the paraphrases apart", () => {
+    const [lexical, dense, hybrid] = ["lexical", "dense", "hybrid"].map((mode) => byMode.get(mode));
+    if (lexical === undefined || dense === undefined || hybrid === undefined)
+      throw new Error("the mode tests did not run");
+    for (const metric of ["ndcgAt10", "mrrAt10", "hitRateAt5"] as const) {
+      expect(hybrid.metrics[metric]).toBeGreaterThanOrEqual(Math.max(lexical.metrics[metric], dense.metrics[metric]));
+    }
+    expect(hybrid.metrics.hitRateAt5).toBeGreaterThanOrEqual(0.95);
+    const paraphrases = questions.filter((question) => question.tags?.includes("paraphrase")).length;
+    expect(paraphrases).toBeGreaterThanOrEqual(15);
+    expect(hybrid.subsets.paraphrase?.queries).toBe(paraphrases);
+  });
 
   it("with query expansion by a (tiny, generated) LLM, author-named questions still return only that author", async () => {
     const llm = await createLlamaCppLanguageModel({ modelPath: await tinyModelPath("chat"), threads: 1, parallel: 2 });

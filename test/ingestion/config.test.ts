@@ -24,7 +24,7 @@ describe("ingest options", () => {
   it("has the documented defaults", () => {
     expect(configFor([])).toMatchObject({
       store: "lancedb:./.llm-twin/store",
-      embedder: "static",
+      embedder: "auto",
       recreate: false,
       json: false,
       artifacts: "./.llm-twin/artifacts",

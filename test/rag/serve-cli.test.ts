@@ -1,7 +1,9 @@
 /**
  * `llm-twin serve` through the CLI: an empty store is filled on first start, then the one-process
  * service answers; without internet the default model falls back to the offline demo model with
- * a warning, or, with --no-demo-fallback, fails with a message that says to pass --model.
+ * a warning, or, with --no-demo-fallback, fails with a message that says to pass --model. The
+ * default embedder falls back the same way to the static one (vitest points HF_ENDPOINT at a closed
+ * port), and a store built with it keeps it.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -45,6 +47,8 @@ describe.skipIf(ARTICLES === undefined)("llm-twin serve", () => {
     ]);
     await waitForStatus(`http://127.0.0.1:${port}/ready`, 200, serve, 120_000);
     expect(serve.output()).toContain("is empty: ingesting");
+    expect(serve.output()).toContain("could not download the default embedding model hf:");
+    expect(serve.output()).toContain("--embedder static");
     const response = await fetch(`http://127.0.0.1:${port}/rag`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -79,6 +83,8 @@ describe.skipIf(ARTICLES === undefined)("llm-twin serve", () => {
       // The service says so too, for the chat page.
       const info = (await (await fetch(`http://127.0.0.1:${port}/info`)).json()) as { model: { demo: boolean } };
       expect(info.model.demo).toBe(true);
+      expect(demo.output()).toContain("the store was built with the static embedder");
+      expect(demo.output()).not.toContain("could not download the default embedding model");
     } finally {
       await stop(demo);
     }

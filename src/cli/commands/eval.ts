@@ -9,12 +9,14 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { type Command, Option } from "commander";
 import { z } from "zod";
-import { DEFAULT_EMBEDDER_SPEC } from "../../embedding/create.js";
+import { STATIC_EMBEDDER_SPEC } from "../../embedding/default-model.js";
 import { AppError } from "../../errors/index.js";
+import { QUERY_HALVES } from "../../eval/retrieval/query-halves.js";
 import { DEFAULT_EVAL_STORE_ROOT, DEFAULT_EVALUATION_SETTINGS } from "../../eval/retrieval/settings.js";
 import { createProgress, type Progress } from "../../observability/progress.js";
 import type { Reranker } from "../../rag/index.js";
 import type { SearchMode } from "../../vector-store/index.js";
+import { HYBRID_FUSIONS } from "../../vector-store/index.js";
 import { positive } from "../flag-schemas.js";
 import { registerEvalGenerationCommand } from "./eval-generation.js";
 import { registerEvalVoiceCommand } from "./eval-voice.js";
@@ -36,6 +38,9 @@ const configSchema = z.object({
     .min(0, "--dense-weight must be within 0..1")
     .max(1, "--dense-weight must be within 0..1"),
   rrfK: positive("--rrf-k"),
+  titleWeight: z.coerce.number({ error: "--title-weight must be a number" }).min(0, "--title-weight must be >= 0"),
+  fusion: z.enum(HYBRID_FUSIONS, { error: `--fusion must be ${HYBRID_FUSIONS.join(" or ")}` }),
+  queries: z.enum(QUERY_HALVES, { error: `--queries must be ${QUERY_HALVES.join(", ")}` }),
   searchLimit: positive("--search-limit"),
   report: z.union([z.string().trim().min(1), z.literal(false)]).optional(),
   limitQueries: positive("--limit-queries").optional(),
@@ -91,9 +96,12 @@ export function registerEvalCommand(program: Command): void {
     .option("--depth <n>", "documents kept per query (recall@depth)", String(DEFAULT_EVALUATION_SETTINGS.depth))
     .option("--store <uri>", `vector store (default lancedb:${DEFAULT_EVAL_STORE_ROOT}/<dataset name>)`)
     .addOption(
-      new Option("--embedder <spec>", 'embedder: "static" or "gguf:<path | url | hf:...>"')
+      new Option(
+        "--embedder <spec>",
+        'embedder: "static" (default here, so that figures reproduce offline), "auto" or "gguf:<path | url | hf:...>"',
+      )
         .env("LLM_TWIN_EMBEDDER")
-        .default(DEFAULT_EMBEDDER_SPEC),
+        .default(STATIC_EMBEDDER_SPEC),
     )
     .option("--reranker <gguf>", "also evaluate each mode followed by this GGUF reranker (path, URL or hf: URI)")
     .option(
@@ -101,10 +109,31 @@ export function registerEvalCommand(program: Command): void {
       "candidates the reranker scores per query",
       String(DEFAULT_EVALUATION_SETTINGS.rerankCandidates),
     )
+    .addOption(
+      new Option(
+        "--fusion <method>",
+        "hybrid fusion: agreement (scores; dense weight scaled by the lists' agreement) or rrf (reciprocal ranks)",
+      )
+        .choices([...HYBRID_FUSIONS])
+        .default(DEFAULT_EVALUATION_SETTINGS.hybridFusion),
+    )
     .option(
       "--dense-weight <x>",
-      "weight of the dense list in hybrid fusion (lexical gets 1 - x)",
+      "weight of the dense list in hybrid fusion (lexical gets 1 - x; with agreement fusion, its maximum)",
       String(DEFAULT_EVALUATION_SETTINGS.hybridDenseWeight),
+    )
+    .addOption(
+      new Option(
+        "--queries <half>",
+        "all queries, or one fixed half of them (by a hash of the query id) to tune on one and report on the other",
+      )
+        .choices([...QUERY_HALVES])
+        .default("all"),
+    )
+    .option(
+      "--title-weight <w>",
+      "weight of query words found in a hit's title, added to its score (0 = off)",
+      String(DEFAULT_EVALUATION_SETTINGS.titleWeight),
     )
     .option("--rrf-k <n>", "reciprocal-rank fusion constant", String(DEFAULT_EVALUATION_SETTINGS.rrfK))
     .option(
@@ -177,12 +206,15 @@ export async function runEvalRetrievalCommand(config: EvalCommandConfig): Promis
       settings: {
         k: config.k,
         depth: config.depth,
+        hybridFusion: config.fusion,
         hybridDenseWeight: config.denseWeight,
         rrfK: config.rrfK,
+        titleWeight: config.titleWeight,
         searchLimit: config.searchLimit,
         rerankCandidates: config.rerankCandidates,
       },
       ...(config.limitQueries === undefined ? {} : { limitQueries: config.limitQueries }),
+      queryHalf: config.queries,
       recreate: config.recreate,
       onPlan: ({ queries }) => {
         plannedQueries = queries;

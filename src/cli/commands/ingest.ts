@@ -6,7 +6,7 @@
  */
 import { type Command, Option } from "commander";
 import { z } from "zod";
-import { DEFAULT_EMBEDDER_SPEC } from "../../embedding/create.js";
+import { DEFAULT_EMBEDDER_SPEC, parseEmbedderSpec } from "../../embedding/create.js";
 import { AppError, isAppError } from "../../errors/index.js";
 import type { ReadResult } from "../../ingestion/readers/index.js";
 import { DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_FILE_BYTES } from "../../ingestion/readers/types.js";
@@ -71,7 +71,10 @@ export function registerIngestCommand(program: Command): void {
         .default(DEFAULT_STORE_URI),
     )
     .addOption(
-      new Option("--embedder <spec>", 'embedder: "static" or "gguf:<path | url | hf:user/repo:quant>"')
+      new Option(
+        "--embedder <spec>",
+        'embedder: "auto" (the default GGUF model, downloaded once; static where it cannot be), "static" or "gguf:<path | url | hf:user/repo:quant>"',
+      )
         .env("LLM_TWIN_EMBEDDER")
         .default(DEFAULT_EMBEDDER_SPEC),
     )
@@ -222,6 +225,18 @@ export async function runIngestCommand(path: string, config: IngestCommandConfig
   }
 }
 
+/** With --embedder auto, a store keeps the embedder it was built with (see embedding/default-model.ts). */
+async function readStoreEmbedderId(storeUri: string, embedderSpec: string): Promise<string | undefined> {
+  if (parseEmbedderSpec(embedderSpec).kind !== "auto") return undefined;
+  const { openVectorStore } = await import("../../vector-store/index.js");
+  const store = await openVectorStore(storeUri);
+  try {
+    return (await store.readMetadata())?.fingerprint.embedder.id;
+  } finally {
+    await store.close();
+  }
+}
+
 async function ingestHere(path: string, config: IngestCommandConfig) {
   // Loaded here, not at the top: `--help` must not pay for the pipeline, LanceDB and llama.cpp.
   const [
@@ -251,10 +266,12 @@ async function ingestHere(path: string, config: IngestCommandConfig) {
     process.off("SIGTERM", onSignal);
     throw error;
   }
+  const storeEmbedderId = config.recreate ? undefined : await readStoreEmbedderId(config.store, config.embedder);
   const embedder = await createEmbedder(config.embedder, {
     ...(config.cacheDir === undefined ? {} : { cacheDir: config.cacheDir }),
     ...(config.maxInputTokens === undefined ? {} : { maxInputTokens: config.maxInputTokens }),
     ...(config.threads === undefined ? {} : { threads: config.threads }),
+    ...(storeEmbedderId === undefined ? {} : { storeEmbedderId }),
   });
   let progress: Progress | undefined;
   try {

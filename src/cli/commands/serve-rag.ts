@@ -70,10 +70,11 @@ export function registerServeRagCommand(program: Command): void {
     await assertPortFree(settings.host, settings.port);
     try {
       store = await openVectorStore(settings.store);
-      embedder = await createEmbedder(
-        settings.embedder,
-        settings.cacheDir === undefined ? {} : { cacheDir: settings.cacheDir },
-      );
+      const storeEmbedderId = (await store.readMetadata())?.fingerprint.embedder.id;
+      embedder = await createEmbedder(settings.embedder, {
+        ...(settings.cacheDir === undefined ? {} : { cacheDir: settings.cacheDir }),
+        ...(storeEmbedderId === undefined ? {} : { storeEmbedderId }),
+      });
       llm = createLanguageModelFromUrl(urls.join(","), {
         api: raw.llmApi === "openai" ? "openai" : "tgi",
         timeoutMs: settings.llmTimeoutMs,

@@ -147,11 +147,13 @@ export function registerServeCommand(program: Command): void {
       const modelPath = resolved.path;
       demoModel = resolved.demo;
       store = await openVectorStore(settings.store);
-      embedder = await createEmbedder(
-        settings.embedder,
-        settings.cacheDir === undefined ? {} : { cacheDir: settings.cacheDir },
-      );
-      if ((await store.readMetadata()) === undefined && (await store.count()) === 0 && raw.ingest !== false) {
+      const storeEmbedderId = (await store.readMetadata())?.fingerprint.embedder.id;
+      embedder = await createEmbedder(settings.embedder, {
+        ...(settings.cacheDir === undefined ? {} : { cacheDir: settings.cacheDir }),
+        ...(storeEmbedderId === undefined ? {} : { storeEmbedderId }),
+        log,
+      });
+      if (storeEmbedderId === undefined && (await store.count()) === 0 && raw.ingest !== false) {
         log(`the store at ${store.location} is empty: ingesting ${String(raw.sampleData)} first`);
         const summary = await ingest({ source: String(raw.sampleData), store, embedder });
         process.stderr.write(`${formatIngestSummary(summary)}\n`);

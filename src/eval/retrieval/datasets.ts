@@ -29,7 +29,9 @@ export type EvaluationDataset = {
   settings: Partial<EvaluationSettings>;
 };
 
-type QuestionFile = { questions: { id: string; question: string; documentIds: string[]; author?: string }[] };
+type QuestionFile = {
+  questions: { id: string; question: string; documentIds: string[]; author?: string; paraphrase?: boolean }[];
+};
 
 export function llmTwinQuestionsFile(): string {
   return join(dirname(fileURLToPath(import.meta.url)), "..", "datasets", "llm-twin-questions.json");
@@ -45,6 +47,8 @@ export function readLlmTwinQuestions(
     text: question.question,
     judgments: new Map(question.documentIds.map((id) => [id, 1])),
     ...(question.author === undefined ? {} : { authorName: question.author }),
+    // Questions that say what an article says in other words than it (reported apart).
+    ...(question.paraphrase === true ? { tags: ["paraphrase"] } : {}),
   }));
 }
 

@@ -9,7 +9,7 @@ import type { Embedder } from "../../embedding/index.js";
 import { AppError } from "../../errors/index.js";
 import type { LanguageModel } from "../../llm/index.js";
 import { type RagConfig, type Reranker, resolveRagConfig, retrieve } from "../../rag/index.js";
-import type { SearchMode, VectorStore } from "../../vector-store/index.js";
+import type { HybridFusion, SearchMode, VectorStore } from "../../vector-store/index.js";
 import { type Judgments, mean, mrrAtK, ndcgAtK, percentile, recallAtK, uniqueInOrder } from "../metrics.js";
 import { DEFAULT_EVALUATION_SETTINGS, type EvaluationSettings } from "./settings.js";
 
@@ -20,6 +20,8 @@ export type EvaluationQuery = {
   judgments: Judgments;
   /** Author named in the request (overrides self-query), if any. */
   author?: string;
+  /** Subsets the query belongs to (e.g. "paraphrase"): each is also reported on its own. */
+  tags?: readonly string[];
 };
 
 export { DEFAULT_EVALUATION_SETTINGS, type EvaluationSettings } from "./settings.js";
@@ -44,6 +46,9 @@ export type QueryOutcome = {
   recallAtDepth: number;
   mrr: number;
   hit: boolean;
+  /** A relevant document in the top 5 ("source in top 5"). */
+  hitAt5: boolean;
+  tags: readonly string[];
   latencyMs: number;
   rerankMs: number;
 };
@@ -54,13 +59,45 @@ export type EvaluationResult = {
   queries: number;
   k: number;
   depth: number;
-  metrics: { ndcgAt10: number; recallAt10: number; recallAt100: number; mrrAt10: number; hitRateAt10: number };
+  metrics: RetrievalMetrics;
+  /** The same metrics over each tagged subset of the queries (e.g. "paraphrase"). */
+  subsets: Record<string, { queries: number; metrics: RetrievalMetrics }>;
   latency: LatencySummary;
   /** The reranking step alone (0 without a reranker). */
   rerankLatency: LatencySummary;
   settings: EvaluationSettings;
   perQuery: QueryOutcome[];
 };
+
+export type RetrievalMetrics = {
+  ndcgAt10: number;
+  recallAt10: number;
+  recallAt100: number;
+  mrrAt10: number;
+  hitRateAt10: number;
+  hitRateAt5: number;
+};
+
+function metricsOf(outcomes: readonly QueryOutcome[]): RetrievalMetrics {
+  return {
+    ndcgAt10: mean(outcomes.map((outcome) => outcome.ndcg)),
+    recallAt10: mean(outcomes.map((outcome) => outcome.recallAtK)),
+    recallAt100: mean(outcomes.map((outcome) => outcome.recallAtDepth)),
+    mrrAt10: mean(outcomes.map((outcome) => outcome.mrr)),
+    hitRateAt10: mean(outcomes.map((outcome) => (outcome.hit ? 1 : 0))),
+    hitRateAt5: mean(outcomes.map((outcome) => (outcome.hitAt5 ? 1 : 0))),
+  };
+}
+
+function subsetsOf(outcomes: readonly QueryOutcome[]): EvaluationResult["subsets"] {
+  const tags = [...new Set(outcomes.flatMap((outcome) => outcome.tags))].sort();
+  return Object.fromEntries(
+    tags.map((tag) => {
+      const tagged = outcomes.filter((outcome) => outcome.tags.includes(tag));
+      return [tag, { queries: tagged.length, metrics: metricsOf(tagged) }];
+    }),
+  );
+}
 
 export type EvaluationProgress = { completed: number; total: number; mode: SearchMode };
 
@@ -92,8 +129,10 @@ export function ragConfigFor(settings: EvaluationSettings, withReranker: boolean
     selfQuery: settings.selfQuery,
     categories: settings.categories,
     searchLimit: Math.max(settings.searchLimit, kept),
+    hybridFusion: settings.hybridFusion,
     hybridDenseWeight: settings.hybridDenseWeight,
     rrfK: settings.rrfK,
+    titleWeight: settings.titleWeight,
     rerankCandidates: settings.rerankCandidates,
   });
 }
@@ -146,6 +185,8 @@ export async function evaluateRetrieval(
       recallAtDepth: recallAtK(documents, query.judgments, settings.depth),
       mrr: mrrAtK(documents, query.judgments, settings.k),
       hit: recallAtK(documents, query.judgments, settings.k) > 0,
+      hitAt5: recallAtK(documents, query.judgments, 5) > 0,
+      tags: query.tags ?? [],
       latencyMs,
       rerankMs: deps.reranker === undefined ? 0 : result.timings.rerankMs,
     });
@@ -157,13 +198,8 @@ export async function evaluateRetrieval(
     queries: outcomes.length,
     k: settings.k,
     depth: settings.depth,
-    metrics: {
-      ndcgAt10: mean(outcomes.map((outcome) => outcome.ndcg)),
-      recallAt10: mean(outcomes.map((outcome) => outcome.recallAtK)),
-      recallAt100: mean(outcomes.map((outcome) => outcome.recallAtDepth)),
-      mrrAt10: mean(outcomes.map((outcome) => outcome.mrr)),
-      hitRateAt10: mean(outcomes.map((outcome) => (outcome.hit ? 1 : 0))),
-    },
+    metrics: metricsOf(outcomes),
+    subsets: subsetsOf(outcomes),
     latency: summarize(outcomes.map((outcome) => outcome.latencyMs)),
     rerankLatency: summarize(outcomes.map((outcome) => outcome.rerankMs)),
     settings,

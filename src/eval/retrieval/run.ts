@@ -13,6 +13,7 @@ import { type FullTextSettings, openVectorStore, type SearchMode } from "../../v
 import { loadEvaluationDataset } from "./datasets.js";
 import { type EvaluationProgress, type EvaluationSettings, evaluateRetrieval } from "./evaluate.js";
 import { ingestEvaluationCorpus } from "./prepare-store.js";
+import { type QueryHalf, selectQueryHalf } from "./query-halves.js";
 import type { EvaluationRun } from "./report.js";
 import { DEFAULT_EVAL_STORE_ROOT } from "./settings.js";
 
@@ -38,6 +39,8 @@ export type RunEvaluationOptions = {
   /** Loaded by the caller; each mode is then evaluated with and without it. */
   reranker?: Reranker;
   settings?: Partial<Omit<EvaluationSettings, "mode">>;
+  /** Which half of the queries to run (query-halves.ts); default all. Applied before limitQueries. */
+  queryHalf?: QueryHalf;
   limitQueries?: number;
   recreate?: boolean;
   signal?: AbortSignal;
@@ -56,7 +59,8 @@ export async function runRetrievalEvaluation(options: RunEvaluationOptions): Pro
     ...(options.split === undefined ? {} : { split: options.split }),
     ...(options.corpus === undefined ? {} : { corpus: options.corpus }),
   });
-  const queries = options.limitQueries === undefined ? dataset.queries : dataset.queries.slice(0, options.limitQueries);
+  const half = selectQueryHalf(dataset.queries, options.queryHalf ?? "all");
+  const queries = options.limitQueries === undefined ? half : half.slice(0, options.limitQueries);
   const variants = options.modes.flatMap((mode) =>
     options.reranker === undefined
       ? [{ mode, reranker: false }]
@@ -108,6 +112,7 @@ export async function runRetrievalEvaluation(options: RunEvaluationOptions): Pro
       dataset: dataset.name,
       description: dataset.description,
       split: options.dataset === "llm-twin" ? null : (options.split ?? "test"),
+      queryHalf: options.queryHalf ?? "all",
       store: store.location,
       embedder: embedder.id,
       queries: queries.length,

@@ -2,7 +2,7 @@
 import type { DataCategory } from "../../domain/index.js";
 import { DEFAULT_RAG_CONFIG } from "../../rag/config.js";
 import type { SelfQueryMode } from "../../rag/types.js";
-import type { SearchMode } from "../../vector-store/index.js";
+import type { HybridFusion, SearchMode } from "../../vector-store/index.js";
 
 export const DEFAULT_EVAL_STORE_ROOT = "./.llm-twin/eval";
 
@@ -14,8 +14,11 @@ export type EvaluationSettings = {
   depth: number;
   /** Chunks asked of the store per search. Default 200 (abstracts may have several chunks). */
   searchLimit: number;
+  hybridFusion: HybridFusion;
   hybridDenseWeight: number;
   rrfK: number;
+  /** Weight of title matches added to the search lists' scores (0 = off). */
+  titleWeight: number;
   /** Candidates scored by the reranker (when there is one); recall@depth is then within them. Default 100. */
   rerankCandidates: number;
   categories: DataCategory[];
@@ -30,8 +33,10 @@ export const DEFAULT_EVALUATION_SETTINGS: EvaluationSettings = {
   depth: 100,
   searchLimit: 200,
   // The service's own fusion settings, so that evaluation measures what the service serves.
+  hybridFusion: DEFAULT_RAG_CONFIG.hybridFusion,
   hybridDenseWeight: DEFAULT_RAG_CONFIG.hybridDenseWeight,
   rrfK: DEFAULT_RAG_CONFIG.rrfK,
+  titleWeight: DEFAULT_RAG_CONFIG.titleWeight,
   rerankCandidates: 100,
   categories: ["articles"],
   selfQuery: "off",

@@ -40,7 +40,8 @@ export const RAG_SERVICE_OPTIONS: OptionSpec[] = [
     key: "embedder",
     flags: "--embedder <spec>",
     env: "LLM_TWIN_EMBEDDER",
-    description: "embedder: static or gguf:<path|url|hf:...> (must match the store)",
+    description:
+      "embedder: auto (the default GGUF model, downloaded once; the store's own embedder, or static where it cannot be downloaded), static or gguf:<path|url|hf:...> (must match the store)",
     default: DEFAULT_EMBEDDER_SPEC,
   },
   {
@@ -100,11 +101,26 @@ export const RAG_SERVICE_OPTIONS: OptionSpec[] = [
     default: String(d.searchLimit),
   },
   {
+    key: "hybridFusion",
+    flags: "--hybrid-fusion <method>",
+    env: "LLM_TWIN_HYBRID_FUSION",
+    description:
+      "hybrid fusion: agreement (scores, dense weight scaled by how much the two lists agree) or rrf (reciprocal ranks)",
+    default: String(d.hybridFusion),
+  },
+  {
     key: "hybridDenseWeight",
     flags: "--hybrid-dense-weight <w>",
     env: "LLM_TWIN_HYBRID_DENSE_WEIGHT",
-    description: "weight of the dense list in hybrid search (0..1)",
+    description: "weight of the dense list in hybrid search (0..1; with agreement fusion, its maximum)",
     default: String(d.hybridDenseWeight),
+  },
+  {
+    key: "titleWeight",
+    flags: "--title-weight <w>",
+    env: "LLM_TWIN_TITLE_WEIGHT",
+    description: "weight of query words found in a hit's title, added to its score (0 = off)",
+    default: String(d.titleWeight),
   },
   {
     key: "rrfK",

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { DATA_CATEGORIES } from "../../domain/index.js";
 import { AppError } from "../../errors/index.js";
 import { type PromptTemplate, validateCustomTemplate } from "../../preprocessing/index.js";
+import { HYBRID_FUSIONS } from "../../vector-store/index.js";
 import { DEFAULT_RAG_CONFIG, type RagConfig } from "../config.js";
 import type { RagHttpConfig } from "../http/app.js";
 import { parseSettings, RAG_SERVICE_OPTIONS } from "./options.js";
@@ -39,8 +40,10 @@ const settingsSchema = z.object({
     return list as RagConfig["categories"];
   }),
   searchLimit: integer(1),
+  hybridFusion: z.enum(HYBRID_FUSIONS),
   hybridDenseWeight: z.coerce.number().min(0).max(1),
   rrfK: z.coerce.number().min(0),
+  titleWeight: z.coerce.number().min(0),
   rerankCandidates: integer(1),
   rerankerFailure: z.enum(["fallback", "fail"]),
   contextTokens: integer(1),
@@ -131,8 +134,10 @@ export function ragConfigFromSettings(settings: RagServiceSettings): RagConfig {
     selfQuery: settings.selfQuery,
     categories: settings.categories,
     searchLimit: settings.searchLimit,
+    hybridFusion: settings.hybridFusion,
     hybridDenseWeight: settings.hybridDenseWeight,
     rrfK: settings.rrfK,
+    titleWeight: settings.titleWeight,
     rerankCandidates: settings.rerankCandidates,
     rerankerFailure: settings.rerankerFailure,
     contextTokenBudget: settings.contextTokens,

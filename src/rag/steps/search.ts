@@ -2,11 +2,12 @@
  * Embedding and search. All queries are cleaned with the ingestion's query cleaning and embedded
  * in one batch (split only by the embedder's maxBatchSize); then every (query, category) pair is
  * searched with the author filter, all in parallel. Lexical mode needs no vectors and skips the
- * embedder.
+ * embedder. Each list is then re-scored by title matches (title-boost.ts) when `titleWeight` > 0.
  */
 import type { DataCategory } from "../../domain/index.js";
 import type { Embedder } from "../../embedding/index.js";
-import type { SearchHit, SearchMode, VectorStore } from "../../vector-store/index.js";
+import type { HybridFusion, SearchHit, SearchMode, VectorStore } from "../../vector-store/index.js";
+import { boostTitleMatches } from "./title-boost.js";
 
 export type EmbedQueriesStep = (texts: readonly string[], options: { signal?: AbortSignal }) => Promise<Float32Array[]>;
 
@@ -29,8 +30,11 @@ export type SearchPlan = {
   categories: readonly DataCategory[];
   authorId: string | undefined;
   limit: number;
+  hybridFusion: HybridFusion;
   hybridDenseWeight: number;
   rrfK: number;
+  /** Weight of a full title match added to each hit's score (divided by its list's best); 0 = off. */
+  titleWeight?: number;
 };
 
 export type ResultList = { query: number; category: DataCategory; hits: SearchHit[] };
@@ -40,6 +44,7 @@ export type SearchStep = (plan: SearchPlan, options: { signal?: AbortSignal }) =
 export function createSearchStep(store: VectorStore): SearchStep {
   return async (plan, { signal }) => {
     const searches: Promise<ResultList>[] = [];
+    const titleWeight = plan.titleWeight ?? 0;
     plan.texts.forEach((text, query) => {
       for (const category of plan.categories) {
         const vector = plan.vectors?.[query];
@@ -52,10 +57,16 @@ export function createSearchStep(store: VectorStore): SearchStep {
               ...(plan.mode === "dense" ? {} : { text }),
               ...(plan.authorId === undefined ? {} : { filter: { authorId: plan.authorId } }),
               limit: plan.limit,
-              ...(plan.mode === "hybrid" ? { hybrid: { denseWeight: plan.hybridDenseWeight, rrfK: plan.rrfK } } : {}),
+              ...(plan.mode === "hybrid"
+                ? { hybrid: { fusion: plan.hybridFusion, denseWeight: plan.hybridDenseWeight, rrfK: plan.rrfK } }
+                : {}),
               ...(signal === undefined ? {} : { signal }),
             })
-            .then((hits) => ({ query, category, hits })),
+            .then((hits) => ({
+              query,
+              category,
+              hits: titleWeight > 0 ? boostTitleMatches(hits, text, titleWeight) : hits,
+            })),
         );
       }
     });

@@ -8,7 +8,7 @@ import * as lancedb from "@lancedb/lancedb";
 import type { Author, DataCategory, EmbeddedChunk } from "../../domain/index.js";
 import { AppError } from "../../errors/app-error.js";
 import { ALL_CATEGORIES, collectionName } from "../collections.js";
-import { reciprocalRankFusion } from "../fusion.js";
+import { fuseHybrid } from "../fusion.js";
 import { categoryCollection, categoryCollectionsAmong, newGeneration } from "../generations.js";
 import { readMetadataDocument, removeMetadataFile, writeMetadataFile } from "../metadata-file.js";
 import type { SearchHit, SearchRequest, StoreMetadata, StoreRebuild, UpsertOptions, VectorStore } from "../port.js";
@@ -312,12 +312,11 @@ class LanceDbStore implements VectorStore {
           : denseRows(open.table, this.#settings.ann, request.vector as Float32Array, hybrid.candidates, where, ["id"]),
         this.#lexicalRows(open, category, request.text as string, hybrid.candidates, where, ["id"]),
       ]);
-      const fused = reciprocalRankFusion(
-        [
-          { ids: dense.map((row) => row.id), weight: hybrid.denseWeight },
-          { ids: lexical.map((row) => row.id), weight: 1 - hybrid.denseWeight },
-        ],
-        { k: hybrid.rrfK },
+      const fused = fuseHybrid(
+        // Cosine similarity on both paths: the memory scan's dot product, LanceDB's 1 − cosine distance.
+        dense.map((row) => ({ id: row.id, score: "rowId" in row ? row.score : 1 - (row._distance ?? 1) })),
+        lexical.map((row) => ({ id: row.id, score: row._score ?? 0 })),
+        hybrid,
       ).slice(0, request.limit);
       const winners = fused.map(({ id }) => id);
       const rows = winners.length === 0 ? new Map<string, ChunkRow>() : await rowsById(open.table, winners);

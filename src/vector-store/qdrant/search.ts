@@ -1,10 +1,10 @@
 /**
  * Searches of one Qdrant collection: dense and lexical are one Query API call each; hybrid asks
  * both candidate lists (ids only) in one batch request, fuses them with the project's
- * reciprocalRankFusion (so it ranks exactly as the LanceDB adapter does), then fetches the
+ * fuseHybrid (so it ranks exactly as the LanceDB adapter does), then fetches the
  * winners' payloads.
  */
-import { reciprocalRankFusion } from "../fusion.js";
+import { fuseHybrid } from "../fusion.js";
 import type { SearchHit, SearchRequest } from "../port.js";
 import { type ResolvedHybrid, throwIfAborted } from "../request-validation.js";
 import { payloadToChunk } from "./payload.js";
@@ -84,12 +84,10 @@ export async function searchCollection(
         });
   let next = 0;
   const lists = searches.map((search) => (search === undefined ? [] : (answers[next++]?.points ?? [])));
-  const fused = reciprocalRankFusion(
-    [
-      { ids: (lists[0] ?? []).map((point) => String(point.id)), weight: hybrid.denseWeight },
-      { ids: (lists[1] ?? []).map((point) => String(point.id)), weight: 1 - hybrid.denseWeight },
-    ],
-    { k: hybrid.rrfK },
+  const fused = fuseHybrid(
+    (lists[0] ?? []).map((point) => ({ id: String(point.id), score: point.score })),
+    (lists[1] ?? []).map((point) => ({ id: String(point.id), score: point.score })),
+    hybrid,
   ).slice(0, request.limit);
   if (fused.length === 0) return [];
   const points = await context.rest<{ id: string | number; payload?: Record<string, unknown> | null }[]>("payloads", {

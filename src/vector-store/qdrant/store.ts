@@ -4,7 +4,7 @@
  * a named dense vector "dense" (cosine) and a sparse vector "sparse" (BM25 term weights, IDF
  * applied by Qdrant), the chunk fields as payload, keyword payload indexes on author_id and
  * document_id. Dense and lexical searches are one Query API call; hybrid runs both lists in one
- * batch call and fuses them client-side with the project's reciprocalRankFusion, so it ranks
+ * batch call and fuses them client-side with the project's fuseHybrid, so it ranks
  * exactly as the LanceDB adapter does and works on every server version. The metadata is one
  * point of `llm_twin_metadata` (also an alias), so a rebuild publishes chunks and metadata in one
  * atomic alias swap (./rebuild.ts).
