@@ -284,6 +284,12 @@ describe("buildMemoryIndex", () => {
       hits?.map(({ row }) => [row.id, row.text, row.author_id]);
     expect(view(fromRows)).toEqual(fromLance.map((hit) => [hit.chunk.id, hit.chunk.text, "odd"]));
     expect(view(fromTable)).toEqual(view(fromRows));
+    const ids = fromLance.map((hit) => hit.chunk.id);
+    expect([...(full?.rowsOf(ids)?.values() ?? [])].map((row) => row.text)).toEqual(
+      fromLance.map((hit) => hit.chunk.text),
+    );
+    expect(full?.rowsOf([...ids, "missing"])).toBeUndefined();
+    expect(vectorsOnly?.rowsOf(ids)).toBeUndefined();
     connection.close();
     await store.close();
   });

@@ -44,6 +44,8 @@ export class MemoryVectorIndex {
   readonly #authorRanges: Map<string, { start: number; count: number }>;
   readonly #scanner: DotScanner;
   readonly #payload: Payload | undefined;
+  /** Row position of each chunk id, built on first use. */
+  #positionById: Map<string, number> | undefined;
 
   constructor(parts: {
     version: number;
@@ -90,6 +92,21 @@ export class MemoryVectorIndex {
   /** Whether search hits carry their rows (no table read needed). */
   get holdsRows(): boolean {
     return this.#payload !== undefined;
+  }
+
+  /** The rows of `ids` from the copy; undefined when it holds no rows or lacks one of them. */
+  rowsOf(ids: readonly string[]): Map<string, PayloadRow> | undefined {
+    const payload = this.#payload;
+    if (payload === undefined) return undefined;
+    this.#positionById ??= new Map(this.#ids.map((id, position) => [id, position]));
+    const rows = new Map<string, PayloadRow>();
+    for (const id of ids) {
+      const position = this.#positionById.get(id);
+      if (position === undefined) return undefined;
+      const batch = payload.batches[payload.batchOf[position] as number];
+      rows.set(id, batch?.get(payload.indexInBatch[position] as number) as PayloadRow);
+    }
+    return rows;
   }
 
   /** Rows a search filtered to `authorId` (or unfiltered) would scan. */

@@ -229,7 +229,10 @@ class LanceDbStore implements VectorStore {
         { k: hybrid.rrfK },
       ).slice(0, request.limit);
       const winners = fused.map(({ id }) => id);
-      const rows = winners.length === 0 ? new Map<string, ChunkRow>() : await rowsById(open.table, winners);
+      const rows =
+        winners.length === 0
+          ? new Map<string, ChunkRow>()
+          : ((scanInMemory ? memory.rowsOf(winners) : undefined) ?? (await rowsById(open.table, winners)));
       hits = fused.flatMap(({ id, score }) => {
         const row = rows.get(id);
         return row === undefined ? [] : [{ chunk: rowToChunk(row, category), score }];
