@@ -128,7 +128,7 @@ describe("dot scanner", () => {
       const expected = query.reduce((sum, value, axis) => sum + value * (vectors[row * odd + axis] ?? 0), 0);
       expect(scores[position]).toBeCloseTo(expected, 5);
     }
-    const padded = 8;
+    const padded = 40; // two 16-float steps and two 4-float steps
     const wide = Float32Array.from({ length: 50 * padded }, () => random() - 0.5);
     const wideQuery = Float32Array.from({ length: padded }, () => random() - 0.5);
     const simd = createDotScanner(wide, padded, order);
