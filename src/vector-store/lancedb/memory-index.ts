@@ -81,7 +81,15 @@ export class MemoryVectorIndex {
       this.#authorRanges.set(author, { start, count: rows.length });
       start += rows.length;
     }
-    this.#scanner = createDotScanner(parts.vectors, parts.dimensions, this.#order, parts.scanner);
+    // The scanner gets the vectors in that order, so each author's rows are contiguous in memory
+    // (a filtered scan then streams one block instead of striding across the whole matrix).
+    const dimensions = parts.dimensions;
+    const grouped = new Float32Array(this.size * dimensions);
+    this.#order.forEach((row, position) => {
+      grouped.set(parts.vectors.subarray(row * dimensions, (row + 1) * dimensions), position * dimensions);
+    });
+    const identity = Int32Array.from({ length: this.size }, (_, position) => position);
+    this.#scanner = createDotScanner(grouped, dimensions, identity, parts.scanner);
   }
 
   /** How dot products are computed: WebAssembly SIMD or plain JavaScript. */
@@ -141,6 +149,14 @@ export class MemoryVectorIndex {
           }),
     }));
   }
+}
+
+/** `vector` scaled to unit length, written to target[offset ..]. */
+function normalizeInto(vector: Float32Array, target: Float32Array, offset: number): void {
+  let norm = 0;
+  for (let axis = 0; axis < vector.length; axis++) norm += (vector[axis] as number) ** 2;
+  const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+  for (let axis = 0; axis < vector.length; axis++) target[offset + axis] = (vector[axis] as number) * scale;
 }
 
 function normalized(vector: ArrayLike<number>): Float32Array {
@@ -226,7 +242,7 @@ export async function buildMemoryIndex(
       }
       const vector = vectorColumn?.get(row) as { toArray(): Float32Array } | null;
       if (vector === null || vector === undefined) continue;
-      vectors.set(normalized(vector.toArray()), position * dimensions);
+      normalizeInto(vector.toArray(), vectors, position * dimensions);
       ids.push(String(idColumn?.get(row)));
       authors.push(String(authorColumn?.get(row)));
       rowIds.push(BigInt(rowIdColumn?.get(row) as bigint | number));
