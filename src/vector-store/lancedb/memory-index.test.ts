@@ -243,6 +243,7 @@ describe("TableMemoryIndex", () => {
     expect(await holder.current()).toBe(first);
 
     await store.upsert(chunks(5, random, "more"));
+    expect(await holder.current({ build: false })).toBeUndefined();
     expect(await holder.current()).toBeUndefined();
     await holder.settled();
     const rebuilt = await holder.current();

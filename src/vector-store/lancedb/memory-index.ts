@@ -285,10 +285,11 @@ export class TableMemoryIndex {
     this.#settings = settings;
   }
 
-  async current(): Promise<MemoryVectorIndex | undefined> {
+  /** `build: false` only returns an index already built at the current version (lexical search). */
+  async current(options: { build?: boolean } = {}): Promise<MemoryVectorIndex | undefined> {
     const version = await this.#table.version();
     if (this.#index?.version === version) return this.#index;
-    if (this.#tooLargeAt === version) return undefined;
+    if (this.#tooLargeAt === version || options.build === false) return undefined;
     const first = this.#index === undefined;
     this.#building ??= this.#rebuild(version).finally(() => {
       this.#building = undefined;
