@@ -19,10 +19,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import * as lancedb from "@lancedb/lancedb";
 import type { EmbeddedChunk } from "../../src/domain/index.js";
 import { DEFAULT_ANN_SETTINGS, openVectorStore, type VectorStore } from "../../src/vector-store/index.js";
-import { createScalarIndexes, createVectorIndex, readIndexState } from "../../src/vector-store/lancedb/indexes.js";
 import { clusteredVectors, exactTopK, seededRandom } from "../support/synthetic-vectors.js";
 
 export const name = "filtered-ann";
@@ -113,6 +111,11 @@ async function measure(
 
 export async function run(args: string[]): Promise<void> {
   process.env.LANCEDB_LOG ??= "error";
+  // Loaded here, not at import: LanceDB reads LANCEDB_LOG when its native module loads.
+  const lancedb = await import("@lancedb/lancedb");
+  const { createScalarIndexes, createVectorIndex, readIndexState } = await import(
+    "../../src/vector-store/lancedb/indexes.js"
+  );
   const rows = Number(option(args, "--rows") ?? "100000");
   const dimensions = Number(option(args, "--dimensions") ?? "384");
   const authors = Number(option(args, "--authors") ?? "10");
