@@ -20,7 +20,6 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import * as lancedb from "@lancedb/lancedb";
 import type { BaseRetriever } from "@langchain/core/retrievers";
 import { createEmbedder } from "../../src/embedding/index.js";
 import { readLlmTwinQuestions } from "../../src/eval/retrieval/datasets.js";
@@ -30,8 +29,7 @@ import { resolveRagConfig } from "../../src/rag/config.js";
 import { type RagDependencies, retrieve } from "../../src/rag/retrieve.js";
 import { SHARED_DATASETS_MISSING, sharedDatasetPath } from "../../src/testing/shared-datasets.js";
 import { openVectorStore } from "../../src/vector-store/index.js";
-import { profileLanceDbQueries } from "../support/lancedb-query-profile.js";
-import { createLangChainSide, type LangChainChunk } from "../support/langchain-side.js";
+import type { LangChainChunk } from "../support/langchain-side.js";
 
 export const name = "vs-langchain";
 export const description = "retrieve() vs LangChain.js (LanceDB store, EnsembleRetriever) on the LLM Twin corpus";
@@ -94,7 +92,12 @@ export async function run(args: string[]): Promise<void> {
     return;
   }
   process.env.LANCEDB_LOG ??= "error";
-  const rounds = Number(option(args, "--rounds") ?? "6");
+  // Loaded here, not at import: `npm run bench` imports every suite, and LanceDB reads
+  // LANCEDB_LOG when its native module loads.
+  const lancedb = await import("@lancedb/lancedb");
+  const { createLangChainSide } = await import("../support/langchain-side.js");
+  const { profileLanceDbQueries } = await import("../support/lancedb-query-profile.js");
+  const rounds = Number(option(args, "--rounds") ?? "10");
   const k = Number(option(args, "--k") ?? "5");
   const modes = (option(args, "--modes") ?? "dense,hybrid").split(",") as Mode[];
   const embedderSpec = option(args, "--embedder") ?? "static";

@@ -8,8 +8,9 @@
  *   (func (export "dots") (param $matrix i32) (param $query i32) (param $rows i32) (param $count i32)
  *                         (param $dims i32) (param $out i32)
  *     for i in [0, count): p = matrix + rows[i] * dims * 4
- *       acc: v128 = 0; for j in [0, dims * 4) step 16: acc += v128.load(p + j) * v128.load(query + j)
- *       out[i] = lane0 + lane1 + lane2 + lane3 of acc)
+ *       four v128 accumulators over 16 floats per step, then 4 per step for the rest:
+ *         acc_k += v128.load(p + j + 16k) * v128.load(query + j + 16k)
+ *       out[i] = the sum of the lanes of acc_0 + acc_1 + acc_2 + acc_3)
  * with its memory exported as "memory".
  */
 
@@ -20,37 +21,79 @@ export type DotScanner = {
 };
 
 const local = { get: (index: number) => [0x20, index], set: (index: number) => [0x21, index] };
-const i32 = { const: (value: number) => [0x41, value], shl: 0x74, add: 0x6a, mul: 0x6c, geU: 0x4f };
-const v128Load = [0xfd, 0x00, 0x00, 0x00];
+const i32 = { const: (value: number) => [0x41, ...signedLeb128(value)], shl: 0x74, add: 0x6a, mul: 0x6c, geU: 0x4f };
+const i32And = 0x71;
 const lane = (index: number) => [0xfd, 0x1f, index];
 const f32Add = 0x92;
 
-/** Function body: locals 6–9 are i32 (i, p, j, rowBytes), local 10 is the v128 accumulator. */
+const v128LoadAt = (offset: number) => [0xfd, 0x00, 0x00, offset];
+const f32x4MulAdd = [0xfd, 0xe6, 0x01, 0xfd, 0xe4, 0x01];
+const f32x4Add = [0xfd, 0xe4, 0x01];
+const zeroV128 = [0xfd, 0x0c, ...new Array<number>(16).fill(0)];
+/** acc(local) += v128.load(p + j + offset) * v128.load(query + j + offset) */
+const accumulate = (accumulator: number, offset: number) => [
+  ...local.get(accumulator),
+  ...local.get(7),
+  ...local.get(8),
+  i32.add,
+  ...v128LoadAt(offset),
+  ...local.get(1),
+  ...local.get(8),
+  i32.add,
+  ...v128LoadAt(offset),
+  ...f32x4MulAdd,
+  ...local.set(accumulator),
+];
+
+/**
+ * Function body. Locals 6–10 are i32 (i, p, j, rowBytes, rowBytes rounded down to 64), 11–14 the
+ * v128 accumulators: the main loop takes 16 floats per step into four independent accumulators
+ * (so additions do not wait on each other), a tail loop takes the last groups of 4.
+ */
 const KERNEL_BODY = [
-  [0x02, 0x04, 0x7f, 0x01, 0x7b],
+  [0x02, 0x05, 0x7f, 0x04, 0x7b],
   [...local.get(4), ...i32.const(2), i32.shl, ...local.set(9)],
+  [...local.get(9), ...i32.const(-64), i32And, ...local.set(10)],
   [...i32.const(0), ...local.set(6)],
   [0x02, 0x40, 0x03, 0x40],
   [...local.get(6), ...local.get(3), i32.geU, 0x0d, 0x01],
   [...local.get(0), ...local.get(2), ...local.get(6), ...i32.const(2), i32.shl, i32.add, 0x28, 0x02, 0x00],
   [...local.get(9), i32.mul, i32.add, ...local.set(7)],
-  [0xfd, 0x0c, ...new Array<number>(16).fill(0), ...local.set(10)],
+  [...zeroV128, ...local.set(11), ...zeroV128, ...local.set(12)],
+  [...zeroV128, ...local.set(13), ...zeroV128, ...local.set(14)],
   [...i32.const(0), ...local.set(8)],
   [0x02, 0x40, 0x03, 0x40],
+  [...local.get(8), ...local.get(10), i32.geU, 0x0d, 0x01],
+  [...accumulate(11, 0), ...accumulate(12, 16), ...accumulate(13, 32), ...accumulate(14, 48)],
+  [...local.get(8), ...i32.const(64), i32.add, ...local.set(8)],
+  [0x0c, 0x00, 0x0b, 0x0b],
+  [0x02, 0x40, 0x03, 0x40],
   [...local.get(8), ...local.get(9), i32.geU, 0x0d, 0x01],
-  [...local.get(10), ...local.get(7), ...local.get(8), i32.add, ...v128Load],
-  [...local.get(1), ...local.get(8), i32.add, ...v128Load],
-  [0xfd, 0xe6, 0x01, 0xfd, 0xe4, 0x01, ...local.set(10)],
+  [...accumulate(11, 0)],
   [...local.get(8), ...i32.const(16), i32.add, ...local.set(8)],
   [0x0c, 0x00, 0x0b, 0x0b],
+  [...local.get(11), ...local.get(12), ...f32x4Add, ...local.get(13), ...f32x4Add, ...local.get(14), ...f32x4Add],
+  [...local.set(11)],
   [...local.get(5), ...local.get(6), ...i32.const(2), i32.shl, i32.add],
-  [...local.get(10), ...lane(0), ...local.get(10), ...lane(1), f32Add],
-  [...local.get(10), ...lane(2), f32Add, ...local.get(10), ...lane(3), f32Add],
+  [...local.get(11), ...lane(0), ...local.get(11), ...lane(1), f32Add],
+  [...local.get(11), ...lane(2), f32Add, ...local.get(11), ...lane(3), f32Add],
   [0x38, 0x02, 0x00],
   [...local.get(6), ...i32.const(1), i32.add, ...local.set(6)],
   [0x0c, 0x00, 0x0b, 0x0b],
   [0x0b],
 ].flat();
+
+function signedLeb128(value: number): number[] {
+  const bytes: number[] = [];
+  let rest = value;
+  for (;;) {
+    const byte = rest & 0x7f;
+    rest >>= 7;
+    const done = (rest === 0 && (byte & 0x40) === 0) || (rest === -1 && (byte & 0x40) !== 0);
+    bytes.push(done ? byte : byte | 0x80);
+    if (done) return bytes;
+  }
+}
 
 function leb128(value: number): number[] {
   const bytes: number[] = [];

@@ -128,7 +128,7 @@ describe("dot scanner", () => {
       const expected = query.reduce((sum, value, axis) => sum + value * (vectors[row * odd + axis] ?? 0), 0);
       expect(scores[position]).toBeCloseTo(expected, 5);
     }
-    const padded = 8;
+    const padded = 40; // two 16-float steps and two 4-float steps
     const wide = Float32Array.from({ length: 50 * padded }, () => random() - 0.5);
     const wideQuery = Float32Array.from({ length: padded }, () => random() - 0.5);
     const simd = createDotScanner(wide, padded, order);
@@ -243,6 +243,7 @@ describe("TableMemoryIndex", () => {
     expect(await holder.current()).toBe(first);
 
     await store.upsert(chunks(5, random, "more"));
+    expect(await holder.current({ build: false })).toBeUndefined();
     expect(await holder.current()).toBeUndefined();
     await holder.settled();
     const rebuilt = await holder.current();
@@ -284,6 +285,12 @@ describe("buildMemoryIndex", () => {
       hits?.map(({ row }) => [row.id, row.text, row.author_id]);
     expect(view(fromRows)).toEqual(fromLance.map((hit) => [hit.chunk.id, hit.chunk.text, "odd"]));
     expect(view(fromTable)).toEqual(view(fromRows));
+    const ids = fromLance.map((hit) => hit.chunk.id);
+    expect([...(full?.rowsOf(ids)?.values() ?? [])].map((row) => row.text)).toEqual(
+      fromLance.map((hit) => hit.chunk.text),
+    );
+    expect(full?.rowsOf([...ids, "missing"])).toBeUndefined();
+    expect(vectorsOnly?.rowsOf(ids)).toBeUndefined();
     connection.close();
     await store.close();
   });

@@ -44,6 +44,8 @@ export class MemoryVectorIndex {
   readonly #authorRanges: Map<string, { start: number; count: number }>;
   readonly #scanner: DotScanner;
   readonly #payload: Payload | undefined;
+  /** Row position of each chunk id, built on first use. */
+  #positionById: Map<string, number> | undefined;
 
   constructor(parts: {
     version: number;
@@ -79,7 +81,15 @@ export class MemoryVectorIndex {
       this.#authorRanges.set(author, { start, count: rows.length });
       start += rows.length;
     }
-    this.#scanner = createDotScanner(parts.vectors, parts.dimensions, this.#order, parts.scanner);
+    // The scanner gets the vectors in that order, so each author's rows are contiguous in memory
+    // (a filtered scan then streams one block instead of striding across the whole matrix).
+    const dimensions = parts.dimensions;
+    const grouped = new Float32Array(this.size * dimensions);
+    this.#order.forEach((row, position) => {
+      grouped.set(parts.vectors.subarray(row * dimensions, (row + 1) * dimensions), position * dimensions);
+    });
+    const identity = Int32Array.from({ length: this.size }, (_, position) => position);
+    this.#scanner = createDotScanner(grouped, dimensions, identity, parts.scanner);
   }
 
   /** How dot products are computed: WebAssembly SIMD or plain JavaScript. */
@@ -90,6 +100,21 @@ export class MemoryVectorIndex {
   /** Whether search hits carry their rows (no table read needed). */
   get holdsRows(): boolean {
     return this.#payload !== undefined;
+  }
+
+  /** The rows of `ids` from the copy; undefined when it holds no rows or lacks one of them. */
+  rowsOf(ids: readonly string[]): Map<string, PayloadRow> | undefined {
+    const payload = this.#payload;
+    if (payload === undefined) return undefined;
+    this.#positionById ??= new Map(this.#ids.map((id, position) => [id, position]));
+    const rows = new Map<string, PayloadRow>();
+    for (const id of ids) {
+      const position = this.#positionById.get(id);
+      if (position === undefined) return undefined;
+      const batch = payload.batches[payload.batchOf[position] as number];
+      rows.set(id, batch?.get(payload.indexInBatch[position] as number) as PayloadRow);
+    }
+    return rows;
   }
 
   /** Rows a search filtered to `authorId` (or unfiltered) would scan. */
@@ -124,6 +149,14 @@ export class MemoryVectorIndex {
           }),
     }));
   }
+}
+
+/** `vector` scaled to unit length, written to target[offset ..]. */
+function normalizeInto(vector: Float32Array, target: Float32Array, offset: number): void {
+  let norm = 0;
+  for (let axis = 0; axis < vector.length; axis++) norm += (vector[axis] as number) ** 2;
+  const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+  for (let axis = 0; axis < vector.length; axis++) target[offset + axis] = (vector[axis] as number) * scale;
 }
 
 function normalized(vector: ArrayLike<number>): Float32Array {
@@ -209,7 +242,7 @@ export async function buildMemoryIndex(
       }
       const vector = vectorColumn?.get(row) as { toArray(): Float32Array } | null;
       if (vector === null || vector === undefined) continue;
-      vectors.set(normalized(vector.toArray()), position * dimensions);
+      normalizeInto(vector.toArray(), vectors, position * dimensions);
       ids.push(String(idColumn?.get(row)));
       authors.push(String(authorColumn?.get(row)));
       rowIds.push(BigInt(rowIdColumn?.get(row) as bigint | number));
@@ -252,10 +285,11 @@ export class TableMemoryIndex {
     this.#settings = settings;
   }
 
-  async current(): Promise<MemoryVectorIndex | undefined> {
+  /** `build: false` only returns an index already built at the current version (lexical search). */
+  async current(options: { build?: boolean } = {}): Promise<MemoryVectorIndex | undefined> {
     const version = await this.#table.version();
     if (this.#index?.version === version) return this.#index;
-    if (this.#tooLargeAt === version) return undefined;
+    if (this.#tooLargeAt === version || options.build === false) return undefined;
     const first = this.#index === undefined;
     this.#building ??= this.#rebuild(version).finally(() => {
       this.#building = undefined;

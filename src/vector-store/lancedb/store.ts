@@ -285,7 +285,7 @@ class LanceDbStore implements VectorStore {
     const authorId = request.filter?.authorId;
     const where = authorId === undefined ? undefined : `author_id = ${sqlString(authorId)}`;
     // Exact search in memory when the candidates are few enough; an empty table costs no query.
-    const memory = await this.#memoryIndexOf(open);
+    const memory = await this.#memoryIndexOf(open, request.mode !== "lexical");
     if (memory?.size === 0) return [];
     const scanInMemory = memory !== undefined && memory.candidates(authorId) <= this.#settings.memoryIndex.maxScanRows;
     let hits: SearchHit[];
@@ -319,7 +319,10 @@ class LanceDbStore implements VectorStore {
         hybrid,
       ).slice(0, request.limit);
       const winners = fused.map(({ id }) => id);
-      const rows = winners.length === 0 ? new Map<string, ChunkRow>() : await rowsById(open.table, winners);
+      const rows =
+        winners.length === 0
+          ? new Map<string, ChunkRow>()
+          : ((scanInMemory ? memory.rowsOf(winners) : undefined) ?? (await rowsById(open.table, winners)));
       hits = fused.flatMap(({ id, score }) => {
         const row = rows.get(id);
         return row === undefined ? [] : [{ chunk: rowToChunk(row, category), score }];
@@ -330,13 +333,13 @@ class LanceDbStore implements VectorStore {
   }
 
   /** The table's memory index at its current version, when it has one (see memory-index.ts). */
-  async #memoryIndexOf(open: OpenTable) {
+  async #memoryIndexOf(open: OpenTable, build: boolean) {
     let holder = this.#memoryIndexes.get(open.table);
     if (holder === undefined) {
       holder = new TableMemoryIndex(open.table, open.dimensions, this.#settings.memoryIndex);
       this.#memoryIndexes.set(open.table, holder);
     }
-    return holder.current();
+    return holder.current({ build });
   }
 
   async #lexicalRows(
