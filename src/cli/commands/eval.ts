@@ -14,6 +14,7 @@ import { AppError } from "../../errors/index.js";
 import { DEFAULT_EVAL_STORE_ROOT, DEFAULT_EVALUATION_SETTINGS } from "../../eval/retrieval/settings.js";
 import { createProgress, type Progress } from "../../observability/progress.js";
 import type { Reranker } from "../../rag/index.js";
+import { handleShutdownSignals } from "../../runtime/index.js";
 import type { SearchMode } from "../../vector-store/index.js";
 import { positive } from "../flag-schemas.js";
 
@@ -153,6 +154,13 @@ export async function runEvalRetrievalCommand(config: EvalCommandConfig): Promis
     unit,
     ...(isTTY === undefined ? {} : { isTTY }),
   });
+  // Ctrl-C stops the run (ingestion and queries), then the reranker is released; again exits at once.
+  const controller = new AbortController();
+  const stopHandlingSignals = handleShutdownSignals({
+    name: "llm-twin eval",
+    exitWhenDone: false,
+    shutdown: () => controller.abort(new AppError("aborted", "interrupted")),
+  });
   let ingestProgress: Progress | undefined;
   let queryProgress: Progress | undefined;
   let currentLabel = "";
@@ -178,6 +186,7 @@ export async function runEvalRetrievalCommand(config: EvalCommandConfig): Promis
       },
       ...(config.limitQueries === undefined ? {} : { limitQueries: config.limitQueries }),
       recreate: config.recreate,
+      signal: controller.signal,
       onPlan: ({ queries }) => {
         plannedQueries = queries;
       },
@@ -222,6 +231,7 @@ export async function runEvalRetrievalCommand(config: EvalCommandConfig): Promis
       if (reportFile !== undefined) process.stderr.write(`report written to ${reportFile}\n`);
     }
   } finally {
+    stopHandlingSignals();
     await reranker?.dispose();
   }
 }

@@ -12,6 +12,7 @@ import { DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_FILE_BYTES } from "../../ingest
 import { DEFAULT_INGEST_BATCH_SIZE, DEFAULT_INGEST_CONCURRENCY, type IngestProgress } from "../../ingestion/types.js";
 import { createProgress, type Progress } from "../../observability/progress.js";
 import type { EnqueueProgress, EnqueueSummary } from "../../queue/index.js";
+import { handleShutdownSignals } from "../../runtime/index.js";
 import { DEFAULT_STORE_URI } from "../../vector-store/uri.js";
 import { positive } from "../flag-schemas.js";
 
@@ -214,9 +215,12 @@ async function ingestHere(path: string, config: IngestCommandConfig) {
     import("../../vector-store/index.js"),
   ]);
   const controller = new AbortController();
-  const onSignal = (): void => controller.abort(new AppError("aborted", "interrupted"));
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  // Ctrl-C stops reading and lets the windows in flight finish; again exits at once (src/runtime).
+  const stopHandlingSignals = handleShutdownSignals({
+    name: "llm-twin ingest",
+    exitWhenDone: false,
+    shutdown: () => controller.abort(new AppError("aborted", "interrupted")),
+  });
   const embedder = await createEmbedder(config.embedder, {
     ...(config.cacheDir === undefined ? {} : { cacheDir: config.cacheDir }),
     ...(config.maxInputTokens === undefined ? {} : { maxInputTokens: config.maxInputTokens }),
@@ -254,8 +258,7 @@ async function ingestHere(path: string, config: IngestCommandConfig) {
     progress?.finish();
     throw error;
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    stopHandlingSignals();
     await embedder.dispose();
   }
 }
@@ -289,9 +292,12 @@ function reportTo(progress: Progress): (update: IngestProgress) => void {
 async function ingestThroughQueue(path: string, config: IngestCommandConfig): Promise<EnqueueSummary> {
   const { enqueueIngestion } = await import("../../queue/index.js");
   const controller = new AbortController();
-  const onSignal = (): void => controller.abort(new AppError("aborted", "interrupted"));
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  // Ctrl-C stops reading and lets the windows in flight finish; again exits at once (src/runtime).
+  const stopHandlingSignals = handleShutdownSignals({
+    name: "llm-twin ingest",
+    exitWhenDone: false,
+    shutdown: () => controller.abort(new AppError("aborted", "interrupted")),
+  });
   const progress =
     config.progress === "none"
       ? undefined
@@ -323,8 +329,7 @@ async function ingestThroughQueue(path: string, config: IngestCommandConfig): Pr
     progress?.finish();
     throw error;
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    stopHandlingSignals();
   }
 }
 
