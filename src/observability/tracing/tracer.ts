@@ -28,6 +28,9 @@ export function createTracer(sinks: readonly TraceSink[]): Tracer {
     startTrace(name, attributes = {}) {
       return startTrace(name, attributes, sinks);
     },
+    [Symbol.asyncDispose]() {
+      return this.close();
+    },
     async close() {
       await Promise.all(sinks.map((sink) => sink.close()));
     },

@@ -37,5 +37,6 @@ export function withStoreErrors(store: VectorStore): VectorStore {
     count: guard("count", store.count),
     optimize: guard("optimize", store.optimize),
     close: guard("close", store.close),
+    [Symbol.asyncDispose]: guard("close", store.close),
   };
 }

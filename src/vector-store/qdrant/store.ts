@@ -293,6 +293,11 @@ class QdrantStore implements VectorStore {
   async optimize(): Promise<void> {}
 
   /** The REST client holds no connection to release. */
+  /** The one release verb of every adapter (src/runtime); `close()` stays for existing callers. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   async close(): Promise<void> {}
 
   /** The dense vector size of the category's collection, or undefined when it does not exist. */
