@@ -6,8 +6,8 @@
 import { type Command, Option } from "commander";
 import { AppError } from "../../errors/index.js";
 import type { PromptLimit } from "../../rag/retrieve.js";
-import { addRagServiceOptions } from "../../rag/service/options.js";
 import { acquire } from "../../runtime/index.js";
+import { addRagServiceOptions } from "../rag-service-options.js";
 
 const DEFAULT_LLM_URL = "http://localhost:8080";
 

@@ -11,8 +11,8 @@ import { projectRoot } from "../../config/paths.js";
 import { AppError, isAppError } from "../../errors/index.js";
 import { DEMO_MODEL, DEMO_MODEL_WARNING, demoModelPath } from "../../llm/demo-model.js";
 import { type EngineBackendName, isEngineBackendName } from "../../llm/llama-cpp/decode-port.js";
-import { addOptions, addRagServiceOptions } from "../../rag/service/options.js";
 import { acquire } from "../../runtime/index.js";
+import { addOptions, addRagServiceOptions } from "../rag-service-options.js";
 
 /** A small instruct model: ~400 MB at Q4_K_M, fine on 2 CPU cores. */
 export const DEFAULT_SERVE_MODEL = "hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q4_K_M";
