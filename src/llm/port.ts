@@ -50,4 +50,5 @@ export type LanguageModel = {
   /** True when the model can serve now (loaded, upstream reachable). */
   health(options?: { signal?: AbortSignal }): Promise<boolean>;
   dispose(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
 };

@@ -119,4 +119,5 @@ export type VectorStore = {
   /** Builds or refreshes ANN and full-text indexes where the adapter needs an explicit step. */
   optimize(): Promise<void>;
   close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
 };

@@ -89,6 +89,7 @@ export function spyLanguageModel(inner: LanguageModel, options: { tokenDelayMs?:
     },
     health: (healthOptions) => inner.health(healthOptions),
     dispose: () => inner.dispose(),
+    [Symbol.asyncDispose]: () => inner.dispose(),
   };
   return { model, streams };
 }

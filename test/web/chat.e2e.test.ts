@@ -36,6 +36,7 @@ function switchableModel(inner: LanguageModel) {
     },
     health: (options) => inner.health(options),
     dispose: () => inner.dispose(),
+    [Symbol.asyncDispose]: () => inner.dispose(),
   };
   return { model, control };
 }

@@ -14,6 +14,7 @@ import { DEFAULT_INGEST_BATCH_SIZE, DEFAULT_INGEST_CONCURRENCY, type IngestProgr
 import { createProgress, type Progress } from "../../observability/progress.js";
 import { DEFAULT_QUEUE_CONNECT_TIMEOUT_MS } from "../../queue/config.js";
 import type { EnqueueProgress, EnqueueSummary } from "../../queue/index.js";
+import { handleShutdownSignals } from "../../runtime/index.js";
 import { DEFAULT_STORE_URI } from "../../vector-store/uri.js";
 import { positive } from "../flag-schemas.js";
 
@@ -251,9 +252,12 @@ async function ingestHere(path: string, config: IngestCommandConfig) {
     import("../../vector-store/index.js"),
   ]);
   const controller = new AbortController();
-  const onSignal = (): void => controller.abort(new AppError("aborted", "interrupted"));
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  // Ctrl-C stops reading and lets the windows in flight finish; again exits at once (src/runtime).
+  const stopHandlingSignals = handleShutdownSignals({
+    name: "llm-twin ingest",
+    exitWhenDone: false,
+    shutdown: () => controller.abort(new AppError("aborted", "interrupted")),
+  });
   // The input is checked before anything is loaded or created (a missing path leaves no store behind).
   const readOptions = { maxDocumentBytes: config.maxDocumentBytes, maxFileBytes: config.maxFileBytes };
   let sourceFiles: Awaited<ReturnType<typeof describeSources>>;
@@ -262,8 +266,7 @@ async function ingestHere(path: string, config: IngestCommandConfig) {
     sourceFiles = await describeSources(path);
     documents = await requireReadableDocuments(readRawDocuments(path, readOptions), path);
   } catch (error) {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    stopHandlingSignals();
     throw error;
   }
   const storeEmbedderId = config.recreate ? undefined : await readStoreEmbedderId(config.store, config.embedder);
@@ -304,8 +307,7 @@ async function ingestHere(path: string, config: IngestCommandConfig) {
     progress?.finish();
     throw error;
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    stopHandlingSignals();
     await embedder.dispose();
   }
 }
@@ -339,9 +341,12 @@ function reportTo(progress: Progress): (update: IngestProgress) => void {
 async function ingestThroughQueue(path: string, config: IngestCommandConfig): Promise<EnqueueSummary> {
   const { enqueueIngestion } = await import("../../queue/index.js");
   const controller = new AbortController();
-  const onSignal = (): void => controller.abort(new AppError("aborted", "interrupted"));
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  // Ctrl-C stops reading and lets the windows in flight finish; again exits at once (src/runtime).
+  const stopHandlingSignals = handleShutdownSignals({
+    name: "llm-twin ingest",
+    exitWhenDone: false,
+    shutdown: () => controller.abort(new AppError("aborted", "interrupted")),
+  });
   const progress =
     config.progress === "none"
       ? undefined
@@ -374,8 +379,7 @@ async function ingestThroughQueue(path: string, config: IngestCommandConfig): Pr
     progress?.finish();
     throw error;
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    stopHandlingSignals();
   }
 }
 

@@ -6,6 +6,7 @@
 import os from "node:os";
 import { type Command, Option } from "commander";
 import { parseLlmServerConfig } from "../../llm-server/config.js";
+import { handleShutdownSignals } from "../../runtime/index.js";
 
 type Flag = { flags: string; description: string; env: string; defaultValue?: string; defaultDescription?: string };
 
@@ -225,20 +226,8 @@ export function registerServeLlmCommand(program: Command): void {
     // Loaded here, not at import: llama.cpp and Fastify are not needed by the other commands.
     const { startLlmServer } = await import("../../llm-server/server.js");
     const server = await startLlmServer(config, { progressStream: process.stderr });
-    let signalled = false;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (signalled) return;
-      signalled = true;
-      void server.shutdown(signal).then(
-        () => process.exit(0),
-        (error: unknown) => {
-          process.stderr.write(`llm-twin: shutdown failed: ${String(error)}\n`);
-          process.exit(1);
-        },
-      );
-    };
-    process.once("SIGTERM", onSignal);
-    process.once("SIGINT", onSignal);
+    // Bounded by --grace-period inside shutdown(); a second signal exits at once (src/runtime).
+    handleShutdownSignals({ name: "llm-twin serve-llm", shutdown: (signal) => server.shutdown(signal) });
     try {
       await server.ready;
     } catch (error) {

@@ -4,14 +4,10 @@
  * store, embedder, LLM client and optional reranker from validated flags, then runs the service.
  */
 import { type Command, Option } from "commander";
-import type { Embedder } from "../../embedding/index.js";
 import { AppError } from "../../errors/index.js";
-import type { LanguageModel } from "../../llm/index.js";
-import { assertPortFree } from "../../observability/http/index.js";
-import type { Reranker } from "../../rag/rerank/port.js";
 import type { PromptLimit } from "../../rag/retrieve.js";
-import { addRagServiceOptions } from "../../rag/service/options.js";
-import type { VectorStore } from "../../vector-store/index.js";
+import { acquire } from "../../runtime/index.js";
+import { addRagServiceOptions } from "../rag-service-options.js";
 
 const DEFAULT_LLM_URL = "http://localhost:8080";
 
@@ -48,6 +44,7 @@ export function registerServeRagCommand(program: Command): void {
       { createLanguageModelFromUrl },
       { loadReranker },
       { closeOnSignals, runRagService },
+      { assertPortFree },
     ] = await Promise.all([
       import("../../rag/service/settings.js"),
       import("../../vector-store/index.js"),
@@ -55,35 +52,39 @@ export function registerServeRagCommand(program: Command): void {
       import("../../llm/clients/index.js"),
       import("../../rag/service/reranker.js"),
       import("../../rag/service/run.js"),
+      import("../../observability/http/port.js"),
     ]);
     const settings = parseRagServiceSettings(raw);
     const urls = normalizeUrls(raw.llmUrl);
     process.env.LANCEDB_LOG ??= "error";
-    let store: VectorStore | undefined;
-    let embedder: Embedder | undefined;
-    let llm: LanguageModel | undefined;
-    let reranker: Reranker | undefined;
-    const disposeResources = async () => {
-      await Promise.allSettled([store?.close(), embedder?.dispose(), llm?.dispose(), reranker?.dispose()]);
-    };
     // A port in use is one line now, not a stack trace once everything has loaded.
     await assertPortFree(settings.host, settings.port);
-    try {
-      store = await openVectorStore(settings.store);
+    // Released in reverse order of creation, also when start-up fails half-way (src/runtime).
+    const { value, stack } = await acquire(async (resources) => {
+      const store = resources.use("the vector store", await openVectorStore(settings.store));
+      // With --embedder auto, a store keeps the embedder it was built with.
       const storeEmbedderId = (await store.readMetadata())?.fingerprint.embedder.id;
-      embedder = await createEmbedder(settings.embedder, {
-        ...(settings.cacheDir === undefined ? {} : { cacheDir: settings.cacheDir }),
-        ...(storeEmbedderId === undefined ? {} : { storeEmbedderId }),
-      });
-      llm = createLanguageModelFromUrl(urls.join(","), {
-        api: raw.llmApi === "openai" ? "openai" : "tgi",
-        timeoutMs: settings.llmTimeoutMs,
-      });
-      if (settings.reranker !== undefined) reranker = await loadReranker(settings.reranker, settings.cacheDir);
-    } catch (error) {
-      await disposeResources();
-      throw error;
-    }
+      const embedder = resources.use(
+        "the embedder",
+        await createEmbedder(settings.embedder, {
+          ...(settings.cacheDir === undefined ? {} : { cacheDir: settings.cacheDir }),
+          ...(storeEmbedderId === undefined ? {} : { storeEmbedderId }),
+        }),
+      );
+      const llm = resources.use(
+        "the LLM client",
+        createLanguageModelFromUrl(urls.join(","), {
+          api: raw.llmApi === "openai" ? "openai" : "tgi",
+          timeoutMs: settings.llmTimeoutMs,
+        }),
+      );
+      const reranker =
+        settings.reranker === undefined
+          ? undefined
+          : resources.use("the reranker", await loadReranker(settings.reranker, settings.cacheDir));
+      return { store, embedder, llm, reranker };
+    });
+    const { store, embedder, llm, reranker } = value;
     const promptLimit = await learnPromptLimit(urls, raw.llmApi, settings.readyTimeoutMs);
     const service = await runRagService({
       settings,
@@ -92,7 +93,7 @@ export function registerServeRagCommand(program: Command): void {
       llm,
       ...(promptLimit === undefined ? {} : { promptLimit }),
       ...(reranker === undefined ? {} : { reranker }),
-      disposeResources,
+      disposeResources: () => stack.disposeAsync(),
     });
     process.stderr.write(
       `llm-twin serve-rag: listening on ${service.url} (LLM: ${urls.join(", ")}; store: ${store.location})\n`,

@@ -8,14 +8,11 @@ import os from "node:os";
 import { resolve } from "node:path";
 import { type Command, Option } from "commander";
 import { projectRoot } from "../../config/paths.js";
-import type { Embedder } from "../../embedding/index.js";
 import { AppError, isAppError } from "../../errors/index.js";
 import { DEMO_MODEL, DEMO_MODEL_WARNING, demoModelPath } from "../../llm/demo-model.js";
 import { type EngineBackendName, isEngineBackendName } from "../../llm/llama-cpp/decode-port.js";
-import type { LlamaCppLanguageModel } from "../../llm/llama-cpp/index.js";
-import type { Reranker } from "../../rag/rerank/port.js";
-import { addOptions, addRagServiceOptions } from "../../rag/service/options.js";
-import type { VectorStore } from "../../vector-store/index.js";
+import { acquire } from "../../runtime/index.js";
+import { addOptions, addRagServiceOptions } from "../rag-service-options.js";
 
 /** A small instruct model: ~400 MB at Q4_K_M, fine on 2 CPU cores. */
 export const DEFAULT_SERVE_MODEL = "hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q4_K_M";
@@ -130,53 +127,58 @@ export function registerServeCommand(program: Command): void {
     const log = (message: string) => process.stderr.write(`llm-twin serve: ${message}\n`);
     process.env.LANCEDB_LOG ??= "error";
 
-    let store: VectorStore | undefined;
-    let embedder: Embedder | undefined;
-    let llm: LlamaCppLanguageModel | undefined;
-    let reranker: Reranker | undefined;
     let demoModel = false;
-    const disposeResources = async () => {
-      await Promise.allSettled([store?.close(), embedder?.dispose(), llm?.dispose(), reranker?.dispose()]);
-    };
     // A port in use is one line now, not a stack trace once everything has loaded.
     await assertPortFree(settings.host, settings.port);
-    try {
+    // Released in reverse order of creation, also when start-up fails half-way (src/runtime).
+    const { value, stack } = await acquire(async (resources) => {
       // The model first: a failed download should not wait for (or follow) anything else.
       const demoFallback = raw.demoFallback !== false;
       const resolved = await resolveServeModel(model, settings.cacheDir, demoFallback, log);
       const modelPath = resolved.path;
       demoModel = resolved.demo;
-      store = await openVectorStore(settings.store);
+      const store = resources.use("the vector store", await openVectorStore(settings.store));
+      // With --embedder auto, a store keeps the embedder it was built with.
       const storeEmbedderId = (await store.readMetadata())?.fingerprint.embedder.id;
-      embedder = await createEmbedder(settings.embedder, {
-        ...(settings.cacheDir === undefined ? {} : { cacheDir: settings.cacheDir }),
-        ...(storeEmbedderId === undefined ? {} : { storeEmbedderId }),
-        log,
-      });
+      const embedder = resources.use(
+        "the embedder",
+        await createEmbedder(settings.embedder, {
+          ...(settings.cacheDir === undefined ? {} : { cacheDir: settings.cacheDir }),
+          ...(storeEmbedderId === undefined ? {} : { storeEmbedderId }),
+          log,
+        }),
+      );
       if (storeEmbedderId === undefined && (await store.count()) === 0 && raw.ingest !== false) {
         log(`the store at ${store.location} is empty: ingesting ${String(raw.sampleData)} first`);
         const summary = await ingest({ source: String(raw.sampleData), store, embedder });
         process.stderr.write(`${formatIngestSummary(summary)}\n`);
       }
       log(`loading ${modelPath} (parallel ${parallel})`);
-      llm = await createLlamaCppLanguageModel({
-        modelPath,
-        parallel,
-        requestTimeoutMs: settings.llmTimeoutMs,
-        ...(threads === undefined ? {} : { threads }),
-        ...(threadsBatch === undefined ? {} : { threadsBatch }),
-        ...(engine === undefined ? {} : { backend: engine }),
-      });
+      const llm = resources.use(
+        "the language model",
+        await createLlamaCppLanguageModel({
+          modelPath,
+          parallel,
+          requestTimeoutMs: settings.llmTimeoutMs,
+          ...(threads === undefined ? {} : { threads }),
+          ...(threadsBatch === undefined ? {} : { threadsBatch }),
+          ...(engine === undefined ? {} : { backend: engine }),
+        }),
+      );
       const info = llm.engine.info;
       log(
         `model ready: threads ${info.threads} (batches ${info.threadsBatch}); ${describeForLog(info.runtime)}; ${describeEngineForLog(info.engine, engine)}`,
       );
-      if (settings.reranker !== undefined)
-        reranker = await loadReranker(settings.reranker, settings.cacheDir, { threads: info.threads });
-    } catch (error) {
-      await disposeResources();
-      throw error;
-    }
+      const reranker =
+        settings.reranker === undefined
+          ? undefined
+          : resources.use(
+              "the reranker",
+              await loadReranker(settings.reranker, settings.cacheDir, { threads: info.threads }),
+            );
+      return { store, embedder, llm, reranker };
+    });
+    const { store, embedder, llm, reranker } = value;
     const service = await runRagService({
       settings,
       store,
@@ -187,7 +189,7 @@ export function registerServeCommand(program: Command): void {
       autoMaxGenerations: llm.engine.info.maxConcurrentRequests,
       demoModel,
       ...(reranker === undefined ? {} : { reranker }),
-      disposeResources,
+      disposeResources: () => stack.disposeAsync(),
     });
     log(`listening on ${service.url} (model ${llm.id}; store ${store.location})`);
     closeOnSignals(service, log);

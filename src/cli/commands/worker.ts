@@ -16,6 +16,7 @@ import {
   QUEUE_CONNECT_TIMEOUT_VARIABLE,
 } from "../../queue/config.js";
 import type { IngestionWorkerEvent, QueueLocation } from "../../queue/index.js";
+import { handleShutdownSignals } from "../../runtime/index.js";
 
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 60_000;
 /** After "worker: stopped", how long leftover connections may keep the process alive. */
@@ -155,28 +156,26 @@ async function runWorker(config: WorkerConfig, json: boolean): Promise<void> {
   process.stderr.write(
     `worker: listening on queue ${config.queueName} (concurrency ${config.concurrency}, store ${config.store ?? "per job"})\n`,
   );
+  // One signal path (src/runtime): the first signal lets running jobs finish, bounded by
+  // --shutdown-timeout-ms (then they are abandoned and retried elsewhere); a second exits at once.
   await new Promise<void>((resolve) => {
-    let signals = 0;
-    const stop = (signal: NodeJS.Signals) => {
-      signals++;
-      if (signals > 1) {
-        process.stderr.write(`worker: ${signal} again, abandoning running jobs (they will be retried)\n`);
-        worker.close({ force: true }).finally(resolve);
-        return;
-      }
-      process.stderr.write(`worker: ${signal}, finishing running jobs (at most ${config.shutdownTimeoutMs} ms)\n`);
-      const timer = setTimeout(() => {
-        process.stderr.write("worker: shutdown timeout, abandoning running jobs (they will be retried)\n");
-        worker.close({ force: true }).finally(resolve);
-      }, config.shutdownTimeoutMs);
-      timer.unref();
-      worker.close().finally(() => {
+    const stopHandlingSignals = handleShutdownSignals({
+      name: "worker",
+      exitWhenDone: false,
+      log: (message) => process.stderr.write(`worker: ${message}\n`),
+      shutdown: async () => {
+        process.stderr.write(`worker: finishing running jobs (at most ${config.shutdownTimeoutMs} ms)\n`);
+        const timer = setTimeout(() => {
+          process.stderr.write("worker: shutdown timeout, abandoning running jobs (they will be retried)\n");
+          void worker.close({ force: true }).finally(resolve);
+        }, config.shutdownTimeoutMs);
+        timer.unref();
+        await worker.close();
         clearTimeout(timer);
+        stopHandlingSignals();
         resolve();
-      });
-    };
-    process.on("SIGTERM", stop);
-    process.on("SIGINT", stop);
+      },
+    });
   });
   process.stderr.write("worker: stopped\n");
   // A connection to a Redis that went away can stay between reconnect attempts after being told to

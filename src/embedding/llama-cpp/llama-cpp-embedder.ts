@@ -87,6 +87,12 @@ export async function createLlamaCppEmbedder(options: LlamaCppEmbedderOptions): 
     return vector;
   }
 
+  const dispose = async (): Promise<void> => {
+    if (disposed) return;
+    disposed = true;
+    await loaded.dispose();
+  };
+
   return {
     id,
     dimensions,
@@ -107,11 +113,8 @@ export async function createLlamaCppEmbedder(options: LlamaCppEmbedderOptions): 
       }
       return vectors;
     },
-    async dispose(): Promise<void> {
-      if (disposed) return;
-      disposed = true;
-      await loaded.dispose();
-    },
+    dispose,
+    [Symbol.asyncDispose]: dispose,
   };
 }
 

@@ -165,6 +165,9 @@ export function buildStaticEmbedder(
       }
       return output;
     },
+    [Symbol.asyncDispose]() {
+      return this.dispose();
+    },
     async dispose(): Promise<void> {
       disposed = true;
       hashedVectors.clear();

@@ -219,6 +219,9 @@ export function createSageMakerLanguageModel(options: SageMakerLanguageModelOpti
         return described.EndpointStatus === "InService";
       });
     },
+    [Symbol.asyncDispose]() {
+      return this.dispose();
+    },
     async dispose() {
       context.dispose();
       if (ownsClients) client.destroy();

@@ -64,6 +64,9 @@ export function createTgiLanguageModel(options: TgiLanguageModelOptions): Langua
     health(healthOptions) {
       return context.health(healthOptions?.signal, (signal) => probe(transport, "/health", signal));
     },
+    [Symbol.asyncDispose]() {
+      return this.dispose();
+    },
     async dispose() {
       context.dispose();
     },

@@ -45,6 +45,9 @@ export function languageModelFromEngine(engine: LlamaCppEngine): LlamaCppLanguag
     async health() {
       return !engine.disposed;
     },
+    [Symbol.asyncDispose]() {
+      return this.dispose();
+    },
     dispose() {
       return engine.dispose();
     },

@@ -44,6 +44,9 @@ function fakeModel(name: string): FakeModel {
     async health() {
       return model.healthy;
     },
+    [Symbol.asyncDispose]() {
+      return this.dispose();
+    },
     async dispose() {
       model.disposed = true;
     },

@@ -265,6 +265,9 @@ export function createLoadBalancedLanguageModel(
       });
     },
     checkHealth,
+    [Symbol.asyncDispose]() {
+      return this.dispose();
+    },
     async dispose() {
       if (disposed) return;
       disposed = true;

@@ -50,6 +50,9 @@ export function createTracer(sinks: readonly TraceSink[], options: TracerOptions
     startTrace(name, attributes = {}) {
       return startTrace(name, attributes, filtered);
     },
+    [Symbol.asyncDispose]() {
+      return this.close();
+    },
     async close() {
       await Promise.all(sinks.map((sink) => sink.close()));
     },

@@ -59,4 +59,5 @@ export type ActiveTrace = {
 export type Tracer = {
   startTrace(name: string, attributes?: Attributes): ActiveTrace;
   close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
 };

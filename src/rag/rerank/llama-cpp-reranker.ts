@@ -55,6 +55,12 @@ export async function createLlamaCppReranker(options: LlamaCppRerankerOptions): 
     }
   }
 
+  const dispose = async (): Promise<void> => {
+    if (disposed) return;
+    disposed = true;
+    await loaded.dispose();
+  };
+
   return {
     id,
     modelPath,
@@ -70,10 +76,7 @@ export async function createLlamaCppReranker(options: LlamaCppRerankerOptions): 
       }
       return scores;
     },
-    async dispose(): Promise<void> {
-      if (disposed) return;
-      disposed = true;
-      await loaded.dispose();
-    },
+    dispose,
+    [Symbol.asyncDispose]: dispose,
   };
 }

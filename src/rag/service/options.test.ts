@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
 import { describe, expect, it } from "vitest";
-import { addRagServiceOptions } from "./options.js";
+import { addRagServiceOptions } from "../../cli/rag-service-options.js";
 import {
   defaultRagServiceSettings,
   httpConfigFromSettings,

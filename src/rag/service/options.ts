@@ -1,4 +1,3 @@
-import { type Command, Option } from "commander";
 import type { z } from "zod";
 import { DEFAULT_EMBEDDER_SPEC } from "../../embedding/create.js";
 import { AppError } from "../../errors/index.js";
@@ -401,19 +400,6 @@ export const RAG_SERVICE_OPTIONS: OptionSpec[] = [
     description: "cache for word vectors and models (default ~/.cache/llm-twin)",
   },
 ];
-
-export function addOptions(command: Command, specs: readonly OptionSpec[]): Command {
-  for (const spec of specs) {
-    const option = new Option(spec.flags, spec.description).env(spec.env);
-    if (spec.default !== undefined) option.default(spec.default);
-    command.addOption(option);
-  }
-  return command;
-}
-
-export function addRagServiceOptions(command: Command): Command {
-  return addOptions(command, RAG_SERVICE_OPTIONS);
-}
 
 /** Validates raw option values (strings from commander) against `specs`, naming flag and variable on failure. */
 export function parseSettings<T extends z.ZodTypeAny>(

@@ -9,6 +9,7 @@ import type { Embedder } from "../../embedding/index.js";
 import type { LanguageModel, LanguageModelInput } from "../../llm/index.js";
 import { edgeLoggerOptions, listenOrExplain } from "../../observability/http/index.js";
 import { createOtlpSink, createTracer, openTraceLog, type TraceSink } from "../../observability/tracing/index.js";
+import { handleShutdownSignals } from "../../runtime/index.js";
 import type { VectorStore } from "../../vector-store/index.js";
 import { createAuthorsCache } from "../authors-cache.js";
 import { openFeedbackStore } from "../feedback/store.js";
@@ -122,23 +123,12 @@ async function startService(input: RunRagServiceInput): Promise<RunningRagServic
   return { app, url: `http://${host}:${address.port}`, close: () => app.close() };
 }
 
-/** Closes the service on SIGINT/SIGTERM (in-flight requests finish first), then exits. */
+/**
+ * Closes the service on SIGINT/SIGTERM (in-flight requests finish first, then the resources are
+ * released), then exits; a second signal exits at once (src/runtime/shutdown-signals.ts).
+ */
 export function closeOnSignals(service: RunningRagService, log: (message: string) => void): void {
-  let closing = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (closing) return;
-    closing = true;
-    log(`received ${signal}, shutting down`);
-    service.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        log(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
-        process.exit(1);
-      },
-    );
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  handleShutdownSignals({ name: "llm-twin", shutdown: () => service.close(), log });
 }
 
 /** Exact token counting and input limit of an in-process llama.cpp model, for the context budget. */

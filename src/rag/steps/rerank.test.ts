@@ -50,6 +50,9 @@ describe("rerank step", () => {
         seen.push({ query, documents });
         return documents.map((document) => (document.startsWith("gamma") ? 5 : document.startsWith("beta") ? 3 : 1));
       },
+      [Symbol.asyncDispose]() {
+        return this.dispose();
+      },
       async dispose() {},
     };
     const step = createRerankStep({ reranker, rrfK: 60, candidates: 10 });

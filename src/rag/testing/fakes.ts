@@ -37,6 +37,9 @@ export function fakeEmbedder(): Embedder & { calls: string[][] } {
         return vector.map((value) => value / norm);
       });
     },
+    [Symbol.asyncDispose]() {
+      return this.dispose();
+    },
     async dispose() {},
   };
 }
@@ -149,6 +152,9 @@ export function fakeStore(chunks: readonly Chunk[], embedder: Embedder, metadata
       return chunks.filter((chunk) => category === undefined || chunk.category === category).length;
     },
     async optimize() {},
+    [Symbol.asyncDispose]() {
+      return this.close();
+    },
     async close() {},
   };
   return store;
@@ -234,6 +240,9 @@ export function fakeLanguageModel(): FakeLanguageModel {
     },
     async health() {
       return model.healthy;
+    },
+    [Symbol.asyncDispose]() {
+      return this.dispose();
     },
     async dispose() {},
   };

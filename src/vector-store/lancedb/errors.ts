@@ -49,6 +49,7 @@ export function withStoreErrors(store: VectorStore, forgetHandles: () => void = 
     count: guard("count", store.count, true),
     optimize: guard("optimize", store.optimize),
     close: guard("close", store.close),
+    [Symbol.asyncDispose]: guard("close", store.close),
   };
 }
 

@@ -422,6 +422,11 @@ class LanceDbStore implements VectorStore {
     }
   }
 
+  /** The one release verb of every adapter (src/runtime); `close()` stays for existing callers. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

@@ -1,0 +1,33 @@
+/**
+ * The settings tables in docs/, generated from the registry between markers:
+ *   <!-- settings: eval-retrieval -->  …table…  <!-- /settings -->
+ * `npm run docs:settings` rewrites them; test/docs/settings-tables.test.ts fails when one differs.
+ */
+import { type Setting, settingsTable } from "./settings.js";
+
+export type SettingsDocTable = { name: string; doc: string; settings: () => Promise<readonly Setting[]> };
+
+/** Every generated table: which doc holds it and which settings fill it. */
+export const SETTINGS_DOC_TABLES: readonly SettingsDocTable[] = [
+  {
+    name: "eval-retrieval",
+    doc: "docs/evaluation.md",
+    settings: async () => (await import("../cli/commands/eval.js")).EVAL_RETRIEVAL_SETTINGS,
+  },
+];
+
+const block = (name: string) => new RegExp(`(<!-- settings: ${name} -->\\n)([\\s\\S]*?)\\n?<!-- /settings -->`);
+
+/** The table currently in `markdown` under `name`, or undefined when the markers are missing. */
+export function readSettingsTable(markdown: string, name: string): string | undefined {
+  return block(name).exec(markdown)?.[2];
+}
+
+/** `markdown` with the table under `name` replaced by the registry's. */
+export function writeSettingsTable(markdown: string, name: string, settings: readonly Setting[]): string {
+  if (readSettingsTable(markdown, name) === undefined) throw new Error(`no <!-- settings: ${name} --> block`);
+  return markdown.replace(
+    block(name),
+    (_match, open: string) => `${open}${settingsTable(settings)}\n<!-- /settings -->`,
+  );
+}

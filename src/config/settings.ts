@@ -1,0 +1,107 @@
+/**
+ * The configuration registry: each setting declared once — its flag, its LLM_TWIN_* variable, its
+ * zod type and bounds, its default and its one-line help. Commander options and `--help` text
+ * (src/cli/settings-options.ts), validation errors naming flag and variable (`parseSettings`) and
+ * the settings tables in docs/ (`settingsTable`, checked by test/docs/settings-tables.test.ts) all
+ * come from it.
+ *
+ * Adding a setting: append one entry to the command's list, e.g.
+ *   { key: "maxFoo", flag: "--max-foo <n>", env: "LLM_TWIN_MAX_FOO", schema: positiveInteger,
+ *     default: "8", help: "largest foo per request" },
+ * (`key` is the flag in camelCase, as commander names it), read it from the parsed object, and
+ * run `npm run docs:settings` to refresh the docs table. No commander here: only src/cli imports it.
+ */
+import { z } from "zod";
+import { AppError } from "../errors/index.js";
+
+export type Setting = {
+  /** The flag in camelCase, as commander names its value ("--max-k" → "maxK"; "--no-x" → "x"). */
+  key: string;
+  /** Commander flag syntax: "--k <n>", "--json", "--no-report". */
+  flag: string;
+  /** Its environment variable; every setting has one. */
+  env: string;
+  /** Validates and converts the raw string (or boolean) from the flag, the variable or the default. */
+  schema: z.ZodType;
+  /** The default as a user would type it; none = unset unless given. */
+  default?: string;
+  /** How the default reads in help and docs when it is not a literal value ("every core"). */
+  defaultText?: string;
+  /** Allowed values, listed in help and checked by commander. */
+  choices?: readonly string[];
+  required?: boolean;
+  help: string;
+};
+
+/** The default as help and docs print it. */
+export function defaultText(setting: Setting): string {
+  if (setting.defaultText !== undefined) return setting.defaultText;
+  if (setting.default !== undefined) return setting.default === "" ? '""' : setting.default;
+  if (setting.required === true) return "required";
+  return "none";
+}
+
+/** One line of `--help`: the help, then `(env: X, default: Y)` — the same way for every command. */
+export function helpLine(setting: Setting): string {
+  const choices = setting.choices === undefined ? "" : ` (${setting.choices.join(" | ")})`;
+  const rest =
+    setting.required === true && setting.default === undefined ? "required" : `default: ${defaultText(setting)}`;
+  return `${setting.help}${choices} (env: ${setting.env}, ${rest})`;
+}
+
+/** The first word of the flag, e.g. "--max-k". */
+export function flagName(setting: Setting): string {
+  return setting.flag.split(" ")[0] ?? setting.flag;
+}
+
+/**
+ * Validates raw values (commander's, flags over variables over defaults) against each setting's
+ * schema; every problem is one line naming the flag and the variable.
+ */
+export function parseSettings(settings: readonly Setting[], raw: Record<string, unknown>): Record<string, unknown> {
+  const shape = Object.fromEntries(
+    settings.map((setting) => [setting.key, setting.required === true ? setting.schema : setting.schema.optional()]),
+  );
+  const cleaned = Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined && value !== ""));
+  const result = z.object(shape).safeParse(cleaned);
+  if (result.success) return result.data;
+  throw settingsError(settings, result.error.issues, raw);
+}
+
+/** The error for failed validation: one line per problem, naming the flag and its variable. */
+export function settingsError(
+  settings: readonly Setting[],
+  issues: readonly z.core.$ZodIssue[],
+  raw: Record<string, unknown>,
+): AppError {
+  const lines = issues.map((issue) => {
+    const key = String(issue.path[0] ?? "");
+    const setting = settings.find((candidate) => candidate.key === key);
+    const name = setting === undefined ? key : `${flagName(setting)} (${setting.env})`;
+    const got = raw[key] === undefined ? "" : ` (got ${JSON.stringify(raw[key])})`;
+    return `${name}: ${issue.message}${got}`;
+  });
+  return new AppError("configuration_error", `invalid configuration:\n  ${lines.join("\n  ")}`);
+}
+
+/** The Markdown table of `settings` for docs/: flag, variable, default, meaning. */
+export function settingsTable(settings: readonly Setting[]): string {
+  const cell = (text: string) => text.replaceAll("|", "\\|");
+  const rows = settings.map((setting) => {
+    const choices =
+      setting.choices === undefined ? "" : ` (${setting.choices.map((choice) => `\`${choice}\``).join(", ")})`;
+    return `| \`${cell(setting.flag)}\` | \`${setting.env}\` | ${cell(defaultText(setting))} | ${cell(setting.help)}${choices} |`;
+  });
+  return ["| flag | variable | default | meaning |", "|---|---|---|---|", ...rows].join("\n");
+}
+
+/** Reusable schemas: raw values are strings (flags, variables) or booleans (switches). */
+export const schemas = {
+  positiveInteger: z.coerce
+    .number({ error: "must be a number" })
+    .int("must be an integer")
+    .positive("must be positive"),
+  text: z.string().trim().min(1, "must not be empty"),
+  unit: z.coerce.number({ error: "must be a number" }).min(0, "must be within 0..1").max(1, "must be within 0..1"),
+  flag: z.boolean(),
+};
