@@ -37,6 +37,7 @@ struct SamplingParams {
   float repeat_penalty = 1.0f;
   bool ignore_eos = false;
   bool logprobs = false;
+  bool cache_prompt = true;
   int32_t max_tokens = 1;
   std::vector<llama_logit_bias> bias;
   std::string grammar;
@@ -51,6 +52,9 @@ struct Job {
   llama_sampler* chain = nullptr;
   int32_t max_tokens = 1;
   bool logprobs = false;
+  // Reuse the longest common prefix of the slot's cached tokens (llama-server's cache_prompt).
+  bool cache_prompt = true;
+  int32_t cached_tokens = 0;  // prompt tokens served from the slot's cache
 };
 
 struct SlotState {
@@ -62,6 +66,9 @@ struct SlotState {
   int32_t generated = 0;
   int32_t logits_index = -1;  // this step's batch index holding the slot's logits
   bool in_batch = false;
+  // The tokens whose KV is in the slot's sequence, positions 0…n−1. Kept after a job ends (the
+  // prompt cache); cleared when the sequence is cleared.
+  std::vector<llama_token> cached;
 };
 
 enum class Done : uint8_t { None, Eos, Length, Cancelled, Error };
@@ -83,6 +90,7 @@ struct Event {
   float logprob = 0.0f;
   Done done = Done::None;
   std::string error;
+  int32_t cached_tokens = -1;  // with done: prompt tokens that came from the cache
 };
 
 // One delivery to JavaScript: the model finished loading (or failed to), or one step's events.
@@ -244,11 +252,12 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
       auto found = callbacks_.find(event.job);
       if (found == callbacks_.end()) continue;
       Napi::Function callback = found->second.Value();
-      napi_value args[4] = {
+      napi_value args[5] = {
           event.token >= 0 ? Napi::Number::New(env, event.token) : env.Undefined(),
           event.has_logprob ? Napi::Number::New(env, event.logprob) : env.Undefined(),
           event.done != Done::None ? Napi::String::New(env, DoneName(event.done)) : env.Undefined(),
           event.error.empty() ? env.Undefined() : Napi::String::New(env, event.error),
+          event.cached_tokens >= 0 ? Napi::Number::New(env, event.cached_tokens) : env.Undefined(),
       };
       if (event.done != Done::None) {
         for (uint32_t& job : job_of_slot_) {
@@ -258,9 +267,9 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
         callbacks_.erase(found);
         js_active_ -= 1;
         if (js_active_ == 0 && !disposed_) tsfn_.Unref(env);
-        Invoke(env, keep.Value(), {args[0], args[1], args[2], args[3]});
+        Invoke(env, keep.Value(), {args[0], args[1], args[2], args[3], args[4]});
       } else {
-        Invoke(env, callback, {args[0], args[1], args[2], args[3]});
+        Invoke(env, callback, {args[0], args[1], args[2], args[3], args[4]});
       }
     }
   }
@@ -285,7 +294,8 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     }
   }
 
-  // start(slot, promptTokens: Uint32Array, params, onEvent(token?, logprob?, done?, error?)) → job id
+  // start(slot, promptTokens: Uint32Array, params, onEvent(token?, logprob?, done?, error?,
+  //       cachedTokens?)) → job id; cachedTokens comes with done.
   Napi::Value Start(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (disposed_) throw Napi::Error::New(env, "The generation loop is disposed");
@@ -318,6 +328,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     }
     job.max_tokens = std::max<int32_t>(1, params.max_tokens);
     job.logprobs = params.logprobs;
+    job.cache_prompt = params.cache_prompt;
     std::string error;
     try {
       error = CreateSamplers(params, job);
@@ -415,6 +426,8 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     params.max_tokens = static_cast<int32_t>(number("maxTokens", 1, 1, kMaxInt32, true));
     params.ignore_eos = object.Get("ignoreEos").ToBoolean();
     params.logprobs = object.Get("logprobs").ToBoolean();
+    Napi::Value cache_prompt = object.Get("cachePrompt");
+    params.cache_prompt = cache_prompt.IsUndefined() || cache_prompt.ToBoolean();
     Napi::Value bias = object.Get("logitBias");
     if (!bias.IsUndefined()) {
       // Float64Array of (token, bias) pairs; the bias is finite or −Infinity (banned).
@@ -643,9 +656,15 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
           FreeSamplers(job);
           continue;
         }
-        api_.llama_memory_seq_rm(api_.llama_get_memory(context_), job.slot, -1, -1);
+        size_t reuse = ReusablePrefix(slot.cached, job);
+        std::vector<llama_token> cached = std::move(slot.cached);
+        cached.resize(reuse);
         slot = SlotState();
+        slot.cached = std::move(cached);
         slot.active = true;
+        slot.prompt_pos = reuse;
+        slot.n_past = static_cast<int32_t>(reuse);
+        job.cached_tokens = static_cast<int32_t>(reuse);
         slot.job = std::move(job);
         active_ += 1;
       }
@@ -680,6 +699,24 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     api_.llama_batch_free(batch);
   }
 
+  // How much of the slot's cache the job keeps: the longest common prefix with its prompt, less
+  // one token when the whole prompt matches (its logits must be computed), none without
+  // cache_prompt. The rest of the sequence is removed.
+  size_t ReusablePrefix(const std::vector<llama_token>& cached, const Job& job) {
+    size_t reuse = 0;
+    if (job.cache_prompt) {
+      size_t limit = std::min(cached.size(), job.prompt.size() - 1);
+      while (reuse < limit && cached[reuse] == job.prompt[reuse]) reuse += 1;
+    }
+    llama_memory_t memory = api_.llama_get_memory(context_);
+    if (!api_.llama_memory_seq_rm(memory, job.slot, static_cast<llama_pos>(reuse), -1)) {
+      // Memory that cannot drop a tail (recurrent models): start from scratch.
+      api_.llama_memory_seq_rm(memory, job.slot, -1, -1);
+      reuse = 0;
+    }
+    return reuse;
+  }
+
   // One llama_decode over every active slot, in ascending slot (= sequence id) order: llama.cpp
   // splits a batch wherever sequence ids are not consecutive (see batch-gate.ts).
   void Step(llama_batch& batch, std::vector<Event>& events) {
@@ -699,6 +736,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
       batch.seq_id[i][0] = seq;
       batch.logits[i] = logits ? 1 : 0;
       batch.n_tokens += 1;
+      slots_[static_cast<size_t>(seq)].cached.push_back(token);
       return i;
     };
     for (size_t index = 0; index < slots_.size(); index += 1) {
@@ -807,13 +845,19 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     return token;
   }
 
+  // The sequence keeps its KV for the next job on the slot (the prompt cache), except after an
+  // error, when what it holds is unknown.
   void Finish(SlotState& slot, Done done, const std::string& error, std::vector<Event>& events) {
-    api_.llama_memory_seq_rm(api_.llama_get_memory(context_), slot.job.slot, -1, -1);
+    if (done == Done::Error) {
+      api_.llama_memory_seq_rm(api_.llama_get_memory(context_), slot.job.slot, -1, -1);
+      slot.cached.clear();
+    }
     FreeSamplers(slot.job);
     Event event;
     event.job = slot.job.id;
     event.done = done;
     event.error = error;
+    event.cached_tokens = slot.job.cached_tokens;
     events.push_back(std::move(event));
     slot.active = false;
     active_ -= 1;

@@ -27,6 +27,7 @@ export const llmServerConfigSchema = z.object({
   engine: z.enum(ENGINE_BACKENDS).optional(),
   batchSize: positiveInt.default(512),
   flashAttention: z.enum(["auto", "on", "off"]).default("auto"),
+  promptCache: z.enum(["on", "off"]).default("on"),
   contextSize: positiveInt.optional(),
   maxConcurrentRequests: positiveInt.optional(),
   maxQueue: z.coerce.number().int().min(0).optional(),

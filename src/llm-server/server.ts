@@ -60,6 +60,7 @@ export async function startLlmServer(
       parallel: config.parallel,
       batchSize: config.batchSize,
       flashAttention: config.flashAttention === "auto" ? "auto" : config.flashAttention === "on",
+      promptCache: config.promptCache === "on",
       requestTimeoutMs: config.requestTimeoutSeconds * 1000,
       observer: metrics.observer,
       onLoadProgress: (fraction) => holder.setProgress(fraction),

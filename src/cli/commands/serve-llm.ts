@@ -69,6 +69,13 @@ const FLAGS: Flag[] = [
     defaultValue: "auto",
   },
   {
+    flags: "--prompt-cache <mode>",
+    description:
+      "on|off: reuse the KV of the longest prompt prefix a sequence already holds (per request: cache_prompt: false)",
+    env: "LLM_TWIN_PROMPT_CACHE",
+    defaultValue: "on",
+  },
+  {
     flags: "--context-size <n>",
     description: "context tokens per sequence",
     env: "LLM_TWIN_CONTEXT_SIZE",
@@ -161,6 +168,7 @@ export function registerServeLlmCommand(program: Command): void {
       threadsBatch: flags.threadsBatch,
       batchSize: flags.batchSize,
       flashAttention: flags.flashAttention,
+      promptCache: flags.promptCache,
       contextSize: flags.contextSize,
       maxConcurrentRequests: flags.maxConcurrentRequests,
       maxQueue: flags.maxQueue,

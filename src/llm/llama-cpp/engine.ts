@@ -29,7 +29,15 @@ export type {
   LlamaCppEngineOptions,
 } from "./engine-types.js";
 
-type Slot = { index: number };
+/** A sequence, and the tokens its KV holds after its last request (for prompt caching). */
+type Slot = { index: number; tokens: readonly number[] };
+
+function commonPrefixLength(a: readonly number[], b: readonly number[]): number {
+  const limit = Math.min(a.length, b.length);
+  let length = 0;
+  while (length < limit && a[length] === b[length]) length += 1;
+  return length;
+}
 
 /** The start-up log line: which backend runs and, when node-llama-cpp was not asked for, why. */
 export function describeEngineForLog(engine: EngineBackendName, requested: EngineBackendName | undefined): string {
@@ -150,8 +158,9 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
     maxNewTokens: options.maxNewTokens ?? input.maxTotalTokens - 1,
   };
   const requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
+  const promptCache = options.promptCache ?? true;
   const slots: Slot[] = [];
-  for (let index = 0; index < parallel; index += 1) slots.push({ index });
+  for (let index = 0; index < parallel; index += 1) slots.push({ index, tokens: [] });
   const admission: Admission<Slot> = createAdmission(slots, { slots: parallel, maxQueue, maxConcurrentRequests });
   const prompts: PromptBuilder = createPromptBuilder(model);
   const observer = options.observer ?? {};
@@ -203,10 +212,16 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
     let slot: Slot | undefined;
     let promptTokens = prompt.tokens.length;
     let completionTokens = 0;
+    let cachedPromptTokens = 0;
     let finishReason: FinishReason | "error" = "error";
     try {
+      const cachePrompt = promptCache && parameters.cachePrompt !== false;
       try {
-        slot = await admission.acquire(signal);
+        // llama-server's slot similarity: the free sequence sharing the longest prefix.
+        slot = await admission.acquire(
+          signal,
+          cachePrompt ? (free) => commonPrefixLength(free.tokens, prompt.tokens) : undefined,
+        );
       } catch (error) {
         throw signal.aborted ? cancelled() : error;
       }
@@ -226,10 +241,15 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
           stopTokens,
           maxTokens: maxNewTokens,
           logprobs: parameters.logprobs === true,
+          cachePrompt,
           signal,
         },
         setup,
       );
+      // What the sequence will hold (approximately: the backend keeps the exact list); the next
+      // request's slot choice compares its prompt with it.
+      const slotTokens = [...prompt.tokens];
+      slot.tokens = slotTokens;
       let text = "";
       let lastTokenAt = performance.now();
       let reason: FinishReason = "eos";
@@ -250,6 +270,7 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
           // Before the model is used: dispose() aborts requests, then frees the model.
           if (signal.aborted) throw cancelled();
           const token = item.token;
+          slotTokens.push(token);
           const endOfGeneration = stopTokens.has(token) || model.isEogToken(token as Token);
           const first = completionTokens === 1;
           const last = endOfGeneration || completionTokens >= maxNewTokens;
@@ -277,6 +298,7 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
         // Stops the backend (tokens generated ahead are dropped) and waits until the sequence
         // is idle and cleared before the slot is released below.
         await stream.close();
+        cachedPromptTokens = stream.cachedPromptTokens();
       }
       if (!flushed) {
         // The evaluation ended without an end-of-generation token (context exhausted).
@@ -292,13 +314,14 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
         finishReason: reason,
         generatedText: text,
         promptTokens,
+        cachedPromptTokens,
         completionTokens,
         seed: setup.seed,
       };
     } finally {
       running.delete(controller);
       if (slot !== undefined) admission.release(slot);
-      observer.onFinished?.({ promptTokens, completionTokens, finishReason });
+      observer.onFinished?.({ promptTokens, cachedPromptTokens, completionTokens, finishReason });
       settle();
     }
   }
@@ -320,6 +343,7 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
         return prompts.chatTemplateName;
       },
       vocabularySize: metadataTokens?.length,
+      promptCache,
     },
     run,
     detokenize(tokens, special = false) {

@@ -15,6 +15,8 @@ export type NativeEventHandler = (
   logprob: number | undefined,
   done: "eos" | "length" | "cancelled" | "error" | undefined,
   error: string | undefined,
+  /** With `done`: the prompt tokens served from the slot's cache (not decoded again). */
+  cachedTokens: number | undefined,
 ) => void;
 
 export type NativeSamplingParams = {
@@ -27,6 +29,8 @@ export type NativeSamplingParams = {
   logitBias?: Float64Array;
   ignoreEos?: boolean;
   logprobs?: boolean;
+  /** Reuse the longest common prefix of the slot's cached tokens; default true. */
+  cachePrompt?: boolean;
   maxTokens: number;
   grammar?: string;
   grammarRoot?: string;

@@ -54,6 +54,7 @@ export async function createNativeBackend(
   function generate(job: GenerationJob, prepared: Prepared): TokenStream {
     const queue: GeneratedToken[] = [];
     let ended = false;
+    let cachedTokens = 0;
     let failure: AppError | undefined;
     let wake: (() => void) | undefined;
     let markDone: () => void = () => undefined;
@@ -64,9 +65,10 @@ export async function createNativeBackend(
       loop.start(
         job.slot,
         Uint32Array.from(job.promptTokens),
-        { ...prepared.params, maxTokens: job.maxTokens, logprobs: job.logprobs },
+        { ...prepared.params, maxTokens: job.maxTokens, logprobs: job.logprobs, cachePrompt: job.cachePrompt },
         // Runs inside the addon's per-step delivery: it must not throw.
-        (token, logprob, reason, message) => {
+        (token, logprob, reason, message, cached) => {
+          if (cached !== undefined) cachedTokens = cached;
           if (token !== undefined) queue.push({ token, logprob: logprob ?? null });
           if (reason !== undefined) {
             ended = true;
@@ -111,6 +113,7 @@ export async function createNativeBackend(
         cancel();
         await done;
       },
+      cachedPromptTokens: () => cachedTokens,
     };
   }
 
