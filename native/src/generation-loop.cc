@@ -38,6 +38,7 @@ struct SamplingParams {
   bool ignore_eos = false;
   bool logprobs = false;
   bool cache_prompt = true;
+  int32_t adapter = -1;
   int32_t max_tokens = 1;
   std::vector<llama_logit_bias> bias;
   std::string grammar;
@@ -55,6 +56,7 @@ struct Job {
   // Reuse the longest common prefix of the slot's cached tokens (llama-server's cache_prompt).
   bool cache_prompt = true;
   int32_t cached_tokens = 0;  // prompt tokens served from the slot's cache
+  int32_t adapter = -1;       // index of the LoRA adapter in the loop's list; -1: the base model
 };
 
 struct SlotState {
@@ -69,6 +71,7 @@ struct SlotState {
   // The tokens whose KV is in the slot's sequence, positions 0…n−1. Kept after a job ends (the
   // prompt cache); cleared when the sequence is cleared.
   std::vector<llama_token> cached;
+  int32_t cached_adapter = -1;  // the adapter the cached KV was computed with
 };
 
 enum class Done : uint8_t { None, Eos, Length, Cancelled, Error };
@@ -175,6 +178,20 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     threads_batch_ = threads_batch.IsUndefined() ? threads_ : CheckedInt32(env, threads_batch, "threadsBatch", 1, 1024);
     Napi::Value pending = options.Get("maxPendingDeliveries");
     max_pending_ = pending.IsUndefined() ? kDefaultMaxPending : CheckedInt32(env, pending, "maxPendingDeliveries", 1, 1 << 20);
+    Napi::Value loras = options.Get("loras");
+    if (!loras.IsUndefined()) {
+      if (!loras.IsArray()) throw Napi::TypeError::New(env, "loras must be an array");
+      Napi::Array list = loras.As<Napi::Array>();
+      for (uint32_t i = 0; i < list.Length(); i += 1) {
+        Napi::Value entry = list.Get(i);
+        if (!entry.IsObject()) throw Napi::TypeError::New(env, "loras[] must be {path, scale} objects");
+        Napi::Object lora = entry.As<Napi::Object>();
+        Napi::Value path = lora.Get("path");
+        if (!path.IsString()) throw Napi::TypeError::New(env, "loras[].path must be a string");
+        float scale = static_cast<float>(CheckedNumber(env, lora.Get("scale"), "loras[].scale", -1e6, 1e6, false));
+        lora_specs_.push_back({path.As<Napi::String>().Utf8Value(), scale});
+      }
+    }
     if (static_cast<int64_t>(context_per_sequence_) * sequences_ > std::numeric_limits<uint32_t>::max()) {
       throw Napi::RangeError::New(env, "contextSize × sequences is too large");
     }
@@ -329,6 +346,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     job.max_tokens = std::max<int32_t>(1, params.max_tokens);
     job.logprobs = params.logprobs;
     job.cache_prompt = params.cache_prompt;
+    job.adapter = params.adapter;
     std::string error;
     try {
       error = CreateSamplers(params, job);
@@ -426,6 +444,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     params.max_tokens = static_cast<int32_t>(number("maxTokens", 1, 1, kMaxInt32, true));
     params.ignore_eos = object.Get("ignoreEos").ToBoolean();
     params.logprobs = object.Get("logprobs").ToBoolean();
+    params.adapter = static_cast<int32_t>(number("adapter", -1, -1, static_cast<double>(lora_specs_.size()) - 1, true));
     Napi::Value cache_prompt = object.Get("cachePrompt");
     params.cache_prompt = cache_prompt.IsUndefined() || cache_prompt.ToBoolean();
     Napi::Value bias = object.Get("logitBias");
@@ -514,6 +533,16 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     if (model_ == nullptr) {
       error = "could not load the model " + model_path_;
       return false;
+    }
+    for (const LoraSpec& spec : lora_specs_) {
+      // llama.cpp refuses an adapter of another architecture or with shapes that do not match the
+      // base's weights (and logs why).
+      llama_adapter_lora* adapter = api_.llama_adapter_lora_init(model_, spec.path.c_str());
+      if (adapter == nullptr) {
+        error = "could not load the LoRA adapter " + spec.path + ": not a LoRA adapter for this base model";
+        return false;
+      }
+      loras_.push_back(adapter);
     }
     llama_context_params context_params = api_.llama_context_default_params();
     context_params.n_ctx = static_cast<uint32_t>(context_per_sequence_) * static_cast<uint32_t>(sequences_);
@@ -656,12 +685,13 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
           FreeSamplers(job);
           continue;
         }
-        size_t reuse = ReusablePrefix(slot.cached, job);
+        size_t reuse = slot.cached_adapter == job.adapter ? ReusablePrefix(slot.cached, job) : ClearPrefix(job);
         std::vector<llama_token> cached = std::move(slot.cached);
         cached.resize(reuse);
         slot = SlotState();
         slot.cached = std::move(cached);
         slot.active = true;
+        slot.cached_adapter = job.adapter;
         slot.prompt_pos = reuse;
         slot.n_past = static_cast<int32_t>(reuse);
         job.cached_tokens = static_cast<int32_t>(reuse);
@@ -717,12 +747,50 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     return reuse;
   }
 
+  size_t ClearPrefix(const Job& job) {
+    api_.llama_memory_seq_rm(api_.llama_get_memory(context_), job.slot, -1, -1);
+    return 0;
+  }
+
+  // llama.cpp applies LoRA adapters per context: a step decodes the slots of one adapter (or the
+  // base model) only. With several in use, the steps rotate among them, so none starves
+  // (llama-server likewise batches only requests with the same adapter set together).
+  int32_t ChooseAdapter() {
+    bool any = false;
+    int32_t first = std::numeric_limits<int32_t>::max();
+    int32_t next = std::numeric_limits<int32_t>::max();
+    for (const SlotState& slot : slots_) {
+      if (!slot.active) continue;
+      any = true;
+      first = std::min(first, slot.job.adapter);
+      if (slot.job.adapter > step_adapter_) next = std::min(next, slot.job.adapter);
+    }
+    if (!any) return step_adapter_;
+    return next != std::numeric_limits<int32_t>::max() ? next : first;
+  }
+
+  void ApplyAdapter(int32_t adapter) {
+    if (adapter == applied_adapter_) return;
+    if (adapter < 0) {
+      api_.llama_set_adapters_lora(context_, nullptr, 0, nullptr);
+    } else {
+      llama_adapter_lora* chosen = loras_[static_cast<size_t>(adapter)];
+      float scale = lora_specs_[static_cast<size_t>(adapter)].scale;
+      api_.llama_set_adapters_lora(context_, &chosen, 1, &scale);
+    }
+    applied_adapter_ = adapter;
+  }
+
   // One llama_decode over every active slot, in ascending slot (= sequence id) order: llama.cpp
   // splits a batch wherever sequence ids are not consecutive (see batch-gate.ts).
   void Step(llama_batch& batch, std::vector<Event>& events) {
+    // A single adapter in use (the usual case) keeps every active slot in the step; with several,
+    // the step rotates to the next one in use.
+    step_adapter_ = ChooseAdapter();
+    ApplyAdapter(step_adapter_);
     int32_t generating = 0;
     for (const SlotState& slot : slots_) {
-      if (slot.active && slot.prompt_pos >= slot.job.prompt.size()) generating += 1;
+      if (slot.active && slot.job.adapter == step_adapter_ && slot.prompt_pos >= slot.job.prompt.size()) generating += 1;
     }
     // Generating slots get their one token first; prompts share what is left of the batch.
     int32_t prefill_budget = std::max<int32_t>(0, batch_size_ - generating);
@@ -743,7 +811,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
       SlotState& slot = slots_[index];
       slot.logits_index = -1;
       slot.in_batch = false;
-      if (!slot.active) continue;
+      if (!slot.active || slot.job.adapter != step_adapter_) continue;
       int32_t seq = static_cast<int32_t>(index);
       if (slot.prompt_pos < slot.job.prompt.size()) {
         size_t remaining = slot.job.prompt.size() - slot.prompt_pos;
@@ -863,6 +931,11 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     active_ -= 1;
   }
 
+  struct LoraSpec {
+    std::string path;
+    float scale;
+  };
+
   static constexpr int32_t kRepeatPenaltyWindow = 64;
   static constexpr int32_t kDefaultMaxPending = 64;
   static constexpr const char* kDisposedWhileLoading = "the generation loop was disposed while the model loaded";
@@ -875,6 +948,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   int32_t threads_ = 1;
   int32_t threads_batch_ = 1;
   int32_t max_pending_ = kDefaultMaxPending;
+  std::vector<LoraSpec> lora_specs_;
   llama_flash_attn_type flash_ = LLAMA_FLASH_ATTN_TYPE_AUTO;
 
   // Written by the loop thread before "ready" is posted, read-only afterwards.
@@ -883,6 +957,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   int32_t n_vocab_ = 0;
   int32_t n_ctx_sequence_ = 0;
   std::vector<llama_token> eog_tokens_;
+  std::vector<llama_adapter_lora*> loras_;  // freed with the model
   std::atomic<bool> loaded_{false};
 
   // Loop thread only.
@@ -890,6 +965,8 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   std::vector<llama_token_data> candidates_;
   float last_progress_ = 0.0f;
   int32_t active_ = 0;
+  int32_t step_adapter_ = -1;     // the adapter of the current step
+  int32_t applied_adapter_ = -1;  // the adapter set on the context
   uint64_t decodes_ = 0;
   uint64_t batch_tokens_ = 0;
 

@@ -1,4 +1,5 @@
 export { type GeneratedGguf, type GenerateGgufOptions, type GgufArchitecture, generateGguf } from "./generate-gguf.js";
+export { type GenerateLoraOptions, generateLora, type LoraTarget } from "./generate-lora.js";
 export {
   llmTwinCacheDirectory,
   optionsHash,

@@ -29,6 +29,8 @@ export type NativeSamplingParams = {
   logitBias?: Float64Array;
   ignoreEos?: boolean;
   logprobs?: boolean;
+  /** Index into NativeLoopOptions.loras of the LoRA adapter to decode with; default none (the base). */
+  adapter?: number;
   /** Reuse the longest common prefix of the slot's cached tokens; default true. */
   cachePrompt?: boolean;
   maxTokens: number;
@@ -60,6 +62,8 @@ export type NativeLoopOptions = {
    * for it to catch up; progress reports beyond it are dropped. Default 64.
    */
   maxPendingDeliveries?: number;
+  /** LoRA adapters loaded with the model (refused at load when made for another base model). */
+  loras?: ReadonlyArray<{ path: string; scale: number }>;
 };
 
 export type CreateNativeLoopOptions = {
