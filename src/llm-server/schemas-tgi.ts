@@ -73,8 +73,6 @@ export function parseTgiRequest(body: unknown): ParsedTgiRequest {
   if (p.top_n_tokens) throw unsupported("top_n_tokens", "is not supported");
   if (p.watermark === true) throw unsupported("watermark", "is not supported");
   if (p.typical_p !== undefined && p.typical_p !== null) throw unsupported("typical_p", "is not supported");
-  if (p.adapter_id !== undefined && p.adapter_id !== null)
-    throw unsupported("adapter_id", "is not supported (no LoRA adapters)");
   if (p.frequency_penalty) throw unsupported("frequency_penalty", "is not supported; use repetition_penalty");
   const stop = normalizeStop(p.stop);
   if (stop !== undefined && stop.length > MAX_STOP_SEQUENCES) {
@@ -92,6 +90,7 @@ export function parseTgiRequest(body: unknown): ParsedTgiRequest {
   if (p.truncate != null) parameters.truncate = p.truncate;
   if (p.ignore_eos === true) parameters.ignoreEos = true;
   if (p.cache_prompt === false) parameters.cachePrompt = false;
+  if (p.adapter_id != null) parameters.adapter = p.adapter_id;
   const logitBias = normalizeLogitBias(p.logit_bias);
   if (logitBias !== undefined) parameters.logitBias = logitBias;
   if (p.grammar != null) parameters.jsonSchema = grammarToJsonSchema(p.grammar);

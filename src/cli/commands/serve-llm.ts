@@ -156,7 +156,18 @@ export function registerServeLlmCommand(program: Command): void {
     if (flag.defaultValue !== undefined) option.default(flag.defaultValue);
     command.addOption(option);
   }
-  command.action(async (flags: Record<string, string | undefined>) => {
+  command.addOption(
+    new Option(
+      "--lora <name=path.gguf[:scale]>",
+      "LoRA adapter for the native engine, selected per request by TGI parameters.adapter_id or OpenAI model (repeatable; env: comma-separated)",
+    )
+      .env("LLM_TWIN_LORA")
+      .argParser((value: string, previous: string[] | undefined) => [
+        ...(previous ?? []),
+        ...value.split(",").filter((part) => part.trim() !== ""),
+      ]),
+  );
+  command.action(async (flags: Record<string, string | undefined> & { lora?: string[] }) => {
     const config = parseLlmServerConfig({
       model: flags.model,
       modelId: flags.modelId,
@@ -169,6 +180,7 @@ export function registerServeLlmCommand(program: Command): void {
       batchSize: flags.batchSize,
       flashAttention: flags.flashAttention,
       promptCache: flags.promptCache,
+      loras: flags.lora,
       contextSize: flags.contextSize,
       maxConcurrentRequests: flags.maxConcurrentRequests,
       maxQueue: flags.maxQueue,

@@ -32,6 +32,8 @@ export type GenerationJob = {
   logprobs: boolean;
   /** Reuse the KV of the longest common prefix the sequence holds (prompt caching). */
   cachePrompt: boolean;
+  /** Index of the LoRA adapter in the engine's list; −1: the base model. */
+  adapter: number;
   /** Aborts the request; a backend may stop generating at once. */
   signal: AbortSignal;
 };

@@ -52,6 +52,11 @@ export type LlamaCppEngineOptions = {
    * a request can opt out with `cachePrompt: false`.
    */
   promptCache?: boolean;
+  /**
+   * LoRA adapters loaded with the model, selected per request by name (native engine only).
+   * `scale` multiplies the adapter's update (0 = the base model's output).
+   */
+  loras?: ReadonlyArray<LoraAdapter>;
   /** Per request, queue wait included; 0 disables. Default 60 000 ms (SageMaker's invocation limit). */
   requestTimeoutMs?: number;
   onLoadProgress?: (fraction: number) => void;
@@ -59,6 +64,8 @@ export type LlamaCppEngineOptions = {
   signal?: AbortSignal;
   observer?: EngineObserver;
 };
+
+export type LoraAdapter = { name: string; path: string; scale: number };
 
 export type EngineObserver = {
   onQueued?(queueMs: number): void;
@@ -84,6 +91,8 @@ export type EngineRequest = {
     ignoreEos?: boolean;
     /** llama-server's `cache_prompt`: false decodes the whole prompt again. Default true. */
     cachePrompt?: boolean;
+    /** The name of a LoRA adapter (LlamaCppEngineOptions.loras); unknown names are `unknown_adapter`. */
+    adapter?: string;
   };
   signal?: AbortSignal;
 };
@@ -138,6 +147,8 @@ export type LlamaCppEngine = {
     vocabularySize: number | undefined;
     /** Prompt (prefix) caching on (see LlamaCppEngineOptions.promptCache). */
     promptCache: boolean;
+    /** LoRA adapters requests can select. */
+    adapters: ReadonlyArray<{ name: string; scale: number }>;
   };
   run(request: EngineRequest): AsyncGenerator<EngineEvent, void, void>;
   countTokens(input: LanguageModelInput): number;

@@ -27,10 +27,11 @@ export type {
   EngineStats,
   LlamaCppEngine,
   LlamaCppEngineOptions,
+  LoraAdapter,
 } from "./engine-types.js";
 
 /** A sequence, and the tokens its KV holds after its last request (for prompt caching). */
-type Slot = { index: number; tokens: readonly number[] };
+type Slot = { index: number; tokens: readonly number[]; adapter: number };
 
 function commonPrefixLength(a: readonly number[], b: readonly number[]): number {
   const limit = Math.min(a.length, b.length);
@@ -95,6 +96,12 @@ export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Prom
       );
     }
     const batchSize = options.batchSize ?? 512;
+    if ((options.loras?.length ?? 0) > 0 && backendName !== "native") {
+      throw new AppError(
+        "configuration_error",
+        "LoRA adapters (--lora) need the native engine: build it with npm run build:native and use --engine native",
+      );
+    }
     const settings = {
       contextSize,
       parallel,
@@ -110,6 +117,7 @@ export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Prom
             threadsBatch,
             ...(options.onLoadProgress === undefined ? {} : { onLoadProgress: options.onLoadProgress }),
             ...(options.signal === undefined ? {} : { signal: options.signal }),
+            ...(options.loras === undefined ? {} : { loras: options.loras }),
           })
         : await createNodeLlamaCppBackend(llama, model, settings);
     return buildEngine({
@@ -160,7 +168,20 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
   const requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
   const promptCache = options.promptCache ?? true;
   const slots: Slot[] = [];
-  for (let index = 0; index < parallel; index += 1) slots.push({ index, tokens: [] });
+  for (let index = 0; index < parallel; index += 1) slots.push({ index, tokens: [], adapter: -1 });
+  const adapters = options.loras ?? [];
+
+  function adapterIndex(name: string | undefined): number {
+    if (name === undefined) return -1;
+    const index = adapters.findIndex((adapter) => adapter.name === name);
+    if (index < 0) {
+      const known = adapters.map((adapter) => adapter.name).join(", ") || "none (serve-llm --lora <name>=<path.gguf>)";
+      throw new AppError("unknown_adapter", `Unknown adapter '${name}'; adapters: ${known}`, {
+        details: { adapter: name },
+      });
+    }
+    return index;
+  }
   const admission: Admission<Slot> = createAdmission(slots, { slots: parallel, maxQueue, maxConcurrentRequests });
   const prompts: PromptBuilder = createPromptBuilder(model);
   const observer = options.observer ?? {};
@@ -190,6 +211,7 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
   async function* run(request: EngineRequest): AsyncGenerator<EngineEvent, void, void> {
     if (disposed) throw new AppError("shutting_down", "The model is shutting down");
     const parameters = request.parameters;
+    const adapter = adapterIndex(parameters.adapter);
     const prompt = promptFor(request);
     const maxNewTokens = checkTokenLimits(limits, prompt.tokens.length, parameters.maxNewTokens);
     // Sampling is set up (logit bias checked, grammar compiled) before admission, so invalid
@@ -220,7 +242,9 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
         // llama-server's slot similarity: the free sequence sharing the longest prefix.
         slot = await admission.acquire(
           signal,
-          cachePrompt ? (free) => commonPrefixLength(free.tokens, prompt.tokens) : undefined,
+          cachePrompt
+            ? (free) => (free.adapter === adapter ? commonPrefixLength(free.tokens, prompt.tokens) : 0)
+            : undefined,
         );
       } catch (error) {
         throw signal.aborted ? cancelled() : error;
@@ -242,6 +266,7 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
           maxTokens: maxNewTokens,
           logprobs: parameters.logprobs === true,
           cachePrompt,
+          adapter,
           signal,
         },
         setup,
@@ -250,6 +275,7 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
       // request's slot choice compares its prompt with it.
       const slotTokens = [...prompt.tokens];
       slot.tokens = slotTokens;
+      slot.adapter = adapter;
       let text = "";
       let lastTokenAt = performance.now();
       let reason: FinishReason = "eos";
@@ -344,6 +370,7 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
       },
       vocabularySize: metadataTokens?.length,
       promptCache,
+      adapters: adapters.map(({ name, scale }) => ({ name, scale })),
     },
     run,
     detokenize(tokens, special = false) {

@@ -24,6 +24,7 @@ export type NativeBackendOptions = {
   flashAttention: boolean | "auto";
   onLoadProgress?: (fraction: number) => void;
   signal?: AbortSignal;
+  loras?: ReadonlyArray<{ path: string; scale: number }>;
 };
 
 export async function createNativeBackend(
@@ -41,6 +42,7 @@ export async function createNativeBackend(
       threads: options.threads,
       threadsBatch: options.threadsBatch,
       flashAttention: options.flashAttention === "auto" ? "auto" : options.flashAttention ? "on" : "off",
+      ...(options.loras === undefined ? {} : { loras: options.loras.map(({ path, scale }) => ({ path, scale })) }),
     },
     {
       ...(options.onLoadProgress === undefined ? {} : { onProgress: options.onLoadProgress }),
@@ -65,7 +67,13 @@ export async function createNativeBackend(
       loop.start(
         job.slot,
         Uint32Array.from(job.promptTokens),
-        { ...prepared.params, maxTokens: job.maxTokens, logprobs: job.logprobs, cachePrompt: job.cachePrompt },
+        {
+          ...prepared.params,
+          maxTokens: job.maxTokens,
+          logprobs: job.logprobs,
+          cachePrompt: job.cachePrompt,
+          ...(job.adapter >= 0 ? { adapter: job.adapter } : {}),
+        },
         // Runs inside the addon's per-step delivery: it must not throw.
         (token, logprob, reason, message, cached) => {
           if (cached !== undefined) cachedTokens = cached;
