@@ -754,8 +754,17 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
 
   // llama.cpp applies LoRA adapters per context: a step decodes the slots of one adapter (or the
   // base model) only. With several in use, the steps rotate among them, so none starves
-  // (llama-server likewise batches only requests with the same adapter set together).
+  // (llama-server likewise batches only requests with the same adapter set together). Changing the
+  // context's adapters makes llama.cpp rebuild its graph, so an adapter keeps the loop for up to
+  // kStepsPerAdapter steps while others wait.
   int32_t ChooseAdapter() {
+    bool current_active = false;
+    for (const SlotState& slot : slots_) {
+      if (slot.active && slot.job.adapter == step_adapter_) current_active = true;
+    }
+    steps_on_adapter_ += 1;
+    if (current_active && steps_on_adapter_ < kStepsPerAdapter) return step_adapter_;
+    steps_on_adapter_ = 0;
     bool any = false;
     int32_t first = std::numeric_limits<int32_t>::max();
     int32_t next = std::numeric_limits<int32_t>::max();
@@ -937,6 +946,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   };
 
   static constexpr int32_t kRepeatPenaltyWindow = 64;
+  static constexpr int32_t kStepsPerAdapter = 16;
   static constexpr int32_t kDefaultMaxPending = 64;
   static constexpr const char* kDisposedWhileLoading = "the generation loop was disposed while the model loaded";
 
@@ -967,6 +977,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   int32_t active_ = 0;
   int32_t step_adapter_ = -1;     // the adapter of the current step
   int32_t applied_adapter_ = -1;  // the adapter set on the context
+  int32_t steps_on_adapter_ = 0;  // consecutive steps of step_adapter_
   uint64_t decodes_ = 0;
   uint64_t batch_tokens_ = 0;
 
