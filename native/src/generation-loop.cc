@@ -37,6 +37,8 @@ struct SamplingParams {
   float repeat_penalty = 1.0f;
   bool ignore_eos = false;
   bool logprobs = false;
+  bool cache_prompt = true;
+  int32_t adapter = -1;
   int32_t max_tokens = 1;
   std::vector<llama_logit_bias> bias;
   std::string grammar;
@@ -51,6 +53,10 @@ struct Job {
   llama_sampler* chain = nullptr;
   int32_t max_tokens = 1;
   bool logprobs = false;
+  // Reuse the longest common prefix of the slot's cached tokens (llama-server's cache_prompt).
+  bool cache_prompt = true;
+  int32_t cached_tokens = 0;  // prompt tokens served from the slot's cache
+  int32_t adapter = -1;       // index of the LoRA adapter in the loop's list; -1: the base model
 };
 
 struct SlotState {
@@ -62,6 +68,10 @@ struct SlotState {
   int32_t generated = 0;
   int32_t logits_index = -1;  // this step's batch index holding the slot's logits
   bool in_batch = false;
+  // The tokens whose KV is in the slot's sequence, positions 0…n−1. Kept after a job ends (the
+  // prompt cache); cleared when the sequence is cleared.
+  std::vector<llama_token> cached;
+  int32_t cached_adapter = -1;  // the adapter the cached KV was computed with
 };
 
 enum class Done : uint8_t { None, Eos, Length, Cancelled, Error };
@@ -83,6 +93,7 @@ struct Event {
   float logprob = 0.0f;
   Done done = Done::None;
   std::string error;
+  int32_t cached_tokens = -1;  // with done: prompt tokens that came from the cache
 };
 
 // One delivery to JavaScript: the model finished loading (or failed to), or one step's events.
@@ -167,6 +178,20 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     threads_batch_ = threads_batch.IsUndefined() ? threads_ : CheckedInt32(env, threads_batch, "threadsBatch", 1, 1024);
     Napi::Value pending = options.Get("maxPendingDeliveries");
     max_pending_ = pending.IsUndefined() ? kDefaultMaxPending : CheckedInt32(env, pending, "maxPendingDeliveries", 1, 1 << 20);
+    Napi::Value loras = options.Get("loras");
+    if (!loras.IsUndefined()) {
+      if (!loras.IsArray()) throw Napi::TypeError::New(env, "loras must be an array");
+      Napi::Array list = loras.As<Napi::Array>();
+      for (uint32_t i = 0; i < list.Length(); i += 1) {
+        Napi::Value entry = list.Get(i);
+        if (!entry.IsObject()) throw Napi::TypeError::New(env, "loras[] must be {path, scale} objects");
+        Napi::Object lora = entry.As<Napi::Object>();
+        Napi::Value path = lora.Get("path");
+        if (!path.IsString()) throw Napi::TypeError::New(env, "loras[].path must be a string");
+        float scale = static_cast<float>(CheckedNumber(env, lora.Get("scale"), "loras[].scale", -1e6, 1e6, false));
+        lora_specs_.push_back({path.As<Napi::String>().Utf8Value(), scale});
+      }
+    }
     if (static_cast<int64_t>(context_per_sequence_) * sequences_ > std::numeric_limits<uint32_t>::max()) {
       throw Napi::RangeError::New(env, "contextSize × sequences is too large");
     }
@@ -244,11 +269,12 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
       auto found = callbacks_.find(event.job);
       if (found == callbacks_.end()) continue;
       Napi::Function callback = found->second.Value();
-      napi_value args[4] = {
+      napi_value args[5] = {
           event.token >= 0 ? Napi::Number::New(env, event.token) : env.Undefined(),
           event.has_logprob ? Napi::Number::New(env, event.logprob) : env.Undefined(),
           event.done != Done::None ? Napi::String::New(env, DoneName(event.done)) : env.Undefined(),
           event.error.empty() ? env.Undefined() : Napi::String::New(env, event.error),
+          event.cached_tokens >= 0 ? Napi::Number::New(env, event.cached_tokens) : env.Undefined(),
       };
       if (event.done != Done::None) {
         for (uint32_t& job : job_of_slot_) {
@@ -258,9 +284,9 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
         callbacks_.erase(found);
         js_active_ -= 1;
         if (js_active_ == 0 && !disposed_) tsfn_.Unref(env);
-        Invoke(env, keep.Value(), {args[0], args[1], args[2], args[3]});
+        Invoke(env, keep.Value(), {args[0], args[1], args[2], args[3], args[4]});
       } else {
-        Invoke(env, callback, {args[0], args[1], args[2], args[3]});
+        Invoke(env, callback, {args[0], args[1], args[2], args[3], args[4]});
       }
     }
   }
@@ -285,7 +311,8 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     }
   }
 
-  // start(slot, promptTokens: Uint32Array, params, onEvent(token?, logprob?, done?, error?)) → job id
+  // start(slot, promptTokens: Uint32Array, params, onEvent(token?, logprob?, done?, error?,
+  //       cachedTokens?)) → job id; cachedTokens comes with done.
   Napi::Value Start(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (disposed_) throw Napi::Error::New(env, "The generation loop is disposed");
@@ -318,6 +345,8 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     }
     job.max_tokens = std::max<int32_t>(1, params.max_tokens);
     job.logprobs = params.logprobs;
+    job.cache_prompt = params.cache_prompt;
+    job.adapter = params.adapter;
     std::string error;
     try {
       error = CreateSamplers(params, job);
@@ -415,6 +444,9 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     params.max_tokens = static_cast<int32_t>(number("maxTokens", 1, 1, kMaxInt32, true));
     params.ignore_eos = object.Get("ignoreEos").ToBoolean();
     params.logprobs = object.Get("logprobs").ToBoolean();
+    params.adapter = static_cast<int32_t>(number("adapter", -1, -1, static_cast<double>(lora_specs_.size()) - 1, true));
+    Napi::Value cache_prompt = object.Get("cachePrompt");
+    params.cache_prompt = cache_prompt.IsUndefined() || cache_prompt.ToBoolean();
     Napi::Value bias = object.Get("logitBias");
     if (!bias.IsUndefined()) {
       // Float64Array of (token, bias) pairs; the bias is finite or −Infinity (banned).
@@ -501,6 +533,16 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     if (model_ == nullptr) {
       error = "could not load the model " + model_path_;
       return false;
+    }
+    for (const LoraSpec& spec : lora_specs_) {
+      // llama.cpp refuses an adapter of another architecture or with shapes that do not match the
+      // base's weights (and logs why).
+      llama_adapter_lora* adapter = api_.llama_adapter_lora_init(model_, spec.path.c_str());
+      if (adapter == nullptr) {
+        error = "could not load the LoRA adapter " + spec.path + ": not a LoRA adapter for this base model";
+        return false;
+      }
+      loras_.push_back(adapter);
     }
     llama_context_params context_params = api_.llama_context_default_params();
     context_params.n_ctx = static_cast<uint32_t>(context_per_sequence_) * static_cast<uint32_t>(sequences_);
@@ -643,9 +685,16 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
           FreeSamplers(job);
           continue;
         }
-        api_.llama_memory_seq_rm(api_.llama_get_memory(context_), job.slot, -1, -1);
+        size_t reuse = slot.cached_adapter == job.adapter ? ReusablePrefix(slot.cached, job) : ClearPrefix(job);
+        std::vector<llama_token> cached = std::move(slot.cached);
+        cached.resize(reuse);
         slot = SlotState();
+        slot.cached = std::move(cached);
         slot.active = true;
+        slot.cached_adapter = job.adapter;
+        slot.prompt_pos = reuse;
+        slot.n_past = static_cast<int32_t>(reuse);
+        job.cached_tokens = static_cast<int32_t>(reuse);
         slot.job = std::move(job);
         active_ += 1;
       }
@@ -680,12 +729,77 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     api_.llama_batch_free(batch);
   }
 
+  // How much of the slot's cache the job keeps: the longest common prefix with its prompt, less
+  // one token when the whole prompt matches (its logits must be computed), none without
+  // cache_prompt. The rest of the sequence is removed.
+  size_t ReusablePrefix(const std::vector<llama_token>& cached, const Job& job) {
+    size_t reuse = 0;
+    if (job.cache_prompt) {
+      size_t limit = std::min(cached.size(), job.prompt.size() - 1);
+      while (reuse < limit && cached[reuse] == job.prompt[reuse]) reuse += 1;
+    }
+    llama_memory_t memory = api_.llama_get_memory(context_);
+    if (!api_.llama_memory_seq_rm(memory, job.slot, static_cast<llama_pos>(reuse), -1)) {
+      // Memory that cannot drop a tail (recurrent models): start from scratch.
+      api_.llama_memory_seq_rm(memory, job.slot, -1, -1);
+      reuse = 0;
+    }
+    return reuse;
+  }
+
+  size_t ClearPrefix(const Job& job) {
+    api_.llama_memory_seq_rm(api_.llama_get_memory(context_), job.slot, -1, -1);
+    return 0;
+  }
+
+  // llama.cpp applies LoRA adapters per context: a step decodes the slots of one adapter (or the
+  // base model) only. With several in use, the steps rotate among them, so none starves
+  // (llama-server likewise batches only requests with the same adapter set together). Changing the
+  // context's adapters makes llama.cpp rebuild its graph, so an adapter keeps the loop for up to
+  // kStepsPerAdapter steps while others wait.
+  int32_t ChooseAdapter() {
+    bool current_active = false;
+    for (const SlotState& slot : slots_) {
+      if (slot.active && slot.job.adapter == step_adapter_) current_active = true;
+    }
+    steps_on_adapter_ += 1;
+    if (current_active && steps_on_adapter_ < kStepsPerAdapter) return step_adapter_;
+    steps_on_adapter_ = 0;
+    bool any = false;
+    int32_t first = std::numeric_limits<int32_t>::max();
+    int32_t next = std::numeric_limits<int32_t>::max();
+    for (const SlotState& slot : slots_) {
+      if (!slot.active) continue;
+      any = true;
+      first = std::min(first, slot.job.adapter);
+      if (slot.job.adapter > step_adapter_) next = std::min(next, slot.job.adapter);
+    }
+    if (!any) return step_adapter_;
+    return next != std::numeric_limits<int32_t>::max() ? next : first;
+  }
+
+  void ApplyAdapter(int32_t adapter) {
+    if (adapter == applied_adapter_) return;
+    if (adapter < 0) {
+      api_.llama_set_adapters_lora(context_, nullptr, 0, nullptr);
+    } else {
+      llama_adapter_lora* chosen = loras_[static_cast<size_t>(adapter)];
+      float scale = lora_specs_[static_cast<size_t>(adapter)].scale;
+      api_.llama_set_adapters_lora(context_, &chosen, 1, &scale);
+    }
+    applied_adapter_ = adapter;
+  }
+
   // One llama_decode over every active slot, in ascending slot (= sequence id) order: llama.cpp
   // splits a batch wherever sequence ids are not consecutive (see batch-gate.ts).
   void Step(llama_batch& batch, std::vector<Event>& events) {
+    // A single adapter in use (the usual case) keeps every active slot in the step; with several,
+    // the step rotates to the next one in use.
+    step_adapter_ = ChooseAdapter();
+    ApplyAdapter(step_adapter_);
     int32_t generating = 0;
     for (const SlotState& slot : slots_) {
-      if (slot.active && slot.prompt_pos >= slot.job.prompt.size()) generating += 1;
+      if (slot.active && slot.job.adapter == step_adapter_ && slot.prompt_pos >= slot.job.prompt.size()) generating += 1;
     }
     // Generating slots get their one token first; prompts share what is left of the batch.
     int32_t prefill_budget = std::max<int32_t>(0, batch_size_ - generating);
@@ -699,13 +813,14 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
       batch.seq_id[i][0] = seq;
       batch.logits[i] = logits ? 1 : 0;
       batch.n_tokens += 1;
+      slots_[static_cast<size_t>(seq)].cached.push_back(token);
       return i;
     };
     for (size_t index = 0; index < slots_.size(); index += 1) {
       SlotState& slot = slots_[index];
       slot.logits_index = -1;
       slot.in_batch = false;
-      if (!slot.active) continue;
+      if (!slot.active || slot.job.adapter != step_adapter_) continue;
       int32_t seq = static_cast<int32_t>(index);
       if (slot.prompt_pos < slot.job.prompt.size()) {
         size_t remaining = slot.job.prompt.size() - slot.prompt_pos;
@@ -807,19 +922,31 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     return token;
   }
 
+  // The sequence keeps its KV for the next job on the slot (the prompt cache), except after an
+  // error, when what it holds is unknown.
   void Finish(SlotState& slot, Done done, const std::string& error, std::vector<Event>& events) {
-    api_.llama_memory_seq_rm(api_.llama_get_memory(context_), slot.job.slot, -1, -1);
+    if (done == Done::Error) {
+      api_.llama_memory_seq_rm(api_.llama_get_memory(context_), slot.job.slot, -1, -1);
+      slot.cached.clear();
+    }
     FreeSamplers(slot.job);
     Event event;
     event.job = slot.job.id;
     event.done = done;
     event.error = error;
+    event.cached_tokens = slot.job.cached_tokens;
     events.push_back(std::move(event));
     slot.active = false;
     active_ -= 1;
   }
 
+  struct LoraSpec {
+    std::string path;
+    float scale;
+  };
+
   static constexpr int32_t kRepeatPenaltyWindow = 64;
+  static constexpr int32_t kStepsPerAdapter = 16;
   static constexpr int32_t kDefaultMaxPending = 64;
   static constexpr const char* kDisposedWhileLoading = "the generation loop was disposed while the model loaded";
 
@@ -831,6 +958,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   int32_t threads_ = 1;
   int32_t threads_batch_ = 1;
   int32_t max_pending_ = kDefaultMaxPending;
+  std::vector<LoraSpec> lora_specs_;
   llama_flash_attn_type flash_ = LLAMA_FLASH_ATTN_TYPE_AUTO;
 
   // Written by the loop thread before "ready" is posted, read-only afterwards.
@@ -839,6 +967,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   int32_t n_vocab_ = 0;
   int32_t n_ctx_sequence_ = 0;
   std::vector<llama_token> eog_tokens_;
+  std::vector<llama_adapter_lora*> loras_;  // freed with the model
   std::atomic<bool> loaded_{false};
 
   // Loop thread only.
@@ -846,6 +975,9 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   std::vector<llama_token_data> candidates_;
   float last_progress_ = 0.0f;
   int32_t active_ = 0;
+  int32_t step_adapter_ = -1;     // the adapter of the current step
+  int32_t applied_adapter_ = -1;  // the adapter set on the context
+  int32_t steps_on_adapter_ = 0;  // consecutive steps of step_adapter_
   uint64_t decodes_ = 0;
   uint64_t batch_tokens_ = 0;
 

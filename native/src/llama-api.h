@@ -37,7 +37,9 @@
   X(llama_sampler_init_logit_bias)    \
   X(llama_sampler_accept)             \
   X(llama_sampler_apply)              \
-  X(llama_sampler_free)
+  X(llama_sampler_free)               \
+  X(llama_adapter_lora_init)          \
+  X(llama_set_adapters_lora)
 
 namespace llm_twin {
 

@@ -7,6 +7,7 @@
 export type ErrorCode =
   | "bad_request"
   | "validation_error"
+  | "unknown_adapter"
   | "unauthorized"
   | "not_found"
   | "payload_too_large"
@@ -72,6 +73,7 @@ const RETRYABLE_BY_DEFAULT = new Set<ErrorCode>([
 export const HTTP_STATUS: Record<ErrorCode, number> = {
   bad_request: 400,
   validation_error: 422,
+  unknown_adapter: 422,
   unauthorized: 401,
   not_found: 404,
   payload_too_large: 413,

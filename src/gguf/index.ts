@@ -8,6 +8,7 @@ export {
   TINY_BERT_OPTIONS,
 } from "./bert.js";
 export { type GeneratedGguf, type GenerateGgufOptions, type GgufArchitecture, generateGguf } from "./generate-gguf.js";
+export { type GenerateLoraOptions, generateLora, type LoraTarget } from "./generate-lora.js";
 export {
   llmTwinCacheDirectory,
   optionsHash,

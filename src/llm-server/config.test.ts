@@ -2,7 +2,23 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseLlmServerConfig, sageMakerModelFile } from "./config.js";
+import { parseLlmServerConfig, parseLoraSpec, sageMakerModelFile } from "./config.js";
+
+describe("parseLoraSpec (--lora, LLM_TWIN_LORA)", () => {
+  it("reads <name>=<path.gguf>[:scale] and refuses anything else with the expected form", () => {
+    expect(parseLoraSpec("alice=adapters/alice.gguf")).toEqual({
+      name: "alice",
+      path: "adapters/alice.gguf",
+      scale: 1,
+    });
+    expect(parseLoraSpec("bob=/m/bob.gguf:0.5")).toEqual({ name: "bob", path: "/m/bob.gguf", scale: 0.5 });
+    expect(() => parseLoraSpec("no-path")).toThrow(/<name>=<path.gguf>\[:scale\]/);
+    expect(() => parseLlmServerConfig({ model: "m.gguf", loras: ["a=x.gguf", "a=y.gguf"] })).toThrow(/twice/);
+    expect(parseLlmServerConfig({ model: "m.gguf", loras: ["a=x.gguf:0"] }).loras).toEqual([
+      { name: "a", path: "x.gguf", scale: 0 },
+    ]);
+  });
+});
 
 describe("parseLlmServerConfig", () => {
   it("coerces flag strings and applies the documented defaults", () => {

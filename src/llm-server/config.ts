@@ -28,6 +28,8 @@ export const llmServerConfigSchema = z.object({
   engine: z.enum(ENGINE_BACKENDS).optional(),
   batchSize: positiveInt.default(512),
   flashAttention: z.enum(["auto", "on", "off"]).default("auto"),
+  promptCache: z.enum(["on", "off"]).default("on"),
+  loras: z.array(z.string()).default([]),
   contextSize: positiveInt.optional(),
   maxConcurrentRequests: positiveInt.optional(),
   maxQueue: z.coerce.number().int().min(0).optional(),
@@ -56,7 +58,21 @@ export const llmServerConfigSchema = z.object({
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
-export type LlmServerConfig = z.output<typeof llmServerConfigSchema>;
+export type LlmServerConfig = Omit<z.output<typeof llmServerConfigSchema>, "loras"> & {
+  loras: Array<{ name: string; path: string; scale: number }>;
+};
+
+/** `<name>=<path.gguf>[:scale]` (scale default 1), as given to --lora or in LLM_TWIN_LORA. */
+export function parseLoraSpec(spec: string): { name: string; path: string; scale: number } {
+  const match = /^([A-Za-z0-9._-]+)=(.+?)(?::(-?\d+(?:\.\d+)?))?$/.exec(spec.trim());
+  if (match === null) {
+    throw new AppError(
+      "configuration_error",
+      `--lora '${spec}': expected <name>=<path.gguf>[:scale], e.g. --lora alice=adapters/alice.gguf:0.8 (LLM_TWIN_LORA: comma-separated)`,
+    );
+  }
+  return { name: match[1] ?? "", path: match[2] ?? "", scale: match[3] === undefined ? 1 : Number(match[3]) };
+}
 
 /** Validates raw values (strings from flags/env are coerced); the message names the setting. */
 export function parseLlmServerConfig(raw: Record<string, unknown>): LlmServerConfig {
@@ -76,7 +92,13 @@ export function parseLlmServerConfig(raw: Record<string, unknown>): LlmServerCon
     const problems = result.error.issues.map((issue) => `${flagName(String(issue.path[0] ?? ""))}: ${issue.message}`);
     throw new AppError("configuration_error", `Invalid serve-llm configuration: ${problems.join("; ")}`);
   }
-  const config = result.data;
+  const config = { ...result.data, loras: result.data.loras.map(parseLoraSpec) };
+  const names = new Set<string>();
+  for (const lora of config.loras) {
+    if (names.has(lora.name))
+      throw new AppError("configuration_error", `--lora: the name '${lora.name}' is given twice`);
+    names.add(lora.name);
+  }
   if (
     config.maxTotalTokens !== undefined &&
     config.maxInputTokens !== undefined &&

@@ -53,6 +53,11 @@ export function createLlmServerMetrics(holder: ModelHolder): LlmServerMetrics {
     help: "Prompt tokens processed",
     registers: [registry],
   });
+  const cachedPromptTokens = new Counter({
+    name: "llm_twin_prompt_tokens_cached_total",
+    help: "Prompt tokens served from the prompt cache (not decoded again); included in llm_twin_prompt_tokens_total",
+    registers: [registry],
+  });
   const generatedTokens = new Counter({
     name: "llm_twin_generation_tokens_total",
     help: "Tokens generated",
@@ -136,6 +141,7 @@ export function createLlmServerMetrics(holder: ModelHolder): LlmServerMetrics {
       },
       onFinished(summary) {
         promptTokens.inc(summary.promptTokens);
+        cachedPromptTokens.inc(summary.cachedPromptTokens ?? 0);
         generatedTokens.inc(summary.completionTokens);
         requestPromptTokens.observe(summary.promptTokens);
         requestGeneratedTokens.observe(summary.completionTokens);

@@ -2,7 +2,7 @@
  * OpenAI request bodies for /v1/completions and /v1/chat/completions. Fields OpenAI clients send
  * routinely are accepted; values we cannot honour (n > 1, logprobs, tools...) are 422, and
  * unknown fields are 422 too, naming the field. Extensions as in vLLM/llama-server: `top_k`,
- * `repetition_penalty`, `ignore_eos`; `logit_bias` also as llama-server's `[[id, bias]]` list.
+ * `repetition_penalty`, `ignore_eos`, `cache_prompt` (llama-server's: false skips the prompt cache); `logit_bias` also as llama-server's `[[id, bias]]` list.
  */
 import { z } from "zod";
 import type { EngineRequest } from "../llm/llama-cpp/index.js";
@@ -34,6 +34,7 @@ const commonFields = {
   logprobs: z.union([z.boolean(), z.int()]).nullish(),
   user: z.string().nullish(),
   ignore_eos: z.boolean().nullish(),
+  cache_prompt: z.boolean().nullish(),
 };
 
 const messageSchema = z.strictObject({
@@ -90,6 +91,7 @@ function commonParameters(body: Common): EngineRequest["parameters"] {
   const logitBias = normalizeLogitBias(body.logit_bias);
   if (logitBias !== undefined) parameters.logitBias = logitBias;
   if (body.ignore_eos === true) parameters.ignoreEos = true;
+  if (body.cache_prompt === false) parameters.cachePrompt = false;
   return parameters;
 }
 

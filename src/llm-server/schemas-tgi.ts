@@ -2,7 +2,8 @@
  * TGI request bodies (`/generate`, `/generate_stream`, `/invocations`). Every parameter TGI
  * defines is accepted (clients such as huggingface_hub send them all, mostly null); values we do
  * not implement are refused with 422 rather than silently ignored, and unknown parameters are 422.
- * Extensions: `logit_bias` and `ignore_eos` in `parameters` (as vLLM and llama-server have them).
+ * Extensions: `logit_bias`, `ignore_eos` and `cache_prompt` in `parameters` (as vLLM and
+ * llama-server have them).
  */
 import { z } from "zod";
 import type { EngineRequest } from "../llm/llama-cpp/index.js";
@@ -44,6 +45,7 @@ const parametersSchema = z.strictObject({
   adapter_id: z.string().nullish(),
   logit_bias: logitBiasSchema.nullish(),
   ignore_eos: z.boolean().nullish(),
+  cache_prompt: z.boolean().nullish(),
 });
 
 export const tgiRequestSchema = z.strictObject({
@@ -71,8 +73,6 @@ export function parseTgiRequest(body: unknown): ParsedTgiRequest {
   if (p.top_n_tokens) throw unsupported("top_n_tokens", "is not supported");
   if (p.watermark === true) throw unsupported("watermark", "is not supported");
   if (p.typical_p !== undefined && p.typical_p !== null) throw unsupported("typical_p", "is not supported");
-  if (p.adapter_id !== undefined && p.adapter_id !== null)
-    throw unsupported("adapter_id", "is not supported (no LoRA adapters)");
   if (p.frequency_penalty) throw unsupported("frequency_penalty", "is not supported; use repetition_penalty");
   const stop = normalizeStop(p.stop);
   if (stop !== undefined && stop.length > MAX_STOP_SEQUENCES) {
@@ -89,6 +89,8 @@ export function parseTgiRequest(body: unknown): ParsedTgiRequest {
   if (p.seed != null) parameters.seed = p.seed;
   if (p.truncate != null) parameters.truncate = p.truncate;
   if (p.ignore_eos === true) parameters.ignoreEos = true;
+  if (p.cache_prompt === false) parameters.cachePrompt = false;
+  if (p.adapter_id != null) parameters.adapter = p.adapter_id;
   const logitBias = normalizeLogitBias(p.logit_bias);
   if (logitBias !== undefined) parameters.logitBias = logitBias;
   if (p.grammar != null) parameters.jsonSchema = grammarToJsonSchema(p.grammar);

@@ -80,6 +80,8 @@ export async function startLlmServer(
       parallel: config.parallel,
       batchSize: config.batchSize,
       flashAttention: config.flashAttention === "auto" ? "auto" : config.flashAttention === "on",
+      promptCache: config.promptCache === "on",
+      loras: config.loras,
       requestTimeoutMs: config.requestTimeoutSeconds * 1000,
       observer: metrics.observer,
       onLoadProgress: (fraction) => holder.setProgress(fraction),

@@ -76,6 +76,13 @@ const FLAGS: Flag[] = [
     defaultValue: "auto",
   },
   {
+    flags: "--prompt-cache <mode>",
+    description:
+      "on|off: reuse the KV of the longest prompt prefix a sequence already holds (per request: cache_prompt: false)",
+    env: "LLM_TWIN_PROMPT_CACHE",
+    defaultValue: "on",
+  },
+  {
     flags: "--context-size <n>",
     description: "context tokens per sequence",
     env: "LLM_TWIN_CONTEXT_SIZE",
@@ -193,7 +200,18 @@ export function registerServeLlmCommand(program: Command): void {
     if (flag.defaultValue !== undefined) option.default(flag.defaultValue);
     command.addOption(option);
   }
-  command.action(async (flags: Record<string, string | undefined>) => {
+  command.addOption(
+    new Option(
+      "--lora <name=path.gguf[:scale]>",
+      "LoRA adapter for the native engine, selected per request by TGI parameters.adapter_id or OpenAI model (repeatable; env: comma-separated)",
+    )
+      .env("LLM_TWIN_LORA")
+      .argParser((value: string, previous: string[] | undefined) => [
+        ...(previous ?? []),
+        ...value.split(",").filter((part) => part.trim() !== ""),
+      ]),
+  );
+  command.action(async (flags: Record<string, string | undefined> & { lora?: string[] }) => {
     const config = parseLlmServerConfig({
       model: flags.model,
       modelId: flags.modelId,
@@ -205,6 +223,8 @@ export function registerServeLlmCommand(program: Command): void {
       threadsBatch: flags.threadsBatch,
       batchSize: flags.batchSize,
       flashAttention: flags.flashAttention,
+      promptCache: flags.promptCache,
+      loras: flags.lora,
       contextSize: flags.contextSize,
       maxConcurrentRequests: flags.maxConcurrentRequests,
       maxQueue: flags.maxQueue,

@@ -54,6 +54,14 @@ export function registerOpenAiRoutes(app: FastifyInstance, options: { holder: Mo
           owned_by: "llm-twin",
           meta: { max_total_tokens: engine.limits.maxTotalTokens, parallel: engine.info.parallel },
         },
+        ...engine.info.adapters.map((adapter) => ({
+          id: adapter.name,
+          object: "model",
+          created: Math.floor(options.startedAt / 1000),
+          owned_by: "llm-twin",
+          parent: engine.modelId,
+          meta: { lora_scale: adapter.scale },
+        })),
       ],
     };
   });
@@ -79,8 +87,14 @@ async function respond(
   const signal = clientDisconnectSignal(request, reply);
   const id = `${kind === "chat" ? "chatcmpl" : "cmpl"}-${randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
-  const model = engine.modelId;
-  const run = engine.run({ ...parsed.engineRequest, signal });
+  // OpenAI clients pick a LoRA adapter by model name (as vLLM serves them).
+  const adapter = engine.info.adapters.find((candidate) => candidate.name === parsed.model);
+  const model = adapter?.name ?? engine.modelId;
+  const engineRequest =
+    adapter === undefined
+      ? parsed.engineRequest
+      : { ...parsed.engineRequest, parameters: { ...parsed.engineRequest.parameters, adapter: adapter.name } };
+  const run = engine.run({ ...engineRequest, signal });
   if (!parsed.stream) {
     let done: Extract<EngineEvent, { type: "done" }> | undefined;
     for await (const event of run) if (event.type === "done") done = event;

@@ -76,6 +76,8 @@ export function registerTgiRoutes(app: FastifyInstance, options: TgiRouteOptions
       // libuv reads it once when its pool starts; bin/llm-twin.js sets 1 for the serving commands.
       uv_threadpool_size: Number(process.env.UV_THREADPOOL_SIZE ?? 4),
       chat_template: engine.info.chatTemplate,
+      adapters: engine.info.adapters,
+      prompt_cache: engine.info.promptCache,
       router: "llm-twin",
       version: options.version,
       sha: null,

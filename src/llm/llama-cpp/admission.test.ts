@@ -15,6 +15,16 @@ describe("createAdmission", () => {
     expect(admission.inUse).toBe(2);
   });
 
+  it("takes the free slot the score rates highest, the longest-free one on ties", async () => {
+    const admission = createAdmission(["a", "b", "c"], { slots: 3, maxQueue: 0, maxConcurrentRequests: 3 });
+    const scores: Record<string, number> = { a: 1, b: 5, c: 5 };
+    expect(await admission.acquire(undefined, (slot) => scores[slot] ?? 0)).toBe("b");
+    expect(await admission.acquire(undefined, () => 0)).toBe("a");
+    admission.release("b");
+    // c has been free longer than b.
+    expect(await admission.acquire(undefined, (slot) => (slot === "a" ? 9 : 5))).toBe("c");
+  });
+
   it("counts running plus waiting requests against maxConcurrentRequests", async () => {
     const admission = createAdmission(["a"], { slots: 1, maxQueue: 10, maxConcurrentRequests: 2 });
     await admission.acquire();

@@ -15,8 +15,12 @@ export type AdmissionOptions = {
 };
 
 export type Admission<Slot> = {
-  /** Resolves with a slot; rejects with `overloaded`, `shutting_down` or `aborted`. */
-  acquire(signal?: AbortSignal): Promise<Slot>;
+  /**
+   * Resolves with a slot; rejects with `overloaded`, `shutting_down` or `aborted`. Among free slots
+   * it takes the one `score` rates highest (ties: the one free the longest); a waiter gets the
+   * slot that frees.
+   */
+  acquire(signal?: AbortSignal, score?: (slot: Slot) => number): Promise<Slot>;
   release(slot: Slot): void;
   /** Refuse every new request from now on (graceful shutdown), and every waiter. */
   close(reason: AppError): void;
@@ -59,11 +63,11 @@ export function createAdmission<Slot>(slots: readonly Slot[], options: Admission
     get free() {
       return freeSlots.length;
     },
-    acquire(signal) {
+    acquire(signal, score) {
       if (closedReason !== undefined) return Promise.reject(closedReason);
       if (signal?.aborted) return Promise.reject(abortedError(signal));
       if (inUse + waiters.length >= options.maxConcurrentRequests) return Promise.reject(overloaded());
-      const slot = freeSlots.shift();
+      const slot = freeSlots.splice(bestIndex(freeSlots, score), 1)[0];
       if (slot !== undefined) {
         inUse += 1;
         return Promise.resolve(slot);
@@ -102,6 +106,20 @@ export function createAdmission<Slot>(slots: readonly Slot[], options: Admission
       }
     },
   };
+}
+
+function bestIndex<Slot>(slots: readonly Slot[], score: ((slot: Slot) => number) | undefined): number {
+  if (score === undefined) return 0;
+  let best = 0;
+  let bestScore = Number.NEGATIVE_INFINITY;
+  slots.forEach((slot, index) => {
+    const value = score(slot);
+    if (value > bestScore) {
+      best = index;
+      bestScore = value;
+    }
+  });
+  return best;
 }
 
 export function abortedError(signal: AbortSignal | undefined): AppError {

@@ -30,6 +30,10 @@ export type GenerationJob = {
   stopTokens: ReadonlySet<number>;
   maxTokens: number;
   logprobs: boolean;
+  /** Reuse the KV of the longest common prefix the sequence holds (prompt caching). */
+  cachePrompt: boolean;
+  /** Index of the LoRA adapter in the engine's list; −1: the base model. */
+  adapter: number;
   /** Aborts the request; a backend may stop generating at once. */
   signal: AbortSignal;
 };
@@ -39,6 +43,8 @@ export type TokenStream = {
   next(): Promise<GeneratedToken | undefined>;
   /** Stops generating; resolves once the sequence is idle and cleared, so the slot can be reused. */
   close(): Promise<void>;
+  /** Prompt tokens that came from the sequence's cache instead of being decoded (final after close). */
+  cachedPromptTokens(): number;
 };
 
 export type PreparedSampling = {

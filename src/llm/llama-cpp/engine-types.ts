@@ -46,6 +46,17 @@ export type LlamaCppEngineOptions = {
   maxInputTokens?: number;
   /** Default maxTotalTokens - 1. */
   maxNewTokens?: number;
+  /**
+   * Prompt (prefix) caching: a sequence keeps its KV after a request, a request takes the free
+   * sequence sharing the longest prefix with its prompt and decodes only the rest. Default true;
+   * a request can opt out with `cachePrompt: false`.
+   */
+  promptCache?: boolean;
+  /**
+   * LoRA adapters loaded with the model, selected per request by name (native engine only).
+   * `scale` multiplies the adapter's update (0 = the base model's output).
+   */
+  loras?: ReadonlyArray<LoraAdapter>;
   /** Per request, queue wait included; 0 disables. Default 60 000 ms (SageMaker's invocation limit). */
   requestTimeoutMs?: number;
   onLoadProgress?: (fraction: number) => void;
@@ -54,11 +65,19 @@ export type LlamaCppEngineOptions = {
   observer?: EngineObserver;
 };
 
+export type LoraAdapter = { name: string; path: string; scale: number };
+
 export type EngineObserver = {
   onQueued?(queueMs: number): void;
   onFirstToken?(ttftMs: number): void;
   onInterToken?(ms: number): void;
-  onFinished?(summary: { promptTokens: number; completionTokens: number; finishReason: FinishReason | "error" }): void;
+  onFinished?(summary: {
+    promptTokens: number;
+    /** Of promptTokens, those served from the prompt cache. */
+    cachedPromptTokens: number;
+    completionTokens: number;
+    finishReason: FinishReason | "error";
+  }): void;
 };
 
 export type EngineRequest = {
@@ -70,6 +89,10 @@ export type EngineRequest = {
     truncate?: number;
     /** Never sample end-of-generation tokens (vLLM's and llama-server's `ignore_eos`, for benchmarks). */
     ignoreEos?: boolean;
+    /** llama-server's `cache_prompt`: false decodes the whole prompt again. Default true. */
+    cachePrompt?: boolean;
+    /** The name of a LoRA adapter (LlamaCppEngineOptions.loras); unknown names are `unknown_adapter`. */
+    adapter?: string;
   };
   signal?: AbortSignal;
 };
@@ -88,6 +111,8 @@ export type EngineEvent =
       finishReason: FinishReason;
       generatedText: string;
       promptTokens: number;
+      /** Of promptTokens, those served from the prompt cache (not decoded again). */
+      cachedPromptTokens: number;
       completionTokens: number;
       seed: number | undefined;
     };
@@ -120,6 +145,10 @@ export type LlamaCppEngine = {
     maxConcurrentRequests: number;
     chatTemplate: string;
     vocabularySize: number | undefined;
+    /** Prompt (prefix) caching on (see LlamaCppEngineOptions.promptCache). */
+    promptCache: boolean;
+    /** LoRA adapters requests can select. */
+    adapters: ReadonlyArray<{ name: string; scale: number }>;
   };
   run(request: EngineRequest): AsyncGenerator<EngineEvent, void, void>;
   countTokens(input: LanguageModelInput): number;

@@ -101,6 +101,26 @@ describe.each(BACKENDS)("engine on %s", (backend) => {
     await expect(seeded(-1)).rejects.toMatchObject({ code: "validation_error" });
   });
 
+  it.skipIf(skip)("prompt cache: reuses a shared prefix, output identical to an uncached run", async () => {
+    const shared = "You are a content creator. Context: ".concat("the quick brown fox jumps over it ".repeat(30));
+    const greedy = (text: string, cachePrompt: boolean) =>
+      collect(engine, prompt(text, { maxNewTokens: 16, logitBias: { [EOS]: -100 }, cachePrompt }));
+    const uncached = await greedy(`${shared} Query: one`, false);
+    expect(doneOf(uncached).cachedPromptTokens).toBe(0);
+    // Another request with the same prefix, then the first prompt again: served from a cache.
+    await greedy(`${shared} Query: two`, true);
+    const cached = await greedy(`${shared} Query: one`, true);
+    const done = doneOf(cached);
+    expect(done.cachedPromptTokens).toBeGreaterThan(doneOf(uncached).promptTokens / 2);
+    expect(done.cachedPromptTokens).toBeLessThan(done.promptTokens);
+    expect(tokensOf(cached)).toEqual(tokensOf(uncached));
+    expect(done.generatedText).toBe(doneOf(uncached).generatedText);
+    // cache_prompt: false decodes everything again, with the same output.
+    const again = await greedy(`${shared} Query: one`, false);
+    expect(doneOf(again).cachedPromptTokens).toBe(0);
+    expect(tokensOf(again)).toEqual(tokensOf(uncached));
+  });
+
   it.skipIf(skip)("bans a token with logit bias and refuses ids outside the vocabulary", async () => {
     const greedy = tokensOf(await collect(engine, prompt("Ban", { maxNewTokens: 1 })));
     const banned = greedy[0] as number;

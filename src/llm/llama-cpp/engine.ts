@@ -27,9 +27,18 @@ export type {
   EngineStats,
   LlamaCppEngine,
   LlamaCppEngineOptions,
+  LoraAdapter,
 } from "./engine-types.js";
 
-type Slot = { index: number };
+/** A sequence, and the tokens its KV holds after its last request (for prompt caching). */
+type Slot = { index: number; tokens: readonly number[]; adapter: number };
+
+function commonPrefixLength(a: readonly number[], b: readonly number[]): number {
+  const limit = Math.min(a.length, b.length);
+  let length = 0;
+  while (length < limit && a[length] === b[length]) length += 1;
+  return length;
+}
 
 /** The start-up log line: which backend runs and, when node-llama-cpp was not asked for, why. */
 export function describeEngineForLog(engine: EngineBackendName, requested: EngineBackendName | undefined): string {
@@ -87,6 +96,12 @@ export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Prom
       );
     }
     const batchSize = options.batchSize ?? 512;
+    if ((options.loras?.length ?? 0) > 0 && backendName !== "native") {
+      throw new AppError(
+        "configuration_error",
+        "LoRA adapters (--lora) need the native engine: build it with npm run build:native and use --engine native",
+      );
+    }
     const settings = {
       contextSize,
       parallel,
@@ -102,6 +117,7 @@ export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Prom
             threadsBatch,
             ...(options.onLoadProgress === undefined ? {} : { onLoadProgress: options.onLoadProgress }),
             ...(options.signal === undefined ? {} : { signal: options.signal }),
+            ...(options.loras === undefined ? {} : { loras: options.loras }),
           })
         : await createNodeLlamaCppBackend(llama, model, settings);
     return buildEngine({
@@ -150,8 +166,22 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
     maxNewTokens: options.maxNewTokens ?? input.maxTotalTokens - 1,
   };
   const requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
+  const promptCache = options.promptCache ?? true;
   const slots: Slot[] = [];
-  for (let index = 0; index < parallel; index += 1) slots.push({ index });
+  for (let index = 0; index < parallel; index += 1) slots.push({ index, tokens: [], adapter: -1 });
+  const adapters = options.loras ?? [];
+
+  function adapterIndex(name: string | undefined): number {
+    if (name === undefined) return -1;
+    const index = adapters.findIndex((adapter) => adapter.name === name);
+    if (index < 0) {
+      const known = adapters.map((adapter) => adapter.name).join(", ") || "none (serve-llm --lora <name>=<path.gguf>)";
+      throw new AppError("unknown_adapter", `Unknown adapter '${name}'; adapters: ${known}`, {
+        details: { adapter: name },
+      });
+    }
+    return index;
+  }
   const admission: Admission<Slot> = createAdmission(slots, { slots: parallel, maxQueue, maxConcurrentRequests });
   const prompts: PromptBuilder = createPromptBuilder(model);
   const observer = options.observer ?? {};
@@ -181,6 +211,7 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
   async function* run(request: EngineRequest): AsyncGenerator<EngineEvent, void, void> {
     if (disposed) throw new AppError("shutting_down", "The model is shutting down");
     const parameters = request.parameters;
+    const adapter = adapterIndex(parameters.adapter);
     const prompt = promptFor(request);
     const maxNewTokens = checkTokenLimits(limits, prompt.tokens.length, parameters.maxNewTokens);
     // Sampling is set up (logit bias checked, grammar compiled) before admission, so invalid
@@ -203,10 +234,18 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
     let slot: Slot | undefined;
     let promptTokens = prompt.tokens.length;
     let completionTokens = 0;
+    let cachedPromptTokens = 0;
     let finishReason: FinishReason | "error" = "error";
     try {
+      const cachePrompt = promptCache && parameters.cachePrompt !== false;
       try {
-        slot = await admission.acquire(signal);
+        // llama-server's slot similarity: the free sequence sharing the longest prefix.
+        slot = await admission.acquire(
+          signal,
+          cachePrompt
+            ? (free) => (free.adapter === adapter ? commonPrefixLength(free.tokens, prompt.tokens) : 0)
+            : undefined,
+        );
       } catch (error) {
         throw signal.aborted ? cancelled() : error;
       }
@@ -226,10 +265,17 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
           stopTokens,
           maxTokens: maxNewTokens,
           logprobs: parameters.logprobs === true,
+          cachePrompt,
+          adapter,
           signal,
         },
         setup,
       );
+      // What the sequence will hold (approximately: the backend keeps the exact list); the next
+      // request's slot choice compares its prompt with it.
+      const slotTokens = [...prompt.tokens];
+      slot.tokens = slotTokens;
+      slot.adapter = adapter;
       let text = "";
       let lastTokenAt = performance.now();
       let reason: FinishReason = "eos";
@@ -250,6 +296,7 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
           // Before the model is used: dispose() aborts requests, then frees the model.
           if (signal.aborted) throw cancelled();
           const token = item.token;
+          slotTokens.push(token);
           const endOfGeneration = stopTokens.has(token) || model.isEogToken(token as Token);
           const first = completionTokens === 1;
           const last = endOfGeneration || completionTokens >= maxNewTokens;
@@ -277,6 +324,7 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
         // Stops the backend (tokens generated ahead are dropped) and waits until the sequence
         // is idle and cleared before the slot is released below.
         await stream.close();
+        cachedPromptTokens = stream.cachedPromptTokens();
       }
       if (!flushed) {
         // The evaluation ended without an end-of-generation token (context exhausted).
@@ -292,13 +340,14 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
         finishReason: reason,
         generatedText: text,
         promptTokens,
+        cachedPromptTokens,
         completionTokens,
         seed: setup.seed,
       };
     } finally {
       running.delete(controller);
       if (slot !== undefined) admission.release(slot);
-      observer.onFinished?.({ promptTokens, completionTokens, finishReason });
+      observer.onFinished?.({ promptTokens, cachedPromptTokens, completionTokens, finishReason });
       settle();
     }
   }
@@ -320,6 +369,8 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
         return prompts.chatTemplateName;
       },
       vocabularySize: metadataTokens?.length,
+      promptCache,
+      adapters: adapters.map(({ name, scale }) => ({ name, scale })),
     },
     run,
     detokenize(tokens, special = false) {

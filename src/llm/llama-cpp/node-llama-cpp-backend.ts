@@ -1,6 +1,8 @@
 /**
  * The node-llama-cpp backend: one context with N sequences, `evaluateWithMetadata` per request,
- * decode batches in sequence order (batch-gate.ts), sampling through node-llama-cpp.
+ * decode batches in sequence order (batch-gate.ts), sampling through node-llama-cpp. A sequence
+ * keeps its tokens after a request: the next one on it evaluates only what follows the longest
+ * common prefix (prompt caching).
  */
 import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import { createBatchGate } from "./batch-gate.js";
@@ -43,11 +45,28 @@ export async function createNodeLlamaCppBackend(
     if (sequence === undefined) throw new RangeError(`no sequence ${job.slot}`);
     // The repetition penalty reads this history (prompt + generated) through the setup's closure.
     const generated = prepared.history;
-    const evaluation = sequence.evaluateWithMetadata(
-      job.promptTokens as Token[],
-      job.logprobs ? { confidence: true } : {},
-      prepared.setup.options,
-    );
+    const prompt = job.promptTokens as Token[];
+    let cachedTokens = 0;
+    // Keeps the longest common prefix of the sequence's tokens (at least one prompt token is
+    // evaluated, for its logits) and evaluates the rest; without cachePrompt, everything.
+    const evaluate = async function* () {
+      let reuse = 0;
+      if (job.cachePrompt) {
+        reuse = Math.min(sequence.compareContextTokens(prompt).firstDifferentIndex, prompt.length - 1);
+        if (reuse < sequence.nextTokenIndex) {
+          await sequence.eraseContextTokenRanges([{ start: reuse, end: sequence.nextTokenIndex }]);
+        }
+      } else if (sequence.nextTokenIndex > 0) {
+        await sequence.clearHistory();
+      }
+      cachedTokens = reuse;
+      yield* sequence.evaluateWithMetadata(
+        prompt.slice(reuse),
+        job.logprobs ? { confidence: true } : {},
+        prepared.setup.options,
+      );
+    };
+    const evaluation = evaluate();
     type Step = IteratorResult<{ token: Token; confidence?: number }>;
     // Counted by the batch gate from the first request for a token until no more will follow.
     let asking = false;
@@ -92,8 +111,8 @@ export async function createNodeLlamaCppBackend(
         if (pending !== undefined) await pending.catch(() => undefined);
         pending = undefined;
         await evaluation.return(undefined);
-        await sequence.clearHistory().catch(() => undefined);
       },
+      cachedPromptTokens: () => cachedTokens,
     };
   }
 

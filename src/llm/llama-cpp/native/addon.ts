@@ -15,6 +15,8 @@ export type NativeEventHandler = (
   logprob: number | undefined,
   done: "eos" | "length" | "cancelled" | "error" | undefined,
   error: string | undefined,
+  /** With `done`: the prompt tokens served from the slot's cache (not decoded again). */
+  cachedTokens: number | undefined,
 ) => void;
 
 export type NativeSamplingParams = {
@@ -27,6 +29,10 @@ export type NativeSamplingParams = {
   logitBias?: Float64Array;
   ignoreEos?: boolean;
   logprobs?: boolean;
+  /** Index into NativeLoopOptions.loras of the LoRA adapter to decode with; default none (the base). */
+  adapter?: number;
+  /** Reuse the longest common prefix of the slot's cached tokens; default true. */
+  cachePrompt?: boolean;
   maxTokens: number;
   grammar?: string;
   grammarRoot?: string;
@@ -56,6 +62,8 @@ export type NativeLoopOptions = {
    * for it to catch up; progress reports beyond it are dropped. Default 64.
    */
   maxPendingDeliveries?: number;
+  /** LoRA adapters loaded with the model (refused at load when made for another base model). */
+  loras?: ReadonlyArray<{ path: string; scale: number }>;
 };
 
 export type CreateNativeLoopOptions = {

@@ -24,6 +24,7 @@ export type NativeBackendOptions = {
   flashAttention: boolean | "auto";
   onLoadProgress?: (fraction: number) => void;
   signal?: AbortSignal;
+  loras?: ReadonlyArray<{ path: string; scale: number }>;
 };
 
 export async function createNativeBackend(
@@ -41,6 +42,7 @@ export async function createNativeBackend(
       threads: options.threads,
       threadsBatch: options.threadsBatch,
       flashAttention: options.flashAttention === "auto" ? "auto" : options.flashAttention ? "on" : "off",
+      ...(options.loras === undefined ? {} : { loras: options.loras.map(({ path, scale }) => ({ path, scale })) }),
     },
     {
       ...(options.onLoadProgress === undefined ? {} : { onProgress: options.onLoadProgress }),
@@ -54,6 +56,7 @@ export async function createNativeBackend(
   function generate(job: GenerationJob, prepared: Prepared): TokenStream {
     const queue: GeneratedToken[] = [];
     let ended = false;
+    let cachedTokens = 0;
     let failure: AppError | undefined;
     let wake: (() => void) | undefined;
     let markDone: () => void = () => undefined;
@@ -64,9 +67,16 @@ export async function createNativeBackend(
       loop.start(
         job.slot,
         Uint32Array.from(job.promptTokens),
-        { ...prepared.params, maxTokens: job.maxTokens, logprobs: job.logprobs },
+        {
+          ...prepared.params,
+          maxTokens: job.maxTokens,
+          logprobs: job.logprobs,
+          cachePrompt: job.cachePrompt,
+          ...(job.adapter >= 0 ? { adapter: job.adapter } : {}),
+        },
         // Runs inside the addon's per-step delivery: it must not throw.
-        (token, logprob, reason, message) => {
+        (token, logprob, reason, message, cached) => {
+          if (cached !== undefined) cachedTokens = cached;
           if (token !== undefined) queue.push({ token, logprob: logprob ?? null });
           if (reason !== undefined) {
             ended = true;
@@ -111,6 +121,7 @@ export async function createNativeBackend(
         cancel();
         await done;
       },
+      cachedPromptTokens: () => cachedTokens,
     };
   }
 

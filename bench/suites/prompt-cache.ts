@@ -1,0 +1,185 @@
+/**
+ * `npm run bench -- prompt-cache [options]`: time to first token of RAG-shaped requests (a long
+ * prompt prefix shared by every request, ≈ 1,000 tokens, then ≈ 50 tokens of its own) with the
+ * prompt cache and without it (`cache_prompt: false`), on serve-llm (its own process, streaming
+ * `/v1/completions`) and the generated ~66M-parameter F16 model. Requests alternate between the two
+ * modes on the same server, one client, so both see the same machine load. Target: TTFT without ÷
+ * with ≥ 3 (issue 15). Greedy, token ids below 300 banned (random weights emit invalid UTF-8).
+ *
+ * options: --prefix-tokens 1000  --suffix-tokens 50  --requests 10  --max-tokens 8  --threads 2
+ *          --parallel 4  --context-size 2048  --model <gguf>  --serve-args "<extra flags>"  --json
+ */
+import { tinyModelPath } from "../../src/gguf/index.js";
+import { banTokensBelow, makePrompts, percentiles } from "../support/completion-load.js";
+import { ensureNativeAddon } from "../support/local-llama-build.js";
+import { startServeLlm } from "../support/serve-llm.js";
+
+export const name = "prompt-cache";
+export const description =
+  "TTFT of RAG-shaped requests (≈1,000-token shared prefix + ≈50 new) with and without the prompt cache";
+
+type Options = {
+  prefixTokens: number;
+  suffixTokens: number;
+  requests: number;
+  maxTokens: number;
+  threads: number;
+  parallel: number;
+  contextSize: number;
+  model: string | undefined;
+  serveArgs: string[];
+  json: boolean;
+};
+
+function parseOptions(args: string[]): Options {
+  const options: Options = {
+    prefixTokens: 1000,
+    suffixTokens: 50,
+    requests: 10,
+    maxTokens: 8,
+    threads: 2,
+    parallel: 4,
+    contextSize: 2048,
+    model: undefined,
+    serveArgs: [],
+    json: false,
+  };
+  const numbers: Record<string, keyof Options> = {
+    "--prefix-tokens": "prefixTokens",
+    "--suffix-tokens": "suffixTokens",
+    "--requests": "requests",
+    "--max-tokens": "maxTokens",
+    "--threads": "threads",
+    "--parallel": "parallel",
+    "--context-size": "contextSize",
+  };
+  for (let index = 0; index < args.length; index += 1) {
+    const flag = args[index] ?? "";
+    const value = args[index + 1];
+    const key = numbers[flag];
+    if (key !== undefined) {
+      const parsed = Number(value);
+      if (!Number.isInteger(parsed) || parsed < 1) throw new Error(`${flag} needs a positive integer`);
+      (options as Record<string, unknown>)[key] = parsed;
+      index += 1;
+    } else if (flag === "--model" && value !== undefined) {
+      options.model = value;
+      index += 1;
+    } else if (flag === "--serve-args" && value !== undefined) {
+      options.serveArgs = value.split(/\s+/).filter(Boolean);
+      index += 1;
+    } else if (flag === "--json") options.json = true;
+    else throw new Error(`unknown option ${flag}`);
+  }
+  return options;
+}
+
+type Body = Record<string, unknown>;
+
+async function promptTokens(url: string, prompt: string): Promise<number> {
+  const response = await fetch(`${url}/v1/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ prompt, max_tokens: 1, cache_prompt: false }),
+  });
+  if (!response.ok) throw new Error(`calibration failed: ${response.status} ${await response.text()}`);
+  const json = (await response.json()) as { usage: { prompt_tokens: number } };
+  return json.usage.prompt_tokens;
+}
+
+/** Words of the bench prompt vocabulary that make about `tokens` tokens (measured, then scaled). */
+async function textOfTokens(url: string, tokens: number, seed: number): Promise<string> {
+  const probeWords = 200;
+  const probe = await promptTokens(url, makePrompts(1, probeWords, seed)[0] ?? "");
+  const words = Math.max(1, Math.round((tokens * probeWords) / probe));
+  return makePrompts(1, words, seed)[0] ?? "";
+}
+
+/** ms from sending to the first streamed text. */
+async function timeToFirstToken(url: string, body: Body): Promise<number> {
+  const started = performance.now();
+  const response = await fetch(`${url}/v1/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "text/event-stream" },
+    body: JSON.stringify({ ...body, stream: true }),
+  });
+  if (!response.ok || response.body === null) {
+    throw new Error(`request failed: ${response.status} ${await response.text()}`);
+  }
+  let first: number | undefined;
+  const decoder = new TextDecoder();
+  let buffered = "";
+  for await (const chunk of response.body) {
+    buffered += decoder.decode(chunk as Uint8Array, { stream: true });
+    if (first === undefined && /"text":"[^"]/.test(buffered)) first = performance.now() - started;
+  }
+  if (first === undefined) throw new Error("no text was streamed");
+  return first;
+}
+
+export async function run(args: string[]): Promise<void> {
+  const options = parseOptions(args);
+  await ensureNativeAddon((message) => process.stderr.write(`${message}\n`));
+  const modelPath = options.model ?? (await tinyModelPath("bench-66m"));
+  const server = await startServeLlm({
+    modelPath,
+    parallel: options.parallel,
+    threads: options.threads,
+    contextSize: options.contextSize,
+    extraArgs: ["--max-input-tokens", String(options.contextSize - options.maxTokens - 1), ...options.serveArgs],
+  });
+  try {
+    const prefix = await textOfTokens(server.url, options.prefixTokens, 11);
+    const suffixes: string[] = [];
+    for (let index = 0; index < options.requests; index += 1) {
+      suffixes.push(await textOfTokens(server.url, options.suffixTokens, 100 + index));
+    }
+    const common = { max_tokens: options.maxTokens, temperature: 0, logit_bias: banTokensBelow(300) };
+    const prefixTokens = await promptTokens(server.url, prefix);
+    // Warm-up: the prefix enters a sequence's cache; both modes then run once unmeasured.
+    await timeToFirstToken(server.url, { ...common, prompt: `${prefix} ${suffixes[0]}` });
+    const cached: number[] = [];
+    const uncached: number[] = [];
+    for (let index = 0; index < options.requests; index += 1) {
+      const prompt = `${prefix} ${suffixes[index]}`;
+      // Alternating order, so that neither mode always runs first.
+      const order = index % 2 === 0 ? [true, false] : [false, true];
+      for (const cache of order) {
+        const ms = await timeToFirstToken(server.url, { ...common, prompt, cache_prompt: cache });
+        (cache ? cached : uncached).push(ms);
+      }
+    }
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const servedFromCache = Number(/^llm_twin_prompt_tokens_cached_total (\S+)/m.exec(metrics)?.[1] ?? Number.NaN);
+    const withCache = percentiles(cached);
+    const without = percentiles(uncached);
+    const result = {
+      model: modelPath,
+      prefixTokens,
+      suffixTokens: options.suffixTokens,
+      requests: options.requests,
+      ttftWithCacheMs: withCache,
+      ttftWithoutCacheMs: without,
+      speedupMean: without.mean / withCache.mean,
+      speedupP50: without.p50 / withCache.p50,
+      promptTokensServedFromCache: servedFromCache,
+    };
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      return;
+    }
+    const format = (value: number): string => value.toFixed(1);
+    process.stdout.write(
+      [
+        `prompt-cache: ${prefixTokens}-token shared prefix + ~${options.suffixTokens} tokens, ${options.requests} requests per mode, 1 client`,
+        `  TTFT with cache    p50 ${format(withCache.p50)} ms  p95 ${format(withCache.p95)} ms  mean ${format(withCache.mean)} ms`,
+        `  TTFT without cache p50 ${format(without.p50)} ms  p95 ${format(without.p95)} ms  mean ${format(without.mean)} ms`,
+        `  without ÷ with: ${result.speedupP50.toFixed(2)}× (p50), ${result.speedupMean.toFixed(2)}× (mean); target ≥ 3`,
+        `  prompt tokens served from cache (llm_twin_prompt_tokens_cached_total): ${servedFromCache}`,
+        "",
+      ].join("\n"),
+    );
+  } finally {
+    await server.stop();
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Generates LoRA adapter files in the GGUF layout llama.cpp's `llama_adapter_lora_init` loads
+ * (GUIDE §6): `general.architecture` of the base, `general.type = "adapter"`,
+ * `adapter.type = "lora"`, `adapter.lora.alpha`, and for each adapted weight W two F32 tensors,
+ * `<W>.lora_a` with ne = [W.ne[0], rank] and `<W>.lora_b` with ne = [rank, W.ne[1]]. Random
+ * values, deterministic for a seed: the adapter changes a random base model's output.
+ */
+import { randomBytes } from "node:crypto";
+import { open, rename, rm } from "node:fs/promises";
+import type { GenerateGgufOptions } from "./generate-gguf.js";
+import { encodeHeader, type MetadataValue, type TensorSpec, writeTensorData } from "./gguf-writer.js";
+import { createRandom, deriveSeed, float32ToFloat16Bits } from "./random.js";
+
+export type LoraTarget = "attn_q" | "attn_k" | "attn_v" | "attn_output";
+
+export type GenerateLoraOptions = {
+  /** The base model the adapter is for (its generator options). */
+  base: Pick<GenerateGgufOptions, "architecture" | "embeddingLength" | "heads" | "headsKv" | "layers">;
+  rank: number;
+  /** adapter.lora.alpha; llama.cpp scales the update by alpha / rank (times the adapter's scale). */
+  alpha: number;
+  seed: number;
+  /** Adapted weights in every layer; default attn_q and attn_v. */
+  targets?: readonly LoraTarget[];
+  /** Half-width of the uniform random values of A and B; default 0.5. */
+  magnitude?: number;
+  name?: string;
+};
+
+/** The (ne[0], ne[1]) of a base weight, as buildTensors in generate-gguf.ts lays them out. */
+function weightShape(base: GenerateLoraOptions["base"], target: LoraTarget): [number, number] {
+  const keyValueWidth = (base.embeddingLength / base.heads) * base.headsKv;
+  if (target === "attn_k" || target === "attn_v") return [base.embeddingLength, keyValueWidth];
+  return [base.embeddingLength, base.embeddingLength];
+}
+
+export async function generateLora(path: string, options: GenerateLoraOptions): Promise<void> {
+  if (!Number.isInteger(options.rank) || options.rank < 1)
+    throw new Error("generateLora: rank must be a positive integer");
+  const magnitude = options.magnitude ?? 0.5;
+  const tensors: TensorSpec[] = [];
+  for (let layer = 0; layer < options.base.layers; layer += 1) {
+    for (const target of options.targets ?? ["attn_q", "attn_v"]) {
+      const [inner, outer] = weightShape(options.base, target);
+      for (const [suffix, dimensions] of [
+        ["lora_a", [inner, options.rank]],
+        ["lora_b", [options.rank, outer]],
+      ] as const) {
+        const random = createRandom(deriveSeed(options.seed, tensors.length));
+        tensors.push({
+          name: `blk.${layer}.${target}.weight.${suffix}`,
+          dimensions,
+          type: "f32",
+          fill: (output) => {
+            for (let index = 0; index < output.length; index += 1) output[index] = (random() * 2 - 1) * magnitude;
+          },
+        });
+      }
+    }
+  }
+  const metadata = new Map<string, MetadataValue>([
+    ["general.architecture", { type: "string", value: options.base.architecture }],
+    ["general.type", { type: "string", value: "adapter" }],
+    ["general.name", { type: "string", value: options.name ?? "llm-twin-test-lora" }],
+    ["general.alignment", { type: "uint32", value: 32 }],
+    ["adapter.type", { type: "string", value: "lora" }],
+    ["adapter.lora.alpha", { type: "float32", value: options.alpha }],
+  ]);
+  const temporaryPath = `${path}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
+  const file = await open(temporaryPath, "w");
+  try {
+    await file.write(encodeHeader(metadata, tensors));
+    await writeTensorData(file, tensors, float32ToFloat16Bits);
+    await file.close();
+    await rename(temporaryPath, path);
+  } catch (error) {
+    await file.close().catch(() => undefined);
+    await rm(temporaryPath, { force: true });
+    throw error;
+  }
+}

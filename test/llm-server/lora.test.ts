@@ -1,0 +1,97 @@
+/**
+ * LoRA adapters over HTTP (native engine): listed in /v1/models and /info, selected by TGI
+ * `parameters.adapter_id`, OpenAI `model` and /invocations; unknown names are 422 unknown_adapter.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateLora, TINY_MODEL_PRESETS } from "../../src/gguf/index.js";
+import { defaultBackend } from "../../src/llm/llama-cpp/index.js";
+import { testEngineBackend } from "../../src/testing/engine-backend.js";
+import { startTestService, type TestService } from "./helpers.js";
+
+const native = (testEngineBackend().backend ?? defaultBackend()) === "native";
+
+describe.skipIf(!native)("LoRA adapters per request", () => {
+  let service: TestService;
+  let directory: string;
+  beforeAll(async () => {
+    directory = await mkdtemp(path.join(tmpdir(), "llm-twin-lora-http-"));
+    const adapter = path.join(directory, "style.gguf");
+    await generateLora(adapter, { base: TINY_MODEL_PRESETS.chat, rank: 4, alpha: 4, seed: 11 });
+    service = await startTestService({
+      loras: [
+        { name: "style", path: adapter, scale: 1 },
+        { name: "muted", path: adapter, scale: 0 },
+      ],
+    });
+  });
+  afterAll(async () => {
+    await service?.close();
+    if (directory !== undefined) await rm(directory, { recursive: true, force: true });
+  });
+
+  const tgi = async (url: string, adapterId?: string) => {
+    const response = await service.app.inject({
+      method: "POST",
+      url,
+      payload: {
+        inputs: "The twin writes",
+        parameters: {
+          max_new_tokens: 10,
+          ignore_eos: true,
+          ...(adapterId === undefined ? {} : { adapter_id: adapterId }),
+        },
+      },
+    });
+    return { status: response.statusCode, json: response.json() as unknown };
+  };
+  const text = (json: unknown): string => {
+    const value = Array.isArray(json) ? json[0] : json;
+    return (value as { generated_text: string }).generated_text;
+  };
+
+  it("lists the adapters in /v1/models and /info", async () => {
+    const models = (await service.app.inject({ method: "GET", url: "/v1/models" })).json() as {
+      data: Array<{ id: string; parent?: string }>;
+    };
+    expect(models.data.map((model) => model.id)).toEqual(["tiny-chat", "style", "muted"]);
+    expect(models.data[1]?.parent).toBe("tiny-chat");
+    const info = (await service.app.inject({ method: "GET", url: "/info" })).json() as { adapters: unknown };
+    expect(info.adapters).toEqual([
+      { name: "style", scale: 1 },
+      { name: "muted", scale: 0 },
+    ]);
+  });
+
+  it("selects an adapter by TGI adapter_id, OpenAI model and /invocations; scale 0 equals the base", async () => {
+    const base = text((await tgi("/generate")).json);
+    const styled = await tgi("/generate", "style");
+    expect(styled.status).toBe(200);
+    expect(text(styled.json)).not.toBe(base);
+    expect(text((await tgi("/generate", "muted")).json)).toBe(base);
+    expect(text((await tgi("/invocations", "style")).json)).toBe(text(styled.json));
+    const openai = await service.app.inject({
+      method: "POST",
+      url: "/v1/completions",
+      payload: { model: "style", prompt: "The twin writes", max_tokens: 10, temperature: 0, ignore_eos: true },
+    });
+    const body = openai.json() as { model: string; choices: Array<{ text: string }> };
+    expect(body.model).toBe("style");
+    expect(body.choices[0]?.text).toBe(text(styled.json));
+  });
+
+  it("runs requests for different adapters concurrently, each with its own output", async () => {
+    const alone = [text((await tgi("/generate", "style")).json), text((await tgi("/generate")).json)];
+    const together = await Promise.all([tgi("/generate", "style"), tgi("/generate")]);
+    expect(together.map((result) => text(result.json))).toEqual(alone);
+  });
+
+  it("refuses an unknown adapter with 422 unknown_adapter", async () => {
+    const response = await tgi("/generate", "nobody");
+    expect(response.status).toBe(422);
+    expect(response.json).toMatchObject({ error_type: "unknown_adapter" });
+    expect(JSON.stringify(response.json)).toMatch(/nobody/);
+  });
+});
