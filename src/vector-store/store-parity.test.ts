@@ -2,7 +2,10 @@
  * #19 item 1: one fusion meaning everywhere. The same chunks and the same weighted hybrid query
  * (the RAG defaults: dense weight 0.2, k 3) give the same order and scores on LanceDB and on
  * Qdrant (the schema-checked fake), because both fuse their dense and lexical lists with the
- * project's reciprocalRankFusion. Qdrant's own weighted RRF (server-side, >= 1.17) would not.
+ * project's fusion (`fuseHybrid`, here with `fusion: "rrf"`). Qdrant's own weighted RRF (server-side,
+ * >= 1.17) would not. Agreement fusion (the service default) also reads each store's lexical
+ * scores, which differ by engine (LanceDB's BM25, Qdrant's IDF-weighted sparse dot product), so its
+ * order is the same only where those scores agree (docs/vector-stores.md).
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -45,12 +48,12 @@ describe("the same hybrid query ranks the same on LanceDB and Qdrant", () => {
       await store.optimize();
     }
     for (const hybrid of [
-      { denseWeight: 0.2, rrfK: 3 },
-      { denseWeight: 0.5, rrfK: 60 },
-      { denseWeight: 0.8, rrfK: 1 },
+      { fusion: "rrf" as const, denseWeight: 0.2, rrfK: 3 },
+      { fusion: "rrf" as const, denseWeight: 0.5, rrfK: 60 },
+      { fusion: "rrf" as const, denseWeight: 0.8, rrfK: 1 },
       // k values Qdrant's own rrf refuses (integer >= 1): fine, the fusion is client-side.
-      { denseWeight: 0.3, rrfK: 0 },
-      { denseWeight: 0.6, rrfK: 2.5 },
+      { fusion: "rrf" as const, denseWeight: 0.3, rrfK: 0 },
+      { fusion: "rrf" as const, denseWeight: 0.6, rrfK: 2.5 },
     ]) {
       const request = { category: "articles" as const, vector: axisVector(2), text: "heron", limit: 6, hybrid };
       const lexical = await Promise.all(stores.map((store) => store.search({ ...request, mode: "lexical" })));
@@ -80,7 +83,7 @@ describe("the same hybrid query ranks the same on LanceDB and Qdrant", () => {
       ...request,
       mode: "hybrid",
       limit: 6,
-      hybrid: { denseWeight: 0.2, rrfK: 3 },
+      hybrid: { fusion: "rrf" as const, denseWeight: 0.2, rrfK: 3 },
     });
     expect(serverOrder.slice(0, 6)).not.toEqual(ids(hybrid));
     for (const store of stores) await store.close();

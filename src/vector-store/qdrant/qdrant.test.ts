@@ -76,7 +76,7 @@ describe("Qdrant requests", () => {
       text: "hybrid retrieval",
       filter: { authorId: "author-paul" },
       limit: 3,
-      hybrid: { denseWeight: 0.2, rrfK: 3 },
+      hybrid: { fusion: "rrf", denseWeight: 0.2, rrfK: 3 },
     });
     const batch = fake.requests.find((request) => request.operation === "query_batch_points")?.body as {
       searches: Record<string, unknown>[];
