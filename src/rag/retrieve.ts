@@ -18,6 +18,7 @@ import { type ResolvedRagRequest, resolveRagRequest } from "./request.js";
 import type { Reranker } from "./rerank/port.js";
 import { runStep, type StepOptions } from "./step.js";
 import type { TokenCounter } from "./steps/context.js";
+import { carriedOverAuthor } from "./steps/history.js";
 import { createQueryExpansionStep } from "./steps/query-expansion.js";
 import { createRerankStep, fuseResultLists, type RankedChunk } from "./steps/rerank.js";
 import { createEmbedQueriesStep, createSearchStep } from "./steps/search.js";
@@ -86,9 +87,13 @@ async function resolveAuthor(
     ...(deps.llm === undefined ? {} : { llm: deps.llm }),
     maxNewTokens: config.selfQueryMaxNewTokens,
   });
-  return callUpstream("the LLM (self-query)", config.llmTimeoutMs, options.signal, (signal) =>
+  const found = await callUpstream("the LLM (self-query)", config.llmTimeoutMs, options.signal, (signal) =>
     step(request.query, authors, { mode: request.selfQuery, signal }),
   );
+  if (found.author !== undefined || request.selfQuery === "off") return found;
+  // A follow-up that names nobody ("what did he say about LoRA?"): the latest named author carries over.
+  const carried = carriedOverAuthor(request.history, authors);
+  return carried === undefined ? found : { author: carried, source: "history" };
 }
 
 /** Retrieval for an already resolved request (the answer pipeline resolves it once). */

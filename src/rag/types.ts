@@ -8,6 +8,9 @@ import type { FinishReason, Usage } from "../llm/index.js";
 
 export type SelfQueryMode = "match" | "llm" | "off";
 
+/** One earlier turn of the conversation; the client holds the conversation (stateless service). */
+export type HistoryTurn = { role: "user" | "assistant"; content: string };
+
 export type RagRequest = {
   query: string;
   /** Author id or full name; overrides self-query. */
@@ -21,6 +24,8 @@ export type RagRequest = {
   maxNewTokens?: number;
   temperature?: number;
   stream?: boolean;
+  /** Earlier turns, oldest first (bounded by maxHistoryTurns and maxHistoryChars). */
+  history?: HistoryTurn[];
 };
 
 export type RagSource = {
@@ -51,7 +56,8 @@ export type RetrievalResult = {
   sources: RagSource[];
   /** The author the search was filtered by, and how it was found. */
   author: Author | undefined;
-  authorSource: "request" | "match" | "llm" | "none";
+  /** "history": carried over from the most recent earlier user turn that names an author. */
+  authorSource: "request" | "match" | "llm" | "history" | "none";
   /** The queries searched: the original first, then the expansions. */
   queries: string[];
   timings: RagTimings;
@@ -62,6 +68,8 @@ export type RagResponse = {
   sources: RagSource[];
   usage: Usage;
   timings: RagTimings;
+  /** Earlier turns that fit in the generation prompt (the most recent ones). */
+  historyTurnsUsed: number;
 };
 
 export type RetrieveResponse = {
@@ -73,7 +81,14 @@ export type RetrieveResponse = {
 export type RagPart =
   | { type: "sources"; sources: RagSource[]; author: Author | null; queries: string[] }
   | { type: "token"; text: string }
-  | { type: "done"; answer: string; finishReason: FinishReason; usage: Usage; timings: RagTimings }
+  | {
+      type: "done";
+      answer: string;
+      finishReason: FinishReason;
+      usage: Usage;
+      timings: RagTimings;
+      historyTurnsUsed: number;
+    }
   | { type: "error"; code: ErrorCode; message: string };
 
 export function emptyTimings(): RagTimings {

@@ -2,6 +2,16 @@
 import { DATA_CATEGORIES } from "../../domain/index.js";
 import { errorBodySchema } from "../../observability/http/index.js";
 
+export const historyTurnSchema = {
+  type: "object",
+  required: ["role", "content"],
+  additionalProperties: false,
+  properties: {
+    role: { type: "string", enum: ["user", "assistant"] },
+    content: { type: "string", minLength: 1 },
+  },
+} as const;
+
 export const ragRequestSchema = {
   type: "object",
   required: ["query"],
@@ -35,6 +45,12 @@ export const ragRequestSchema = {
     maxNewTokens: { type: "integer", minimum: 1 },
     temperature: { type: "number", minimum: 0, maximum: 2 },
     stream: { type: "boolean", description: "Answer as server-sent events (also with Accept: text/event-stream)." },
+    history: {
+      type: "array",
+      items: historyTurnSchema,
+      description:
+        "Earlier turns, oldest first (the client holds the conversation). Bounded by --max-history-turns and --max-history-chars (422 beyond).",
+    },
   },
 } as const;
 
@@ -101,7 +117,7 @@ export const ragRouteSchema = {
   summary: "Answer in the author's voice, grounded in retrieved sources",
   description:
     "JSON by default. With `stream: true` or `Accept: text/event-stream` the answer is server-sent events: " +
-    "`sources` {sources, author, queries}, then `token` {text} events, then `done` {answer, finishReason, usage, timings}; " +
+    "`sources` {sources, author, queries}, then `token` {text} events, then `done` {answer, finishReason, usage, timings, historyTurnsUsed}; " +
     "a failure after the sources is an `error` event {code, message, requestId} and the stream ends.",
   tags: ["rag"],
   body: ragRequestSchema,
@@ -109,12 +125,16 @@ export const ragRouteSchema = {
   response: {
     200: {
       type: "object",
-      required: ["answer", "sources", "usage", "timings"],
+      required: ["answer", "sources", "usage", "timings", "historyTurnsUsed"],
       properties: {
         answer: { type: "string" },
         sources: { type: "array", items: sourceSchema },
         usage: usageSchema,
         timings: timingsSchema,
+        historyTurnsUsed: {
+          type: "integer",
+          description: "Earlier turns that fit in the generation prompt (the most recent ones)",
+        },
       },
     },
     ...errorResponses,

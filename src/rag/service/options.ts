@@ -164,6 +164,27 @@ export const RAG_SERVICE_OPTIONS: OptionSpec[] = [
     default: String(d.maxQueryChars),
   },
   {
+    key: "maxHistoryTurns",
+    flags: "--max-history-turns <n>",
+    env: "LLM_TWIN_MAX_HISTORY_TURNS",
+    description: "most earlier turns a request may send in history (422 beyond)",
+    default: String(d.maxHistoryTurns),
+  },
+  {
+    key: "maxHistoryChars",
+    flags: "--max-history-chars <n>",
+    env: "LLM_TWIN_MAX_HISTORY_CHARS",
+    description: "most characters of all history turns together (422 input_too_long beyond)",
+    default: String(d.maxHistoryChars),
+  },
+  {
+    key: "historyTokens",
+    flags: "--history-tokens <n>",
+    env: "LLM_TWIN_HISTORY_TOKENS",
+    description: "token budget of earlier turns in the generation prompt (after the context; oldest dropped first)",
+    default: String(d.historyTokenBudget),
+  },
+  {
     key: "bodyLimit",
     flags: "--body-limit <bytes>",
     env: "LLM_TWIN_BODY_LIMIT",
