@@ -45,6 +45,8 @@ export type RagConfig = {
   /** New tokens for the query-expansion and self-query LLM calls. */
   expansionMaxNewTokens: number;
   selfQueryMaxNewTokens: number;
+  /** New tokens for the condensing LLM call (follow-up → standalone question). */
+  condenseMaxNewTokens: number;
   /** Longest accepted query, in characters. */
   maxQueryChars: number;
   /** Most earlier turns a request may send in `history`. */
@@ -85,6 +87,7 @@ export const DEFAULT_RAG_CONFIG: RagConfig = {
   repetitionPenalty: 1.1,
   expansionMaxNewTokens: 160,
   selfQueryMaxNewTokens: 48,
+  condenseMaxNewTokens: 96,
   maxQueryChars: 4000,
   maxHistoryTurns: 20,
   maxHistoryChars: 16_000,

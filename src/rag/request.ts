@@ -19,6 +19,7 @@ export type ResolvedRagRequest = {
   temperature: number;
   /** Earlier turns, oldest first ([] without history). */
   history: HistoryTurn[];
+  condense: "llm" | "off";
 };
 
 function integerWithin(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
@@ -107,5 +108,6 @@ export function resolveRagRequest(request: RagRequest, config: RagConfig): Resol
     maxNewTokens: integerWithin("maxNewTokens", request.maxNewTokens, config.maxNewTokens, 1, config.maxNewTokensLimit),
     temperature,
     history: resolveHistory(request.history, config),
+    condense: request.condense === "off" ? "off" : "llm",
   };
 }

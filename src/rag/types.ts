@@ -26,6 +26,8 @@ export type RagRequest = {
   stream?: boolean;
   /** Earlier turns, oldest first (bounded by maxHistoryTurns and maxHistoryChars). */
   history?: HistoryTurn[];
+  /** How a follow-up becomes a standalone question for retrieval: "llm" (default with history) or "off". */
+  condense?: "llm" | "off";
 };
 
 export type RagSource = {
@@ -58,6 +60,8 @@ export type RetrievalResult = {
   author: Author | undefined;
   /** "history": carried over from the most recent earlier user turn that names an author. */
   authorSource: "request" | "match" | "llm" | "history" | "none";
+  /** The question retrieval searched: the request's, or its condensed standalone rewrite with history. */
+  standaloneQuery: string;
   /** The queries searched: the original first, then the expansions. */
   queries: string[];
   timings: RagTimings;

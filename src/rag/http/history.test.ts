@@ -17,7 +17,12 @@ async function setup(options: Parameters<typeof buildHarness>[0] = {}): Promise<
 const post = (h: Harness, url: string, payload: unknown) =>
   h.app.inject({ method: "POST", url, payload: payload as object });
 
-type Retrieved = { sources: { author: { id: string } }[]; author: { id: string } | null };
+type Retrieved = {
+  sources: { author: { id: string } }[];
+  author: { id: string } | null;
+  standaloneQuery: string;
+  queries: string[];
+};
 type ErrorBody = { error: { code: string; message: string } };
 
 const aboutMaxime = [
@@ -82,7 +87,7 @@ describe("history on /rag and /retrieve", () => {
     const response = await post(h, "/rag", { query: "Make it shorter", history: aboutMaxime });
     expect(response.statusCode).toBe(200);
     expect(response.json<RagResponse>().historyTurnsUsed).toBe(2);
-    const prompt = h.llm.requests[0];
+    const prompt = h.llm.requests.at(-1);
     const messages = prompt !== undefined && "messages" in prompt ? prompt.messages : [];
     expect(messages.map((message) => message.role)).toEqual(["system", "user", "assistant", "user"]);
     expect(messages[1]?.content).toBe(aboutMaxime[0]?.content);
@@ -106,8 +111,52 @@ describe("history on /rag and /retrieve", () => {
     ];
     const response = await post(h, "/rag", { query: "Shorter", history });
     expect(response.json<RagResponse>().historyTurnsUsed).toBe(2);
-    const prompt = h.llm.requests[0];
+    const prompt = h.llm.requests.at(-1);
     const messages = prompt !== undefined && "messages" in prompt ? prompt.messages : [];
     expect(messages.map((message) => message.content).slice(1, 3)).toEqual([history[1]?.content, history[2]?.content]);
+  });
+
+  it("condenses a follow-up into a standalone question for retrieval, falling back to the raw question", async () => {
+    const h = await setup();
+    const query = "What does he recommend before SFT?";
+    h.llm.replies.push({
+      match: /Follow-up question: What does he recommend/,
+      text: "Standalone question: What does Paul Iusztin recommend before SFT?\nextra line",
+    });
+    const condensed = await post(h, "/retrieve", { query, history: aboutMaxime });
+    const body = condensed.json<Retrieved>();
+    expect(body.standaloneQuery).toBe("What does Paul Iusztin recommend before SFT?");
+    expect(body.queries[0]).toBe(body.standaloneQuery);
+    // The rewrite names Paul: self-query on it wins over the carried-over author.
+    expect(body.author?.id).toBe(PAUL.id);
+    const trace = await h.app.inject({ method: "GET", url: `/traces/${String(condensed.headers["x-trace-id"])}` });
+    const traced = trace.json<{
+      attributes: Record<string, unknown>;
+      spans: { name: string; attributes: Record<string, unknown> }[];
+    }>();
+    expect(traced.attributes).toMatchObject({ query, standaloneQuery: body.standaloneQuery, condense: "llm" });
+    expect(traced.spans.find((span) => span.name === "condense")?.attributes).toMatchObject({
+      question: query,
+      outcome: "llm",
+    });
+
+    // off: no LLM call, the raw question is searched and the author carries over.
+    const calls = h.llm.requests.length;
+    const off = (await post(h, "/retrieve", { query, history: aboutMaxime, condense: "off" })).json<Retrieved>();
+    expect(h.llm.requests.length).toBe(calls);
+    expect(off.standaloneQuery).toBe(query);
+    expect(off.author?.id).toBe(MAXIME.id);
+
+    // Too long, empty or failed: the raw question.
+    h.llm.replies.length = 0;
+    h.llm.replies.push({ match: /Follow-up question/, text: "x".repeat(5000) });
+    expect((await post(h, "/retrieve", { query, history: aboutMaxime })).json<Retrieved>().standaloneQuery).toBe(query);
+    h.llm.replies.length = 0;
+    expect((await post(h, "/retrieve", { query, history: aboutMaxime })).json<Retrieved>().standaloneQuery).toBe(query);
+    h.llm.failWith = new Error("llm down");
+    const failed = await post(h, "/retrieve", { query, history: aboutMaxime });
+    expect(failed.statusCode).toBe(200);
+    expect(failed.json<Retrieved>().standaloneQuery).toBe(query);
+    expect(failed.json<Retrieved>().author?.id).toBe(MAXIME.id);
   });
 });

@@ -140,6 +140,7 @@ export async function registerRagRoutes(app: FastifyInstance, options: RagRoutes
         sources: result.sources,
         timings: result.timings,
         author: result.author ?? null,
+        standaloneQuery: result.standaloneQuery,
         queries: result.queries,
       };
     } catch (error) {

@@ -51,6 +51,12 @@ export const ragRequestSchema = {
       description:
         "Earlier turns, oldest first (the client holds the conversation). Bounded by --max-history-turns and --max-history-chars (422 beyond).",
     },
+    condense: {
+      type: "string",
+      enum: ["llm", "off"],
+      description:
+        "With history: llm (default) rewrites the question and history into one standalone question for retrieval; off searches the question as sent (the author still carries over).",
+    },
   },
 } as const;
 
@@ -153,6 +159,10 @@ export const retrieveRouteSchema = {
         sources: { type: "array", items: sourceSchema },
         timings: timingsSchema,
         author: { anyOf: [authorSchema, { type: "null" }] },
+        standaloneQuery: {
+          type: "string",
+          description: "The question searched: the query, or its condensed standalone rewrite with history",
+        },
         queries: { type: "array", items: { type: "string" } },
       },
     },

@@ -178,6 +178,13 @@ export const RAG_SERVICE_OPTIONS: OptionSpec[] = [
     default: String(d.maxHistoryChars),
   },
   {
+    key: "condenseMaxNewTokens",
+    flags: "--condense-max-new-tokens <n>",
+    env: "LLM_TWIN_CONDENSE_MAX_NEW_TOKENS",
+    description: "new tokens for the condensing call (follow-up + history → standalone question)",
+    default: String(d.condenseMaxNewTokens),
+  },
+  {
     key: "historyTokens",
     flags: "--history-tokens <n>",
     env: "LLM_TWIN_HISTORY_TOKENS",
