@@ -24,6 +24,7 @@ import type { ReadinessCheck } from "../readiness.js";
 import type { RagDependencies } from "../retrieve.js";
 import { createGenerationAdmission } from "./admission.js";
 import type { RagHttpConfig } from "./config.js";
+import { registerOpenAiRoutes } from "./openai-routes.js";
 import { createRagMetrics, type RagMetrics } from "./rag-metrics.js";
 import { registerRagRoutes } from "./rag-routes.js";
 import { healthSchema, infoSchema, readySchema, traceByIdSchema, tracesListSchema } from "./schemas.js";
@@ -125,11 +126,14 @@ export async function buildRagApp(options: RagAppOptions): Promise<FastifyInstan
     return trace;
   });
 
-  await registerRagRoutes(app, {
+  // One admission bound shared by /rag and /v1/chat/completions (both generate).
+  const admission = http.maxGenerations === undefined ? undefined : createGenerationAdmission(http.maxGenerations);
+  await registerRagRoutes(app, { deps, tracer, metrics, ...(admission === undefined ? {} : { admission }) });
+  await registerOpenAiRoutes(app, {
     deps,
     tracer,
     metrics,
-    ...(http.maxGenerations === undefined ? {} : { admission: createGenerationAdmission(http.maxGenerations) }),
+    ...(admission === undefined ? {} : { admissionForChat: admission }),
   });
   await app.register(registerChatPage, {
     listAuthors: deps.listAuthors ?? (() => deps.store.listAuthors()),

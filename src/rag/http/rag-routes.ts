@@ -25,7 +25,7 @@ export type RagRoutesOptions = {
 };
 
 /** An AbortSignal that fires when the client disconnects before the response is complete. */
-function clientGoneSignal(reply: FastifyReply): AbortSignal {
+export function clientGoneSignal(reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
   reply.raw.once("close", () => {
     if (!reply.raw.writableFinished) {
