@@ -114,6 +114,15 @@ describe("OpenAI-compatible twin endpoint", () => {
   });
 });
 
+describe("OpenAI endpoint protection", () => {
+  it("applies rate limits as on /rag", async () => {
+    const { twin } = await setup({ http: { rateLimit: { max: 1, timeWindowMs: 60_000 } } });
+    const messages = [{ role: "user" as const, content: "hi" }];
+    await twin.chat.completions.create({ model: "twin", messages });
+    await expect(twin.chat.completions.create({ model: "twin", messages })).rejects.toMatchObject({ status: 429 });
+  });
+});
+
 describe("createStopFilter", () => {
   it("holds back a possible stop prefix across tokens and drops everything from the stop on", () => {
     const filter = createStopFilter(["END"]);
