@@ -14,6 +14,7 @@ import { buildPrompt, PREPROCESSING_VERSION, PROMPT_TEMPLATES_VERSION } from "..
 import { resolveRagRequest } from "./request.js";
 import { type PromptLimit, type RagDependencies, retrieveResolved } from "./retrieve.js";
 import { buildContext, estimateTokens } from "./steps/context.js";
+import { fitHistory } from "./steps/history.js";
 import type { RagPart, RagRequest, RagResponse, RagSource } from "./types.js";
 import { abortedError, deadlineSignal, toUpstreamError } from "./upstream.js";
 
@@ -83,7 +84,12 @@ function promptOverhead(query: string, deps: RagDependencies, promptLimit: Promp
   return base + countTokens(query);
 }
 
-export type PromptFit = { contextBudget: number; maxNewTokens: number };
+export type PromptFit = {
+  contextBudget: number;
+  maxNewTokens: number;
+  /** Tokens left for context and history together (infinite when the model's limit is unknown). */
+  inputRoom: number;
+};
 
 /**
  * Fits the prompt to the model the same way in-process (exact counts) and over HTTP (calibrated
@@ -93,7 +99,9 @@ export type PromptFit = { contextBudget: number; maxNewTokens: number };
  */
 function fitPrompt(query: string, maxNewTokens: number, deps: RagDependencies): PromptFit {
   const { config, promptLimit } = deps;
-  if (promptLimit === undefined) return { contextBudget: config.contextTokenBudget, maxNewTokens };
+  if (promptLimit === undefined) {
+    return { contextBudget: config.contextTokenBudget, maxNewTokens, inputRoom: Number.POSITIVE_INFINITY };
+  }
   const overhead = promptOverhead(query, deps, promptLimit) + PROMPT_MARGIN_TOKENS;
   const maxTotal = promptLimit.maxTotalTokens ?? Number.POSITIVE_INFINITY;
   const queryLimit = Math.min(promptLimit.maxInputTokens, maxTotal - 1);
@@ -106,9 +114,11 @@ function fitPrompt(query: string, maxNewTokens: number, deps: RagDependencies): 
   }
   const fittedNewTokens = Math.max(1, Math.min(maxNewTokens, maxTotal - overhead));
   const inputLimit = Math.min(promptLimit.maxInputTokens, maxTotal - fittedNewTokens);
+  const inputRoom = Math.max(0, inputLimit - overhead);
   return {
-    contextBudget: Math.max(0, Math.min(config.contextTokenBudget, inputLimit - overhead)),
+    contextBudget: Math.min(config.contextTokenBudget, inputRoom),
     maxNewTokens: fittedNewTokens,
+    inputRoom,
   };
 }
 
@@ -138,12 +148,20 @@ export async function* answerStream(
   const tokenizationStart = performance.now();
   const countTokens = deps.countTokens ?? deps.promptLimit?.countTokens ?? estimateTokens;
   const context = buildContext(retrieval.sources, fit.contextBudget, countTokens);
+  // Then as many recent turns as fit after the system prompt, the question and the context.
+  const historyBudget = Math.max(0, Math.min(config.historyTokenBudget, fit.inputRoom - context.tokens));
+  const history = fitHistory(resolved.history, historyBudget, countTokens);
   // Time spent in the LLM's tokenizer (budget and context), reported apart from the service's own work.
   const tokenizationMs = budgetMs + performance.now() - tokenizationStart;
   // Only the sources that reached the prompt are the answer's sources.
   const sources = retrieval.sources.slice(0, context.sourcesUsed);
   yield { type: "sources", sources, author: retrieval.author ?? null, queries: retrieval.queries };
-  const prompt = buildPrompt({ template: config.promptTemplate, query: resolved.query, context: context.text });
+  const prompt = buildPrompt({
+    template: config.promptTemplate,
+    query: resolved.query,
+    context: context.text,
+    history: history.turns,
+  });
   trace
     .startSpan("prompt", {
       template: typeof config.promptTemplate === "string" ? config.promptTemplate : "custom",
@@ -152,6 +170,10 @@ export async function* answerStream(
       contextSourcesUsed: context.sourcesUsed,
       contextSourcesRetrieved: retrieval.sources.length,
       contextTruncated: context.truncated,
+      historyTurns: resolved.history.length,
+      historyTurnsUsed: history.turns.length,
+      historyTokens: history.tokens,
+      historyBudgetTokens: historyBudget,
       maxNewTokensFitted: fit.maxNewTokens,
       tokenizationMs,
       promptChars: promptText(prompt).length,
@@ -220,7 +242,7 @@ export async function* answerStream(
     return;
   }
   trace.setAttributes({ promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, answer });
-  yield { type: "done", answer, finishReason, usage, timings };
+  yield { type: "done", answer, finishReason, usage, timings, historyTurnsUsed: history.turns.length };
 }
 
 /** The non-streaming answer: the same parts, collected. An `error` part becomes a thrown AppError. */
@@ -234,7 +256,13 @@ export async function answerOnce(
     if (part.type === "sources") sources = part.sources;
     else if (part.type === "error") throw errorFromPart(part);
     else if (part.type === "done") {
-      return { answer: part.answer, sources, usage: part.usage, timings: part.timings };
+      return {
+        answer: part.answer,
+        sources,
+        usage: part.usage,
+        timings: part.timings,
+        historyTurnsUsed: part.historyTurnsUsed,
+      };
     }
   }
   throw new AppError("internal_error", "the answer stream ended without a result");

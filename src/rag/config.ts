@@ -49,8 +49,16 @@ export type RagConfig = {
   /** New tokens for the query-expansion and self-query LLM calls. */
   expansionMaxNewTokens: number;
   selfQueryMaxNewTokens: number;
+  /** New tokens for the condensing LLM call (follow-up → standalone question). */
+  condenseMaxNewTokens: number;
   /** Longest accepted query, in characters. */
   maxQueryChars: number;
+  /** Most earlier turns a request may send in `history`. */
+  maxHistoryTurns: number;
+  /** Most characters of all `history` turns together. */
+  maxHistoryChars: number;
+  /** Tokens the earlier turns may take in the generation prompt (after the context; fewer when the model's input is full). */
+  historyTokenBudget: number;
   /** Timeouts of upstream calls, in milliseconds. */
   llmTimeoutMs: number;
   embedderTimeoutMs: number;
@@ -87,7 +95,11 @@ export const DEFAULT_RAG_CONFIG: RagConfig = {
   repetitionPenalty: 1.1,
   expansionMaxNewTokens: 160,
   selfQueryMaxNewTokens: 48,
+  condenseMaxNewTokens: 96,
   maxQueryChars: 4000,
+  maxHistoryTurns: 20,
+  maxHistoryChars: 16_000,
+  historyTokenBudget: 512,
   llmTimeoutMs: 60_000,
   embedderTimeoutMs: 10_000,
   storeTimeoutMs: 10_000,

@@ -6,6 +6,12 @@
 import { z } from "zod";
 import { DATA_CATEGORIES } from "../domain/index.js";
 
+/** One earlier turn: the client holds the conversation (the service is stateless). */
+export const historyTurnSchema = z.strictObject({
+  role: z.enum(["user", "assistant"]),
+  content: z.string().min(1),
+});
+
 export const ragRequestSchema = z.strictObject({
   query: z.string().min(1).describe("What to write, in the author's voice. Always used as text."),
   author: z
@@ -33,4 +39,16 @@ export const ragRequestSchema = z.strictObject({
   maxNewTokens: z.int().min(1).optional(),
   temperature: z.number().min(0).max(2).optional(),
   stream: z.boolean().describe("Answer as server-sent events (also with Accept: text/event-stream).").optional(),
+  history: z
+    .array(historyTurnSchema)
+    .describe(
+      "Earlier turns, oldest first (the client holds the conversation). Bounded by --max-history-turns and --max-history-chars (422 beyond).",
+    )
+    .optional(),
+  condense: z
+    .enum(["llm", "off"])
+    .describe(
+      "With history: llm (default) rewrites the question and history into one standalone question for retrieval; off searches the question as sent (the author still carries over).",
+    )
+    .optional(),
 });

@@ -6,7 +6,7 @@
 import { DATA_CATEGORIES, type DataCategory, isDataCategory } from "../domain/index.js";
 import { AppError } from "../errors/index.js";
 import type { RagConfig } from "./config.js";
-import type { RagRequest, SelfQueryMode } from "./types.js";
+import type { HistoryTurn, RagRequest, SelfQueryMode } from "./types.js";
 
 export type ResolvedRagRequest = {
   query: string;
@@ -17,6 +17,9 @@ export type ResolvedRagRequest = {
   categories: DataCategory[];
   maxNewTokens: number;
   temperature: number;
+  /** Earlier turns, oldest first ([] without history). */
+  history: HistoryTurn[];
+  condense: "llm" | "off";
 };
 
 function integerWithin(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
@@ -27,6 +30,42 @@ function integerWithin(name: string, value: number | undefined, fallback: number
     });
   }
   return chosen;
+}
+
+function resolveHistory(history: unknown, config: RagConfig): HistoryTurn[] {
+  if (history === undefined) return [];
+  if (!Array.isArray(history)) {
+    throw new AppError("validation_error", "'history' must be an array of {role, content} turns", {
+      details: { field: "history" },
+    });
+  }
+  if (history.length > config.maxHistoryTurns) {
+    throw new AppError(
+      "validation_error",
+      `'history' has ${history.length} turns; the limit is ${config.maxHistoryTurns} (send the most recent turns, or raise --max-history-turns / LLM_TWIN_MAX_HISTORY_TURNS)`,
+      { details: { field: "history", turns: history.length, limit: config.maxHistoryTurns } },
+    );
+  }
+  let chars = 0;
+  history.forEach((turn: unknown, index) => {
+    const { role, content } = (turn ?? {}) as Partial<HistoryTurn>;
+    if ((role !== "user" && role !== "assistant") || typeof content !== "string" || content.trim() === "") {
+      throw new AppError(
+        "validation_error",
+        `'history[${index}]' must be {role: "user" | "assistant", content: non-empty string}`,
+        { details: { field: `history[${index}]` } },
+      );
+    }
+    chars += content.length;
+  });
+  if (chars > config.maxHistoryChars) {
+    throw new AppError(
+      "input_too_long",
+      `'history' is ${chars} characters long; the limit is ${config.maxHistoryChars} (send fewer turns, or raise --max-history-chars / LLM_TWIN_MAX_HISTORY_CHARS)`,
+      { details: { field: "history", length: chars, limit: config.maxHistoryChars } },
+    );
+  }
+  return history.map((turn: HistoryTurn) => ({ role: turn.role, content: turn.content }));
 }
 
 export function resolveRagRequest(request: RagRequest, config: RagConfig): ResolvedRagRequest {
@@ -68,5 +107,7 @@ export function resolveRagRequest(request: RagRequest, config: RagConfig): Resol
     categories: [...new Set(categories)],
     maxNewTokens: integerWithin("maxNewTokens", request.maxNewTokens, config.maxNewTokens, 1, config.maxNewTokensLimit),
     temperature,
+    history: resolveHistory(request.history, config),
+    condense: request.condense === "off" ? "off" : "llm",
   };
 }

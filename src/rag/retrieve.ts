@@ -17,7 +17,9 @@ import type { RagConfig } from "./config.js";
 import { type ResolvedRagRequest, resolveRagRequest } from "./request.js";
 import type { Reranker } from "./rerank/port.js";
 import { runStep, type StepOptions } from "./step.js";
+import { type Condensed, condenseQuestion } from "./steps/condense.js";
 import type { TokenCounter } from "./steps/context.js";
+import { carriedOverAuthor } from "./steps/history.js";
 import { createQueryExpansionStep } from "./steps/query-expansion.js";
 import { createRerankStep, fuseResultLists, type RankedChunk } from "./steps/rerank.js";
 import { createEmbedQueriesStep, createSearchStep } from "./steps/search.js";
@@ -86,14 +88,18 @@ async function resolveAuthor(
     ...(deps.llm === undefined ? {} : { llm: deps.llm }),
     maxNewTokens: config.selfQueryMaxNewTokens,
   });
-  return callUpstream("the LLM (self-query)", config.llmTimeoutMs, options.signal, (signal) =>
+  const found = await callUpstream("the LLM (self-query)", config.llmTimeoutMs, options.signal, (signal) =>
     step(request.query, authors, { mode: request.selfQuery, signal }),
   );
+  if (found.author !== undefined || request.selfQuery === "off") return found;
+  // A follow-up that names nobody ("what did he say about LoRA?"): the latest named author carries over.
+  const carried = carriedOverAuthor(request.history, authors);
+  return carried === undefined ? found : { author: carried, source: "history" };
 }
 
 /** Retrieval for an already resolved request (the answer pipeline resolves it once). */
 export async function retrieveResolved(
-  request: ResolvedRagRequest,
+  sent: ResolvedRagRequest,
   deps: RagDependencies,
   options: RetrieveOptions = {},
 ): Promise<RetrievalResult> {
@@ -102,7 +108,7 @@ export async function retrieveResolved(
   const trace = options.trace ?? noopTrace();
   const signal = options.signal;
   const timings = emptyTimings();
-  trace.setAttributes({ query: request.query, k: request.k, retrievalMode: config.retrievalMode });
+  trace.setAttributes({ query: sent.query, k: sent.k, retrievalMode: config.retrievalMode });
 
   const step = (name: string, timing: StepOptions["timing"], attributes: Attributes): StepOptions => ({
     trace,
@@ -111,6 +117,38 @@ export async function retrieveResolved(
     timing,
     attributes,
   });
+
+  // A follow-up is searched as the standalone question the LLM rewrites it into (raw on any failure).
+  let request = sent;
+  if (sent.history.length > 0) {
+    const condensed = await runStep(
+      step("condense", "selfQueryMs", { mode: sent.condense, question: sent.query, turns: sent.history.length }),
+      async (span) => {
+        let result: Condensed;
+        try {
+          result = await callUpstream("the LLM (condense)", config.llmTimeoutMs, signal, (child) =>
+            condenseQuestion(sent.query, sent.history, sent.condense, {
+              llm: deps.llm,
+              maxNewTokens: config.condenseMaxNewTokens,
+              maxChars: config.maxQueryChars,
+              signal: child,
+            }),
+          );
+        } catch (error) {
+          if (signal?.aborted) throw error;
+          result = { question: sent.query, outcome: "failed" };
+        }
+        span.setAttributes({
+          standaloneQuestion: result.question,
+          outcome: result.outcome,
+          rewrite: result.rewrite ?? null,
+        });
+        return result;
+      },
+    );
+    trace.setAttributes({ standaloneQuery: condensed.question, condense: condensed.outcome });
+    request = { ...sent, query: condensed.question };
+  }
 
   const selfQuery = runStep(
     step("self-query", "selfQueryMs", { mode: request.selfQuery, requestedAuthor: request.author ?? null }),
@@ -239,6 +277,7 @@ export async function retrieveResolved(
     sources,
     author: resolution.author,
     authorSource: request.author !== undefined ? "request" : resolution.source,
+    standaloneQuery: request.query,
     queries,
     timings,
   };

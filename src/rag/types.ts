@@ -10,6 +10,9 @@ import type { ragRequestSchema } from "./request-schema.js";
 
 export type SelfQueryMode = "match" | "llm" | "off";
 
+/** One earlier turn of the conversation; the client holds the conversation (stateless service). */
+export type HistoryTurn = { role: "user" | "assistant"; content: string };
+
 /** The request of `POST /rag` and `POST /retrieve`: the type of its zod schema (./request-schema.ts). */
 export type RagRequest = z.output<typeof ragRequestSchema>;
 
@@ -41,7 +44,10 @@ export type RetrievalResult = {
   sources: RagSource[];
   /** The author the search was filtered by, and how it was found. */
   author: Author | undefined;
-  authorSource: "request" | "match" | "llm" | "none";
+  /** "history": carried over from the most recent earlier user turn that names an author. */
+  authorSource: "request" | "match" | "llm" | "history" | "none";
+  /** The question retrieval searched: the request's, or its condensed standalone rewrite with history. */
+  standaloneQuery: string;
   /** The queries searched: the original first, then the expansions. */
   queries: string[];
   timings: RagTimings;
@@ -52,6 +58,8 @@ export type RagResponse = {
   sources: RagSource[];
   usage: Usage;
   timings: RagTimings;
+  /** Earlier turns that fit in the generation prompt (the most recent ones). */
+  historyTurnsUsed: number;
 };
 
 export type RetrieveResponse = {
@@ -63,7 +71,14 @@ export type RetrieveResponse = {
 export type RagPart =
   | { type: "sources"; sources: RagSource[]; author: Author | null; queries: string[] }
   | { type: "token"; text: string }
-  | { type: "done"; answer: string; finishReason: FinishReason; usage: Usage; timings: RagTimings }
+  | {
+      type: "done";
+      answer: string;
+      finishReason: FinishReason;
+      usage: Usage;
+      timings: RagTimings;
+      historyTurnsUsed: number;
+    }
   | { type: "error"; code: ErrorCode; message: string };
 
 export function emptyTimings(): RagTimings {

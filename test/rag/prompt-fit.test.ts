@@ -115,6 +115,25 @@ describe("prompt fitting with a small-context model", () => {
     }
   });
 
+  it("fits the most recent turns in what the context leaves, oldest dropped first, in both modes", async () => {
+    const history = Array.from({ length: 20 }, (_, index) => ({
+      role: index % 2 === 0 ? ("user" as const) : ("assistant" as const),
+      content: `turn${index} ${"words about retrieval and fine-tuning ".repeat(3)}`,
+    }));
+    for (const mode of await modes()) {
+      // The context comes first: a small context budget leaves the rest of the 512 tokens to the turns.
+      const deps = { ...mode.deps, config: { ...mode.deps.config, contextTokenBudget: 60 } };
+      const response = await answerOnce({ query: "hi", maxNewTokens: 8, history, condense: "off" }, deps);
+      expect(response.historyTurnsUsed, mode.name).toBeGreaterThan(0);
+      expect(response.historyTurnsUsed, mode.name).toBeLessThan(history.length);
+      const prompt = mode.prompts.at(-1) ?? "";
+      expect(prompt, mode.name).toContain("turn19 ");
+      expect(prompt, mode.name).not.toContain("turn0 ");
+      expect(prompt, mode.name).toContain(`turn${history.length - response.historyTurnsUsed} `);
+      expect(prompt, mode.name).not.toContain(`turn${history.length - response.historyTurnsUsed - 1} `);
+    }
+  });
+
   it("a query longer than the model's input is 422 input_too_long in both modes", async () => {
     for (const mode of await modes()) {
       await expect(answerOnce({ query: "word ".repeat(400) }, mode.deps), mode.name).rejects.toMatchObject({

@@ -74,6 +74,35 @@ describe("buildPrompt", () => {
   });
 });
 
+describe("buildPrompt with history", () => {
+  const history = [
+    { role: "user" as const, content: "What did Maxime write about SFT?" },
+    { role: "assistant" as const, content: "He recommends cleaning data first." },
+  ];
+
+  it("chat: the turns become messages between the system prompt and the request", () => {
+    const input = buildPrompt({ template: "chat", query, context, history });
+    expect("messages" in input && input.messages.map((message) => [message.role, message.content])).toEqual([
+      ["system", SYSTEM_PROMPT],
+      ["user", history[0]?.content],
+      ["assistant", history[1]?.content],
+      ["user", `${query}\n\nContext:\n${context}`],
+    ]);
+  });
+
+  it("alpaca and custom: a conversation block before the request; no history leaves the prompt unchanged", () => {
+    const alpaca = buildPrompt({ template: "alpaca", query, context, history });
+    expect("prompt" in alpaca && alpaca.prompt).toContain(
+      `Conversation so far:\nUser: ${history[0]?.content}\nAssistant: ${history[1]?.content}\n\nCurrent request:\n${query}`,
+    );
+    const custom = buildPrompt({ template: { custom: "Q: {query}\nC: {context}" }, query, context, history });
+    expect("prompt" in custom && custom.prompt.startsWith("Q: Conversation so far:\nUser: ")).toBe(true);
+    expect(buildPrompt({ template: "alpaca", query, context, history: [] })).toEqual(
+      buildPrompt({ template: "alpaca", query, context }),
+    );
+  });
+});
+
 describe("cleanQuery", () => {
   it("normalises styled letters, removes emoji and link syntax, keeps code, numbers and accents", () => {
     expect(cleanQuery("  𝗛𝗼𝘄 do I tune `top_k=40` 🚀 for [Qdrant](https://qdrant.tech)\n in 2024, José?  ")).toBe(

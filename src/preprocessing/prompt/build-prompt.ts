@@ -1,6 +1,12 @@
 import { AppError } from "../../errors/index.js";
 import type { LanguageModelInput } from "../../llm/port.js";
-import { formatAlpaca, formatRequestWithContext, SYSTEM_PROMPT } from "./templates.js";
+import {
+  type ConversationTurn,
+  formatAlpaca,
+  formatHistory,
+  formatRequestWithContext,
+  SYSTEM_PROMPT,
+} from "./templates.js";
 
 /**
  * "chat": system + user messages, rendered by the model's own chat template.
@@ -17,6 +23,11 @@ export type BuildPromptInput = {
   context: string;
   /** Overrides the system prompt of the chat template. */
   systemPrompt?: string;
+  /**
+   * Earlier turns, oldest first, already cut to their budget: messages between the system prompt
+   * and the request with the chat template, a "Conversation so far" block before the request otherwise.
+   */
+  history?: readonly ConversationTurn[];
 };
 
 const QUERY_PLACEHOLDER = "{query}";
@@ -26,18 +37,21 @@ export function buildPrompt(input: BuildPromptInput): LanguageModelInput {
   const query = requireString(input.query, "query");
   const context = requireString(input.context, "context");
   const { template } = input;
+  const history = input.history ?? [];
   if (template === "chat") {
     return {
       messages: [
         { role: "system", content: input.systemPrompt ?? SYSTEM_PROMPT },
+        ...history.map((turn) => ({ role: turn.role, content: turn.content })),
         { role: "user", content: formatRequestWithContext(query, context) },
       ],
     };
   }
-  if (template === "alpaca") return { prompt: formatAlpaca(formatRequestWithContext(query, context)) };
+  const request = `${formatHistory(history)}${query}`;
+  if (template === "alpaca") return { prompt: formatAlpaca(formatRequestWithContext(request, context)) };
   if (typeof template === "object" && template !== null && typeof template.custom === "string") {
     validateCustomTemplate(template.custom);
-    return { prompt: fillCustomTemplate(template.custom, query, context) };
+    return { prompt: fillCustomTemplate(template.custom, request, context) };
   }
   throw new AppError(
     "configuration_error",

@@ -2,7 +2,10 @@ export { type BuildPromptInput, buildPrompt, type PromptTemplate, validateCustom
 export * from "./judge-templates.js";
 export {
   ALPACA_PREAMBLE,
+  type ConversationTurn,
   formatAlpaca,
+  formatCondensePrompt,
+  formatHistory,
   formatRequestWithContext,
   PROMPT_TEMPLATES_VERSION,
   SYSTEM_PROMPT,

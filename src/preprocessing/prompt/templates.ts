@@ -5,7 +5,7 @@
  */
 
 /** Version of the serving templates below: bumped with any change of their wording (recorded in every trace). */
-export const PROMPT_TEMPLATES_VERSION = "prompt-v1";
+export const PROMPT_TEMPLATES_VERSION = "prompt-v2";
 
 /** Our system instruction (the role the twin plays). */
 export const SYSTEM_PROMPT =
@@ -28,4 +28,29 @@ export function formatAlpaca(instruction: string, response = ""): string {
 export function formatRequestWithContext(query: string, context: string): string {
   if (context.trim() === "") return query;
   return `${query}\n\nContext:\n${context}`;
+}
+
+export type ConversationTurn = { role: "user" | "assistant"; content: string };
+
+/**
+ * Earlier turns as text, for the one-prompt templates (Alpaca, custom): the chat template sends
+ * them as messages instead. "" without turns, so a prompt without history is unchanged.
+ */
+export function formatHistory(turns: readonly ConversationTurn[]): string {
+  if (turns.length === 0) return "";
+  const lines = turns.map((turn) => `${turn.role === "user" ? "User" : "Assistant"}: ${turn.content}`);
+  return `Conversation so far:\n${lines.join("\n")}\n\nCurrent request:\n`;
+}
+
+/**
+ * The condensing prompt: the conversation and the follow-up question rewritten into one
+ * standalone question for retrieval (the answer is that question alone, on one line).
+ */
+export function formatCondensePrompt(turns: readonly ConversationTurn[], question: string): string {
+  const lines = turns.map((turn) => `${turn.role === "user" ? "User" : "Assistant"}: ${turn.content}`);
+  return (
+    "Rewrite the follow-up question as one standalone question that can be understood without the conversation: " +
+    "replace pronouns with the names they refer to and keep the question's meaning. Answer with the question only.\n\n" +
+    `Conversation:\n${lines.join("\n")}\n\nFollow-up question: ${question}\nStandalone question:`
+  );
 }

@@ -26,6 +26,7 @@ import type { RagDependencies } from "../retrieve.js";
 import { createGenerationAdmission } from "./admission.js";
 import type { RagHttpConfig } from "./config.js";
 import { type FeedbackRoutesOptions, registerFeedbackRoutes } from "./feedback-routes.js";
+import { registerOpenAiRoutes } from "./openai-routes.js";
 import { createRagMetrics, type RagMetrics } from "./rag-metrics.js";
 import { registerRagRoutes } from "./rag-routes.js";
 import { healthSchema, infoSchema, readySchema, traceByIdSchema, tracesListSchema } from "./schemas.js";
@@ -138,11 +139,14 @@ export async function buildRagApp(options: RagAppOptions): Promise<FastifyInstan
     return trace;
   });
 
-  await registerRagRoutes(app, {
+  // One admission bound shared by /rag and /v1/chat/completions (both generate).
+  const admission = http.maxGenerations === undefined ? undefined : createGenerationAdmission(http.maxGenerations);
+  await registerRagRoutes(app, { deps, tracer, metrics, ...(admission === undefined ? {} : { admission }) });
+  await registerOpenAiRoutes(app, {
     deps,
     tracer,
     metrics,
-    ...(http.maxGenerations === undefined ? {} : { admission: createGenerationAdmission(http.maxGenerations) }),
+    ...(admission === undefined ? {} : { admissionForChat: admission }),
   });
   if (options.feedback !== undefined) await registerFeedbackRoutes(app, { ...options.feedback, traceLog, metrics });
   await app.register(registerChatPage, {

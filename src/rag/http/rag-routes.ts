@@ -26,7 +26,7 @@ export type RagRoutesOptions = {
 };
 
 /** An AbortSignal that fires when the client disconnects before the response is complete. */
-function clientGoneSignal(reply: FastifyReply): AbortSignal {
+export function clientGoneSignal(reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
   reply.raw.once("close", () => {
     if (!reply.raw.writableFinished) {
@@ -146,6 +146,7 @@ export async function registerRagRoutes(app: FastifyInstance, options: RagRoutes
           sources: result.sources,
           timings: result.timings,
           author: result.author ?? null,
+          standaloneQuery: result.standaloneQuery,
           queries: result.queries,
         };
       } catch (error) {

@@ -71,7 +71,7 @@ export const ragRouteSchema = {
   summary: "Answer in the author's voice, grounded in retrieved sources",
   description:
     "JSON by default. With `stream: true` or `Accept: text/event-stream` the answer is server-sent events: " +
-    "`sources` {sources, author, queries}, then `token` {text} events, then `done` {answer, finishReason, usage, timings}; " +
+    "`sources` {sources, author, queries}, then `token` {text} events, then `done` {answer, finishReason, usage, timings, historyTurnsUsed}; " +
     "a failure after the sources is an `error` event {code, message, requestId} and the stream ends.",
   tags: ["rag"],
   body: ragRequestSchema,
@@ -79,12 +79,16 @@ export const ragRouteSchema = {
   response: {
     200: {
       type: "object",
-      required: ["answer", "sources", "usage", "timings"],
+      required: ["answer", "sources", "usage", "timings", "historyTurnsUsed"],
       properties: {
         answer: { type: "string" },
         sources: { type: "array", items: sourceSchema },
         usage: usageSchema,
         timings: timingsSchema,
+        historyTurnsUsed: {
+          type: "integer",
+          description: "Earlier turns that fit in the generation prompt (the most recent ones)",
+        },
       },
     },
     ...errorResponses,
@@ -103,6 +107,10 @@ export const retrieveRouteSchema = {
         sources: { type: "array", items: sourceSchema },
         timings: timingsSchema,
         author: { anyOf: [authorSchema, { type: "null" }] },
+        standaloneQuery: {
+          type: "string",
+          description: "The question searched: the query, or its condensed standalone rewrite with history",
+        },
         queries: { type: "array", items: { type: "string" } },
       },
     },

@@ -9,7 +9,7 @@ import type { Author } from "../../domain/index.js";
 import type { LanguageModel } from "../../llm/index.js";
 import type { SelfQueryMode } from "../types.js";
 
-export type AuthorResolution = { author: Author | undefined; source: "match" | "llm" | "none" };
+export type AuthorResolution = { author: Author | undefined; source: "match" | "llm" | "history" | "none" };
 
 export type SelfQueryStep = (
   query: string,
