@@ -1,3 +1,4 @@
+export { formatLineage, type LineageStep, modelLineage } from "./lineage.js";
 export { createLocalRegistryStorage, type LocalStorageOptions } from "./local-storage.js";
 export {
   defaultRegistryLocation,
