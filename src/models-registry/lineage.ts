@@ -85,7 +85,7 @@ export function formatLineage(steps: readonly LineageStep[]): string {
           return `${indent}└ documents ${step.version} (${step.documents} documents)`;
         case "source":
           return `${indent}└ source ${step.file}  ${step.bytes} bytes  sha256 ${step.sha256.slice(0, 16)}`;
-        case "missing":
+        default:
           return `${indent}└ (missing) ${step.what}`;
       }
     })
