@@ -11,6 +11,7 @@ import { generateInstructDataset } from "../../src/datasets/index.js";
 import { createInstructionWriter } from "../../src/datasets/instruct-writer.js";
 import { spawnCli } from "../../src/testing/cli-process.js";
 import { type JudgeRequest, type ScriptedReply, startScriptedJudge } from "../../src/testing/scripted-judge.js";
+import { runCli } from "./run-cli.js";
 
 const TOPICS = [
   ["vector", "databases", "index", "embeddings", "for", "fast", "similarity", "search"],
@@ -137,6 +138,20 @@ describe("llm-twin dataset instruct", () => {
       expect(alpaca).toHaveLength(counts.train ?? -1);
       expect(Object.keys(alpaca[0])).toEqual(["instruction", "input", "output"]);
       expect(alpaca[0].output).toBe(train[0].messages[1].content);
+
+      // artifacts list | show see the dataset with its parent.
+      const list = await runCli("artifacts", "list", "--artifacts", artifacts);
+      expect(list.stdout).toMatch(
+        new RegExp(`${result.manifest.version}\\s+instruct\\s+\\S+\\s+${chunks + 1}\\s+d0c5000000000001\\s+writer`),
+      );
+      const listed = JSON.parse((await runCli("artifacts", "list", "--artifacts", artifacts, "--json")).stdout);
+      expect(listed.map((entry: { kind?: string }) => entry.kind ?? "documents")).toEqual(["documents", "instruct"]);
+      const shown = await runCli("artifacts", "show", result.manifest.version.slice(0, 8), "--artifacts", artifacts);
+      expect(shown.stdout).toContain("parent        document artifact d0c5000000000001");
+      expect(shown.stdout).toContain("generator     writer, prompt template instruct-v1");
+      expect((await runCli("artifacts", "show", "latest", "--artifacts", artifacts)).stdout).toMatch(
+        /^version\s+d0c5000000000001 \(latest\)/,
+      );
 
       // Same input, same parameters: same content-addressed version, nothing new written.
       const again = await generateInstructDataset({
