@@ -21,3 +21,12 @@ export {
   instructionSchema,
   parseInstructions,
 } from "./instruct-writer.js";
+export {
+  buildPreferencePairs,
+  generatePreferenceDataset,
+  PREFERENCES_TEMPLATE_VERSION,
+  type PreferencePair,
+  type PreferencesOptions,
+  parseSince,
+  readFeedbackTraces,
+} from "./preferences.js";

@@ -145,4 +145,54 @@ export function registerDatasetCommand(program: Command): void {
         process.off("SIGINT", stop);
       }
     });
+
+  dataset
+    .command("preferences")
+    .description("prompt/chosen/rejected pairs (DPO) from RAG traces with like/dislike feedback")
+    .option("--from-traces", "read the RAG service's trace file (--traces, LLM_TWIN_TRACE_FILE)")
+    .addOption(new Option("--traces <file.jsonl>", "traces JSON Lines file with feedback").env("LLM_TWIN_TRACE_FILE"))
+    .addOption(
+      new Option("--since <duration>", "only traces of the last 7d, 12h, 30m... (default: all)").env("LLM_TWIN_SINCE"),
+    )
+    .addOption(
+      new Option("--test-fraction <x>", "share of pairs in the test split (0–1)")
+        .env("LLM_TWIN_TEST_FRACTION")
+        .default("0.1"),
+    )
+    .addOption(
+      new Option("--artifacts <dir>", "folder of dataset artifacts")
+        .env("LLM_TWIN_ARTIFACTS_DIR")
+        .default(DEFAULT_ARTIFACTS_DIR),
+    )
+    .addOption(new Option("--json", "print the result as one JSON object on stdout").env("LLM_TWIN_JSON"))
+    .action(
+      async (raw: { traces?: string; since?: string; testFraction: string; artifacts: string; json?: boolean }) => {
+        if (raw.traces === undefined || raw.traces.trim() === "")
+          throw new AppError(
+            "configuration_error",
+            "no traces file: pass --traces <file.jsonl> or set LLM_TWIN_TRACE_FILE (the RAG service's --trace-file)",
+          );
+        const testFraction = Number(raw.testFraction);
+        if (!(testFraction >= 0 && testFraction <= 1))
+          throw new AppError("configuration_error", "--test-fraction must be between 0 and 1");
+        const { generatePreferenceDataset, parseSince } = await import("../../datasets/index.js");
+        const result = await generatePreferenceDataset({
+          artifactsDirectory: raw.artifacts,
+          tracesFile: raw.traces,
+          testFraction,
+          ...(raw.since === undefined ? {} : { sinceMs: parseSince(raw.since), sinceText: raw.since }),
+        });
+        const { counts } = result.manifest;
+        if (raw.json)
+          process.stdout.write(
+            `${JSON.stringify({ version: result.manifest.version, path: result.path, created: result.created, lineage: result.manifest.lineage, counts })}\n`,
+          );
+        else
+          process.stdout.write(
+            `preference dataset ${result.manifest.version} (${result.created ? "new" : "unchanged"}) in ${result.path}\n` +
+              `  ${counts.inWindow} traces in the window (${counts.liked} liked, ${counts.disliked} disliked): ${counts.pairs} pairs ` +
+              `(${counts.fromLikedAnswers} chosen from liked answers, ${counts.fromAuthorSources} from the author's sources), ${counts.unpaired} disliked without a chosen text\n`,
+          );
+      },
+    );
 }
