@@ -15,6 +15,7 @@ import { appendFile, mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Chunk, CleanedDocument } from "../domain/index.js";
+import { AppError } from "../errors/index.js";
 import { showArtifact } from "../ingestion/artifacts/index.js";
 import { canonicalJson, chunkDocument, sha256Hex } from "../preprocessing/index.js";
 import { type DatasetManifest, writeDatasetArtifact } from "./artifact.js";
@@ -106,6 +107,7 @@ export async function generateInstructDataset(options: InstructOptions): Promise
   let pairs = [...done.values()].reduce((sum, entry) => sum + entry.instructions.length, 0);
   let writerCalls = 0;
   let failedChunks = 0;
+  let lastFailure = "";
   let next = 0;
   let finished = resumedChunks;
   const report = () =>
@@ -128,6 +130,7 @@ export async function generateInstructDataset(options: InstructOptions): Promise
       } catch (error) {
         if (options.signal?.aborted) throw error;
         failedChunks++;
+        lastFailure = (error as Error).message;
         line = { chunkId: chunk.id, instructions: [], failed: (error as Error).message };
       }
       await appendFile(journalPath, `${JSON.stringify(line)}\n`);
@@ -140,6 +143,12 @@ export async function generateInstructDataset(options: InstructOptions): Promise
   report();
   await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker));
 
+  if (failedChunks > 0)
+    throw new AppError(
+      "upstream_error",
+      `${failedChunks} of ${chunks.length} chunks failed (${lastFailure}); no dataset written. Run the same command again: the ${finished - failedChunks} finished chunks are kept and only the failed ones are retried`,
+      { details: { failedChunks, chunks: chunks.length } },
+    );
   const raw: InstructPair[] = [];
   for (const chunk of chunks)
     for (const instruction of done.get(chunk.id)?.instructions ?? [])
@@ -159,7 +168,7 @@ export async function generateInstructDataset(options: InstructOptions): Promise
     ],
     ...(options.now === undefined ? {} : { now: options.now }),
   });
-  if (failedChunks === 0) await rm(journalPath, { force: true });
+  await rm(journalPath, { force: true });
   return {
     ...written,
     chunks: chunks.length,

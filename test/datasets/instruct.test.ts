@@ -230,4 +230,39 @@ describe("llm-twin dataset instruct", () => {
     }
     await cp(join(killed, summary.version, "manifest.json"), join(scratch, "m.json"));
   });
+
+  it("writes no dataset while chunks fail, and retries only those on the next run", async () => {
+    const artifacts = join(scratch, "failing");
+    await makeDocumentArtifact(artifacts);
+    const failing = await startScriptedJudge((request, index) =>
+      index === 2 ? { kind: "http", status: 500, body: "{}" } : reply(request),
+    );
+    const writer = createInstructionWriter({ url: failing.url, model: "writer", timeoutMs: 10_000, retries: 0 });
+    const run = (writerToUse: typeof writer) =>
+      generateInstructDataset({
+        artifactsDirectory: artifacts,
+        from: "latest",
+        writer: writerToUse,
+        perChunk: 3,
+        concurrency: 1,
+      });
+    await expect(run(writer)).rejects.toMatchObject({
+      code: "upstream_error",
+      message: expect.stringMatching(
+        /^1 of \d+ chunks failed \(the writer LLM answered HTTP 500.*run the same command again/i,
+      ),
+    });
+    await failing.close();
+    const healthy = await startScriptedJudge(reply);
+    try {
+      const result = await run(
+        createInstructionWriter({ url: healthy.url, model: "writer", timeoutMs: 10_000, retries: 0 }),
+      );
+      expect(healthy.requests).toHaveLength(1);
+      expect(result.resumedChunks).toBe(result.chunks - 1);
+      expect(result.manifest.counts.generated).toBe(result.chunks * 3);
+    } finally {
+      await healthy.close();
+    }
+  });
 });
