@@ -20,6 +20,8 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   eval: async () => (await import("./commands/eval.js")).registerEvalCommand,
   deploy: async () => (await import("./commands/deploy.js")).registerDeployCommand,
   worker: async () => (await import("./commands/worker.js")).registerWorkerCommand,
+  dataset: async () => (await import("./commands/dataset.js")).registerDatasetCommand,
+  models: async () => (await import("./commands/models.js")).registerModelsCommand,
 };
 
 /** Builds the program with the commands named (all of them by default). */

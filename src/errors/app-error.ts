@@ -28,6 +28,7 @@ export type ErrorCode =
   | "model_loading"
   | "shutting_down"
   | "fingerprint_mismatch"
+  | "integrity_mismatch"
   | "invalid_document"
   | "dimension_mismatch"
   | "configuration_error"
@@ -95,6 +96,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   model_loading: 503,
   shutting_down: 503,
   fingerprint_mismatch: 409,
+  // A registered model file that no longer matches the sha256 and size recorded at registration.
+  integrity_mismatch: 409,
   invalid_document: 422,
   dimension_mismatch: 422,
   configuration_error: 500,

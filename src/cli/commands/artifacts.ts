@@ -1,5 +1,6 @@
 /** `llm-twin artifacts list|show`: the versioned dataset artifacts written by `llm-twin ingest`. */
 import { type Command, Option } from "commander";
+import type { DatasetManifest } from "../../datasets/index.js";
 import type { ArtifactListing } from "../../ingestion/index.js";
 import { DEFAULT_ARTIFACTS_DIR } from "./ingest.js";
 
@@ -22,12 +23,16 @@ export function registerArtifactsCommand(program: Command): void {
     .addOption(new Option("--json", "print a JSON array on stdout").env("LLM_TWIN_JSON"))
     .action(async (options: Options) => {
       const { listArtifacts } = await import("../../ingestion/artifacts/index.js");
+      const { listDatasetArtifacts } = await import("../../datasets/index.js");
       const listings = await listArtifacts(options.artifacts);
+      const datasets = await listDatasetArtifacts(options.artifacts);
       if (options.json) {
-        process.stdout.write(`${JSON.stringify(listings.map(toListEntry))}\n`);
+        process.stdout.write(
+          `${JSON.stringify([...listings.map(toListEntry), ...datasets.map((dataset) => toDatasetEntry(dataset.manifest, dataset.path))])}\n`,
+        );
         return;
       }
-      if (listings.length === 0) {
+      if (listings.length === 0 && datasets.length === 0) {
         process.stdout.write(`no dataset artifacts in ${options.artifacts}\n`);
         return;
       }
@@ -38,8 +43,23 @@ export function registerArtifactsCommand(program: Command): void {
         listing.manifest.parent ?? "-",
         listing.manifest.fingerprint.embedder.id,
       ]);
-      process.stdout.write(table(["version", "created", "documents", "parent", "embedder"], rows));
-      process.stdout.write("(* = latest)\n");
+      if (rows.length > 0) {
+        process.stdout.write(table(["version", "created", "documents", "parent", "embedder"], rows));
+        process.stdout.write("(* = latest)\n");
+      }
+      if (datasets.length > 0) {
+        const datasetRows = datasets.map(({ manifest }) => [
+          manifest.version,
+          manifest.kind,
+          manifest.createdAt,
+          String((manifest.counts.train ?? 0) + (manifest.counts.test ?? 0) || (manifest.counts.pairs ?? 0)),
+          manifest.parent ?? (manifest.lineage.traces === null ? "-" : `traces ${manifest.lineage.traces.file}`),
+          manifest.generator.model ?? "-",
+        ]);
+        process.stdout.write(
+          `${rows.length > 0 ? "\n" : ""}${table(["dataset", "kind", "created", "records", "parent", "generator"], datasetRows)}`,
+        );
+      }
     });
   artifacts
     .command("show")
@@ -49,6 +69,19 @@ export function registerArtifactsCommand(program: Command): void {
     .addOption(new Option("--json", "print the manifest as JSON on stdout").env("LLM_TWIN_JSON"))
     .action(async (version: string, options: Options) => {
       const { showArtifact } = await import("../../ingestion/artifacts/index.js");
+      const { listDatasetArtifacts } = await import("../../datasets/index.js");
+      const datasets = (await listDatasetArtifacts(options.artifacts)).filter(
+        (dataset) => version !== "latest" && dataset.manifest.version.startsWith(version),
+      );
+      const [dataset] = datasets;
+      if (dataset !== undefined && datasets.length === 1) {
+        process.stdout.write(
+          options.json
+            ? `${JSON.stringify({ ...dataset.manifest, path: dataset.path })}\n`
+            : describeDataset(dataset.manifest, dataset.path),
+        );
+        return;
+      }
       const listing = await showArtifact(options.artifacts, version);
       if (options.json) {
         process.stdout.write(
@@ -74,6 +107,43 @@ function toListEntry(listing: ArtifactListing) {
     path: listing.path,
     latest: listing.latest,
   };
+}
+
+function toDatasetEntry(manifest: DatasetManifest, path: string) {
+  return {
+    version: manifest.version,
+    kind: manifest.kind,
+    createdAt: manifest.createdAt,
+    parent: manifest.parent,
+    lineage: manifest.lineage,
+    counts: manifest.counts,
+    generator: manifest.generator.model,
+    promptTemplateVersion: manifest.generator.promptTemplateVersion,
+    path,
+  };
+}
+
+function describeDataset(manifest: DatasetManifest, path: string): string {
+  const { traces } = manifest.lineage;
+  const lines = [
+    `version       ${manifest.version} (${manifest.kind} dataset)`,
+    `path          ${path}`,
+    `created       ${manifest.createdAt}`,
+    `parent        ${manifest.lineage.documents === null ? "-" : `document artifact ${manifest.lineage.documents}`}`,
+    ...(traces === null
+      ? []
+      : [
+          `traces        ${traces.file} (sha256 ${traces.sha256.slice(0, 16)}${traces.since === null ? "" : `, since ${traces.since}`})`,
+        ]),
+    `generator     ${manifest.generator.model ?? "-"}, prompt template ${manifest.generator.promptTemplateVersion}`,
+    `  parameters  ${JSON.stringify(manifest.generator.parameters)}`,
+    `counts        ${Object.entries(manifest.counts)
+      .map(([key, value]) => `${key} ${value}`)
+      .join(", ")}`,
+    "files",
+    ...manifest.files.map((file) => `  ${file.name}  ${file.records} records  sha256 ${file.sha256.slice(0, 16)}`),
+  ];
+  return `${lines.join("\n")}\n`;
 }
 
 function describe(listing: ArtifactListing): string {

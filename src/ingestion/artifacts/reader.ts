@@ -8,7 +8,7 @@ import { readLatest } from "./writer.js";
 
 export type ArtifactListing = { manifest: ArtifactManifest; path: string; latest: boolean };
 
-/** Every artifact under `directory`, oldest first. An absent directory has none. */
+/** Every document artifact under `directory`, oldest first. An absent directory has none. */
 export async function listArtifacts(directory: string): Promise<ArtifactListing[]> {
   if (!existsSync(directory)) return [];
   const latest = await readLatest(directory);
@@ -19,6 +19,7 @@ export async function listArtifacts(directory: string): Promise<ArtifactListing[
     const manifestPath = join(path, MANIFEST_FILE);
     if (!existsSync(manifestPath)) continue;
     const manifest = await readManifest(manifestPath);
+    if ((manifest as { kind?: unknown }).kind !== undefined) continue; // a dataset artifact (src/datasets)
     listings.push({ manifest, path, latest: manifest.version === latest });
   }
   return listings.sort(

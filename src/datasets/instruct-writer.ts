@@ -1,0 +1,134 @@
+/**
+ * The instruction writer: an LLM reached over any OpenAI-compatible chat API is asked, for one
+ * chunk, for the instructions that chunk would answer. The reply is constrained with a JSON schema
+ * (`response_format: json_schema`), parsed and checked; transport failures are retried.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { AppError } from "../errors/index.js";
+
+export const INSTRUCT_PROMPT_VERSION = "instruct-v1";
+
+export type InstructionWriterOptions = {
+  /** Base URL of the OpenAI-compatible server (…/v1/chat/completions is appended). */
+  url: string;
+  model: string;
+  apiKey?: string;
+  timeoutMs: number;
+  retries: number;
+};
+
+export type InstructionWriter = {
+  model: string;
+  write(chunk: { title: string; text: string }, count: number, signal?: AbortSignal): Promise<string[]>;
+};
+
+export function instructionSchema(count: number) {
+  return {
+    name: "instructions",
+    schema: {
+      type: "object",
+      properties: {
+        instructions: {
+          type: "array",
+          items: { type: "string", minLength: 10, maxLength: 300 },
+          minItems: count,
+          maxItems: count,
+        },
+      },
+      required: ["instructions"],
+      additionalProperties: false,
+    },
+  };
+}
+
+export function instructionMessages(chunk: { title: string; text: string }, count: number) {
+  return [
+    {
+      role: "system",
+      content:
+        "You write training data. Given an extract of a text, write instructions a user could give an assistant " +
+        "for which the extract is the answer (write a post, explain a point, describe...). Each instruction is " +
+        "self-contained, names the topic, and does not mention 'the extract' or 'the text'. Answer with JSON only.",
+    },
+    {
+      role: "user",
+      content: `Write ${count} distinct instruction(s) that this extract answers.\nTitle: ${chunk.title}\nExtract:\n${chunk.text}`,
+    },
+  ];
+}
+
+export function chatCompletionsEndpoint(url: string): string {
+  const base = url.replace(/\/+$/, "");
+  return base.endsWith("/chat/completions") ? base : `${base.endsWith("/v1") ? base : `${base}/v1`}/chat/completions`;
+}
+
+export function createInstructionWriter(options: InstructionWriterOptions): InstructionWriter {
+  const endpoint = chatCompletionsEndpoint(options.url);
+
+  async function once(chunk: { title: string; text: string }, count: number, signal?: AbortSignal): Promise<string[]> {
+    const timeout = AbortSignal.timeout(options.timeoutMs);
+    let response: Response;
+    try {
+      response = await fetch(endpoint, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          ...(options.apiKey === undefined ? {} : { authorization: `Bearer ${options.apiKey}` }),
+        },
+        body: JSON.stringify({
+          model: options.model,
+          messages: instructionMessages(chunk, count),
+          temperature: 0.7,
+          max_tokens: 120 * count,
+          response_format: { type: "json_schema", json_schema: { ...instructionSchema(count), strict: true } },
+        }),
+        signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
+      });
+    } catch (error) {
+      if (signal?.aborted) throw new AppError("aborted", "the run was stopped");
+      throw new AppError(
+        timeout.aborted ? "timeout" : "upstream_unavailable",
+        timeout.aborted
+          ? `the writer LLM did not answer within ${options.timeoutMs} ms (raise --timeout)`
+          : `cannot reach the writer LLM at ${endpoint}: ${(error as Error).message} (check --llm-url)`,
+        { cause: error, retryable: true },
+      );
+    }
+    const text = await response.text();
+    if (!response.ok)
+      throw new AppError("upstream_error", `the writer LLM answered HTTP ${response.status}: ${text.slice(0, 200)}`, {
+        retryable: response.status === 429 || response.status >= 500,
+      });
+    return parseInstructions(text);
+  }
+
+  return {
+    model: options.model,
+    async write(chunk, count, signal) {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await once(chunk, count, signal);
+        } catch (error) {
+          const retryable = error instanceof AppError && error.retryable;
+          if (!retryable || attempt >= options.retries) throw error;
+          await sleep(200 * 2 ** attempt, undefined, { signal });
+        }
+      }
+    },
+  };
+}
+
+/** The instructions of a chat completion body; a malformed reply yields none (counted, not fatal). */
+export function parseInstructions(body: string): string[] {
+  try {
+    const completion = JSON.parse(body) as { choices?: { message?: { content?: unknown } }[] };
+    const content = completion.choices?.[0]?.message?.content;
+    if (typeof content !== "string") return [];
+    const parsed = JSON.parse(content.replace(/^```(?:json)?\s*|\s*```$/g, "")) as { instructions?: unknown };
+    return Array.isArray(parsed.instructions)
+      ? parsed.instructions.filter((item): item is string => typeof item === "string")
+      : [];
+  } catch {
+    return [];
+  }
+}
