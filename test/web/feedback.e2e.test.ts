@@ -87,7 +87,9 @@ describe.skipIf(!hasChromium)("feedback from the chat page", () => {
     expect(metrics).toContain('llm_twin_rag_feedback_total{rating="down"} 1');
 
     const reopened = await openFeedbackStore({ file: feedbackFile, capacity: 10 });
-    expect(reopened.list({ rating: "down" }).map((entry) => entry.traceId)).toEqual([listed.feedback[0]?.traceId]);
+    expect((await reopened.list({ rating: "down" })).map((entry) => entry.traceId)).toEqual([
+      listed.feedback[0]?.traceId,
+    ]);
   }, 120_000);
 
   it("draws the rated answer's trace as a waterfall with its prompt, sources and feedback", async () => {
