@@ -5,8 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AppError } from "../../src/errors/index.js";
+import { createFingerprint } from "../../src/preprocessing/index.js";
 import { openRedisFeedbackStore } from "../../src/rag/feedback/redis-store.js";
+import { runRagService } from "../../src/rag/service/run.js";
+import { defaultRagServiceSettings } from "../../src/rag/service/settings.js";
 import { buildHarness } from "../../src/rag/testing/app-harness.js";
+import { fakeEmbedder, fakeLanguageModel, fakeStore, sampleChunks } from "../../src/rag/testing/fakes.js";
 import { feedbackStoreContract } from "../../src/rag/testing/feedback-store-contract.js";
 import { freePort } from "../../src/testing/free-port.js";
 import { REDIS_MISSING, type RunningRedis, redisServerAvailable, startRedis } from "../queue/redis-server.js";
@@ -72,5 +76,48 @@ describe.skipIf(!hasRedis)("feedback in Redis", () => {
     const again = await app.inject({ method: "POST", url: "/rag", payload: { query: "What is RAG?" } });
     expect(again.statusCode).toBe(200);
     await app.close();
+  }, 30_000);
+
+  function serviceWith(feedbackStore: string) {
+    const embedder = fakeEmbedder();
+    const now = new Date().toISOString();
+    const fingerprint = createFingerprint(embedder);
+    return runRagService({
+      settings: defaultRagServiceSettings({
+        port: 0,
+        host: "127.0.0.1",
+        logLevel: "silent",
+        feedbackStore,
+        feedbackStoreTimeoutMs: 2000,
+      }),
+      store: fakeStore(sampleChunks(), embedder, { fingerprint, createdAt: now, updatedAt: now }),
+      embedder,
+      llm: fakeLanguageModel(),
+      disposeResources: async () => {},
+    });
+  }
+
+  it("is what the service uses with --feedback-store, and the service does not start without it", async () => {
+    const service = await serviceWith(redis.url);
+    const answer = await fetch(`${service.url}/rag`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: "What is RAG?", expandQueries: 1 }),
+    });
+    const traceId = answer.headers.get("x-trace-id") ?? "";
+    await answer.json();
+    const posted = await fetch(`${service.url}/feedback`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ traceId, rating: "up" }),
+    });
+    expect(posted.status).toBe(201);
+    await service.close();
+    const reader = await openRedisFeedbackStore({ url: redis.url, capacity: 10 });
+    expect((await reader.forTrace(traceId)).map((entry) => entry.rating)).toEqual(["up"]);
+    await reader.close();
+
+    const down = await serviceWith(`redis://127.0.0.1:${await freePort()}`).catch((error) => error);
+    expect(down).toMatchObject({ code: "dependency_unavailable" });
   }, 30_000);
 });
