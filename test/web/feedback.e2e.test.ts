@@ -4,7 +4,7 @@
  * stored with the trace, counted in /metrics, and survives a restart of the store.
  */
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
@@ -18,6 +18,7 @@ import { CHROMIUM, CHROMIUM_LAUNCH } from "../../src/testing/chromium.js";
 import { projectRoot } from "../../src/testing/shared-datasets.js";
 import { type IngestedCorpus, ingestCorpus } from "../rag/support.js";
 
+const ARTIFACTS = join(process.cwd(), "test-artifacts", "chat");
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`skipping the feedback page test: ${CHROMIUM} is missing (apt-get install -y chromium)`);
 
@@ -86,6 +87,37 @@ describe.skipIf(!hasChromium)("feedback from the chat page", () => {
     expect(metrics).toContain('llm_twin_rag_feedback_total{rating="down"} 1');
 
     const reopened = await openFeedbackStore({ file: feedbackFile, capacity: 10 });
-    expect(reopened.list({ rating: "down" }).map((entry) => entry.traceId)).toEqual([listed.feedback[0]?.traceId]);
+    expect((await reopened.list({ rating: "down" })).map((entry) => entry.traceId)).toEqual([
+      listed.feedback[0]?.traceId,
+    ]);
   }, 120_000);
+
+  it("draws the rated answer's trace as a waterfall with its prompt, sources and feedback", async () => {
+    const [rated] = (
+      (await (await fetch(`${service.url}/feedback?rating=down`)).json()) as { feedback: { traceId: string }[] }
+    ).feedback;
+    await page.goto(`${service.url}/#traces`);
+    const trace = page.locator(`.trace[data-trace-id="${rated?.traceId}"]`);
+    await trace.waitFor({ timeout: 10_000 });
+    await trace.locator("summary").first().click();
+    const steps = await trace.locator(".waterfall th[scope=row]").allTextContents();
+    expect(steps).toEqual(expect.arrayContaining(["self-query", "embedding", "search", "rerank", "generation"]));
+    // Bars sit on the trace's time axis: each later step starts at or right of the one before.
+    const lefts = await trace
+      .locator(".waterfall-bar")
+      .evaluateAll((bars) =>
+        bars.map((bar) => Number.parseFloat((bar as unknown as { style: { left: string } }).style.left)),
+      );
+    expect(lefts.every((left) => left >= 0 && left <= 100)).toBe(true);
+    expect(lefts).toEqual([...lefts].sort((a, b) => a - b));
+    const generation = trace.locator('tr[data-step="generation"]');
+    expect(await generation.locator(".step-time").textContent()).toMatch(/first token/);
+    expect(await generation.locator(".waterfall-ttft").count()).toBe(1);
+    expect(await trace.locator('.trace-feedback li[data-rating="down"]').textContent()).toContain("not in my voice");
+    expect(await trace.locator(".trace-sources li").count()).toBeGreaterThan(0);
+    await trace.locator(".trace-prompt summary").click();
+    expect(await trace.locator(".trace-prompt pre").textContent()).toContain("How big should chunks be?");
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, "traces-waterfall.png"), fullPage: true });
+  }, 60_000);
 });

@@ -3,7 +3,8 @@
  * prompt, sources, answer, as the trace log had it) so a disliked answer can be studied after the
  * trace has left the ring buffer. Durable: a JSON Lines file, appended to, reloaded at start, and
  * compacted to the newest `capacity` entries once it holds twice that many (retention). Without a
- * file it lives in memory only (tests).
+ * file it lives in memory only (tests). The same port has a Redis adapter (redis-store.ts) for
+ * replicas that must share the feedback.
  */
 import { existsSync } from "node:fs";
 import { appendFile, mkdir, readFile, rename, writeFile } from "node:fs/promises";
@@ -26,9 +27,9 @@ export type FeedbackEntry = {
 export type FeedbackStore = {
   add(entry: FeedbackEntry): Promise<void>;
   /** Newest first. */
-  list(options?: { rating?: FeedbackRating; limit?: number }): FeedbackEntry[];
-  forTrace(traceId: string): FeedbackEntry[];
-  readonly size: number;
+  list(options?: { rating?: FeedbackRating; limit?: number }): Promise<FeedbackEntry[]>;
+  /** Newest first. */
+  forTrace(traceId: string): Promise<FeedbackEntry[]>;
   close(): Promise<void>;
 };
 
@@ -101,16 +102,13 @@ export async function openFeedbackStore(options: FeedbackStoreOptions): Promise<
       writing = write.catch(() => {});
       await write;
     },
-    list(listOptions = {}) {
+    async list(listOptions = {}) {
       const selected =
         listOptions.rating === undefined ? entries : entries.filter((entry) => entry.rating === listOptions.rating);
       return selected.slice(-(listOptions.limit ?? selected.length)).reverse();
     },
-    forTrace(traceId) {
+    async forTrace(traceId) {
       return entries.filter((entry) => entry.traceId === traceId).reverse();
-    },
-    get size() {
-      return entries.length;
     },
     async close() {
       await writing;

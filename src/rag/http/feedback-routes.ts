@@ -23,7 +23,13 @@ export type FeedbackRoutesOptions = {
 
 export const DEFAULT_FEEDBACK_COMMENT_MAX_CHARS = 2000;
 
-const errors = { 400: errorBodySchema, 401: errorBodySchema, 404: errorBodySchema, 429: errorBodySchema } as const;
+const errors = {
+  400: errorBodySchema,
+  401: errorBodySchema,
+  404: errorBodySchema,
+  429: errorBodySchema,
+  503: errorBodySchema,
+} as const;
 
 type FeedbackBody = { traceId: string; rating: FeedbackRating; comment?: string };
 
@@ -117,7 +123,7 @@ export async function registerFeedbackRoutes(
       },
     },
     async (request) => ({
-      feedback: store.list({
+      feedback: await store.list({
         ...(request.query.rating === undefined ? {} : { rating: request.query.rating }),
         limit: Number(request.query.limit ?? "50"),
       }),

@@ -63,7 +63,7 @@ describe("POST /feedback", () => {
     const lines = (await readFile(file, "utf8")).trim().split("\n");
     expect(lines).toHaveLength(2);
     const reopened = await openFeedbackStore({ file, capacity: 100 });
-    expect(reopened.forTrace(traceId).map((entry) => entry.rating)).toEqual(["up", "down"]);
+    expect((await reopened.forTrace(traceId)).map((entry) => entry.rating)).toEqual(["up", "down"]);
   });
 
   it("answers 404 for an unknown trace and a validation error for a bad body", async () => {
@@ -125,12 +125,12 @@ describe("feedback store", () => {
         trace,
       });
     }
-    expect(store.list().map((entry) => entry.traceId)).toEqual(["t6", "t5", "t4"]);
-    expect(store.list({ rating: "down", limit: 1 }).map((entry) => entry.traceId)).toEqual(["t5"]);
+    expect((await store.list()).map((entry) => entry.traceId)).toEqual(["t6", "t5", "t4"]);
+    expect((await store.list({ rating: "down", limit: 1 })).map((entry) => entry.traceId)).toEqual(["t5"]);
     await store.close();
     const lines = (await readFile(file, "utf8")).trim().split("\n");
     expect(lines.length).toBeLessThan(6);
     const reopened = await openFeedbackStore({ file, capacity: 3 });
-    expect(reopened.list().map((entry) => entry.traceId)).toEqual(["t6", "t5", "t4"]);
+    expect((await reopened.list()).map((entry) => entry.traceId)).toEqual(["t6", "t5", "t4"]);
   });
 });

@@ -347,6 +347,20 @@ export const RAG_SERVICE_OPTIONS: OptionSpec[] = [
     default: "10000",
   },
   {
+    key: "feedbackStore",
+    flags: "--feedback-store <url>",
+    env: "LLM_TWIN_FEEDBACK_STORE",
+    description:
+      "keep the feedback in this Redis (redis://host:6379/0) so replicas share it; unset: the local --feedback-file",
+  },
+  {
+    key: "feedbackStoreTimeoutMs",
+    flags: "--feedback-store-timeout-ms <ms>",
+    env: "LLM_TWIN_FEEDBACK_STORE_TIMEOUT_MS",
+    description: "wait for the feedback store's Redis at start (fail beyond)",
+    default: "5000",
+  },
+  {
     key: "feedbackCommentMaxChars",
     flags: "--feedback-comment-max-chars <n>",
     env: "LLM_TWIN_FEEDBACK_COMMENT_MAX_CHARS",

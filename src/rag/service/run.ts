@@ -12,6 +12,7 @@ import { createOtlpSink, createTracer, openTraceLog, type TraceSink } from "../.
 import { handleShutdownSignals } from "../../runtime/index.js";
 import type { VectorStore } from "../../vector-store/index.js";
 import { createAuthorsCache } from "../authors-cache.js";
+import { openRedisFeedbackStore } from "../feedback/redis-store.js";
 import { openFeedbackStore } from "../feedback/store.js";
 import { buildRagApp } from "../http/app.js";
 import { createRagMetrics } from "../http/rag-metrics.js";
@@ -69,7 +70,14 @@ async function startService(input: RunRagServiceInput): Promise<RunningRagServic
       ? undefined
       : createOtlpSink({ endpoint: settings.otlpEndpoint, serviceName: input.serviceName ?? "llm-twin-rag" });
   if (otlp !== undefined) sinks.push(otlp);
-  const feedback = await openFeedbackStore({ file: settings.feedbackFile, capacity: settings.feedbackCapacity });
+  const feedback =
+    settings.feedbackStore === undefined
+      ? await openFeedbackStore({ file: settings.feedbackFile, capacity: settings.feedbackCapacity })
+      : await openRedisFeedbackStore({
+          url: settings.feedbackStore,
+          capacity: settings.feedbackCapacity,
+          connectTimeoutMs: settings.feedbackStoreTimeoutMs,
+        });
   const metrics = createRagMetrics();
   const onlineEvaluator = await createServiceOnlineEvaluator(settings, metrics.http.registry);
   if (onlineEvaluator !== undefined) sinks.push(onlineEvaluator);

@@ -75,6 +75,11 @@ const settingsSchema = z.object({
   traceFileMaxBytes: integer(1024),
   feedbackFile: z.string().min(1),
   feedbackCapacity: integer(1),
+  feedbackStore: z
+    .string()
+    .regex(/^rediss?:\/\/\S+$/i, "must be a redis:// or rediss:// URL (leave it unset for the local --feedback-file)")
+    .optional(),
+  feedbackStoreTimeoutMs: milliseconds,
   feedbackCommentMaxChars: integer(1),
   onlineEvalRate: z.coerce.number().min(0).max(1),
   onlineEvalQueue: integer(1),
