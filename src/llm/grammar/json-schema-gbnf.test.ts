@@ -41,7 +41,13 @@ const SCHEMAS: Record<string, Record<string, unknown>> = {
 describe("jsonSchemaToGbnf", () => {
   it("builds grammars llama.cpp compiles", async () => {
     const llama = await getLlama({ gpu: false });
-    for (const schema of [...Object.values(SCHEMAS), {}, { type: "object" }, { type: "number", minimum: 0 }]) {
+    for (const schema of [
+      ...Object.values(SCHEMAS),
+      {},
+      { type: "object" },
+      { type: "number", minimum: 0 },
+      { type: "object", properties: { a: { type: "boolean" }, b: { type: "null" } } },
+    ]) {
       const grammar = await llama.createGrammar({ grammar: jsonSchemaToGbnf(schema) });
       expect(grammar.grammar).toContain("root ::=");
     }
