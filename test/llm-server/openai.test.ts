@@ -148,6 +148,42 @@ describe("OpenAI API", () => {
     expect(typeof parsed.ok).toBe("boolean");
   });
 
+  it("response_format json_schema integers are finite integers at any seed; unenforceable keywords get a 422", async () => {
+    const schema = {
+      type: "object",
+      properties: { a: { type: "integer" } },
+      required: ["a"],
+      additionalProperties: false,
+    };
+    let finished = 0;
+    for (const seed of [1, 2, 3, 4, 5, 6]) {
+      const response = await post("/v1/chat/completions", {
+        messages: [{ role: "user", content: `number ${seed}` }],
+        max_tokens: 40,
+        temperature: 1.5,
+        seed,
+        response_format: { type: "json_schema", json_schema: { name: "n", schema } },
+      });
+      const choice = response.json().choices[0];
+      if (choice.finish_reason === "length") continue;
+      const parsed = JSON.parse(choice.message.content);
+      expect(Object.keys(parsed)).toEqual(["a"]);
+      expect(Number.isInteger(parsed.a) && Number.isFinite(parsed.a)).toBe(true);
+      finished++;
+    }
+    expect(finished).toBeGreaterThan(0);
+    const refused = await post("/v1/chat/completions", {
+      messages: [{ role: "user", content: "date" }],
+      max_tokens: 4,
+      response_format: {
+        type: "json_schema",
+        json_schema: { name: "d", schema: { type: "string", format: "date-time" } },
+      },
+    });
+    expect(refused.statusCode).toBe(422);
+    expect(JSON.stringify(refused.json())).toContain("`format`");
+  });
+
   it("GET /v1/models lists the served model", async () => {
     const response = await service.app.inject({ method: "GET", url: "/v1/models" });
     expect(response.json()).toMatchObject({ object: "list", data: [{ id: "tiny-chat", object: "model" }] });

@@ -1,7 +1,7 @@
 /**
  * Generation parameters → node-llama-cpp evaluate options: temperature (0 = greedy), top-k,
  * top-p, repetition penalty, seed, token bias and JSON-schema grammar. Grammars are compiled once
- * per schema and kept in a small cache.
+ * per schema (src/llm/grammar) and kept in a small cache.
  */
 import {
   type Llama,
@@ -13,6 +13,7 @@ import {
   TokenBias,
 } from "node-llama-cpp";
 import { AppError } from "../../errors/index.js";
+import { jsonSchemaToGbnf } from "../grammar/json-schema-gbnf.js";
 import type { GenerationParameters } from "../port.js";
 
 const GRAMMAR_CACHE_SIZE = 32;
@@ -37,7 +38,9 @@ export function createGrammarCache(llama: Llama): (schema: Record<string, unknow
     const key = JSON.stringify(schema);
     let grammar = grammars.get(key);
     if (grammar === undefined) {
-      grammar = llama.createGrammarForJsonSchema(schema as never) as Promise<LlamaGrammar>;
+      // Our own converter, not createGrammarForJsonSchema: its numbers are unbounded (Infinity)
+      // and it ignores keywords such as minimum or maxLength (issue #15 item 6).
+      grammar = Promise.resolve().then(() => llama.createGrammar({ grammar: jsonSchemaToGbnf(schema) }));
       grammars.set(key, grammar);
       if (grammars.size > GRAMMAR_CACHE_SIZE) {
         const oldest = grammars.keys().next().value;
@@ -48,6 +51,7 @@ export function createGrammarCache(llama: Llama): (schema: Record<string, unknow
       return await grammar;
     } catch (error) {
       grammars.delete(key);
+      if (error instanceof AppError) throw error;
       throw new AppError(
         "validation_error",
         `Input validation error: grammar is not a supported JSON schema: ${messageOf(error)}`,
