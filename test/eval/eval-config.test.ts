@@ -41,8 +41,12 @@ describe("eval retrieval options", () => {
       fusion: "rrf",
       queries: "held-out",
     });
-    expect(() => parseEvalConfig({ ...base, fusion: "max" })).toThrow(/--fusion must be agreement or rrf/);
-    expect(() => parseEvalConfig({ ...base, queries: "half" })).toThrow(/--queries must be all, tune, held-out/);
+    expect(() => parseEvalConfig({ ...base, fusion: "max" })).toThrow(
+      /--fusion \(LLM_TWIN_EVAL_FUSION\): must be agreement or rrf/,
+    );
+    expect(() => parseEvalConfig({ ...base, queries: "half" })).toThrow(
+      /--queries \(LLM_TWIN_EVAL_QUERIES\): must be all, tune, held-out/,
+    );
   });
 
   it("fails naming every bad flag", () => {

@@ -295,7 +295,7 @@ describe.skipIf(ARTICLES === undefined || !hasChromium)("chat page in a browser 
     await expect.poll(() => page.locator(".trace").count()).toBeGreaterThan(3);
     expect(await page.locator("#chat-view").isHidden()).toBe(true);
     const withAuthor = page.locator(".trace", { has: page.locator(".trace-author", { hasText: MAXIME }) }).first();
-    await withAuthor.locator("summary").click();
+    await withAuthor.locator("summary").first().click();
     const steps = await withAuthor.locator(".steps th[scope=row]").allTextContents();
     expect(steps).toEqual(expect.arrayContaining(["self-query", "query-expansion", "search", "rerank", "generation"]));
     expect(await withAuthor.locator(".trace-queries li").count()).toBeGreaterThan(0);
