@@ -83,7 +83,7 @@ const ms = (value: number) => (Number.isNaN(value) ? "-" : value.toFixed(value <
 
 export async function run(args: string[]): Promise<void> {
   process.env.LANCEDB_LOG ??= "error";
-  const requests = Number(option(args, "--requests") ?? "60");
+  const requests = Number(option(args, "--requests") ?? "200");
   const burst = Number(option(args, "--burst") ?? "10");
   const parallel = Number(option(args, "--parallel") ?? "2");
   const maxNewTokens = Number(option(args, "--max-new-tokens") ?? "24");
