@@ -7,15 +7,8 @@
 import { type Command, Option } from "commander";
 import { z } from "zod";
 import { AppError } from "../../errors/index.js";
-import {
-  DEFAULT_JUDGE_OPTIONS,
-  formatGenerationTable,
-  type GenerationRunOptions,
-  generationJson,
-  type InProcessLlm,
-  runGenerationEvaluation,
-  writeGenerationReport,
-} from "../../eval/generation/index.js";
+import type { GenerationRunOptions, InProcessLlm } from "../../eval/generation/index.js";
+import { DEFAULT_JUDGE_OPTIONS } from "../../eval/generation/judge-defaults.js";
 import { createProgress, type Progress } from "../../observability/progress.js";
 import { positive } from "../flag-schemas.js";
 import { DEFAULT_VOICE_CORPUS } from "./eval-voice.js";
@@ -238,6 +231,10 @@ function twinOptions(config: EvalGenerationConfig): GenerationRunOptions["twin"]
 }
 
 export async function runEvalGenerationCommand(config: EvalGenerationConfig): Promise<void> {
+  // Loaded here, not at the top: `--help` must not pay for the RAG pipeline and the report.
+  const { formatGenerationTable, generationJson, runGenerationEvaluation, writeGenerationReport } = await import(
+    "../../eval/generation/index.js"
+  );
   process.env.LANCEDB_LOG ??= "error";
   const isTTY = config.progress === "auto" ? undefined : config.progress === "tty";
   let progress: Progress | undefined;

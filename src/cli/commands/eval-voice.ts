@@ -6,18 +6,7 @@ import { readFile } from "node:fs/promises";
 import { type Command, Option } from "commander";
 import { z } from "zod";
 import { AppError } from "../../errors/index.js";
-import {
-  buildFromCounted,
-  countDocuments,
-  DEFAULT_VOICE_OPTIONS,
-  formatVoiceValidation,
-  readVoiceCorpus,
-  resolveAuthor,
-  scoreVoice,
-  VOICE_METHODS,
-  validateVoiceModel,
-  voiceValidationJson,
-} from "../../eval/voice/index.js";
+import { DEFAULT_VOICE_OPTIONS, VOICE_METHODS } from "../../eval/voice/model.js";
 import { positive } from "../flag-schemas.js";
 
 export const DEFAULT_VOICE_CORPUS = "../shared/datasets/llm-twin/articles.json";
@@ -88,6 +77,17 @@ export function registerEvalVoiceCommand(evalCommand: Command): void {
 }
 
 export async function runEvalVoiceCommand(config: EvalVoiceConfig): Promise<void> {
+  // Loaded here, not at the top: `--help` must not pay for the corpus reader and the cleaning.
+  const {
+    buildFromCounted,
+    countDocuments,
+    formatVoiceValidation,
+    readVoiceCorpus,
+    resolveAuthor,
+    scoreVoice,
+    validateVoiceModel,
+    voiceValidationJson,
+  } = await import("../../eval/voice/index.js");
   const started = performance.now();
   const corpus = await readVoiceCorpus(config.corpus);
   const settings = {

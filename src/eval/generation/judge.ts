@@ -34,7 +34,7 @@ export type Judge = {
   score(metric: JudgeMetric, input: JudgeInput, signal?: AbortSignal): Promise<MetricScore>;
 };
 
-export const DEFAULT_JUDGE_OPTIONS = { timeoutMs: 60_000, retries: 2, concurrency: 4, model: "judge" } as const;
+export { DEFAULT_JUDGE_OPTIONS } from "./judge-defaults.js";
 
 export function chatCompletionsUrl(url: string): string {
   const trimmed = url.replace(/\/+$/, "");
