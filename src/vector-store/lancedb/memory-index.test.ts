@@ -236,7 +236,7 @@ describe("TableMemoryIndex", () => {
     await store.upsert(chunks(30, random, "row"));
     const connection = await lancedb.connect(directory, { readConsistencyInterval: 0 });
     const table = await connection.openTable("embedded_articles");
-    const holder = new TableMemoryIndex(table, 16, { maxMegabytes: 1, maxScanRows: 1000 });
+    const holder = new TableMemoryIndex(table, 16, { maxMegabytes: 1, maxScanRows: 1000, firstBuildWaitMs: 60_000 });
     const first = await holder.current();
     expect(first?.size).toBe(30);
     expect(first?.candidates("odd")).toBe(15);
@@ -250,8 +250,24 @@ describe("TableMemoryIndex", () => {
     expect(rebuilt?.size).toBe(35);
     expect(rebuilt?.version).toBe(await table.version());
 
-    const tooSmall = new TableMemoryIndex(table, 16, { maxMegabytes: 0, maxScanRows: 1000 });
+    const tooSmall = new TableMemoryIndex(table, 16, { maxMegabytes: 0, maxScanRows: 1000, firstBuildWaitMs: 60_000 });
     expect(await tooSmall.current()).toBeUndefined();
+    connection.close();
+    await store.close();
+  });
+
+  it("answers without the copy when its first build outlasts the wait, and uses it once built", async () => {
+    const directory = await temporaryDirectory();
+    const random = seededRandom(22);
+    const store = await openVectorStore(directory);
+    await store.upsert(chunks(30, random, "row"));
+    const connection = await lancedb.connect(directory, { readConsistencyInterval: 0 });
+    const table = await connection.openTable("embedded_articles");
+    // A wait of 0 ms: the first search never waits for the scan of the table.
+    const holder = new TableMemoryIndex(table, 16, { maxMegabytes: 1, maxScanRows: 1000, firstBuildWaitMs: 0 });
+    expect(await holder.current()).toBeUndefined();
+    await holder.settled();
+    expect((await holder.current())?.size).toBe(30);
     connection.close();
     await store.close();
   });
@@ -297,15 +313,24 @@ describe("buildMemoryIndex", () => {
 });
 
 describe("memory index settings", () => {
-  it("reads LLM_TWIN_LANCEDB_MEMORY_INDEX_MB and LLM_TWIN_LANCEDB_EXACT_SCAN_ROWS, options first", () => {
-    const env = { LLM_TWIN_LANCEDB_MEMORY_INDEX_MB: "64", LLM_TWIN_LANCEDB_EXACT_SCAN_ROWS: "1000" };
-    expect(resolveLanceDbOptions({ directory: "x", env }).memoryIndex).toEqual({ maxMegabytes: 64, maxScanRows: 1000 });
+  it("reads the LLM_TWIN_LANCEDB_* memory index variables, options first", () => {
+    const env = {
+      LLM_TWIN_LANCEDB_MEMORY_INDEX_MB: "64",
+      LLM_TWIN_LANCEDB_EXACT_SCAN_ROWS: "1000",
+      LLM_TWIN_LANCEDB_FIRST_BUILD_WAIT_MS: "500",
+    };
+    expect(resolveLanceDbOptions({ directory: "x", env }).memoryIndex).toEqual({
+      maxMegabytes: 64,
+      maxScanRows: 1000,
+      firstBuildWaitMs: 500,
+    });
     expect(
       resolveLanceDbOptions({ directory: "x", env, memoryIndex: { maxMegabytes: 0 } }).memoryIndex.maxMegabytes,
     ).toBe(0);
     expect(resolveLanceDbOptions({ directory: "x", env: {} }).memoryIndex).toEqual({
       maxMegabytes: 256,
       maxScanRows: 50_000,
+      firstBuildWaitMs: 2_000,
     });
   });
 

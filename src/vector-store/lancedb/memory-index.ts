@@ -16,9 +16,18 @@ export type MemoryIndexSettings = {
   maxMegabytes: number;
   /** Most candidate rows (the table, or the author's rows when filtered) scanned exactly per query; beyond, LanceDB's ANN index answers. */
   maxScanRows: number;
+  /**
+   * How long the first search of a table waits for its copy to be built; past that (a large table:
+   * 100k × 384 takes ~11 s) the search goes to LanceDB while the copy finishes in the background.
+   */
+  firstBuildWaitMs: number;
 };
 
-export const DEFAULT_MEMORY_INDEX_SETTINGS: MemoryIndexSettings = { maxMegabytes: 256, maxScanRows: 50_000 };
+export const DEFAULT_MEMORY_INDEX_SETTINGS: MemoryIndexSettings = {
+  maxMegabytes: 256,
+  maxScanRows: 50_000,
+  firstBuildWaitMs: 2_000,
+};
 
 /** A row's other columns, when the index holds them (a row of an Arrow record batch). */
 export type PayloadRow = ChunkRow;
@@ -294,7 +303,7 @@ export class TableMemoryIndex {
     this.#building ??= this.#rebuild(version).finally(() => {
       this.#building = undefined;
     });
-    if (first) await this.#building;
+    if (first) await settledWithin(this.#building, this.#settings.firstBuildWaitMs);
     return this.#index?.version === version ? this.#index : undefined;
   }
 
@@ -319,5 +328,18 @@ export class TableMemoryIndex {
       // The index is only an accelerator: on failure searches keep going to LanceDB.
       this.#index = undefined;
     }
+  }
+}
+
+/** Waits for `work` for at most `ms` (the work goes on either way). */
+async function settledWithin(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  try {
+    await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -25,7 +25,9 @@ export type LanceDbStoreOptions = {
   /**
    * The in-memory copy of each table's vectors for exact dense search (memory-index.ts). Defaults:
    * up to 256 MiB of vectors per table (env LLM_TWIN_LANCEDB_MEMORY_INDEX_MB, 0 = off) and up to
-   * 50,000 candidate rows scanned per query (env LLM_TWIN_LANCEDB_EXACT_SCAN_ROWS).
+   * 50,000 candidate rows scanned per query (env LLM_TWIN_LANCEDB_EXACT_SCAN_ROWS); the first search
+   * of a table waits up to 2,000 ms for its copy, then LanceDB answers while it is built
+   * (env LLM_TWIN_LANCEDB_FIRST_BUILD_WAIT_MS).
    */
   memoryIndex?: Partial<MemoryIndexSettings>;
   /** Where the LLM_TWIN_LANCEDB_* variables are read from when an option is not given. Default process.env. */
@@ -36,6 +38,7 @@ export type LanceDbStoreOptions = {
 export const MEMORY_INDEX_VARIABLES = {
   maxMegabytes: "LLM_TWIN_LANCEDB_MEMORY_INDEX_MB",
   maxScanRows: "LLM_TWIN_LANCEDB_EXACT_SCAN_ROWS",
+  firstBuildWaitMs: "LLM_TWIN_LANCEDB_FIRST_BUILD_WAIT_MS",
 } as const satisfies Record<keyof MemoryIndexSettings, string>;
 
 export type AnnSettings = {
