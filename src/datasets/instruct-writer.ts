@@ -5,6 +5,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { AppError } from "../errors/index.js";
+import { chatCompletionsUrl, postJson } from "../llm/openai-chat.js";
 
 export const INSTRUCT_PROMPT_VERSION = "instruct-v1";
 
@@ -57,43 +58,33 @@ export function instructionMessages(chunk: { title: string; text: string }, coun
   ];
 }
 
-export function chatCompletionsEndpoint(url: string): string {
-  const base = url.replace(/\/+$/, "");
-  return base.endsWith("/chat/completions") ? base : `${base.endsWith("/v1") ? base : `${base}/v1`}/chat/completions`;
-}
-
 export function createInstructionWriter(options: InstructionWriterOptions): InstructionWriter {
-  const endpoint = chatCompletionsEndpoint(options.url);
+  const endpoint = chatCompletionsUrl(options.url);
 
   async function once(chunk: { title: string; text: string }, count: number, signal?: AbortSignal): Promise<string[]> {
-    const timeout = AbortSignal.timeout(options.timeoutMs);
-    let response: Response;
-    try {
-      response = await fetch(endpoint, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          ...(options.apiKey === undefined ? {} : { authorization: `Bearer ${options.apiKey}` }),
-        },
-        body: JSON.stringify({
-          model: options.model,
-          messages: instructionMessages(chunk, count),
-          temperature: 0.7,
-          max_tokens: 120 * count,
-          response_format: { type: "json_schema", json_schema: { ...instructionSchema(count), strict: true } },
-        }),
-        signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
-      });
-    } catch (error) {
-      if (signal?.aborted) throw new AppError("aborted", "the run was stopped");
+    const sent = await postJson(endpoint, {
+      apiKey: options.apiKey,
+      body: {
+        model: options.model,
+        messages: instructionMessages(chunk, count),
+        temperature: 0.7,
+        max_tokens: 120 * count,
+        response_format: { type: "json_schema", json_schema: { ...instructionSchema(count), strict: true } },
+      },
+      timeoutMs: options.timeoutMs,
+      signal,
+    });
+    if (!sent.ok) {
+      if (sent.aborted) throw new AppError("aborted", "the run was stopped");
       throw new AppError(
-        timeout.aborted ? "timeout" : "upstream_unavailable",
-        timeout.aborted
+        sent.timedOut ? "timeout" : "upstream_unavailable",
+        sent.timedOut
           ? `the writer LLM did not answer within ${options.timeoutMs} ms (raise --timeout)`
-          : `cannot reach the writer LLM at ${endpoint}: ${(error as Error).message} (check --llm-url)`,
-        { cause: error, retryable: true },
+          : `cannot reach the writer LLM at ${endpoint}: ${(sent.error as Error).message} (check --llm-url)`,
+        { cause: sent.error, retryable: true },
       );
     }
+    const { response } = sent;
     const text = await response.text();
     if (!response.ok)
       throw new AppError("upstream_error", `the writer LLM answered HTTP ${response.status}: ${text.slice(0, 200)}`, {

@@ -6,6 +6,7 @@
  * 5xx) are retried with backoff; junk is not (the same prompt at temperature 0 gives the same junk).
  */
 import { z } from "zod";
+import { chatCompletionsUrl, postJson } from "../../llm/openai-chat.js";
 import {
   buildJudgePrompt,
   JUDGE_PROMPTS_VERSION,
@@ -34,14 +35,8 @@ export type Judge = {
   score(metric: JudgeMetric, input: JudgeInput, signal?: AbortSignal): Promise<MetricScore>;
 };
 
+export { chatCompletionsUrl } from "../../llm/openai-chat.js";
 export { DEFAULT_JUDGE_OPTIONS } from "./judge-defaults.js";
-
-export function chatCompletionsUrl(url: string): string {
-  const trimmed = url.replace(/\/+$/, "");
-  if (trimmed.endsWith("/chat/completions")) return trimmed;
-  if (trimmed.endsWith("/v1")) return `${trimmed}/chat/completions`;
-  return `${trimmed}/v1/chat/completions`;
-}
 
 const itemsOf = <K extends string, F extends string>(item: K, flag: F) =>
   z.object({ items: z.array(z.object({ [item]: z.union([z.string(), z.number()]), [flag]: z.boolean() })) });
@@ -135,29 +130,23 @@ export function createOpenAiJudge(options: JudgeOptions): Judge {
   const retryDelayMs = options.retryDelayMs ?? 500;
 
   async function call(prompt: ReturnType<typeof buildJudgePrompt>, signal: AbortSignal | undefined): Promise<unknown> {
-    const timeout = AbortSignal.timeout(options.timeoutMs);
-    const combined = signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
-    let response: Response;
-    try {
-      response = await fetch(endpoint, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          ...(options.apiKey === undefined ? {} : { authorization: `Bearer ${options.apiKey}` }),
-        },
-        body: JSON.stringify({
-          model: options.model,
-          messages: prompt.messages,
-          temperature: 0,
-          response_format: { type: "json_schema", json_schema: { ...prompt.schema, strict: true } },
-        }),
-        signal: combined,
-      });
-    } catch (error) {
-      if (signal?.aborted) throw new TransportFailure("the run was stopped", false);
-      if (timeout.aborted) throw new TransportFailure(`the judge did not answer within ${options.timeoutMs} ms`, true);
-      throw new TransportFailure(`cannot reach the judge at ${endpoint}: ${(error as Error).message}`, true);
+    const sent = await postJson(endpoint, {
+      apiKey: options.apiKey,
+      body: {
+        model: options.model,
+        messages: prompt.messages,
+        temperature: 0,
+        response_format: { type: "json_schema", json_schema: { ...prompt.schema, strict: true } },
+      },
+      timeoutMs: options.timeoutMs,
+      signal,
+    });
+    if (!sent.ok) {
+      if (sent.aborted) throw new TransportFailure("the run was stopped", false);
+      if (sent.timedOut) throw new TransportFailure(`the judge did not answer within ${options.timeoutMs} ms`, true);
+      throw new TransportFailure(`cannot reach the judge at ${endpoint}: ${(sent.error as Error).message}`, true);
     }
+    const { response, timeout } = sent;
     let text: string;
     try {
       text = await response.text();

@@ -6,6 +6,7 @@
  */
 import { performance } from "node:perf_hooks";
 import { AppError } from "../../errors/index.js";
+import { postJson } from "../../llm/openai-chat.js";
 import type { Tracer } from "../../observability/tracing/index.js";
 import { answerStream, type RagDependencies, type RagSource, type RagTimings } from "../../rag/index.js";
 import type { GenerationQuestion } from "./questions.js";
@@ -93,31 +94,26 @@ export function createHttpTwin(options: HttpTwinOptions): Twin {
     description: `RAG service at ${options.url}`,
     async answer(question, signal) {
       const started = performance.now();
-      const timeout = AbortSignal.timeout(options.timeoutMs);
       const elapsed = () => ({ totalMs: performance.now() - started });
-      let response: Response;
-      try {
-        response = await fetch(endpoint, {
-          method: "POST",
-          headers: {
-            "content-type": "application/json",
-            ...(options.apiKey === undefined ? {} : { authorization: `Bearer ${options.apiKey}` }),
-          },
-          body: JSON.stringify({
-            query: question.question,
-            ...(question.author === undefined ? {} : { author: question.author }),
-          }),
-          signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
-        });
-      } catch (error) {
-        const message = timeout.aborted
+      const sent = await postJson(endpoint, {
+        apiKey: options.apiKey,
+        body: {
+          query: question.question,
+          ...(question.author === undefined ? {} : { author: question.author }),
+        },
+        timeoutMs: options.timeoutMs,
+        signal,
+      });
+      if (!sent.ok) {
+        const message = sent.timedOut
           ? `the RAG service did not answer within ${options.timeoutMs} ms`
-          : `cannot reach the RAG service at ${endpoint}: ${(error as Error).message}`;
+          : `cannot reach the RAG service at ${endpoint}: ${(sent.error as Error).message}`;
         return emptyAnswer(question, elapsed(), {
-          code: timeout.aborted ? "timeout" : "upstream_unavailable",
+          code: sent.timedOut ? "timeout" : "upstream_unavailable",
           message,
         });
       }
+      const { response } = sent;
       const traceId = response.headers.get("x-trace-id");
       const body = (await response.json().catch(() => undefined)) as
         | { answer?: string; sources?: RagSource[]; timings?: RagTimings; error?: { code?: string; message?: string } }
