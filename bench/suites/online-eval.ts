@@ -20,28 +20,10 @@ import { defaultRagServiceSettings } from "../../src/rag/service/settings.js";
 import { startScriptedJudge } from "../../src/testing/scripted-judge.js";
 import { SHARED_DATASETS_MISSING, sharedDatasetPath } from "../../src/testing/shared-datasets.js";
 import { openVectorStore } from "../../src/vector-store/index.js";
+import { option, percentile, RAG_BENCH_QUERIES as QUERIES } from "../support/rag-bench.js";
 
 export const name = "online-eval";
 export const description = "RAG service: /rag p50 with online evaluation at 10 % (judge + voice) vs without";
-
-const QUERIES = [
-  "My name is Paul Iusztin. Draft a LinkedIn post about RAG systems.",
-  "Write a short article about fine-tuning LLMs in the style of Maxime Labonne",
-  "How do I build a feature pipeline with a vector database?",
-  "Explain model merging to a beginner",
-  "Write about quantization of large language models",
-  "How should I chunk documents for retrieval?",
-];
-
-function option(args: string[], flag: string): string | undefined {
-  const position = args.indexOf(flag);
-  return position === -1 ? undefined : args[position + 1];
-}
-
-function percentile(values: readonly number[], fraction: number): number {
-  const sorted = [...values].sort((left, right) => left - right);
-  return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] ?? Number.NaN;
-}
 
 async function ask(url: string, query: string, maxNewTokens: number): Promise<number> {
   const sent = performance.now();

@@ -21,6 +21,7 @@ import { createFakeQdrant } from "../../src/vector-store/qdrant/fake-qdrant.js";
 import type { QdrantRequest } from "../../src/vector-store/qdrant/rest.js";
 import { encodeQuery } from "../../src/vector-store/qdrant/sparse.js";
 import { openQdrantStore } from "../../src/vector-store/qdrant/store.js";
+import { seededRandom } from "../support/synthetic-vectors.js";
 
 export const name = "qdrant-hybrid";
 export const description =
@@ -32,16 +33,6 @@ const WORDS =
     " ",
   );
 const HYBRID = { denseWeight: 0.2, rrfK: 3, candidates: 40 };
-
-function seeded(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let mixed = Math.imul(state ^ (state >>> 15), 1 | state);
-    mixed = (mixed + Math.imul(mixed ^ (mixed >>> 7), 61 | mixed)) ^ mixed;
-    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function unit(random: () => number): Float32Array {
   const vector = Float32Array.from({ length: DIMENSIONS }, () => random() * 2 - 1);
@@ -62,7 +53,7 @@ function option(args: string[], flag: string, fallback: number): number {
 export async function run(args: string[]): Promise<void> {
   const chunkCount = option(args, "--chunks", 2_000);
   const queryCount = option(args, "--queries", 200);
-  const random = seeded(11);
+  const random = seededRandom(11);
   const fake = createFakeQdrant();
   let bytes = 0;
   let requests = 0;

@@ -18,23 +18,10 @@ import { tinyModelPath } from "../../src/gguf/index.js";
 import { spawnCli, stop, waitForStatus } from "../../src/testing/cli-process.js";
 import { freePort } from "../../src/testing/free-port.js";
 import { quantile } from "../support/llm-overload.js";
+import { option, RAG_BENCH_QUERIES as QUERIES } from "../support/rag-bench.js";
 
 export const name = "rag-overload";
 export const description = "RAG service /rag (JSON and SSE) under a 10× burst: 429 p99 and admitted p99 ratio";
-
-const QUERIES = [
-  "My name is Paul Iusztin. Draft a LinkedIn post about RAG systems.",
-  "Write a short article about fine-tuning LLMs in the style of Maxime Labonne",
-  "How do I build a feature pipeline with a vector database?",
-  "Explain model merging to a beginner",
-  "Write about quantization of large language models",
-  "How should I chunk documents for retrieval?",
-];
-
-function option(args: string[], flag: string): string | undefined {
-  const position = args.indexOf(flag);
-  return position === -1 ? undefined : args[position + 1];
-}
 
 type Outcome = { status: number; latencyMs: number; refusedInStream: boolean };
 

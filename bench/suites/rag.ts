@@ -21,31 +21,17 @@ import { defaultRagServiceSettings } from "../../src/rag/service/settings.js";
 import type { RagResponse, RagTimings } from "../../src/rag/types.js";
 import { SHARED_DATASETS_MISSING, sharedDatasetPath } from "../../src/testing/shared-datasets.js";
 import { openVectorStore } from "../../src/vector-store/index.js";
+import { option, percentile, RAG_BENCH_QUERIES } from "../support/rag-bench.js";
 
 export const name = "rag";
 export const description = "RAG service: /rag latency per step at concurrency 1 and 16, and the service's own overhead";
 
 const QUERIES = [
-  "My name is Paul Iusztin. Draft a LinkedIn post about RAG systems.",
-  "Write a short article about fine-tuning LLMs in the style of Maxime Labonne",
-  "How do I build a feature pipeline with a vector database?",
-  "Explain model merging to a beginner",
+  ...RAG_BENCH_QUERIES.slice(0, 4),
   "What is the difference between ML development and continuous training environments?",
-  "Write about quantization of large language models",
-  "How should I chunk documents for retrieval?",
+  ...RAG_BENCH_QUERIES.slice(4),
   "Draft a post about LLM evaluation",
 ];
-
-function option(args: string[], flag: string): string | undefined {
-  const position = args.indexOf(flag);
-  return position === -1 ? undefined : args[position + 1];
-}
-
-function percentile(values: readonly number[], fraction: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((left, right) => left - right);
-  return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] ?? Number.NaN;
-}
 
 type Sample = { timings: RagTimings; clientMs: number; overheadMs: number; tokenizationMs: number; traceId: string };
 

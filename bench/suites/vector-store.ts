@@ -15,6 +15,7 @@ import { performance } from "node:perf_hooks";
 import type { EmbeddedChunk } from "../../src/domain/index.js";
 import { sharedDatasetPath } from "../../src/testing/shared-datasets.js";
 import { openVectorStore, type SearchMode, type VectorStore } from "../../src/vector-store/index.js";
+import { seededRandom } from "../support/synthetic-vectors.js";
 
 export const name = "vector-store";
 export const description = "vector store: upsert rows/s, dense/lexical/hybrid latency and recall@10 on bigann10k";
@@ -41,16 +42,6 @@ function readVectors(buffer: Buffer, bytesPerComponent: 1 | 4): number[][] {
 function unit(vector: readonly number[]): Float32Array {
   const norm = Math.hypot(...vector) || 1;
   return Float32Array.from(vector, (value) => value / norm);
-}
-
-function seededRandom(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let mixed = Math.imul(state ^ (state >>> 15), 1 | state);
-    mixed = (mixed + Math.imul(mixed ^ (mixed >>> 7), 61 | mixed)) ^ mixed;
-    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** 60-word synthetic texts over a 5,000-word vocabulary with a Zipf-like (1/rank) distribution. */
