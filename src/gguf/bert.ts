@@ -7,10 +7,8 @@
  * continuations (WordPiece's `##x`) are stored bare, special tokens keep their brackets.
  */
 
-import { randomBytes } from "node:crypto";
-import { open, rename, rm } from "node:fs/promises";
 import { endianness } from "node:os";
-import { elementCount, encodeHeader, type MetadataValue, type TensorSpec, writeTensorData } from "./gguf-writer.js";
+import { elementCount, type MetadataValue, type TensorSpec, writeGgufFile } from "./gguf-writer.js";
 import { createRandom, deriveSeed, float32ToFloat16Bits } from "./random.js";
 import { TOKEN_TYPE } from "./vocabulary.js";
 
@@ -194,21 +192,7 @@ function buildMetadata(options: GenerateBertGgufOptions): Map<string, MetadataVa
 export async function generateBertGguf(path: string, options: GenerateBertGgufOptions): Promise<GeneratedBertGguf> {
   validate(options);
   const tensors = buildTensors(options);
-  const header = encodeHeader(buildMetadata(options), tensors);
-  const temporaryPath = `${path}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
-  const file = await open(temporaryPath, "w");
-  let sizeBytes = 0;
-  try {
-    await file.write(header);
-    await writeTensorData(file, tensors, float32ToFloat16Bits);
-    sizeBytes = (await file.stat()).size;
-    await file.close();
-    await rename(temporaryPath, path);
-  } catch (error) {
-    await file.close().catch(() => undefined);
-    await rm(temporaryPath, { force: true });
-    throw error;
-  }
+  const sizeBytes = await writeGgufFile(path, buildMetadata(options), tensors, float32ToFloat16Bits);
   const parameterCount = tensors.reduce((sum, tensor) => sum + elementCount(tensor.dimensions), 0);
   return { path, parameterCount, sizeBytes, tokens: { pad: 0, unknown: 1, cls: 2, separator: 3, mask: 4 } };
 }

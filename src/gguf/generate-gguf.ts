@@ -4,10 +4,8 @@
  * with a classifier head for reranking (the layout of Qwen3-Reranker GGUFs).
  */
 
-import { randomBytes } from "node:crypto";
-import { open, rename, rm } from "node:fs/promises";
 import { endianness } from "node:os";
-import { elementCount, encodeHeader, type MetadataValue, type TensorSpec, writeTensorData } from "./gguf-writer.js";
+import { elementCount, type MetadataValue, type TensorSpec, writeGgufFile } from "./gguf-writer.js";
 import { createRandom, deriveSeed, float32ToFloat16Bits } from "./random.js";
 import { buildVocabulary, CHATML_TEMPLATE, RERANK_TEMPLATE } from "./vocabulary.js";
 
@@ -192,21 +190,7 @@ export async function generateGguf(path: string, options: GenerateGgufOptions): 
   validate(options);
   const tensors = buildTensors(options);
   const { metadata, tokens } = buildMetadata(options);
-  const header = encodeHeader(metadata, tensors);
-  const temporaryPath = `${path}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
-  const file = await open(temporaryPath, "w");
-  let sizeBytes = 0;
-  try {
-    await file.write(header);
-    await writeTensorData(file, tensors, float32ToFloat16Bits);
-    sizeBytes = (await file.stat()).size;
-    await file.close();
-    await rename(temporaryPath, path);
-  } catch (error) {
-    await file.close().catch(() => undefined);
-    await rm(temporaryPath, { force: true });
-    throw error;
-  }
+  const sizeBytes = await writeGgufFile(path, metadata, tensors, float32ToFloat16Bits);
   const parameterCount = tensors.reduce((sum, tensor) => sum + elementCount(tensor.dimensions), 0);
   return { path, parameterCount, sizeBytes, tokens };
 }

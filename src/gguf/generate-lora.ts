@@ -5,10 +5,8 @@
  * `<W>.lora_a` with ne = [W.ne[0], rank] and `<W>.lora_b` with ne = [rank, W.ne[1]]. Random
  * values, deterministic for a seed: the adapter changes a random base model's output.
  */
-import { randomBytes } from "node:crypto";
-import { open, rename, rm } from "node:fs/promises";
 import type { GenerateGgufOptions } from "./generate-gguf.js";
-import { encodeHeader, type MetadataValue, type TensorSpec, writeTensorData } from "./gguf-writer.js";
+import { type MetadataValue, type TensorSpec, writeGgufFile } from "./gguf-writer.js";
 import { createRandom, deriveSeed, float32ToFloat16Bits } from "./random.js";
 
 export type LoraTarget = "attn_q" | "attn_k" | "attn_v" | "attn_output";
@@ -66,16 +64,5 @@ export async function generateLora(path: string, options: GenerateLoraOptions): 
     ["adapter.type", { type: "string", value: "lora" }],
     ["adapter.lora.alpha", { type: "float32", value: options.alpha }],
   ]);
-  const temporaryPath = `${path}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
-  const file = await open(temporaryPath, "w");
-  try {
-    await file.write(encodeHeader(metadata, tensors));
-    await writeTensorData(file, tensors, float32ToFloat16Bits);
-    await file.close();
-    await rename(temporaryPath, path);
-  } catch (error) {
-    await file.close().catch(() => undefined);
-    await rm(temporaryPath, { force: true });
-    throw error;
-  }
+  await writeGgufFile(path, metadata, tensors, float32ToFloat16Bits);
 }

@@ -7,7 +7,8 @@
  * the tensor data, each tensor padded to the alignment.
  */
 
-import type { FileHandle } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { type FileHandle, open, rename, rm } from "node:fs/promises";
 
 const GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
 const GGUF_VERSION = 3;
@@ -189,5 +190,32 @@ export async function writeTensorData(
     const written = count * width;
     const padding = alignUp(written, GGUF_ALIGNMENT) - written;
     if (padding > 0) await file.write(Buffer.alloc(padding));
+  }
+}
+
+/**
+ * Writes a whole GGUF file (header, then tensor data) to `path` through a temporary file renamed
+ * into place, so readers never see a partial file. Returns the file's size in bytes.
+ */
+export async function writeGgufFile(
+  path: string,
+  metadata: ReadonlyMap<string, MetadataValue>,
+  tensors: readonly TensorSpec[],
+  convertToHalf: (value: number) => number,
+): Promise<number> {
+  const header = encodeHeader(metadata, tensors);
+  const temporaryPath = `${path}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
+  const file = await open(temporaryPath, "w");
+  try {
+    await file.write(header);
+    await writeTensorData(file, tensors, convertToHalf);
+    const sizeBytes = (await file.stat()).size;
+    await file.close();
+    await rename(temporaryPath, path);
+    return sizeBytes;
+  } catch (error) {
+    await file.close().catch(() => undefined);
+    await rm(temporaryPath, { force: true });
+    throw error;
   }
 }
