@@ -464,6 +464,9 @@ class LanceDbStore implements VectorStore {
     // folder's files of the same table versions.
     if (seen.changed) {
       this.#tables.clear();
+      // Set before the connection is awaited: a call running meanwhile must not open (and cache)
+      // the previous generation's table.
+      this.#generation = seen.generation;
       this.#connection = await connectTo(this.#settings);
     }
     this.#generation = seen.generation;
@@ -471,14 +474,31 @@ class LanceDbStore implements VectorStore {
 
   /** The opened table of `category`, or undefined when it does not exist (yet). */
   async #openTable(category: DataCategory): Promise<OpenTable | undefined> {
+    // A rebuild published while this call was opening a table (another call followed the pointer
+    // meanwhile) would leave it with the previous generation's table, dropped right after: open
+    // again for the generation now live, so a reader never takes a dropped table for a missing one.
+    for (let attempt = 0; ; attempt++) {
+      const generation = await this.#currentGeneration();
+      const open = await this.#openTableOf(category);
+      if (this.#generation === generation || attempt >= 2) return open;
+    }
+  }
+
+  async #currentGeneration(): Promise<string | undefined> {
     await this.#followGeneration();
+    return this.#generation;
+  }
+
+  async #openTableOf(category: DataCategory): Promise<OpenTable | undefined> {
     const cached = this.#tables.get(category);
     if (cached !== undefined) {
       const open = await cached;
-      if (open !== undefined) return open;
+      // A handle of another generation (cached by a call that raced a switch) is not this one.
+      if (open !== undefined && open.table.name === this.#tableName(category)) return open;
+      if (this.#tables.get(category) === cached) this.#tables.delete(category);
     }
+    const name = this.#tableName(category);
     const opening = (async () => {
-      const name = this.#tableName(category);
       if (!(await this.#tableNames()).includes(name)) return undefined;
       return this.#describe(await this.#connection.openTable(name));
     })();
