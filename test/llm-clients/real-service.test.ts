@@ -121,18 +121,26 @@ describe("HTTP clients against the real serve-llm service", () => {
   });
 
   it("cancelling a stream through the client frees the server's sequence at once", async () => {
-    const controller = new AbortController();
+    let error: unknown;
     let tokens = 0;
-    const error = await (async () => {
-      for await (const part of tgi.stream({
-        prompt: "Go on",
-        maxNewTokens: 400,
-        temperature: 0.8,
-        signal: controller.signal,
-      })) {
-        if (part.type === "token" && ++tokens === 3) controller.abort();
-      }
-    })().catch((thrown: unknown) => thrown);
+    // A random-weight model may sample the end of text before the third token: then the stream
+    // ended on its own, with nothing to cancel, and the request is made again.
+    for (let attempt = 0; attempt < 5 && error === undefined; attempt++) {
+      const controller = new AbortController();
+      tokens = 0;
+      error = await (async () => {
+        for await (const part of tgi.stream({
+          prompt: "Go on",
+          maxNewTokens: 400,
+          temperature: 0.8,
+          signal: controller.signal,
+        })) {
+          if (part.type === "token" && ++tokens === 3) controller.abort();
+        }
+      })().catch((thrown: unknown) => thrown);
+      if (error === undefined && tokens >= 3) break;
+    }
+    expect(tokens, "the stream was cancelled after its third token").toBeGreaterThanOrEqual(3);
     expect((error as AppError).code).toBe("aborted");
     let inUse = Number.NaN;
     for (let attempt = 0; attempt < 50; attempt++) {
