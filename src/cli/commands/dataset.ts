@@ -2,6 +2,7 @@
 import { type Command, Option } from "commander";
 import { z } from "zod";
 import { AppError } from "../../errors/index.js";
+import { handleShutdownSignals } from "../../runtime/index.js";
 import { positive } from "../flag-schemas.js";
 import { DEFAULT_ARTIFACTS_DIR } from "./ingest.js";
 
@@ -97,8 +98,13 @@ export function registerDatasetCommand(program: Command): void {
         ...(config.apiKey === undefined ? {} : { apiKey: config.apiKey }),
       });
       const controller = new AbortController();
-      const stop = () => controller.abort();
-      process.once("SIGINT", stop);
+      // The one signal path (src/runtime): Ctrl-C or SIGTERM stops the run (finished chunks are
+      // kept for the next one); a second signal exits at once.
+      const stopHandlingSignals = handleShutdownSignals({
+        name: "llm-twin dataset instruct",
+        exitWhenDone: false,
+        shutdown: () => controller.abort(new AppError("aborted", "interrupted")),
+      });
       let lastLine = 0;
       try {
         const result = await generateInstructDataset({
@@ -141,7 +147,7 @@ export function registerDatasetCommand(program: Command): void {
               `  ${summary.pairsPerSecond} pairs/s over ${summary.seconds} s\n`,
           );
       } finally {
-        process.off("SIGINT", stop);
+        stopHandlingSignals();
       }
     });
 
