@@ -21,18 +21,12 @@ import {
   throwIfAborted,
   validateSearchRequest,
 } from "../request-validation.js";
+import { QdrantCollections } from "./collection-admin.js";
 import { type QdrantStoreOptions, type ResolvedQdrantOptions, resolveQdrantOptions } from "./options.js";
 import { chunkPayload } from "./payload.js";
 import { dropAll, publishRebuild } from "./rebuild.js";
 import { createFetchTransport, createRest, isStatus, type Rest } from "./rest.js";
-import {
-  type CollectionInfo,
-  checkCollection,
-  checkServerVersion,
-  DENSE_VECTOR,
-  KEYWORD_INDEXES,
-  SPARSE_VECTOR,
-} from "./schema-guard.js";
+import { checkServerVersion, DENSE_VECTOR, KEYWORD_INDEXES, SPARSE_VECTOR } from "./schema-guard.js";
 import { searchCollection } from "./search.js";
 import { encodeDocument } from "./sparse.js";
 import { splitByBytes } from "./upsert-batches.js";
@@ -73,14 +67,22 @@ export class QdrantStore implements VectorStore {
   readonly #rest: Rest;
   readonly #settings: ResolvedQdrantOptions;
   readonly #role: Role;
-  /** Dense size of each checked collection (undefined: it does not exist). */
-  readonly #described = new Map<DataCategory, Promise<number | undefined>>();
+  readonly #collections: QdrantCollections;
 
   constructor(rest: Rest, settings: ResolvedQdrantOptions, location: string, role: Role) {
     this.#rest = rest;
     this.#settings = settings;
     this.#role = role;
     this.location = role.kind === "rebuild" ? `${location} (rebuild ${role.generation})` : location;
+    this.#collections = new QdrantCollections({
+      rest,
+      alias: (category) => this.alias(category),
+      target: (category) => this.#target(category),
+      path: (category, suffix) => this.#path(category, suffix),
+      generation: role.generation,
+      live: role.kind === "live",
+      shardNumber: settings.shardNumber,
+    });
   }
 
   /** The alias readers use for a category (or the metadata: category undefined). */
@@ -116,8 +118,8 @@ export class QdrantStore implements VectorStore {
   }
 
   async writeMetadata(metadata: StoreMetadata): Promise<void> {
-    if (!(await this.#exists(undefined))) {
-      await this.#create(undefined, { vectors: { size: 1, distance: "Dot" }, shard_number: 1 });
+    if (!(await this.#collections.exists(undefined))) {
+      await this.#collections.create(undefined, { vectors: { size: 1, distance: "Dot" }, shard_number: 1 });
     }
     await this.#rest("metadata write", {
       method: "PUT",
@@ -131,7 +133,7 @@ export class QdrantStore implements VectorStore {
     if (!Number.isInteger(dimensions) || dimensions < 1) {
       throw new AppError("validation_error", `Vector dimensions must be a positive integer, got ${dimensions}.`);
     }
-    for (const category of ALL_CATEGORIES) await this.#collectionForWrite(category, dimensions);
+    for (const category of ALL_CATEGORIES) await this.#collections.forWrite(category, dimensions);
   }
 
   async drop(): Promise<void> {
@@ -165,7 +167,7 @@ export class QdrantStore implements VectorStore {
   async check(options: { signal?: AbortSignal } = {}): Promise<void> {
     this.forgetCollections();
     for (const category of ALL_CATEGORIES) {
-      if ((await this.#dimensions(category)) === undefined) continue;
+      if ((await this.#collections.dimensions(category)) === undefined) continue;
       await this.#rest("check", {
         method: "POST",
         path: this.#path(category, "/points/scroll"),
@@ -176,13 +178,13 @@ export class QdrantStore implements VectorStore {
   }
 
   forgetCollections(): void {
-    this.#described.clear();
+    this.#collections.forget();
   }
 
   async upsert(chunks: readonly EmbeddedChunk[], options: UpsertOptions = {}): Promise<void> {
     throwIfAborted(options.signal);
     for (const [category, group] of groupChunksByCategory(chunks)) {
-      await this.#collectionForWrite(category, group.dimensions);
+      await this.#collections.forWrite(category, group.dimensions);
       const points = group.chunks.map((chunk) => {
         const sparse = encodeDocument(chunk.text, this.#settings.sparse);
         return {
@@ -209,7 +211,7 @@ export class QdrantStore implements VectorStore {
 
   async chunkIdsByDocument(category: DataCategory, documentIds: readonly string[]): Promise<Map<string, Set<string>>> {
     const result = new Map<string, Set<string>>();
-    if (documentIds.length === 0 || (await this.#dimensions(category)) === undefined) return result;
+    if (documentIds.length === 0 || (await this.#collections.dimensions(category)) === undefined) return result;
     const filter: Filter = { must: [{ key: "document_id", match: { any: [...new Set(documentIds)] } }] };
     let offset: string | number | undefined;
     do {
@@ -244,7 +246,7 @@ export class QdrantStore implements VectorStore {
   }
 
   async deleteChunks(category: DataCategory, chunkIds: readonly string[]): Promise<void> {
-    if (chunkIds.length === 0 || (await this.#dimensions(category)) === undefined) return;
+    if (chunkIds.length === 0 || (await this.#collections.dimensions(category)) === undefined) return;
     await this.#rest("delete", {
       method: "POST",
       path: this.#path(category, "/points/delete"),
@@ -254,7 +256,7 @@ export class QdrantStore implements VectorStore {
   }
 
   async deleteDocument(category: DataCategory, documentId: string): Promise<void> {
-    if ((await this.#dimensions(category)) === undefined) return;
+    if ((await this.#collections.dimensions(category)) === undefined) return;
     const filter: Filter = { must: [{ key: "document_id", match: { value: documentId } }] };
     await this.#rest("delete", {
       method: "POST",
@@ -278,7 +280,7 @@ export class QdrantStore implements VectorStore {
   async #search(request: SearchRequest): Promise<SearchHit[]> {
     const hybrid = validateSearchRequest(request);
     throwIfAborted(request.signal);
-    const dimensions = await this.#dimensions(request.category);
+    const dimensions = await this.#collections.dimensions(request.category);
     if (dimensions === undefined) return [];
     if (request.mode !== "lexical" && request.vector !== undefined && request.vector.length !== dimensions) {
       throw dimensionMismatch(dimensions, request.vector.length, `search of ${this.#target(request.category)}`);
@@ -293,7 +295,7 @@ export class QdrantStore implements VectorStore {
   async listAuthors(): Promise<Author[]> {
     const authors = new Map<string, Author>();
     for (const category of ALL_CATEGORIES) {
-      if ((await this.#dimensions(category)) === undefined) continue;
+      if ((await this.#collections.dimensions(category)) === undefined) continue;
       const facet = await this.#rest<{ hits: { value: unknown }[] }>("facet", {
         method: "POST",
         path: this.#path(category, "/facet"),
@@ -321,7 +323,7 @@ export class QdrantStore implements VectorStore {
   async count(category?: DataCategory): Promise<number> {
     let total = 0;
     for (const each of category === undefined ? ALL_CATEGORIES : [category]) {
-      if ((await this.#dimensions(each)) === undefined) continue;
+      if ((await this.#collections.dimensions(each)) === undefined) continue;
       const counted = await this.#rest<{ count: number }>("count", {
         method: "POST",
         path: this.#path(each, "/points/count"),
@@ -342,89 +344,6 @@ export class QdrantStore implements VectorStore {
   }
 
   async close(): Promise<void> {}
-
-  async #exists(category: DataCategory | undefined): Promise<boolean> {
-    try {
-      await this.#rest("collection info", { method: "GET", path: this.#path(category) });
-      return true;
-    } catch (error) {
-      if (isStatus(error, 404)) return false;
-      throw error;
-    }
-  }
-
-  /** The dense size of the category's collection (checked once, missing indexes created), or undefined. */
-  #dimensions(category: DataCategory): Promise<number | undefined> {
-    let described = this.#described.get(category);
-    if (described === undefined) {
-      described = this.#describe(category);
-      this.#described.set(category, described);
-      described.catch(() => this.#described.delete(category));
-    }
-    return described;
-  }
-
-  async #describe(category: DataCategory): Promise<number | undefined> {
-    let info: CollectionInfo;
-    try {
-      info = await this.#rest("collection info", { method: "GET", path: this.#path(category) });
-    } catch (error) {
-      if (isStatus(error, 404)) return undefined;
-      throw error;
-    }
-    const { dimensions, missingIndexes } = checkCollection(this.#target(category), info);
-    for (const field of missingIndexes) await this.#createIndex(category, field);
-    return dimensions;
-  }
-
-  async #createIndex(category: DataCategory, field: string): Promise<void> {
-    await this.#rest("payload index creation", {
-      method: "PUT",
-      path: this.#path(category, "/index"),
-      query: { wait: true },
-      body: { field_name: field, field_schema: "keyword" },
-    });
-  }
-
-  /** Creates the collection (live: `<alias>_<generation>` and the alias to it). */
-  async #create(category: DataCategory | undefined, body: Record<string, unknown>): Promise<void> {
-    const alias = this.alias(category);
-    const name = `${alias}_${this.#role.generation}`;
-    try {
-      await this.#rest("collection creation", {
-        method: "PUT",
-        path: `/collections/${encodeURIComponent(name)}`,
-        body,
-      });
-      if (this.#role.kind === "live") {
-        await this.#rest("alias creation", {
-          method: "POST",
-          path: "/collections/aliases",
-          body: { actions: [{ create_alias: { collection_name: name, alias_name: alias } }] },
-        });
-      }
-    } catch (error) {
-      // Another writer may have created it in the meantime: fine when it exists now.
-      if (isStatus(error, 409) && (await this.#exists(category))) return;
-      throw error;
-    }
-  }
-
-  async #collectionForWrite(category: DataCategory, dimensions: number): Promise<void> {
-    let existing = await this.#dimensions(category);
-    if (existing === undefined) {
-      await this.#create(category, {
-        vectors: { [DENSE_VECTOR]: { size: dimensions, distance: "Cosine" } },
-        sparse_vectors: { [SPARSE_VECTOR]: { modifier: "idf" } },
-        shard_number: this.#settings.shardNumber,
-      });
-      this.#described.delete(category);
-      existing = await this.#dimensions(category);
-    }
-    if (existing !== dimensions) {
-      throw dimensionMismatch(existing ?? 0, dimensions, `collection ${this.#target(category)}`);
-    }
-  }
 }
 
 export { KEYWORD_INDEXES };
