@@ -8,7 +8,6 @@ import * as lancedb from "@lancedb/lancedb";
 import type { Author, DataCategory, EmbeddedChunk } from "../../domain/index.js";
 import { AppError } from "../../errors/app-error.js";
 import { ALL_CATEGORIES, collectionName } from "../collections.js";
-import { fuseHybrid } from "../fusion.js";
 import { categoryCollection, categoryCollectionsAmong, newGeneration } from "../generations.js";
 import { readMetadataDocument, removeMetadataFile, writeMetadataFile } from "../metadata-file.js";
 import type { SearchHit, SearchRequest, StoreMetadata, StoreRebuild, UpsertOptions, VectorStore } from "../port.js";
@@ -25,30 +24,18 @@ import {
   createScalarIndexes,
   createVectorIndex,
   fullTextIndexDiffers,
-  type IndexState,
   readIndexState,
 } from "./indexes.js";
 import { TableMemoryIndex } from "./memory-index.js";
+import type { OpenTable } from "./open-table.js";
 import { type LanceDbStoreOptions, type ResolvedLanceDbOptions, resolveLanceDbOptions } from "./options.js";
-import { denseRows, memoryDenseRows, rowsById } from "./queries.js";
 import { publishGeneration } from "./rebuild.js";
-import {
-  CHUNK_COLUMNS,
-  type ChunkRow,
-  chunksToArrowTable,
-  chunkTableSchema,
-  rowToChunk,
-  sqlIn,
-  sqlString,
-  TEXT_COLUMN,
-  vectorDimensionsOf,
-} from "./rows.js";
+import { chunksToArrowTable, chunkTableSchema, sqlIn, sqlString, vectorDimensionsOf } from "./rows.js";
+import { searchOpenTable } from "./search.js";
 
 export const METADATA_FILE_NAME = "llm-twin-store.json";
 /** Ids per `IN (...)` filter. */
 const IN_LIST_BATCH = 500;
-
-type OpenTable = { table: lancedb.Table; dimensions: number; indexes: IndexState };
 
 export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<VectorStore> {
   process.env.LANCEDB_LOG ??= "error";
@@ -288,46 +275,17 @@ class LanceDbStore implements VectorStore {
     const memory = await this.#memoryIndexOf(open, request.mode !== "lexical");
     if (memory?.size === 0) return [];
     const scanInMemory = memory !== undefined && memory.candidates(authorId) <= this.#settings.memoryIndex.maxScanRows;
-    let hits: SearchHit[];
-    const category = request.category;
-    if (request.mode === "dense") {
-      const vector = request.vector as Float32Array;
-      const fromMemory = scanInMemory
-        ? await memoryDenseRows(open.table, memory, vector, request.limit, authorId)
-        : undefined;
-      hits =
-        fromMemory?.map(({ row, score }) => ({ chunk: rowToChunk(row, category), score })) ??
-        (await denseRows(open.table, this.#settings.ann, vector, request.limit, where, CHUNK_COLUMNS)).map((row) => ({
-          chunk: rowToChunk(row, category),
-          score: 1 - (row._distance ?? 1),
-        }));
-    } else if (request.mode === "lexical") {
-      const rows = await this.#lexicalRows(open, category, request.text as string, request.limit, where, CHUNK_COLUMNS);
-      hits = rows.map((row) => ({ chunk: rowToChunk(row, category), score: row._score ?? 0 }));
-    } else {
-      // Candidates as ids only (the text column is what costs), fused, then the winners' rows.
-      const [dense, lexical] = await Promise.all([
-        scanInMemory
-          ? memory.search(request.vector as Float32Array, hybrid.candidates, authorId)
-          : denseRows(open.table, this.#settings.ann, request.vector as Float32Array, hybrid.candidates, where, ["id"]),
-        this.#lexicalRows(open, category, request.text as string, hybrid.candidates, where, ["id"]),
-      ]);
-      const fused = fuseHybrid(
-        // Cosine similarity on both paths: the memory scan's dot product, LanceDB's 1 − cosine distance.
-        dense.map((row) => ({ id: row.id, score: "rowId" in row ? row.score : 1 - (row._distance ?? 1) })),
-        lexical.map((row) => ({ id: row.id, score: row._score ?? 0 })),
-        hybrid,
-      ).slice(0, request.limit);
-      const winners = fused.map(({ id }) => id);
-      const rows =
-        winners.length === 0
-          ? new Map<string, ChunkRow>()
-          : ((scanInMemory ? memory.rowsOf(winners) : undefined) ?? (await rowsById(open.table, winners)));
-      hits = fused.flatMap(({ id, score }) => {
-        const row = rows.get(id);
-        return row === undefined ? [] : [{ chunk: rowToChunk(row, category), score }];
-      });
-    }
+    const hits = await searchOpenTable(
+      {
+        open,
+        settings: this.#settings,
+        scanMemory: scanInMemory ? memory : undefined,
+        serialize: (category, work) => this.#serialize(category, work),
+      },
+      request,
+      hybrid,
+      where,
+    );
     throwIfAborted(request.signal);
     return hits;
   }
@@ -340,34 +298,6 @@ class LanceDbStore implements VectorStore {
       this.#memoryIndexes.set(open.table, holder);
     }
     return holder.current({ build });
-  }
-
-  async #lexicalRows(
-    open: OpenTable,
-    category: DataCategory,
-    text: string,
-    limit: number,
-    where: string | undefined,
-    columns: readonly string[],
-  ): Promise<ChunkRow[]> {
-    if (!open.indexes.fullText) {
-      await this.#serialize(category, async () => {
-        // Another process (an ingest run) may have built it since this handle looked.
-        Object.assign(open.indexes, await readIndexState(open.table));
-        if (!open.indexes.fullText && (await open.table.countRows()) > 0) {
-          await createFullTextIndex(open.table, open.indexes, this.#settings.fullText);
-        }
-      });
-      if (!open.indexes.fullText) return [];
-    }
-    let query = open.table
-      .query()
-      .fullTextSearch(new lancedb.MatchQuery(text, TEXT_COLUMN, { operator: lancedb.Operator.Or }))
-      // `_score` named in the projection: Lance warns on stderr for every search without it.
-      .select([...columns, "_score"])
-      .limit(limit);
-    if (where !== undefined) query = query.where(where);
-    return (await query.toArray()) as ChunkRow[];
   }
 
   async listAuthors(): Promise<Author[]> {
