@@ -19,23 +19,16 @@ import {
 } from "../request-validation.js";
 import { withStoreErrors } from "./errors.js";
 import { GenerationPointer } from "./generation-pointer.js";
-import {
-  createFullTextIndex,
-  createScalarIndexes,
-  createVectorIndex,
-  fullTextIndexDiffers,
-  readIndexState,
-} from "./indexes.js";
+import { readIndexState } from "./indexes.js";
 import { TableMemoryIndex } from "./memory-index.js";
 import type { OpenTable } from "./open-table.js";
 import { type LanceDbStoreOptions, type ResolvedLanceDbOptions, resolveLanceDbOptions } from "./options.js";
 import { publishGeneration } from "./rebuild.js";
-import { chunksToArrowTable, chunkTableSchema, sqlIn, sqlString, vectorDimensionsOf } from "./rows.js";
+import { chunksToArrowTable, chunkTableSchema, sqlString, vectorDimensionsOf } from "./rows.js";
 import { searchOpenTable } from "./search.js";
+import { collectAuthors, collectChunkIdsByDocument, deleteChunkIds, optimizeTable } from "./table-operations.js";
 
 export const METADATA_FILE_NAME = "llm-twin-store.json";
-/** Ids per `IN (...)` filter. */
-const IN_LIST_BATCH = 500;
 
 export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<VectorStore> {
   process.env.LANCEDB_LOG ??= "error";
@@ -220,22 +213,7 @@ class LanceDbStore implements VectorStore {
     const result = new Map<string, Set<string>>();
     const open = await this.#openTable(category);
     if (open === undefined || documentIds.length === 0) return result;
-    const unique = [...new Set(documentIds)];
-    for (let start = 0; start < unique.length; start += IN_LIST_BATCH) {
-      const rows = (await open.table
-        .query()
-        .where(sqlIn("document_id", unique.slice(start, start + IN_LIST_BATCH)))
-        .select(["id", "document_id"])
-        .toArray()) as { id: string; document_id: string }[];
-      for (const row of rows) {
-        let ids = result.get(row.document_id);
-        if (ids === undefined) {
-          ids = new Set();
-          result.set(row.document_id, ids);
-        }
-        ids.add(row.id);
-      }
-    }
+    await collectChunkIdsByDocument(open.table, documentIds, result);
     return result;
   }
 
@@ -245,10 +223,7 @@ class LanceDbStore implements VectorStore {
     await this.#serialize(category, async () => {
       const open = await this.#openTable(category);
       if (open === undefined) return;
-      const unique = [...new Set(chunkIds)];
-      for (let start = 0; start < unique.length; start += IN_LIST_BATCH) {
-        await open.table.delete(sqlIn("id", unique.slice(start, start + IN_LIST_BATCH)));
-      }
+      await deleteChunkIds(open.table, chunkIds);
     });
   }
 
@@ -306,14 +281,7 @@ class LanceDbStore implements VectorStore {
     for (const category of ALL_CATEGORIES) {
       const open = await this.#openTable(category);
       if (open === undefined) continue;
-      for await (const batch of open.table.query().select(["author_id", "author_full_name"])) {
-        const ids = batch.getChild("author_id");
-        const names = batch.getChild("author_full_name");
-        for (let row = 0; row < batch.numRows; row++) {
-          const id = String(ids?.get(row));
-          if (!authors.has(id)) authors.set(id, { id, fullName: String(names?.get(row)) });
-        }
-      }
+      await collectAuthors(open.table, authors);
     }
     return [...authors.values()].sort((left, right) => left.fullName.localeCompare(right.fullName));
   }
@@ -333,21 +301,7 @@ class LanceDbStore implements VectorStore {
     for (const category of ALL_CATEGORIES) {
       await this.#serialize(category, async () => {
         const open = await this.#openTable(category);
-        if (open === undefined) return;
-        const rows = await open.table.countRows();
-        if (rows === 0) return;
-        Object.assign(open.indexes, await readIndexState(open.table));
-        await createScalarIndexes(open.table, open.indexes);
-        if (!open.indexes.fullText || fullTextIndexDiffers(open.indexes, this.#settings.fullText)) {
-          await createFullTextIndex(open.table, open.indexes, this.#settings.fullText);
-        }
-        if (!open.indexes.vector && rows >= this.#settings.ann.threshold) {
-          await createVectorIndex(open.table, open.indexes, rows, this.#settings.ann);
-        }
-        // Compacts fragments, folds new rows into every index and prunes old versions.
-        await open.table.optimize({
-          cleanupOlderThan: new Date(Date.now() - this.#settings.pruneVersionsOlderThanMs),
-        });
+        if (open !== undefined) await optimizeTable(open, this.#settings);
       });
     }
   }
