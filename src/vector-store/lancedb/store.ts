@@ -4,7 +4,7 @@
  * with distanceType "cosine" (distance = 1 - cosine), and the score is 1 - distance.
  */
 import { join } from "node:path";
-import * as lancedb from "@lancedb/lancedb";
+import type * as lancedb from "@lancedb/lancedb";
 import type { Author, DataCategory, EmbeddedChunk } from "../../domain/index.js";
 import { AppError } from "../../errors/app-error.js";
 import { ALL_CATEGORIES, collectionName } from "../collections.js";
@@ -19,12 +19,11 @@ import {
 } from "../request-validation.js";
 import { withStoreErrors } from "./errors.js";
 import { GenerationPointer } from "./generation-pointer.js";
-import { readIndexState } from "./indexes.js";
 import { TableMemoryIndex } from "./memory-index.js";
-import type { OpenTable } from "./open-table.js";
+import { connectTo, describeTable, type OpenTable } from "./open-table.js";
 import { type LanceDbStoreOptions, type ResolvedLanceDbOptions, resolveLanceDbOptions } from "./options.js";
 import { publishGeneration } from "./rebuild.js";
-import { chunksToArrowTable, chunkTableSchema, sqlString, vectorDimensionsOf } from "./rows.js";
+import { chunksToArrowTable, chunkTableSchema, sqlString } from "./rows.js";
 import { searchOpenTable } from "./search.js";
 import { collectAuthors, collectChunkIdsByDocument, deleteChunkIds, optimizeTable } from "./table-operations.js";
 
@@ -36,16 +35,6 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
   const connection = await connectTo(settings);
   const store = new LanceDbStore(connection, settings, { kind: "live" });
   return withStoreErrors(store, () => store.forgetHandles());
-}
-
-async function connectTo(settings: ResolvedLanceDbOptions): Promise<lancedb.Connection> {
-  try {
-    return await lancedb.connect(settings.directory, { readConsistencyInterval: settings.readConsistencySeconds });
-  } catch (error) {
-    throw new AppError("dependency_unavailable", `Cannot open the LanceDB store at ${settings.directory}.`, {
-      cause: error,
-    });
-  }
 }
 
 /**
@@ -384,7 +373,7 @@ class LanceDbStore implements VectorStore {
     const name = this.#tableName(category);
     const opening = (async () => {
       if (!(await this.#tableNames()).includes(name)) return undefined;
-      return this.#describe(await this.#connection.openTable(name));
+      return describeTable(await this.#connection.openTable(name), this.location);
     })();
     this.#tables.set(category, opening);
     try {
@@ -403,14 +392,6 @@ class LanceDbStore implements VectorStore {
     }
   }
 
-  async #describe(table: lancedb.Table): Promise<OpenTable> {
-    const dimensions = vectorDimensionsOf(await table.schema());
-    if (dimensions === undefined) {
-      throw new AppError("internal_error", `Table ${table.name} in ${this.location} has no vector column.`);
-    }
-    return { table, dimensions, indexes: await readIndexState(table) };
-  }
-
   /** Opens or creates the table of `category` for vectors of `dimensions` (call inside #serialize). */
   async #tableForWrite(category: DataCategory, dimensions: number): Promise<OpenTable> {
     let open = await this.#openTable(category);
@@ -418,7 +399,7 @@ class LanceDbStore implements VectorStore {
       const table = await this.#connection.createEmptyTable(this.#tableName(category), chunkTableSchema(dimensions), {
         existOk: true,
       });
-      const created = this.#describe(table);
+      const created = describeTable(table, this.location);
       this.#tables.set(category, created);
       open = await created;
     }
