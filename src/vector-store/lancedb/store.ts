@@ -4,11 +4,10 @@
  * with distanceType "cosine" (distance = 1 - cosine), and the score is 1 - distance.
  */
 import { join } from "node:path";
-import * as lancedb from "@lancedb/lancedb";
+import type * as lancedb from "@lancedb/lancedb";
 import type { Author, DataCategory, EmbeddedChunk } from "../../domain/index.js";
 import { AppError } from "../../errors/app-error.js";
 import { ALL_CATEGORIES, collectionName } from "../collections.js";
-import { fuseHybrid } from "../fusion.js";
 import { categoryCollection, categoryCollectionsAmong, newGeneration } from "../generations.js";
 import { readMetadataDocument, removeMetadataFile, writeMetadataFile } from "../metadata-file.js";
 import type { SearchHit, SearchRequest, StoreMetadata, StoreRebuild, UpsertOptions, VectorStore } from "../port.js";
@@ -20,35 +19,15 @@ import {
 } from "../request-validation.js";
 import { withStoreErrors } from "./errors.js";
 import { GenerationPointer } from "./generation-pointer.js";
-import {
-  createFullTextIndex,
-  createScalarIndexes,
-  createVectorIndex,
-  fullTextIndexDiffers,
-  type IndexState,
-  readIndexState,
-} from "./indexes.js";
 import { TableMemoryIndex } from "./memory-index.js";
+import { connectTo, describeTable, type OpenTable } from "./open-table.js";
 import { type LanceDbStoreOptions, type ResolvedLanceDbOptions, resolveLanceDbOptions } from "./options.js";
-import { denseRows, memoryDenseRows, rowsById } from "./queries.js";
 import { publishGeneration } from "./rebuild.js";
-import {
-  CHUNK_COLUMNS,
-  type ChunkRow,
-  chunksToArrowTable,
-  chunkTableSchema,
-  rowToChunk,
-  sqlIn,
-  sqlString,
-  TEXT_COLUMN,
-  vectorDimensionsOf,
-} from "./rows.js";
+import { chunksToArrowTable, chunkTableSchema, sqlString } from "./rows.js";
+import { searchOpenTable } from "./search.js";
+import { collectAuthors, collectChunkIdsByDocument, deleteChunkIds, optimizeTable } from "./table-operations.js";
 
 export const METADATA_FILE_NAME = "llm-twin-store.json";
-/** Ids per `IN (...)` filter. */
-const IN_LIST_BATCH = 500;
-
-type OpenTable = { table: lancedb.Table; dimensions: number; indexes: IndexState };
 
 export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<VectorStore> {
   process.env.LANCEDB_LOG ??= "error";
@@ -56,16 +35,6 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
   const connection = await connectTo(settings);
   const store = new LanceDbStore(connection, settings, { kind: "live" });
   return withStoreErrors(store, () => store.forgetHandles());
-}
-
-async function connectTo(settings: ResolvedLanceDbOptions): Promise<lancedb.Connection> {
-  try {
-    return await lancedb.connect(settings.directory, { readConsistencyInterval: settings.readConsistencySeconds });
-  } catch (error) {
-    throw new AppError("dependency_unavailable", `Cannot open the LanceDB store at ${settings.directory}.`, {
-      cause: error,
-    });
-  }
 }
 
 /**
@@ -233,22 +202,7 @@ class LanceDbStore implements VectorStore {
     const result = new Map<string, Set<string>>();
     const open = await this.#openTable(category);
     if (open === undefined || documentIds.length === 0) return result;
-    const unique = [...new Set(documentIds)];
-    for (let start = 0; start < unique.length; start += IN_LIST_BATCH) {
-      const rows = (await open.table
-        .query()
-        .where(sqlIn("document_id", unique.slice(start, start + IN_LIST_BATCH)))
-        .select(["id", "document_id"])
-        .toArray()) as { id: string; document_id: string }[];
-      for (const row of rows) {
-        let ids = result.get(row.document_id);
-        if (ids === undefined) {
-          ids = new Set();
-          result.set(row.document_id, ids);
-        }
-        ids.add(row.id);
-      }
-    }
+    await collectChunkIdsByDocument(open.table, documentIds, result);
     return result;
   }
 
@@ -258,10 +212,7 @@ class LanceDbStore implements VectorStore {
     await this.#serialize(category, async () => {
       const open = await this.#openTable(category);
       if (open === undefined) return;
-      const unique = [...new Set(chunkIds)];
-      for (let start = 0; start < unique.length; start += IN_LIST_BATCH) {
-        await open.table.delete(sqlIn("id", unique.slice(start, start + IN_LIST_BATCH)));
-      }
+      await deleteChunkIds(open.table, chunkIds);
     });
   }
 
@@ -288,46 +239,17 @@ class LanceDbStore implements VectorStore {
     const memory = await this.#memoryIndexOf(open, request.mode !== "lexical");
     if (memory?.size === 0) return [];
     const scanInMemory = memory !== undefined && memory.candidates(authorId) <= this.#settings.memoryIndex.maxScanRows;
-    let hits: SearchHit[];
-    const category = request.category;
-    if (request.mode === "dense") {
-      const vector = request.vector as Float32Array;
-      const fromMemory = scanInMemory
-        ? await memoryDenseRows(open.table, memory, vector, request.limit, authorId)
-        : undefined;
-      hits =
-        fromMemory?.map(({ row, score }) => ({ chunk: rowToChunk(row, category), score })) ??
-        (await denseRows(open.table, this.#settings.ann, vector, request.limit, where, CHUNK_COLUMNS)).map((row) => ({
-          chunk: rowToChunk(row, category),
-          score: 1 - (row._distance ?? 1),
-        }));
-    } else if (request.mode === "lexical") {
-      const rows = await this.#lexicalRows(open, category, request.text as string, request.limit, where, CHUNK_COLUMNS);
-      hits = rows.map((row) => ({ chunk: rowToChunk(row, category), score: row._score ?? 0 }));
-    } else {
-      // Candidates as ids only (the text column is what costs), fused, then the winners' rows.
-      const [dense, lexical] = await Promise.all([
-        scanInMemory
-          ? memory.search(request.vector as Float32Array, hybrid.candidates, authorId)
-          : denseRows(open.table, this.#settings.ann, request.vector as Float32Array, hybrid.candidates, where, ["id"]),
-        this.#lexicalRows(open, category, request.text as string, hybrid.candidates, where, ["id"]),
-      ]);
-      const fused = fuseHybrid(
-        // Cosine similarity on both paths: the memory scan's dot product, LanceDB's 1 − cosine distance.
-        dense.map((row) => ({ id: row.id, score: "rowId" in row ? row.score : 1 - (row._distance ?? 1) })),
-        lexical.map((row) => ({ id: row.id, score: row._score ?? 0 })),
-        hybrid,
-      ).slice(0, request.limit);
-      const winners = fused.map(({ id }) => id);
-      const rows =
-        winners.length === 0
-          ? new Map<string, ChunkRow>()
-          : ((scanInMemory ? memory.rowsOf(winners) : undefined) ?? (await rowsById(open.table, winners)));
-      hits = fused.flatMap(({ id, score }) => {
-        const row = rows.get(id);
-        return row === undefined ? [] : [{ chunk: rowToChunk(row, category), score }];
-      });
-    }
+    const hits = await searchOpenTable(
+      {
+        open,
+        settings: this.#settings,
+        scanMemory: scanInMemory ? memory : undefined,
+        serialize: (category, work) => this.#serialize(category, work),
+      },
+      request,
+      hybrid,
+      where,
+    );
     throwIfAborted(request.signal);
     return hits;
   }
@@ -342,48 +264,13 @@ class LanceDbStore implements VectorStore {
     return holder.current({ build });
   }
 
-  async #lexicalRows(
-    open: OpenTable,
-    category: DataCategory,
-    text: string,
-    limit: number,
-    where: string | undefined,
-    columns: readonly string[],
-  ): Promise<ChunkRow[]> {
-    if (!open.indexes.fullText) {
-      await this.#serialize(category, async () => {
-        // Another process (an ingest run) may have built it since this handle looked.
-        Object.assign(open.indexes, await readIndexState(open.table));
-        if (!open.indexes.fullText && (await open.table.countRows()) > 0) {
-          await createFullTextIndex(open.table, open.indexes, this.#settings.fullText);
-        }
-      });
-      if (!open.indexes.fullText) return [];
-    }
-    let query = open.table
-      .query()
-      .fullTextSearch(new lancedb.MatchQuery(text, TEXT_COLUMN, { operator: lancedb.Operator.Or }))
-      // `_score` named in the projection: Lance warns on stderr for every search without it.
-      .select([...columns, "_score"])
-      .limit(limit);
-    if (where !== undefined) query = query.where(where);
-    return (await query.toArray()) as ChunkRow[];
-  }
-
   async listAuthors(): Promise<Author[]> {
     this.#assertOpen();
     const authors = new Map<string, Author>();
     for (const category of ALL_CATEGORIES) {
       const open = await this.#openTable(category);
       if (open === undefined) continue;
-      for await (const batch of open.table.query().select(["author_id", "author_full_name"])) {
-        const ids = batch.getChild("author_id");
-        const names = batch.getChild("author_full_name");
-        for (let row = 0; row < batch.numRows; row++) {
-          const id = String(ids?.get(row));
-          if (!authors.has(id)) authors.set(id, { id, fullName: String(names?.get(row)) });
-        }
-      }
+      await collectAuthors(open.table, authors);
     }
     return [...authors.values()].sort((left, right) => left.fullName.localeCompare(right.fullName));
   }
@@ -403,21 +290,7 @@ class LanceDbStore implements VectorStore {
     for (const category of ALL_CATEGORIES) {
       await this.#serialize(category, async () => {
         const open = await this.#openTable(category);
-        if (open === undefined) return;
-        const rows = await open.table.countRows();
-        if (rows === 0) return;
-        Object.assign(open.indexes, await readIndexState(open.table));
-        await createScalarIndexes(open.table, open.indexes);
-        if (!open.indexes.fullText || fullTextIndexDiffers(open.indexes, this.#settings.fullText)) {
-          await createFullTextIndex(open.table, open.indexes, this.#settings.fullText);
-        }
-        if (!open.indexes.vector && rows >= this.#settings.ann.threshold) {
-          await createVectorIndex(open.table, open.indexes, rows, this.#settings.ann);
-        }
-        // Compacts fragments, folds new rows into every index and prunes old versions.
-        await open.table.optimize({
-          cleanupOlderThan: new Date(Date.now() - this.#settings.pruneVersionsOlderThanMs),
-        });
+        if (open !== undefined) await optimizeTable(open, this.#settings);
       });
     }
   }
@@ -500,7 +373,7 @@ class LanceDbStore implements VectorStore {
     const name = this.#tableName(category);
     const opening = (async () => {
       if (!(await this.#tableNames()).includes(name)) return undefined;
-      return this.#describe(await this.#connection.openTable(name));
+      return describeTable(await this.#connection.openTable(name), this.location);
     })();
     this.#tables.set(category, opening);
     try {
@@ -519,14 +392,6 @@ class LanceDbStore implements VectorStore {
     }
   }
 
-  async #describe(table: lancedb.Table): Promise<OpenTable> {
-    const dimensions = vectorDimensionsOf(await table.schema());
-    if (dimensions === undefined) {
-      throw new AppError("internal_error", `Table ${table.name} in ${this.location} has no vector column.`);
-    }
-    return { table, dimensions, indexes: await readIndexState(table) };
-  }
-
   /** Opens or creates the table of `category` for vectors of `dimensions` (call inside #serialize). */
   async #tableForWrite(category: DataCategory, dimensions: number): Promise<OpenTable> {
     let open = await this.#openTable(category);
@@ -534,7 +399,7 @@ class LanceDbStore implements VectorStore {
       const table = await this.#connection.createEmptyTable(this.#tableName(category), chunkTableSchema(dimensions), {
         existOk: true,
       });
-      const created = this.#describe(table);
+      const created = describeTable(table, this.location);
       this.#tables.set(category, created);
       open = await created;
     }
