@@ -2,6 +2,7 @@
 import { type Command, Option } from "commander";
 import type { DatasetManifest } from "../../datasets/index.js";
 import type { ArtifactListing } from "../../ingestion/index.js";
+import { table } from "../table.js";
 import { DEFAULT_ARTIFACTS_DIR } from "./ingest.js";
 
 type Options = { artifacts: string; json?: boolean };
@@ -167,16 +168,4 @@ function describe(listing: ArtifactListing): string {
     ...manifest.sources.map((source) => `  ${source.file}  ${source.bytes} bytes  sha256 ${source.sha256}`),
   ];
   return `${lines.join("\n")}\n`;
-}
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => (row[column] ?? "").length)),
-  );
-  const format = (row: string[]) =>
-    row
-      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
-      .join("  ")
-      .trimEnd();
-  return `${[format(header), ...rows.map(format)].join("\n")}\n`;
 }

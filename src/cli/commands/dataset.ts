@@ -73,16 +73,8 @@ export function registerDatasetCommand(program: Command): void {
         .env("LLM_TWIN_LLM_RETRIES")
         .default("2"),
     )
-    .addOption(
-      new Option("--test-fraction <x>", "share of pairs in the test split (0–1)")
-        .env("LLM_TWIN_TEST_FRACTION")
-        .default("0.1"),
-    )
-    .addOption(
-      new Option("--artifacts <dir>", "folder of dataset artifacts")
-        .env("LLM_TWIN_ARTIFACTS_DIR")
-        .default(DEFAULT_ARTIFACTS_DIR),
-    )
+    .addOption(testFractionOption())
+    .addOption(artifactsOption())
     .addOption(new Option("--no-progress", "no progress lines on stderr").env("LLM_TWIN_NO_PROGRESS"))
     .addOption(new Option("--json", "print the result as one JSON object on stdout").env("LLM_TWIN_JSON"))
     .action(async (raw: Record<string, unknown>) => {
@@ -159,16 +151,8 @@ export function registerDatasetCommand(program: Command): void {
     .addOption(
       new Option("--since <duration>", "only traces of the last 7d, 12h, 30m... (default: all)").env("LLM_TWIN_SINCE"),
     )
-    .addOption(
-      new Option("--test-fraction <x>", "share of pairs in the test split (0–1)")
-        .env("LLM_TWIN_TEST_FRACTION")
-        .default("0.1"),
-    )
-    .addOption(
-      new Option("--artifacts <dir>", "folder of dataset artifacts")
-        .env("LLM_TWIN_ARTIFACTS_DIR")
-        .default(DEFAULT_ARTIFACTS_DIR),
-    )
+    .addOption(testFractionOption())
+    .addOption(artifactsOption())
     .addOption(new Option("--json", "print the result as one JSON object on stdout").env("LLM_TWIN_JSON"))
     .action(
       async (raw: { traces?: string; since?: string; testFraction: string; artifacts: string; json?: boolean }) => {
@@ -200,4 +184,18 @@ export function registerDatasetCommand(program: Command): void {
           );
       },
     );
+}
+
+/** `--test-fraction`, shared by the dataset commands. */
+function testFractionOption(): Option {
+  return new Option("--test-fraction <x>", "share of pairs in the test split (0–1)")
+    .env("LLM_TWIN_TEST_FRACTION")
+    .default("0.1");
+}
+
+/** `--artifacts`, shared by the dataset commands. */
+function artifactsOption(): Option {
+  return new Option("--artifacts <dir>", "folder of dataset artifacts")
+    .env("LLM_TWIN_ARTIFACTS_DIR")
+    .default(DEFAULT_ARTIFACTS_DIR);
 }

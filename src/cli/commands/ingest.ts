@@ -10,13 +10,14 @@ import { DEFAULT_EMBEDDER_SPEC, parseEmbedderSpec } from "../../embedding/create
 import { AppError, isAppError } from "../../errors/index.js";
 import type { ReadResult } from "../../ingestion/readers/index.js";
 import { DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_FILE_BYTES } from "../../ingestion/readers/types.js";
-import { DEFAULT_INGEST_BATCH_SIZE, DEFAULT_INGEST_CONCURRENCY, type IngestProgress } from "../../ingestion/types.js";
+import { DEFAULT_INGEST_BATCH_SIZE, DEFAULT_INGEST_CONCURRENCY } from "../../ingestion/types.js";
 import { createProgress, type Progress } from "../../observability/progress.js";
 import { DEFAULT_QUEUE_CONNECT_TIMEOUT_MS } from "../../queue/config.js";
 import type { EnqueueProgress, EnqueueSummary } from "../../queue/index.js";
 import { handleShutdownSignals } from "../../runtime/index.js";
 import { DEFAULT_STORE_URI } from "../../vector-store/uri.js";
 import { positive } from "../flag-schemas.js";
+import { createIngestProgress, reportTo } from "./ingest-progress.js";
 
 export const DEFAULT_ARTIFACTS_DIR = "./.llm-twin/artifacts";
 /** Inputs up to this size are counted first so the progress bar has a total and an ETA. */
@@ -310,31 +311,6 @@ async function ingestHere(path: string, config: IngestCommandConfig) {
     stopHandlingSignals();
     await embedder.dispose();
   }
-}
-
-function createIngestProgress(config: IngestCommandConfig, documentsTotal: number | undefined): Progress | undefined {
-  if (config.progress === "none") return undefined;
-  const isTTY = config.progress === "auto" ? process.stderr.isTTY === true : config.progress === "tty";
-  return createProgress({
-    label: "ingest",
-    unit: "documents",
-    rateOf: "chunks",
-    isTTY,
-    intervalMs: config.progressIntervalMs,
-    ...(documentsTotal === undefined ? {} : { total: documentsTotal }),
-  });
-}
-
-function reportTo(progress: Progress): (update: IngestProgress) => void {
-  return (update) =>
-    progress.update({
-      completed: update.documentsRead + update.documentsSkipped,
-      counters: {
-        chunks: update.chunksWritten + update.chunksUnchanged,
-        written: update.chunksWritten,
-        ...(update.documentsSkipped > 0 ? { skipped: update.documentsSkipped } : {}),
-      },
-    });
 }
 
 /** `--queue`: documents become BullMQ jobs for `llm-twin worker` (bullmq is only loaded here). */

@@ -2,6 +2,7 @@
 import { type Command, Option } from "commander";
 import { AppError } from "../../errors/index.js";
 import type { ModelEntry, RegistryStorage } from "../../models-registry/index.js";
+import { table } from "../table.js";
 import { DEFAULT_ARTIFACTS_DIR } from "./ingest.js";
 
 type CommonOptions = { registry?: string; cacheDir?: string; json?: boolean };
@@ -203,16 +204,4 @@ export function registerModelsCommand(program: Command): void {
     const entry = await removeModel(await open(options), reference, { force: options.force === true });
     print(options, entry, `removed ${entry.name}@${entry.version}`);
   });
-}
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => (row[column] ?? "").length)),
-  );
-  const format = (row: string[]) =>
-    row
-      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
-      .join("  ")
-      .trimEnd();
-  return `${[format(header), ...rows.map(format)].join("\n")}\n`;
 }
