@@ -9,7 +9,7 @@ import type { Embedder } from "../../embedding/index.js";
 import { AppError } from "../../errors/index.js";
 import type { LanguageModel } from "../../llm/index.js";
 import { type RagConfig, type Reranker, resolveRagConfig, retrieve } from "../../rag/index.js";
-import type { HybridFusion, SearchMode, VectorStore } from "../../vector-store/index.js";
+import type { SearchMode, VectorStore } from "../../vector-store/index.js";
 import { type Judgments, mean, mrrAtK, ndcgAtK, percentile, recallAtK, uniqueInOrder } from "../metrics.js";
 import { DEFAULT_EVALUATION_SETTINGS, type EvaluationSettings } from "./settings.js";
 
