@@ -2,13 +2,30 @@
 import { type Command, Option } from "commander";
 import { helpLine, type Setting } from "../config/settings.js";
 
-/** Adds one option per setting: flag, variable, default, choices; help reads "… (env: X, default: Y)". */
+const fromRegistry = new WeakMap<Option, Setting>();
+
+/** The registry setting an option was made from (undefined for an option declared by hand). */
+export function settingOf(option: Option): Setting | undefined {
+  return fromRegistry.get(option);
+}
+
+/** A repeatable flag collects its values; its variable holds a comma-separated list. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...value.split(",").filter((part) => part.trim() !== "")];
+}
+
+/**
+ * Adds one option per setting: flag, variable, default; help reads "… (env: X, default: Y)".
+ * Values (choices included) are validated by the settings' schemas, whose errors name the flag and
+ * the variable, rather than by commander.
+ */
 export function addSettingOptions(command: Command, settings: readonly Setting[]): Command {
   for (const setting of settings) {
     const option = new Option(setting.flag, helpLine(setting)).env(setting.env);
     if (setting.default !== undefined) option.default(setting.default);
-    if (setting.choices !== undefined) option.choices(setting.choices);
+    if (setting.repeatable === true) option.argParser(collect);
     if (setting.required === true) option.makeOptionMandatory();
+    fromRegistry.set(option, setting);
     command.addOption(option);
   }
   // The registry's line already says the variable, default and choices: commander's own suffix would repeat them.

@@ -30,6 +30,8 @@ export type Setting = {
   /** Allowed values, listed in help and checked by commander. */
   choices?: readonly string[];
   required?: boolean;
+  /** The flag may be repeated and its variable holds a comma-separated list: the value is a string array. */
+  repeatable?: boolean;
   help: string;
 };
 
@@ -66,6 +68,39 @@ export function parseSettings(settings: readonly Setting[], raw: Record<string, 
   const result = z.object(shape).safeParse(cleaned);
   if (result.success) return result.data;
   throw settingsError(settings, result.error.issues, raw);
+}
+
+type SettingOutput<S> = S extends { schema: infer Schema extends z.ZodType } ? z.output<Schema> : never;
+
+/**
+ * The typed values of a settings list declared `[...] as const satisfies readonly Setting[]`:
+ * one property per key, optional where the setting's schema accepts undefined.
+ */
+export type SettingsValues<T extends readonly Setting[]> = {
+  [S in T[number] as undefined extends SettingOutput<S> ? never : S["key"]]: SettingOutput<S>;
+} & { [S in T[number] as undefined extends SettingOutput<S> ? S["key"] : never]?: SettingOutput<S> };
+
+/**
+ * Validates raw values against each setting's schema as declared (a setting is optional only when
+ * its schema says so), typed from the list; every problem is one line naming the flag and the variable.
+ * Keys that are not settings are dropped.
+ */
+export function parseSettingValues<const T extends readonly Setting[]>(
+  settings: T,
+  raw: Record<string, unknown>,
+): SettingsValues<T> {
+  const shape = Object.fromEntries(settings.map((setting) => [setting.key, setting.schema]));
+  const cleaned = Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined && value !== ""));
+  const result = z.object(shape).safeParse(cleaned);
+  if (result.success) return result.data as SettingsValues<T>;
+  throw settingsError(settings, result.error.issues, raw);
+}
+
+/** The raw values the defaults give (what commander fills in when neither flag nor variable is set). */
+export function settingDefaults(settings: readonly Setting[]): Record<string, string> {
+  const defaults: Record<string, string> = {};
+  for (const setting of settings) if (setting.default !== undefined) defaults[setting.key] = setting.default;
+  return defaults;
 }
 
 /** The error for failed validation: one line per problem, naming the flag and its variable. */

@@ -3,37 +3,44 @@
  * (TGI API by default; several --llm-url values are load-balanced). Composition root: builds the
  * store, embedder, LLM client and optional reranker from validated flags, then runs the service.
  */
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
+import { z } from "zod";
+import { parseSettingValues, type Setting } from "../../config/settings.js";
 import { AppError } from "../../errors/index.js";
 import type { PromptLimit } from "../../rag/retrieve.js";
 import { acquire } from "../../runtime/index.js";
 import { addRagServiceOptions } from "../rag-service-options.js";
+import { addSettingOptions } from "../settings-options.js";
 
 const DEFAULT_LLM_URL = "http://localhost:8080";
 
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
-}
+/** `serve-rag`'s own settings (src/config/settings.ts), before the RAG service's. */
+export const SERVE_RAG_SETTINGS = [
+  {
+    key: "llmUrl",
+    flag: "--llm-url <url>",
+    env: "LLM_TWIN_LLM_URL",
+    schema: z.array(z.string()).optional(),
+    repeatable: true,
+    defaultText: DEFAULT_LLM_URL,
+    help: "LLM service URL (TGI API; openai:<url> or sagemaker:<endpoint> also work); repeat, or comma-separate in the variable, for several replicas behind a load balancer",
+  },
+  {
+    key: "llmApi",
+    flag: "--llm-api <api>",
+    env: "LLM_TWIN_LLM_API",
+    schema: z.enum(["tgi", "openai"]),
+    default: "tgi",
+    choices: ["tgi", "openai"],
+    help: "API of plain http(s) LLM URLs",
+  },
+] as const satisfies readonly Setting[];
 
 export function registerServeRagCommand(program: Command): void {
   const command = program
     .command("serve-rag")
-    .description("Run the RAG service (business microservice) against a separate LLM service")
-    .addOption(
-      new Option(
-        "--llm-url <url>",
-        `LLM service URL (TGI API; openai:<url> or sagemaker:<endpoint> also work); repeat, or comma-separate in the variable, for several replicas behind a load balancer (default: ${DEFAULT_LLM_URL})`,
-      )
-        .env("LLM_TWIN_LLM_URL")
-        .argParser(collect)
-        .default(undefined, DEFAULT_LLM_URL),
-    )
-    .addOption(
-      new Option("--llm-api <api>", "API of plain http(s) LLM URLs")
-        .choices(["tgi", "openai"])
-        .env("LLM_TWIN_LLM_API")
-        .default("tgi"),
-    );
+    .description("Run the RAG service (business microservice) against a separate LLM service");
+  addSettingOptions(command, SERVE_RAG_SETTINGS);
   addRagServiceOptions(command);
   command.action(async (raw: Record<string, unknown>) => {
     // Loaded here, not at the top: `--help` must not pay for LanceDB, Fastify and the clients.
@@ -55,7 +62,8 @@ export function registerServeRagCommand(program: Command): void {
       import("../../observability/http/port.js"),
     ]);
     const settings = parseRagServiceSettings(raw);
-    const urls = normalizeUrls(raw.llmUrl);
+    const own = parseSettingValues(SERVE_RAG_SETTINGS, raw);
+    const urls = normalizeUrls(own.llmUrl);
     process.env.LANCEDB_LOG ??= "error";
     // A port in use is one line now, not a stack trace once everything has loaded.
     await assertPortFree(settings.host, settings.port);
@@ -74,7 +82,7 @@ export function registerServeRagCommand(program: Command): void {
       const llm = resources.use(
         "the LLM client",
         createLanguageModelFromUrl(urls.join(","), {
-          api: raw.llmApi === "openai" ? "openai" : "tgi",
+          api: own.llmApi,
           timeoutMs: settings.llmTimeoutMs,
         }),
       );
@@ -85,7 +93,7 @@ export function registerServeRagCommand(program: Command): void {
       return { store, embedder, llm, reranker };
     });
     const { store, embedder, llm, reranker } = value;
-    const promptLimit = await learnPromptLimit(urls, raw.llmApi, settings.readyTimeoutMs);
+    const promptLimit = await learnPromptLimit(urls, own.llmApi, settings.readyTimeoutMs);
     const service = await runRagService({
       settings,
       store,

@@ -4,95 +4,102 @@
  * sample corpus. Without --model the default small instruct GGUF is downloaded (with progress)
  * into the cache; offline, --model / LLM_TWIN_MODEL points at a local GGUF.
  */
-import os from "node:os";
 import { resolve } from "node:path";
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
+import { z } from "zod";
 import { projectRoot } from "../../config/paths.js";
+import { parseSettingValues, type Setting, schemas } from "../../config/settings.js";
 import { AppError, isAppError } from "../../errors/index.js";
 import { DEMO_MODEL, DEMO_MODEL_WARNING, demoModelPath } from "../../llm/demo-model.js";
-import { type EngineBackendName, isEngineBackendName } from "../../llm/llama-cpp/decode-port.js";
+import { ENGINE_BACKENDS } from "../../llm/llama-cpp/decode-port.js";
 import { acquire } from "../../runtime/index.js";
-import { addOptions, addRagServiceOptions } from "../rag-service-options.js";
+import { addRagServiceOptions } from "../rag-service-options.js";
+import { addSettingOptions } from "../settings-options.js";
 
 /** A small instruct model: ~400 MB at Q4_K_M, fine on 2 CPU cores. */
 export const DEFAULT_SERVE_MODEL = "hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q4_K_M";
 export const DEFAULT_SAMPLE_DATA = resolve(projectRoot, "sample-data");
 
-const SERVE_OPTIONS = [
+/** `serve`'s own settings (src/config/settings.ts), before the RAG service's. */
+export const SERVE_SETTINGS = [
   {
     key: "model",
-    flags: "--model <source>",
+    flag: "--model <source>",
     env: "LLM_TWIN_MODEL",
-    description: `GGUF model: path, http(s) URL, hf:<user>/<repo>[:<quant>], or "${DEMO_MODEL}" (offline random-weight demo)`,
+    schema: z.string().min(1),
+    help: `GGUF model: path, http(s) URL, hf:<user>/<repo>[:<quant>], or "${DEMO_MODEL}" (offline random-weight demo)`,
     default: DEFAULT_SERVE_MODEL,
   },
   {
     key: "threads",
-    flags: "--threads <n>",
+    flag: "--threads <n>",
     env: "LLM_TWIN_THREADS",
-    description: `llama.cpp threads for one-token decodes (default: every core (${os.availableParallelism()}) with a build of llama.cpp for this machine, npm run build:llama, else cores − 1)`,
+    schema: schemas.positiveInteger.optional(),
+    help: "llama.cpp threads for one-token decodes",
+    defaultText: "every core with a build of llama.cpp for this machine (npm run build:llama), else cores − 1",
   },
   {
     key: "threadsBatch",
-    flags: "--threads-batch <n>",
+    flag: "--threads-batch <n>",
     env: "LLM_TWIN_THREADS_BATCH",
-    description: `llama.cpp threads for prompts and multi-sequence decodes, native engine (default: --threads when given, else every core (${os.availableParallelism()}))`,
+    schema: schemas.positiveInteger.optional(),
+    help: "llama.cpp threads for prompts and multi-sequence decodes, native engine",
+    defaultText: "--threads when given, else every core",
   },
   {
     key: "engine",
-    flags: "--engine <engine>",
+    flag: "--engine <engine>",
     env: "LLM_TWIN_ENGINE",
-    description:
-      "who decodes and samples: native (npm run build:native; every sequence on one native thread) or node-llama-cpp (default: native when built, else node-llama-cpp)",
+    schema: z.enum(ENGINE_BACKENDS, { error: "expected native or node-llama-cpp" }).optional(),
+    help: "who decodes and samples: native (npm run build:native; every sequence on one native thread) or node-llama-cpp",
+    defaultText: "native when built, else node-llama-cpp",
   },
   {
     key: "parallel",
-    flags: "--parallel <n>",
+    flag: "--parallel <n>",
     env: "LLM_TWIN_PARALLEL",
-    description: "sequences decoded together",
+    schema: schemas.positiveInteger,
+    help: "sequences decoded together",
     default: "2",
   },
   {
     key: "sampleData",
-    flags: "--sample-data <path>",
+    flag: "--sample-data <path>",
     env: "LLM_TWIN_SAMPLE_DATA",
-    description: "documents ingested on first start when the store is empty",
+    schema: z.string().min(1),
+    help: "documents ingested on first start when the store is empty",
     default: DEFAULT_SAMPLE_DATA,
+    defaultText: "the project's sample-data/",
   },
-];
+] as const satisfies readonly Setting[];
 
-function positiveInteger(name: string, value: unknown): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1) {
-    throw new AppError("configuration_error", `${name}: expected a positive integer (got ${JSON.stringify(value)})`);
-  }
-  return parsed;
-}
-
-function engineName(value: unknown): EngineBackendName | undefined {
-  if (value === undefined || value === "") return undefined;
-  if (isEngineBackendName(value)) return value;
-  throw new AppError(
-    "configuration_error",
-    `--engine (LLM_TWIN_ENGINE): expected native or node-llama-cpp (got ${JSON.stringify(value)})`,
-  );
-}
+/** `serve`'s switches, after the RAG service's settings (their variable set to anything turns them on). */
+export const SERVE_SWITCHES = [
+  {
+    key: "ingest",
+    flag: "--no-ingest",
+    env: "LLM_TWIN_NO_INGEST",
+    schema: z.boolean().optional(),
+    defaultText: "ingest into an empty store",
+    help: "do not ingest the sample corpus into an empty store",
+  },
+  {
+    key: "demoFallback",
+    flag: "--no-demo-fallback",
+    env: "LLM_TWIN_NO_DEMO_FALLBACK",
+    schema: z.boolean().optional(),
+    defaultText: "fall back",
+    help: "fail instead of serving the offline demo model when the default model cannot be downloaded",
+  },
+] as const satisfies readonly Setting[];
 
 export function registerServeCommand(program: Command): void {
   const command = program
     .command("serve")
     .description("Run everything in one process: RAG service + in-process LLM (llama.cpp) + embedded store");
-  addOptions(command, SERVE_OPTIONS);
+  addSettingOptions(command, SERVE_SETTINGS);
   addRagServiceOptions(command);
-  command.addOption(
-    new Option("--no-ingest", "do not ingest the sample corpus into an empty store").env("LLM_TWIN_NO_INGEST"),
-  );
-  command.addOption(
-    new Option(
-      "--no-demo-fallback",
-      "fail instead of serving the offline demo model when the default model cannot be downloaded",
-    ).env("LLM_TWIN_NO_DEMO_FALLBACK"),
-  );
+  addSettingOptions(command, SERVE_SWITCHES);
   command.action(async (raw: Record<string, unknown>) => {
     // Loaded here, not at the top: `--help` must not pay for llama.cpp, LanceDB and Fastify.
     const [
@@ -115,15 +122,16 @@ export function registerServeCommand(program: Command): void {
       import("../../observability/http/port.js"),
     ]);
     const settings = parseRagServiceSettings(raw);
-    const threads =
-      raw.threads === undefined ? undefined : positiveInteger("--threads (LLM_TWIN_THREADS)", raw.threads);
-    const threadsBatch =
-      raw.threadsBatch === undefined
-        ? undefined
-        : positiveInteger("--threads-batch (LLM_TWIN_THREADS_BATCH)", raw.threadsBatch);
-    const parallel = positiveInteger("--parallel (LLM_TWIN_PARALLEL)", raw.parallel);
-    const engine = engineName(raw.engine);
-    const model = String(raw.model);
+    const {
+      threads,
+      threadsBatch,
+      parallel,
+      engine,
+      model,
+      sampleData,
+      ingest: ingestEmpty,
+      demoFallback,
+    } = parseSettingValues([...SERVE_SETTINGS, ...SERVE_SWITCHES], raw);
     const log = (message: string) => process.stderr.write(`llm-twin serve: ${message}\n`);
     process.env.LANCEDB_LOG ??= "error";
 
@@ -133,8 +141,7 @@ export function registerServeCommand(program: Command): void {
     // Released in reverse order of creation, also when start-up fails half-way (src/runtime).
     const { value, stack } = await acquire(async (resources) => {
       // The model first: a failed download should not wait for (or follow) anything else.
-      const demoFallback = raw.demoFallback !== false;
-      const resolved = await resolveServeModel(model, settings.cacheDir, demoFallback, log);
+      const resolved = await resolveServeModel(model, settings.cacheDir, demoFallback !== false, log);
       const modelPath = resolved.path;
       demoModel = resolved.demo;
       const store = resources.use("the vector store", await openVectorStore(settings.store));
@@ -148,9 +155,9 @@ export function registerServeCommand(program: Command): void {
           log,
         }),
       );
-      if (storeEmbedderId === undefined && (await store.count()) === 0 && raw.ingest !== false) {
-        log(`the store at ${store.location} is empty: ingesting ${String(raw.sampleData)} first`);
-        const summary = await ingest({ source: String(raw.sampleData), store, embedder });
+      if (storeEmbedderId === undefined && (await store.count()) === 0 && ingestEmpty !== false) {
+        log(`the store at ${store.location} is empty: ingesting ${sampleData} first`);
+        const summary = await ingest({ source: sampleData, store, embedder });
         process.stderr.write(`${formatIngestSummary(summary)}\n`);
       }
       log(`loading ${modelPath} (parallel ${parallel})`);

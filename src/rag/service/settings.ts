@@ -1,103 +1,20 @@
 /**
- * The RAG service's settings: the flags of ./options.ts validated once with zod (failing fast,
+ * The RAG service's settings: the registry entries of ./options.ts validated once with zod (failing fast,
  * naming the flag and the variable at fault), and the configurations they turn into.
  */
 import { readFileSync } from "node:fs";
-import { z } from "zod";
-import { DATA_CATEGORIES } from "../../domain/index.js";
+import { parseSettingValues, type SettingsValues, settingDefaults } from "../../config/settings.js";
 import { AppError } from "../../errors/index.js";
 import { type PromptTemplate, validateCustomTemplate } from "../../preprocessing/index.js";
-import { HYBRID_FUSIONS } from "../../vector-store/index.js";
 import { DEFAULT_RAG_CONFIG, type RagConfig } from "../config.js";
 import type { RagHttpConfig } from "../http/app.js";
-import { parseSettings, RAG_SERVICE_OPTIONS } from "./options.js";
+import { RAG_SERVICE_OPTIONS } from "./options.js";
 
-const integer = (min: number) => z.coerce.number().int().min(min);
-const milliseconds = integer(1);
-
-const settingsSchema = z.object({
-  port: integer(0).max(65535),
-  host: z.string().min(1),
-  store: z.string().min(1),
-  embedder: z.string().min(1),
-  reranker: z.string().min(1).optional(),
-  retrievalMode: z.enum(["dense", "lexical", "hybrid"]),
-  promptTemplate: z.string().min(1),
-  k: integer(1),
-  maxK: integer(1),
-  expandQueries: integer(1),
-  selfQuery: z.enum(["match", "llm", "off"]),
-  categories: z.string().transform((value, context) => {
-    const list = value
-      .split(",")
-      .map((item) => item.trim())
-      .filter((item) => item !== "");
-    const unknown = list.filter((item) => !(DATA_CATEGORIES as readonly string[]).includes(item));
-    if (list.length === 0 || unknown.length > 0) {
-      context.addIssue({ code: "custom", message: `expected a comma-separated list of ${DATA_CATEGORIES.join(", ")}` });
-      return z.NEVER;
-    }
-    return list as RagConfig["categories"];
-  }),
-  searchLimit: integer(1),
-  hybridFusion: z.enum(HYBRID_FUSIONS),
-  hybridDenseWeight: z.coerce.number().min(0).max(1),
-  rrfK: z.coerce.number().min(0),
-  titleWeight: z.coerce.number().min(0),
-  rerankCandidates: integer(1),
-  rerankerFailure: z.enum(["fallback", "fail"]),
-  contextTokens: integer(1),
-  maxNewTokens: integer(1),
-  maxNewTokensLimit: integer(1),
-  temperature: z.coerce.number().min(0).max(2),
-  maxQueryChars: integer(1),
-  maxHistoryTurns: integer(0),
-  maxHistoryChars: integer(1),
-  historyTokens: integer(0),
-  condenseMaxNewTokens: integer(1),
-  bodyLimit: integer(1024),
-  apiKeys: z.string().default(""),
-  rateLimit: integer(0),
-  rateLimitWindowMs: milliseconds,
-  maxGenerations: z.union([z.literal("auto"), integer(1)]),
-  authFailureLimit: integer(0),
-  authFailureWindowMs: milliseconds,
-  headersTimeoutMs: milliseconds,
-  receiveTimeoutMs: milliseconds,
-  keepAliveTimeoutMs: milliseconds,
-  llmTimeoutMs: milliseconds,
-  embedderTimeoutMs: milliseconds,
-  storeTimeoutMs: milliseconds,
-  rerankerTimeoutMs: milliseconds,
-  readyTimeoutMs: milliseconds,
-  traceCapacity: integer(1),
-  traceFile: z.string().min(1).optional(),
-  traceFileMaxBytes: integer(1024),
-  feedbackFile: z.string().min(1),
-  feedbackCapacity: integer(1),
-  feedbackStore: z
-    .string()
-    .regex(/^rediss?:\/\/\S+$/i, "must be a redis:// or rediss:// URL (leave it unset for the local --feedback-file)")
-    .optional(),
-  feedbackStoreTimeoutMs: milliseconds,
-  feedbackCommentMaxChars: integer(1),
-  onlineEvalRate: z.coerce.number().min(0).max(1),
-  onlineEvalQueue: integer(1),
-  judgeUrl: z.string().url().optional(),
-  judgeModel: z.string().min(1),
-  judgeApiKey: z.string().min(1).optional(),
-  judgeTimeoutMs: milliseconds,
-  voiceCorpus: z.string().min(1).optional(),
-  tracePrompts: z.enum(["full", "redacted", "off"]),
-  otlpEndpoint: z.string().url().optional(),
-  logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
-  cacheDir: z.string().min(1).optional(),
-});
-
-export type RagServiceSettings = z.infer<typeof settingsSchema>;
+/** The RAG service settings, typed from their registry entries (./options.ts). */
+export type RagServiceSettings = SettingsValues<typeof RAG_SERVICE_OPTIONS>;
 
 export function parseRagServiceSettings(raw: Record<string, unknown>): RagServiceSettings {
-  const settings = parseSettings(settingsSchema, raw, RAG_SERVICE_OPTIONS);
+  const settings = parseSettingValues(RAG_SERVICE_OPTIONS, raw);
   if (settings.k > settings.maxK)
     throw new AppError("configuration_error", `--k (${settings.k}) exceeds --max-k (${settings.maxK})`);
   if (settings.maxNewTokens > settings.maxNewTokensLimit) {
@@ -195,7 +112,5 @@ export function httpConfigFromSettings(
 export function defaultRagServiceSettings(
   overrides: Partial<Record<keyof RagServiceSettings, unknown>> = {},
 ): RagServiceSettings {
-  const raw: Record<string, unknown> = {};
-  for (const spec of RAG_SERVICE_OPTIONS) if (spec.default !== undefined) raw[spec.key] = spec.default;
-  return parseRagServiceSettings({ ...raw, ...overrides });
+  return parseRagServiceSettings({ ...settingDefaults(RAG_SERVICE_OPTIONS), ...overrides });
 }
