@@ -15,12 +15,18 @@ import { z } from "zod";
 import { AppError } from "../errors/index.js";
 
 export type Setting = {
-  /** The flag in camelCase, as commander names its value ("--max-k" → "maxK"; "--no-x" → "x"). */
+  /**
+   * The value's name in the parsed object: the flag in camelCase, as commander names it
+   * ("--max-k" → "maxK"; "--no-x" → "x"), unless the configuration calls it otherwise
+   * (`valuesFromOptions` renames).
+   */
   key: string;
   /** Commander flag syntax: "--k <n>", "--json", "--no-report". */
   flag: string;
   /** Its environment variable; every setting has one. */
   env: string;
+  /** Another variable read when neither the flag nor `env` is set (SageMaker's SAGEMAKER_BIND_TO_PORT). */
+  alsoEnv?: string;
   /** Validates and converts the raw string (or boolean) from the flag, the variable or the default. */
   schema: z.ZodType;
   /** The default as a user would type it; none = unset unless given. */
@@ -54,6 +60,33 @@ export function helpLine(setting: Setting): string {
 /** The first word of the flag, e.g. "--max-k". */
 export function flagName(setting: Setting): string {
   return setting.flag.split(" ")[0] ?? setting.flag;
+}
+
+/** The name commander gives the flag's value: "--max-k" → "maxK", "--no-ingest" → "ingest". */
+export function optionAttribute(setting: Setting): string {
+  return flagName(setting)
+    .replace(/^--(no-)?/, "")
+    .replace(/-([a-z0-9])/g, (_match, letter: string) => letter.toUpperCase());
+}
+
+/** The values commander parsed, named by each setting's `key`, `alsoEnv` applied where nothing else was given. */
+export function valuesFromOptions(
+  settings: readonly Setting[],
+  options: Record<string, unknown>,
+  env: NodeJS.ProcessEnv = process.env,
+): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  for (const setting of settings) {
+    const value = options[optionAttribute(setting)];
+    values[setting.key] = value === undefined && setting.alsoEnv !== undefined ? env[setting.alsoEnv] : value;
+  }
+  return values;
+}
+
+/** How errors name a setting: "--max-k (LLM_TWIN_MAX_K)". */
+export function settingName(setting: Setting): string {
+  const variables = setting.alsoEnv === undefined ? setting.env : `${setting.env} or ${setting.alsoEnv}`;
+  return `${flagName(setting)} (${variables})`;
 }
 
 /**
@@ -112,7 +145,7 @@ export function settingsError(
   const lines = issues.map((issue) => {
     const key = String(issue.path[0] ?? "");
     const setting = settings.find((candidate) => candidate.key === key);
-    const name = setting === undefined ? key : `${flagName(setting)} (${setting.env})`;
+    const name = setting === undefined ? key : settingName(setting);
     const got = raw[key] === undefined ? "" : ` (got ${JSON.stringify(raw[key])})`;
     return `${name}: ${issue.message}${got}`;
   });

@@ -1,64 +1,20 @@
 /**
- * The LLM service's configuration, validated once at start-up. The CLI fills it from flags and
- * environment variables; every limit has a default documented in docs/llm-service.md.
+ * The LLM service's configuration, validated once at start-up from the settings of ./settings.ts
+ * (flags, environment variables, defaults: the configuration registry); every limit has a default,
+ * listed in docs/llm-service.md.
  */
 import { readdirSync } from "node:fs";
 import path from "node:path";
-import { z } from "zod";
+import { parseSettingValues, type SettingsValues, settingDefaults } from "../config/settings.js";
 import { AppError } from "../errors/index.js";
-import { ENGINE_BACKENDS } from "../llm/llama-cpp/decode-port.js";
-import { DEFAULT_AUTH_FAILURE_LIMIT, DEFAULT_HTTP_TIMEOUTS } from "../observability/http/index.js";
+import { SERVE_LLM_SETTINGS } from "./settings.js";
 
 export const SAGEMAKER_MODEL_DIRECTORY = "/opt/ml/model";
 
-const positiveInt = z.coerce.number().int().positive();
+/** The validated configuration before --lora specs are read: one property per setting of ./settings.ts. */
+type LlmServerSettings = SettingsValues<typeof SERVE_LLM_SETTINGS>;
 
-export const llmServerConfigSchema = z.object({
-  model: z.string().min(1),
-  modelId: z.string().min(1).optional(),
-  host: z.string().min(1).default("0.0.0.0"),
-  port: z.coerce.number().int().min(0).max(65535).default(8080),
-  parallel: positiveInt.default(4),
-  // Unset: decided once llama.cpp is loaded (src/llm/llama-cpp/runtime.ts): every core with an
-  // OpenMP build, else one core fewer (docs/benchmarks.md, issue 8).
-  threads: positiveInt.optional(),
-  // Unset: --threads when given, else every core (runtime.ts, defaultThreadsBatch).
-  threadsBatch: positiveInt.optional(),
-  // Unset: native when the addon is built (npm run build:native), else node-llama-cpp.
-  engine: z.enum(ENGINE_BACKENDS).optional(),
-  batchSize: positiveInt.default(512),
-  flashAttention: z.enum(["auto", "on", "off"]).default("auto"),
-  promptCache: z.enum(["on", "off"]).default("on"),
-  loras: z.array(z.string()).default([]),
-  contextSize: positiveInt.optional(),
-  maxConcurrentRequests: positiveInt.optional(),
-  maxQueue: z.coerce.number().int().min(0).optional(),
-  maxInputTokens: positiveInt.optional(),
-  maxTotalTokens: positiveInt.optional(),
-  maxNewTokens: positiveInt.optional(),
-  requestTimeoutSeconds: z.coerce.number().min(0).default(60),
-  bodyLimitBytes: positiveInt.default(1_048_576),
-  // Comma-separated bearer keys; empty = no authentication (like vLLM's --api-key).
-  apiKeys: z
-    .string()
-    .default("")
-    .transform((value) =>
-      value
-        .split(",")
-        .map((key) => key.trim())
-        .filter((key) => key !== ""),
-    ),
-  authFailureLimit: z.coerce.number().int().min(0).default(DEFAULT_AUTH_FAILURE_LIMIT.max),
-  authFailureWindowMs: positiveInt.default(DEFAULT_AUTH_FAILURE_LIMIT.windowMs),
-  headersTimeoutMs: positiveInt.default(DEFAULT_HTTP_TIMEOUTS.headersTimeoutMs),
-  receiveTimeoutMs: positiveInt.default(DEFAULT_HTTP_TIMEOUTS.receiveTimeoutMs),
-  keepAliveTimeoutMs: positiveInt.default(DEFAULT_HTTP_TIMEOUTS.keepAliveTimeoutMs),
-  gracePeriodSeconds: z.coerce.number().min(0).max(29).default(25),
-  cacheDir: z.string().min(1).optional(),
-  logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-});
-
-export type LlmServerConfig = Omit<z.output<typeof llmServerConfigSchema>, "loras"> & {
+export type LlmServerConfig = Omit<LlmServerSettings, "loras"> & {
   loras: Array<{ name: string; path: string; scale: number }>;
 };
 
@@ -74,7 +30,7 @@ export function parseLoraSpec(spec: string): { name: string; path: string; scale
   return { name: match[1] ?? "", path: match[2] ?? "", scale: match[3] === undefined ? 1 : Number(match[3]) };
 }
 
-/** Validates raw values (strings from flags/env are coerced); the message names the setting. */
+/** Validates raw values (strings from flags/env are coerced, defaults applied); errors name the flag and variable. */
 export function parseLlmServerConfig(raw: Record<string, unknown>): LlmServerConfig {
   const cleaned = Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined && value !== ""));
   if (cleaned.model === undefined) {
@@ -87,12 +43,8 @@ export function parseLlmServerConfig(raw: Record<string, unknown>): LlmServerCon
     }
     cleaned.model = fromSageMaker;
   }
-  const result = llmServerConfigSchema.safeParse(cleaned);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${flagName(String(issue.path[0] ?? ""))}: ${issue.message}`);
-    throw new AppError("configuration_error", `Invalid serve-llm configuration: ${problems.join("; ")}`);
-  }
-  const config = { ...result.data, loras: result.data.loras.map(parseLoraSpec) };
+  const settings = parseSettingValues(SERVE_LLM_SETTINGS, { ...settingDefaults(SERVE_LLM_SETTINGS), ...cleaned });
+  const config = { ...settings, loras: settings.loras.map(parseLoraSpec) };
   const names = new Set<string>();
   for (const lora of config.loras) {
     if (names.has(lora.name))
@@ -110,17 +62,6 @@ export function parseLlmServerConfig(raw: Record<string, unknown>): LlmServerCon
     );
   }
   return config;
-}
-
-function flagName(key: string): string {
-  if (key === "model") return "--model (LLM_TWIN_MODEL; or a .gguf file in /opt/ml/model)";
-  const kebab = key
-    .replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)
-    .replace(/-seconds$/, "")
-    .replace(/-bytes$/, "");
-  // Every serve-llm flag has the variable LLM_TWIN_<FLAG IN SNAKE CASE> (src/cli/commands/serve-llm.ts).
-  const variable = `LLM_TWIN_${kebab.replaceAll("-", "_").toUpperCase()}`;
-  return `--${kebab} (${variable}${key === "port" ? " or SAGEMAKER_BIND_TO_PORT" : ""})`;
 }
 
 /** The first .gguf file under /opt/ml/model (SageMaker's model directory), if any. */

@@ -1,0 +1,84 @@
+/** Registry settings become commander options that read their variable; parsing names flag and variable. */
+import { Command } from "commander";
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { addSettingOptions, settingOf } from "../../src/cli/settings-options.js";
+import { parseSettingValues, type Setting, valuesFromOptions } from "../../src/config/settings.js";
+
+const SETTINGS = [
+  {
+    key: "size",
+    flag: "--size <n>",
+    env: "LLM_TWIN_TEST_SIZE",
+    schema: z.coerce.number().int(),
+    default: "3",
+    help: "a size",
+  },
+  {
+    key: "timeoutSeconds",
+    flag: "--timeout <seconds>",
+    env: "LLM_TWIN_TEST_TIMEOUT",
+    alsoEnv: "LLM_TWIN_TEST_OTHER_TIMEOUT",
+    schema: z.coerce.number().optional(),
+    help: "a timeout under another name in the configuration",
+  },
+  {
+    key: "items",
+    flag: "--item <name>",
+    env: "LLM_TWIN_TEST_ITEMS",
+    schema: z.array(z.string()).default([]),
+    repeatable: true,
+    help: "repeatable",
+  },
+] as const satisfies readonly Setting[];
+
+async function parse(argv: string[], env: Record<string, string> = {}): Promise<Record<string, unknown>> {
+  const command = addSettingOptions(new Command("test").exitOverride(), SETTINGS);
+  let options: Record<string, unknown> = {};
+  command.action((parsed: Record<string, unknown>) => {
+    options = parsed;
+  });
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  try {
+    await command.parseAsync(argv, { from: "user" });
+    return valuesFromOptions(SETTINGS, options);
+  } finally {
+    for (const name of Object.keys(env)) if (saved[name] === undefined) delete process.env[name];
+  }
+}
+
+describe("addSettingOptions", () => {
+  it("prints help, variable and default one way and remembers each option's setting", () => {
+    const command = addSettingOptions(new Command("test"), SETTINGS);
+    const help = command.helpInformation().replace(/\s+/g, " ");
+    expect(help).toContain("a size (env: LLM_TWIN_TEST_SIZE, default: 3)");
+    expect(help).not.toContain('(default: "3"');
+    expect(command.options.map((option) => settingOf(option)?.key)).toEqual(["size", "timeoutSeconds", "items"]);
+  });
+
+  it("reads flags over variables over defaults, renames keys and collects repeatable flags", async () => {
+    expect(await parse([])).toEqual({ size: "3", timeoutSeconds: undefined, items: undefined });
+    const values = await parse(["--timeout", "5", "--item", "a", "--item", "b,c"], {
+      LLM_TWIN_TEST_SIZE: "7",
+      LLM_TWIN_TEST_OTHER_TIMEOUT: "9",
+    });
+    expect(parseSettingValues(SETTINGS, values)).toEqual({ size: 7, timeoutSeconds: 5, items: ["a", "b", "c"] });
+    expect(await parse([], { LLM_TWIN_TEST_OTHER_TIMEOUT: "9", LLM_TWIN_TEST_ITEMS: "x,y" })).toMatchObject({
+      timeoutSeconds: "9",
+      items: ["x", "y"],
+    });
+  });
+
+  it("fails with one line per problem naming the flag and its variables", async () => {
+    const values = await parse(["--size", "big"], { LLM_TWIN_TEST_OTHER_TIMEOUT: "soon" });
+    expect(() => parseSettingValues(SETTINGS, values)).toThrow(
+      /--size \(LLM_TWIN_TEST_SIZE\): .* \(got "big"\)\n {2}--timeout \(LLM_TWIN_TEST_TIMEOUT or LLM_TWIN_TEST_OTHER_TIMEOUT\): .* \(got "soon"\)/,
+    );
+    try {
+      parseSettingValues(SETTINGS, values);
+    } catch (error) {
+      expect(error).toMatchObject({ code: "configuration_error" });
+    }
+  });
+});
