@@ -1,6 +1,6 @@
 /** Commander options from the configuration registry (src/config/settings.ts): the only place flags are declared. */
 import { type Command, Option } from "commander";
-import { helpLine, type Setting } from "../config/settings.js";
+import { helpLine, isSwitch, type Setting, switchFromVariable } from "../config/settings.js";
 
 const fromRegistry = new WeakMap<Option, Setting>();
 
@@ -17,7 +17,7 @@ function collect(value: string, previous: string[] | undefined): string[] {
 /**
  * Adds one option per setting: flag, variable, default; help reads "… (env: X, default: Y)".
  * Values (choices included) are validated by the settings' schemas, whose errors name the flag and
- * the variable, rather than by commander.
+ * the variable, rather than by commander. A switch's variable is read as true or false.
  */
 export function addSettingOptions(command: Command, settings: readonly Setting[]): Command {
   for (const setting of settings) {
@@ -27,6 +27,18 @@ export function addSettingOptions(command: Command, settings: readonly Setting[]
     if (setting.required === true) option.makeOptionMandatory();
     fromRegistry.set(option, setting);
     command.addOption(option);
+    if (isSwitch(setting)) {
+      // Commander turns a switch on whenever its variable is set; "false" must turn it off.
+      command.on(`optionEnv:${option.name()}`, () => {
+        const on = switchFromVariable(setting, process.env[setting.env] ?? "");
+        command.setOptionValueWithSource(option.attributeName(), option.negate ? !on : on, "env");
+      });
+    }
+    if (setting.negatable !== undefined) {
+      const opposite = new Option(`--no-${option.name()}`, `${setting.negatable} (env: ${setting.env}=false)`);
+      fromRegistry.set(opposite, setting);
+      command.addOption(opposite);
+    }
   }
   // The registry's line already says the variable, default and choices: commander's own suffix would repeat them.
   command.configureHelp({ optionDescription: (option) => option.description });

@@ -14,6 +14,34 @@ export const SETTINGS_DOC_TABLES: readonly SettingsDocTable[] = [
     doc: "docs/evaluation.md",
     settings: async () => (await import("../cli/commands/eval.js")).EVAL_RETRIEVAL_SETTINGS,
   },
+  {
+    name: "rag-service",
+    doc: "docs/rag-service.md",
+    settings: async () => (await import("../rag/service/options.js")).RAG_SERVICE_OPTIONS,
+  },
+  {
+    name: "serve-rag",
+    doc: "docs/rag-service.md",
+    settings: async () => (await import("../cli/commands/serve-rag.js")).SERVE_RAG_SETTINGS,
+  },
+  {
+    name: "serve",
+    doc: "docs/rag-service.md",
+    settings: async () => {
+      const { SERVE_SETTINGS, SERVE_SWITCHES } = await import("../cli/commands/serve.js");
+      return [...SERVE_SETTINGS, ...SERVE_SWITCHES];
+    },
+  },
+  {
+    name: "serve-llm",
+    doc: "docs/llm-service.md",
+    settings: async () => (await import("../llm-server/settings.js")).SERVE_LLM_SETTINGS,
+  },
+  {
+    name: "deploy-sagemaker",
+    doc: "docs/deploy-sagemaker.md",
+    settings: async () => (await import("../deploy/sagemaker/config.js")).DEPLOY_OPTIONS,
+  },
 ];
 
 const block = (name: string) => new RegExp(`(<!-- settings: ${name} -->\\n)([\\s\\S]*?)\\n?<!-- /settings -->`);

@@ -36,6 +36,11 @@ export type Setting = {
   /** Allowed values, listed in help and checked by commander. */
   choices?: readonly string[];
   required?: boolean;
+  /**
+   * For a switch ("--wait"): also declare its opposite "--no-wait" with this help. The variable of a
+   * switch holds true or false (1/0, yes/no, on/off; set but empty = true).
+   */
+  negatable?: string;
   /** The flag may be repeated and its variable holds a comma-separated list: the value is a string array. */
   repeatable?: boolean;
   help: string;
@@ -55,6 +60,21 @@ export function helpLine(setting: Setting): string {
   const rest =
     setting.required === true && setting.default === undefined ? "required" : `default: ${defaultText(setting)}`;
   return `${setting.help}${choices} (env: ${setting.env}, ${rest})`;
+}
+
+/** A switch takes no value ("--json", "--no-artifacts"). */
+export function isSwitch(setting: Setting): boolean {
+  return !/[<[]/.test(setting.flag);
+}
+
+/** A switch's variable: true/1/yes/on (or set but empty) and false/0/no/off; anything else fails naming flag and variable. */
+export function switchFromVariable(setting: Setting, text: string): boolean {
+  if (/^(|1|true|yes|on)$/i.test(text.trim())) return true;
+  if (/^(0|false|no|off)$/i.test(text.trim())) return false;
+  throw new AppError(
+    "configuration_error",
+    `invalid configuration:\n  ${settingName(setting)}: expected true or false (got ${JSON.stringify(text)})`,
+  );
 }
 
 /** The first word of the flag, e.g. "--max-k". */
@@ -158,7 +178,9 @@ export function settingsTable(settings: readonly Setting[]): string {
   const rows = settings.map((setting) => {
     const choices =
       setting.choices === undefined ? "" : ` (${setting.choices.map((choice) => `\`${choice}\``).join(", ")})`;
-    return `| \`${cell(setting.flag)}\` | \`${setting.env}\` | ${cell(defaultText(setting))} | ${cell(setting.help)}${choices} |`;
+    const flag =
+      setting.negatable === undefined ? setting.flag : `${setting.flag}\` / \`--no-${flagName(setting).slice(2)}`;
+    return `| \`${cell(flag)}\` | \`${setting.env}\` | ${cell(defaultText(setting))} | ${cell(setting.help)}${choices} |`;
   });
   return ["| flag | variable | default | meaning |", "|---|---|---|---|", ...rows].join("\n");
 }

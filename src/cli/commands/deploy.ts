@@ -4,9 +4,10 @@
  * Every option has an LLM_TWIN_SAGEMAKER_* variable and a default (see docs/deploy-sagemaker.md).
  * Progress goes to stderr; `--json` prints exactly one JSON object on stdout.
  */
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
 import { DEPLOY_OPTIONS, type DeployConfigInput } from "../../deploy/sagemaker/config.js";
 import type { Clock, DeployClients, DeploymentStatus } from "../../deploy/sagemaker/index.js";
+import { addSettingOptions } from "../settings-options.js";
 
 type Action = "create" | "update" | "status" | "delete";
 
@@ -21,8 +22,8 @@ export type DeployCommandDependencies = {
 const OPTIONS_BY_ACTION: Record<Action, ReadonlySet<string>> = {
   create: new Set(DEPLOY_OPTIONS.map((option) => option.key)),
   update: new Set(DEPLOY_OPTIONS.map((option) => option.key)),
-  status: new Set(["name", "region"]),
-  delete: new Set(["name", "region", "timeout", "pollInterval"]),
+  status: new Set(["name", "region", "json"]),
+  delete: new Set(["name", "region", "timeout", "pollInterval", "wait", "json"]),
 };
 
 const DESCRIPTIONS: Record<Action, string> = {
@@ -58,30 +59,10 @@ function formatStatus(result: DeploymentStatus): string {
 
 function addActionCommand(parent: Command, action: Action, dependencies: DeployCommandDependencies): void {
   const command = parent.command(action).description(DESCRIPTIONS[action]);
-  for (const spec of DEPLOY_OPTIONS) {
-    if (!OPTIONS_BY_ACTION[action].has(spec.key)) continue;
-    const option = new Option(
-      spec.flag,
-      `${spec.description}${spec.defaultText ? ` (default: ${spec.defaultText})` : ""}`,
-    ).env(spec.env);
-    command.addOption(option);
-  }
-  if (action !== "status") {
-    command.addOption(new Option("--wait", "wait for the endpoint (default; LLM_TWIN_SAGEMAKER_WAIT=true|false)"));
-    command.addOption(new Option("--no-wait", "return once the requests are accepted"));
-  }
-  if (action === "create" || action === "update") {
-    command.addOption(
-      new Option("--autoscaling", "apply autoscaling (default; LLM_TWIN_SAGEMAKER_AUTOSCALING=true|false)"),
-    );
-    command.addOption(new Option("--no-autoscaling", "leave autoscaling out"));
-    command.addOption(
-      new Option("--env <KEY=VALUE...>", "extra container environment variable (repeatable)").argParser(
-        (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
-      ),
-    );
-  }
-  command.addOption(new Option("--json", "print one JSON object on stdout"));
+  addSettingOptions(
+    command,
+    DEPLOY_OPTIONS.filter((setting) => OPTIONS_BY_ACTION[action].has(setting.key)),
+  );
   command.action(async (options: DeployConfigInput & { json?: boolean }) => {
     const stdout = dependencies.stdout ?? ((text: string) => process.stdout.write(text));
     const stderr = dependencies.stderr ?? ((text: string) => process.stderr.write(text));

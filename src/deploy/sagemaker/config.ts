@@ -3,193 +3,8 @@
  * default, validated once with zod (errors name the flag and the variable).
  */
 import { z } from "zod";
+import { type Setting, settingName } from "../../config/settings.js";
 import { AppError } from "../../errors/index.js";
-
-export type DeployOptionSpec = {
-  /** Key in the resolved config. */
-  key: keyof DeployConfigInput;
-  flag: string;
-  env: string;
-  description: string;
-  /** Default shown in --help and docs (undefined: none / computed). */
-  defaultText?: string;
-};
-
-/** The single list that the CLI, the validation messages and docs/deploy-sagemaker.md follow. */
-export const DEPLOY_OPTIONS: readonly DeployOptionSpec[] = [
-  {
-    key: "name",
-    flag: "--name <name>",
-    env: "LLM_TWIN_SAGEMAKER_NAME",
-    description: "endpoint name; model and endpoint-config names derive from it",
-    defaultText: "llm-twin",
-  },
-  {
-    key: "region",
-    flag: "--region <region>",
-    env: "LLM_TWIN_SAGEMAKER_REGION",
-    description: "AWS region (falls back to AWS_REGION, AWS_DEFAULT_REGION)",
-    defaultText: "eu-central-1",
-  },
-  {
-    key: "roleArn",
-    flag: "--role-arn <arn>",
-    env: "LLM_TWIN_SAGEMAKER_ROLE_ARN",
-    description: "IAM execution role SageMaker assumes (create/update)",
-  },
-  {
-    key: "image",
-    flag: "--image <uri>",
-    env: "LLM_TWIN_SAGEMAKER_IMAGE",
-    description:
-      "container image URI (our llm image in ECR; with --hf-model-id the Hugging Face TGI image of the region)",
-  },
-  {
-    key: "modelData",
-    flag: "--model-data <s3-uri>",
-    env: "LLM_TWIN_SAGEMAKER_MODEL_DATA",
-    description: "s3://…/model.tar.gz unpacked into /opt/ml/model (our image)",
-  },
-  {
-    key: "modelUri",
-    flag: "--model-uri <uri>",
-    env: "LLM_TWIN_SAGEMAKER_MODEL_URI",
-    description: "model the container loads at start (hf:…, https://…), set as LLM_TWIN_MODEL (our image)",
-  },
-  {
-    key: "hfModelId",
-    flag: "--hf-model-id <id>",
-    env: "LLM_TWIN_SAGEMAKER_HF_MODEL_ID",
-    description: "Hugging Face model id: deploy the Hugging Face TGI image with HF_MODEL_ID",
-  },
-  {
-    key: "numGpus",
-    flag: "--num-gpus <n>",
-    env: "LLM_TWIN_SAGEMAKER_NUM_GPUS",
-    description: "SM_NUM_GPUS for the TGI image",
-    defaultText: "1",
-  },
-  {
-    key: "instanceType",
-    flag: "--instance-type <type>",
-    env: "LLM_TWIN_SAGEMAKER_INSTANCE_TYPE",
-    description: "instance type",
-    defaultText: "ml.g5.2xlarge with --hf-model-id, else ml.c6i.2xlarge",
-  },
-  {
-    key: "instanceCount",
-    flag: "--instance-count <n>",
-    env: "LLM_TWIN_SAGEMAKER_INSTANCE_COUNT",
-    description: "initial instance count",
-    defaultText: "1",
-  },
-  {
-    key: "minInstances",
-    flag: "--min-instances <n>",
-    env: "LLM_TWIN_SAGEMAKER_MIN_INSTANCES",
-    description: "autoscaling minimum",
-    defaultText: "1",
-  },
-  {
-    key: "maxInstances",
-    flag: "--max-instances <n>",
-    env: "LLM_TWIN_SAGEMAKER_MAX_INSTANCES",
-    description: "autoscaling maximum",
-    defaultText: "2",
-  },
-  {
-    key: "targetInvocations",
-    flag: "--target-invocations <n>",
-    env: "LLM_TWIN_SAGEMAKER_TARGET_INVOCATIONS",
-    description: "target of SageMakerVariantInvocationsPerInstance (invocations per instance per minute)",
-    defaultText: "5",
-  },
-  {
-    key: "scaleInCooldown",
-    flag: "--scale-in-cooldown <seconds>",
-    env: "LLM_TWIN_SAGEMAKER_SCALE_IN_COOLDOWN",
-    description: "seconds after a scale-in before another",
-    defaultText: "300",
-  },
-  {
-    key: "scaleOutCooldown",
-    flag: "--scale-out-cooldown <seconds>",
-    env: "LLM_TWIN_SAGEMAKER_SCALE_OUT_COOLDOWN",
-    description: "seconds after a scale-out before another",
-    defaultText: "60",
-  },
-  {
-    key: "maxInputTokens",
-    flag: "--max-input-tokens <n>",
-    env: "LLM_TWIN_SAGEMAKER_MAX_INPUT_TOKENS",
-    description: "MAX_INPUT_TOKENS of the container",
-    defaultText: "1536",
-  },
-  {
-    key: "maxTotalTokens",
-    flag: "--max-total-tokens <n>",
-    env: "LLM_TWIN_SAGEMAKER_MAX_TOTAL_TOKENS",
-    description: "MAX_TOTAL_TOKENS (input + new tokens)",
-    defaultText: "2048",
-  },
-  {
-    key: "maxBatchTotalTokens",
-    flag: "--max-batch-total-tokens <n>",
-    env: "LLM_TWIN_SAGEMAKER_MAX_BATCH_TOTAL_TOKENS",
-    description: "MAX_BATCH_TOTAL_TOKENS (TGI image)",
-    defaultText: "2048",
-  },
-  {
-    key: "startupTimeout",
-    flag: "--startup-timeout <seconds>",
-    env: "LLM_TWIN_SAGEMAKER_STARTUP_TIMEOUT",
-    description: "container start-up health check timeout",
-    defaultText: "900",
-  },
-  {
-    key: "timeout",
-    flag: "--timeout <seconds>",
-    env: "LLM_TWIN_SAGEMAKER_TIMEOUT",
-    description: "how long --wait waits for InService (or deletion)",
-    defaultText: "1800",
-  },
-  {
-    key: "pollInterval",
-    flag: "--poll-interval <seconds>",
-    env: "LLM_TWIN_SAGEMAKER_POLL_INTERVAL",
-    description: "seconds between DescribeEndpoint polls while waiting",
-    defaultText: "15",
-  },
-];
-
-export type DeployConfigInput = {
-  name?: string | undefined;
-  region?: string | undefined;
-  roleArn?: string | undefined;
-  image?: string | undefined;
-  modelData?: string | undefined;
-  modelUri?: string | undefined;
-  hfModelId?: string | undefined;
-  hfToken?: string | undefined;
-  numGpus?: string | number | undefined;
-  instanceType?: string | undefined;
-  instanceCount?: string | number | undefined;
-  minInstances?: string | number | undefined;
-  maxInstances?: string | number | undefined;
-  targetInvocations?: string | number | undefined;
-  scaleInCooldown?: string | number | undefined;
-  scaleOutCooldown?: string | number | undefined;
-  maxInputTokens?: string | number | undefined;
-  maxTotalTokens?: string | number | undefined;
-  maxBatchTotalTokens?: string | number | undefined;
-  startupTimeout?: string | number | undefined;
-  timeout?: string | number | undefined;
-  pollInterval?: string | number | undefined;
-  wait?: boolean | undefined;
-  autoscaling?: boolean | undefined;
-  /** Extra container environment, KEY=VALUE. */
-  env?: readonly string[] | undefined;
-};
 
 const RESOURCE_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/;
 /** Longest --name that leaves room for the "-cfg-xxxxxxxx" suffix within SageMaker's 63 characters. */
@@ -242,6 +57,249 @@ const schema = z
   })
   .strict();
 
+/** The single list that the CLI, the validation messages and docs/deploy-sagemaker.md follow. */
+export const DEPLOY_OPTIONS = [
+  {
+    key: "name",
+    flag: "--name <name>",
+    env: "LLM_TWIN_SAGEMAKER_NAME",
+    schema: schema.shape.name,
+    help: "endpoint name; model and endpoint-config names derive from it",
+    defaultText: "llm-twin",
+  },
+  {
+    key: "region",
+    flag: "--region <region>",
+    env: "LLM_TWIN_SAGEMAKER_REGION",
+    schema: schema.shape.region,
+    help: "AWS region",
+    defaultText: "AWS_REGION, AWS_DEFAULT_REGION, else eu-central-1",
+  },
+  {
+    key: "roleArn",
+    flag: "--role-arn <arn>",
+    env: "LLM_TWIN_SAGEMAKER_ROLE_ARN",
+    schema: schema.shape.roleArn,
+    help: "IAM execution role SageMaker assumes",
+    defaultText: "none (required by create/update)",
+  },
+  {
+    key: "image",
+    flag: "--image <uri>",
+    env: "LLM_TWIN_SAGEMAKER_IMAGE",
+    schema: schema.shape.image,
+    help: "container image URI (our llm image in ECR; with --hf-model-id the Hugging Face TGI image of the region)",
+    defaultText:
+      "our image: required; with --hf-model-id: huggingface-pytorch-tgi-inference:2.4.0-tgi2.3.1-gpu-py311-cu124-ubuntu22.04 of the region",
+  },
+  {
+    key: "modelData",
+    flag: "--model-data <s3-uri>",
+    env: "LLM_TWIN_SAGEMAKER_MODEL_DATA",
+    schema: schema.shape.modelData,
+    help: "s3://…/model.tar.gz unpacked into /opt/ml/model (our image needs it or --model-uri)",
+  },
+  {
+    key: "modelUri",
+    flag: "--model-uri <uri>",
+    env: "LLM_TWIN_SAGEMAKER_MODEL_URI",
+    schema: schema.shape.modelUri,
+    help: "model the container loads at start (hf:…, https://…), set as LLM_TWIN_MODEL (our image)",
+  },
+  {
+    key: "hfModelId",
+    flag: "--hf-model-id <id>",
+    env: "LLM_TWIN_SAGEMAKER_HF_MODEL_ID",
+    schema: schema.shape.hfModelId,
+    help: "Hugging Face model id: deploy the Hugging Face TGI image with HF_MODEL_ID",
+  },
+  {
+    key: "hfToken",
+    flag: "--hf-token <token>",
+    env: "LLM_TWIN_SAGEMAKER_HF_TOKEN",
+    alsoEnv: "HUGGING_FACE_HUB_TOKEN",
+    schema: schema.shape.hfToken,
+    defaultText: "HUGGING_FACE_HUB_TOKEN",
+    help: "token for gated Hugging Face models (TGI image); prefer the variable, a flag shows in the process list",
+  },
+  {
+    key: "numGpus",
+    flag: "--num-gpus <n>",
+    env: "LLM_TWIN_SAGEMAKER_NUM_GPUS",
+    schema: schema.shape.numGpus,
+    help: "SM_NUM_GPUS for the TGI image",
+    defaultText: "1",
+  },
+  {
+    key: "instanceType",
+    flag: "--instance-type <type>",
+    env: "LLM_TWIN_SAGEMAKER_INSTANCE_TYPE",
+    schema: schema.shape.instanceType,
+    help: "instance type",
+    defaultText: "ml.g5.2xlarge with --hf-model-id, else ml.c6i.2xlarge",
+  },
+  {
+    key: "instanceCount",
+    flag: "--instance-count <n>",
+    env: "LLM_TWIN_SAGEMAKER_INSTANCE_COUNT",
+    schema: schema.shape.instanceCount,
+    help: "initial instances (between min and max when autoscaling)",
+    defaultText: "1",
+  },
+  {
+    key: "minInstances",
+    flag: "--min-instances <n>",
+    env: "LLM_TWIN_SAGEMAKER_MIN_INSTANCES",
+    schema: schema.shape.minInstances,
+    help: "autoscaling minimum",
+    defaultText: "1",
+  },
+  {
+    key: "maxInstances",
+    flag: "--max-instances <n>",
+    env: "LLM_TWIN_SAGEMAKER_MAX_INSTANCES",
+    schema: schema.shape.maxInstances,
+    help: "autoscaling maximum",
+    defaultText: "2",
+  },
+  {
+    key: "targetInvocations",
+    flag: "--target-invocations <n>",
+    env: "LLM_TWIN_SAGEMAKER_TARGET_INVOCATIONS",
+    schema: schema.shape.targetInvocations,
+    help: "target of SageMakerVariantInvocationsPerInstance (invocations per instance per minute)",
+    defaultText: "5",
+  },
+  {
+    key: "scaleInCooldown",
+    flag: "--scale-in-cooldown <seconds>",
+    env: "LLM_TWIN_SAGEMAKER_SCALE_IN_COOLDOWN",
+    schema: schema.shape.scaleInCooldown,
+    help: "seconds after a scale-in before another",
+    defaultText: "300",
+  },
+  {
+    key: "scaleOutCooldown",
+    flag: "--scale-out-cooldown <seconds>",
+    env: "LLM_TWIN_SAGEMAKER_SCALE_OUT_COOLDOWN",
+    schema: schema.shape.scaleOutCooldown,
+    help: "seconds after a scale-out before another",
+    defaultText: "60",
+  },
+  {
+    key: "maxInputTokens",
+    flag: "--max-input-tokens <n>",
+    env: "LLM_TWIN_SAGEMAKER_MAX_INPUT_TOKENS",
+    schema: schema.shape.maxInputTokens,
+    help: "MAX_INPUT_TOKENS of the container",
+    defaultText: "1536",
+  },
+  {
+    key: "maxTotalTokens",
+    flag: "--max-total-tokens <n>",
+    env: "LLM_TWIN_SAGEMAKER_MAX_TOTAL_TOKENS",
+    schema: schema.shape.maxTotalTokens,
+    help: "MAX_TOTAL_TOKENS (input + new tokens)",
+    defaultText: "2048",
+  },
+  {
+    key: "maxBatchTotalTokens",
+    flag: "--max-batch-total-tokens <n>",
+    env: "LLM_TWIN_SAGEMAKER_MAX_BATCH_TOTAL_TOKENS",
+    schema: schema.shape.maxBatchTotalTokens,
+    help: "MAX_BATCH_TOTAL_TOKENS (TGI image)",
+    defaultText: "2048",
+  },
+  {
+    key: "startupTimeout",
+    flag: "--startup-timeout <seconds>",
+    env: "LLM_TWIN_SAGEMAKER_STARTUP_TIMEOUT",
+    schema: schema.shape.startupTimeout,
+    help: "ContainerStartupHealthCheckTimeoutInSeconds (model download and load)",
+    defaultText: "900",
+  },
+  {
+    key: "timeout",
+    flag: "--timeout <seconds>",
+    env: "LLM_TWIN_SAGEMAKER_TIMEOUT",
+    schema: schema.shape.timeout,
+    help: "how long --wait waits for InService (or deletion)",
+    defaultText: "1800",
+  },
+  {
+    key: "pollInterval",
+    flag: "--poll-interval <seconds>",
+    env: "LLM_TWIN_SAGEMAKER_POLL_INTERVAL",
+    schema: schema.shape.pollInterval,
+    help: "seconds between DescribeEndpoint polls while waiting",
+    defaultText: "15",
+  },
+  {
+    key: "wait",
+    flag: "--wait",
+    env: "LLM_TWIN_SAGEMAKER_WAIT",
+    schema: schema.shape.wait,
+    defaultText: "true",
+    negatable: "return once the requests are accepted",
+    help: "wait for the endpoint (create, update, delete)",
+  },
+  {
+    key: "autoscaling",
+    flag: "--autoscaling",
+    env: "LLM_TWIN_SAGEMAKER_AUTOSCALING",
+    schema: schema.shape.autoscaling,
+    defaultText: "true",
+    negatable: "leave autoscaling out",
+    help: "apply autoscaling (create/update)",
+  },
+  {
+    key: "env",
+    flag: "--env <KEY=VALUE...>",
+    env: "LLM_TWIN_SAGEMAKER_ENV",
+    schema: schema.shape.env,
+    repeatable: true,
+    defaultText: "none",
+    help: "extra container environment variable (repeatable; the variable: comma-separated)",
+  },
+  {
+    key: "json",
+    flag: "--json",
+    env: "LLM_TWIN_JSON",
+    schema: z.boolean().optional(),
+    defaultText: "false",
+    help: "print one JSON object on stdout (progress stays on stderr)",
+  },
+] as const satisfies readonly Setting[];
+
+export type DeployConfigInput = {
+  name?: string | undefined;
+  region?: string | undefined;
+  roleArn?: string | undefined;
+  image?: string | undefined;
+  modelData?: string | undefined;
+  modelUri?: string | undefined;
+  hfModelId?: string | undefined;
+  hfToken?: string | undefined;
+  numGpus?: string | number | undefined;
+  instanceType?: string | undefined;
+  instanceCount?: string | number | undefined;
+  minInstances?: string | number | undefined;
+  maxInstances?: string | number | undefined;
+  targetInvocations?: string | number | undefined;
+  scaleInCooldown?: string | number | undefined;
+  scaleOutCooldown?: string | number | undefined;
+  maxInputTokens?: string | number | undefined;
+  maxTotalTokens?: string | number | undefined;
+  maxBatchTotalTokens?: string | number | undefined;
+  startupTimeout?: string | number | undefined;
+  timeout?: string | number | undefined;
+  pollInterval?: string | number | undefined;
+  wait?: boolean | undefined;
+  autoscaling?: boolean | undefined;
+  /** Extra container environment, KEY=VALUE. */
+  env?: readonly string[] | undefined;
+};
+
 export type DeployConfig = Omit<z.infer<typeof schema>, "instanceType"> & {
   instanceType: string;
   /** "huggingface-tgi" with --hf-model-id, "llm-twin" otherwise. */
@@ -269,8 +327,8 @@ const DEFAULTS = {
 };
 
 function describeKey(key: string): string {
-  const spec = DEPLOY_OPTIONS.find((option) => option.key === key);
-  return spec === undefined ? key : `${spec.flag.split(" ")[0]} (${spec.env})`;
+  const setting = DEPLOY_OPTIONS.find((option) => option.key === key);
+  return setting === undefined ? key : settingName(setting);
 }
 
 function parseBoolean(value: string | undefined, name: string): boolean | undefined {
