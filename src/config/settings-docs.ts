@@ -42,6 +42,16 @@ export const SETTINGS_DOC_TABLES: readonly SettingsDocTable[] = [
     doc: "docs/deploy-sagemaker.md",
     settings: async () => (await import("../deploy/sagemaker/config.js")).DEPLOY_OPTIONS,
   },
+  {
+    name: "ingest",
+    doc: "docs/ingestion.md",
+    settings: async () => (await import("../cli/commands/ingest-settings.js")).INGEST_SETTINGS,
+  },
+  {
+    name: "traces",
+    doc: "docs/rag-service.md",
+    settings: async () => (await import("../cli/commands/traces.js")).TRACES_SETTINGS,
+  },
 ];
 
 const block = (name: string) => new RegExp(`(<!-- settings: ${name} -->\\n)([\\s\\S]*?)\\n?<!-- /settings -->`);

@@ -13,7 +13,7 @@ function configFor(args: string[], environment: Record<string, string> = {}): In
     const command = program.commands.find((candidate) => candidate.name() === "ingest") as Command;
     command.action(() => undefined);
     program.parse(["node", "llm-twin", "ingest", "data/", ...args]);
-    return parseIngestConfig(command.opts(), process.env);
+    return parseIngestConfig(command.opts());
   } finally {
     for (const key of Object.keys(environment)) delete process.env[key];
     Object.assign(process.env, saved);
@@ -63,9 +63,9 @@ describe("ingest options", () => {
 
   it("fails fast naming the flag and the variable", () => {
     expect(() => configFor(["--concurrency", "0"])).toThrow(
-      /--concurrency \/ LLM_TWIN_INGEST_CONCURRENCY must be positive/,
+      /--concurrency \(LLM_TWIN_INGEST_CONCURRENCY\): must be positive/,
     );
-    expect(() => configFor(["--progress", "fancy"])).toThrow(/LLM_TWIN_PROGRESS/);
-    expect(() => configFor([], { LLM_TWIN_RECREATE: "maybe" })).toThrow(/LLM_TWIN_RECREATE/);
+    expect(() => configFor(["--progress", "fancy"])).toThrow(/--progress \(LLM_TWIN_PROGRESS\)/);
+    expect(() => configFor([], { LLM_TWIN_RECREATE: "maybe" })).toThrow(/--recreate \(LLM_TWIN_RECREATE\)/);
   });
 });

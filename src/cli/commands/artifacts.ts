@@ -1,28 +1,47 @@
 /** `llm-twin artifacts list|show`: the versioned dataset artifacts written by `llm-twin ingest`. */
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
+import { z } from "zod";
+import { parseSettingValues, type Setting, schemas } from "../../config/settings.js";
 import type { DatasetManifest } from "../../datasets/index.js";
 import type { ArtifactListing } from "../../ingestion/index.js";
+import { addSettingOptions } from "../settings-options.js";
 import { table } from "../table.js";
 import { DEFAULT_ARTIFACTS_DIR } from "./ingest.js";
 
 type Options = { artifacts: string; json?: boolean };
 
-function directoryOption(): Option {
-  return new Option("--artifacts <dir>", "folder of dataset artifacts")
-    .env("LLM_TWIN_ARTIFACTS_DIR")
-    .default(DEFAULT_ARTIFACTS_DIR);
+/** `artifacts list` and `artifacts show` settings (src/config/settings.ts); `json` says what is printed. */
+function artifactsSettings(json: string) {
+  return [
+    {
+      key: "artifacts",
+      flag: "--artifacts <dir>",
+      env: "LLM_TWIN_ARTIFACTS_DIR",
+      schema: schemas.text,
+      default: DEFAULT_ARTIFACTS_DIR,
+      help: "folder of dataset artifacts",
+    },
+    {
+      key: "json",
+      flag: "--json",
+      env: "LLM_TWIN_JSON",
+      schema: z.boolean().default(false),
+      defaultText: "false",
+      help: json,
+    },
+  ] as const satisfies readonly Setting[];
 }
+export const ARTIFACTS_LIST_SETTINGS = artifactsSettings("print a JSON array on stdout");
+export const ARTIFACTS_SHOW_SETTINGS = artifactsSettings("print the manifest as JSON on stdout");
 
 export function registerArtifactsCommand(program: Command): void {
   const artifacts = program
     .command("artifacts")
     .description("List and inspect the versioned dataset artifacts written by ingest");
-  artifacts
-    .command("list")
+  addSettingOptions(artifacts.command("list"), ARTIFACTS_LIST_SETTINGS)
     .description("every artifact, oldest first (the latest is marked)")
-    .addOption(directoryOption())
-    .addOption(new Option("--json", "print a JSON array on stdout").env("LLM_TWIN_JSON"))
-    .action(async (options: Options) => {
+    .action(async (raw: Record<string, unknown>) => {
+      const options: Options = parseSettingValues(ARTIFACTS_LIST_SETTINGS, raw);
       const { listArtifacts } = await import("../../ingestion/artifacts/index.js");
       const { listDatasetArtifacts } = await import("../../datasets/index.js");
       const listings = await listArtifacts(options.artifacts);
@@ -62,13 +81,11 @@ export function registerArtifactsCommand(program: Command): void {
         );
       }
     });
-  artifacts
-    .command("show")
+  addSettingOptions(artifacts.command("show"), ARTIFACTS_SHOW_SETTINGS)
     .description("one artifact's manifest")
     .argument("<version>", 'a version (or a unique prefix of one), or "latest"')
-    .addOption(directoryOption())
-    .addOption(new Option("--json", "print the manifest as JSON on stdout").env("LLM_TWIN_JSON"))
-    .action(async (version: string, options: Options) => {
+    .action(async (version: string, raw: Record<string, unknown>) => {
+      const options: Options = parseSettingValues(ARTIFACTS_SHOW_SETTINGS, raw);
       const { showArtifact } = await import("../../ingestion/artifacts/index.js");
       const { listDatasetArtifacts } = await import("../../datasets/index.js");
       const datasets = (await listDatasetArtifacts(options.artifacts)).filter(

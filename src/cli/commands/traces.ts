@@ -2,9 +2,12 @@
  * `llm-twin traces`: reads the RAG service's trace log over HTTP (GET /traces, /traces/:id) and
  * prints one line per request (or one request's spans), or JSON with --json.
  */
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
+import { z } from "zod";
+import { parseSettingValues, type Setting, schemas } from "../../config/settings.js";
 import { AppError } from "../../errors/index.js";
 import type { SpanRecord, TraceRecord } from "../../observability/tracing/index.js";
+import { addSettingOptions } from "../settings-options.js";
 
 async function getJson(url: string, apiKey: string | undefined, timeoutMs: number): Promise<unknown> {
   let response: Response;
@@ -79,78 +82,104 @@ export function formatFeedback(entry: FeedbackView): string {
   ].join("\n");
 }
 
+/** `traces`' settings (src/config/settings.ts). */
+export const TRACES_SETTINGS = [
+  {
+    key: "url",
+    flag: "--url <url>",
+    env: "LLM_TWIN_RAG_URL",
+    schema: schemas.text,
+    default: "http://localhost:3000",
+    help: "RAG service URL",
+  },
+  {
+    key: "limit",
+    flag: "--limit <n>",
+    env: "LLM_TWIN_TRACES_LIMIT",
+    schema: schemas.positiveInteger,
+    default: "20",
+    help: "how many traces",
+  },
+  {
+    key: "apiKey",
+    flag: "--api-key <key>",
+    env: "LLM_TWIN_API_KEY",
+    schema: schemas.text.optional(),
+    help: "bearer key when the service needs one",
+  },
+  {
+    key: "timeoutMs",
+    flag: "--timeout-ms <ms>",
+    env: "LLM_TWIN_TRACES_TIMEOUT_MS",
+    schema: schemas.positiveInteger,
+    default: "10000",
+    help: "HTTP timeout",
+  },
+  {
+    key: "json",
+    flag: "--json",
+    env: "LLM_TWIN_JSON",
+    schema: z.boolean().default(false),
+    defaultText: "false",
+    help: "print JSON",
+  },
+  {
+    key: "feedback",
+    flag: "--feedback <rating>",
+    env: "LLM_TWIN_TRACES_FEEDBACK",
+    schema: z.enum(["up", "down", "any"], { error: "must be up, down or any" }).optional(),
+    choices: ["up", "down", "any"],
+    help: "the answers users rated, newest first, with their full prompts",
+  },
+] as const satisfies readonly Setting[];
+
 export function registerTracesCommand(program: Command): void {
-  program
+  const command = program
     .command("traces")
     .description(
       "Show the RAG service's latest request traces (or one trace with its spans, or the rated answers with --feedback)",
     )
-    .argument("[id]", "a trace id: show that trace's spans")
-    .addOption(new Option("--url <url>", "RAG service URL").env("LLM_TWIN_RAG_URL").default("http://localhost:3000"))
-    .addOption(new Option("--limit <n>", "how many traces").env("LLM_TWIN_TRACES_LIMIT").default("20"))
-    .addOption(new Option("--api-key <key>", "bearer key when the service needs one").env("LLM_TWIN_API_KEY"))
-    .addOption(new Option("--timeout-ms <ms>", "HTTP timeout").env("LLM_TWIN_TRACES_TIMEOUT_MS").default("10000"))
-    .addOption(new Option("--json", "print JSON").env("LLM_TWIN_JSON"))
-    .addOption(
-      new Option(
-        "--feedback <rating>",
-        "the answers users rated (up, down or any), newest first, with their full prompts",
-      )
-        .choices(["up", "down", "any"])
-        .env("LLM_TWIN_TRACES_FEEDBACK"),
-    )
-    .action(
-      async (
-        id: string | undefined,
-        options: { url: string; limit: string; apiKey?: string; timeoutMs: string; json?: boolean; feedback?: string },
-      ) => {
-        const limit = Number(options.limit);
-        if (!Number.isInteger(limit) || limit < 1) {
-          throw new AppError("configuration_error", `--limit: expected a positive integer, got ${options.limit}`);
-        }
-        const base = options.url.replace(/\/+$/, "");
-        const timeoutMs = Number(options.timeoutMs);
-        if (options.feedback !== undefined) {
-          const rating = options.feedback === "any" ? "" : `&rating=${options.feedback}`;
-          const { feedback } = (await getJson(
-            `${base}/feedback?limit=${limit}${rating}`,
-            options.apiKey,
-            timeoutMs,
-          )) as {
-            feedback: FeedbackView[];
-          };
-          if (options.json === true) process.stdout.write(`${JSON.stringify(feedback, null, 2)}\n`);
-          else
-            process.stdout.write(
-              feedback.length === 0 ? "no feedback yet\n" : `${feedback.map(formatFeedback).join("\n\n")}\n`,
-            );
-          return;
-        }
-        if (id !== undefined) {
-          const trace = (await getJson(
-            `${base}/traces/${encodeURIComponent(id)}`,
-            options.apiKey,
-            timeoutMs,
-          )) as TraceRecord;
-          if (options.json === true) {
-            process.stdout.write(`${JSON.stringify(trace, null, 2)}\n`);
-            return;
-          }
-          process.stdout.write(`${formatTraceLine(trace)}\n${trace.spans.map(formatSpan).join("\n")}\n`);
-          return;
-        }
-        const { traces } = (await getJson(`${base}/traces?limit=${limit}`, options.apiKey, timeoutMs)) as {
-          traces: TraceRecord[];
-        };
-        if (options.json === true) {
-          process.stdout.write(`${JSON.stringify(traces, null, 2)}\n`);
-          return;
-        }
-        if (traces.length === 0) {
-          process.stdout.write("no traces yet\n");
-          return;
-        }
-        process.stdout.write(`${traces.map(formatTraceLine).join("\n")}\n`);
-      },
-    );
+    .argument("[id]", "a trace id: show that trace's spans");
+  addSettingOptions(command, TRACES_SETTINGS).action(async (id: string | undefined, raw: Record<string, unknown>) => {
+    const options = parseSettingValues(TRACES_SETTINGS, raw);
+    const { limit, timeoutMs } = options;
+    const base = options.url.replace(/\/+$/, "");
+    if (options.feedback !== undefined) {
+      const rating = options.feedback === "any" ? "" : `&rating=${options.feedback}`;
+      const { feedback } = (await getJson(`${base}/feedback?limit=${limit}${rating}`, options.apiKey, timeoutMs)) as {
+        feedback: FeedbackView[];
+      };
+      if (options.json === true) process.stdout.write(`${JSON.stringify(feedback, null, 2)}\n`);
+      else
+        process.stdout.write(
+          feedback.length === 0 ? "no feedback yet\n" : `${feedback.map(formatFeedback).join("\n\n")}\n`,
+        );
+      return;
+    }
+    if (id !== undefined) {
+      const trace = (await getJson(
+        `${base}/traces/${encodeURIComponent(id)}`,
+        options.apiKey,
+        timeoutMs,
+      )) as TraceRecord;
+      if (options.json === true) {
+        process.stdout.write(`${JSON.stringify(trace, null, 2)}\n`);
+        return;
+      }
+      process.stdout.write(`${formatTraceLine(trace)}\n${trace.spans.map(formatSpan).join("\n")}\n`);
+      return;
+    }
+    const { traces } = (await getJson(`${base}/traces?limit=${limit}`, options.apiKey, timeoutMs)) as {
+      traces: TraceRecord[];
+    };
+    if (options.json === true) {
+      process.stdout.write(`${JSON.stringify(traces, null, 2)}\n`);
+      return;
+    }
+    if (traces.length === 0) {
+      process.stdout.write("no traces yet\n");
+      return;
+    }
+    process.stdout.write(`${traces.map(formatTraceLine).join("\n")}\n`);
+  });
 }
