@@ -9,22 +9,27 @@ export function settingOf(option: Option): Setting | undefined {
   return fromRegistry.get(option);
 }
 
+const items = (value: string) => value.split(",").filter((part) => part.trim() !== "");
+
 /** A repeatable flag collects its values; its variable holds a comma-separated list. */
 function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), ...value.split(",").filter((part) => part.trim() !== "")];
+  return [...(previous ?? []), ...items(value)];
+}
+
+function collectWhole(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 /**
  * Adds one option per setting: flag, variable, default; help reads "… (env: X, default: Y)".
- * Values (choices included) are validated by the settings' schemas, whose errors name the flag and
- * the variable, rather than by commander. A switch's variable is read as true or false.
+ * Values (choices and required ones included) are validated by the settings' schemas, whose errors
+ * name the flag and the variable, rather than by commander. A switch's variable is read as true or false.
  */
 export function addSettingOptions(command: Command, settings: readonly Setting[]): Command {
   for (const setting of settings) {
     const option = new Option(setting.flag, helpLine(setting)).env(setting.env);
     if (setting.default !== undefined) option.default(setting.default);
-    if (setting.repeatable === true) option.argParser(collect);
-    if (setting.required === true) option.makeOptionMandatory();
+    if (setting.repeatable === true) option.argParser(setting.keepCommas === true ? collectWhole : collect);
     fromRegistry.set(option, setting);
     command.addOption(option);
     if (isSwitch(setting)) {
@@ -32,6 +37,11 @@ export function addSettingOptions(command: Command, settings: readonly Setting[]
       command.on(`optionEnv:${option.name()}`, () => {
         const on = switchFromVariable(setting, process.env[setting.env] ?? "");
         command.setOptionValueWithSource(option.attributeName(), option.negate ? !on : on, "env");
+      });
+    }
+    if (setting.repeatable === true && setting.keepCommas === true) {
+      command.on(`optionEnv:${option.name()}`, () => {
+        command.setOptionValueWithSource(option.attributeName(), items(process.env[setting.env] ?? ""), "env");
       });
     }
     if (setting.negatable !== undefined) {

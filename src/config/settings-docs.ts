@@ -52,6 +52,21 @@ export const SETTINGS_DOC_TABLES: readonly SettingsDocTable[] = [
     doc: "docs/rag-service.md",
     settings: async () => (await import("../cli/commands/traces.js")).TRACES_SETTINGS,
   },
+  {
+    name: "worker",
+    doc: "docs/deploy.md",
+    settings: async () => (await import("../cli/commands/worker.js")).WORKER_SETTINGS,
+  },
+  {
+    name: "dataset-instruct",
+    doc: "docs/datasets.md",
+    settings: async () => (await import("../cli/commands/dataset-settings.js")).INSTRUCT_SETTINGS,
+  },
+  {
+    name: "dataset-preferences",
+    doc: "docs/datasets.md",
+    settings: async () => (await import("../cli/commands/dataset-settings.js")).PREFERENCES_SETTINGS,
+  },
 ];
 
 const block = (name: string) => new RegExp(`(<!-- settings: ${name} -->\\n)([\\s\\S]*?)\\n?<!-- /settings -->`);

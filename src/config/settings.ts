@@ -41,8 +41,12 @@ export type Setting = {
    * switch holds true or false (1/0, yes/no, on/off; set but empty = true).
    */
   negatable?: string;
-  /** The flag may be repeated and its variable holds a comma-separated list: the value is a string array. */
+  /**
+   * The flag may be repeated and its variable holds a comma-separated list: the value is a string
+   * array. Each flag value is split at commas too, unless `keepCommas` (values such as KEY=a,b).
+   */
   repeatable?: boolean;
+  keepCommas?: boolean;
   help: string;
 };
 
@@ -73,7 +77,7 @@ export function switchFromVariable(setting: Setting, text: string): boolean {
   if (/^(0|false|no|off)$/i.test(text.trim())) return false;
   throw new AppError(
     "configuration_error",
-    `invalid configuration:\n  ${settingName(setting)}: expected true or false (got ${JSON.stringify(text)})`,
+    `invalid configuration: ${settingName(setting)}: expected true or false (got ${JSON.stringify(text)})`,
   );
 }
 
@@ -111,7 +115,7 @@ export function settingName(setting: Setting): string {
 
 /**
  * Validates raw values (commander's, flags over variables over defaults) against each setting's
- * schema; every problem is one line naming the flag and the variable.
+ * schema; the error is one line, each problem naming the flag and the variable.
  */
 export function parseSettings(settings: readonly Setting[], raw: Record<string, unknown>): Record<string, unknown> {
   const shape = Object.fromEntries(
@@ -135,7 +139,7 @@ export type SettingsValues<T extends readonly Setting[]> = {
 
 /**
  * Validates raw values against each setting's schema as declared (a setting is optional only when
- * its schema says so), typed from the list; every problem is one line naming the flag and the variable.
+ * its schema says so), typed from the list; the error is one line, each problem naming the flag and the variable.
  * Keys that are not settings are dropped.
  */
 export function parseSettingValues<const T extends readonly Setting[]>(
@@ -156,7 +160,7 @@ export function settingDefaults(settings: readonly Setting[]): Record<string, st
   return defaults;
 }
 
-/** The error for failed validation: one line per problem, naming the flag and its variable. */
+/** The error for failed validation: one line, each problem naming the flag and its variable. */
 export function settingsError(
   settings: readonly Setting[],
   issues: readonly z.core.$ZodIssue[],
@@ -166,10 +170,12 @@ export function settingsError(
     const key = String(issue.path[0] ?? "");
     const setting = settings.find((candidate) => candidate.key === key);
     const name = setting === undefined ? key : settingName(setting);
+    if (raw[key] === undefined && issue.code === "invalid_type")
+      return `${name}: required (give the flag or set the variable)`;
     const got = raw[key] === undefined ? "" : ` (got ${JSON.stringify(raw[key])})`;
     return `${name}: ${issue.message}${got}`;
   });
-  return new AppError("configuration_error", `invalid configuration:\n  ${lines.join("\n  ")}`);
+  return new AppError("configuration_error", `invalid configuration: ${lines.join("; ")}`);
 }
 
 /** The Markdown table of `settings` for docs/: flag, variable, default, meaning. */

@@ -30,6 +30,15 @@ const SETTINGS = [
     repeatable: true,
     help: "repeatable",
   },
+  {
+    key: "pairs",
+    flag: "--pair <KEY=VALUE>",
+    env: "LLM_TWIN_TEST_PAIRS",
+    schema: z.array(z.string()).default([]),
+    repeatable: true,
+    keepCommas: true,
+    help: "repeatable, values may hold commas",
+  },
 ] as const satisfies readonly Setting[];
 
 async function parse(argv: string[], env: Record<string, string> = {}): Promise<Record<string, unknown>> {
@@ -54,26 +63,66 @@ describe("addSettingOptions", () => {
     const help = command.helpInformation().replace(/\s+/g, " ");
     expect(help).toContain("a size (env: LLM_TWIN_TEST_SIZE, default: 3)");
     expect(help).not.toContain('(default: "3"');
-    expect(command.options.map((option) => settingOf(option)?.key)).toEqual(["size", "timeoutSeconds", "items"]);
+    expect(command.options.map((option) => settingOf(option)?.key)).toEqual([
+      "size",
+      "timeoutSeconds",
+      "items",
+      "pairs",
+    ]);
   });
 
   it("reads flags over variables over defaults, renames keys and collects repeatable flags", async () => {
-    expect(await parse([])).toEqual({ size: "3", timeoutSeconds: undefined, items: undefined });
+    expect(await parse([])).toEqual({ size: "3", timeoutSeconds: undefined, items: undefined, pairs: undefined });
     const values = await parse(["--timeout", "5", "--item", "a", "--item", "b,c"], {
       LLM_TWIN_TEST_SIZE: "7",
       LLM_TWIN_TEST_OTHER_TIMEOUT: "9",
     });
-    expect(parseSettingValues(SETTINGS, values)).toEqual({ size: 7, timeoutSeconds: 5, items: ["a", "b", "c"] });
+    expect(parseSettingValues(SETTINGS, values)).toEqual({
+      size: 7,
+      timeoutSeconds: 5,
+      items: ["a", "b", "c"],
+      pairs: [],
+    });
+    expect(await parse(["--pair", "A=1,2", "--pair", "B=3"])).toMatchObject({ pairs: ["A=1,2", "B=3"] });
+    expect(await parse([], { LLM_TWIN_TEST_PAIRS: "A=1,B=2" })).toMatchObject({ pairs: ["A=1", "B=2"] });
     expect(await parse([], { LLM_TWIN_TEST_OTHER_TIMEOUT: "9", LLM_TWIN_TEST_ITEMS: "x,y" })).toMatchObject({
       timeoutSeconds: "9",
       items: ["x", "y"],
     });
   });
 
-  it("fails with one line per problem naming the flag and its variables", async () => {
+  it("reads a switch's variable as true or false", async () => {
+    const SWITCHES = [
+      { key: "json", flag: "--json", env: "LLM_TWIN_TEST_JSON", schema: z.boolean().default(false), help: "json" },
+      { key: "ingest", flag: "--no-ingest", env: "LLM_TWIN_TEST_NO_INGEST", schema: z.boolean(), help: "skip" },
+    ] as const satisfies readonly Setting[];
+    const read = async (env: Record<string, string>) => {
+      const command = addSettingOptions(new Command("test").exitOverride(), SWITCHES);
+      Object.assign(process.env, env);
+      try {
+        await command.parseAsync([], { from: "user" });
+        return command.opts();
+      } finally {
+        for (const name of Object.keys(env)) delete process.env[name];
+      }
+    };
+    expect(await read({ LLM_TWIN_TEST_JSON: "false", LLM_TWIN_TEST_NO_INGEST: "1" })).toEqual({
+      json: false,
+      ingest: false,
+    });
+    expect(await read({ LLM_TWIN_TEST_JSON: "yes", LLM_TWIN_TEST_NO_INGEST: "off" })).toEqual({
+      json: true,
+      ingest: true,
+    });
+    await expect(read({ LLM_TWIN_TEST_JSON: "maybe" })).rejects.toThrow(
+      /--json \(LLM_TWIN_TEST_JSON\): expected true or false/,
+    );
+  });
+
+  it("fails with one line naming the flag and the variables of each problem", async () => {
     const values = await parse(["--size", "big"], { LLM_TWIN_TEST_OTHER_TIMEOUT: "soon" });
     expect(() => parseSettingValues(SETTINGS, values)).toThrow(
-      /--size \(LLM_TWIN_TEST_SIZE\): .* \(got "big"\)\n {2}--timeout \(LLM_TWIN_TEST_TIMEOUT or LLM_TWIN_TEST_OTHER_TIMEOUT\): .* \(got "soon"\)/,
+      /--size \(LLM_TWIN_TEST_SIZE\): .* \(got "big"\); --timeout \(LLM_TWIN_TEST_TIMEOUT or LLM_TWIN_TEST_OTHER_TIMEOUT\): .* \(got "soon"\)/,
     );
     try {
       parseSettingValues(SETTINGS, values);

@@ -1,82 +1,23 @@
 /** `llm-twin dataset instruct|preferences`: training datasets written as versioned dataset artifacts. */
-import { type Command, Option } from "commander";
-import { z } from "zod";
+import type { Command } from "commander";
 import { AppError } from "../../errors/index.js";
 import { handleShutdownSignals } from "../../runtime/index.js";
-import { positive } from "../flag-schemas.js";
-import { DEFAULT_ARTIFACTS_DIR } from "./ingest.js";
+import { addSettingOptions } from "../settings-options.js";
+import {
+  INSTRUCT_SETTINGS,
+  PREFERENCES_SETTINGS,
+  parseInstructConfig,
+  parsePreferencesConfig,
+} from "./dataset-settings.js";
 
-const instructSchema = z.object({
-  artifacts: z.string().trim().min(1, "--artifacts must not be empty"),
-  fromArtifact: z.string().trim().min(1, "--from-artifact must not be empty"),
-  llmUrl: z.url({ error: "--llm-url must be an http(s) URL of an OpenAI-compatible server" }),
-  llmModel: z.string().trim().min(1),
-  perChunk: positive("--per-chunk").max(20, "--per-chunk must be at most 20"),
-  concurrency: positive("--concurrency").max(64, "--concurrency must be at most 64"),
-  timeout: positive("--timeout"),
-  retries: z.coerce.number({ error: "--retries must be a number" }).int().min(0, "--retries must be 0 or more"),
-  testFraction: z.coerce
-    .number({ error: "--test-fraction must be a number" })
-    .min(0, "--test-fraction must be between 0 and 1")
-    .max(1, "--test-fraction must be between 0 and 1"),
-  apiKey: z.string().optional(),
-  json: z.boolean(),
-  progress: z.boolean(),
-});
-
-export function parseInstructConfig(raw: Record<string, unknown>) {
-  if (raw.llmUrl === undefined)
-    throw new AppError(
-      "configuration_error",
-      "--llm-url (LLM_TWIN_LLM_URL) is required: the OpenAI-compatible server that writes the instructions",
-    );
-  const parsed = instructSchema.safeParse({ ...raw, json: raw.json === true, progress: raw.progress !== false });
-  if (!parsed.success)
-    throw new AppError("configuration_error", parsed.error.issues.map((issue) => issue.message).join("; "));
-  return parsed.data;
-}
+export { INSTRUCT_SETTINGS, PREFERENCES_SETTINGS, parseInstructConfig } from "./dataset-settings.js";
 
 export function registerDatasetCommand(program: Command): void {
   const dataset = program
     .command("dataset")
     .description("Training datasets (instruct, preferences) as versioned dataset artifacts");
-  dataset
-    .command("instruct")
+  addSettingOptions(dataset.command("instruct"), INSTRUCT_SETTINGS)
     .description("instruction/answer pairs from a document artifact's chunks, instructions written by an LLM")
-    .addOption(
-      new Option("--from-artifact <version>", 'document artifact version, or "latest"')
-        .env("LLM_TWIN_FROM_ARTIFACT")
-        .default("latest"),
-    )
-    .addOption(
-      new Option("--llm-url <url>", "OpenAI-compatible server writing the instructions (…/v1/chat/completions)").env(
-        "LLM_TWIN_LLM_URL",
-      ),
-    )
-    .addOption(
-      new Option("--llm-model <name>", "model name sent to that server").env("LLM_TWIN_LLM_MODEL").default("writer"),
-    )
-    .addOption(new Option("--api-key <key>", "bearer token for that server").env("LLM_TWIN_LLM_API_KEY"))
-    .addOption(
-      new Option("--per-chunk <n>", "instructions asked per chunk (1–20)")
-        .env("LLM_TWIN_INSTRUCTIONS_PER_CHUNK")
-        .default("3"),
-    )
-    .addOption(
-      new Option("--concurrency <n>", "chunks in flight at once (1–64)")
-        .env("LLM_TWIN_DATASET_CONCURRENCY")
-        .default("4"),
-    )
-    .addOption(new Option("--timeout <ms>", "per writer request").env("LLM_TWIN_LLM_TIMEOUT_MS").default("60000"))
-    .addOption(
-      new Option("--retries <n>", "retries of a failed writer request (HTTP 429/5xx, network)")
-        .env("LLM_TWIN_LLM_RETRIES")
-        .default("2"),
-    )
-    .addOption(testFractionOption())
-    .addOption(artifactsOption())
-    .addOption(new Option("--no-progress", "no progress lines on stderr").env("LLM_TWIN_NO_PROGRESS"))
-    .addOption(new Option("--json", "print the result as one JSON object on stdout").env("LLM_TWIN_JSON"))
     .action(async (raw: Record<string, unknown>) => {
       const config = parseInstructConfig(raw);
       const { createInstructionWriter, generateInstructDataset, DEFAULT_FILTER_OPTIONS } = await import(
@@ -143,59 +84,28 @@ export function registerDatasetCommand(program: Command): void {
       }
     });
 
-  dataset
-    .command("preferences")
+  addSettingOptions(dataset.command("preferences"), PREFERENCES_SETTINGS)
     .description("prompt/chosen/rejected pairs (DPO) from RAG traces with like/dislike feedback")
-    .option("--from-traces", "read the RAG service's trace file (--traces, LLM_TWIN_TRACE_FILE)")
-    .addOption(new Option("--traces <file.jsonl>", "traces JSON Lines file with feedback").env("LLM_TWIN_TRACE_FILE"))
-    .addOption(
-      new Option("--since <duration>", "only traces of the last 7d, 12h, 30m... (default: all)").env("LLM_TWIN_SINCE"),
-    )
-    .addOption(testFractionOption())
-    .addOption(artifactsOption())
-    .addOption(new Option("--json", "print the result as one JSON object on stdout").env("LLM_TWIN_JSON"))
-    .action(
-      async (raw: { traces?: string; since?: string; testFraction: string; artifacts: string; json?: boolean }) => {
-        if (raw.traces === undefined || raw.traces.trim() === "")
-          throw new AppError(
-            "configuration_error",
-            "no traces file: pass --traces <file.jsonl> or set LLM_TWIN_TRACE_FILE (the RAG service's --trace-file)",
-          );
-        const testFraction = Number(raw.testFraction);
-        if (!(testFraction >= 0 && testFraction <= 1))
-          throw new AppError("configuration_error", "--test-fraction must be between 0 and 1");
-        const { generatePreferenceDataset, parseSince } = await import("../../datasets/index.js");
-        const result = await generatePreferenceDataset({
-          artifactsDirectory: raw.artifacts,
-          tracesFile: raw.traces,
-          testFraction,
-          ...(raw.since === undefined ? {} : { sinceMs: parseSince(raw.since), sinceText: raw.since }),
-        });
-        const { counts } = result.manifest;
-        if (raw.json)
-          process.stdout.write(
-            `${JSON.stringify({ version: result.manifest.version, path: result.path, created: result.created, lineage: result.manifest.lineage, counts })}\n`,
-          );
-        else
-          process.stdout.write(
-            `preference dataset ${result.manifest.version} (${result.created ? "new" : "unchanged"}) in ${result.path}\n` +
-              `  ${counts.inWindow} traces in the window (${counts.liked} liked, ${counts.disliked} disliked): ${counts.pairs} pairs ` +
-              `(${counts.fromLikedAnswers} chosen from liked answers, ${counts.fromAuthorSources} from the author's sources), ${counts.unpaired} disliked without a chosen text\n`,
-          );
-      },
-    );
-}
-
-/** `--test-fraction`, shared by the dataset commands. */
-function testFractionOption(): Option {
-  return new Option("--test-fraction <x>", "share of pairs in the test split (0–1)")
-    .env("LLM_TWIN_TEST_FRACTION")
-    .default("0.1");
-}
-
-/** `--artifacts`, shared by the dataset commands. */
-function artifactsOption(): Option {
-  return new Option("--artifacts <dir>", "folder of dataset artifacts")
-    .env("LLM_TWIN_ARTIFACTS_DIR")
-    .default(DEFAULT_ARTIFACTS_DIR);
+    .action(async (options: Record<string, unknown>) => {
+      const raw = parsePreferencesConfig(options);
+      const { testFraction } = raw;
+      const { generatePreferenceDataset, parseSince } = await import("../../datasets/index.js");
+      const result = await generatePreferenceDataset({
+        artifactsDirectory: raw.artifacts,
+        tracesFile: raw.traces,
+        testFraction,
+        ...(raw.since === undefined ? {} : { sinceMs: parseSince(raw.since), sinceText: raw.since }),
+      });
+      const { counts } = result.manifest;
+      if (raw.json)
+        process.stdout.write(
+          `${JSON.stringify({ version: result.manifest.version, path: result.path, created: result.created, lineage: result.manifest.lineage, counts })}\n`,
+        );
+      else
+        process.stdout.write(
+          `preference dataset ${result.manifest.version} (${result.created ? "new" : "unchanged"}) in ${result.path}\n` +
+            `  ${counts.inWindow} traces in the window (${counts.liked} liked, ${counts.disliked} disliked): ${counts.pairs} pairs ` +
+            `(${counts.fromLikedAnswers} chosen from liked answers, ${counts.fromAuthorSources} from the author's sources), ${counts.unpaired} disliked without a chosen text\n`,
+        );
+    });
 }

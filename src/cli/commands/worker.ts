@@ -2,8 +2,15 @@
  * `llm-twin worker`: processes the ingestion jobs that `llm-twin ingest --queue` enqueued
  * (src/queue). Also lists dead letters (`--dead-letters`) and job counts (`--status`).
  */
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
 import { z } from "zod";
+import {
+  parseSettingValues,
+  type Setting,
+  type SettingsValues,
+  schemas,
+  valuesFromOptions,
+} from "../../config/settings.js";
 import { AppError } from "../../errors/index.js";
 import {
   DEFAULT_LOCK_DURATION_MS,
@@ -17,67 +24,142 @@ import {
 } from "../../queue/config.js";
 import type { IngestionWorkerEvent, QueueLocation } from "../../queue/index.js";
 import { handleShutdownSignals } from "../../runtime/index.js";
+import { addSettingOptions } from "../settings-options.js";
 
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 60_000;
 /** After "worker: stopped", how long leftover connections may keep the process alive. */
 const LINGER_AFTER_STOP_MS = 2_000;
 
-type RawOptions = Record<string, string | boolean | undefined>;
+type RawOptions = Record<string, unknown>;
 
-const positiveInteger = (name: string) =>
-  z.coerce
-    .number({ error: `${name} must be a positive integer` })
-    .int(`${name} must be a positive integer`)
-    .positive(`${name} must be a positive integer`);
+const { positiveInteger, text } = schemas;
+const off = z.boolean().default(false);
 
-const configSchema = z.object({
-  queueUrl: z.string({ error: "--queue (or LLM_TWIN_QUEUE_URL) is required: the redis:// URL of the queue" }).min(1),
-  queueName: z.string().min(1),
-  concurrency: positiveInteger("--concurrency (LLM_TWIN_WORKER_CONCURRENCY)"),
-  store: z.string().min(1).optional(),
-  embedder: z.string().min(1).optional(),
-  lockDurationMs: positiveInteger("--lock-duration-ms (LLM_TWIN_WORKER_LOCK_DURATION_MS)"),
-  stalledIntervalMs: positiveInteger("--stalled-interval-ms (LLM_TWIN_WORKER_STALLED_INTERVAL_MS)"),
-  maxStalledCount: positiveInteger("--max-stalled-count (LLM_TWIN_WORKER_MAX_STALLED_COUNT)"),
-  shutdownTimeoutMs: positiveInteger("--shutdown-timeout-ms (LLM_TWIN_WORKER_SHUTDOWN_TIMEOUT_MS)"),
-  optimizeIntervalMs: positiveInteger("--optimize-interval-ms (LLM_TWIN_WORKER_OPTIMIZE_INTERVAL_MS)"),
-  connectTimeoutMs: positiveInteger(`--queue-connect-timeout-ms (${QUEUE_CONNECT_TIMEOUT_VARIABLE})`),
-  cacheDir: z.string().min(1).optional(),
-});
-type WorkerConfig = z.infer<typeof configSchema>;
+/** `worker`'s settings (src/config/settings.ts); `key` is the name in the worker's configuration. */
+export const WORKER_SETTINGS = [
+  {
+    key: "queueUrl",
+    flag: "--queue <url>",
+    env: "LLM_TWIN_QUEUE_URL",
+    schema: z.string({ error: "required: the redis:// URL of the queue" }).trim().min(1, "must not be empty"),
+    required: true,
+    help: "redis:// URL of the BullMQ queue",
+  },
+  {
+    key: "queueName",
+    flag: "--queue-name <name>",
+    env: "LLM_TWIN_QUEUE_NAME",
+    schema: text,
+    default: DEFAULT_QUEUE_NAME,
+    help: "queue name",
+  },
+  {
+    key: "concurrency",
+    flag: "--concurrency <n>",
+    env: "LLM_TWIN_WORKER_CONCURRENCY",
+    schema: positiveInteger,
+    default: String(DEFAULT_WORKER_CONCURRENCY),
+    help: "jobs processed at once by this process",
+  },
+  {
+    key: "store",
+    flag: "--store <uri>",
+    env: "LLM_TWIN_STORE",
+    schema: text.optional(),
+    defaultText: "each job's store",
+    help: "only serve this store, checking its fingerprint at start",
+  },
+  {
+    key: "embedder",
+    flag: "--embedder <spec>",
+    env: "LLM_TWIN_EMBEDDER",
+    schema: text.optional(),
+    defaultText: "each job's embedder",
+    help: "embedder spec",
+  },
+  {
+    key: "lockDurationMs",
+    flag: "--lock-duration-ms <ms>",
+    env: "LLM_TWIN_WORKER_LOCK_DURATION_MS",
+    schema: positiveInteger,
+    default: String(DEFAULT_LOCK_DURATION_MS),
+    help: "job lock; a killed worker's job is retried after it",
+  },
+  {
+    key: "stalledIntervalMs",
+    flag: "--stalled-interval-ms <ms>",
+    env: "LLM_TWIN_WORKER_STALLED_INTERVAL_MS",
+    schema: positiveInteger,
+    default: String(DEFAULT_STALLED_INTERVAL_MS),
+    help: "how often stalled jobs are looked for",
+  },
+  {
+    key: "maxStalledCount",
+    flag: "--max-stalled-count <n>",
+    env: "LLM_TWIN_WORKER_MAX_STALLED_COUNT",
+    schema: positiveInteger,
+    default: String(DEFAULT_MAX_STALLED_COUNT),
+    help: "stalls allowed before a job fails",
+  },
+  {
+    key: "shutdownTimeoutMs",
+    flag: "--shutdown-timeout-ms <ms>",
+    env: "LLM_TWIN_WORKER_SHUTDOWN_TIMEOUT_MS",
+    schema: positiveInteger,
+    default: String(DEFAULT_SHUTDOWN_TIMEOUT_MS),
+    help: "on SIGTERM, wait this long for running jobs",
+  },
+  {
+    key: "optimizeIntervalMs",
+    flag: "--optimize-interval-ms <ms>",
+    env: "LLM_TWIN_WORKER_OPTIMIZE_INTERVAL_MS",
+    schema: positiveInteger,
+    default: String(DEFAULT_OPTIMIZE_INTERVAL_MS),
+    help: "while jobs keep coming, rebuild changed stores' indexes at most this often; also when the queue drains",
+  },
+  {
+    key: "connectTimeoutMs",
+    flag: "--queue-connect-timeout-ms <ms>",
+    env: QUEUE_CONNECT_TIMEOUT_VARIABLE,
+    schema: positiveInteger,
+    default: String(DEFAULT_QUEUE_CONNECT_TIMEOUT_MS),
+    help: "give up when Redis does not answer within this time",
+  },
+  {
+    key: "cacheDir",
+    flag: "--cache-dir <dir>",
+    env: "LLM_TWIN_CACHE_DIR",
+    schema: text.optional(),
+    defaultText: "~/.cache/llm-twin",
+    help: "cache for word vectors and models of the jobs' embedders",
+  },
+  {
+    key: "deadLetters",
+    flag: "--dead-letters",
+    env: "LLM_TWIN_WORKER_DEAD_LETTERS",
+    schema: off,
+    defaultText: "false",
+    help: "list the jobs that failed for good, with their reasons, and exit",
+  },
+  {
+    key: "status",
+    flag: "--status",
+    env: "LLM_TWIN_WORKER_STATUS",
+    schema: off,
+    defaultText: "false",
+    help: "print the queue's job counts and exit",
+  },
+  {
+    key: "json",
+    flag: "--json",
+    env: "LLM_TWIN_JSON",
+    schema: off,
+    defaultText: "false",
+    help: "machine-readable output (one JSON object, or JSON lines while working)",
+  },
+] as const satisfies readonly Setting[];
 
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === "" ? undefined : value.trim();
-}
-
-function resolveConfig(options: RawOptions, env: NodeJS.ProcessEnv): WorkerConfig {
-  const pick = (flag: string, variable: string, fallback?: string | number) =>
-    nonEmpty(typeof options[flag] === "string" ? (options[flag] as string) : undefined) ??
-    nonEmpty(env[variable]) ??
-    fallback;
-  const parsed = configSchema.safeParse({
-    queueUrl: pick("queue", "LLM_TWIN_QUEUE_URL"),
-    queueName: pick("queueName", "LLM_TWIN_QUEUE_NAME", DEFAULT_QUEUE_NAME),
-    concurrency: pick("concurrency", "LLM_TWIN_WORKER_CONCURRENCY", DEFAULT_WORKER_CONCURRENCY),
-    store: pick("store", "LLM_TWIN_STORE"),
-    embedder: pick("embedder", "LLM_TWIN_EMBEDDER"),
-    lockDurationMs: pick("lockDurationMs", "LLM_TWIN_WORKER_LOCK_DURATION_MS", DEFAULT_LOCK_DURATION_MS),
-    stalledIntervalMs: pick("stalledIntervalMs", "LLM_TWIN_WORKER_STALLED_INTERVAL_MS", DEFAULT_STALLED_INTERVAL_MS),
-    maxStalledCount: pick("maxStalledCount", "LLM_TWIN_WORKER_MAX_STALLED_COUNT", DEFAULT_MAX_STALLED_COUNT),
-    shutdownTimeoutMs: pick("shutdownTimeoutMs", "LLM_TWIN_WORKER_SHUTDOWN_TIMEOUT_MS", DEFAULT_SHUTDOWN_TIMEOUT_MS),
-    optimizeIntervalMs: pick(
-      "optimizeIntervalMs",
-      "LLM_TWIN_WORKER_OPTIMIZE_INTERVAL_MS",
-      DEFAULT_OPTIMIZE_INTERVAL_MS,
-    ),
-    connectTimeoutMs: pick("queueConnectTimeoutMs", QUEUE_CONNECT_TIMEOUT_VARIABLE, DEFAULT_QUEUE_CONNECT_TIMEOUT_MS),
-    cacheDir: nonEmpty(env.LLM_TWIN_CACHE_DIR),
-  });
-  if (!parsed.success) {
-    throw new AppError("configuration_error", parsed.error.issues.map((issue) => issue.message).join("; "));
-  }
-  return parsed.data;
-}
+type WorkerConfig = SettingsValues<typeof WORKER_SETTINGS>;
 
 function formatEvent(event: IngestionWorkerEvent): string {
   switch (event.type) {
@@ -184,76 +266,34 @@ async function runWorker(config: WorkerConfig, json: boolean): Promise<void> {
 }
 
 export function registerWorkerCommand(program: Command): void {
-  program
+  const command = program
     .command("worker")
     .description(
       "Process queued ingestion jobs (enqueued by `llm-twin ingest --queue`); several workers may run in parallel",
-    )
-    .option("--queue <url>", "redis:// URL of the BullMQ queue (env LLM_TWIN_QUEUE_URL)")
-    .option("--queue-name <name>", `queue name (env LLM_TWIN_QUEUE_NAME, default ${DEFAULT_QUEUE_NAME})`)
-    .option(
-      "--concurrency <n>",
-      `jobs processed at once by this process (env LLM_TWIN_WORKER_CONCURRENCY, default ${DEFAULT_WORKER_CONCURRENCY})`,
-    )
-    .option(
-      "--store <uri>",
-      "only serve this store, checking its fingerprint at start (env LLM_TWIN_STORE; default: each job's store)",
-    )
-    .option("--embedder <spec>", "embedder spec (env LLM_TWIN_EMBEDDER; default: each job's embedder)")
-    .option(
-      "--lock-duration-ms <ms>",
-      `job lock; a killed worker's job is retried after it (env LLM_TWIN_WORKER_LOCK_DURATION_MS, default ${DEFAULT_LOCK_DURATION_MS})`,
-    )
-    .option(
-      "--stalled-interval-ms <ms>",
-      `how often stalled jobs are looked for (env LLM_TWIN_WORKER_STALLED_INTERVAL_MS, default ${DEFAULT_STALLED_INTERVAL_MS})`,
-    )
-    .option(
-      "--max-stalled-count <n>",
-      `stalls allowed before a job fails (env LLM_TWIN_WORKER_MAX_STALLED_COUNT, default ${DEFAULT_MAX_STALLED_COUNT})`,
-    )
-    .option(
-      "--shutdown-timeout-ms <ms>",
-      `on SIGTERM, wait this long for running jobs (env LLM_TWIN_WORKER_SHUTDOWN_TIMEOUT_MS, default ${DEFAULT_SHUTDOWN_TIMEOUT_MS})`,
-    )
-    .option(
-      "--optimize-interval-ms <ms>",
-      `while jobs keep coming, rebuild changed stores' indexes at most this often; also when the queue drains (env LLM_TWIN_WORKER_OPTIMIZE_INTERVAL_MS, default ${DEFAULT_OPTIMIZE_INTERVAL_MS})`,
-    )
-    .option(
-      "--queue-connect-timeout-ms <ms>",
-      `give up when Redis does not answer within this time (env ${QUEUE_CONNECT_TIMEOUT_VARIABLE}, default ${DEFAULT_QUEUE_CONNECT_TIMEOUT_MS})`,
-    )
-    .option("--dead-letters", "list the jobs that failed for good, with their reasons, and exit")
-    .option("--status", "print the queue's job counts and exit")
-    .addOption(
-      new Option("--json", "machine-readable output (one JSON object, or JSON lines while working)").env(
-        "LLM_TWIN_JSON",
-      ),
-    )
-    .action(async (options: RawOptions) => {
-      const config = resolveConfig(options, process.env);
-      const json = options.json === true;
-      if (options.deadLetters === true || options.status === true) {
-        const signals = abortOnSignals();
-        try {
-          await printQueueState(
-            {
-              queueUrl: config.queueUrl,
-              queueName: config.queueName,
-              connectTimeoutMs: config.connectTimeoutMs,
-              signal: signals.signal,
-            },
-            options.deadLetters === true ? "dead-letters" : "status",
-            json,
-          );
-        } finally {
-          signals.release();
-        }
-        return;
+    );
+  addSettingOptions(command, WORKER_SETTINGS).action(async (options: RawOptions) => {
+    const config = parseSettingValues(WORKER_SETTINGS, valuesFromOptions(WORKER_SETTINGS, options));
+    const { json } = config;
+    if (config.deadLetters || config.status) {
+      const signals = abortOnSignals();
+      try {
+        await printQueueState(
+          {
+            queueUrl: config.queueUrl,
+            queueName: config.queueName,
+            connectTimeoutMs: config.connectTimeoutMs,
+            signal: signals.signal,
+          },
+          config.deadLetters ? "dead-letters" : "status",
+          json,
+        );
+      } finally {
+        signals.release();
       }
-      await runWorker(config, json);
-    });
+      return;
+    }
+    await runWorker(config, json);
+  });
 }
 
 async function printQueueState(location: QueueLocation, what: "dead-letters" | "status", json: boolean) {

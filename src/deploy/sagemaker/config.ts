@@ -258,6 +258,7 @@ export const DEPLOY_OPTIONS = [
     env: "LLM_TWIN_SAGEMAKER_ENV",
     schema: schema.shape.env,
     repeatable: true,
+    keepCommas: true,
     defaultText: "none",
     help: "extra container environment variable (repeatable; the variable: comma-separated)",
   },
