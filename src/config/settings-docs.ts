@@ -67,6 +67,21 @@ export const SETTINGS_DOC_TABLES: readonly SettingsDocTable[] = [
     doc: "docs/datasets.md",
     settings: async () => (await import("../cli/commands/dataset-settings.js")).PREFERENCES_SETTINGS,
   },
+  {
+    name: "models-register",
+    doc: "docs/models.md",
+    settings: async () => (await import("../cli/commands/models-settings.js")).MODELS_REGISTER_SETTINGS,
+  },
+  {
+    name: "eval-generation",
+    doc: "docs/evaluation.md",
+    settings: async () => (await import("../cli/commands/eval-generation-settings.js")).EVAL_GENERATION_SETTINGS,
+  },
+  {
+    name: "eval-voice",
+    doc: "docs/evaluation.md",
+    settings: async () => (await import("../cli/commands/eval-voice-settings.js")).EVAL_VOICE_SETTINGS,
+  },
 ];
 
 const block = (name: string) => new RegExp(`(<!-- settings: ${name} -->\\n)([\\s\\S]*?)\\n?<!-- /settings -->`);

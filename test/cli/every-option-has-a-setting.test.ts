@@ -12,8 +12,6 @@ import { settingOf } from "../../src/cli/settings-options.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
-/** Commands whose options are not converted to the registry yet (issue 12 part 2): shrinks to empty. */
-const PENDING: string[] = ["llm-twin eval voice", "llm-twin eval generation", "llm-twin models"];
 
 function* commands(command: Command, path: string): Generator<[string, Command]> {
   yield [path, command];
@@ -34,7 +32,6 @@ describe("the command line", () => {
     const problems: string[] = [];
     let count = 0;
     for (const [path, command] of commands(program, "llm-twin")) {
-      if (PENDING.some((pending) => path === pending || path.startsWith(`${pending} `))) continue;
       for (const option of command.options) {
         if (option.long === "--version" || option.long === "--help") continue;
         count += 1;

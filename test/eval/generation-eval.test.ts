@@ -165,7 +165,7 @@ describe("eval generation flags", () => {
     );
     expect(() => parseEvalGenerationConfig({ ...base, model: "demo", llmUrl: "http://h" })).toThrow(/not both/);
     expect(() => parseEvalGenerationConfig({ ...base, model: "demo", judgeConcurrency: "0" })).toThrow(
-      "--judge-concurrency / LLM_TWIN_JUDGE_CONCURRENCY must be positive",
+      "--judge-concurrency (LLM_TWIN_JUDGE_CONCURRENCY): must be positive",
     );
     expect(() => parseEvalGenerationConfig({ ...base, model: "demo", judgeUrl: "localhost" })).toThrow(
       /--judge-url .* must be a URL/,

@@ -4,179 +4,35 @@
  * (--judge-url) and without one (voice, citation overlap, length, latency). Table (or --json) on
  * stdout, progress on stderr, a Markdown report with one SVG chart per metric.
  */
-import { type Command, Option } from "commander";
-import { z } from "zod";
-import { AppError } from "../../errors/index.js";
+import type { Command } from "commander";
 import type { GenerationRunOptions, InProcessLlm } from "../../eval/generation/index.js";
-import { DEFAULT_JUDGE_OPTIONS } from "../../eval/generation/judge-defaults.js";
 import { createProgress, type Progress } from "../../observability/progress.js";
-import { positive } from "../flag-schemas.js";
-import { DEFAULT_VOICE_CORPUS } from "./eval-voice.js";
+import { addSettingOptions } from "../settings-options.js";
+import {
+  EVAL_GENERATION_SETTINGS,
+  type EvalGenerationConfig,
+  parseEvalGenerationConfig,
+} from "./eval-generation-settings.js";
+import { DEFAULT_VOICE_CORPUS } from "./eval-voice-settings.js";
 
-export const DEFAULT_GENERATION_REPORT = "./.llm-twin/eval/generation-report.md";
-export const DEFAULT_GENERATION_TRACE_FILE = "./.llm-twin/eval/generation-traces.jsonl";
-export const DEFAULT_GENERATION_STORE = "lancedb:./.llm-twin/eval/llm-twin";
-const DEFAULT_RAG_TIMEOUT_MS = 120_000;
-
-const optionalText = (name: string) => z.string().trim().min(1, `${name} must not be empty`).optional();
-
-const configSchema = z.object({
-  questions: z.string().trim().min(1, "--questions must not be empty"),
-  ragUrl: z.string().url("--rag-url must be a URL (http://host:port)").optional(),
-  ragApiKey: optionalText("--rag-api-key"),
-  ragTimeoutMs: positive("--rag-timeout-ms / LLM_TWIN_EVAL_RAG_TIMEOUT_MS"),
-  store: z.string().trim().min(1, "--store must not be empty"),
-  embedder: z.string().trim().min(1, "--embedder / LLM_TWIN_EMBEDDER must not be empty"),
-  corpus: optionalText("--corpus"),
-  model: optionalText("--model / LLM_TWIN_MODEL"),
-  llmUrl: optionalText("--llm-url"),
-  llmApi: z.enum(["tgi", "openai"], { error: "--llm-api must be tgi or openai" }),
-  threads: positive("--threads / LLM_TWIN_THREADS").optional(),
-  k: positive("--k").optional(),
-  maxNewTokens: positive("--max-new-tokens").optional(),
-  expandQueries: positive("--expand-queries").optional(),
-  selfQuery: z.enum(["match", "llm", "off"], { error: "--self-query must be match, llm or off" }).optional(),
-  traceFile: z.string().trim().min(1, "--trace-file must not be empty"),
-  cacheDir: optionalText("--cache-dir"),
-  judgeUrl: z.string().url("--judge-url / LLM_TWIN_JUDGE_URL must be a URL (http://host:port)").optional(),
-  judgeModel: z.string().trim().min(1, "--judge-model / LLM_TWIN_JUDGE_MODEL must not be empty"),
-  judgeApiKey: optionalText("--judge-api-key / LLM_TWIN_JUDGE_API_KEY"),
-  judgeTimeoutMs: positive("--judge-timeout-ms / LLM_TWIN_JUDGE_TIMEOUT_MS"),
-  judgeRetries: z.coerce
-    .number({ error: "--judge-retries / LLM_TWIN_JUDGE_RETRIES must be a number" })
-    .int("--judge-retries must be an integer")
-    .min(0, "--judge-retries must be 0 or more"),
-  judgeConcurrency: positive("--judge-concurrency / LLM_TWIN_JUDGE_CONCURRENCY"),
-  voiceCorpus: z.union([z.string().trim().min(1, "--voice-corpus must not be empty"), z.literal(false)]),
-  json: z.boolean(),
-  report: z.union([z.string().trim().min(1, "--report must not be empty"), z.literal(false)]),
-  limitQuestions: positive("--limit-questions").optional(),
-  progress: z.enum(["auto", "tty", "plain", "none"], { error: "--progress must be auto, tty, plain or none" }),
-});
-
-export type EvalGenerationConfig = z.infer<typeof configSchema>;
-
-export function parseEvalGenerationConfig(raw: Record<string, unknown>): EvalGenerationConfig {
-  const parsed = configSchema.safeParse({ ...raw, json: raw.json === true });
-  if (!parsed.success) {
-    throw new AppError("configuration_error", parsed.error.issues.map((issue) => issue.message).join("; "));
-  }
-  const config = parsed.data;
-  if (config.ragUrl !== undefined && (config.model !== undefined || config.llmUrl !== undefined)) {
-    throw new AppError(
-      "configuration_error",
-      "--rag-url evaluates a running service, which has its own model: leave out --model / --llm-url",
-    );
-  }
-  if (config.ragUrl === undefined && config.model === undefined && config.llmUrl === undefined) {
-    throw new AppError(
-      "configuration_error",
-      'no twin to evaluate: give --rag-url <running RAG service>, or run it in process with --model <gguf | "demo"> or --llm-url <LLM service>',
-    );
-  }
-  if (config.model !== undefined && config.llmUrl !== undefined) {
-    throw new AppError(
-      "configuration_error",
-      "give --model (in-process llama.cpp) or --llm-url (an LLM service), not both",
-    );
-  }
-  return config;
-}
+export {
+  DEFAULT_GENERATION_REPORT,
+  DEFAULT_GENERATION_STORE,
+  DEFAULT_GENERATION_TRACE_FILE,
+  EVAL_GENERATION_SETTINGS,
+  type EvalGenerationConfig,
+  parseEvalGenerationConfig,
+} from "./eval-generation-settings.js";
 
 export function registerEvalGenerationCommand(evalCommand: Command): void {
-  evalCommand
+  const command = evalCommand
     .command("generation")
     .description(
       "Answer each question of a JSONL file with the RAG pipeline and score the answers: judge metrics over an OpenAI-compatible API (--judge-url) and judge-free voice, citation overlap, length and latency",
-    )
-    .requiredOption(
-      "--questions <file.jsonl|llm-twin>",
-      'JSON Lines of {question, author?, reference?, history?}, or "llm-twin" (the project\'s questions)',
-    )
-    .option("--rag-url <url>", "evaluate a running RAG service (POST /rag) instead of the pipeline in this process")
-    .addOption(new Option("--rag-api-key <key>", "API key of the RAG service").env("LLM_TWIN_RAG_API_KEY"))
-    .addOption(
-      new Option("--rag-timeout-ms <ms>", "deadline of one answer of the RAG service")
-        .env("LLM_TWIN_EVAL_RAG_TIMEOUT_MS")
-        .default(String(DEFAULT_RAG_TIMEOUT_MS)),
-    )
-    .option("--store <uri>", "in process: the vector store", DEFAULT_GENERATION_STORE)
-    .addOption(
-      new Option("--embedder <spec>", "in process: the embedder of the store")
-        .env("LLM_TWIN_EMBEDDER")
-        .default("static"),
-    )
-    .option(
-      "--corpus <file|folder>",
-      "in process: documents to ingest into the store first (idempotent; default for --questions llm-twin: the LLM Twin articles)",
-    )
-    .addOption(
-      new Option(
-        "--model <gguf>",
-        'in process: GGUF model (path, URL, hf:...) or "demo" (offline random-weight model)',
-      ).env("LLM_TWIN_MODEL"),
-    )
-    .option("--llm-url <url>", "in process: an LLM service instead of --model (TGI API; openai:<url> also works)")
-    .addOption(
-      new Option("--llm-api <api>", "API of a plain http(s) --llm-url").choices(["tgi", "openai"]).default("tgi"),
-    )
-    .addOption(new Option("--threads <n>", "in process: llama.cpp threads").env("LLM_TWIN_THREADS"))
-    .option("--k <n>", "in process: sources kept per answer (default: the service's)")
-    .option("--max-new-tokens <n>", "in process: answer length limit (default: the service's)")
-    .option("--expand-queries <n>", "in process: queries after expansion, 1 = off (default: the service's)")
-    .addOption(
-      new Option("--self-query <mode>", "in process: author detection (default: the service's)").choices([
-        "match",
-        "llm",
-        "off",
-      ]),
-    )
-    .option(
-      "--trace-file <file>",
-      "in process: where the answers' traces go (JSON Lines)",
-      DEFAULT_GENERATION_TRACE_FILE,
-    )
-    .addOption(new Option("--cache-dir <dir>", "cache directory").env("LLM_TWIN_CACHE_DIR"))
-    .addOption(
-      new Option("--judge-url <url>", "OpenAI-compatible chat API of the judge (none: judge metrics are skipped)").env(
-        "LLM_TWIN_JUDGE_URL",
-      ),
-    )
-    .addOption(
-      new Option("--judge-model <name>", "model name sent to the judge")
-        .env("LLM_TWIN_JUDGE_MODEL")
-        .default(DEFAULT_JUDGE_OPTIONS.model),
-    )
-    .addOption(new Option("--judge-api-key <key>", "bearer token of the judge").env("LLM_TWIN_JUDGE_API_KEY"))
-    .addOption(
-      new Option("--judge-timeout-ms <ms>", "deadline of one judge call")
-        .env("LLM_TWIN_JUDGE_TIMEOUT_MS")
-        .default(String(DEFAULT_JUDGE_OPTIONS.timeoutMs)),
-    )
-    .addOption(
-      new Option("--judge-retries <n>", "extra attempts after a judge transport failure (network, timeout, 429, 5xx)")
-        .env("LLM_TWIN_JUDGE_RETRIES")
-        .default(String(DEFAULT_JUDGE_OPTIONS.retries)),
-    )
-    .addOption(
-      new Option("--judge-concurrency <n>", "judge calls in flight at once")
-        .env("LLM_TWIN_JUDGE_CONCURRENCY")
-        .default(String(DEFAULT_JUDGE_OPTIONS.concurrency)),
-    )
-    .option("--voice-corpus <file|folder>", "the authors' documents for the voice model", DEFAULT_VOICE_CORPUS)
-    .option("--no-voice-corpus", "no voice scores")
-    .option("--json", "print one JSON object on stdout")
-    .option("--report <file.md>", "Markdown report (charts in <name>-charts/ beside it)", DEFAULT_GENERATION_REPORT)
-    .option("--no-report", "write no Markdown report")
-    .option("--limit-questions <n>", "only the first n questions")
-    .addOption(
-      new Option("--progress <style>", "progress display on stderr")
-        .choices(["auto", "tty", "plain", "none"])
-        .default("auto"),
-    )
-    .action(async (raw: Record<string, unknown>) => {
-      await runEvalGenerationCommand(parseEvalGenerationConfig(raw));
-    });
+    );
+  addSettingOptions(command, EVAL_GENERATION_SETTINGS).action(async (raw: Record<string, unknown>) => {
+    await runEvalGenerationCommand(parseEvalGenerationConfig(raw));
+  });
 }
 
 async function loadLlm(config: EvalGenerationConfig): Promise<InProcessLlm> {

@@ -3,77 +3,27 @@
  * leave-one-document-out attribution (accuracy and confusion matrix), and scores a text's voice.
  */
 import { readFile } from "node:fs/promises";
-import { type Command, Option } from "commander";
-import { z } from "zod";
+import type { Command } from "commander";
 import { AppError } from "../../errors/index.js";
-import { DEFAULT_VOICE_OPTIONS, VOICE_METHODS } from "../../eval/voice/model.js";
-import { positive } from "../flag-schemas.js";
+import { addSettingOptions } from "../settings-options.js";
+import { EVAL_VOICE_SETTINGS, type EvalVoiceConfig, parseEvalVoiceConfig } from "./eval-voice-settings.js";
 
-export const DEFAULT_VOICE_CORPUS = "../shared/datasets/llm-twin/articles.json";
-
-const configSchema = z.object({
-  corpus: z.string().trim().min(1, "--corpus must not be empty"),
-  json: z.boolean(),
-  method: z.enum(VOICE_METHODS as [string, ...string[]], { error: "--method must be delta or cosine-delta" }),
-  words: z.coerce
-    .number({ error: "--words must be a number" })
-    .int("--words must be an integer")
-    .min(0, "--words must be 0 or more"),
-  ngrams: z.coerce
-    .number({ error: "--ngrams must be a number" })
-    .int("--ngrams must be an integer")
-    .min(0, "--ngrams must be 0 or more"),
-  ngramSize: positive("--ngram-size"),
-  passageWords: positive("--passage-words").optional(),
-  text: z.string().trim().min(1, "--text must not be empty").optional(),
-  author: z.string().trim().min(1, "--author must not be empty").optional(),
-});
-
-export type EvalVoiceConfig = z.infer<typeof configSchema>;
-
-export function parseEvalVoiceConfig(raw: Record<string, unknown>): EvalVoiceConfig {
-  const parsed = configSchema.safeParse({ ...raw, json: raw.json === true });
-  if (!parsed.success) {
-    throw new AppError("configuration_error", parsed.error.issues.map((issue) => issue.message).join("; "));
-  }
-  if (parsed.data.words === 0 && parsed.data.ngrams === 0) {
-    throw new AppError("configuration_error", "--words and --ngrams are both 0: the voice model needs some features");
-  }
-  if (parsed.data.author !== undefined && parsed.data.text === undefined) {
-    throw new AppError("configuration_error", "--author needs --text <file> (the text whose voice is scored)");
-  }
-  return parsed.data;
-}
+export {
+  DEFAULT_VOICE_CORPUS,
+  EVAL_VOICE_SETTINGS,
+  type EvalVoiceConfig,
+  parseEvalVoiceConfig,
+} from "./eval-voice-settings.js";
 
 export function registerEvalVoiceCommand(evalCommand: Command): void {
-  evalCommand
+  const command = evalCommand
     .command("voice")
     .description(
       "Validate the stylometric voice model on an author corpus (leave-one-document-out attribution: accuracy and confusion matrix), or score a text's voice with --text",
-    )
-    .option(
-      "--corpus <file|folder>",
-      "the authors' documents (ingestion formats), cleaned as ingestion does",
-      DEFAULT_VOICE_CORPUS,
-    )
-    .option("--json", "print one JSON object on stdout")
-    .addOption(
-      new Option("--method <method>", "distance: Burrows' delta or cosine delta")
-        .choices([...VOICE_METHODS])
-        .default(DEFAULT_VOICE_OPTIONS.method),
-    )
-    .option("--words <n>", "function words in the profile (0: none)", String(DEFAULT_VOICE_OPTIONS.words))
-    .option("--ngrams <n>", "character n-grams in the profile (0: none)", String(DEFAULT_VOICE_OPTIONS.ngrams))
-    .option("--ngram-size <n>", "characters per n-gram", String(DEFAULT_VOICE_OPTIONS.ngramSize))
-    .option(
-      "--passage-words <n>",
-      "also attribute the held-out documents cut into passages of n words (the size of an answer)",
-    )
-    .option("--text <file>", "score this text's voice against every author instead of validating")
-    .option("--author <name>", "with --text: the author the text should sound like (score and margin)")
-    .action(async (raw: Record<string, unknown>) => {
-      await runEvalVoiceCommand(parseEvalVoiceConfig(raw));
-    });
+    );
+  addSettingOptions(command, EVAL_VOICE_SETTINGS).action(async (raw: Record<string, unknown>) => {
+    await runEvalVoiceCommand(parseEvalVoiceConfig(raw));
+  });
 }
 
 export async function runEvalVoiceCommand(config: EvalVoiceConfig): Promise<void> {
@@ -91,7 +41,7 @@ export async function runEvalVoiceCommand(config: EvalVoiceConfig): Promise<void
   const started = performance.now();
   const corpus = await readVoiceCorpus(config.corpus);
   const settings = {
-    method: config.method as (typeof VOICE_METHODS)[number],
+    method: config.method,
     words: config.words,
     ngrams: config.ngrams,
     ngramSize: config.ngramSize,

@@ -1,26 +1,19 @@
 /** `llm-twin models register|list|show|promote|remove`: the model registry (src/models-registry). */
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
+import { parseSettingValues } from "../../config/settings.js";
 import { AppError } from "../../errors/index.js";
 import type { ModelEntry, RegistryStorage } from "../../models-registry/index.js";
+import { addSettingOptions } from "../settings-options.js";
 import { table } from "../table.js";
-import { DEFAULT_ARTIFACTS_DIR } from "./ingest.js";
+import {
+  MODELS_LIST_SETTINGS,
+  MODELS_PROMOTE_SETTINGS,
+  MODELS_REGISTER_SETTINGS,
+  MODELS_REMOVE_SETTINGS,
+  MODELS_SHOW_SETTINGS,
+} from "./models-settings.js";
 
-type CommonOptions = { registry?: string; cacheDir?: string; json?: boolean };
-
-function commonOptions(command: Command): Command {
-  return command
-    .addOption(
-      new Option("--registry <dir|s3://bucket/prefix>", "where the registry lives (default <cache dir>/registry)").env(
-        "LLM_TWIN_REGISTRY",
-      ),
-    )
-    .addOption(
-      new Option("--cache-dir <dir>", "cache (default registry, S3 downloads; default ~/.cache/llm-twin)").env(
-        "LLM_TWIN_CACHE_DIR",
-      ),
-    )
-    .addOption(new Option("--json", "print JSON on stdout").env("LLM_TWIN_JSON"));
-}
+type CommonOptions = { registry?: string | undefined; cacheDir?: string | undefined; json?: boolean };
 
 async function open(options: CommonOptions): Promise<RegistryStorage> {
   const { defaultRegistryLocation, openRegistryStorage } = await import("../../models-registry/index.js");
@@ -86,122 +79,96 @@ export function registerModelsCommand(program: Command): void {
     .command("models")
     .description("The model registry: base models and LoRA adapters, their versions, stages and lineage");
 
-  commonOptions(
+  addSettingOptions(
     models
       .command("register")
       .description("register a GGUF model or adapter as the next version of --name")
-      .argument("<file>", "the .gguf file")
-      .requiredOption("--name <name>", "model name (letters, digits, . _ -)")
-      .addOption(new Option("--kind <kind>", "base or adapter").choices(["base", "adapter"]).makeOptionMandatory())
-      .option("--base <name@version|stage>", "for adapters: the registered base model it applies to")
-      .option("--author <author-id>", "the author the model belongs to")
-      .option("--trained-on <dataset-version>", "the dataset artifact version it was trained on")
-      .option(
-        "--meta <key=value>",
-        "free metadata (repeatable)",
-        (value: string, list: string[]) => [...list, value],
-        [],
-      )
-      .option("--meta-json <json>", "free metadata as one JSON object")
-      .option("--link", "reference the file where it is instead of copying it into the registry"),
-  ).action(
-    async (
-      file: string,
-      options: CommonOptions & {
-        name: string;
-        kind: "base" | "adapter";
-        base?: string;
-        author?: string;
-        trainedOn?: string;
-        meta: string[];
-        metaJson?: string;
-        link?: boolean;
-      },
-    ) => {
-      const { registerModel } = await import("../../models-registry/index.js");
-      const storage = await open(options);
-      const entry = await registerModel(storage, {
-        file,
-        name: options.name,
-        kind: options.kind,
-        metadata: parseMetadata(options.meta, options.metaJson),
-        link: options.link === true,
-        ...(options.base === undefined ? {} : { base: options.base }),
-        ...(options.author === undefined ? {} : { author: options.author }),
-        ...(options.trainedOn === undefined ? {} : { trainedOn: options.trainedOn }),
-      });
-      print(
-        options,
-        entry,
-        `registered ${entry.name}@${entry.version} in ${storage.location} (sha256 ${entry.sha256.slice(0, 16)}, ${entry.size} bytes)`,
-      );
-    },
-  );
+      .argument("<file>", "the .gguf file"),
+    MODELS_REGISTER_SETTINGS,
+  ).action(async (file: string, raw: Record<string, unknown>) => {
+    const options = parseSettingValues(MODELS_REGISTER_SETTINGS, raw);
+    const { registerModel } = await import("../../models-registry/index.js");
+    const storage = await open(options);
+    const entry = await registerModel(storage, {
+      file,
+      name: options.name,
+      kind: options.kind,
+      metadata: parseMetadata(options.meta, options.metaJson),
+      link: options.link,
+      ...(options.base === undefined ? {} : { base: options.base }),
+      ...(options.author === undefined ? {} : { author: options.author }),
+      ...(options.trainedOn === undefined ? {} : { trainedOn: options.trainedOn }),
+    });
+    print(
+      options,
+      entry,
+      `registered ${entry.name}@${entry.version} in ${storage.location} (sha256 ${entry.sha256.slice(0, 16)}, ${entry.size} bytes)`,
+    );
+  });
 
-  commonOptions(models.command("list").description("every registered version, by name")).action(
-    async (options: CommonOptions) => {
-      const { listModels } = await import("../../models-registry/index.js");
-      const storage = await open(options);
-      const entries = await listModels(storage);
-      const rows = entries.map((entry) => [
-        `${entry.name}@${entry.version}`,
-        entry.kind,
-        entry.base ?? "-",
-        entry.author ?? "-",
-        entry.stages.join(",") || "-",
-        entry.trainedOn ?? "-",
-        String(entry.size),
-      ]);
-      print(
-        options,
-        entries,
-        entries.length === 0
-          ? `no models registered in ${storage.location}`
-          : table(["model", "kind", "base", "author", "stages", "trained on", "bytes"], rows),
-      );
-    },
-  );
+  addSettingOptions(
+    models.command("list").description("every registered version, by name"),
+    MODELS_LIST_SETTINGS,
+  ).action(async (raw: Record<string, unknown>) => {
+    const options = parseSettingValues(MODELS_LIST_SETTINGS, raw);
+    const { listModels } = await import("../../models-registry/index.js");
+    const storage = await open(options);
+    const entries = await listModels(storage);
+    const rows = entries.map((entry) => [
+      `${entry.name}@${entry.version}`,
+      entry.kind,
+      entry.base ?? "-",
+      entry.author ?? "-",
+      entry.stages.join(",") || "-",
+      entry.trainedOn ?? "-",
+      String(entry.size),
+    ]);
+    print(
+      options,
+      entries,
+      entries.length === 0
+        ? `no models registered in ${storage.location}`
+        : table(["model", "kind", "base", "author", "stages", "trained on", "bytes"], rows),
+    );
+  });
 
-  commonOptions(
+  addSettingOptions(
     models
       .command("show")
       .description("one entry and its lineage: model → dataset artifact → document artifact → source files")
-      .argument("<name@version|stage>", "e.g. twin-paul@2, twin-paul@production, or twin-paul (latest)")
-      .addOption(
-        new Option("--artifacts <dir>", "folder of dataset artifacts (for the lineage)")
-          .env("LLM_TWIN_ARTIFACTS_DIR")
-          .default(DEFAULT_ARTIFACTS_DIR),
-      ),
-  ).action(async (reference: string, options: CommonOptions & { artifacts: string }) => {
+      .argument("<name@version|stage>", "e.g. twin-paul@2, twin-paul@production, or twin-paul (latest)"),
+    MODELS_SHOW_SETTINGS,
+  ).action(async (reference: string, raw: Record<string, unknown>) => {
+    const options = parseSettingValues(MODELS_SHOW_SETTINGS, raw);
     const { formatLineage, modelLineage, showModel } = await import("../../models-registry/index.js");
     const entry = await showModel(await open(options), reference);
     const lineage = await modelLineage(entry, options.artifacts);
     print(options, { ...entry, lineage }, `${describeEntry(entry)}\nlineage\n${formatLineage(lineage)}`);
   });
 
-  commonOptions(
+  addSettingOptions(
     models
       .command("promote")
       .description("give a version a stage (the version that held it loses it)")
-      .argument("<name@version>", "e.g. twin-paul@2")
-      .addOption(
-        new Option("--stage <stage>", "staging or production").choices(["staging", "production"]).makeOptionMandatory(),
-      ),
-  ).action(async (reference: string, options: CommonOptions & { stage: "staging" | "production" }) => {
+      .argument("<name@version>", "e.g. twin-paul@2"),
+    MODELS_PROMOTE_SETTINGS,
+  ).action(async (reference: string, raw: Record<string, unknown>) => {
+    const options = parseSettingValues(MODELS_PROMOTE_SETTINGS, raw);
     const { promoteModel } = await import("../../models-registry/index.js");
     const entry = await promoteModel(await open(options), reference, options.stage);
     print(options, entry, `${entry.name}@${entry.version} is now ${options.stage}`);
   });
 
-  commonOptions(
+  addSettingOptions(
     models
       .command("remove")
       .description("remove a version (and its copied file); versions are never reused")
-      .argument("<name@version>", "e.g. twin-paul@1")
-      .option("--force", "remove a base model even though registered adapters apply to it"),
-  ).action(async (reference: string, options: CommonOptions & { force?: boolean }) => {
+      .argument("<name@version>", "e.g. twin-paul@1"),
+    MODELS_REMOVE_SETTINGS,
+  ).action(async (reference: string, raw: Record<string, unknown>) => {
+    const options = parseSettingValues(MODELS_REMOVE_SETTINGS, raw);
     const { removeModel } = await import("../../models-registry/index.js");
-    const entry = await removeModel(await open(options), reference, { force: options.force === true });
+    const entry = await removeModel(await open(options), reference, { force: options.force });
     print(options, entry, `removed ${entry.name}@${entry.version}`);
   });
 }
