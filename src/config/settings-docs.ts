@@ -82,6 +82,11 @@ export const SETTINGS_DOC_TABLES: readonly SettingsDocTable[] = [
     doc: "docs/evaluation.md",
     settings: async () => (await import("../cli/commands/eval-voice-settings.js")).EVAL_VOICE_SETTINGS,
   },
+  {
+    name: "vector-store",
+    doc: "docs/vector-stores.md",
+    settings: async () => (await import("../vector-store/settings.js")).VECTOR_STORE_SETTINGS,
+  },
 ];
 
 const block = (name: string) => new RegExp(`(<!-- settings: ${name} -->\\n)([\\s\\S]*?)\\n?<!-- /settings -->`);

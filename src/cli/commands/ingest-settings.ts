@@ -11,7 +11,13 @@ import { DEFAULT_EMBEDDER_SPEC } from "../../embedding/create.js";
 import { AppError } from "../../errors/index.js";
 import { DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_FILE_BYTES } from "../../ingestion/readers/types.js";
 import { DEFAULT_INGEST_BATCH_SIZE, DEFAULT_INGEST_CONCURRENCY } from "../../ingestion/types.js";
-import { DEFAULT_QUEUE_CONNECT_TIMEOUT_MS } from "../../queue/config.js";
+import {
+  DEFAULT_ATTEMPTS,
+  DEFAULT_BACKOFF_MS,
+  DEFAULT_QUEUE_CONNECT_TIMEOUT_MS,
+  DEFAULT_QUEUE_NAME,
+} from "../../queue/config.js";
+import { VECTOR_STORE_SETTINGS } from "../../vector-store/settings.js";
 import { DEFAULT_STORE_URI } from "../../vector-store/uri.js";
 
 export const DEFAULT_ARTIFACTS_DIR = "./.llm-twin/artifacts";
@@ -28,7 +34,7 @@ export const INGEST_SETTINGS = [
     env: "LLM_TWIN_STORE",
     schema: text,
     default: DEFAULT_STORE_URI,
-    help: "vector store: lancedb:<dir> or qdrant:<http(s) url> (LLM_TWIN_QDRANT_API_KEY for a server with a key; other LLM_TWIN_QDRANT_* limits in docs/vector-stores.md)",
+    help: "vector store: lancedb:<dir> or qdrant:<http(s) url> (limits: the --lancedb-* and --qdrant-* settings below, docs/vector-stores.md)",
   },
   {
     key: "embedder",
@@ -166,6 +172,31 @@ export const INGEST_SETTINGS = [
     default: String(DEFAULT_QUEUE_CONNECT_TIMEOUT_MS),
     help: "with --queue: exit with dependency_unavailable when Redis does not answer within it (checked before the store is touched)",
   },
+  {
+    key: "queueName",
+    flag: "--queue-name <name>",
+    env: "LLM_TWIN_QUEUE_NAME",
+    schema: text,
+    default: DEFAULT_QUEUE_NAME,
+    help: "with --queue: the BullMQ queue (the workers' --queue-name)",
+  },
+  {
+    key: "queueAttempts",
+    flag: "--queue-attempts <n>",
+    env: "LLM_TWIN_QUEUE_ATTEMPTS",
+    schema: positiveInteger,
+    default: String(DEFAULT_ATTEMPTS),
+    help: "with --queue: attempts per job before the dead-letter queue",
+  },
+  {
+    key: "queueBackoffMs",
+    flag: "--queue-backoff-ms <ms>",
+    env: "LLM_TWIN_QUEUE_BACKOFF_MS",
+    schema: positiveInteger,
+    default: String(DEFAULT_BACKOFF_MS),
+    help: "with --queue: first retry delay of a failed job, doubling",
+  },
+  ...VECTOR_STORE_SETTINGS,
 ] as const satisfies readonly Setting[];
 
 export type IngestCommandConfig = SettingsValues<typeof INGEST_SETTINGS>;

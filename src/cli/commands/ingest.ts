@@ -12,6 +12,7 @@ import type { ReadResult } from "../../ingestion/readers/index.js";
 import { createProgress, type Progress } from "../../observability/progress.js";
 import type { EnqueueProgress, EnqueueSummary } from "../../queue/index.js";
 import { handleShutdownSignals } from "../../runtime/index.js";
+import { vectorStoreOptions } from "../../vector-store/settings.js";
 import { addSettingOptions } from "../settings-options.js";
 import { createIngestProgress, reportTo } from "./ingest-progress.js";
 import { INGEST_SETTINGS, type IngestCommandConfig, parseIngestConfig } from "./ingest-settings.js";
@@ -57,10 +58,10 @@ export async function runIngestCommand(path: string, config: IngestCommandConfig
 }
 
 /** With --embedder auto, a store keeps the embedder it was built with (see embedding/default-model.ts). */
-async function readStoreEmbedderId(storeUri: string, embedderSpec: string): Promise<string | undefined> {
-  if (parseEmbedderSpec(embedderSpec).kind !== "auto") return undefined;
+async function readStoreEmbedderId(config: IngestCommandConfig): Promise<string | undefined> {
+  if (parseEmbedderSpec(config.embedder).kind !== "auto") return undefined;
   const { openVectorStore } = await import("../../vector-store/index.js");
-  const store = await openVectorStore(storeUri);
+  const store = await openVectorStore(config.store, vectorStoreOptions(config));
   try {
     return (await store.readMetadata())?.fingerprint.embedder.id;
   } finally {
@@ -99,7 +100,7 @@ async function ingestHere(path: string, config: IngestCommandConfig) {
     stopHandlingSignals();
     throw error;
   }
-  const storeEmbedderId = config.recreate ? undefined : await readStoreEmbedderId(config.store, config.embedder);
+  const storeEmbedderId = config.recreate ? undefined : await readStoreEmbedderId(config);
   const embedder = await createEmbedder(config.embedder, {
     ...(config.cacheDir === undefined ? {} : { cacheDir: config.cacheDir }),
     ...(config.maxInputTokens === undefined ? {} : { maxInputTokens: config.maxInputTokens }),
@@ -108,7 +109,7 @@ async function ingestHere(path: string, config: IngestCommandConfig) {
   });
   let progress: Progress | undefined;
   try {
-    const store = await openVectorStore(config.store);
+    const store = await openVectorStore(config.store, vectorStoreOptions(config));
     try {
       const totalBytes = sourceFiles.reduce((sum, file) => sum + file.bytes, 0);
       const documentsTotal = totalBytes <= config.countLimitBytes ? await countInputDocuments(path) : undefined;
@@ -169,6 +170,9 @@ async function ingestThroughQueue(path: string, config: IngestCommandConfig): Pr
       embedderSpec: config.embedder,
       recreate: config.recreate,
       connectTimeoutMs: config.queueConnectTimeoutMs,
+      queueName: config.queueName,
+      attempts: config.queueAttempts,
+      backoffMs: config.queueBackoffMs,
       readOptions: { maxDocumentBytes: config.maxDocumentBytes, maxFileBytes: config.maxFileBytes },
       ...(config.cacheDir === undefined ? {} : { cacheDir: config.cacheDir }),
       signal: controller.signal,

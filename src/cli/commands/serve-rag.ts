@@ -9,6 +9,7 @@ import { parseSettingValues, type Setting } from "../../config/settings.js";
 import { AppError } from "../../errors/index.js";
 import type { PromptLimit } from "../../rag/retrieve.js";
 import { acquire } from "../../runtime/index.js";
+import { VECTOR_STORE_SETTINGS, vectorStoreOptions } from "../../vector-store/settings.js";
 import { addRagServiceOptions } from "../rag-service-options.js";
 import { addSettingOptions } from "../settings-options.js";
 
@@ -42,6 +43,7 @@ export function registerServeRagCommand(program: Command): void {
     .description("Run the RAG service (business microservice) against a separate LLM service");
   addSettingOptions(command, SERVE_RAG_SETTINGS);
   addRagServiceOptions(command);
+  addSettingOptions(command, VECTOR_STORE_SETTINGS);
   command.action(async (raw: Record<string, unknown>) => {
     // Loaded here, not at the top: `--help` must not pay for LanceDB, Fastify and the clients.
     const [
@@ -69,7 +71,8 @@ export function registerServeRagCommand(program: Command): void {
     await assertPortFree(settings.host, settings.port);
     // Released in reverse order of creation, also when start-up fails half-way (src/runtime).
     const { value, stack } = await acquire(async (resources) => {
-      const store = resources.use("the vector store", await openVectorStore(settings.store));
+      const storeOptions = vectorStoreOptions(parseSettingValues(VECTOR_STORE_SETTINGS, raw));
+      const store = resources.use("the vector store", await openVectorStore(settings.store, storeOptions));
       // With --embedder auto, a store keeps the embedder it was built with.
       const storeEmbedderId = (await store.readMetadata())?.fingerprint.embedder.id;
       const embedder = resources.use(

@@ -13,6 +13,7 @@ import { AppError, isAppError } from "../../errors/index.js";
 import { DEMO_MODEL, DEMO_MODEL_WARNING, demoModelPath } from "../../llm/demo-model.js";
 import { ENGINE_BACKENDS } from "../../llm/llama-cpp/decode-port.js";
 import { acquire } from "../../runtime/index.js";
+import { VECTOR_STORE_SETTINGS, vectorStoreOptions } from "../../vector-store/settings.js";
 import { addRagServiceOptions } from "../rag-service-options.js";
 import { addSettingOptions } from "../settings-options.js";
 
@@ -99,6 +100,7 @@ export function registerServeCommand(program: Command): void {
     .description("Run everything in one process: RAG service + in-process LLM (llama.cpp) + embedded store");
   addSettingOptions(command, SERVE_SETTINGS);
   addRagServiceOptions(command);
+  addSettingOptions(command, VECTOR_STORE_SETTINGS);
   addSettingOptions(command, SERVE_SWITCHES);
   command.action(async (raw: Record<string, unknown>) => {
     // Loaded here, not at the top: `--help` must not pay for llama.cpp, LanceDB and Fastify.
@@ -144,7 +146,8 @@ export function registerServeCommand(program: Command): void {
       const resolved = await resolveServeModel(model, settings.cacheDir, demoFallback !== false, log);
       const modelPath = resolved.path;
       demoModel = resolved.demo;
-      const store = resources.use("the vector store", await openVectorStore(settings.store));
+      const storeOptions = vectorStoreOptions(parseSettingValues(VECTOR_STORE_SETTINGS, raw));
+      const store = resources.use("the vector store", await openVectorStore(settings.store, storeOptions));
       // With --embedder auto, a store keeps the embedder it was built with.
       const storeEmbedderId = (await store.readMetadata())?.fingerprint.embedder.id;
       const embedder = resources.use(
