@@ -9,9 +9,10 @@ import type { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { buildProgram } from "../../src/cli/main.js";
 import { settingOf } from "../../src/cli/settings-options.js";
+import { INTERNAL_VARIABLES } from "../../src/config/internal-variables.js";
+import { SETTINGS_DOC_TABLES } from "../../src/config/settings-docs.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-
 
 function* commands(command: Command, path: string): Generator<[string, Command]> {
   yield [path, command];
@@ -54,5 +55,29 @@ describe("the command line", () => {
       .filter((file) => /from "commander"|import\("commander"\)/.test(readFileSync(file, "utf8")))
       .map((file) => relative(ROOT, file));
     expect(outside).toEqual([]);
+  });
+
+  it("reads no LLM_TWIN_* variable outside the registry, except the documented internal ones", async () => {
+    const program = await buildProgram();
+    const known = new Set(Object.keys(INTERNAL_VARIABLES));
+    for (const [, command] of commands(program, "llm-twin"))
+      for (const option of command.options) {
+        const setting = settingOf(option);
+        if (setting !== undefined) known.add(setting.env);
+      }
+    for (const table of SETTINGS_DOC_TABLES) for (const setting of await table.settings()) known.add(setting.env);
+    const read = new Map<string, string>();
+    for (const file of sourceFiles(join(ROOT, "src"))) {
+      // Code only: doc comments may show examples.
+      const text = readFileSync(file, "utf8")
+        .split("\n")
+        .filter((line) => !/^\s*(\*|\/\/)/.test(line))
+        .join("\n");
+      for (const match of text.matchAll(/process\.env\.(LLM_TWIN_[A-Z0-9_]+)|["'`](LLM_TWIN_[A-Z0-9_]+)["'`]/g)) {
+        const name = match[1] ?? match[2] ?? "";
+        if (!known.has(name)) read.set(name, relative(ROOT, file));
+      }
+    }
+    expect(Object.fromEntries(read)).toEqual({});
   });
 });
