@@ -6,10 +6,12 @@
  * come from it.
  *
  * Adding a setting: append one entry to the command's list, e.g.
- *   { key: "maxFoo", flag: "--max-foo <n>", env: "LLM_TWIN_MAX_FOO", schema: positiveInteger,
+ *   { key: "maxFoo", flag: "--max-foo <n>", env: "LLM_TWIN_MAX_FOO", schema: schemas.positiveInteger,
  *     default: "8", help: "largest foo per request" },
- * (`key` is the flag in camelCase, as commander names it), read it from the parsed object, and
- * run `npm run docs:settings` to refresh the docs table. No commander here: only src/cli imports it.
+ * (`key` is the flag in camelCase, as commander names it), read it from the typed object that
+ * `parseSettingValues(LIST, raw)` returns (lists are declared `[...] as const satisfies readonly
+ * Setting[]`), and run `npm run docs:settings` to refresh the docs table. Where the lists live:
+ * src/config/settings-docs.ts names every one. No commander here: only src/cli imports it.
  */
 import { z } from "zod";
 import { AppError } from "../errors/index.js";
