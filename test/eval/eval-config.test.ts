@@ -51,7 +51,7 @@ describe("eval retrieval options", () => {
 
   it("fails naming every bad flag", () => {
     expect(() => parseEvalConfig({ ...base, k: "x", denseWeight: "2" })).toThrow(
-      /--k \(LLM_TWIN_EVAL_K\): must be a number \(got "x"\)\n\s+--dense-weight \(LLM_TWIN_EVAL_DENSE_WEIGHT\): must be within 0\.\.1/,
+      /--k \(LLM_TWIN_EVAL_K\): must be a number \(got "x"\); --dense-weight \(LLM_TWIN_EVAL_DENSE_WEIGHT\): must be within 0\.\.1/,
     );
     expect(() => parseEvalConfig({ ...base, rrfK: "0" })).toThrow(/--rrf-k \(LLM_TWIN_EVAL_RRF_K\): must be positive/);
   });
