@@ -1,7 +1,9 @@
 /** `llm-twin dataset instruct|preferences`: training datasets written as versioned dataset artifacts. */
+import { existsSync } from "node:fs";
 import { type Command, Option } from "commander";
 import { z } from "zod";
 import { AppError } from "../../errors/index.js";
+import { DEFAULT_FEEDBACK_FILE } from "../../rag/feedback/store.js";
 import { handleShutdownSignals } from "../../runtime/index.js";
 import { positive } from "../flag-schemas.js";
 import { DEFAULT_ARTIFACTS_DIR } from "./ingest.js";
@@ -146,44 +148,125 @@ export function registerDatasetCommand(program: Command): void {
   dataset
     .command("preferences")
     .description("prompt/chosen/rejected pairs (DPO) from RAG traces with like/dislike feedback")
-    .option("--from-traces", "read the RAG service's trace file (--traces, LLM_TWIN_TRACE_FILE)")
-    .addOption(new Option("--traces <file.jsonl>", "traces JSON Lines file with feedback").env("LLM_TWIN_TRACE_FILE"))
+    .option(
+      "--from-traces",
+      "read traces with feedback: the RAG service's feedback store (POST /feedback: --feedback-file when it exists, or --feedback-store) and the --traces file when given (the default)",
+    )
+    .addOption(
+      new Option("--traces <file.jsonl>", "traces JSON Lines file with feedback (serve-rag --trace-file)").env(
+        "LLM_TWIN_TRACE_FILE",
+      ),
+    )
+    .addOption(
+      new Option("--feedback-file <path>", "the RAG service's feedback file (serve-rag --feedback-file)")
+        .env("LLM_TWIN_FEEDBACK_FILE")
+        .default(DEFAULT_FEEDBACK_FILE),
+    )
+    .addOption(
+      new Option(
+        "--feedback-store <url>",
+        "the RAG service's Redis feedback store (serve-rag --feedback-store redis://…); unset: --feedback-file",
+      ).env("LLM_TWIN_FEEDBACK_STORE"),
+    )
+    .addOption(
+      new Option("--feedback-store-timeout-ms <ms>", "wait for that Redis at start (fail beyond)")
+        .env("LLM_TWIN_FEEDBACK_STORE_TIMEOUT_MS")
+        .default("5000"),
+    )
     .addOption(
       new Option("--since <duration>", "only traces of the last 7d, 12h, 30m... (default: all)").env("LLM_TWIN_SINCE"),
     )
     .addOption(testFractionOption())
     .addOption(artifactsOption())
     .addOption(new Option("--json", "print the result as one JSON object on stdout").env("LLM_TWIN_JSON"))
-    .action(
-      async (raw: { traces?: string; since?: string; testFraction: string; artifacts: string; json?: boolean }) => {
-        if (raw.traces === undefined || raw.traces.trim() === "")
-          throw new AppError(
-            "configuration_error",
-            "no traces file: pass --traces <file.jsonl> or set LLM_TWIN_TRACE_FILE (the RAG service's --trace-file)",
-          );
-        const testFraction = Number(raw.testFraction);
-        if (!(testFraction >= 0 && testFraction <= 1))
-          throw new AppError("configuration_error", "--test-fraction must be between 0 and 1");
-        const { generatePreferenceDataset, parseSince } = await import("../../datasets/index.js");
-        const result = await generatePreferenceDataset({
-          artifactsDirectory: raw.artifacts,
-          tracesFile: raw.traces,
-          testFraction,
-          ...(raw.since === undefined ? {} : { sinceMs: parseSince(raw.since), sinceText: raw.since }),
-        });
-        const { counts } = result.manifest;
-        if (raw.json)
-          process.stdout.write(
-            `${JSON.stringify({ version: result.manifest.version, path: result.path, created: result.created, lineage: result.manifest.lineage, counts })}\n`,
-          );
-        else
-          process.stdout.write(
-            `preference dataset ${result.manifest.version} (${result.created ? "new" : "unchanged"}) in ${result.path}\n` +
-              `  ${counts.inWindow} traces in the window (${counts.liked} liked, ${counts.disliked} disliked): ${counts.pairs} pairs ` +
-              `(${counts.fromLikedAnswers} chosen from liked answers, ${counts.fromAuthorSources} from the author's sources), ${counts.unpaired} disliked without a chosen text\n`,
-          );
-      },
-    );
+    .action(async (raw: Record<string, unknown>) => {
+      const config = parsePreferencesConfig(raw);
+      const { generatePreferenceDataset, parseSince } = await import("../../datasets/index.js");
+      const sinceMs = config.since === undefined ? undefined : parseSince(config.since);
+      const feedback = await readFeedbackEntries(config);
+      if (feedback === undefined && config.traces === undefined)
+        throw new AppError(
+          "not_found",
+          `no feedback yet: ${config.feedbackFile} does not exist (serve-rag writes it on POST /feedback); pass --feedback-file <path> (LLM_TWIN_FEEDBACK_FILE), --feedback-store redis://… (LLM_TWIN_FEEDBACK_STORE) or --traces <file.jsonl> (LLM_TWIN_TRACE_FILE)`,
+        );
+      const result = await generatePreferenceDataset({
+        artifactsDirectory: config.artifacts,
+        testFraction: config.testFraction,
+        ...(config.traces === undefined ? {} : { tracesFile: config.traces }),
+        ...(feedback === undefined ? {} : { feedback }),
+        ...(sinceMs === undefined || config.since === undefined ? {} : { sinceMs, sinceText: config.since }),
+      });
+      const { counts } = result.manifest;
+      if (config.json)
+        process.stdout.write(
+          `${JSON.stringify({ version: result.manifest.version, path: result.path, created: result.created, lineage: result.manifest.lineage, counts })}\n`,
+        );
+      else
+        process.stdout.write(
+          `preference dataset ${result.manifest.version} (${result.created ? "new" : "unchanged"}) in ${result.path}\n` +
+            `  ${counts.inWindow} traces in the window (${counts.liked} liked, ${counts.disliked} disliked): ${counts.pairs} pairs ` +
+            `(${counts.fromLikedAnswers} chosen from liked answers, ${counts.fromAuthorSources} from the author's sources), ${counts.unpaired} disliked without a chosen text\n`,
+        );
+    });
+}
+
+const preferencesSchema = z.object({
+  traces: z.string().trim().min(1, "--traces must not be empty").optional(),
+  fromTraces: z.boolean(),
+  feedbackFile: z.string().trim().min(1, "--feedback-file must not be empty"),
+  feedbackStore: z
+    .string()
+    .trim()
+    .regex(/^rediss?:\/\/\S+$/i, "--feedback-store must be a redis:// or rediss:// URL (unset: --feedback-file)")
+    .optional(),
+  feedbackStoreTimeoutMs: positive("--feedback-store-timeout-ms"),
+  since: z.string().optional(),
+  testFraction: z.coerce
+    .number({ error: "--test-fraction must be a number" })
+    .min(0, "--test-fraction must be between 0 and 1")
+    .max(1, "--test-fraction must be between 0 and 1"),
+  artifacts: z.string().trim().min(1, "--artifacts must not be empty"),
+  json: z.boolean(),
+});
+
+/** `dataset preferences`' flags. */
+export function parsePreferencesConfig(raw: Record<string, unknown>) {
+  const parsed = preferencesSchema.safeParse({
+    ...raw,
+    traces: raw.traces === "" ? undefined : raw.traces,
+    feedbackStore: raw.feedbackStore === "" ? undefined : raw.feedbackStore,
+    fromTraces: raw.fromTraces === true,
+    json: raw.json === true,
+  });
+  if (!parsed.success)
+    throw new AppError("configuration_error", parsed.error.issues.map((issue) => issue.message).join("; "));
+  return parsed.data;
+}
+
+/** Every entry of the RAG service's feedback store (newest first); none when its file does not exist. */
+async function readFeedbackEntries(config: ReturnType<typeof parsePreferencesConfig>) {
+  if (config.feedbackStore !== undefined) {
+    const { openRedisFeedbackStore } = await import("../../rag/feedback/redis-store.js");
+    const { redactQueueUrl } = await import("../../queue/reachability.js");
+    const store = await openRedisFeedbackStore({
+      url: config.feedbackStore,
+      capacity: Number.MAX_SAFE_INTEGER,
+      connectTimeoutMs: config.feedbackStoreTimeoutMs,
+    });
+    try {
+      return { entries: await store.list(), store: redactQueueUrl(config.feedbackStore) };
+    } finally {
+      await store.close();
+    }
+  }
+  if (!existsSync(config.feedbackFile)) return undefined;
+  const { openFeedbackStore } = await import("../../rag/feedback/store.js");
+  const store = await openFeedbackStore({ file: config.feedbackFile, capacity: Number.MAX_SAFE_INTEGER });
+  try {
+    return { entries: await store.list(), store: `file:${config.feedbackFile}` };
+  } finally {
+    await store.close();
+  }
 }
 
 /** `--test-fraction`, shared by the dataset commands. */
