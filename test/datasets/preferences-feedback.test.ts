@@ -131,35 +131,38 @@ describe("llm-twin dataset preferences from the feedback store", () => {
       /--feedback-store must be a redis:\/\/ or rediss:\/\/ URL .*\[configuration_error\]\n$/,
     );
   });
+});
 
-  const hasRedis = redisServerAvailable();
-  if (!hasRedis) console.warn(REDIS_MISSING);
-  describe.skipIf(!hasRedis)("in Redis", () => {
-    let redis: RunningRedis;
-    beforeAll(async () => {
-      redis = await startRedis();
-    }, 30_000);
-    afterAll(async () => {
-      await redis?.stop();
-    });
+const hasRedis = redisServerAvailable();
+if (!hasRedis) console.warn(REDIS_MISSING);
+describe.skipIf(!hasRedis)("llm-twin dataset preferences from the feedback store in Redis", () => {
+  let redis: RunningRedis;
+  let scratch: string;
+  beforeAll(async () => {
+    scratch = await mkdtemp(join(tmpdir(), "llm-twin-preferences-redis-"));
+    redis = await startRedis();
+  }, 30_000);
+  afterAll(async () => {
+    await redis?.stop();
+    await rm(scratch, { recursive: true, force: true });
+  });
 
-    it("reads the replicas' shared feedback list", async () => {
-      const store = await openRedisFeedbackStore({ url: redis.url, capacity: 100 });
-      await rateAnswers(store);
-      await store.close();
-      const result = await runCli(
-        "dataset",
-        "preferences",
-        "--feedback-store",
-        redis.url,
-        "--artifacts",
-        join(scratch, "artifacts-redis"),
-        "--json",
-      );
-      expect(result.stderr).toBe("");
-      const summary = JSON.parse(result.stdout);
-      expect(summary.counts).toMatchObject({ traces: 3, liked: 1, disliked: 2, fromLikedAnswers: 1 });
-      expect(summary.lineage.feedback.store).toBe(redis.url.replace(/^redis:\/\/[^@]*@/, "redis://"));
-    });
+  it("reads the replicas' shared feedback list", async () => {
+    const store = await openRedisFeedbackStore({ url: redis.url, capacity: 100 });
+    await rateAnswers(store);
+    await store.close();
+    const result = await runCli(
+      "dataset",
+      "preferences",
+      "--feedback-store",
+      redis.url,
+      "--artifacts",
+      join(scratch, "artifacts-redis"),
+      "--json",
+    );
+    expect(result.stderr).toBe("");
+    const summary = JSON.parse(result.stdout);
+    expect(summary.counts).toMatchObject({ traces: 3, liked: 1, disliked: 2, fromLikedAnswers: 1 });
+    expect(summary.lineage.feedback.store).toBe(redis.url.replace(/^redis:\/\/[^@]*@/, "redis://"));
   });
 });
