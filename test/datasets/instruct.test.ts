@@ -265,4 +265,70 @@ describe("llm-twin dataset instruct", () => {
       await healthy.close();
     }
   });
+
+  it("applies the filter flags to the filters and to the schema and budget sent to the writer", async () => {
+    const artifacts = join(scratch, "flags");
+    await makeDocumentArtifact(artifacts);
+    const server = await startScriptedJudge(reply);
+    try {
+      const result = await runCli(
+        "dataset",
+        "instruct",
+        "--llm-url",
+        server.url,
+        "--artifacts",
+        artifacts,
+        "--per-chunk",
+        "3",
+        "--max-tokens",
+        "77",
+        "--min-instruction-chars",
+        "20",
+        "--max-instruction-chars",
+        "60",
+        "--near-duplicate-threshold",
+        "1",
+        "--no-progress",
+        "--json",
+      );
+      expect(result.stderr).toBe("");
+      const summary = JSON.parse(result.stdout);
+      expect(server.requests[0]?.maxTokens).toBe(77);
+      expect(server.requests[0]?.responseFormat).toMatchObject({
+        json_schema: { schema: { properties: { instructions: { items: { minLength: 20, maxLength: 60 } } } } },
+      });
+      // Threshold 1: the near duplicate ("Please write ...") is no longer dropped.
+      expect(summary.counts).toMatchObject({ nearDuplicates: 0, kept: summary.chunks + 2 });
+    } finally {
+      await server.close();
+    }
+    const wrong = await runCli(
+      "dataset",
+      "instruct",
+      "--llm-url",
+      "http://127.0.0.1:9",
+      "--artifacts",
+      artifacts,
+      "--min-instruction-chars",
+      "50",
+      "--max-instruction-chars",
+      "40",
+    );
+    expect(wrong.stderr).toMatch(
+      /--max-instruction-chars \(40\) is below --min-instruction-chars \(50\) \[configuration_error\]\n$/,
+    );
+    const threshold = await runCli(
+      "dataset",
+      "instruct",
+      "--llm-url",
+      "http://127.0.0.1:9",
+      "--artifacts",
+      artifacts,
+      "--near-duplicate-threshold",
+      "0",
+    );
+    expect(threshold.stderr).toMatch(
+      /--near-duplicate-threshold must be above 0 and at most 1 \[configuration_error\]\n$/,
+    );
+  });
 });

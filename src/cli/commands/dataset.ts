@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { type Command, Option } from "commander";
 import { z } from "zod";
 import { AppError } from "../../errors/index.js";
+import { DEFAULT_FILTER_OPTIONS as DEFAULT_FILTERS } from "../../datasets/filters.js";
 import { DEFAULT_FEEDBACK_FILE } from "../../rag/feedback/store.js";
 import { handleShutdownSignals } from "../../runtime/index.js";
 import { positive } from "../flag-schemas.js";
@@ -21,6 +22,17 @@ const instructSchema = z.object({
     .number({ error: "--test-fraction must be a number" })
     .min(0, "--test-fraction must be between 0 and 1")
     .max(1, "--test-fraction must be between 0 and 1"),
+  maxTokens: positive("--max-tokens").optional(),
+  minInstructionChars: positive("--min-instruction-chars"),
+  maxInstructionChars: positive("--max-instruction-chars"),
+  minOutputChars: z.coerce
+    .number({ error: "--min-output-chars must be a number" })
+    .int("--min-output-chars must be an integer")
+    .min(0, "--min-output-chars must be 0 or more"),
+  nearDuplicateThreshold: z.coerce
+    .number({ error: "--near-duplicate-threshold must be a number" })
+    .gt(0, "--near-duplicate-threshold must be above 0 and at most 1")
+    .max(1, "--near-duplicate-threshold must be above 0 and at most 1"),
   apiKey: z.string().optional(),
   json: z.boolean(),
   progress: z.boolean(),
@@ -32,9 +44,19 @@ export function parseInstructConfig(raw: Record<string, unknown>) {
       "configuration_error",
       "--llm-url (LLM_TWIN_LLM_URL) is required: the OpenAI-compatible server that writes the instructions",
     );
-  const parsed = instructSchema.safeParse({ ...raw, json: raw.json === true, progress: raw.progress !== false });
+  const parsed = instructSchema.safeParse({
+    ...raw,
+    maxTokens: raw.maxTokens === "auto" ? undefined : raw.maxTokens,
+    json: raw.json === true,
+    progress: raw.progress !== false,
+  });
   if (!parsed.success)
     throw new AppError("configuration_error", parsed.error.issues.map((issue) => issue.message).join("; "));
+  if (parsed.data.maxInstructionChars < parsed.data.minInstructionChars)
+    throw new AppError(
+      "configuration_error",
+      `--max-instruction-chars (${parsed.data.maxInstructionChars}) is below --min-instruction-chars (${parsed.data.minInstructionChars})`,
+    );
   return parsed.data;
 }
 
@@ -75,20 +97,56 @@ export function registerDatasetCommand(program: Command): void {
         .env("LLM_TWIN_LLM_RETRIES")
         .default("2"),
     )
+    .addOption(
+      new Option("--max-tokens <n>", "max_tokens of one writer request (auto: 160 × --per-chunk)")
+        .env("LLM_TWIN_WRITER_MAX_TOKENS")
+        .default("auto"),
+    )
+    // The filters (docs/datasets.md): length bounds, also sent as the JSON schema's string bounds.
+    .addOption(
+      new Option("--min-instruction-chars <n>", "shortest instruction kept")
+        .env("LLM_TWIN_MIN_INSTRUCTION_CHARS")
+        .default(String(DEFAULT_FILTERS.minInstructionChars)),
+    )
+    .addOption(
+      new Option("--max-instruction-chars <n>", "longest instruction kept")
+        .env("LLM_TWIN_MAX_INSTRUCTION_CHARS")
+        .default(String(DEFAULT_FILTERS.maxInstructionChars)),
+    )
+    .addOption(
+      new Option("--min-output-chars <n>", "shortest answer (chunk) kept")
+        .env("LLM_TWIN_MIN_OUTPUT_CHARS")
+        .default(String(DEFAULT_FILTERS.minOutputChars)),
+    )
+    .addOption(
+      new Option(
+        "--near-duplicate-threshold <x>",
+        "drop an instruction whose word 3-gram Jaccard similarity with a kept one is at least this (0–1]",
+      )
+        .env("LLM_TWIN_NEAR_DUPLICATE_THRESHOLD")
+        .default(String(DEFAULT_FILTERS.nearDuplicateThreshold)),
+    )
     .addOption(testFractionOption())
     .addOption(artifactsOption())
     .addOption(new Option("--no-progress", "no progress lines on stderr").env("LLM_TWIN_NO_PROGRESS"))
     .addOption(new Option("--json", "print the result as one JSON object on stdout").env("LLM_TWIN_JSON"))
     .action(async (raw: Record<string, unknown>) => {
       const config = parseInstructConfig(raw);
-      const { createInstructionWriter, generateInstructDataset, DEFAULT_FILTER_OPTIONS } = await import(
-        "../../datasets/index.js"
-      );
+      const { createInstructionWriter, generateInstructDataset } = await import("../../datasets/index.js");
+      const filters = {
+        minInstructionChars: config.minInstructionChars,
+        maxInstructionChars: config.maxInstructionChars,
+        minOutputChars: config.minOutputChars,
+        nearDuplicateThreshold: config.nearDuplicateThreshold,
+        testFraction: config.testFraction,
+      };
       const writer = createInstructionWriter({
         url: config.llmUrl,
         model: config.llmModel,
         timeoutMs: config.timeout,
         retries: config.retries,
+        instructionChars: { min: config.minInstructionChars, max: config.maxInstructionChars },
+        ...(config.maxTokens === undefined ? {} : { maxTokens: config.maxTokens }),
         ...(config.apiKey === undefined ? {} : { apiKey: config.apiKey }),
       });
       const controller = new AbortController();
@@ -107,7 +165,7 @@ export function registerDatasetCommand(program: Command): void {
           writer,
           perChunk: config.perChunk,
           concurrency: config.concurrency,
-          filters: { ...DEFAULT_FILTER_OPTIONS, testFraction: config.testFraction },
+          filters,
           signal: controller.signal,
           onProgress: ({ done, total, skipped, pairs }) => {
             if (!config.progress) return;
