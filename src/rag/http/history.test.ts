@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { CONDENSE_PROMPT_VERSION } from "../../preprocessing/index.js";
 import { buildHarness, type Harness, parseSse } from "../testing/app-harness.js";
 import { MAXIME, PAUL } from "../testing/fakes.js";
 import type { RagResponse } from "../types.js";
@@ -138,6 +139,7 @@ describe("history on /rag and /retrieve", () => {
     expect(traced.spans.find((span) => span.name === "condense")?.attributes).toMatchObject({
       question: query,
       outcome: "llm",
+      templateVersion: CONDENSE_PROMPT_VERSION,
     });
 
     // off: no LLM call, the raw question is searched and the author carries over.
