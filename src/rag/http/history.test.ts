@@ -55,6 +55,17 @@ describe("history on /rag and /retrieve", () => {
     expect(tooLong.json<ErrorBody>().error.message).toContain("LLM_TWIN_MAX_HISTORY_CHARS");
   });
 
+  it("publishes the history limits on the public GET /info (the chat page keeps to them)", async () => {
+    const h = await setup({ config: { maxHistoryTurns: 6, maxHistoryChars: 900, maxQueryChars: 300 } });
+    const info = await h.app.inject({ method: "GET", url: "/info" });
+    expect(info.statusCode).toBe(200);
+    expect(info.json<{ limits: unknown }>().limits).toEqual({
+      maxQueryChars: 300,
+      maxHistoryTurns: 6,
+      maxHistoryChars: 900,
+    });
+  });
+
   it("carries the most recent named author over to a follow-up that names nobody", async () => {
     const h = await setup();
     const without = await post(h, "/retrieve", { query: "What does he recommend before SFT?", k: 5 });
