@@ -328,4 +328,33 @@ describe.skipIf(ARTICLES === undefined || !hasChromium)("chat page conversations
     expect(await page.evaluate<string>("navigator.clipboard.readText()")).toBe(answer);
     await page.screenshot({ path: join(ARTIFACTS, "markdown-answer.png"), fullPage: true });
   });
+
+  it("renders unfinished and pathological Markdown (streaming, deep nesting, runs of delimiters) without throwing", async () => {
+    const rendered = await page.evaluate<Record<string, string | number>>(`(async () => {
+      const script = document.querySelector('script[type="module"]').src.replace("app.js", "markdown.js");
+      const { renderMarkdown } = await import(script);
+      const html = (text) => {
+        const box = document.createElement("div");
+        box.append(renderMarkdown(text));
+        return box.innerHTML;
+      };
+      return {
+        unclosedFence: html("\\u0060\\u0060\\u0060py\\nprint(1)"),
+        partialBold: html("some **bol"),
+        nested: html("- a\\n  - b\\n    - c"),
+        snake: html("a_b_c and _em_ and 2 * 3 * 4"),
+        heading: html("#hashtag\\n## Title ##"),
+        deepQuote: html(">".repeat(5000) + " x").length,
+        stars: html("*".repeat(5000)).length,
+        brackets: html("[".repeat(3000) + "](").length,
+        backticks: html("\\u0060".repeat(3001)).length,
+      };
+    })()`);
+    expect(rendered.unclosedFence).toBe('<pre><code data-language="py">print(1)</code></pre>');
+    expect(rendered.partialBold).toBe("<p>some **bol</p>");
+    expect(rendered.nested).toBe("<ul><li><p>a</p><ul><li><p>b</p><ul><li><p>c</p></li></ul></li></ul></li></ul>");
+    expect(rendered.snake).toBe("<p>a_b_c and <em>em</em> and 2 * 3 * 4</p>");
+    expect(rendered.heading).toBe("<p>#hashtag</p><h2>Title</h2>");
+    for (const name of ["deepQuote", "stars", "brackets", "backticks"]) expect(rendered[name], name).toBeGreaterThan(0);
+  });
 });

@@ -241,9 +241,13 @@ async function ask(query, { regenerate = false } = {}) {
   ui.conversation.append(view.turn);
   view.turn.scrollIntoView({ block: "end" });
   const controller = new AbortController();
+  // Status and errors are said only while this conversation is the one shown.
+  const say = (text) => {
+    if (state.active === conversation) setStatus(text);
+  };
   state.running = controller;
   setRunning(true);
-  setStatus("Retrieving sources…");
+  say("Retrieving sources…");
   let tokens = 0;
   try {
     for await (const { event, data } of streamRag(requestBody(query, history), {
@@ -256,7 +260,7 @@ async function ask(query, { regenerate = false } = {}) {
       } else if (event === "sources") {
         turn.sources = compactSources(data);
         view.sources.replaceChildren(sourcesSection(data));
-        setStatus(`${data.sources?.length ?? 0} sources found. Writing…`);
+        say(`${data.sources?.length ?? 0} sources found. Writing…`);
       } else if (event === "token") {
         tokens += 1;
         const following = nearBottom();
@@ -271,7 +275,7 @@ async function ask(query, { regenerate = false } = {}) {
         view.footer.textContent = turn.footer;
         if (view.traceId) view.turn.append(feedbackForm(view.traceId, { key: () => state.apiKey }));
         if (following) view.footer.scrollIntoView({ block: "nearest" });
-        setStatus("Answer complete.");
+        say("Answer complete.");
       } else if (event === "error") {
         throw describeFailure(0, data.code, data.message, data.requestId);
       }
@@ -283,14 +287,14 @@ async function ask(query, { regenerate = false } = {}) {
       turn.status = "stopped";
       turn.footer = `Stopped after ${tokens} tokens.`;
       view.footer.textContent = turn.footer;
-      setStatus("Stopped.");
+      say("Stopped.");
     } else {
       view.turn.classList.add("turn-failed");
       turn.status = "failed";
       turn.footer = error.message ?? String(error);
       view.footer.textContent = turn.footer;
-      showError(turn.footer);
-      setStatus("");
+      if (state.active === conversation) showError(turn.footer);
+      say("");
       if (error.kind === "unauthorized") {
         askForKey(() => {
           if (state.active === conversation && conversation.turns.at(-1) === turn) ask(query, { regenerate: true });
@@ -307,7 +311,8 @@ async function ask(query, { regenerate = false } = {}) {
     state.running = undefined;
     setRunning(false);
     persist(conversation);
-    if (state.active === conversation) placeRegenerate();
+    // On the conversation shown now (another one when the user switched while this one ran).
+    placeRegenerate();
   }
 }
 
