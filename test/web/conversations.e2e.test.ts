@@ -17,7 +17,7 @@ import { createLlamaCppLanguageModel } from "../../src/llm/llama-cpp/index.js";
 import { inProcessPromptLimit, type RunningRagService, runRagService } from "../../src/rag/service/run.js";
 import { defaultRagServiceSettings } from "../../src/rag/service/settings.js";
 import { CHROMIUM, CHROMIUM_LAUNCH } from "../../src/testing/chromium.js";
-import { ARTICLES, type IngestedCorpus, ingestCorpus } from "../rag/support.js";
+import { ARTICLES, type IngestedCorpus, ingestCorpus, spyLanguageModel } from "../rag/support.js";
 
 const ARTIFACTS = join(process.cwd(), "test-artifacts", "chat");
 const MAX_HISTORY_TURNS = 3;
@@ -55,6 +55,7 @@ describe.skipIf(ARTICLES === undefined || !hasChromium)("chat page conversations
   let profile: string;
   let context: BrowserContext;
   let page: Page;
+  let spy: ReturnType<typeof spyLanguageModel>;
   const sent: RagBody[] = [];
 
   beforeAll(async () => {
@@ -73,6 +74,8 @@ describe.skipIf(ARTICLES === undefined || !hasChromium)("chat page conversations
       throw started.find((result) => result.status === "rejected")?.reason;
     }
     const llm = loaded.value;
+    // A small delay per token keeps a long answer running long enough to switch away from it.
+    spy = spyLanguageModel(llm, { tokenDelayMs: 10 });
     service = await runRagService({
       settings: defaultRagServiceSettings({
         port: 0,
@@ -84,7 +87,7 @@ describe.skipIf(ARTICLES === undefined || !hasChromium)("chat page conversations
       }),
       store: corpus.store,
       embedder: corpus.embedder,
-      llm,
+      llm: spy.model,
       ...inProcessPromptLimit(llm.engine),
       disposeResources: () => llm.dispose(),
     });
@@ -356,5 +359,31 @@ describe.skipIf(ARTICLES === undefined || !hasChromium)("chat page conversations
     expect(rendered.snake).toBe("<p>a_b_c and <em>em</em> and 2 * 3 * 4</p>");
     expect(rendered.heading).toBe("<p>#hashtag</p><h2>Title</h2>");
     for (const name of ["deepQuote", "stars", "brackets", "backticks"]) expect(rendered[name], name).toBeGreaterThan(0);
+  });
+
+  it("switching conversations while an answer streams stops it, kept as stopped with Regenerate", async () => {
+    await page.locator("#settings summary").click();
+    await page.locator("#maxNewTokens").fill("400");
+    await page.locator("#settings summary").click();
+    await page.locator("#new-conversation").click();
+    const streams = spy.streams.length;
+    await page.locator("#question").fill("Write a long article about LLMOps.");
+    await page.locator("#question").press("Enter");
+    const answer = page.locator(".turn-twin .answer").last();
+    await expect.poll(async () => (await answer.textContent())?.length ?? 0, { timeout: 30_000 }).toBeGreaterThan(0);
+    await page.locator("#new-conversation").click();
+    expect(await page.locator("#conversation .turn").count()).toBe(0);
+    await expect.poll(() => spy.streams[streams]?.signal?.aborted, { timeout: 10_000 }).toBe(true);
+    expect(await page.locator("#error").isHidden()).toBe(true);
+    expect(await page.locator("#status").textContent()).not.toBe("Stopped.");
+    expect(await page.locator("#send").isEnabled()).toBe(true);
+
+    await page.getByRole("button", { name: "Write a long article about LLMOps.", exact: true }).click();
+    const turn = page.locator(".turn-twin").last();
+    expect(await turn.getAttribute("class")).toContain("turn-stopped");
+    expect(await turn.locator(".turn-footer").textContent()).toMatch(/^Stopped after \d+ tokens/);
+    expect(await turn.getByRole("button", { name: "Regenerate the answer" }).count()).toBe(1);
+    const saved = (await stored()).find((conversation) => conversation.title === "Write a long article about LLMOps.");
+    expect(saved?.turns.map((item) => item.status)).toEqual(["stopped"]);
   });
 });

@@ -215,6 +215,8 @@ function placeRegenerate() {
 function regenerate() {
   const turn = state.active.turns.at(-1);
   if (turn === undefined || state.running) return;
+  // The button goes away with the answer it replaces: the question box takes the focus.
+  ui.question.focus();
   ask(turn.question, { regenerate: true });
 }
 
