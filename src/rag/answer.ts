@@ -10,7 +10,7 @@ import { AppError, type ErrorCode } from "../errors/index.js";
 import type { FinishReason, LanguageModel, StreamPart, Usage } from "../llm/index.js";
 import type { ActiveTrace } from "../observability/tracing/index.js";
 import { noopTrace } from "../observability/tracing/index.js";
-import { buildPrompt, PREPROCESSING_VERSION, PROMPT_TEMPLATES_VERSION } from "../preprocessing/index.js";
+import { buildPrompt, currentPromptFingerprint, PREPROCESSING_VERSION } from "../preprocessing/index.js";
 import { resolveRagRequest } from "./request.js";
 import { type PromptLimit, type RagDependencies, retrieveResolved } from "./retrieve.js";
 import { buildContext, estimateTokens } from "./steps/context.js";
@@ -39,7 +39,11 @@ function promptContent(input: ReturnType<typeof buildPrompt>, used: readonly Rag
       score: source.score,
       text: source.text,
     })),
-    templateVersions: { prompt: PROMPT_TEMPLATES_VERSION, preprocessing: PREPROCESSING_VERSION },
+    templateVersions: {
+      ...currentPromptFingerprint().versions,
+      preprocessing: PREPROCESSING_VERSION,
+      fingerprint: currentPromptFingerprint().hash,
+    },
   };
 }
 

@@ -11,7 +11,7 @@ import { AppError } from "../errors/index.js";
 import type { LanguageModel, LanguageModelInput } from "../llm/index.js";
 import type { ActiveTrace, Attributes } from "../observability/tracing/index.js";
 import { describeError, noopTrace } from "../observability/tracing/index.js";
-import { cleanQuery } from "../preprocessing/index.js";
+import { CONDENSE_PROMPT_VERSION, cleanQuery } from "../preprocessing/index.js";
 import type { VectorStore } from "../vector-store/index.js";
 import type { RagConfig } from "./config.js";
 import { type ResolvedRagRequest, resolveRagRequest } from "./request.js";
@@ -122,7 +122,12 @@ export async function retrieveResolved(
   let request = sent;
   if (sent.history.length > 0) {
     const condensed = await runStep(
-      step("condense", "selfQueryMs", { mode: sent.condense, question: sent.query, turns: sent.history.length }),
+      step("condense", "selfQueryMs", {
+        mode: sent.condense,
+        question: sent.query,
+        turns: sent.history.length,
+        templateVersion: CONDENSE_PROMPT_VERSION,
+      }),
       async (span) => {
         let result: Condensed;
         try {

@@ -182,12 +182,13 @@ describe.skipIf(ARTICLES === undefined || !hasChromium)("chat page in a browser 
       window.renderLog = log;
       new MutationObserver((mutations) => {
         for (const mutation of mutations) {
-          if (mutation.type === "characterData") log.push("token");
+          // The answer is drawn again as Markdown on each token: its children change.
+          if (mutation.target instanceof HTMLElement && mutation.target.classList.contains("answer")) log.push("token");
           for (const node of mutation.addedNodes) {
             if (node instanceof HTMLElement && node.querySelector(".source-card")) log.push("sources");
           }
         }
-      }).observe(document.getElementById("conversation"), { subtree: true, childList: true, characterData: true });
+      }).observe(document.getElementById("conversation"), { subtree: true, childList: true });
     }`);
     await page.locator("#question").press("Enter");
     const turn = page.locator(".turn-twin").last();

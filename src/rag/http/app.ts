@@ -128,7 +128,13 @@ export async function buildRagApp(options: RagAppOptions): Promise<FastifyInstan
 
   const model = options.model ?? { id: deps.llm?.id ?? "none", demo: false };
   // Public like /ready: the chat page says when the offline demo model is answering.
-  app.get("/info", { config: { public: true }, schema: infoSchema }, async () => ({ model }));
+  // The request limits a client must keep to (the chat page bounds the history it sends by them).
+  const limits = {
+    maxQueryChars: deps.config.maxQueryChars,
+    maxHistoryTurns: deps.config.maxHistoryTurns,
+    maxHistoryChars: deps.config.maxHistoryChars,
+  };
+  app.get("/info", { config: { public: true }, schema: infoSchema }, async () => ({ model, limits }));
 
   app.get<{ Querystring: { limit?: string } }>("/traces", { schema: tracesListSchema }, async (request) => ({
     traces: traceLog.list(Math.min(Number(request.query.limit ?? "50"), 10_000)),

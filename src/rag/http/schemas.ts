@@ -175,18 +175,27 @@ export const traceByIdSchema = {
 } as const;
 
 export const infoSchema = {
-  summary: "The model answering",
+  summary: "The model answering and the request limits",
   description:
-    "`model.demo` is true when the offline demo model answers (a random-weight GGUF generated locally: retrieval and sources are real, the text is gibberish).",
+    "`model.demo` is true when the offline demo model answers (a random-weight GGUF generated locally: retrieval and sources are real, the text is gibberish). `limits`: the longest `query` (characters) and the most `history` turns and characters a request may send (--max-query-chars, --max-history-turns, --max-history-chars).",
   response: {
     200: {
       type: "object",
-      required: ["model"],
+      required: ["model", "limits"],
       properties: {
         model: {
           type: "object",
           required: ["id", "demo"],
           properties: { id: { type: "string" }, demo: { type: "boolean" } },
+        },
+        limits: {
+          type: "object",
+          required: ["maxQueryChars", "maxHistoryTurns", "maxHistoryChars"],
+          properties: {
+            maxQueryChars: { type: "integer" },
+            maxHistoryTurns: { type: "integer" },
+            maxHistoryChars: { type: "integer" },
+          },
         },
       },
     },

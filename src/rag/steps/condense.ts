@@ -2,7 +2,7 @@
  * Condensing: the LLM rewrites a follow-up question and the conversation before it into one
  * standalone question, which retrieval then searches ("what does he recommend before SFT?" →
  * "What does Maxime Labonne recommend before SFT?"). The prompt lives with the other serving
- * templates (versioned by PROMPT_TEMPLATES_VERSION). Whatever comes back is checked: an empty,
+ * templates (versioned by CONDENSE_PROMPT_VERSION, covered by the prompt templates fingerprint). Whatever comes back is checked: an empty,
  * multi-line-garbage or too long rewrite falls back to the raw question, as does a failed call.
  */
 import type { LanguageModel } from "../../llm/index.js";
