@@ -2,8 +2,8 @@
 import { existsSync } from "node:fs";
 import { type Command, Option } from "commander";
 import { z } from "zod";
-import { AppError } from "../../errors/index.js";
 import { DEFAULT_FILTER_OPTIONS as DEFAULT_FILTERS } from "../../datasets/filters.js";
+import { AppError } from "../../errors/index.js";
 import { DEFAULT_FEEDBACK_FILE } from "../../rag/feedback/store.js";
 import { handleShutdownSignals } from "../../runtime/index.js";
 import { positive } from "../flag-schemas.js";
