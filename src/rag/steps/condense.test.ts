@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { readLlmTwinFollowUps } from "../../eval/retrieval/follow-ups.js";
 import { fakeLanguageModel } from "../testing/fakes.js";
 import type { HistoryTurn } from "../types.js";
 import { condenseQuestion } from "./condense.js";
@@ -37,6 +38,29 @@ describe("the condensed question's sanity check", () => {
     expect(check.overlap).toBeGreaterThanOrEqual(0.5);
     expect(check.overlap).toBeLessThan(1);
     expect(wordShare("Does Maxime Labonne use `trl.SFTTrainer` with LoRA (r=16) — and 4-bit models?")).toBe(1);
+  });
+
+  it("accepts the follow-up set's questions with the pronouns resolved, and refuses them swapped between cases", () => {
+    const cases = readLlmTwinFollowUps();
+    const resolved = (followUp: string, author: string) =>
+      followUp.replace(/\bhis\b/gi, `${author}'s`).replace(/\b(he|him)\b/gi, author);
+    for (const item of cases) {
+      const turns = item.history.map((turn) => turn.content);
+      const rewrite = resolved(item.followUp, item.author);
+      expect(rewrite, item.id).not.toBe(item.followUp);
+      expect(checkRewrite(rewrite, item.followUp, turns, defaults), rewrite).toMatchObject({ failure: undefined });
+    }
+    // Another case's standalone question shares too little with this conversation.
+    const other = (index: number) => cases[(index + 7) % cases.length];
+    const unrelated = cases.filter((item, index) => {
+      const swapped = other(index);
+      if (swapped === undefined) return false;
+      const rewrite = resolved(swapped.followUp, swapped.author);
+      const turns = item.history.map((turn) => turn.content);
+      return checkRewrite(rewrite, item.followUp, turns, defaults).failure === "unrelated";
+    });
+    // 22 of 24: the two kept are the same author on a neighbouring topic (fine-tuning tools, 4-bit loading).
+    expect(unrelated.length).toBeGreaterThanOrEqual(cases.length * 0.9);
   });
 
   it("refuses the demo model's gibberish as such", () => {
