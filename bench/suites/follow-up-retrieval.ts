@@ -17,6 +17,7 @@ import { createEmbedder } from "../../src/embedding/index.js";
 import { type FollowUpCase, readLlmTwinFollowUps } from "../../src/eval/index.js";
 import { ingest } from "../../src/ingestion/index.js";
 import type { LanguageModel } from "../../src/llm/index.js";
+import { noopTrace } from "../../src/observability/tracing/index.js";
 import { resolveRagConfig } from "../../src/rag/config.js";
 import { type RagDependencies, retrieve } from "../../src/rag/retrieve.js";
 import { SHARED_DATASETS_MISSING, sharedDatasetPath } from "../../src/testing/shared-datasets.js";
@@ -30,10 +31,17 @@ type Mode = "no history" | 'history, condense "off"' | 'history, condense "llm" 
 
 type Tally = { rightAuthor: number; topOneAuthor: number; documentHit: number; documentCases: number; cases: number };
 
+/** The retrieval, and the condense outcome its trace recorded (undefined without history). */
 async function runCase(item: FollowUpCase, mode: Mode, deps: RagDependencies) {
-  if (mode === "no history") return retrieve({ query: item.followUp }, deps);
+  if (mode === "no history") return { result: await retrieve({ query: item.followUp }, deps), outcome: undefined };
   const condense = mode === 'history, condense "off"' ? "off" : "llm";
-  return retrieve({ query: item.followUp, history: item.history, condense }, deps);
+  let outcome: string | undefined;
+  const trace = noopTrace();
+  trace.setAttributes = (attributes) => {
+    if (typeof attributes.condense === "string") outcome = attributes.condense;
+  };
+  const result = await retrieve({ query: item.followUp, history: item.history, condense }, deps, { trace });
+  return { result, outcome };
 }
 
 export async function run(args: string[] = []): Promise<void> {
@@ -68,7 +76,7 @@ export async function run(args: string[] = []): Promise<void> {
       const deps: RagDependencies = { store, embedder, config, ...(llm === undefined ? {} : { llm }) };
       const tally: Tally = { rightAuthor: 0, topOneAuthor: 0, documentHit: 0, documentCases: 0, cases: 0 };
       for (const item of cases) {
-        const result = await runCase(item, mode, deps);
+        const { result, outcome } = await runCase(item, mode, deps);
         tally.cases += 1;
         if (result.sources.some((source) => source.author.fullName === item.author)) tally.rightAuthor += 1;
         if (result.sources[0]?.author.fullName === item.author) tally.topOneAuthor += 1;
@@ -76,10 +84,7 @@ export async function run(args: string[] = []): Promise<void> {
           tally.documentCases += 1;
           if (result.sources.some((source) => item.documentIds.includes(source.documentId))) tally.documentHit += 1;
         }
-        if (mode.includes('"llm"')) {
-          const outcome = result.standaloneQuery === item.followUp ? "raw question (fallback)" : "rewritten";
-          outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
-        }
+        if (mode.includes('"llm"') && outcome !== undefined) outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
       }
       const percent = (value: number, of: number) => `${((100 * value) / of).toFixed(1)} %`;
       rows.push({
@@ -91,7 +96,9 @@ export async function run(args: string[] = []): Promise<void> {
     }
     console.table(rows);
     if (outcomes.size > 0)
-      console.log(`condense outcomes (demo model): ${JSON.stringify(Object.fromEntries(outcomes))}`);
+      console.log(
+        `condense outcomes (demo model; "llm" = rewrite searched): ${JSON.stringify(Object.fromEntries(outcomes))}`,
+      );
     console.log(`${cases.length} two-turn cases, hybrid, k 5, no expansion (target: condense "off" ≥ 90 %)`);
   } finally {
     await llm?.dispose();

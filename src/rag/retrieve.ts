@@ -136,6 +136,7 @@ export async function retrieveResolved(
               llm: deps.llm,
               maxNewTokens: config.condenseMaxNewTokens,
               maxChars: config.maxQueryChars,
+              check: { minWordShare: config.condenseMinWordShare, minOverlap: config.condenseMinOverlap },
               signal: child,
             }),
           );
@@ -147,6 +148,8 @@ export async function retrieveResolved(
           standaloneQuestion: result.question,
           outcome: result.outcome,
           rewrite: result.rewrite ?? null,
+          wordShare: result.wordShare ?? null,
+          overlap: result.overlap ?? null,
         });
         return result;
       },

@@ -200,6 +200,22 @@ export const RAG_SERVICE_OPTIONS: OptionSpec[] = [
     default: String(d.condenseMaxNewTokens),
   },
   {
+    key: "condenseMinWordShare",
+    flags: "--condense-min-word-share <x>",
+    env: "LLM_TWIN_CONDENSE_MIN_WORD_SHARE",
+    description:
+      "least share (0-1) of word tokens in a condensed question, else the raw question is searched; 0 = no check",
+    default: String(d.condenseMinWordShare),
+  },
+  {
+    key: "condenseMinOverlap",
+    flags: "--condense-min-overlap <x>",
+    env: "LLM_TWIN_CONDENSE_MIN_OVERLAP",
+    description:
+      "least share (0-1) of a condensed question's content words found in the follow-up or history, else the raw question is searched; 0 = no check",
+    default: String(d.condenseMinOverlap),
+  },
+  {
     key: "historyTokens",
     flags: "--history-tokens <n>",
     env: "LLM_TWIN_HISTORY_TOKENS",
