@@ -1,0 +1,167 @@
+/**
+ * serve-llm from the model registry, on generated models: a base GGUF and one LoRA adapter per
+ * author registered in a temporary registry; `--model registry:base@production` loads the base
+ * and its production adapters (listed with their versions and authors); POST /admin/reload swaps
+ * in a promoted version; a broken version (changed file) is refused and the old one keeps serving.
+ */
+import { appendFile, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateLora, TINY_MODEL_PRESETS, tinyModelPath } from "../../src/gguf/index.js";
+import { defaultBackend } from "../../src/llm/llama-cpp/index.js";
+import { parseLlmServerConfig } from "../../src/llm-server/config.js";
+import { type RunningLlmServer, startLlmServer } from "../../src/llm-server/server.js";
+import {
+  createLocalRegistryStorage,
+  type ModelEntry,
+  promoteModel,
+  type RegistryStorage,
+  registerModel,
+} from "../../src/models-registry/index.js";
+import { testEngineBackend } from "../../src/testing/engine-backend.js";
+
+const native = (testEngineBackend().backend ?? defaultBackend()) === "native";
+const KEY = "reload-key";
+
+describe.skipIf(!native)("serve-llm --model registry:...", () => {
+  let directory: string;
+  let storage: RegistryStorage;
+  let server: RunningLlmServer;
+
+  const adapterFile = async (name: string, seed: number) => {
+    const file = path.join(directory, `${name}.gguf`);
+    await generateLora(file, { base: TINY_MODEL_PRESETS.chat, rank: 4, alpha: 4, seed });
+    return file;
+  };
+  const registerAdapter = async (name: string, author: string, seed: number): Promise<ModelEntry> => {
+    const entry = await registerModel(storage, {
+      file: await adapterFile(`${name}-${seed}`, seed),
+      name,
+      kind: "adapter",
+      base: "base@production",
+      author,
+    });
+    return promoteModel(storage, `${name}@${entry.version}`, "production");
+  };
+  const request = async (method: "GET" | "POST", url: string, body?: unknown, key: string | null = KEY) => {
+    const response = await fetch(`${server.url}${url}`, {
+      method,
+      headers: {
+        ...(key === null ? {} : { authorization: `Bearer ${key}` }),
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+  };
+  const generate = async (adapter: string | undefined, maxNewTokens = 10) => {
+    const { status, json } = await request("POST", "/generate", {
+      inputs: "The twin writes",
+      parameters: {
+        max_new_tokens: maxNewTokens,
+        ignore_eos: true,
+        ...(adapter === undefined ? {} : { adapter_id: adapter }),
+      },
+    });
+    expect(status).toBe(200);
+    return json.generated_text as string;
+  };
+
+  beforeAll(async () => {
+    directory = await mkdtemp(path.join(tmpdir(), "llm-twin-serve-registry-"));
+    storage = createLocalRegistryStorage(path.join(directory, "registry"));
+    const base = await registerModel(storage, { file: await tinyModelPath("chat"), name: "base", kind: "base" });
+    await promoteModel(storage, `base@${base.version}`, "production");
+    await registerAdapter("twin-alice", "alice-id", 11);
+    await registerAdapter("twin-bob", "bob-id", 12);
+    // A staging-only adapter is not loaded.
+    await registerModel(storage, {
+      file: await adapterFile("twin-carol", 13),
+      name: "twin-carol",
+      kind: "adapter",
+      base: "base@1",
+      author: "carol-id",
+    });
+    server = await startLlmServer(
+      parseLlmServerConfig({
+        model: "registry:base@production",
+        registry: storage.location,
+        host: "127.0.0.1",
+        port: 0,
+        parallel: 2,
+        threads: 1,
+        maxTotalTokens: 512,
+        apiKeys: KEY,
+        logLevel: "silent",
+        engine: testEngineBackend().backend,
+      }),
+    );
+    await server.ready;
+  });
+  afterAll(async () => {
+    await server?.shutdown("tests done");
+    if (directory !== undefined) await rm(directory, { recursive: true, force: true });
+  });
+
+  it("loads the production adapters of the base, listed with their registry versions and authors", async () => {
+    const models = (await request("GET", "/v1/models")).json as {
+      data: Array<{ id: string; parent?: string; meta: Record<string, unknown> }>;
+    };
+    expect(models.data.map((model) => model.id)).toEqual(["base", "twin-alice", "twin-bob"]);
+    expect(models.data[0]?.meta.registry).toEqual({ name: "base", version: 1 });
+    expect(models.data[1]?.meta).toMatchObject({ registry: { name: "twin-alice", version: 1 }, author: "alice-id" });
+    const info = (await request("GET", "/info")).json;
+    expect(info.model_registry).toEqual({ name: "base", version: 1 });
+    expect(info.adapters).toEqual([
+      { name: "twin-alice", scale: 1, registry: { name: "twin-alice", version: 1 }, author: "alice-id" },
+      { name: "twin-bob", scale: 1, registry: { name: "twin-bob", version: 1 }, author: "bob-id" },
+    ]);
+    const base = await generate(undefined);
+    const alice = await generate("twin-alice");
+    const bob = await generate("twin-bob");
+    expect(new Set([base, alice, bob]).size).toBe(3);
+  });
+
+  it("POST /admin/reload with nothing promoted changes nothing; it needs the key", async () => {
+    expect((await request("POST", "/admin/reload", undefined, null)).status).toBe(401);
+    const { status, json } = await request("POST", "/admin/reload");
+    expect(status).toBe(200);
+    expect(json).toMatchObject({ changed: false, model: { name: "base", from: 1, to: 1 } });
+  });
+
+  it("swaps in a promoted adapter version; a request in flight finishes on the old one", async () => {
+    const before = await generate("twin-alice", 200);
+    const inFlight = generate("twin-alice", 200);
+    await registerAdapter("twin-alice", "alice-id", 21);
+    const reload = await request("POST", "/admin/reload");
+    expect(reload.status).toBe(200);
+    expect(reload.json).toMatchObject({ changed: true, model: { name: "base", from: 1, to: 1 } });
+    expect(reload.json.adapters).toEqual([
+      { name: "twin-alice", from: 1, to: 2 },
+      { name: "twin-bob", from: 1, to: 1 },
+    ]);
+    expect(await inFlight).toBe(before);
+    const after = await generate("twin-alice", 200);
+    expect(after).not.toBe(before);
+    const info = (await request("GET", "/info")).json as { adapters: Array<{ registry: unknown }> };
+    expect(info.adapters[0]?.registry).toEqual({ name: "twin-alice", version: 2 });
+  });
+
+  it("refuses a broken version (changed file) and keeps the old one serving", async () => {
+    const serving = await generate("twin-bob");
+    const broken = await registerAdapter("twin-bob", "bob-id", 31);
+    if (broken.file.storage !== "copied") throw new Error("expected a copied file");
+    await appendFile(await storage.localPath(broken.file.key), "tampered");
+    const reload = await request("POST", "/admin/reload");
+    expect(reload.status).toBe(409);
+    expect(reload.json).toMatchObject({ error: { code: "integrity_mismatch" } });
+    expect(String((reload.json.error as { message: string }).message)).toMatch(/twin-bob@2/);
+    expect(await generate("twin-bob")).toBe(serving);
+    const info = (await request("GET", "/info")).json as { adapters: Array<{ name: string; registry: unknown }> };
+    expect(info.adapters.find((adapter) => adapter.name === "twin-bob")?.registry).toEqual({
+      name: "twin-bob",
+      version: 1,
+    });
+  });
+});
