@@ -11,6 +11,7 @@ import { projectRoot } from "../../config/paths.js";
 import { AppError, isAppError } from "../../errors/index.js";
 import { DEMO_MODEL, DEMO_MODEL_WARNING, demoModelPath } from "../../llm/demo-model.js";
 import { type EngineBackendName, isEngineBackendName } from "../../llm/llama-cpp/decode-port.js";
+import type { ServedModel } from "../../models-registry/serving.js";
 import { acquire } from "../../runtime/index.js";
 import { addOptions, addRagServiceOptions } from "../rag-service-options.js";
 
@@ -23,8 +24,17 @@ const SERVE_OPTIONS = [
     key: "model",
     flags: "--model <source>",
     env: "LLM_TWIN_MODEL",
-    description: `GGUF model: path, http(s) URL, hf:<user>/<repo>[:<quant>], or "${DEMO_MODEL}" (offline random-weight demo)`,
+    description: `GGUF model: path, http(s) URL, hf:<user>/<repo>[:<quant>], registry:<name>@<version|stage> (the model registry, see --registry; its production adapters load too), or "${DEMO_MODEL}" (offline random-weight demo)`,
     default: DEFAULT_SERVE_MODEL,
+  },
+  // Model registry (issue 18).
+  {
+    key: "registryAdapters",
+    flags: "--registry-adapters <mode>",
+    env: "LLM_TWIN_REGISTRY_ADAPTERS",
+    description:
+      "production | off: with --model registry:<name>@..., load the adapters registered for that base at stage production as LoRA adapters (named by their registry names)",
+    default: "production",
   },
   {
     key: "threads",
@@ -134,7 +144,7 @@ export function registerServeCommand(program: Command): void {
     const { value, stack } = await acquire(async (resources) => {
       // The model first: a failed download should not wait for (or follow) anything else.
       const demoFallback = raw.demoFallback !== false;
-      const resolved = await resolveServeModel(model, settings.cacheDir, demoFallback, log);
+      const resolved = await resolveServeModel(model, settings, demoFallback, log, raw.registryAdapters !== "off");
       const modelPath = resolved.path;
       demoModel = resolved.demo;
       const store = resources.use("the vector store", await openVectorStore(settings.store));
@@ -144,6 +154,7 @@ export function registerServeCommand(program: Command): void {
         "the embedder",
         await createEmbedder(settings.embedder, {
           ...(settings.cacheDir === undefined ? {} : { cacheDir: settings.cacheDir }),
+          ...(settings.registry === undefined ? {} : { registry: settings.registry }),
           ...(storeEmbedderId === undefined ? {} : { storeEmbedderId }),
           log,
         }),
@@ -163,6 +174,12 @@ export function registerServeCommand(program: Command): void {
           ...(threads === undefined ? {} : { threads }),
           ...(threadsBatch === undefined ? {} : { threadsBatch }),
           ...(engine === undefined ? {} : { backend: engine }),
+          ...(resolved.served === undefined
+            ? {}
+            : {
+                loras: resolved.served.adapters.map(({ name, path, scale }) => ({ name, path, scale })),
+                ...(resolved.served.registry === null ? {} : { modelId: resolved.served.registry.name }),
+              }),
         }),
       );
       const info = llm.engine.info;
@@ -174,11 +191,27 @@ export function registerServeCommand(program: Command): void {
           ? undefined
           : resources.use(
               "the reranker",
-              await loadReranker(settings.reranker, settings.cacheDir, { threads: info.threads }),
+              await loadReranker(settings.reranker, settings.cacheDir, {
+                threads: info.threads,
+                ...(settings.registry === undefined ? {} : { registry: settings.registry }),
+              }),
             );
-      return { store, embedder, llm, reranker };
+      return { store, embedder, llm, reranker, served: resolved.served };
     });
-    const { store, embedder, llm, reranker } = value;
+    const { store, embedder, llm, reranker, served } = value;
+    // Registry versions of what the in-process engine serves (the catalog adapter routing reads).
+    const catalog = {
+      model: { name: llm.id, version: served?.registry?.version ?? null },
+      adapters: (served?.adapters ?? []).map((adapter) => ({
+        name: adapter.name,
+        version: adapter.registry?.version ?? null,
+        author: adapter.author,
+      })),
+    };
+    const adapters =
+      served === undefined || settings.adapterRouting === "off"
+        ? undefined
+        : (await import("../../rag/adapter-routing.js")).createAdapterRouter(() => catalog);
     const service = await runRagService({
       settings,
       store,
@@ -189,6 +222,7 @@ export function registerServeCommand(program: Command): void {
       autoMaxGenerations: llm.engine.info.maxConcurrentRequests,
       demoModel,
       ...(reranker === undefined ? {} : { reranker }),
+      ...(adapters === undefined ? {} : { adapters }),
       disposeResources: () => stack.disposeAsync(),
     });
     log(`listening on ${service.url} (model ${llm.id}; store ${store.location})`);
@@ -198,13 +232,33 @@ export function registerServeCommand(program: Command): void {
 
 async function resolveServeModel(
   model: string,
-  cacheDir: string | undefined,
+  settings: { cacheDir?: string | undefined; registry?: string | undefined },
   demoFallback: boolean,
   log: (message: string) => void,
-): Promise<{ path: string; demo: boolean }> {
+  productionAdapters: boolean,
+): Promise<{ path: string; demo: boolean; served?: ServedModel }> {
+  const { cacheDir } = settings;
   if (model === DEMO_MODEL) {
     log(DEMO_MODEL_WARNING);
     return { path: await demoModelPath(), demo: true };
+  }
+  if (model.startsWith("registry:")) {
+    // The base and its production adapters, each integrity checked (src/models-registry/serving.ts).
+    const { loadServedModel, planServedModel } = await import("../../models-registry/serving.js");
+    const plan = await planServedModel({
+      model,
+      productionAdapters,
+      ...(cacheDir === undefined ? {} : { cacheDir }),
+      ...(settings.registry === undefined ? {} : { registry: settings.registry }),
+    });
+    const served = await loadServedModel(plan, async () => {
+      throw new AppError("internal_error", `${model} did not resolve through the registry`);
+    });
+    if (served.adapters.length > 0)
+      log(
+        `adapters of ${model}: ${served.adapters.map((adapter) => `${adapter.name}@${adapter.registry?.version ?? "-"}`).join(", ")}`,
+      );
+    return { path: served.modelPath, demo: false, served };
   }
   const { createDownloadProgressReporter, resolveModelFile } = await import("../../model-source/index.js");
   try {

@@ -11,6 +11,7 @@ import { edgeLoggerOptions, listenOrExplain } from "../../observability/http/ind
 import { createOtlpSink, createTracer, openTraceLog, type TraceSink } from "../../observability/tracing/index.js";
 import { handleShutdownSignals } from "../../runtime/index.js";
 import type { VectorStore } from "../../vector-store/index.js";
+import type { AdapterRouter } from "../adapter-routing.js";
 import { createAuthorsCache } from "../authors-cache.js";
 import { openRedisFeedbackStore } from "../feedback/redis-store.js";
 import { openFeedbackStore } from "../feedback/store.js";
@@ -40,6 +41,8 @@ export type RunRagServiceInput = {
   demoModel?: boolean;
   /** What --max-generations auto means here: the in-process engine's own limit (serve). */
   autoMaxGenerations?: number;
+  /** Routes each request to its author's LoRA adapter (disposed with the service). */
+  adapters?: AdapterRouter;
 };
 
 export type RunningRagService = { app: FastifyInstance; url: string; close(): Promise<void> };
@@ -91,6 +94,7 @@ async function startService(input: RunRagServiceInput): Promise<RunningRagServic
       listAuthors: createAuthorsCache(store, AUTHORS_CACHE_TTL_MS),
       ...(input.countTokens === undefined ? {} : { countTokens: input.countTokens }),
       ...(input.promptLimit === undefined ? {} : { promptLimit: input.promptLimit }),
+      ...(input.adapters === undefined ? {} : { adapters: input.adapters }),
     },
     http: httpConfigFromSettings(settings, input.autoMaxGenerations),
     tracer: createTracer(sinks, { promptCapture: settings.tracePrompts }),
@@ -118,7 +122,10 @@ async function startService(input: RunRagServiceInput): Promise<RunningRagServic
     }),
     model: { id: llm.id, demo: input.demoModel === true },
     logger: edgeLoggerOptions(settings.logLevel),
-    onClose: input.disposeResources,
+    onClose: async () => {
+      input.adapters?.dispose?.();
+      await input.disposeResources();
+    },
   });
   try {
     await listenOrExplain(app, settings.host, settings.port);
