@@ -49,6 +49,8 @@ export type ServedModelOptions = {
   cacheDir?: string;
   /** Load the production adapters of a registry base model (default true). */
   productionAdapters?: boolean;
+  /** An opened registry (tests pass one on a mocked S3 client); default: opened from `registry`. */
+  storage?: RegistryStorage;
 };
 
 function registryLocation(options: ServedModelOptions): string {
@@ -68,10 +70,12 @@ export async function planServedModel(options: ServedModelOptions): Promise<Serv
   const usesRegistry = isRegistryReference(options.model) || loras.some((lora) => isRegistryReference(lora.path));
   if (!usesRegistry)
     return { source: options.model, base: undefined, adapters: [...loras].map(plain), storage: undefined };
-  const storage = await openRegistryStorage(
-    registryLocation(options),
-    options.cacheDir === undefined ? {} : { cacheDirectory: options.cacheDir },
-  );
+  const storage =
+    options.storage ??
+    (await openRegistryStorage(
+      registryLocation(options),
+      options.cacheDir === undefined ? {} : { cacheDirectory: options.cacheDir },
+    ));
   const index = await readRegistryIndex(storage);
   const find = (reference: string) =>
     findEntry(index, parseModelReference(reference.slice(REGISTRY_SCHEME.length)), storage.location);
