@@ -11,7 +11,6 @@ import { projectRoot } from "../../config/paths.js";
 import { AppError, isAppError } from "../../errors/index.js";
 import { DEMO_MODEL, DEMO_MODEL_WARNING, demoModelPath } from "../../llm/demo-model.js";
 import { type EngineBackendName, isEngineBackendName } from "../../llm/llama-cpp/decode-port.js";
-import type { ServedModel } from "../../models-registry/serving.js";
 import { acquire } from "../../runtime/index.js";
 import { addOptions, addRagServiceOptions } from "../rag-service-options.js";
 
@@ -144,9 +143,28 @@ export function registerServeCommand(program: Command): void {
     const { value, stack } = await acquire(async (resources) => {
       // The model first: a failed download should not wait for (or follow) anything else.
       const demoFallback = raw.demoFallback !== false;
-      const resolved = await resolveServeModel(model, settings, demoFallback, log, raw.registryAdapters !== "off");
-      const modelPath = resolved.path;
-      demoModel = resolved.demo;
+      const engineOptions = {
+        parallel,
+        requestTimeoutMs: settings.llmTimeoutMs,
+        ...(threads === undefined ? {} : { threads }),
+        ...(threadsBatch === undefined ? {} : { threadsBatch }),
+        ...(engine === undefined ? {} : { backend: engine }),
+      };
+      // registry:<name>@<version|stage>: the base, its production adapters, and POST /admin/reload.
+      const registryModel = model.startsWith("registry:")
+        ? await (await import("../../rag/service/registry-model.js")).startRegistryModel({
+            model,
+            productionAdapters: raw.registryAdapters !== "off",
+            ...(settings.cacheDir === undefined ? {} : { cacheDir: settings.cacheDir }),
+            ...(settings.registry === undefined ? {} : { registry: settings.registry }),
+            engine: engineOptions,
+            log,
+          })
+        : undefined;
+      if (registryModel !== undefined) resources.use("the language model", registryModel.llm);
+      const resolved =
+        registryModel === undefined ? await resolveServeModel(model, settings.cacheDir, demoFallback, log) : undefined;
+      demoModel = resolved?.demo ?? false;
       const store = resources.use("the vector store", await openVectorStore(settings.store));
       // With --embedder auto, a store keeps the embedder it was built with.
       const storeEmbedderId = (await store.readMetadata())?.fingerprint.embedder.id;
@@ -164,24 +182,13 @@ export function registerServeCommand(program: Command): void {
         const summary = await ingest({ source: String(raw.sampleData), store, embedder });
         process.stderr.write(`${formatIngestSummary(summary)}\n`);
       }
-      log(`loading ${modelPath} (parallel ${parallel})`);
-      const llm = resources.use(
-        "the language model",
-        await createLlamaCppLanguageModel({
-          modelPath,
-          parallel,
-          requestTimeoutMs: settings.llmTimeoutMs,
-          ...(threads === undefined ? {} : { threads }),
-          ...(threadsBatch === undefined ? {} : { threadsBatch }),
-          ...(engine === undefined ? {} : { backend: engine }),
-          ...(resolved.served === undefined
-            ? {}
-            : {
-                loras: resolved.served.adapters.map(({ name, path, scale }) => ({ name, path, scale })),
-                ...(resolved.served.registry === null ? {} : { modelId: resolved.served.registry.name }),
-              }),
-        }),
-      );
+      if (resolved !== undefined) log(`loading ${resolved.path} (parallel ${parallel})`);
+      const llm =
+        registryModel?.llm ??
+        resources.use(
+          "the language model",
+          await createLlamaCppLanguageModel({ modelPath: resolved?.path ?? "", ...engineOptions }),
+        );
       const info = llm.engine.info;
       log(
         `model ready: threads ${info.threads} (batches ${info.threadsBatch}); ${describeForLog(info.runtime)}; ${describeEngineForLog(info.engine, engine)}`,
@@ -196,28 +203,21 @@ export function registerServeCommand(program: Command): void {
                 ...(settings.registry === undefined ? {} : { registry: settings.registry }),
               }),
             );
-      return { store, embedder, llm, reranker, served: resolved.served };
+      return { store, embedder, llm, reranker, registryModel };
     });
-    const { store, embedder, llm, reranker, served } = value;
-    // Registry versions of what the in-process engine serves (the catalog adapter routing reads).
-    const catalog = {
-      model: { name: llm.id, version: served?.registry?.version ?? null },
-      adapters: (served?.adapters ?? []).map((adapter) => ({
-        name: adapter.name,
-        version: adapter.registry?.version ?? null,
-        author: adapter.author,
-      })),
-    };
+    const { store, embedder, llm, reranker, registryModel } = value;
+    // Adapter routing reads the registry versions the in-process engine serves (new after a reload).
     const adapters =
-      served === undefined || settings.adapterRouting === "off"
+      registryModel === undefined || settings.adapterRouting === "off"
         ? undefined
-        : (await import("../../rag/adapter-routing.js")).createAdapterRouter(() => catalog);
+        : (await import("../../rag/adapter-routing.js")).createAdapterRouter(() => registryModel.catalog());
     const service = await runRagService({
       settings,
       store,
       embedder,
       llm,
-      ...inProcessPromptLimit(llm.engine),
+      ...inProcessPromptLimit(registryModel?.limits ?? llm.engine),
+      ...(registryModel === undefined ? {} : { reload: registryModel.reload }),
       // Admission before any work, sized to the engine's own: it never refuses what /rag admitted.
       autoMaxGenerations: llm.engine.info.maxConcurrentRequests,
       demoModel,
@@ -232,33 +232,13 @@ export function registerServeCommand(program: Command): void {
 
 async function resolveServeModel(
   model: string,
-  settings: { cacheDir?: string | undefined; registry?: string | undefined },
+  cacheDir: string | undefined,
   demoFallback: boolean,
   log: (message: string) => void,
-  productionAdapters: boolean,
-): Promise<{ path: string; demo: boolean; served?: ServedModel }> {
-  const { cacheDir } = settings;
+): Promise<{ path: string; demo: boolean }> {
   if (model === DEMO_MODEL) {
     log(DEMO_MODEL_WARNING);
     return { path: await demoModelPath(), demo: true };
-  }
-  if (model.startsWith("registry:")) {
-    // The base and its production adapters, each integrity checked (src/models-registry/serving.ts).
-    const { loadServedModel, planServedModel } = await import("../../models-registry/serving.js");
-    const plan = await planServedModel({
-      model,
-      productionAdapters,
-      ...(cacheDir === undefined ? {} : { cacheDir }),
-      ...(settings.registry === undefined ? {} : { registry: settings.registry }),
-    });
-    const served = await loadServedModel(plan, async () => {
-      throw new AppError("internal_error", `${model} did not resolve through the registry`);
-    });
-    if (served.adapters.length > 0)
-      log(
-        `adapters of ${model}: ${served.adapters.map((adapter) => `${adapter.name}@${adapter.registry?.version ?? "-"}`).join(", ")}`,
-      );
-    return { path: served.modelPath, demo: false, served };
   }
   const { createDownloadProgressReporter, resolveModelFile } = await import("../../model-source/index.js");
   try {

@@ -9,7 +9,7 @@ import type { ReloadResult } from "../reload.js";
 
 export type AdminRouteOptions = {
   apiKeys: readonly string[];
-  reload: () => Promise<ReloadResult>;
+  reload: () => Promise<ReloadResult | unknown>;
   /** How the command names its API-key setting, for the refusal message. */
   apiKeysSetting?: string;
 };

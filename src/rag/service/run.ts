@@ -43,6 +43,8 @@ export type RunRagServiceInput = {
   autoMaxGenerations?: number;
   /** Routes each request to its author's LoRA adapter (disposed with the service). */
   adapters?: AdapterRouter;
+  /** POST /admin/reload (serve with a registry model): re-resolves the registry references. */
+  reload?: () => Promise<unknown>;
 };
 
 export type RunningRagService = { app: FastifyInstance; url: string; close(): Promise<void> };
@@ -122,6 +124,7 @@ async function startService(input: RunRagServiceInput): Promise<RunningRagServic
     }),
     model: { id: llm.id, demo: input.demoModel === true },
     logger: edgeLoggerOptions(settings.logLevel),
+    ...(input.reload === undefined ? {} : { reload: input.reload }),
     onClose: async () => {
       input.adapters?.dispose?.();
       await input.disposeResources();
