@@ -2,9 +2,10 @@
  * serve-llm from the model registry, on generated models: a base GGUF and one LoRA adapter per
  * author registered in a temporary registry; `--model registry:base@production` loads the base
  * and its production adapters (listed with their versions and authors); POST /admin/reload swaps
- * in a promoted version; a broken version (changed file) is refused and the old one keeps serving.
+ * in a promoted version; a broken version (changed file, missing file, adapter for another base) is
+ * refused and the old one keeps serving.
  */
-import { appendFile, mkdtemp, rm } from "node:fs/promises";
+import { appendFile, copyFile, mkdtemp, rm, unlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -75,6 +76,15 @@ describe.skipIf(!native)("serve-llm --model registry:...", () => {
     await promoteModel(storage, `base@${base.version}`, "production");
     await registerAdapter("twin-alice", "alice-id", 11);
     await registerAdapter("twin-bob", "bob-id", 12);
+    // A staging adapter named explicitly: --lora pinned=registry:twin-pinned@staging.
+    const pinned = await registerModel(storage, {
+      file: await adapterFile("twin-pinned", 14),
+      name: "twin-pinned",
+      kind: "adapter",
+      base: "base@1",
+      author: "dora-id",
+    });
+    await promoteModel(storage, `twin-pinned@${pinned.version}`, "staging");
     // A staging-only adapter is not loaded.
     await registerModel(storage, {
       file: await adapterFile("twin-carol", 13),
@@ -93,6 +103,7 @@ describe.skipIf(!native)("serve-llm --model registry:...", () => {
         threads: 1,
         maxTotalTokens: 512,
         apiKeys: KEY,
+        loras: ["pinned=registry:twin-pinned@staging"],
         logLevel: "silent",
         engine: testEngineBackend().backend,
       }),
@@ -108,12 +119,14 @@ describe.skipIf(!native)("serve-llm --model registry:...", () => {
     const models = (await request("GET", "/v1/models")).json as {
       data: Array<{ id: string; parent?: string; meta: Record<string, unknown> }>;
     };
-    expect(models.data.map((model) => model.id)).toEqual(["base", "twin-alice", "twin-bob"]);
+    expect(models.data.map((model) => model.id)).toEqual(["base", "pinned", "twin-alice", "twin-bob"]);
     expect(models.data[0]?.meta.registry).toEqual({ name: "base", version: 1 });
-    expect(models.data[1]?.meta).toMatchObject({ registry: { name: "twin-alice", version: 1 }, author: "alice-id" });
+    expect(models.data[1]?.meta).toMatchObject({ registry: { name: "twin-pinned", version: 1 }, author: "dora-id" });
+    expect(models.data[2]?.meta).toMatchObject({ registry: { name: "twin-alice", version: 1 }, author: "alice-id" });
     const info = (await request("GET", "/info")).json;
     expect(info.model_registry).toEqual({ name: "base", version: 1 });
     expect(info.adapters).toEqual([
+      { name: "pinned", scale: 1, registry: { name: "twin-pinned", version: 1 }, author: "dora-id" },
       { name: "twin-alice", scale: 1, registry: { name: "twin-alice", version: 1 }, author: "alice-id" },
       { name: "twin-bob", scale: 1, registry: { name: "twin-bob", version: 1 }, author: "bob-id" },
     ]);
@@ -138,6 +151,7 @@ describe.skipIf(!native)("serve-llm --model registry:...", () => {
     expect(reload.status).toBe(200);
     expect(reload.json).toMatchObject({ changed: true, model: { name: "base", from: 1, to: 1 } });
     expect(reload.json.adapters).toEqual([
+      { name: "pinned", from: 1, to: 1 },
       { name: "twin-alice", from: 1, to: 2 },
       { name: "twin-bob", from: 1, to: 1 },
     ]);
@@ -145,7 +159,7 @@ describe.skipIf(!native)("serve-llm --model registry:...", () => {
     const after = await generate("twin-alice", 200);
     expect(after).not.toBe(before);
     const info = (await request("GET", "/info")).json as { adapters: Array<{ registry: unknown }> };
-    expect(info.adapters[0]?.registry).toEqual({ name: "twin-alice", version: 2 });
+    expect(info.adapters[1]?.registry).toEqual({ name: "twin-alice", version: 2 });
   });
 
   it("refuses a broken version (changed file) and keeps the old one serving", async () => {
@@ -161,6 +175,49 @@ describe.skipIf(!native)("serve-llm --model registry:...", () => {
     const info = (await request("GET", "/info")).json as { adapters: Array<{ name: string; registry: unknown }> };
     expect(info.adapters.find((adapter) => adapter.name === "twin-bob")?.registry).toEqual({
       name: "twin-bob",
+      version: 1,
+    });
+  });
+
+  it("refuses a missing file and an adapter for another base, keeping the old versions", async () => {
+    const serving = await generate("twin-bob");
+    // A linked file deleted after registration.
+    const linked = path.join(directory, "bob-linked.gguf");
+    await copyFile(await adapterFile("bob-41", 41), linked);
+    const entry = await registerModel(storage, {
+      file: linked,
+      name: "twin-bob",
+      kind: "adapter",
+      base: "base@1",
+      author: "bob-id",
+      link: true,
+    });
+    await promoteModel(storage, `twin-bob@${entry.version}`, "production");
+    await unlink(linked);
+    const missing = await request("POST", "/admin/reload");
+    expect(missing.status).toBe(404);
+    expect(missing.json).toMatchObject({ error: { code: "not_found" } });
+    expect(await generate("twin-bob")).toBe(serving);
+
+    // The pinned stage now designates an adapter trained on another base.
+    const other = await registerModel(storage, {
+      file: await adapterFile("other-base", 42),
+      name: "other",
+      kind: "base",
+    });
+    const foreign = await registerModel(storage, {
+      file: await adapterFile("pinned-foreign", 43),
+      name: "twin-pinned",
+      kind: "adapter",
+      base: `other@${other.version}`,
+    });
+    await promoteModel(storage, `twin-pinned@${foreign.version}`, "staging");
+    const mismatch = await request("POST", "/admin/reload");
+    expect(mismatch.status).toBe(409);
+    expect(mismatch.json).toMatchObject({ error: { code: "adapter_base_mismatch" } });
+    const info = (await request("GET", "/info")).json as { adapters: Array<{ name: string; registry: unknown }> };
+    expect(info.adapters.find((adapter) => adapter.name === "pinned")?.registry).toEqual({
+      name: "twin-pinned",
       version: 1,
     });
   });
