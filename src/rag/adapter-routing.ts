@@ -105,12 +105,12 @@ export type HttpAdapterRouterOptions = {
 };
 
 /**
- * A router fed by GET <url>/v1/models, read at once and then every `refreshMs` in the background
+ * A router fed by GET <url>/v1/models, read at once (`firstRead`) and then every `refreshMs` in the background
  * (the timer does not keep the process alive). Until a list is read, every request uses the base.
  */
 export function createHttpAdapterRouter(
   options: HttpAdapterRouterOptions,
-): AdapterRouter & { refresh(): Promise<void> } {
+): AdapterRouter & { refresh(): Promise<void>; readonly firstRead: Promise<void> } {
   const fetcher = options.fetch ?? fetch;
   let catalog: AdapterCatalog = { model: { name: options.fallbackModel, version: null }, adapters: [] };
   let warned = false;
@@ -133,7 +133,8 @@ export function createHttpAdapterRouter(
   }
   const timer = setInterval(() => void refresh(), options.refreshMs);
   timer.unref();
-  void refresh();
+  // Never rejects: a failure is told once and requests use the base model until a read succeeds.
+  const firstRead = refresh();
   const router = createAdapterRouter(() => catalog, { dispose: () => clearInterval(timer) });
-  return { ...router, refresh };
+  return { ...router, refresh, firstRead };
 }

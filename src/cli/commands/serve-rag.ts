@@ -149,13 +149,16 @@ async function adapterRouter(
   const first = urls[0];
   if (settings.adapterRouting === "off" || first === undefined || first.startsWith("sagemaker:")) return undefined;
   const { createHttpAdapterRouter } = await import("../../rag/adapter-routing.js");
-  return createHttpAdapterRouter({
+  const router = createHttpAdapterRouter({
     url: first.replace(/^openai:/, ""),
     refreshMs: settings.adapterRefreshMs,
     timeoutMs: settings.readyTimeoutMs,
     fallbackModel,
     warn: (message) => process.stderr.write(`llm-twin serve-rag: ${message}\n`),
   });
+  // The first read before listening (bounded by --ready-timeout-ms), so the first requests route.
+  await router.firstRead;
+  return router;
 }
 
 function normalizeUrls(value: unknown): string[] {
