@@ -55,6 +55,7 @@ export async function runRagService(input: RunRagServiceInput): Promise<RunningR
   try {
     return await startService(input);
   } catch (error) {
+    input.adapters?.dispose?.();
     await input.disposeResources().catch(() => {});
     throw error;
   }
