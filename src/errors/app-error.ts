@@ -29,6 +29,8 @@ export type ErrorCode =
   | "shutting_down"
   | "fingerprint_mismatch"
   | "integrity_mismatch"
+  | "adapter_base_mismatch"
+  | "forbidden"
   | "invalid_document"
   | "dimension_mismatch"
   | "configuration_error"
@@ -98,6 +100,10 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   fingerprint_mismatch: 409,
   // A registered model file that no longer matches the sha256 and size recorded at registration.
   integrity_mismatch: 409,
+  // A registered adapter trained on another base model than the one served.
+  adapter_base_mismatch: 409,
+  // An endpoint switched off by configuration (POST /admin/reload without API keys).
+  forbidden: 403,
   invalid_document: 422,
   dimension_mismatch: 422,
   configuration_error: 500,

@@ -56,6 +56,10 @@ export const llmServerConfigSchema = z.object({
   gracePeriodSeconds: z.coerce.number().min(0).max(29).default(25),
   cacheDir: z.string().min(1).optional(),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  // Model registry (issue 18): where registry: sources are read, and whether a registry base
+  // model brings its production adapters. Default registry: LLM_TWIN_REGISTRY or <cache dir>/registry.
+  registry: z.string().min(1).optional(),
+  registryAdapters: z.enum(["production", "off"]).default("production"),
 });
 
 export type LlmServerConfig = Omit<z.output<typeof llmServerConfigSchema>, "loras"> & {
@@ -82,7 +86,7 @@ export function parseLlmServerConfig(raw: Record<string, unknown>): LlmServerCon
     if (fromSageMaker === undefined) {
       throw new AppError(
         "configuration_error",
-        `No model: give --model (or LLM_TWIN_MODEL) a path, an http(s) URL or an hf: URI, or put a .gguf file in ${SAGEMAKER_MODEL_DIRECTORY}`,
+        `No model: give --model (or LLM_TWIN_MODEL) a path, an http(s) URL, an hf: URI or registry:<name>@<version|stage>, or put a .gguf file in ${SAGEMAKER_MODEL_DIRECTORY}`,
       );
     }
     cleaned.model = fromSageMaker;

@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
+import { AppError } from "../errors/index.js";
 import {
   createLlamaCppEngine,
   describeEngineForLog,
@@ -12,11 +13,13 @@ import {
   type LlamaCppEngine,
 } from "../llm/llama-cpp/index.js";
 import { createDownloadProgressReporter, resolveModelFile } from "../model-source/index.js";
+import { loadServedModel, planServedModel, type ServedModelPlan } from "../models-registry/serving.js";
 import { edgeLoggerOptions, listenOrExplain } from "../observability/http/index.js";
 import { buildLlmServerApp } from "./app.js";
 import type { LlmServerConfig } from "./config.js";
 import { createLlmServerMetrics } from "./metrics.js";
-import { createModelHolder, type ModelHolder } from "./model-holder.js";
+import { createModelHolder, type ModelHolder, type ServedVersions } from "./model-holder.js";
+import { createModelReloader, type ModelReloader } from "./reload.js";
 
 export type RunningLlmServer = {
   app: FastifyInstance;
@@ -41,8 +44,14 @@ export async function startLlmServer(
   const logger = pino(edgeLoggerOptions(config.logLevel, "llm-twin-serve-llm"));
   const holder = createModelHolder();
   const metrics = createLlmServerMetrics(holder);
+  // Set once the loading functions exist (below); the route only runs after listening.
+  let reloader: ModelReloader | undefined;
   const app = buildLlmServerApp({
     holder,
+    reload: () => {
+      if (reloader === undefined) throw new AppError("model_loading", "The model is loading", { retryable: true });
+      return reloader.reload();
+    },
     metrics,
     bodyLimitBytes: config.bodyLimitBytes,
     logger,
@@ -68,29 +77,40 @@ export async function startLlmServer(
   logger.info({ url, model: config.model }, "listening; loading the model");
 
   const loadController = new AbortController();
-  const ready = (async () => {
-    const reporterOptions = options.progressStream === undefined ? {} : { stream: options.progressStream as never };
-    const modelPath = await resolveModelFile(config.model, {
+  const reporterOptions = options.progressStream === undefined ? {} : { stream: options.progressStream as never };
+  const resolveFile = (source: string) =>
+    resolveModelFile(source, {
       ...(config.cacheDir === undefined ? {} : { cacheDir: config.cacheDir }),
+      ...(config.registry === undefined ? {} : { registry: config.registry }),
       onProgress: createDownloadProgressReporter(reporterOptions),
       signal: loadController.signal,
     });
+  const plan = () =>
+    planServedModel({
+      model: config.model,
+      loras: config.loras,
+      ...(config.registry === undefined ? {} : { registry: config.registry }),
+      ...(config.cacheDir === undefined ? {} : { cacheDir: config.cacheDir }),
+      productionAdapters: config.registryAdapters === "production",
+    });
+  const load = async (planned: ServedModelPlan, onLoadProgress?: (fraction: number) => void) => {
+    const served = await loadServedModel(planned, resolveFile);
     const engine = await createLlamaCppEngine({
-      modelPath,
+      modelPath: served.modelPath,
       parallel: config.parallel,
       batchSize: config.batchSize,
       flashAttention: config.flashAttention === "auto" ? "auto" : config.flashAttention === "on",
       promptCache: config.promptCache === "on",
-      loras: config.loras,
+      loras: served.adapters.map(({ name, path, scale }) => ({ name, path, scale })),
       requestTimeoutMs: config.requestTimeoutSeconds * 1000,
       observer: metrics.observer,
-      onLoadProgress: (fraction) => holder.setProgress(fraction),
+      ...(onLoadProgress === undefined ? {} : { onLoadProgress }),
       signal: loadController.signal,
       ...definedOnly({
         threads: config.threads,
         threadsBatch: config.threadsBatch,
         backend: config.engine,
-        modelId: config.modelId,
+        modelId: config.modelId ?? served.registry?.name,
         contextSize: config.contextSize,
         maxConcurrentRequests: config.maxConcurrentRequests,
         maxQueue: config.maxQueue,
@@ -99,12 +119,26 @@ export async function startLlmServer(
         maxNewTokens: config.maxNewTokens,
       }),
     });
+    const versions: ServedVersions = {
+      model: served.registry,
+      adapters: served.adapters.map(({ name, registry, author }) => ({ name, registry, author })),
+    };
+    return { engine, served: versions };
+  };
+  reloader = createModelReloader({
+    holder,
+    plan,
+    load: (planned) => load(planned),
+    log: (level, data, message) => logger[level](data, message),
+  });
+  const ready = (async () => {
+    const { engine, served } = await load(await plan(), (fraction) => holder.setProgress(fraction));
     if (holder.state === "stopping") {
       await engine.dispose();
       throw new Error("shut down while loading");
     }
-    holder.setReady(engine);
-    logger.info({ modelId: engine.modelId, ...engine.info, limits: engine.limits }, "model ready");
+    holder.setReady(engine, served);
+    logger.info({ modelId: engine.modelId, ...engine.info, limits: engine.limits, registry: served }, "model ready");
     logger.info(describeForLog(engine.info.runtime));
     logger.info(describeEngineForLog(engine.info.engine, config.engine));
     return engine;
@@ -128,7 +162,7 @@ export async function startLlmServer(
         const graceMs = config.gracePeriodSeconds * 1000;
         let timer: NodeJS.Timeout | undefined;
         const finished = await Promise.race([
-          engine.idle().then(() => true),
+          Promise.all([engine.idle(), reloader?.drain()]).then(() => true),
           new Promise<boolean>((resolve) => {
             timer = setTimeout(() => resolve(false), graceMs);
           }),
@@ -137,6 +171,8 @@ export async function startLlmServer(
         if (!finished) logger.warn("grace period over: cancelling the remaining requests");
         await engine.dispose();
       }
+      // Engines replaced by a reload that still finish requests: cancelled now.
+      await reloader?.disposeReplaced();
       await app.close();
       logger.info("stopped");
     })();

@@ -20,6 +20,8 @@ export type GenerationParameters = {
   jsonSchema?: Record<string, unknown>;
   /** Token id → bias added to its logit (-Infinity bans it). */
   logitBias?: Readonly<Record<number, number>>;
+  /** A LoRA adapter the server has loaded, by name (TGI `adapter_id`, OpenAI `model`); default the base model. */
+  adapter?: string;
 };
 
 export type GenerateRequest = LanguageModelInput &

@@ -186,9 +186,12 @@ export async function* answerStream(
     .end();
 
   const generationStart = performance.now();
+  const served = deps.adapters?.route(retrieval.author) ?? { name: llm.id, version: null, adapter: null };
   const span = trace.startSpan("generation", {
-    model: llm.id,
-    adapter: null,
+    model: served.name,
+    modelVersion: served.version,
+    adapter: served.adapter?.name ?? null,
+    adapterVersion: served.adapter?.version ?? null,
     maxNewTokens: fit.maxNewTokens,
     temperature: resolved.temperature,
     topP: config.topP,
@@ -207,6 +210,7 @@ export async function* answerStream(
       temperature: resolved.temperature,
       topP: config.topP,
       repetitionPenalty: config.repetitionPenalty,
+      ...(served.adapter === null ? {} : { adapter: served.adapter.name }),
       signal: deadline.signal,
     })
     [Symbol.asyncIterator]();
@@ -246,7 +250,15 @@ export async function* answerStream(
     return;
   }
   trace.setAttributes({ promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, answer });
-  yield { type: "done", answer, finishReason, usage, timings, historyTurnsUsed: history.turns.length };
+  yield {
+    type: "done",
+    answer,
+    finishReason,
+    usage,
+    timings,
+    historyTurnsUsed: history.turns.length,
+    model: served,
+  };
 }
 
 /** The non-streaming answer: the same parts, collected. An `error` part becomes a thrown AppError. */
@@ -266,6 +278,7 @@ export async function answerOnce(
         usage: part.usage,
         timings: part.timings,
         historyTurnsUsed: part.historyTurnsUsed,
+        model: part.model,
       };
     }
   }

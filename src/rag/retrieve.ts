@@ -13,6 +13,7 @@ import type { ActiveTrace, Attributes } from "../observability/tracing/index.js"
 import { describeError, noopTrace } from "../observability/tracing/index.js";
 import { CONDENSE_PROMPT_VERSION, cleanQuery } from "../preprocessing/index.js";
 import type { VectorStore } from "../vector-store/index.js";
+import type { AdapterRouter } from "./adapter-routing.js";
 import type { RagConfig } from "./config.js";
 import { type ResolvedRagRequest, resolveRagRequest } from "./request.js";
 import type { Reranker } from "./rerank/port.js";
@@ -32,6 +33,8 @@ export type RagDependencies = {
   embedder: Embedder;
   /** Needed for generation, LLM self-query and query expansion; retrieval works without it. */
   llm?: LanguageModel;
+  /** Picks the LoRA adapter of the resolved author (src/rag/adapter-routing.ts); absent: the base model. */
+  adapters?: AdapterRouter;
   reranker?: Reranker;
   config: RagConfig;
   /** Known authors (default: the store's listAuthors); the service caches them. */

@@ -6,6 +6,7 @@ import type { z } from "zod";
 import type { Author, DataCategory } from "../domain/index.js";
 import type { ErrorCode } from "../errors/index.js";
 import type { FinishReason, Usage } from "../llm/index.js";
+import type { ServedModelRef } from "./adapter-routing.js";
 import type { ragRequestSchema } from "./request-schema.js";
 
 export type SelfQueryMode = "match" | "llm" | "off";
@@ -60,6 +61,8 @@ export type RagResponse = {
   timings: RagTimings;
   /** Earlier turns that fit in the generation prompt (the most recent ones). */
   historyTurnsUsed: number;
+  /** The model (registry name and version when served from the registry) and the author's adapter, if any. */
+  model: ServedModelRef;
 };
 
 export type RetrieveResponse = {
@@ -78,6 +81,7 @@ export type RagPart =
       usage: Usage;
       timings: RagTimings;
       historyTurnsUsed: number;
+      model: ServedModelRef;
     }
   | { type: "error"; code: ErrorCode; message: string };
 

@@ -13,7 +13,8 @@ type Flag = { flags: string; description: string; env: string; defaultValue?: st
 const FLAGS: Flag[] = [
   {
     flags: "--model <source>",
-    description: "GGUF model: a path, an http(s) URL or hf:<user>/<repo>[:<quant>]",
+    description:
+      "GGUF model: a path, an http(s) URL, hf:<user>/<repo>[:<quant>] or registry:<name>@<version|stage> (the model registry; its production adapters load too)",
     env: "LLM_TWIN_MODEL",
     defaultDescription: "the .gguf in /opt/ml/model",
   },
@@ -185,6 +186,20 @@ const FLAGS: Flag[] = [
     env: "LLM_TWIN_LOG_LEVEL",
     defaultValue: "info",
   },
+  // Model registry (issue 18).
+  {
+    flags: "--registry <dir|s3://bucket/prefix>",
+    description: "the model registry registry: sources are read from (POST /admin/reload reads it again)",
+    env: "LLM_TWIN_REGISTRY",
+    defaultDescription: "<cache dir>/registry",
+  },
+  {
+    flags: "--registry-adapters <mode>",
+    description:
+      "production|off: with --model registry:<name>@..., load the adapters registered for that base at stage production as LoRA adapters named by their registry names",
+    env: "LLM_TWIN_REGISTRY_ADAPTERS",
+    defaultValue: "production",
+  },
 ];
 
 export function registerServeLlmCommand(program: Command): void {
@@ -203,7 +218,7 @@ export function registerServeLlmCommand(program: Command): void {
   command.addOption(
     new Option(
       "--lora <name=path.gguf[:scale]>",
-      "LoRA adapter for the native engine, selected per request by TGI parameters.adapter_id or OpenAI model (repeatable; env: comma-separated)",
+      "LoRA adapter for the native engine, selected per request by TGI parameters.adapter_id or OpenAI model; the path may be registry:<name>@<version|stage> (repeatable; env: comma-separated)",
     )
       .env("LLM_TWIN_LORA")
       .argParser((value: string, previous: string[] | undefined) => [
@@ -242,6 +257,8 @@ export function registerServeLlmCommand(program: Command): void {
       gracePeriodSeconds: flags.gracePeriod,
       cacheDir: flags.cacheDir,
       logLevel: flags.logLevel,
+      registry: flags.registry,
+      registryAdapters: flags.registryAdapters,
     });
     // Loaded here, not at import: llama.cpp and Fastify are not needed by the other commands.
     const { startLlmServer } = await import("../../llm-server/server.js");

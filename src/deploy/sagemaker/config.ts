@@ -54,7 +54,8 @@ export const DEPLOY_OPTIONS: readonly DeployOptionSpec[] = [
     key: "modelUri",
     flag: "--model-uri <uri>",
     env: "LLM_TWIN_SAGEMAKER_MODEL_URI",
-    description: "model the container loads at start (hf:…, https://…), set as LLM_TWIN_MODEL (our image)",
+    description:
+      "model the container loads at start (hf:…, https://…, or registry:<name>@<version|stage> pinned at deploy time with --registry s3://…), set as LLM_TWIN_MODEL (our image)",
   },
   {
     key: "hfModelId",

@@ -52,7 +52,11 @@ export function registerOpenAiRoutes(app: FastifyInstance, options: { holder: Mo
           object: "model",
           created: Math.floor(options.startedAt / 1000),
           owned_by: "llm-twin",
-          meta: { max_total_tokens: engine.limits.maxTotalTokens, parallel: engine.info.parallel },
+          meta: {
+            max_total_tokens: engine.limits.maxTotalTokens,
+            parallel: engine.info.parallel,
+            registry: holder.served.model,
+          },
         },
         ...engine.info.adapters.map((adapter) => ({
           id: adapter.name,
@@ -60,11 +64,20 @@ export function registerOpenAiRoutes(app: FastifyInstance, options: { holder: Mo
           created: Math.floor(options.startedAt / 1000),
           owned_by: "llm-twin",
           parent: engine.modelId,
-          meta: { lora_scale: adapter.scale },
+          meta: { lora_scale: adapter.scale, ...registryMeta(holder, adapter.name) },
         })),
       ],
     };
   });
+}
+
+/** An adapter's registry version and author (null when it does not come from the registry). */
+export function registryMeta(
+  holder: ModelHolder,
+  name: string,
+): { registry: { name: string; version: number } | null; author: string | null } {
+  const served = holder.served.adapters.find((adapter) => adapter.name === name);
+  return { registry: served?.registry ?? null, author: served?.author ?? null };
 }
 
 /** Answers an OpenAI chat body (also sent to SageMaker's /invocations by chat clients). */

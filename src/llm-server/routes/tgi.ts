@@ -10,6 +10,7 @@ import { clientDisconnectSignal, startSse } from "../client-connection.js";
 import { errorBody, toAppError } from "../http-errors.js";
 import type { ModelHolder } from "../model-holder.js";
 import { MAX_STOP_SEQUENCES, type ParsedTgiRequest, parseTgiRequest, tgiRequestSchema } from "../schemas-tgi.js";
+import { registryMeta } from "./openai.js";
 
 export type TgiRouteOptions = { holder: ModelHolder; version: string };
 
@@ -76,7 +77,8 @@ export function registerTgiRoutes(app: FastifyInstance, options: TgiRouteOptions
       // libuv reads it once when its pool starts; bin/llm-twin.js sets 1 for the serving commands.
       uv_threadpool_size: Number(process.env.UV_THREADPOOL_SIZE ?? 4),
       chat_template: engine.info.chatTemplate,
-      adapters: engine.info.adapters,
+      adapters: engine.info.adapters.map((adapter) => ({ ...adapter, ...registryMeta(holder, adapter.name) })),
+      model_registry: holder.served.model,
       prompt_cache: engine.info.promptCache,
       router: "llm-twin",
       version: options.version,

@@ -10,6 +10,7 @@ import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import { z } from "zod";
 import { AppError } from "../../errors/index.js";
+import { registerAdminRoutes } from "../../llm-server/routes/admin.js";
 import {
   bearerToken,
   edgeServerOptions,
@@ -50,6 +51,8 @@ export type RagAppOptions = {
   logger?: FastifyServerOptions["logger"];
   /** Runs when the app closes (dispose the store, LLM, tracer...). */
   onClose?: () => Promise<void>;
+  /** POST /admin/reload (API keys required): re-resolves the model registry references. */
+  reload?: () => Promise<unknown>;
 };
 
 function rateLimitKey(request: Parameters<NonNullable<Parameters<typeof rateLimit>[1]["keyGenerator"]>>[0]): string {
@@ -154,6 +157,7 @@ export async function buildRagApp(options: RagAppOptions): Promise<FastifyInstan
     metrics,
     ...(admission === undefined ? {} : { admissionForChat: admission }),
   });
+  if (options.reload !== undefined) registerAdminRoutes(app, { apiKeys: http.apiKeys, reload: options.reload });
   if (options.feedback !== undefined) await registerFeedbackRoutes(app, { ...options.feedback, traceLog, metrics });
   await app.register(registerChatPage, {
     listAuthors: deps.listAuthors ?? (() => deps.store.listAuthors()),

@@ -47,6 +47,22 @@ export const timingsSchema = {
   },
 } as const;
 
+const modelVersionSchema = {
+  type: "object",
+  required: ["name", "version"],
+  properties: { name: { type: "string" }, version: { type: ["integer", "null"] } },
+} as const;
+
+/** The model and adapter that generated the answer (versions: the model registry's; null outside it). */
+export const servedModelSchema = {
+  type: "object",
+  required: ["name", "version", "adapter"],
+  properties: {
+    ...modelVersionSchema.properties,
+    adapter: { anyOf: [modelVersionSchema, { type: "null" }] },
+  },
+} as const;
+
 export const usageSchema = {
   type: "object",
   required: ["promptTokens", "completionTokens"],
@@ -71,7 +87,7 @@ export const ragRouteSchema = {
   summary: "Answer in the author's voice, grounded in retrieved sources",
   description:
     "JSON by default. With `stream: true` or `Accept: text/event-stream` the answer is server-sent events: " +
-    "`sources` {sources, author, queries}, then `token` {text} events, then `done` {answer, finishReason, usage, timings, historyTurnsUsed}; " +
+    "`sources` {sources, author, queries}, then `token` {text} events, then `done` {answer, finishReason, usage, timings, historyTurnsUsed, model}; " +
     "a failure after the sources is an `error` event {code, message, requestId} and the stream ends.",
   tags: ["rag"],
   body: ragRequestSchema,
@@ -89,6 +105,7 @@ export const ragRouteSchema = {
           type: "integer",
           description: "Earlier turns that fit in the generation prompt (the most recent ones)",
         },
+        model: servedModelSchema,
       },
     },
     ...errorResponses,

@@ -40,14 +40,14 @@ export const RAG_SERVICE_OPTIONS: OptionSpec[] = [
     flags: "--embedder <spec>",
     env: "LLM_TWIN_EMBEDDER",
     description:
-      "embedder: auto (the default GGUF model, downloaded once; the store's own embedder, or static where it cannot be downloaded), static or gguf:<path|url|hf:...> (must match the store)",
+      "embedder: auto (the default GGUF model, downloaded once; the store's own embedder, or static where it cannot be downloaded), static or gguf:<path|url|hf:...|registry:<name>@<version|stage>> (must match the store)",
     default: DEFAULT_EMBEDDER_SPEC,
   },
   {
     key: "reranker",
     flags: "--reranker <gguf>",
     env: "LLM_TWIN_RERANKER",
-    description: "GGUF reranker (path, URL or hf:); default: reciprocal-rank fusion",
+    description: "GGUF reranker (path, URL, hf: or registry:<name>@<version|stage>); default: reciprocal-rank fusion",
   },
   {
     key: "retrievalMode",
@@ -341,6 +341,29 @@ export const RAG_SERVICE_OPTIONS: OptionSpec[] = [
     flags: "--cache-dir <dir>",
     env: "LLM_TWIN_CACHE_DIR",
     description: "cache for word vectors and models (default ~/.cache/llm-twin)",
+  },
+  // Model registry and adapter routing (issue 18).
+  {
+    key: "registry",
+    flags: "--registry <dir|s3://bucket/prefix>",
+    env: "LLM_TWIN_REGISTRY",
+    description:
+      "model registry that registry:<name>@<version|stage> sources are read from (--model, --embedder gguf:registry:..., --reranker registry:...) (default <cache dir>/registry)",
+  },
+  {
+    key: "adapterRouting",
+    flags: "--adapter-routing <mode>",
+    env: "LLM_TWIN_ADAPTER_ROUTING",
+    description:
+      "on | off: generate each answer with the LoRA adapter of the author self-query resolved (the LLM's adapters and their authors: serve-llm's /v1/models, or the in-process model); off = always the base model",
+    default: "on",
+  },
+  {
+    key: "adapterRefreshMs",
+    flags: "--adapter-refresh-ms <ms>",
+    env: "LLM_TWIN_ADAPTER_REFRESH_MS",
+    description: "serve-rag: how often the LLM service's adapter list (/v1/models) is read again",
+    default: "5000",
   },
 ];
 

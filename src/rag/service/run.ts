@@ -11,6 +11,7 @@ import { edgeLoggerOptions, listenOrExplain } from "../../observability/http/ind
 import { createOtlpSink, createTracer, openTraceLog, type TraceSink } from "../../observability/tracing/index.js";
 import { handleShutdownSignals } from "../../runtime/index.js";
 import type { VectorStore } from "../../vector-store/index.js";
+import type { AdapterRouter } from "../adapter-routing.js";
 import { createAuthorsCache } from "../authors-cache.js";
 import { openRedisFeedbackStore } from "../feedback/redis-store.js";
 import { openFeedbackStore } from "../feedback/store.js";
@@ -40,6 +41,10 @@ export type RunRagServiceInput = {
   demoModel?: boolean;
   /** What --max-generations auto means here: the in-process engine's own limit (serve). */
   autoMaxGenerations?: number;
+  /** Routes each request to its author's LoRA adapter (disposed with the service). */
+  adapters?: AdapterRouter;
+  /** POST /admin/reload (serve with a registry model): re-resolves the registry references. */
+  reload?: () => Promise<unknown>;
 };
 
 export type RunningRagService = { app: FastifyInstance; url: string; close(): Promise<void> };
@@ -50,6 +55,7 @@ export async function runRagService(input: RunRagServiceInput): Promise<RunningR
   try {
     return await startService(input);
   } catch (error) {
+    input.adapters?.dispose?.();
     await input.disposeResources().catch(() => {});
     throw error;
   }
@@ -91,6 +97,7 @@ async function startService(input: RunRagServiceInput): Promise<RunningRagServic
       listAuthors: createAuthorsCache(store, AUTHORS_CACHE_TTL_MS),
       ...(input.countTokens === undefined ? {} : { countTokens: input.countTokens }),
       ...(input.promptLimit === undefined ? {} : { promptLimit: input.promptLimit }),
+      ...(input.adapters === undefined ? {} : { adapters: input.adapters }),
     },
     http: httpConfigFromSettings(settings, input.autoMaxGenerations),
     tracer: createTracer(sinks, { promptCapture: settings.tracePrompts }),
@@ -118,7 +125,11 @@ async function startService(input: RunRagServiceInput): Promise<RunningRagServic
     }),
     model: { id: llm.id, demo: input.demoModel === true },
     logger: edgeLoggerOptions(settings.logLevel),
-    onClose: input.disposeResources,
+    ...(input.reload === undefined ? {} : { reload: input.reload }),
+    onClose: async () => {
+      input.adapters?.dispose?.();
+      await input.disposeResources();
+    },
   });
   try {
     await listenOrExplain(app, settings.host, settings.port);

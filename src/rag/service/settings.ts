@@ -94,6 +94,9 @@ const settingsSchema = z.object({
   otlpEndpoint: z.string().url().optional(),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
   cacheDir: z.string().min(1).optional(),
+  registry: z.string().min(1).optional(),
+  adapterRouting: z.enum(["on", "off"]),
+  adapterRefreshMs: milliseconds,
 });
 
 export type RagServiceSettings = z.infer<typeof settingsSchema>;
