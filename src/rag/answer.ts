@@ -11,11 +11,13 @@ import type { FinishReason, LanguageModel, StreamPart, Usage } from "../llm/inde
 import type { ActiveTrace } from "../observability/tracing/index.js";
 import { noopTrace } from "../observability/tracing/index.js";
 import { buildPrompt, PREPROCESSING_VERSION, PROMPT_TEMPLATES_VERSION } from "../preprocessing/index.js";
+import { openCacheSession } from "./cache/policy.js";
+import type { CacheHit } from "./cache/port.js";
 import { resolveRagRequest } from "./request.js";
 import { type PromptLimit, type RagDependencies, retrieveResolved } from "./retrieve.js";
 import { buildContext, estimateTokens } from "./steps/context.js";
 import { fitHistory } from "./steps/history.js";
-import type { RagPart, RagRequest, RagResponse, RagSource } from "./types.js";
+import type { RagPart, RagRequest, RagResponse, RagSource, RagTimings } from "./types.js";
 import { abortedError, deadlineSignal, toUpstreamError } from "./upstream.js";
 
 export type AnswerOptions = { signal?: AbortSignal; trace?: ActiveTrace };
@@ -142,8 +144,24 @@ export async function* answerStream(
   const budgetStart = performance.now();
   const fit = fitPrompt(resolved.query, resolved.maxNewTokens, deps);
   const budgetMs = performance.now() - budgetStart;
-  const retrieval = await retrieveResolved(resolved, deps, options);
+  const cache = openCacheSession(resolved, deps, trace);
+  let hit: CacheHit | undefined;
+  const retrieval = await retrieveResolved(resolved, deps, {
+    ...options,
+    ...(cache === undefined
+      ? {}
+      : {
+          intercept: async (probe) => {
+            hit = await cache.lookup(probe);
+            return hit !== undefined;
+          },
+        }),
+  });
   const { timings } = retrieval;
+  if (retrieval.intercepted === true && hit !== undefined) {
+    yield* replayCached(hit, timings, started, trace);
+    return;
+  }
 
   const tokenizationStart = performance.now();
   const countTokens = deps.countTokens ?? deps.promptLimit?.countTokens ?? estimateTokens;
@@ -242,7 +260,43 @@ export async function* answerStream(
     return;
   }
   trace.setAttributes({ promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, answer });
+  // Only a completed answer is cached (an error or an abort returned above or never got here).
+  if (!options.signal?.aborted) {
+    await cache?.save({
+      answer,
+      sources,
+      author: retrieval.author ?? null,
+      queries: retrieval.queries,
+      finishReason,
+      usage,
+      historyTurnsUsed: history.turns.length,
+    });
+  }
   yield { type: "done", answer, finishReason, usage, timings, historyTurnsUsed: history.turns.length };
+}
+
+/** An answer-cache hit, as the same parts a generated answer streams (the answer in one token part). */
+async function* replayCached(
+  hit: CacheHit,
+  timings: RagTimings,
+  started: number,
+  trace: ActiveTrace,
+): AsyncGenerator<RagPart, void, undefined> {
+  const { entry } = hit;
+  yield { type: "sources", sources: entry.sources, author: entry.author, queries: entry.queries };
+  if (entry.answer !== "") yield { type: "token", text: entry.answer };
+  timings.totalMs = performance.now() - started;
+  const cached = { ageMs: Math.max(0, Date.now() - entry.createdAt), similarity: hit.similarity };
+  trace.setAttributes({ cached: true, answer: entry.answer });
+  yield {
+    type: "done",
+    answer: entry.answer,
+    finishReason: entry.finishReason,
+    usage: entry.usage,
+    timings,
+    historyTurnsUsed: entry.historyTurnsUsed,
+    cached,
+  };
 }
 
 /** The non-streaming answer: the same parts, collected. An `error` part becomes a thrown AppError. */
@@ -262,6 +316,7 @@ export async function answerOnce(
         usage: part.usage,
         timings: part.timings,
         historyTurnsUsed: part.historyTurnsUsed,
+        ...(part.cached === undefined ? {} : { cached: true, cacheAgeMs: part.cached.ageMs }),
       };
     }
   }

@@ -51,6 +51,8 @@ export type RetrievalResult = {
   /** The queries searched: the original first, then the expansions. */
   queries: string[];
   timings: RagTimings;
+  /** True when RetrieveOptions.intercept stopped retrieval before the search (an answer-cache hit). */
+  intercepted?: true;
 };
 
 export type RagResponse = {
@@ -60,6 +62,10 @@ export type RagResponse = {
   timings: RagTimings;
   /** Earlier turns that fit in the generation prompt (the most recent ones). */
   historyTurnsUsed: number;
+  /** Present (true) when the answer came from the answer cache. */
+  cached?: true;
+  /** With `cached`: how old the cached answer is, in milliseconds. */
+  cacheAgeMs?: number;
 };
 
 export type RetrieveResponse = {
@@ -78,6 +84,8 @@ export type RagPart =
       usage: Usage;
       timings: RagTimings;
       historyTurnsUsed: number;
+      /** An answer-cache hit: the entry's age and its question's similarity to this one. */
+      cached?: { ageMs: number; similarity: number };
     }
   | { type: "error"; code: ErrorCode; message: string };
 

@@ -90,6 +90,12 @@ const settingsSchema = z.object({
   voiceCorpus: z.string().min(1).optional(),
   tracePrompts: z.enum(["full", "redacted", "off"]),
   otlpEndpoint: z.string().url().optional(),
+  cache: z.string().regex(/^(memory|off|rediss?:\/\/\S+)$/, "must be memory, off or a redis:// / rediss:// URL"),
+  cacheSimilarity: z.coerce.number().min(0).max(1),
+  cacheMaxEntries: integer(1),
+  cacheTtlSeconds: z.coerce.number().positive(),
+  cacheMaxTemperature: z.coerce.number().min(0).max(2),
+  cacheTimeoutMs: milliseconds,
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
   cacheDir: z.string().min(1).optional(),
 });
