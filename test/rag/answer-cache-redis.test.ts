@@ -51,6 +51,9 @@ describe.skipIf(!hasRedis)("answer cache in Redis", () => {
     const [first, second] = await Promise.all([openRedisAnswerCache(options), openRedisAnswerCache(options)]);
     await first.store("p", direction(2), cachedAnswer("shared"));
     expect((await second.lookup("p", direction(2, 0.05), 0.95))?.entry.answer).toBe("shared");
+    // The second replica's mirror of the partition follows later stores of the first.
+    await first.store("p", direction(6), cachedAnswer("later"));
+    expect((await second.lookup("p", direction(6), 0.95))?.entry.answer).toBe("later");
     await first.close();
     await second.close();
   });

@@ -4,10 +4,14 @@
  *   <prefix>:e:<id>          the entry as JSON, with a TTL (PX)
  *   <prefix>:v:<partition>   the partition's index: a hash id → unit vector (float32 bytes); its own
  *                            TTL is pushed back on every store, so an idle partition disappears
- *   <prefix>:all             a sorted set "<partition> <id>" by creation time: the size bound
+ *   <prefix>:all             a sorted set "<partition> <id>" by creation time (ms × 1000 + a
+ *                            per-replica sequence, so entries of one millisecond keep their order): the size bound
  *                            (oldest first) and the sweep of expired ids out of the indexes
- * A lookup reads the partition's vectors (HGETALL), scans them here, then reads the best entry; an
- * id whose entry expired is dropped from the index and the next best is tried.
+ *   <prefix>:r:<partition>   the partition's revision, incremented on every change of its index
+ * Each replica mirrors the partitions it looks up in memory (one matrix, the WebAssembly kernel):
+ * a lookup reads the revision, re-reads the vectors (HGETALL) only when it moved, scans the mirror,
+ * then reads the best entry; an id whose entry expired is dropped from the index and the next best
+ * is tried.
  *
  * Redis down never fails a request: calls fail at once (no offline queue, no retries, a command
  * deadline), the caller counts the error and answers without the cache, and the client reconnects
@@ -16,6 +20,7 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { assertQueueReachable, redactQueueUrl } from "../../queue/reachability.js";
+import { createDotMatrix, type DotMatrix } from "../../vector-store/lancedb/dot-kernel.js";
 import type { AnswerCache, CachedAnswer, CacheHit } from "./port.js";
 
 export const DEFAULT_ANSWER_CACHE_REDIS_PREFIX = "llm-twin:answer-cache";
@@ -38,12 +43,20 @@ function toBytes(vector: Float32Array): Buffer {
   return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
 }
 
-function dot(query: Float32Array, bytes: Buffer): number {
-  if (bytes.byteLength !== query.length * 4) return Number.NEGATIVE_INFINITY;
-  // Buffers from ioredis may not be 4-byte aligned: read with DataView-free little-endian access.
-  let sum = 0;
-  for (let index = 0; index < query.length; index++) sum += (query[index] as number) * bytes.readFloatLE(index * 4);
-  return sum;
+/** A replica's copy of one partition's vectors, valid while the partition's revision is `revision`. */
+type Mirror = { revision: string; ids: string[]; matrix: DotMatrix | undefined };
+
+function mirrorOf(revision: string, vectors: Record<string, Buffer>, dimensions: number): Mirror {
+  const ids = Object.keys(vectors).filter((id) => vectors[id]?.byteLength === dimensions * 4);
+  if (ids.length === 0) return { revision, ids, matrix: undefined };
+  const matrix = createDotMatrix(dimensions, ids.length);
+  ids.forEach((id, row) => {
+    const bytes = vectors[id] as Buffer;
+    // Copied out: a Buffer from ioredis may not be 4-byte aligned for a Float32Array view.
+    const aligned = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    matrix.rows.set(aligned, row * dimensions);
+  });
+  return { revision, ids, matrix };
 }
 
 /**
@@ -91,7 +104,12 @@ export async function openRedisAnswerCache(options: RedisAnswerCacheOptions): Pr
 
   const entryKey = (id: string) => `${prefix}:e:${id}`;
   const indexKey = (partition: string) => `${prefix}:v:${partition}`;
+  const revisionKey = (partition: string) => `${prefix}:r:${partition}`;
   const allKey = `${prefix}:all`;
+  const mirrors = new Map<string, Mirror>();
+  let sequence = 0;
+  /** Mirrors kept per replica (least recently used dropped beyond). */
+  const MAX_MIRRORS = 64;
   const member = (partition: string, id: string) => `${partition} ${id}`;
 
   /** Removes index members (and their entries) listed as "<partition> <id>". */
@@ -101,7 +119,11 @@ export async function openRedisAnswerCache(options: RedisAnswerCacheOptions): Pr
     for (const item of members) {
       const [partition, id] = item.split(" ");
       if (partition === undefined || id === undefined) continue;
-      batch.hdel(indexKey(partition), id).del(entryKey(id));
+      batch
+        .hdel(indexKey(partition), id)
+        .del(entryKey(id))
+        .incr(revisionKey(partition))
+        .pexpire(revisionKey(partition), options.ttlMs);
     }
     batch.zrem(allKey, ...members);
     await batch.exec();
@@ -110,12 +132,19 @@ export async function openRedisAnswerCache(options: RedisAnswerCacheOptions): Pr
   const cache: AnswerCache = {
     kind: "redis",
     async lookup(partition, vector, minSimilarity) {
-      const vectors = await client.hgetallBuffer(indexKey(partition));
-      const candidates: { id: string; score: number }[] = [];
-      for (const [id, bytes] of Object.entries(vectors)) {
-        const score = dot(vector, bytes);
-        if (score >= minSimilarity) candidates.push({ id, score });
+      const revision = (await client.get(revisionKey(partition))) ?? "0";
+      let mirror = mirrors.get(partition);
+      if (mirror?.revision !== revision || mirror.matrix?.dimensions !== vector.length) {
+        mirror = mirrorOf(revision, await client.hgetallBuffer(indexKey(partition)), vector.length);
       }
+      mirrors.delete(partition);
+      mirrors.set(partition, mirror);
+      if (mirrors.size > MAX_MIRRORS) mirrors.delete(mirrors.keys().next().value as string);
+      const candidates: { id: string; score: number }[] = [];
+      const scores = mirror.matrix?.scores(vector, mirror.ids.length) ?? new Float32Array(0);
+      scores.forEach((score, row) => {
+        if (score >= minSimilarity) candidates.push({ id: mirror.ids[row] as string, score });
+      });
       candidates.sort((left, right) => right.score - left.score);
       for (const candidate of candidates.slice(0, MAX_TRIES)) {
         const text = await client.get(entryKey(candidate.id));
@@ -136,9 +165,11 @@ export async function openRedisAnswerCache(options: RedisAnswerCacheOptions): Pr
         .set(entryKey(id), JSON.stringify(entry), "PX", options.ttlMs)
         .hset(indexKey(partition), id, toBytes(vector))
         .pexpire(indexKey(partition), options.ttlMs)
-        .zadd(allKey, time, member(partition, id))
+        .zadd(allKey, time * 1000 + (sequence++ % 1000), member(partition, id))
+        .incr(revisionKey(partition))
+        .pexpire(revisionKey(partition), options.ttlMs)
         .exec();
-      const expired = await client.zrangebyscore(allKey, "-inf", time - options.ttlMs);
+      const expired = await client.zrangebyscore(allKey, "-inf", (time - options.ttlMs) * 1000);
       const count = await client.zcard(allKey);
       const over =
         count > options.maxEntries ? await client.zrange(allKey, "0", String(count - options.maxEntries - 1)) : [];
@@ -146,11 +177,12 @@ export async function openRedisAnswerCache(options: RedisAnswerCacheOptions): Pr
     },
     async size() {
       const time = Date.now();
-      await client.zremrangebyscore(allKey, "-inf", time - options.ttlMs);
+      await client.zremrangebyscore(allKey, "-inf", (time - options.ttlMs) * 1000);
       return client.zcard(allKey);
     },
     async close() {
       closed = true;
+      mirrors.clear();
       client.disconnect();
     },
     [Symbol.asyncDispose]() {
