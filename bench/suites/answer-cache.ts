@@ -132,11 +132,19 @@ const ENTRY: CachedAnswer = {
   createdAt: 0,
 };
 
-async function lookups(cache: AnswerCache, entries: number, dimensions: number, samples: number): Promise<number[]> {
+/** Lookup times; `afterStore`: each lookup follows a store (a Redis replica then re-reads the partition). */
+async function lookups(
+  cache: AnswerCache,
+  entries: number,
+  dimensions: number,
+  samples: number,
+  afterStore = false,
+): Promise<number[]> {
   const random = seeded(dimensions);
   for (let index = 0; index < entries; index++) await cache.store("p", randomUnit(dimensions, random), ENTRY);
   const times: number[] = [];
   for (let index = 0; index < samples + 20; index++) {
+    if (afterStore) await cache.store("p", randomUnit(dimensions, random), ENTRY);
     const query = randomUnit(dimensions, random);
     const started = performance.now();
     await cache.lookup("p", query, 0.95);
@@ -171,6 +179,16 @@ async function lookupTable(entries: number, dimensionsList: number[], withRedis:
           });
           rows.push(
             `| redis (loopback) | ${dimensions} | ${count} | ${cell(await lookups(cache, count, dimensions, 50))} |`,
+          );
+          const fresh = await openRedisAnswerCache({
+            url: redis.url,
+            maxEntries: count,
+            ttlMs,
+            timeoutMs: 5_000,
+            prefix: `bench:fresh:${dimensions}:${count}`,
+          });
+          rows.push(
+            `| redis (loopback), right after a store (partition re-read) | ${dimensions} | ${count} | ${cell(await lookups(fresh, count, dimensions, 20, true))} |`,
           );
         }
       }
