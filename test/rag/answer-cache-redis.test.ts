@@ -4,6 +4,7 @@
  * answering without the cache (errors counted, one log line per outage) and uses it again once
  * Redis is back.
  */
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openRedisAnswerCache } from "../../src/rag/cache/redis-cache.js";
 import { answerCacheContract, cachedAnswer, direction } from "../../src/rag/testing/answer-cache-contract.js";
@@ -56,6 +57,30 @@ describe.skipIf(!hasRedis)("answer cache in Redis", () => {
     expect((await second.lookup("p", direction(6), 0.95))?.entry.answer).toBe("later");
     await first.close();
     await second.close();
+  });
+
+  it("keeps a replica's mirror in step with another's evictions, and across a log reset", async () => {
+    const options = { url: redis.url, timeoutMs: 2000, prefix: "test:cache:mirror", maxEntries: 3, ttlMs: 60_000 };
+    const [writer, reader] = await Promise.all([openRedisAnswerCache(options), openRedisAnswerCache(options)]);
+    for (const axis of [0, 2, 4]) await writer.store("p", direction(axis), cachedAnswer(`a${axis}`));
+    expect((await reader.lookup("p", direction(0), 0.95))?.entry.answer).toBe("a0");
+    await writer.store("p", direction(6), cachedAnswer("a6"));
+    // a0 was evicted: the reader's mirror applied "-a0" (and "+a6") from the log.
+    expect(await reader.lookup("p", direction(0), 0.95)).toBeUndefined();
+    expect((await reader.lookup("p", direction(6), 0.95))?.entry.answer).toBe("a6");
+    // 3 × 4 + 64 = 76 log items at most: many more stores reset the log under a new epoch.
+    for (let index = 0; index < 90; index++) {
+      await writer.store("p", direction(index % 16, 1 + index), cachedAnswer(`b${index}`));
+    }
+    const last = await reader.lookup("p", direction(89 % 16, 90), 0.9999);
+    expect(last?.entry.answer).toBe("b89");
+    expect(await reader.size()).toBe(3);
+    const raw = new Redis(redis.url);
+    expect(await raw.get("test:cache:mirror:r:p")).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await raw.llen("test:cache:mirror:l:p")).toBeLessThanOrEqual(76);
+    raw.disconnect();
+    await writer.close();
+    await reader.close();
   });
 
   it("Redis down at start: one log line, the service answers without the cache, then uses it once Redis is up", async () => {
