@@ -6,9 +6,11 @@
  */
 import { describe, expect, it } from "vitest";
 import { cleanQuery } from "../../src/preprocessing/index.js";
+import { answerStream } from "../../src/rag/answer.js";
 import { createMemoryAnswerCache } from "../../src/rag/cache/index.js";
+import { resolveRagConfig } from "../../src/rag/config.js";
 import { buildHarness, parseSse } from "../../src/rag/testing/app-harness.js";
-import { fakeEmbedder } from "../../src/rag/testing/fakes.js";
+import { fakeEmbedder, fakeLanguageModel, fakeStore, sampleChunks } from "../../src/rag/testing/fakes.js";
 
 const QUESTION = "How do RAG pipelines use vector databases and chunking?";
 const PARAPHRASE = "How do the RAG pipelines use vector databases and chunking today?";
@@ -152,6 +154,29 @@ describe("answer cache over HTTP", () => {
     delete h.llm.failAfterTokens;
     expect((await h.ask({ query: QUESTION })).json().cached).toBeUndefined();
     expect((await h.ask({ query: QUESTION })).json().cached).toBe(true);
+  });
+
+  it("never caches an answer whose request was aborted mid-stream", async () => {
+    const cache = createMemoryAnswerCache({ maxEntries: 10, ttlMs: 60_000 });
+    const embedder = fakeEmbedder();
+    const llm = fakeLanguageModel();
+    llm.tokenDelayMs = 5;
+    const deps = {
+      store: fakeStore(sampleChunks(), embedder),
+      embedder,
+      llm,
+      config: resolveRagConfig({ expandQueries: 1 }),
+      answerCache: { cache, minSimilarity: 0.95, maxTemperature: 0.3 },
+    };
+    const controller = new AbortController();
+    const kinds: string[] = [];
+    for await (const part of answerStream({ query: QUESTION }, deps, { signal: controller.signal })) {
+      kinds.push(part.type);
+      if (part.type === "token") controller.abort();
+    }
+    expect(kinds).toContain("token");
+    expect(kinds).not.toContain("done");
+    expect(await cache.size()).toBe(0);
   });
 
   it("serves /v1/chat/completions from the same cache, and its cache: false bypasses it", async () => {
