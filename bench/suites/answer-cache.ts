@@ -75,10 +75,10 @@ async function serviceHits(hits: number): Promise<string[]> {
       });
       const body = (await response.json()) as RagResponse;
       if (!response.ok) throw new Error(`/rag answered ${response.status}: ${JSON.stringify(body)}`);
-      return { body, clientMs: performance.now() - sent, serverTiming: response.headers.get("server-timing") ?? "" };
+      return { body, clientMs: performance.now() - sent, traceId: response.headers.get("x-trace-id") ?? "" };
     };
     const miss = { service: [] as number[], client: [] as number[] };
-    const hit = { service: [] as number[], client: [] as number[] };
+    const hit = { service: [] as number[], client: [] as number[], traces: [] as string[] };
     let unexpected = 0;
     for (const query of RAG_BENCH_QUERIES) {
       const first = await ask(query);
@@ -90,7 +90,16 @@ async function serviceHits(hits: number): Promise<string[]> {
         if (again.body.cached !== true) unexpected++;
         hit.service.push(again.body.timings.totalMs);
         hit.client.push(again.clientMs);
+        hit.traces.push(again.traceId);
       }
+    }
+    // Where a hit's time goes: its trace's spans (self-query, the question's embedding, the cache step).
+    const spans = new Map<string, number[]>();
+    for (const traceId of hit.traces) {
+      const trace = (await (await fetch(`${service.url}/traces/${traceId}`)).json()) as {
+        spans: { name: string; durationMs: number }[];
+      };
+      for (const span of trace.spans) spans.set(span.name, [...(spans.get(span.name) ?? []), span.durationMs]);
     }
     await service.close();
     return [
@@ -102,6 +111,7 @@ async function serviceHits(hits: number): Promise<string[]> {
       `| miss (generated) | ${cell(miss.service)} | ${cell(miss.client)} |`,
       "",
       `hit p50 service-side ${fixed(percentile(hit.service, 0.5))} ms (target ≤ 5 ms)`,
+      `hit spans, p50 / p95 ms: ${[...spans].map(([span, values]) => `${span} ${cell(values)}`).join("; ")}`,
     ];
   } finally {
     await rm(directory, { recursive: true, force: true });
