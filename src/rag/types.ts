@@ -52,6 +52,8 @@ export type RetrievalResult = {
   /** The queries searched: the original first, then the expansions. */
   queries: string[];
   timings: RagTimings;
+  /** True when RetrieveOptions.intercept stopped retrieval before the search (an answer-cache hit). */
+  intercepted?: true;
 };
 
 export type RagResponse = {
@@ -63,6 +65,10 @@ export type RagResponse = {
   historyTurnsUsed: number;
   /** The model (registry name and version when served from the registry) and the author's adapter, if any. */
   model: ServedModelRef;
+  /** Present (true) when the answer came from the answer cache. */
+  cached?: true;
+  /** With `cached`: how old the cached answer is, in milliseconds. */
+  cacheAgeMs?: number;
 };
 
 export type RetrieveResponse = {
@@ -82,6 +88,8 @@ export type RagPart =
       timings: RagTimings;
       historyTurnsUsed: number;
       model: ServedModelRef;
+      /** An answer-cache hit: the entry's age and its question's similarity to this one. */
+      cached?: { ageMs: number; similarity: number };
     }
   | { type: "error"; code: ErrorCode; message: string };
 

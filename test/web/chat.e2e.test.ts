@@ -77,7 +77,14 @@ describe.skipIf(ARTICLES === undefined || !hasChromium)("chat page in a browser 
     const switchable = switchableModel(spy.model);
     llmSwitch = switchable.control;
     service = await runRagService({
-      settings: defaultRagServiceSettings({ port: 0, store: corpus.storeUri, logLevel: "silent", rateLimit: 0 }),
+      // The answer cache off: the page's repeated questions must reach the LLM (stop, errors, traces).
+      settings: defaultRagServiceSettings({
+        port: 0,
+        store: corpus.storeUri,
+        logLevel: "silent",
+        rateLimit: 0,
+        cache: "off",
+      }),
       store: corpus.store,
       embedder: corpus.embedder,
       llm: switchable.model,

@@ -248,6 +248,9 @@ describe.skipIf(ARTICLES === undefined || !hasChromium)("chat page conversations
       .poll(() => page.locator(".turn-twin").last().getAttribute("class"), { timeout: 30_000 })
       .toContain("turn-done");
     expect(sent.at(-1)?.query).toBe("And what about evaluation?");
+    // A new answer, not the answer cache's copy of the one replaced.
+    expect(sent.at(-1)?.cache).toBe(false);
+    expect(sent.at(-2)?.cache).toBeUndefined();
     // The history before the last question (four messages, three kept), never the replaced answer.
     expect(sent.at(-1)?.history).toEqual([
       { role: "assistant", content: before?.turns[0]?.answer },

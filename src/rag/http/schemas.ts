@@ -87,7 +87,7 @@ export const ragRouteSchema = {
   summary: "Answer in the author's voice, grounded in retrieved sources",
   description:
     "JSON by default. With `stream: true` or `Accept: text/event-stream` the answer is server-sent events: " +
-    "`sources` {sources, author, queries}, then `token` {text} events, then `done` {answer, finishReason, usage, timings, historyTurnsUsed, model}; " +
+    "`sources` {sources, author, queries}, then `token` {text} events, then `done` {answer, finishReason, usage, timings, historyTurnsUsed, model, cached?: {ageMs, similarity}}; " +
     "a failure after the sources is an `error` event {code, message, requestId} and the stream ends.",
   tags: ["rag"],
   body: ragRequestSchema,
@@ -106,6 +106,8 @@ export const ragRouteSchema = {
           description: "Earlier turns that fit in the generation prompt (the most recent ones)",
         },
         model: servedModelSchema,
+        cached: { type: "boolean", description: "Present (true) when the answer came from the answer cache" },
+        cacheAgeMs: { type: "number", description: "With cached: the age of the cached answer, in milliseconds" },
       },
     },
     ...errorResponses,

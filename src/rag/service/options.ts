@@ -328,6 +328,50 @@ export const RAG_SERVICE_OPTIONS: OptionSpec[] = [
     description: "deadline of each /ready check",
     default: "2000",
   },
+  // The answer cache (src/rag/cache, docs/rag-service.md "Answer cache").
+  {
+    key: "cache",
+    flags: "--cache <backend>",
+    env: "LLM_TWIN_CACHE",
+    description:
+      "answer cache: memory | off | redis://host:port[/db] (shared by replicas; when Redis is down the service answers without it)",
+    default: "memory",
+  },
+  {
+    key: "cacheSimilarity",
+    flags: "--cache-similarity <s>",
+    env: "LLM_TWIN_CACHE_SIMILARITY",
+    description: "cosine similarity of the standalone questions' embeddings a cache hit needs (0..1)",
+    default: "0.95",
+  },
+  {
+    key: "cacheMaxEntries",
+    flags: "--cache-max-entries <n>",
+    env: "LLM_TWIN_CACHE_MAX_ENTRIES",
+    description: "answers kept (memory: least recently used go first; Redis: oldest go first)",
+    default: "1000",
+  },
+  {
+    key: "cacheTtlSeconds",
+    flags: "--cache-ttl-seconds <s>",
+    env: "LLM_TWIN_CACHE_TTL_SECONDS",
+    description: "how long a cached answer lives",
+    default: "3600",
+  },
+  {
+    key: "cacheMaxTemperature",
+    flags: "--cache-max-temperature <t>",
+    env: "LLM_TWIN_CACHE_MAX_TEMPERATURE",
+    description: "requests sampling above this temperature bypass the cache",
+    default: "0.3",
+  },
+  {
+    key: "cacheTimeoutMs",
+    flags: "--cache-timeout-ms <ms>",
+    env: "LLM_TWIN_CACHE_TIMEOUT_MS",
+    description: "Redis cache: connection and per-command deadline (past it the request goes on without the cache)",
+    default: "500",
+  },
   ...OBSERVABILITY_OPTIONS,
   {
     key: "logLevel",

@@ -13,6 +13,7 @@ import { handleShutdownSignals } from "../../runtime/index.js";
 import type { VectorStore } from "../../vector-store/index.js";
 import type { AdapterRouter } from "../adapter-routing.js";
 import { createAuthorsCache } from "../authors-cache.js";
+import { type AnswerCachePolicy, createAnswerCacheMetrics, openAnswerCache } from "../cache/index.js";
 import { openRedisFeedbackStore } from "../feedback/redis-store.js";
 import { openFeedbackStore } from "../feedback/store.js";
 import { buildRagApp } from "../http/app.js";
@@ -87,6 +88,24 @@ async function startService(input: RunRagServiceInput): Promise<RunningRagServic
   const metrics = createRagMetrics();
   const onlineEvaluator = await createServiceOnlineEvaluator(settings, metrics.http.registry);
   if (onlineEvaluator !== undefined) sinks.push(onlineEvaluator);
+  // Lines about the cache's Redis go to the service's log once the app (and its logger) exists.
+  let logCache: (message: string) => void = (message) => process.stderr.write(`${message}\n`);
+  const answerCache = await openAnswerCache({
+    cache: settings.cache,
+    maxEntries: settings.cacheMaxEntries,
+    ttlSeconds: settings.cacheTtlSeconds,
+    timeoutMs: settings.cacheTimeoutMs,
+    log: (message) => logCache(message),
+  });
+  const cachePolicy: AnswerCachePolicy | undefined =
+    answerCache === undefined
+      ? undefined
+      : {
+          cache: answerCache,
+          minSimilarity: settings.cacheSimilarity,
+          maxTemperature: settings.cacheMaxTemperature,
+          metrics: createAnswerCacheMetrics(metrics.http.registry, answerCache),
+        };
   const app = await buildRagApp({
     deps: {
       store,
@@ -98,6 +117,7 @@ async function startService(input: RunRagServiceInput): Promise<RunningRagServic
       ...(input.countTokens === undefined ? {} : { countTokens: input.countTokens }),
       ...(input.promptLimit === undefined ? {} : { promptLimit: input.promptLimit }),
       ...(input.adapters === undefined ? {} : { adapters: input.adapters }),
+      ...(cachePolicy === undefined ? {} : { answerCache: cachePolicy }),
     },
     http: httpConfigFromSettings(settings, input.autoMaxGenerations),
     tracer: createTracer(sinks, { promptCapture: settings.tracePrompts }),
@@ -128,9 +148,11 @@ async function startService(input: RunRagServiceInput): Promise<RunningRagServic
     ...(input.reload === undefined ? {} : { reload: input.reload }),
     onClose: async () => {
       input.adapters?.dispose?.();
+      await answerCache?.close();
       await input.disposeResources();
     },
   });
+  logCache = (message) => app.log.warn(message);
   try {
     await listenOrExplain(app, settings.host, settings.port);
   } catch (error) {

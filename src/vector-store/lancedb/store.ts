@@ -285,6 +285,17 @@ class LanceDbStore implements VectorStore {
     return total;
   }
 
+  /** The live generation and every table's LanceDB version ("-" for a table not created yet). */
+  async dataVersion(): Promise<string> {
+    this.#assertOpen();
+    const versions: string[] = [];
+    for (const category of ALL_CATEGORIES) {
+      const open = await this.#openTable(category);
+      versions.push(open === undefined ? "-" : String(await open.table.version()));
+    }
+    return `${this.#generation ?? "base"}:${versions.join(",")}`;
+  }
+
   async optimize(): Promise<void> {
     this.#assertOpen();
     for (const category of ALL_CATEGORIES) {

@@ -169,8 +169,10 @@ async function loadModelInfo() {
 }
 
 // ---- conversation ----
-function requestBody(query, history) {
+function requestBody(query, history, { regenerate = false } = {}) {
   const body = { query };
+  // "Regenerate" asks for a new answer: the answer cache must not hand back the same one.
+  if (regenerate) body.cache = false;
   const settings = state.settings;
   if (settings.author) body.author = settings.author;
   for (const name of Object.keys(NUMERIC_SETTINGS)) {
@@ -252,7 +254,7 @@ async function ask(query, { regenerate = false } = {}) {
   say("Retrieving sources…");
   let tokens = 0;
   try {
-    for await (const { event, data } of streamRag(requestBody(query, history), {
+    for await (const { event, data } of streamRag(requestBody(query, history, { regenerate }), {
       key: state.apiKey,
       signal: controller.signal,
     })) {
