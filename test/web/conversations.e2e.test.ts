@@ -26,7 +26,7 @@ const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`skipping the conversation tests: ${CHROMIUM} is missing (apt-get install -y chromium)`);
 
 type Turn = { role: string; content: string };
-type RagBody = { query: string; history?: Turn[]; stream?: boolean };
+type RagBody = { query: string; history?: Turn[]; stream?: boolean; cache?: boolean };
 type StoredTurn = { question: string; answer: string; status: string };
 type Stored = { id: string; title: string; turns: StoredTurn[] };
 
