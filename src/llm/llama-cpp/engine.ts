@@ -11,7 +11,13 @@ import { AppError } from "../../errors/index.js";
 import type { FinishReason } from "../port.js";
 import { type Admission, abortedError, createAdmission } from "./admission.js";
 import type { DecodeBackend, EngineBackendName, GeneratedToken } from "./decode-port.js";
-import type { EngineEvent, EngineRequest, LlamaCppEngine, LlamaCppEngineOptions } from "./engine-types.js";
+import {
+  type EngineEvent,
+  type EngineRequest,
+  type LlamaCppEngine,
+  type LlamaCppEngineOptions,
+  MAX_TOP_LOGPROBS,
+} from "./engine-types.js";
 import { checkTokenLimits, type TokenLimits } from "./limits.js";
 import { nativeAddonBuilt } from "./native/addon.js";
 import { createNativeBackend } from "./native/backend.js";
@@ -21,6 +27,7 @@ import { defaultThreads, defaultThreadsBatch, describeRuntime, type LlamaRuntime
 import { createIncrementalDetokenizer, createStopMatcher } from "./text-output.js";
 
 export type {
+  ChoiceGroup,
   EngineEvent,
   EngineObserver,
   EngineRequest,
@@ -216,6 +223,9 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
     const maxNewTokens = checkTokenLimits(limits, prompt.tokens.length, parameters.maxNewTokens);
     // Sampling is set up (logit bias checked, grammar compiled) before admission, so invalid
     // requests are refused without taking a sequence.
+    const topLogprobs = parameters.topLogprobs ?? 0;
+    const promptLogprobs = parameters.promptLogprobs === true;
+    checkTokenProbabilities(backend.name, topLogprobs, promptLogprobs);
     const setup = await backend.prepare(parameters, prompt.tokens);
     const controller = new AbortController();
     const signals = [controller.signal];
@@ -258,16 +268,23 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
         model.detokenize(tokens as Token[], false, lastTokens as Token[]),
       );
       const stopMatcher = createStopMatcher([...(parameters.stop ?? []), ...prompt.stopTexts]);
+      // n > 1: the first request of the group to generate lends its prompt KV to the others.
+      const group = parameters.choiceGroup;
+      const shareWith = group?.slot;
+      if (group !== undefined && shareWith === undefined) group.slot = slot.index;
       const stream = backend.generate(
         {
           slot: slot.index,
           promptTokens: prompt.tokens,
           stopTokens,
           maxTokens: maxNewTokens,
-          logprobs: parameters.logprobs === true,
+          logprobs: parameters.logprobs === true || topLogprobs > 0,
           cachePrompt,
           adapter,
           signal,
+          ...(topLogprobs > 0 ? { topLogprobs } : {}),
+          ...(promptLogprobs ? { promptLogprobs } : {}),
+          ...(shareWith === undefined ? {} : { shareWith }),
         },
         setup,
       );
@@ -280,6 +297,7 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
       let lastTokenAt = performance.now();
       let reason: FinishReason = "eos";
       let flushed = false;
+      let promptLogprobValues: readonly number[] | undefined;
       activeGenerations += 1;
       try {
         for (;;) {
@@ -293,6 +311,7 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
           }
           if (item === undefined) break;
           completionTokens += 1;
+          if (item.promptLogprobs !== undefined) promptLogprobValues = item.promptLogprobs;
           // Before the model is used: dispose() aborts requests, then frees the model.
           if (signal.aborted) throw cancelled();
           const token = item.token;
@@ -312,7 +331,22 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
           const piece = stopMatcher.push(raw);
           const pieceText = last && !piece.stopped ? piece.text + stopMatcher.flush() : piece.text;
           text += pieceText;
-          yield { type: "token", id: token, text: pieceText, logprob: item.logprob, special: endOfGeneration };
+          yield {
+            type: "token",
+            id: token,
+            text: pieceText,
+            logprob: item.logprob,
+            special: endOfGeneration,
+            ...(item.top === undefined
+              ? {}
+              : {
+                  top: item.top.map((entry) => ({
+                    id: entry.token,
+                    text: model.detokenize([entry.token as Token], false),
+                    logprob: entry.logprob,
+                  })),
+                }),
+          };
           if (!piece.stopped && !last) continue;
           flushed = true;
           reason = piece.stopped || stopTokens.has(token) ? "stop" : endOfGeneration ? "eos" : "length";
@@ -343,6 +377,9 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
         cachedPromptTokens,
         completionTokens,
         seed: setup.seed,
+        ...(promptLogprobs
+          ? { promptLogprobs: [null, ...(promptLogprobValues ?? Array(prompt.tokens.length - 1).fill(null))] }
+          : {}),
       };
     } finally {
       running.delete(controller);
@@ -371,6 +408,7 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
       vocabularySize: metadataTokens?.length,
       promptCache,
       adapters: adapters.map(({ name, scale }) => ({ name, scale })),
+      maxChoices: options.maxChoices ?? DEFAULT_MAX_CHOICES,
     },
     run,
     detokenize(tokens, special = false) {
@@ -409,6 +447,25 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
     },
   };
 }
+
+/** Top alternatives and prompt logprobs need the native engine (node-llama-cpp does not expose them raw). */
+function checkTokenProbabilities(engine: EngineBackendName, topLogprobs: number, promptLogprobs: boolean): void {
+  if (!Number.isInteger(topLogprobs) || topLogprobs < 0 || topLogprobs > MAX_TOP_LOGPROBS) {
+    throw new AppError(
+      "validation_error",
+      `Input validation error: top log-probabilities must be an integer in [0, ${MAX_TOP_LOGPROBS}]. Given: ${topLogprobs}`,
+    );
+  }
+  if (engine === "native" || (topLogprobs === 0 && !promptLogprobs)) return;
+  const what = topLogprobs > 0 ? "top_logprobs / top_n_tokens" : "prompt logprobs (decoder_input_details)";
+  throw new AppError(
+    "unsupported_by_engine",
+    `${what} need the native engine; this server runs node-llama-cpp: build it with npm run build:native and start serve-llm with --engine native`,
+    { details: { engine } },
+  );
+}
+
+export const DEFAULT_MAX_CHOICES = 8;
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
