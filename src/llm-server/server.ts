@@ -81,6 +81,7 @@ export async function startLlmServer(
       batchSize: config.batchSize,
       flashAttention: config.flashAttention === "auto" ? "auto" : config.flashAttention === "on",
       promptCache: config.promptCache === "on",
+      maxChoices: config.maxN,
       loras: config.loras,
       requestTimeoutMs: config.requestTimeoutSeconds * 1000,
       observer: metrics.observer,

@@ -131,6 +131,8 @@ export type EngineEvent =
       text: string;
       logprob: number | null;
       special: boolean;
+      /** With logprobs: the token's own text (`text` is what the stream shows, after stop sequences). */
+      piece?: string;
       /** With `topLogprobs` > 0: the most likely tokens at this position, most likely first. */
       top?: readonly TopToken[];
     }

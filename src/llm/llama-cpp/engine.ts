@@ -315,6 +315,10 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
           // Before the model is used: dispose() aborts requests, then frees the model.
           if (signal.aborted) throw cancelled();
           const token = item.token;
+          // With logprobs, each token's own text, read after the tokens before it (a
+          // SentencePiece word's leading space only shows there).
+          const context = item.logprob === null ? undefined : (slotTokens.slice(-4) as Token[]);
+          const textOf = (id: number): string => model.detokenize([id as Token], false, context);
           slotTokens.push(token);
           const endOfGeneration = stopTokens.has(token) || model.isEogToken(token as Token);
           const first = completionTokens === 1;
@@ -337,12 +341,13 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
             text: pieceText,
             logprob: item.logprob,
             special: endOfGeneration,
+            ...(context === undefined ? {} : { piece: textOf(token) }),
             ...(item.top === undefined
               ? {}
               : {
                   top: item.top.map((entry) => ({
                     id: entry.token,
-                    text: model.detokenize([entry.token as Token], false),
+                    text: textOf(entry.token),
                     logprob: entry.logprob,
                   })),
                 }),
