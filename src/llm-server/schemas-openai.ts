@@ -152,5 +152,5 @@ export function parseChatRequest(raw: unknown): ParsedOpenAiRequest {
 
 function withLogprobs(parameters: EngineRequest["parameters"], top: number | undefined): EngineRequest["parameters"] {
   if (top === undefined) return parameters;
-  return { ...parameters, logprobs: true, ...(top > 0 ? { topLogprobs: top } : {}) };
+  return { ...parameters, logprobs: true, tokenPieces: true, ...(top > 0 ? { topLogprobs: top } : {}) };
 }

@@ -100,6 +100,8 @@ export type EngineRequest = {
     adapter?: string;
     /** Report the `topLogprobs` most likely tokens with each token (0–20; native engine only). */
     topLogprobs?: number;
+    /** Report each token's own text (`piece`) with its event, as OpenAI's logprobs list tokens. */
+    tokenPieces?: boolean;
     /** Report each prompt token's logprob in `done` (TGI's prefill details; native engine only). */
     promptLogprobs?: boolean;
     /** n > 1: requests of one group share the prompt's KV (see engine-choices.ts). */

@@ -317,7 +317,8 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
           const token = item.token;
           // With logprobs, each token's own text, read after the tokens before it (a
           // SentencePiece word's leading space only shows there).
-          const context = item.logprob === null ? undefined : (slotTokens.slice(-4) as Token[]);
+          const context =
+            parameters.tokenPieces === true || item.top !== undefined ? (slotTokens.slice(-4) as Token[]) : undefined;
           const textOf = (id: number): string => model.detokenize([id as Token], false, context);
           slotTokens.push(token);
           const endOfGeneration = stopTokens.has(token) || model.isEogToken(token as Token);
@@ -341,7 +342,7 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
             text: pieceText,
             logprob: item.logprob,
             special: endOfGeneration,
-            ...(context === undefined ? {} : { piece: textOf(token) }),
+            ...(parameters.tokenPieces === true ? { piece: textOf(token) } : {}),
             ...(item.top === undefined
               ? {}
               : {
