@@ -100,7 +100,8 @@ export async function run(args: string[]): Promise<void> {
     parallel: options.parallel,
     threads: options.threads,
     contextSize: options.contextSize,
-    extraArgs: ["--engine", "native", "--max-n", String(options.parallel)],
+    // A generous timeout: on a saturated machine a 4-choice request can take minutes.
+    extraArgs: ["--engine", "native", "--max-n", String(options.parallel), "--request-timeout", "600"],
   });
   try {
     const common = {

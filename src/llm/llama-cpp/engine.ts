@@ -11,13 +11,7 @@ import { AppError } from "../../errors/index.js";
 import type { FinishReason } from "../port.js";
 import { type Admission, abortedError, createAdmission } from "./admission.js";
 import type { DecodeBackend, EngineBackendName, GeneratedToken } from "./decode-port.js";
-import {
-  type EngineEvent,
-  type EngineRequest,
-  type LlamaCppEngine,
-  type LlamaCppEngineOptions,
-  MAX_TOP_LOGPROBS,
-} from "./engine-types.js";
+import type { EngineEvent, EngineRequest, LlamaCppEngine, LlamaCppEngineOptions } from "./engine-types.js";
 import { checkTokenLimits, type TokenLimits } from "./limits.js";
 import { nativeAddonBuilt } from "./native/addon.js";
 import { createNativeBackend } from "./native/backend.js";
@@ -25,6 +19,7 @@ import { createNodeLlamaCppBackend } from "./node-llama-cpp-backend.js";
 import { createPromptBuilder, type PromptBuilder } from "./prompt.js";
 import { defaultThreads, defaultThreadsBatch, describeRuntime, type LlamaRuntime } from "./runtime.js";
 import { createIncrementalDetokenizer, createStopMatcher } from "./text-output.js";
+import { checkTokenProbabilities } from "./token-probabilities.js";
 
 export type {
   ChoiceGroup,
@@ -452,23 +447,6 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
       await llama.dispose();
     },
   };
-}
-
-/** Top alternatives and prompt logprobs need the native engine (node-llama-cpp does not expose them raw). */
-function checkTokenProbabilities(engine: EngineBackendName, topLogprobs: number, promptLogprobs: boolean): void {
-  if (!Number.isInteger(topLogprobs) || topLogprobs < 0 || topLogprobs > MAX_TOP_LOGPROBS) {
-    throw new AppError(
-      "validation_error",
-      `Input validation error: top log-probabilities must be an integer in [0, ${MAX_TOP_LOGPROBS}]. Given: ${topLogprobs}`,
-    );
-  }
-  if (engine === "native" || (topLogprobs === 0 && !promptLogprobs)) return;
-  const what = topLogprobs > 0 ? "top_logprobs / top_n_tokens" : "prompt logprobs (decoder_input_details)";
-  throw new AppError(
-    "unsupported_by_engine",
-    `${what} need the native engine; this server runs node-llama-cpp: build it with npm run build:native and start serve-llm with --engine native`,
-    { details: { engine } },
-  );
 }
 
 export const DEFAULT_MAX_CHOICES = 8;
