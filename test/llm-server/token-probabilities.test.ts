@@ -9,7 +9,7 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultBackend } from "../../src/llm/llama-cpp/index.js";
 import { testEngineBackend } from "../../src/testing/engine-backend.js";
-import { sseData, startTestService, type TestService } from "./helpers.js";
+import { sseData, startTestService, type TestService, waitFor } from "./helpers.js";
 
 const native = (testEngineBackend().backend ?? defaultBackend()) === "native";
 
@@ -187,6 +187,23 @@ describe("n > 1", () => {
     }
     expect(streamed).toEqual(texts);
     expect(finished.sort()).toEqual([0, 1, 2]);
+  });
+
+  it("a client that leaves an n > 1 stream frees every choice's sequence", async () => {
+    const engine = service.holder.require();
+    const controller = new AbortController();
+    const address = client.baseURL.replace(/\/v1$/, "");
+    const response = await fetch(`${address}/v1/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ prompt: "Long", max_tokens: 400, n: 3, stream: true, ignore_eos: true }),
+      signal: controller.signal,
+    });
+    const reader = response.body?.getReader();
+    await reader?.read();
+    expect(engine.stats().sequencesInUse).toBeGreaterThan(0);
+    controller.abort();
+    await waitFor(async () => engine.stats().sequencesInUse === 0, "the sequences to be released");
   });
 
   it("n beyond --max-n or the parallel sequences is 422 too_many_choices", async () => {
