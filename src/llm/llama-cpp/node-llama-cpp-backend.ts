@@ -6,7 +6,14 @@
  */
 import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import { createBatchGate } from "./batch-gate.js";
-import type { DecodeBackend, GenerationJob, PreparedSampling, TokenStream } from "./decode-port.js";
+import type {
+  DecodeBackend,
+  GeneratedToken,
+  GenerationJob,
+  PreparedSampling,
+  TokenLogprob,
+  TokenStream,
+} from "./decode-port.js";
 import { createSequenceResolver } from "./queued-sequences.js";
 import { createSamplingFactory, type SamplingSetup } from "./sampling.js";
 
@@ -60,14 +67,13 @@ export async function createNodeLlamaCppBackend(
         await sequence.clearHistory();
       }
       cachedTokens = reuse;
-      yield* sequence.evaluateWithMetadata(
-        prompt.slice(reuse),
-        job.logprobs ? { confidence: true } : {},
-        prepared.setup.options,
-      );
+      // node-llama-cpp's probabilities are those after its samplers (temperature, bias, top-k/p):
+      // the whole vocabulary as a Map, most likely first, only when alternatives are asked for.
+      const metadata = (job.topLogprobs ?? 0) > 0 ? { confidence: true, probabilities: true } : { confidence: true };
+      yield* sequence.evaluateWithMetadata(prompt.slice(reuse), job.logprobs ? metadata : {}, prepared.setup.options);
     };
     const evaluation = evaluate();
-    type Step = IteratorResult<{ token: Token; confidence?: number }>;
+    type Step = IteratorResult<{ token: Token; confidence?: number; probabilities?: Map<Token, number> }>;
     // Counted by the batch gate from the first request for a token until no more will follow.
     let asking = false;
     const stopAsking = (): void => {
@@ -96,13 +102,15 @@ export async function createNodeLlamaCppBackend(
           stopAsking();
           return undefined;
         }
-        const { token, confidence } = step.value;
+        const { token, confidence, probabilities } = step.value;
         // Pushed before the next token is asked for: the repetition penalty reads this history.
         generated.push(token);
         const last = job.stopTokens.has(token) || model.isEogToken(token) || generated.length >= job.maxTokens;
         if (!last && !job.signal.aborted) pending = askForToken();
         else stopAsking();
-        return { token, logprob: confidence === undefined ? null : Math.log(confidence) };
+        const item: GeneratedToken = { token, logprob: confidence === undefined ? null : Math.log(confidence) };
+        if (probabilities !== undefined) item.top = topOf(probabilities, job.topLogprobs ?? 0);
+        return item;
       },
       async close() {
         stopAsking();
@@ -130,4 +138,15 @@ export async function createNodeLlamaCppBackend(
       await context.dispose();
     },
   };
+}
+
+/** The first `count` entries of node-llama-cpp's probabilities (sorted, most likely first) as logprobs. */
+function topOf(probabilities: ReadonlyMap<Token, number>, count: number): TokenLogprob[] {
+  const top: TokenLogprob[] = [];
+  for (const [token, probability] of probabilities) {
+    // Tokens its samplers excluded (banned, cut by top-k/top-p) have probability 0: not alternatives.
+    if (top.length >= count || probability <= 0) break;
+    top.push({ token, logprob: Math.log(probability) });
+  }
+  return top;
 }
