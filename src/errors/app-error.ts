@@ -8,7 +8,6 @@ export type ErrorCode =
   | "bad_request"
   | "validation_error"
   | "unknown_adapter"
-  | "unsupported_by_engine"
   | "too_many_choices"
   | "unauthorized"
   | "not_found"
@@ -77,8 +76,6 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   bad_request: 400,
   validation_error: 422,
   unknown_adapter: 422,
-  // A feature the running engine (--engine node-llama-cpp) cannot provide; the message names --engine native.
-  unsupported_by_engine: 422,
   // n / best_of beyond --max-n or the parallel sequences.
   too_many_choices: 422,
   unauthorized: 401,

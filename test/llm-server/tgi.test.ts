@@ -4,8 +4,6 @@ import { testEngineBackend } from "../../src/testing/engine-backend.js";
 import { sseData, startTestService, type TestService } from "./helpers.js";
 
 let service: TestService;
-// Prefill logprobs (decoder_input_details) need the native engine (token-probabilities.test.ts).
-const native = (testEngineBackend().backend ?? defaultBackend()) === "native";
 beforeAll(async () => {
   service = await startTestService();
 });
@@ -35,14 +33,14 @@ describe("TGI API", () => {
   it("POST /generate returns generated_text, and details with finish reason and token counts", async () => {
     const { status, json } = await generate({
       inputs: "Hello world",
-      parameters: { max_new_tokens: 8, details: true, decoder_input_details: native, ignore_eos: true },
+      parameters: { max_new_tokens: 8, details: true, decoder_input_details: true, ignore_eos: true },
     });
     expect(status).toBe(200);
     expect(typeof json.generated_text).toBe("string");
     expect(json.details?.finish_reason).toBe("length");
     expect(json.details?.generated_tokens).toBe(8);
     expect(json.details?.tokens).toHaveLength(8);
-    expect(json.details?.prefill.length).toBe(native ? json.details?.input_length : 0);
+    expect(json.details?.prefill.length).toBe(json.details?.input_length);
     expect(json.details?.tokens.map((token) => token.text).join("")).toBe(json.generated_text);
     for (const token of json.details?.tokens ?? []) expect(token.logprob).toBeLessThanOrEqual(0);
   });

@@ -39,9 +39,9 @@ export type GenerationJob = {
   stopTokens: ReadonlySet<number>;
   maxTokens: number;
   logprobs: boolean;
-  /** Alternatives reported per token (0–20); the native backend only. */
+  /** Alternatives reported per token (0–20). */
   topLogprobs?: number;
-  /** Report each prompt token's logprob; the native backend only. */
+  /** Report each prompt token's logprob (every prompt position evaluated, nothing from the cache). */
   promptLogprobs?: boolean;
   /** n > 1: the slot of a sibling job with the same prompt whose KV this one may copy. */
   shareWith?: number;

@@ -98,11 +98,11 @@ export type EngineRequest = {
     cachePrompt?: boolean;
     /** The name of a LoRA adapter (LlamaCppEngineOptions.loras); unknown names are `unknown_adapter`. */
     adapter?: string;
-    /** Report the `topLogprobs` most likely tokens with each token (0–20; native engine only). */
+    /** Report the `topLogprobs` most likely tokens with each token (0–20). */
     topLogprobs?: number;
     /** Report each token's own text (`piece`) with its event, as OpenAI's logprobs list tokens. */
     tokenPieces?: boolean;
-    /** Report each prompt token's logprob in `done` (TGI's prefill details; native engine only). */
+    /** Report each prompt token's logprob in `done` (TGI's prefill details); no prompt cache then. */
     promptLogprobs?: boolean;
     /** n > 1: requests of one group share the prompt's KV (see engine-choices.ts). */
     choiceGroup?: ChoiceGroup;

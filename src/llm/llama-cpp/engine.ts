@@ -220,7 +220,7 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
     // requests are refused without taking a sequence.
     const topLogprobs = parameters.topLogprobs ?? 0;
     const promptLogprobs = parameters.promptLogprobs === true;
-    checkTokenProbabilities(backend.name, topLogprobs, promptLogprobs);
+    checkTokenProbabilities(topLogprobs);
     const setup = await backend.prepare(parameters, prompt.tokens);
     const controller = new AbortController();
     const signals = [controller.signal];

@@ -54,11 +54,12 @@ export async function createNodeLlamaCppBackend(
     const generated = prepared.history;
     const prompt = job.promptTokens as Token[];
     let cachedTokens = 0;
+    let promptLogprobs: number[] | undefined;
     // Keeps the longest common prefix of the sequence's tokens (at least one prompt token is
     // evaluated, for its logits) and evaluates the rest; without cachePrompt, everything.
     const evaluate = async function* () {
       let reuse = 0;
-      if (job.cachePrompt) {
+      if (job.cachePrompt && job.promptLogprobs !== true) {
         reuse = Math.min(sequence.compareContextTokens(prompt).firstDifferentIndex, prompt.length - 1);
         if (reuse < sequence.nextTokenIndex) {
           await sequence.eraseContextTokenRanges([{ start: reuse, end: sequence.nextTokenIndex }]);
@@ -67,6 +68,10 @@ export async function createNodeLlamaCppBackend(
         await sequence.clearHistory();
       }
       cachedTokens = reuse;
+      if (job.promptLogprobs === true) {
+        promptLogprobs = await evaluatePromptLogprobs(sequence, prompt);
+        reuse = prompt.length - 1;
+      }
       // node-llama-cpp's probabilities are those after its samplers (temperature, bias, top-k/p):
       // the whole vocabulary as a Map, most likely first, only when alternatives are asked for.
       const metadata = (job.topLogprobs ?? 0) > 0 ? { confidence: true, probabilities: true } : { confidence: true };
@@ -110,6 +115,8 @@ export async function createNodeLlamaCppBackend(
         else stopAsking();
         const item: GeneratedToken = { token, logprob: confidence === undefined ? null : Math.log(confidence) };
         if (probabilities !== undefined) item.top = topOf(probabilities, job.topLogprobs ?? 0);
+        if (promptLogprobs !== undefined) item.promptLogprobs = promptLogprobs;
+        promptLogprobs = undefined;
         return item;
       },
       async close() {
@@ -149,4 +156,32 @@ function topOf(probabilities: ReadonlyMap<Token, number>, count: number): TokenL
     top.push({ token, logprob: Math.log(probability) });
   }
   return top;
+}
+
+/** Prompt positions whose probabilities are held at once (each is a Map over the vocabulary). */
+const PROMPT_LOGPROB_CHUNK = 32;
+
+/**
+ * Evaluates every prompt token but the last into the (cleared) sequence, asking node-llama-cpp
+ * for the next-token probabilities at each position: the logprob of prompt tokens 1…n−1 given
+ * the ones before (TGI's prefill details). In chunks, so that few vocabulary-sized Maps live at once.
+ */
+async function evaluatePromptLogprobs(sequence: LlamaContextSequence, prompt: readonly Token[]): Promise<number[]> {
+  const logprobs: number[] = [];
+  for (let start = 0; start < prompt.length - 1; start += PROMPT_LOGPROB_CHUNK) {
+    const end = Math.min(prompt.length - 1, start + PROMPT_LOGPROB_CHUNK);
+    const items = prompt
+      .slice(start, end)
+      .map((token): [Token, { generateNext: { probabilities: true } }] => [
+        token,
+        { generateNext: { probabilities: true } },
+      ]);
+    const results = await sequence.controlledEvaluate(items);
+    results.forEach((result, index) => {
+      const next = prompt[start + index + 1];
+      const probability = next === undefined ? undefined : result?.next?.probabilities?.get(next);
+      logprobs.push(probability === undefined ? Number.NaN : Math.log(probability));
+    });
+  }
+  return logprobs;
 }
