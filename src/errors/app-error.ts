@@ -8,6 +8,7 @@ export type ErrorCode =
   | "bad_request"
   | "validation_error"
   | "unknown_adapter"
+  | "too_many_choices"
   | "unauthorized"
   | "not_found"
   | "payload_too_large"
@@ -77,6 +78,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   bad_request: 400,
   validation_error: 422,
   unknown_adapter: 422,
+  // n / best_of beyond --max-n or the parallel sequences.
+  too_many_choices: 422,
   unauthorized: 401,
   not_found: 404,
   payload_too_large: 413,

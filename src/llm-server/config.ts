@@ -29,6 +29,8 @@ export const llmServerConfigSchema = z.object({
   batchSize: positiveInt.default(512),
   flashAttention: z.enum(["auto", "on", "off"]).default("auto"),
   promptCache: z.enum(["on", "off"]).default("on"),
+  // Most sequences per request (OpenAI n, TGI best_of); also bounded by --parallel.
+  maxN: positiveInt.default(8),
   loras: z.array(z.string()).default([]),
   contextSize: positiveInt.optional(),
   maxConcurrentRequests: positiveInt.optional(),

@@ -101,6 +101,7 @@ export async function startLlmServer(
       batchSize: config.batchSize,
       flashAttention: config.flashAttention === "auto" ? "auto" : config.flashAttention === "on",
       promptCache: config.promptCache === "on",
+      maxChoices: config.maxN,
       loras: served.adapters.map(({ name, path, scale }) => ({ name, path, scale })),
       requestTimeoutMs: config.requestTimeoutSeconds * 1000,
       observer: metrics.observer,

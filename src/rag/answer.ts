@@ -6,11 +6,11 @@
  * non-streaming route collects them (one code path for both).
  */
 import { performance } from "node:perf_hooks";
+import type { Author } from "../domain/index.js";
 import { AppError, type ErrorCode } from "../errors/index.js";
 import type { FinishReason, LanguageModel, StreamPart, Usage } from "../llm/index.js";
 import type { ActiveTrace } from "../observability/tracing/index.js";
 import { noopTrace } from "../observability/tracing/index.js";
-import type { Author } from "../domain/index.js";
 import { buildPrompt, currentPromptFingerprint, PREPROCESSING_VERSION } from "../preprocessing/index.js";
 import type { ServedModelRef } from "./adapter-routing.js";
 import { openCacheSession } from "./cache/policy.js";

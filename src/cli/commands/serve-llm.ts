@@ -84,6 +84,13 @@ const FLAGS: Flag[] = [
     defaultValue: "on",
   },
   {
+    flags: "--max-n <n>",
+    description:
+      "most sequences one request may ask for (OpenAI n, TGI best_of); each takes a parallel sequence, so also at most --parallel",
+    env: "LLM_TWIN_MAX_N",
+    defaultValue: "8",
+  },
+  {
     flags: "--context-size <n>",
     description: "context tokens per sequence",
     env: "LLM_TWIN_CONTEXT_SIZE",
@@ -239,6 +246,7 @@ export function registerServeLlmCommand(program: Command): void {
       batchSize: flags.batchSize,
       flashAttention: flags.flashAttention,
       promptCache: flags.promptCache,
+      maxN: flags.maxN,
       loras: flags.lora,
       contextSize: flags.contextSize,
       maxConcurrentRequests: flags.maxConcurrentRequests,

@@ -4,9 +4,10 @@
  * Adapters: in memory (./memory-cache.ts, the default) and Redis (./redis-cache.ts). Both pass
  * the shared contract suite (src/rag/testing/answer-cache-contract.ts).
  */
-import type { ServedModelRef } from "../adapter-routing.js";
+
 import type { Author } from "../../domain/index.js";
 import type { FinishReason, Usage } from "../../llm/index.js";
+import type { ServedModelRef } from "../adapter-routing.js";
 import type { RagSource } from "../types.js";
 
 /** What a hit gives back: enough to replay the answer as /rag and the OpenAI route send it. */
