@@ -126,13 +126,13 @@ export async function enqueueIngestion(options: EnqueueIngestionOptions): Promis
     options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir },
   );
   const fingerprint = createFingerprint(embedder);
-  await embedder.dispose();
+  await embedder[Symbol.asyncDispose]();
   const store = await openVectorStore(storeUri);
   let recreated: boolean;
   try {
     recreated = (await prepareStore(store, fingerprint, { recreate: options.recreate === true })).recreated;
   } finally {
-    await store.close();
+    await store[Symbol.asyncDispose]();
   }
 
   const queue = new Queue<IngestionJobData>(queueName, { connection });

@@ -162,8 +162,10 @@ function createResources(cacheDir: string | undefined) {
   };
   const dispose = async () => {
     await optimizing;
-    await Promise.allSettled([...stores.values()].map(async (store) => (await store).close()));
-    await Promise.allSettled([...embedders.values()].map(async (entry) => (await entry).embedder.dispose()));
+    await Promise.allSettled([...stores.values()].map(async (store) => (await store)[Symbol.asyncDispose]()));
+    await Promise.allSettled(
+      [...embedders.values()].map(async (entry) => (await entry).embedder[Symbol.asyncDispose]()),
+    );
   };
   return { embedderFor, storeFor, ingesterFor, optimizeChanged, dispose };
 }

@@ -118,6 +118,6 @@ export type VectorStore = {
   count(category?: DataCategory): Promise<number>;
   /** Builds or refreshes ANN and full-text indexes where the adapter needs an explicit step. */
   optimize(): Promise<void>;
-  close(): Promise<void>;
+  /** Releases the store's handles (the one release verb of every adapter, see src/runtime). */
   [Symbol.asyncDispose](): Promise<void>;
 };

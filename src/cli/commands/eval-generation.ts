@@ -183,7 +183,7 @@ async function loadLlm(config: EvalGenerationConfig): Promise<InProcessLlm> {
   if (config.llmUrl !== undefined) {
     const { createLanguageModelFromUrl } = await import("../../llm/clients/index.js");
     const llm = createLanguageModelFromUrl(config.llmUrl, { api: config.llmApi });
-    return { llm, dispose: () => llm.dispose() };
+    return { llm, dispose: () => llm[Symbol.asyncDispose]() };
   }
   const { DEMO_MODEL, DEMO_MODEL_WARNING, demoModelPath } = await import("../../llm/demo-model.js");
   const { createLlamaCppLanguageModel } = await import("../../llm/llama-cpp/index.js");
@@ -200,7 +200,7 @@ async function loadLlm(config: EvalGenerationConfig): Promise<InProcessLlm> {
     parallel: 1,
     ...(config.threads === undefined ? {} : { threads: config.threads }),
   });
-  return { llm, extras: inProcessPromptLimit(llm.engine), dispose: () => llm.dispose() };
+  return { llm, extras: inProcessPromptLimit(llm.engine), dispose: () => llm[Symbol.asyncDispose]() };
 }
 
 function twinOptions(config: EvalGenerationConfig): GenerationRunOptions["twin"] {

@@ -139,7 +139,7 @@ export async function runEvalRetrievalCommand(config: EvalCommandConfig): Promis
     }
   } finally {
     stopHandlingSignals();
-    await reranker?.dispose();
+    await reranker?.[Symbol.asyncDispose]();
   }
 }
 

@@ -235,7 +235,7 @@ async function readStoreEmbedderId(storeUri: string, embedderSpec: string): Prom
   try {
     return (await store.readMetadata())?.fingerprint.embedder.id;
   } finally {
-    await store.close();
+    await store[Symbol.asyncDispose]();
   }
 }
 
@@ -302,14 +302,14 @@ async function ingestHere(path: string, config: IngestCommandConfig) {
       progress?.finish();
       return summary;
     } finally {
-      await store.close();
+      await store[Symbol.asyncDispose]();
     }
   } catch (error) {
     progress?.finish();
     throw error;
   } finally {
     stopHandlingSignals();
-    await embedder.dispose();
+    await embedder[Symbol.asyncDispose]();
   }
 }
 

@@ -117,7 +117,12 @@ async function openTwin(options: GenerationRunOptions): Promise<{ twin: Twin; cl
   let traceLog: TraceLog | undefined;
   const close = async () => {
     await traceLog?.flush();
-    await Promise.allSettled([store?.close(), embedder?.dispose(), llm?.dispose(), traceLog?.close()]);
+    await Promise.allSettled([
+      store?.[Symbol.asyncDispose](),
+      embedder?.[Symbol.asyncDispose](),
+      llm?.dispose(),
+      traceLog?.[Symbol.asyncDispose](),
+    ]);
   };
   try {
     store = await openVectorStore(spec.store);

@@ -125,8 +125,8 @@ export async function runRetrievalEvaluation(options: RunEvaluationOptions): Pro
       results,
     };
   } finally {
-    await store.close();
-    if (options.embedder === undefined) await embedder.dispose?.();
+    await store[Symbol.asyncDispose]();
+    if (options.embedder === undefined) await embedder[Symbol.asyncDispose]?.();
   }
 }
 

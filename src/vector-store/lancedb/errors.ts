@@ -48,8 +48,7 @@ export function withStoreErrors(store: VectorStore, forgetHandles: () => void = 
     listAuthors: guard("author listing", store.listAuthors, true),
     count: guard("count", store.count, true),
     optimize: guard("optimize", store.optimize),
-    close: guard("close", store.close),
-    [Symbol.asyncDispose]: guard("close", store.close),
+    [Symbol.asyncDispose]: guard("close", store[Symbol.asyncDispose]),
   };
 }
 
