@@ -13,6 +13,7 @@ import {
 } from "../llm/llama-cpp/index.js";
 import { createDownloadProgressReporter, resolveModelFile } from "../model-source/index.js";
 import { edgeLoggerOptions, listenOrExplain } from "../observability/http/index.js";
+import { acquire, type ResourceStack } from "../runtime/index.js";
 import { buildLlmServerApp } from "./app.js";
 import type { LlmServerConfig } from "./config.js";
 import { createLlmServerMetrics } from "./metrics.js";
@@ -25,6 +26,8 @@ export type RunningLlmServer = {
   url: string;
   /** Resolves when the model serves; rejects when it could not be loaded. */
   ready: Promise<LlamaCppEngine>;
+  /** What the server holds (HTTP server, model load, model), released by `shutdown`. */
+  resources: ResourceStack;
   /** Graceful shutdown; resolves once everything is closed. */
   shutdown(reason?: string): Promise<void>;
 };
@@ -41,33 +44,37 @@ export async function startLlmServer(
   const logger = pino(edgeLoggerOptions(config.logLevel, "llm-twin-serve-llm"));
   const holder = createModelHolder();
   const metrics = createLlmServerMetrics(holder);
-  const app = buildLlmServerApp({
-    holder,
-    metrics,
-    bodyLimitBytes: config.bodyLimitBytes,
-    logger,
-    apiKeys: config.apiKeys,
-    authFailureLimit: { max: config.authFailureLimit, windowMs: config.authFailureWindowMs },
-    timeouts: {
-      headersTimeoutMs: config.headersTimeoutMs,
-      receiveTimeoutMs: config.receiveTimeoutMs,
-      keepAliveTimeoutMs: config.keepAliveTimeoutMs,
-    },
-  });
-  // Listening comes before the model loads (so /health answers 503 meanwhile): a port in use is
-  // reported before any loading starts.
-  try {
+  const loadController = new AbortController();
+  // Everything built is owned by one stack (src/runtime): released newest first — the model, the
+  // model load, then the HTTP server — also when start-up fails half-way.
+  const { value: app, stack } = await acquire(async (resources) => {
+    const app = resources.use(
+      "HTTP server",
+      buildLlmServerApp({
+        holder,
+        metrics,
+        bodyLimitBytes: config.bodyLimitBytes,
+        logger,
+        apiKeys: config.apiKeys,
+        authFailureLimit: { max: config.authFailureLimit, windowMs: config.authFailureWindowMs },
+        timeouts: {
+          headersTimeoutMs: config.headersTimeoutMs,
+          receiveTimeoutMs: config.receiveTimeoutMs,
+          keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+        },
+      }),
+    );
+    // Listening comes before the model loads (so /health answers 503 meanwhile): a port in use is
+    // reported before any loading starts.
     await listenOrExplain(app, config.host, config.port);
-  } catch (error) {
-    await app.close().catch(() => {});
-    throw error;
-  }
+    resources.defer("model load", () => loadController.abort());
+    return app;
+  });
   const address = app.server.address();
   const port = typeof address === "object" && address !== null ? address.port : config.port;
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
   logger.info({ url, model: config.model }, "listening; loading the model");
 
-  const loadController = new AbortController();
   const ready = (async () => {
     const reporterOptions = options.progressStream === undefined ? {} : { stream: options.progressStream as never };
     const modelPath = await resolveModelFile(config.model, {
@@ -99,10 +106,11 @@ export async function startLlmServer(
         maxNewTokens: config.maxNewTokens,
       }),
     });
-    if (holder.state === "stopping") {
+    if (holder.state === "stopping" || stack.disposed) {
       await engine.dispose();
       throw new Error("shut down while loading");
     }
+    stack.use("model", engine);
     holder.setReady(engine);
     logger.info({ modelId: engine.modelId, ...engine.info, limits: engine.limits }, "model ready");
     logger.info(describeForLog(engine.info.runtime));
@@ -135,15 +143,14 @@ export async function startLlmServer(
         ]);
         clearTimeout(timer);
         if (!finished) logger.warn("grace period over: cancelling the remaining requests");
-        await engine.dispose();
       }
-      await app.close();
+      await stack.disposeAsync();
       logger.info("stopped");
     })();
     return shuttingDown;
   }
 
-  return { app, holder, url, ready, shutdown };
+  return { app, holder, url, ready, resources: stack, shutdown };
 }
 
 function definedOnly<T extends Record<string, unknown>>(values: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
