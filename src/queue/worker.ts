@@ -23,15 +23,11 @@
  */
 import { type Job, Queue, UnrecoverableError, Worker } from "bullmq";
 import type { RawDocument } from "../domain/index.js";
-import type { Embedder } from "../embedding/index.js";
-import { createEmbedder, STATIC_EMBEDDER_SPEC } from "../embedding/index.js";
+import { STATIC_EMBEDDER_SPEC } from "../embedding/index.js";
 import { AppError, type ErrorCode } from "../errors/index.js";
-import { createDocumentIngester, type DocumentIngester } from "../ingestion/index.js";
 import type { ReadResult } from "../ingestion/readers/index.js";
-import { assertFingerprintMatches, createFingerprint } from "../preprocessing/index.js";
+import { assertFingerprintMatches } from "../preprocessing/index.js";
 import { acquire } from "../runtime/index.js";
-import type { PreprocessingFingerprint, VectorStore } from "../vector-store/index.js";
-import { openVectorStore } from "../vector-store/index.js";
 import {
   DEFAULT_LOCK_DURATION_MS,
   DEFAULT_MAX_STALLED_COUNT,
@@ -48,6 +44,7 @@ import {
 } from "./config.js";
 import { queueConnection } from "./connection.js";
 import { assertQueueReachable } from "./reachability.js";
+import { createWorkerResources, describeError } from "./worker-resources.js";
 
 export type IngestionWorkerEvent =
   | { type: "completed"; jobId: string; documentId: string; result: IngestionJobResult; durationMs: number }
@@ -104,91 +101,6 @@ const PERMANENT_CODES: ReadonlySet<ErrorCode> = new Set([
   "configuration_error",
 ]);
 
-/** Opens resources once per store URI / embedder spec and shares them between jobs. */
-function createResources(cacheDir: string | undefined) {
-  const embedders = new Map<string, Promise<{ embedder: Embedder; fingerprint: PreprocessingFingerprint }>>();
-  const stores = new Map<string, Promise<VectorStore>>();
-  const embedderFor = (spec: string) => {
-    let entry = embedders.get(spec);
-    if (!entry) {
-      entry = createEmbedder(spec, cacheDir === undefined ? {} : { cacheDir }).then((embedder) => ({
-        embedder,
-        fingerprint: createFingerprint(embedder),
-      }));
-      entry.catch(() => embedders.delete(spec));
-      embedders.set(spec, entry);
-    }
-    return entry;
-  };
-  const storeFor = (uri: string) => {
-    let entry = stores.get(uri);
-    if (!entry) {
-      entry = openVectorStore(uri);
-      entry.catch(() => stores.delete(uri));
-      stores.set(uri, entry);
-    }
-    return entry;
-  };
-  const ingesters = new Map<string, Promise<DocumentIngester>>();
-  /** One per store and embedder: the store's fingerprint is checked once, not per job. */
-  const ingesterFor = (uri: string, spec: string) => {
-    const key = `${uri}\u0000${spec}`;
-    let entry = ingesters.get(key);
-    if (!entry) {
-      entry = Promise.all([storeFor(uri), embedderFor(spec)]).then(([store, { embedder }]) =>
-        createDocumentIngester({ store, embedder }),
-      );
-      entry.catch(() => ingesters.delete(key));
-      ingesters.set(key, entry);
-    }
-    return entry;
-  };
-  /** Optimizes every store changed since its last optimize; one round at a time. */
-  let optimizing: Promise<void> | undefined;
-  const optimizeChanged = (report: (event: IngestionWorkerEvent) => void): Promise<void> => {
-    optimizing ??= (async () => {
-      for (const [key, entry] of ingesters) {
-        const ingester = await entry.catch(() => undefined);
-        if (ingester === undefined || !ingester.pendingOptimize) continue;
-        const started = performance.now();
-        try {
-          if (await ingester.optimize())
-            report({
-              type: "optimized",
-              store: key.split("\u0000")[0] as string,
-              durationMs: Math.round(performance.now() - started),
-            });
-        } catch (error) {
-          report({ type: "error", message: `optimize failed (retried later): ${describeError(error)}` });
-        }
-      }
-    })().finally(() => {
-      optimizing = undefined;
-    });
-    return optimizing;
-  };
-  let released: Promise<void> | undefined;
-  const release = () => (released ??= releaseAll());
-  const releaseAll = async () => {
-    await optimizing;
-    await Promise.allSettled([...stores.values()].map(async (store) => (await store)[Symbol.asyncDispose]()));
-    await Promise.allSettled(
-      [...embedders.values()].map(async (entry) => (await entry).embedder[Symbol.asyncDispose]()),
-    );
-  };
-  return { embedderFor, storeFor, ingesterFor, optimizeChanged, release };
-}
-
-/** Longest reason kept for logs and dead letters (native errors can carry pages of context). */
-const MAX_REASON_LENGTH = 500;
-
-function describeError(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const firstLine = (message.split("\n")[0] ?? "").trim();
-  const short = firstLine.length > MAX_REASON_LENGTH ? `${firstLine.slice(0, MAX_REASON_LENGTH)}…` : firstLine;
-  return error instanceof AppError ? `${short} [${error.code}]` : short;
-}
-
 export async function startIngestionWorker(options: IngestionWorkerOptions): Promise<IngestionWorker> {
   const queueName = validateQueueName(options.queueName ?? DEFAULT_QUEUE_NAME);
   const optimizeIntervalMs = options.optimizeIntervalMs ?? DEFAULT_OPTIMIZE_INTERVAL_MS;
@@ -214,7 +126,7 @@ export async function startIngestionWorker(options: IngestionWorkerOptions): Pro
   // Set by abandon(): the releases below then drop connections instead of closing cleanly.
   let abandoning = false;
   const { value: started, stack } = await acquire(async (owned) => {
-    const resources = createResources(options.cacheDir);
+    const resources = createWorkerResources(options.cacheDir);
     owned.defer("stores and embedders", () => resources.release());
     owned.defer("final optimize", async () => {
       if (!abandoning) await resources.optimizeChanged(emit);
