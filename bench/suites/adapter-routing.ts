@@ -117,7 +117,11 @@ export async function run(args: string[]): Promise<void> {
     const lookupMs = (performance.now() - lookupStarted) / lookups;
     await services.routed.close();
     await services.base.close();
-    await Promise.allSettled([llm.dispose(), store.close(), embedder.dispose()]);
+    await Promise.allSettled([
+      llm[Symbol.asyncDispose](),
+      store[Symbol.asyncDispose](),
+      embedder[Symbol.asyncDispose](),
+    ]);
 
     const stats = (values: number[]) => ({ p50: percentile(values, 0.5), p95: percentile(values, 0.95) });
     const armSummary = (list: readonly Sample[]) => ({

@@ -63,7 +63,11 @@ async function serviceHits(hits: number): Promise<string[]> {
       llm,
       ...inProcessPromptLimit(llm.engine),
       disposeResources: async () => {
-        await Promise.allSettled([llm.dispose(), store.close(), embedder.dispose()]);
+        await Promise.allSettled([
+          llm[Symbol.asyncDispose](),
+          store[Symbol.asyncDispose](),
+          embedder[Symbol.asyncDispose](),
+        ]);
       },
     });
     const ask = async (query: string) => {
@@ -160,7 +164,7 @@ async function lookups(
     await cache.lookup("p", query, 0.95);
     if (index >= 20) times.push(performance.now() - started);
   }
-  await cache.close();
+  await cache[Symbol.asyncDispose]();
   return times;
 }
 

@@ -57,7 +57,7 @@ export async function run(args: string[] = []): Promise<void> {
     documentIds: item.documentIds.filter((id) => known.has(id)),
   }));
   const directory = await mkdtemp(join(tmpdir(), "llm-twin-bench-follow-up-"));
-  let llm: (LanguageModel & { dispose(): Promise<void> }) | undefined;
+  let llm: (LanguageModel & AsyncDisposable) | undefined;
   try {
     const store = await openVectorStore(`lancedb:${join(directory, "store")}`);
     const embedder = await createEmbedder("static");
@@ -101,7 +101,7 @@ export async function run(args: string[] = []): Promise<void> {
       );
     console.log(`${cases.length} two-turn cases, hybrid, k 5, no expansion (target: condense "off" ≥ 90 %)`);
   } finally {
-    await llm?.dispose();
+    await llm?.[Symbol.asyncDispose]();
     await rm(directory, { recursive: true, force: true });
   }
 }

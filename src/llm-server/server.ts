@@ -15,6 +15,7 @@ import {
 import { createDownloadProgressReporter, resolveModelFile } from "../model-source/index.js";
 import { loadServedModel, planServedModel, type ServedModelPlan } from "../models-registry/serving.js";
 import { edgeLoggerOptions, listenOrExplain } from "../observability/http/index.js";
+import { acquire, type ResourceStack } from "../runtime/index.js";
 import { buildLlmServerApp } from "./app.js";
 import type { LlmServerConfig } from "./config.js";
 import { createLlmServerMetrics } from "./metrics.js";
@@ -28,6 +29,8 @@ export type RunningLlmServer = {
   url: string;
   /** Resolves when the model serves; rejects when it could not be loaded. */
   ready: Promise<LlamaCppEngine>;
+  /** What the server holds (HTTP server, model load, model), released by `shutdown`. */
+  resources: ResourceStack;
   /** Graceful shutdown; resolves once everything is closed. */
   shutdown(reason?: string): Promise<void>;
 };
@@ -46,37 +49,41 @@ export async function startLlmServer(
   const metrics = createLlmServerMetrics(holder);
   // Set once the loading functions exist (below); the route only runs after listening.
   let reloader: ModelReloader | undefined;
-  const app = buildLlmServerApp({
-    holder,
-    reload: () => {
-      if (reloader === undefined) throw new AppError("model_loading", "The model is loading", { retryable: true });
-      return reloader.reload();
-    },
-    metrics,
-    bodyLimitBytes: config.bodyLimitBytes,
-    logger,
-    apiKeys: config.apiKeys,
-    authFailureLimit: { max: config.authFailureLimit, windowMs: config.authFailureWindowMs },
-    timeouts: {
-      headersTimeoutMs: config.headersTimeoutMs,
-      receiveTimeoutMs: config.receiveTimeoutMs,
-      keepAliveTimeoutMs: config.keepAliveTimeoutMs,
-    },
-  });
-  // Listening comes before the model loads (so /health answers 503 meanwhile): a port in use is
-  // reported before any loading starts.
-  try {
+  const loadController = new AbortController();
+  // Everything built is owned by one stack (src/runtime): released newest first — the model, the
+  // model load, then the HTTP server — also when start-up fails half-way.
+  const { value: app, stack } = await acquire(async (resources) => {
+    const app = resources.use(
+      "HTTP server",
+      buildLlmServerApp({
+        holder,
+        reload: () => {
+          if (reloader === undefined) throw new AppError("model_loading", "The model is loading", { retryable: true });
+          return reloader.reload();
+        },
+        metrics,
+        bodyLimitBytes: config.bodyLimitBytes,
+        logger,
+        apiKeys: config.apiKeys,
+        authFailureLimit: { max: config.authFailureLimit, windowMs: config.authFailureWindowMs },
+        timeouts: {
+          headersTimeoutMs: config.headersTimeoutMs,
+          receiveTimeoutMs: config.receiveTimeoutMs,
+          keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+        },
+      }),
+    );
+    // Listening comes before the model loads (so /health answers 503 meanwhile): a port in use is
+    // reported before any loading starts.
     await listenOrExplain(app, config.host, config.port);
-  } catch (error) {
-    await app.close().catch(() => {});
-    throw error;
-  }
+    resources.defer("model load", () => loadController.abort());
+    return app;
+  });
   const address = app.server.address();
   const port = typeof address === "object" && address !== null ? address.port : config.port;
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
   logger.info({ url, model: config.model }, "listening; loading the model");
 
-  const loadController = new AbortController();
   const reporterOptions = options.progressStream === undefined ? {} : { stream: options.progressStream as never };
   const resolveFile = (source: string) =>
     resolveModelFile(source, {
@@ -134,10 +141,16 @@ export async function startLlmServer(
   });
   const ready = (async () => {
     const { engine, served } = await load(await plan(), (fraction) => holder.setProgress(fraction));
-    if (holder.state === "stopping") {
+    if (holder.state === "stopping" || stack.disposed) {
       await engine.dispose();
       throw new Error("shut down while loading");
     }
+    // The model serving at release time (a reload may have replaced this one), and the replaced
+    // engines still finishing requests.
+    stack.defer("model", async () => {
+      await reloader?.disposeReplaced();
+      await holder.engine?.dispose();
+    });
     holder.setReady(engine, served);
     logger.info({ modelId: engine.modelId, ...engine.info, limits: engine.limits, registry: served }, "model ready");
     logger.info(describeForLog(engine.info.runtime));
@@ -170,17 +183,15 @@ export async function startLlmServer(
         ]);
         clearTimeout(timer);
         if (!finished) logger.warn("grace period over: cancelling the remaining requests");
-        await engine.dispose();
       }
-      // Engines replaced by a reload that still finish requests: cancelled now.
-      await reloader?.disposeReplaced();
-      await app.close();
+      // The model (and engines replaced by a reload that still finish requests), then the HTTP server.
+      await stack.disposeAsync();
       logger.info("stopped");
     })();
     return shuttingDown;
   }
 
-  return { app, holder, url, ready, shutdown };
+  return { app, holder, url, ready, resources: stack, shutdown };
 }
 
 function definedOnly<T extends Record<string, unknown>>(values: T): { [K in keyof T]?: Exclude<T[K], undefined> } {

@@ -51,6 +51,5 @@ export type LanguageModel = {
   stream(request: GenerateRequest): AsyncIterable<StreamPart>;
   /** True when the model can serve now (loaded, upstream reachable). */
   health(options?: { signal?: AbortSignal }): Promise<boolean>;
-  dispose(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 };

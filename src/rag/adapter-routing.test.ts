@@ -83,7 +83,7 @@ describe("adapter routing", () => {
         expect(embedder.dimensions).toBe(TINY_BERT_OPTIONS.embeddingLength);
         expect(embedder.id).toMatch(/^gguf:bert\.gguf@/);
       } finally {
-        await embedder.dispose();
+        await embedder[Symbol.asyncDispose]();
       }
     } finally {
       await rm(directory, { recursive: true, force: true });

@@ -124,6 +124,6 @@ export type VectorStore = {
   dataVersion?(): Promise<string>;
   /** Builds or refreshes ANN and full-text indexes where the adapter needs an explicit step. */
   optimize(): Promise<void>;
-  close(): Promise<void>;
+  /** Releases the store's handles (the one release verb of every adapter, see src/runtime). */
   [Symbol.asyncDispose](): Promise<void>;
 };

@@ -48,7 +48,7 @@ describe("llm-twin dataset preferences from the feedback store", () => {
     const file = join(scratch, "feedback.jsonl");
     const store = await openFeedbackStore({ file, capacity: 100 });
     const [liked, disliked] = await rateAnswers(store);
-    await store.close();
+    await store[Symbol.asyncDispose]();
     const artifacts = join(scratch, "artifacts-file");
     const result = await runCli(
       "dataset",
@@ -89,7 +89,7 @@ describe("llm-twin dataset preferences from the feedback store", () => {
     const file = join(scratch, "feedback-merge.jsonl");
     const store = await openFeedbackStore({ file, capacity: 100 });
     const [liked] = await rateAnswers(store);
-    await store.close();
+    await store[Symbol.asyncDispose]();
     // The same liked trace, rated "dislike" in the file: the store says "up", so it stays liked.
     const traces = join(scratch, "traces.jsonl");
     const entry = JSON.parse((await readFile(file, "utf8")).split("\n")[0] as string);
@@ -150,7 +150,7 @@ describe.skipIf(!hasRedis)("llm-twin dataset preferences from the feedback store
   it("reads the replicas' shared feedback list", async () => {
     const store = await openRedisFeedbackStore({ url: redis.url, capacity: 100 });
     await rateAnswers(store);
-    await store.close();
+    await store[Symbol.asyncDispose]();
     const result = await runCli(
       "dataset",
       "preferences",

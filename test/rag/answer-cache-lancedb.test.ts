@@ -91,8 +91,8 @@ describe("answer cache on a LanceDB store", () => {
       expect(llm.requests.length).toBe(3);
     } finally {
       await app.close();
-      await writer.close();
-      await store.close();
+      await writer[Symbol.asyncDispose]();
+      await store[Symbol.asyncDispose]();
     }
   });
 });

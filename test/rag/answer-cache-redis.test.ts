@@ -55,8 +55,8 @@ describe.skipIf(!hasRedis)("answer cache in Redis", () => {
     // The second replica's mirror of the partition follows later stores of the first.
     await first.store("p", direction(6), cachedAnswer("later"));
     expect((await second.lookup("p", direction(6), 0.95))?.entry.answer).toBe("later");
-    await first.close();
-    await second.close();
+    await first[Symbol.asyncDispose]();
+    await second[Symbol.asyncDispose]();
   });
 
   it("keeps a replica's mirror in step with another's evictions, and across a log reset", async () => {
@@ -79,8 +79,8 @@ describe.skipIf(!hasRedis)("answer cache in Redis", () => {
     expect(await raw.get("test:cache:mirror:r:p")).toMatch(/^[0-9a-f-]{36}$/);
     expect(await raw.llen("test:cache:mirror:l:p")).toBeLessThanOrEqual(76);
     raw.disconnect();
-    await writer.close();
-    await reader.close();
+    await writer[Symbol.asyncDispose]();
+    await reader[Symbol.asyncDispose]();
   });
 
   it("Redis down at start: one log line, the service answers without the cache, then uses it once Redis is up", async () => {
@@ -121,7 +121,7 @@ describe.skipIf(!hasRedis)("answer cache in Redis", () => {
       expect(hit.json().cached).toBe(true);
     } finally {
       await app.close();
-      await cache.close();
+      await cache[Symbol.asyncDispose]();
       await late.stop();
     }
   }, 30_000);
@@ -164,7 +164,7 @@ describe.skipIf(!hasRedis)("answer cache in Redis", () => {
       expect((await ask()).json().cached).toBe(true);
     } finally {
       await app.close();
-      await cache.close();
+      await cache[Symbol.asyncDispose]();
       await back?.stop();
     }
   }, 30_000);

@@ -141,7 +141,7 @@ describe.skipIf(!native)("RAG requests routed to each author's registry adapter"
     router?.dispose?.();
     await routed?.app.close();
     await unrouted?.app.close();
-    await llm?.dispose();
+    await llm?.[Symbol.asyncDispose]();
     await server?.shutdown("tests done");
     if (directory !== undefined) await rm(directory, { recursive: true, force: true });
   });

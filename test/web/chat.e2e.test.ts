@@ -35,8 +35,7 @@ function switchableModel(inner: LanguageModel) {
       yield* inner.stream(request);
     },
     health: (options) => inner.health(options),
-    dispose: () => inner.dispose(),
-    [Symbol.asyncDispose]: () => inner.dispose(),
+    [Symbol.asyncDispose]: () => inner[Symbol.asyncDispose](),
   };
   return { model, control };
 }
@@ -67,7 +66,7 @@ describe.skipIf(ARTICLES === undefined || !hasChromium)("chat page in a browser 
     if (ingested.status === "fulfilled") corpus = ingested.value;
     if (launched.status === "fulfilled") context = launched.value;
     if (loaded.status === "rejected" || ingested.status === "rejected" || launched.status === "rejected") {
-      if (loaded.status === "fulfilled") await loaded.value.dispose();
+      if (loaded.status === "fulfilled") await loaded.value[Symbol.asyncDispose]();
       const failure = started.find((result) => result.status === "rejected");
       throw failure?.reason;
     }
@@ -91,7 +90,7 @@ describe.skipIf(ARTICLES === undefined || !hasChromium)("chat page in a browser 
       ...inProcessPromptLimit(llm.engine),
       // The tiny generated model is what the offline demo serves: the page must say so.
       demoModel: true,
-      disposeResources: () => llm.dispose(),
+      disposeResources: () => llm[Symbol.asyncDispose](),
     });
     page = context.pages()[0] ?? (await context.newPage());
     page.on("response", async (response) => {

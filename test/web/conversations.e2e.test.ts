@@ -70,7 +70,7 @@ describe.skipIf(ARTICLES === undefined || !hasChromium)("chat page conversations
     if (ingested.status === "fulfilled") corpus = ingested.value;
     if (launched.status === "fulfilled") context = launched.value;
     if (loaded.status === "rejected" || ingested.status === "rejected" || launched.status === "rejected") {
-      if (loaded.status === "fulfilled") await loaded.value.dispose();
+      if (loaded.status === "fulfilled") await loaded.value[Symbol.asyncDispose]();
       throw started.find((result) => result.status === "rejected")?.reason;
     }
     const llm = loaded.value;
@@ -89,7 +89,7 @@ describe.skipIf(ARTICLES === undefined || !hasChromium)("chat page conversations
       embedder: corpus.embedder,
       llm: spy.model,
       ...inProcessPromptLimit(llm.engine),
-      disposeResources: () => llm.dispose(),
+      disposeResources: () => llm[Symbol.asyncDispose](),
     });
     await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: service.url });
     page = context.pages()[0] ?? (await context.newPage());

@@ -314,7 +314,7 @@ async function readFeedbackEntries(config: ReturnType<typeof parsePreferencesCon
     try {
       return { entries: await store.list(), store: redactQueueUrl(config.feedbackStore) };
     } finally {
-      await store.close();
+      await store[Symbol.asyncDispose]();
     }
   }
   if (!existsSync(config.feedbackFile)) return undefined;
@@ -323,7 +323,7 @@ async function readFeedbackEntries(config: ReturnType<typeof parsePreferencesCon
   try {
     return { entries: await store.list(), store: `file:${config.feedbackFile}` };
   } finally {
-    await store.close();
+    await store[Symbol.asyncDispose]();
   }
 }
 

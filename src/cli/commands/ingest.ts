@@ -8,13 +8,12 @@ import { type Command, Option } from "commander";
 import { z } from "zod";
 import { DEFAULT_EMBEDDER_SPEC, parseEmbedderSpec } from "../../embedding/create.js";
 import { AppError, isAppError } from "../../errors/index.js";
-import type { ReadResult } from "../../ingestion/readers/index.js";
 import { DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_FILE_BYTES } from "../../ingestion/readers/types.js";
 import { DEFAULT_INGEST_BATCH_SIZE, DEFAULT_INGEST_CONCURRENCY } from "../../ingestion/types.js";
 import { createProgress, type Progress } from "../../observability/progress.js";
 import { DEFAULT_QUEUE_CONNECT_TIMEOUT_MS } from "../../queue/config.js";
 import type { EnqueueProgress, EnqueueSummary } from "../../queue/index.js";
-import { handleShutdownSignals } from "../../runtime/index.js";
+import { handleShutdownSignals, withResources } from "../../runtime/index.js";
 import { DEFAULT_STORE_URI } from "../../vector-store/uri.js";
 import { positive } from "../flag-schemas.js";
 import { createIngestProgress, reportTo } from "./ingest-progress.js";
@@ -235,7 +234,7 @@ async function readStoreEmbedderId(storeUri: string, embedderSpec: string): Prom
   try {
     return (await store.readMetadata())?.fingerprint.embedder.id;
   } finally {
-    await store.close();
+    await store[Symbol.asyncDispose]();
   }
 }
 
@@ -252,34 +251,35 @@ async function ingestHere(path: string, config: IngestCommandConfig) {
     import("../../ingestion/readers/index.js"),
     import("../../vector-store/index.js"),
   ]);
-  const controller = new AbortController();
-  // Ctrl-C stops reading and lets the windows in flight finish; again exits at once (src/runtime).
-  const stopHandlingSignals = handleShutdownSignals({
-    name: "llm-twin ingest",
-    exitWhenDone: false,
-    shutdown: () => controller.abort(new AppError("aborted", "interrupted")),
-  });
-  // The input is checked before anything is loaded or created (a missing path leaves no store behind).
-  const readOptions = { maxDocumentBytes: config.maxDocumentBytes, maxFileBytes: config.maxFileBytes };
-  let sourceFiles: Awaited<ReturnType<typeof describeSources>>;
-  let documents: AsyncIterable<ReadResult>;
-  try {
-    sourceFiles = await describeSources(path);
-    documents = await requireReadableDocuments(readRawDocuments(path, readOptions), path);
-  } catch (error) {
-    stopHandlingSignals();
-    throw error;
-  }
-  const storeEmbedderId = config.recreate ? undefined : await readStoreEmbedderId(config.store, config.embedder);
-  const embedder = await createEmbedder(config.embedder, {
-    ...(config.cacheDir === undefined ? {} : { cacheDir: config.cacheDir }),
-    ...(config.maxInputTokens === undefined ? {} : { maxInputTokens: config.maxInputTokens }),
-    ...(config.threads === undefined ? {} : { threads: config.threads }),
-    ...(storeEmbedderId === undefined ? {} : { storeEmbedderId }),
-  });
-  let progress: Progress | undefined;
-  try {
-    const store = await openVectorStore(config.store);
+  // Everything the run opens is released through one stack (src/runtime), newest first, also when
+  // it fails half-way.
+  return withResources(async (resources) => {
+    const controller = new AbortController();
+    // Ctrl-C stops reading and lets the windows in flight finish; again exits at once (src/runtime).
+    resources.defer(
+      "signal handlers",
+      handleShutdownSignals({
+        name: "llm-twin ingest",
+        exitWhenDone: false,
+        shutdown: () => controller.abort(new AppError("aborted", "interrupted")),
+      }),
+    );
+    // The input is checked before anything is loaded or created (a missing path leaves no store behind).
+    const readOptions = { maxDocumentBytes: config.maxDocumentBytes, maxFileBytes: config.maxFileBytes };
+    const sourceFiles = await describeSources(path);
+    const documents = await requireReadableDocuments(readRawDocuments(path, readOptions), path);
+    const storeEmbedderId = config.recreate ? undefined : await readStoreEmbedderId(config.store, config.embedder);
+    const embedder = resources.use(
+      "embedder",
+      await createEmbedder(config.embedder, {
+        ...(config.cacheDir === undefined ? {} : { cacheDir: config.cacheDir }),
+        ...(config.maxInputTokens === undefined ? {} : { maxInputTokens: config.maxInputTokens }),
+        ...(config.threads === undefined ? {} : { threads: config.threads }),
+        ...(storeEmbedderId === undefined ? {} : { storeEmbedderId }),
+      }),
+    );
+    const store = resources.use("store", await openVectorStore(config.store));
+    let progress: Progress | undefined;
     try {
       const totalBytes = sourceFiles.reduce((sum, file) => sum + file.bytes, 0);
       const documentsTotal = totalBytes <= config.countLimitBytes ? await countInputDocuments(path) : undefined;
@@ -301,16 +301,11 @@ async function ingestHere(path: string, config: IngestCommandConfig) {
       });
       progress?.finish();
       return summary;
-    } finally {
-      await store.close();
+    } catch (error) {
+      progress?.finish();
+      throw error;
     }
-  } catch (error) {
-    progress?.finish();
-    throw error;
-  } finally {
-    stopHandlingSignals();
-    await embedder.dispose();
-  }
+  });
 }
 
 /** `--queue`: documents become BullMQ jobs for `llm-twin worker` (bullmq is only loaded here). */

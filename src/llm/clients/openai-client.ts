@@ -98,10 +98,7 @@ export function createOpenAiLanguageModel(options: OpenAiLanguageModelOptions): 
     health(healthOptions) {
       return context.health(healthOptions?.signal, (signal) => probe(transport, "/v1/models", signal));
     },
-    [Symbol.asyncDispose]() {
-      return this.dispose();
-    },
-    async dispose() {
+    async [Symbol.asyncDispose]() {
       context.dispose();
     },
   };

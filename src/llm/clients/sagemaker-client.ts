@@ -220,10 +220,7 @@ export function createSageMakerLanguageModel(options: SageMakerLanguageModelOpti
         return described.EndpointStatus === "InService";
       });
     },
-    [Symbol.asyncDispose]() {
-      return this.dispose();
-    },
-    async dispose() {
+    async [Symbol.asyncDispose]() {
       context.dispose();
       if (ownsClients) client.destroy();
       if (options.controlClient === undefined) controlClient?.destroy();

@@ -64,10 +64,7 @@ export function createTgiLanguageModel(options: TgiLanguageModelOptions): Langua
     health(healthOptions) {
       return context.health(healthOptions?.signal, (signal) => probe(transport, "/health", signal));
     },
-    [Symbol.asyncDispose]() {
-      return this.dispose();
-    },
-    async dispose() {
+    async [Symbol.asyncDispose]() {
       context.dispose();
     },
   };

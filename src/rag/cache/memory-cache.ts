@@ -127,13 +127,10 @@ export function createMemoryAnswerCache(options: MemoryAnswerCacheOptions): Answ
       sweep();
       return recency.size;
     },
-    async close() {
+    async [Symbol.asyncDispose]() {
       partitions.clear();
       recency.clear();
       byExpiry.clear();
-    },
-    [Symbol.asyncDispose]() {
-      return cache.close();
     },
   };
   return cache;

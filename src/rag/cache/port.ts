@@ -40,7 +40,6 @@ export type AnswerCache = {
   store(partition: string, vector: Float32Array, entry: CachedAnswer): Promise<void>;
   /** Entries currently held (expired ones may still count until swept). */
   size(): Promise<number>;
-  close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 };
 

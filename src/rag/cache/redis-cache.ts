@@ -225,13 +225,10 @@ export async function openRedisAnswerCache(options: RedisAnswerCacheOptions): Pr
       await client.zremrangebyscore(allKey, "-inf", (time - options.ttlMs) * 1000);
       return client.zcard(allKey);
     },
-    async close() {
+    async [Symbol.asyncDispose]() {
       closed = true;
       mirrors.clear();
       client.disconnect();
-    },
-    [Symbol.asyncDispose]() {
-      return cache.close();
     },
   };
   return cache;

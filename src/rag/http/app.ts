@@ -164,7 +164,7 @@ export async function buildRagApp(options: RagAppOptions): Promise<FastifyInstan
   });
 
   app.addHook("onClose", async () => {
-    await tracer.close();
+    await tracer[Symbol.asyncDispose]();
     await options.onClose?.();
   });
   return app;

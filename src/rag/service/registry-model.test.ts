@@ -93,7 +93,7 @@ describe.skipIf(backend !== "native")("serve from the registry, in one process",
   });
   afterAll(async () => {
     await app?.close();
-    await model?.llm.dispose();
+    await model?.llm[Symbol.asyncDispose]();
     if (directory !== undefined) await rm(directory, { recursive: true, force: true });
   });
 

@@ -85,13 +85,10 @@ export async function startRegistryModel(options: RegistryModelOptions): Promise
     generate: (request) => current().generate(request),
     stream: (request) => current().stream(request),
     health: async () => holder.state === "ready" && holder.engine?.disposed === false,
-    async dispose() {
+    async [Symbol.asyncDispose]() {
       holder.setStopping();
       await reloader.disposeReplaced();
       await holder.engine?.dispose();
-    },
-    [Symbol.asyncDispose]() {
-      return this.dispose();
     },
   };
   return {

@@ -148,7 +148,7 @@ async function startService(input: RunRagServiceInput): Promise<RunningRagServic
     ...(input.reload === undefined ? {} : { reload: input.reload }),
     onClose: async () => {
       input.adapters?.dispose?.();
-      await answerCache?.close();
+      await answerCache?.[Symbol.asyncDispose]();
       await input.disposeResources();
     },
   });

@@ -60,7 +60,7 @@ export function answerCacheContract(name: string, factory: AnswerCacheFactory): 
       expect(await cache.lookup("p", direction(3, 0.5), 0.95)).toBeUndefined();
       expect((await cache.lookup("p", direction(3, 0.5), 0.85))?.entry.answer).toBe("three");
       expect(await cache.lookup("p", direction(7), 0.5)).toBeUndefined();
-      await cache.close();
+      await cache[Symbol.asyncDispose]();
     });
 
     it("keeps partitions apart", async () => {
@@ -71,7 +71,7 @@ export function answerCacheContract(name: string, factory: AnswerCacheFactory): 
       expect((await cache.lookup("author-b", direction(1), 0.95))?.entry.answer).toBe("for b");
       expect(await cache.lookup("author-c", direction(1), 0.95)).toBeUndefined();
       expect(await cache.size()).toBe(2);
-      await cache.close();
+      await cache[Symbol.asyncDispose]();
     });
 
     it("holds at most maxEntries, dropping the oldest unused first", async () => {
@@ -83,7 +83,7 @@ export function answerCacheContract(name: string, factory: AnswerCacheFactory): 
       for (const axis of [2, 3, 4]) {
         expect((await cache.lookup("p", direction(axis * 2), 0.95))?.entry.answer).toBe(`a${axis}`);
       }
-      await cache.close();
+      await cache[Symbol.asyncDispose]();
     });
 
     it("forgets entries after their TTL", async () => {
@@ -93,7 +93,7 @@ export function answerCacheContract(name: string, factory: AnswerCacheFactory): 
       await factory.elapse(factory.shortTtlMs * 2);
       expect(await cache.lookup("p", direction(5), 0.95)).toBeUndefined();
       expect(await cache.size()).toBe(0);
-      await cache.close();
+      await cache[Symbol.asyncDispose]();
     });
   });
 }

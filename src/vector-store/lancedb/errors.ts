@@ -49,8 +49,7 @@ export function withStoreErrors(store: VectorStore, forgetHandles: () => void = 
     count: guard("count", store.count, true),
     ...(store.dataVersion === undefined ? {} : { dataVersion: guard("version read", store.dataVersion, true) }),
     optimize: guard("optimize", store.optimize),
-    close: guard("close", store.close),
-    [Symbol.asyncDispose]: guard("close", store.close),
+    [Symbol.asyncDispose]: guard("close", store[Symbol.asyncDispose]),
   };
 }
 

@@ -141,7 +141,7 @@ class LanceDbStore implements VectorStore {
         if (settled) return;
         settled = true;
         await staging.drop();
-        await staging.close();
+        await staging[Symbol.asyncDispose]();
       },
     };
   }
@@ -306,12 +306,7 @@ class LanceDbStore implements VectorStore {
     }
   }
 
-  /** The one release verb of every adapter (src/runtime); `close()` stays for existing callers. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
-  }
-
-  async close(): Promise<void> {
+  async [Symbol.asyncDispose](): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.#closeHandles();
