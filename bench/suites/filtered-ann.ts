@@ -146,7 +146,7 @@ export async function run(args: string[]): Promise<void> {
       started = performance.now();
       await writeStore(writer, base, authors);
       report.writeSeconds = (performance.now() - started) / 1000;
-      await writer.close();
+      await writer[Symbol.asyncDispose]();
     }
     // The indexes a filtered dense search uses, with the adapter's own parameters; not
     // `optimize()`, whose full-text index build over these 100k texts stalled LanceDB on the
@@ -182,7 +182,7 @@ export async function run(args: string[]): Promise<void> {
         results[configuration.label]?.push(await measure(store, queries, concurrency));
       }
       report[`${configuration.label} warm-up seconds`] = warmUpSeconds;
-      await store.close();
+      await store[Symbol.asyncDispose]();
     }
     report.results = results;
     if (args.includes("--json")) {

@@ -108,7 +108,7 @@ export async function run(args: string[]): Promise<void> {
       const sustainedMs = first.durationMs - timing.optimizeMs;
       const { onPreprocessWorkerClosed: _firstRunOnly, ...secondSettings } = settings;
       const second = await ingest({ documents: read(), ...secondSettings });
-      await store.close();
+      await store[Symbol.asyncDispose]();
       const chunks = Math.max(1, first.chunksWritten);
       const processCpuMs = (cpu.user + cpu.system) / 1000;
       const sustainedCpuMs = processCpuMs - timing.optimizeCpuMs - (worker.startupCpuMs ?? 0);
@@ -139,7 +139,7 @@ export async function run(args: string[]): Promise<void> {
       await rm(directory, { recursive: true, force: true });
     }
   }
-  await embedder.dispose();
+  await embedder[Symbol.asyncDispose]();
   const report = {
     embedder: embedder.id,
     embedderLoadMs: round(embedderLoadMs),

@@ -150,7 +150,7 @@ export async function run(args: string[]): Promise<void> {
       );
     }
   } finally {
-    await store.close();
-    await embedder.dispose();
+    await store[Symbol.asyncDispose]();
+    await embedder[Symbol.asyncDispose]();
   }
 }

@@ -181,8 +181,8 @@ export async function run(args: string[]): Promise<void> {
     loadBalancerTwoReplicasRequestsPerSecond: Math.round(balancedRps),
     loadBalancerStats: balancer.stats().map((stats) => ({ id: stats.id, requests: stats.requests })),
   };
-  await client.dispose();
-  await balancer.dispose();
+  await client[Symbol.asyncDispose]();
+  await balancer[Symbol.asyncDispose]();
   first.server.closeAllConnections();
   second.server.closeAllConnections();
   first.server.close();

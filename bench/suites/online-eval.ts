@@ -94,7 +94,11 @@ export async function run(args: string[]): Promise<void> {
     const scored = /llm_twin_rag_online_eval_samples_total\{outcome="scored"\} (\d+)/.exec(metrics)?.[1] ?? "0";
     await plain.close();
     await evaluated.close();
-    await Promise.allSettled([llm.dispose(), store.close(), embedder.dispose()]);
+    await Promise.allSettled([
+      llm[Symbol.asyncDispose](),
+      store[Symbol.asyncDispose](),
+      embedder[Symbol.asyncDispose](),
+    ]);
     const report = {
       setup: {
         requests,

@@ -148,7 +148,11 @@ export async function run(args: string[]): Promise<void> {
       llm,
       ...inProcessPromptLimit(llm.engine),
       disposeResources: async () => {
-        await Promise.allSettled([llm.dispose(), store.close(), embedder.dispose()]);
+        await Promise.allSettled([
+          llm[Symbol.asyncDispose](),
+          store[Symbol.asyncDispose](),
+          embedder[Symbol.asyncDispose](),
+        ]);
       },
     });
     const body = { maxNewTokens, expandQueries };

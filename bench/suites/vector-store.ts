@@ -231,7 +231,7 @@ export async function run(args: string[]): Promise<void> {
     const withoutIndex: ModeResult[] = [];
     for (const mode of ["dense", "lexical", "hybrid"] as const)
       withoutIndex.push(await measureMode(store, mode, queries));
-    await store.close();
+    await store[Symbol.asyncDispose]();
     report.bruteForce = withoutIndex;
 
     if (uri.startsWith("lancedb:")) {
@@ -243,7 +243,7 @@ export async function run(args: string[]): Promise<void> {
       for (const mode of ["dense", "hybrid"] as const) withIndex.push(await measureMode(indexed, mode, queries));
       report.hnswSq = withIndex;
       await indexed.drop();
-      await indexed.close();
+      await indexed[Symbol.asyncDispose]();
     }
     if (uri.startsWith("qdrant:")) {
       const cleanup = await openVectorStore(uri, { qdrant: { collectionPrefix: "llm_twin_bench_" } });

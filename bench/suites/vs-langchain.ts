@@ -189,7 +189,7 @@ export async function run(args: string[]): Promise<void> {
       const [vector] = await embedder.embed(["How do I fine-tune Llama 3.1 efficiently with Unsloth?"]);
       report.profile = await profileLanceDbQueries(storeDirectory, vector as Float32Array, chunks[0]?.authorId ?? "");
     }
-    await store.close();
+    await store[Symbol.asyncDispose]();
     if (args.includes("--json")) {
       process.stdout.write(`${JSON.stringify(report)}\n`);
       return;
@@ -212,7 +212,7 @@ export async function run(args: string[]): Promise<void> {
     }
     process.stdout.write(`${lines.join("\n")}\n`);
   } finally {
-    await embedder.dispose();
+    await embedder[Symbol.asyncDispose]();
     await rm(directory, { recursive: true, force: true });
   }
 }

@@ -37,6 +37,9 @@ struct SamplingParams {
   float repeat_penalty = 1.0f;
   bool ignore_eos = false;
   bool logprobs = false;
+  int32_t top_logprobs = 0;     // alternatives reported per generated token (0–20)
+  bool prompt_logprobs = false;  // each prompt token's log-probability (TGI's prefill details)
+  int32_t share_with = -1;       // the slot whose prompt KV this job may copy (n > 1)
   bool cache_prompt = true;
   int32_t adapter = -1;
   int32_t max_tokens = 1;
@@ -53,6 +56,11 @@ struct Job {
   llama_sampler* chain = nullptr;
   int32_t max_tokens = 1;
   bool logprobs = false;
+  int32_t top_logprobs = 0;
+  bool prompt_logprobs = false;
+  // n > 1: a job started with the same prompt as the job on slot `share_with` copies that
+  // sequence's prompt KV (llama_memory_seq_cp) instead of decoding the prompt again.
+  int32_t share_with = -1;
   // Reuse the longest common prefix of the slot's cached tokens (llama-server's cache_prompt).
   bool cache_prompt = true;
   int32_t cached_tokens = 0;  // prompt tokens served from the slot's cache
@@ -72,6 +80,13 @@ struct SlotState {
   // prompt cache); cleared when the sequence is cleared.
   std::vector<llama_token> cached;
   int32_t cached_adapter = -1;  // the adapter the cached KV was computed with
+  // A job waiting for the prompt of the job on this slot to be decoded, to copy its KV; -1: none.
+  int32_t waiting_for = -1;
+  // Prompt logprobs: the batch index of this step's first prompt token and how many were added.
+  int32_t prompt_batch_first = -1;
+  int32_t prompt_batch_count = 0;
+  size_t prompt_batch_pos = 0;  // the prompt position of that first token
+  std::vector<float> prompt_logprobs;
 };
 
 enum class Done : uint8_t { None, Eos, Length, Cancelled, Error };
@@ -94,6 +109,8 @@ struct Event {
   Done done = Done::None;
   std::string error;
   int32_t cached_tokens = -1;  // with done: prompt tokens that came from the cache
+  std::vector<std::pair<llama_token, float>> top;  // the most likely tokens, by logprob
+  std::vector<float> prompt_logprobs;  // with the first token: prompt tokens 1…n−1
 };
 
 // One delivery to JavaScript: the model finished loading (or failed to), or one step's events.
@@ -269,13 +286,29 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
       auto found = callbacks_.find(event.job);
       if (found == callbacks_.end()) continue;
       Napi::Function callback = found->second.Value();
-      napi_value args[5] = {
+      napi_value args[7] = {
           event.token >= 0 ? Napi::Number::New(env, event.token) : env.Undefined(),
           event.has_logprob ? Napi::Number::New(env, event.logprob) : env.Undefined(),
           event.done != Done::None ? Napi::String::New(env, DoneName(event.done)) : env.Undefined(),
           event.error.empty() ? env.Undefined() : Napi::String::New(env, event.error),
           event.cached_tokens >= 0 ? Napi::Number::New(env, event.cached_tokens) : env.Undefined(),
+          env.Undefined(),
+          env.Undefined(),
       };
+      if (!event.top.empty()) {
+        // (token, logprob) pairs, most likely first.
+        Napi::Float64Array top = Napi::Float64Array::New(env, event.top.size() * 2);
+        for (size_t i = 0; i < event.top.size(); i += 1) {
+          top[i * 2] = event.top[i].first;
+          top[i * 2 + 1] = event.top[i].second;
+        }
+        args[5] = top;
+      }
+      if (!event.prompt_logprobs.empty()) {
+        Napi::Float64Array prompt = Napi::Float64Array::New(env, event.prompt_logprobs.size());
+        for (size_t i = 0; i < event.prompt_logprobs.size(); i += 1) prompt[i] = event.prompt_logprobs[i];
+        args[6] = prompt;
+      }
       if (event.done != Done::None) {
         for (uint32_t& job : job_of_slot_) {
           if (job == event.job) job = 0;
@@ -284,9 +317,9 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
         callbacks_.erase(found);
         js_active_ -= 1;
         if (js_active_ == 0 && !disposed_) tsfn_.Unref(env);
-        Invoke(env, keep.Value(), {args[0], args[1], args[2], args[3], args[4]});
+        Invoke(env, keep.Value(), {args[0], args[1], args[2], args[3], args[4], args[5], args[6]});
       } else {
-        Invoke(env, callback, {args[0], args[1], args[2], args[3], args[4]});
+        Invoke(env, callback, {args[0], args[1], args[2], args[3], args[4], args[5], args[6]});
       }
     }
   }
@@ -312,7 +345,9 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   }
 
   // start(slot, promptTokens: Uint32Array, params, onEvent(token?, logprob?, done?, error?,
-  //       cachedTokens?)) → job id; cachedTokens comes with done.
+  //       cachedTokens?, top?, promptLogprobs?)) → job id; cachedTokens comes with done, top
+  //       (Float64Array of (token, logprob) pairs) with tokens when topLogprobs > 0, promptLogprobs
+  //       (Float64Array, prompt tokens 1…n−1) with the first token when promptLogprobs is set.
   Napi::Value Start(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (disposed_) throw Napi::Error::New(env, "The generation loop is disposed");
@@ -345,7 +380,11 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     }
     job.max_tokens = std::max<int32_t>(1, params.max_tokens);
     job.logprobs = params.logprobs;
-    job.cache_prompt = params.cache_prompt;
+    job.top_logprobs = params.top_logprobs;
+    job.prompt_logprobs = params.prompt_logprobs;
+    job.share_with = params.share_with == slot ? -1 : params.share_with;
+    // Every prompt position's logits are needed: nothing comes from the cache.
+    job.cache_prompt = params.cache_prompt && !params.prompt_logprobs;
     job.adapter = params.adapter;
     std::string error;
     try {
@@ -444,6 +483,9 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     params.max_tokens = static_cast<int32_t>(number("maxTokens", 1, 1, kMaxInt32, true));
     params.ignore_eos = object.Get("ignoreEos").ToBoolean();
     params.logprobs = object.Get("logprobs").ToBoolean();
+    params.top_logprobs = static_cast<int32_t>(number("topLogprobs", 0, 0, kMaxTopLogprobs, true));
+    params.prompt_logprobs = object.Get("promptLogprobs").ToBoolean();
+    params.share_with = static_cast<int32_t>(number("shareWith", -1, -1, sequences_ - 1, true));
     params.adapter = static_cast<int32_t>(number("adapter", -1, -1, static_cast<double>(lora_specs_.size()) - 1, true));
     Napi::Value cache_prompt = object.Get("cachePrompt");
     params.cache_prompt = cache_prompt.IsUndefined() || cache_prompt.ToBoolean();
@@ -685,11 +727,24 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
           FreeSamplers(job);
           continue;
         }
-        size_t reuse = slot.cached_adapter == job.adapter ? ReusablePrefix(slot.cached, job) : ClearPrefix(job);
+        int32_t waiting_for = -1;
+        size_t shared = SharedPrefix(job);
+        size_t own = slot.cached_adapter == job.adapter && job.cache_prompt ? CommonPrefix(slot.cached, job.prompt) : 0;
         std::vector<llama_token> cached = std::move(slot.cached);
+        size_t reuse = 0;
+        if (WaitsForSharedPrompt(job)) {
+          reuse = ClearPrefix(job);
+          waiting_for = job.share_with;
+        } else if (shared > own) {
+          reuse = CopyPrefix(job, shared);
+          cached.assign(job.prompt.begin(), job.prompt.begin() + static_cast<std::ptrdiff_t>(reuse));
+        } else {
+          reuse = slot.cached_adapter == job.adapter ? ReusablePrefix(cached, job) : ClearPrefix(job);
+        }
         cached.resize(reuse);
         slot = SlotState();
         slot.cached = std::move(cached);
+        slot.waiting_for = waiting_for;
         slot.active = true;
         slot.cached_adapter = job.adapter;
         slot.prompt_pos = reuse;
@@ -752,6 +807,82 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     return 0;
   }
 
+  // The longest common prefix, less one token when the whole prompt matches (its logits must be
+  // computed).
+  static size_t CommonPrefix(const std::vector<llama_token>& cached, const std::vector<llama_token>& prompt) {
+    size_t limit = std::min(cached.size(), prompt.size() - 1);
+    size_t length = 0;
+    while (length < limit && cached[length] == prompt[length]) length += 1;
+    return length;
+  }
+
+  // n > 1: what the sibling sequence (share_with) holds of this job's prompt.
+  size_t SharedPrefix(const Job& job) {
+    if (job.share_with < 0 || job.prompt_logprobs) return 0;
+    const SlotState& sibling = slots_[static_cast<size_t>(job.share_with)];
+    if (sibling.waiting_for >= 0 || sibling.cached_adapter != job.adapter) return 0;
+    return CommonPrefix(sibling.cached, job.prompt);
+  }
+
+  // The sibling is still decoding this same prompt: wait for it and copy its KV, rather than
+  // decode the prompt twice.
+  bool WaitsForSharedPrompt(const Job& job) {
+    if (job.share_with < 0 || job.prompt_logprobs) return false;
+    const SlotState& sibling = slots_[static_cast<size_t>(job.share_with)];
+    return sibling.active && sibling.waiting_for < 0 && sibling.job.adapter == job.adapter &&
+           sibling.prompt_pos < sibling.job.prompt.size() && sibling.job.prompt == job.prompt;
+  }
+
+  // Copies the sibling's sequence into the job's and keeps its first `length` positions. With one
+  // KV stream per sequence (kv_unified = false) llama.cpp copies whole streams (at the next
+  // decode), so the tail is removed afterwards.
+  size_t CopyPrefix(const Job& job, size_t length) {
+    llama_memory_t memory = api_.llama_get_memory(context_);
+    api_.llama_memory_seq_rm(memory, job.slot, -1, -1);
+    api_.llama_memory_seq_cp(memory, job.share_with, job.slot, -1, -1);
+    if (!api_.llama_memory_seq_rm(memory, job.slot, static_cast<llama_pos>(length), -1)) {
+      api_.llama_memory_seq_rm(memory, job.slot, -1, -1);
+      return 0;
+    }
+    return length;
+  }
+
+  // The prompt of the job on `source` is decoded: the jobs waiting for it copy its KV and sample
+  // from the same logits in this step.
+  void ReleaseWaiting(size_t source) {
+    SlotState& from = slots_[source];
+    for (size_t index = 0; index < slots_.size(); index += 1) {
+      SlotState& waiting = slots_[index];
+      if (!waiting.active || waiting.waiting_for != static_cast<int32_t>(source)) continue;
+      llama_memory_t memory = api_.llama_get_memory(context_);
+      api_.llama_memory_seq_rm(memory, static_cast<llama_seq_id>(index), -1, -1);
+      api_.llama_memory_seq_cp(memory, static_cast<llama_seq_id>(source), static_cast<llama_seq_id>(index), -1, -1);
+      waiting.waiting_for = -1;
+      waiting.cached = from.cached;
+      waiting.prompt_pos = waiting.job.prompt.size();
+      waiting.n_past = from.n_past;
+      waiting.logits_index = from.logits_index;
+      waiting.in_batch = true;
+      waiting.job.cached_tokens = static_cast<int32_t>(waiting.job.prompt.size());
+    }
+  }
+
+  // The job on `source` ended before its prompt was decoded: the jobs waiting for it decode
+  // their prompts themselves.
+  void AbandonWaiting(int32_t source) {
+    for (SlotState& waiting : slots_) {
+      if (waiting.active && waiting.waiting_for == source) waiting.waiting_for = -1;
+    }
+  }
+
+  static float LogNormalizer(const float* logits, int32_t n_vocab) {
+    float max = logits[0];
+    for (int32_t i = 1; i < n_vocab; i += 1) max = std::max(max, logits[i]);
+    double sum = 0;
+    for (int32_t i = 0; i < n_vocab; i += 1) sum += std::exp(static_cast<double>(logits[i] - max));
+    return max + static_cast<float>(std::log(sum));
+  }
+
   // llama.cpp applies LoRA adapters per context: a step decodes the slots of one adapter (or the
   // base model) only. With several in use, the steps rotate among them, so none starves
   // (llama-server likewise batches only requests with the same adapter set together). Changing the
@@ -799,7 +930,9 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     ApplyAdapter(step_adapter_);
     int32_t generating = 0;
     for (const SlotState& slot : slots_) {
-      if (slot.active && slot.job.adapter == step_adapter_ && slot.prompt_pos >= slot.job.prompt.size()) generating += 1;
+      if (slot.active && slot.job.adapter == step_adapter_ && slot.waiting_for < 0 &&
+          slot.prompt_pos >= slot.job.prompt.size())
+        generating += 1;
     }
     // Generating slots get their one token first; prompts share what is left of the batch.
     int32_t prefill_budget = std::max<int32_t>(0, batch_size_ - generating);
@@ -820,14 +953,18 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
       SlotState& slot = slots_[index];
       slot.logits_index = -1;
       slot.in_batch = false;
-      if (!slot.active || slot.job.adapter != step_adapter_) continue;
+      slot.prompt_batch_count = 0;
+      if (!slot.active || slot.job.adapter != step_adapter_ || slot.waiting_for >= 0) continue;
       int32_t seq = static_cast<int32_t>(index);
       if (slot.prompt_pos < slot.job.prompt.size()) {
         size_t remaining = slot.job.prompt.size() - slot.prompt_pos;
         size_t take = std::min(remaining, static_cast<size_t>(prefill_budget));
+        slot.prompt_batch_first = batch.n_tokens;
+        slot.prompt_batch_pos = slot.prompt_pos;
+        slot.prompt_batch_count = static_cast<int32_t>(take);
         for (size_t k = 0; k < take; k += 1) {
           bool last = slot.prompt_pos + 1 == slot.job.prompt.size();
-          int32_t i = add(slot.job.prompt[slot.prompt_pos], slot.n_past, seq, last);
+          int32_t i = add(slot.job.prompt[slot.prompt_pos], slot.n_past, seq, last || slot.job.prompt_logprobs);
           if (last) slot.logits_index = i;
           slot.prompt_pos += 1;
           slot.n_past += 1;
@@ -853,10 +990,17 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
       }
       return;
     }
+    for (size_t index = 0; index < slots_.size(); index += 1) {
+      SlotState& slot = slots_[index];
+      if (!slot.active) continue;
+      if (slot.job.prompt_logprobs && slot.prompt_batch_count > 0) PromptLogprobs(slot);
+      if (slot.logits_index >= 0 && slot.generated == 0) ReleaseWaiting(index);
+    }
     for (SlotState& slot : slots_) {
       if (!slot.active || slot.logits_index < 0) continue;
       Event event;
       event.job = slot.job.id;
+      if (slot.generated == 0) event.prompt_logprobs = std::move(slot.prompt_logprobs);
       std::string error;
       llama_token token = -1;
       try {
@@ -909,17 +1053,43 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     llama_token token = array.data[array.selected].id;
     if (slot.job.grammar != nullptr) api_.llama_sampler_accept(slot.job.grammar, token);
     api_.llama_sampler_accept(slot.job.chain, token);
-    if (slot.job.logprobs) {
-      // log-softmax of the raw logits (before bias, grammar and temperature), as node-llama-cpp's
-      // confidence is reported.
-      float max = logits[0];
-      for (int32_t i = 1; i < n_vocab_; i += 1) max = std::max(max, logits[i]);
-      double sum = 0;
-      for (int32_t i = 0; i < n_vocab_; i += 1) sum += std::exp(static_cast<double>(logits[i] - max));
+    if (slot.job.logprobs || slot.job.top_logprobs > 0) {
+      // log-softmax of the raw logits (before bias, grammar and temperature): the model's own
+      // distribution, as vLLM reports by default and node-llama-cpp's confidence is.
+      float normalizer = LogNormalizer(logits, n_vocab_);
       event.has_logprob = true;
-      event.logprob = static_cast<float>(logits[token] - max - std::log(sum));
+      event.logprob = logits[token] - normalizer;
+      if (slot.job.top_logprobs > 0) {
+        size_t count = std::min(static_cast<size_t>(slot.job.top_logprobs), static_cast<size_t>(n_vocab_));
+        top_scratch_.resize(static_cast<size_t>(n_vocab_));
+        for (int32_t i = 0; i < n_vocab_; i += 1) top_scratch_[static_cast<size_t>(i)] = i;
+        std::partial_sort(top_scratch_.begin(), top_scratch_.begin() + static_cast<std::ptrdiff_t>(count),
+                          top_scratch_.end(), [logits](llama_token a, llama_token b) {
+                            return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+                          });
+        event.top.reserve(count);
+        for (size_t i = 0; i < count; i += 1) {
+          llama_token id = top_scratch_[i];
+          event.top.emplace_back(id, logits[id] - normalizer);
+        }
+      }
     }
     return token;
+  }
+
+  // The log-probability of each prompt token given the tokens before it, from this step's logits
+  // of the prompt tokens (the last one's predict the first generated token instead).
+  void PromptLogprobs(SlotState& slot) {
+    for (int32_t k = 0; k < slot.prompt_batch_count; k += 1) {
+      size_t next = slot.prompt_batch_pos + static_cast<size_t>(k) + 1;
+      if (next >= slot.job.prompt.size()) break;
+      const float* logits = api_.llama_get_logits_ith(context_, slot.prompt_batch_first + k);
+      if (logits == nullptr) {
+        slot.prompt_logprobs.push_back(std::numeric_limits<float>::quiet_NaN());
+        continue;
+      }
+      slot.prompt_logprobs.push_back(logits[slot.job.prompt[next]] - LogNormalizer(logits, n_vocab_));
+    }
   }
 
   // The sequence keeps its KV for the next job on the slot (the prompt cache), except after an
@@ -937,7 +1107,9 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     event.cached_tokens = slot.job.cached_tokens;
     events.push_back(std::move(event));
     slot.active = false;
+    slot.waiting_for = -1;
     active_ -= 1;
+    AbandonWaiting(slot.job.slot);
   }
 
   struct LoraSpec {
@@ -946,6 +1118,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   };
 
   static constexpr int32_t kRepeatPenaltyWindow = 64;
+  static constexpr int32_t kMaxTopLogprobs = 20;
   static constexpr int32_t kStepsPerAdapter = 16;
   static constexpr int32_t kDefaultMaxPending = 64;
   static constexpr const char* kDisposedWhileLoading = "the generation loop was disposed while the model loaded";
@@ -973,6 +1146,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   // Loop thread only.
   std::vector<SlotState> slots_;
   std::vector<llama_token_data> candidates_;
+  std::vector<llama_token> top_scratch_;
   float last_progress_ = 0.0f;
   int32_t active_ = 0;
   int32_t step_adapter_ = -1;     // the adapter of the current step

@@ -21,6 +21,7 @@
   X(llama_vocab_is_eog)               \
   X(llama_get_memory)                 \
   X(llama_memory_seq_rm)              \
+  X(llama_memory_seq_cp)              \
   X(llama_batch_init)                 \
   X(llama_batch_free)                 \
   X(llama_decode)                     \

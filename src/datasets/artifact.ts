@@ -26,6 +26,8 @@ export type DatasetManifest = {
   lineage: {
     documents: string | null;
     traces: { file: string; sha256: string; since: string | null } | null;
+    /** The RAG service's feedback store the pairs came from (preference datasets). */
+    feedback?: { store: string; entries: number; sha256: string; since: string | null };
   };
   generator: { model: string | null; promptTemplateVersion: string; parameters: Record<string, unknown> };
   counts: Record<string, number>;

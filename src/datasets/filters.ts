@@ -3,7 +3,7 @@
  * and near-duplicate removal (Jaccard similarity of word 3-gram shingles), and a deterministic
  * train/test split by hash (the same pair always lands in the same split).
  */
-import { sha256Hex } from "../preprocessing/index.js";
+import { sha256Hex } from "../preprocessing/canonical-json.js";
 
 export type InstructPair = { instruction: string; output: string; chunkId: string; author: string };
 

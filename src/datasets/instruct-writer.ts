@@ -16,14 +16,25 @@ export type InstructionWriterOptions = {
   apiKey?: string;
   timeoutMs: number;
   retries: number;
+  /** `max_tokens` of one request; default `DEFAULT_TOKENS_PER_INSTRUCTION` × the instructions asked. */
+  maxTokens?: number;
+  /** Bounds of one instruction in the JSON schema sent (the length filter's, so none is wasted). */
+  instructionChars?: { min: number; max: number };
 };
+
+/** The default token budget per instruction asked (a 300-character instruction, JSON quoting). */
+export const DEFAULT_TOKENS_PER_INSTRUCTION = 160;
+
+const WRITER_TEMPERATURE = 0.7;
 
 export type InstructionWriter = {
   model: string;
+  /** What shapes its requests besides the prompt (recorded in the dataset's generator parameters). */
+  settings: { maxTokensPerInstruction: number | null; maxTokens: number | null; temperature: number };
   write(chunk: { title: string; text: string }, count: number, signal?: AbortSignal): Promise<string[]>;
 };
 
-export function instructionSchema(count: number) {
+export function instructionSchema(count: number, chars: { min: number; max: number } = { min: 10, max: 300 }) {
   return {
     name: "instructions",
     schema: {
@@ -31,7 +42,7 @@ export function instructionSchema(count: number) {
       properties: {
         instructions: {
           type: "array",
-          items: { type: "string", minLength: 10, maxLength: 300 },
+          items: { type: "string", minLength: chars.min, maxLength: chars.max },
           minItems: count,
           maxItems: count,
         },
@@ -67,9 +78,12 @@ export function createInstructionWriter(options: InstructionWriterOptions): Inst
       body: {
         model: options.model,
         messages: instructionMessages(chunk, count),
-        temperature: 0.7,
-        max_tokens: 120 * count,
-        response_format: { type: "json_schema", json_schema: { ...instructionSchema(count), strict: true } },
+        temperature: WRITER_TEMPERATURE,
+        max_tokens: options.maxTokens ?? DEFAULT_TOKENS_PER_INSTRUCTION * count,
+        response_format: {
+          type: "json_schema",
+          json_schema: { ...instructionSchema(count, options.instructionChars), strict: true },
+        },
       },
       timeoutMs: options.timeoutMs,
       signal,
@@ -95,6 +109,11 @@ export function createInstructionWriter(options: InstructionWriterOptions): Inst
 
   return {
     model: options.model,
+    settings: {
+      maxTokensPerInstruction: options.maxTokens === undefined ? DEFAULT_TOKENS_PER_INSTRUCTION : null,
+      maxTokens: options.maxTokens ?? null,
+      temperature: WRITER_TEMPERATURE,
+    },
     async write(chunk, count, signal) {
       for (let attempt = 0; ; attempt++) {
         try {

@@ -93,7 +93,7 @@ export async function generateInstructDataset(options: InstructOptions): Promise
   const generator = {
     model: options.writer.model,
     promptTemplateVersion: INSTRUCT_PROMPT_VERSION,
-    parameters: { perChunk: options.perChunk, filters, chunkWordsMax: maxInputTokens },
+    parameters: { perChunk: options.perChunk, filters, chunkWordsMax: maxInputTokens, writer: options.writer.settings },
   };
   const workDirectory = join(options.artifactsDirectory, ".instruct-work");
   await mkdir(workDirectory, { recursive: true });

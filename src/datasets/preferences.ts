@@ -1,8 +1,10 @@
 /**
  * `llm-twin dataset preferences`: DPO pairs (`prompt` / `chosen` / `rejected`) from RAG traces with
- * feedback. The input is a traces JSON Lines file (the RAG service's `--trace-file`); feedback is a
- * `feedback` field on a trace line, or a separate line `{"traceId", "rating"}` (docs/datasets.md).
- * A rating is "like" / "dislike" (or "up" / "down", 1 / -1).
+ * feedback. Two inputs, alone or together: the RAG service's feedback store (`POST /feedback`: each
+ * entry holds its rating and a snapshot of the answer's trace; a JSON Lines file or Redis), and a
+ * traces JSON Lines file (the RAG service's `--trace-file`) where feedback is a `feedback` field on
+ * a trace line, or a separate line `{"traceId", "rating"}` (docs/datasets.md). A rating is
+ * "like" / "dislike" (or "up" / "down", 1 / -1). Feedback from the store wins over the file's.
  *
  * Rejected = a disliked answer. Chosen = a liked answer to the same question (equal after
  * normalising case, punctuation and spaces): `chosen_source: "liked_answer"`; when none exists, the
@@ -12,7 +14,8 @@ import { createReadStream } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { AppError } from "../errors/index.js";
-import { sha256Hex } from "../preprocessing/index.js";
+import { canonicalJson, sha256Hex } from "../preprocessing/index.js";
+import type { FeedbackEntry } from "../rag/feedback/store.js";
 import { type DatasetManifest, writeDatasetArtifact } from "./artifact.js";
 
 export const PREFERENCES_TEMPLATE_VERSION = "preferences-v1";
@@ -116,6 +119,48 @@ export async function readFeedbackTraces(
   return { samples: [...byId.values()], lines, malformed };
 }
 
+/**
+ * Samples from the feedback store's entries (newest first, as the store lists them): a trace rated
+ * more than once keeps its newest rating.
+ */
+export function samplesFromFeedback(entries: readonly FeedbackEntry[]): { samples: TraceSample[]; malformed: number } {
+  const byId = new Map<string, TraceSample>();
+  let malformed = 0;
+  for (const entry of entries) {
+    if (byId.has(entry.traceId)) continue;
+    const line = entry.trace as TraceLine;
+    const query = attribute(line, "query");
+    const answer = attribute(line, "answer");
+    const rating = ratingOf(entry.rating);
+    if (typeof query !== "string" || typeof answer !== "string" || rating === undefined) {
+      malformed++;
+      continue;
+    }
+    const source = firstSourceText(line);
+    const startTime = typeof line.startTime === "number" ? line.startTime : Date.parse(entry.createdAt) || 0;
+    byId.set(entry.traceId, {
+      id: entry.traceId,
+      startTime,
+      query,
+      answer,
+      rating,
+      ...(source === undefined ? {} : { source }),
+    });
+  }
+  return { samples: [...byId.values()], malformed };
+}
+
+/** The file's samples and the store's, by trace id; the store's rating wins for a trace in both. */
+function mergeSamples(fromFile: readonly TraceSample[], fromStore: readonly TraceSample[]): TraceSample[] {
+  const byId = new Map(fromFile.map((sample) => [sample.id, sample]));
+  for (const sample of fromStore) {
+    const known = byId.get(sample.id);
+    const source = sample.source ?? known?.source;
+    byId.set(sample.id, { ...known, ...sample, ...(source === undefined ? {} : { source }) });
+  }
+  return [...byId.values()];
+}
+
 const questionKey = (text: string) =>
   text
     .toLowerCase()
@@ -157,7 +202,10 @@ export function buildPreferencePairs(samples: readonly TraceSample[]): { pairs: 
 
 export type PreferencesOptions = {
   artifactsDirectory: string;
-  tracesFile: string;
+  /** A traces JSON Lines file with feedback. */
+  tracesFile?: string;
+  /** The feedback store's entries (newest first) and where they came from (no secrets). */
+  feedback?: { entries: readonly FeedbackEntry[]; store: string };
   /** Only traces started at most this long ago (ms). */
   sinceMs?: number;
   sinceText?: string;
@@ -168,14 +216,29 @@ export type PreferencesOptions = {
 export async function generatePreferenceDataset(
   options: PreferencesOptions,
 ): Promise<{ manifest: DatasetManifest; path: string; created: boolean }> {
-  const info = await stat(options.tracesFile).catch(() => undefined);
-  if (info === undefined)
+  if (options.tracesFile === undefined && options.feedback === undefined)
     throw new AppError(
-      "not_found",
-      `no traces file ${options.tracesFile} (start serve-rag with --trace-file, or pass --traces <file.jsonl>)`,
+      "configuration_error",
+      "no input: read the feedback store (--from-traces, --feedback-file or --feedback-store) or a traces file (--traces <file.jsonl>)",
     );
   const now = (options.now ?? (() => new Date()))();
-  const { samples, lines, malformed } = await readFeedbackTraces(options.tracesFile);
+  let fromFile: { samples: TraceSample[]; lines: number; malformed: number; sha256: string } | undefined;
+  if (options.tracesFile !== undefined) {
+    const info = await stat(options.tracesFile).catch(() => undefined);
+    if (info === undefined)
+      throw new AppError(
+        "not_found",
+        `no traces file ${options.tracesFile} (start serve-rag with --trace-file, or pass --traces <file.jsonl>)`,
+      );
+    fromFile = {
+      ...(await readFeedbackTraces(options.tracesFile)),
+      sha256: sha256Hex(await readFile(options.tracesFile)),
+    };
+  }
+  const fromStore = options.feedback === undefined ? undefined : samplesFromFeedback(options.feedback.entries);
+  const samples = mergeSamples(fromFile?.samples ?? [], fromStore?.samples ?? []);
+  const lines = (fromFile?.lines ?? 0) + (options.feedback?.entries.length ?? 0);
+  const malformed = (fromFile?.malformed ?? 0) + (fromStore?.malformed ?? 0);
   const recent =
     options.sinceMs === undefined
       ? samples
@@ -187,13 +250,26 @@ export async function generatePreferenceDataset(
     const bucket = Number.parseInt(sha256Hex(`${pair.rejected_trace}\n${pair.prompt}`).slice(0, 8), 16) / 0x1_0000_0000;
     (bucket < options.testFraction ? test : train).push(`${JSON.stringify(pair)}\n`);
   }
-  const fileText = await readFile(options.tracesFile);
+  const since = options.sinceText ?? null;
   return writeDatasetArtifact(options.artifactsDirectory, {
     kind: "preferences",
     parent: null,
     lineage: {
       documents: null,
-      traces: { file: options.tracesFile, sha256: sha256Hex(fileText), since: options.sinceText ?? null },
+      traces:
+        options.tracesFile === undefined || fromFile === undefined
+          ? null
+          : { file: options.tracesFile, sha256: fromFile.sha256, since },
+      ...(options.feedback === undefined
+        ? {}
+        : {
+            feedback: {
+              store: options.feedback.store,
+              entries: options.feedback.entries.length,
+              sha256: sha256Hex(canonicalJson(options.feedback.entries)),
+              since,
+            },
+          }),
     },
     generator: {
       model: null,

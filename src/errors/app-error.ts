@@ -8,6 +8,7 @@ export type ErrorCode =
   | "bad_request"
   | "validation_error"
   | "unknown_adapter"
+  | "too_many_choices"
   | "unauthorized"
   | "not_found"
   | "payload_too_large"
@@ -29,6 +30,8 @@ export type ErrorCode =
   | "shutting_down"
   | "fingerprint_mismatch"
   | "integrity_mismatch"
+  | "adapter_base_mismatch"
+  | "forbidden"
   | "invalid_document"
   | "dimension_mismatch"
   | "configuration_error"
@@ -75,6 +78,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   bad_request: 400,
   validation_error: 422,
   unknown_adapter: 422,
+  // n / best_of beyond --max-n or the parallel sequences.
+  too_many_choices: 422,
   unauthorized: 401,
   not_found: 404,
   payload_too_large: 413,
@@ -98,6 +103,10 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   fingerprint_mismatch: 409,
   // A registered model file that no longer matches the sha256 and size recorded at registration.
   integrity_mismatch: 409,
+  // A registered adapter trained on another base model than the one served.
+  adapter_base_mismatch: 409,
+  // An endpoint switched off by configuration (POST /admin/reload without API keys).
+  forbidden: 403,
   invalid_document: 422,
   dimension_mismatch: 422,
   configuration_error: 500,

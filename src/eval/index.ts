@@ -17,6 +17,7 @@ export {
   type EvaluationSettings,
   evaluateRetrieval,
 } from "./retrieval/evaluate.js";
+export { type FollowUpCase, llmTwinFollowUpsFile, readLlmTwinFollowUps } from "./retrieval/follow-ups.js";
 export { ingestEvaluationCorpus } from "./retrieval/prepare-store.js";
 export {
   type EvaluationRun,

@@ -22,7 +22,7 @@ async function ingestInto(directory: string, options: Record<string, unknown>, s
   try {
     return await ingest({ source, store, embedder, ...options });
   } finally {
-    await store.close();
+    await store[Symbol.asyncDispose]();
   }
 }
 
@@ -31,7 +31,7 @@ beforeAll(async () => {
   scratch = await temporaryDirectory("preprocess-worker");
 });
 afterAll(async () => {
-  await embedder.dispose();
+  await embedder[Symbol.asyncDispose]();
   await scratch.remove();
 });
 
@@ -110,7 +110,7 @@ describe("ingestion paths give the same store", () => {
       const invalid = await ingester.ingestDocument({ ok: false, source: { file: "x.json", index: 3 }, reason: "bad" });
       expect(invalid.skipped).toBe("bad");
     } finally {
-      await store.close();
+      await store[Symbol.asyncDispose]();
     }
     expect(await snapshotLanceDb(directory)).toEqual(await snapshotLanceDb(join(scratch.path, "plain")));
   });

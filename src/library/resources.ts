@@ -18,7 +18,7 @@ export type OpenVectorStoreInput = OpenVectorStoreOptions & {
   uri?: string;
 };
 
-/** Opens (creating when needed) the vector store at `uri`. Dispose it with `close()` when done. */
+/** Opens (creating when needed) the vector store at `uri`. Release it with `await store[Symbol.asyncDispose]()` (or `await using`) when done. */
 export async function openVectorStore(input: OpenVectorStoreInput = {}): Promise<VectorStore> {
   const { uri = DEFAULT_STORE_URI, ...options } = input;
   const { openVectorStore: open } = await import("../vector-store/open.js");
@@ -61,7 +61,7 @@ export type CreateLanguageModelInput = LocalLanguageModelInput | RemoteLanguageM
 
 /**
  * A language model: `{ model }` loads a GGUF in this process on llama.cpp; `{ url }` talks to an
- * LLM service. Dispose it with `dispose()` when done.
+ * LLM service. Release it with `await llm[Symbol.asyncDispose]()` when done.
  */
 export async function createLanguageModel(input: CreateLanguageModelInput): Promise<LanguageModel> {
   if ("url" in input) {

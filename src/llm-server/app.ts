@@ -22,6 +22,8 @@ import {
 import { sendError } from "./http-errors.js";
 import type { LlmServerMetrics } from "./metrics.js";
 import type { ModelHolder } from "./model-holder.js";
+import type { ReloadResult } from "./reload.js";
+import { registerAdminRoutes } from "./routes/admin.js";
 import { registerOpenAiRoutes } from "./routes/openai.js";
 import { registerSageMakerRoutes } from "./routes/sagemaker.js";
 import { registerTgiRoutes } from "./routes/tgi.js";
@@ -40,6 +42,8 @@ export type LlmServerAppOptions = {
   /** A pino logger; no logging when absent. */
   logger?: FastifyBaseLogger;
   version?: string;
+  /** POST /admin/reload (registry rollout); absent: the route answers not_found. */
+  reload?: () => Promise<ReloadResult>;
 };
 
 export function buildLlmServerApp(options: LlmServerAppOptions): FastifyInstance {
@@ -108,6 +112,8 @@ export function buildLlmServerApp(options: LlmServerAppOptions): FastifyInstance
     registerTgiRoutes(routes, { holder: options.holder, version: options.version ?? "0.1.0" });
     registerOpenAiRoutes(routes, { holder: options.holder, startedAt });
     registerSageMakerRoutes(routes, { holder: options.holder });
+    const { reload } = options;
+    if (reload !== undefined) registerAdminRoutes(routes, { apiKeys: options.apiKeys ?? [], reload });
   });
   app.get("/metrics", { schema: { hide: true } }, async (_request, reply) => {
     const body = await options.metrics.registry.metrics();

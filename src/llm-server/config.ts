@@ -38,7 +38,7 @@ export function parseLlmServerConfig(raw: Record<string, unknown>): LlmServerCon
     if (fromSageMaker === undefined) {
       throw new AppError(
         "configuration_error",
-        `No model: give --model (or LLM_TWIN_MODEL) a path, an http(s) URL or an hf: URI, or put a .gguf file in ${SAGEMAKER_MODEL_DIRECTORY}`,
+        `No model: give --model (or LLM_TWIN_MODEL) a path, an http(s) URL, an hf: URI or registry:<name>@<version|stage>, or put a .gguf file in ${SAGEMAKER_MODEL_DIRECTORY}`,
       );
     }
     cleaned.model = fromSageMaker;

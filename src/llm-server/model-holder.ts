@@ -4,6 +4,15 @@
  */
 import { AppError } from "../errors/index.js";
 import type { LlamaCppEngine } from "../llm/llama-cpp/index.js";
+import type { RegistryVersion } from "../models-registry/serving.js";
+
+/** Registry versions of what serves (null when not from the registry), for /info, /v1/models and reloads. */
+export type ServedVersions = {
+  model: RegistryVersion | null;
+  adapters: ReadonlyArray<{ name: string; registry: RegistryVersion | null; author: string | null }>;
+};
+
+const NOT_FROM_REGISTRY: ServedVersions = { model: null, adapters: [] };
 
 export type ModelState = "loading" | "ready" | "failed" | "stopping";
 
@@ -12,10 +21,14 @@ export type ModelHolder = {
   /** Load progress in [0, 1] while loading. */
   readonly progress: number;
   readonly engine: LlamaCppEngine | undefined;
+  /** Registry versions of the engine serving now. */
+  readonly served: ServedVersions;
   /** The engine, or `model_loading` / `shutting_down` / `dependency_unavailable`. */
   require(): LlamaCppEngine;
   setProgress(fraction: number): void;
-  setReady(engine: LlamaCppEngine): void;
+  setReady(engine: LlamaCppEngine, served?: ServedVersions): void;
+  /** Swaps the serving engine atomically (a reload); returns the one it replaces. */
+  replace(engine: LlamaCppEngine, served: ServedVersions): LlamaCppEngine | undefined;
   setFailed(error: unknown): void;
   setStopping(): void;
 };
@@ -25,6 +38,7 @@ export function createModelHolder(): ModelHolder {
   let progress = 0;
   let engine: LlamaCppEngine | undefined;
   let failure: unknown;
+  let served = NOT_FROM_REGISTRY;
   return {
     get state() {
       return state;
@@ -34,6 +48,9 @@ export function createModelHolder(): ModelHolder {
     },
     get engine() {
       return engine;
+    },
+    get served() {
+      return served;
     },
     require() {
       if (state === "ready" && engine !== undefined) return engine;
@@ -48,10 +65,17 @@ export function createModelHolder(): ModelHolder {
     setProgress(fraction) {
       progress = fraction;
     },
-    setReady(loaded) {
+    setReady(loaded, versions = NOT_FROM_REGISTRY) {
       engine = loaded;
+      served = versions;
       progress = 1;
       if (state === "loading") state = "ready";
+    },
+    replace(loaded, versions) {
+      const previous = engine;
+      engine = loaded;
+      served = versions;
+      return previous;
     },
     setFailed(error) {
       failure = error;

@@ -1,11 +1,13 @@
 /**
  * OpenAI request bodies for /v1/completions and /v1/chat/completions. Fields OpenAI clients send
- * routinely are accepted; values we cannot honour (n > 1, logprobs, tools...) are 422, and
- * unknown fields are 422 too, naming the field. Extensions as in vLLM/llama-server: `top_k`,
+ * routinely are accepted; values we cannot honour (presence_penalty, tools...) are 422, and
+ * unknown fields are 422 too, naming the field. `n` (bounded by --max-n and the parallel
+ * sequences, checked by the route) and `logprobs` (chat: boolean + `top_logprobs` 0–20;
+ * completions: the legacy integer 0–20) are served. Extensions as in vLLM/llama-server: `top_k`,
  * `repetition_penalty`, `ignore_eos`, `cache_prompt` (llama-server's: false skips the prompt cache); `logit_bias` also as llama-server's `[[id, bias]]` list.
  */
 import { z } from "zod";
-import type { EngineRequest } from "../llm/llama-cpp/index.js";
+import { type EngineRequest, MAX_TOP_LOGPROBS } from "../llm/llama-cpp/index.js";
 import type { ChatMessage } from "../llm/port.js";
 import {
   logitBiasSchema,
@@ -62,6 +64,7 @@ export const chatRequestSchema = z.strictObject({
   ...commonFields,
   messages: z.array(messageSchema).min(1, "`messages` cannot be empty"),
   max_completion_tokens: z.int().positive().nullish(),
+  top_logprobs: z.int().min(0).max(MAX_TOP_LOGPROBS).nullish(),
   response_format: responseFormatSchema.nullish(),
 });
 
@@ -71,13 +74,15 @@ export type ParsedOpenAiRequest = {
   includeUsage: boolean;
   model: string | undefined;
   echoPrompt: string | undefined;
+  /** Choices to generate (OpenAI `n`). */
+  n: number;
+  /** Log-probabilities asked for: the number of top alternatives per token (0 = the token's own only). */
+  logprobs: number | undefined;
 };
 
 type Common = { [K in keyof typeof commonFields]?: z.output<(typeof commonFields)[K]> };
 
 function commonParameters(body: Common): EngineRequest["parameters"] {
-  if (body.n != null && body.n > 1) throw unsupported("n", "> 1 is not supported");
-  if (body.logprobs) throw unsupported("logprobs", "is not supported");
   if (body.presence_penalty) throw unsupported("presence_penalty", "is not supported; use repetition_penalty");
   if (body.frequency_penalty) throw unsupported("frequency_penalty", "is not supported; use repetition_penalty");
   const parameters: EngineRequest["parameters"] = { temperature: body.temperature ?? 1 };
@@ -98,8 +103,19 @@ function commonParameters(body: Common): EngineRequest["parameters"] {
 export function parseCompletionRequest(raw: unknown): ParsedOpenAiRequest {
   const body = parseBody(completionRequestSchema, raw);
   const prompt = typeof body.prompt === "string" ? body.prompt : (body.prompt[0] ?? "");
+  // The legacy integer: how many alternatives per token (true: none besides the token itself).
+  let logprobs: number | undefined;
+  if (typeof body.logprobs === "number") {
+    if (body.logprobs < 0 || body.logprobs > MAX_TOP_LOGPROBS) {
+      throw unsupported("logprobs", `must be an integer in [0, ${MAX_TOP_LOGPROBS}]. Given: ${body.logprobs}`);
+    }
+    logprobs = body.logprobs;
+  } else if (body.logprobs === true) logprobs = 0;
+  const parameters = withLogprobs(commonParameters(body), logprobs);
   return {
-    engineRequest: { input: { prompt }, parameters: commonParameters(body) },
+    n: body.n ?? 1,
+    logprobs,
+    engineRequest: { input: { prompt }, parameters },
     stream: body.stream === true,
     includeUsage: body.stream_options?.include_usage === true,
     model: body.model ?? undefined,
@@ -113,16 +129,28 @@ export function parseChatRequest(raw: unknown): ParsedOpenAiRequest {
     role: message.role === "developer" ? "system" : message.role,
     content: typeof message.content === "string" ? message.content : message.content.map((part) => part.text).join(""),
   }));
-  const parameters = commonParameters(body);
+  if (typeof body.logprobs === "number") throw unsupported("logprobs", "must be a boolean here; use top_logprobs");
+  if (body.top_logprobs != null && body.logprobs !== true) {
+    throw unsupported("top_logprobs", "requires `logprobs: true`");
+  }
+  const logprobs = body.logprobs === true ? (body.top_logprobs ?? 0) : undefined;
+  const parameters = withLogprobs(commonParameters(body), logprobs);
   if (body.max_completion_tokens != null) parameters.maxNewTokens = body.max_completion_tokens;
   const format = body.response_format;
   if (format?.type === "json_object") parameters.jsonSchema = { type: "object" };
   if (format?.type === "json_schema") parameters.jsonSchema = format.json_schema.schema;
   return {
+    n: body.n ?? 1,
+    logprobs,
     engineRequest: { input: { messages }, parameters },
     stream: body.stream === true,
     includeUsage: body.stream_options?.include_usage === true,
     model: body.model ?? undefined,
     echoPrompt: undefined,
   };
+}
+
+function withLogprobs(parameters: EngineRequest["parameters"], top: number | undefined): EngineRequest["parameters"] {
+  if (top === undefined) return parameters;
+  return { ...parameters, logprobs: true, tokenPieces: true, ...(top > 0 ? { topLogprobs: top } : {}) };
 }

@@ -6,7 +6,8 @@
  * llama-server have them).
  */
 import { z } from "zod";
-import type { EngineRequest } from "../llm/llama-cpp/index.js";
+import { AppError } from "../errors/index.js";
+import { type EngineRequest, MAX_TOP_LOGPROBS } from "../llm/llama-cpp/index.js";
 import {
   logitBiasSchema,
   normalizeLogitBias,
@@ -63,14 +64,22 @@ export type ParsedTgiRequest = {
   details: boolean;
   decoderInputDetails: boolean;
   stream: boolean;
+  /** Alternatives reported per generated token (details.top_tokens). */
+  topNTokens: number;
+  /** Sequences generated; the one with the highest total logprob is returned (checked by the route against --max-n). */
+  bestOf: number;
 };
 
 export function parseTgiRequest(body: unknown): ParsedTgiRequest {
   const request = parseBody(tgiRequestSchema, body);
   const p = request.parameters ?? {};
-  if (p.best_of !== undefined && p.best_of !== null && p.best_of > 1)
-    throw unsupported("best_of", "> 1 is not supported");
-  if (p.top_n_tokens) throw unsupported("top_n_tokens", "is not supported");
+  // TGI's validation (router/src/validation.rs), with its messages.
+  if (p.top_n_tokens != null && p.top_n_tokens > MAX_TOP_LOGPROBS) {
+    throw new AppError(
+      "validation_error",
+      `Input validation error: \`top_n_tokens\` must be >= 0 and <= ${MAX_TOP_LOGPROBS}. Given: ${p.top_n_tokens}`,
+    );
+  }
   if (p.watermark === true) throw unsupported("watermark", "is not supported");
   if (p.typical_p !== undefined && p.typical_p !== null) throw unsupported("typical_p", "is not supported");
   if (p.frequency_penalty) throw unsupported("frequency_penalty", "is not supported; use repetition_penalty");
@@ -79,6 +88,19 @@ export function parseTgiRequest(body: unknown): ParsedTgiRequest {
     throw unsupported("stop", `must have at most ${MAX_STOP_SEQUENCES} sequences. Given: ${stop.length}`);
   }
   const sampling = p.do_sample === true || (p.temperature ?? 0) > 0;
+  const bestOf = p.best_of ?? 1;
+  if (bestOf > 1) {
+    if (!sampling)
+      throw new AppError("validation_error", "Input validation error: you must use sampling when `best_of` is > 1");
+    if (p.seed != null)
+      throw new AppError("validation_error", "Input validation error: `seed` must not be set when `best_of` > 1");
+    if (request.stream === true) {
+      throw new AppError(
+        "validation_error",
+        "Input validation error: `best_of` != 1 is not supported when streaming tokens",
+      );
+    }
+  }
   const temperature = sampling ? (p.temperature ?? 1) : 0;
   const parameters: EngineRequest["parameters"] = { temperature };
   if (p.max_new_tokens != null) parameters.maxNewTokens = p.max_new_tokens;
@@ -94,6 +116,12 @@ export function parseTgiRequest(body: unknown): ParsedTgiRequest {
   const logitBias = normalizeLogitBias(p.logit_bias);
   if (logitBias !== undefined) parameters.logitBias = logitBias;
   if (p.grammar != null) parameters.jsonSchema = grammarToJsonSchema(p.grammar);
+  const topNTokens = p.top_n_tokens ?? 0;
+  if (topNTokens > 0) parameters.topLogprobs = topNTokens;
+  // Prefill logprobs cost logits for every prompt position: computed only when returned.
+  if (p.details === true && p.decoder_input_details === true && request.stream !== true) {
+    parameters.promptLogprobs = true;
+  }
   return {
     engineRequest: { input: { prompt: request.inputs }, parameters },
     inputs: request.inputs,
@@ -101,6 +129,8 @@ export function parseTgiRequest(body: unknown): ParsedTgiRequest {
     details: p.details === true,
     decoderInputDetails: p.decoder_input_details === true,
     stream: request.stream === true,
+    topNTokens,
+    bestOf,
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
+import { AppError } from "../errors/index.js";
 import {
   createLlamaCppEngine,
   describeEngineForLog,
@@ -12,11 +13,14 @@ import {
   type LlamaCppEngine,
 } from "../llm/llama-cpp/index.js";
 import { createDownloadProgressReporter, resolveModelFile } from "../model-source/index.js";
+import { loadServedModel, planServedModel, type ServedModelPlan } from "../models-registry/serving.js";
 import { edgeLoggerOptions, listenOrExplain } from "../observability/http/index.js";
+import { acquire, type ResourceStack } from "../runtime/index.js";
 import { buildLlmServerApp } from "./app.js";
 import type { LlmServerConfig } from "./config.js";
 import { createLlmServerMetrics } from "./metrics.js";
-import { createModelHolder, type ModelHolder } from "./model-holder.js";
+import { createModelHolder, type ModelHolder, type ServedVersions } from "./model-holder.js";
+import { createModelReloader, type ModelReloader } from "./reload.js";
 
 export type RunningLlmServer = {
   app: FastifyInstance;
@@ -25,6 +29,8 @@ export type RunningLlmServer = {
   url: string;
   /** Resolves when the model serves; rejects when it could not be loaded. */
   ready: Promise<LlamaCppEngine>;
+  /** What the server holds (HTTP server, model load, model), released by `shutdown`. */
+  resources: ResourceStack;
   /** Graceful shutdown; resolves once everything is closed. */
   shutdown(reason?: string): Promise<void>;
 };
@@ -41,56 +47,78 @@ export async function startLlmServer(
   const logger = pino(edgeLoggerOptions(config.logLevel, "llm-twin-serve-llm"));
   const holder = createModelHolder();
   const metrics = createLlmServerMetrics(holder);
-  const app = buildLlmServerApp({
-    holder,
-    metrics,
-    bodyLimitBytes: config.bodyLimitBytes,
-    logger,
-    apiKeys: config.apiKeys,
-    authFailureLimit: { max: config.authFailureLimit, windowMs: config.authFailureWindowMs },
-    timeouts: {
-      headersTimeoutMs: config.headersTimeoutMs,
-      receiveTimeoutMs: config.receiveTimeoutMs,
-      keepAliveTimeoutMs: config.keepAliveTimeoutMs,
-    },
-  });
-  // Listening comes before the model loads (so /health answers 503 meanwhile): a port in use is
-  // reported before any loading starts.
-  try {
+  // Set once the loading functions exist (below); the route only runs after listening.
+  let reloader: ModelReloader | undefined;
+  const loadController = new AbortController();
+  // Everything built is owned by one stack (src/runtime): released newest first — the model, the
+  // model load, then the HTTP server — also when start-up fails half-way.
+  const { value: app, stack } = await acquire(async (resources) => {
+    const app = resources.use(
+      "HTTP server",
+      buildLlmServerApp({
+        holder,
+        reload: () => {
+          if (reloader === undefined) throw new AppError("model_loading", "The model is loading", { retryable: true });
+          return reloader.reload();
+        },
+        metrics,
+        bodyLimitBytes: config.bodyLimitBytes,
+        logger,
+        apiKeys: config.apiKeys,
+        authFailureLimit: { max: config.authFailureLimit, windowMs: config.authFailureWindowMs },
+        timeouts: {
+          headersTimeoutMs: config.headersTimeoutMs,
+          receiveTimeoutMs: config.receiveTimeoutMs,
+          keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+        },
+      }),
+    );
+    // Listening comes before the model loads (so /health answers 503 meanwhile): a port in use is
+    // reported before any loading starts.
     await listenOrExplain(app, config.host, config.port);
-  } catch (error) {
-    await app.close().catch(() => {});
-    throw error;
-  }
+    resources.defer("model load", () => loadController.abort());
+    return app;
+  });
   const address = app.server.address();
   const port = typeof address === "object" && address !== null ? address.port : config.port;
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
   logger.info({ url, model: config.model }, "listening; loading the model");
 
-  const loadController = new AbortController();
-  const ready = (async () => {
-    const reporterOptions = options.progressStream === undefined ? {} : { stream: options.progressStream as never };
-    const modelPath = await resolveModelFile(config.model, {
+  const reporterOptions = options.progressStream === undefined ? {} : { stream: options.progressStream as never };
+  const resolveFile = (source: string) =>
+    resolveModelFile(source, {
       ...(config.cacheDir === undefined ? {} : { cacheDir: config.cacheDir }),
+      ...(config.registry === undefined ? {} : { registry: config.registry }),
       onProgress: createDownloadProgressReporter(reporterOptions),
       signal: loadController.signal,
     });
+  const plan = () =>
+    planServedModel({
+      model: config.model,
+      loras: config.loras,
+      ...(config.registry === undefined ? {} : { registry: config.registry }),
+      ...(config.cacheDir === undefined ? {} : { cacheDir: config.cacheDir }),
+      productionAdapters: config.registryAdapters === "production",
+    });
+  const load = async (planned: ServedModelPlan, onLoadProgress?: (fraction: number) => void) => {
+    const served = await loadServedModel(planned, resolveFile);
     const engine = await createLlamaCppEngine({
-      modelPath,
+      modelPath: served.modelPath,
       parallel: config.parallel,
       batchSize: config.batchSize,
       flashAttention: config.flashAttention === "auto" ? "auto" : config.flashAttention === "on",
       promptCache: config.promptCache === "on",
-      loras: config.loras,
+      maxChoices: config.maxN,
+      loras: served.adapters.map(({ name, path, scale }) => ({ name, path, scale })),
       requestTimeoutMs: config.requestTimeoutSeconds * 1000,
       observer: metrics.observer,
-      onLoadProgress: (fraction) => holder.setProgress(fraction),
+      ...(onLoadProgress === undefined ? {} : { onLoadProgress }),
       signal: loadController.signal,
       ...definedOnly({
         threads: config.threads,
         threadsBatch: config.threadsBatch,
         backend: config.engine,
-        modelId: config.modelId,
+        modelId: config.modelId ?? served.registry?.name,
         contextSize: config.contextSize,
         maxConcurrentRequests: config.maxConcurrentRequests,
         maxQueue: config.maxQueue,
@@ -99,12 +127,32 @@ export async function startLlmServer(
         maxNewTokens: config.maxNewTokens,
       }),
     });
-    if (holder.state === "stopping") {
+    const versions: ServedVersions = {
+      model: served.registry,
+      adapters: served.adapters.map(({ name, registry, author }) => ({ name, registry, author })),
+    };
+    return { engine, served: versions };
+  };
+  reloader = createModelReloader({
+    holder,
+    plan,
+    load: (planned) => load(planned),
+    log: (level, data, message) => logger[level](data, message),
+  });
+  const ready = (async () => {
+    const { engine, served } = await load(await plan(), (fraction) => holder.setProgress(fraction));
+    if (holder.state === "stopping" || stack.disposed) {
       await engine.dispose();
       throw new Error("shut down while loading");
     }
-    holder.setReady(engine);
-    logger.info({ modelId: engine.modelId, ...engine.info, limits: engine.limits }, "model ready");
+    // The model serving at release time (a reload may have replaced this one), and the replaced
+    // engines still finishing requests.
+    stack.defer("model", async () => {
+      await reloader?.disposeReplaced();
+      await holder.engine?.dispose();
+    });
+    holder.setReady(engine, served);
+    logger.info({ modelId: engine.modelId, ...engine.info, limits: engine.limits, registry: served }, "model ready");
     logger.info(describeForLog(engine.info.runtime));
     logger.info(describeEngineForLog(engine.info.engine, config.engine));
     return engine;
@@ -128,22 +176,22 @@ export async function startLlmServer(
         const graceMs = config.gracePeriodSeconds * 1000;
         let timer: NodeJS.Timeout | undefined;
         const finished = await Promise.race([
-          engine.idle().then(() => true),
+          Promise.all([engine.idle(), reloader?.drain()]).then(() => true),
           new Promise<boolean>((resolve) => {
             timer = setTimeout(() => resolve(false), graceMs);
           }),
         ]);
         clearTimeout(timer);
         if (!finished) logger.warn("grace period over: cancelling the remaining requests");
-        await engine.dispose();
       }
-      await app.close();
+      // The model (and engines replaced by a reload that still finish requests), then the HTTP server.
+      await stack.disposeAsync();
       logger.info("stopped");
     })();
     return shuttingDown;
   }
 
-  return { app, holder, url, ready, shutdown };
+  return { app, holder, url, ready, resources: stack, shutdown };
 }
 
 function definedOnly<T extends Record<string, unknown>>(values: T): { [K in keyof T]?: Exclude<T[K], undefined> } {

@@ -17,7 +17,7 @@ export const SERVE_LLM_SETTINGS = [
     flag: "--model <source>",
     env: "LLM_TWIN_MODEL",
     schema: z.string().min(1),
-    help: "GGUF model: a path, an http(s) URL or hf:<user>/<repo>[:<quant>]",
+    help: "GGUF model: a path, an http(s) URL, hf:<user>/<repo>[:<quant>] or registry:<name>@<version|stage> (the model registry; its production adapters load too)",
     defaultText: "the .gguf in /opt/ml/model",
   },
   {
@@ -105,6 +105,15 @@ export const SERVE_LLM_SETTINGS = [
     schema: z.enum(["on", "off"]),
     default: "on",
     help: "on|off: reuse the KV of the longest prompt prefix a sequence already holds (per request: cache_prompt: false)",
+  },
+  {
+    key: "maxN",
+    flag: "--max-n <n>",
+    env: "LLM_TWIN_MAX_N",
+    // Most sequences per request (OpenAI n, TGI best_of); also bounded by --parallel.
+    schema: positiveInt,
+    default: "8",
+    help: "most sequences one request may ask for (OpenAI n, TGI best_of); each takes a parallel sequence, so also at most --parallel",
   },
   {
     key: "contextSize",
@@ -258,6 +267,24 @@ export const SERVE_LLM_SETTINGS = [
     schema: z.array(z.string()).default([]),
     repeatable: true,
     defaultText: "none",
-    help: "LoRA adapter for the native engine, selected per request by TGI parameters.adapter_id or OpenAI model (repeatable; env: comma-separated)",
+    help: "LoRA adapter for the native engine, selected per request by TGI parameters.adapter_id or OpenAI model; the path may be registry:<name>@<version|stage> (repeatable; env: comma-separated)",
+  },
+  // Model registry (issue 18): where registry: sources are read, and whether a registry base
+  // model brings its production adapters.
+  {
+    key: "registry",
+    flag: "--registry <dir|s3://bucket/prefix>",
+    env: "LLM_TWIN_REGISTRY",
+    schema: z.string().min(1).optional(),
+    defaultText: "<cache dir>/registry",
+    help: "the model registry registry: sources are read from (POST /admin/reload reads it again)",
+  },
+  {
+    key: "registryAdapters",
+    flag: "--registry-adapters <mode>",
+    env: "LLM_TWIN_REGISTRY_ADAPTERS",
+    schema: z.enum(["production", "off"]),
+    default: "production",
+    help: "production|off: with --model registry:<name>@..., load the adapters registered for that base at stage production as LoRA adapters named by their registry names",
   },
 ] as const satisfies readonly Setting[];

@@ -20,6 +20,8 @@ export type GenerationParameters = {
   jsonSchema?: Record<string, unknown>;
   /** Token id → bias added to its logit (-Infinity bans it). */
   logitBias?: Readonly<Record<number, number>>;
+  /** A LoRA adapter the server has loaded, by name (TGI `adapter_id`, OpenAI `model`); default the base model. */
+  adapter?: string;
 };
 
 export type GenerateRequest = LanguageModelInput &
@@ -49,6 +51,5 @@ export type LanguageModel = {
   stream(request: GenerateRequest): AsyncIterable<StreamPart>;
   /** True when the model can serve now (loaded, upstream reachable). */
   health(options?: { signal?: AbortSignal }): Promise<boolean>;
-  dispose(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 };

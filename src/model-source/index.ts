@@ -9,4 +9,10 @@ export {
 } from "./huggingface.js";
 export { modelFileSha256 } from "./model-file-sha256.js";
 export { type ModelSource, parseModelSource } from "./parse-model-source.js";
-export { defaultCacheDirectory, type ResolveModelFileOptions, resolveModelFile } from "./resolve-model-file.js";
+export {
+  defaultCacheDirectory,
+  type ResolvedModelSource,
+  type ResolveModelFileOptions,
+  resolveModelFile,
+  resolveModelSource,
+} from "./resolve-model-file.js";

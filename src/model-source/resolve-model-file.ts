@@ -1,6 +1,7 @@
 /**
- * `resolveModelFile(source)`: the local path of a GGUF model named by a path, an http(s) URL or an
- * `hf:` URI. Remote models are downloaded once into `<cacheDir>/models/` (resumable, atomic);
+ * `resolveModelFile(source)`: the local path of a GGUF model named by a path, an http(s) URL, an
+ * `hf:` URI or a model registry reference (`registry:<name>@<version|stage>`, integrity checked:
+ * see `resolveModelSource` for the registry entry too). Remote models are downloaded once into `<cacheDir>/models/` (resumable, atomic);
  * later calls find them there without any request.
  *
  *   <cacheDir>/models/url/<sha256(url)[:16]>-<file name>
@@ -13,6 +14,7 @@ import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { defaultCacheDirectory } from "../config/paths.js";
 import { AppError } from "../errors/app-error.js";
+import type { ModelEntry } from "../models-registry/types.js";
 import { type DownloadOptions, type DownloadProgress, downloadFile } from "./download.js";
 import { assertGgufFile } from "./gguf-magic.js";
 import {
@@ -36,6 +38,8 @@ export type ResolveModelFileOptions = {
   huggingFaceToken?: string;
   /** Relative paths are resolved against this; default the working directory. */
   baseDirectory?: string;
+  /** The model registry `registry:` sources are read from (a folder or s3://bucket/prefix); default LLM_TWIN_REGISTRY or `<cacheDir>/registry`. */
+  registry?: string;
 } & Pick<DownloadOptions, "retries" | "retryDelayMs" | "idleTimeoutMs" | "progressIntervalMs">;
 
 export { defaultCacheDirectory };
@@ -64,7 +68,42 @@ function safeFileName(name: string): string {
   return cleaned === "" ? "model.gguf" : cleaned.slice(0, 120);
 }
 
+export type ResolvedModelSource = {
+  path: string;
+  /** The registry entry, for `registry:` sources (its name, version, stages, sha256...). */
+  entry?: ModelEntry;
+};
+
+/**
+ * The one resolver of model sources: a path, an http(s) URL, an `hf:` URI or a
+ * `registry:<name>@<version|stage>` reference (read from `options.registry`, the file checked
+ * against the sha256 and size recorded at registration: `integrity_mismatch` otherwise).
+ */
+export async function resolveModelSource(
+  source: string,
+  options: ResolveModelFileOptions = {},
+): Promise<ResolvedModelSource> {
+  if (source.trim().startsWith(REGISTRY_PREFIX)) {
+    const { defaultRegistryLocation, resolveRegistryReference } = await import("../models-registry/open.js");
+    const registry =
+      options.registry ??
+      (options.cacheDir === undefined || (process.env.LLM_TWIN_REGISTRY ?? "") !== ""
+        ? defaultRegistryLocation()
+        : join(options.cacheDir, "registry"));
+    const resolved = await resolveRegistryReference(source.trim(), {
+      registry,
+      ...(options.cacheDir === undefined ? {} : { cacheDirectory: options.cacheDir }),
+    });
+    await assertGgufFile(resolved.path);
+    return { path: resolved.path, entry: resolved.entry };
+  }
+  return { path: await resolveModelFile(source, options) };
+}
+
+const REGISTRY_PREFIX = "registry:";
+
 export async function resolveModelFile(source: string, options: ResolveModelFileOptions = {}): Promise<string> {
+  if (source.trim().startsWith(REGISTRY_PREFIX)) return (await resolveModelSource(source, options)).path;
   const parsed = parseModelSource(source, options.baseDirectory);
   if (parsed.kind === "file") {
     await assertGgufFile(parsed.path);

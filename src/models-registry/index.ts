@@ -28,5 +28,16 @@ export {
   removeModel,
   showModel,
 } from "./registry.js";
+export {
+  type LoraSpec,
+  loadServedModel,
+  planServedModel,
+  planVersions,
+  type RegistryVersion,
+  type ServedAdapter,
+  type ServedModel,
+  type ServedModelOptions,
+  type ServedModelPlan,
+} from "./serving.js";
 export type { RegistryStorage } from "./storage.js";
 export * from "./types.js";

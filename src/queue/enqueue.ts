@@ -12,6 +12,7 @@ import { AppError } from "../errors/index.js";
 import { prepareStore, requireReadableDocuments, type SkippedDocument } from "../ingestion/index.js";
 import { type ReadOptions, readRawDocuments } from "../ingestion/readers/index.js";
 import { createFingerprint } from "../preprocessing/index.js";
+import { withResources } from "../runtime/index.js";
 import { DEFAULT_STORE_URI, openVectorStore } from "../vector-store/index.js";
 import {
   COMPLETED_JOB_RETENTION_SECONDS,
@@ -120,20 +121,18 @@ export async function enqueueIngestion(options: EnqueueIngestionOptions): Promis
     options.source,
   );
 
-  // Prepare the store exactly as a single-process run does, before the first job exists.
-  const embedder = await createEmbedder(
-    embedderSpec,
-    options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir },
-  );
-  const fingerprint = createFingerprint(embedder);
-  await embedder.dispose();
-  const store = await openVectorStore(storeUri);
-  let recreated: boolean;
-  try {
-    recreated = (await prepareStore(store, fingerprint, { recreate: options.recreate === true })).recreated;
-  } finally {
-    await store.close();
-  }
+  // Prepare the store exactly as a single-process run does, before the first job exists. The
+  // embedder and the store are released through one stack (src/runtime), also when this fails.
+  const { fingerprint, embedderId, recreated } = await withResources(async (resources) => {
+    const embedder = resources.use(
+      "embedder",
+      await createEmbedder(embedderSpec, options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+    );
+    const fingerprint = createFingerprint(embedder);
+    const store = resources.use("store", await openVectorStore(storeUri));
+    const { recreated } = await prepareStore(store, fingerprint, { recreate: options.recreate === true });
+    return { fingerprint, embedderId: embedder.id, recreated };
+  });
 
   const queue = new Queue<IngestionJobData>(queueName, { connection });
   const deadLetters = new Queue(deadLetterQueueName(queueName), { connection });
@@ -235,7 +234,7 @@ export async function enqueueIngestion(options: EnqueueIngestionOptions): Promis
     queue: queueName,
     source: options.source,
     store: storeUri,
-    embedder: embedder.id,
+    embedder: embedderId,
     fingerprint: fingerprint.hash,
     recreated,
     documentsRead: progress.documentsRead,

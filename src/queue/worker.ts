@@ -14,21 +14,20 @@
  * - Indexes: jobs do not rebuild the store's indexes (store.optimize) — doing it after every
  *   document made two workers' LanceDB commits conflict. Each worker optimizes the stores it
  *   changed when the queue drains, at most every `optimizeIntervalMs` while jobs keep coming, and
- *   once more on close(). An optimize failure (e.g. a commit conflict with another worker's) is
+ *   once more on a graceful stop. An optimize failure (e.g. a commit conflict with another worker's) is
  *   reported as an "error" event and retried at the next occasion; rows written meanwhile are
  *   searchable (unindexed rows are scanned).
- * - `close()` (on SIGTERM) stops taking jobs and waits for the running ones.
+ * - `[Symbol.asyncDispose]()` (on SIGTERM) stops taking jobs and waits for the running ones;
+ *   `abandon()` drops the connections at once. Everything the worker opens is owned by one resource
+ *   stack (src/runtime), so a start-up failing half-way releases what it had already opened.
  */
 import { type Job, Queue, UnrecoverableError, Worker } from "bullmq";
 import type { RawDocument } from "../domain/index.js";
-import type { Embedder } from "../embedding/index.js";
-import { createEmbedder, STATIC_EMBEDDER_SPEC } from "../embedding/index.js";
+import { STATIC_EMBEDDER_SPEC } from "../embedding/index.js";
 import { AppError, type ErrorCode } from "../errors/index.js";
-import { createDocumentIngester, type DocumentIngester } from "../ingestion/index.js";
 import type { ReadResult } from "../ingestion/readers/index.js";
-import { assertFingerprintMatches, createFingerprint } from "../preprocessing/index.js";
-import type { PreprocessingFingerprint, VectorStore } from "../vector-store/index.js";
-import { openVectorStore } from "../vector-store/index.js";
+import { assertFingerprintMatches } from "../preprocessing/index.js";
+import { acquire } from "../runtime/index.js";
 import {
   DEFAULT_LOCK_DURATION_MS,
   DEFAULT_MAX_STALLED_COUNT,
@@ -45,6 +44,7 @@ import {
 } from "./config.js";
 import { queueConnection } from "./connection.js";
 import { assertQueueReachable } from "./reachability.js";
+import { createWorkerResources, describeError } from "./worker-resources.js";
 
 export type IngestionWorkerEvent =
   | { type: "completed"; jobId: string; documentId: string; result: IngestionJobResult; durationMs: number }
@@ -83,8 +83,12 @@ const FORCE_DISCONNECT_GRACE_MS = 1_000;
 export type IngestionWorker = {
   /** Resolves once the worker is connected and taking jobs. */
   readonly ready: Promise<void>;
-  /** Stops taking jobs, waits for the running ones (force: abandons them to the stalled check). */
-  close(options?: { force?: boolean }): Promise<void>;
+  /** What the worker holds, oldest first (stores and embedders, dead-letter queue, worker, timer). */
+  readonly held: readonly string[];
+  /** Stops taking jobs, waits for the running ones, optimizes changed stores, releases everything. */
+  [Symbol.asyncDispose](): Promise<void>;
+  /** Drops the connections at once (Redis may be gone): running jobs go back to the stalled check. */
+  abandon(): Promise<void>;
 };
 
 const PERMANENT_CODES: ReadonlySet<ErrorCode> = new Set([
@@ -96,87 +100,6 @@ const PERMANENT_CODES: ReadonlySet<ErrorCode> = new Set([
   "dimension_mismatch",
   "configuration_error",
 ]);
-
-/** Opens resources once per store URI / embedder spec and shares them between jobs. */
-function createResources(cacheDir: string | undefined) {
-  const embedders = new Map<string, Promise<{ embedder: Embedder; fingerprint: PreprocessingFingerprint }>>();
-  const stores = new Map<string, Promise<VectorStore>>();
-  const embedderFor = (spec: string) => {
-    let entry = embedders.get(spec);
-    if (!entry) {
-      entry = createEmbedder(spec, cacheDir === undefined ? {} : { cacheDir }).then((embedder) => ({
-        embedder,
-        fingerprint: createFingerprint(embedder),
-      }));
-      entry.catch(() => embedders.delete(spec));
-      embedders.set(spec, entry);
-    }
-    return entry;
-  };
-  const storeFor = (uri: string) => {
-    let entry = stores.get(uri);
-    if (!entry) {
-      entry = openVectorStore(uri);
-      entry.catch(() => stores.delete(uri));
-      stores.set(uri, entry);
-    }
-    return entry;
-  };
-  const ingesters = new Map<string, Promise<DocumentIngester>>();
-  /** One per store and embedder: the store's fingerprint is checked once, not per job. */
-  const ingesterFor = (uri: string, spec: string) => {
-    const key = `${uri}\u0000${spec}`;
-    let entry = ingesters.get(key);
-    if (!entry) {
-      entry = Promise.all([storeFor(uri), embedderFor(spec)]).then(([store, { embedder }]) =>
-        createDocumentIngester({ store, embedder }),
-      );
-      entry.catch(() => ingesters.delete(key));
-      ingesters.set(key, entry);
-    }
-    return entry;
-  };
-  /** Optimizes every store changed since its last optimize; one round at a time. */
-  let optimizing: Promise<void> | undefined;
-  const optimizeChanged = (report: (event: IngestionWorkerEvent) => void): Promise<void> => {
-    optimizing ??= (async () => {
-      for (const [key, entry] of ingesters) {
-        const ingester = await entry.catch(() => undefined);
-        if (ingester === undefined || !ingester.pendingOptimize) continue;
-        const started = performance.now();
-        try {
-          if (await ingester.optimize())
-            report({
-              type: "optimized",
-              store: key.split("\u0000")[0] as string,
-              durationMs: Math.round(performance.now() - started),
-            });
-        } catch (error) {
-          report({ type: "error", message: `optimize failed (retried later): ${describeError(error)}` });
-        }
-      }
-    })().finally(() => {
-      optimizing = undefined;
-    });
-    return optimizing;
-  };
-  const dispose = async () => {
-    await optimizing;
-    await Promise.allSettled([...stores.values()].map(async (store) => (await store).close()));
-    await Promise.allSettled([...embedders.values()].map(async (entry) => (await entry).embedder.dispose()));
-  };
-  return { embedderFor, storeFor, ingesterFor, optimizeChanged, dispose };
-}
-
-/** Longest reason kept for logs and dead letters (native errors can carry pages of context). */
-const MAX_REASON_LENGTH = 500;
-
-function describeError(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const firstLine = (message.split("\n")[0] ?? "").trim();
-  const short = firstLine.length > MAX_REASON_LENGTH ? `${firstLine.slice(0, MAX_REASON_LENGTH)}…` : firstLine;
-  return error instanceof AppError ? `${short} [${error.code}]` : short;
-}
 
 export async function startIngestionWorker(options: IngestionWorkerOptions): Promise<IngestionWorker> {
   const queueName = validateQueueName(options.queueName ?? DEFAULT_QUEUE_NAME);
@@ -196,189 +119,197 @@ export async function startIngestionWorker(options: IngestionWorkerOptions): Pro
     ...(connectTimeoutMs === undefined ? {} : { timeoutMs: connectTimeoutMs }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
-  const resources = createResources(options.cacheDir);
   const emit = (event: IngestionWorkerEvent) => options.onEvent?.(event);
-
   // A worker bound to a store has one embedder (enqueue's default, static, unless told); otherwise
   // each job says which embedder made its store.
   const fixedEmbedderSpec = options.embedderSpec ?? (options.storeUri === undefined ? undefined : STATIC_EMBEDDER_SPEC);
+  // Set by abandon(): the releases below then drop connections instead of closing cleanly.
+  let abandoning = false;
+  const { value: started, stack } = await acquire(async (owned) => {
+    const resources = createWorkerResources(options.cacheDir);
+    owned.defer("stores and embedders", () => resources.release());
+    owned.defer("final optimize", async () => {
+      if (!abandoning) await resources.optimizeChanged(emit);
+    });
 
-  // Refuse to start against a store built with other preprocessing or another embedder.
-  if (options.storeUri !== undefined && fixedEmbedderSpec !== undefined) {
-    const { fingerprint } = await resources.embedderFor(fixedEmbedderSpec);
-    const metadata = await (await resources.storeFor(options.storeUri)).readMetadata();
-    try {
+    // Refuse to start against a store built with other preprocessing or another embedder.
+    if (options.storeUri !== undefined && fixedEmbedderSpec !== undefined) {
+      const { fingerprint } = await resources.embedderFor(fixedEmbedderSpec);
+      const metadata = await (await resources.storeFor(options.storeUri)).readMetadata();
       if (metadata !== undefined) {
         assertFingerprintMatches(metadata.fingerprint, fingerprint, {
           location: options.storeUri,
           advice: "re-ingest it with --recreate, or start the worker with the embedder the store was built with",
         });
       }
-    } catch (error) {
-      await resources.dispose();
-      throw error;
     }
-  }
-
-  const deadLetters = new Queue(deadLetterQueueName(queueName), { connection });
-  // Connection errors are the worker's to report (below), not BullMQ's to print with their stacks.
-  deadLetters.on("error", () => undefined);
-  // Jobs this process already dead-lettered (the processor and the failed event both report the
-  // last failure). Keyed by id and creation time: a document queued afresh is a new job.
-  const deadLettered = new Set<string>();
-  const moveToDeadLetters = async (job: Job, reason: string, attemptsMade: number): Promise<void> => {
-    const key = `${job.id}@${job.timestamp}`;
-    if (deadLettered.has(key)) return;
-    const data = job.data as Partial<IngestionJobData> | undefined;
-    const deadLetter: DeadLetter = {
-      jobId: String(job.id),
-      queue: queueName,
-      documentId: typeof data?.document?.id === "string" ? data.document.id : null,
-      category: typeof data?.document?.category === "string" ? data.document.category : null,
-      source: data?.source ?? null,
-      reason,
-      attemptsMade,
-      failedAt: new Date().toISOString(),
-    };
-    // Same id as the job: recording a dead letter twice (processor and failed event) keeps one.
-    await deadLetters.add("dead-letter", deadLetter, {
-      jobId: String(job.id),
-      removeOnComplete: false,
-      removeOnFail: false,
+    const deadLetters = new Queue(deadLetterQueueName(queueName), { connection });
+    owned.defer("dead-letter queue", async () => {
+      if (!abandoning) await deadLetters.close();
     });
-    deadLettered.add(key);
-    emit({ type: "dead-letter", deadLetter });
-  };
-
-  const processJob = async (job: Job): Promise<IngestionJobResult> => {
-    const started = performance.now();
-    const attempts = job.opts.attempts ?? 1;
-    const lastAttempt = job.attemptsMade + 1 >= attempts;
-    try {
-      const parsed = ingestionJobData.safeParse(job.data);
-      if (!parsed.success) {
-        throw new AppError(
-          "validation_error",
-          `malformed job data: ${parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ")}`,
-        );
-      }
-      const data = parsed.data;
-      const storeUri = options.storeUri ?? data.storeUri;
-      if (options.storeUri !== undefined && data.storeUri !== options.storeUri) {
-        throw new AppError(
-          "configuration_error",
-          `the job is for the store ${data.storeUri}, this worker serves ${options.storeUri}`,
-        );
-      }
-      const { embedder, fingerprint } = await resources.embedderFor(fixedEmbedderSpec ?? data.embedderSpec);
-      if (fingerprint.hash !== data.fingerprint) {
-        throw new AppError(
-          "fingerprint_mismatch",
-          `the job was enqueued with preprocessing fingerprint ${data.fingerprint}, this worker's is ${fingerprint.hash} (embedder ${embedder.id})`,
-        );
-      }
-      const ingester = await resources.ingesterFor(storeUri, fixedEmbedderSpec ?? data.embedderSpec);
-      const document: ReadResult = {
-        ok: true,
-        document: data.document as unknown as RawDocument,
-        source: data.source,
-        sourceHash: data.sourceHash,
-      };
-      const summary = await ingester.ingestDocument(document);
-      if (summary.skipped !== undefined) throw new AppError("invalid_document", summary.skipped);
-      const result = {
-        chunksWritten: summary.chunksWritten,
-        chunksUnchanged: summary.chunksUnchanged,
-        chunksDeleted: summary.chunksDeleted,
-      };
-      emit({
-        type: "completed",
+    // Connection errors are the worker's to report (below), not BullMQ's to print with their stacks.
+    deadLetters.on("error", () => undefined);
+    // Jobs this process already dead-lettered (the processor and the failed event both report the
+    // last failure). Keyed by id and creation time: a document queued afresh is a new job.
+    const deadLettered = new Set<string>();
+    const moveToDeadLetters = async (job: Job, reason: string, attemptsMade: number): Promise<void> => {
+      const key = `${job.id}@${job.timestamp}`;
+      if (deadLettered.has(key)) return;
+      const data = job.data as Partial<IngestionJobData> | undefined;
+      const deadLetter: DeadLetter = {
         jobId: String(job.id),
-        documentId: data.document.id,
-        result,
-        durationMs: Math.round(performance.now() - started),
-      });
-      return result;
-    } catch (error) {
-      const reason = describeError(error);
-      const permanent = error instanceof AppError && PERMANENT_CODES.has(error.code);
-      if (permanent || lastAttempt) {
-        await moveToDeadLetters(job, reason, job.attemptsMade + 1);
-        throw permanent ? new UnrecoverableError(reason) : error;
-      }
-      emit({
-        type: "retrying",
-        jobId: String(job.id),
-        documentId: (job.data as Partial<IngestionJobData>)?.document?.id ?? null,
-        attemptsMade: job.attemptsMade + 1,
+        queue: queueName,
+        documentId: typeof data?.document?.id === "string" ? data.document.id : null,
+        category: typeof data?.document?.category === "string" ? data.document.category : null,
+        source: data?.source ?? null,
         reason,
+        attemptsMade,
+        failedAt: new Date().toISOString(),
+      };
+      // Same id as the job: recording a dead letter twice (processor and failed event) keeps one.
+      await deadLetters.add("dead-letter", deadLetter, {
+        jobId: String(job.id),
+        removeOnComplete: false,
+        removeOnFail: false,
       });
-      throw error;
-    }
-  };
+      deadLettered.add(key);
+      emit({ type: "dead-letter", deadLetter });
+    };
 
-  const worker = new Worker(queueName, processJob, {
-    connection,
-    concurrency: options.concurrency ?? DEFAULT_WORKER_CONCURRENCY,
-    lockDuration: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
-    stalledInterval: options.stalledIntervalMs ?? DEFAULT_STALLED_INTERVAL_MS,
-    maxStalledCount: options.maxStalledCount ?? DEFAULT_MAX_STALLED_COUNT,
-    autorun: true,
-  });
-  // Jobs that fail without reaching the processor's catch (stalled too often) still get a dead letter.
-  worker.on("failed", (job, error) => {
-    if (job === undefined) return;
-    const attempts = job.opts.attempts ?? 1;
-    const final = error instanceof UnrecoverableError || job.attemptsMade >= attempts || /stalled/i.test(error.message);
-    if (final)
-      moveToDeadLetters(job, error.message, job.attemptsMade).catch((failure) =>
-        emit({ type: "error", message: describeError(failure) }),
-      );
-  });
-  // A lost Redis makes BullMQ report every reconnect attempt: say it once until something else happens.
-  let lastErrorMessage: string | undefined;
-  worker.on("error", (error) => {
-    const message = describeError(error);
-    if (message === lastErrorMessage) return;
-    lastErrorMessage = message;
-    emit({ type: "error", message });
-  });
-  worker.on("completed", () => {
-    lastErrorMessage = undefined;
-  });
-  // Index building: when the queue drains, and on a timer while it does not.
-  worker.on("drained", () => {
-    void resources.optimizeChanged(emit);
-  });
-  const optimizeTimer = setInterval(() => void resources.optimizeChanged(emit), optimizeIntervalMs);
-  optimizeTimer.unref();
+    const processJob = async (job: Job): Promise<IngestionJobResult> => {
+      const started = performance.now();
+      const attempts = job.opts.attempts ?? 1;
+      const lastAttempt = job.attemptsMade + 1 >= attempts;
+      try {
+        const parsed = ingestionJobData.safeParse(job.data);
+        if (!parsed.success) {
+          throw new AppError(
+            "validation_error",
+            `malformed job data: ${parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ")}`,
+          );
+        }
+        const data = parsed.data;
+        const storeUri = options.storeUri ?? data.storeUri;
+        if (options.storeUri !== undefined && data.storeUri !== options.storeUri) {
+          throw new AppError(
+            "configuration_error",
+            `the job is for the store ${data.storeUri}, this worker serves ${options.storeUri}`,
+          );
+        }
+        const { embedder, fingerprint } = await resources.embedderFor(fixedEmbedderSpec ?? data.embedderSpec);
+        if (fingerprint.hash !== data.fingerprint) {
+          throw new AppError(
+            "fingerprint_mismatch",
+            `the job was enqueued with preprocessing fingerprint ${data.fingerprint}, this worker's is ${fingerprint.hash} (embedder ${embedder.id})`,
+          );
+        }
+        const ingester = await resources.ingesterFor(storeUri, fixedEmbedderSpec ?? data.embedderSpec);
+        const document: ReadResult = {
+          ok: true,
+          document: data.document as unknown as RawDocument,
+          source: data.source,
+          sourceHash: data.sourceHash,
+        };
+        const summary = await ingester.ingestDocument(document);
+        if (summary.skipped !== undefined) throw new AppError("invalid_document", summary.skipped);
+        const result = {
+          chunksWritten: summary.chunksWritten,
+          chunksUnchanged: summary.chunksUnchanged,
+          chunksDeleted: summary.chunksDeleted,
+        };
+        emit({
+          type: "completed",
+          jobId: String(job.id),
+          documentId: data.document.id,
+          result,
+          durationMs: Math.round(performance.now() - started),
+        });
+        return result;
+      } catch (error) {
+        const reason = describeError(error);
+        const permanent = error instanceof AppError && PERMANENT_CODES.has(error.code);
+        if (permanent || lastAttempt) {
+          await moveToDeadLetters(job, reason, job.attemptsMade + 1);
+          throw permanent ? new UnrecoverableError(reason) : error;
+        }
+        emit({
+          type: "retrying",
+          jobId: String(job.id),
+          documentId: (job.data as Partial<IngestionJobData>)?.document?.id ?? null,
+          attemptsMade: job.attemptsMade + 1,
+          reason,
+        });
+        throw error;
+      }
+    };
 
-  let closing: Promise<void> | undefined;
+    const worker = new Worker(queueName, processJob, {
+      connection,
+      concurrency: options.concurrency ?? DEFAULT_WORKER_CONCURRENCY,
+      lockDuration: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
+      stalledInterval: options.stalledIntervalMs ?? DEFAULT_STALLED_INTERVAL_MS,
+      maxStalledCount: options.maxStalledCount ?? DEFAULT_MAX_STALLED_COUNT,
+      autorun: true,
+    });
+    owned.defer("queue worker", async () => {
+      if (!abandoning) await worker.close();
+    });
+    // Jobs that fail without reaching the processor's catch (stalled too often) still get a dead letter.
+    worker.on("failed", (job, error) => {
+      if (job === undefined) return;
+      const attempts = job.opts.attempts ?? 1;
+      const final =
+        error instanceof UnrecoverableError || job.attemptsMade >= attempts || /stalled/i.test(error.message);
+      if (final)
+        moveToDeadLetters(job, error.message, job.attemptsMade).catch((failure) =>
+          emit({ type: "error", message: describeError(failure) }),
+        );
+    });
+    // A lost Redis makes BullMQ report every reconnect attempt: say it once until something else happens.
+    let lastErrorMessage: string | undefined;
+    worker.on("error", (error) => {
+      const message = describeError(error);
+      if (message === lastErrorMessage) return;
+      lastErrorMessage = message;
+      emit({ type: "error", message });
+    });
+    worker.on("completed", () => {
+      lastErrorMessage = undefined;
+    });
+    // Index building: when the queue drains, and on a timer while it does not.
+    worker.on("drained", () => {
+      void resources.optimizeChanged(emit);
+    });
+    const optimizeTimer = setInterval(() => void resources.optimizeChanged(emit), optimizeIntervalMs);
+    optimizeTimer.unref();
+    owned.defer("optimize timer", () => clearInterval(optimizeTimer));
+    return { worker, deadLetters, resources };
+  });
+  const { worker, deadLetters, resources } = started;
+  let abandoned: Promise<void> | undefined;
   return {
     ready: worker.waitUntilReady().then(() => undefined),
-    close({ force = false } = {}) {
-      if (closing && !force) return closing;
-      closing = (async () => {
-        clearInterval(optimizeTimer);
-        if (force) {
-          // Closing cleanly needs Redis (it may be gone): drop the connections instead; the running
-          // jobs' locks expire and another worker retries them.
-          // (ioredis may never report the end of a connection that is between reconnect attempts:
-          // wait for it at most FORCE_DISCONNECT_GRACE_MS.)
-          worker.close(true).catch(() => undefined);
-          await Promise.race([
-            Promise.allSettled([worker.disconnect(), deadLetters.disconnect()]),
-            new Promise((resolveGrace) => setTimeout(resolveGrace, FORCE_DISCONNECT_GRACE_MS).unref()),
-          ]);
-          await resources.dispose();
-          return;
-        }
-        await worker.close();
-        if (!force) await resources.optimizeChanged(emit);
-        await deadLetters.close();
-        await resources.dispose();
+    get held() {
+      return stack.held;
+    },
+    [Symbol.asyncDispose]: () => stack.disposeAsync(),
+    abandon() {
+      abandoned ??= (async () => {
+        // Closing cleanly needs Redis (it may be gone): drop the connections instead; the running
+        // jobs' locks expire and another worker retries them.
+        // (ioredis may never report the end of a connection that is between reconnect attempts:
+        // wait for it at most FORCE_DISCONNECT_GRACE_MS.)
+        abandoning = true;
+        worker.close(true).catch(() => undefined);
+        await Promise.race([
+          Promise.allSettled([worker.disconnect(), deadLetters.disconnect()]),
+          new Promise((resolveGrace) => setTimeout(resolveGrace, FORCE_DISCONNECT_GRACE_MS).unref()),
+        ]);
+        // A graceful stop already under way waits for the running jobs: release around it.
+        if (stack.disposed) await resources.release();
+        else await stack.disposeAsync();
       })();
-      return closing;
+      return abandoned;
     },
   };
 }

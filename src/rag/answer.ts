@@ -6,16 +6,20 @@
  * non-streaming route collects them (one code path for both).
  */
 import { performance } from "node:perf_hooks";
+import type { Author } from "../domain/index.js";
 import { AppError, type ErrorCode } from "../errors/index.js";
 import type { FinishReason, LanguageModel, StreamPart, Usage } from "../llm/index.js";
 import type { ActiveTrace } from "../observability/tracing/index.js";
 import { noopTrace } from "../observability/tracing/index.js";
-import { buildPrompt, PREPROCESSING_VERSION, PROMPT_TEMPLATES_VERSION } from "../preprocessing/index.js";
+import { buildPrompt, currentPromptFingerprint, PREPROCESSING_VERSION } from "../preprocessing/index.js";
+import type { ServedModelRef } from "./adapter-routing.js";
+import { openCacheSession } from "./cache/policy.js";
+import type { CacheHit } from "./cache/port.js";
 import { resolveRagRequest } from "./request.js";
 import { type PromptLimit, type RagDependencies, retrieveResolved } from "./retrieve.js";
 import { buildContext, estimateTokens } from "./steps/context.js";
 import { fitHistory } from "./steps/history.js";
-import type { RagPart, RagRequest, RagResponse, RagSource } from "./types.js";
+import type { RagPart, RagRequest, RagResponse, RagSource, RagTimings } from "./types.js";
 import { abortedError, deadlineSignal, toUpstreamError } from "./upstream.js";
 
 export type AnswerOptions = { signal?: AbortSignal; trace?: ActiveTrace };
@@ -39,7 +43,11 @@ function promptContent(input: ReturnType<typeof buildPrompt>, used: readonly Rag
       score: source.score,
       text: source.text,
     })),
-    templateVersions: { prompt: PROMPT_TEMPLATES_VERSION, preprocessing: PREPROCESSING_VERSION },
+    templateVersions: {
+      ...currentPromptFingerprint().versions,
+      preprocessing: PREPROCESSING_VERSION,
+      fingerprint: currentPromptFingerprint().hash,
+    },
   };
 }
 
@@ -142,8 +150,28 @@ export async function* answerStream(
   const budgetStart = performance.now();
   const fit = fitPrompt(resolved.query, resolved.maxNewTokens, deps);
   const budgetMs = performance.now() - budgetStart;
-  const retrieval = await retrieveResolved(resolved, deps, options);
+  const cache = openCacheSession(resolved, deps, trace);
+  const currentModel = (author: Author | null): ServedModelRef =>
+    deps.adapters?.route(author) ?? { name: llm.id, version: null, adapter: null };
+  let hit: CacheHit | undefined;
+  const retrieval = await retrieveResolved(resolved, deps, {
+    ...options,
+    ...(cache === undefined
+      ? {}
+      : {
+          intercept: async (probe) => {
+            hit = await cache.lookup(probe);
+            // An answer written by another model or adapter version (a rollout since) is not reused.
+            if (hit !== undefined && !sameModel(hit.entry.model, currentModel(probe.author ?? null))) hit = undefined;
+            return hit !== undefined;
+          },
+        }),
+  });
   const { timings } = retrieval;
+  if (retrieval.intercepted === true && hit !== undefined) {
+    yield* replayCached(hit, currentModel(hit.entry.author), timings, started, trace);
+    return;
+  }
 
   const tokenizationStart = performance.now();
   const countTokens = deps.countTokens ?? deps.promptLimit?.countTokens ?? estimateTokens;
@@ -182,9 +210,12 @@ export async function* answerStream(
     .end();
 
   const generationStart = performance.now();
+  const served = currentModel(retrieval.author ?? null);
   const span = trace.startSpan("generation", {
-    model: llm.id,
-    adapter: null,
+    model: served.name,
+    modelVersion: served.version,
+    adapter: served.adapter?.name ?? null,
+    adapterVersion: served.adapter?.version ?? null,
     maxNewTokens: fit.maxNewTokens,
     temperature: resolved.temperature,
     topP: config.topP,
@@ -203,6 +234,7 @@ export async function* answerStream(
       temperature: resolved.temperature,
       topP: config.topP,
       repetitionPenalty: config.repetitionPenalty,
+      ...(served.adapter === null ? {} : { adapter: served.adapter.name }),
       signal: deadline.signal,
     })
     [Symbol.asyncIterator]();
@@ -242,7 +274,65 @@ export async function* answerStream(
     return;
   }
   trace.setAttributes({ promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, answer });
-  yield { type: "done", answer, finishReason, usage, timings, historyTurnsUsed: history.turns.length };
+  // Only a completed answer is cached (an error or an abort returned above or never got here).
+  if (!options.signal?.aborted) {
+    await cache?.save({
+      answer,
+      sources,
+      author: retrieval.author ?? null,
+      queries: retrieval.queries,
+      finishReason,
+      usage,
+      historyTurnsUsed: history.turns.length,
+      model: served,
+    });
+  }
+  yield {
+    type: "done",
+    answer,
+    finishReason,
+    usage,
+    timings,
+    historyTurnsUsed: history.turns.length,
+    model: served,
+  };
+}
+
+/** Same model name and version and same adapter version: entries without a record count as the base model's. */
+function sameModel(stored: ServedModelRef | undefined, now: ServedModelRef): boolean {
+  const entry = stored ?? { name: now.name, version: now.version, adapter: null };
+  return (
+    entry.name === now.name &&
+    entry.version === now.version &&
+    (entry.adapter?.name ?? null) === (now.adapter?.name ?? null) &&
+    (entry.adapter?.version ?? null) === (now.adapter?.version ?? null)
+  );
+}
+
+/** An answer-cache hit, as the same parts a generated answer streams (the answer in one token part). */
+async function* replayCached(
+  hit: CacheHit,
+  model: ServedModelRef,
+  timings: RagTimings,
+  started: number,
+  trace: ActiveTrace,
+): AsyncGenerator<RagPart, void, undefined> {
+  const { entry } = hit;
+  yield { type: "sources", sources: entry.sources, author: entry.author, queries: entry.queries };
+  if (entry.answer !== "") yield { type: "token", text: entry.answer };
+  timings.totalMs = performance.now() - started;
+  const cached = { ageMs: Math.max(0, Date.now() - entry.createdAt), similarity: hit.similarity };
+  trace.setAttributes({ cached: true, answer: entry.answer });
+  yield {
+    type: "done",
+    answer: entry.answer,
+    finishReason: entry.finishReason,
+    usage: entry.usage,
+    timings,
+    historyTurnsUsed: entry.historyTurnsUsed,
+    model,
+    cached,
+  };
 }
 
 /** The non-streaming answer: the same parts, collected. An `error` part becomes a thrown AppError. */
@@ -262,6 +352,8 @@ export async function answerOnce(
         usage: part.usage,
         timings: part.timings,
         historyTurnsUsed: part.historyTurnsUsed,
+        model: part.model,
+        ...(part.cached === undefined ? {} : { cached: true, cacheAgeMs: part.cached.ageMs }),
       };
     }
   }

@@ -51,6 +51,10 @@ export type RagConfig = {
   selfQueryMaxNewTokens: number;
   /** New tokens for the condensing LLM call (follow-up → standalone question). */
   condenseMaxNewTokens: number;
+  /** Least share of word tokens in a condensed question, else it is "gibberish" (rag/steps/condense-check.ts); 0 = no check. */
+  condenseMinWordShare: number;
+  /** Least share of a condensed question's content words found in the follow-up or the history, else "unrelated"; 0 = no check. */
+  condenseMinOverlap: number;
   /** Longest accepted query, in characters. */
   maxQueryChars: number;
   /** Most earlier turns a request may send in `history`. */
@@ -96,6 +100,10 @@ export const DEFAULT_RAG_CONFIG: RagConfig = {
   expansionMaxNewTokens: 160,
   selfQueryMaxNewTokens: 48,
   condenseMaxNewTokens: 96,
+  // A standalone question is words, mostly those of the follow-up and the conversation; a random-weight
+  // model's rewrites fail both (docs/rag-service.md, "Condensing"; bench follow-up-retrieval).
+  condenseMinWordShare: 0.8,
+  condenseMinOverlap: 0.5,
   maxQueryChars: 4000,
   maxHistoryTurns: 20,
   maxHistoryChars: 16_000,

@@ -51,4 +51,10 @@ export const ragRequestSchema = z.strictObject({
       "With history: llm (default) rewrites the question and history into one standalone question for retrieval; off searches the question as sent (the author still carries over).",
     )
     .optional(),
+  cache: z
+    .boolean()
+    .describe(
+      "false bypasses the answer cache for this request (no lookup, no store). Default true: see --cache in docs/rag-service.md.",
+    )
+    .optional(),
 });

@@ -20,6 +20,8 @@ export type ResolvedRagRequest = {
   /** Earlier turns, oldest first ([] without history). */
   history: HistoryTurn[];
   condense: "llm" | "off";
+  /** False when the request asked to bypass the answer cache (`cache: false`). */
+  cache: boolean;
 };
 
 function integerWithin(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
@@ -109,5 +111,6 @@ export function resolveRagRequest(request: RagRequest, config: RagConfig): Resol
     temperature,
     history: resolveHistory(request.history, config),
     condense: request.condense === "off" ? "off" : "llm",
+    cache: request.cache !== false,
   };
 }

@@ -11,8 +11,10 @@ import { AppError } from "../errors/index.js";
 import type { LanguageModel, LanguageModelInput } from "../llm/index.js";
 import type { ActiveTrace, Attributes } from "../observability/tracing/index.js";
 import { describeError, noopTrace } from "../observability/tracing/index.js";
-import { cleanQuery } from "../preprocessing/index.js";
+import { CONDENSE_PROMPT_VERSION, cleanQuery } from "../preprocessing/index.js";
 import type { VectorStore } from "../vector-store/index.js";
+import type { AdapterRouter } from "./adapter-routing.js";
+import type { AnswerCachePolicy, CacheProbe } from "./cache/policy.js";
 import type { RagConfig } from "./config.js";
 import { type ResolvedRagRequest, resolveRagRequest } from "./request.js";
 import type { Reranker } from "./rerank/port.js";
@@ -32,6 +34,8 @@ export type RagDependencies = {
   embedder: Embedder;
   /** Needed for generation, LLM self-query and query expansion; retrieval works without it. */
   llm?: LanguageModel;
+  /** Picks the LoRA adapter of the resolved author (src/rag/adapter-routing.ts); absent: the base model. */
+  adapters?: AdapterRouter;
   reranker?: Reranker;
   config: RagConfig;
   /** Known authors (default: the store's listAuthors); the service caches them. */
@@ -43,6 +47,8 @@ export type RagDependencies = {
    * budget then shrinks so that the whole prompt fits.
    */
   promptLimit?: PromptLimit;
+  /** The answer cache (src/rag/cache); none = off. */
+  answerCache?: AnswerCachePolicy;
 };
 
 export type PromptLimit = {
@@ -59,6 +65,12 @@ export type PromptLimit = {
 export type RetrieveOptions = {
   signal?: AbortSignal;
   trace?: ActiveTrace;
+  /**
+   * Runs once the standalone question, its author and its embedding are known, before query
+   * expansion and search (the answer cache's lookup): true stops retrieval there, and the result
+   * comes back with `intercepted: true` and no sources.
+   */
+  intercept?: (probe: CacheProbe) => Promise<boolean>;
 };
 
 const elapsed = (start: number): number => performance.now() - start;
@@ -122,7 +134,12 @@ export async function retrieveResolved(
   let request = sent;
   if (sent.history.length > 0) {
     const condensed = await runStep(
-      step("condense", "selfQueryMs", { mode: sent.condense, question: sent.query, turns: sent.history.length }),
+      step("condense", "selfQueryMs", {
+        mode: sent.condense,
+        question: sent.query,
+        turns: sent.history.length,
+        templateVersion: CONDENSE_PROMPT_VERSION,
+      }),
       async (span) => {
         let result: Condensed;
         try {
@@ -131,6 +148,7 @@ export async function retrieveResolved(
               llm: deps.llm,
               maxNewTokens: config.condenseMaxNewTokens,
               maxChars: config.maxQueryChars,
+              check: { minWordShare: config.condenseMinWordShare, minOverlap: config.condenseMinOverlap },
               signal: child,
             }),
           );
@@ -142,6 +160,8 @@ export async function retrieveResolved(
           standaloneQuestion: result.question,
           outcome: result.outcome,
           rewrite: result.rewrite ?? null,
+          wordShare: result.wordShare ?? null,
+          overlap: result.overlap ?? null,
         });
         return result;
       },
@@ -162,9 +182,8 @@ export async function retrieveResolved(
       return resolution;
     },
   );
-  const expansion = runStep(
-    step("query-expansion", "expansionMs", { requested: request.expandQueries }),
-    async (span) => {
+  const expand = () =>
+    runStep(step("query-expansion", "expansionMs", { requested: request.expandQueries }), async (span) => {
       const expand = createQueryExpansionStep({
         ...(deps.llm === undefined ? {} : { llm: deps.llm }),
         maxNewTokens: config.expansionMaxNewTokens,
@@ -177,17 +196,11 @@ export async function retrieveResolved(
             );
       span.setAttributes({ queries, expanded: queries.length - 1 });
       return queries;
-    },
-  );
-  const [resolution, queries] = await Promise.all([selfQuery, expansion]);
-
-  const texts = queries
-    .map((query) => cleanQuery(query))
-    .map((text, index) => (text === "" ? (queries[index] ?? "") : text));
-  let vectors: Float32Array[] | undefined;
-  if (config.retrievalMode !== "lexical") {
-    vectors = await runStep(
-      step("embedding", "embeddingMs", { texts: texts.length, embedder: embedder.id }),
+    });
+  const embedTexts = async (texts: string[], purpose: "search" | "cache") => {
+    const before = timings.embeddingMs;
+    const vectors = await runStep(
+      step("embedding", "embeddingMs", { texts: texts.length, embedder: embedder.id, purpose }),
       async () => {
         const embed = createEmbedQueriesStep(embedder);
         return callUpstream("the embedder", config.embedderTimeoutMs, signal, (child) =>
@@ -195,6 +208,44 @@ export async function retrieveResolved(
         );
       },
     );
+    timings.embeddingMs += before;
+    return vectors;
+  };
+  const cleaned = (query: string) => {
+    const text = cleanQuery(query);
+    return text === "" ? query : text;
+  };
+
+  // With a cache lookup, expansion waits for it: a hit must not cost an LLM call.
+  let probe: { text: string; vector: Float32Array } | undefined;
+  if (options.intercept !== undefined) {
+    const text = cleaned(request.query);
+    const [found, embedded] = await Promise.all([selfQuery, embedTexts([text], "cache")]);
+    const vector = embedded[0] as Float32Array;
+    if (await options.intercept({ question: request.query, author: found.author, vector })) {
+      timings.totalMs = elapsed(started);
+      return {
+        sources: [],
+        author: found.author,
+        authorSource: request.author !== undefined ? "request" : found.source,
+        standaloneQuery: request.query,
+        queries: [request.query],
+        timings,
+        intercepted: true,
+      };
+    }
+    probe = { text, vector };
+  }
+  const [resolution, queries] = await Promise.all([selfQuery, expand()]);
+
+  const texts = queries.map(cleaned);
+  let vectors: Float32Array[] | undefined;
+  if (config.retrievalMode !== "lexical") {
+    // The cache's embedding of the standalone question is reused for the first query.
+    const reuse = probe !== undefined && texts[0] === probe.text;
+    const rest = reuse ? texts.slice(1) : texts;
+    const embedded = rest.length === 0 ? [] : await embedTexts(rest, "search");
+    vectors = reuse && probe !== undefined ? [probe.vector, ...embedded] : embedded;
   }
 
   const lists = await runStep(

@@ -6,6 +6,7 @@ import type { z } from "zod";
 import type { Author, DataCategory } from "../domain/index.js";
 import type { ErrorCode } from "../errors/index.js";
 import type { FinishReason, Usage } from "../llm/index.js";
+import type { ServedModelRef } from "./adapter-routing.js";
 import type { ragRequestSchema } from "./request-schema.js";
 
 export type SelfQueryMode = "match" | "llm" | "off";
@@ -51,6 +52,8 @@ export type RetrievalResult = {
   /** The queries searched: the original first, then the expansions. */
   queries: string[];
   timings: RagTimings;
+  /** True when RetrieveOptions.intercept stopped retrieval before the search (an answer-cache hit). */
+  intercepted?: true;
 };
 
 export type RagResponse = {
@@ -60,6 +63,12 @@ export type RagResponse = {
   timings: RagTimings;
   /** Earlier turns that fit in the generation prompt (the most recent ones). */
   historyTurnsUsed: number;
+  /** The model (registry name and version when served from the registry) and the author's adapter, if any. */
+  model: ServedModelRef;
+  /** Present (true) when the answer came from the answer cache. */
+  cached?: true;
+  /** With `cached`: how old the cached answer is, in milliseconds. */
+  cacheAgeMs?: number;
 };
 
 export type RetrieveResponse = {
@@ -78,6 +87,9 @@ export type RagPart =
       usage: Usage;
       timings: RagTimings;
       historyTurnsUsed: number;
+      model: ServedModelRef;
+      /** An answer-cache hit: the entry's age and its question's similarity to this one. */
+      cached?: { ageMs: number; similarity: number };
     }
   | { type: "error"; code: ErrorCode; message: string };
 

@@ -19,7 +19,7 @@ describe("port adapters", () => {
     const tracer = createTracer([
       {
         record: () => {},
-        close: async () => {
+        [Symbol.asyncDispose]: async () => {
           sinkClosed += 1;
         },
       },

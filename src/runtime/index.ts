@@ -1,5 +1,12 @@
 /** The process runtime: who owns the resources a command builds, and how it shuts down. */
-export { acquire, createResourceStack, type Releasable, type ResourceStack, releaseOf } from "./resource-stack.js";
+export {
+  acquire,
+  createResourceStack,
+  type Releasable,
+  type ResourceStack,
+  releaseOf,
+  withResources,
+} from "./resource-stack.js";
 export {
   FORCED_EXIT_CODE,
   handleShutdownSignals,

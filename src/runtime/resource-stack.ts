@@ -5,7 +5,10 @@
  * AsyncDisposableStack, which Node 20 does not have (`typeof AsyncDisposableStack` is "undefined").
  */
 
-/** What the stack can release: the standard `[Symbol.asyncDispose]`, or the older `close()` / `dispose()`. */
+/**
+ * What the stack can release: `[Symbol.asyncDispose]` (every adapter of the project's ports), or the
+ * `close()` / `dispose()` of third-party objects (a Fastify app, a node-llama-cpp model, a BullMQ queue).
+ */
 export type Releasable = AsyncDisposable | { close(): Promise<void> | void } | { dispose(): Promise<void> | void };
 
 export type ResourceStack = AsyncDisposable & {
@@ -88,6 +91,26 @@ export async function acquire<T>(
     });
     throw error;
   }
+}
+
+/**
+ * Runs `work` with a fresh stack and releases the stack when `work` settles: the scope of commands
+ * that finish by themselves (ingest, eval, dataset). After a failed run the run's error wins (a
+ * release failure becomes a warning); after a successful one a release failure is thrown.
+ */
+export async function withResources<T>(work: (stack: ResourceStack) => Promise<T>): Promise<T> {
+  const stack = createResourceStack();
+  let result: T;
+  try {
+    result = await work(stack);
+  } catch (error) {
+    await stack.disposeAsync().catch((releaseError: unknown) => {
+      process.emitWarning(`releasing resources after a failure also failed: ${describe(releaseError)}`);
+    });
+    throw error;
+  }
+  await stack.disposeAsync();
+  return result;
 }
 
 function describe(error: unknown): string {

@@ -13,6 +13,8 @@ export type JudgeRequest = {
   responseFormat: unknown;
   messages: { role: string; content: string }[];
   authorization: string | undefined;
+  /** The request's `max_tokens`, when sent. */
+  maxTokens?: number;
 };
 
 export type ScriptedReply =
@@ -94,6 +96,7 @@ export async function startScriptedJudge(
         model: string;
         messages: { role: string; content: string }[];
         response_format?: { json_schema?: { name?: string } };
+        max_tokens?: number;
       };
       const judgeRequest: JudgeRequest = {
         model: parsed.model,
@@ -101,6 +104,7 @@ export async function startScriptedJudge(
         responseFormat: parsed.response_format,
         messages: parsed.messages,
         authorization: request.headers.authorization,
+        ...(typeof parsed.max_tokens === "number" ? { maxTokens: parsed.max_tokens } : {}),
       };
       const index = requests.push(judgeRequest) - 1;
       const reply = script(judgeRequest, index);

@@ -39,7 +39,7 @@ export function runVectorStoreContract(
 
     afterEach(async () => {
       await store.drop();
-      await store.close();
+      await store[Symbol.asyncDispose]();
     });
 
     it("round-trips the metadata", async () => {
@@ -316,7 +316,7 @@ export function runVectorStoreContract(
         expect(await reader.count()).toBe(2);
         expect(await store.count()).toBe(2);
       } finally {
-        if (reader !== store) await reader.close();
+        if (reader !== store) await reader[Symbol.asyncDispose]();
       }
     });
 

@@ -116,8 +116,14 @@ export type VectorStore = {
   /** Distinct authors with at least one chunk. */
   listAuthors(): Promise<Author[]>;
   count(category?: DataCategory): Promise<number>;
+  /**
+   * A tag of the stored contents that changes on every write (upsert, delete, rebuild), for caches
+   * of answers derived from them (the RAG answer cache). Optional: without it, readers fall back
+   * to the metadata's `updatedAt`, which every ingestion rewrites.
+   */
+  dataVersion?(): Promise<string>;
   /** Builds or refreshes ANN and full-text indexes where the adapter needs an explicit step. */
   optimize(): Promise<void>;
-  close(): Promise<void>;
+  /** Releases the store's handles (the one release verb of every adapter, see src/runtime). */
   [Symbol.asyncDispose](): Promise<void>;
 };

@@ -86,6 +86,6 @@ describe("the same hybrid query ranks the same on LanceDB and Qdrant", () => {
       hybrid: { fusion: "rrf" as const, denseWeight: 0.2, rrfK: 3 },
     });
     expect(serverOrder.slice(0, 6)).not.toEqual(ids(hybrid));
-    for (const store of stores) await store.close();
+    for (const store of stores) await store[Symbol.asyncDispose]();
   });
 });

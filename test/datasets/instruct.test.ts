@@ -3,7 +3,7 @@
  * (scripted replies): JSON-schema requests, filters and dedup counts, exports, the content-addressed
  * artifact, and resumption after the CLI process is killed half-way.
  */
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,32 +11,8 @@ import { generateInstructDataset } from "../../src/datasets/index.js";
 import { createInstructionWriter } from "../../src/datasets/instruct-writer.js";
 import { spawnCli } from "../../src/testing/cli-process.js";
 import { type JudgeRequest, type ScriptedReply, startScriptedJudge } from "../../src/testing/scripted-judge.js";
+import { makeDocumentArtifact, TOPICS } from "./document-artifact.js";
 import { runCli } from "./run-cli.js";
-
-const TOPICS = [
-  ["vector", "databases", "index", "embeddings", "for", "fast", "similarity", "search"],
-  ["feature", "pipelines", "clean", "chunk", "and", "embed", "raw", "documents"],
-  ["inference", "services", "batch", "requests", "to", "use", "the", "hardware"],
-  ["preference", "tuning", "aligns", "models", "with", "what", "users", "like"],
-];
-
-function document(index: number) {
-  const words = TOPICS[index] as string[];
-  const sentences = Array.from(
-    { length: 12 },
-    (_, sentence) => `${words.join(" ")} number ${sentence} of topic ${index}.`,
-  );
-  return {
-    id: `00000000-0000-4000-8000-00000000000${index}`,
-    category: "articles",
-    author: { id: `author-${index % 2}`, fullName: index % 2 === 0 ? "Paul Iusztin" : "Maxime Labonne" },
-    platform: "medium",
-    title: `Topic ${index}`,
-    link: `https://example.com/${index}`,
-    content: sentences.join(" "),
-    sourceHash: `hash-${index}`,
-  };
-}
 
 /** Per chunk: one instruction of its own, one exact duplicate and one near duplicate shared by all chunks. */
 function reply(request: JudgeRequest): ScriptedReply {
@@ -53,29 +29,6 @@ function reply(request: JudgeRequest): ScriptedReply {
       ],
     }),
   };
-}
-
-async function makeDocumentArtifact(directory: string): Promise<void> {
-  const path = join(directory, "d0c5000000000001");
-  await mkdir(path, { recursive: true });
-  await writeFile(
-    join(path, "documents.jsonl"),
-    TOPICS.map((_, index) => `${JSON.stringify(document(index))}\n`).join(""),
-  );
-  await writeFile(
-    join(path, "manifest.json"),
-    JSON.stringify({
-      formatVersion: 1,
-      version: "d0c5000000000001",
-      createdAt: "2026-01-01T00:00:00.000Z",
-      parent: null,
-      contentHash: "x",
-      documents: { file: "documents.jsonl", count: TOPICS.length, byCategory: {}, byAuthor: {}, skipped: 0 },
-      sources: [{ file: "/data/articles.json", sha256: "b".repeat(64), bytes: 999 }],
-      fingerprint: { hash: "f", embedder: { id: "static", dimensions: 100, maxInputTokens: 40 } },
-    }),
-  );
-  await writeFile(join(directory, "LATEST"), "d0c5000000000001\n");
 }
 
 describe("llm-twin dataset instruct", () => {
@@ -264,5 +217,71 @@ describe("llm-twin dataset instruct", () => {
     } finally {
       await healthy.close();
     }
+  });
+
+  it("applies the filter flags to the filters and to the schema and budget sent to the writer", async () => {
+    const artifacts = join(scratch, "flags");
+    await makeDocumentArtifact(artifacts);
+    const server = await startScriptedJudge(reply);
+    try {
+      const result = await runCli(
+        "dataset",
+        "instruct",
+        "--llm-url",
+        server.url,
+        "--artifacts",
+        artifacts,
+        "--per-chunk",
+        "3",
+        "--max-tokens",
+        "77",
+        "--min-instruction-chars",
+        "20",
+        "--max-instruction-chars",
+        "60",
+        "--near-duplicate-threshold",
+        "1",
+        "--no-progress",
+        "--json",
+      );
+      expect(result.stderr).toBe("");
+      const summary = JSON.parse(result.stdout);
+      expect(server.requests[0]?.maxTokens).toBe(77);
+      expect(server.requests[0]?.responseFormat).toMatchObject({
+        json_schema: { schema: { properties: { instructions: { items: { minLength: 20, maxLength: 60 } } } } },
+      });
+      // Threshold 1: the near duplicate ("Please write ...") is no longer dropped.
+      expect(summary.counts).toMatchObject({ nearDuplicates: 0, kept: summary.chunks + 2 });
+    } finally {
+      await server.close();
+    }
+    const wrong = await runCli(
+      "dataset",
+      "instruct",
+      "--llm-url",
+      "http://127.0.0.1:9",
+      "--artifacts",
+      artifacts,
+      "--min-instruction-chars",
+      "50",
+      "--max-instruction-chars",
+      "40",
+    );
+    expect(wrong.stderr).toMatch(
+      /--max-instruction-chars \(40\) is below --min-instruction-chars \(50\) \[configuration_error\]\n$/,
+    );
+    const threshold = await runCli(
+      "dataset",
+      "instruct",
+      "--llm-url",
+      "http://127.0.0.1:9",
+      "--artifacts",
+      artifacts,
+      "--near-duplicate-threshold",
+      "0",
+    );
+    expect(threshold.stderr).toMatch(
+      /--near-duplicate-threshold must be above 0 and at most 1 \[configuration_error\]\n$/,
+    );
   });
 });

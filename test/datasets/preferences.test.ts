@@ -51,6 +51,8 @@ describe("llm-twin dataset preferences", () => {
       "--from-traces",
       "--traces",
       traces,
+      "--feedback-file",
+      join(scratch, "no-feedback.jsonl"),
       "--since",
       "7d",
       "--test-fraction",
@@ -120,8 +122,18 @@ describe("llm-twin dataset preferences", () => {
     expect(missing.stderr).toMatch(
       /no traces file .* \(start serve-rag with --trace-file, or pass --traces <file.jsonl>\) \[not_found\]\n$/,
     );
-    const noFile = await runCli("dataset", "preferences", "--from-traces", "--artifacts", scratch);
-    expect(noFile.stderr).toMatch(/pass --traces <file.jsonl> or set LLM_TWIN_TRACE_FILE .*\[configuration_error\]\n$/);
+    const noFile = await runCli(
+      "dataset",
+      "preferences",
+      "--from-traces",
+      "--feedback-file",
+      join(scratch, "no-feedback.jsonl"),
+      "--artifacts",
+      scratch,
+    );
+    expect(noFile.stderr).toMatch(
+      /no feedback yet: .* or --traces <file.jsonl> \(LLM_TWIN_TRACE_FILE\) \[not_found\]\n$/,
+    );
     const since = await runCli(
       "dataset",
       "preferences",

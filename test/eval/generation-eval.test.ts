@@ -68,7 +68,7 @@ describe("eval generation in process", () => {
             threads: 1,
             parallel: 1,
           });
-          return { llm, extras: inProcessPromptLimit(llm.engine), dispose: () => llm.dispose() };
+          return { llm, extras: inProcessPromptLimit(llm.engine) };
         },
       },
       judge: { url: judge.url, model: "judge", timeoutMs: 10_000, retries: 0, concurrency: 2 },

@@ -49,8 +49,8 @@ describe.skipIf(corpus === undefined)("LLM Twin evaluation set", () => {
   }, 120_000);
 
   afterAll(async () => {
-    await store?.close();
-    await embedder?.dispose();
+    await store?.[Symbol.asyncDispose]();
+    await embedder?.[Symbol.asyncDispose]();
     await rm(directory, { recursive: true, force: true });
   });
 
@@ -112,7 +112,7 @@ describe.skipIf(corpus === undefined)("LLM Twin evaluation set", () => {
       // The original question is always searched too, so expansion noise cannot lose every answer.
       expect(result.metrics.hitRateAt10).toBeGreaterThanOrEqual(0.75);
     } finally {
-      await llm.dispose();
+      await llm[Symbol.asyncDispose]();
     }
   }, 180_000);
 });

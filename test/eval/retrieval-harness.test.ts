@@ -61,7 +61,7 @@ describe.skipIf(scifact === undefined)("retrieval evaluation on a SciFact subset
   }, 120_000);
 
   afterAll(async () => {
-    await embedder?.dispose();
+    await embedder?.[Symbol.asyncDispose]();
     await rm(directory, { recursive: true, force: true });
   });
 
@@ -124,7 +124,7 @@ describe.skipIf(scifact === undefined)("retrieval evaluation on a SciFact subset
       // Only the reranker's candidates are kept.
       expect(reranked?.perQuery.every((outcome) => outcome.documents.length <= 20)).toBe(true);
     } finally {
-      await reranker.dispose();
+      await reranker[Symbol.asyncDispose]();
     }
   }, 180_000);
 

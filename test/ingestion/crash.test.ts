@@ -86,8 +86,8 @@ async function rerunInProcess(storeDirectory: string): Promise<Record<string, un
   try {
     return await ingest({ source: articlesPath as string, store, embedder });
   } finally {
-    await store.close();
-    await embedder.dispose();
+    await store[Symbol.asyncDispose]();
+    await embedder[Symbol.asyncDispose]();
   }
 }
 
@@ -102,8 +102,8 @@ describe.skipIf(articlesPath === undefined)("ingest killed with SIGKILL and reru
     try {
       await ingest({ source: articlesPath as string, store, embedder });
     } finally {
-      await store.close();
-      await embedder.dispose();
+      await store[Symbol.asyncDispose]();
+      await embedder[Symbol.asyncDispose]();
     }
     reference = await snapshotLanceDb(join(workspace.path, "reference"));
   });

@@ -22,7 +22,7 @@ describe.skipIf(articlesPath === undefined)(
       workspace = await temporaryDirectory("pipeline");
     });
     afterAll(async () => {
-      await embedder?.dispose();
+      await embedder?.[Symbol.asyncDispose]();
       await workspace?.remove();
     });
 
@@ -60,7 +60,7 @@ describe.skipIf(articlesPath === undefined)(
         expect(await store.count()).toBe(expectedCount);
         expect(await snapshotLanceDb(storeDirectory)).toEqual(before);
       } finally {
-        await store.close();
+        await store[Symbol.asyncDispose]();
       }
     });
 
@@ -107,7 +107,7 @@ describe.skipIf(articlesPath === undefined)(
             expect.objectContaining({ file: changed, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }),
           ]);
         } finally {
-          await store.close();
+          await store[Symbol.asyncDispose]();
         }
       });
 
@@ -131,8 +131,8 @@ describe.skipIf(articlesPath === undefined)(
           const again = await ingest({ source: input, store, embedder: other });
           expect(again.chunksWritten).toBe(0);
         } finally {
-          await other.dispose();
-          await store.close();
+          await other[Symbol.asyncDispose]();
+          await store[Symbol.asyncDispose]();
         }
       });
 
@@ -157,7 +157,7 @@ describe.skipIf(articlesPath === undefined)(
           for (const skipped of summary.documentsSkipped) expect(skipped.reason.length).toBeGreaterThan(0);
           expect(summary.documentsSkipped[2]?.reason).toMatch(/duplicate/);
         } finally {
-          await store.close();
+          await store[Symbol.asyncDispose]();
         }
       });
 
@@ -186,8 +186,8 @@ describe.skipIf(articlesPath === undefined)(
             maxInputTokens: 256,
           });
         } finally {
-          await store.close();
-          await gguf.dispose();
+          await store[Symbol.asyncDispose]();
+          await gguf[Symbol.asyncDispose]();
         }
       });
 
@@ -201,7 +201,7 @@ describe.skipIf(articlesPath === undefined)(
             code: "aborted",
           });
         } finally {
-          await store.close();
+          await store[Symbol.asyncDispose]();
         }
       });
     });

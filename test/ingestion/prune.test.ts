@@ -52,7 +52,7 @@ function crashingStore(store: VectorStore, failAt: number): { store: VectorStore
     listAuthors: () => store.listAuthors(),
     count: (category) => store.count(category),
     optimize: () => store.optimize(),
-    close: () => store.close(),
+    [Symbol.asyncDispose]: () => store[Symbol.asyncDispose](),
   };
   return { store: wrapped, writes: () => writes };
 }
@@ -72,7 +72,7 @@ describe("ingest --prune", () => {
     try {
       return await run(store);
     } finally {
-      await store.close();
+      await store[Symbol.asyncDispose]();
     }
   };
   /** A' : the first post unchanged, the second with new text; posts 3 and 4 gone. */
@@ -105,7 +105,7 @@ describe("ingest --prune", () => {
     writeFileSync(inputA, original);
   });
   afterAll(async () => {
-    await embedder?.dispose();
+    await embedder?.[Symbol.asyncDispose]();
     await workspace?.remove();
   });
 

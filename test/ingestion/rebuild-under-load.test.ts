@@ -57,7 +57,7 @@ describe("serving while the feature pipeline re-indexes", () => {
     changedSource = await writeJson(join(workspace.path, "changed.json"), records);
   });
   afterAll(async () => {
-    await embedder?.dispose();
+    await embedder?.[Symbol.asyncDispose]();
     await workspace?.remove();
   });
 
@@ -110,8 +110,8 @@ describe("serving while the feature pipeline re-indexes", () => {
         expect(fresh.length).toBeGreaterThan(0);
         expect(await reader.count()).toBe(await writer.count());
       } finally {
-        await reader.close();
-        await writer.close();
+        await reader[Symbol.asyncDispose]();
+        await writer[Symbol.asyncDispose]();
       }
     });
   }

@@ -54,8 +54,8 @@ try {
     }),
   );
 } finally {
-  await store.close();
-  await embedder.dispose();
+  await store[Symbol.asyncDispose]();
+  await embedder[Symbol.asyncDispose]();
 }
 `;
 

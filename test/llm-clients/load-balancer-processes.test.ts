@@ -72,7 +72,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await balancer?.dispose();
+  await balancer?.[Symbol.asyncDispose]();
   await Promise.all(children.map(kill));
 });
 

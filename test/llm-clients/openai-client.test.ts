@@ -155,7 +155,7 @@ describe("createLanguageModelFromUrl", () => {
     });
     expect(balanced.id).toBe(`${server.url},openai:${server.url}`);
     expect(await balanced.health()).toBe(true);
-    await balanced.dispose();
+    await balanced[Symbol.asyncDispose]();
   });
 
   it("builds a SageMaker client for sagemaker:<endpoint> and rejects unknown schemes", () => {

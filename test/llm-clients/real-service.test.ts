@@ -36,8 +36,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await tgi?.dispose();
-  await openai?.dispose();
+  await tgi?.[Symbol.asyncDispose]();
+  await openai?.[Symbol.asyncDispose]();
   await server?.shutdown("tests done");
 });
 

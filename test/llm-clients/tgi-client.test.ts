@@ -332,7 +332,7 @@ describe("TGI client: errors, retries and timeouts", () => {
       "GET /health",
       "GET /health",
     ]);
-    await model.dispose();
+    await model[Symbol.asyncDispose]();
     await expect(model.generate({ prompt: "x" })).rejects.toMatchObject({ code: "shutting_down" });
   });
 });

@@ -99,8 +99,13 @@ describe("bad requests", () => {
   });
 
   it("unsupported values are refused instead of ignored", async () => {
-    expect((await send("/generate", { inputs: "x", parameters: { best_of: 2 } })).statusCode).toBe(422);
-    expect((await send("/v1/completions", { prompt: "x", n: 2 })).statusCode).toBe(422);
+    // best_of needs sampling (TGI's rule); n beyond --max-n or the parallel sequences is refused.
+    const greedyBestOf = await send("/generate", { inputs: "x", parameters: { best_of: 2 } });
+    expect(greedyBestOf.statusCode).toBe(422);
+    expect(greedyBestOf.json().error).toMatch(/you must use sampling when `best_of` is > 1/);
+    const tooMany = await send("/v1/completions", { prompt: "x", n: 50 });
+    expect(tooMany.statusCode).toBe(422);
+    expect(tooMany.json().error).toMatchObject({ code: "too_many_choices" });
     expect(
       (await send("/generate", { inputs: "x", parameters: { grammar: { type: "regex", value: "a+" } } })).statusCode,
     ).toBe(422);

@@ -14,7 +14,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  await llm?.dispose();
+  await llm?.[Symbol.asyncDispose]();
 });
 
 describe("the in-process LanguageModel adapter", () => {

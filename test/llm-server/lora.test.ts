@@ -60,8 +60,8 @@ describe.skipIf(!native)("LoRA adapters per request", () => {
     expect(models.data[1]?.parent).toBe("tiny-chat");
     const info = (await service.app.inject({ method: "GET", url: "/info" })).json() as { adapters: unknown };
     expect(info.adapters).toEqual([
-      { name: "style", scale: 1 },
-      { name: "muted", scale: 0 },
+      { name: "style", scale: 1, registry: null, author: null },
+      { name: "muted", scale: 0, registry: null, author: null },
     ]);
   });
 

@@ -95,7 +95,7 @@ async function storeContents(uri: string, documentIds: string[]): Promise<{ coun
     }
     return { count: await store.count(), chunks: chunks.sort() };
   } finally {
-    await store.close();
+    await store[Symbol.asyncDispose]();
   }
 }
 
@@ -119,8 +119,8 @@ describe.skipIf(!hasRedis || articles === undefined)("queue-based ingestion with
       expect(summary.documentsRead).toBe(ARTICLES);
       expect(summary.documentsSkipped).toHaveLength(1);
     } finally {
-      await store.close();
-      await embedder.dispose();
+      await store[Symbol.asyncDispose]();
+      await embedder[Symbol.asyncDispose]();
     }
     reference = await storeContents(`lancedb:${join(work, "reference")}`, documentIds);
     expect(reference.count).toBeGreaterThan(ARTICLES);

@@ -165,7 +165,7 @@ describe("queue commands with Redis down", () => {
           const { code, stderr } = await run.done;
           expect(code).not.toBe(0);
           // The one signal path acknowledges the signal first (src/runtime), then the one error line.
-          const notice = new RegExp(`^llm-twin ingest: received ${signal}, shutting down.*\n`);
+          const notice = new RegExp(`^(llm-twin ingest|worker): received ${signal}, shutting down.*\n`);
           expect(expectOneErrorLine(stderr.replace(notice, ""), "aborted")).toContain("interrupted");
           expect(existsSync(store)).toBe(false);
         } finally {

@@ -14,8 +14,9 @@ export function redisServerAvailable(): boolean {
 export const REDIS_MISSING =
   "skipped: redis-server is not installed (apt-get install -y redis-server; .ci/run installs it)";
 
-export async function startRedis(): Promise<RunningRedis> {
-  const port = await freePort();
+/** `port`: a given port (e.g. to bring a stopped Redis back where its clients reconnect); default a free one. */
+export async function startRedis(port?: number): Promise<RunningRedis> {
+  port ??= await freePort();
   const child: ChildProcess = spawn(
     "redis-server",
     [

@@ -49,7 +49,7 @@ describe.skipIf(!hasRedis)("feedback in Redis", () => {
     expect(posted.statusCode).toBe(201);
     expect((await second.forTrace(traceId)).map((entry) => entry.trace.attributes.query)).toEqual(["What is RAG?"]);
     await app.close();
-    await second.close();
+    await second[Symbol.asyncDispose]();
   });
 
   it("fails fast with one dependency_unavailable line when Redis is down at start", async () => {
@@ -115,7 +115,7 @@ describe.skipIf(!hasRedis)("feedback in Redis", () => {
     await service.close();
     const reader = await openRedisFeedbackStore({ url: redis.url, capacity: 10 });
     expect((await reader.forTrace(traceId)).map((entry) => entry.rating)).toEqual(["up"]);
-    await reader.close();
+    await reader[Symbol.asyncDispose]();
 
     const down = await serviceWith(`redis://127.0.0.1:${await freePort()}`).catch((error) => error);
     expect(down).toMatchObject({ code: "dependency_unavailable" });

@@ -30,7 +30,7 @@ describe.skipIf(ARTICLES === undefined)("RAG service, one process (tiny GGUF + r
       embedder: corpus.embedder,
       llm: spy.model,
       ...inProcessPromptLimit(llm.engine),
-      disposeResources: () => llm.dispose(),
+      disposeResources: () => llm[Symbol.asyncDispose](),
     });
   });
 
@@ -172,7 +172,7 @@ describe.skipIf(ARTICLES === undefined)("RAG service, one process (tiny GGUF + r
       embedder: other,
       llm: spy.model,
       disposeResources: async () => {
-        await store.close();
+        await store[Symbol.asyncDispose]();
       },
     });
     await expect(attempt).rejects.toMatchObject({

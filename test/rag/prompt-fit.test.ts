@@ -41,7 +41,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await app?.close();
-  await llm?.dispose();
+  await llm?.[Symbol.asyncDispose]();
 });
 
 /** Records the prompts an LLM is given. */

@@ -89,8 +89,8 @@ describe("RAG service while the store is rebuilt and re-ingested", () => {
     } finally {
       running = false;
       await app.close();
-      await store.close();
-      await writer.close();
+      await store[Symbol.asyncDispose]();
+      await writer[Symbol.asyncDispose]();
     }
   });
 });

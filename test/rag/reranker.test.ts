@@ -12,7 +12,7 @@ describe("retrieval with a GGUF reranker", () => {
     reranker = await createLlamaCppReranker({ modelPath: await tinyModelPath("reranker"), threads: 1 });
   });
   afterAll(async () => {
-    await reranker?.dispose();
+    await reranker?.[Symbol.asyncDispose]();
   });
 
   it("scores the fused candidates against the original query and keeps the best k by that score", async () => {

@@ -43,7 +43,7 @@ describe("RAG service over a LanceDB store whose files are corrupted and restore
     const now = new Date().toISOString();
     await writer.writeMetadata({ fingerprint, createdAt: now, updatedAt: now });
     await writer.optimize();
-    await writer.close();
+    await writer[Symbol.asyncDispose]();
     await cp(directory, backup, { recursive: true });
 
     const store = await openVectorStore(`lancedb:${directory}`);
@@ -79,7 +79,7 @@ describe("RAG service over a LanceDB store whose files are corrupted and restore
       expect((await ready()).statusCode).toBe(200);
     } finally {
       await app.close();
-      await store.close();
+      await store[Symbol.asyncDispose]();
     }
   });
 });

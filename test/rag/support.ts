@@ -35,8 +35,8 @@ export async function ingestCorpus(source: string): Promise<IngestedCorpus> {
     embedder,
     chunks: summary.chunksWritten,
     async cleanup() {
-      await store.close();
-      await embedder.dispose();
+      await store[Symbol.asyncDispose]();
+      await embedder[Symbol.asyncDispose]();
       await rm(directory, { recursive: true, force: true });
     },
   };
@@ -88,8 +88,7 @@ export function spyLanguageModel(inner: LanguageModel, options: { tokenDelayMs?:
       }
     },
     health: (healthOptions) => inner.health(healthOptions),
-    dispose: () => inner.dispose(),
-    [Symbol.asyncDispose]: () => inner.dispose(),
+    [Symbol.asyncDispose]: () => inner[Symbol.asyncDispose](),
   };
   return { model, streams };
 }

@@ -35,8 +35,7 @@ function switchableModel(inner: LanguageModel) {
       yield* inner.stream(request);
     },
     health: (options) => inner.health(options),
-    dispose: () => inner.dispose(),
-    [Symbol.asyncDispose]: () => inner.dispose(),
+    [Symbol.asyncDispose]: () => inner[Symbol.asyncDispose](),
   };
   return { model, control };
 }
@@ -67,7 +66,7 @@ describe.skipIf(ARTICLES === undefined || !hasChromium)("chat page in a browser 
     if (ingested.status === "fulfilled") corpus = ingested.value;
     if (launched.status === "fulfilled") context = launched.value;
     if (loaded.status === "rejected" || ingested.status === "rejected" || launched.status === "rejected") {
-      if (loaded.status === "fulfilled") await loaded.value.dispose();
+      if (loaded.status === "fulfilled") await loaded.value[Symbol.asyncDispose]();
       const failure = started.find((result) => result.status === "rejected");
       throw failure?.reason;
     }
@@ -77,14 +76,21 @@ describe.skipIf(ARTICLES === undefined || !hasChromium)("chat page in a browser 
     const switchable = switchableModel(spy.model);
     llmSwitch = switchable.control;
     service = await runRagService({
-      settings: defaultRagServiceSettings({ port: 0, store: corpus.storeUri, logLevel: "silent", rateLimit: 0 }),
+      // The answer cache off: the page's repeated questions must reach the LLM (stop, errors, traces).
+      settings: defaultRagServiceSettings({
+        port: 0,
+        store: corpus.storeUri,
+        logLevel: "silent",
+        rateLimit: 0,
+        cache: "off",
+      }),
       store: corpus.store,
       embedder: corpus.embedder,
       llm: switchable.model,
       ...inProcessPromptLimit(llm.engine),
       // The tiny generated model is what the offline demo serves: the page must say so.
       demoModel: true,
-      disposeResources: () => llm.dispose(),
+      disposeResources: () => llm[Symbol.asyncDispose](),
     });
     page = context.pages()[0] ?? (await context.newPage());
     page.on("response", async (response) => {
@@ -182,12 +188,13 @@ describe.skipIf(ARTICLES === undefined || !hasChromium)("chat page in a browser 
       window.renderLog = log;
       new MutationObserver((mutations) => {
         for (const mutation of mutations) {
-          if (mutation.type === "characterData") log.push("token");
+          // The answer is drawn again as Markdown on each token: its children change.
+          if (mutation.target instanceof HTMLElement && mutation.target.classList.contains("answer")) log.push("token");
           for (const node of mutation.addedNodes) {
             if (node instanceof HTMLElement && node.querySelector(".source-card")) log.push("sources");
           }
         }
-      }).observe(document.getElementById("conversation"), { subtree: true, childList: true, characterData: true });
+      }).observe(document.getElementById("conversation"), { subtree: true, childList: true });
     }`);
     await page.locator("#question").press("Enter");
     const turn = page.locator(".turn-twin").last();

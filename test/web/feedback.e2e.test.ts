@@ -47,7 +47,7 @@ describe.skipIf(!hasChromium)("feedback from the chat page", () => {
       embedder: corpus.embedder,
       llm,
       ...inProcessPromptLimit(llm.engine),
-      disposeResources: () => llm.dispose(),
+      disposeResources: () => llm[Symbol.asyncDispose](),
     });
     context = await chromium.launchPersistentContext(join(directory, "profile"), {
       ...CHROMIUM_LAUNCH,

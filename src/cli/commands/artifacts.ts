@@ -73,7 +73,7 @@ export function registerArtifactsCommand(program: Command): void {
           manifest.kind,
           manifest.createdAt,
           String((manifest.counts.train ?? 0) + (manifest.counts.test ?? 0) || (manifest.counts.pairs ?? 0)),
-          manifest.parent ?? (manifest.lineage.traces === null ? "-" : `traces ${manifest.lineage.traces.file}`),
+          manifest.parent ?? datasetSource(manifest),
           manifest.generator.model ?? "-",
         ]);
         process.stdout.write(
@@ -141,8 +141,18 @@ function toDatasetEntry(manifest: DatasetManifest, path: string) {
   };
 }
 
+/** Where a dataset without a parent artifact came from: its traces file and/or feedback store. */
+function datasetSource(manifest: DatasetManifest): string {
+  const { traces, feedback } = manifest.lineage;
+  const parts = [
+    ...(traces === null ? [] : [`traces ${traces.file}`]),
+    ...(feedback === undefined ? [] : [`feedback ${feedback.store}`]),
+  ];
+  return parts.length === 0 ? "-" : parts.join(" + ");
+}
+
 function describeDataset(manifest: DatasetManifest, path: string): string {
-  const { traces } = manifest.lineage;
+  const { traces, feedback } = manifest.lineage;
   const lines = [
     `version       ${manifest.version} (${manifest.kind} dataset)`,
     `path          ${path}`,
@@ -152,6 +162,11 @@ function describeDataset(manifest: DatasetManifest, path: string): string {
       ? []
       : [
           `traces        ${traces.file} (sha256 ${traces.sha256.slice(0, 16)}${traces.since === null ? "" : `, since ${traces.since}`})`,
+        ]),
+    ...(feedback === undefined
+      ? []
+      : [
+          `feedback      ${feedback.store} (${feedback.entries} entries, sha256 ${feedback.sha256.slice(0, 16)}${feedback.since === null ? "" : `, since ${feedback.since}`})`,
         ]),
     `generator     ${manifest.generator.model ?? "-"}, prompt template ${manifest.generator.promptTemplateVersion}`,
     `  parameters  ${JSON.stringify(manifest.generator.parameters)}`,

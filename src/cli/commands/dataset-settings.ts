@@ -1,7 +1,9 @@
 /** `dataset instruct` and `dataset preferences` settings in the configuration registry (src/config/settings.ts). */
 import { z } from "zod";
 import { parseSettingValues, type Setting, schemas } from "../../config/settings.js";
+import { DEFAULT_FILTER_OPTIONS as DEFAULT_FILTERS } from "../../datasets/filters.js";
 import { AppError } from "../../errors/index.js";
+import { DEFAULT_FEEDBACK_FILE } from "../../rag/feedback/store.js";
 import { DEFAULT_ARTIFACTS_DIR } from "./ingest-settings.js";
 
 const { positiveInteger, text, unit } = schemas;
@@ -97,6 +99,50 @@ export const INSTRUCT_SETTINGS = [
     default: "2",
     help: "retries on network errors, HTTP 429 and 5xx (backoff 200 ms × 2ⁿ)",
   },
+  {
+    key: "maxTokens",
+    flag: "--max-tokens <n>",
+    env: "LLM_TWIN_WRITER_MAX_TOKENS",
+    schema: z.union([z.literal("auto"), positiveInteger]).transform((value) => (value === "auto" ? undefined : value)),
+    default: "auto",
+    help: "max_tokens of one writer request (auto: 160 × --per-chunk)",
+  },
+  // The filters (docs/datasets.md): length bounds, also sent as the JSON schema's string bounds.
+  {
+    key: "minInstructionChars",
+    flag: "--min-instruction-chars <n>",
+    env: "LLM_TWIN_MIN_INSTRUCTION_CHARS",
+    schema: positiveInteger,
+    default: String(DEFAULT_FILTERS.minInstructionChars),
+    help: "shortest instruction kept (and the JSON schema's minLength)",
+  },
+  {
+    key: "maxInstructionChars",
+    flag: "--max-instruction-chars <n>",
+    env: "LLM_TWIN_MAX_INSTRUCTION_CHARS",
+    schema: positiveInteger,
+    default: String(DEFAULT_FILTERS.maxInstructionChars),
+    help: "longest instruction kept (and the JSON schema's maxLength)",
+  },
+  {
+    key: "minOutputChars",
+    flag: "--min-output-chars <n>",
+    env: "LLM_TWIN_MIN_OUTPUT_CHARS",
+    schema: z.coerce.number({ error: "must be a number" }).int("must be an integer").min(0, "must be 0 or more"),
+    default: String(DEFAULT_FILTERS.minOutputChars),
+    help: "shortest answer (chunk) kept",
+  },
+  {
+    key: "nearDuplicateThreshold",
+    flag: "--near-duplicate-threshold <x>",
+    env: "LLM_TWIN_NEAR_DUPLICATE_THRESHOLD",
+    schema: z.coerce
+      .number({ error: "must be a number" })
+      .gt(0, "must be above 0 and at most 1")
+      .max(1, "must be above 0 and at most 1"),
+    default: String(DEFAULT_FILTERS.nearDuplicateThreshold),
+    help: "drop an instruction whose word 3-gram Jaccard similarity with a kept one is at least this (0–1]",
+  },
   TEST_FRACTION,
   ARTIFACTS,
   {
@@ -116,16 +162,43 @@ export const PREFERENCES_SETTINGS = [
     flag: "--from-traces",
     env: "LLM_TWIN_FROM_TRACES",
     schema: z.boolean().default(false),
-    defaultText: "true (the only source)",
-    help: "read the RAG service's trace file (--traces, LLM_TWIN_TRACE_FILE)",
+    defaultText: "true (the default source)",
+    help: "read traces with feedback: the RAG service's feedback store (POST /feedback: --feedback-file when it exists, or --feedback-store) and the --traces file when given (the default)",
   },
   {
     key: "traces",
     flag: "--traces <file.jsonl>",
     env: "LLM_TWIN_TRACE_FILE",
-    schema: z.string().optional(),
-    defaultText: "required",
-    help: "traces JSON Lines file with feedback",
+    schema: z.string().trim().min(1, "must not be empty").optional(),
+    help: "traces JSON Lines file with feedback (serve-rag --trace-file)",
+  },
+  {
+    key: "feedbackFile",
+    flag: "--feedback-file <path>",
+    env: "LLM_TWIN_FEEDBACK_FILE",
+    schema: text,
+    default: DEFAULT_FEEDBACK_FILE,
+    help: "the RAG service's feedback file (serve-rag --feedback-file), read when it exists",
+  },
+  {
+    key: "feedbackStore",
+    flag: "--feedback-store <url>",
+    env: "LLM_TWIN_FEEDBACK_STORE",
+    schema: z
+      .string()
+      .trim()
+      .regex(/^rediss?:\/\/\S+$/i, "must be a redis:// or rediss:// URL (unset: --feedback-file)")
+      .optional(),
+    defaultText: "none (--feedback-file)",
+    help: "the RAG service's Redis feedback store (serve-rag --feedback-store redis://…); unset: --feedback-file",
+  },
+  {
+    key: "feedbackStoreTimeoutMs",
+    flag: "--feedback-store-timeout-ms <ms>",
+    env: "LLM_TWIN_FEEDBACK_STORE_TIMEOUT_MS",
+    schema: positiveInteger,
+    default: "5000",
+    help: "wait for that Redis at start (fail beyond)",
   },
   {
     key: "since",
@@ -141,15 +214,16 @@ export const PREFERENCES_SETTINGS = [
 ] as const satisfies readonly Setting[];
 
 export function parseInstructConfig(raw: Record<string, unknown>) {
-  return parseSettingValues(INSTRUCT_SETTINGS, raw);
-}
-
-export function parsePreferencesConfig(raw: Record<string, unknown>) {
-  const config = parseSettingValues(PREFERENCES_SETTINGS, raw);
-  if (config.traces === undefined || config.traces.trim() === "")
+  const config = parseSettingValues(INSTRUCT_SETTINGS, raw);
+  if (config.maxInstructionChars < config.minInstructionChars)
     throw new AppError(
       "configuration_error",
-      "no traces file: pass --traces <file.jsonl> or set LLM_TWIN_TRACE_FILE (the RAG service's --trace-file)",
+      `--max-instruction-chars (${config.maxInstructionChars}) is below --min-instruction-chars (${config.minInstructionChars})`,
     );
-  return { ...config, traces: config.traces };
+  return config;
+}
+
+/** `dataset preferences`' flags. */
+export function parsePreferencesConfig(raw: Record<string, unknown>) {
+  return parseSettingValues(PREFERENCES_SETTINGS, raw);
 }

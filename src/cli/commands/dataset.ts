@@ -1,4 +1,5 @@
 /** `llm-twin dataset instruct|preferences`: training datasets written as versioned dataset artifacts. */
+import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { AppError } from "../../errors/index.js";
 import { handleShutdownSignals } from "../../runtime/index.js";
@@ -20,14 +21,21 @@ export function registerDatasetCommand(program: Command): void {
     .description("instruction/answer pairs from a document artifact's chunks, instructions written by an LLM")
     .action(async (raw: Record<string, unknown>) => {
       const config = parseInstructConfig(raw);
-      const { createInstructionWriter, generateInstructDataset, DEFAULT_FILTER_OPTIONS } = await import(
-        "../../datasets/index.js"
-      );
+      const { createInstructionWriter, generateInstructDataset } = await import("../../datasets/index.js");
+      const filters = {
+        minInstructionChars: config.minInstructionChars,
+        maxInstructionChars: config.maxInstructionChars,
+        minOutputChars: config.minOutputChars,
+        nearDuplicateThreshold: config.nearDuplicateThreshold,
+        testFraction: config.testFraction,
+      };
       const writer = createInstructionWriter({
         url: config.llmUrl,
         model: config.llmModel,
         timeoutMs: config.timeout,
         retries: config.retries,
+        instructionChars: { min: config.minInstructionChars, max: config.maxInstructionChars },
+        ...(config.maxTokens === undefined ? {} : { maxTokens: config.maxTokens }),
         ...(config.apiKey === undefined ? {} : { apiKey: config.apiKey }),
       });
       const controller = new AbortController();
@@ -46,7 +54,7 @@ export function registerDatasetCommand(program: Command): void {
           writer,
           perChunk: config.perChunk,
           concurrency: config.concurrency,
-          filters: { ...DEFAULT_FILTER_OPTIONS, testFraction: config.testFraction },
+          filters,
           signal: controller.signal,
           onProgress: ({ done, total, skipped, pairs }) => {
             if (!config.progress) return;
@@ -86,18 +94,25 @@ export function registerDatasetCommand(program: Command): void {
 
   addSettingOptions(dataset.command("preferences"), PREFERENCES_SETTINGS)
     .description("prompt/chosen/rejected pairs (DPO) from RAG traces with like/dislike feedback")
-    .action(async (options: Record<string, unknown>) => {
-      const raw = parsePreferencesConfig(options);
-      const { testFraction } = raw;
+    .action(async (raw: Record<string, unknown>) => {
+      const config = parsePreferencesConfig(raw);
       const { generatePreferenceDataset, parseSince } = await import("../../datasets/index.js");
+      const sinceMs = config.since === undefined ? undefined : parseSince(config.since);
+      const feedback = await readFeedbackEntries(config);
+      if (feedback === undefined && config.traces === undefined)
+        throw new AppError(
+          "not_found",
+          `no feedback yet: ${config.feedbackFile} does not exist (serve-rag writes it on POST /feedback); pass --feedback-file <path> (LLM_TWIN_FEEDBACK_FILE), --feedback-store redis://… (LLM_TWIN_FEEDBACK_STORE) or --traces <file.jsonl> (LLM_TWIN_TRACE_FILE)`,
+        );
       const result = await generatePreferenceDataset({
-        artifactsDirectory: raw.artifacts,
-        tracesFile: raw.traces,
-        testFraction,
-        ...(raw.since === undefined ? {} : { sinceMs: parseSince(raw.since), sinceText: raw.since }),
+        artifactsDirectory: config.artifacts,
+        testFraction: config.testFraction,
+        ...(config.traces === undefined ? {} : { tracesFile: config.traces }),
+        ...(feedback === undefined ? {} : { feedback }),
+        ...(sinceMs === undefined || config.since === undefined ? {} : { sinceMs, sinceText: config.since }),
       });
       const { counts } = result.manifest;
-      if (raw.json)
+      if (config.json)
         process.stdout.write(
           `${JSON.stringify({ version: result.manifest.version, path: result.path, created: result.created, lineage: result.manifest.lineage, counts })}\n`,
         );
@@ -108,4 +123,30 @@ export function registerDatasetCommand(program: Command): void {
             `(${counts.fromLikedAnswers} chosen from liked answers, ${counts.fromAuthorSources} from the author's sources), ${counts.unpaired} disliked without a chosen text\n`,
         );
     });
+}
+
+/** Every entry of the RAG service's feedback store (newest first); none when its file does not exist. */
+async function readFeedbackEntries(config: ReturnType<typeof parsePreferencesConfig>) {
+  if (config.feedbackStore !== undefined) {
+    const { openRedisFeedbackStore } = await import("../../rag/feedback/redis-store.js");
+    const { redactQueueUrl } = await import("../../queue/reachability.js");
+    const store = await openRedisFeedbackStore({
+      url: config.feedbackStore,
+      capacity: Number.MAX_SAFE_INTEGER,
+      connectTimeoutMs: config.feedbackStoreTimeoutMs,
+    });
+    try {
+      return { entries: await store.list(), store: redactQueueUrl(config.feedbackStore) };
+    } finally {
+      await store[Symbol.asyncDispose]();
+    }
+  }
+  if (!existsSync(config.feedbackFile)) return undefined;
+  const { openFeedbackStore } = await import("../../rag/feedback/store.js");
+  const store = await openFeedbackStore({ file: config.feedbackFile, capacity: Number.MAX_SAFE_INTEGER });
+  try {
+    return { entries: await store.list(), store: `file:${config.feedbackFile}` };
+  } finally {
+    await store[Symbol.asyncDispose]();
+  }
 }

@@ -7,6 +7,7 @@
 import type { Command } from "commander";
 import { DEPLOY_OPTIONS, type DeployConfigInput } from "../../deploy/sagemaker/config.js";
 import type { Clock, DeployClients, DeploymentStatus } from "../../deploy/sagemaker/index.js";
+import type { RegistryStorage } from "../../models-registry/storage.js";
 import { addSettingOptions } from "../settings-options.js";
 
 type Action = "create" | "update" | "status" | "delete";
@@ -17,6 +18,8 @@ export type DeployCommandDependencies = {
   clock?: Clock;
   stdout?: (text: string) => void;
   stderr?: (text: string) => void;
+  /** Opens the model registry of `--model-uri registry:…` (tests pass one on a mocked S3 client). */
+  openRegistry?: (location: string) => Promise<RegistryStorage>;
 };
 
 const OPTIONS_BY_ACTION: Record<Action, ReadonlySet<string>> = {
@@ -63,10 +66,26 @@ function addActionCommand(parent: Command, action: Action, dependencies: DeployC
     command,
     DEPLOY_OPTIONS.filter((setting) => OPTIONS_BY_ACTION[action].has(setting.key)),
   );
-  command.action(async (options: DeployConfigInput & { json?: boolean }) => {
+  command.action(async (options: DeployConfigInput & { json?: boolean; registry?: string }) => {
     const stdout = dependencies.stdout ?? ((text: string) => process.stdout.write(text));
     const stderr = dependencies.stderr ?? ((text: string) => process.stderr.write(text));
-    const { json, ...input } = options;
+    const { json, registry, ...flags } = options;
+    let input: DeployConfigInput = flags;
+    let registryVersions: unknown;
+    if (flags.modelUri?.startsWith("registry:") === true && (action === "create" || action === "update")) {
+      const { resolveRegistryDeployment } = await import("../../deploy/sagemaker/registry-model.js");
+      const resolved = await resolveRegistryDeployment({
+        modelUri: flags.modelUri,
+        registry,
+        ...(dependencies.openRegistry === undefined ? {} : { openRegistry: dependencies.openRegistry }),
+      });
+      input = { ...flags, modelUri: resolved.modelUri, env: [...resolved.env, ...(flags.env ?? [])] };
+      registryVersions = resolved.versions;
+      const adapters = resolved.versions.adapters.map((adapter) => `${adapter.name}@${adapter.version}`);
+      stderr(
+        `registry: ${flags.modelUri} → ${resolved.modelUri}${adapters.length === 0 ? "" : ` with adapters ${adapters.join(", ")}`}\n`,
+      );
+    }
     // Loaded here, not at the top: `--help` must not pay for the AWS SDK.
     const { createDeployClients, deploy, destroyDeployClients, remove, resolveDeployConfig, status } = await import(
       "../../deploy/sagemaker/index.js"
@@ -91,7 +110,7 @@ function addActionCommand(parent: Command, action: Action, dependencies: DeployC
         const result = await deploy(action, config, context);
         stdout(
           json
-            ? `${JSON.stringify(result)}\n`
+            ? `${JSON.stringify(registryVersions === undefined ? result : { ...result, registry: registryVersions })}\n`
             : `endpoint ${result.endpointName}: ${result.status} (model ${result.modelName}, config ${result.endpointConfigName}, autoscaling ${result.autoscaling})\n` +
                 `use it with: llm-twin serve-rag --llm-url sagemaker:${result.endpointName}\n`,
         );

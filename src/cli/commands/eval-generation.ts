@@ -5,8 +5,10 @@
  * stdout, progress on stderr, a Markdown report with one SVG chart per metric.
  */
 import type { Command } from "commander";
+import { AppError } from "../../errors/index.js";
 import type { GenerationRunOptions, InProcessLlm } from "../../eval/generation/index.js";
 import { createProgress, type Progress } from "../../observability/progress.js";
+import { handleShutdownSignals } from "../../runtime/index.js";
 import { addSettingOptions } from "../settings-options.js";
 import {
   EVAL_GENERATION_SETTINGS,
@@ -39,7 +41,7 @@ async function loadLlm(config: EvalGenerationConfig): Promise<InProcessLlm> {
   if (config.llmUrl !== undefined) {
     const { createLanguageModelFromUrl } = await import("../../llm/clients/index.js");
     const llm = createLanguageModelFromUrl(config.llmUrl, { api: config.llmApi });
-    return { llm, dispose: () => llm.dispose() };
+    return { llm };
   }
   const { DEMO_MODEL, DEMO_MODEL_WARNING, demoModelPath } = await import("../../llm/demo-model.js");
   const { createLlamaCppLanguageModel } = await import("../../llm/llama-cpp/index.js");
@@ -56,7 +58,7 @@ async function loadLlm(config: EvalGenerationConfig): Promise<InProcessLlm> {
     parallel: 1,
     ...(config.threads === undefined ? {} : { threads: config.threads }),
   });
-  return { llm, extras: inProcessPromptLimit(llm.engine), dispose: () => llm.dispose() };
+  return { llm, extras: inProcessPromptLimit(llm.engine) };
 }
 
 function twinOptions(config: EvalGenerationConfig): GenerationRunOptions["twin"] {
@@ -97,7 +99,16 @@ export async function runEvalGenerationCommand(config: EvalGenerationConfig): Pr
   const log = (message: string) => {
     if (config.progress !== "none") process.stderr.write(`llm-twin eval generation: ${message}\n`);
   };
+  // The one signal path (src/runtime): Ctrl-C stops the run, then what it opened is released; a
+  // second signal exits at once.
+  const controller = new AbortController();
+  const stopHandlingSignals = handleShutdownSignals({
+    name: "llm-twin eval generation",
+    exitWhenDone: false,
+    shutdown: () => controller.abort(new AppError("aborted", "interrupted")),
+  });
   const run = await runGenerationEvaluation({
+    signal: controller.signal,
     questions: config.questions,
     ...(config.limitQuestions === undefined ? {} : { limitQuestions: config.limitQuestions }),
     twin: twinOptions(config),
@@ -125,7 +136,7 @@ export async function runEvalGenerationCommand(config: EvalGenerationConfig): Pr
       });
       progress.update({ completed, total, counters: { answered } });
     },
-  });
+  }).finally(stopHandlingSignals);
   progress?.finish();
   let reportFile: string | undefined;
   if (config.report !== false) {

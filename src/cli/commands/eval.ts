@@ -12,7 +12,7 @@ import { AppError } from "../../errors/index.js";
 import { DEFAULT_EVAL_STORE_ROOT } from "../../eval/retrieval/settings.js";
 import { createProgress, type Progress } from "../../observability/progress.js";
 import type { Reranker } from "../../rag/index.js";
-import { handleShutdownSignals } from "../../runtime/index.js";
+import { handleShutdownSignals, withResources } from "../../runtime/index.js";
 import type { SearchMode } from "../../vector-store/index.js";
 import { addSettingOptions } from "../settings-options.js";
 import { registerEvalGenerationCommand } from "./eval-generation.js";
@@ -42,15 +42,6 @@ export async function runEvalRetrievalCommand(config: EvalCommandConfig): Promis
   const { evaluationJson, formatEvaluationMarkdown, formatEvaluationTable, runRetrievalEvaluation } = await import(
     "../../eval/index.js"
   );
-  let reranker: Reranker | undefined;
-  if (config.reranker !== undefined) {
-    const { loadReranker } = await import("../../rag/service/reranker.js");
-    reranker = await loadReranker(
-      config.reranker,
-      config.cacheDir,
-      config.threads === undefined ? {} : { threads: config.threads },
-    );
-  }
   const showProgress = config.progress !== "none";
   const isTTY = config.progress === "auto" ? undefined : config.progress === "tty";
   const progressOptions = (label: string, unit: string) => ({
@@ -58,18 +49,34 @@ export async function runEvalRetrievalCommand(config: EvalCommandConfig): Promis
     unit,
     ...(isTTY === undefined ? {} : { isTTY }),
   });
-  // Ctrl-C stops the run (ingestion and queries), then the reranker is released; again exits at once.
-  const controller = new AbortController();
-  const stopHandlingSignals = handleShutdownSignals({
-    name: "llm-twin eval",
-    exitWhenDone: false,
-    shutdown: () => controller.abort(new AppError("aborted", "interrupted")),
-  });
-  let ingestProgress: Progress | undefined;
-  let queryProgress: Progress | undefined;
-  let currentLabel = "";
-  let plannedQueries = 0;
-  try {
+  // What the run opens is released through one stack (src/runtime), newest first.
+  await withResources(async (resources) => {
+    // Ctrl-C stops the run (ingestion and queries), then the reranker is released; again exits at once.
+    const controller = new AbortController();
+    resources.defer(
+      "signal handlers",
+      handleShutdownSignals({
+        name: "llm-twin eval",
+        exitWhenDone: false,
+        shutdown: () => controller.abort(new AppError("aborted", "interrupted")),
+      }),
+    );
+    let reranker: Reranker | undefined;
+    if (config.reranker !== undefined) {
+      const { loadReranker } = await import("../../rag/service/reranker.js");
+      reranker = resources.use(
+        "reranker",
+        await loadReranker(
+          config.reranker,
+          config.cacheDir,
+          config.threads === undefined ? {} : { threads: config.threads },
+        ),
+      );
+    }
+    let ingestProgress: Progress | undefined;
+    let queryProgress: Progress | undefined;
+    let currentLabel = "";
+    let plannedQueries = 0;
     const run = await runRetrievalEvaluation({
       dataset: config.dataset,
       split: config.split,
@@ -137,10 +144,7 @@ export async function runEvalRetrievalCommand(config: EvalCommandConfig): Promis
       process.stdout.write(`${formatEvaluationTable(run)}\n`);
       if (reportFile !== undefined) process.stderr.write(`report written to ${reportFile}\n`);
     }
-  } finally {
-    stopHandlingSignals();
-    await reranker?.dispose();
-  }
+  });
 }
 
 function fullTextOverrides(config: EvalCommandConfig): { fullText?: { removeStopWords?: boolean; stem?: boolean } } {

@@ -8,10 +8,9 @@
 import type { Command } from "commander";
 import { parseEmbedderSpec } from "../../embedding/create.js";
 import { AppError, isAppError } from "../../errors/index.js";
-import type { ReadResult } from "../../ingestion/readers/index.js";
 import { createProgress, type Progress } from "../../observability/progress.js";
 import type { EnqueueProgress, EnqueueSummary } from "../../queue/index.js";
-import { handleShutdownSignals } from "../../runtime/index.js";
+import { handleShutdownSignals, withResources } from "../../runtime/index.js";
 import { vectorStoreOptions } from "../../vector-store/settings.js";
 import { addSettingOptions } from "../settings-options.js";
 import { createIngestProgress, reportTo } from "./ingest-progress.js";
@@ -65,7 +64,7 @@ async function readStoreEmbedderId(config: IngestCommandConfig): Promise<string 
   try {
     return (await store.readMetadata())?.fingerprint.embedder.id;
   } finally {
-    await store.close();
+    await store[Symbol.asyncDispose]();
   }
 }
 
@@ -82,34 +81,35 @@ async function ingestHere(path: string, config: IngestCommandConfig) {
     import("../../ingestion/readers/index.js"),
     import("../../vector-store/index.js"),
   ]);
-  const controller = new AbortController();
-  // Ctrl-C stops reading and lets the windows in flight finish; again exits at once (src/runtime).
-  const stopHandlingSignals = handleShutdownSignals({
-    name: "llm-twin ingest",
-    exitWhenDone: false,
-    shutdown: () => controller.abort(new AppError("aborted", "interrupted")),
-  });
-  // The input is checked before anything is loaded or created (a missing path leaves no store behind).
-  const readOptions = { maxDocumentBytes: config.maxDocumentBytes, maxFileBytes: config.maxFileBytes };
-  let sourceFiles: Awaited<ReturnType<typeof describeSources>>;
-  let documents: AsyncIterable<ReadResult>;
-  try {
-    sourceFiles = await describeSources(path);
-    documents = await requireReadableDocuments(readRawDocuments(path, readOptions), path);
-  } catch (error) {
-    stopHandlingSignals();
-    throw error;
-  }
-  const storeEmbedderId = config.recreate ? undefined : await readStoreEmbedderId(config);
-  const embedder = await createEmbedder(config.embedder, {
-    ...(config.cacheDir === undefined ? {} : { cacheDir: config.cacheDir }),
-    ...(config.maxInputTokens === undefined ? {} : { maxInputTokens: config.maxInputTokens }),
-    ...(config.threads === undefined ? {} : { threads: config.threads }),
-    ...(storeEmbedderId === undefined ? {} : { storeEmbedderId }),
-  });
-  let progress: Progress | undefined;
-  try {
-    const store = await openVectorStore(config.store, vectorStoreOptions(config));
+  // Everything the run opens is released through one stack (src/runtime), newest first, also when
+  // it fails half-way.
+  return withResources(async (resources) => {
+    const controller = new AbortController();
+    // Ctrl-C stops reading and lets the windows in flight finish; again exits at once (src/runtime).
+    resources.defer(
+      "signal handlers",
+      handleShutdownSignals({
+        name: "llm-twin ingest",
+        exitWhenDone: false,
+        shutdown: () => controller.abort(new AppError("aborted", "interrupted")),
+      }),
+    );
+    // The input is checked before anything is loaded or created (a missing path leaves no store behind).
+    const readOptions = { maxDocumentBytes: config.maxDocumentBytes, maxFileBytes: config.maxFileBytes };
+    const sourceFiles = await describeSources(path);
+    const documents = await requireReadableDocuments(readRawDocuments(path, readOptions), path);
+    const storeEmbedderId = config.recreate ? undefined : await readStoreEmbedderId(config);
+    const embedder = resources.use(
+      "embedder",
+      await createEmbedder(config.embedder, {
+        ...(config.cacheDir === undefined ? {} : { cacheDir: config.cacheDir }),
+        ...(config.maxInputTokens === undefined ? {} : { maxInputTokens: config.maxInputTokens }),
+        ...(config.threads === undefined ? {} : { threads: config.threads }),
+        ...(storeEmbedderId === undefined ? {} : { storeEmbedderId }),
+      }),
+    );
+    const store = resources.use("store", await openVectorStore(config.store, vectorStoreOptions(config)));
+    let progress: Progress | undefined;
     try {
       const totalBytes = sourceFiles.reduce((sum, file) => sum + file.bytes, 0);
       const documentsTotal = totalBytes <= config.countLimitBytes ? await countInputDocuments(path) : undefined;
@@ -131,16 +131,11 @@ async function ingestHere(path: string, config: IngestCommandConfig) {
       });
       progress?.finish();
       return summary;
-    } finally {
-      await store.close();
+    } catch (error) {
+      progress?.finish();
+      throw error;
     }
-  } catch (error) {
-    progress?.finish();
-    throw error;
-  } finally {
-    stopHandlingSignals();
-    await embedder.dispose();
-  }
+  });
 }
 
 /** `--queue`: documents become BullMQ jobs for `llm-twin worker` (bullmq is only loaded here). */

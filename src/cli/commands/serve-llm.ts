@@ -19,13 +19,23 @@ export function registerServeLlmCommand(program: Command): void {
     const config = parseLlmServerConfig(valuesFromOptions(SERVE_LLM_SETTINGS, options));
     // Loaded here, not at import: llama.cpp and Fastify are not needed by the other commands.
     const { startLlmServer } = await import("../../llm-server/server.js");
-    const server = await startLlmServer(config, { progressStream: process.stderr });
-    // Bounded by --grace-period inside shutdown(); a second signal exits at once (src/runtime).
-    handleShutdownSignals({ name: "llm-twin serve-llm", shutdown: (signal) => server.shutdown(signal) });
+    const starting = startLlmServer(config, { progressStream: process.stderr });
+    // Installed before the server is up: a signal during start-up also shuts down gracefully. Bounded
+    // by --grace-period inside shutdown(); a second signal exits at once (src/runtime).
+    const stopHandlingSignals = handleShutdownSignals({
+      name: "llm-twin serve-llm",
+      shutdown: async (signal) => (await starting.catch(() => undefined))?.shutdown(signal),
+    });
     try {
-      await server.ready;
+      const server = await starting;
+      try {
+        await server.ready;
+      } catch (error) {
+        await server.shutdown("model failed to load");
+        throw error;
+      }
     } catch (error) {
-      await server.shutdown("model failed to load");
+      stopHandlingSignals();
       throw error;
     }
     // Keeps serving until a signal arrives.

@@ -79,6 +79,7 @@ export function registerServeRagCommand(program: Command): void {
         "the embedder",
         await createEmbedder(settings.embedder, {
           ...(settings.cacheDir === undefined ? {} : { cacheDir: settings.cacheDir }),
+          ...(settings.registry === undefined ? {} : { registry: settings.registry }),
           ...(storeEmbedderId === undefined ? {} : { storeEmbedderId }),
         }),
       );
@@ -92,11 +93,19 @@ export function registerServeRagCommand(program: Command): void {
       const reranker =
         settings.reranker === undefined
           ? undefined
-          : resources.use("the reranker", await loadReranker(settings.reranker, settings.cacheDir));
+          : resources.use(
+              "the reranker",
+              await loadReranker(
+                settings.reranker,
+                settings.cacheDir,
+                settings.registry === undefined ? {} : { registry: settings.registry },
+              ),
+            );
       return { store, embedder, llm, reranker };
     });
     const { store, embedder, llm, reranker } = value;
     const promptLimit = await learnPromptLimit(urls, own.llmApi, settings.readyTimeoutMs);
+    const adapters = await adapterRouter(urls, settings, llm.id);
     const service = await runRagService({
       settings,
       store,
@@ -104,6 +113,7 @@ export function registerServeRagCommand(program: Command): void {
       llm,
       ...(promptLimit === undefined ? {} : { promptLimit }),
       ...(reranker === undefined ? {} : { reranker }),
+      ...(adapters === undefined ? {} : { adapters }),
       disposeResources: () => stack.disposeAsync(),
     });
     process.stderr.write(
@@ -136,6 +146,31 @@ async function learnPromptLimit(
 }
 
 const LIMIT_RETRY_MS = 5_000;
+
+/**
+ * Adapter routing in split mode: the adapters of the LLM service (serve-llm's /v1/models, each
+ * with its author), read from the first URL (replicas serve the same registry) and refreshed in
+ * the background. None for SageMaker endpoints (no model list to read).
+ */
+async function adapterRouter(
+  urls: readonly string[],
+  settings: { adapterRouting: "on" | "off"; adapterRefreshMs: number; readyTimeoutMs: number },
+  fallbackModel: string,
+) {
+  const first = urls[0];
+  if (settings.adapterRouting === "off" || first === undefined || first.startsWith("sagemaker:")) return undefined;
+  const { createHttpAdapterRouter } = await import("../../rag/adapter-routing.js");
+  const router = createHttpAdapterRouter({
+    url: first.replace(/^openai:/, ""),
+    refreshMs: settings.adapterRefreshMs,
+    timeoutMs: settings.readyTimeoutMs,
+    fallbackModel,
+    warn: (message) => process.stderr.write(`llm-twin serve-rag: ${message}\n`),
+  });
+  // The first read before listening (bounded by --ready-timeout-ms), so the first requests route.
+  await router.firstRead;
+  return router;
+}
 
 function normalizeUrls(value: unknown): string[] {
   const list = Array.isArray(value) ? value : typeof value === "string" ? [value] : [DEFAULT_LLM_URL];

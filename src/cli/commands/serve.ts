@@ -28,8 +28,17 @@ export const SERVE_SETTINGS = [
     flag: "--model <source>",
     env: "LLM_TWIN_MODEL",
     schema: z.string().min(1),
-    help: `GGUF model: path, http(s) URL, hf:<user>/<repo>[:<quant>], or "${DEMO_MODEL}" (offline random-weight demo)`,
+    help: `GGUF model: path, http(s) URL, hf:<user>/<repo>[:<quant>], registry:<name>@<version|stage> (the model registry, see --registry; its production adapters load too), or "${DEMO_MODEL}" (offline random-weight demo)`,
     default: DEFAULT_SERVE_MODEL,
+  },
+  // Model registry (issue 18).
+  {
+    key: "registryAdapters",
+    flag: "--registry-adapters <mode>",
+    env: "LLM_TWIN_REGISTRY_ADAPTERS",
+    schema: z.enum(["production", "off"]),
+    help: "production | off: with --model registry:<name>@..., load the adapters registered for that base at stage production as LoRA adapters (named by their registry names)",
+    default: "production",
   },
   {
     key: "threads",
@@ -130,6 +139,7 @@ export function registerServeCommand(program: Command): void {
       parallel,
       engine,
       model,
+      registryAdapters,
       sampleData,
       ingest: ingestEmpty,
       demoFallback,
@@ -143,9 +153,30 @@ export function registerServeCommand(program: Command): void {
     // Released in reverse order of creation, also when start-up fails half-way (src/runtime).
     const { value, stack } = await acquire(async (resources) => {
       // The model first: a failed download should not wait for (or follow) anything else.
-      const resolved = await resolveServeModel(model, settings.cacheDir, demoFallback !== false, log);
-      const modelPath = resolved.path;
-      demoModel = resolved.demo;
+      const engineOptions = {
+        parallel,
+        requestTimeoutMs: settings.llmTimeoutMs,
+        ...(threads === undefined ? {} : { threads }),
+        ...(threadsBatch === undefined ? {} : { threadsBatch }),
+        ...(engine === undefined ? {} : { backend: engine }),
+      };
+      // registry:<name>@<version|stage>: the base, its production adapters, and POST /admin/reload.
+      const registryModel = model.startsWith("registry:")
+        ? await (await import("../../rag/service/registry-model.js")).startRegistryModel({
+            model,
+            productionAdapters: registryAdapters !== "off",
+            ...(settings.cacheDir === undefined ? {} : { cacheDir: settings.cacheDir }),
+            ...(settings.registry === undefined ? {} : { registry: settings.registry }),
+            engine: engineOptions,
+            log,
+          })
+        : undefined;
+      if (registryModel !== undefined) resources.use("the language model", registryModel.llm);
+      const resolved =
+        registryModel === undefined
+          ? await resolveServeModel(model, settings.cacheDir, demoFallback !== false, log)
+          : undefined;
+      demoModel = resolved?.demo ?? false;
       const storeOptions = vectorStoreOptions(parseSettingValues(VECTOR_STORE_SETTINGS, raw));
       const store = resources.use("the vector store", await openVectorStore(settings.store, storeOptions));
       // With --embedder auto, a store keeps the embedder it was built with.
@@ -154,6 +185,7 @@ export function registerServeCommand(program: Command): void {
         "the embedder",
         await createEmbedder(settings.embedder, {
           ...(settings.cacheDir === undefined ? {} : { cacheDir: settings.cacheDir }),
+          ...(settings.registry === undefined ? {} : { registry: settings.registry }),
           ...(storeEmbedderId === undefined ? {} : { storeEmbedderId }),
           log,
         }),
@@ -163,18 +195,13 @@ export function registerServeCommand(program: Command): void {
         const summary = await ingest({ source: sampleData, store, embedder });
         process.stderr.write(`${formatIngestSummary(summary)}\n`);
       }
-      log(`loading ${modelPath} (parallel ${parallel})`);
-      const llm = resources.use(
-        "the language model",
-        await createLlamaCppLanguageModel({
-          modelPath,
-          parallel,
-          requestTimeoutMs: settings.llmTimeoutMs,
-          ...(threads === undefined ? {} : { threads }),
-          ...(threadsBatch === undefined ? {} : { threadsBatch }),
-          ...(engine === undefined ? {} : { backend: engine }),
-        }),
-      );
+      if (resolved !== undefined) log(`loading ${resolved.path} (parallel ${parallel})`);
+      const llm =
+        registryModel?.llm ??
+        resources.use(
+          "the language model",
+          await createLlamaCppLanguageModel({ modelPath: resolved?.path ?? "", ...engineOptions }),
+        );
       const info = llm.engine.info;
       log(
         `model ready: threads ${info.threads} (batches ${info.threadsBatch}); ${describeForLog(info.runtime)}; ${describeEngineForLog(info.engine, engine)}`,
@@ -184,21 +211,31 @@ export function registerServeCommand(program: Command): void {
           ? undefined
           : resources.use(
               "the reranker",
-              await loadReranker(settings.reranker, settings.cacheDir, { threads: info.threads }),
+              await loadReranker(settings.reranker, settings.cacheDir, {
+                threads: info.threads,
+                ...(settings.registry === undefined ? {} : { registry: settings.registry }),
+              }),
             );
-      return { store, embedder, llm, reranker };
+      return { store, embedder, llm, reranker, registryModel };
     });
-    const { store, embedder, llm, reranker } = value;
+    const { store, embedder, llm, reranker, registryModel } = value;
+    // Adapter routing reads the registry versions the in-process engine serves (new after a reload).
+    const adapters =
+      registryModel === undefined || settings.adapterRouting === "off"
+        ? undefined
+        : (await import("../../rag/adapter-routing.js")).createAdapterRouter(() => registryModel.catalog());
     const service = await runRagService({
       settings,
       store,
       embedder,
       llm,
-      ...inProcessPromptLimit(llm.engine),
+      ...inProcessPromptLimit(registryModel?.limits ?? llm.engine),
+      ...(registryModel === undefined ? {} : { reload: registryModel.reload }),
       // Admission before any work, sized to the engine's own: it never refuses what /rag admitted.
       autoMaxGenerations: llm.engine.info.maxConcurrentRequests,
       demoModel,
       ...(reranker === undefined ? {} : { reranker }),
+      ...(adapters === undefined ? {} : { adapters }),
       disposeResources: () => stack.disposeAsync(),
     });
     log(`listening on ${service.url} (model ${llm.id}; store ${store.location})`);

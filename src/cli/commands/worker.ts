@@ -176,21 +176,6 @@ function formatEvent(event: IngestionWorkerEvent): string {
   }
 }
 
-/** SIGINT/SIGTERM abort the returned signal until `release()`: nothing before the worker runs may ignore them. */
-function abortOnSignals(): { signal: AbortSignal; release(): void } {
-  const controller = new AbortController();
-  const abort = (signal: NodeJS.Signals): void => controller.abort(new AppError("aborted", `interrupted (${signal})`));
-  process.once("SIGINT", abort);
-  process.once("SIGTERM", abort);
-  return {
-    signal: controller.signal,
-    release() {
-      process.off("SIGINT", abort);
-      process.off("SIGTERM", abort);
-    },
-  };
-}
-
 /** `promise`, or an `aborted` error as soon as the signal fires. */
 function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
@@ -208,10 +193,37 @@ async function runWorker(config: WorkerConfig, json: boolean): Promise<void> {
   };
   // Loaded here, not at the top: `--help` must not pay for BullMQ and Redis.
   const { startIngestionWorker } = await import("../../queue/index.js");
-  const starting = abortOnSignals();
-  let worker: Awaited<ReturnType<typeof startIngestionWorker>>;
+  // One signal path (src/runtime), installed before anything is opened. During start-up the first
+  // signal aborts it (what was opened is released); once running, it lets running jobs finish,
+  // bounded by --shutdown-timeout-ms (then they are abandoned and retried elsewhere). A second
+  // signal exits at once.
+  const starting = new AbortController();
+  let running: Awaited<ReturnType<typeof startIngestionWorker>> | undefined;
+  let stopped: () => void = () => undefined;
+  const whenStopped = new Promise<void>((resolve) => {
+    stopped = resolve;
+  });
+  const stopHandlingSignals = handleShutdownSignals({
+    name: "worker",
+    exitWhenDone: false,
+    log: (message) => process.stderr.write(`worker: ${message}\n`),
+    shutdown: async (signal) => {
+      starting.abort(new AppError("aborted", `interrupted (${signal})`));
+      const worker = running;
+      if (worker === undefined) return;
+      process.stderr.write(`worker: finishing running jobs (at most ${config.shutdownTimeoutMs} ms)\n`);
+      const timer = setTimeout(() => {
+        process.stderr.write("worker: shutdown timeout, abandoning running jobs (they will be retried)\n");
+        void worker.abandon().finally(stopped);
+      }, config.shutdownTimeoutMs);
+      timer.unref();
+      await worker[Symbol.asyncDispose]();
+      clearTimeout(timer);
+      stopped();
+    },
+  });
   try {
-    worker = await startIngestionWorker({
+    const worker = await startIngestionWorker({
       queueUrl: config.queueUrl,
       queueName: config.queueName,
       concurrency: config.concurrency,
@@ -229,36 +241,19 @@ async function runWorker(config: WorkerConfig, json: boolean): Promise<void> {
     try {
       await unlessAborted(worker.ready, starting.signal);
     } catch (error) {
-      await worker.close({ force: true });
+      await worker.abandon();
       throw error;
     }
-  } finally {
-    starting.release();
+    running = worker;
+  } catch (error) {
+    stopHandlingSignals();
+    throw error;
   }
   process.stderr.write(
     `worker: listening on queue ${config.queueName} (concurrency ${config.concurrency}, store ${config.store ?? "per job"})\n`,
   );
-  // One signal path (src/runtime): the first signal lets running jobs finish, bounded by
-  // --shutdown-timeout-ms (then they are abandoned and retried elsewhere); a second exits at once.
-  await new Promise<void>((resolve) => {
-    const stopHandlingSignals = handleShutdownSignals({
-      name: "worker",
-      exitWhenDone: false,
-      log: (message) => process.stderr.write(`worker: ${message}\n`),
-      shutdown: async () => {
-        process.stderr.write(`worker: finishing running jobs (at most ${config.shutdownTimeoutMs} ms)\n`);
-        const timer = setTimeout(() => {
-          process.stderr.write("worker: shutdown timeout, abandoning running jobs (they will be retried)\n");
-          void worker.close({ force: true }).finally(resolve);
-        }, config.shutdownTimeoutMs);
-        timer.unref();
-        await worker.close();
-        clearTimeout(timer);
-        stopHandlingSignals();
-        resolve();
-      },
-    });
-  });
+  await whenStopped;
+  stopHandlingSignals();
   process.stderr.write("worker: stopped\n");
   // A connection to a Redis that went away can stay between reconnect attempts after being told to
   // close; it must not keep a stopped worker alive (the timer does not, if nothing else does).
@@ -275,20 +270,27 @@ export function registerWorkerCommand(program: Command): void {
     const config = parseSettingValues(WORKER_SETTINGS, valuesFromOptions(WORKER_SETTINGS, options));
     const { json } = config;
     if (config.deadLetters || config.status) {
-      const signals = abortOnSignals();
+      // Ctrl-C stops the Redis calls (one signal path, src/runtime); again exits at once.
+      const controller = new AbortController();
+      const stopHandlingSignals = handleShutdownSignals({
+        name: "worker",
+        exitWhenDone: false,
+        log: (message) => process.stderr.write(`worker: ${message}\n`),
+        shutdown: (signal) => controller.abort(new AppError("aborted", `interrupted (${signal})`)),
+      });
       try {
         await printQueueState(
           {
             queueUrl: config.queueUrl,
             queueName: config.queueName,
             connectTimeoutMs: config.connectTimeoutMs,
-            signal: signals.signal,
+            signal: controller.signal,
           },
           config.deadLetters ? "dead-letters" : "status",
           json,
         );
       } finally {
-        signals.release();
+        stopHandlingSignals();
       }
       return;
     }

@@ -104,7 +104,7 @@ export const DEPLOY_OPTIONS = [
     flag: "--model-uri <uri>",
     env: "LLM_TWIN_SAGEMAKER_MODEL_URI",
     schema: schema.shape.modelUri,
-    help: "model the container loads at start (hf:…, https://…), set as LLM_TWIN_MODEL (our image)",
+    help: "model the container loads at start (hf:…, https://…, or registry:<name>@<version|stage> pinned at deploy time with --registry s3://…), set as LLM_TWIN_MODEL (our image)",
   },
   {
     key: "hfModelId",
@@ -261,6 +261,15 @@ export const DEPLOY_OPTIONS = [
     keepCommas: true,
     defaultText: "none",
     help: "extra container environment variable (repeatable; the variable: comma-separated)",
+  },
+  // Model registry (issue 18): --model-uri registry:<name>@<version|stage>; read by the CLI, not part of DeployConfig.
+  {
+    key: "registry",
+    flag: "--registry <s3://bucket/prefix>",
+    env: "LLM_TWIN_REGISTRY",
+    schema: z.string().min(1).optional(),
+    defaultText: "none",
+    help: "the model registry of --model-uri registry:<name>@<version|stage> (pinned at deploy time, read by the container; create/update)",
   },
   {
     key: "json",

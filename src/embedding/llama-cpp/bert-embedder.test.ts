@@ -24,7 +24,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all([mean?.dispose(), cls?.dispose()]);
+  await Promise.all([mean?.[Symbol.asyncDispose](), cls?.[Symbol.asyncDispose]()]);
   await rm(directory, { recursive: true, force: true });
 });
 

@@ -22,7 +22,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await embedder?.dispose();
+  await embedder?.[Symbol.asyncDispose]();
   await rm(cacheDir, { recursive: true, force: true });
 });
 

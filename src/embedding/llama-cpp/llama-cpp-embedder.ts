@@ -113,7 +113,6 @@ export async function createLlamaCppEmbedder(options: LlamaCppEmbedderOptions): 
       }
       return vectors;
     },
-    dispose,
     [Symbol.asyncDispose]: dispose,
   };
 }

@@ -17,12 +17,14 @@ import {
 
 /** Where the GGUF model comes from and how llama.cpp runs it (shared by the GGUF embedder and reranker). */
 export type GgufModelOptions = {
-  /** A local path, an http(s) URL or an hf: URI (downloaded once into the cache). */
+  /** A local path, an http(s) URL, an hf: URI (downloaded once into the cache) or registry:<name>@<version|stage>. */
   source?: string;
   /** A local GGUF path (same as a path `source`). */
   modelPath?: string;
   /** Root cache directory (downloads, hashes). Default LLM_TWIN_CACHE_DIR or ~/.cache/llm-twin. */
   cacheDir?: string;
+  /** The model registry of `registry:` sources. Default LLM_TWIN_REGISTRY or `<cacheDir>/registry`. */
+  registry?: string;
   /** llama.cpp threads. Default: the cores available. */
   threads?: number;
   /** Share an already-loaded llama.cpp runtime (it is not disposed with the embedder or reranker). */
@@ -79,6 +81,7 @@ export async function loadGgufContext<Context extends { dispose(): Promise<void>
   const cacheDir = options.cacheDir ?? defaultCacheDirectory();
   const modelPath = await resolveModelFile(source, {
     cacheDir,
+    ...(options.registry === undefined ? {} : { registry: options.registry }),
     ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });

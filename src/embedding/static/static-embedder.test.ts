@@ -193,6 +193,6 @@ describe("static embedder on the real word vectors", () => {
     ]);
     expect(cosine(a as Float32Array, b as Float32Array)).toBeGreaterThan(0.6);
     expect(cosine(a as Float32Array, c as Float32Array)).toBeLessThan(0.4);
-    await embedder.dispose();
+    await embedder[Symbol.asyncDispose]();
   });
 });

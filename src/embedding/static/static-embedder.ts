@@ -165,10 +165,7 @@ export function buildStaticEmbedder(
       }
       return output;
     },
-    [Symbol.asyncDispose]() {
-      return this.dispose();
-    },
-    async dispose(): Promise<void> {
+    async [Symbol.asyncDispose](): Promise<void> {
       disposed = true;
       hashedVectors.clear();
     },

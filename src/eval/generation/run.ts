@@ -3,14 +3,16 @@
  * process over a store, with an in-process GGUF or an LLM service; or a running RAG service), the
  * judge and the voice model, evaluates, and releases everything it opened.
  */
+
 import { existsSync } from "node:fs";
-import { createEmbedder, type Embedder } from "../../embedding/index.js";
+import { createEmbedder } from "../../embedding/index.js";
 import { AppError } from "../../errors/index.js";
 import { ingest } from "../../ingestion/index.js";
 import type { LanguageModel } from "../../llm/index.js";
-import { createTracer, openTraceLog, type TraceLog } from "../../observability/tracing/index.js";
+import { createTracer, openTraceLog } from "../../observability/tracing/index.js";
 import { type RagConfig, type RagDependencies, resolveRagConfig } from "../../rag/index.js";
-import { openVectorStore, type VectorStore } from "../../vector-store/index.js";
+import { type ResourceStack, withResources } from "../../runtime/index.js";
+import { openVectorStore } from "../../vector-store/index.js";
 import {
   buildFromCounted,
   countDocuments,
@@ -28,7 +30,6 @@ import { createHttpTwin, createInProcessTwin, type Twin } from "./twin.js";
 export type InProcessLlm = {
   llm: LanguageModel;
   extras?: Pick<RagDependencies, "countTokens" | "promptLimit">;
-  dispose(): Promise<void>;
 };
 
 export type GenerationRunOptions = {
@@ -63,11 +64,12 @@ export async function runGenerationEvaluation(options: GenerationRunOptions): Pr
   const voice =
     options.voiceCorpus === undefined ? undefined : await loadVoiceModel(options.voiceCorpus, options.onStage);
   const judge: Judge | undefined = options.judge === undefined ? undefined : createOpenAiJudge(options.judge);
-  const opened = await openTwin(options);
-  try {
+  // The store, embedder, language model and trace log are released through one stack (src/runtime).
+  return withResources(async (resources) => {
+    const twin = await openTwin(options, resources);
     const results = await evaluateGeneration({
       questions,
-      twin: opened.twin,
+      twin: twin,
       ...(judge === undefined ? {} : { judge, judgeConcurrency: options.judge?.concurrency ?? 4 }),
       ...(voice === undefined ? {} : { voice }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
@@ -75,7 +77,7 @@ export async function runGenerationEvaluation(options: GenerationRunOptions): Pr
     });
     return {
       questionsFile: options.questions,
-      twin: opened.twin.description,
+      twin: twin.description,
       judge:
         judge === undefined || options.judge === undefined
           ? null
@@ -88,9 +90,7 @@ export async function runGenerationEvaluation(options: GenerationRunOptions): Pr
       seconds: (performance.now() - started) / 1000,
       results,
     };
-  } finally {
-    await opened.close();
-  }
+  });
 }
 
 async function loadVoiceModel(corpus: string, onStage: ((message: string) => void) | undefined): Promise<VoiceModel> {
@@ -99,65 +99,53 @@ async function loadVoiceModel(corpus: string, onStage: ((message: string) => voi
   return buildFromCounted(countDocuments(documents, DEFAULT_VOICE_OPTIONS.ngramSize), DEFAULT_VOICE_OPTIONS);
 }
 
-async function openTwin(options: GenerationRunOptions): Promise<{ twin: Twin; close(): Promise<void> }> {
+async function openTwin(options: GenerationRunOptions, resources: ResourceStack): Promise<Twin> {
   const spec = options.twin;
   if (spec.kind === "service") {
-    return {
-      twin: createHttpTwin({
-        url: spec.url,
-        timeoutMs: spec.timeoutMs,
-        ...(spec.apiKey === undefined ? {} : { apiKey: spec.apiKey }),
-      }),
-      close: async () => {},
-    };
+    return createHttpTwin({
+      url: spec.url,
+      timeoutMs: spec.timeoutMs,
+      ...(spec.apiKey === undefined ? {} : { apiKey: spec.apiKey }),
+    });
   }
-  let store: VectorStore | undefined;
-  let embedder: Embedder | undefined;
-  let llm: InProcessLlm | undefined;
-  let traceLog: TraceLog | undefined;
-  const close = async () => {
-    await traceLog?.flush();
-    await Promise.allSettled([store?.close(), embedder?.dispose(), llm?.dispose(), traceLog?.close()]);
-  };
-  try {
-    store = await openVectorStore(spec.store);
-    embedder = await createEmbedder(spec.embedder, spec.cacheDir === undefined ? {} : { cacheDir: spec.cacheDir });
-    if (spec.corpus !== undefined) {
-      if (!existsSync(spec.corpus)) {
-        throw new AppError("not_found", `the corpus ${spec.corpus} does not exist (check --corpus)`);
-      }
-      options.onStage?.(`ingesting ${spec.corpus} into ${store.location} (unchanged documents are skipped)`);
-      await ingest({
-        source: spec.corpus,
-        store,
-        embedder,
-        ...(options.signal === undefined ? {} : { signal: options.signal }),
-      });
-      await store.optimize();
-    } else if ((await store.count()) === 0) {
-      throw new AppError(
-        "bad_request",
-        `the store ${store.location} is empty: give --corpus <documents> to ingest first, or --store with an ingested store`,
-      );
+  const store = resources.use("store", await openVectorStore(spec.store));
+  const embedder = resources.use(
+    "embedder",
+    await createEmbedder(spec.embedder, spec.cacheDir === undefined ? {} : { cacheDir: spec.cacheDir }),
+  );
+  if (spec.corpus !== undefined) {
+    if (!existsSync(spec.corpus)) {
+      throw new AppError("not_found", `the corpus ${spec.corpus} does not exist (check --corpus)`);
     }
-    options.onStage?.("loading the language model");
-    llm = await spec.loadLlm();
-    traceLog = await openTraceLog({ capacity: 10_000, file: spec.traceFile });
-    const deps: RagDependencies = {
+    options.onStage?.(`ingesting ${spec.corpus} into ${store.location} (unchanged documents are skipped)`);
+    await ingest({
+      source: spec.corpus,
       store,
       embedder,
-      llm: llm.llm,
-      config: resolveRagConfig(spec.config),
-      ...llm.extras,
-    };
-    const twin = createInProcessTwin(
-      deps,
-      createTracer([traceLog]),
-      `RAG pipeline in process (model ${llm.llm.id}, store ${store.location}, embedder ${embedder.id}; traces in ${spec.traceFile})`,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+    await store.optimize();
+  } else if ((await store.count()) === 0) {
+    throw new AppError(
+      "bad_request",
+      `the store ${store.location} is empty: give --corpus <documents> to ingest first, or --store with an ingested store`,
     );
-    return { twin, close };
-  } catch (error) {
-    await close();
-    throw error;
   }
+  options.onStage?.("loading the language model");
+  const llm = await spec.loadLlm();
+  resources.use("language model", llm.llm);
+  // Released after its last trace is written.
+  const traceLog = resources.use("trace log", await openTraceLog({ capacity: 10_000, file: spec.traceFile }));
+  const deps: RagDependencies = {
+    store,
+    embedder,
+    llm: llm.llm,
+    config: resolveRagConfig(spec.config),
+    ...llm.extras,
+  };
+  return createInProcessTwin(
+    deps,
+    createTracer([traceLog]),
+    `RAG pipeline in process (model ${llm.llm.id}, store ${store.location}, embedder ${embedder.id}; traces in ${spec.traceFile})`,
+  );
 }

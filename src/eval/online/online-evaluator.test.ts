@@ -86,7 +86,7 @@ describe("online evaluation", () => {
     expect(metrics).toMatch(/llm_twin_rag_online_eval_score_mean\{metric="voice",author="Paul Iusztin"\} \d/);
     expect(metrics).toContain('llm_twin_rag_online_eval_samples_total{outcome="scored"} 2');
     expect(judgeServer.requests.filter((request) => request.schemaName === "context_recall")).toEqual([]);
-    await evaluator.close();
+    await evaluator[Symbol.asyncDispose]();
   });
 
   it("samples the configured share", async () => {
@@ -151,6 +151,6 @@ describe("online evaluation", () => {
       citationOverlap: 1,
       faithfulness: { missing: expect.stringContaining("cannot reach") },
     });
-    await evaluator.close();
+    await evaluator[Symbol.asyncDispose]();
   });
 });

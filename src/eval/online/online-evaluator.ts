@@ -179,7 +179,7 @@ export function createOnlineEvaluator(options: OnlineEvaluatorOptions): OnlineEv
     get queued() {
       return queue.length;
     },
-    async close() {
+    async [Symbol.asyncDispose]() {
       closed = true;
       queue.length = 0;
       queueGauge.set(0);

@@ -4,11 +4,13 @@
  * feature pipeline, then evaluate every requested mode (and the reranker, when given) over the
  * same queries.
  */
+
 import { join } from "node:path";
 import type { Embedder } from "../../embedding/index.js";
 import { createEmbedder } from "../../embedding/index.js";
 import type { IngestProgress } from "../../ingestion/index.js";
 import type { Reranker } from "../../rag/index.js";
+import { withResources } from "../../runtime/index.js";
 import { type FullTextSettings, openVectorStore, type SearchMode } from "../../vector-store/index.js";
 import { loadEvaluationDataset } from "./datasets.js";
 import { type EvaluationProgress, type EvaluationSettings, evaluateRetrieval } from "./evaluate.js";
@@ -71,17 +73,24 @@ export async function runRetrievalEvaluation(options: RunEvaluationOptions): Pro
   );
   options.onPlan?.({ queries: queries.length, runs: variants.length });
   const storeUri = options.store ?? defaultEvalStoreUri(dataset.name);
-  const embedder =
-    options.embedder ??
-    (await createEmbedder(
-      options.embedderSpec ?? "static",
-      options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir },
-    ));
-  const store = await openVectorStore(
-    storeUri,
-    options.fullText === undefined ? {} : { lancedb: { fullText: options.fullText } },
-  );
-  try {
+  // Released through one stack (src/runtime), newest first, also when opening the store fails.
+  return withResources(async (resources) => {
+    const embedder =
+      options.embedder ??
+      resources.use(
+        "embedder",
+        await createEmbedder(
+          options.embedderSpec ?? "static",
+          options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir },
+        ),
+      );
+    const store = resources.use(
+      "store",
+      await openVectorStore(
+        storeUri,
+        options.fullText === undefined ? {} : { lancedb: { fullText: options.fullText } },
+      ),
+    );
     const summary = await ingestEvaluationCorpus(dataset, store, embedder, {
       recreate: options.recreate ?? false,
       ...(options.signal === undefined ? {} : { signal: options.signal }),
@@ -124,10 +133,7 @@ export async function runRetrievalEvaluation(options: RunEvaluationOptions): Pro
       },
       results,
     };
-  } finally {
-    await store.close();
-    if (options.embedder === undefined) await embedder.dispose?.();
-  }
+  });
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {

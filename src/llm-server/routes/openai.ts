@@ -1,11 +1,12 @@
 /**
  * OpenAI-compatible API: POST /v1/completions, POST /v1/chat/completions (both with `stream`:
- * `data: {chunk}` events, then `data: [DONE]`), GET /v1/models.
+ * `data: {chunk}` events, then `data: [DONE]`), GET /v1/models. `n` > 1 runs n sequences sharing
+ * the prompt's KV (engine-choices.ts); streamed chunks carry their choice's `index`.
  */
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
-import type { EngineEvent, LlamaCppEngine } from "../../llm/llama-cpp/index.js";
+import { checkChoices, type EngineEvent, type LlamaCppEngine, runChoices } from "../../llm/llama-cpp/index.js";
 import type { FinishReason } from "../../llm/port.js";
 import { clientDisconnectSignal, startSse } from "../client-connection.js";
 import { errorBody, toAppError } from "../http-errors.js";
@@ -17,6 +18,7 @@ import {
   parseChatRequest,
   parseCompletionRequest,
 } from "../schemas-openai.js";
+import { type ChatLogprob, chatLogprob, createCompletionLogprobs } from "./openai-logprobs.js";
 
 type Kind = "completion" | "chat";
 
@@ -52,7 +54,11 @@ export function registerOpenAiRoutes(app: FastifyInstance, options: { holder: Mo
           object: "model",
           created: Math.floor(options.startedAt / 1000),
           owned_by: "llm-twin",
-          meta: { max_total_tokens: engine.limits.maxTotalTokens, parallel: engine.info.parallel },
+          meta: {
+            max_total_tokens: engine.limits.maxTotalTokens,
+            parallel: engine.info.parallel,
+            registry: holder.served.model,
+          },
         },
         ...engine.info.adapters.map((adapter) => ({
           id: adapter.name,
@@ -60,11 +66,20 @@ export function registerOpenAiRoutes(app: FastifyInstance, options: { holder: Mo
           created: Math.floor(options.startedAt / 1000),
           owned_by: "llm-twin",
           parent: engine.modelId,
-          meta: { lora_scale: adapter.scale },
+          meta: { lora_scale: adapter.scale, ...registryMeta(holder, adapter.name) },
         })),
       ],
     };
   });
+}
+
+/** An adapter's registry version and author (null when it does not come from the registry). */
+export function registryMeta(
+  holder: ModelHolder,
+  name: string,
+): { registry: { name: string; version: number } | null; author: string | null } {
+  const served = holder.served.adapters.find((adapter) => adapter.name === name);
+  return { registry: served?.registry ?? null, author: served?.author ?? null };
 }
 
 /** Answers an OpenAI chat body (also sent to SageMaker's /invocations by chat clients). */
@@ -94,56 +109,106 @@ async function respond(
     adapter === undefined
       ? parsed.engineRequest
       : { ...parsed.engineRequest, parameters: { ...parsed.engineRequest.parameters, adapter: adapter.name } };
-  const run = engine.run({ ...engineRequest, signal });
+  checkChoices(engine, parsed.n, "n");
+  const run = runChoices(engine, { ...engineRequest, signal }, parsed.n);
+  const logprobs = parsed.logprobs !== undefined;
+  const offset = parsed.echoPrompt?.length ?? 0;
+  const completionLogprobs = Array.from({ length: parsed.n }, () => createCompletionLogprobs(engine, offset));
+  const chatLogprobs = Array.from({ length: parsed.n }, (): ChatLogprob[] => []);
   if (!parsed.stream) {
-    let done: Extract<EngineEvent, { type: "done" }> | undefined;
-    for await (const event of run) if (event.type === "done") done = event;
-    if (done === undefined) throw new Error("generation ended without a result");
-    const text = (parsed.echoPrompt ?? "") + done.generatedText;
-    const choice =
-      kind === "chat"
-        ? { index: 0, message: { role: "assistant", content: text }, logprobs: null }
-        : { index: 0, text, logprobs: null };
+    const done: Array<Extract<EngineEvent, { type: "done" }> | undefined> = Array(parsed.n).fill(undefined);
+    for await (const { choice, event } of run) {
+      if (event.type === "done") done[choice] = event;
+      else if (event.type === "token" && logprobs) {
+        if (kind === "completion") completionLogprobs[choice]?.push(event);
+        else {
+          const entry = chatLogprob(engine, event);
+          if (entry !== undefined) chatLogprobs[choice]?.push(entry);
+        }
+      }
+    }
+    const finished = done.filter((event) => event !== undefined);
+    if (finished.length !== parsed.n) throw new Error("generation ended without a result");
+    const choices = finished.map((event, index) => {
+      const text = (parsed.echoPrompt ?? "") + event.generatedText;
+      const choiceLogprobs = !logprobs
+        ? null
+        : kind === "chat"
+          ? { content: chatLogprobs[index] ?? [], refusal: null }
+          : (completionLogprobs[index]?.result() ?? null);
+      const choice =
+        kind === "chat"
+          ? { index, message: { role: "assistant", content: text }, logprobs: choiceLogprobs }
+          : { index, text, logprobs: choiceLogprobs };
+      return { ...choice, finish_reason: OPENAI_FINISH_REASON[event.finishReason] };
+    });
     return reply.send({
       id,
       object: kind === "chat" ? "chat.completion" : "text_completion",
       created,
       model,
-      choices: [{ ...choice, finish_reason: OPENAI_FINISH_REASON[done.finishReason] }],
-      usage: usage(done),
+      choices,
+      usage: usage(finished),
     });
   }
 
   const first = await run.next();
   const sse = startSse(reply, "data: ");
   const object = kind === "chat" ? "chat.completion.chunk" : "text_completion";
-  const chunk = (delta: string | null, finishReason: string | null, role?: string): string => {
+  const chunk = (
+    index: number,
+    delta: string | null,
+    finishReason: string | null,
+    options: { role?: string; logprobs?: unknown } = {},
+  ): string => {
     const choice =
       kind === "chat"
-        ? { index: 0, delta: delta === null ? {} : role === undefined ? { content: delta } : { role, content: delta } }
-        : { index: 0, text: delta ?? "" };
+        ? {
+            index,
+            delta:
+              delta === null
+                ? {}
+                : options.role === undefined
+                  ? { content: delta }
+                  : { role: options.role, content: delta },
+          }
+        : { index, text: delta ?? "" };
     return JSON.stringify({
       id,
       object,
       created,
       model,
-      choices: [{ ...choice, logprobs: null, finish_reason: finishReason }],
+      choices: [{ ...choice, logprobs: options.logprobs ?? null, finish_reason: finishReason }],
     });
   };
+  const finished: Array<Extract<EngineEvent, { type: "done" }>> = [];
   try {
-    if (kind === "chat") await sse.send(chunk("", null, "assistant"));
-    if (parsed.echoPrompt !== undefined) await sse.send(chunk(parsed.echoPrompt, null));
+    for (let index = 0; index < parsed.n; index += 1) {
+      if (kind === "chat") await sse.send(chunk(index, "", null, { role: "assistant" }));
+      if (parsed.echoPrompt !== undefined) await sse.send(chunk(index, parsed.echoPrompt, null));
+    }
     let next = first;
     while (next.done !== true) {
-      const event = next.value;
-      if (event.type === "token" && event.text.length > 0) await sse.send(chunk(event.text, null));
-      else if (event.type === "done") {
-        await sse.send(chunk(null, OPENAI_FINISH_REASON[event.finishReason]));
-        if (parsed.includeUsage) {
-          await sse.send(JSON.stringify({ id, object, created, model, choices: [], usage: usage(event) }));
+      const { choice, event } = next.value;
+      if (event.type === "token") {
+        // With logprobs every token gets its chunk (its text may be held back: a partial
+        // character or a possible stop sequence); without, only chunks with text.
+        const entry = !logprobs
+          ? undefined
+          : kind === "chat"
+            ? mapDefined(chatLogprob(engine, event), (content) => ({ content: [content], refusal: null }))
+            : completionLogprobs[choice]?.push(event);
+        if (event.text.length > 0 || entry !== undefined) {
+          await sse.send(chunk(choice, event.text, null, entry === undefined ? {} : { logprobs: entry }));
         }
+      } else if (event.type === "done") {
+        finished.push(event);
+        await sse.send(chunk(choice, null, OPENAI_FINISH_REASON[event.finishReason]));
       }
       next = await run.next();
+    }
+    if (parsed.includeUsage) {
+      await sse.send(JSON.stringify({ id, object, created, model, choices: [], usage: usage(finished) }));
     }
     await sse.send("[DONE]");
   } catch (error) {
@@ -157,10 +222,17 @@ async function respond(
   return reply;
 }
 
-function usage(done: Extract<EngineEvent, { type: "done" }>): Record<string, number> {
+function mapDefined<T, R>(value: T | undefined, map: (value: T) => R): R | undefined {
+  return value === undefined ? undefined : map(value);
+}
+
+/** The prompt counts once, however many choices shared it; completion tokens add up. */
+function usage(done: ReadonlyArray<Extract<EngineEvent, { type: "done" }>>): Record<string, number> {
+  const promptTokens = done[0]?.promptTokens ?? 0;
+  const completionTokens = done.reduce((sum, event) => sum + event.completionTokens, 0);
   return {
-    prompt_tokens: done.promptTokens,
-    completion_tokens: done.completionTokens,
-    total_tokens: done.promptTokens + done.completionTokens,
+    prompt_tokens: promptTokens,
+    completion_tokens: completionTokens,
+    total_tokens: promptTokens + completionTokens,
   };
 }

@@ -4,12 +4,14 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
-import type { EngineEvent, LlamaCppEngine } from "../../llm/llama-cpp/index.js";
+import { AppError } from "../../errors/index.js";
+import { checkChoices, type EngineEvent, type LlamaCppEngine, runChoices } from "../../llm/llama-cpp/index.js";
 import type { FinishReason } from "../../llm/port.js";
 import { clientDisconnectSignal, startSse } from "../client-connection.js";
 import { errorBody, toAppError } from "../http-errors.js";
 import type { ModelHolder } from "../model-holder.js";
 import { MAX_STOP_SEQUENCES, type ParsedTgiRequest, parseTgiRequest, tgiRequestSchema } from "../schemas-tgi.js";
+import { registryMeta } from "./openai.js";
 
 export type TgiRouteOptions = { holder: ModelHolder; version: string };
 
@@ -59,7 +61,7 @@ export function registerTgiRoutes(app: FastifyInstance, options: TgiRouteOptions
       model_device_type: "cpu",
       model_pipeline_tag: "text-generation",
       max_concurrent_requests: engine.info.maxConcurrentRequests,
-      max_best_of: 1,
+      max_best_of: Math.min(engine.info.maxChoices, engine.info.parallel),
       max_stop_sequences: MAX_STOP_SEQUENCES,
       max_input_tokens: engine.limits.maxInputTokens,
       max_input_length: engine.limits.maxInputTokens,
@@ -76,7 +78,8 @@ export function registerTgiRoutes(app: FastifyInstance, options: TgiRouteOptions
       // libuv reads it once when its pool starts; bin/llm-twin.js sets 1 for the serving commands.
       uv_threadpool_size: Number(process.env.UV_THREADPOOL_SIZE ?? 4),
       chat_template: engine.info.chatTemplate,
-      adapters: engine.info.adapters,
+      adapters: engine.info.adapters.map((adapter) => ({ ...adapter, ...registryMeta(holder, adapter.name) })),
+      model_registry: holder.served.model,
       prompt_cache: engine.info.promptCache,
       router: "llm-twin",
       version: options.version,
@@ -86,47 +89,113 @@ export function registerTgiRoutes(app: FastifyInstance, options: TgiRouteOptions
   });
 }
 
-/** Runs a TGI request to completion; the shape of /generate's response. */
+type Sequence = {
+  tokens: TgiToken[];
+  topTokens: TgiToken[][];
+  logprobSum: number;
+  start?: Extract<EngineEvent, { type: "start" }>;
+  done?: Extract<EngineEvent, { type: "done" }>;
+};
+
+/**
+ * Runs a TGI request to completion; the shape of /generate's response. With `best_of` > 1 it
+ * generates that many sequences and returns the one with the highest total logprob, the others
+ * in details.best_of_sequences (as TGI does).
+ */
 export async function generateTgi(
   engine: LlamaCppEngine,
   parsed: ParsedTgiRequest,
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<Record<string, unknown>> {
+  checkChoices(engine, parsed.bestOf, "best_of");
   const signal = clientDisconnectSignal(request, reply);
   const wantDetails = parsed.details;
-  const tokens: TgiToken[] = [];
-  let start: Extract<EngineEvent, { type: "start" }> | undefined;
-  let done: Extract<EngineEvent, { type: "done" }> | undefined;
-  const run = engine.run({
-    ...parsed.engineRequest,
-    parameters: { ...parsed.engineRequest.parameters, logprobs: wantDetails },
-    signal,
-  });
-  for await (const event of run) {
-    if (event.type === "start") start = event;
+  const sequences: Sequence[] = Array.from({ length: parsed.bestOf }, () => ({
+    tokens: [],
+    topTokens: [],
+    logprobSum: 0,
+  }));
+  const run = runChoices(
+    engine,
+    {
+      ...parsed.engineRequest,
+      parameters: { ...parsed.engineRequest.parameters, logprobs: wantDetails || parsed.bestOf > 1 },
+      signal,
+    },
+    parsed.bestOf,
+  );
+  for await (const { choice, event } of run) {
+    const sequence = sequences[choice];
+    if (sequence === undefined) continue;
+    if (event.type === "start") sequence.start = event;
     else if (event.type === "token") {
-      if (wantDetails) tokens.push({ id: event.id, text: event.text, logprob: event.logprob, special: event.special });
-    } else done = event;
+      sequence.logprobSum += event.logprob ?? 0;
+      if (wantDetails) {
+        sequence.tokens.push({ id: event.id, text: event.text, logprob: event.logprob, special: event.special });
+        if (parsed.topNTokens > 0) sequence.topTokens.push(topTokens(event));
+      }
+    } else sequence.done = event;
   }
+  const best = sequences.reduce((winner, sequence) => (sequence.logprobSum > winner.logprobSum ? sequence : winner));
+  const { done, start } = best;
   if (done === undefined || start === undefined) throw new Error("generation ended without a result");
-  const generatedText = parsed.returnFullText ? parsed.inputs + done.generatedText : done.generatedText;
-  const response: Record<string, unknown> = { generated_text: generatedText };
+  const response: Record<string, unknown> = { generated_text: generatedText(parsed, done) };
   if (wantDetails) {
+    const others = sequences.filter((sequence) => sequence !== best);
     response.details = {
       finish_reason: TGI_FINISH_REASON[done.finishReason],
       generated_tokens: done.completionTokens,
       input_length: done.promptTokens,
-      seed: done.seed ?? null,
-      prefill: parsed.decoderInputDetails ? prefillTokens(engine, start.promptTokenIds) : [],
-      tokens,
+      ...sequenceDetails(engine, parsed, best),
+      ...(parsed.bestOf > 1
+        ? {
+            best_of_sequences: others.map((sequence) => ({
+              generated_text: sequence.done === undefined ? "" : generatedText(parsed, sequence.done),
+              finish_reason: sequence.done === undefined ? null : TGI_FINISH_REASON[sequence.done.finishReason],
+              generated_tokens: sequence.done?.completionTokens ?? 0,
+              ...sequenceDetails(engine, parsed, sequence),
+            })),
+          }
+        : {}),
     };
   }
   return response;
 }
 
-function prefillTokens(engine: LlamaCppEngine, ids: readonly number[]): Array<Record<string, unknown>> {
-  return ids.map((id) => ({ id, text: engine.detokenize([id], true), logprob: null }));
+function generatedText(parsed: ParsedTgiRequest, done: Extract<EngineEvent, { type: "done" }>): string {
+  return parsed.returnFullText ? parsed.inputs + done.generatedText : done.generatedText;
+}
+
+/** seed, prefill, tokens and (with top_n_tokens) top_tokens of one sequence. */
+function sequenceDetails(
+  engine: LlamaCppEngine,
+  parsed: ParsedTgiRequest,
+  sequence: Sequence,
+): Record<string, unknown> {
+  return {
+    seed: sequence.done?.seed ?? null,
+    prefill:
+      parsed.decoderInputDetails && sequence.start !== undefined
+        ? prefillTokens(engine, sequence.start.promptTokenIds, sequence.done?.promptLogprobs)
+        : [],
+    tokens: sequence.tokens,
+    ...(parsed.topNTokens > 0 ? { top_tokens: sequence.topTokens } : {}),
+  };
+}
+
+/** TGI's top_tokens entry for one generated token (the model's raw distribution, most likely first). */
+function topTokens(event: Extract<EngineEvent, { type: "token" }>): TgiToken[] {
+  return (event.top ?? []).map((top) => ({ id: top.id, text: top.text, logprob: top.logprob, special: false }));
+}
+
+/** One entry per prompt token; the first has no logprob (nothing precedes it). */
+function prefillTokens(
+  engine: LlamaCppEngine,
+  ids: readonly number[],
+  logprobs: ReadonlyArray<number | null> | undefined,
+): Array<Record<string, unknown>> {
+  return ids.map((id, index) => ({ id, text: engine.detokenize([id], true), logprob: logprobs?.[index] ?? null }));
 }
 
 /**
@@ -140,20 +209,29 @@ export async function streamTgi(
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<void> {
+  if (parsed.bestOf > 1) {
+    throw new AppError(
+      "validation_error",
+      "Input validation error: `best_of` != 1 is not supported when streaming tokens",
+    );
+  }
   const signal = clientDisconnectSignal(request, reply);
   const run = engine.run({
     ...parsed.engineRequest,
-    parameters: { ...parsed.engineRequest.parameters, logprobs: true },
+    // The stream's details carry no prefill.
+    parameters: { ...parsed.engineRequest.parameters, logprobs: true, promptLogprobs: false },
     signal,
   });
   const first = await run.next();
   const sse = startSse(reply, "data:");
   let index = 0;
   let held: TgiToken | undefined;
+  let heldTop: TgiToken[] = [];
   const tokenEvent = (token: TgiToken, final: Record<string, unknown> | undefined): string =>
     JSON.stringify({
       index,
       token,
+      ...(parsed.topNTokens > 0 ? { top_tokens: heldTop } : {}),
       generated_text: final === undefined ? null : final.generatedText,
       details: final === undefined ? null : (final.details ?? null),
     });
@@ -167,6 +245,7 @@ export async function streamTgi(
           index += 1;
         }
         held = { id: event.id, text: event.text, logprob: event.logprob, special: event.special };
+        heldTop = topTokens(event);
       } else if (event.type === "done") {
         const generatedText = parsed.returnFullText ? parsed.inputs + event.generatedText : event.generatedText;
         const details = parsed.details
@@ -178,6 +257,7 @@ export async function streamTgi(
             }
           : null;
         const last = held ?? { id: 0, text: "", logprob: null, special: true };
+        if (held === undefined) heldTop = [];
         await sse.send(tokenEvent(last, { generatedText, details }));
         held = undefined;
       }

@@ -71,7 +71,8 @@ export function createOpenAiLanguageModel(options: OpenAiLanguageModelOptions): 
   }
 
   async function generateOnce(request: GenerateRequest, signal: AbortSignal): Promise<GenerateResult> {
-    const model = await resolveModel(signal);
+    // An adapter is selected by its model name (as vLLM and serve-llm serve LoRA adapters).
+    const model = request.adapter ?? (await resolveModel(signal));
     if ("messages" in request) {
       const body = toChatBody(request, model, "openai", false);
       const response = await requestJson(transport, { method: "POST", path: "/v1/chat/completions", body, signal });
@@ -83,7 +84,7 @@ export function createOpenAiLanguageModel(options: OpenAiLanguageModelOptions): 
   }
 
   async function* streamOnce(request: GenerateRequest, signal: AbortSignal): AsyncGenerator<StreamPart> {
-    const model = await resolveModel(signal);
+    const model = request.adapter ?? (await resolveModel(signal));
     const [path, body] =
       "messages" in request
         ? ["/v1/chat/completions", toChatBody(request, model, "openai", true)]
@@ -97,10 +98,7 @@ export function createOpenAiLanguageModel(options: OpenAiLanguageModelOptions): 
     health(healthOptions) {
       return context.health(healthOptions?.signal, (signal) => probe(transport, "/v1/models", signal));
     },
-    [Symbol.asyncDispose]() {
-      return this.dispose();
-    },
-    async dispose() {
+    async [Symbol.asyncDispose]() {
       context.dispose();
     },
   };

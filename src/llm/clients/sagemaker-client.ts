@@ -153,7 +153,8 @@ async function* payloadBytes(body: AsyncIterable<ResponseStream>): AsyncGenerato
 }
 
 export function sageMakerPayload(request: GenerateRequest, stream: boolean, decoderInputDetails: boolean): unknown {
-  if ("messages" in request) return toChatBody(request, "tgi", "tgi", stream);
+  // An adapter is selected by the chat body's model (TGI multi-LoRA, serve-llm).
+  if ("messages" in request) return toChatBody(request, request.adapter ?? "tgi", "tgi", stream);
   const parameters = toTgiParameters(request, { decoderInputDetails: decoderInputDetails && !stream });
   return stream ? { inputs: request.prompt, parameters, stream: true } : { inputs: request.prompt, parameters };
 }
@@ -219,10 +220,7 @@ export function createSageMakerLanguageModel(options: SageMakerLanguageModelOpti
         return described.EndpointStatus === "InService";
       });
     },
-    [Symbol.asyncDispose]() {
-      return this.dispose();
-    },
-    async dispose() {
+    async [Symbol.asyncDispose]() {
       context.dispose();
       if (ownsClients) client.destroy();
       if (options.controlClient === undefined) controlClient?.destroy();

@@ -31,7 +31,7 @@ export function createTgiLanguageModel(options: TgiLanguageModelOptions): Langua
       const response = await requestJson(transport, {
         method: "POST",
         path: "/v1/chat/completions",
-        body: toChatBody(request, TGI_CHAT_MODEL, "tgi", false),
+        body: toChatBody(request, request.adapter ?? TGI_CHAT_MODEL, "tgi", false),
         signal,
       });
       return resultFromChatResponse(response.body, service);
@@ -47,7 +47,7 @@ export function createTgiLanguageModel(options: TgiLanguageModelOptions): Langua
 
   async function* streamOnce(request: GenerateRequest, signal: AbortSignal): AsyncGenerator<StreamPart> {
     if ("messages" in request) {
-      const body = toChatBody(request, TGI_CHAT_MODEL, "tgi", true);
+      const body = toChatBody(request, request.adapter ?? TGI_CHAT_MODEL, "tgi", true);
       yield* openAiStreamParts(
         await requestEventStream(transport, { path: "/v1/chat/completions", body, signal }),
         service,
@@ -64,10 +64,7 @@ export function createTgiLanguageModel(options: TgiLanguageModelOptions): Langua
     health(healthOptions) {
       return context.health(healthOptions?.signal, (signal) => probe(transport, "/health", signal));
     },
-    [Symbol.asyncDispose]() {
-      return this.dispose();
-    },
-    async dispose() {
+    async [Symbol.asyncDispose]() {
       context.dispose();
     },
   };

@@ -25,6 +25,8 @@ export type TgiParameters = {
   grammar?: { type: "json"; value: Record<string, unknown> };
   /** Extension (as in vLLM and llama-server) that llm-twin serve-llm honours; not part of TGI's API. */
   logit_bias?: Record<string, number>;
+  /** LoRA adapter (TGI's multi-LoRA `adapter_id`; serve-llm's --lora and registry adapters). */
+  adapter_id?: string;
 };
 
 /** Port parameters → TGI parameter names. Temperature 0 means greedy (TGI wants do_sample false). */
@@ -52,6 +54,7 @@ export function toTgiParameters(
   if (options.decoderInputDetails === true) parameters.decoder_input_details = true;
   const logitBias = toLogitBias(request.logitBias);
   if (logitBias !== undefined) parameters.logit_bias = logitBias;
+  if (request.adapter !== undefined) parameters.adapter_id = request.adapter;
   return parameters;
 }
 

@@ -20,7 +20,16 @@ export function isEngineBackendName(value: unknown): value is EngineBackendName 
 
 export type SamplingRequest = GenerationParameters & { ignoreEos?: boolean };
 
-export type GeneratedToken = { token: number; logprob: number | null };
+export type TokenLogprob = { token: number; logprob: number };
+
+export type GeneratedToken = {
+  token: number;
+  logprob: number | null;
+  /** The most likely tokens at this position, most likely first (when `topLogprobs` > 0). */
+  top?: readonly TokenLogprob[];
+  /** With the first token when `promptLogprobs` is set: logprobs of prompt tokens 1…n−1. */
+  promptLogprobs?: readonly number[];
+};
 
 export type GenerationJob = {
   /** Sequence index, 0 … parallel − 1 (held through admission). */
@@ -30,6 +39,12 @@ export type GenerationJob = {
   stopTokens: ReadonlySet<number>;
   maxTokens: number;
   logprobs: boolean;
+  /** Alternatives reported per token (0–20). */
+  topLogprobs?: number;
+  /** Report each prompt token's logprob (every prompt position evaluated, nothing from the cache). */
+  promptLogprobs?: boolean;
+  /** n > 1: the slot of a sibling job with the same prompt whose KV this one may copy. */
+  shareWith?: number;
   /** Reuse the KV of the longest common prefix the sequence holds (prompt caching). */
   cachePrompt: boolean;
   /** Index of the LoRA adapter in the engine's list; −1: the base model. */

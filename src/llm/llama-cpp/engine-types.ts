@@ -57,6 +57,11 @@ export type LlamaCppEngineOptions = {
    * `scale` multiplies the adapter's update (0 = the base model's output).
    */
   loras?: ReadonlyArray<LoraAdapter>;
+  /**
+   * Most sequences one request may ask for (OpenAI `n`, TGI `best_of`); each takes a sequence, so
+   * it is also bounded by `parallel`. Default 8.
+   */
+  maxChoices?: number;
   /** Per request, queue wait included; 0 disables. Default 60 000 ms (SageMaker's invocation limit). */
   requestTimeoutMs?: number;
   onLoadProgress?: (fraction: number) => void;
@@ -93,9 +98,26 @@ export type EngineRequest = {
     cachePrompt?: boolean;
     /** The name of a LoRA adapter (LlamaCppEngineOptions.loras); unknown names are `unknown_adapter`. */
     adapter?: string;
+    /** Report the `topLogprobs` most likely tokens with each token (0–20). */
+    topLogprobs?: number;
+    /** Report each token's own text (`piece`) with its event, as OpenAI's logprobs list tokens. */
+    tokenPieces?: boolean;
+    /** Report each prompt token's logprob in `done` (TGI's prefill details); no prompt cache then. */
+    promptLogprobs?: boolean;
+    /** n > 1: requests of one group share the prompt's KV (see engine-choices.ts). */
+    choiceGroup?: ChoiceGroup;
   };
   signal?: AbortSignal;
 };
+
+/** The requests of one n > 1 request; the first to start generating lends its prompt KV. */
+export type ChoiceGroup = { slot?: number };
+
+/** A candidate token with its log-probability under the model's raw distribution. */
+export type TopToken = { id: number; text: string; logprob: number };
+
+/** The most alternatives per token `topLogprobs` (OpenAI's top_logprobs, TGI's top_n_tokens) may ask for. */
+export const MAX_TOP_LOGPROBS = 20;
 
 export type EngineEvent =
   | {
@@ -105,7 +127,17 @@ export type EngineEvent =
       queueMs: number;
       seed: number | undefined;
     }
-  | { type: "token"; id: number; text: string; logprob: number | null; special: boolean }
+  | {
+      type: "token";
+      id: number;
+      text: string;
+      logprob: number | null;
+      special: boolean;
+      /** With logprobs: the token's own text (`text` is what the stream shows, after stop sequences). */
+      piece?: string;
+      /** With `topLogprobs` > 0: the most likely tokens at this position, most likely first. */
+      top?: readonly TopToken[];
+    }
   | {
       type: "done";
       finishReason: FinishReason;
@@ -115,6 +147,8 @@ export type EngineEvent =
       cachedPromptTokens: number;
       completionTokens: number;
       seed: number | undefined;
+      /** With `promptLogprobs`: one per prompt token, the first null (nothing precedes it). */
+      promptLogprobs?: ReadonlyArray<number | null>;
     };
 
 export type EngineStats = {
@@ -149,6 +183,8 @@ export type LlamaCppEngine = {
     promptCache: boolean;
     /** LoRA adapters requests can select. */
     adapters: ReadonlyArray<{ name: string; scale: number }>;
+    /** Most choices per request (LlamaCppEngineOptions.maxChoices). */
+    maxChoices: number;
   };
   run(request: EngineRequest): AsyncGenerator<EngineEvent, void, void>;
   countTokens(input: LanguageModelInput): number;

@@ -19,8 +19,10 @@ import { createNodeLlamaCppBackend } from "./node-llama-cpp-backend.js";
 import { createPromptBuilder, type PromptBuilder } from "./prompt.js";
 import { defaultThreads, defaultThreadsBatch, describeRuntime, type LlamaRuntime } from "./runtime.js";
 import { createIncrementalDetokenizer, createStopMatcher } from "./text-output.js";
+import { checkTokenProbabilities } from "./token-probabilities.js";
 
 export type {
+  ChoiceGroup,
   EngineEvent,
   EngineObserver,
   EngineRequest,
@@ -216,6 +218,9 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
     const maxNewTokens = checkTokenLimits(limits, prompt.tokens.length, parameters.maxNewTokens);
     // Sampling is set up (logit bias checked, grammar compiled) before admission, so invalid
     // requests are refused without taking a sequence.
+    const topLogprobs = parameters.topLogprobs ?? 0;
+    const promptLogprobs = parameters.promptLogprobs === true;
+    checkTokenProbabilities(topLogprobs);
     const setup = await backend.prepare(parameters, prompt.tokens);
     const controller = new AbortController();
     const signals = [controller.signal];
@@ -258,16 +263,23 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
         model.detokenize(tokens as Token[], false, lastTokens as Token[]),
       );
       const stopMatcher = createStopMatcher([...(parameters.stop ?? []), ...prompt.stopTexts]);
+      // n > 1: the first request of the group to generate lends its prompt KV to the others.
+      const group = parameters.choiceGroup;
+      const shareWith = group?.slot;
+      if (group !== undefined && shareWith === undefined) group.slot = slot.index;
       const stream = backend.generate(
         {
           slot: slot.index,
           promptTokens: prompt.tokens,
           stopTokens,
           maxTokens: maxNewTokens,
-          logprobs: parameters.logprobs === true,
+          logprobs: parameters.logprobs === true || topLogprobs > 0,
           cachePrompt,
           adapter,
           signal,
+          ...(topLogprobs > 0 ? { topLogprobs } : {}),
+          ...(promptLogprobs ? { promptLogprobs } : {}),
+          ...(shareWith === undefined ? {} : { shareWith }),
         },
         setup,
       );
@@ -280,6 +292,7 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
       let lastTokenAt = performance.now();
       let reason: FinishReason = "eos";
       let flushed = false;
+      let promptLogprobValues: readonly number[] | undefined;
       activeGenerations += 1;
       try {
         for (;;) {
@@ -293,9 +306,15 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
           }
           if (item === undefined) break;
           completionTokens += 1;
+          if (item.promptLogprobs !== undefined) promptLogprobValues = item.promptLogprobs;
           // Before the model is used: dispose() aborts requests, then frees the model.
           if (signal.aborted) throw cancelled();
           const token = item.token;
+          // With logprobs, each token's own text, read after the tokens before it (a
+          // SentencePiece word's leading space only shows there).
+          const context =
+            parameters.tokenPieces === true || item.top !== undefined ? (slotTokens.slice(-4) as Token[]) : undefined;
+          const textOf = (id: number): string => model.detokenize([id as Token], false, context);
           slotTokens.push(token);
           const endOfGeneration = stopTokens.has(token) || model.isEogToken(token as Token);
           const first = completionTokens === 1;
@@ -312,7 +331,23 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
           const piece = stopMatcher.push(raw);
           const pieceText = last && !piece.stopped ? piece.text + stopMatcher.flush() : piece.text;
           text += pieceText;
-          yield { type: "token", id: token, text: pieceText, logprob: item.logprob, special: endOfGeneration };
+          yield {
+            type: "token",
+            id: token,
+            text: pieceText,
+            logprob: item.logprob,
+            special: endOfGeneration,
+            ...(parameters.tokenPieces === true ? { piece: textOf(token) } : {}),
+            ...(item.top === undefined
+              ? {}
+              : {
+                  top: item.top.map((entry) => ({
+                    id: entry.token,
+                    text: textOf(entry.token),
+                    logprob: entry.logprob,
+                  })),
+                }),
+          };
           if (!piece.stopped && !last) continue;
           flushed = true;
           reason = piece.stopped || stopTokens.has(token) ? "stop" : endOfGeneration ? "eos" : "length";
@@ -343,6 +378,9 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
         cachedPromptTokens,
         completionTokens,
         seed: setup.seed,
+        ...(promptLogprobs
+          ? { promptLogprobs: [null, ...(promptLogprobValues ?? Array(prompt.tokens.length - 1).fill(null))] }
+          : {}),
       };
     } finally {
       running.delete(controller);
@@ -371,6 +409,7 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
       vocabularySize: metadataTokens?.length,
       promptCache,
       adapters: adapters.map(({ name, scale }) => ({ name, scale })),
+      maxChoices: options.maxChoices ?? DEFAULT_MAX_CHOICES,
     },
     run,
     detokenize(tokens, special = false) {
@@ -409,6 +448,8 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
     },
   };
 }
+
+export const DEFAULT_MAX_CHOICES = 8;
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -2,6 +2,7 @@ export { type Admission, type AdmissionOptions, createAdmission } from "./admiss
 export { ENGINE_BACKENDS, type EngineBackendName, isEngineBackendName } from "./decode-port.js";
 export {
   createLlamaCppEngine,
+  DEFAULT_MAX_CHOICES,
   defaultBackend,
   describeEngineForLog,
   type EngineEvent,
@@ -11,6 +12,8 @@ export {
   type LlamaCppEngine,
   type LlamaCppEngineOptions,
 } from "./engine.js";
+export { type ChoiceEvent, checkChoices, runChoices } from "./engine-choices.js";
+export { MAX_TOP_LOGPROBS, type TopToken } from "./engine-types.js";
 export { createLlamaCppLanguageModel, type LlamaCppLanguageModel, languageModelFromEngine } from "./language-model.js";
 export { checkTokenLimits, type TokenLimits } from "./limits.js";
 export { defaultThreads, defaultThreadsBatch, describeForLog, describeRuntime, type LlamaRuntime } from "./runtime.js";

@@ -45,10 +45,7 @@ export function languageModelFromEngine(engine: LlamaCppEngine): LlamaCppLanguag
     async health() {
       return !engine.disposed;
     },
-    [Symbol.asyncDispose]() {
-      return this.dispose();
-    },
-    dispose() {
+    async [Symbol.asyncDispose]() {
       return engine.dispose();
     },
   };

@@ -6,7 +6,14 @@
  */
 import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import { createBatchGate } from "./batch-gate.js";
-import type { DecodeBackend, GenerationJob, PreparedSampling, TokenStream } from "./decode-port.js";
+import type {
+  DecodeBackend,
+  GeneratedToken,
+  GenerationJob,
+  PreparedSampling,
+  TokenLogprob,
+  TokenStream,
+} from "./decode-port.js";
 import { createSequenceResolver } from "./queued-sequences.js";
 import { createSamplingFactory, type SamplingSetup } from "./sampling.js";
 
@@ -47,11 +54,12 @@ export async function createNodeLlamaCppBackend(
     const generated = prepared.history;
     const prompt = job.promptTokens as Token[];
     let cachedTokens = 0;
+    let promptLogprobs: number[] | undefined;
     // Keeps the longest common prefix of the sequence's tokens (at least one prompt token is
     // evaluated, for its logits) and evaluates the rest; without cachePrompt, everything.
     const evaluate = async function* () {
       let reuse = 0;
-      if (job.cachePrompt) {
+      if (job.cachePrompt && job.promptLogprobs !== true) {
         reuse = Math.min(sequence.compareContextTokens(prompt).firstDifferentIndex, prompt.length - 1);
         if (reuse < sequence.nextTokenIndex) {
           await sequence.eraseContextTokenRanges([{ start: reuse, end: sequence.nextTokenIndex }]);
@@ -60,14 +68,17 @@ export async function createNodeLlamaCppBackend(
         await sequence.clearHistory();
       }
       cachedTokens = reuse;
-      yield* sequence.evaluateWithMetadata(
-        prompt.slice(reuse),
-        job.logprobs ? { confidence: true } : {},
-        prepared.setup.options,
-      );
+      if (job.promptLogprobs === true) {
+        promptLogprobs = await evaluatePromptLogprobs(sequence, prompt);
+        reuse = prompt.length - 1;
+      }
+      // node-llama-cpp's probabilities are those after its samplers (temperature, bias, top-k/p):
+      // the whole vocabulary as a Map, most likely first, only when alternatives are asked for.
+      const metadata = (job.topLogprobs ?? 0) > 0 ? { confidence: true, probabilities: true } : { confidence: true };
+      yield* sequence.evaluateWithMetadata(prompt.slice(reuse), job.logprobs ? metadata : {}, prepared.setup.options);
     };
     const evaluation = evaluate();
-    type Step = IteratorResult<{ token: Token; confidence?: number }>;
+    type Step = IteratorResult<{ token: Token; confidence?: number; probabilities?: Map<Token, number> }>;
     // Counted by the batch gate from the first request for a token until no more will follow.
     let asking = false;
     const stopAsking = (): void => {
@@ -96,13 +107,17 @@ export async function createNodeLlamaCppBackend(
           stopAsking();
           return undefined;
         }
-        const { token, confidence } = step.value;
+        const { token, confidence, probabilities } = step.value;
         // Pushed before the next token is asked for: the repetition penalty reads this history.
         generated.push(token);
         const last = job.stopTokens.has(token) || model.isEogToken(token) || generated.length >= job.maxTokens;
         if (!last && !job.signal.aborted) pending = askForToken();
         else stopAsking();
-        return { token, logprob: confidence === undefined ? null : Math.log(confidence) };
+        const item: GeneratedToken = { token, logprob: confidence === undefined ? null : Math.log(confidence) };
+        if (probabilities !== undefined) item.top = topOf(probabilities, job.topLogprobs ?? 0);
+        if (promptLogprobs !== undefined) item.promptLogprobs = promptLogprobs;
+        promptLogprobs = undefined;
+        return item;
       },
       async close() {
         stopAsking();
@@ -130,4 +145,43 @@ export async function createNodeLlamaCppBackend(
       await context.dispose();
     },
   };
+}
+
+/** The first `count` entries of node-llama-cpp's probabilities (sorted, most likely first) as logprobs. */
+function topOf(probabilities: ReadonlyMap<Token, number>, count: number): TokenLogprob[] {
+  const top: TokenLogprob[] = [];
+  for (const [token, probability] of probabilities) {
+    // Tokens its samplers excluded (banned, cut by top-k/top-p) have probability 0: not alternatives.
+    if (top.length >= count || probability <= 0) break;
+    top.push({ token, logprob: Math.log(probability) });
+  }
+  return top;
+}
+
+/** Prompt positions whose probabilities are held at once (each is a Map over the vocabulary). */
+const PROMPT_LOGPROB_CHUNK = 32;
+
+/**
+ * Evaluates every prompt token but the last into the (cleared) sequence, asking node-llama-cpp
+ * for the next-token probabilities at each position: the logprob of prompt tokens 1…n−1 given
+ * the ones before (TGI's prefill details). In chunks, so that few vocabulary-sized Maps live at once.
+ */
+async function evaluatePromptLogprobs(sequence: LlamaContextSequence, prompt: readonly Token[]): Promise<number[]> {
+  const logprobs: number[] = [];
+  for (let start = 0; start < prompt.length - 1; start += PROMPT_LOGPROB_CHUNK) {
+    const end = Math.min(prompt.length - 1, start + PROMPT_LOGPROB_CHUNK);
+    const items = prompt
+      .slice(start, end)
+      .map((token): [Token, { generateNext: { probabilities: true } }] => [
+        token,
+        { generateNext: { probabilities: true } },
+      ]);
+    const results = await sequence.controlledEvaluate(items);
+    results.forEach((result, index) => {
+      const next = prompt[start + index + 1];
+      const probability = next === undefined ? undefined : result?.next?.probabilities?.get(next);
+      logprobs.push(probability === undefined ? Number.NaN : Math.log(probability));
+    });
+  }
+  return logprobs;
 }

@@ -44,10 +44,7 @@ function fakeModel(name: string): FakeModel {
     async health() {
       return model.healthy;
     },
-    [Symbol.asyncDispose]() {
-      return this.dispose();
-    },
-    async dispose() {
+    async [Symbol.asyncDispose]() {
       model.disposed = true;
     },
   };
@@ -171,7 +168,7 @@ describe("load-balanced LanguageModel", () => {
     const balancer = createLoadBalancedLanguageModel([{ id: "a", model: a }], { healthIntervalMs: 10 });
     await new Promise((resolve) => setTimeout(resolve, 80));
     expect(probes).toBeGreaterThan(1);
-    await balancer.dispose();
+    await balancer[Symbol.asyncDispose]();
     const afterDispose = probes;
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(probes).toBe(afterDispose);

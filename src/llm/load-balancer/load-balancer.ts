@@ -265,15 +265,12 @@ export function createLoadBalancedLanguageModel(
       });
     },
     checkHealth,
-    [Symbol.asyncDispose]() {
-      return this.dispose();
-    },
-    async dispose() {
+    async [Symbol.asyncDispose]() {
       if (disposed) return;
       disposed = true;
       if (timer !== undefined) clearInterval(timer);
       await probing?.catch(() => undefined);
-      await Promise.allSettled(states.map((state) => state.model.dispose()));
+      await Promise.allSettled(states.map((state) => state.model[Symbol.asyncDispose]()));
     },
   };
 }

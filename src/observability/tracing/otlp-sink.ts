@@ -133,7 +133,7 @@ export function createOtlpSink(options: OtlpSinkOptions): OtlpSink {
       span.addEvent(name, toOtelAttributes(attributes), time);
       span.end(time);
     },
-    async close() {
+    async [Symbol.asyncDispose]() {
       await provider.forceFlush();
       await provider.shutdown();
     },

@@ -144,7 +144,7 @@ describe("a RAG answer's trace, locally and over OTLP", () => {
     const trace = tracer.startTrace("rag", { query });
     const response = await answerOnce({ query }, deps, { trace });
     trace.end();
-    await tracer.close();
+    await tracer[Symbol.asyncDispose]();
     const local = log.get(trace.id);
     const spans = bodies.flatMap((body) =>
       (JSON.parse(body) as { resourceSpans: { scopeSpans: { spans: OtlpSpan[] }[] }[] }).resourceSpans.flatMap(

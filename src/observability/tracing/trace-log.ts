@@ -95,7 +95,7 @@ function createTraceLog(options: TraceLogOptions): TraceLog & { remember(trace: 
     flush() {
       return writing;
     },
-    async close() {
+    async [Symbol.asyncDispose]() {
       await writing;
     },
   };

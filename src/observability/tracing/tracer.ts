@@ -41,8 +41,8 @@ export function createTracer(sinks: readonly TraceSink[], options: TracerOptions
               const kept = applyPromptCapture(trace, policy);
               for (const sink of sinks) sink.record(kept);
             },
-            async close() {
-              await Promise.all(sinks.map((sink) => sink.close()));
+            async [Symbol.asyncDispose]() {
+              await Promise.all(sinks.map((sink) => sink[Symbol.asyncDispose]()));
             },
           },
         ];
@@ -50,11 +50,8 @@ export function createTracer(sinks: readonly TraceSink[], options: TracerOptions
     startTrace(name, attributes = {}) {
       return startTrace(name, attributes, filtered);
     },
-    [Symbol.asyncDispose]() {
-      return this.close();
-    },
-    async close() {
-      await Promise.all(sinks.map((sink) => sink.close()));
+    async [Symbol.asyncDispose]() {
+      await Promise.all(sinks.map((sink) => sink[Symbol.asyncDispose]()));
     },
   };
 }

@@ -89,7 +89,7 @@ describe("OTLP export", () => {
       const trace = tracer.startTrace("rag", { query: "hello", ids: ["a", "b"] });
       await trace.span("search", async () => {}, { authorId: "x" });
       const record = trace.end();
-      await tracer.close();
+      await tracer[Symbol.asyncDispose]();
       expect(received).toHaveLength(1);
       expect(received[0]?.url).toBe("/v1/traces");
       const payload = JSON.parse(received[0]?.body ?? "{}") as {

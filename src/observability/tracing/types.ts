@@ -38,7 +38,7 @@ export type TraceRecord = {
 /** Where finished traces go. */
 export type TraceSink = {
   record(trace: TraceRecord): void;
-  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
 };
 
 export type SpanHandle = {
@@ -58,6 +58,5 @@ export type ActiveTrace = {
 
 export type Tracer = {
   startTrace(name: string, attributes?: Attributes): ActiveTrace;
-  close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 };

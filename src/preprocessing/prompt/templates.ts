@@ -43,6 +43,12 @@ export function formatHistory(turns: readonly ConversationTurn[]): string {
 }
 
 /**
+ * Version of the condensing template below: bumped with any change of its wording (recorded in the
+ * trace's condense step and in the prompt templates' fingerprint, ./fingerprint.ts).
+ */
+export const CONDENSE_PROMPT_VERSION = "condense-v1";
+
+/**
  * The condensing prompt: the conversation and the follow-up question rewritten into one
  * standalone question for retrieval (the answer is that question alone, on one line).
  */

@@ -122,7 +122,7 @@ export async function openRedisFeedbackStore(options: RedisFeedbackStoreOptions)
     async forTrace(traceId) {
       return (await all()).filter((entry) => entry.traceId === traceId);
     },
-    async close() {
+    async [Symbol.asyncDispose]() {
       await client.quit().catch(() => client.disconnect());
     },
   };

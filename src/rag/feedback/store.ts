@@ -30,7 +30,7 @@ export type FeedbackStore = {
   list(options?: { rating?: FeedbackRating; limit?: number }): Promise<FeedbackEntry[]>;
   /** Newest first. */
   forTrace(traceId: string): Promise<FeedbackEntry[]>;
-  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
 };
 
 export type FeedbackStoreOptions = {
@@ -110,7 +110,7 @@ export async function openFeedbackStore(options: FeedbackStoreOptions): Promise<
     async forTrace(traceId) {
       return entries.filter((entry) => entry.traceId === traceId).reverse();
     },
-    async close() {
+    async [Symbol.asyncDispose]() {
       await writing;
     },
   };

@@ -10,6 +10,7 @@ import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import { z } from "zod";
 import { AppError } from "../../errors/index.js";
+import { registerAdminRoutes } from "../../llm-server/routes/admin.js";
 import {
   bearerToken,
   edgeServerOptions,
@@ -50,6 +51,8 @@ export type RagAppOptions = {
   logger?: FastifyServerOptions["logger"];
   /** Runs when the app closes (dispose the store, LLM, tracer...). */
   onClose?: () => Promise<void>;
+  /** POST /admin/reload (API keys required): re-resolves the model registry references. */
+  reload?: () => Promise<unknown>;
 };
 
 function rateLimitKey(request: Parameters<NonNullable<Parameters<typeof rateLimit>[1]["keyGenerator"]>>[0]): string {
@@ -128,7 +131,13 @@ export async function buildRagApp(options: RagAppOptions): Promise<FastifyInstan
 
   const model = options.model ?? { id: deps.llm?.id ?? "none", demo: false };
   // Public like /ready: the chat page says when the offline demo model is answering.
-  app.get("/info", { config: { public: true }, schema: infoSchema }, async () => ({ model }));
+  // The request limits a client must keep to (the chat page bounds the history it sends by them).
+  const limits = {
+    maxQueryChars: deps.config.maxQueryChars,
+    maxHistoryTurns: deps.config.maxHistoryTurns,
+    maxHistoryChars: deps.config.maxHistoryChars,
+  };
+  app.get("/info", { config: { public: true }, schema: infoSchema }, async () => ({ model, limits }));
 
   app.get<{ Querystring: { limit?: string } }>("/traces", { schema: tracesListSchema }, async (request) => ({
     traces: traceLog.list(Math.min(Number(request.query.limit ?? "50"), 10_000)),
@@ -148,13 +157,14 @@ export async function buildRagApp(options: RagAppOptions): Promise<FastifyInstan
     metrics,
     ...(admission === undefined ? {} : { admissionForChat: admission }),
   });
+  if (options.reload !== undefined) registerAdminRoutes(app, { apiKeys: http.apiKeys, reload: options.reload });
   if (options.feedback !== undefined) await registerFeedbackRoutes(app, { ...options.feedback, traceLog, metrics });
   await app.register(registerChatPage, {
     listAuthors: deps.listAuthors ?? (() => deps.store.listAuthors()),
   });
 
   app.addHook("onClose", async () => {
-    await tracer.close();
+    await tracer[Symbol.asyncDispose]();
     await options.onClose?.();
   });
   return app;

@@ -131,6 +131,6 @@ export async function registerFeedbackRoutes(
   );
 
   app.addHook("onClose", async () => {
-    await store.close();
+    await store[Symbol.asyncDispose]();
   });
 }

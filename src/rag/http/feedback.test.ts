@@ -127,7 +127,7 @@ describe("feedback store", () => {
     }
     expect((await store.list()).map((entry) => entry.traceId)).toEqual(["t6", "t5", "t4"]);
     expect((await store.list({ rating: "down", limit: 1 })).map((entry) => entry.traceId)).toEqual(["t5"]);
-    await store.close();
+    await store[Symbol.asyncDispose]();
     const lines = (await readFile(file, "utf8")).trim().split("\n");
     expect(lines.length).toBeLessThan(6);
     const reopened = await openFeedbackStore({ file, capacity: 3 });

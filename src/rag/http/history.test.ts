@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { CONDENSE_PROMPT_VERSION } from "../../preprocessing/index.js";
 import { buildHarness, type Harness, parseSse } from "../testing/app-harness.js";
 import { MAXIME, PAUL } from "../testing/fakes.js";
 import type { RagResponse } from "../types.js";
@@ -52,6 +53,17 @@ describe("history on /rag and /retrieve", () => {
     expect(tooLong.statusCode).toBe(422);
     expect(tooLong.json<ErrorBody>().error.code).toBe("input_too_long");
     expect(tooLong.json<ErrorBody>().error.message).toContain("LLM_TWIN_MAX_HISTORY_CHARS");
+  });
+
+  it("publishes the history limits on the public GET /info (the chat page keeps to them)", async () => {
+    const h = await setup({ config: { maxHistoryTurns: 6, maxHistoryChars: 900, maxQueryChars: 300 } });
+    const info = await h.app.inject({ method: "GET", url: "/info" });
+    expect(info.statusCode).toBe(200);
+    expect(info.json<{ limits: unknown }>().limits).toEqual({
+      maxQueryChars: 300,
+      maxHistoryTurns: 6,
+      maxHistoryChars: 900,
+    });
   });
 
   it("carries the most recent named author over to a follow-up that names nobody", async () => {
@@ -138,6 +150,7 @@ describe("history on /rag and /retrieve", () => {
     expect(traced.spans.find((span) => span.name === "condense")?.attributes).toMatchObject({
       question: query,
       outcome: "llm",
+      templateVersion: CONDENSE_PROMPT_VERSION,
     });
 
     // off: no LLM call, the raw question is searched and the author carries over.

@@ -32,6 +32,8 @@ type ChatCompletionRequest = {
   temperature?: number;
   stop?: string | string[] | null;
   user?: string;
+  /** Extra (twin) field: false bypasses the answer cache. */
+  cache?: boolean;
 };
 
 const chatRequestSchema = {
@@ -63,6 +65,7 @@ const chatRequestSchema = {
     temperature: { type: "number", minimum: 0, maximum: 2 },
     stop: { anyOf: [{ type: "string" }, { type: "array", maxItems: 4, items: { type: "string" } }, { type: "null" }] },
     user: { type: "string", maxLength: 256 },
+    cache: { type: "boolean", description: "Extra field: false bypasses the twin's answer cache" },
   },
 } as const;
 
@@ -97,6 +100,7 @@ export function toRagRequest(body: ChatCompletionRequest): RagRequest {
     ...(author === undefined ? {} : { author }),
     ...(maxNewTokens === undefined ? {} : { maxNewTokens }),
     ...(body.temperature === undefined ? {} : { temperature: body.temperature }),
+    ...(body.cache === undefined ? {} : { cache: body.cache }),
   };
 }
 
@@ -211,6 +215,7 @@ export async function registerOpenAiRoutes(
                   total_tokens: promptTokens + completionTokens,
                 },
                 sources,
+                ...cachedFields(part),
               };
             }
           }
@@ -250,6 +255,7 @@ export async function registerOpenAiRoutes(
                     completion_tokens: completionTokens,
                     total_tokens: promptTokens + completionTokens,
                   },
+                  ...cachedFields(part),
                 }),
               );
             }
@@ -272,6 +278,11 @@ export async function registerOpenAiRoutes(
       return reply.send(Readable.from(frames(), { objectMode: false }));
     },
   );
+}
+
+/** Extra fields of an answer-cache hit: `cached: true` and the entry's age. */
+function cachedFields(part: Extract<RagPart, { type: "done" }>): Record<string, unknown> {
+  return part.cached === undefined ? {} : { cached: true, cache_age_ms: part.cached.ageMs };
 }
 
 function data(value: unknown): string {

@@ -100,6 +100,7 @@ export async function registerRagRoutes(app: FastifyInstance, options: RagRoutes
         try {
           const response = await answerOnce(body, deps, { signal, trace });
           observeTimings(response.timings);
+          reply.header("server-timing", `total;dur=${response.timings.totalMs.toFixed(3)}`);
           trace.end();
           return response;
         } catch (error) {

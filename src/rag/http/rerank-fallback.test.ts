@@ -28,7 +28,6 @@ function reranker(behaviour: "throw" | "hang" | "reverse"): Reranker {
       }
       return documents.map((_document, index) => index);
     },
-    async dispose() {},
     async [Symbol.asyncDispose]() {},
   };
 }

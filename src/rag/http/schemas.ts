@@ -47,6 +47,22 @@ export const timingsSchema = {
   },
 } as const;
 
+const modelVersionSchema = {
+  type: "object",
+  required: ["name", "version"],
+  properties: { name: { type: "string" }, version: { type: ["integer", "null"] } },
+} as const;
+
+/** The model and adapter that generated the answer (versions: the model registry's; null outside it). */
+export const servedModelSchema = {
+  type: "object",
+  required: ["name", "version", "adapter"],
+  properties: {
+    ...modelVersionSchema.properties,
+    adapter: { anyOf: [modelVersionSchema, { type: "null" }] },
+  },
+} as const;
+
 export const usageSchema = {
   type: "object",
   required: ["promptTokens", "completionTokens"],
@@ -71,7 +87,7 @@ export const ragRouteSchema = {
   summary: "Answer in the author's voice, grounded in retrieved sources",
   description:
     "JSON by default. With `stream: true` or `Accept: text/event-stream` the answer is server-sent events: " +
-    "`sources` {sources, author, queries}, then `token` {text} events, then `done` {answer, finishReason, usage, timings, historyTurnsUsed}; " +
+    "`sources` {sources, author, queries}, then `token` {text} events, then `done` {answer, finishReason, usage, timings, historyTurnsUsed, model, cached?: {ageMs, similarity}}; " +
     "a failure after the sources is an `error` event {code, message, requestId} and the stream ends.",
   tags: ["rag"],
   body: ragRequestSchema,
@@ -89,6 +105,9 @@ export const ragRouteSchema = {
           type: "integer",
           description: "Earlier turns that fit in the generation prompt (the most recent ones)",
         },
+        model: servedModelSchema,
+        cached: { type: "boolean", description: "Present (true) when the answer came from the answer cache" },
+        cacheAgeMs: { type: "number", description: "With cached: the age of the cached answer, in milliseconds" },
       },
     },
     ...errorResponses,
@@ -175,18 +194,27 @@ export const traceByIdSchema = {
 } as const;
 
 export const infoSchema = {
-  summary: "The model answering",
+  summary: "The model answering and the request limits",
   description:
-    "`model.demo` is true when the offline demo model answers (a random-weight GGUF generated locally: retrieval and sources are real, the text is gibberish).",
+    "`model.demo` is true when the offline demo model answers (a random-weight GGUF generated locally: retrieval and sources are real, the text is gibberish). `limits`: the longest `query` (characters) and the most `history` turns and characters a request may send (--max-query-chars, --max-history-turns, --max-history-chars).",
   response: {
     200: {
       type: "object",
-      required: ["model"],
+      required: ["model", "limits"],
       properties: {
         model: {
           type: "object",
           required: ["id", "demo"],
           properties: { id: { type: "string" }, demo: { type: "boolean" } },
+        },
+        limits: {
+          type: "object",
+          required: ["maxQueryChars", "maxHistoryTurns", "maxHistoryChars"],
+          properties: {
+            maxQueryChars: { type: "integer" },
+            maxHistoryTurns: { type: "integer" },
+            maxHistoryChars: { type: "integer" },
+          },
         },
       },
     },

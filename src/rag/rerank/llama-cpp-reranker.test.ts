@@ -26,7 +26,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await reranker?.dispose();
+  await reranker?.[Symbol.asyncDispose]();
   await rm(cacheDir, { recursive: true, force: true });
 });
 

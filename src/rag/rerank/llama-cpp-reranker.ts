@@ -76,7 +76,6 @@ export async function createLlamaCppReranker(options: LlamaCppRerankerOptions): 
       }
       return scores;
     },
-    dispose,
     [Symbol.asyncDispose]: dispose,
   };
 }

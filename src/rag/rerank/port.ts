@@ -6,6 +6,5 @@ export type Reranker = {
   readonly id: string;
   /** One relevance score per document, in input order; higher is more relevant. */
   score(query: string, documents: readonly string[], options?: RerankOptions): Promise<number[]>;
-  dispose(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 };

@@ -11,7 +11,9 @@ import { edgeLoggerOptions, listenOrExplain } from "../../observability/http/ind
 import { createOtlpSink, createTracer, openTraceLog, type TraceSink } from "../../observability/tracing/index.js";
 import { handleShutdownSignals } from "../../runtime/index.js";
 import type { VectorStore } from "../../vector-store/index.js";
+import type { AdapterRouter } from "../adapter-routing.js";
 import { createAuthorsCache } from "../authors-cache.js";
+import { type AnswerCachePolicy, createAnswerCacheMetrics, openAnswerCache } from "../cache/index.js";
 import { openRedisFeedbackStore } from "../feedback/redis-store.js";
 import { openFeedbackStore } from "../feedback/store.js";
 import { buildRagApp } from "../http/app.js";
@@ -40,6 +42,10 @@ export type RunRagServiceInput = {
   demoModel?: boolean;
   /** What --max-generations auto means here: the in-process engine's own limit (serve). */
   autoMaxGenerations?: number;
+  /** Routes each request to its author's LoRA adapter (disposed with the service). */
+  adapters?: AdapterRouter;
+  /** POST /admin/reload (serve with a registry model): re-resolves the registry references. */
+  reload?: () => Promise<unknown>;
 };
 
 export type RunningRagService = { app: FastifyInstance; url: string; close(): Promise<void> };
@@ -50,6 +56,7 @@ export async function runRagService(input: RunRagServiceInput): Promise<RunningR
   try {
     return await startService(input);
   } catch (error) {
+    input.adapters?.dispose?.();
     await input.disposeResources().catch(() => {});
     throw error;
   }
@@ -81,6 +88,24 @@ async function startService(input: RunRagServiceInput): Promise<RunningRagServic
   const metrics = createRagMetrics();
   const onlineEvaluator = await createServiceOnlineEvaluator(settings, metrics.http.registry);
   if (onlineEvaluator !== undefined) sinks.push(onlineEvaluator);
+  // Lines about the cache's Redis go to the service's log once the app (and its logger) exists.
+  let logCache: (message: string) => void = (message) => process.stderr.write(`${message}\n`);
+  const answerCache = await openAnswerCache({
+    cache: settings.cache,
+    maxEntries: settings.cacheMaxEntries,
+    ttlSeconds: settings.cacheTtlSeconds,
+    timeoutMs: settings.cacheTimeoutMs,
+    log: (message) => logCache(message),
+  });
+  const cachePolicy: AnswerCachePolicy | undefined =
+    answerCache === undefined
+      ? undefined
+      : {
+          cache: answerCache,
+          minSimilarity: settings.cacheSimilarity,
+          maxTemperature: settings.cacheMaxTemperature,
+          metrics: createAnswerCacheMetrics(metrics.http.registry, answerCache),
+        };
   const app = await buildRagApp({
     deps: {
       store,
@@ -91,6 +116,8 @@ async function startService(input: RunRagServiceInput): Promise<RunningRagServic
       listAuthors: createAuthorsCache(store, AUTHORS_CACHE_TTL_MS),
       ...(input.countTokens === undefined ? {} : { countTokens: input.countTokens }),
       ...(input.promptLimit === undefined ? {} : { promptLimit: input.promptLimit }),
+      ...(input.adapters === undefined ? {} : { adapters: input.adapters }),
+      ...(cachePolicy === undefined ? {} : { answerCache: cachePolicy }),
     },
     http: httpConfigFromSettings(settings, input.autoMaxGenerations),
     tracer: createTracer(sinks, { promptCapture: settings.tracePrompts }),
@@ -118,8 +145,14 @@ async function startService(input: RunRagServiceInput): Promise<RunningRagServic
     }),
     model: { id: llm.id, demo: input.demoModel === true },
     logger: edgeLoggerOptions(settings.logLevel),
-    onClose: input.disposeResources,
+    ...(input.reload === undefined ? {} : { reload: input.reload }),
+    onClose: async () => {
+      input.adapters?.dispose?.();
+      await answerCache?.[Symbol.asyncDispose]();
+      await input.disposeResources();
+    },
   });
+  logCache = (message) => app.log.warn(message);
   try {
     await listenOrExplain(app, settings.host, settings.port);
   } catch (error) {

@@ -76,6 +76,8 @@ export function ragConfigFromSettings(settings: RagServiceSettings): RagConfig {
     maxHistoryChars: settings.maxHistoryChars,
     historyTokenBudget: settings.historyTokens,
     condenseMaxNewTokens: settings.condenseMaxNewTokens,
+    condenseMinWordShare: settings.condenseMinWordShare,
+    condenseMinOverlap: settings.condenseMinOverlap,
     llmTimeoutMs: settings.llmTimeoutMs,
     embedderTimeoutMs: settings.embedderTimeoutMs,
     storeTimeoutMs: settings.storeTimeoutMs,

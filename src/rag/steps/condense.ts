@@ -2,12 +2,14 @@
  * Condensing: the LLM rewrites a follow-up question and the conversation before it into one
  * standalone question, which retrieval then searches ("what does he recommend before SFT?" →
  * "What does Maxime Labonne recommend before SFT?"). The prompt lives with the other serving
- * templates (versioned by PROMPT_TEMPLATES_VERSION). Whatever comes back is checked: an empty,
- * multi-line-garbage or too long rewrite falls back to the raw question, as does a failed call.
+ * templates (versioned by CONDENSE_PROMPT_VERSION, covered by the prompt templates fingerprint). Whatever comes back is checked: an empty,
+ * too long, gibberish or unrelated rewrite (./condense-check.ts) falls back to the raw question, as
+ * does a failed call.
  */
 import type { LanguageModel } from "../../llm/index.js";
 import { formatCondensePrompt } from "../../preprocessing/index.js";
 import type { HistoryTurn } from "../types.js";
+import { checkRewrite, type RewriteCheckOptions } from "./condense-check.js";
 
 export type CondenseMode = "llm" | "off";
 
@@ -15,9 +17,12 @@ export type Condensed = {
   /** The question retrieval uses. */
   question: string;
   /** "llm": the rewrite is used; otherwise why the raw question is. */
-  outcome: "llm" | "off" | "no-history" | "empty" | "too-long" | "failed";
+  outcome: "llm" | "off" | "no-history" | "empty" | "too-long" | "gibberish" | "unrelated" | "failed";
   /** What the LLM wrote (first line, trimmed), when it answered. */
   rewrite?: string;
+  /** The sanity check's measures of the rewrite (./condense-check.ts), when it was checked. */
+  wordShare?: number;
+  overlap?: number;
 };
 
 export type CondenseOptions = {
@@ -25,6 +30,8 @@ export type CondenseOptions = {
   maxNewTokens: number;
   /** Longest accepted rewrite, in characters (the query limit). */
   maxChars: number;
+  /** Thresholds of the sanity check (./condense-check.ts); both 0 accept any rewrite. */
+  check: RewriteCheckOptions;
   signal?: AbortSignal;
 };
 
@@ -69,5 +76,8 @@ export async function condenseQuestion(
   const rewrite = parseCondensed(text);
   if (rewrite === "") return { question, outcome: "empty" };
   if (rewrite.length > options.maxChars) return { question, outcome: "too-long", rewrite };
-  return { question: rewrite, outcome: "llm", rewrite };
+  const turns = history.map((turn) => turn.content);
+  const { failure, wordShare, overlap } = checkRewrite(rewrite, question, turns, options.check);
+  if (failure !== undefined) return { question, outcome: failure, rewrite, wordShare, overlap };
+  return { question: rewrite, outcome: "llm", rewrite, wordShare, overlap };
 }

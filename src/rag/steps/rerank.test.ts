@@ -50,10 +50,7 @@ describe("rerank step", () => {
         seen.push({ query, documents });
         return documents.map((document) => (document.startsWith("gamma") ? 5 : document.startsWith("beta") ? 3 : 1));
       },
-      [Symbol.asyncDispose]() {
-        return this.dispose();
-      },
-      async dispose() {},
+      async [Symbol.asyncDispose]() {},
     };
     const step = createRerankStep({ reranker, rrfK: 60, candidates: 10 });
     const kept = await step("the original query", lists, { k: 2 });

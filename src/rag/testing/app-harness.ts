@@ -2,10 +2,12 @@
 import type { FastifyInstance } from "fastify";
 import { createTracer, openTraceLog, type TraceLog } from "../../observability/tracing/index.js";
 import { createFingerprint } from "../../preprocessing/index.js";
+import { type AnswerCache, createAnswerCacheMetrics } from "../cache/index.js";
 import type { RagConfig } from "../config.js";
 import { resolveRagConfig } from "../config.js";
 import { buildRagApp, DEFAULT_RAG_HTTP_CONFIG, type RagAppOptions, type RagHttpConfig } from "../http/app.js";
 import type { FeedbackRoutesOptions } from "../http/feedback-routes.js";
+import { createRagMetrics } from "../http/rag-metrics.js";
 import { createReadinessCheck } from "../readiness.js";
 import type { Reranker } from "../rerank/port.js";
 import {
@@ -32,6 +34,8 @@ export async function buildHarness(
     withoutLlm?: boolean;
     logger?: RagAppOptions["logger"];
     feedback?: FeedbackRoutesOptions;
+    /** An answer cache, with the policy's thresholds (defaults: similarity 0.95, max temperature 0.3). */
+    answerCache?: { cache: AnswerCache; minSimilarity?: number; maxTemperature?: number };
   } = {},
 ): Promise<Harness> {
   const embedder = fakeEmbedder();
@@ -41,13 +45,26 @@ export async function buildHarness(
   const llm = fakeLanguageModel();
   const traceLog = await openTraceLog({ capacity: 50 });
   const config = resolveRagConfig({ expandQueries: 1, ...options.config });
+  const metrics = createRagMetrics();
+  const cache = options.answerCache;
   const app = await buildRagApp({
+    metrics,
     deps: {
       store,
       embedder,
       ...(options.withoutLlm === true ? {} : { llm }),
       ...(options.reranker === undefined ? {} : { reranker: options.reranker }),
       config,
+      ...(cache === undefined
+        ? {}
+        : {
+            answerCache: {
+              cache: cache.cache,
+              minSimilarity: cache.minSimilarity ?? 0.95,
+              maxTemperature: cache.maxTemperature ?? 0.3,
+              metrics: createAnswerCacheMetrics(metrics.http.registry, cache.cache),
+            },
+          }),
     },
     http: { ...DEFAULT_RAG_HTTP_CONFIG, rateLimit: false, ...options.http },
     tracer: createTracer([traceLog]),

@@ -37,10 +37,7 @@ export function fakeEmbedder(): Embedder & { calls: string[][] } {
         return vector.map((value) => value / norm);
       });
     },
-    [Symbol.asyncDispose]() {
-      return this.dispose();
-    },
-    async dispose() {},
+    async [Symbol.asyncDispose]() {},
   };
 }
 
@@ -152,10 +149,7 @@ export function fakeStore(chunks: readonly Chunk[], embedder: Embedder, metadata
       return chunks.filter((chunk) => category === undefined || chunk.category === category).length;
     },
     async optimize() {},
-    [Symbol.asyncDispose]() {
-      return this.close();
-    },
-    async close() {},
+    async [Symbol.asyncDispose]() {},
   };
   return store;
 }
@@ -241,10 +235,7 @@ export function fakeLanguageModel(): FakeLanguageModel {
     async health() {
       return model.healthy;
     },
-    [Symbol.asyncDispose]() {
-      return this.dispose();
-    },
-    async dispose() {},
+    async [Symbol.asyncDispose]() {},
   };
   return model;
 }

@@ -33,18 +33,18 @@ export function feedbackStoreContract(name: string, factory: FeedbackStoreFactor
       expect((await store.forTrace("t2")).map((item) => item.rating)).toEqual(["up", "down"]);
       expect((await store.forTrace("t2"))[1]).toMatchObject({ comment: "too long", trace: { id: "t2" } });
       expect(await store.forTrace("none")).toEqual([]);
-      await store.close();
+      await store[Symbol.asyncDispose]();
     });
 
     it("keeps only the newest `capacity` entries, across a reopen", async () => {
       const { store, reopen } = await factory.open(3);
       for (const id of ["a", "b", "c", "d", "e"]) await store.add(entry(id, id === "d" ? "down" : "up"));
       expect((await store.list()).map((item) => item.traceId)).toEqual(["e", "d", "c"]);
-      await store.close();
+      await store[Symbol.asyncDispose]();
       const reopened = await reopen();
       expect((await reopened.list()).map((item) => item.traceId)).toEqual(["e", "d", "c"]);
       expect((await reopened.list({ rating: "down" })).map((item) => item.traceId)).toEqual(["d"]);
-      await reopened.close();
+      await reopened[Symbol.asyncDispose]();
     });
   });
 }

@@ -214,3 +214,66 @@ function javascriptScanner(vectors: Float32Array, dimensions: number, order: Int
     },
   };
 }
+
+/**
+ * A fixed-capacity matrix whose rows are written in place (`rows`, capacity × dimensions,
+ * row-major) and scanned from row 0: the answer cache's partitions (src/rag/cache), which add and
+ * remove rows between scans. The WebAssembly variant keeps the rows inside the kernel's memory,
+ * so a scan copies nothing but the query.
+ */
+export type DotMatrix = {
+  readonly kind: "wasm-simd" | "javascript";
+  readonly dimensions: number;
+  readonly capacity: number;
+  /** The rows, writable; row i is rows.subarray(i * dimensions, (i + 1) * dimensions). */
+  readonly rows: Float32Array;
+  /** Dot products of `query` with rows [0, count), as a (reused) view. */
+  scores(query: Float32Array, count: number): Float32Array;
+};
+
+export function createDotMatrix(
+  dimensions: number,
+  capacity: number,
+  prefer: "wasm-simd" | "javascript" = "wasm-simd",
+): DotMatrix {
+  const identity = Int32Array.from({ length: capacity }, (_, index) => index);
+  const module = prefer === "wasm-simd" && dimensions % 4 === 0 ? kernelModule() : null;
+  if (module !== null) {
+    try {
+      return wasmMatrix(module, dimensions, capacity, identity);
+    } catch {
+      // out of WebAssembly memory: the JavaScript loop below
+    }
+  }
+  const rows = new Float32Array(capacity * dimensions);
+  const scanner = javascriptScanner(rows, dimensions, identity);
+  return { kind: "javascript", dimensions, capacity, rows, scores: (query, count) => scanner.scores(query, 0, count) };
+}
+
+function wasmMatrix(module: WasmModule, dimensions: number, capacity: number, identity: Int32Array): DotMatrix {
+  const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly as WasmApi;
+  const instance = new wasm.Instance(module);
+  const memory = instance.exports.memory as WasmMemory;
+  const dots = instance.exports.dots as (...pointers: number[]) => void;
+  const orderAt = 0;
+  const queryAt = orderAt + capacity * 4;
+  const outAt = queryAt + dimensions * 4;
+  const matrixAt = outAt + capacity * 4;
+  const total = matrixAt + capacity * dimensions * 4;
+  memory.grow(Math.ceil(total / PAGE));
+  new Int32Array(memory.buffer, orderAt, capacity).set(identity);
+  const query = new Float32Array(memory.buffer, queryAt, dimensions);
+  const out = new Float32Array(memory.buffer, outAt, capacity);
+  const rows = new Float32Array(memory.buffer, matrixAt, capacity * dimensions);
+  return {
+    kind: "wasm-simd",
+    dimensions,
+    capacity,
+    rows,
+    scores(vector, count) {
+      query.set(vector);
+      dots(matrixAt, queryAt, orderAt, count, dimensions, outAt);
+      return out.subarray(0, count);
+    },
+  };
+}

@@ -47,9 +47,9 @@ export function withStoreErrors(store: VectorStore, forgetHandles: () => void = 
     search: guard("search", store.search, true),
     listAuthors: guard("author listing", store.listAuthors, true),
     count: guard("count", store.count, true),
+    ...(store.dataVersion === undefined ? {} : { dataVersion: guard("version read", store.dataVersion, true) }),
     optimize: guard("optimize", store.optimize),
-    close: guard("close", store.close),
-    [Symbol.asyncDispose]: guard("close", store.close),
+    [Symbol.asyncDispose]: guard("close", store[Symbol.asyncDispose]),
   };
 }
 

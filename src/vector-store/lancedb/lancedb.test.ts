@@ -28,10 +28,10 @@ describe("LanceDB adapter", () => {
     const directory = await temporaryDirectory();
     const first = await openVectorStore(directory);
     await first.upsert([contractChunk({ name: "persisted" })]);
-    await first.close();
+    await first[Symbol.asyncDispose]();
     const second = await openVectorStore(`lancedb:${directory}`);
     expect(await second.count()).toBe(1);
-    await second.close();
+    await second[Symbol.asyncDispose]();
   });
 });
 
@@ -82,7 +82,7 @@ describe("LanceDB indexes", () => {
       expect(bruteForce[position]?.[0]?.chunk.id).toBe(best.id);
       expect(indexed?.score).toBeCloseTo(best.similarity, 4);
     }
-    await store.close();
+    await store[Symbol.asyncDispose]();
   });
 
   it("keeps every search below the threshold exact, without a vector index", async () => {
@@ -94,7 +94,7 @@ describe("LanceDB indexes", () => {
     const indices = await (await connection.openTable("embedded_articles")).listIndices();
     expect(indices.map((index) => index.columns[0]).sort()).toEqual(["author_id", "document_id", "id", "text"]);
     connection.close();
-    await store.close();
+    await store[Symbol.asyncDispose]();
   });
 
   it("finds rows of a later upsert with lexical search, before and after optimize", async () => {
@@ -116,7 +116,7 @@ describe("LanceDB indexes", () => {
       limit: 5,
     });
     expect(after[0]?.chunk.id).toBe(contractId("second"));
-    await store.close();
+    await store[Symbol.asyncDispose]();
   });
 
   it("creates the full-text index on first lexical search when optimize never ran", async () => {
@@ -124,7 +124,7 @@ describe("LanceDB indexes", () => {
     await store.upsert([contractChunk({ name: "lonely", text: "An aardvark appears." })]);
     const hits = await store.search({ category: "articles", mode: "lexical", text: "aardvark", limit: 5 });
     expect(hits.map((hit) => hit.chunk.id)).toEqual([contractId("lonely")]);
-    await store.close();
+    await store[Symbol.asyncDispose]();
   });
 });
 
@@ -159,7 +159,7 @@ describe("LanceDB lexical queries", () => {
     expect(cafe.map((hit) => hit.chunk.id)).toEqual([contractId("rag")]);
     const quoted = await store.search({ category: "articles", mode: "lexical", text: "O'Reilly RAG", limit: 5 });
     expect(quoted.map((hit) => hit.chunk.id)).toEqual([contractId("rag")]);
-    await store.close();
+    await store[Symbol.asyncDispose]();
   });
 
   it("filters on author ids containing quotes", async () => {
@@ -175,7 +175,7 @@ describe("LanceDB lexical queries", () => {
     });
     expect(hits.map((hit) => hit.chunk.author)).toEqual([author]);
     expect(await store.listAuthors()).toEqual([author]);
-    await store.close();
+    await store[Symbol.asyncDispose]();
   });
 });
 
@@ -187,7 +187,7 @@ describe("LanceDB knownNew upserts", () => {
     expect(await store.count("articles")).toBe(3);
     await store.upsert(chunks);
     expect(await store.count("articles")).toBe(3);
-    await store.close();
+    await store[Symbol.asyncDispose]();
   });
 });
 
@@ -202,12 +202,12 @@ describe("LanceDB full-text settings", () => {
     await stemming.upsert([contractChunk({ name: "plural", text: "Feature pipelines everywhere." })]);
     await stemming.optimize();
     expect(await search(stemming, "pipeline")).toEqual([contractId("plural")]);
-    await stemming.close();
+    await stemming[Symbol.asyncDispose]();
     const exact = await openVectorStore(directory, { lancedb: { fullText: { stem: false } } });
     await exact.optimize();
     expect(await search(exact, "pipeline")).toEqual([]);
     expect(await search(exact, "pipelines")).toEqual([contractId("plural")]);
-    await exact.close();
+    await exact[Symbol.asyncDispose]();
   });
 });
 
@@ -222,8 +222,8 @@ describe("LanceDB handles", () => {
     const hits = await reader.search({ category: "articles", mode: "dense", vector: axisVector(3), limit: 1 });
     expect(hits[0]?.chunk.id).toBe(contractId("second-write"));
     expect(await reader.count()).toBe(2);
-    await writer.close();
-    await reader.close();
+    await writer[Symbol.asyncDispose]();
+    await reader[Symbol.asyncDispose]();
   });
 });
 
@@ -239,7 +239,7 @@ describe("LanceDB failures", () => {
       () => undefined,
       (caught: unknown) => caught,
     );
-    await store.close();
+    await store[Symbol.asyncDispose]();
     expect(error).toBeInstanceOf(AppError);
     expect((error as AppError).code).toBe("dependency_unavailable");
   });

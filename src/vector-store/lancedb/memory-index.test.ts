@@ -192,8 +192,8 @@ describe("LanceDB store with the memory index", () => {
       const fused = await withMemory.search(hybrid);
       expect(fused.map((hit) => hit.chunk.id)).toEqual((await lanceOnly.search(hybrid)).map((hit) => hit.chunk.id));
     }
-    await withMemory.close();
-    await lanceOnly.close();
+    await withMemory[Symbol.asyncDispose]();
+    await lanceOnly[Symbol.asyncDispose]();
   });
 
   it("sees writes through the same handle and through another one at once", async () => {
@@ -212,8 +212,8 @@ describe("LanceDB store with the memory index", () => {
     expect((await dense(reader, other))[0]?.id).toBe(contractId("other-handle"));
     await writer.deleteChunks("articles", [contractId("other-handle")]);
     expect((await dense(reader, other)).map((hit) => hit.id)).not.toContain(contractId("other-handle"));
-    await writer.close();
-    await reader.close();
+    await writer[Symbol.asyncDispose]();
+    await reader[Symbol.asyncDispose]();
   });
 
   it("answers searches of empty and missing categories with no hits", async () => {
@@ -224,7 +224,7 @@ describe("LanceDB store with the memory index", () => {
     for (const mode of ["dense", "hybrid", "lexical"] as const) {
       expect(await store.search({ category: "posts", mode, vector, text: "anything", limit: 3 })).toEqual([]);
     }
-    await store.close();
+    await store[Symbol.asyncDispose]();
   });
 });
 
@@ -253,7 +253,7 @@ describe("TableMemoryIndex", () => {
     const tooSmall = new TableMemoryIndex(table, 16, { maxMegabytes: 0, maxScanRows: 1000, firstBuildWaitMs: 60_000 });
     expect(await tooSmall.current()).toBeUndefined();
     connection.close();
-    await store.close();
+    await store[Symbol.asyncDispose]();
   });
 
   it("answers without the copy when its first build outlasts the wait, and uses it once built", async () => {
@@ -269,7 +269,7 @@ describe("TableMemoryIndex", () => {
     await holder.settled();
     expect((await holder.current())?.size).toBe(30);
     connection.close();
-    await store.close();
+    await store[Symbol.asyncDispose]();
   });
 });
 
@@ -308,7 +308,7 @@ describe("buildMemoryIndex", () => {
     expect(full?.rowsOf([...ids, "missing"])).toBeUndefined();
     expect(vectorsOnly?.rowsOf(ids)).toBeUndefined();
     connection.close();
-    await store.close();
+    await store[Symbol.asyncDispose]();
   });
 });
 

@@ -33,7 +33,7 @@ describe("LanceDB recovery under a running reader", () => {
     const backup = join(root, "backup");
     const writer = await openVectorStore(`lancedb:${directory}`);
     await writer.upsert(["a", "b", "c"].map((name, position) => contractChunk({ name, vector: axisVector(position) })));
-    await writer.close();
+    await writer[Symbol.asyncDispose]();
     await cp(directory, backup, { recursive: true });
 
     const reader = await openVectorStore(`lancedb:${directory}`);
@@ -61,7 +61,7 @@ describe("LanceDB recovery under a running reader", () => {
     await cp(backup, directory, { recursive: true });
     expect((await reader.search(query))[0]?.chunk.id).toBe(contractId("b"));
     expect((await readiness()).checks.store?.ok).toBe(true);
-    await reader.close();
+    await reader[Symbol.asyncDispose]();
   });
 
   it("follows a store directory replaced by another one", async () => {
@@ -79,7 +79,7 @@ describe("LanceDB recovery under a running reader", () => {
         contractChunk({ name: `${name}-2`, vector: axisVector(3) }),
       ]);
       await store.writeMetadata(metadataSample());
-      await store.close();
+      await store[Symbol.asyncDispose]();
     }
     const reader = await openVectorStore(`lancedb:${directory}`);
     const query = { category: "articles" as const, mode: "dense" as const, vector: axisVector(0), limit: 1 };
@@ -87,6 +87,6 @@ describe("LanceDB recovery under a running reader", () => {
     await rm(directory, { recursive: true, force: true });
     await cp(other, directory, { recursive: true });
     expect((await reader.search(query))[0]?.chunk.id).toBe(contractId("second"));
-    await reader.close();
+    await reader[Symbol.asyncDispose]();
   });
 });

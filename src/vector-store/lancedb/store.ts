@@ -141,7 +141,7 @@ class LanceDbStore implements VectorStore {
         if (settled) return;
         settled = true;
         await staging.drop();
-        await staging.close();
+        await staging[Symbol.asyncDispose]();
       },
     };
   }
@@ -285,6 +285,17 @@ class LanceDbStore implements VectorStore {
     return total;
   }
 
+  /** The live generation and every table's LanceDB version ("-" for a table not created yet). */
+  async dataVersion(): Promise<string> {
+    this.#assertOpen();
+    const versions: string[] = [];
+    for (const category of ALL_CATEGORIES) {
+      const open = await this.#openTable(category);
+      versions.push(open === undefined ? "-" : String(await open.table.version()));
+    }
+    return `${this.#generation ?? "base"}:${versions.join(",")}`;
+  }
+
   async optimize(): Promise<void> {
     this.#assertOpen();
     for (const category of ALL_CATEGORIES) {
@@ -295,12 +306,7 @@ class LanceDbStore implements VectorStore {
     }
   }
 
-  /** The one release verb of every adapter (src/runtime); `close()` stays for existing callers. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
-  }
-
-  async close(): Promise<void> {
+  async [Symbol.asyncDispose](): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.#closeHandles();

@@ -338,12 +338,7 @@ export class QdrantStore implements VectorStore {
   async optimize(): Promise<void> {}
 
   /** The REST calls hold no connection to release. */
-  /** The one release verb of every adapter (src/runtime); `close()` stays for existing callers. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
-  }
-
-  async close(): Promise<void> {}
+  async [Symbol.asyncDispose](): Promise<void> {}
 }
 
 export { KEYWORD_INDEXES };

@@ -1,19 +1,28 @@
 // The chat page: conversation, streaming answers with a Stop button, settings, author selector,
 // theme toggle, API key dialog and the traces view. Plain DOM, no framework.
-import { describeFailure, getJson, postFeedback, streamRag } from "./api.js";
-import { element, formatMs } from "./dom.js";
+import { describeFailure, getJson, streamRag } from "./api.js";
+import { renderConversationList } from "./conversation-list.js";
 import {
-  loadApiKey,
-  loadSettings,
-  loadTheme,
-  NUMERIC_SETTINGS,
-  parseSetting,
-  saveApiKey,
-  saveSettings,
-  saveTheme,
-} from "./settings.js";
+  compactSources,
+  DEFAULT_LIMITS,
+  deleteConversation,
+  displayTitle,
+  historyFor,
+  limitsFrom,
+  loadActiveId,
+  loadConversations,
+  newConversation,
+  saveActiveId,
+  saveConversation,
+  titleFrom,
+} from "./conversations.js";
+import { element, formatMs } from "./dom.js";
+import { feedbackForm } from "./feedback.js";
+import { loadApiKey, loadSettings, NUMERIC_SETTINGS, parseSetting, saveApiKey, saveSettings } from "./settings.js";
 import { sourcesSection } from "./sources.js";
+import { setupThemeToggle } from "./theme.js";
 import { renderTraces } from "./traces.js";
+import { answerActions, regenerateButton, renderAnswer, restoredTurn, twinTurn, userTurn } from "./turn-view.js";
 
 const storage = window.localStorage;
 const byId = (id) => document.getElementById(id);
@@ -42,9 +51,22 @@ const ui = {
   tracesRefresh: byId("traces-refresh"),
   navChat: byId("nav-chat"),
   navTraces: byId("nav-traces"),
+  conversationList: byId("conversation-list"),
+  newConversation: byId("new-conversation"),
+  chatHeading: byId("chat-heading"),
 };
 
-const state = { settings: loadSettings(storage), apiKey: loadApiKey(storage), running: undefined, afterKey: [] };
+const state = {
+  settings: loadSettings(storage),
+  apiKey: loadApiKey(storage),
+  running: undefined,
+  afterKey: [],
+  /** The service's request limits (GET /info); the history sent keeps to them. */
+  limits: DEFAULT_LIMITS,
+  /** Conversations kept in this browser, most recent first; `active` is the one shown. */
+  conversations: loadConversations(storage),
+  active: undefined,
+};
 
 // ---- errors and status ----
 function showError(message) {
@@ -90,27 +112,7 @@ async function api(path) {
 }
 
 // ---- theme ----
-function effectiveTheme() {
-  const chosen = loadTheme(storage);
-  if (chosen) return chosen;
-  return systemDark.matches ? "dark" : "light";
-}
-const systemDark = window.matchMedia("(prefers-color-scheme: dark)");
-/** A chosen theme is pinned on <html>; without a choice the CSS follows the system's preference. */
-function applyTheme(theme) {
-  if (loadTheme(storage)) document.documentElement.dataset.theme = theme;
-  else delete document.documentElement.dataset.theme;
-  const dark = theme === "dark";
-  ui.themeToggle.setAttribute("aria-pressed", String(dark));
-  ui.themeToggle.textContent = dark ? "Light theme" : "Dark theme";
-}
-ui.themeToggle.addEventListener("click", () => {
-  const next = effectiveTheme() === "dark" ? "light" : "dark";
-  saveTheme(storage, next);
-  applyTheme(next);
-});
-systemDark.addEventListener("change", () => applyTheme(effectiveTheme()));
-applyTheme(effectiveTheme());
+setupThemeToggle(storage, ui.themeToggle);
 
 // ---- settings ----
 function fillSettingsForm() {
@@ -159,94 +161,25 @@ async function loadModelInfo() {
   try {
     const info = await getJson("/info");
     ui.demoBanner.hidden = info?.model?.demo !== true;
+    state.limits = limitsFrom(info);
+    if (state.limits.maxQueryChars > 0) ui.question.maxLength = state.limits.maxQueryChars;
   } catch {
     // An older service without /info: nothing to say.
   }
 }
 
-// ---- feedback on an answer ----
-function feedbackForm(traceId) {
-  const status = element("span", { className: "feedback-status", role: "status" });
-  const comment = element("input", {
-    className: "feedback-comment",
-    type: "text",
-    maxLength: 2000,
-    placeholder: "Optional comment",
-    "aria-label": "Comment on this answer (optional)",
-  });
-  const buttons = ["up", "down"].map((rating) =>
-    element(
-      "button",
-      {
-        type: "button",
-        className: `feedback-${rating}`,
-        "aria-label": rating === "up" ? "Good answer" : "Bad answer",
-        "aria-pressed": "false",
-      },
-      rating === "up" ? "👍" : "👎",
-    ),
-  );
-  const form = element("div", { className: "feedback", role: "group", "aria-label": "Rate this answer" }, [
-    ...buttons,
-    comment,
-    status,
-  ]);
-  for (const button of buttons) {
-    button.addEventListener("click", async () => {
-      const rating = button.className === "feedback-up" ? "up" : "down";
-      for (const other of buttons) other.disabled = true;
-      status.textContent = "Sending…";
-      const body = { traceId, rating };
-      if (comment.value.trim() !== "") body.comment = comment.value.trim();
-      try {
-        await postFeedback(body, { key: state.apiKey });
-        button.setAttribute("aria-pressed", "true");
-        comment.disabled = true;
-        status.textContent = "Thanks, feedback recorded.";
-      } catch (error) {
-        for (const other of buttons) other.disabled = false;
-        status.textContent = error.message ?? String(error);
-      }
-    });
-  }
-  return form;
-}
-
 // ---- conversation ----
-function requestBody(query) {
+function requestBody(query, history, { regenerate = false } = {}) {
   const body = { query };
+  // "Regenerate" asks for a new answer: the answer cache must not hand back the same one.
+  if (regenerate) body.cache = false;
   const settings = state.settings;
   if (settings.author) body.author = settings.author;
   for (const name of Object.keys(NUMERIC_SETTINGS)) {
     if (settings[name] !== undefined) body[name] = settings[name];
   }
+  if (history.length > 0) body.history = history;
   return body;
-}
-
-function addTurn(query) {
-  ui.emptyHint.hidden = true;
-  ui.conversation.append(
-    element("li", { className: "turn turn-user" }, [
-      element("h3", { className: "visually-hidden" }, "You"),
-      element("p", { className: "bubble" }, query),
-    ]),
-  );
-  const answer = element("div", { className: "answer", "aria-busy": "true" });
-  const sources = element(
-    "div",
-    { className: "sources-slot" },
-    element("p", { className: "hint pending" }, "Retrieving sources…"),
-  );
-  const footer = element("p", { className: "turn-footer" });
-  const turn = element("li", { className: "turn turn-twin" }, [
-    element("h3", { className: "visually-hidden" }, "Twin"),
-    sources,
-    answer,
-    footer,
-  ]);
-  ui.conversation.append(turn);
-  turn.scrollIntoView({ block: "end" });
-  return { turn, answer, sources, footer };
 }
 
 /** Whether the reader is at the end of the page (then the streamed answer is followed). */
@@ -260,37 +193,93 @@ function setRunning(running) {
   ui.composer.setAttribute("aria-busy", String(running));
 }
 
-async function ask(query) {
+/** Saves a conversation (its turns, title and time) and redraws the list. */
+function persist(conversation) {
+  conversation.updatedAt = Date.now();
+  if (!state.conversations.includes(conversation)) state.conversations.unshift(conversation);
+  state.conversations.sort((left, right) => right.updatedAt - left.updatedAt);
+  if (!saveConversation(storage, conversation)) {
+    setStatus("This conversation could not be saved in the browser (storage full or disabled).");
+  }
+  renderList();
+}
+
+/** The Regenerate button goes on the last answer of the conversation shown, when nothing runs. */
+function placeRegenerate() {
+  for (const button of ui.conversation.querySelectorAll(".regenerate-answer")) button.remove();
+  const last = ui.conversation.lastElementChild;
+  const actions = last?.classList.contains("turn-twin") ? last.querySelector(".answer-actions") : null;
+  if (actions && !state.running && state.active.turns.length > 0) {
+    actions.prepend(regenerateButton(() => regenerate()));
+  }
+}
+
+function regenerate() {
+  const turn = state.active.turns.at(-1);
+  if (turn === undefined || state.running) return;
+  // The button goes away with the answer it replaces: the question box takes the focus.
+  ui.question.focus();
+  ask(turn.question, { regenerate: true });
+}
+
+/**
+ * Asks `query` in the conversation shown, with the earlier turns as history (within the service's
+ * limits). `regenerate` replaces the last answer: its question is asked again with the turns before it.
+ */
+async function ask(query, { regenerate = false } = {}) {
   clearError();
-  const view = addTurn(query);
+  const conversation = state.active;
+  if (regenerate) {
+    conversation.turns.pop();
+    ui.conversation.lastElementChild?.remove();
+  } else {
+    ui.conversation.append(userTurn(query));
+  }
+  ui.emptyHint.hidden = true;
+  const history = historyFor(conversation.turns, state.limits);
+  const turn = { question: query, answer: "", status: "running", sources: null, footer: "" };
+  conversation.turns.push(turn);
+  if (conversation.title === "") conversation.title = titleFrom(query);
+  persist(conversation);
+  const view = twinTurn();
+  ui.conversation.append(view.turn);
+  view.turn.scrollIntoView({ block: "end" });
   const controller = new AbortController();
+  // Status and errors are said only while this conversation is the one shown.
+  const say = (text) => {
+    if (state.active === conversation) setStatus(text);
+  };
   state.running = controller;
   setRunning(true);
-  setStatus("Retrieving sources…");
-  const text = view.answer.appendChild(document.createTextNode(""));
+  say("Retrieving sources…");
   let tokens = 0;
   try {
-    for await (const { event, data } of streamRag(requestBody(query), {
+    for await (const { event, data } of streamRag(requestBody(query, history, { regenerate }), {
       key: state.apiKey,
       signal: controller.signal,
     })) {
       if (event === "trace") {
         view.traceId = data.traceId;
+        turn.traceId = data.traceId;
       } else if (event === "sources") {
+        turn.sources = compactSources(data);
         view.sources.replaceChildren(sourcesSection(data));
-        setStatus(`${data.sources?.length ?? 0} sources found. Writing…`);
+        say(`${data.sources?.length ?? 0} sources found. Writing…`);
       } else if (event === "token") {
         tokens += 1;
         const following = nearBottom();
-        text.appendData(data.text);
+        turn.answer += data.text;
+        renderAnswer(view, turn.answer);
         if (following) window.scrollTo({ top: document.documentElement.scrollHeight });
       } else if (event === "done") {
         view.turn.classList.add("turn-done");
+        turn.status = "done";
         const following = nearBottom();
-        view.footer.textContent = `${data.usage?.completionTokens ?? tokens} tokens · ${formatMs(data.timings?.totalMs)} · ${data.finishReason}`;
-        if (view.traceId) view.turn.append(feedbackForm(view.traceId));
+        turn.footer = `${data.usage?.completionTokens ?? tokens} tokens · ${formatMs(data.timings?.totalMs)} · ${data.finishReason}`;
+        view.footer.textContent = turn.footer;
+        if (view.traceId) view.turn.append(feedbackForm(view.traceId, { key: () => state.apiKey }));
         if (following) view.footer.scrollIntoView({ block: "nearest" });
-        setStatus("Answer complete.");
+        say("Answer complete.");
       } else if (event === "error") {
         throw describeFailure(0, data.code, data.message, data.requestId);
       }
@@ -299,20 +288,91 @@ async function ask(query) {
     view.sources.querySelector(".pending")?.remove();
     if (error.kind === "aborted" || controller.signal.aborted) {
       view.turn.classList.add("turn-stopped");
-      view.footer.textContent = `Stopped after ${tokens} tokens.`;
-      setStatus("Stopped.");
+      turn.status = "stopped";
+      turn.footer = `Stopped after ${tokens} tokens.`;
+      view.footer.textContent = turn.footer;
+      say("Stopped.");
     } else {
       view.turn.classList.add("turn-failed");
-      view.footer.textContent = error.message ?? String(error);
-      showError(error.message ?? String(error));
-      setStatus("");
-      if (error.kind === "unauthorized") askForKey(() => ask(query));
+      turn.status = "failed";
+      turn.footer = error.message ?? String(error);
+      view.footer.textContent = turn.footer;
+      if (state.active === conversation) showError(turn.footer);
+      say("");
+      if (error.kind === "unauthorized") {
+        askForKey(() => {
+          if (state.active === conversation && conversation.turns.at(-1) === turn) ask(query, { regenerate: true });
+        });
+      }
     }
   } finally {
+    if (turn.status === "running") turn.status = "stopped";
     view.answer.setAttribute("aria-busy", "false");
+    view.turn.insertBefore(
+      answerActions(() => turn.answer),
+      view.footer.nextSibling,
+    );
     state.running = undefined;
     setRunning(false);
+    persist(conversation);
+    // On the conversation shown now (another one when the user switched while this one ran).
+    placeRegenerate();
   }
+}
+
+// ---- conversations ----
+function showConversation(conversation) {
+  state.running?.abort();
+  state.active = conversation;
+  saveActiveId(storage, conversation.id);
+  ui.chatHeading.textContent = `Conversation: ${displayTitle(conversation)}`;
+  ui.conversation.replaceChildren(...conversation.turns.flatMap(restoredTurn));
+  ui.emptyHint.hidden = conversation.turns.length > 0;
+  clearError();
+  setStatus("");
+  placeRegenerate();
+  renderList();
+}
+
+function renderList() {
+  const shown = state.conversations.includes(state.active)
+    ? state.conversations
+    : [state.active, ...state.conversations];
+  ui.chatHeading.textContent = `Conversation: ${displayTitle(state.active)}`;
+  renderConversationList(ui.conversationList, {
+    conversations: shown,
+    activeId: state.active.id,
+    onOpen: (conversation) => {
+      if (conversation !== state.active) showConversation(conversation);
+      ui.question.focus();
+    },
+    onRename: (conversation, title) => {
+      conversation.title = title;
+      persist(conversation);
+    },
+    onDelete: (conversation) => {
+      deleteConversation(storage, conversation.id);
+      state.conversations = state.conversations.filter((other) => other !== conversation);
+      if (conversation === state.active) showConversation(state.conversations[0] ?? newConversation());
+      else renderList();
+      ui.newConversation.focus();
+    },
+  });
+}
+
+ui.newConversation.addEventListener("click", () => {
+  // An empty conversation is already new: no second one.
+  if (state.active.turns.length > 0) showConversation(newConversation());
+  ui.question.focus();
+});
+
+{
+  const savedId = loadActiveId(storage);
+  state.active =
+    state.conversations.find((conversation) => conversation.id === savedId) ??
+    state.conversations[0] ??
+    newConversation();
+  showConversation(state.active);
 }
 
 ui.composer.addEventListener("submit", (event) => {

@@ -17,6 +17,10 @@ export type NativeEventHandler = (
   error: string | undefined,
   /** With `done`: the prompt tokens served from the slot's cache (not decoded again). */
   cachedTokens: number | undefined,
+  /** With a token when `topLogprobs` > 0: (token, logprob) pairs, most likely first. */
+  top?: Float64Array,
+  /** With the first token when `promptLogprobs` is set: the logprobs of prompt tokens 1…n−1. */
+  promptLogprobs?: Float64Array,
 ) => void;
 
 export type NativeSamplingParams = {
@@ -29,6 +33,15 @@ export type NativeSamplingParams = {
   logitBias?: Float64Array;
   ignoreEos?: boolean;
   logprobs?: boolean;
+  /** The most likely tokens to report with each generated token, 0–20 (raw model distribution). */
+  topLogprobs?: number;
+  /** Compute every prompt position's logits to report each prompt token's logprob (no prompt cache). */
+  promptLogprobs?: boolean;
+  /**
+   * n > 1: the slot of a sibling job with the same prompt; this job copies its prompt KV
+   * (llama_memory_seq_cp) instead of decoding the prompt again.
+   */
+  shareWith?: number;
   /** Index into NativeLoopOptions.loras of the LoRA adapter to decode with; default none (the base). */
   adapter?: number;
   /** Reuse the longest common prefix of the slot's cached tokens; default true. */

@@ -8,7 +8,14 @@
 import type { Llama, LlamaModel } from "node-llama-cpp";
 import { AppError } from "../../../errors/index.js";
 import type { BatchGateStats } from "../batch-gate.js";
-import type { DecodeBackend, GeneratedToken, GenerationJob, PreparedSampling, TokenStream } from "../decode-port.js";
+import type {
+  DecodeBackend,
+  GeneratedToken,
+  GenerationJob,
+  PreparedSampling,
+  TokenLogprob,
+  TokenStream,
+} from "../decode-port.js";
 import { createGrammarCache, logitBiasEntries, seedFor, vocabularySizeOf } from "../sampling.js";
 import { createNativeLoop, loadedLibllamaPath, type NativeSamplingParams } from "./addon.js";
 
@@ -72,12 +79,20 @@ export async function createNativeBackend(
           maxTokens: job.maxTokens,
           logprobs: job.logprobs,
           cachePrompt: job.cachePrompt,
+          ...(job.topLogprobs !== undefined && job.topLogprobs > 0 ? { topLogprobs: job.topLogprobs } : {}),
+          ...(job.promptLogprobs === true ? { promptLogprobs: true } : {}),
+          ...(job.shareWith !== undefined && job.shareWith !== job.slot ? { shareWith: job.shareWith } : {}),
           ...(job.adapter >= 0 ? { adapter: job.adapter } : {}),
         },
         // Runs inside the addon's per-step delivery: it must not throw.
-        (token, logprob, reason, message, cached) => {
+        (token, logprob, reason, message, cached, top, promptLogprobs) => {
           if (cached !== undefined) cachedTokens = cached;
-          if (token !== undefined) queue.push({ token, logprob: logprob ?? null });
+          if (token !== undefined) {
+            const item: GeneratedToken = { token, logprob: logprob ?? null };
+            if (top !== undefined) item.top = topPairs(top);
+            if (promptLogprobs !== undefined) item.promptLogprobs = Array.from(promptLogprobs);
+            queue.push(item);
+          }
           if (reason !== undefined) {
             ended = true;
             if (reason === "error")
@@ -161,6 +176,14 @@ export async function createNativeBackend(
       loop.dispose();
     },
   };
+}
+
+function topPairs(pairs: Float64Array): TokenLogprob[] {
+  const top: TokenLogprob[] = [];
+  for (let index = 0; index + 1 < pairs.length; index += 2) {
+    top.push({ token: pairs[index] ?? 0, logprob: pairs[index + 1] ?? 0 });
+  }
+  return top;
 }
 
 function messageOf(error: unknown): string {

@@ -1,0 +1,99 @@
+/**
+ * What the ingestion worker opens for its jobs: one store per URI, one embedder per spec, one
+ * document ingester per pair, shared between jobs and released together (src/queue/worker.ts owns
+ * them through its resource stack).
+ */
+import type { Embedder } from "../embedding/index.js";
+import { createEmbedder } from "../embedding/index.js";
+import { AppError } from "../errors/index.js";
+import { createDocumentIngester, type DocumentIngester } from "../ingestion/index.js";
+import { createFingerprint } from "../preprocessing/index.js";
+import type { PreprocessingFingerprint, VectorStore } from "../vector-store/index.js";
+import { openVectorStore } from "../vector-store/index.js";
+
+type OptimizeEvent = { type: "optimized"; store: string; durationMs: number } | { type: "error"; message: string };
+
+/** Longest reason kept for logs and dead letters (native errors can carry pages of context). */
+const MAX_REASON_LENGTH = 500;
+
+export function describeError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const firstLine = (message.split("\n")[0] ?? "").trim();
+  const short = firstLine.length > MAX_REASON_LENGTH ? `${firstLine.slice(0, MAX_REASON_LENGTH)}…` : firstLine;
+  return error instanceof AppError ? `${short} [${error.code}]` : short;
+}
+
+/** Opens resources once per store URI / embedder spec and shares them between jobs. */
+export function createWorkerResources(cacheDir: string | undefined) {
+  const embedders = new Map<string, Promise<{ embedder: Embedder; fingerprint: PreprocessingFingerprint }>>();
+  const stores = new Map<string, Promise<VectorStore>>();
+  const embedderFor = (spec: string) => {
+    let entry = embedders.get(spec);
+    if (!entry) {
+      entry = createEmbedder(spec, cacheDir === undefined ? {} : { cacheDir }).then((embedder) => ({
+        embedder,
+        fingerprint: createFingerprint(embedder),
+      }));
+      entry.catch(() => embedders.delete(spec));
+      embedders.set(spec, entry);
+    }
+    return entry;
+  };
+  const storeFor = (uri: string) => {
+    let entry = stores.get(uri);
+    if (!entry) {
+      entry = openVectorStore(uri);
+      entry.catch(() => stores.delete(uri));
+      stores.set(uri, entry);
+    }
+    return entry;
+  };
+  const ingesters = new Map<string, Promise<DocumentIngester>>();
+  /** One per store and embedder: the store's fingerprint is checked once, not per job. */
+  const ingesterFor = (uri: string, spec: string) => {
+    const key = `${uri}\u0000${spec}`;
+    let entry = ingesters.get(key);
+    if (!entry) {
+      entry = Promise.all([storeFor(uri), embedderFor(spec)]).then(([store, { embedder }]) =>
+        createDocumentIngester({ store, embedder }),
+      );
+      entry.catch(() => ingesters.delete(key));
+      ingesters.set(key, entry);
+    }
+    return entry;
+  };
+  /** Optimizes every store changed since its last optimize; one round at a time. */
+  let optimizing: Promise<void> | undefined;
+  const optimizeChanged = (report: (event: OptimizeEvent) => void): Promise<void> => {
+    optimizing ??= (async () => {
+      for (const [key, entry] of ingesters) {
+        const ingester = await entry.catch(() => undefined);
+        if (ingester === undefined || !ingester.pendingOptimize) continue;
+        const started = performance.now();
+        try {
+          if (await ingester.optimize())
+            report({
+              type: "optimized",
+              store: key.split("\u0000")[0] as string,
+              durationMs: Math.round(performance.now() - started),
+            });
+        } catch (error) {
+          report({ type: "error", message: `optimize failed (retried later): ${describeError(error)}` });
+        }
+      }
+    })().finally(() => {
+      optimizing = undefined;
+    });
+    return optimizing;
+  };
+  let released: Promise<void> | undefined;
+  const release = () => (released ??= releaseAll());
+  const releaseAll = async () => {
+    await optimizing;
+    await Promise.allSettled([...stores.values()].map(async (store) => (await store)[Symbol.asyncDispose]()));
+    await Promise.allSettled(
+      [...embedders.values()].map(async (entry) => (await entry).embedder[Symbol.asyncDispose]()),
+    );
+  };
+  return { embedderFor, storeFor, ingesterFor, optimizeChanged, release };
+}
