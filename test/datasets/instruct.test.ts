@@ -281,7 +281,7 @@ describe("llm-twin dataset instruct", () => {
       "0",
     );
     expect(threshold.stderr).toMatch(
-      /--near-duplicate-threshold must be above 0 and at most 1 \[configuration_error\]\n$/,
+      /--near-duplicate-threshold \(LLM_TWIN_NEAR_DUPLICATE_THRESHOLD\): must be above 0 and at most 1 \(got "0"\) \[configuration_error\]\n$/,
     );
   });
 });

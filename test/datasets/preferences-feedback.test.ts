@@ -128,7 +128,7 @@ describe("llm-twin dataset preferences from the feedback store", () => {
     );
     const badUrl = await runCli("dataset", "preferences", "--feedback-store", "http://x", "--artifacts", scratch);
     expect(badUrl.stderr).toMatch(
-      /--feedback-store must be a redis:\/\/ or rediss:\/\/ URL .*\[configuration_error\]\n$/,
+      /--feedback-store \(LLM_TWIN_FEEDBACK_STORE\): must be a redis:\/\/ or rediss:\/\/ URL .*\[configuration_error\]\n$/,
     );
   });
 });
