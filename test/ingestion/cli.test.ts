@@ -115,7 +115,7 @@ describe.skipIf(articlesPath === undefined)("llm-twin ingest and artifacts comma
     const errors: string[] = [];
     const output = await runInProcess(["ingest", input, "--batch-size", "zero"], errors);
     expect(output).toBe("");
-    expect(errors.join("")).toContain("--batch-size / LLM_TWIN_INGEST_BATCH_SIZE must be a number");
+    expect(errors.join("")).toContain("--batch-size (LLM_TWIN_INGEST_BATCH_SIZE): must be a number");
     expect(process.exitCode).toBe(1);
     process.exitCode = undefined;
   });
