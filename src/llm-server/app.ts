@@ -25,6 +25,8 @@ import type { ModelHolder } from "./model-holder.js";
 import { registerOpenAiRoutes } from "./routes/openai.js";
 import { registerSageMakerRoutes } from "./routes/sagemaker.js";
 import { registerTgiRoutes } from "./routes/tgi.js";
+import { registerTgiCompatRoute } from "./routes/tgi-compat.js";
+import { registerTokenizeRoutes } from "./routes/tokenize.js";
 
 export type LlmServerAppOptions = {
   holder: ModelHolder;
@@ -108,6 +110,8 @@ export function buildLlmServerApp(options: LlmServerAppOptions): FastifyInstance
     registerTgiRoutes(routes, { holder: options.holder, version: options.version ?? "0.1.0" });
     registerOpenAiRoutes(routes, { holder: options.holder, startedAt });
     registerSageMakerRoutes(routes, { holder: options.holder });
+    registerTgiCompatRoute(routes, { holder: options.holder });
+    registerTokenizeRoutes(routes, { holder: options.holder });
   });
   app.get("/metrics", { schema: { hide: true } }, async (_request, reply) => {
     const body = await options.metrics.registry.metrics();

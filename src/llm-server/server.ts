@@ -17,6 +17,7 @@ import { buildLlmServerApp } from "./app.js";
 import type { LlmServerConfig } from "./config.js";
 import { createLlmServerMetrics } from "./metrics.js";
 import { createModelHolder, type ModelHolder } from "./model-holder.js";
+import { DEFAULT_TGI_BUCKET_LIMITS } from "./tgi-metrics.js";
 
 export type RunningLlmServer = {
   app: FastifyInstance;
@@ -40,7 +41,12 @@ export async function startLlmServer(
 ): Promise<RunningLlmServer> {
   const logger = pino(edgeLoggerOptions(config.logLevel, "llm-twin-serve-llm"));
   const holder = createModelHolder();
-  const metrics = createLlmServerMetrics(holder);
+  const metrics = createLlmServerMetrics(holder, {
+    tgiBucketLimits: {
+      maxInputTokens: config.maxInputTokens ?? DEFAULT_TGI_BUCKET_LIMITS.maxInputTokens,
+      maxTotalTokens: config.maxTotalTokens ?? DEFAULT_TGI_BUCKET_LIMITS.maxTotalTokens,
+    },
+  });
   const app = buildLlmServerApp({
     holder,
     metrics,
