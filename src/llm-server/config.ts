@@ -56,6 +56,11 @@ export const llmServerConfigSchema = z.object({
   gracePeriodSeconds: z.coerce.number().min(0).max(29).default(25),
   cacheDir: z.string().min(1).optional(),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  // /v1/embeddings (issue 15 item 3): a GGUF embedding model beside the generation model.
+  embeddingModel: z.string().min(1).optional(),
+  embeddingMaxInputs: positiveInt.default(64),
+  // Unset: the embedding model's context − 1.
+  embeddingMaxInputTokens: positiveInt.optional(),
 });
 
 export type LlmServerConfig = Omit<z.output<typeof llmServerConfigSchema>, "loras"> & {

@@ -15,6 +15,8 @@ import { createDownloadProgressReporter, resolveModelFile } from "../model-sourc
 import { edgeLoggerOptions, listenOrExplain } from "../observability/http/index.js";
 import { buildLlmServerApp } from "./app.js";
 import type { LlmServerConfig } from "./config.js";
+import { createEmbeddingHolder, type EmbeddingHolder } from "./embedding-holder.js";
+import { loadEmbeddingModel } from "./embedding-model.js";
 import { createLlmServerMetrics } from "./metrics.js";
 import { createModelHolder, type ModelHolder } from "./model-holder.js";
 import { DEFAULT_TGI_BUCKET_LIMITS } from "./tgi-metrics.js";
@@ -22,6 +24,10 @@ import { DEFAULT_TGI_BUCKET_LIMITS } from "./tgi-metrics.js";
 export type RunningLlmServer = {
   app: FastifyInstance;
   holder: ModelHolder;
+  /** The embedding model (--embedding-model), loaded beside the generation model. */
+  embeddings: EmbeddingHolder;
+  /** Resolves when the embedding model serves (at once without one); rejects when it could not be loaded. */
+  embeddingsReady: Promise<void>;
   /** http://host:port actually bound (port 0 picks a free one). */
   url: string;
   /** Resolves when the model serves; rejects when it could not be loaded. */
@@ -47,8 +53,10 @@ export async function startLlmServer(
       maxTotalTokens: config.maxTotalTokens ?? DEFAULT_TGI_BUCKET_LIMITS.maxTotalTokens,
     },
   });
+  const embeddings = createEmbeddingHolder(config.embeddingModel !== undefined);
   const app = buildLlmServerApp({
     holder,
+    embeddings,
     metrics,
     bodyLimitBytes: config.bodyLimitBytes,
     logger,
@@ -74,6 +82,17 @@ export async function startLlmServer(
   logger.info({ url, model: config.model }, "listening; loading the model");
 
   const loadController = new AbortController();
+  const embeddingLoad =
+    config.embeddingModel === undefined
+      ? Promise.resolve(undefined)
+      : loadEmbeddingModel(config, { signal: loadController.signal, logger });
+  const embeddingsReady = embeddingLoad.then((model) => {
+    if (model !== undefined) embeddings.setReady(model);
+  });
+  embeddingsReady.catch((error: unknown) => {
+    embeddings.setFailed(error);
+    if (!loadController.signal.aborted) logger.error({ err: error }, "the embedding model could not be loaded");
+  });
   const ready = (async () => {
     const reporterOptions = options.progressStream === undefined ? {} : { stream: options.progressStream as never };
     const modelPath = await resolveModelFile(config.model, {
@@ -143,13 +162,14 @@ export async function startLlmServer(
         if (!finished) logger.warn("grace period over: cancelling the remaining requests");
         await engine.dispose();
       }
+      await (await embeddingLoad.catch(() => undefined))?.embedder.dispose();
       await app.close();
       logger.info("stopped");
     })();
     return shuttingDown;
   }
 
-  return { app, holder, url, ready, shutdown };
+  return { app, holder, embeddings, embeddingsReady, url, ready, shutdown };
 }
 
 function definedOnly<T extends Record<string, unknown>>(values: T): { [K in keyof T]?: Exclude<T[K], undefined> } {

@@ -185,6 +185,25 @@ const FLAGS: Flag[] = [
     env: "LLM_TWIN_LOG_LEVEL",
     defaultValue: "info",
   },
+  {
+    flags: "--embedding-model <source>",
+    description:
+      "GGUF embedding model (path, http(s) URL or hf:) served at POST /v1/embeddings; without it /v1/embeddings is 404",
+    env: "LLM_TWIN_EMBEDDING_MODEL",
+    defaultDescription: "none",
+  },
+  {
+    flags: "--embedding-max-inputs <n>",
+    description: "inputs per /v1/embeddings request (422 beyond)",
+    env: "LLM_TWIN_EMBEDDING_MAX_INPUTS",
+    defaultValue: "64",
+  },
+  {
+    flags: "--embedding-max-input-tokens <n>",
+    description: "tokens per embedding input (422 beyond, never truncated)",
+    env: "LLM_TWIN_EMBEDDING_MAX_INPUT_TOKENS",
+    defaultDescription: "the embedding model's context − 1",
+  },
 ];
 
 export function registerServeLlmCommand(program: Command): void {
@@ -242,6 +261,9 @@ export function registerServeLlmCommand(program: Command): void {
       gracePeriodSeconds: flags.gracePeriod,
       cacheDir: flags.cacheDir,
       logLevel: flags.logLevel,
+      embeddingModel: flags.embeddingModel,
+      embeddingMaxInputs: flags.embeddingMaxInputs,
+      embeddingMaxInputTokens: flags.embeddingMaxInputTokens,
     });
     // Loaded here, not at import: llama.cpp and Fastify are not needed by the other commands.
     const { startLlmServer } = await import("../../llm-server/server.js");
@@ -249,7 +271,7 @@ export function registerServeLlmCommand(program: Command): void {
     // Bounded by --grace-period inside shutdown(); a second signal exits at once (src/runtime).
     handleShutdownSignals({ name: "llm-twin serve-llm", shutdown: (signal) => server.shutdown(signal) });
     try {
-      await server.ready;
+      await Promise.all([server.ready, server.embeddingsReady]);
     } catch (error) {
       await server.shutdown("model failed to load");
       throw error;

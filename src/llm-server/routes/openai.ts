@@ -8,6 +8,7 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { EngineEvent, LlamaCppEngine } from "../../llm/llama-cpp/index.js";
 import type { FinishReason } from "../../llm/port.js";
 import { clientDisconnectSignal, startSse } from "../client-connection.js";
+import type { EmbeddingHolder } from "../embedding-holder.js";
 import { errorBody, toAppError } from "../http-errors.js";
 import type { ModelHolder } from "../model-holder.js";
 import {
@@ -22,7 +23,10 @@ type Kind = "completion" | "chat";
 
 const OPENAI_FINISH_REASON: Record<FinishReason, string> = { length: "length", eos: "stop", stop: "stop" };
 
-export function registerOpenAiRoutes(app: FastifyInstance, options: { holder: ModelHolder; startedAt: number }): void {
+export function registerOpenAiRoutes(
+  app: FastifyInstance,
+  options: { holder: ModelHolder; startedAt: number; embeddings?: EmbeddingHolder },
+): void {
   const { holder } = options;
   const typed = app.withTypeProvider<ZodTypeProvider>();
   const tags = ["OpenAI"];
@@ -62,9 +66,31 @@ export function registerOpenAiRoutes(app: FastifyInstance, options: { holder: Mo
           parent: engine.modelId,
           meta: { lora_scale: adapter.scale },
         })),
+        ...embeddingModelEntries(options.embeddings, options.startedAt),
       ],
     };
   });
+}
+
+/** The embedding model's /v1/models entry, once it is loaded. */
+function embeddingModelEntries(embeddings: EmbeddingHolder | undefined, startedAt: number): unknown[] {
+  const served = embeddings?.model;
+  if (served === undefined) return [];
+  return [
+    {
+      id: served.name,
+      object: "model",
+      created: Math.floor(startedAt / 1000),
+      owned_by: "llm-twin",
+      meta: {
+        type: "embedding",
+        embedder_id: served.embedder.id,
+        dimensions: served.embedder.dimensions,
+        max_input_tokens: served.embedder.maxInputTokens,
+        max_inputs: served.maxInputs,
+      },
+    },
+  ];
 }
 
 /** Answers an OpenAI chat body (also sent to SageMaker's /invocations by chat clients). */

@@ -7,11 +7,12 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { EngineEvent, LlamaCppEngine } from "../../llm/llama-cpp/index.js";
 import type { FinishReason } from "../../llm/port.js";
 import { clientDisconnectSignal, startSse } from "../client-connection.js";
+import type { EmbeddingHolder } from "../embedding-holder.js";
 import { errorBody, toAppError } from "../http-errors.js";
 import type { ModelHolder } from "../model-holder.js";
 import { MAX_STOP_SEQUENCES, type ParsedTgiRequest, parseTgiRequest, tgiRequestSchema } from "../schemas-tgi.js";
 
-export type TgiRouteOptions = { holder: ModelHolder; version: string };
+export type TgiRouteOptions = { holder: ModelHolder; version: string; embeddings?: EmbeddingHolder };
 
 type TgiToken = { id: number; text: string; logprob: number | null; special: boolean };
 
@@ -78,12 +79,28 @@ export function registerTgiRoutes(app: FastifyInstance, options: TgiRouteOptions
       chat_template: engine.info.chatTemplate,
       adapters: engine.info.adapters,
       prompt_cache: engine.info.promptCache,
+      embedding_model: embeddingModelInfo(options.embeddings),
       router: "llm-twin",
       version: options.version,
       sha: null,
       docker_label: null,
     };
   });
+}
+
+/** /info's `embedding_model`: null without --embedding-model, `{state}` until it is loaded. */
+function embeddingModelInfo(embeddings: EmbeddingHolder | undefined): Record<string, unknown> | null {
+  if (embeddings === undefined || !embeddings.configured) return null;
+  const served = embeddings.model;
+  if (served === undefined) return { state: "loading" };
+  return {
+    state: "ready",
+    id: served.name,
+    embedder_id: served.embedder.id,
+    dimensions: served.embedder.dimensions,
+    max_input_tokens: served.embedder.maxInputTokens,
+    max_inputs: served.maxInputs,
+  };
 }
 
 /** Runs a TGI request to completion; the shape of /generate's response. */
