@@ -8,6 +8,14 @@ import { z } from "zod";
 import type { EngineRequest } from "../llm/llama-cpp/index.js";
 import type { ChatMessage } from "../llm/port.js";
 import {
+  historyToolCallSchema,
+  planTools,
+  renderToolMessages,
+  type ToolPlan,
+  toolGenerationParameters,
+  toolRequestFields,
+} from "./openai-tools.js";
+import {
   logitBiasSchema,
   normalizeLogitBias,
   normalizeStop,
@@ -38,9 +46,12 @@ const commonFields = {
 };
 
 const messageSchema = z.strictObject({
-  role: z.enum(["system", "developer", "user", "assistant"]),
-  content: z.union([z.string(), z.array(z.strictObject({ type: z.literal("text"), text: z.string() }))]),
+  role: z.enum(["system", "developer", "user", "assistant", "tool"]),
+  // null: an assistant message that only calls tools.
+  content: z.union([z.string(), z.array(z.strictObject({ type: z.literal("text"), text: z.string() }))]).nullable(),
   name: z.string().nullish(),
+  tool_calls: z.array(historyToolCallSchema).nullish(),
+  tool_call_id: z.string().nullish(),
 });
 
 const responseFormatSchema = z.union([
@@ -63,6 +74,7 @@ export const chatRequestSchema = z.strictObject({
   messages: z.array(messageSchema).min(1, "`messages` cannot be empty"),
   max_completion_tokens: z.int().positive().nullish(),
   response_format: responseFormatSchema.nullish(),
+  ...toolRequestFields,
 });
 
 export type ParsedOpenAiRequest = {
@@ -71,6 +83,8 @@ export type ParsedOpenAiRequest = {
   includeUsage: boolean;
   model: string | undefined;
   echoPrompt: string | undefined;
+  /** Chat with `tools` (openai-tools.ts); undefined without. */
+  tools?: ToolPlan;
 };
 
 type Common = { [K in keyof typeof commonFields]?: z.output<(typeof commonFields)[K]> };
@@ -109,20 +123,46 @@ export function parseCompletionRequest(raw: unknown): ParsedOpenAiRequest {
 
 export function parseChatRequest(raw: unknown): ParsedOpenAiRequest {
   const body = parseBody(chatRequestSchema, raw);
-  const messages: ChatMessage[] = body.messages.map((message) => ({
-    role: message.role === "developer" ? "system" : message.role,
-    content: typeof message.content === "string" ? message.content : message.content.map((part) => part.text).join(""),
-  }));
+  const plan = planTools(body);
+  const messages: ChatMessage[] = renderToolMessages(
+    body.messages.map((message) => {
+      if (message.role === "tool" && message.tool_call_id == null) {
+        throw unsupported("messages", "with role `tool` need `tool_call_id`");
+      }
+      if (message.content === null && (message.role !== "assistant" || (message.tool_calls ?? []).length === 0)) {
+        throw unsupported("messages", "need `content` (null only for an assistant message with `tool_calls`)");
+      }
+      return {
+        role: message.role,
+        text:
+          message.content === null
+            ? ""
+            : typeof message.content === "string"
+              ? message.content
+              : message.content.map((part) => part.text).join(""),
+        tool_calls: message.tool_calls ?? null,
+        tool_call_id: message.tool_call_id ?? null,
+      };
+    }),
+    plan,
+  );
   const parameters = commonParameters(body);
   if (body.max_completion_tokens != null) parameters.maxNewTokens = body.max_completion_tokens;
   const format = body.response_format;
   if (format?.type === "json_object") parameters.jsonSchema = { type: "object" };
   if (format?.type === "json_schema") parameters.jsonSchema = format.json_schema.schema;
+  if (plan !== undefined && plan.mode !== "none") {
+    if (format !== undefined && format !== null && format.type !== "text") {
+      throw unsupported("response_format", "cannot be combined with `tools` (tool calls are JSON already)");
+    }
+    Object.assign(parameters, toolGenerationParameters(plan));
+  }
   return {
     engineRequest: { input: { messages }, parameters },
     stream: body.stream === true,
     includeUsage: body.stream_options?.include_usage === true,
     model: body.model ?? undefined,
     echoPrompt: undefined,
+    ...(plan === undefined || plan.mode === "none" ? {} : { tools: plan }),
   };
 }

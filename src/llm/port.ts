@@ -18,6 +18,8 @@ export type GenerationParameters = {
   seed?: number;
   /** Constrain the output to JSON matching this JSON schema. */
   jsonSchema?: Record<string, unknown>;
+  /** Constrain the output to this GBNF grammar (root rule `root`); takes precedence over jsonSchema. */
+  grammar?: string;
   /** Token id → bias added to its logit (-Infinity bans it). */
   logitBias?: Readonly<Record<number, number>>;
 };

@@ -11,6 +11,7 @@ import { clientDisconnectSignal, startSse } from "../client-connection.js";
 import type { EmbeddingHolder } from "../embedding-holder.js";
 import { errorBody, toAppError } from "../http-errors.js";
 import type { ModelHolder } from "../model-holder.js";
+import { parseToolCalls } from "../openai-tools.js";
 import {
   chatRequestSchema,
   completionRequestSchema,
@@ -18,6 +19,7 @@ import {
   parseChatRequest,
   parseCompletionRequest,
 } from "../schemas-openai.js";
+import { type ChatDelta, createToolCallStream } from "../tool-call-stream.js";
 
 type Kind = "completion" | "chat";
 
@@ -126,16 +128,20 @@ async function respond(
     for await (const event of run) if (event.type === "done") done = event;
     if (done === undefined) throw new Error("generation ended without a result");
     const text = (parsed.echoPrompt ?? "") + done.generatedText;
+    const toolCalls = parsed.tools === undefined ? undefined : parseToolCalls(text, parsed.tools);
     const choice =
-      kind === "chat"
-        ? { index: 0, message: { role: "assistant", content: text }, logprobs: null }
-        : { index: 0, text, logprobs: null };
+      kind !== "chat"
+        ? { index: 0, text, logprobs: null }
+        : toolCalls === undefined
+          ? { index: 0, message: { role: "assistant", content: text }, logprobs: null }
+          : { index: 0, message: { role: "assistant", content: null, tool_calls: toolCalls }, logprobs: null };
+    const finishReason = toolCalls === undefined ? OPENAI_FINISH_REASON[done.finishReason] : "tool_calls";
     return reply.send({
       id,
       object: kind === "chat" ? "chat.completion" : "text_completion",
       created,
       model,
-      choices: [{ ...choice, finish_reason: OPENAI_FINISH_REASON[done.finishReason] }],
+      choices: [{ ...choice, finish_reason: finishReason }],
       usage: usage(done),
     });
   }
@@ -143,11 +149,21 @@ async function respond(
   const first = await run.next();
   const sse = startSse(reply, "data: ");
   const object = kind === "chat" ? "chat.completion.chunk" : "text_completion";
-  const chunk = (delta: string | null, finishReason: string | null, role?: string): string => {
+  const chunk = (delta: string | ChatDelta | null, finishReason: string | null, role?: string): string => {
     const choice =
       kind === "chat"
-        ? { index: 0, delta: delta === null ? {} : role === undefined ? { content: delta } : { role, content: delta } }
-        : { index: 0, text: delta ?? "" };
+        ? {
+            index: 0,
+            delta:
+              delta === null
+                ? {}
+                : typeof delta !== "string"
+                  ? delta
+                  : role === undefined
+                    ? { content: delta }
+                    : { role, content: delta },
+          }
+        : { index: 0, text: typeof delta === "string" ? delta : "" };
     return JSON.stringify({
       id,
       object,
@@ -159,12 +175,19 @@ async function respond(
   try {
     if (kind === "chat") await sse.send(chunk("", null, "assistant"));
     if (parsed.echoPrompt !== undefined) await sse.send(chunk(parsed.echoPrompt, null));
+    const toolStream = parsed.tools === undefined ? undefined : createToolCallStream(parsed.tools);
     let next = first;
     while (next.done !== true) {
       const event = next.value;
-      if (event.type === "token" && event.text.length > 0) await sse.send(chunk(event.text, null));
-      else if (event.type === "done") {
-        await sse.send(chunk(null, OPENAI_FINISH_REASON[event.finishReason]));
+      if (event.type === "token" && event.text.length > 0) {
+        if (toolStream === undefined) await sse.send(chunk(event.text, null));
+        else for (const delta of toolStream.push(event.text)) await sse.send(chunk(delta, null));
+      } else if (event.type === "done") {
+        const rest = toolStream?.finish();
+        for (const delta of rest?.deltas ?? []) await sse.send(chunk(delta, null));
+        await sse.send(
+          chunk(null, rest?.calledTools === true ? "tool_calls" : OPENAI_FINISH_REASON[event.finishReason]),
+        );
         if (parsed.includeUsage) {
           await sse.send(JSON.stringify({ id, object, created, model, choices: [], usage: usage(event) }));
         }
