@@ -69,6 +69,7 @@ export function registerServeRagCommand(program: Command): void {
         await createEmbedder(settings.embedder, {
           ...(settings.cacheDir === undefined ? {} : { cacheDir: settings.cacheDir }),
           ...(storeEmbedderId === undefined ? {} : { storeEmbedderId }),
+          http: { timeoutMs: settings.embedderRequestTimeoutMs, retries: settings.embedderRetries },
         }),
       );
       const llm = resources.use(

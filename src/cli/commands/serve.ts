@@ -145,6 +145,7 @@ export function registerServeCommand(program: Command): void {
         await createEmbedder(settings.embedder, {
           ...(settings.cacheDir === undefined ? {} : { cacheDir: settings.cacheDir }),
           ...(storeEmbedderId === undefined ? {} : { storeEmbedderId }),
+          http: { timeoutMs: settings.embedderRequestTimeoutMs, retries: settings.embedderRetries },
           log,
         }),
       );
