@@ -65,6 +65,25 @@ describe("HTTP embedder", () => {
     }
   }, 120_000);
 
+  it("counts tokens at or above the server's count (calibrated at creation), so chunks fit", async () => {
+    const embedder = await createHttpEmbedder({ baseUrl: service.url, apiKey: "key-1" });
+    const texts = [
+      "performance and customizability at a lower cost. In this article, we provide an overview",
+      "## 🔧 Supervised Fine-Tuning\n\n  * Loops in Pandas — what is a Tensor?",
+      "Llama 3.1 8B in Google Colab with state-of-the-art optimization (Unsloth), 2024-07-23.",
+    ];
+    for (const text of texts) {
+      const response = await fetch(`${service.url}/v1/embeddings`, {
+        method: "POST",
+        headers: { authorization: "Bearer key-1", "content-type": "application/json" },
+        body: JSON.stringify({ input: text }),
+      });
+      const served = ((await response.json()) as { usage: { prompt_tokens: number } }).usage.prompt_tokens;
+      expect(embedder.countTokens(text), text).toBeGreaterThanOrEqual(served);
+      expect(embedder.countTokens(text)).toBeLessThanOrEqual(Buffer.byteLength(text) + 2);
+    }
+  });
+
   it("sends the API key; a missing or wrong key is `unauthorized` naming LLM_TWIN_EMBEDDER_API_KEY", async () => {
     await expect(createHttpEmbedder({ baseUrl: service.url })).rejects.toMatchObject({
       code: "unauthorized",

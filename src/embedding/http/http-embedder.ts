@@ -8,8 +8,9 @@
  *
  * Identity: `openai:<the server's embedder id, else the model name>`: serve-llm reports the GGUF
  * file and its sha256, so a store built through another model is a fingerprint mismatch.
- * Token counts are estimated locally (⌈UTF-8 bytes ÷ 3⌉ + 2, above what WordPiece/BPE give for
- * text): the server is the judge of length and answers `input_too_long`.
+ * Token counts are estimated locally (estimateTokens, scaled by how the server counted a
+ * calibration text at creation, plus 30 %; never above UTF-8 bytes + 2, a true bound for WordPiece
+ * and BPE): the server is the judge of length and answers `input_too_long`.
  */
 import { z } from "zod";
 import { AppError, type ErrorCode, isAppError } from "../../errors/index.js";
@@ -65,7 +66,13 @@ const modelsSchema = z.object({
 const embeddingsSchema = z.object({
   data: z.array(z.object({ index: z.number().int().nonnegative(), embedding: z.array(z.number()) })),
   model: z.string().optional(),
+  usage: z.looseObject({ prompt_tokens: z.number().int().nonnegative().optional() }).nullish(),
 });
+
+/** Embedded once at creation: learns the dimensions and how the server's tokenizer counts. */
+const CALIBRATION_TEXT = "## Fine-tuning Llama 3.1 (8B) with LoRA: it's 2× faster, see x.io/a?id=42 & more!";
+/** Safety margin over the calibrated estimate. */
+const TOKEN_MARGIN = 1.3;
 
 const errorBodySchema = z.object({
   error: z.union([z.string(), z.looseObject({ message: z.string().optional(), code: z.unknown().optional() })]),
@@ -161,6 +168,7 @@ export async function createHttpEmbedder(options: HttpEmbedderOptions): Promise<
   const id = `openai:${found.embedderId ?? model}`;
   let disposed = false;
 
+  let usageTokens: number | undefined;
   async function embedBatch(texts: readonly string[], signal: AbortSignal | undefined): Promise<Float32Array[]> {
     const raw = await call("/embeddings", { model, input: texts, encoding_format: "float" }, signal);
     const parsed = embeddingsSchema.safeParse(raw);
@@ -180,14 +188,22 @@ export async function createHttpEmbedder(options: HttpEmbedderOptions): Promise<
       }
       vectors[item.index] = unit(item.embedding, baseUrl);
     }
+    usageTokens = parsed.data.usage?.prompt_tokens;
     return vectors;
   }
 
-  if (dimensions === undefined) {
-    const [probe] = await embedBatch(["dimensions"], options.signal);
-    dimensions = probe?.length ?? 0;
-  }
+  // A server whose limit is below the calibration text is asked for one word (and no calibration).
+  const [probe] = await embedBatch([CALIBRATION_TEXT], options.signal).catch((error: unknown) => {
+    if (!isAppError(error) || error.code !== "input_too_long") throw error;
+    usageTokens = undefined;
+    return embedBatch(["a"], options.signal);
+  });
+  dimensions ??= probe?.length ?? 0;
   const size = dimensions;
+  // The server's count of the calibration text ÷ the local estimate (never below 1).
+  const tokenRatio = Math.max(1, (usageTokens ?? 0) / estimateTokens(CALIBRATION_TEXT));
+  const countTokens = (text: string): number =>
+    Math.min(Buffer.byteLength(text, "utf8") + 2, Math.ceil(estimateTokens(text) * tokenRatio * TOKEN_MARGIN));
 
   const dispose = async (): Promise<void> => {
     disposed = true;
@@ -199,9 +215,7 @@ export async function createHttpEmbedder(options: HttpEmbedderOptions): Promise<
     maxBatchSize,
     baseUrl,
     model,
-    countTokens(text: string): number {
-      return Math.ceil(Buffer.byteLength(text, "utf8") / 3) + 2;
-    },
+    countTokens,
     async embed(texts: readonly string[], embedOptions: EmbedOptions = {}): Promise<Float32Array[]> {
       if (disposed) throw new AppError("internal_error", `${id} was disposed`);
       const vectors: Float32Array[] = [];
@@ -213,6 +227,20 @@ export async function createHttpEmbedder(options: HttpEmbedderOptions): Promise<
     dispose,
     [Symbol.asyncDispose]: dispose,
   };
+}
+
+/**
+ * An upper estimate of a text's tokens for subword tokenizers, which split on whitespace and
+ * punctuation first: every punctuation or symbol character is one token, every word at least one
+ * and at most one per two characters, plus two special tokens (BERT's [CLS] and [SEP]).
+ */
+export function estimateTokens(text: string): number {
+  let tokens = 2;
+  for (const match of text.matchAll(/[\p{L}\p{N}\p{M}]+|[^\s\p{L}\p{N}\p{M}]/gu)) {
+    const piece = match[0];
+    tokens += piece.length === 1 ? 1 : Math.ceil(piece.length / 2);
+  }
+  return tokens;
 }
 
 type FoundModel = {
