@@ -27,6 +27,8 @@ export type EmbeddingModel = {
 export type EmbeddingHolder = {
   readonly configured: boolean;
   readonly model: EmbeddingModel | undefined;
+  /** True once loading failed (the CLI then stops; /v1/embeddings answers 503). */
+  readonly failed: boolean;
   /** The model, or `embeddings_not_configured` / `model_loading` / `dependency_unavailable`. */
   require(): EmbeddingModel;
   setReady(model: EmbeddingModel): void;
@@ -41,6 +43,9 @@ export function createEmbeddingHolder(configured: boolean): EmbeddingHolder {
     configured,
     get model() {
       return model;
+    },
+    get failed() {
+      return failed;
     },
     require() {
       if (!configured) {

@@ -88,11 +88,11 @@ export function registerTgiRoutes(app: FastifyInstance, options: TgiRouteOptions
   });
 }
 
-/** /info's `embedding_model`: null without --embedding-model, `{state}` until it is loaded. */
+/** /info's `embedding_model`: null without --embedding-model, `{state: "loading" | "failed"}` until it is loaded. */
 function embeddingModelInfo(embeddings: EmbeddingHolder | undefined): Record<string, unknown> | null {
   if (embeddings === undefined || !embeddings.configured) return null;
   const served = embeddings.model;
-  if (served === undefined) return { state: "loading" };
+  if (served === undefined) return { state: embeddings.failed ? "failed" : "loading" };
   return {
     state: "ready",
     id: served.name,
