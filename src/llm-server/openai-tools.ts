@@ -2,9 +2,9 @@
  * OpenAI `tools` + `tool_choice` on /v1/chat/completions: request schemas, the prompt, the
  * grammar, and reading the calls back out of the generated text.
  *
- * Prompt (documented fallback, used with every chat template): the tools, as JSON with their
- * parameter schemas, and how to call them go into a system message (appended to the first system
- * message, else a new first one). History: an assistant message's `tool_calls` is rendered as the
+ * Prompt: through the model's chat template when it renders `tools` (src/llm/llama-cpp/prompt.ts),
+ * else the documented fallback: the tools, as JSON with their parameter schemas, and how to call
+ * them go into a system message (appended to the first system message, else a new first one). History: an assistant message's `tool_calls` is rendered as the
  * JSON the model would have written; a `tool` message becomes a user turn
  * `<tool_response id="...">content</tool_response>`.
  * Output: "required" or a named function → a grammar admitting only calls (json-schema-gbnf.ts);
@@ -114,9 +114,9 @@ type HistoryMessage = {
   tool_call_id?: string | null;
 };
 
-/** Chat history with tools → plain messages (see the header), the tool prompt merged in. */
-export function renderToolMessages(messages: readonly HistoryMessage[], plan: ToolPlan | undefined): ChatMessage[] {
-  const rendered: ChatMessage[] = messages.map((message) => {
+/** Chat history with tool calls and results → plain messages (see the header). */
+export function renderToolMessages(messages: readonly HistoryMessage[]): ChatMessage[] {
+  return messages.map((message) => {
     if (message.role === "tool") {
       const id = message.tool_call_id == null ? "" : ` id="${message.tool_call_id}"`;
       return { role: "user", content: `<tool_response${id}>\n${message.text}\n</tool_response>` };
@@ -131,12 +131,25 @@ export function renderToolMessages(messages: readonly HistoryMessage[], plan: To
     }
     return { role: message.role === "developer" ? "system" : message.role, content: message.text };
   });
-  if (plan === undefined || plan.mode === "none") return rendered;
+}
+
+/**
+ * The chat input for a plan: the tools go to a chat template that renders them (`tools`), else
+ * the fallback system text is merged into the first system message (or becomes one).
+ */
+export function toolPromptInput(
+  messages: readonly ChatMessage[],
+  plan: ToolPlan | undefined,
+  templateSupportsTools: boolean,
+): { messages: readonly ChatMessage[]; tools?: readonly ToolDefinition[] } {
+  if (plan === undefined || plan.mode === "none") return { messages };
+  if (templateSupportsTools) return { messages, tools: plan.tools };
   const text = toolSystemText(plan);
-  const first = rendered[0];
-  if (first?.role === "system")
-    return [{ role: "system", content: `${first.content}\n\n${text}` }, ...rendered.slice(1)];
-  return [{ role: "system", content: text }, ...rendered];
+  const first = messages[0];
+  if (first?.role === "system") {
+    return { messages: [{ role: "system", content: `${first.content}\n\n${text}` }, ...messages.slice(1)] };
+  }
+  return { messages: [{ role: "system", content: text }, ...messages] };
 }
 
 /** History arguments are a JSON string; kept as JSON when they parse, else as a JSON string. */

@@ -144,7 +144,6 @@ export function parseChatRequest(raw: unknown): ParsedOpenAiRequest {
         tool_call_id: message.tool_call_id ?? null,
       };
     }),
-    plan,
   );
   const parameters = commonParameters(body);
   if (body.max_completion_tokens != null) parameters.maxNewTokens = body.max_completion_tokens;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseToolCalls, planTools, renderToolMessages } from "./openai-tools.js";
+import { parseToolCalls, planTools, renderToolMessages, toolPromptInput } from "./openai-tools.js";
 import { type ChatDelta, createToolCallStream } from "./tool-call-stream.js";
 
 const fn = (name: string) => ({ type: "function" as const, function: { name } });
@@ -56,21 +56,23 @@ describe("tool call streaming", () => {
 
 describe("tool prompt and history", () => {
   it("puts the tools in the system message and renders calls and results", () => {
-    const messages = renderToolMessages(
-      [
-        { role: "system", text: "Be brief." },
-        {
-          role: "assistant",
-          text: "",
-          tool_calls: [{ id: "c1", type: "function", function: { name: "f", arguments: '{"a":1}' } }],
-        },
-        { role: "tool", text: "42", tool_call_id: "c1" },
-      ],
-      auto,
-    );
+    const history = renderToolMessages([
+      { role: "system", text: "Be brief." },
+      {
+        role: "assistant",
+        text: "",
+        tool_calls: [{ id: "c1", type: "function", function: { name: "f", arguments: '{"a":1}' } }],
+      },
+      { role: "tool", text: "42", tool_call_id: "c1" },
+    ]);
+    const { messages, tools } = toolPromptInput(history, auto, false);
+    expect(tools).toBeUndefined();
     expect(messages[0]?.role).toBe("system");
     expect(messages[0]?.content).toMatch(/^Be brief\.\n\nYou can call these tools/);
     expect(messages[1]).toEqual({ role: "assistant", content: '{"name":"f","arguments":{"a":1}}' });
     expect(messages[2]).toEqual({ role: "user", content: '<tool_response id="c1">\n42\n</tool_response>' });
+
+    // A chat template that renders tools gets them as they are, with no system text added.
+    expect(toolPromptInput(history, auto, true)).toEqual({ messages: history, tools: auto?.tools });
   });
 });

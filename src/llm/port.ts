@@ -5,7 +5,10 @@
 
 export type ChatMessage = { role: "system" | "user" | "assistant"; content: string };
 
-export type LanguageModelInput = { prompt: string } | { messages: readonly ChatMessage[] };
+/** A tool the model may call (OpenAI's `function`): rendered by chat templates that support tools. */
+export type ChatTool = { name: string; description?: string; parameters?: Record<string, unknown> };
+
+export type LanguageModelInput = { prompt: string } | { messages: readonly ChatMessage[]; tools?: readonly ChatTool[] };
 
 export type GenerationParameters = {
   maxNewTokens?: number;

@@ -11,7 +11,7 @@ import { clientDisconnectSignal, startSse } from "../client-connection.js";
 import type { EmbeddingHolder } from "../embedding-holder.js";
 import { errorBody, toAppError } from "../http-errors.js";
 import type { ModelHolder } from "../model-holder.js";
-import { parseToolCalls } from "../openai-tools.js";
+import { parseToolCalls, toolPromptInput } from "../openai-tools.js";
 import {
   chatRequestSchema,
   completionRequestSchema,
@@ -102,7 +102,18 @@ export async function respondToChat(
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<unknown> {
-  return respond(engine, "chat", parseChatRequest(body), request, reply);
+  const parsed = parseChatRequest(body);
+  const input = parsed.engineRequest.input;
+  if (parsed.tools === undefined || !("messages" in input)) return respond(engine, "chat", parsed, request, reply);
+  // The tools go through the model's chat template when it renders them, else a system message.
+  const withTools = toolPromptInput(input.messages, parsed.tools, engine.info.chatTemplateTools);
+  return respond(
+    engine,
+    "chat",
+    { ...parsed, engineRequest: { ...parsed.engineRequest, input: withTools } },
+    request,
+    reply,
+  );
 }
 
 async function respond(

@@ -146,6 +146,8 @@ export type LlamaCppEngine = {
     maxQueue: number;
     maxConcurrentRequests: number;
     chatTemplate: string;
+    /** The chat template renders OpenAI `tools` itself (see prompt.ts); else a system-message fallback. */
+    chatTemplateTools: boolean;
     vocabularySize: number | undefined;
     /** Prompt (prefix) caching on (see LlamaCppEngineOptions.promptCache). */
     promptCache: boolean;

@@ -371,6 +371,9 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
       get chatTemplate() {
         return prompts.chatTemplateName;
       },
+      get chatTemplateTools() {
+        return prompts.templateSupportsTools;
+      },
       vocabularySize: metadataTokens?.length,
       promptCache,
       adapters: adapters.map(({ name, scale }) => ({ name, scale })),
