@@ -65,6 +65,8 @@ describe("tools through the chat template", () => {
   it("the template renders the tools; the fallback system text is not added", async () => {
     const engine = service.holder.require();
     expect(engine.info.chatTemplateTools).toBe(true);
+    const info = await service.app.inject({ method: "GET", url: "/info" });
+    expect((info.json() as { chat_template_tools: boolean }).chat_template_tools).toBe(true);
     let promptTokenIds: readonly number[] = [];
     for await (const event of engine.run({
       input: {

@@ -77,6 +77,7 @@ export function registerTgiRoutes(app: FastifyInstance, options: TgiRouteOptions
       // libuv reads it once when its pool starts; bin/llm-twin.js sets 1 for the serving commands.
       uv_threadpool_size: Number(process.env.UV_THREADPOOL_SIZE ?? 4),
       chat_template: engine.info.chatTemplate,
+      chat_template_tools: engine.info.chatTemplateTools,
       adapters: engine.info.adapters,
       prompt_cache: engine.info.promptCache,
       embedding_model: embeddingModelInfo(options.embeddings),
