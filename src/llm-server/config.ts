@@ -62,6 +62,11 @@ export const llmServerConfigSchema = z.object({
   // model brings its production adapters. Default registry: LLM_TWIN_REGISTRY or <cache dir>/registry.
   registry: z.string().min(1).optional(),
   registryAdapters: z.enum(["production", "off"]).default("production"),
+  // /v1/embeddings (issue 15 item 3): a GGUF embedding model beside the generation model.
+  embeddingModel: z.string().min(1).optional(),
+  embeddingMaxInputs: positiveInt.default(64),
+  // Unset: the embedding model's context − 1.
+  embeddingMaxInputTokens: positiveInt.optional(),
 });
 
 export type LlmServerConfig = Omit<z.output<typeof llmServerConfigSchema>, "loras"> & {

@@ -74,7 +74,7 @@ export function registerIngestCommand(program: Command): void {
     .addOption(
       new Option(
         "--embedder <spec>",
-        'embedder: "auto" (the default GGUF model, downloaded once; static where it cannot be), "static" or "gguf:<path | url | hf:user/repo:quant>"',
+        'embedder: "auto" (the default GGUF model, downloaded once; static where it cannot be), "static", "gguf:<path | url | hf:user/repo:quant>" or "openai:<base-url>[#model]" (HTTP; key in LLM_TWIN_EMBEDDER_API_KEY)',
       )
         .env("LLM_TWIN_EMBEDDER")
         .default(DEFAULT_EMBEDDER_SPEC),

@@ -207,6 +207,26 @@ const FLAGS: Flag[] = [
     env: "LLM_TWIN_REGISTRY_ADAPTERS",
     defaultValue: "production",
   },
+  // /v1/embeddings (issue 15 item 3).
+  {
+    flags: "--embedding-model <source>",
+    description:
+      "GGUF embedding model (path, http(s) URL or hf:) served at POST /v1/embeddings; without it /v1/embeddings is 404",
+    env: "LLM_TWIN_EMBEDDING_MODEL",
+    defaultDescription: "none",
+  },
+  {
+    flags: "--embedding-max-inputs <n>",
+    description: "inputs per /v1/embeddings request (422 beyond)",
+    env: "LLM_TWIN_EMBEDDING_MAX_INPUTS",
+    defaultValue: "64",
+  },
+  {
+    flags: "--embedding-max-input-tokens <n>",
+    description: "tokens per embedding input (422 beyond, never truncated)",
+    env: "LLM_TWIN_EMBEDDING_MAX_INPUT_TOKENS",
+    defaultDescription: "the embedding model's context − 1",
+  },
 ];
 
 export function registerServeLlmCommand(program: Command): void {
@@ -267,6 +287,9 @@ export function registerServeLlmCommand(program: Command): void {
       logLevel: flags.logLevel,
       registry: flags.registry,
       registryAdapters: flags.registryAdapters,
+      embeddingModel: flags.embeddingModel,
+      embeddingMaxInputs: flags.embeddingMaxInputs,
+      embeddingMaxInputTokens: flags.embeddingMaxInputTokens,
     });
     // Loaded here, not at import: llama.cpp and Fastify are not needed by the other commands.
     const { startLlmServer } = await import("../../llm-server/server.js");
@@ -280,7 +303,7 @@ export function registerServeLlmCommand(program: Command): void {
     try {
       const server = await starting;
       try {
-        await server.ready;
+        await Promise.all([server.ready, server.embeddingsReady]);
       } catch (error) {
         await server.shutdown("model failed to load");
         throw error;

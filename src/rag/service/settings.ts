@@ -69,6 +69,8 @@ const settingsSchema = z.object({
   keepAliveTimeoutMs: milliseconds,
   llmTimeoutMs: milliseconds,
   embedderTimeoutMs: milliseconds,
+  embedderRequestTimeoutMs: milliseconds,
+  embedderRetries: integer(0),
   storeTimeoutMs: milliseconds,
   rerankerTimeoutMs: milliseconds,
   readyTimeoutMs: milliseconds,
