@@ -160,6 +160,78 @@ describe("tool calls", () => {
     }
   });
 
+  it("with n = 2 every choice is its own valid call, with its own finish_reason and logprobs", async () => {
+    const completion = await client.chat.completions.create({
+      model: "tiny-chat",
+      messages,
+      tools,
+      tool_choice: { type: "function", function: { name: "get_weather" } },
+      parallel_tool_calls: false,
+      temperature: 1,
+      seed: 5,
+      max_tokens: 128,
+      n: 2,
+      logprobs: true,
+      top_logprobs: 2,
+    });
+    expect(completion.choices.map((choice) => choice.index)).toEqual([0, 1]);
+    for (const choice of completion.choices) {
+      expect(choice.finish_reason).toBe("tool_calls");
+      expect(choice.message.content).toBeNull();
+      const [call, ...others] = choice.message.tool_calls ?? [];
+      expect(others).toHaveLength(0);
+      expect(call?.function.name).toBe("get_weather");
+      expect(validateWeather(JSON.parse(call?.function.arguments ?? "null")), call?.function.arguments).toBe(true);
+      // The logprobs are those of the call's JSON, token by token.
+      const content = choice.logprobs?.content ?? [];
+      expect(content.length).toBeGreaterThan(0);
+      expect(content.map((entry) => entry.token).join("")).toContain('"arguments"');
+      for (const entry of content) {
+        expect(entry.logprob).toBeLessThanOrEqual(0);
+        expect(entry.top_logprobs).toHaveLength(2);
+      }
+    }
+    expect(completion.usage?.completion_tokens).toBeGreaterThan(0);
+  });
+
+  it("streams n = 2 tool calls, each under its choice index, with logprobs on the way", async () => {
+    const stream = await client.chat.completions.create({
+      model: "tiny-chat",
+      messages,
+      tools,
+      tool_choice: { type: "function", function: { name: "get_weather" } },
+      parallel_tool_calls: false,
+      temperature: 1,
+      seed: 13,
+      max_tokens: 128,
+      n: 2,
+      logprobs: true,
+      stream: true,
+    });
+    const args = ["", ""];
+    const names: Array<string | undefined> = [undefined, undefined];
+    const finishReasons: Array<string | null> = [null, null];
+    const logprobCounts = [0, 0];
+    for await (const chunk of stream) {
+      for (const choice of chunk.choices) {
+        const index = choice.index;
+        expect([0, 1]).toContain(index);
+        expect(choice.delta.content ?? "").toBe("");
+        for (const call of choice.delta.tool_calls ?? []) {
+          expect(call.index).toBe(0);
+          names[index] ??= call.function?.name;
+          args[index] += call.function?.arguments ?? "";
+        }
+        logprobCounts[index] = (logprobCounts[index] ?? 0) + (choice.logprobs?.content?.length ?? 0);
+        finishReasons[index] = choice.finish_reason ?? finishReasons[index] ?? null;
+      }
+    }
+    expect(finishReasons).toEqual(["tool_calls", "tool_calls"]);
+    expect(names).toEqual(["get_weather", "get_weather"]);
+    for (const text of args) expect(validateWeather(JSON.parse(text)), text).toBe(true);
+    for (const count of logprobCounts) expect(count).toBeGreaterThan(0);
+  });
+
   it("accepts assistant tool_calls (content null) and tool results in the history", async () => {
     const completion = await client.chat.completions.create({
       model: "tiny-chat",
