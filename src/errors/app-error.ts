@@ -26,6 +26,7 @@ export type ErrorCode =
   | "upstream_unavailable"
   | "dependency_unavailable"
   | "model_not_found"
+  | "embeddings_not_configured"
   | "model_loading"
   | "shutting_down"
   | "fingerprint_mismatch"
@@ -98,6 +99,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   upstream_unavailable: 503,
   dependency_unavailable: 503,
   model_not_found: 404,
+  // serve-llm without --embedding-model asked for /v1/embeddings.
+  embeddings_not_configured: 404,
   model_loading: 503,
   shutting_down: 503,
   fingerprint_mismatch: 409,

@@ -32,6 +32,8 @@ export type GenerateGgufOptions = {
   reranker?: { labels: readonly string[] };
   /** general.name; defaults to "llm-twin-test-<architecture>". */
   name?: string;
+  /** tokenizer.chat_template; default CHATML_TEMPLATE (a template using `tools` tests tool prompts). */
+  chatTemplate?: string;
 };
 
 export type GeneratedGguf = {
@@ -166,7 +168,7 @@ function buildMetadata(options: GenerateGgufOptions): {
   u32("tokenizer.ggml.padding_token_id", vocabulary.eosTokenId);
   metadata.set("tokenizer.ggml.add_bos_token", { type: "bool", value: true });
   metadata.set("tokenizer.ggml.add_eos_token", { type: "bool", value: false });
-  metadata.set("tokenizer.chat_template", { type: "string", value: CHATML_TEMPLATE });
+  metadata.set("tokenizer.chat_template", { type: "string", value: options.chatTemplate ?? CHATML_TEMPLATE });
   if (options.reranker !== undefined) {
     metadata.set("tokenizer.chat_template.rerank", { type: "string", value: RERANK_TEMPLATE });
   }

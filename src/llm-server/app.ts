@@ -19,17 +19,23 @@ import {
   registerApiKeys,
   registerRequestIdHeader,
 } from "../observability/http/index.js";
+import { createEmbeddingHolder, type EmbeddingHolder } from "./embedding-holder.js";
 import { sendError } from "./http-errors.js";
 import type { LlmServerMetrics } from "./metrics.js";
 import type { ModelHolder } from "./model-holder.js";
 import type { ReloadResult } from "./reload.js";
 import { registerAdminRoutes } from "./routes/admin.js";
+import { registerEmbeddingsRoute } from "./routes/embeddings.js";
 import { registerOpenAiRoutes } from "./routes/openai.js";
 import { registerSageMakerRoutes } from "./routes/sagemaker.js";
 import { registerTgiRoutes } from "./routes/tgi.js";
+import { registerTgiCompatRoute } from "./routes/tgi-compat.js";
+import { registerTokenizeRoutes } from "./routes/tokenize.js";
 
 export type LlmServerAppOptions = {
   holder: ModelHolder;
+  /** The embedding model (serve-llm --embedding-model); absent: /v1/embeddings is 404. */
+  embeddings?: EmbeddingHolder;
   metrics: LlmServerMetrics;
   /** Largest accepted request body in bytes. */
   bodyLimitBytes: number;
@@ -107,13 +113,17 @@ export function buildLlmServerApp(options: LlmServerAppOptions): FastifyInstance
     transform: jsonSchemaTransform,
   });
   app.register(swaggerUi, { routePrefix: "/docs" });
+  const embeddings = options.embeddings ?? createEmbeddingHolder(false);
   // Routes in a plugin: after swagger's, so that it sees them.
   app.register(async (routes) => {
-    registerTgiRoutes(routes, { holder: options.holder, version: options.version ?? "0.1.0" });
-    registerOpenAiRoutes(routes, { holder: options.holder, startedAt });
+    registerTgiRoutes(routes, { holder: options.holder, version: options.version ?? "0.1.0", embeddings });
+    registerOpenAiRoutes(routes, { holder: options.holder, startedAt, embeddings });
+    registerEmbeddingsRoute(routes, { embeddings });
     registerSageMakerRoutes(routes, { holder: options.holder });
     const { reload } = options;
     if (reload !== undefined) registerAdminRoutes(routes, { apiKeys: options.apiKeys ?? [], reload });
+    registerTgiCompatRoute(routes, { holder: options.holder });
+    registerTokenizeRoutes(routes, { holder: options.holder });
   });
   app.get("/metrics", { schema: { hide: true } }, async (_request, reply) => {
     const body = await options.metrics.registry.metrics();

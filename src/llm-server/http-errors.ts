@@ -98,7 +98,7 @@ export function isOpenAiRoute(url: string): boolean {
 }
 
 /** Routes of TGI's API and SageMaker's contract: their errors keep TGI's shape. */
-const TGI_ROUTES = new Set(["/generate", "/generate_stream", "/info", "/health", "/invocations", "/ping"]);
+const TGI_ROUTES = new Set(["/", "/generate", "/generate_stream", "/info", "/health", "/invocations", "/ping"]);
 
 export type ErrorShape = "tgi" | "openai" | "project";
 

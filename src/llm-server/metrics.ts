@@ -5,6 +5,7 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { EngineObserver } from "../llm/llama-cpp/index.js";
 import type { ModelHolder } from "./model-holder.js";
+import { createTgiMetrics, type TgiBucketLimits } from "./tgi-metrics.js";
 
 export type LlmServerMetrics = {
   readonly registry: Registry;
@@ -15,8 +16,13 @@ export type LlmServerMetrics = {
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const TOKEN_BUCKETS = [1, 8, 32, 64, 128, 256, 512, 1024, 2048, 4096];
 
-export function createLlmServerMetrics(holder: ModelHolder): LlmServerMetrics {
+/** `tgiBucketLimits`: the token limits TGI's length histograms are cut from (see tgi-metrics.ts). */
+export function createLlmServerMetrics(
+  holder: ModelHolder,
+  options: { tgiBucketLimits?: TgiBucketLimits } = {},
+): LlmServerMetrics {
   const registry = new Registry();
+  const tgi = createTgiMetrics(registry, holder, options.tgiBucketLimits);
   const requests = new Counter({
     name: "llm_twin_requests_total",
     help: "HTTP requests by endpoint, method and status code",
@@ -130,6 +136,7 @@ export function createLlmServerMetrics(holder: ModelHolder): LlmServerMetrics {
     observer: {
       onQueued(ms) {
         queueDuration.observe(ms / 1000);
+        tgi.observer.onQueued(ms);
       },
       onFirstToken(ms) {
         timeToFirstToken.observe(ms / 1000);
@@ -146,11 +153,13 @@ export function createLlmServerMetrics(holder: ModelHolder): LlmServerMetrics {
         requestPromptTokens.observe(summary.promptTokens);
         requestGeneratedTokens.observe(summary.completionTokens);
         generations.inc({ finish_reason: summary.finishReason });
+        tgi.observer.onFinished(summary);
       },
     },
     observeRequest(labels, seconds) {
       requests.inc({ endpoint: labels.endpoint, method: labels.method, status: String(labels.status) });
       requestDuration.observe({ endpoint: labels.endpoint }, seconds);
+      tgi.observeRequest(labels, seconds);
     },
   };
 }

@@ -1,14 +1,22 @@
 /**
  * OpenAI request bodies for /v1/completions and /v1/chat/completions. Fields OpenAI clients send
- * routinely are accepted; values we cannot honour (presence_penalty, tools...) are 422, and
+ * routinely are accepted; values we cannot honour (presence_penalty...) are 422, and
  * unknown fields are 422 too, naming the field. `n` (bounded by --max-n and the parallel
- * sequences, checked by the route) and `logprobs` (chat: boolean + `top_logprobs` 0–20;
- * completions: the legacy integer 0–20) are served. Extensions as in vLLM/llama-server: `top_k`,
+ * sequences, checked by the route), `logprobs` (chat: boolean + `top_logprobs` 0–20;
+ * completions: the legacy integer 0–20) and chat `tools` + `tool_choice` (openai-tools.ts) are served. Extensions as in vLLM/llama-server: `top_k`,
  * `repetition_penalty`, `ignore_eos`, `cache_prompt` (llama-server's: false skips the prompt cache); `logit_bias` also as llama-server's `[[id, bias]]` list.
  */
 import { z } from "zod";
 import { type EngineRequest, MAX_TOP_LOGPROBS } from "../llm/llama-cpp/index.js";
 import type { ChatMessage } from "../llm/port.js";
+import {
+  historyToolCallSchema,
+  planTools,
+  renderToolMessages,
+  type ToolPlan,
+  toolGenerationParameters,
+  toolRequestFields,
+} from "./openai-tools.js";
 import {
   logitBiasSchema,
   normalizeLogitBias,
@@ -40,9 +48,12 @@ const commonFields = {
 };
 
 const messageSchema = z.strictObject({
-  role: z.enum(["system", "developer", "user", "assistant"]),
-  content: z.union([z.string(), z.array(z.strictObject({ type: z.literal("text"), text: z.string() }))]),
+  role: z.enum(["system", "developer", "user", "assistant", "tool"]),
+  // null: an assistant message that only calls tools.
+  content: z.union([z.string(), z.array(z.strictObject({ type: z.literal("text"), text: z.string() }))]).nullable(),
   name: z.string().nullish(),
+  tool_calls: z.array(historyToolCallSchema).nullish(),
+  tool_call_id: z.string().nullish(),
 });
 
 const responseFormatSchema = z.union([
@@ -66,6 +77,7 @@ export const chatRequestSchema = z.strictObject({
   max_completion_tokens: z.int().positive().nullish(),
   top_logprobs: z.int().min(0).max(MAX_TOP_LOGPROBS).nullish(),
   response_format: responseFormatSchema.nullish(),
+  ...toolRequestFields,
 });
 
 export type ParsedOpenAiRequest = {
@@ -78,6 +90,8 @@ export type ParsedOpenAiRequest = {
   n: number;
   /** Log-probabilities asked for: the number of top alternatives per token (0 = the token's own only). */
   logprobs: number | undefined;
+  /** Chat with `tools` (openai-tools.ts); undefined without. */
+  tools?: ToolPlan;
 };
 
 type Common = { [K in keyof typeof commonFields]?: z.output<(typeof commonFields)[K]> };
@@ -125,10 +139,28 @@ export function parseCompletionRequest(raw: unknown): ParsedOpenAiRequest {
 
 export function parseChatRequest(raw: unknown): ParsedOpenAiRequest {
   const body = parseBody(chatRequestSchema, raw);
-  const messages: ChatMessage[] = body.messages.map((message) => ({
-    role: message.role === "developer" ? "system" : message.role,
-    content: typeof message.content === "string" ? message.content : message.content.map((part) => part.text).join(""),
-  }));
+  const plan = planTools(body);
+  const messages: ChatMessage[] = renderToolMessages(
+    body.messages.map((message) => {
+      if (message.role === "tool" && message.tool_call_id == null) {
+        throw unsupported("messages", "with role `tool` need `tool_call_id`");
+      }
+      if (message.content === null && (message.role !== "assistant" || (message.tool_calls ?? []).length === 0)) {
+        throw unsupported("messages", "need `content` (null only for an assistant message with `tool_calls`)");
+      }
+      return {
+        role: message.role,
+        text:
+          message.content === null
+            ? ""
+            : typeof message.content === "string"
+              ? message.content
+              : message.content.map((part) => part.text).join(""),
+        tool_calls: message.tool_calls ?? null,
+        tool_call_id: message.tool_call_id ?? null,
+      };
+    }),
+  );
   if (typeof body.logprobs === "number") throw unsupported("logprobs", "must be a boolean here; use top_logprobs");
   if (body.top_logprobs != null && body.logprobs !== true) {
     throw unsupported("top_logprobs", "requires `logprobs: true`");
@@ -139,6 +171,12 @@ export function parseChatRequest(raw: unknown): ParsedOpenAiRequest {
   const format = body.response_format;
   if (format?.type === "json_object") parameters.jsonSchema = { type: "object" };
   if (format?.type === "json_schema") parameters.jsonSchema = format.json_schema.schema;
+  if (plan !== undefined && plan.mode !== "none") {
+    if (format !== undefined && format !== null && format.type !== "text") {
+      throw unsupported("response_format", "cannot be combined with `tools` (tool calls are JSON already)");
+    }
+    Object.assign(parameters, toolGenerationParameters(plan));
+  }
   return {
     n: body.n ?? 1,
     logprobs,
@@ -147,6 +185,7 @@ export function parseChatRequest(raw: unknown): ParsedOpenAiRequest {
     includeUsage: body.stream_options?.include_usage === true,
     model: body.model ?? undefined,
     echoPrompt: undefined,
+    ...(plan === undefined || plan.mode === "none" ? {} : { tools: plan }),
   };
 }
 

@@ -18,13 +18,20 @@ import { edgeLoggerOptions, listenOrExplain } from "../observability/http/index.
 import { acquire, type ResourceStack } from "../runtime/index.js";
 import { buildLlmServerApp } from "./app.js";
 import type { LlmServerConfig } from "./config.js";
+import { createEmbeddingHolder, type EmbeddingHolder } from "./embedding-holder.js";
+import { loadEmbeddingModel } from "./embedding-model.js";
 import { createLlmServerMetrics } from "./metrics.js";
 import { createModelHolder, type ModelHolder, type ServedVersions } from "./model-holder.js";
 import { createModelReloader, type ModelReloader } from "./reload.js";
+import { DEFAULT_TGI_BUCKET_LIMITS } from "./tgi-metrics.js";
 
 export type RunningLlmServer = {
   app: FastifyInstance;
   holder: ModelHolder;
+  /** The embedding model (--embedding-model), loaded beside the generation model. */
+  embeddings: EmbeddingHolder;
+  /** Resolves when the embedding model serves (at once without one); rejects when it could not be loaded. */
+  embeddingsReady: Promise<void>;
   /** http://host:port actually bound (port 0 picks a free one). */
   url: string;
   /** Resolves when the model serves; rejects when it could not be loaded. */
@@ -46,7 +53,15 @@ export async function startLlmServer(
 ): Promise<RunningLlmServer> {
   const logger = pino(edgeLoggerOptions(config.logLevel, "llm-twin-serve-llm"));
   const holder = createModelHolder();
-  const metrics = createLlmServerMetrics(holder);
+  const metrics = createLlmServerMetrics(holder, {
+    tgiBucketLimits: {
+      maxInputTokens: config.maxInputTokens ?? DEFAULT_TGI_BUCKET_LIMITS.maxInputTokens,
+      maxTotalTokens: config.maxTotalTokens ?? DEFAULT_TGI_BUCKET_LIMITS.maxTotalTokens,
+    },
+  });
+  // The embedding model (--embedding-model) is loaded beside the generation model and is not
+  // touched by POST /admin/reload, which swaps only the generation model.
+  const embeddings = createEmbeddingHolder(config.embeddingModel !== undefined);
   // Set once the loading functions exist (below); the route only runs after listening.
   let reloader: ModelReloader | undefined;
   const loadController = new AbortController();
@@ -57,6 +72,7 @@ export async function startLlmServer(
       "HTTP server",
       buildLlmServerApp({
         holder,
+        embeddings,
         reload: () => {
           if (reloader === undefined) throw new AppError("model_loading", "The model is loading", { retryable: true });
           return reloader.reload();
@@ -83,6 +99,23 @@ export async function startLlmServer(
   const port = typeof address === "object" && address !== null ? address.port : config.port;
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
   logger.info({ url, model: config.model }, "listening; loading the model");
+
+  // The embedding model loads alongside the generation model; once loaded it is owned by the
+  // stack (released before the HTTP server), or released at once when shutdown came first.
+  const embeddingsReady = (async () => {
+    if (config.embeddingModel === undefined) return;
+    const model = await loadEmbeddingModel(config, { signal: loadController.signal, logger });
+    if (holder.state === "stopping" || stack.disposed) {
+      await model.embedder[Symbol.asyncDispose]();
+      throw new Error("shut down while loading");
+    }
+    stack.use("embedding model", model.embedder);
+    embeddings.setReady(model);
+  })();
+  embeddingsReady.catch((error: unknown) => {
+    embeddings.setFailed(error);
+    if (!loadController.signal.aborted) logger.error({ err: error }, "the embedding model could not be loaded");
+  });
 
   const reporterOptions = options.progressStream === undefined ? {} : { stream: options.progressStream as never };
   const resolveFile = (source: string) =>
@@ -184,14 +217,14 @@ export async function startLlmServer(
         clearTimeout(timer);
         if (!finished) logger.warn("grace period over: cancelling the remaining requests");
       }
-      // The model (and engines replaced by a reload that still finish requests), then the HTTP server.
+      // The models (and engines replaced by a reload that still finish requests), then the HTTP server.
       await stack.disposeAsync();
       logger.info("stopped");
     })();
     return shuttingDown;
   }
 
-  return { app, holder, url, ready, resources: stack, shutdown };
+  return { app, holder, embeddings, embeddingsReady, url, ready, resources: stack, shutdown };
 }
 
 function definedOnly<T extends Record<string, unknown>>(values: T): { [K in keyof T]?: Exclude<T[K], undefined> } {

@@ -287,4 +287,30 @@ export const SERVE_LLM_SETTINGS = [
     default: "production",
     help: "production|off: with --model registry:<name>@..., load the adapters registered for that base at stage production as LoRA adapters named by their registry names",
   },
+  // /v1/embeddings (issue 15 item 3): a GGUF embedding model beside the generation model.
+  {
+    key: "embeddingModel",
+    flag: "--embedding-model <source>",
+    env: "LLM_TWIN_EMBEDDING_MODEL",
+    schema: z.string().min(1).optional(),
+    defaultText: "none",
+    help: "GGUF embedding model (path, http(s) URL or hf:) served at POST /v1/embeddings; without it /v1/embeddings is 404",
+  },
+  {
+    key: "embeddingMaxInputs",
+    flag: "--embedding-max-inputs <n>",
+    env: "LLM_TWIN_EMBEDDING_MAX_INPUTS",
+    schema: positiveInt,
+    default: "64",
+    help: "inputs per /v1/embeddings request (422 beyond)",
+  },
+  {
+    key: "embeddingMaxInputTokens",
+    flag: "--embedding-max-input-tokens <n>",
+    env: "LLM_TWIN_EMBEDDING_MAX_INPUT_TOKENS",
+    // Unset: the embedding model's context − 1.
+    schema: positiveInt.optional(),
+    defaultText: "the embedding model's context − 1",
+    help: "tokens per embedding input (422 beyond, never truncated)",
+  },
 ] as const satisfies readonly Setting[];

@@ -5,7 +5,10 @@
 
 export type ChatMessage = { role: "system" | "user" | "assistant"; content: string };
 
-export type LanguageModelInput = { prompt: string } | { messages: readonly ChatMessage[] };
+/** A tool the model may call (OpenAI's `function`): rendered by chat templates that support tools. */
+export type ChatTool = { name: string; description?: string; parameters?: Record<string, unknown> };
+
+export type LanguageModelInput = { prompt: string } | { messages: readonly ChatMessage[]; tools?: readonly ChatTool[] };
 
 export type GenerationParameters = {
   maxNewTokens?: number;
@@ -18,6 +21,8 @@ export type GenerationParameters = {
   seed?: number;
   /** Constrain the output to JSON matching this JSON schema. */
   jsonSchema?: Record<string, unknown>;
+  /** Constrain the output to this GBNF grammar (root rule `root`); takes precedence over jsonSchema. */
+  grammar?: string;
   /** Token id → bias added to its logit (-Infinity bans it). */
   logitBias?: Readonly<Record<number, number>>;
   /** A LoRA adapter the server has loaded, by name (TGI `adapter_id`, OpenAI `model`); default the base model. */

@@ -3,13 +3,20 @@
  * author registered in a temporary registry; `--model registry:base@production` loads the base
  * and its production adapters (listed with their versions and authors); POST /admin/reload swaps
  * in a promoted version; a broken version (changed file, missing file, adapter for another base) is
- * refused and the old one keeps serving.
+ * refused and the old one keeps serving. The embedding model (--embedding-model) is not part of a
+ * reload: it keeps serving /v1/embeddings.
  */
 import { appendFile, copyFile, mkdtemp, rm, unlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateLora, TINY_MODEL_PRESETS, tinyModelPath } from "../../src/gguf/index.js";
+import {
+  generateBertGguf,
+  generateLora,
+  TINY_BERT_OPTIONS,
+  TINY_MODEL_PRESETS,
+  tinyModelPath,
+} from "../../src/gguf/index.js";
 import { defaultBackend } from "../../src/llm/llama-cpp/index.js";
 import { parseLlmServerConfig } from "../../src/llm-server/config.js";
 import { type RunningLlmServer, startLlmServer } from "../../src/llm-server/server.js";
@@ -56,6 +63,11 @@ describe.skipIf(!native)("serve-llm --model registry:...", () => {
     });
     return { status: response.status, json: (await response.json()) as Record<string, unknown> };
   };
+  const embed = async () => {
+    const { status, json } = await request("POST", "/v1/embeddings", { input: ["the twin writes"] });
+    expect(status).toBe(200);
+    return (json.data as Array<{ embedding: number[] }>)[0]?.embedding;
+  };
   const generate = async (adapter: string | undefined, maxNewTokens = 10) => {
     const { status, json } = await request("POST", "/generate", {
       inputs: "The twin writes",
@@ -93,9 +105,11 @@ describe.skipIf(!native)("serve-llm --model registry:...", () => {
       base: "base@1",
       author: "carol-id",
     });
+    const bert = await generateBertGguf(path.join(directory, "tiny-bert.gguf"), TINY_BERT_OPTIONS);
     server = await startLlmServer(
       parseLlmServerConfig({
         model: "registry:base@production",
+        embeddingModel: bert.path,
         registry: storage.location,
         host: "127.0.0.1",
         port: 0,
@@ -108,7 +122,7 @@ describe.skipIf(!native)("serve-llm --model registry:...", () => {
         engine: testEngineBackend().backend,
       }),
     );
-    await server.ready;
+    await Promise.all([server.ready, server.embeddingsReady]);
   });
   afterAll(async () => {
     await server?.shutdown("tests done");
@@ -119,7 +133,7 @@ describe.skipIf(!native)("serve-llm --model registry:...", () => {
     const models = (await request("GET", "/v1/models")).json as {
       data: Array<{ id: string; parent?: string; meta: Record<string, unknown> }>;
     };
-    expect(models.data.map((model) => model.id)).toEqual(["base", "pinned", "twin-alice", "twin-bob"]);
+    expect(models.data.map((model) => model.id)).toEqual(["base", "pinned", "twin-alice", "twin-bob", "tiny-bert"]);
     expect(models.data[0]?.meta.registry).toEqual({ name: "base", version: 1 });
     expect(models.data[1]?.meta).toMatchObject({ registry: { name: "twin-pinned", version: 1 }, author: "dora-id" });
     expect(models.data[2]?.meta).toMatchObject({ registry: { name: "twin-alice", version: 1 }, author: "alice-id" });
@@ -144,6 +158,7 @@ describe.skipIf(!native)("serve-llm --model registry:...", () => {
   });
 
   it("swaps in a promoted adapter version; a request in flight finishes on the old one", async () => {
+    const vector = await embed();
     const before = await generate("twin-alice", 200);
     const inFlight = generate("twin-alice", 200);
     await registerAdapter("twin-alice", "alice-id", 21);
@@ -160,6 +175,11 @@ describe.skipIf(!native)("serve-llm --model registry:...", () => {
     expect(after).not.toBe(before);
     const info = (await request("GET", "/info")).json as { adapters: Array<{ registry: unknown }> };
     expect(info.adapters[1]?.registry).toEqual({ name: "twin-alice", version: 2 });
+    // The embedding model was not reloaded: it still serves, the same vectors, owned by the
+    // server's resource stack (released at shutdown).
+    expect(server.resources.held).toContain("embedding model");
+    expect(await embed()).toEqual(vector);
+    expect((await request("GET", "/info")).json.embedding_model).toMatchObject({ state: "ready", id: "tiny-bert" });
   });
 
   it("refuses a broken version (changed file) and keeps the old one serving", async () => {

@@ -42,7 +42,7 @@ export const INGEST_SETTINGS = [
     env: "LLM_TWIN_EMBEDDER",
     schema: text,
     default: DEFAULT_EMBEDDER_SPEC,
-    help: 'embedder: "auto" (the default GGUF model, downloaded once; static where it cannot be), "static" or "gguf:<path | url | hf:user/repo:quant>"',
+    help: 'embedder: "auto" (the default GGUF model, downloaded once; static where it cannot be), "static", "gguf:<path | url | hf:user/repo:quant>" or "openai:<base-url>[#model]" (HTTP; key in LLM_TWIN_EMBEDDER_API_KEY)',
   },
   {
     key: "recreate",

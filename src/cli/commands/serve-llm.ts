@@ -29,7 +29,7 @@ export function registerServeLlmCommand(program: Command): void {
     try {
       const server = await starting;
       try {
-        await server.ready;
+        await Promise.all([server.ready, server.embeddingsReady]);
       } catch (error) {
         await server.shutdown("model failed to load");
         throw error;

@@ -81,6 +81,7 @@ export function registerServeRagCommand(program: Command): void {
           ...(settings.cacheDir === undefined ? {} : { cacheDir: settings.cacheDir }),
           ...(settings.registry === undefined ? {} : { registry: settings.registry }),
           ...(storeEmbedderId === undefined ? {} : { storeEmbedderId }),
+          http: { timeoutMs: settings.embedderRequestTimeoutMs, retries: settings.embedderRetries },
         }),
       );
       const llm = resources.use(

@@ -187,6 +187,7 @@ export function registerServeCommand(program: Command): void {
           ...(settings.cacheDir === undefined ? {} : { cacheDir: settings.cacheDir }),
           ...(settings.registry === undefined ? {} : { registry: settings.registry }),
           ...(storeEmbedderId === undefined ? {} : { storeEmbedderId }),
+          http: { timeoutMs: settings.embedderRequestTimeoutMs, retries: settings.embedderRetries },
           log,
         }),
       );

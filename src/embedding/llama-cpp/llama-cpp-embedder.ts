@@ -24,6 +24,8 @@ export type LlamaCppEmbedderOptions = GgufModelOptions & {
 export type LlamaCppEmbedder = Embedder & {
   readonly modelPath: string;
   readonly sha256: string;
+  /** Unit vectors of inputs given as token ids (OpenAI's token-array input), each checked against the limit. */
+  embedTokens(inputs: ReadonlyArray<readonly number[]>, options?: EmbedOptions): Promise<Float32Array[]>;
 };
 
 export const DEFAULT_GGUF_MAX_BATCH_SIZE = 32;
@@ -49,6 +51,9 @@ export async function createLlamaCppEmbedder(options: LlamaCppEmbedderOptions): 
   const maxInputTokens = Math.min(options.maxInputTokens ?? usableTokens, usableTokens);
   const dimensions = loadedModel.embeddingVectorSize;
   const id = `gguf:${basename(modelPath)}@${sha256.slice(0, 12)}`;
+  const vocabularySize =
+    (loadedModel.fileInfo.metadata as { tokenizer?: { ggml?: { tokens?: readonly unknown[] } } }).tokenizer?.ggml
+      ?.tokens?.length ?? Number.POSITIVE_INFINITY;
   let disposed = false;
 
   function countTokens(text: string): number {
@@ -66,8 +71,15 @@ export async function createLlamaCppEmbedder(options: LlamaCppEmbedderOptions): 
     }
   }
 
-  async function embedOne(text: string): Promise<Float32Array> {
-    const input = text.trim() === "" ? emptyInput(loadedModel) : text;
+  async function embedOne(text: string | readonly number[]): Promise<Float32Array> {
+    const input =
+      typeof text !== "string"
+        ? text.length === 0
+          ? emptyInput(loadedModel)
+          : (text as Token[])
+        : text.trim() === ""
+          ? emptyInput(loadedModel)
+          : text;
     const embedding = await embeddingContext.getEmbeddingFor(input);
     const values = embedding.vector;
     if (values.length !== dimensions) {
@@ -110,6 +122,30 @@ export async function createLlamaCppEmbedder(options: LlamaCppEmbedderOptions): 
           throw new AppError("aborted", "embedding was aborted", { cause: embedOptions.signal.reason });
         }
         vectors.push(await embedOne(text));
+      }
+      return vectors;
+    },
+    async embedTokens(inputs, embedOptions: EmbedOptions = {}): Promise<Float32Array[]> {
+      if (disposed) throw new AppError("internal_error", `${id} was disposed`);
+      for (const [index, tokens] of inputs.entries()) {
+        if (tokens.length > maxInputTokens) {
+          throw new AppError(
+            "input_too_long",
+            `input ${index} has ${tokens.length} tokens; ${id} accepts at most ${maxInputTokens} (it is never truncated)`,
+            { details: { index, tokens: tokens.length, maxInputTokens } },
+          );
+        }
+        const outside = tokens.find((token) => !Number.isInteger(token) || token < 0 || token >= vocabularySize);
+        if (outside !== undefined) {
+          throw new AppError("validation_error", `input ${index}: token id ${outside} is not in the vocabulary`);
+        }
+      }
+      const vectors: Float32Array[] = [];
+      for (const tokens of inputs) {
+        if (embedOptions.signal?.aborted === true) {
+          throw new AppError("aborted", "embedding was aborted", { cause: embedOptions.signal.reason });
+        }
+        vectors.push(await embedOne(tokens));
       }
       return vectors;
     },

@@ -1,7 +1,9 @@
 /**
  * OpenAI-compatible API: POST /v1/completions, POST /v1/chat/completions (both with `stream`:
  * `data: {chunk}` events, then `data: [DONE]`), GET /v1/models. `n` > 1 runs n sequences sharing
- * the prompt's KV (engine-choices.ts); streamed chunks carry their choice's `index`.
+ * the prompt's KV (engine-choices.ts); streamed chunks carry their choice's `index`. Chat `tools`
+ * (openai-tools.ts): each choice's output is read back as tool calls, streamed as
+ * `delta.tool_calls` (tool-call-stream.ts).
  */
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
@@ -9,8 +11,10 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { checkChoices, type EngineEvent, type LlamaCppEngine, runChoices } from "../../llm/llama-cpp/index.js";
 import type { FinishReason } from "../../llm/port.js";
 import { clientDisconnectSignal, startSse } from "../client-connection.js";
+import type { EmbeddingHolder } from "../embedding-holder.js";
 import { errorBody, toAppError } from "../http-errors.js";
 import type { ModelHolder } from "../model-holder.js";
+import { parseToolCalls, toolPromptInput } from "../openai-tools.js";
 import {
   chatRequestSchema,
   completionRequestSchema,
@@ -18,13 +22,17 @@ import {
   parseChatRequest,
   parseCompletionRequest,
 } from "../schemas-openai.js";
+import { type ChatDelta, createToolCallStream, type ToolCallStream } from "../tool-call-stream.js";
 import { type ChatLogprob, chatLogprob, createCompletionLogprobs } from "./openai-logprobs.js";
 
 type Kind = "completion" | "chat";
 
 const OPENAI_FINISH_REASON: Record<FinishReason, string> = { length: "length", eos: "stop", stop: "stop" };
 
-export function registerOpenAiRoutes(app: FastifyInstance, options: { holder: ModelHolder; startedAt: number }): void {
+export function registerOpenAiRoutes(
+  app: FastifyInstance,
+  options: { holder: ModelHolder; startedAt: number; embeddings?: EmbeddingHolder },
+): void {
   const { holder } = options;
   const typed = app.withTypeProvider<ZodTypeProvider>();
   const tags = ["OpenAI"];
@@ -68,6 +76,7 @@ export function registerOpenAiRoutes(app: FastifyInstance, options: { holder: Mo
           parent: engine.modelId,
           meta: { lora_scale: adapter.scale, ...registryMeta(holder, adapter.name) },
         })),
+        ...embeddingModelEntries(options.embeddings, options.startedAt),
       ],
     };
   });
@@ -82,6 +91,27 @@ export function registryMeta(
   return { registry: served?.registry ?? null, author: served?.author ?? null };
 }
 
+/** The embedding model's /v1/models entry, once it is loaded. */
+function embeddingModelEntries(embeddings: EmbeddingHolder | undefined, startedAt: number): unknown[] {
+  const served = embeddings?.model;
+  if (served === undefined) return [];
+  return [
+    {
+      id: served.name,
+      object: "model",
+      created: Math.floor(startedAt / 1000),
+      owned_by: "llm-twin",
+      meta: {
+        type: "embedding",
+        embedder_id: served.embedder.id,
+        dimensions: served.embedder.dimensions,
+        max_input_tokens: served.embedder.maxInputTokens,
+        max_inputs: served.maxInputs,
+      },
+    },
+  ];
+}
+
 /** Answers an OpenAI chat body (also sent to SageMaker's /invocations by chat clients). */
 export async function respondToChat(
   engine: LlamaCppEngine,
@@ -89,7 +119,18 @@ export async function respondToChat(
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<unknown> {
-  return respond(engine, "chat", parseChatRequest(body), request, reply);
+  const parsed = parseChatRequest(body);
+  const input = parsed.engineRequest.input;
+  if (parsed.tools === undefined || !("messages" in input)) return respond(engine, "chat", parsed, request, reply);
+  // The tools go through the model's chat template when it renders them, else a system message.
+  const withTools = toolPromptInput(input.messages, parsed.tools, engine.info.chatTemplateTools);
+  return respond(
+    engine,
+    "chat",
+    { ...parsed, engineRequest: { ...parsed.engineRequest, input: withTools } },
+    request,
+    reply,
+  );
 }
 
 async function respond(
@@ -136,11 +177,15 @@ async function respond(
         : kind === "chat"
           ? { content: chatLogprobs[index] ?? [], refusal: null }
           : (completionLogprobs[index]?.result() ?? null);
+      const toolCalls = parsed.tools === undefined ? undefined : parseToolCalls(text, parsed.tools);
       const choice =
-        kind === "chat"
-          ? { index, message: { role: "assistant", content: text }, logprobs: choiceLogprobs }
-          : { index, text, logprobs: choiceLogprobs };
-      return { ...choice, finish_reason: OPENAI_FINISH_REASON[event.finishReason] };
+        kind !== "chat"
+          ? { index, text, logprobs: choiceLogprobs }
+          : toolCalls === undefined
+            ? { index, message: { role: "assistant", content: text }, logprobs: choiceLogprobs }
+            : { index, message: { role: "assistant", content: null, tool_calls: toolCalls }, logprobs: choiceLogprobs };
+      const finishReason = toolCalls === undefined ? OPENAI_FINISH_REASON[event.finishReason] : "tool_calls";
+      return { ...choice, finish_reason: finishReason };
     });
     return reply.send({
       id,
@@ -157,7 +202,7 @@ async function respond(
   const object = kind === "chat" ? "chat.completion.chunk" : "text_completion";
   const chunk = (
     index: number,
-    delta: string | null,
+    delta: string | ChatDelta | null,
     finishReason: string | null,
     options: { role?: string; logprobs?: unknown } = {},
   ): string => {
@@ -168,11 +213,13 @@ async function respond(
             delta:
               delta === null
                 ? {}
-                : options.role === undefined
-                  ? { content: delta }
-                  : { role: options.role, content: delta },
+                : typeof delta !== "string"
+                  ? delta
+                  : options.role === undefined
+                    ? { content: delta }
+                    : { role: options.role, content: delta },
           }
-        : { index, text: delta ?? "" };
+        : { index, text: typeof delta === "string" ? delta : "" };
     return JSON.stringify({
       id,
       object,
@@ -182,6 +229,10 @@ async function respond(
     });
   };
   const finished: Array<Extract<EngineEvent, { type: "done" }>> = [];
+  // One tool-call stream per choice: its text leaves as `delta.content` or `delta.tool_calls`.
+  const toolStreams: Array<ToolCallStream | undefined> = Array.from({ length: parsed.n }, () =>
+    parsed.tools === undefined ? undefined : createToolCallStream(parsed.tools),
+  );
   try {
     for (let index = 0; index < parsed.n; index += 1) {
       if (kind === "chat") await sse.send(chunk(index, "", null, { role: "assistant" }));
@@ -198,12 +249,25 @@ async function respond(
           : kind === "chat"
             ? mapDefined(chatLogprob(engine, event), (content) => ({ content: [content], refusal: null }))
             : completionLogprobs[choice]?.push(event);
-        if (event.text.length > 0 || entry !== undefined) {
-          await sse.send(chunk(choice, event.text, null, entry === undefined ? {} : { logprobs: entry }));
+        const extra = entry === undefined ? {} : { logprobs: entry };
+        const toolStream = toolStreams[choice];
+        if (toolStream === undefined) {
+          if (event.text.length > 0 || entry !== undefined) await sse.send(chunk(choice, event.text, null, extra));
+        } else {
+          // The token's log-probabilities go with its first delta, or alone when the tool-call
+          // stream holds its text back.
+          const deltas = event.text.length > 0 ? toolStream.push(event.text) : [];
+          if (deltas.length === 0 && entry !== undefined) await sse.send(chunk(choice, null, null, extra));
+          for (const [position, delta] of deltas.entries()) {
+            await sse.send(chunk(choice, delta, null, position === 0 ? extra : {}));
+          }
         }
       } else if (event.type === "done") {
         finished.push(event);
-        await sse.send(chunk(choice, null, OPENAI_FINISH_REASON[event.finishReason]));
+        const rest = toolStreams[choice]?.finish();
+        for (const delta of rest?.deltas ?? []) await sse.send(chunk(choice, delta, null));
+        const finishReason = rest?.calledTools === true ? "tool_calls" : OPENAI_FINISH_REASON[event.finishReason];
+        await sse.send(chunk(choice, null, finishReason));
       }
       next = await run.next();
     }

@@ -8,12 +8,13 @@ import { AppError } from "../../errors/index.js";
 import { checkChoices, type EngineEvent, type LlamaCppEngine, runChoices } from "../../llm/llama-cpp/index.js";
 import type { FinishReason } from "../../llm/port.js";
 import { clientDisconnectSignal, startSse } from "../client-connection.js";
+import type { EmbeddingHolder } from "../embedding-holder.js";
 import { errorBody, toAppError } from "../http-errors.js";
 import type { ModelHolder } from "../model-holder.js";
 import { MAX_STOP_SEQUENCES, type ParsedTgiRequest, parseTgiRequest, tgiRequestSchema } from "../schemas-tgi.js";
 import { registryMeta } from "./openai.js";
 
-export type TgiRouteOptions = { holder: ModelHolder; version: string };
+export type TgiRouteOptions = { holder: ModelHolder; version: string; embeddings?: EmbeddingHolder };
 
 type TgiToken = { id: number; text: string; logprob: number | null; special: boolean };
 
@@ -78,15 +79,32 @@ export function registerTgiRoutes(app: FastifyInstance, options: TgiRouteOptions
       // libuv reads it once when its pool starts; bin/llm-twin.js sets 1 for the serving commands.
       uv_threadpool_size: Number(process.env.UV_THREADPOOL_SIZE ?? 4),
       chat_template: engine.info.chatTemplate,
+      chat_template_tools: engine.info.chatTemplateTools,
       adapters: engine.info.adapters.map((adapter) => ({ ...adapter, ...registryMeta(holder, adapter.name) })),
       model_registry: holder.served.model,
       prompt_cache: engine.info.promptCache,
+      embedding_model: embeddingModelInfo(options.embeddings),
       router: "llm-twin",
       version: options.version,
       sha: null,
       docker_label: null,
     };
   });
+}
+
+/** /info's `embedding_model`: null without --embedding-model, `{state: "loading" | "failed"}` until it is loaded. */
+function embeddingModelInfo(embeddings: EmbeddingHolder | undefined): Record<string, unknown> | null {
+  if (embeddings === undefined || !embeddings.configured) return null;
+  const served = embeddings.model;
+  if (served === undefined) return { state: embeddings.failed ? "failed" : "loading" };
+  return {
+    state: "ready",
+    id: served.name,
+    embedder_id: served.embedder.id,
+    dimensions: served.embedder.dimensions,
+    max_input_tokens: served.embedder.maxInputTokens,
+    max_inputs: served.maxInputs,
+  };
 }
 
 type Sequence = {

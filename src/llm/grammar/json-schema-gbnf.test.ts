@@ -12,6 +12,7 @@ import type { EngineBackendName } from "../llama-cpp/decode-port.js";
 import { createLlamaCppEngine, type LlamaCppEngine } from "../llama-cpp/engine.js";
 import { nativeAddonBuilt } from "../llama-cpp/native/addon.js";
 import { jsonSchemaToGbnf } from "./json-schema-gbnf.js";
+import { toolCallsSchema } from "./tool-call-grammar.js";
 
 /** Schemas small enough that a document fits in the token budget below. */
 const SCHEMAS: Record<string, Record<string, unknown>> = {
@@ -36,6 +37,22 @@ const SCHEMAS: Record<string, Record<string, unknown>> = {
       { type: "array", items: { type: "string", maxLength: 3 }, maxItems: 2 },
     ],
   },
+  // What /v1/chat/completions constrains tool calls with (tool_choice "required", parallel calls).
+  toolCalls: toolCallsSchema(
+    [
+      {
+        name: "get_weather",
+        parameters: {
+          type: "object",
+          properties: { city: { type: "string", maxLength: 4 }, days: { type: "integer", minimum: 1, maximum: 7 } },
+          required: ["days"],
+          additionalProperties: false,
+        },
+      },
+      { name: "now" },
+    ],
+    { parallel: true },
+  ),
 };
 
 describe("jsonSchemaToGbnf", () => {

@@ -82,6 +82,8 @@ export type EngineObserver = {
     cachedPromptTokens: number;
     completionTokens: number;
     finishReason: FinishReason | "error";
+    /** From admission (a sequence acquired) to the end; 0 when never admitted. */
+    inferenceMs?: number;
   }): void;
 };
 
@@ -178,6 +180,8 @@ export type LlamaCppEngine = {
     maxQueue: number;
     maxConcurrentRequests: number;
     chatTemplate: string;
+    /** The chat template renders OpenAI `tools` itself (see prompt.ts); else a system-message fallback. */
+    chatTemplateTools: boolean;
     vocabularySize: number | undefined;
     /** Prompt (prefix) caching on (see LlamaCppEngineOptions.promptCache). */
     promptCache: boolean;
@@ -188,6 +192,16 @@ export type LlamaCppEngine = {
   };
   run(request: EngineRequest): AsyncGenerator<EngineEvent, void, void>;
   countTokens(input: LanguageModelInput): number;
+  /**
+   * Token ids of a text (llama-server's /tokenize): `parseSpecial` (default true) reads control
+   * tokens written as text; `addSpecial` (default false) prepends BOS when the model wants one.
+   */
+  tokenize(text: string, options?: { addSpecial?: boolean; parseSpecial?: boolean }): number[];
+  /**
+   * A token's text after `previous` (its leading space kept; control tokens included); a
+   * byte-fallback token that is not UTF-8 alone: its bytes.
+   */
+  pieceOf(token: number, previous?: number): string | number[];
   /** Text of tokens; `special` renders control tokens (BOS, <|im_start|>...) as text. */
   detokenize(tokens: readonly number[], special?: boolean): string;
   stats(): EngineStats;

@@ -241,6 +241,7 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
     let completionTokens = 0;
     let cachedPromptTokens = 0;
     let finishReason: FinishReason | "error" = "error";
+    let admittedAt: number | undefined;
     try {
       const cachePrompt = promptCache && parameters.cachePrompt !== false;
       try {
@@ -254,7 +255,8 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
       } catch (error) {
         throw signal.aborted ? cancelled() : error;
       }
-      const queueMs = performance.now() - queuedAt;
+      admittedAt = performance.now();
+      const queueMs = admittedAt - queuedAt;
       observer.onQueued?.(queueMs);
       yield { type: "start", promptTokens, promptTokenIds: prompt.tokens, queueMs, seed: setup.seed };
 
@@ -385,7 +387,8 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
     } finally {
       running.delete(controller);
       if (slot !== undefined) admission.release(slot);
-      observer.onFinished?.({ promptTokens, cachedPromptTokens, completionTokens, finishReason });
+      const inferenceMs = admittedAt === undefined ? 0 : performance.now() - admittedAt;
+      observer.onFinished?.({ promptTokens, cachedPromptTokens, completionTokens, finishReason, inferenceMs });
       settle();
     }
   }
@@ -406,6 +409,9 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
       get chatTemplate() {
         return prompts.chatTemplateName;
       },
+      get chatTemplateTools() {
+        return prompts.templateSupportsTools;
+      },
       vocabularySize: metadataTokens?.length,
       promptCache,
       adapters: adapters.map(({ name, scale }) => ({ name, scale })),
@@ -414,6 +420,20 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
     run,
     detokenize(tokens, special = false) {
       return model.detokenize(tokens as Token[], special);
+    },
+    tokenize(text, tokenizeOptions = {}) {
+      const tokens = [...model.tokenize(text, tokenizeOptions.parseSpecial ?? true)] as number[];
+      const bos = model.tokens.bos;
+      if (tokenizeOptions.addSpecial === true && bos !== null && model.tokens.shouldPrependBosToken) {
+        if (tokens[0] !== bos) tokens.unshift(bos);
+      }
+      return tokens;
+    },
+    pieceOf(token, previous) {
+      const text = model.detokenize([token] as Token[], true, previous === undefined ? undefined : [previous as Token]);
+      if (!text.includes("\uFFFD")) return text;
+      const byte = /^<0x([0-9A-Fa-f]{2})>$/.exec(String(metadataTokens?.[token] ?? ""));
+      return byte?.[1] === undefined ? text : [Number.parseInt(byte[1], 16)];
     },
     countTokens(languageModelInput) {
       return prompts.build(languageModelInput).tokens.length;

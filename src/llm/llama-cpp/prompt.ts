@@ -3,9 +3,16 @@
  * a BOS token prepended when the model wants one; chat messages go through the model's own chat
  * template (node-llama-cpp resolves it from the GGUF metadata, Jinja templates included).
  */
-import { type ChatHistoryItem, type ChatWrapper, type LlamaModel, resolveChatWrapper } from "node-llama-cpp";
+import {
+  type ChatHistoryItem,
+  type ChatModelFunctions,
+  type ChatWrapper,
+  JinjaTemplateChatWrapper,
+  type LlamaModel,
+  resolveChatWrapper,
+} from "node-llama-cpp";
 import { AppError } from "../../errors/index.js";
-import type { ChatMessage, LanguageModelInput } from "../port.js";
+import type { ChatMessage, ChatTool, LanguageModelInput } from "../port.js";
 
 export type PromptTokens = {
   tokens: number[];
@@ -17,17 +24,28 @@ export type PromptTokens = {
 export type PromptBuilder = {
   build(input: LanguageModelInput): PromptTokens;
   readonly chatTemplateName: string;
+  /**
+   * The model's Jinja chat template renders `tools` (node-llama-cpp found its tool-call syntax):
+   * tools given with the messages then go through the template; otherwise callers describe them
+   * in a system message.
+   */
+  readonly templateSupportsTools: boolean;
 };
 
 export function createPromptBuilder(model: LlamaModel): PromptBuilder {
   const chatWrapper: ChatWrapper = resolveChatWrapper(model);
   const wrapper = (): ChatWrapper => chatWrapper;
+  const templateSupportsTools =
+    chatWrapper instanceof JinjaTemplateChatWrapper && chatWrapper.usingJinjaFunctionCallTemplate;
   return {
     get chatTemplateName() {
       return wrapper().wrapperName;
     },
+    templateSupportsTools,
     build(input) {
-      if ("messages" in input) return buildChat(model, wrapper(), input.messages);
+      if ("messages" in input) {
+        return buildChat(model, wrapper(), input.messages, templateSupportsTools ? input.tools : undefined);
+      }
       const tokens = model.tokenize(input.prompt, true);
       const bos = model.tokens.bos;
       if (tokens.length > 0 && bos !== null && model.tokens.shouldPrependBosToken && tokens[0] !== bos) {
@@ -38,7 +56,12 @@ export function createPromptBuilder(model: LlamaModel): PromptBuilder {
   };
 }
 
-function buildChat(model: LlamaModel, wrapper: ChatWrapper, messages: readonly ChatMessage[]): PromptTokens {
+function buildChat(
+  model: LlamaModel,
+  wrapper: ChatWrapper,
+  messages: readonly ChatMessage[],
+  tools: readonly ChatTool[] | undefined,
+): PromptTokens {
   if (messages.length === 0) {
     throw new AppError("validation_error", "Input validation error: `messages` cannot be empty");
   }
@@ -48,7 +71,22 @@ function buildChat(model: LlamaModel, wrapper: ChatWrapper, messages: readonly C
     return { type: "model", response: [message.content] };
   });
   history.push({ type: "model", response: [] });
-  const state = wrapper.generateContextState({ chatHistory: history });
+  const availableFunctions: ChatModelFunctions | undefined =
+    tools === undefined || tools.length === 0
+      ? undefined
+      : Object.fromEntries(
+          tools.map((tool) => [
+            tool.name,
+            {
+              ...(tool.description === undefined ? {} : { description: tool.description }),
+              ...(tool.parameters === undefined ? {} : { params: tool.parameters as never }),
+            },
+          ]),
+        );
+  const state = wrapper.generateContextState({
+    chatHistory: history,
+    ...(availableFunctions === undefined ? {} : { availableFunctions, documentFunctionParams: true }),
+  });
   const tokens = state.contextText.tokenize(model.tokenizer) as number[];
   const stopTokenIds: number[] = [];
   const stopTexts: string[] = [];

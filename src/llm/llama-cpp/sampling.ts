@@ -31,16 +31,21 @@ export type SamplingFactory = {
   create(parameters: GenerationParameters & { ignoreEos?: boolean }, history: () => number[]): Promise<SamplingSetup>;
 };
 
-/** JSON schema → compiled grammar, compiled once per schema (small LRU), shared by both backends. */
-export function createGrammarCache(llama: Llama): (schema: Record<string, unknown>) => Promise<LlamaGrammar> {
+/**
+ * JSON schema (or GBNF text) → compiled grammar, compiled once per schema (small LRU), shared by
+ * both backends.
+ */
+export function createGrammarCache(llama: Llama): (schema: Record<string, unknown> | string) => Promise<LlamaGrammar> {
   const grammars = new Map<string, Promise<LlamaGrammar>>();
   return async function grammarFor(schema) {
-    const key = JSON.stringify(schema);
+    const key = typeof schema === "string" ? `gbnf:${schema}` : JSON.stringify(schema);
     let grammar = grammars.get(key);
     if (grammar === undefined) {
       // Our own converter, not createGrammarForJsonSchema: its numbers are unbounded (Infinity)
       // and it ignores keywords such as minimum or maxLength (issue #15 item 6).
-      grammar = Promise.resolve().then(() => llama.createGrammar({ grammar: jsonSchemaToGbnf(schema) }));
+      grammar = Promise.resolve().then(() =>
+        llama.createGrammar({ grammar: typeof schema === "string" ? schema : jsonSchemaToGbnf(schema) }),
+      );
       grammars.set(key, grammar);
       if (grammars.size > GRAMMAR_CACHE_SIZE) {
         const oldest = grammars.keys().next().value;
@@ -129,8 +134,9 @@ export function createSamplingFactory(llama: Llama, model: LlamaModel): Sampling
         }
         options.tokenBias = tokenBias;
       }
-      if (parameters.jsonSchema !== undefined) {
-        const grammar = await grammarFor(parameters.jsonSchema);
+      const grammarSource = parameters.grammar ?? parameters.jsonSchema;
+      if (grammarSource !== undefined) {
+        const grammar = await grammarFor(grammarSource);
         options.grammarEvaluationState = new LlamaGrammarEvaluationState({ model, grammar });
       }
       return { options, seed };

@@ -48,7 +48,7 @@ export const RAG_SERVICE_OPTIONS = [
     flag: "--embedder <spec>",
     env: "LLM_TWIN_EMBEDDER",
     schema: z.string().min(1),
-    help: "embedder: auto (the default GGUF model, downloaded once; the store's own embedder, or static where it cannot be downloaded), static or gguf:<path|url|hf:...|registry:<name>@<version|stage>> (must match the store)",
+    help: "embedder: auto (the default GGUF model, downloaded once; the store's own embedder, or static where it cannot be downloaded), static, gguf:<path|url|hf:...|registry:<name>@<version|stage>> or openai:<base-url>[#model] (an OpenAI-compatible /embeddings API, e.g. serve-llm --embedding-model; key in LLM_TWIN_EMBEDDER_API_KEY) (must match the store)",
     default: DEFAULT_EMBEDDER_SPEC,
   },
   {
@@ -367,6 +367,23 @@ export const RAG_SERVICE_OPTIONS = [
     schema: milliseconds,
     help: "deadline of the embedding call",
     default: String(d.embedderTimeoutMs),
+  },
+  // HTTP embedder (--embedder openai:...), issue 15 item 3.
+  {
+    key: "embedderRequestTimeoutMs",
+    flag: "--embedder-request-timeout-ms <ms>",
+    env: "LLM_TWIN_EMBEDDER_REQUEST_TIMEOUT_MS",
+    schema: milliseconds,
+    help: "HTTP embedder (openai:): timeout of each HTTP attempt",
+    default: "30000",
+  },
+  {
+    key: "embedderRetries",
+    flag: "--embedder-retries <n>",
+    env: "LLM_TWIN_EMBEDDER_RETRIES",
+    schema: integer(0),
+    help: "HTTP embedder (openai:): retries after a network failure, timeout, 429 or 5xx",
+    default: "2",
   },
   {
     key: "storeTimeoutMs",

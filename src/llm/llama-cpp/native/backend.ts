@@ -157,8 +157,9 @@ export async function createNativeBackend(
       const bias = logitBiasEntries(parameters, vocabularySize);
       if (bias.length > 0) params.logitBias = Float64Array.from(bias.flat());
       if (parameters.ignoreEos === true) params.ignoreEos = true;
-      if (parameters.jsonSchema !== undefined) {
-        const grammar = await grammarFor(parameters.jsonSchema);
+      const grammarSource = parameters.grammar ?? parameters.jsonSchema;
+      if (grammarSource !== undefined) {
+        const grammar = await grammarFor(grammarSource);
         params.grammar = grammar.grammar;
         params.grammarRoot = grammar.rootRuleName;
       }
