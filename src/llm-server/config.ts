@@ -30,6 +30,8 @@ export const llmServerConfigSchema = z.object({
   flashAttention: z.enum(["auto", "on", "off"]).default("auto"),
   promptCache: z.enum(["on", "off"]).default("on"),
   loras: z.array(z.string()).default([]),
+  // Unset: 2 with --lora, else 1 (src/llm/llama-cpp/engine.ts, defaultLoraContexts).
+  loraContexts: positiveInt.max(64).optional(),
   contextSize: positiveInt.optional(),
   maxConcurrentRequests: positiveInt.optional(),
   maxQueue: z.coerce.number().int().min(0).optional(),

@@ -89,6 +89,7 @@ export async function startLlmServer(
       ...definedOnly({
         threads: config.threads,
         threadsBatch: config.threadsBatch,
+        loraContexts: config.loraContexts,
         backend: config.engine,
         modelId: config.modelId,
         contextSize: config.contextSize,

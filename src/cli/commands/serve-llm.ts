@@ -83,6 +83,13 @@ const FLAGS: Flag[] = [
     defaultValue: "on",
   },
   {
+    flags: "--lora-contexts <n>",
+    description:
+      "llama.cpp contexts (each with its own KV memory) in which requests for different LoRA adapters decode concurrently; more adapter sets in use take turns",
+    env: "LLM_TWIN_LORA_CONTEXTS",
+    defaultDescription: "2 with --lora, else 1",
+  },
+  {
     flags: "--context-size <n>",
     description: "context tokens per sequence",
     env: "LLM_TWIN_CONTEXT_SIZE",
@@ -225,6 +232,7 @@ export function registerServeLlmCommand(program: Command): void {
       flashAttention: flags.flashAttention,
       promptCache: flags.promptCache,
       loras: flags.lora,
+      loraContexts: flags.loraContexts,
       contextSize: flags.contextSize,
       maxConcurrentRequests: flags.maxConcurrentRequests,
       maxQueue: flags.maxQueue,

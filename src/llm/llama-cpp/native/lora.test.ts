@@ -1,8 +1,9 @@
 /**
  * LoRA adapters in the native loop, on generated adapters (src/gguf/generate-lora.ts) for
  * the tiny chat model: an adapter changes greedy output, scale 0 equals the base, jobs of different
- * adapters decoded concurrently each get their own output, and an adapter for another base model is
- * refused when the loop loads.
+ * adapters decoded concurrently each get their own output (one context rotating among adapters, or
+ * one context per adapter set decoding at once), none is starved by a steady stream on another, and
+ * an adapter for another base model is refused when the loop loads.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -12,12 +13,22 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateLora, TINY_MODEL_PRESETS, tinyModelPath } from "../../../gguf/index.js";
 import { createNativeLoop, loadedLibllamaPath, type NativeGenerationLoop, nativeAddonBuilt } from "./addon.js";
 
-function greedy(loop: NativeGenerationLoop, slot: number, prompt: number[], adapter?: number): Promise<number[]> {
+function greedy(
+  loop: NativeGenerationLoop,
+  slot: number,
+  prompt: number[],
+  adapter?: number,
+  maxTokens = 12,
+  onToken?: (count: number) => void,
+): Promise<number[]> {
   return new Promise((resolve, reject) => {
     const tokens: number[] = [];
-    const params = { maxTokens: 12, ignoreEos: true, ...(adapter === undefined ? {} : { adapter }) };
+    const params = { maxTokens, ignoreEos: true, ...(adapter === undefined ? {} : { adapter }) };
     loop.start(slot, Uint32Array.from(prompt), params, (token, _logprob, done, error) => {
-      if (token !== undefined) tokens.push(token);
+      if (token !== undefined) {
+        tokens.push(token);
+        onToken?.(tokens.length);
+      }
       if (done === "error") reject(new Error(error));
       else if (done !== undefined) resolve(tokens);
     });
@@ -95,5 +106,94 @@ describe.skipIf(!nativeAddonBuilt())("LoRA adapters in the native loop", () => {
     await expect(createNativeLoop({ ...(await options()), loras: [{ path: other, scale: 1 }] })).rejects.toThrow(
       /not a LoRA adapter for this base model/,
     );
+  });
+});
+
+describe.skipIf(!nativeAddonBuilt())("LoRA adapters decoded at once in several contexts", () => {
+  let llama: Llama;
+  let directory: string;
+  const loops: NativeGenerationLoop[] = [];
+  let loras: Array<{ path: string; scale: number }>;
+  const open = async (contexts: number): Promise<NativeGenerationLoop> => {
+    const loop = await createNativeLoop({
+      libraryPath: loadedLibllamaPath(),
+      modelPath: await tinyModelPath("chat"),
+      contextSize: 256,
+      sequences: 3,
+      batchSize: 64,
+      // One thread per context: contexts decoding at once each get one.
+      threads: 1,
+      flashAttention: "auto",
+      loras,
+      contexts,
+      // The loop waits for each delivery: it runs at most one step ahead of what the test counts.
+      maxPendingDeliveries: 1,
+    });
+    loops.push(loop);
+    return loop;
+  };
+  beforeAll(async () => {
+    llama = await getLlama({ gpu: false, build: "never", logLevel: "error" as never });
+    directory = await mkdtemp(path.join(tmpdir(), "llm-twin-lora-contexts-"));
+    loras = [];
+    for (const seed of [7, 9]) {
+      const file = path.join(directory, `style-${seed}.gguf`);
+      await generateLora(file, { base: TINY_MODEL_PRESETS.chat, rank: 4, alpha: 4, seed });
+      loras.push({ path: file, scale: 1 });
+    }
+  });
+  afterAll(async () => {
+    for (const loop of loops) loop.dispose();
+    await llama?.dispose();
+    if (directory !== undefined) await rm(directory, { recursive: true, force: true });
+  });
+
+  // Adapter a, adapter b and the base at once: each output equals the same request served alone.
+  it.each([1, 2, 3])("gives each of 2 adapters + the base its solo output, %i context(s)", async (contexts) => {
+    const loop = await open(contexts);
+    const prompts = [
+      [1, 40, 41, 42],
+      [1, 50, 51],
+      [1, 60, 61, 62, 63],
+    ];
+    const adapters = [0, 1, undefined];
+    const solo: number[][] = [];
+    for (let index = 0; index < 3; index += 1) {
+      solo.push(await greedy(loop, index, prompts[index] ?? [], adapters[index], 24));
+    }
+    expect(solo[0]).not.toEqual(solo[1]);
+    for (let round = 0; round < 2; round += 1) {
+      // Slots rotate between rounds, so a slot's cached prefix of another adapter is not reused.
+      const together = await Promise.all(
+        [0, 1, 2].map((index) => greedy(loop, (index + round) % 3, prompts[index] ?? [], adapters[index], 24)),
+      );
+      expect(together).toEqual(solo);
+    }
+  });
+
+  // A steady stream on adapter a (two long jobs) does not stall a short request on adapter b: it
+  // ends while the stream has produced a bounded number of tokens (one context: b waits at most one
+  // turn of 16 steps, then keeps the context for its 4 tokens; two: b decodes alongside).
+  it.each([
+    [1, 24],
+    [2, 8],
+  ])("does not starve an adapter behind a steady stream on another, %i context(s)", async (contexts, bound) => {
+    const loop = await open(contexts);
+    let streamed = 0;
+    let startedB: Promise<number[]> | undefined;
+    let streamedAtB = Number.POSITIVE_INFINITY;
+    const onToken = (): void => {
+      streamed += 1;
+      if (streamed === 4) {
+        startedB = greedy(loop, 2, [1, 70, 71], 1, 4).then((tokens) => {
+          streamedAtB = streamed;
+          return tokens;
+        });
+      }
+    };
+    await Promise.all([greedy(loop, 0, [1, 80, 81], 0, 100, onToken), greedy(loop, 1, [1, 90, 91], 0, 100, onToken)]);
+    expect(await startedB).toHaveLength(4);
+    // Tokens of the stream (two per step) from b's start to b's end.
+    expect(streamedAtB - 4).toBeLessThanOrEqual(2 * bound);
   });
 });
