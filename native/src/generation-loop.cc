@@ -1022,23 +1022,30 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
       if (contexts_[context].batch.n_tokens > 0) decoding.push_back(context);
     }
     if (decoding.empty()) return;
+    // At most `threads` contexts decode at once (one thread each at least), so the loop never uses
+    // more threads than asked; more contexts than that decode in turns within the step.
     int32_t count = static_cast<int32_t>(decoding.size());
+    int32_t wave = std::min(count, std::max(1, std::min(threads_, threads_batch_)));
     for (int32_t i = 0; i < count; i += 1) {
       ContextState& state = contexts_[decoding[static_cast<size_t>(i)]];
-      int32_t threads = std::max(1, threads_ / count + (i < threads_ % count ? 1 : 0));
-      int32_t threads_batch = std::max(1, threads_batch_ / count + (i < threads_batch_ % count ? 1 : 0));
+      int32_t lane = i % wave;
+      int32_t threads = std::max(1, threads_ / wave + (lane < threads_ % wave ? 1 : 0));
+      int32_t threads_batch = std::max(1, threads_batch_ / wave + (lane < threads_batch_ % wave ? 1 : 0));
       if (threads != state.threads || threads_batch != state.threads_batch) {
         api_.llama_set_n_threads(state.ctx, threads, threads_batch);
         state.threads = threads;
         state.threads_batch = threads_batch;
       }
     }
-    for (int32_t i = 1; i < count; i += 1) {
-      ContextState* state = &contexts_[decoding[static_cast<size_t>(i)]];
-      workers[static_cast<size_t>(i - 1)]->Post([this, state] { Decode(*state); });
+    for (int32_t first = 0; first < count; first += wave) {
+      int32_t last = std::min(count, first + wave);
+      for (int32_t i = first + 1; i < last; i += 1) {
+        ContextState* state = &contexts_[decoding[static_cast<size_t>(i)]];
+        workers[static_cast<size_t>(i - first - 1)]->Post([this, state] { Decode(*state); });
+      }
+      Decode(contexts_[decoding[static_cast<size_t>(first)]]);
+      for (int32_t i = first + 1; i < last; i += 1) workers[static_cast<size_t>(i - first - 1)]->Wait();
     }
-    Decode(contexts_[decoding[0]]);
-    for (int32_t i = 1; i < count; i += 1) workers[static_cast<size_t>(i - 1)]->Wait();
     std::call_once(g_atexit_once, [] { std::atexit(&StopLiveLoopsAtExit); });
     for (size_t context : decoding) {
       const ContextState& state = contexts_[context];
