@@ -7,7 +7,7 @@
  *
  * With --vs-llama-server, llama.cpp's llama-server (built once from the llama.cpp source
  * node-llama-cpp ships, never downloaded; bench/support/llama-server.ts) runs beside it with the same
- * model, adapters (`--lora a.gguf --lora b.gguf --lora-init-without-apply`), slots and threads; its
+ * model, adapters (`--lora a.gguf,b.gguf --lora-init-without-apply`), slots and threads; its
  * adapter clients select theirs per request (`lora: [{id, scale: 1}]`). Runs alternate between the
  * two servers. Target: ours ÷ llama-server on the 2-adapter load ≥ 1.0 (issue 15).
  *
@@ -156,7 +156,8 @@ export async function run(args: string[]): Promise<void> {
         threads: options.threads,
         contextPerSlot: options.contextSize,
         // Loaded at scale 0: a request without `lora` is the base model's.
-        extraArgs: ["--lora", adapters[0] ?? "", "--lora", adapters[1] ?? "", "--lora-init-without-apply"],
+        // (Comma-separated: a repeated --lora keeps only the last one in this llama.cpp version.)
+        extraArgs: ["--lora", adapters.join(","), "--lora-init-without-apply"],
       });
       targets.push({
         name: "llama-server",
