@@ -13,7 +13,7 @@
  *
  * options: --runs 2  --requests-per-client 3  --max-tokens 64  --prompt-words 32  --threads 2
  *          --context-size 512  --rank 8  --lora-contexts <n> (serve-llm's; default its own)
- *          --vs-llama-server  --json
+ *          --vs-llama-server  --prebuilt (side by side: skip npm run build:llama)  --json
  */
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
@@ -24,7 +24,7 @@ import { llmTwinCacheDirectory } from "../../src/gguf/tiny-model-path.js";
 import { freePort } from "../../src/testing/free-port.js";
 import { banTokensBelow, type CompletionSettings, makePrompts, runLoad } from "../support/completion-load.js";
 import { ensureLlamaServer, type ManagedServer, startLlamaServer } from "../support/llama-server.js";
-import { ensureNativeAddon } from "../support/local-llama-build.js";
+import { ensureNativeAddon, ensureServingBuilds } from "../support/local-llama-build.js";
 import { startServeLlm } from "../support/serve-llm.js";
 
 export const name = "lora";
@@ -41,6 +41,7 @@ type Options = {
   rank: number;
   loraContexts: number | undefined;
   vsLlamaServer: boolean;
+  prebuilt: boolean;
   json: boolean;
 };
 
@@ -55,6 +56,7 @@ function parseOptions(args: string[]): Options {
     rank: 8,
     loraContexts: undefined,
     vsLlamaServer: false,
+    prebuilt: false,
     json: false,
   };
   const keys: Record<string, keyof Options> = {
@@ -77,6 +79,7 @@ function parseOptions(args: string[]): Options {
       index += 1;
     } else if (flag === "--json") options.json = true;
     else if (flag === "--vs-llama-server") options.vsLlamaServer = true;
+    else if (flag === "--prebuilt") options.prebuilt = true;
     else throw new Error(`unknown option ${flag}`);
   }
   return options;
@@ -127,7 +130,10 @@ export async function run(args: string[]): Promise<void> {
   const log = (message: string): void => {
     process.stderr.write(`${message}\n`);
   };
-  await ensureNativeAddon(log);
+  // Side by side, serve-llm runs llama.cpp built for this machine as llama-server is
+  // (npm run build:llama, once), unless --prebuilt keeps node-llama-cpp's portable binaries.
+  if (options.vsLlamaServer && !options.prebuilt) await ensureServingBuilds(log);
+  else await ensureNativeAddon(log);
   const binary = options.vsLlamaServer ? await ensureLlamaServer({ report: log }) : undefined;
   const modelPath = await tinyModelPath("bench-66m");
   const adapters = [await benchAdapter(options.rank, 21), await benchAdapter(options.rank, 22)];

@@ -15,13 +15,13 @@
  *
  * options: --prefix-tokens 1000  --suffix-tokens 50  --requests 10  --max-tokens 8  --threads 2
  *          --parallel 4  --context-size 2048  --model <gguf>  --serve-args "<extra flags>"
- *          --vs-llama-server  --json
+ *          --vs-llama-server  --prebuilt (side by side: skip npm run build:llama)  --json
  */
 import { tinyModelPath } from "../../src/gguf/index.js";
 import { freePort } from "../../src/testing/free-port.js";
 import { banTokensBelow, makePrompts, percentiles } from "../support/completion-load.js";
 import { ensureLlamaServer, type ManagedServer, startLlamaServer } from "../support/llama-server.js";
-import { ensureNativeAddon } from "../support/local-llama-build.js";
+import { ensureNativeAddon, ensureServingBuilds } from "../support/local-llama-build.js";
 import { startServeLlm } from "../support/serve-llm.js";
 
 export const name = "prompt-cache";
@@ -39,6 +39,7 @@ type Options = {
   model: string | undefined;
   serveArgs: string[];
   vsLlamaServer: boolean;
+  prebuilt: boolean;
   json: boolean;
 };
 
@@ -54,6 +55,7 @@ function parseOptions(args: string[]): Options {
     model: undefined,
     serveArgs: [],
     vsLlamaServer: false,
+    prebuilt: false,
     json: false,
   };
   const numbers: Record<string, keyof Options> = {
@@ -82,6 +84,7 @@ function parseOptions(args: string[]): Options {
       index += 1;
     } else if (flag === "--json") options.json = true;
     else if (flag === "--vs-llama-server") options.vsLlamaServer = true;
+    else if (flag === "--prebuilt") options.prebuilt = true;
     else throw new Error(`unknown option ${flag}`);
   }
   return options;
@@ -136,7 +139,10 @@ export async function run(args: string[]): Promise<void> {
   const log = (message: string): void => {
     process.stderr.write(`${message}\n`);
   };
-  await ensureNativeAddon(log);
+  // Side by side, serve-llm runs llama.cpp built for this machine as llama-server is
+  // (npm run build:llama, once), unless --prebuilt keeps node-llama-cpp's portable binaries.
+  if (options.vsLlamaServer && !options.prebuilt) await ensureServingBuilds(log);
+  else await ensureNativeAddon(log);
   const binary = options.vsLlamaServer ? await ensureLlamaServer({ report: log }) : undefined;
   const modelPath = options.model ?? (await tinyModelPath("bench-66m"));
   const server = await startServeLlm({
