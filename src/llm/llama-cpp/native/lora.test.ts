@@ -3,7 +3,8 @@
  * the tiny chat model: an adapter changes greedy output, scale 0 equals the base, jobs of different
  * adapters decoded concurrently each get their own output (one context rotating among adapters, or
  * one context per adapter set decoding at once), none is starved by a steady stream on another, and
- * an adapter for another base model is refused when the loop loads.
+ * an adapter for another base model is refused when the loop loads; n > 1 siblings copy prompt KV within
+ * their context and prompt logprobs come from the job's own context.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -37,6 +38,27 @@ function greedy(
       }
       if (done === "error") reject(new Error(error));
       else if (done !== undefined) resolve(tokens);
+    });
+  });
+}
+
+type JobResult = { tokens: number[]; cached: number | undefined; promptLogprobs: number[] };
+
+function runJob(
+  loop: NativeGenerationLoop,
+  slot: number,
+  prompt: number[],
+  params: NativeSamplingParams,
+): Promise<JobResult> {
+  return new Promise((resolve, reject) => {
+    const tokens: number[] = [];
+    let promptLogprobs: number[] = [];
+    loop.start(slot, Uint32Array.from(prompt), { ignoreEos: true, ...params }, (token, ...rest) => {
+      const [, done, error, cached, , prompted] = rest;
+      if (token !== undefined) tokens.push(token);
+      if (prompted !== undefined) promptLogprobs = Array.from(prompted);
+      if (done === "error") reject(new Error(error));
+      else if (done !== undefined) resolve({ tokens, cached, promptLogprobs });
     });
   });
 }
@@ -195,20 +217,7 @@ describe.skipIf(!nativeAddonBuilt())("LoRA adapters decoded at once in several c
     const loop = await open(2);
     const promptA = [1, 100, 101, 102, 103];
     const promptB = [1, 110, 111];
-    const run = (slot: number, prompt: number[], params: NativeSamplingParams) =>
-      new Promise<{ tokens: number[]; cached: number | undefined }>((resolve, reject) => {
-        const tokens: number[] = [];
-        loop.start(
-          slot,
-          Uint32Array.from(prompt),
-          { ignoreEos: true, ...params },
-          (token, _lp, done, error, cached) => {
-            if (token !== undefined) tokens.push(token);
-            if (done === "error") reject(new Error(error));
-            else if (done !== undefined) resolve({ tokens, cached });
-          },
-        );
-      });
+    const run = (slot: number, prompt: number[], params: NativeSamplingParams) => runJob(loop, slot, prompt, params);
     const soloA = (await run(1, promptA, { maxTokens: 16, adapter: 0, cachePrompt: false })).tokens;
     const soloB = (await run(0, promptB, { maxTokens: 40, adapter: 1, cachePrompt: false })).tokens;
     expect(soloA).not.toEqual(soloB.slice(0, 16));
@@ -231,6 +240,24 @@ describe.skipIf(!nativeAddonBuilt())("LoRA adapters decoded at once in several c
     expect(againB.tokens).toEqual(soloB);
     expect(later.tokens).toEqual(soloA);
     expect(later.cached).toBe(promptA.length - 1);
+  });
+
+  // Prompt logprobs read the logits of the context the job decodes in (the second one here, the
+  // first decoding adapter b).
+  it("reports prompt logprobs on an adapter in a second context as when served alone", async () => {
+    const loop = await open(2);
+    const promptA = [1, 120, 121, 122, 123, 124];
+    const solo = await runJob(loop, 1, promptA, { maxTokens: 4, adapter: 0, promptLogprobs: true });
+    expect(solo.promptLogprobs).toHaveLength(promptA.length - 1);
+    const [, together] = await Promise.all([
+      runJob(loop, 0, [1, 130, 131], { maxTokens: 30, adapter: 1 }),
+      runJob(loop, 1, promptA, { maxTokens: 4, adapter: 0, promptLogprobs: true }),
+    ]);
+    expect(together.tokens).toEqual(solo.tokens);
+    expect(together.promptLogprobs).toHaveLength(promptA.length - 1);
+    together.promptLogprobs.forEach((value, index) => {
+      expect(value).toBeCloseTo(solo.promptLogprobs[index] ?? Number.NaN, 4);
+    });
   });
 
   // A steady stream on adapter a (two long jobs) does not stall a short request on adapter b: it
