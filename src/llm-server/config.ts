@@ -32,6 +32,8 @@ export const llmServerConfigSchema = z.object({
   // Most sequences per request (OpenAI n, TGI best_of); also bounded by --parallel.
   maxN: positiveInt.default(8),
   loras: z.array(z.string()).default([]),
+  // Unset: 2 with --lora, else 1 (src/llm/llama-cpp/engine.ts, defaultLoraContexts).
+  loraContexts: positiveInt.max(64).optional(),
   contextSize: positiveInt.optional(),
   maxConcurrentRequests: positiveInt.optional(),
   maxQueue: z.coerce.number().int().min(0).optional(),

@@ -91,6 +91,13 @@ const FLAGS: Flag[] = [
     defaultValue: "8",
   },
   {
+    flags: "--lora-contexts <n>",
+    description:
+      "llama.cpp contexts (each with its own KV memory) in which requests for different LoRA adapters decode concurrently; more adapter sets in use take turns",
+    env: "LLM_TWIN_LORA_CONTEXTS",
+    defaultDescription: "2 with --lora, else 1",
+  },
+  {
     flags: "--context-size <n>",
     description: "context tokens per sequence",
     env: "LLM_TWIN_CONTEXT_SIZE",
@@ -268,6 +275,7 @@ export function registerServeLlmCommand(program: Command): void {
       promptCache: flags.promptCache,
       maxN: flags.maxN,
       loras: flags.lora,
+      loraContexts: flags.loraContexts,
       contextSize: flags.contextSize,
       maxConcurrentRequests: flags.maxConcurrentRequests,
       maxQueue: flags.maxQueue,
