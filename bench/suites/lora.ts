@@ -5,20 +5,31 @@
  * OpenAI `model`), alternating runs on the same server. Target: adapters ÷ base ≥ 0.8 (issue 15).
  * Greedy, ignore_eos, token ids below 300 banned (random weights emit invalid UTF-8).
  *
+ * With --vs-llama-server, llama.cpp's llama-server (built once from the llama.cpp source
+ * node-llama-cpp ships, never downloaded; bench/support/llama-server.ts) runs beside it with the same
+ * model, adapters (`--lora a.gguf,b.gguf --lora-init-without-apply`), slots and threads; its
+ * adapter clients select theirs per request (`lora: [{id, scale: 1}]`). Runs alternate between the
+ * two servers. Target: ours ÷ llama-server on the 2-adapter load ≥ 1.0 (issue 15).
+ *
  * options: --runs 2  --requests-per-client 3  --max-tokens 64  --prompt-words 32  --threads 2
- *          --context-size 512  --rank 8  --json
+ *          --context-size 512  --rank 8  --lora-contexts <n> (serve-llm's; default its own)
+ *          --vs-llama-server  --prebuilt (side by side: skip npm run build:llama)  --json
  */
+import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { generateLora } from "../../src/gguf/generate-lora.js";
 import { optionsHash, TINY_MODEL_PRESETS, tinyModelPath } from "../../src/gguf/index.js";
 import { llmTwinCacheDirectory } from "../../src/gguf/tiny-model-path.js";
+import { freePort } from "../../src/testing/free-port.js";
 import { banTokensBelow, type CompletionSettings, makePrompts, runLoad } from "../support/completion-load.js";
-import { ensureNativeAddon } from "../support/local-llama-build.js";
+import { ensureLlamaServer, type ManagedServer, startLlamaServer } from "../support/llama-server.js";
+import { ensureNativeAddon, ensureServingBuilds } from "../support/local-llama-build.js";
 import { startServeLlm } from "../support/serve-llm.js";
 
 export const name = "lora";
-export const description = "tok/s of 4 clients on 2 LoRA adapters ÷ 4 clients on the base model (native engine)";
+export const description =
+  "tok/s of 4 clients on 2 LoRA adapters ÷ 4 clients on the base model (native engine; --vs-llama-server)";
 
 type Options = {
   runs: number;
@@ -28,6 +39,9 @@ type Options = {
   threads: number;
   contextSize: number;
   rank: number;
+  loraContexts: number | undefined;
+  vsLlamaServer: boolean;
+  prebuilt: boolean;
   json: boolean;
 };
 
@@ -40,6 +54,9 @@ function parseOptions(args: string[]): Options {
     threads: 2,
     contextSize: 512,
     rank: 8,
+    loraContexts: undefined,
+    vsLlamaServer: false,
+    prebuilt: false,
     json: false,
   };
   const keys: Record<string, keyof Options> = {
@@ -50,6 +67,7 @@ function parseOptions(args: string[]): Options {
     "--threads": "threads",
     "--context-size": "contextSize",
     "--rank": "rank",
+    "--lora-contexts": "loraContexts",
   };
   for (let index = 0; index < args.length; index += 1) {
     const flag = args[index] ?? "";
@@ -60,6 +78,8 @@ function parseOptions(args: string[]): Options {
       (options as Record<string, unknown>)[key] = value;
       index += 1;
     } else if (flag === "--json") options.json = true;
+    else if (flag === "--vs-llama-server") options.vsLlamaServer = true;
+    else if (flag === "--prebuilt") options.prebuilt = true;
     else throw new Error(`unknown option ${flag}`);
   }
   return options;
@@ -71,82 +91,155 @@ async function benchAdapter(rank: number, seed: number): Promise<string> {
   const directory = path.join(llmTwinCacheDirectory(), "test-models");
   await mkdir(directory, { recursive: true });
   const file = path.join(directory, `bench-66m-lora-r${rank}-s${seed}-${optionsHash(base)}.gguf`);
-  const { existsSync } = await import("node:fs");
   if (!existsSync(file)) await generateLora(file, { base, rank, alpha: rank, seed, magnitude: 0.05 });
   return file;
 }
 
+/** How one server is asked for adapter a, adapter b, or the base. */
+type Target = {
+  name: "ours" | "llama-server";
+  server: ManagedServer;
+  adapter(which: "a" | "b"): Partial<CompletionSettings>;
+};
+
+type Measured = { base: number[]; split: number[] };
+
+async function measureBase(target: Target, prompts: string[], settings: CompletionSettings): Promise<number> {
+  const result = await runLoad(target.server.url, prompts, 4, settings);
+  if (result.failed > 0) throw new Error(`${target.name}: base requests failed: ${result.firstError}`);
+  return result.tokensPerSecond;
+}
+
+async function measureSplit(target: Target, prompts: string[], settings: CompletionSettings): Promise<number> {
+  const half = prompts.length / 2;
+  const started = performance.now();
+  const results = await Promise.all([
+    runLoad(target.server.url, prompts.slice(0, half), 2, { ...settings, ...target.adapter("a") }),
+    runLoad(target.server.url, prompts.slice(half), 2, { ...settings, ...target.adapter("b") }),
+  ]);
+  const failed = results.reduce((sum, result) => sum + result.failed, 0);
+  if (failed > 0) {
+    throw new Error(`${target.name}: adapter requests failed: ${results.find((r) => r.firstError)?.firstError}`);
+  }
+  const tokens = results.reduce((sum, result) => sum + result.completionTokens, 0);
+  return tokens / ((performance.now() - started) / 1000);
+}
+
 export async function run(args: string[]): Promise<void> {
   const options = parseOptions(args);
-  await ensureNativeAddon((message) => process.stderr.write(`${message}\n`));
+  const log = (message: string): void => {
+    process.stderr.write(`${message}\n`);
+  };
+  // Side by side, serve-llm runs llama.cpp built for this machine as llama-server is
+  // (npm run build:llama, once), unless --prebuilt keeps node-llama-cpp's portable binaries.
+  if (options.vsLlamaServer && !options.prebuilt) await ensureServingBuilds(log);
+  else await ensureNativeAddon(log);
+  const binary = options.vsLlamaServer ? await ensureLlamaServer({ report: log }) : undefined;
   const modelPath = await tinyModelPath("bench-66m");
   const adapters = [await benchAdapter(options.rank, 21), await benchAdapter(options.rank, 22)];
-  const server = await startServeLlm({
-    modelPath,
-    parallel: 4,
-    threads: options.threads,
-    contextSize: options.contextSize,
-    extraArgs: ["--lora", `a=${adapters[0]}`, "--lora", `b=${adapters[1]}`],
-  });
-  const settings: CompletionSettings = { maxTokens: options.maxTokens, logitBias: banTokensBelow(300) };
-  const perRun = options.requestsPerClient * 4;
+  const targets: Target[] = [];
   try {
-    // Warm-up, both modes.
-    await runLoad(server.url, makePrompts(4, options.promptWords, 1), 4, settings);
-    await runLoad(server.url, makePrompts(2, options.promptWords, 2), 2, { ...settings, model: "a" });
-    const base: number[] = [];
-    const split: number[] = [];
+    const ours = await startServeLlm({
+      modelPath,
+      parallel: 4,
+      threads: options.threads,
+      contextSize: options.contextSize,
+      extraArgs: [
+        "--lora",
+        `a=${adapters[0]}`,
+        "--lora",
+        `b=${adapters[1]}`,
+        ...(options.loraContexts === undefined ? [] : ["--lora-contexts", String(options.loraContexts)]),
+      ],
+    });
+    targets.push({ name: "ours", server: ours, adapter: (which) => ({ model: which }) });
+    if (binary !== undefined) {
+      const server = await startLlamaServer({
+        binary,
+        modelPath,
+        port: await freePort(),
+        parallel: 4,
+        threads: options.threads,
+        contextPerSlot: options.contextSize,
+        // Loaded at scale 0: a request without `lora` is the base model's.
+        // (Comma-separated: a repeated --lora keeps only the last one in this llama.cpp version.)
+        extraArgs: ["--lora", adapters.join(","), "--lora-init-without-apply"],
+      });
+      targets.push({
+        name: "llama-server",
+        server,
+        adapter: (which) => ({ extraBody: { lora: [{ id: which === "a" ? 0 : 1, scale: 1 }] } }),
+      });
+    }
+    const settings: CompletionSettings = { maxTokens: options.maxTokens, logitBias: banTokensBelow(300) };
+    const perRun = options.requestsPerClient * 4;
+    const measured = new Map<Target["name"], Measured>();
+    for (const target of targets) {
+      measured.set(target.name, { base: [], split: [] });
+      // Warm-up, both modes.
+      await runLoad(target.server.url, makePrompts(4, options.promptWords, 1), 4, settings);
+      await runLoad(target.server.url, makePrompts(2, options.promptWords, 2), 2, {
+        ...settings,
+        ...target.adapter("a"),
+      });
+    }
     for (let runIndex = 0; runIndex < options.runs; runIndex += 1) {
       const prompts = makePrompts(perRun, options.promptWords, 100 + runIndex);
-      const half = perRun / 2;
-      const measureBase = async () => {
-        const result = await runLoad(server.url, prompts, 4, settings);
-        base.push(result.tokensPerSecond);
-      };
-      const measureSplit = async () => {
-        const started = performance.now();
-        const results = await Promise.all([
-          runLoad(server.url, prompts.slice(0, half), 2, { ...settings, model: "a" }),
-          runLoad(server.url, prompts.slice(half), 2, { ...settings, model: "b" }),
-        ]);
-        const failed = results.reduce((sum, result) => sum + result.failed, 0);
-        if (failed > 0) throw new Error(`adapter requests failed: ${results.find((r) => r.firstError)?.firstError}`);
-        const tokens = results.reduce((sum, result) => sum + result.completionTokens, 0);
-        split.push(tokens / ((performance.now() - started) / 1000));
-      };
-      // Alternating order between runs.
-      if (runIndex % 2 === 0) {
-        await measureBase();
-        await measureSplit();
-      } else {
-        await measureSplit();
-        await measureBase();
+      // Alternating order between runs: servers, and base vs adapters.
+      const order = runIndex % 2 === 0 ? targets : [...targets].reverse();
+      for (const target of order) {
+        const figures = measured.get(target.name) as Measured;
+        if (runIndex % 2 === 0) {
+          figures.base.push(await measureBase(target, prompts, settings));
+          figures.split.push(await measureSplit(target, prompts, settings));
+        } else {
+          figures.split.push(await measureSplit(target, prompts, settings));
+          figures.base.push(await measureBase(target, prompts, settings));
+        }
       }
     }
     const mean = (values: number[]): number => values.reduce((sum, value) => sum + value, 0) / values.length;
+    const summary = (figures: Measured) => ({
+      baseTokensPerSecond: mean(figures.base),
+      adaptersTokensPerSecond: mean(figures.split),
+      ratio: mean(figures.split) / mean(figures.base),
+    });
+    const oursSummary = summary(measured.get("ours") as Measured);
+    const llama = measured.get("llama-server");
+    const llamaSummary = llama === undefined ? undefined : summary(llama);
     const result = {
-      baseTokensPerSecond: mean(base),
-      adaptersTokensPerSecond: mean(split),
-      ratio: mean(split) / mean(base),
+      ...oursSummary,
+      ...(llamaSummary === undefined
+        ? {}
+        : {
+            llamaServer: llamaSummary,
+            oursOverLlamaServer: {
+              adapters: oursSummary.adaptersTokensPerSecond / llamaSummary.adaptersTokensPerSecond,
+              base: oursSummary.baseTokensPerSecond / llamaSummary.baseTokensPerSecond,
+            },
+          }),
       runs: options.runs,
       requestsPerRun: perRun,
       maxTokens: options.maxTokens,
       rank: options.rank,
+      loraContexts: options.loraContexts ?? "default",
     };
     if (options.json) {
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       return;
     }
-    process.stdout.write(
-      [
-        `lora: 4 clients, ${perRun} requests × ${options.maxTokens} tokens per run, ${options.runs} runs, rank ${options.rank}`,
-        `  base model           ${result.baseTokensPerSecond.toFixed(1)} tok/s`,
-        `  2 adapters (2 + 2)   ${result.adaptersTokensPerSecond.toFixed(1)} tok/s`,
-        `  adapters ÷ base: ${result.ratio.toFixed(2)} (target ≥ 0.8)`,
-        "",
-      ].join("\n"),
-    );
+    const lines = [
+      `lora: 4 clients, ${perRun} requests × ${options.maxTokens} tokens per run, ${options.runs} runs, rank ${options.rank}`,
+      `  ours          base ${oursSummary.baseTokensPerSecond.toFixed(1)} tok/s  2 adapters (2 + 2) ${oursSummary.adaptersTokensPerSecond.toFixed(1)} tok/s  adapters ÷ base ${oursSummary.ratio.toFixed(2)} (target ≥ 0.8)`,
+    ];
+    if (llamaSummary !== undefined && result.oursOverLlamaServer !== undefined) {
+      lines.push(
+        `  llama-server  base ${llamaSummary.baseTokensPerSecond.toFixed(1)} tok/s  2 adapters (2 + 2) ${llamaSummary.adaptersTokensPerSecond.toFixed(1)} tok/s  adapters ÷ base ${llamaSummary.ratio.toFixed(2)}`,
+        `  ours ÷ llama-server: 2 adapters ${result.oursOverLlamaServer.adapters.toFixed(2)} (target ≥ 1.0), base ${result.oursOverLlamaServer.base.toFixed(2)}`,
+      );
+    }
+    process.stdout.write(`${lines.join("\n")}\n\n`);
   } finally {
-    await server.stop();
+    for (const target of targets) await target.server.stop();
   }
 }

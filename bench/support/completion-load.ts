@@ -13,6 +13,8 @@ export type CompletionSettings = {
   logitBias: Record<string, number>;
   model?: string;
   timeoutMs?: number;
+  /** More body fields, e.g. llama-server's per-request `lora: [{id, scale}]`. */
+  extraBody?: Record<string, unknown>;
 };
 
 export type RequestResult = {
@@ -105,6 +107,7 @@ export async function streamCompletion(
         stream_options: { include_usage: true },
         ignore_eos: true,
         logit_bias: settings.logitBias,
+        ...settings.extraBody,
       }),
       signal: AbortSignal.timeout(settings.timeoutMs ?? 300_000),
     });

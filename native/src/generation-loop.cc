@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <stdexcept>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -87,6 +88,81 @@ struct SlotState {
   int32_t prompt_batch_count = 0;
   size_t prompt_batch_pos = 0;  // the prompt position of that first token
   std::vector<float> prompt_logprobs;
+  int32_t context = 0;          // the context holding the sequence (the cached KV; the job's decodes)
+};
+
+// One llama_context of the loop, sharing the model with the others. Each has its own KV memory
+// (every slot's sequence) and its own LoRA adapter set: with several contexts, jobs of different
+// adapters go to different contexts and their decode steps run concurrently, each context keeping
+// its adapter (no graph rebuild per switch). A context shared by several adapters rotates its steps.
+struct ContextState {
+  llama_context* ctx = nullptr;
+  llama_batch batch{};
+  bool has_batch = false;
+  int32_t step_adapter = -1;     // the adapter of the current step
+  int32_t applied_adapter = -1;  // the adapter set on the context
+  int32_t steps_on_adapter = 0;  // consecutive steps of step_adapter
+  int32_t threads = 0;           // the thread counts last set on the context
+  int32_t threads_batch = 0;
+  int32_t status = 0;  // this step's llama_decode status
+  std::string failure;  // an exception escaping this step's decode
+};
+
+// A thread that runs one task at a time for the loop thread: the decode of a second context while
+// the loop thread decodes the first. Persistent, so llama.cpp's CPU workers are not recreated per
+// step.
+class DecodeWorker {
+ public:
+  DecodeWorker() : thread_([this] { Run(); }) {}
+  ~DecodeWorker() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+  DecodeWorker(const DecodeWorker&) = delete;
+  DecodeWorker& operator=(const DecodeWorker&) = delete;
+
+  void Post(std::function<void()> task) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      task_ = std::move(task);
+      busy_ = true;
+    }
+    wake_.notify_all();
+  }
+
+  void Wait() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    idle_.wait(lock, [this] { return !busy_; });
+  }
+
+ private:
+  void Run() {
+    pthread_setname_np(pthread_self(), "llm-twin-decode");
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      wake_.wait(lock, [this] { return stop_ || task_ != nullptr; });
+      if (stop_) return;
+      std::function<void()> task = std::move(task_);
+      task_ = nullptr;
+      lock.unlock();
+      task();  // never throws: the tasks catch everything
+      lock.lock();
+      busy_ = false;
+      idle_.notify_all();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable idle_;
+  std::function<void()> task_;
+  bool busy_ = false;
+  bool stop_ = false;
+  std::thread thread_;
 };
 
 enum class Done : uint8_t { None, Eos, Length, Cancelled, Error };
@@ -195,6 +271,8 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     threads_batch_ = threads_batch.IsUndefined() ? threads_ : CheckedInt32(env, threads_batch, "threadsBatch", 1, 1024);
     Napi::Value pending = options.Get("maxPendingDeliveries");
     max_pending_ = pending.IsUndefined() ? kDefaultMaxPending : CheckedInt32(env, pending, "maxPendingDeliveries", 1, 1 << 20);
+    Napi::Value contexts = options.Get("contexts");
+    contexts_count_ = contexts.IsUndefined() ? 1 : CheckedInt32(env, contexts, "contexts", 1, 64);
     Napi::Value loras = options.Get("loras");
     if (!loras.IsUndefined()) {
       if (!loras.IsArray()) throw Napi::TypeError::New(env, "loras must be an array");
@@ -459,9 +537,11 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     }
     RequestStop();
     Join();
-    if (context_ != nullptr) api_.llama_free(context_);
+    for (ContextState& state : contexts_) {
+      if (state.ctx != nullptr) api_.llama_free(state.ctx);
+      state.ctx = nullptr;
+    }
     if (model_ != nullptr) api_.llama_model_free(model_);
-    context_ = nullptr;
     model_ = nullptr;
     tsfn_.Release();
   }
@@ -596,11 +676,19 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     context_params.flash_attn_type = flash_;
     context_params.kv_unified = false;
     context_params.no_perf = true;
-    context_ = api_.llama_init_from_model(model_, context_params);
-    if (context_ == nullptr) {
-      error = "could not create a llama.cpp context";
-      return false;
+    contexts_.resize(static_cast<size_t>(contexts_count_));
+    for (size_t index = 0; index < contexts_.size(); index += 1) {
+      contexts_[index].ctx = api_.llama_init_from_model(model_, context_params);
+      if (contexts_[index].ctx == nullptr) {
+        error = index == 0 ? "could not create a llama.cpp context"
+                           : "could not create llama.cpp context " + std::to_string(index + 1) + " of " +
+                                 std::to_string(contexts_.size()) + " (one per LoRA adapter set decoded at once)";
+        return false;
+      }
+      contexts_[index].threads = threads_;
+      contexts_[index].threads_batch = threads_batch_;
     }
+    llama_context* first = contexts_[0].ctx;
     const llama_vocab* vocab = api_.llama_model_get_vocab(model_);
     n_vocab_ = api_.llama_vocab_n_tokens(vocab);
     for (llama_token token = 0; token < n_vocab_; token += 1) {
@@ -609,7 +697,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     candidates_.resize(static_cast<size_t>(n_vocab_));
     // llama.cpp pads the context; the requested size is the one limit for prompts (start()) and
     // for generation (a job ends with "length" when prompt + generated tokens reach it).
-    n_ctx_sequence_ = std::min(context_per_sequence_, static_cast<int32_t>(api_.llama_n_ctx(context_)) / sequences_);
+    n_ctx_sequence_ = std::min(context_per_sequence_, static_cast<int32_t>(api_.llama_n_ctx(first)) / sequences_);
     return true;
   }
 
@@ -707,7 +795,13 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     }
     loaded_ = true;
     Post(ready);
-    llama_batch batch = api_.llama_batch_init(batch_size_, 0, 1);
+    for (ContextState& state : contexts_) {
+      state.batch = api_.llama_batch_init(batch_size_, 0, 1);
+      state.has_batch = true;
+    }
+    // One worker per context beyond the first: the loop thread decodes the first context in use.
+    std::vector<std::unique_ptr<DecodeWorker>> workers;
+    for (size_t index = 1; index < contexts_.size(); index += 1) workers.push_back(std::make_unique<DecodeWorker>());
     std::vector<Job> incoming;
     std::vector<uint32_t> cancelled;
     bool stopping = false;
@@ -727,24 +821,33 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
           FreeSamplers(job);
           continue;
         }
+        int32_t context = PickContext(slot, job);
         int32_t waiting_for = -1;
-        size_t shared = SharedPrefix(job);
-        size_t own = slot.cached_adapter == job.adapter && job.cache_prompt ? CommonPrefix(slot.cached, job.prompt) : 0;
+        size_t shared = SharedPrefix(job, context);
+        size_t own = context == slot.context && slot.cached_adapter == job.adapter && job.cache_prompt
+                         ? CommonPrefix(slot.cached, job.prompt)
+                         : 0;
+        // The slot's sequence in its previous context is dropped; the chosen context may hold a
+        // stale one from an earlier job (cleared below unless kept).
+        if (context != slot.context) ClearPrefix(slot.context, job);
         std::vector<llama_token> cached = std::move(slot.cached);
         size_t reuse = 0;
-        if (WaitsForSharedPrompt(job)) {
-          reuse = ClearPrefix(job);
+        if (WaitsForSharedPrompt(job, context)) {
+          reuse = ClearPrefix(context, job);
           waiting_for = job.share_with;
         } else if (shared > own) {
-          reuse = CopyPrefix(job, shared);
+          reuse = CopyPrefix(context, job, shared);
           cached.assign(job.prompt.begin(), job.prompt.begin() + static_cast<std::ptrdiff_t>(reuse));
+        } else if (context == slot.context && slot.cached_adapter == job.adapter) {
+          reuse = ReusablePrefix(context, cached, job);
         } else {
-          reuse = slot.cached_adapter == job.adapter ? ReusablePrefix(cached, job) : ClearPrefix(job);
+          reuse = ClearPrefix(context, job);
         }
         cached.resize(reuse);
         slot = SlotState();
         slot.cached = std::move(cached);
         slot.waiting_for = waiting_for;
+        slot.context = context;
         slot.active = true;
         slot.cached_adapter = job.adapter;
         slot.prompt_pos = reuse;
@@ -766,7 +869,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
         }
       } else if (active_ > 0) {
         try {
-          Step(batch, events);
+          Step(workers, events);
         } catch (const std::exception& exception) {
           // Last resort: an exception escaping llama.cpp must not terminate the process (an
           // uncaught exception on this thread would); every running request fails instead.
@@ -781,19 +884,23 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
         Post(delivery);
       }
     }
-    api_.llama_batch_free(batch);
+    workers.clear();
+    for (ContextState& state : contexts_) {
+      if (state.has_batch) api_.llama_batch_free(state.batch);
+      state.has_batch = false;
+    }
   }
 
   // How much of the slot's cache the job keeps: the longest common prefix with its prompt, less
   // one token when the whole prompt matches (its logits must be computed), none without
   // cache_prompt. The rest of the sequence is removed.
-  size_t ReusablePrefix(const std::vector<llama_token>& cached, const Job& job) {
+  size_t ReusablePrefix(int32_t context, const std::vector<llama_token>& cached, const Job& job) {
     size_t reuse = 0;
     if (job.cache_prompt) {
       size_t limit = std::min(cached.size(), job.prompt.size() - 1);
       while (reuse < limit && cached[reuse] == job.prompt[reuse]) reuse += 1;
     }
-    llama_memory_t memory = api_.llama_get_memory(context_);
+    llama_memory_t memory = api_.llama_get_memory(contexts_[static_cast<size_t>(context)].ctx);
     if (!api_.llama_memory_seq_rm(memory, job.slot, static_cast<llama_pos>(reuse), -1)) {
       // Memory that cannot drop a tail (recurrent models): start from scratch.
       api_.llama_memory_seq_rm(memory, job.slot, -1, -1);
@@ -802,8 +909,8 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     return reuse;
   }
 
-  size_t ClearPrefix(const Job& job) {
-    api_.llama_memory_seq_rm(api_.llama_get_memory(context_), job.slot, -1, -1);
+  size_t ClearPrefix(int32_t context, const Job& job) {
+    api_.llama_memory_seq_rm(api_.llama_get_memory(contexts_[static_cast<size_t>(context)].ctx), job.slot, -1, -1);
     return 0;
   }
 
@@ -816,28 +923,30 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     return length;
   }
 
-  // n > 1: what the sibling sequence (share_with) holds of this job's prompt.
-  size_t SharedPrefix(const Job& job) {
+  // n > 1: what the sibling sequence (share_with) holds of this job's prompt, when the job decodes
+  // in the sibling's context (KV is copied within a context only).
+  size_t SharedPrefix(const Job& job, int32_t context) {
     if (job.share_with < 0 || job.prompt_logprobs) return 0;
     const SlotState& sibling = slots_[static_cast<size_t>(job.share_with)];
-    if (sibling.waiting_for >= 0 || sibling.cached_adapter != job.adapter) return 0;
+    if (sibling.context != context || sibling.waiting_for >= 0 || sibling.cached_adapter != job.adapter) return 0;
     return CommonPrefix(sibling.cached, job.prompt);
   }
 
-  // The sibling is still decoding this same prompt: wait for it and copy its KV, rather than
-  // decode the prompt twice.
-  bool WaitsForSharedPrompt(const Job& job) {
+  // The sibling is still decoding this same prompt (in `context`): wait for it and copy its KV,
+  // rather than decode the prompt twice.
+  bool WaitsForSharedPrompt(const Job& job, int32_t context) {
     if (job.share_with < 0 || job.prompt_logprobs) return false;
     const SlotState& sibling = slots_[static_cast<size_t>(job.share_with)];
-    return sibling.active && sibling.waiting_for < 0 && sibling.job.adapter == job.adapter &&
-           sibling.prompt_pos < sibling.job.prompt.size() && sibling.job.prompt == job.prompt;
+    return sibling.active && sibling.context == context && sibling.waiting_for < 0 &&
+           sibling.job.adapter == job.adapter && sibling.prompt_pos < sibling.job.prompt.size() &&
+           sibling.job.prompt == job.prompt;
   }
 
   // Copies the sibling's sequence into the job's and keeps its first `length` positions. With one
   // KV stream per sequence (kv_unified = false) llama.cpp copies whole streams (at the next
   // decode), so the tail is removed afterwards.
-  size_t CopyPrefix(const Job& job, size_t length) {
-    llama_memory_t memory = api_.llama_get_memory(context_);
+  size_t CopyPrefix(int32_t context, const Job& job, size_t length) {
+    llama_memory_t memory = api_.llama_get_memory(contexts_[static_cast<size_t>(context)].ctx);
     api_.llama_memory_seq_rm(memory, job.slot, -1, -1);
     api_.llama_memory_seq_cp(memory, job.share_with, job.slot, -1, -1);
     if (!api_.llama_memory_seq_rm(memory, job.slot, static_cast<llama_pos>(length), -1)) {
@@ -847,14 +956,14 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     return length;
   }
 
-  // The prompt of the job on `source` is decoded: the jobs waiting for it copy its KV and sample
-  // from the same logits in this step.
+  // The prompt of the job on `source` is decoded: the jobs waiting for it (placed in its context)
+  // copy its KV and sample from the same logits in this step.
   void ReleaseWaiting(size_t source) {
     SlotState& from = slots_[source];
     for (size_t index = 0; index < slots_.size(); index += 1) {
       SlotState& waiting = slots_[index];
       if (!waiting.active || waiting.waiting_for != static_cast<int32_t>(source)) continue;
-      llama_memory_t memory = api_.llama_get_memory(context_);
+      llama_memory_t memory = api_.llama_get_memory(contexts_[static_cast<size_t>(from.context)].ctx);
       api_.llama_memory_seq_rm(memory, static_cast<llama_seq_id>(index), -1, -1);
       api_.llama_memory_seq_cp(memory, static_cast<llama_seq_id>(source), static_cast<llama_seq_id>(index), -1, -1);
       waiting.waiting_for = -1;
@@ -883,61 +992,115 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     return max + static_cast<float>(std::log(sum));
   }
 
+  // The context a job decodes in. With one context, always it. With several: one already decoding
+  // this adapter only (the batch grows; the slot's own first, for its cached prefix); else an idle
+  // one (the slot's own, else one already set to this adapter); else, every context busy with other
+  // adapters, the least loaded, whose steps then rotate among its adapters.
+  // A job of n > 1 that can copy its sibling's prompt KV goes to the sibling's context (KV cannot
+  // be copied across contexts) when that saves more than the slot's own cached prefix.
+  int32_t PickContext(const SlotState& slot, const Job& job) {
+    size_t count = contexts_.size();
+    if (count == 1) return 0;
+    if (job.share_with >= 0) {
+      int32_t sibling = slots_[static_cast<size_t>(job.share_with)].context;
+      size_t own = slot.cached_adapter == job.adapter && job.cache_prompt ? CommonPrefix(slot.cached, job.prompt) : 0;
+      if (WaitsForSharedPrompt(job, sibling) || SharedPrefix(job, sibling) > own) return sibling;
+    }
+    std::vector<int32_t> active(count, 0);
+    std::vector<bool> same(count, true);
+    for (const SlotState& other : slots_) {
+      if (!other.active) continue;
+      size_t context = static_cast<size_t>(other.context);
+      active[context] += 1;
+      if (other.job.adapter != job.adapter) same[context] = false;
+    }
+    size_t own = static_cast<size_t>(slot.context);
+    if (active[own] > 0 && same[own]) return slot.context;
+    for (size_t c = 0; c < count; c += 1) {
+      if (active[c] > 0 && same[c]) return static_cast<int32_t>(c);
+    }
+    if (active[own] == 0) return slot.context;
+    for (size_t c = 0; c < count; c += 1) {
+      if (active[c] == 0 && contexts_[c].applied_adapter == job.adapter) return static_cast<int32_t>(c);
+    }
+    for (size_t c = 0; c < count; c += 1) {
+      if (active[c] == 0) return static_cast<int32_t>(c);
+    }
+    size_t least = 0;
+    for (size_t c = 1; c < count; c += 1) {
+      if (active[c] < active[least]) least = c;
+    }
+    return static_cast<int32_t>(least);
+  }
+
   // llama.cpp applies LoRA adapters per context: a step decodes the slots of one adapter (or the
   // base model) only. With several in use, the steps rotate among them, so none starves
   // (llama-server likewise batches only requests with the same adapter set together). Changing the
   // context's adapters makes llama.cpp rebuild its graph, so an adapter keeps the loop for up to
   // kStepsPerAdapter steps while others wait.
-  int32_t ChooseAdapter() {
+  // With several contexts, each context's slots are chosen per adapter (PickContext), so a context
+  // rotates only when more adapter sets are in use than there are contexts.
+  int32_t ChooseAdapter(int32_t context) {
+    ContextState& state = contexts_[static_cast<size_t>(context)];
     bool current_active = false;
     for (const SlotState& slot : slots_) {
-      if (slot.active && slot.job.adapter == step_adapter_) current_active = true;
+      if (slot.active && slot.context == context && slot.job.adapter == state.step_adapter) current_active = true;
     }
-    steps_on_adapter_ += 1;
-    if (current_active && steps_on_adapter_ < kStepsPerAdapter) return step_adapter_;
-    steps_on_adapter_ = 0;
+    state.steps_on_adapter += 1;
+    if (current_active && state.steps_on_adapter < kStepsPerAdapter) return state.step_adapter;
+    state.steps_on_adapter = 0;
     bool any = false;
     int32_t first = std::numeric_limits<int32_t>::max();
     int32_t next = std::numeric_limits<int32_t>::max();
     for (const SlotState& slot : slots_) {
-      if (!slot.active) continue;
+      if (!slot.active || slot.context != context) continue;
       any = true;
       first = std::min(first, slot.job.adapter);
-      if (slot.job.adapter > step_adapter_) next = std::min(next, slot.job.adapter);
+      if (slot.job.adapter > state.step_adapter) next = std::min(next, slot.job.adapter);
     }
-    if (!any) return step_adapter_;
+    if (!any) return state.step_adapter;
     return next != std::numeric_limits<int32_t>::max() ? next : first;
   }
 
-  void ApplyAdapter(int32_t adapter) {
-    if (adapter == applied_adapter_) return;
+  void ApplyAdapter(ContextState& state, int32_t adapter) {
+    if (adapter == state.applied_adapter) return;
     if (adapter < 0) {
-      api_.llama_set_adapters_lora(context_, nullptr, 0, nullptr);
+      api_.llama_set_adapters_lora(state.ctx, nullptr, 0, nullptr);
     } else {
       llama_adapter_lora* chosen = loras_[static_cast<size_t>(adapter)];
       float scale = lora_specs_[static_cast<size_t>(adapter)].scale;
-      api_.llama_set_adapters_lora(context_, &chosen, 1, &scale);
+      api_.llama_set_adapters_lora(state.ctx, &chosen, 1, &scale);
     }
-    applied_adapter_ = adapter;
+    state.applied_adapter = adapter;
   }
 
-  // One llama_decode over every active slot, in ascending slot (= sequence id) order: llama.cpp
-  // splits a batch wherever sequence ids are not consecutive (see batch-gate.ts).
-  void Step(llama_batch& batch, std::vector<Event>& events) {
-    // A single adapter in use (the usual case) keeps every active slot in the step; with several,
-    // the step rotates to the next one in use.
-    step_adapter_ = ChooseAdapter();
-    ApplyAdapter(step_adapter_);
+  // Fills a context's batch for this step (its slots of the step's adapter, in ascending slot =
+  // sequence id order: llama.cpp splits a batch wherever sequence ids are not consecutive, see
+  // batch-gate.ts). Generating slots get their one token first; prompts share what is left.
+  void FillBatch(int32_t context) {
+    ContextState& state = contexts_[static_cast<size_t>(context)];
+    llama_batch& batch = state.batch;
+    batch.n_tokens = 0;
+    bool any = false;
+    for (const SlotState& slot : slots_) {
+      if (slot.active && slot.context == context) any = true;
+    }
+    if (!any) return;
+    // A single adapter in the context (the usual case) keeps every one of its slots in the step;
+    // with several, the step rotates to the next one in use.
+    state.step_adapter = ChooseAdapter(context);
+    ApplyAdapter(state, state.step_adapter);
+    // A job waiting to copy its sibling's prompt KV (n > 1) decodes nothing until then.
+    auto decodes_now = [&](const SlotState& slot) {
+      return slot.active && slot.context == context && slot.job.adapter == state.step_adapter &&
+             slot.waiting_for < 0;
+    };
     int32_t generating = 0;
     for (const SlotState& slot : slots_) {
-      if (slot.active && slot.job.adapter == step_adapter_ && slot.waiting_for < 0 &&
-          slot.prompt_pos >= slot.job.prompt.size())
-        generating += 1;
+      if (decodes_now(slot) && slot.prompt_pos >= slot.job.prompt.size()) generating += 1;
     }
-    // Generating slots get their one token first; prompts share what is left of the batch.
     int32_t prefill_budget = std::max<int32_t>(0, batch_size_ - generating);
     int32_t generating_budget = std::min(generating, batch_size_);
-    batch.n_tokens = 0;
     auto add = [&](llama_token token, int32_t pos, int32_t seq, bool logits) {
       int32_t i = batch.n_tokens;
       batch.token[i] = token;
@@ -951,10 +1114,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     };
     for (size_t index = 0; index < slots_.size(); index += 1) {
       SlotState& slot = slots_[index];
-      slot.logits_index = -1;
-      slot.in_batch = false;
-      slot.prompt_batch_count = 0;
-      if (!slot.active || slot.job.adapter != step_adapter_ || slot.waiting_for >= 0) continue;
+      if (!decodes_now(slot)) continue;
       int32_t seq = static_cast<int32_t>(index);
       if (slot.prompt_pos < slot.job.prompt.size()) {
         size_t remaining = slot.job.prompt.size() - slot.prompt_pos;
@@ -978,17 +1138,70 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
         slot.in_batch = true;
       }
     }
-    if (batch.n_tokens == 0) return;
-    int32_t status = api_.llama_decode(context_, batch);
-    std::call_once(g_atexit_once, [] { std::atexit(&StopLiveLoopsAtExit); });
-    decodes_ += 1;
-    batch_tokens_ += static_cast<uint64_t>(batch.n_tokens);
-    if (status != 0) {
-      std::string message = "llama_decode failed with status " + std::to_string(status);
-      for (SlotState& slot : slots_) {
-        if (slot.active && slot.in_batch) Finish(slot, Done::Error, message, events);
+  }
+
+  // Never throws: what escapes llama_decode is kept for the loop thread.
+  void Decode(ContextState& state) {
+    state.failure.clear();
+    try {
+      state.status = api_.llama_decode(state.ctx, state.batch);
+    } catch (const std::exception& exception) {
+      state.failure = exception.what();
+    } catch (...) {
+      state.failure = "an unknown exception";
+    }
+  }
+
+  // One step: one llama_decode per context with slots to decode, run concurrently (the loop thread
+  // decodes the first, workers the others), the threads split among them; then every slot that
+  // produced logits samples its token.
+  void Step(std::vector<std::unique_ptr<DecodeWorker>>& workers, std::vector<Event>& events) {
+    for (SlotState& slot : slots_) {
+      slot.logits_index = -1;
+      slot.in_batch = false;
+      slot.prompt_batch_count = 0;
+    }
+    std::vector<size_t> decoding;
+    for (size_t context = 0; context < contexts_.size(); context += 1) {
+      FillBatch(static_cast<int32_t>(context));
+      if (contexts_[context].batch.n_tokens > 0) decoding.push_back(context);
+    }
+    if (decoding.empty()) return;
+    // At most `threads` contexts decode at once (one thread each at least), so the loop never uses
+    // more threads than asked; more contexts than that decode in turns within the step.
+    int32_t count = static_cast<int32_t>(decoding.size());
+    int32_t wave = std::min(count, std::max(1, std::min(threads_, threads_batch_)));
+    for (int32_t i = 0; i < count; i += 1) {
+      ContextState& state = contexts_[decoding[static_cast<size_t>(i)]];
+      int32_t lane = i % wave;
+      int32_t threads = std::max(1, threads_ / wave + (lane < threads_ % wave ? 1 : 0));
+      int32_t threads_batch = std::max(1, threads_batch_ / wave + (lane < threads_batch_ % wave ? 1 : 0));
+      if (threads != state.threads || threads_batch != state.threads_batch) {
+        api_.llama_set_n_threads(state.ctx, threads, threads_batch);
+        state.threads = threads;
+        state.threads_batch = threads_batch;
       }
-      return;
+    }
+    for (int32_t first = 0; first < count; first += wave) {
+      int32_t last = std::min(count, first + wave);
+      for (int32_t i = first + 1; i < last; i += 1) {
+        ContextState* state = &contexts_[decoding[static_cast<size_t>(i)]];
+        workers[static_cast<size_t>(i - first - 1)]->Post([this, state] { Decode(*state); });
+      }
+      Decode(contexts_[decoding[static_cast<size_t>(first)]]);
+      for (int32_t i = first + 1; i < last; i += 1) workers[static_cast<size_t>(i - first - 1)]->Wait();
+    }
+    std::call_once(g_atexit_once, [] { std::atexit(&StopLiveLoopsAtExit); });
+    for (size_t context : decoding) {
+      const ContextState& state = contexts_[context];
+      decodes_ += 1;
+      batch_tokens_ += static_cast<uint64_t>(state.batch.n_tokens);
+      if (!state.failure.empty()) throw std::runtime_error(state.failure);
+    }
+    for (SlotState& slot : slots_) {
+      if (!slot.active || !slot.in_batch) continue;
+      int32_t status = contexts_[static_cast<size_t>(slot.context)].status;
+      if (status != 0) Finish(slot, Done::Error, "llama_decode failed with status " + std::to_string(status), events);
     }
     for (size_t index = 0; index < slots_.size(); index += 1) {
       SlotState& slot = slots_[index];
@@ -1037,7 +1250,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   }
 
   llama_token Sample(SlotState& slot, Event& event, std::string& error) {
-    const float* logits = api_.llama_get_logits_ith(context_, slot.logits_index);
+    const float* logits = api_.llama_get_logits_ith(contexts_[static_cast<size_t>(slot.context)].ctx, slot.logits_index);
     if (logits == nullptr) {
       error = "no logits for the sequence";
       return -1;
@@ -1083,7 +1296,8 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     for (int32_t k = 0; k < slot.prompt_batch_count; k += 1) {
       size_t next = slot.prompt_batch_pos + static_cast<size_t>(k) + 1;
       if (next >= slot.job.prompt.size()) break;
-      const float* logits = api_.llama_get_logits_ith(context_, slot.prompt_batch_first + k);
+      const float* logits =
+          api_.llama_get_logits_ith(contexts_[static_cast<size_t>(slot.context)].ctx, slot.prompt_batch_first + k);
       if (logits == nullptr) {
         slot.prompt_logprobs.push_back(std::numeric_limits<float>::quiet_NaN());
         continue;
@@ -1096,7 +1310,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   // error, when what it holds is unknown.
   void Finish(SlotState& slot, Done done, const std::string& error, std::vector<Event>& events) {
     if (done == Done::Error) {
-      api_.llama_memory_seq_rm(api_.llama_get_memory(context_), slot.job.slot, -1, -1);
+      api_.llama_memory_seq_rm(api_.llama_get_memory(contexts_[static_cast<size_t>(slot.context)].ctx), slot.job.slot, -1, -1);
       slot.cached.clear();
     }
     FreeSamplers(slot.job);
@@ -1131,12 +1345,13 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   int32_t threads_ = 1;
   int32_t threads_batch_ = 1;
   int32_t max_pending_ = kDefaultMaxPending;
+  int32_t contexts_count_ = 1;
   std::vector<LoraSpec> lora_specs_;
   llama_flash_attn_type flash_ = LLAMA_FLASH_ATTN_TYPE_AUTO;
 
   // Written by the loop thread before "ready" is posted, read-only afterwards.
   llama_model* model_ = nullptr;
-  llama_context* context_ = nullptr;
+  std::vector<ContextState> contexts_;  // contexts_count_ of them, sharing model_
   int32_t n_vocab_ = 0;
   int32_t n_ctx_sequence_ = 0;
   std::vector<llama_token> eog_tokens_;
@@ -1149,9 +1364,6 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   std::vector<llama_token> top_scratch_;
   float last_progress_ = 0.0f;
   int32_t active_ = 0;
-  int32_t step_adapter_ = -1;     // the adapter of the current step
-  int32_t applied_adapter_ = -1;  // the adapter set on the context
-  int32_t steps_on_adapter_ = 0;  // consecutive steps of step_adapter_
   uint64_t decodes_ = 0;
   uint64_t batch_tokens_ = 0;
 

@@ -40,7 +40,8 @@
   X(llama_sampler_apply)              \
   X(llama_sampler_free)               \
   X(llama_adapter_lora_init)          \
-  X(llama_set_adapters_lora)
+  X(llama_set_adapters_lora)         \
+  X(llama_set_n_threads)
 
 namespace llm_twin {
 

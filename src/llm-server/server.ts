@@ -150,6 +150,7 @@ export async function startLlmServer(
       ...definedOnly({
         threads: config.threads,
         threadsBatch: config.threadsBatch,
+        loraContexts: config.loraContexts,
         backend: config.engine,
         modelId: config.modelId ?? served.registry?.name,
         contextSize: config.contextSize,

@@ -116,6 +116,15 @@ export const SERVE_LLM_SETTINGS = [
     help: "most sequences one request may ask for (OpenAI n, TGI best_of); each takes a parallel sequence, so also at most --parallel",
   },
   {
+    key: "loraContexts",
+    flag: "--lora-contexts <n>",
+    env: "LLM_TWIN_LORA_CONTEXTS",
+    // Unset: 2 with --lora, else 1 (src/llm/llama-cpp/engine.ts, defaultLoraContexts).
+    schema: positiveInt.max(64).optional(),
+    defaultText: "2 with --lora, else 1",
+    help: "llama.cpp contexts (each with its own KV memory) in which requests for different LoRA adapters decode concurrently; more adapter sets in use take turns (1–64)",
+  },
+  {
     key: "contextSize",
     flag: "--context-size <n>",
     env: "LLM_TWIN_CONTEXT_SIZE",

@@ -88,6 +88,24 @@ describe.skipIf(!native)("LoRA adapters per request", () => {
     expect(together.map((result) => text(result.json))).toEqual(alone);
   });
 
+  it("gives both choices of n = 2 on an adapter its solo output while a base request runs", async () => {
+    const complete = async (model: string, n: number) => {
+      const response = await service.app.inject({
+        method: "POST",
+        url: "/v1/completions",
+        payload: { model, prompt: "The twin writes", max_tokens: 10, temperature: 0, ignore_eos: true, n },
+      });
+      expect(response.statusCode).toBe(200);
+      return (response.json() as { choices: Array<{ text: string }> }).choices.map((choice) => choice.text);
+    };
+    const [styled] = await complete("style", 1);
+    const [base] = await complete("tiny-chat", 1);
+    expect(styled).not.toBe(base);
+    const [pair, alongside] = await Promise.all([complete("style", 2), complete("tiny-chat", 1)]);
+    expect(pair).toEqual([styled, styled]);
+    expect(alongside).toEqual([base]);
+  });
+
   it("refuses an unknown adapter with 422 unknown_adapter", async () => {
     const response = await tgi("/generate", "nobody");
     expect(response.status).toBe(422);

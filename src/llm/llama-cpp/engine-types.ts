@@ -62,6 +62,12 @@ export type LlamaCppEngineOptions = {
    * it is also bounded by `parallel`. Default 8.
    */
   maxChoices?: number;
+  /**
+   * llama.cpp contexts (sharing the model, each with its own KV memory) in which requests for
+   * different adapters decode concurrently. Default: 2 with adapters (base + one adapter, or two
+   * adapters, at full batch), else 1; more adapter sets in use than contexts take turns.
+   */
+  loraContexts?: number;
   /** Per request, queue wait included; 0 disables. Default 60 000 ms (SageMaker's invocation limit). */
   requestTimeoutMs?: number;
   onLoadProgress?: (fraction: number) => void;

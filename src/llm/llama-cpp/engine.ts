@@ -54,6 +54,11 @@ export function defaultBackend(): EngineBackendName {
   return nativeAddonBuilt() ? "native" : "node-llama-cpp";
 }
 
+/** 2 with LoRA adapters (two adapter sets decode at once, each at full batch), else 1. */
+export function defaultLoraContexts(adapters: number): number {
+  return adapters > 0 ? 2 : 1;
+}
+
 export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Promise<LlamaCppEngine> {
   const parallel = options.parallel ?? 4;
   // Threads are always set explicitly: node-llama-cpp's own default was ~400× slower on 2 cores.
@@ -120,6 +125,7 @@ export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Prom
             ...(options.onLoadProgress === undefined ? {} : { onLoadProgress: options.onLoadProgress }),
             ...(options.signal === undefined ? {} : { signal: options.signal }),
             ...(options.loras === undefined ? {} : { loras: options.loras }),
+            loraContexts: options.loraContexts ?? defaultLoraContexts(options.loras?.length ?? 0),
           })
         : await createNodeLlamaCppBackend(llama, model, settings);
     return buildEngine({

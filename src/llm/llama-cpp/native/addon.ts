@@ -77,6 +77,12 @@ export type NativeLoopOptions = {
   maxPendingDeliveries?: number;
   /** LoRA adapters loaded with the model (refused at load when made for another base model). */
   loras?: ReadonlyArray<{ path: string; scale: number }>;
+  /**
+   * llama.cpp contexts sharing the model, each with its own KV memory for every sequence and its
+   * own adapter set: jobs of different adapters decode in different contexts, concurrently (the
+   * threads split among them). Default 1 (the adapters in use take turns in one context).
+   */
+  contexts?: number;
 };
 
 export type CreateNativeLoopOptions = {

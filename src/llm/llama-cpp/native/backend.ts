@@ -32,6 +32,8 @@ export type NativeBackendOptions = {
   onLoadProgress?: (fraction: number) => void;
   signal?: AbortSignal;
   loras?: ReadonlyArray<{ path: string; scale: number }>;
+  /** llama.cpp contexts for concurrent adapter sets (NativeLoopOptions.contexts). */
+  loraContexts?: number;
 };
 
 export async function createNativeBackend(
@@ -50,6 +52,7 @@ export async function createNativeBackend(
       threadsBatch: options.threadsBatch,
       flashAttention: options.flashAttention === "auto" ? "auto" : options.flashAttention ? "on" : "off",
       ...(options.loras === undefined ? {} : { loras: options.loras.map(({ path, scale }) => ({ path, scale })) }),
+      ...(options.loraContexts === undefined ? {} : { contexts: options.loraContexts }),
     },
     {
       ...(options.onLoadProgress === undefined ? {} : { onProgress: options.onLoadProgress }),
