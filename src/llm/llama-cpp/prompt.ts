@@ -20,8 +20,13 @@ export type PromptBuilder = {
 };
 
 export function createPromptBuilder(model: LlamaModel): PromptBuilder {
-  const chatWrapper: ChatWrapper = resolveChatWrapper(model);
-  const wrapper = (): ChatWrapper => chatWrapper;
+  // Resolved on first use, not at start-up: matching the model's Jinja template against the known
+  // chat formats took ~0.75 s of `serve`'s start-up on 2 busy cores (docs/benchmarks.md, start-up).
+  let chatWrapper: ChatWrapper | undefined;
+  const wrapper = (): ChatWrapper => {
+    chatWrapper ??= resolveChatWrapper(model);
+    return chatWrapper;
+  };
   return {
     get chatTemplateName() {
       return wrapper().wrapperName;
