@@ -1,11 +1,15 @@
 /**
- * `npm run bench -- startup [--runs N] [--source] [--json]`
+ * `npm run bench -- startup [--runs N] [--source] [--baseline <root>] [--serve-only] [--json]`
  * Start-up of the `llm-twin` command as a user meets it: wall time of `node -e 0` (the floor),
  * `llm-twin --version`, `llm-twin --help` and `<command> --help` of every command, then the time
  * from spawning `llm-twin serve` (generated tiny chat model, an existing LanceDB store filled once
  * from sample-data beforehand, static embedder) until `GET /ready` answers 200. Median and min of
  * N runs each. Runs the compiled build (building dist/ first when it is missing or older than the
  * sources); `--source` runs the sources through tsx instead (LLM_TWIN_FROM_SOURCE=1).
+ * `--baseline <root>`: another build to compare with (a folder holding its bin/, dist/ and
+ * package.json, with node_modules and native/build/Release linked in): its `serve` runs alternate
+ * with this one's in the same loop, and the ratio of the medians is printed. `--serve-only` skips
+ * the `--help` timings.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -42,9 +46,14 @@ function timed(args: readonly string[], env: NodeJS.ProcessEnv): { ms: number; s
 }
 
 /** Spawns `llm-twin serve` and resolves with the milliseconds until /ready answers 200. */
-async function serveReadyMs(args: readonly string[], env: NodeJS.ProcessEnv, port: number): Promise<number> {
+async function serveReadyMs(
+  bin: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  port: number,
+): Promise<number> {
   const start = performance.now();
-  const child = spawn(process.execPath, [BIN, "serve", ...args, "--port", String(port)], {
+  const child = spawn(process.execPath, [bin, "serve", ...args, "--port", String(port)], {
     env,
     stdio: ["ignore", "ignore", "pipe"],
   });
@@ -106,11 +115,12 @@ export async function run(args: string[]): Promise<void> {
     ...commandsOf(help).map((command) => ({ label: `llm-twin ${command} --help`, args: [BIN, command, "--help"] })),
   ];
   const rows: Array<{ label: string; medianMs: number; minMs: number }> = [];
-  for (const item of cases) {
+  for (const item of args.includes("--serve-only") ? [] : cases) {
     const samples = Array.from({ length: runs }, () => timed(item.args, env).ms);
     rows.push({ label: item.label, medianMs: median(samples), minMs: Math.min(...samples) });
   }
 
+  let ratio: number | undefined;
   const folder = await mkdtemp(join(tmpdir(), "llm-twin-bench-startup-"));
   try {
     const model = await tinyModelPath("chat");
@@ -125,16 +135,32 @@ export async function run(args: string[]): Promise<void> {
     );
     if (ingest.status !== 0) throw new Error("ingesting sample-data failed");
     const serveArgs = ["--model", model, "--store", store, "--no-ingest", "--parallel", "1", "--log-level", "warn"];
+    const position = args.indexOf("--baseline");
+    const baseline = position === -1 ? undefined : args[position + 1];
+    const baselineBin = baseline === undefined ? undefined : join(baseline, "bin/llm-twin.js");
     const samples: number[] = [];
-    for (let index = 0; index < runs; index += 1) samples.push(await serveReadyMs(serveArgs, env, await freePort()));
+    const baselineSamples: number[] = [];
+    for (let index = 0; index < runs; index += 1) {
+      if (baselineBin !== undefined) {
+        baselineSamples.push(await serveReadyMs(baselineBin, serveArgs, env, await freePort()));
+      }
+      samples.push(await serveReadyMs(BIN, serveArgs, env, await freePort()));
+    }
     rows.push({ label: "llm-twin serve until /ready", medianMs: median(samples), minMs: Math.min(...samples) });
+    if (baselineBin !== undefined) {
+      const medianMs = median(baselineSamples);
+      rows.push({ label: "baseline serve until /ready", medianMs, minMs: Math.min(...baselineSamples) });
+      ratio = median(samples) / medianMs;
+    }
   } finally {
     await rm(folder, { recursive: true, force: true });
   }
 
   const load = loadavg().map((value) => value.toFixed(2));
   if (args.includes("--json")) {
-    process.stdout.write(`${JSON.stringify({ runs, fromSource, loadAverage: load, rows })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ runs, fromSource, loadAverage: load, rows, ...(ratio === undefined ? {} : { ratio }) })}\n`,
+    );
     return;
   }
   process.stdout.write(
@@ -146,4 +172,5 @@ export async function run(args: string[]): Promise<void> {
       `${row.label.padEnd(34)} ${(row.medianMs / 1000).toFixed(3).padStart(9)} ${(row.minMs / 1000).toFixed(3).padStart(7)}\n`,
     );
   }
+  if (ratio !== undefined) process.stdout.write(`serve until /ready, this ÷ baseline (medians): ${ratio.toFixed(2)}\n`);
 }

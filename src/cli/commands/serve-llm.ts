@@ -17,8 +17,11 @@ export function registerServeLlmCommand(program: Command): void {
   addSettingOptions(command, SERVE_LLM_SETTINGS);
   command.action(async (options: Record<string, unknown>) => {
     const config = parseLlmServerConfig(valuesFromOptions(SERVE_LLM_SETTINGS, options));
+    // Started before the rest: node-llama-cpp tests its prebuilt binary in a child process before
+    // loading it, a wait that now overlaps the imports below (src/llm/llama-cpp/shared-llama.ts).
+    const llamaStarted = import("../../llm/llama-cpp/shared-llama.js").then(({ startLlama }) => startLlama());
     // Loaded here, not at import: llama.cpp and Fastify are not needed by the other commands.
-    const { startLlmServer } = await import("../../llm-server/server.js");
+    const [{ startLlmServer }] = await Promise.all([import("../../llm-server/server.js"), llamaStarted]);
     const starting = startLlmServer(config, { progressStream: process.stderr });
     // Installed before the server is up: a signal during start-up also shuts down gracefully. Bounded
     // by --grace-period inside shutdown(); a second signal exits at once (src/runtime).

@@ -112,6 +112,9 @@ export function registerServeCommand(program: Command): void {
   addSettingOptions(command, VECTOR_STORE_SETTINGS);
   addSettingOptions(command, SERVE_SWITCHES);
   command.action(async (raw: Record<string, unknown>) => {
+    // First thing: node-llama-cpp tests its prebuilt binary in a child process before loading it,
+    // a wait that now overlaps the imports, the store and the embedder below (shared-llama.ts).
+    const llamaStarted = import("../../llm/llama-cpp/shared-llama.js").then(({ startLlama }) => startLlama());
     // Loaded here, not at the top: `--help` must not pay for llama.cpp, LanceDB and Fastify.
     const [
       { parseRagServiceSettings },
@@ -131,6 +134,7 @@ export function registerServeCommand(program: Command): void {
       import("../../rag/service/reranker.js"),
       import("../../rag/service/run.js"),
       import("../../observability/http/port.js"),
+      llamaStarted,
     ]);
     const settings = parseRagServiceSettings(raw);
     const {

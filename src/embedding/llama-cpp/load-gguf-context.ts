@@ -6,8 +6,9 @@
  */
 import { availableParallelism } from "node:os";
 import { basename } from "node:path";
-import { getLlama, type Llama, LlamaLogLevel, type LlamaModel } from "node-llama-cpp";
+import type { Llama, LlamaModel } from "node-llama-cpp";
 import { AppError } from "../../errors/app-error.js";
+import { acquireLlama } from "../../llm/llama-cpp/shared-llama.js";
 import {
   type DownloadProgress,
   defaultCacheDirectory,
@@ -87,10 +88,12 @@ export async function loadGgufContext<Context extends { dispose(): Promise<void>
   });
   const sha256 = await modelFileSha256(modelPath, cacheDir);
 
-  const ownsLlama = options.llama === undefined;
-  const llama =
-    options.llama ??
-    (await getLlama({ gpu: false, build: "never", maxThreads: threads, logLevel: LlamaLogLevel.error }));
+  // Without a runtime given, the process's shared one (src/llm/llama-cpp/shared-llama.ts).
+  // A runtime given is not released here.
+  const { llama, release } =
+    options.llama === undefined
+      ? await acquireLlama({ maxThreads: threads })
+      : { llama: options.llama, release: async () => undefined };
   let model: LlamaModel | undefined;
   try {
     model = await llama.loadModel({ modelPath });
@@ -110,12 +113,12 @@ export async function loadGgufContext<Context extends { dispose(): Promise<void>
       async dispose() {
         await context.dispose();
         await loadedModel.dispose();
-        if (ownsLlama) await llama.dispose();
+        await release();
       },
     };
   } catch (error) {
     await model?.dispose().catch(() => undefined);
-    if (ownsLlama) await llama.dispose().catch(() => undefined);
+    await release().catch(() => undefined);
     throw new AppError(
       "configuration_error",
       `Cannot use ${basename(modelPath)} as ${use.role}: ${(error as Error).message}`,

@@ -6,7 +6,7 @@
  */
 import os from "node:os";
 import path from "node:path";
-import { getLlama, type Llama, type LlamaModel, type Token } from "node-llama-cpp";
+import type { LlamaModel, Token } from "node-llama-cpp";
 import { AppError } from "../../errors/index.js";
 import type { FinishReason } from "../port.js";
 import { type Admission, abortedError, createAdmission } from "./admission.js";
@@ -18,6 +18,7 @@ import { createNativeBackend } from "./native/backend.js";
 import { createNodeLlamaCppBackend } from "./node-llama-cpp-backend.js";
 import { createPromptBuilder, type PromptBuilder } from "./prompt.js";
 import { defaultThreads, defaultThreadsBatch, describeRuntime, type LlamaRuntime } from "./runtime.js";
+import { acquireLlama } from "./shared-llama.js";
 import { createIncrementalDetokenizer, createStopMatcher } from "./text-output.js";
 import { checkTokenProbabilities } from "./token-probabilities.js";
 
@@ -62,12 +63,9 @@ export function defaultLoraContexts(adapters: number): number {
 export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Promise<LlamaCppEngine> {
   const parallel = options.parallel ?? 4;
   // Threads are always set explicitly: node-llama-cpp's own default was ~400× slower on 2 cores.
-  const llama = await getLlama({
-    gpu: false,
-    build: "never",
-    maxThreads: Math.max(options.threads ?? 1, os.availableParallelism()),
-    logLevel: "error" as never,
-  });
+  // The runtime is shared (and may be loading already: serve and serve-llm start it first thing).
+  const shared = await acquireLlama({ maxThreads: Math.max(options.threads ?? 1, os.availableParallelism()) });
+  const llama = shared.llama;
   const runtime = describeRuntime(llama);
   const threads = options.threads ?? defaultThreads(runtime);
   const backendName = options.backend ?? defaultBackend();
@@ -129,7 +127,7 @@ export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Prom
           })
         : await createNodeLlamaCppBackend(llama, model, settings);
     return buildEngine({
-      llama,
+      releaseLlama: shared.release,
       model,
       backend,
       options,
@@ -143,7 +141,7 @@ export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Prom
   } catch (error) {
     await backend?.dispose();
     await model?.dispose();
-    await llama.dispose();
+    await shared.release();
     if (error instanceof AppError) throw error;
     throw new AppError("model_not_found", `Could not load the model ${options.modelPath}: ${messageOf(error)}`, {
       cause: error,
@@ -152,7 +150,8 @@ export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Prom
 }
 
 type BuildInput = {
-  llama: Llama;
+  /** Lets go of the shared runtime (src/llm/llama-cpp/shared-llama.ts). */
+  releaseLlama: () => Promise<void>;
   model: LlamaModel;
   backend: DecodeBackend;
   options: LlamaCppEngineOptions;
@@ -165,7 +164,7 @@ type BuildInput = {
 };
 
 function buildEngine(input: BuildInput): LlamaCppEngine {
-  const { llama, model, backend, options, parallel } = input;
+  const { model, backend, options, parallel } = input;
   const maxQueue = options.maxQueue ?? parallel;
   const maxConcurrentRequests = options.maxConcurrentRequests ?? parallel + maxQueue;
   const limits: TokenLimits = {
@@ -470,7 +469,7 @@ function buildEngine(input: BuildInput): LlamaCppEngine {
       for (const controller of running) controller.abort(new AppError("shutting_down", "The model is shutting down"));
       await backend.dispose();
       await model.dispose();
-      await llama.dispose();
+      await input.releaseLlama();
     },
   };
 }

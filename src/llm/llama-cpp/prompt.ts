@@ -33,18 +33,27 @@ export type PromptBuilder = {
 };
 
 export function createPromptBuilder(model: LlamaModel): PromptBuilder {
-  const chatWrapper: ChatWrapper = resolveChatWrapper(model);
-  const wrapper = (): ChatWrapper => chatWrapper;
-  const templateSupportsTools =
-    chatWrapper instanceof JinjaTemplateChatWrapper && chatWrapper.usingJinjaFunctionCallTemplate;
+  // Resolved on first use, not at start-up: matching the model's Jinja template against the known
+  // chat formats took ~0.75 s of `serve`'s start-up on 2 busy cores (docs/benchmarks.md, start-up).
+  let chatWrapper: ChatWrapper | undefined;
+  const wrapper = (): ChatWrapper => {
+    chatWrapper ??= resolveChatWrapper(model);
+    return chatWrapper;
+  };
+  const supportsTools = (): boolean => {
+    const resolved = wrapper();
+    return resolved instanceof JinjaTemplateChatWrapper && resolved.usingJinjaFunctionCallTemplate;
+  };
   return {
     get chatTemplateName() {
       return wrapper().wrapperName;
     },
-    templateSupportsTools,
+    get templateSupportsTools() {
+      return supportsTools();
+    },
     build(input) {
       if ("messages" in input) {
-        return buildChat(model, wrapper(), input.messages, templateSupportsTools ? input.tools : undefined);
+        return buildChat(model, wrapper(), input.messages, supportsTools() ? input.tools : undefined);
       }
       const tokens = model.tokenize(input.prompt, true);
       const bos = model.tokens.bos;

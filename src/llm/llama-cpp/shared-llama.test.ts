@@ -1,0 +1,23 @@
+import { describe, expect, it } from "vitest";
+import { acquireLlama, startLlama } from "./shared-llama.js";
+
+describe("the shared llama.cpp runtime", () => {
+  it("is one runtime while it has users, disposed with the last, and started anew after", async () => {
+    startLlama();
+    const first = await acquireLlama();
+    const second = await acquireLlama({ maxThreads: first.llama.maxThreads + 1 });
+    expect(second.llama).toBe(first.llama);
+    expect(first.llama.maxThreads).toBeGreaterThanOrEqual(2);
+
+    await first.release();
+    await first.release(); // a second release of the same use changes nothing
+    expect(second.llama.disposed).toBe(false);
+    await second.release();
+    expect(second.llama.disposed).toBe(true);
+
+    const third = await acquireLlama();
+    expect(third.llama).not.toBe(first.llama);
+    expect(third.llama.disposed).toBe(false);
+    await third.release();
+  });
+});
