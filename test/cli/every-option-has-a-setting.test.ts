@@ -73,7 +73,7 @@ describe("the command line", () => {
         .split("\n")
         .filter((line) => !/^\s*(\*|\/\/)/.test(line))
         .join("\n");
-      for (const match of text.matchAll(/process\.env\.(LLM_TWIN_[A-Z0-9_]+)|["'`](LLM_TWIN_[A-Z0-9_]+)["'`]/g)) {
+      for (const match of text.matchAll(/\benv\.(LLM_TWIN_[A-Z0-9_]+)|["'`](LLM_TWIN_[A-Z0-9_]+)["'`]/g)) {
         const name = match[1] ?? match[2] ?? "";
         if (!known.has(name)) read.set(name, relative(ROOT, file));
       }
