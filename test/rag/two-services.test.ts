@@ -11,6 +11,8 @@ import { type CliProcess, freePort, spawnCli, stop, waitForStatus } from "./proc
 import { ARTICLES, type IngestedCorpus, ingestCorpus, parseSseStrict } from "./support.js";
 
 const API_KEY = "e2e-key";
+/** serve-llm's own key: serve-rag must send it (--llm-api-key) on every call. */
+const LLM_KEY = "llm-side-key";
 const LLM_TIMEOUT_MS = 4000;
 
 describe.skipIf(ARTICLES === undefined)("RAG service and LLM service as two processes", () => {
@@ -34,6 +36,8 @@ describe.skipIf(ARTICLES === undefined)("RAG service and LLM service as two proc
       "1",
       "--parallel",
       "2",
+      "--api-keys",
+      LLM_KEY,
     ]);
     await waitForStatus(`http://127.0.0.1:${llmPort}/health`, 200, llm);
   };
@@ -69,6 +73,8 @@ describe.skipIf(ARTICLES === undefined)("RAG service and LLM service as two proc
         "150",
         "--log-level",
         "warn",
+        "--llm-api-key",
+        LLM_KEY,
       ],
       { LLM_TWIN_API_KEYS: `other-key,${API_KEY}`, LLM_TWIN_RATE_LIMIT: "1000" },
     );
@@ -79,6 +85,17 @@ describe.skipIf(ARTICLES === undefined)("RAG service and LLM service as two proc
     await stop(rag);
     await stop(llm);
     await corpus?.cleanup();
+  });
+
+  it("reaches a keyed LLM service with --llm-api-key (the LLM service refuses calls without it)", async () => {
+    const direct = await fetch(`http://127.0.0.1:${llmPort}/generate`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ inputs: "Hi", parameters: { max_new_tokens: 1 } }),
+    });
+    expect(direct.status).toBe(401);
+    const ready = await fetch(`${ragUrl}/ready`);
+    expect(ready.status).toBe(200);
   });
 
   it("answers /rag through the LLM service's TGI API", async () => {

@@ -35,6 +35,13 @@ export const SERVE_RAG_SETTINGS = [
     choices: ["tgi", "openai"],
     help: "API of plain http(s) LLM URLs",
   },
+  {
+    key: "llmApiKey",
+    flag: "--llm-api-key <key>",
+    env: "LLM_TWIN_LLM_API_KEY",
+    schema: z.string().optional(),
+    help: "bearer key sent to the LLM service on every call (one of serve-llm's --api-keys; OpenAI-compatible servers' key)",
+  },
 ] as const satisfies readonly Setting[];
 
 export function registerServeRagCommand(program: Command): void {
@@ -66,6 +73,9 @@ export function registerServeRagCommand(program: Command): void {
     const settings = parseRagServiceSettings(raw);
     const own = parseSettingValues(SERVE_RAG_SETTINGS, raw);
     const urls = normalizeUrls(own.llmUrl);
+    const { fetchWithBearer } = await import("../../rag/service/llm-limits.js");
+    // Every call to the LLM service carries the key: generation, /info, the tokenizer probe, /v1/models.
+    const llmFetch = fetchWithBearer(own.llmApiKey);
     process.env.LANCEDB_LOG ??= "error";
     // A port in use is one line now, not a stack trace once everything has loaded.
     await assertPortFree(settings.host, settings.port);
@@ -89,6 +99,7 @@ export function registerServeRagCommand(program: Command): void {
         createLanguageModelFromUrl(urls.join(","), {
           api: own.llmApi,
           timeoutMs: settings.llmTimeoutMs,
+          fetch: llmFetch,
         }),
       );
       const reranker =
@@ -105,8 +116,8 @@ export function registerServeRagCommand(program: Command): void {
       return { store, embedder, llm, reranker };
     });
     const { store, embedder, llm, reranker } = value;
-    const promptLimit = await learnPromptLimit(urls, own.llmApi, settings.readyTimeoutMs);
-    const adapters = await adapterRouter(urls, settings, llm.id);
+    const promptLimit = await learnPromptLimit(urls, own.llmApi, settings.readyTimeoutMs, llmFetch);
+    const adapters = await adapterRouter(urls, settings, llm.id, llmFetch);
     const service = await runRagService({
       settings,
       store,
@@ -129,11 +140,14 @@ async function learnPromptLimit(
   urls: readonly string[],
   api: unknown,
   timeoutMs: number,
+  fetcher: typeof fetch,
 ): Promise<PromptLimit | undefined> {
   if (api === "openai") return undefined;
   const { lateLearnedPromptLimit, readTgiPromptLimit } = await import("../../rag/service/llm-limits.js");
   const learn = async (): Promise<PromptLimit | undefined> => {
-    const limits = await Promise.all(urls.map((url) => readTgiPromptLimit(url, timeoutMs).catch(() => undefined)));
+    const limits = await Promise.all(
+      urls.map((url) => readTgiPromptLimit(url, timeoutMs, fetcher).catch(() => undefined)),
+    );
     const known = limits.filter((limit): limit is PromptLimit => limit !== undefined);
     if (known.length === 0) return undefined;
     return known.reduce((smallest, limit) => (limit.maxInputTokens < smallest.maxInputTokens ? limit : smallest));
@@ -157,6 +171,7 @@ async function adapterRouter(
   urls: readonly string[],
   settings: { adapterRouting: "on" | "off"; adapterRefreshMs: number; readyTimeoutMs: number },
   fallbackModel: string,
+  fetcher: typeof fetch,
 ) {
   const first = urls[0];
   if (settings.adapterRouting === "off" || first === undefined || first.startsWith("sagemaker:")) return undefined;
@@ -166,6 +181,7 @@ async function adapterRouter(
     refreshMs: settings.adapterRefreshMs,
     timeoutMs: settings.readyTimeoutMs,
     fallbackModel,
+    fetch: fetcher,
     warn: (message) => process.stderr.write(`llm-twin serve-rag: ${message}\n`),
   });
   // The first read before listening (bounded by --ready-timeout-ms), so the first requests route.

@@ -46,9 +46,10 @@ async function measureCharsPerToken(
   base: string,
   maxInputTokens: number,
   timeoutMs: number,
+  fetcher: typeof fetch,
 ): Promise<number | undefined> {
   const inputs = PROBE_SENTENCE.repeat(Math.ceil(((maxInputTokens + 1) * 6) / PROBE_SENTENCE.length));
-  const response = await fetch(`${base}/generate`, {
+  const response = await fetcher(`${base}/generate`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ inputs, parameters: { max_new_tokens: 1 } }),
@@ -62,16 +63,20 @@ async function measureCharsPerToken(
 }
 
 /** The limits of the TGI service at `url`, or undefined when it does not say (or cannot be reached). */
-export async function readTgiPromptLimit(url: string, timeoutMs: number): Promise<PromptLimit | undefined> {
+export async function readTgiPromptLimit(
+  url: string,
+  timeoutMs: number,
+  fetcher: typeof fetch = fetch,
+): Promise<PromptLimit | undefined> {
   if (!/^https?:\/\//.test(url)) return undefined;
   const base = url.replace(/\/+$/, "");
-  const response = await fetch(`${base}/info`, { signal: AbortSignal.timeout(timeoutMs) });
+  const response = await fetcher(`${base}/info`, { signal: AbortSignal.timeout(timeoutMs) });
   if (!response.ok) return undefined;
   const info = (await response.json()) as TgiInfo;
   const maxInputTokens = positive(info.max_input_tokens) ?? positive(info.max_input_length);
   if (maxInputTokens === undefined) return undefined;
   const maxTotalTokens = positive(info.max_total_tokens);
-  const measured = await measureCharsPerToken(base, maxInputTokens, timeoutMs).catch(() => undefined);
+  const measured = await measureCharsPerToken(base, maxInputTokens, timeoutMs, fetcher).catch(() => undefined);
   const charsPerToken = Math.min(
     DEFAULT_CHARS_PER_TOKEN,
     measured === undefined ? DEFAULT_CHARS_PER_TOKEN : measured * CALIBRATION_SAFETY,
@@ -128,5 +133,15 @@ export function lateLearnedPromptLimit(
       }
       return attempt ?? Promise.resolve();
     },
+  };
+}
+
+/** `fetch` sending `Authorization: Bearer <key>` on every request (serve-rag's --llm-api-key); plain fetch without a key. */
+export function fetchWithBearer(key: string | undefined): typeof fetch {
+  if (key === undefined || key === "") return fetch;
+  return (input, init) => {
+    const headers = new Headers(init?.headers);
+    headers.set("authorization", `Bearer ${key}`);
+    return fetch(input, { ...init, headers });
   };
 }
