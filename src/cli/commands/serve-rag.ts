@@ -55,16 +55,14 @@ export function registerServeRagCommand(program: Command): void {
     // Loaded here, not at the top: `--help` must not pay for LanceDB, Fastify and the clients.
     const [
       { parseRagServiceSettings },
-      { openVectorStore },
-      { createEmbedder },
+      { openStoreAndEmbedder },
       { createLanguageModelFromUrl },
       { loadReranker },
       { closeOnSignals, runRagService },
       { assertPortFree },
     ] = await Promise.all([
       import("../../rag/service/settings.js"),
-      import("../../vector-store/index.js"),
-      import("../../embedding/index.js"),
+      import("../../rag/service/open-store.js"),
       import("../../llm/clients/index.js"),
       import("../../rag/service/reranker.js"),
       import("../../rag/service/run.js"),
@@ -82,18 +80,7 @@ export function registerServeRagCommand(program: Command): void {
     // Released in reverse order of creation, also when start-up fails half-way (src/runtime).
     const { value, stack } = await acquire(async (resources) => {
       const storeOptions = vectorStoreOptions(parseSettingValues(VECTOR_STORE_SETTINGS, raw));
-      const store = resources.use("the vector store", await openVectorStore(settings.store, storeOptions));
-      // With --embedder auto, a store keeps the embedder it was built with.
-      const storeEmbedderId = (await store.readMetadata())?.fingerprint.embedder.id;
-      const embedder = resources.use(
-        "the embedder",
-        await createEmbedder(settings.embedder, {
-          ...(settings.cacheDir === undefined ? {} : { cacheDir: settings.cacheDir }),
-          ...(settings.registry === undefined ? {} : { registry: settings.registry }),
-          ...(storeEmbedderId === undefined ? {} : { storeEmbedderId }),
-          http: { timeoutMs: settings.embedderRequestTimeoutMs, retries: settings.embedderRetries },
-        }),
-      );
+      const { store, embedder } = await openStoreAndEmbedder(resources, settings, storeOptions);
       const llm = resources.use(
         "the LLM client",
         createLanguageModelFromUrl(urls.join(","), {

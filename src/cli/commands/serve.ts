@@ -118,8 +118,7 @@ export function registerServeCommand(program: Command): void {
     // Loaded here, not at the top: `--help` must not pay for llama.cpp, LanceDB and Fastify.
     const [
       { parseRagServiceSettings },
-      { openVectorStore },
-      { createEmbedder },
+      { openStoreAndEmbedder },
       { formatIngestSummary, ingest },
       { createLlamaCppLanguageModel, describeEngineForLog, describeForLog },
       { loadReranker },
@@ -127,8 +126,7 @@ export function registerServeCommand(program: Command): void {
       { assertPortFree },
     ] = await Promise.all([
       import("../../rag/service/settings.js"),
-      import("../../vector-store/index.js"),
-      import("../../embedding/index.js"),
+      import("../../rag/service/open-store.js"),
       import("../../ingestion/index.js"),
       import("../../llm/llama-cpp/index.js"),
       import("../../rag/service/reranker.js"),
@@ -182,19 +180,7 @@ export function registerServeCommand(program: Command): void {
           : undefined;
       demoModel = resolved?.demo ?? false;
       const storeOptions = vectorStoreOptions(parseSettingValues(VECTOR_STORE_SETTINGS, raw));
-      const store = resources.use("the vector store", await openVectorStore(settings.store, storeOptions));
-      // With --embedder auto, a store keeps the embedder it was built with.
-      const storeEmbedderId = (await store.readMetadata())?.fingerprint.embedder.id;
-      const embedder = resources.use(
-        "the embedder",
-        await createEmbedder(settings.embedder, {
-          ...(settings.cacheDir === undefined ? {} : { cacheDir: settings.cacheDir }),
-          ...(settings.registry === undefined ? {} : { registry: settings.registry }),
-          ...(storeEmbedderId === undefined ? {} : { storeEmbedderId }),
-          http: { timeoutMs: settings.embedderRequestTimeoutMs, retries: settings.embedderRetries },
-          log,
-        }),
-      );
+      const { store, embedder, storeEmbedderId } = await openStoreAndEmbedder(resources, settings, storeOptions, log);
       if (storeEmbedderId === undefined && (await store.count()) === 0 && ingestEmpty !== false) {
         log(`the store at ${store.location} is empty: ingesting ${sampleData} first`);
         const summary = await ingest({ source: sampleData, store, embedder });

@@ -1,0 +1,30 @@
+/**
+ * The store and the query embedder of a RAG service (`serve` and `serve-rag`), registered on the
+ * command's resource stack. With `--embedder auto`, the embedder is the one the store was built with.
+ */
+import { createEmbedder } from "../../embedding/index.js";
+import type { ResourceStack } from "../../runtime/index.js";
+import { openVectorStore } from "../../vector-store/index.js";
+import type { OpenVectorStoreOptions } from "../../vector-store/open.js";
+import type { RagServiceSettings } from "./settings.js";
+
+export async function openStoreAndEmbedder(
+  resources: ResourceStack,
+  settings: RagServiceSettings,
+  storeOptions: OpenVectorStoreOptions,
+  log?: (message: string) => void,
+) {
+  const store = resources.use("the vector store", await openVectorStore(settings.store, storeOptions));
+  const storeEmbedderId = (await store.readMetadata())?.fingerprint.embedder.id;
+  const embedder = resources.use(
+    "the embedder",
+    await createEmbedder(settings.embedder, {
+      ...(settings.cacheDir === undefined ? {} : { cacheDir: settings.cacheDir }),
+      ...(settings.registry === undefined ? {} : { registry: settings.registry }),
+      ...(storeEmbedderId === undefined ? {} : { storeEmbedderId }),
+      http: { timeoutMs: settings.embedderRequestTimeoutMs, retries: settings.embedderRetries },
+      ...(log === undefined ? {} : { log }),
+    }),
+  );
+  return { store, embedder, storeEmbedderId };
+}
