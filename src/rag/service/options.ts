@@ -10,12 +10,11 @@ import { DEFAULT_EMBEDDER_SPEC } from "../../embedding/create.js";
 import { HYBRID_FUSIONS } from "../../vector-store/fusion.js";
 import { DEFAULT_STORE_URI } from "../../vector-store/uri.js";
 import { DEFAULT_RAG_CONFIG, type RagConfig } from "../config.js";
-import { DEFAULT_RAG_HTTP_CONFIG } from "../http/config.js";
+import { ANSWER_CACHE_OPTIONS } from "./cache-options.js";
+import { HTTP_EDGE_OPTIONS } from "./http-options.js";
 import { integer, milliseconds, OBSERVABILITY_OPTIONS } from "./observability-options.js";
 
 const d = DEFAULT_RAG_CONFIG;
-const RATE =
-  DEFAULT_RAG_HTTP_CONFIG.rateLimit === false ? { max: 0, timeWindowMs: 60_000 } : DEFAULT_RAG_HTTP_CONFIG.rateLimit;
 
 /** Flags shared by `serve-rag` and `serve`. */
 export const RAG_SERVICE_OPTIONS = [
@@ -272,86 +271,7 @@ export const RAG_SERVICE_OPTIONS = [
     help: "token budget of earlier turns in the generation prompt (after the context; oldest dropped first)",
     default: String(d.historyTokenBudget),
   },
-  {
-    key: "bodyLimit",
-    flag: "--body-limit <bytes>",
-    env: "LLM_TWIN_BODY_LIMIT",
-    schema: integer(1024),
-    help: "largest request body (413 beyond)",
-    default: String(DEFAULT_RAG_HTTP_CONFIG.bodyLimitBytes),
-  },
-  {
-    key: "apiKeys",
-    flag: "--api-keys <keys>",
-    env: "LLM_TWIN_API_KEYS",
-    schema: z.string().default(""),
-    help: "comma-separated bearer keys; empty = no authentication",
-    default: "",
-  },
-  {
-    key: "rateLimit",
-    flag: "--rate-limit <n>",
-    env: "LLM_TWIN_RATE_LIMIT",
-    schema: integer(0),
-    help: "requests per key (or IP) per window; 0 = unlimited",
-    default: String(RATE.max),
-  },
-  {
-    key: "rateLimitWindowMs",
-    flag: "--rate-limit-window-ms <ms>",
-    env: "LLM_TWIN_RATE_LIMIT_WINDOW_MS",
-    schema: milliseconds,
-    help: "rate-limit window",
-    default: String(RATE.timeWindowMs),
-  },
-  {
-    key: "maxGenerations",
-    flag: "--max-generations <n>",
-    env: "LLM_TWIN_MAX_GENERATIONS",
-    schema: z.union([z.literal("auto"), integer(1)]),
-    help: "/rag requests in flight before 429 overloaded (refused before any retrieval); auto = serve: the model's --parallel + queue, serve-rag: 8 (serve-llm's default limit)",
-    default: "auto",
-  },
-  {
-    key: "authFailureLimit",
-    flag: "--auth-failure-limit <n>",
-    env: "LLM_TWIN_AUTH_FAILURE_LIMIT",
-    schema: integer(0),
-    help: "failed API-key checks per client address per window before 429; 0 = unlimited",
-    default: String(DEFAULT_RAG_HTTP_CONFIG.authFailureLimit.max),
-  },
-  {
-    key: "authFailureWindowMs",
-    flag: "--auth-failure-window-ms <ms>",
-    env: "LLM_TWIN_AUTH_FAILURE_WINDOW_MS",
-    schema: milliseconds,
-    help: "window of --auth-failure-limit",
-    default: String(DEFAULT_RAG_HTTP_CONFIG.authFailureLimit.windowMs),
-  },
-  {
-    key: "headersTimeoutMs",
-    flag: "--headers-timeout-ms <ms>",
-    env: "LLM_TWIN_HEADERS_TIMEOUT_MS",
-    schema: milliseconds,
-    help: "time a client has to send the request headers (408 beyond)",
-    default: String(DEFAULT_RAG_HTTP_CONFIG.timeouts.headersTimeoutMs),
-  },
-  {
-    key: "receiveTimeoutMs",
-    flag: "--receive-timeout-ms <ms>",
-    env: "LLM_TWIN_RECEIVE_TIMEOUT_MS",
-    schema: milliseconds,
-    help: "time a client has to send the whole request, body included (408 beyond)",
-    default: String(DEFAULT_RAG_HTTP_CONFIG.timeouts.receiveTimeoutMs),
-  },
-  {
-    key: "keepAliveTimeoutMs",
-    flag: "--keep-alive-timeout-ms <ms>",
-    env: "LLM_TWIN_KEEP_ALIVE_TIMEOUT_MS",
-    schema: milliseconds,
-    help: "how long an idle keep-alive connection stays open",
-    default: String(DEFAULT_RAG_HTTP_CONFIG.timeouts.keepAliveTimeoutMs),
-  },
+  ...HTTP_EDGE_OPTIONS,
   {
     key: "llmTimeoutMs",
     flag: "--llm-timeout-ms <ms>",
@@ -409,55 +329,7 @@ export const RAG_SERVICE_OPTIONS = [
     help: "deadline of each /ready check",
     default: "2000",
   },
-  // The answer cache (src/rag/cache, docs/rag-service.md "Answer cache").
-  {
-    key: "cache",
-    flag: "--cache <backend>",
-    env: "LLM_TWIN_CACHE",
-    schema: z.string().regex(/^(memory|off|rediss?:\/\/\S+)$/, "must be memory, off or a redis:// / rediss:// URL"),
-    help: "answer cache: memory | off | redis://host:port[/db] (shared by replicas; when Redis is down the service answers without it)",
-    default: "memory",
-  },
-  {
-    key: "cacheSimilarity",
-    flag: "--cache-similarity <s>",
-    env: "LLM_TWIN_CACHE_SIMILARITY",
-    schema: z.coerce.number().min(0).max(1),
-    help: "cosine similarity of the standalone questions' embeddings a cache hit needs (0..1)",
-    default: "0.95",
-  },
-  {
-    key: "cacheMaxEntries",
-    flag: "--cache-max-entries <n>",
-    env: "LLM_TWIN_CACHE_MAX_ENTRIES",
-    schema: integer(1),
-    help: "answers kept (memory: least recently used go first; Redis: oldest go first)",
-    default: "1000",
-  },
-  {
-    key: "cacheTtlSeconds",
-    flag: "--cache-ttl-seconds <s>",
-    env: "LLM_TWIN_CACHE_TTL_SECONDS",
-    schema: z.coerce.number().positive(),
-    help: "how long a cached answer lives",
-    default: "3600",
-  },
-  {
-    key: "cacheMaxTemperature",
-    flag: "--cache-max-temperature <t>",
-    env: "LLM_TWIN_CACHE_MAX_TEMPERATURE",
-    schema: z.coerce.number().min(0).max(2),
-    help: "requests sampling above this temperature bypass the cache",
-    default: "0.3",
-  },
-  {
-    key: "cacheTimeoutMs",
-    flag: "--cache-timeout-ms <ms>",
-    env: "LLM_TWIN_CACHE_TIMEOUT_MS",
-    schema: milliseconds,
-    help: "Redis cache: connection and per-command deadline (past it the request goes on without the cache)",
-    default: "500",
-  },
+  ...ANSWER_CACHE_OPTIONS,
   ...OBSERVABILITY_OPTIONS,
   {
     key: "logLevel",
