@@ -194,7 +194,13 @@ export async function startLlmServer(
   ready.catch((error: unknown) => {
     if (holder.state !== "stopping") {
       holder.setFailed(error);
-      logger.error({ err: error }, "the model could not be loaded");
+      // A user's mistake (missing file, wrong format...) is its code and message; only the unexpected keeps a stack.
+      logger.error(
+        error instanceof AppError && error.code !== "internal_error"
+          ? { code: error.code, reason: error.message }
+          : { err: error },
+        "the model could not be loaded",
+      );
     }
   });
 
