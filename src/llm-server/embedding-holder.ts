@@ -51,7 +51,7 @@ export function createEmbeddingHolder(configured: boolean): EmbeddingHolder {
       if (!configured) {
         throw new AppError(
           "embeddings_not_configured",
-          "No embedding model: start serve-llm with --embedding-model <gguf | url | hf:...> (LLM_TWIN_EMBEDDING_MODEL)",
+          "No embedding model: start serve-llm with --embedding-model <gguf | url | hf:... | registry:name@stage> (LLM_TWIN_EMBEDDING_MODEL)",
         );
       }
       if (model !== undefined) return model;

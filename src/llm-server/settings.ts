@@ -303,7 +303,7 @@ export const SERVE_LLM_SETTINGS = [
     env: "LLM_TWIN_EMBEDDING_MODEL",
     schema: z.string().min(1).optional(),
     defaultText: "none",
-    help: "GGUF embedding model (path, http(s) URL or hf:) served at POST /v1/embeddings; without it /v1/embeddings is 404",
+    help: "GGUF embedding model (path, http(s) URL, hf: or registry:<name>@<version|stage>, read from --registry) served at POST /v1/embeddings; without it /v1/embeddings is 404",
   },
   {
     key: "embeddingMaxInputs",
