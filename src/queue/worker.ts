@@ -23,7 +23,7 @@
  */
 import { type Job, Queue, UnrecoverableError, Worker } from "bullmq";
 import type { RawDocument } from "../domain/index.js";
-import { STATIC_EMBEDDER_SPEC } from "../embedding/index.js";
+import { type CreateEmbedderOptions, STATIC_EMBEDDER_SPEC } from "../embedding/index.js";
 import { AppError, type ErrorCode } from "../errors/index.js";
 import type { ReadResult } from "../ingestion/readers/index.js";
 import { assertFingerprintMatches } from "../preprocessing/index.js";
@@ -63,6 +63,8 @@ export type IngestionWorkerOptions = {
   /** Only use this embedder; default: "static" when storeUri is set, else each job's own embedder spec. */
   embedderSpec?: string;
   cacheDir?: string;
+  /** An "openai:" embedder's per-attempt timeout and retries (worker --embedder-request-timeout-ms, --embedder-retries). */
+  embedderHttp?: CreateEmbedderOptions["http"];
   lockDurationMs?: number;
   stalledIntervalMs?: number;
   maxStalledCount?: number;
@@ -126,7 +128,10 @@ export async function startIngestionWorker(options: IngestionWorkerOptions): Pro
   // Set by abandon(): the releases below then drop connections instead of closing cleanly.
   let abandoning = false;
   const { value: started, stack } = await acquire(async (owned) => {
-    const resources = createWorkerResources(options.cacheDir);
+    const resources = createWorkerResources({
+      ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+      ...(options.embedderHttp === undefined ? {} : { http: options.embedderHttp }),
+    });
     owned.defer("stores and embedders", () => resources.release());
     owned.defer("final optimize", async () => {
       if (!abandoning) await resources.optimizeChanged(emit);

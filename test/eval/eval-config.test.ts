@@ -8,6 +8,8 @@ const base = {
   k: "10",
   depth: "100",
   embedder: "static",
+  embedderRequestTimeoutMs: "30000",
+  embedderRetries: "2",
   rerankCandidates: "100",
   fusion: "agreement",
   denseWeight: "0.5",

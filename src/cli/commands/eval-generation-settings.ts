@@ -1,6 +1,7 @@
 /** `eval generation`'s settings in the configuration registry (src/config/settings.ts) and their parsing. */
 import { z } from "zod";
 import { parseSettingValues, type Setting, type SettingsValues, schemas } from "../../config/settings.js";
+import { HTTP_EMBEDDER_SETTINGS } from "../../embedding/http/settings.js";
 import { AppError } from "../../errors/index.js";
 import { DEFAULT_JUDGE_OPTIONS } from "../../eval/generation/judge-defaults.js";
 import { DEFAULT_VOICE_CORPUS } from "./eval-voice-settings.js";
@@ -60,6 +61,7 @@ export const EVAL_GENERATION_SETTINGS = [
     default: "static",
     help: "in process: the embedder of the store",
   },
+  ...HTTP_EMBEDDER_SETTINGS,
   {
     key: "corpus",
     flag: "--corpus <file|folder>",

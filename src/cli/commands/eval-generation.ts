@@ -5,6 +5,7 @@
  * stdout, progress on stderr, a Markdown report with one SVG chart per metric.
  */
 import type { Command } from "commander";
+import { httpEmbedderOptions } from "../../embedding/http/settings.js";
 import { AppError } from "../../errors/index.js";
 import type { GenerationRunOptions, InProcessLlm } from "../../eval/generation/index.js";
 import { createProgress, type Progress } from "../../observability/progress.js";
@@ -75,6 +76,7 @@ function twinOptions(config: EvalGenerationConfig): GenerationRunOptions["twin"]
     kind: "in-process",
     store: config.store,
     embedder: config.embedder,
+    embedderHttp: httpEmbedderOptions(config),
     ...(config.cacheDir === undefined ? {} : { cacheDir: config.cacheDir }),
     ...(corpus === undefined ? {} : { corpus }),
     config: {

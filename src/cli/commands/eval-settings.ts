@@ -2,11 +2,13 @@
 import { z } from "zod";
 import { type Setting, schemas, settingsError } from "../../config/settings.js";
 import { STATIC_EMBEDDER_SPEC } from "../../embedding/default-model.js";
+import { HTTP_EMBEDDER_SETTINGS } from "../../embedding/http/settings.js";
 import { QUERY_HALVES } from "../../eval/retrieval/query-halves.js";
 import { DEFAULT_EVAL_STORE_ROOT, DEFAULT_EVALUATION_SETTINGS } from "../../eval/retrieval/settings.js";
 import { HYBRID_FUSIONS } from "../../vector-store/index.js";
 
 const { positiveInteger, text, unit } = schemas;
+const [embedderRequestTimeout, embedderRetries] = HTTP_EMBEDDER_SETTINGS;
 
 const configSchema = z.object({
   dataset: text,
@@ -18,6 +20,8 @@ const configSchema = z.object({
   depth: positiveInteger,
   store: text.optional(),
   embedder: text,
+  embedderRequestTimeoutMs: embedderRequestTimeout.schema,
+  embedderRetries: embedderRetries.schema,
   reranker: text.optional(),
   rerankCandidates: positiveInteger,
   denseWeight: unit,
@@ -113,6 +117,7 @@ export const EVAL_RETRIEVAL_SETTINGS: readonly Setting[] = [
     default: STATIC_EMBEDDER_SPEC,
     help: 'embedder used to ingest and to embed queries: "static" (default here, so that figures reproduce offline), "auto" or "gguf:<path|url|hf:...>"',
   },
+  ...HTTP_EMBEDDER_SETTINGS,
   {
     key: "reranker",
     flag: "--reranker <gguf>",

@@ -8,6 +8,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Command } from "commander";
+import { httpEmbedderOptions } from "../../embedding/http/settings.js";
 import { AppError } from "../../errors/index.js";
 import { DEFAULT_EVAL_STORE_ROOT } from "../../eval/retrieval/settings.js";
 import { createProgress, type Progress } from "../../observability/progress.js";
@@ -84,6 +85,7 @@ export async function runEvalRetrievalCommand(config: EvalCommandConfig): Promis
       modes,
       ...(config.store === undefined ? {} : { store: config.store }),
       embedderSpec: config.embedder,
+      embedderHttp: httpEmbedderOptions(config),
       ...fullTextOverrides(config),
       ...(config.cacheDir === undefined ? {} : { cacheDir: config.cacheDir }),
       ...(reranker === undefined ? {} : { reranker }),

@@ -8,6 +8,7 @@ import {
   valuesFromOptions,
 } from "../../config/settings.js";
 import { DEFAULT_EMBEDDER_SPEC } from "../../embedding/create.js";
+import { HTTP_EMBEDDER_SETTINGS } from "../../embedding/http/settings.js";
 import { AppError } from "../../errors/index.js";
 import { DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_FILE_BYTES } from "../../ingestion/readers/types.js";
 import { DEFAULT_INGEST_BATCH_SIZE, DEFAULT_INGEST_CONCURRENCY } from "../../ingestion/types.js";
@@ -44,6 +45,7 @@ export const INGEST_SETTINGS = [
     default: DEFAULT_EMBEDDER_SPEC,
     help: 'embedder: "auto" (the default GGUF model, downloaded once; static where it cannot be), "static", "gguf:<path | url | hf:user/repo:quant>" or "openai:<base-url>[#model]" (HTTP; key in LLM_TWIN_EMBEDDER_API_KEY)',
   },
+  ...HTTP_EMBEDDER_SETTINGS,
   {
     key: "recreate",
     flag: "--recreate",

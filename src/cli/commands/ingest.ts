@@ -7,6 +7,7 @@
  */
 import type { Command } from "commander";
 import { parseEmbedderSpec } from "../../embedding/create.js";
+import { httpEmbedderOptions } from "../../embedding/http/settings.js";
 import { AppError, isAppError } from "../../errors/index.js";
 import { createProgress, type Progress } from "../../observability/progress.js";
 import type { EnqueueProgress, EnqueueSummary } from "../../queue/index.js";
@@ -106,6 +107,7 @@ async function ingestHere(path: string, config: IngestCommandConfig) {
         ...(config.maxInputTokens === undefined ? {} : { maxInputTokens: config.maxInputTokens }),
         ...(config.threads === undefined ? {} : { threads: config.threads }),
         ...(storeEmbedderId === undefined ? {} : { storeEmbedderId }),
+        http: httpEmbedderOptions(config),
       }),
     );
     const store = resources.use("store", await openVectorStore(config.store, vectorStoreOptions(config)));
@@ -163,6 +165,7 @@ async function ingestThroughQueue(path: string, config: IngestCommandConfig): Pr
       source: path,
       storeUri: config.store,
       embedderSpec: config.embedder,
+      embedderHttp: httpEmbedderOptions(config),
       recreate: config.recreate,
       connectTimeoutMs: config.queueConnectTimeoutMs,
       queueName: config.queueName,

@@ -11,6 +11,7 @@ import {
   schemas,
   valuesFromOptions,
 } from "../../config/settings.js";
+import { HTTP_EMBEDDER_SETTINGS, httpEmbedderOptions } from "../../embedding/http/settings.js";
 import { AppError } from "../../errors/index.js";
 import {
   DEFAULT_LOCK_DURATION_MS,
@@ -77,6 +78,7 @@ export const WORKER_SETTINGS = [
     defaultText: "each job's embedder",
     help: "embedder spec",
   },
+  ...HTTP_EMBEDDER_SETTINGS,
   {
     key: "lockDurationMs",
     flag: "--lock-duration-ms <ms>",
@@ -230,6 +232,7 @@ async function runWorker(config: WorkerConfig, json: boolean): Promise<void> {
       ...(config.store === undefined ? {} : { storeUri: config.store }),
       ...(config.embedder === undefined ? {} : { embedderSpec: config.embedder }),
       ...(config.cacheDir === undefined ? {} : { cacheDir: config.cacheDir }),
+      embedderHttp: httpEmbedderOptions(config),
       lockDurationMs: config.lockDurationMs,
       stalledIntervalMs: config.stalledIntervalMs,
       maxStalledCount: config.maxStalledCount,

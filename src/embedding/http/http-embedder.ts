@@ -149,7 +149,11 @@ export async function createHttpEmbedder(options: HttpEmbedderOptions): Promise<
         if (isAppError(error)) throw error;
         if (isAborted(signal)) throw new AppError("aborted", "embedding was aborted", { cause: signal?.reason });
         failure = attemptSignal.aborted
-          ? new AppError("timeout", `the embedder at ${url} did not answer within ${timeoutMs} ms`, { cause: error })
+          ? new AppError(
+              "timeout",
+              `the embedder at ${url} did not answer within ${timeoutMs} ms (--embedder-request-timeout-ms, LLM_TWIN_EMBEDDER_REQUEST_TIMEOUT_MS)`,
+              { cause: error },
+            )
           : new AppError("upstream_unavailable", `cannot reach the embedder at ${url}: ${messageOf(error)}`, {
               cause: error,
             });

@@ -5,7 +5,7 @@
  */
 
 import { existsSync } from "node:fs";
-import { createEmbedder } from "../../embedding/index.js";
+import { type CreateEmbedderOptions, createEmbedder } from "../../embedding/index.js";
 import { AppError } from "../../errors/index.js";
 import { ingest } from "../../ingestion/index.js";
 import type { LanguageModel } from "../../llm/index.js";
@@ -41,6 +41,8 @@ export type GenerationRunOptions = {
         kind: "in-process";
         store: string;
         embedder: string;
+        /** An "openai:" embedder's per-attempt timeout and retries. */
+        embedderHttp?: CreateEmbedderOptions["http"];
         cacheDir?: string;
         /** Ingested first (idempotent, fingerprint-checked) when given. */
         corpus?: string;
@@ -111,7 +113,10 @@ async function openTwin(options: GenerationRunOptions, resources: ResourceStack)
   const store = resources.use("store", await openVectorStore(spec.store));
   const embedder = resources.use(
     "embedder",
-    await createEmbedder(spec.embedder, spec.cacheDir === undefined ? {} : { cacheDir: spec.cacheDir }),
+    await createEmbedder(spec.embedder, {
+      ...(spec.cacheDir === undefined ? {} : { cacheDir: spec.cacheDir }),
+      ...(spec.embedderHttp === undefined ? {} : { http: spec.embedderHttp }),
+    }),
   );
   if (spec.corpus !== undefined) {
     if (!existsSync(spec.corpus)) {

@@ -6,7 +6,7 @@
  */
 
 import { join } from "node:path";
-import type { Embedder } from "../../embedding/index.js";
+import type { CreateEmbedderOptions, Embedder } from "../../embedding/index.js";
 import { createEmbedder } from "../../embedding/index.js";
 import type { IngestProgress } from "../../ingestion/index.js";
 import type { Reranker } from "../../rag/index.js";
@@ -30,6 +30,8 @@ export type RunEvaluationOptions = {
   /** Store URI; default lancedb:./.llm-twin/eval/<dataset name>. */
   store?: string;
   embedderSpec?: string;
+  /** An "openai:" embedder's per-attempt timeout and retries. */
+  embedderHttp?: CreateEmbedderOptions["http"];
   /**
    * Full-text tokenizer of a LanceDB store (default: the store's defaults). A change rebuilds the
    * full-text index at the next optimize(), which the run calls after ingestion.
@@ -79,10 +81,10 @@ export async function runRetrievalEvaluation(options: RunEvaluationOptions): Pro
       options.embedder ??
       resources.use(
         "embedder",
-        await createEmbedder(
-          options.embedderSpec ?? "static",
-          options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir },
-        ),
+        await createEmbedder(options.embedderSpec ?? "static", {
+          ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+          ...(options.embedderHttp === undefined ? {} : { http: options.embedderHttp }),
+        }),
       );
     const store = resources.use(
       "store",

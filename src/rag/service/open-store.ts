@@ -2,6 +2,8 @@
  * The store and the query embedder of a RAG service (`serve` and `serve-rag`), registered on the
  * command's resource stack. With `--embedder auto`, the embedder is the one the store was built with.
  */
+
+import { httpEmbedderOptions } from "../../embedding/http/settings.js";
 import { createEmbedder } from "../../embedding/index.js";
 import type { ResourceStack } from "../../runtime/index.js";
 import { openVectorStore } from "../../vector-store/index.js";
@@ -22,7 +24,7 @@ export async function openStoreAndEmbedder(
       ...(settings.cacheDir === undefined ? {} : { cacheDir: settings.cacheDir }),
       ...(settings.registry === undefined ? {} : { registry: settings.registry }),
       ...(storeEmbedderId === undefined ? {} : { storeEmbedderId }),
-      http: { timeoutMs: settings.embedderRequestTimeoutMs, retries: settings.embedderRetries },
+      http: httpEmbedderOptions(settings),
       ...(log === undefined ? {} : { log }),
     }),
   );

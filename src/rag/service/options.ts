@@ -7,6 +7,7 @@ import { z } from "zod";
 import type { Setting } from "../../config/settings.js";
 import { DATA_CATEGORIES } from "../../domain/types.js";
 import { DEFAULT_EMBEDDER_SPEC } from "../../embedding/create.js";
+import { HTTP_EMBEDDER_SETTINGS } from "../../embedding/http/settings.js";
 import { HYBRID_FUSIONS } from "../../vector-store/fusion.js";
 import { DEFAULT_STORE_URI } from "../../vector-store/uri.js";
 import { DEFAULT_RAG_CONFIG, type RagConfig } from "../config.js";
@@ -289,22 +290,7 @@ export const RAG_SERVICE_OPTIONS = [
     default: String(d.embedderTimeoutMs),
   },
   // HTTP embedder (--embedder openai:...), issue 15 item 3.
-  {
-    key: "embedderRequestTimeoutMs",
-    flag: "--embedder-request-timeout-ms <ms>",
-    env: "LLM_TWIN_EMBEDDER_REQUEST_TIMEOUT_MS",
-    schema: milliseconds,
-    help: "HTTP embedder (openai:): timeout of each HTTP attempt",
-    default: "30000",
-  },
-  {
-    key: "embedderRetries",
-    flag: "--embedder-retries <n>",
-    env: "LLM_TWIN_EMBEDDER_RETRIES",
-    schema: integer(0),
-    help: "HTTP embedder (openai:): retries after a network failure, timeout, 429 or 5xx",
-    default: "2",
-  },
+  ...HTTP_EMBEDDER_SETTINGS,
   {
     key: "storeTimeoutMs",
     flag: "--store-timeout-ms <ms>",
