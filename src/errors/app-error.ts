@@ -43,12 +43,15 @@ export type AppErrorOptions = {
   retryable?: boolean;
   /** Extra, client-safe details (numbers of a limit, the field at fault...). */
   details?: Record<string, unknown>;
+  /** Context for the logs only, never sent to a client (the URL of the upstream that failed...). */
+  logContext?: Record<string, unknown>;
 };
 
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly retryable: boolean;
   readonly details: Record<string, unknown> | undefined;
+  readonly logContext: Record<string, unknown> | undefined;
 
   constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -56,6 +59,7 @@ export class AppError extends Error {
     this.code = code;
     this.retryable = options.retryable ?? RETRYABLE_BY_DEFAULT.has(code);
     this.details = options.details;
+    this.logContext = options.logContext;
   }
 
   /** Whether the same call may succeed later (overload, timeouts, an upstream down); vercel/ai's name. */

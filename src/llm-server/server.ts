@@ -14,7 +14,7 @@ import {
 } from "../llm/llama-cpp/index.js";
 import { createDownloadProgressReporter, resolveModelFile } from "../model-source/index.js";
 import { loadServedModel, planServedModel, type ServedModelPlan } from "../models-registry/serving.js";
-import { edgeLoggerOptions, listenOrExplain } from "../observability/http/index.js";
+import { edgeLoggerOptions, errorLogFields, listenOrExplain } from "../observability/http/index.js";
 import { acquire, type ResourceStack } from "../runtime/index.js";
 import { buildLlmServerApp } from "./app.js";
 import type { LlmServerConfig } from "./config.js";
@@ -114,7 +114,7 @@ export async function startLlmServer(
   })();
   embeddingsReady.catch((error: unknown) => {
     embeddings.setFailed(error);
-    if (!loadController.signal.aborted) logger.error(loadFailureLog(error), "the embedding model could not be loaded");
+    if (!loadController.signal.aborted) logger.error(errorLogFields(error), "the embedding model could not be loaded");
   });
 
   const reporterOptions = options.progressStream === undefined ? {} : { stream: options.progressStream as never };
@@ -194,7 +194,8 @@ export async function startLlmServer(
   ready.catch((error: unknown) => {
     if (holder.state !== "stopping") {
       holder.setFailed(error);
-      logger.error(loadFailureLog(error), "the model could not be loaded");
+      // A user's mistake (missing file, wrong format, unknown registry reference...) is its code and message; only the unexpected keeps a stack.
+      logger.error(errorLogFields(error), "the model could not be loaded");
     }
   });
 
@@ -230,11 +231,4 @@ export async function startLlmServer(
 
 function definedOnly<T extends Record<string, unknown>>(values: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as never;
-}
-
-/** A user's mistake (missing file, wrong format, unknown registry reference...) is its code and message; only the unexpected keeps a stack. */
-function loadFailureLog(error: unknown): Record<string, unknown> {
-  return error instanceof AppError && error.code !== "internal_error"
-    ? { code: error.code, reason: error.message }
-    : { err: error };
 }

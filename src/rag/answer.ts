@@ -270,7 +270,7 @@ export async function* answerStream(
   }
   if (failure !== undefined) {
     trace.setAttributes({ answerChars: answer.length });
-    yield { type: "error", code: failure.code, message: failure.message };
+    yield { type: "error", code: failure.code, message: failure.message, cause: failure };
     return;
   }
   trace.setAttributes({ promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, answer });
@@ -360,6 +360,6 @@ export async function answerOnce(
   throw new AppError("internal_error", "the answer stream ended without a result");
 }
 
-export function errorFromPart(part: { code: ErrorCode; message: string }): AppError {
-  return new AppError(part.code, part.message);
+export function errorFromPart(part: { code: ErrorCode; message: string; cause?: AppError }): AppError {
+  return part.cause ?? new AppError(part.code, part.message);
 }

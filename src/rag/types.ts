@@ -4,7 +4,7 @@
  */
 import type { z } from "zod";
 import type { Author, DataCategory } from "../domain/index.js";
-import type { ErrorCode } from "../errors/index.js";
+import type { AppError, ErrorCode } from "../errors/index.js";
 import type { FinishReason, Usage } from "../llm/index.js";
 import type { ServedModelRef } from "./adapter-routing.js";
 import type { ragRequestSchema } from "./request-schema.js";
@@ -91,7 +91,13 @@ export type RagPart =
       /** An answer-cache hit: the entry's age and its question's similarity to this one. */
       cached?: { ageMs: number; similarity: number };
     }
-  | { type: "error"; code: ErrorCode; message: string };
+  | {
+      type: "error";
+      code: ErrorCode;
+      message: string;
+      /** The failure behind it, with its details and log-only context (for logs; never sent as such). */
+      cause?: AppError;
+    };
 
 export function emptyTimings(): RagTimings {
   return { selfQueryMs: 0, expansionMs: 0, embeddingMs: 0, searchMs: 0, rerankMs: 0, generationMs: 0, totalMs: 0 };

@@ -69,7 +69,7 @@ async function readLimited(response: Response, limit: number, service: string): 
   return text + decoder.decode();
 }
 
-async function failureOf(response: Response, service: string): Promise<AppError> {
+async function failureOf(response: Response, service: string, url: string): Promise<AppError> {
   let body: unknown;
   try {
     const text = await readLimited(response, MAX_ERROR_BODY_BYTES, service);
@@ -82,7 +82,7 @@ async function failureOf(response: Response, service: string): Promise<AppError>
     body = undefined;
   }
   return errorFromStatus(
-    { status: response.status, body, retryAfterMs: parseRetryAfter(response.headers.get("retry-after")) },
+    { status: response.status, body, retryAfterMs: parseRetryAfter(response.headers.get("retry-after")), url },
     service,
   );
 }
@@ -95,13 +95,14 @@ export async function requestJson(
 ): Promise<JsonResponse> {
   const headers: Record<string, string> = { accept: "application/json", ...transport.headers };
   if (request.body !== undefined) headers["content-type"] = "application/json";
-  const response = await transport.fetch(`${transport.baseUrl}${request.path}`, {
+  const url = `${transport.baseUrl}${request.path}`;
+  const response = await transport.fetch(url, {
     method: request.method,
     headers,
     signal: request.signal,
     ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
   });
-  if (!response.ok) throw await failureOf(response, transport.service);
+  if (!response.ok) throw await failureOf(response, transport.service, url);
   const text = await readLimited(response, transport.maxResponseBytes, transport.service);
   let body: unknown;
   try {
@@ -130,13 +131,14 @@ export async function requestEventStream(
   transport: HttpTransport,
   request: { path: string; body: unknown; signal: AbortSignal },
 ): Promise<AsyncIterable<ServerSentEvent>> {
-  const response = await transport.fetch(`${transport.baseUrl}${request.path}`, {
+  const url = `${transport.baseUrl}${request.path}`;
+  const response = await transport.fetch(url, {
     method: "POST",
     headers: { accept: "text/event-stream", "content-type": "application/json", ...transport.headers },
     body: JSON.stringify(request.body),
     signal: request.signal,
   });
-  if (!response.ok) throw await failureOf(response, transport.service);
+  if (!response.ok) throw await failureOf(response, transport.service, url);
   const contentType = response.headers.get("content-type") ?? "";
   if (!contentType.includes("text/event-stream")) {
     await response.body?.cancel().catch(() => undefined);

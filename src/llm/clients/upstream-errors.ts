@@ -46,6 +46,8 @@ export type UpstreamFailure = {
   /** The parsed JSON body, or the text when it was not JSON; only used for logs and 4xx messages. */
   body: unknown;
   retryAfterMs?: number | undefined;
+  /** The URL that answered (logs only: never sent to a client). */
+  url?: string;
 };
 
 /** An AppError for an upstream HTTP status that is not 2xx. */
@@ -55,56 +57,45 @@ export function errorFromStatus(failure: UpstreamFailure, service = "language mo
   const cause = new Error(`upstream ${service} answered HTTP ${status}: ${upstreamMessage ?? "(no message)"}`);
   const details: Record<string, unknown> = { upstreamStatus: status };
   if (failure.retryAfterMs !== undefined) details.retryAfterMs = failure.retryAfterMs;
+  // The URL that failed goes to the logs only (see logContext).
+  const common = { cause, details, ...(failure.url === undefined ? {} : { logContext: { upstreamUrl: failure.url } }) };
   if (status === 429) {
-    return new AppError("overloaded", `The ${service} is overloaded; try again later`, {
-      cause,
-      retryable: true,
-      details,
-    });
+    return new AppError("overloaded", `The ${service} is overloaded; try again later`, { ...common, retryable: true });
   }
   if (status === 400 || status === 422) {
     const suffix = upstreamMessage === undefined ? "" : `: ${upstreamMessage}`;
     return new AppError("validation_error", `The ${service} rejected the request${suffix}`, {
-      cause,
+      ...common,
       retryable: false,
-      details,
     });
   }
   if (status === 401 || status === 403) {
     return new AppError("upstream_error", `The ${service} refused our credentials (HTTP ${status})`, {
-      cause,
+      ...common,
       retryable: false,
-      details,
     });
   }
   if (status === 404) {
     return new AppError("upstream_error", `The ${service} does not offer this endpoint or model (HTTP 404)`, {
-      cause,
+      ...common,
       retryable: false,
-      details,
     });
   }
   if (status === 408 || status === 504) {
-    return new AppError("timeout", `The ${service} timed out (HTTP ${status})`, { cause, retryable: true, details });
+    return new AppError("timeout", `The ${service} timed out (HTTP ${status})`, { ...common, retryable: true });
   }
   if (status === 503) {
     return new AppError("upstream_unavailable", `The ${service} is unavailable (HTTP 503)`, {
-      cause,
+      ...common,
       retryable: true,
-      details,
     });
   }
   if (status >= 500) {
-    return new AppError("upstream_error", `The ${service} failed (HTTP ${status})`, {
-      cause,
-      retryable: false,
-      details,
-    });
+    return new AppError("upstream_error", `The ${service} failed (HTTP ${status})`, { ...common, retryable: false });
   }
   return new AppError("upstream_error", `The ${service} answered with unexpected HTTP ${status}`, {
-    cause,
+    ...common,
     retryable: false,
-    details,
   });
 }
 

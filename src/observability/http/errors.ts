@@ -2,7 +2,9 @@
  * The one place where errors become HTTP responses: AppErrors by HTTP_STATUS, Fastify's own
  * errors (validation, body too large, bad JSON, rate limit) by their kind, anything else as a 500
  * with a generic message. The body is always `{error: {code, message, requestId}}`; stack traces
- * and upstream bodies stay in the logs.
+ * and upstream bodies stay in the logs. A 5xx is logged as one structured line when it is an
+ * AppError (an expected operational failure: an upstream down or failing, a timeout); only
+ * anything else (a bug) is logged with its stack.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AppError, type ErrorCode, HTTP_STATUS, isAppError } from "../../errors/index.js";
@@ -73,6 +75,48 @@ export function errorBody(mapped: MappedError, requestId: string): ErrorBody {
   };
 }
 
+const MAX_LOGGED_CAUSE_LENGTH = 500;
+
+/**
+ * What a log line says of a failure. An AppError (other than internal_error) is an expected,
+ * operational failure: its code, message, details and log-only context, and the messages of its
+ * causes, in one line without a stack. Anything else is a bug and keeps its stack (`err`).
+ */
+export function errorLogFields(error: unknown): Record<string, unknown> {
+  if (!isAppError(error) || error.code === "internal_error") return { err: error };
+  const causes: string[] = [];
+  for (let cause = error.cause, depth = 0; cause !== undefined && cause !== null && depth < 3; depth += 1) {
+    causes.push(cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause));
+    cause = cause instanceof Error ? cause.cause : undefined;
+  }
+  const cause = causes.join(" <- ").replace(/\s+/g, " ");
+  return {
+    code: error.code,
+    reason: error.message,
+    ...error.details,
+    ...error.logContext,
+    ...(cause === "" ? {} : { cause: cause.slice(0, MAX_LOGGED_CAUSE_LENGTH) }),
+  };
+}
+
+/**
+ * Logs a failed request (`context` "request") or a failure reported inside a stream whose headers
+ * already went out ("stream"): a 5xx at error level (see errorLogFields), anything else at info.
+ */
+export function logFailure(request: FastifyRequest, error: unknown, context: "request" | "stream" = "request"): void {
+  const mapped = mapError(error);
+  if (mapped.status >= 500)
+    request.log.error(
+      { ...errorLogFields(error), code: mapped.code, status: mapped.status, requestId: request.id },
+      `${context} failed`,
+    );
+  else
+    request.log.info(
+      { code: mapped.code, message: mapped.message },
+      context === "request" ? "request rejected" : "stream ended with an error",
+    );
+}
+
 export type ErrorHandlingOptions = {
   /** Called once per error response (metrics). */
   onError?: (code: ErrorCode, request: FastifyRequest) => void;
@@ -86,8 +130,7 @@ export function sendErrorBody(
   options: ErrorHandlingOptions = {},
 ): FastifyReply {
   const mapped = mapError(error);
-  if (mapped.status >= 500) request.log.error({ err: error, code: mapped.code }, "request failed");
-  else request.log.info({ code: mapped.code, message: mapped.message }, "request rejected");
+  logFailure(request, error);
   options.onError?.(mapped.code, request);
   // Errors raised before routing (frameworkErrors) skip the onRequest hook that sets it.
   if (!reply.hasHeader(REQUEST_ID_HEADER)) reply.header(REQUEST_ID_HEADER, request.id);

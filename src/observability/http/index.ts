@@ -11,6 +11,8 @@ export {
   type ErrorBody,
   errorBody,
   errorBodySchema,
+  errorLogFields,
+  logFailure,
   mapError,
   registerErrorHandling,
   sendErrorBody,

@@ -8,9 +8,9 @@ import { randomUUID } from "node:crypto";
 import { Readable } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import { AppError } from "../../errors/index.js";
-import { errorBodySchema } from "../../observability/http/index.js";
+import { errorBodySchema, logFailure } from "../../observability/http/index.js";
 import { describeError } from "../../observability/tracing/index.js";
-import { answerStream } from "../answer.js";
+import { answerStream, errorFromPart } from "../answer.js";
 import type { RagDependencies } from "../retrieve.js";
 import type { HistoryTurn, RagPart, RagRequest, RagSource } from "../types.js";
 import type { GenerationAdmission } from "./admission.js";
@@ -191,7 +191,7 @@ export async function registerOpenAiRoutes(
             const part = current.value;
             if (part.type === "sources") sources = part.sources;
             else if (part.type === "token") text += filter.push(part.text);
-            else if (part.type === "error") throw new AppError(part.code, part.message);
+            else if (part.type === "error") throw errorFromPart(part);
             else {
               metrics.observeTimings(part.timings);
               text += filter.end();
@@ -241,7 +241,7 @@ export async function registerOpenAiRoutes(
               const text = filter.push(part.text);
               if (text !== "") yield data(chunk({ content: text }, null));
             } else if (part.type === "error") {
-              failure = new AppError(part.code, part.message);
+              failure = errorFromPart(part);
               yield data({ error: { code: part.code, message: part.message, requestId: request.id } });
             } else {
               metrics.observeTimings(part.timings);
@@ -267,6 +267,7 @@ export async function registerOpenAiRoutes(
           yield data({ error: { code, message: safe, requestId: request.id } });
         } finally {
           await parts.return?.();
+          if (failure !== undefined) logFailure(request, failure, "stream");
           trace.end(failure ?? (signal.aborted ? signal.reason : undefined));
         }
         yield "data: [DONE]\n\n";

@@ -6,9 +6,10 @@ import { Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import { AppError } from "../../errors/index.js";
+import { logFailure } from "../../observability/http/index.js";
 import type { ActiveTrace, Tracer } from "../../observability/tracing/index.js";
 import { describeError } from "../../observability/tracing/index.js";
-import { answerOnce, answerStream } from "../answer.js";
+import { answerOnce, answerStream, errorFromPart } from "../answer.js";
 import type { RagDependencies } from "../retrieve.js";
 import { retrieve } from "../retrieve.js";
 import type { RagPart, RagRequest, RagTimings } from "../types.js";
@@ -57,7 +58,7 @@ async function* sseFrames(
       const part = current.value;
       hooks.onPart(part);
       if (part.type === "error") {
-        failure = new AppError(part.code, part.message);
+        failure = errorFromPart(part);
         yield sseEvent("error", { code: part.code, message: part.message, requestId: hooks.requestId });
       } else if (part.type === "token") {
         yield sseEvent("token", { text: part.text });
@@ -123,6 +124,7 @@ export async function registerRagRoutes(app: FastifyInstance, options: RagRoutes
           if (part.type === "error") metrics.http.errors.inc({ code: part.code });
         },
         onEnd(error) {
+          if (error !== undefined) logFailure(request, error, "stream");
           trace.end(error ?? (signal.aborted ? signal.reason : undefined));
         },
       });

@@ -1,5 +1,6 @@
 /** Builds a RAG app over the in-memory fakes, for HTTP tests. */
 import type { FastifyInstance } from "fastify";
+import type { LanguageModel } from "../../llm/port.js";
 import { createTracer, openTraceLog, type TraceLog } from "../../observability/tracing/index.js";
 import { createFingerprint } from "../../preprocessing/index.js";
 import { type AnswerCache, createAnswerCacheMetrics } from "../cache/index.js";
@@ -32,6 +33,8 @@ export async function buildHarness(
     http?: Partial<RagHttpConfig>;
     reranker?: Reranker;
     withoutLlm?: boolean;
+    /** A real language model (an HTTP client of a loopback server) instead of the fake. */
+    languageModel?: LanguageModel;
     logger?: RagAppOptions["logger"];
     feedback?: FeedbackRoutesOptions;
     /** An answer cache, with the policy's thresholds (defaults: similarity 0.95, max temperature 0.3). */
@@ -43,6 +46,7 @@ export async function buildHarness(
   const now = new Date().toISOString();
   const store = fakeStore(sampleChunks(), embedder, { fingerprint, createdAt: now, updatedAt: now });
   const llm = fakeLanguageModel();
+  const served = options.languageModel ?? llm;
   const traceLog = await openTraceLog({ capacity: 50 });
   const config = resolveRagConfig({ expandQueries: 1, ...options.config });
   const metrics = createRagMetrics();
@@ -52,7 +56,7 @@ export async function buildHarness(
     deps: {
       store,
       embedder,
-      ...(options.withoutLlm === true ? {} : { llm }),
+      ...(options.withoutLlm === true ? {} : { llm: served }),
       ...(options.reranker === undefined ? {} : { reranker: options.reranker }),
       config,
       ...(cache === undefined
@@ -72,7 +76,7 @@ export async function buildHarness(
     ...(options.feedback === undefined ? {} : { feedback: options.feedback }),
     readiness: createReadinessCheck({
       store,
-      ...(options.withoutLlm === true ? {} : { llm }),
+      ...(options.withoutLlm === true ? {} : { llm: served }),
       expectedFingerprintHash: fingerprint.hash,
       timeoutMs: 500,
     }),
