@@ -8,7 +8,7 @@ import type * as lancedb from "@lancedb/lancedb";
 import type { Author, DataCategory, EmbeddedChunk } from "../../domain/index.js";
 import { AppError } from "../../errors/app-error.js";
 import { ALL_CATEGORIES, collectionName } from "../collections.js";
-import { categoryCollection, categoryCollectionsAmong, newGeneration } from "../generations.js";
+import { categoryCollectionsAmong, newGeneration } from "../generations.js";
 import { readMetadataDocument, removeMetadataFile, writeMetadataFile } from "../metadata-file.js";
 import type { SearchHit, SearchRequest, StoreMetadata, StoreRebuild, UpsertOptions, VectorStore } from "../port.js";
 import {
@@ -20,11 +20,12 @@ import {
 import { withStoreErrors } from "./errors.js";
 import { GenerationPointer } from "./generation-pointer.js";
 import { TableMemoryIndex } from "./memory-index.js";
-import { connectTo, describeTable, type OpenTable } from "./open-table.js";
+import { connectTo, type OpenTable } from "./open-table.js";
 import { type LanceDbStoreOptions, type ResolvedLanceDbOptions, resolveLanceDbOptions } from "./options.js";
 import { publishGeneration } from "./rebuild.js";
-import { chunksToArrowTable, chunkTableSchema, sqlString } from "./rows.js";
+import { chunksToArrowTable, sqlString } from "./rows.js";
 import { searchOpenTable } from "./search.js";
+import { TableHandles } from "./table-handles.js";
 import { collectAuthors, collectChunkIdsByDocument, deleteChunkIds, optimizeTable } from "./table-operations.js";
 
 export const METADATA_FILE_NAME = "llm-twin-store.json";
@@ -47,18 +48,11 @@ class LanceDbStore implements VectorStore {
   readonly kind = "lancedb";
   readonly location: string;
   readonly supportsLexical = true;
-  #connection: lancedb.Connection;
   readonly #settings: ResolvedLanceDbOptions;
   readonly #metadataPath: string;
-  /** Opened tables, each opened once; a missing table is not cached (it may be created later). */
-  readonly #tables = new Map<DataCategory, Promise<OpenTable | undefined>>();
-  /** Per-table write queue: writes to one table run one at a time. */
-  readonly #writes = new Map<DataCategory, Promise<unknown>>();
   readonly #role: Role;
-  /** The generation whose tables this store reads (undefined: the bare table names). */
-  #generation: string | undefined;
-  /** Live stores follow the generation the metadata file names; a rebuild has its own. */
-  readonly #pointer: GenerationPointer | undefined;
+  /** The tables of the generation this store reads and writes (./table-handles.ts). */
+  readonly #handles: TableHandles;
   /** A rebuild's metadata, published with its tables. */
   #staged: StoreMetadata | undefined;
   /** In-memory vector copies for exact dense search, one per opened table handle. */
@@ -66,16 +60,19 @@ class LanceDbStore implements VectorStore {
   #closed = false;
 
   constructor(connection: lancedb.Connection, settings: ResolvedLanceDbOptions, role: Role) {
-    this.#connection = connection;
     this.#settings = settings;
     this.#role = role;
-    this.#generation = role.kind === "rebuild" ? role.generation : undefined;
     this.location = `lancedb:${settings.directory}${role.kind === "rebuild" ? ` (rebuild ${role.generation})` : ""}`;
     this.#metadataPath = join(settings.directory, METADATA_FILE_NAME);
-    this.#pointer =
-      role.kind === "live"
-        ? new GenerationPointer(this.#metadataPath, settings.readConsistencySeconds * 1000)
-        : undefined;
+    // Live stores follow the generation the metadata file names; a rebuild has its own.
+    this.#handles = new TableHandles(connection, settings, {
+      location: this.location,
+      generation: role.kind === "rebuild" ? role.generation : undefined,
+      pointer:
+        role.kind === "live"
+          ? new GenerationPointer(this.#metadataPath, settings.readConsistencySeconds * 1000)
+          : undefined,
+    });
   }
 
   async readMetadata(): Promise<StoreMetadata | undefined> {
@@ -97,15 +94,14 @@ class LanceDbStore implements VectorStore {
 
   /** Drops every cached table handle and re-reads the generation pointer on the next call. */
   forgetHandles(): void {
-    this.#tables.clear();
-    this.#pointer?.forget();
+    this.#handles.forget();
   }
 
   async check(options: { signal?: AbortSignal } = {}): Promise<void> {
     this.#assertOpen();
     for (const category of ALL_CATEGORIES) {
       throwIfAborted(options.signal);
-      const open = await this.#openTable(category);
+      const open = await this.#handles.open(category);
       if (open === undefined) continue;
       await open.table.query().select(["id"]).limit(1).toArray();
     }
@@ -117,7 +113,7 @@ class LanceDbStore implements VectorStore {
       throw new AppError("internal_error", `${this.location} is already a rebuild.`);
     }
     const generation = newGeneration();
-    const staging = new LanceDbStore(this.#connection, this.#settings, { kind: "rebuild", generation });
+    const staging = new LanceDbStore(this.#handles.connection, this.#settings, { kind: "rebuild", generation });
     let settled = false;
     return {
       store: withStoreErrors(staging, () => staging.forgetHandles()),
@@ -128,9 +124,9 @@ class LanceDbStore implements VectorStore {
           throw new AppError("internal_error", `The rebuild ${generation} has no metadata to publish.`);
         }
         settled = true;
-        await staging.#closeHandles();
+        await staging.#handles.closeAll();
         await publishGeneration({
-          connection: this.#connection,
+          connection: this.#handles.connection,
           metadataPath: this.#metadataPath,
           metadata,
           generation,
@@ -152,29 +148,21 @@ class LanceDbStore implements VectorStore {
       throw new AppError("validation_error", `Vector dimensions must be a positive integer, got ${dimensions}.`);
     }
     for (const category of ALL_CATEGORIES) {
-      await this.#serialize(category, () => this.#tableForWrite(category, dimensions));
+      await this.#handles.serialize(category, () => this.#handles.forWrite(category, dimensions));
     }
   }
 
   /** live: every table of every generation and the metadata; rebuild: its own tables only. */
   async drop(): Promise<void> {
     this.#assertOpen();
-    const existing = await this.#tableNames();
+    const existing = await this.#handles.tableNames();
     const doomed = new Set(
       this.#role.kind === "rebuild"
-        ? ALL_CATEGORIES.map((category) => categoryCollection(category, this.#generation)).filter((name) =>
-            existing.includes(name),
-          )
+        ? ALL_CATEGORIES.map((category) => this.#handles.tableName(category)).filter((name) => existing.includes(name))
         : categoryCollectionsAmong(existing),
     );
-    for (const category of ALL_CATEGORIES) {
-      await this.#serialize(category, async () => {
-        const open = await this.#tables.get(category)?.catch(() => undefined);
-        open?.table.close();
-        this.#tables.delete(category);
-      });
-    }
-    for (const name of doomed) await this.#connection.dropTable(name);
+    for (const category of ALL_CATEGORIES) await this.#handles.serialize(category, () => this.#handles.close(category));
+    for (const name of doomed) await this.#handles.connection.dropTable(name);
     if (this.#role.kind === "rebuild") this.#staged = undefined;
     else await removeMetadataFile(this.#metadataPath);
   }
@@ -184,8 +172,8 @@ class LanceDbStore implements VectorStore {
     throwIfAborted(options.signal);
     const groups = groupChunksByCategory(chunks);
     for (const [category, group] of groups) {
-      await this.#serialize(category, async () => {
-        const open = await this.#tableForWrite(category, group.dimensions);
+      await this.#handles.serialize(category, async () => {
+        const open = await this.#handles.forWrite(category, group.dimensions);
         for (let start = 0; start < group.chunks.length; start += this.#settings.upsertBatchSize) {
           throwIfAborted(options.signal);
           const batch = group.chunks.slice(start, start + this.#settings.upsertBatchSize);
@@ -200,7 +188,7 @@ class LanceDbStore implements VectorStore {
   async chunkIdsByDocument(category: DataCategory, documentIds: readonly string[]): Promise<Map<string, Set<string>>> {
     this.#assertOpen();
     const result = new Map<string, Set<string>>();
-    const open = await this.#openTable(category);
+    const open = await this.#handles.open(category);
     if (open === undefined || documentIds.length === 0) return result;
     await collectChunkIdsByDocument(open.table, documentIds, result);
     return result;
@@ -209,8 +197,8 @@ class LanceDbStore implements VectorStore {
   async deleteChunks(category: DataCategory, chunkIds: readonly string[]): Promise<void> {
     this.#assertOpen();
     if (chunkIds.length === 0) return;
-    await this.#serialize(category, async () => {
-      const open = await this.#openTable(category);
+    await this.#handles.serialize(category, async () => {
+      const open = await this.#handles.open(category);
       if (open === undefined) return;
       await deleteChunkIds(open.table, chunkIds);
     });
@@ -218,8 +206,8 @@ class LanceDbStore implements VectorStore {
 
   async deleteDocument(category: DataCategory, documentId: string): Promise<void> {
     this.#assertOpen();
-    await this.#serialize(category, async () => {
-      const open = await this.#openTable(category);
+    await this.#handles.serialize(category, async () => {
+      const open = await this.#handles.open(category);
       if (open !== undefined) await open.table.delete(`document_id = ${sqlString(documentId)}`);
     });
   }
@@ -228,7 +216,7 @@ class LanceDbStore implements VectorStore {
     this.#assertOpen();
     const hybrid = validateSearchRequest(request);
     throwIfAborted(request.signal);
-    const open = await this.#openTable(request.category);
+    const open = await this.#handles.open(request.category);
     if (open === undefined) return [];
     if (request.vector !== undefined && request.vector.length !== open.dimensions && request.mode !== "lexical") {
       throw dimensionMismatch(open.dimensions, request.vector.length, `search of ${collectionName(request.category)}`);
@@ -244,7 +232,7 @@ class LanceDbStore implements VectorStore {
         open,
         settings: this.#settings,
         scanMemory: scanInMemory ? memory : undefined,
-        serialize: (category, work) => this.#serialize(category, work),
+        serialize: (category, work) => this.#handles.serialize(category, work),
       },
       request,
       hybrid,
@@ -268,7 +256,7 @@ class LanceDbStore implements VectorStore {
     this.#assertOpen();
     const authors = new Map<string, Author>();
     for (const category of ALL_CATEGORIES) {
-      const open = await this.#openTable(category);
+      const open = await this.#handles.open(category);
       if (open === undefined) continue;
       await collectAuthors(open.table, authors);
     }
@@ -279,7 +267,7 @@ class LanceDbStore implements VectorStore {
     this.#assertOpen();
     let total = 0;
     for (const each of category === undefined ? ALL_CATEGORIES : [category]) {
-      const open = await this.#openTable(each);
+      const open = await this.#handles.open(each);
       if (open !== undefined) total += await open.table.countRows();
     }
     return total;
@@ -290,17 +278,17 @@ class LanceDbStore implements VectorStore {
     this.#assertOpen();
     const versions: string[] = [];
     for (const category of ALL_CATEGORIES) {
-      const open = await this.#openTable(category);
+      const open = await this.#handles.open(category);
       versions.push(open === undefined ? "-" : String(await open.table.version()));
     }
-    return `${this.#generation ?? "base"}:${versions.join(",")}`;
+    return `${this.#handles.generation ?? "base"}:${versions.join(",")}`;
   }
 
   async optimize(): Promise<void> {
     this.#assertOpen();
     for (const category of ALL_CATEGORIES) {
-      await this.#serialize(category, async () => {
-        const open = await this.#openTable(category);
+      await this.#handles.serialize(category, async () => {
+        const open = await this.#handles.open(category);
         if (open !== undefined) await optimizeTable(open, this.#settings);
       });
     }
@@ -309,120 +297,12 @@ class LanceDbStore implements VectorStore {
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#closeHandles();
+    await this.#handles.closeAll();
     // A rebuild shares the live store's connection.
-    if (this.#role.kind === "live") this.#connection.close();
-  }
-
-  async #closeHandles(): Promise<void> {
-    await Promise.allSettled(this.#writes.values());
-    for (const pending of this.#tables.values()) {
-      const open = await pending.catch(() => undefined);
-      open?.table.close();
-    }
-    this.#tables.clear();
+    if (this.#role.kind === "live") this.#handles.connection.close();
   }
 
   #assertOpen(): void {
     if (this.#closed) throw new AppError("shutting_down", `The store ${this.location} is closed.`);
-  }
-
-  async #tableNames(): Promise<string[]> {
-    return this.#connection.tableNames();
-  }
-
-  #tableName(category: DataCategory): string {
-    return categoryCollection(category, this.#generation);
-  }
-
-  /** Follows the generation pointer of a live store (./generation-pointer.ts). */
-  async #followGeneration(): Promise<void> {
-    const seen = await this.#pointer?.look();
-    if (seen === undefined) return;
-    // A new metadata file: reopen, on a new connection, whose caches cannot hold another
-    // folder's files of the same table versions.
-    if (seen.changed) {
-      this.#tables.clear();
-      // Set before the connection is awaited: a call running meanwhile must not open (and cache)
-      // the previous generation's table.
-      this.#generation = seen.generation;
-      this.#connection = await connectTo(this.#settings);
-    }
-    this.#generation = seen.generation;
-  }
-
-  /** The opened table of `category`, or undefined when it does not exist (yet). */
-  async #openTable(category: DataCategory): Promise<OpenTable | undefined> {
-    // A rebuild published while this call was opening a table (another call followed the pointer
-    // meanwhile) would leave it with the previous generation's table, dropped right after: open
-    // again for the generation now live, so a reader never takes a dropped table for a missing one.
-    for (let attempt = 0; ; attempt++) {
-      const generation = await this.#currentGeneration();
-      const open = await this.#openTableOf(category);
-      if (this.#generation === generation || attempt >= 2) return open;
-    }
-  }
-
-  async #currentGeneration(): Promise<string | undefined> {
-    await this.#followGeneration();
-    return this.#generation;
-  }
-
-  async #openTableOf(category: DataCategory): Promise<OpenTable | undefined> {
-    const cached = this.#tables.get(category);
-    if (cached !== undefined) {
-      const open = await cached;
-      // A handle of another generation (cached by a call that raced a switch) is not this one.
-      if (open !== undefined && open.table.name === this.#tableName(category)) return open;
-      if (this.#tables.get(category) === cached) this.#tables.delete(category);
-    }
-    const name = this.#tableName(category);
-    const opening = (async () => {
-      if (!(await this.#tableNames()).includes(name)) return undefined;
-      return describeTable(await this.#connection.openTable(name), this.location);
-    })();
-    this.#tables.set(category, opening);
-    try {
-      const open = await opening;
-      if (open === undefined && this.#tables.get(category) === opening) this.#tables.delete(category);
-      return open;
-    } catch (error) {
-      if (this.#tables.get(category) === opening) this.#tables.delete(category);
-      throw new AppError(
-        "dependency_unavailable",
-        `Cannot open table ${this.#tableName(category)} in ${this.location}.`,
-        {
-          cause: error,
-        },
-      );
-    }
-  }
-
-  /** Opens or creates the table of `category` for vectors of `dimensions` (call inside #serialize). */
-  async #tableForWrite(category: DataCategory, dimensions: number): Promise<OpenTable> {
-    let open = await this.#openTable(category);
-    if (open === undefined) {
-      const table = await this.#connection.createEmptyTable(this.#tableName(category), chunkTableSchema(dimensions), {
-        existOk: true,
-      });
-      const created = describeTable(table, this.location);
-      this.#tables.set(category, created);
-      open = await created;
-    }
-    if (open.dimensions !== dimensions) {
-      throw dimensionMismatch(open.dimensions, dimensions, `table ${this.#tableName(category)}`);
-    }
-    return open;
-  }
-
-  /** Runs `work` after every earlier write to the same table has settled. */
-  async #serialize<T>(category: DataCategory, work: () => Promise<T>): Promise<T> {
-    const previous = this.#writes.get(category) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(work);
-    this.#writes.set(
-      category,
-      next.catch(() => undefined),
-    );
-    return next;
   }
 }
