@@ -40,7 +40,7 @@ export const SETTINGS_DOC_TABLES: readonly SettingsDocTable[] = [
   {
     name: "deploy-sagemaker",
     doc: "docs/deploy-sagemaker.md",
-    settings: async () => (await import("../deploy/sagemaker/config.js")).DEPLOY_OPTIONS,
+    settings: async () => (await import("../deploy/sagemaker/options.js")).DEPLOY_OPTIONS,
   },
   {
     name: "ingest",

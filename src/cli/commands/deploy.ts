@@ -5,8 +5,9 @@
  * Progress goes to stderr; `--json` prints exactly one JSON object on stdout.
  */
 import type { Command } from "commander";
-import { DEPLOY_OPTIONS, type DeployConfigInput } from "../../deploy/sagemaker/config.js";
+import type { DeployConfigInput } from "../../deploy/sagemaker/config.js";
 import type { Clock, DeployClients, DeploymentStatus } from "../../deploy/sagemaker/index.js";
+import { DEPLOY_OPTIONS } from "../../deploy/sagemaker/options.js";
 import type { RegistryStorage } from "../../models-registry/storage.js";
 import { addSettingOptions } from "../settings-options.js";
 

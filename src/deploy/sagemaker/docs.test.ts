@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { DEPLOY_OPTIONS } from "./config.js";
+import { DEPLOY_OPTIONS } from "./options.js";
 
 describe("docs/deploy-sagemaker.md", () => {
   it("documents every option with its flag and environment variable", async () => {

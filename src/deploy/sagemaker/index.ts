@@ -1,5 +1,5 @@
 export { createDeployClients, type DeployClients, destroyDeployClients } from "./aws.js";
-export { DEPLOY_OPTIONS, type DeployConfig, type DeployConfigInput, resolveDeployConfig } from "./config.js";
+export { type DeployConfig, type DeployConfigInput, resolveDeployConfig } from "./config.js";
 export {
   type DeleteResult,
   type DeployContext,
@@ -9,5 +9,6 @@ export {
   remove,
   status,
 } from "./operations.js";
+export { DEPLOY_OPTIONS } from "./options.js";
 export { deploymentResources, huggingFaceTgiImage } from "./resources.js";
 export { type Clock, systemClock } from "./wait.js";
