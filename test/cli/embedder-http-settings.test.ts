@@ -1,7 +1,6 @@
 /** The HTTP embedder's settings: one block on every command that takes --embedder, defaults as the adapter has them. */
 import type { Command } from "commander";
 import { describe, expect, it } from "vitest";
-import { parseEvalConfig } from "../../src/cli/commands/eval-settings.js";
 import { buildProgram } from "../../src/cli/main.js";
 import { defaultText, parseSettingValues } from "../../src/config/settings.js";
 import { DEFAULT_HTTP_EMBEDDER_RETRIES, DEFAULT_HTTP_EMBEDDER_TIMEOUT_MS } from "../../src/embedding/http/index.js";
@@ -43,29 +42,5 @@ describe("HTTP embedder settings", () => {
         expect.arrayContaining(["--embedder-request-timeout-ms", "--embedder-retries"]),
       );
     }
-  });
-
-  it("eval retrieval parses them with the rest of its configuration", () => {
-    const config = parseEvalConfig({
-      dataset: "llm-twin",
-      split: "test",
-      mode: "all",
-      k: "10",
-      depth: "100",
-      embedder: "static",
-      embedderRequestTimeoutMs: "1500",
-      embedderRetries: "0",
-      rerankCandidates: "20",
-      denseWeight: "0.5",
-      rrfK: "60",
-      titleWeight: "1",
-      fusion: "rrf",
-      queries: "all",
-      searchLimit: "50",
-      progress: "none",
-      stopWords: "store-default",
-      stem: "store-default",
-    });
-    expect(httpEmbedderOptions(config)).toEqual({ timeoutMs: 1500, retries: 0 });
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseEvalConfig } from "../../src/cli/commands/eval.js";
+import { httpEmbedderOptions } from "../../src/embedding/http/settings.js";
 
 const base = {
   dataset: "llm-twin",
@@ -56,5 +57,13 @@ describe("eval retrieval options", () => {
       /--k \(LLM_TWIN_EVAL_K\): must be a number \(got "x"\); --dense-weight \(LLM_TWIN_EVAL_DENSE_WEIGHT\): must be within 0\.\.1/,
     );
     expect(() => parseEvalConfig({ ...base, rrfK: "0" })).toThrow(/--rrf-k \(LLM_TWIN_EVAL_RRF_K\): must be positive/);
+  });
+
+  it("takes the HTTP embedder's timeout and retries (--embedder-request-timeout-ms, --embedder-retries)", () => {
+    const config = parseEvalConfig({ ...base, embedderRequestTimeoutMs: "1500", embedderRetries: "0" });
+    expect(httpEmbedderOptions(config)).toEqual({ timeoutMs: 1500, retries: 0 });
+    expect(() => parseEvalConfig({ ...base, embedderRetries: "-1" })).toThrow(
+      /--embedder-retries \(LLM_TWIN_EMBEDDER_RETRIES\): must be >= 0/,
+    );
   });
 });
