@@ -2,7 +2,8 @@
  * `ingest --embedder openai:<url>` honours --embedder-request-timeout-ms and --embedder-retries
  * (and their variables): against a loopback server that accepts the connection and never answers,
  * the run ends with one `timeout` line naming the flag, after exactly 1 + retries attempts, and
- * leaves no store behind. A bad value is refused before anything is contacted.
+ * leaves no store behind; the same with --queue (the store is prepared before jobs are enqueued).
+ * A bad value is refused before anything is contacted.
  */
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -13,6 +14,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnCli } from "../../src/testing/cli-process.js";
 import { projectRoot } from "../../src/testing/shared-datasets.js";
+import { REDIS_MISSING, redisServerAvailable, startRedis } from "../queue/redis-server.js";
 
 const input = join(projectRoot, "sample-data", "articles.json");
 let directory: string;
@@ -77,4 +79,30 @@ describe("ingest with an HTTP embedder that never answers", () => {
     expect(attempts).toBe(0);
     expect(run.output).toMatch(/--embedder-retries \(LLM_TWIN_EMBEDDER_RETRIES\).*>= 0.*\[configuration_error\]/);
   }, 60_000);
+
+  it.skipIf(!redisServerAvailable())(
+    "with --queue too (the embedder prepares the store first)",
+    async () => {
+      const redis = await startRedis();
+      try {
+        attempts = 0;
+        const run = await ingest("queue", [
+          "--queue",
+          redis.url,
+          "--embedder-request-timeout-ms",
+          "300",
+          "--embedder-retries",
+          "0",
+        ]);
+        expect(run.code).toBe(1);
+        expect(attempts).toBe(1);
+        expect(run.output).toMatch(/did not answer within 300 ms .*\[timeout\]/);
+      } finally {
+        await redis.stop();
+      }
+    },
+    60_000,
+  );
 });
+
+if (!redisServerAvailable()) console.warn(REDIS_MISSING);
