@@ -147,6 +147,8 @@ describe("eval generation flags", () => {
     ragTimeoutMs: "1000",
     store: "lancedb:x",
     embedder: "static",
+    embedderRequestTimeoutMs: "30000",
+    embedderRetries: "2",
     llmApi: "tgi",
     traceFile: "t.jsonl",
     judgeModel: "judge",

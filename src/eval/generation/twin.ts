@@ -62,7 +62,8 @@ export function createInProcessTwin(deps: RagDependencies, tracer: Tracer, descr
               traceId: trace.id,
               author,
               timings: { totalMs: performance.now() - started },
-              error: part,
+              // The code and message only: the report is JSON (the failure's log context stays out).
+              error: { code: part.code, message: part.message },
             };
           } else if (part.type === "done") {
             trace.end();
