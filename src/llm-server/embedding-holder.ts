@@ -22,6 +22,8 @@ export type EmbeddingModel = {
   embedder: ServedEmbedder;
   /** Inputs per /v1/embeddings request (beyond: 422). */
   maxInputs: number;
+  /** Its registry name and version when it comes from the model registry (`registry:` source). */
+  registry?: { name: string; version: number };
 };
 
 export type EmbeddingHolder = {

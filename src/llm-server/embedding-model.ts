@@ -35,7 +35,12 @@ export async function loadEmbeddingModel(
     },
     "embedding model ready",
   );
-  return { name, embedder, maxInputs: config.embeddingMaxInputs };
+  return {
+    name,
+    embedder,
+    maxInputs: config.embeddingMaxInputs,
+    ...(fromRegistry === undefined ? {} : { registry: { name: fromRegistry.name, version: fromRegistry.version } }),
+  };
 }
 
 /** A `registry:` source → its checked local file, name and version; undefined for other sources. */

@@ -97,7 +97,13 @@ describe("/v1/embeddings", () => {
     const entry = models.data.find((model) => model.id === "tiny-bert") as unknown as {
       meta: Record<string, unknown>;
     };
-    expect(entry.meta).toMatchObject({ type: "embedding", dimensions: 384, max_input_tokens: 32, max_inputs: 4 });
+    expect(entry.meta).toMatchObject({
+      type: "embedding",
+      dimensions: 384,
+      max_input_tokens: 32,
+      max_inputs: 4,
+      registry: null,
+    });
     expect(String(entry.meta.embedder_id)).toMatch(/^gguf:tiny-bert\.gguf@[0-9a-f]{12}$/);
     const info = (await (await fetch(`${service.url}/info`)).json()) as { embedding_model: Record<string, unknown> };
     expect(info.embedding_model).toMatchObject({ state: "ready", id: "tiny-bert", dimensions: 384 });

@@ -78,10 +78,19 @@ describe("serve-llm --embedding-model registry:...", () => {
     const body = (await response.json()) as { model: string; data: Array<{ embedding: number[] }> };
     expect(body.model).toBe("minilm");
     expect(body.data[0]?.embedding).toHaveLength(TINY_BERT_OPTIONS.embeddingLength);
-    const models = (await (await fetch(`${server.url}/v1/models`)).json()) as { data: Array<{ id: string }> };
-    expect(models.data.map((model) => model.id)).toContain("minilm");
+    const models = (await (await fetch(`${server.url}/v1/models`)).json()) as {
+      data: Array<{ id: string; meta: Record<string, unknown> }>;
+    };
+    expect(models.data.find((model) => model.id === "minilm")?.meta).toMatchObject({
+      type: "embedding",
+      registry: { name: "minilm", version: 1 },
+    });
     const info = (await (await fetch(`${server.url}/info`)).json()) as { embedding_model: Record<string, unknown> };
-    expect(info.embedding_model).toMatchObject({ state: "ready", id: "minilm" });
+    expect(info.embedding_model).toMatchObject({
+      state: "ready",
+      id: "minilm",
+      registry: { name: "minilm", version: 1 },
+    });
   });
 
   it("refuses an unknown reference with model_not_found, naming the registry and the command that lists it", async () => {

@@ -107,6 +107,7 @@ function embeddingModelEntries(embeddings: EmbeddingHolder | undefined, startedA
         dimensions: served.embedder.dimensions,
         max_input_tokens: served.embedder.maxInputTokens,
         max_inputs: served.maxInputs,
+        registry: served.registry ?? null,
       },
     },
   ];

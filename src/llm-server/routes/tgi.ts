@@ -104,6 +104,7 @@ function embeddingModelInfo(embeddings: EmbeddingHolder | undefined): Record<str
     dimensions: served.embedder.dimensions,
     max_input_tokens: served.embedder.maxInputTokens,
     max_inputs: served.maxInputs,
+    registry: served.registry ?? null,
   };
 }
 
