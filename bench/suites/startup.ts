@@ -7,8 +7,8 @@
  * N runs each. Runs the compiled build (building dist/ first when it is missing or older than the
  * sources); `--source` runs the sources through tsx instead (LLM_TWIN_FROM_SOURCE=1).
  * `--baseline <root>`: another build to compare with (a folder holding its bin/, dist/ and
- * package.json, with node_modules and native/build/Release linked in): its `serve` runs alternate
- * with this one's in the same loop, and the ratio of the medians is printed. `--serve-only` skips
+ * package.json, with node_modules and native/build/Release linked in): its runs (`--help` of each
+ * command, `serve`) alternate with this one's in the same loop, and the ratios of the medians are printed. `--serve-only` skips
  * the `--help` timings.
  */
 import { spawn, spawnSync } from "node:child_process";
@@ -114,10 +114,26 @@ export async function run(args: string[]): Promise<void> {
     { label: "llm-twin --help", args: [BIN, "--help"] },
     ...commandsOf(help).map((command) => ({ label: `llm-twin ${command} --help`, args: [BIN, command, "--help"] })),
   ];
-  const rows: Array<{ label: string; medianMs: number; minMs: number }> = [];
+  const position = args.indexOf("--baseline");
+  const baseline = position === -1 ? undefined : args[position + 1];
+  const baselineBin = baseline === undefined ? undefined : join(baseline, "bin/llm-twin.js");
+  const rows: Array<{ label: string; medianMs: number; minMs: number; baselineMedianMs?: number }> = [];
   for (const item of args.includes("--serve-only") ? [] : cases) {
-    const samples = Array.from({ length: runs }, () => timed(item.args, env).ms);
-    rows.push({ label: item.label, medianMs: median(samples), minMs: Math.min(...samples) });
+    // With --baseline, each run of this build alternates with one of the baseline's (same arguments).
+    const baselineArgs =
+      baselineBin === undefined ? undefined : item.args.map((arg) => (arg === BIN ? baselineBin : arg));
+    const samples: number[] = [];
+    const baselineSamples: number[] = [];
+    for (let index = 0; index < runs; index += 1) {
+      if (baselineArgs !== undefined && item.args.includes(BIN)) baselineSamples.push(timed(baselineArgs, env).ms);
+      samples.push(timed(item.args, env).ms);
+    }
+    rows.push({
+      label: item.label,
+      medianMs: median(samples),
+      minMs: Math.min(...samples),
+      ...(baselineSamples.length === 0 ? {} : { baselineMedianMs: median(baselineSamples) }),
+    });
   }
 
   let ratio: number | undefined;
@@ -135,9 +151,6 @@ export async function run(args: string[]): Promise<void> {
     );
     if (ingest.status !== 0) throw new Error("ingesting sample-data failed");
     const serveArgs = ["--model", model, "--store", store, "--no-ingest", "--parallel", "1", "--log-level", "warn"];
-    const position = args.indexOf("--baseline");
-    const baseline = position === -1 ? undefined : args[position + 1];
-    const baselineBin = baseline === undefined ? undefined : join(baseline, "bin/llm-twin.js");
     const samples: number[] = [];
     const baselineSamples: number[] = [];
     for (let index = 0; index < runs; index += 1) {
@@ -166,10 +179,16 @@ export async function run(args: string[]): Promise<void> {
   process.stdout.write(
     `${fromSource ? "sources through tsx" : "compiled dist/"}, ${runs} runs, load ${load.join(" ")}\n`,
   );
-  process.stdout.write(`${"".padEnd(34)} ${"median s".padStart(9)} ${"min s".padStart(7)}\n`);
+  const compared = baselineBin !== undefined && rows.some((row) => row.baselineMedianMs !== undefined);
+  const header = compared ? ` ${"baseline median s".padStart(18)} ${"ratio".padStart(6)}` : "";
+  process.stdout.write(`${"".padEnd(34)} ${"median s".padStart(9)} ${"min s".padStart(7)}${header}\n`);
   for (const row of rows) {
+    const versus =
+      row.baselineMedianMs === undefined
+        ? ""
+        : ` ${(row.baselineMedianMs / 1000).toFixed(3).padStart(18)} ${(row.medianMs / row.baselineMedianMs).toFixed(2).padStart(6)}`;
     process.stdout.write(
-      `${row.label.padEnd(34)} ${(row.medianMs / 1000).toFixed(3).padStart(9)} ${(row.minMs / 1000).toFixed(3).padStart(7)}\n`,
+      `${row.label.padEnd(34)} ${(row.medianMs / 1000).toFixed(3).padStart(9)} ${(row.minMs / 1000).toFixed(3).padStart(7)}${versus}\n`,
     );
   }
   if (ratio !== undefined) process.stdout.write(`serve until /ready, this ÷ baseline (medians): ${ratio.toFixed(2)}\n`);

@@ -3,37 +3,37 @@
  * nothing runs at import time: `main` is called by bin/llm-twin.js.
  *
  * Command modules pull in heavy dependencies (llama.cpp bindings, LanceDB, the AWS SDK), so only
- * the module of the command being run is loaded; top-level help loads them all to list them.
+ * the module of the command being run is loaded; the top-level help lists the commands from
+ * ./command-table.ts without loading any.
  */
 import { Command, CommanderError } from "commander";
 import { isAppError } from "../errors/index.js";
+import { addCommandListing, COMMANDS } from "./command-table.js";
 
-type Register = (program: Command) => void;
-
-const COMMANDS: Record<string, () => Promise<Register>> = {
-  ingest: async () => (await import("./commands/ingest.js")).registerIngestCommand,
-  artifacts: async () => (await import("./commands/artifacts.js")).registerArtifactsCommand,
-  "serve-llm": async () => (await import("./commands/serve-llm.js")).registerServeLlmCommand,
-  "serve-rag": async () => (await import("./commands/serve-rag.js")).registerServeRagCommand,
-  serve: async () => (await import("./commands/serve.js")).registerServeCommand,
-  traces: async () => (await import("./commands/traces.js")).registerTracesCommand,
-  eval: async () => (await import("./commands/eval.js")).registerEvalCommand,
-  deploy: async () => (await import("./commands/deploy.js")).registerDeployCommand,
-  worker: async () => (await import("./commands/worker.js")).registerWorkerCommand,
-  dataset: async () => (await import("./commands/dataset.js")).registerDatasetCommand,
-  models: async () => (await import("./commands/models.js")).registerModelsCommand,
-};
-
-/** Builds the program with the commands named (all of them by default). */
-export async function buildProgram(commandNames: readonly string[] = Object.keys(COMMANDS)): Promise<Command> {
-  const program = new Command("llm-twin")
+function newProgram(): Command {
+  return new Command("llm-twin")
     .description("An LLM Twin: write in a person's voice, grounded in their own articles, posts and code.")
     .version("0.1.0")
     .showHelpAfterError()
     .exitOverride();
-  const registers = await Promise.all(commandNames.map((name) => COMMANDS[name]?.()));
+}
+
+/** Builds the program with the commands named (all of them by default). */
+export async function buildProgram(commandNames: readonly string[] = Object.keys(COMMANDS)): Promise<Command> {
+  const program = newProgram();
+  const registers = await Promise.all(commandNames.map((name) => COMMANDS[name]?.load()));
   for (const register of registers) register?.(program);
   return program;
+}
+
+/** The program as the top-level help shows it: every command listed, none loaded. */
+export function buildListingProgram(): Command {
+  return addCommandListing(newProgram());
+}
+
+/** Only the top-level help is asked for: `llm-twin`, `llm-twin --help`, `-h` or `help`. */
+function topLevelHelpOnly(argv: readonly string[]): boolean {
+  return argv.length === 2 || (argv.length === 3 && ["--help", "-h", "help"].includes(argv[2] ?? ""));
 }
 
 /** The command named on the command line, when it is one we know (options come after it). */
@@ -47,7 +47,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   try {
     const versionOnly = argv[2] === "--version" || argv[2] === "-V";
     const names = requested !== undefined ? [requested] : versionOnly ? [] : undefined;
-    const program = await buildProgram(names);
+    const program = topLevelHelpOnly(argv) ? buildListingProgram() : await buildProgram(names);
     await program.parseAsync([...argv]);
   } catch (error) {
     if (error instanceof CommanderError) {

@@ -5,7 +5,7 @@ import { STATIC_EMBEDDER_SPEC } from "../../embedding/default-model.js";
 import { HTTP_EMBEDDER_SETTINGS } from "../../embedding/http/settings.js";
 import { QUERY_HALVES } from "../../eval/retrieval/query-halves.js";
 import { DEFAULT_EVAL_STORE_ROOT, DEFAULT_EVALUATION_SETTINGS } from "../../eval/retrieval/settings.js";
-import { HYBRID_FUSIONS } from "../../vector-store/index.js";
+import { HYBRID_FUSIONS } from "../../vector-store/fusion.js";
 
 const { positiveInteger, text, unit } = schemas;
 const [embedderRequestTimeout, embedderRetries] = HTTP_EMBEDDER_SETTINGS;

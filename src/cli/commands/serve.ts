@@ -12,7 +12,8 @@ import { parseSettingValues, type Setting, schemas } from "../../config/settings
 import { AppError, isAppError } from "../../errors/index.js";
 import { DEMO_MODEL, DEMO_MODEL_WARNING, demoModelPath } from "../../llm/demo-model.js";
 import { ENGINE_BACKENDS } from "../../llm/llama-cpp/decode-port.js";
-import { acquire } from "../../runtime/index.js";
+import type { LlamaCppEngineOptions, LlamaCppLanguageModel } from "../../llm/llama-cpp/index.js";
+import { acquire, type ResourceStack } from "../../runtime/index.js";
 import { VECTOR_STORE_SETTINGS, vectorStoreOptions } from "../../vector-store/settings.js";
 import { addRagServiceOptions } from "../rag-service-options.js";
 import { addSettingOptions } from "../settings-options.js";
@@ -115,22 +116,15 @@ export function registerServeCommand(program: Command): void {
     // First thing: node-llama-cpp tests its prebuilt binary in a child process before loading it,
     // a wait that now overlaps the imports, the store and the embedder below (shared-llama.ts).
     const llamaStarted = import("../../llm/llama-cpp/shared-llama.js").then(({ startLlama }) => startLlama());
-    // Loaded here, not at the top: `--help` must not pay for llama.cpp, LanceDB and Fastify.
+    // Loaded here, not at the top: `--help` must not pay for llama.cpp, LanceDB and Fastify. The
+    // store's and the HTTP app's modules are imported where they are used, the app's while the model loads.
     const [
       { parseRagServiceSettings },
-      { openStoreAndEmbedder },
-      { formatIngestSummary, ingest },
       { createLlamaCppLanguageModel, describeEngineForLog, describeForLog },
-      { loadReranker },
-      { closeOnSignals, inProcessPromptLimit, runRagService },
       { assertPortFree },
     ] = await Promise.all([
       import("../../rag/service/settings.js"),
-      import("../../rag/service/open-store.js"),
-      import("../../ingestion/index.js"),
       import("../../llm/llama-cpp/index.js"),
-      import("../../rag/service/reranker.js"),
-      import("../../rag/service/run.js"),
       import("../../observability/http/port.js"),
       llamaStarted,
     ]);
@@ -180,19 +174,34 @@ export function registerServeCommand(program: Command): void {
           : undefined;
       demoModel = resolved?.demo ?? false;
       const storeOptions = vectorStoreOptions(parseSettingValues(VECTOR_STORE_SETTINGS, raw));
+      const { openStoreAndEmbedder } = await import("../../rag/service/open-store.js");
       const { store, embedder, storeEmbedderId } = await openStoreAndEmbedder(resources, settings, storeOptions, log);
       if (storeEmbedderId === undefined && (await store.count()) === 0 && ingestEmpty !== false) {
         log(`the store at ${store.location} is empty: ingesting ${sampleData} first`);
+        const { formatIngestSummary, ingest } = await import("../../ingestion/index.js");
         const summary = await ingest({ source: sampleData, store, embedder });
         process.stderr.write(`${formatIngestSummary(summary)}\n`);
       }
       if (resolved !== undefined) log(`loading ${resolved.path} (parallel ${parallel})`);
-      const llm =
-        registryModel?.llm ??
-        resources.use(
-          "the language model",
-          await createLlamaCppLanguageModel({ modelPath: resolved?.path ?? "", ...engineOptions }),
-        );
+      // The model loads on llama.cpp's threads while this thread imports the HTTP app and loads what
+      // building it needs; the app is built once the model is ready.
+      const loadingModel =
+        registryModel === undefined
+          ? loadInBackground(resources, createLlamaCppLanguageModel, resolved?.path ?? "", engineOptions)
+          : Promise.resolve(registryModel.llm);
+      let modelSettled = false;
+      loadingModel.then(
+        () => (modelSettled = true),
+        () => (modelSettled = true),
+      );
+      const [service, { loadReranker }, { warmUpRagApp }] = await Promise.all([
+        import("../../rag/service/run.js"),
+        import("../../rag/service/reranker.js"),
+        import("../../rag/http/warm-up.js"),
+      ]);
+      // Still loading: meanwhile this thread loads what building the app needs (rag/http/warm-up.ts).
+      if (!modelSettled) await warmUpRagApp();
+      const llm = await loadingModel;
       const info = llm.engine.info;
       log(
         `model ready: threads ${info.threads} (batches ${info.threadsBatch}); ${describeForLog(info.runtime)}; ${describeEngineForLog(info.engine, engine)}`,
@@ -207,9 +216,10 @@ export function registerServeCommand(program: Command): void {
                 ...(settings.registry === undefined ? {} : { registry: settings.registry }),
               }),
             );
-      return { store, embedder, llm, reranker, registryModel };
+      return { store, embedder, llm, reranker, registryModel, service };
     });
     const { store, embedder, llm, reranker, registryModel } = value;
+    const { closeOnSignals, inProcessPromptLimit, runRagService } = value.service;
     // Adapter routing reads the registry versions the in-process engine serves (new after a reload).
     const adapters =
       registryModel === undefined || settings.adapterRouting === "off"
@@ -232,6 +242,33 @@ export function registerServeCommand(program: Command): void {
     log(`listening on ${service.url} (model ${llm.id}; store ${store.location})`);
     closeOnSignals(service, log);
   });
+}
+
+/**
+ * Starts loading the model and returns the load: released with `resources` (a load still running
+ * is cancelled, a loaded model disposed), also when start-up fails while it loads.
+ */
+function loadInBackground(
+  resources: ResourceStack,
+  create: (options: LlamaCppEngineOptions) => Promise<LlamaCppLanguageModel>,
+  modelPath: string,
+  engineOptions: Omit<LlamaCppEngineOptions, "modelPath">,
+): Promise<LlamaCppLanguageModel> {
+  const cancel = new AbortController();
+  let loaded = false;
+  const loading = create({ modelPath, ...engineOptions, signal: cancel.signal });
+  loading.then(
+    () => {
+      loaded = true;
+    },
+    () => undefined,
+  );
+  resources.defer("the language model", async () => {
+    if (!loaded) cancel.abort();
+    const llm = await loading.catch(() => undefined);
+    await llm?.[Symbol.asyncDispose]();
+  });
+  return loading;
 }
 
 async function resolveServeModel(

@@ -20,4 +20,12 @@ describe("the shared llama.cpp runtime", () => {
     expect(third.llama.disposed).toBe(false);
     await third.release();
   });
+
+  it("startLlama() resolves once the runtime is on its way (its binary test started, or loaded), and the runtime follows", async () => {
+    await startLlama();
+    const use = await acquireLlama();
+    expect(use.llama.disposed).toBe(false);
+    await use.release();
+    expect(use.llama.disposed).toBe(true);
+  });
 });

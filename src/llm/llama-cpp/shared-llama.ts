@@ -8,6 +8,7 @@
  * test overlaps their other imports, the store opening and the embedder (docs/benchmarks.md,
  * start-up).
  */
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import os from "node:os";
 import { getLlama, type Llama, LlamaLogLevel } from "node-llama-cpp";
 
@@ -22,10 +23,20 @@ let users = 0;
 
 /**
  * Starts loading the runtime unless it is loading or loaded already; never rejects (a failure is
- * reported by the `acquireLlama()` that follows).
+ * reported by the `acquireLlama()` that follows). Resolves once the binary's test runs in its child
+ * process (Node's "child_process" diagnostics channel reports the spawn), or once the runtime has
+ * loaded or failed when there is no test: awaiting it before other work on this thread lets the
+ * few steps before the test run first, so the test starts early and the rest overlaps it.
  */
-export function startLlama(): void {
-  loading().catch(() => undefined);
+export function startLlama(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      unsubscribe("child_process", done);
+      resolve();
+    };
+    subscribe("child_process", done);
+    loading().then(done, done);
+  });
 }
 
 function loading(): Promise<Llama> {

@@ -7,7 +7,8 @@ export {
   redactText,
 } from "./content-policy.js";
 export { GEN_AI_SYSTEM, type GenAiView, genAiView } from "./gen-ai.js";
-export { createOtlpSink, type OtlpSink, type OtlpSinkOptions, otlpTracesUrl } from "./otlp-sink.js";
+// The OTLP exporter (./otlp-sink.ts) loads the OpenTelemetry SDK: import it from there, only when configured.
+export type { OtlpSink, OtlpSinkOptions } from "./otlp-sink.js";
 export {
   DEFAULT_TRACE_FILE_MAX_BYTES,
   DEFAULT_TRACE_LOG_CAPACITY,

@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { AppError } from "../../errors/index.js";
-import { createOtlpSink, createTracer, openTraceLog } from "./index.js";
+import { createTracer, openTraceLog } from "./index.js";
+import { createOtlpSink } from "./otlp-sink.js";
 
 const directories: string[] = [];
 afterEach(async () => {

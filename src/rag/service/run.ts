@@ -8,13 +8,12 @@ import type { FastifyInstance } from "fastify";
 import type { Embedder } from "../../embedding/index.js";
 import type { LanguageModel, LanguageModelInput } from "../../llm/index.js";
 import { edgeLoggerOptions, listenOrExplain } from "../../observability/http/index.js";
-import { createOtlpSink, createTracer, openTraceLog, type TraceSink } from "../../observability/tracing/index.js";
+import { createTracer, openTraceLog, type TraceSink } from "../../observability/tracing/index.js";
 import { handleShutdownSignals } from "../../runtime/index.js";
 import type { VectorStore } from "../../vector-store/index.js";
 import type { AdapterRouter } from "../adapter-routing.js";
 import { createAuthorsCache } from "../authors-cache.js";
 import { type AnswerCachePolicy, createAnswerCacheMetrics, openAnswerCache } from "../cache/index.js";
-import { openRedisFeedbackStore } from "../feedback/redis-store.js";
 import { openFeedbackStore } from "../feedback/store.js";
 import { buildRagApp } from "../http/app.js";
 import { createRagMetrics } from "../http/rag-metrics.js";
@@ -75,12 +74,16 @@ async function startService(input: RunRagServiceInput): Promise<RunningRagServic
   const otlp =
     settings.otlpEndpoint === undefined
       ? undefined
-      : createOtlpSink({ endpoint: settings.otlpEndpoint, serviceName: input.serviceName ?? "llm-twin-rag" });
+      : // Loaded only when configured: the OpenTelemetry SDK is ~480 modules.
+        (await import("../../observability/tracing/otlp-sink.js")).createOtlpSink({
+          endpoint: settings.otlpEndpoint,
+          serviceName: input.serviceName ?? "llm-twin-rag",
+        });
   if (otlp !== undefined) sinks.push(otlp);
   const feedback =
     settings.feedbackStore === undefined
       ? await openFeedbackStore({ file: settings.feedbackFile, capacity: settings.feedbackCapacity })
-      : await openRedisFeedbackStore({
+      : await (await import("../feedback/redis-store.js")).openRedisFeedbackStore({
           url: settings.feedbackStore,
           capacity: settings.feedbackCapacity,
           connectTimeoutMs: settings.feedbackStoreTimeoutMs,
