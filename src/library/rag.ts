@@ -7,6 +7,7 @@ import type { Embedder } from "../embedding/port.js";
 import type { LanguageModel } from "../llm/port.js";
 import { answerOnce, answerStream as answerStreamWith } from "../rag/answer.js";
 import { type RagConfig, resolveRagConfig } from "../rag/config.js";
+import { inProcessEngineOf, inProcessPromptLimit } from "../rag/in-process-limit.js";
 import type { Reranker } from "../rag/rerank/port.js";
 import { type RagDependencies, retrieve as retrieveWith } from "../rag/retrieve.js";
 import type { RagPart, RagRequest, RagResponse, RetrievalResult } from "../rag/types.js";
@@ -35,11 +36,14 @@ function split(input: RetrieveInput | AnswerInput): {
   signal: AbortSignal | undefined;
 } {
   const { store, embedder, llm, reranker, config, signal, ...request } = input;
+  // An in-process model's input limit and tokenizer fit the prompt to it, as `llm-twin serve` does.
+  const engine = llm === undefined ? undefined : inProcessEngineOf(llm);
   const deps: RagDependencies = {
     store,
     embedder,
     config: resolveRagConfig(config),
     ...(llm === undefined ? {} : { llm }),
+    ...(engine === undefined ? {} : inProcessPromptLimit(engine)),
     ...(reranker === undefined ? {} : { reranker }),
   };
   return { request, deps, signal };
