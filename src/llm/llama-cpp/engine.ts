@@ -9,6 +9,7 @@ import { AppError } from "../../errors/index.js";
 import { buildEngine } from "./build-engine.js";
 import type { DecodeBackend, EngineBackendName } from "./decode-port.js";
 import type { LlamaCppEngine, LlamaCppEngineOptions } from "./engine-types.js";
+import { checkLoraFiles } from "./lora-files.js";
 import { nativeAddonBuilt } from "./native/addon.js";
 import { createNativeBackend } from "./native/backend.js";
 import { createNodeLlamaCppBackend } from "./node-llama-cpp-backend.js";
@@ -89,6 +90,10 @@ export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Prom
         "configuration_error",
         "LoRA adapters (--lora) need the native engine: build it with npm run build:native and use --engine native",
       );
+    }
+    if ((options.loras?.length ?? 0) > 0) {
+      const architecture = (model.fileInfo.metadata as { general?: { architecture?: unknown } }).general?.architecture;
+      await checkLoraFiles(options.loras ?? [], typeof architecture === "string" ? architecture : undefined);
     }
     const settings = {
       contextSize,
