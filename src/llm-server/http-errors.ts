@@ -9,7 +9,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import { AppError, type ErrorCode, HTTP_STATUS, isAppError } from "../errors/index.js";
 import { mapError, errorBody as projectErrorBody, REQUEST_ID_HEADER } from "../observability/http/index.js";
-import { validationMessage } from "./request-parsing.js";
+import { type ValidationIssue, validationMessage } from "./request-parsing.js";
 
 /** TGI's error_type for each code. */
 const TGI_ERROR_TYPE: Partial<Record<ErrorCode, string>> = {
@@ -56,6 +56,7 @@ export function toAppError(error: unknown, body?: unknown): AppError {
       code: problem.keyword,
       message: problem.message ?? "invalid",
       ...(Array.isArray(problem.params.keys) ? { keys: problem.params.keys as string[] } : {}),
+      ...(Array.isArray(problem.params.errors) ? { errors: problem.params.errors as ValidationIssue[][] } : {}),
     }));
     return new AppError("validation_error", validationMessage(issues), { cause: error });
   }

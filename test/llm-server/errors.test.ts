@@ -52,6 +52,46 @@ describe("bad requests", () => {
     });
   });
 
+  it("a field with alternatives (stop, response_format, tool_choice, prompt...) says which one failed and why", async () => {
+    const messages = [{ role: "user", content: "x" }];
+    const cases: Array<[string, object, RegExp]> = [
+      ["/generate", { inputs: "x", parameters: { stop: Array(17).fill("a") } }, /`parameters.stop`: .*<=16 items/],
+      [
+        "/generate",
+        { inputs: "x", parameters: { stop: 5 } },
+        /`parameters.stop`: expected string or array, received number/,
+      ],
+      ["/v1/completions", { prompt: "x", stop: 5 }, /`stop`: expected string or array, received number/],
+      ["/v1/completions", { prompt: ["a", "b"] }, /`prompt`: .*1 item/],
+      [
+        "/v1/chat/completions",
+        { messages, response_format: { type: "yaml" } },
+        /`response_format.type`: expected one of "text", "json_object", "json_schema"/,
+      ],
+      [
+        "/v1/chat/completions",
+        { messages, response_format: { type: "json_schema", json_schema: { name: "x" } } },
+        /`response_format.json_schema.schema`: .*expected record, received undefined/,
+      ],
+      [
+        "/v1/chat/completions",
+        { messages, tools: [{ type: "function", function: { name: "a" } }], tool_choice: "always" },
+        /`tool_choice`: expected one of "none", "auto", "required" or object/,
+      ],
+      [
+        "/v1/chat/completions",
+        { messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "x" } }] }] },
+        /`messages.0.content.0.type`: .*expected "text"/,
+      ],
+    ];
+    for (const [url, body, message] of cases) {
+      const response = await send(url, body);
+      expect(response.statusCode, JSON.stringify(body)).toBe(422);
+      const error = response.json().error;
+      expect(typeof error === "string" ? error : error.message, JSON.stringify(body)).toMatch(message);
+    }
+  });
+
   it("unknown parameters are 422 naming them, on both APIs", async () => {
     const tgi = await send("/generate", { inputs: "x", parameters: { max_tokens: 3 } });
     expect(tgi.statusCode).toBe(422);
