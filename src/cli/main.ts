@@ -29,7 +29,7 @@ export async function buildProgram(commandNames: readonly string[] = Object.keys
   const program = new Command("llm-twin")
     .description("An LLM Twin: write in a person's voice, grounded in their own articles, posts and code.")
     .version("0.1.0")
-    .showHelpAfterError()
+    .showHelpAfterError("(llm-twin <command> --help lists the options)")
     .exitOverride();
   const registers = await Promise.all(commandNames.map((name) => COMMANDS[name]?.()));
   for (const register of registers) register?.(program);
