@@ -104,6 +104,20 @@ describe("bad requests", () => {
     expect(openAi.json().error.message).toContain("`max_new_tokens`");
   });
 
+  it("decoder_input_details on a stream is 422, as TGI answers it, not silently ignored", async () => {
+    for (const [url, body] of [
+      ["/generate_stream", { inputs: "x", parameters: { decoder_input_details: true, details: true } }],
+      ["/", { inputs: "x", stream: true, parameters: { decoder_input_details: true } }],
+    ] as const) {
+      const response = await send(url, body);
+      expect(response.statusCode, url).toBe(422);
+      expect(response.json(), url).toEqual({
+        error: "Input validation error: `decoder_input_details` == true is not supported when streaming tokens",
+        error_type: "validation",
+      });
+    }
+  });
+
   it("empty prompts and empty bodies are 422", async () => {
     expect((await send("/generate", { inputs: "" })).statusCode).toBe(422);
     expect((await send("/v1/completions", { prompt: "" })).statusCode).toBe(422);
