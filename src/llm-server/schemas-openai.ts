@@ -18,6 +18,12 @@ import {
   toolRequestFields,
 } from "./openai-tools.js";
 import {
+  refuseUnservedChatFields,
+  refuseUnservedCompletionFields,
+  unservedChatFields,
+  unservedCompletionFields,
+} from "./openai-unserved-fields.js";
+import {
   logitBiasSchema,
   normalizeLogitBias,
   normalizeStop,
@@ -69,6 +75,7 @@ export const completionRequestSchema = z.strictObject({
   ...commonFields,
   prompt: z.union([z.string().min(1, "`prompt` cannot be empty"), z.array(z.string().min(1)).length(1)]),
   echo: z.boolean().nullish(),
+  ...unservedCompletionFields,
 });
 
 export const chatRequestSchema = z.strictObject({
@@ -78,6 +85,7 @@ export const chatRequestSchema = z.strictObject({
   top_logprobs: z.int().min(0).max(MAX_TOP_LOGPROBS).nullish(),
   response_format: responseFormatSchema.nullish(),
   ...toolRequestFields,
+  ...unservedChatFields,
 });
 
 export type ParsedOpenAiRequest = {
@@ -116,6 +124,7 @@ function commonParameters(body: Common): EngineRequest["parameters"] {
 
 export function parseCompletionRequest(raw: unknown): ParsedOpenAiRequest {
   const body = parseBody(completionRequestSchema, raw);
+  refuseUnservedCompletionFields(body);
   const prompt = typeof body.prompt === "string" ? body.prompt : (body.prompt[0] ?? "");
   // The legacy integer: how many alternatives per token (true: none besides the token itself).
   let logprobs: number | undefined;
@@ -139,6 +148,7 @@ export function parseCompletionRequest(raw: unknown): ParsedOpenAiRequest {
 
 export function parseChatRequest(raw: unknown): ParsedOpenAiRequest {
   const body = parseBody(chatRequestSchema, raw);
+  refuseUnservedChatFields(body);
   const plan = planTools(body);
   const messages: ChatMessage[] = renderToolMessages(
     body.messages.map((message) => {

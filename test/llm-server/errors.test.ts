@@ -92,6 +92,44 @@ describe("bad requests", () => {
     }
   });
 
+  it("OpenAI's other parameters are accepted at their neutral values and refused as unsupported otherwise", async () => {
+    const messages = [{ role: "user", content: "x" }];
+    const neutral: Array<[string, object]> = [
+      ["/v1/completions", { prompt: "x", max_tokens: 1, suffix: null, best_of: 1 }],
+      [
+        "/v1/chat/completions",
+        {
+          messages,
+          max_tokens: 1,
+          store: false,
+          metadata: { team: "a" },
+          service_tier: "auto",
+          modalities: ["text"],
+          reasoning_effort: null,
+          functions: null,
+          function_call: null,
+          audio: null,
+          prediction: null,
+          web_search_options: null,
+        },
+      ],
+    ];
+    for (const [url, body] of neutral) expect((await send(url, body)).statusCode, JSON.stringify(body)).toBe(200);
+    const refused: Array<[string, object, RegExp]> = [
+      ["/v1/completions", { prompt: "x", suffix: "end" }, /`suffix` is not supported/],
+      ["/v1/completions", { prompt: "x", best_of: 2 }, /`best_of` is not supported.*use n/],
+      ["/v1/chat/completions", { messages, functions: [{ name: "a" }] }, /`functions` is not supported.*tools/],
+      ["/v1/chat/completions", { messages, function_call: "auto" }, /`function_call` is not supported.*tool_choice/],
+      ["/v1/chat/completions", { messages, modalities: ["text", "audio"] }, /`modalities` is not supported/],
+      ["/v1/chat/completions", { messages, audio: { voice: "x" } }, /`audio` is not supported/],
+    ];
+    for (const [url, body, message] of refused) {
+      const response = await send(url, body);
+      expect(response.statusCode, JSON.stringify(body)).toBe(422);
+      expect(response.json().error.message, JSON.stringify(body)).toMatch(message);
+    }
+  });
+
   it("unknown parameters are 422 naming them, on both APIs", async () => {
     const tgi = await send("/generate", { inputs: "x", parameters: { max_tokens: 3 } });
     expect(tgi.statusCode).toBe(422);
