@@ -103,6 +103,33 @@ describe("OpenAI-compatible twin endpoint", () => {
     ).rejects.toMatchObject({ status: 422, message: expect.stringContaining("unknown author") });
   });
 
+  it("refuses what the twin cannot honour (n > 1, tools, a JSON response_format, logprobs) instead of ignoring it", async () => {
+    const { twin } = await setup();
+    const messages = [{ role: "user" as const, content: "hi" }];
+    const tools = [{ type: "function" as const, function: { name: "a" } }];
+    for (const [extra, field] of [
+      [{ n: 2 }, "n"],
+      [{ tools }, "tools"],
+      [{ response_format: { type: "json_object" as const } }, "response_format"],
+      [{ logprobs: true }, "logprobs"],
+    ] as const) {
+      await expect(twin.chat.completions.create({ model: "twin", messages, ...extra }), field).rejects.toMatchObject({
+        status: 422,
+        message: expect.stringMatching(new RegExp(`'${field}'.*not supported by the twin.*serve-llm`)),
+      });
+    }
+    // Their neutral values are fine (clients send them).
+    const plain = await twin.chat.completions.create({
+      model: "twin",
+      messages,
+      n: 1,
+      tools: [],
+      response_format: { type: "text" },
+      logprobs: false,
+    });
+    expect(plain.choices).toHaveLength(1);
+  });
+
   it("applies API keys as on /rag", async () => {
     const { twin } = await setup({ http: { apiKeys: ["key-2"] } });
     await expect(
