@@ -36,7 +36,9 @@ describe("parseLoraSpec: the scale", () => {
 
   it("refuses a scale that is not a finite number instead of reading it as part of the path", () => {
     for (const spec of ["a=x.gguf:abc", "a=x.gguf:", "a=x.GGUF:0.5x", "a=x.gguf:1e999"]) {
-      expect(() => parseLoraSpec(spec), spec).toThrow(/the scale .* is not a (finite )?number; give <name>=<path.gguf>\[:scale\]/);
+      expect(() => parseLoraSpec(spec), spec).toThrow(
+        /the scale .* is not a (finite )?number; give <name>=<path.gguf>\[:scale\]/,
+      );
     }
     expect(() => parseLoraSpec("a=:0.5")).toThrow(/<name>=<path.gguf>\[:scale\]/);
   });
