@@ -153,6 +153,7 @@ describe("llm-twin models", () => {
     expect(noBase.stderr).toMatch(/--kind adapter needs --base .*\[bad_request\]\n$/);
     const unknown = await run("models", "show", "ghost@production", "--registry", registry);
     expect(unknown.stderr).toMatch(/no model "ghost" is registered .*\[model_not_found\]\n$/);
+    expect(unknown.stderr).toMatch(/^llm-twin: ghost has no production version in the registry /);
     const url = await run("models", "list", "--registry", "https://example.com/registry");
     expect(url.stderr).toMatch(/a folder or s3:\/\/bucket\/prefix is expected \[bad_request\]\n$/);
     const badMeta = await run(
