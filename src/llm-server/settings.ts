@@ -320,6 +320,6 @@ export const SERVE_LLM_SETTINGS = [
     // Unset: the embedding model's context − 1.
     schema: positiveInt.optional(),
     defaultText: "the embedding model's context − 1",
-    help: "tokens per embedding input (422 beyond, never truncated)",
+    help: "tokens per embedding input (422 beyond, never truncated); at most the embedding model's context − 1, a larger value is lowered to it (/info shows the one in force)",
   },
 ] as const satisfies readonly Setting[];
