@@ -9,7 +9,7 @@ import { AppError } from "../../errors/index.js";
 import { buildEngine } from "./build-engine.js";
 import type { DecodeBackend, EngineBackendName } from "./decode-port.js";
 import type { LlamaCppEngine, LlamaCppEngineOptions } from "./engine-types.js";
-import { checkLoraFiles } from "./lora-files.js";
+import { checkLoraFiles, isLoraAdapterFile } from "./lora-files.js";
 import { nativeAddonBuilt } from "./native/addon.js";
 import { createNativeBackend } from "./native/backend.js";
 import { createNodeLlamaCppBackend } from "./node-llama-cpp-backend.js";
@@ -131,6 +131,13 @@ export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Prom
     await model?.dispose();
     await shared.release();
     if (error instanceof AppError) throw error;
+    if (await isLoraAdapterFile(options.modelPath)) {
+      throw new AppError(
+        "configuration_error",
+        `${options.modelPath} is a LoRA adapter, not a model: serve its base model with --model and give this file to --lora <name>=${options.modelPath}`,
+        { cause: error },
+      );
+    }
     throw new AppError("model_not_found", `Could not load the model ${options.modelPath}: ${messageOf(error)}`, {
       cause: error,
     });

@@ -65,6 +65,15 @@ describe("checkLoraFiles", () => {
   });
 });
 
+describe("createLlamaCppEngine given an adapter as its model", () => {
+  it("says it is a LoRA adapter and where it goes (--lora)", async () => {
+    await expect(createLlamaCppEngine({ modelPath: adapter, threads: 1, parallel: 1 })).rejects.toMatchObject({
+      code: "configuration_error",
+      message: expect.stringMatching(/alice\.gguf is a LoRA adapter, not a model: .*--lora <name>=/),
+    });
+  });
+});
+
 describe.runIf(nativeAddonBuilt())("createLlamaCppEngine with --lora", () => {
   it("checks the files before llama.cpp loads them: a missing adapter is named, not 'not for this base'", async () => {
     const missing = path.join(directory, "gone.gguf");

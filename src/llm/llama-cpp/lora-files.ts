@@ -51,3 +51,14 @@ export async function checkLoraFiles(
     }
   }
 }
+
+/** Whether `path` is a LoRA adapter file (to explain a model that failed to load); false when unreadable. */
+export async function isLoraAdapterFile(path: string): Promise<boolean> {
+  try {
+    const { readGgufFileInfo } = await import("node-llama-cpp");
+    const info = await readGgufFileInfo(path, { readTensorInfo: false, logWarnings: false });
+    return (info.metadata as { general?: { type?: unknown } }).general?.type === "adapter";
+  } catch {
+    return false;
+  }
+}
