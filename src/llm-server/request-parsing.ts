@@ -107,3 +107,22 @@ export function normalizeStop(stop: z.output<typeof stopSchema> | null | undefin
 export function unsupported(field: string, detail: string): AppError {
   return new AppError("validation_error", `Input validation error: \`${field}\` ${detail}`);
 }
+
+/**
+ * Objects and arrays nested at most this deep in a JSON schema (grammar, response_format, tools):
+ * the schema converter and llama.cpp's grammar parser recurse, and 20,000 levels overflowed the
+ * stack (a 500). Real schemas nest a few levels; like the 128 tools and 16 stop sequences, a fixed
+ * bound of the API.
+ */
+export const MAX_SCHEMA_DEPTH = 128;
+
+/** 422 when `value` nests objects/arrays deeper than MAX_SCHEMA_DEPTH (checked without recursion). */
+export function assertSchemaDepth(value: unknown, field: string): void {
+  const pending: Array<[unknown, number]> = [[value, 1]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [current, depth] = next;
+    if (current === null || typeof current !== "object") continue;
+    if (depth > MAX_SCHEMA_DEPTH) throw unsupported(field, `is nested deeper than ${MAX_SCHEMA_DEPTH} levels`);
+    for (const child of Object.values(current)) pending.push([child, depth + 1]);
+  }
+}

@@ -24,6 +24,7 @@ import {
   unservedCompletionFields,
 } from "./openai-unserved-fields.js";
 import {
+  assertSchemaDepth,
   logitBiasSchema,
   normalizeLogitBias,
   normalizeStop,
@@ -149,6 +150,7 @@ export function parseCompletionRequest(raw: unknown): ParsedOpenAiRequest {
 export function parseChatRequest(raw: unknown): ParsedOpenAiRequest {
   const body = parseBody(chatRequestSchema, raw);
   refuseUnservedChatFields(body);
+  if (body.tools != null) assertSchemaDepth(body.tools, "tools");
   const plan = planTools(body);
   const messages: ChatMessage[] = renderToolMessages(
     body.messages.map((message) => {
@@ -180,7 +182,11 @@ export function parseChatRequest(raw: unknown): ParsedOpenAiRequest {
   if (body.max_completion_tokens != null) parameters.maxNewTokens = body.max_completion_tokens;
   const format = body.response_format;
   if (format?.type === "json_object") parameters.jsonSchema = { type: "object" };
-  if (format?.type === "json_schema") parameters.jsonSchema = format.json_schema.schema;
+  if (format?.type === "json_schema") {
+    assertSchemaDepth(format.json_schema.schema, "response_format.json_schema.schema");
+    parameters.jsonSchema = format.json_schema.schema;
+  }
+
   if (plan !== undefined && plan.mode !== "none") {
     if (format !== undefined && format !== null && format.type !== "text") {
       throw unsupported("response_format", "cannot be combined with `tools` (tool calls are JSON already)");

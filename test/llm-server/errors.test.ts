@@ -156,6 +156,35 @@ describe("bad requests", () => {
     }
   });
 
+  it("a JSON schema nested deeper than 128 levels is 422 naming the field (20,000 levels were a 500: stack overflow)", async () => {
+    // 140 levels fit this service's 4 KiB body limit.
+    let schema: Record<string, unknown> = { type: "integer" };
+    for (let level = 0; level < 140; level += 1) schema = { type: "array", items: schema };
+    const messages = [{ role: "user", content: "x" }];
+    const tools = [{ type: "function", function: { name: "a", parameters: schema } }];
+    for (const [url, body, field] of [
+      ["/generate", { inputs: "x", parameters: { grammar: { type: "json", value: schema } } }, "grammar.value"],
+      [
+        "/v1/chat/completions",
+        { messages, response_format: { type: "json_schema", json_schema: { name: "x", schema } } },
+        "response_format.json_schema.schema",
+      ],
+      ["/v1/chat/completions", { messages, tools, tool_choice: "required" }, "tools"],
+    ] as const) {
+      const response = await service.app.inject({
+        method: "POST",
+        url,
+        payload: JSON.stringify(body),
+        headers: { "content-type": "application/json" },
+      });
+      expect(response.statusCode, field).toBe(422);
+      const error = response.json().error;
+      expect(typeof error === "string" ? error : error.message, field).toContain(
+        `\`${field}\` is nested deeper than 128 levels`,
+      );
+    }
+  });
+
   it("empty prompts and empty bodies are 422", async () => {
     expect((await send("/generate", { inputs: "" })).statusCode).toBe(422);
     expect((await send("/v1/completions", { prompt: "" })).statusCode).toBe(422);
