@@ -93,7 +93,11 @@ export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Prom
     }
     if ((options.loras?.length ?? 0) > 0) {
       const architecture = (model.fileInfo.metadata as { general?: { architecture?: unknown } }).general?.architecture;
-      await checkLoraFiles(options.loras ?? [], typeof architecture === "string" ? architecture : undefined);
+      await checkLoraFiles(
+        options.loras ?? [],
+        typeof architecture === "string" ? architecture : undefined,
+        model.fileInfo.tensorInfo,
+      );
     }
     const settings = {
       contextSize,

@@ -15,6 +15,7 @@ import { nativeAddonBuilt } from "./native/addon.js";
 let directory: string;
 let adapter: string;
 let qwenAdapter: string;
+let wideAdapter: string;
 
 beforeAll(async () => {
   directory = await mkdtemp(path.join(tmpdir(), "llm-twin-lora-files-"));
@@ -22,6 +23,9 @@ beforeAll(async () => {
   await generateLora(adapter, { base: TINY_MODEL_PRESETS.chat, rank: 2, alpha: 2, seed: 5 });
   qwenAdapter = path.join(directory, "qwen.gguf");
   await generateLora(qwenAdapter, { base: TINY_MODEL_PRESETS.reranker, rank: 2, alpha: 2, seed: 6 });
+  wideAdapter = path.join(directory, "wide.gguf");
+  const wide = { ...TINY_MODEL_PRESETS.chat, embeddingLength: 128 };
+  await generateLora(wideAdapter, { base: wide, rank: 2, alpha: 2, seed: 7 });
 });
 afterAll(async () => {
   await rm(directory, { recursive: true, force: true });
@@ -61,6 +65,25 @@ describe("checkLoraFiles", () => {
     await expect(checkLoraFiles([{ name: "bob", path: qwenAdapter, scale: 1 }], "llama")).rejects.toMatchObject({
       code: "adapter_base_mismatch",
       message: expect.stringMatching(/LoRA adapter 'bob': .*qwen\.gguf is for the qwen3 architecture, not llama/),
+    });
+  });
+});
+
+describe("checkLoraFiles with the base model's tensors", () => {
+  it("refuses an adapter whose weight shapes do not fit the base, naming the tensor", async () => {
+    const { readGgufFileInfo } = await import("node-llama-cpp");
+    const base = await readGgufFileInfo(await tinyModelPath("chat"), { logWarnings: false });
+    const tensors = base.tensorInfo ?? [];
+    await expect(
+      checkLoraFiles([{ name: "alice", path: adapter, scale: 1 }], "llama", tensors),
+    ).resolves.toBeUndefined();
+    await expect(
+      checkLoraFiles([{ name: "wide", path: wideAdapter, scale: 1 }], "llama", tensors),
+    ).rejects.toMatchObject({
+      code: "adapter_base_mismatch",
+      message: expect.stringMatching(
+        /LoRA adapter 'wide': .*wide\.gguf does not fit the served model: blk\.0\.attn_q\.weight\.lora_a is \[128, 2\], the model's blk\.0\.attn_q\.weight is \[64, 64\]/,
+      ),
     });
   });
 });
