@@ -74,7 +74,10 @@ const responseFormatSchema = z.union([
 
 export const completionRequestSchema = z.strictObject({
   ...commonFields,
-  prompt: z.union([z.string().min(1, "`prompt` cannot be empty"), z.array(z.string().min(1)).length(1)]),
+  prompt: z.union([
+    z.string().min(1, "`prompt` cannot be empty"),
+    z.array(z.string().min(1)).length(1, "a list holds one prompt here (batches and token ids are not supported)"),
+  ]),
   echo: z.boolean().nullish(),
   ...unservedCompletionFields,
 });

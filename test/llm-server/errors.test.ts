@@ -62,7 +62,8 @@ describe("bad requests", () => {
         /`parameters.stop`: expected string or array, received number/,
       ],
       ["/v1/completions", { prompt: "x", stop: 5 }, /`stop`: expected string or array, received number/],
-      ["/v1/completions", { prompt: ["a", "b"] }, /`prompt`: .*1 item/],
+      ["/v1/completions", { prompt: ["a", "b"] }, /`prompt`: a list holds one prompt here \(batches and token ids/],
+      ["/v1/completions", { prompt: [1, 2, 3] }, /`prompt`: a list holds one prompt here \(batches and token ids/],
       [
         "/v1/chat/completions",
         { messages, response_format: { type: "yaml" } },
