@@ -33,6 +33,15 @@ describe("OpenAI-compatible twin endpoint", () => {
     expect(ids).toEqual(expect.arrayContaining([`twin:${PAUL.id}`, `twin:${MAXIME.id}`]));
   });
 
+  it("retrieves one model (models.retrieve), 404 model_not_found for another", async () => {
+    const { twin } = await setup();
+    expect(await twin.models.retrieve(`twin:${PAUL.id}`)).toMatchObject({ id: `twin:${PAUL.id}`, object: "model" });
+    await expect(twin.models.retrieve("gpt-4")).rejects.toMatchObject({
+      status: 404,
+      message: expect.stringContaining("GET /v1/models"),
+    });
+  });
+
   it("answers a chat completion with usage and sources; earlier messages are the history", async () => {
     const { h, twin } = await setup();
     const completion = await twin.chat.completions.create({

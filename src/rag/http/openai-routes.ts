@@ -158,14 +158,27 @@ export async function registerOpenAiRoutes(
   const listAuthors = (deps: RagDependencies) =>
     deps.listAuthors === undefined ? deps.store.listAuthors() : deps.listAuthors(AbortSignal.timeout(10_000));
 
-  app.get("/v1/models", { schema: { summary: "The twin models (OpenAI API)", tags: ["openai"] } }, async () => {
+  const twinModels = async () => {
     const authors = await listAuthors(deps);
     const model = (id: string) => ({ id, object: "model", created: 0, owned_by: "llm-twin" });
-    return {
-      object: "list",
-      data: [model(TWIN_MODEL), ...authors.map((author) => model(`${TWIN_MODEL}:${author.id}`))],
-    };
-  });
+    return [model(TWIN_MODEL), ...authors.map((author) => model(`${TWIN_MODEL}:${author.id}`))];
+  };
+  app.get("/v1/models", { schema: { summary: "The twin models (OpenAI API)", tags: ["openai"] } }, async () => ({
+    object: "list",
+    data: await twinModels(),
+  }));
+  app.get<{ Params: { model: string } }>(
+    "/v1/models/:model",
+    { schema: { summary: "One twin model (OpenAI's models.retrieve)", tags: ["openai"] } },
+    async (request) => {
+      const found = (await twinModels()).find((model) => model.id === request.params.model);
+      if (found !== undefined) return found;
+      throw new AppError(
+        "model_not_found",
+        `unknown model '${request.params.model}': use 'twin' or 'twin:<author-id>' (GET /v1/models)`,
+      );
+    },
+  );
 
   const admission = options.admissionForChat === undefined ? {} : admissionHooks(options.admissionForChat);
   app.post<{ Body: ChatCompletionRequest }>(
