@@ -110,11 +110,23 @@ export function errorShapeOf(request: FastifyRequest): ErrorShape {
   return "project";
 }
 
+/**
+ * The token-limit messages (src/llm/llama-cpp/limits.ts) speak TGI's `inputs` and `max_new_tokens`;
+ * an OpenAI client sent `prompt`/`messages` and `max_tokens`. Only those messages (known by their
+ * details) are reworded: an unknown `max_new_tokens` parameter keeps its name.
+ */
+function inOpenAiTerms(error: AppError): string {
+  const details = error.details ?? {};
+  const isTokenLimit = "inputTokens" in details || "requestedMaxNewTokens" in details;
+  if (error.code !== "validation_error" || !isTokenLimit) return error.message;
+  return error.message.replaceAll("`inputs`", "`prompt`").replaceAll("`max_new_tokens`", "`max_tokens`");
+}
+
 export function errorBody(error: AppError, openAi: boolean): Record<string, unknown> {
   if (openAi) {
     return {
       error: {
-        message: error.message,
+        message: inOpenAiTerms(error),
         type:
           OPENAI_ERROR_TYPE[error.code] ?? (HTTP_STATUS[error.code] >= 500 ? "server_error" : "invalid_request_error"),
         code: error.code,

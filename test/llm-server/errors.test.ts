@@ -220,6 +220,18 @@ describe("bad requests", () => {
     expect(total.json().error).toMatch(/must be <= 128\. Given: \d+ `inputs` tokens and 100 `max_new_tokens`/);
   });
 
+  it("token limits on the OpenAI routes name OpenAI's fields (max_tokens, prompt), not TGI's", async () => {
+    const tooMany = await send("/v1/completions", { prompt: "hi", max_tokens: 101 });
+    expect(tooMany.statusCode).toBe(422);
+    expect(tooMany.json().error.message).toMatch(/`max_tokens` must be <= 100\. Given: 101/);
+    const chat = await send("/v1/chat/completions", { messages: [{ role: "user", content: "hi" }], max_tokens: 101 });
+    expect(chat.json().error.message).toMatch(/`max_tokens` must be <= 100\. Given: 101/);
+    const long = await send("/v1/completions", { prompt: "Twin word".repeat(60) });
+    expect(long.statusCode).toBe(422);
+    expect(long.json().error.message).toMatch(/`prompt` must have less than 64 tokens\. Given: \d+/);
+    expect(long.json().error.message).not.toContain("inputs");
+  });
+
   it("unsupported values are refused instead of ignored", async () => {
     // best_of needs sampling (TGI's rule); n beyond --max-n or the parallel sequences is refused.
     const greedyBestOf = await send("/generate", { inputs: "x", parameters: { best_of: 2 } });
