@@ -14,7 +14,7 @@ function newProgram(): Command {
   return new Command("llm-twin")
     .description("An LLM Twin: write in a person's voice, grounded in their own articles, posts and code.")
     .version("0.1.0")
-    .showHelpAfterError()
+    .showHelpAfterError("(llm-twin <command> --help lists the options)")
     .exitOverride();
 }
 

@@ -7,10 +7,12 @@ import type { Embedder } from "../embedding/port.js";
 import type { LanguageModel } from "../llm/port.js";
 import { answerOnce, answerStream as answerStreamWith } from "../rag/answer.js";
 import { type RagConfig, resolveRagConfig } from "../rag/config.js";
+import { inProcessEngineOf, inProcessPromptLimit } from "../rag/in-process-limit.js";
 import type { Reranker } from "../rag/rerank/port.js";
 import { type RagDependencies, retrieve as retrieveWith } from "../rag/retrieve.js";
 import type { RagPart, RagRequest, RagResponse, RetrievalResult } from "../rag/types.js";
 import type { VectorStore } from "../vector-store/port.js";
+import { servicePromptLimitOf } from "./prompt-limits.js";
 
 export type RetrieveInput = Omit<RagRequest, "stream" | "maxNewTokens" | "temperature"> & {
   store: VectorStore;
@@ -35,11 +37,17 @@ function split(input: RetrieveInput | AnswerInput): {
   signal: AbortSignal | undefined;
 } {
   const { store, embedder, llm, reranker, config, signal, ...request } = input;
+  // The model's input limit fits the prompt to it, as `llm-twin serve` (in process: its tokenizer)
+  // and serve-rag (over HTTP: the service's /info) do.
+  const engine = llm === undefined ? undefined : inProcessEngineOf(llm);
+  const serviceLimit = llm === undefined ? undefined : servicePromptLimitOf(llm);
   const deps: RagDependencies = {
     store,
     embedder,
     config: resolveRagConfig(config),
     ...(llm === undefined ? {} : { llm }),
+    ...(engine === undefined ? {} : inProcessPromptLimit(engine)),
+    ...(serviceLimit === undefined ? {} : { promptLimit: serviceLimit }),
     ...(reranker === undefined ? {} : { reranker }),
   };
   return { request, deps, signal };

@@ -12,6 +12,7 @@ import type { DownloadProgress } from "../model-source/download.js";
 import type { OpenVectorStoreOptions } from "../vector-store/open.js";
 import type { VectorStore } from "../vector-store/port.js";
 import { DEFAULT_STORE_URI } from "../vector-store/uri.js";
+import { learnServicePromptLimit } from "./prompt-limits.js";
 
 export type OpenVectorStoreInput = OpenVectorStoreOptions & {
   /** `lancedb:<dir>` (or a bare directory) or `qdrant:<http(s) url>`. Default `lancedb:./.llm-twin/store`. */
@@ -66,10 +67,16 @@ export type CreateLanguageModelInput = LocalLanguageModelInput | RemoteLanguageM
 export async function createLanguageModel(input: CreateLanguageModelInput): Promise<LanguageModel> {
   if ("url" in input) {
     const { createLanguageModelFromUrl } = await import("../llm/clients/index.js");
-    return createLanguageModelFromUrl(input.url, {
+    const llm = createLanguageModelFromUrl(input.url, {
       api: input.api ?? "tgi",
       ...(input.timeoutMs === undefined ? {} : { timeoutMs: input.timeoutMs }),
     });
+    // A TGI service says its input limit in /info: answer and answerStream fit the prompt to it.
+    const first = input.url.split(",")[0]?.trim() ?? "";
+    if ((input.api ?? "tgi") === "tgi" && /^https?:\/\//.test(first)) {
+      await learnServicePromptLimit(llm, first, input.timeoutMs);
+    }
+    return llm;
   }
   if (typeof input.model !== "string" || input.model === "") {
     throw new AppError("configuration_error", "createLanguageModel: give { model } (a GGUF source) or { url }");

@@ -20,6 +20,30 @@ describe("parseLoraSpec (--lora, LLM_TWIN_LORA)", () => {
   });
 });
 
+describe("parseLoraSpec: the scale", () => {
+  it("reads the usual number forms and keeps registry references whole", () => {
+    expect(parseLoraSpec("a=x.gguf:.5").scale).toBe(0.5);
+    expect(parseLoraSpec("a=x.gguf:-1").scale).toBe(-1);
+    expect(parseLoraSpec("a=x.gguf:2.").scale).toBe(2);
+    expect(parseLoraSpec("a=x.gguf:1e-1")).toEqual({ name: "a", path: "x.gguf", scale: 0.1 });
+    expect(parseLoraSpec("a=registry:twin@production")).toEqual({
+      name: "a",
+      path: "registry:twin@production",
+      scale: 1,
+    });
+    expect(parseLoraSpec("a=registry:twin@2:0.5")).toEqual({ name: "a", path: "registry:twin@2", scale: 0.5 });
+  });
+
+  it("refuses a scale that is not a finite number instead of reading it as part of the path", () => {
+    for (const spec of ["a=x.gguf:abc", "a=x.gguf:", "a=x.GGUF:0.5x", "a=x.gguf:1e999"]) {
+      expect(() => parseLoraSpec(spec), spec).toThrow(
+        /the scale .* is not a (finite )?number; give <name>=<path.gguf>\[:scale\]/,
+      );
+    }
+    expect(() => parseLoraSpec("a=:0.5")).toThrow(/<name>=<path.gguf>\[:scale\]/);
+  });
+});
+
 describe("parseLlmServerConfig", () => {
   it("coerces flag strings and applies the documented defaults", () => {
     const config = parseLlmServerConfig({ model: "m.gguf", port: "9000", parallel: "2", threads: undefined });

@@ -18,16 +18,41 @@ export type LlmServerConfig = Omit<LlmServerSettings, "loras"> & {
   loras: Array<{ name: string; path: string; scale: number }>;
 };
 
+const LORA_FORM =
+  "<name>=<path.gguf>[:scale], e.g. --lora alice=adapters/alice.gguf:0.8 (LLM_TWIN_LORA: comma-separated)";
+/** A decimal number as people write scales: 1, -1, 0.5, .5, 2., 1e-1. */
+const SCALE = /^-?(?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?$/i;
+
 /** `<name>=<path.gguf>[:scale]` (scale default 1), as given to --lora or in LLM_TWIN_LORA. */
 export function parseLoraSpec(spec: string): { name: string; path: string; scale: number } {
-  const match = /^([A-Za-z0-9._-]+)=(.+?)(?::(-?\d+(?:\.\d+)?))?$/.exec(spec.trim());
-  if (match === null) {
-    throw new AppError(
-      "configuration_error",
-      `--lora '${spec}': expected <name>=<path.gguf>[:scale], e.g. --lora alice=adapters/alice.gguf:0.8 (LLM_TWIN_LORA: comma-separated)`,
-    );
+  const match = /^([A-Za-z0-9._-]+)=(.+)$/.exec(spec.trim());
+  let path = match?.[2] ?? "";
+  let scale = 1;
+  const colon = path.lastIndexOf(":");
+  if (colon >= 0) {
+    const suffix = path.slice(colon + 1);
+    const before = path.slice(0, colon);
+    if (SCALE.test(suffix)) {
+      scale = Number(suffix);
+      path = before;
+      if (!Number.isFinite(scale)) {
+        throw new AppError(
+          "configuration_error",
+          `--lora '${spec}': the scale '${suffix}' is not a finite number; give ${LORA_FORM}`,
+        );
+      }
+    } else if (/\.gguf$/i.test(before)) {
+      // `alice.gguf:abc`: a scale that is not a number, not a file name with a colon.
+      throw new AppError(
+        "configuration_error",
+        `--lora '${spec}': the scale '${suffix}' is not a number; give ${LORA_FORM}`,
+      );
+    }
   }
-  return { name: match[1] ?? "", path: match[2] ?? "", scale: match[3] === undefined ? 1 : Number(match[3]) };
+  if (match === null || path === "") {
+    throw new AppError("configuration_error", `--lora '${spec}': expected ${LORA_FORM}`);
+  }
+  return { name: match[1] ?? "", path, scale };
 }
 
 /** Validates raw values (strings from flags/env are coerced, defaults applied); errors name the flag and variable. */

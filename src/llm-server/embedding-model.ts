@@ -5,7 +5,7 @@
  */
 import { basename } from "node:path";
 import type { FastifyBaseLogger } from "fastify";
-import { AppError } from "../errors/index.js";
+import { AppError, isAppError } from "../errors/index.js";
 import type { LlmServerConfig } from "./config.js";
 import type { EmbeddingModel } from "./embedding-holder.js";
 
@@ -24,6 +24,10 @@ export async function loadEmbeddingModel(
     ...(config.threads === undefined ? {} : { threads: config.threads }),
     ...(config.embeddingMaxInputTokens === undefined ? {} : { maxInputTokens: config.embeddingMaxInputTokens }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
+  }).catch((error: unknown) => {
+    // Two model files: say that this one is the embedding model.
+    if (!isAppError(error)) throw error;
+    throw new AppError(error.code, `--embedding-model ${source}: ${error.message}`, { cause: error });
   });
   const name = fromRegistry?.name ?? basename(embedder.modelPath).replace(/\.gguf$/i, "");
   options.logger?.info(

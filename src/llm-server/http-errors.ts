@@ -9,7 +9,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import { AppError, type ErrorCode, HTTP_STATUS, isAppError } from "../errors/index.js";
 import { mapError, errorBody as projectErrorBody, REQUEST_ID_HEADER } from "../observability/http/index.js";
-import { validationMessage } from "./request-parsing.js";
+import { type ValidationIssue, validationMessage } from "./request-parsing.js";
 
 /** TGI's error_type for each code. */
 const TGI_ERROR_TYPE: Partial<Record<ErrorCode, string>> = {
@@ -56,6 +56,7 @@ export function toAppError(error: unknown, body?: unknown): AppError {
       code: problem.keyword,
       message: problem.message ?? "invalid",
       ...(Array.isArray(problem.params.keys) ? { keys: problem.params.keys as string[] } : {}),
+      ...(Array.isArray(problem.params.errors) ? { errors: problem.params.errors as ValidationIssue[][] } : {}),
     }));
     return new AppError("validation_error", validationMessage(issues), { cause: error });
   }
@@ -109,11 +110,23 @@ export function errorShapeOf(request: FastifyRequest): ErrorShape {
   return "project";
 }
 
+/**
+ * The token-limit messages (src/llm/llama-cpp/limits.ts) speak TGI's `inputs` and `max_new_tokens`;
+ * an OpenAI client sent `prompt`/`messages` and `max_tokens`. Only those messages (known by their
+ * details) are reworded: an unknown `max_new_tokens` parameter keeps its name.
+ */
+function inOpenAiTerms(error: AppError): string {
+  const details = error.details ?? {};
+  const isTokenLimit = "inputTokens" in details || "requestedMaxNewTokens" in details;
+  if (error.code !== "validation_error" || !isTokenLimit) return error.message;
+  return error.message.replaceAll("`inputs`", "`prompt`").replaceAll("`max_new_tokens`", "`max_tokens`");
+}
+
 export function errorBody(error: AppError, openAi: boolean): Record<string, unknown> {
   if (openAi) {
     return {
       error: {
-        message: error.message,
+        message: inOpenAiTerms(error),
         type:
           OPENAI_ERROR_TYPE[error.code] ?? (HTTP_STATUS[error.code] >= 500 ? "server_error" : "invalid_request_error"),
         code: error.code,

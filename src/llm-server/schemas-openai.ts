@@ -18,6 +18,13 @@ import {
   toolRequestFields,
 } from "./openai-tools.js";
 import {
+  refuseUnservedChatFields,
+  refuseUnservedCompletionFields,
+  unservedChatFields,
+  unservedCompletionFields,
+} from "./openai-unserved-fields.js";
+import {
+  assertSchemaDepth,
   logitBiasSchema,
   normalizeLogitBias,
   normalizeStop,
@@ -67,8 +74,12 @@ const responseFormatSchema = z.union([
 
 export const completionRequestSchema = z.strictObject({
   ...commonFields,
-  prompt: z.union([z.string().min(1, "`prompt` cannot be empty"), z.array(z.string().min(1)).length(1)]),
+  prompt: z.union([
+    z.string().min(1, "`prompt` cannot be empty"),
+    z.array(z.string().min(1)).length(1, "a list holds one prompt here (batches and token ids are not supported)"),
+  ]),
   echo: z.boolean().nullish(),
+  ...unservedCompletionFields,
 });
 
 export const chatRequestSchema = z.strictObject({
@@ -78,6 +89,7 @@ export const chatRequestSchema = z.strictObject({
   top_logprobs: z.int().min(0).max(MAX_TOP_LOGPROBS).nullish(),
   response_format: responseFormatSchema.nullish(),
   ...toolRequestFields,
+  ...unservedChatFields,
 });
 
 export type ParsedOpenAiRequest = {
@@ -116,6 +128,7 @@ function commonParameters(body: Common): EngineRequest["parameters"] {
 
 export function parseCompletionRequest(raw: unknown): ParsedOpenAiRequest {
   const body = parseBody(completionRequestSchema, raw);
+  refuseUnservedCompletionFields(body);
   const prompt = typeof body.prompt === "string" ? body.prompt : (body.prompt[0] ?? "");
   // The legacy integer: how many alternatives per token (true: none besides the token itself).
   let logprobs: number | undefined;
@@ -139,6 +152,8 @@ export function parseCompletionRequest(raw: unknown): ParsedOpenAiRequest {
 
 export function parseChatRequest(raw: unknown): ParsedOpenAiRequest {
   const body = parseBody(chatRequestSchema, raw);
+  refuseUnservedChatFields(body);
+  if (body.tools != null) assertSchemaDepth(body.tools, "tools");
   const plan = planTools(body);
   const messages: ChatMessage[] = renderToolMessages(
     body.messages.map((message) => {
@@ -170,7 +185,11 @@ export function parseChatRequest(raw: unknown): ParsedOpenAiRequest {
   if (body.max_completion_tokens != null) parameters.maxNewTokens = body.max_completion_tokens;
   const format = body.response_format;
   if (format?.type === "json_object") parameters.jsonSchema = { type: "object" };
-  if (format?.type === "json_schema") parameters.jsonSchema = format.json_schema.schema;
+  if (format?.type === "json_schema") {
+    assertSchemaDepth(format.json_schema.schema, "response_format.json_schema.schema");
+    parameters.jsonSchema = format.json_schema.schema;
+  }
+
   if (plan !== undefined && plan.mode !== "none") {
     if (format !== undefined && format !== null && format.type !== "text") {
       throw unsupported("response_format", "cannot be combined with `tools` (tool calls are JSON already)");

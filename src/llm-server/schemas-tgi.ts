@@ -9,6 +9,7 @@ import { z } from "zod";
 import { AppError } from "../errors/index.js";
 import { type EngineRequest, MAX_TOP_LOGPROBS } from "../llm/llama-cpp/index.js";
 import {
+  assertSchemaDepth,
   logitBiasSchema,
   normalizeLogitBias,
   normalizeStop,
@@ -115,7 +116,10 @@ export function parseTgiRequest(body: unknown): ParsedTgiRequest {
   if (p.adapter_id != null) parameters.adapter = p.adapter_id;
   const logitBias = normalizeLogitBias(p.logit_bias);
   if (logitBias !== undefined) parameters.logitBias = logitBias;
-  if (p.grammar != null) parameters.jsonSchema = grammarToJsonSchema(p.grammar);
+  if (p.grammar != null) {
+    parameters.jsonSchema = grammarToJsonSchema(p.grammar);
+    assertSchemaDepth(parameters.jsonSchema, "grammar.value");
+  }
   const topNTokens = p.top_n_tokens ?? 0;
   if (topNTokens > 0) parameters.topLogprobs = topNTokens;
   // Prefill logprobs cost logits for every prompt position: computed only when returned.

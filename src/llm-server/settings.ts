@@ -276,7 +276,7 @@ export const SERVE_LLM_SETTINGS = [
     schema: z.array(z.string()).default([]),
     repeatable: true,
     defaultText: "none",
-    help: "LoRA adapter for the native engine, selected per request by TGI parameters.adapter_id or OpenAI model; the path may be registry:<name>@<version|stage> (repeatable; env: comma-separated)",
+    help: "LoRA adapter for the native engine, selected per request by TGI parameters.adapter_id or OpenAI model; the path may be registry:<name>@<version|stage> (repeatable; the variable: comma-separated)",
   },
   // Model registry (issue 18): where registry: sources are read, and whether a registry base
   // model brings its production adapters.
@@ -286,7 +286,7 @@ export const SERVE_LLM_SETTINGS = [
     env: "LLM_TWIN_REGISTRY",
     schema: z.string().min(1).optional(),
     defaultText: "<cache dir>/registry",
-    help: "the model registry registry: sources are read from (POST /admin/reload reads it again)",
+    help: "the model registry that registry:<name>@<version|stage> sources are read from (POST /admin/reload reads it again)",
   },
   {
     key: "registryAdapters",
@@ -320,6 +320,6 @@ export const SERVE_LLM_SETTINGS = [
     // Unset: the embedding model's context − 1.
     schema: positiveInt.optional(),
     defaultText: "the embedding model's context − 1",
-    help: "tokens per embedding input (422 beyond, never truncated)",
+    help: "tokens per embedding input (422 beyond, never truncated); at most the embedding model's context − 1, a larger value is lowered to it (/info shows the one in force)",
   },
 ] as const satisfies readonly Setting[];

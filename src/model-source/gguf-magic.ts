@@ -34,6 +34,10 @@ export async function assertGgufFile(path: string): Promise<void> {
     });
   }
   try {
+    // On Linux a directory opens; reading it is what fails.
+    if ((await file.stat()).isDirectory()) {
+      throw new AppError("configuration_error", `Model path is a directory, not a GGUF file: ${path}`);
+    }
     const header = Buffer.alloc(4);
     const { bytesRead } = await file.read(header, 0, 4, 0);
     if (!startsWithGgufMagic(header.subarray(0, bytesRead))) throw notGgufError(path, header.subarray(0, bytesRead));

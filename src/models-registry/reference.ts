@@ -52,7 +52,7 @@ export function findEntry(index: RegistryIndex, reference: ModelReference, locat
     "version" in selector
       ? `version ${selector.version}`
       : "stage" in selector
-        ? `a ${selector.stage} version`
+        ? `${selector.stage} version`
         : "versions";
   const known =
     versions.length === 0

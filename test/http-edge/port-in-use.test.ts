@@ -39,3 +39,22 @@ describe("a port already in use", () => {
     expect(output).not.toMatch(/nonexistent/);
   });
 });
+
+describe("a --host that is no address of this machine", () => {
+  it.each([
+    ["serve-llm", ["--model", "/nonexistent/model.gguf"]],
+    ["serve-rag", ["--store", "lancedb:/nonexistent/store"]],
+  ])("llm-twin %s says which host and how to change it", async (command, extra) => {
+    const cli = spawnCli([command, "--host", "999.1.1.1", "--port", String(port), ...extra], {
+      LLM_TWIN_HOST: undefined,
+    });
+    const code = await cli.exited;
+    const output = cli.output();
+    expect(code, output).toBe(1);
+    const errorLines = output.split("\n").filter((line) => line.startsWith("llm-twin:"));
+    expect(errorLines, output).toEqual([
+      "llm-twin: cannot listen on 999.1.1.1: the name does not resolve to an address; choose another with --host (or LLM_TWIN_HOST) [configuration_error]",
+    ]);
+    expect(output).not.toMatch(/\n\s+at /);
+  });
+});

@@ -52,6 +52,85 @@ describe("bad requests", () => {
     });
   });
 
+  it("a field with alternatives (stop, response_format, tool_choice, prompt...) says which one failed and why", async () => {
+    const messages = [{ role: "user", content: "x" }];
+    const cases: Array<[string, object, RegExp]> = [
+      ["/generate", { inputs: "x", parameters: { stop: Array(17).fill("a") } }, /`parameters.stop`: .*<=16 items/],
+      [
+        "/generate",
+        { inputs: "x", parameters: { stop: 5 } },
+        /`parameters.stop`: expected string or array, received number/,
+      ],
+      ["/v1/completions", { prompt: "x", stop: 5 }, /`stop`: expected string or array, received number/],
+      ["/v1/completions", { prompt: ["a", "b"] }, /`prompt`: a list holds one prompt here \(batches and token ids/],
+      ["/v1/completions", { prompt: [1, 2, 3] }, /`prompt`: a list holds one prompt here \(batches and token ids/],
+      [
+        "/v1/chat/completions",
+        { messages, response_format: { type: "yaml" } },
+        /`response_format.type`: expected one of "text", "json_object", "json_schema"/,
+      ],
+      [
+        "/v1/chat/completions",
+        { messages, response_format: { type: "json_schema", json_schema: { name: "x" } } },
+        /`response_format.json_schema.schema`: .*expected record, received undefined/,
+      ],
+      [
+        "/v1/chat/completions",
+        { messages, tools: [{ type: "function", function: { name: "a" } }], tool_choice: "always" },
+        /`tool_choice`: expected one of "none", "auto", "required" or object/,
+      ],
+      [
+        "/v1/chat/completions",
+        { messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "x" } }] }] },
+        /`messages.0.content.0.type`: .*expected "text"/,
+      ],
+    ];
+    for (const [url, body, message] of cases) {
+      const response = await send(url, body);
+      expect(response.statusCode, JSON.stringify(body)).toBe(422);
+      const error = response.json().error;
+      expect(typeof error === "string" ? error : error.message, JSON.stringify(body)).toMatch(message);
+    }
+  });
+
+  it("OpenAI's other parameters are accepted at their neutral values and refused as unsupported otherwise", async () => {
+    const messages = [{ role: "user", content: "x" }];
+    const neutral: Array<[string, object]> = [
+      ["/v1/completions", { prompt: "x", max_tokens: 1, suffix: null, best_of: 1 }],
+      [
+        "/v1/chat/completions",
+        {
+          messages,
+          max_tokens: 1,
+          store: false,
+          metadata: { team: "a" },
+          service_tier: "auto",
+          modalities: ["text"],
+          reasoning_effort: null,
+          functions: null,
+          function_call: null,
+          audio: null,
+          prediction: null,
+          web_search_options: null,
+        },
+      ],
+    ];
+    for (const [url, body] of neutral) expect((await send(url, body)).statusCode, JSON.stringify(body)).toBe(200);
+    const refused: Array<[string, object, RegExp]> = [
+      ["/v1/completions", { prompt: "x", suffix: "end" }, /`suffix` is not supported/],
+      ["/v1/completions", { prompt: "x", best_of: 2 }, /`best_of` is not supported.*use n/],
+      ["/v1/chat/completions", { messages, functions: [{ name: "a" }] }, /`functions` is not supported.*tools/],
+      ["/v1/chat/completions", { messages, function_call: "auto" }, /`function_call` is not supported.*tool_choice/],
+      ["/v1/chat/completions", { messages, modalities: ["text", "audio"] }, /`modalities` is not supported/],
+      ["/v1/chat/completions", { messages, audio: { voice: "x" } }, /`audio` is not supported/],
+    ];
+    for (const [url, body, message] of refused) {
+      const response = await send(url, body);
+      expect(response.statusCode, JSON.stringify(body)).toBe(422);
+      expect(response.json().error.message, JSON.stringify(body)).toMatch(message);
+    }
+  });
+
   it("unknown parameters are 422 naming them, on both APIs", async () => {
     const tgi = await send("/generate", { inputs: "x", parameters: { max_tokens: 3 } });
     expect(tgi.statusCode).toBe(422);
@@ -62,6 +141,49 @@ describe("bad requests", () => {
     });
     expect(openAi.statusCode).toBe(422);
     expect(openAi.json().error.message).toContain("`max_new_tokens`");
+  });
+
+  it("decoder_input_details on a stream is 422, as TGI answers it, not silently ignored", async () => {
+    for (const [url, body] of [
+      ["/generate_stream", { inputs: "x", parameters: { decoder_input_details: true, details: true } }],
+      ["/", { inputs: "x", stream: true, parameters: { decoder_input_details: true } }],
+    ] as const) {
+      const response = await send(url, body);
+      expect(response.statusCode, url).toBe(422);
+      expect(response.json(), url).toEqual({
+        error: "Input validation error: `decoder_input_details` == true is not supported when streaming tokens",
+        error_type: "validation",
+      });
+    }
+  });
+
+  it("a JSON schema nested deeper than 128 levels is 422 naming the field (20,000 levels were a 500: stack overflow)", async () => {
+    // 140 levels fit this service's 4 KiB body limit.
+    let schema: Record<string, unknown> = { type: "integer" };
+    for (let level = 0; level < 140; level += 1) schema = { type: "array", items: schema };
+    const messages = [{ role: "user", content: "x" }];
+    const tools = [{ type: "function", function: { name: "a", parameters: schema } }];
+    for (const [url, body, field] of [
+      ["/generate", { inputs: "x", parameters: { grammar: { type: "json", value: schema } } }, "grammar.value"],
+      [
+        "/v1/chat/completions",
+        { messages, response_format: { type: "json_schema", json_schema: { name: "x", schema } } },
+        "response_format.json_schema.schema",
+      ],
+      ["/v1/chat/completions", { messages, tools, tool_choice: "required" }, "tools"],
+    ] as const) {
+      const response = await service.app.inject({
+        method: "POST",
+        url,
+        payload: JSON.stringify(body),
+        headers: { "content-type": "application/json" },
+      });
+      expect(response.statusCode, field).toBe(422);
+      const error = response.json().error;
+      expect(typeof error === "string" ? error : error.message, field).toContain(
+        `\`${field}\` is nested deeper than 128 levels`,
+      );
+    }
   });
 
   it("empty prompts and empty bodies are 422", async () => {
@@ -96,6 +218,18 @@ describe("bad requests", () => {
     });
     expect(total.statusCode).toBe(422);
     expect(total.json().error).toMatch(/must be <= 128\. Given: \d+ `inputs` tokens and 100 `max_new_tokens`/);
+  });
+
+  it("token limits on the OpenAI routes name OpenAI's fields (max_tokens, prompt), not TGI's", async () => {
+    const tooMany = await send("/v1/completions", { prompt: "hi", max_tokens: 101 });
+    expect(tooMany.statusCode).toBe(422);
+    expect(tooMany.json().error.message).toMatch(/`max_tokens` must be <= 100\. Given: 101/);
+    const chat = await send("/v1/chat/completions", { messages: [{ role: "user", content: "hi" }], max_tokens: 101 });
+    expect(chat.json().error.message).toMatch(/`max_tokens` must be <= 100\. Given: 101/);
+    const long = await send("/v1/completions", { prompt: "Twin word".repeat(60) });
+    expect(long.statusCode).toBe(422);
+    expect(long.json().error.message).toMatch(/`prompt` must have less than 64 tokens\. Given: \d+/);
+    expect(long.json().error.message).not.toContain("inputs");
   });
 
   it("unsupported values are refused instead of ignored", async () => {

@@ -188,4 +188,17 @@ describe("OpenAI API", () => {
     const response = await service.app.inject({ method: "GET", url: "/v1/models" });
     expect(response.json()).toMatchObject({ object: "list", data: [{ id: "tiny-chat", object: "model" }] });
   });
+
+  it("GET /v1/models/{model} answers one entry (OpenAI's models.retrieve), 404 model_not_found for another", async () => {
+    const one = await service.app.inject({ method: "GET", url: "/v1/models/tiny-chat" });
+    expect(one.statusCode).toBe(200);
+    expect(one.json()).toMatchObject({ id: "tiny-chat", object: "model", owned_by: "llm-twin" });
+    const other = await service.app.inject({ method: "GET", url: "/v1/models/gpt-4" });
+    expect(other.statusCode).toBe(404);
+    expect(other.json().error).toMatchObject({
+      code: "model_not_found",
+      type: "invalid_request_error",
+      message: expect.stringContaining("GET /v1/models"),
+    });
+  });
 });

@@ -45,6 +45,13 @@ describe("/tokenize and /detokenize", () => {
     ).toBe("hello world");
   });
 
+  it("the first piece keeps its leading space, as llama-server's (SentencePiece adds one before the text)", async () => {
+    const pieces = (await post("/tokenize", { content: "hello world", with_pieces: true })).json.tokens as Array<{
+      piece: string | number[];
+    }>;
+    expect(pieces.map((entry) => (typeof entry.piece === "string" ? entry.piece : "")).join("")).toBe(" hello world");
+  });
+
   it("control tokens written as text are parsed unless parse_special is false", async () => {
     const parsed = (await post("/tokenize", { content: "<|im_start|>" })).json.tokens as number[];
     const literal = (await post("/tokenize", { content: "<|im_start|>", parse_special: false })).json

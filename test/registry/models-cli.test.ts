@@ -1,8 +1,9 @@
 /** `llm-twin models ...` end to end through the CLI's own entry point, on a real registry folder. */
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateLora, TINY_MODEL_PRESETS, tinyModelPath } from "../../src/gguf/index.js";
 import { runCli as run } from "../datasets/run-cli.js";
 
 describe("llm-twin models", () => {
@@ -14,8 +15,10 @@ describe("llm-twin models", () => {
     scratch = await mkdtemp(join(tmpdir(), "llm-twin-models-cli-"));
     registry = join(scratch, "registry");
     artifacts = join(scratch, "artifacts");
-    await writeFile(join(scratch, "qwen.gguf"), "base weights");
-    await writeFile(join(scratch, "paul-lora.gguf"), "adapter weights");
+    // Real GGUF files: register checks that the file is what --kind says.
+    await copyFile(await tinyModelPath("chat"), join(scratch, "qwen.gguf"));
+    await generateLora(join(scratch, "paul-lora.gguf"), { base: TINY_MODEL_PRESETS.chat, rank: 2, alpha: 2, seed: 3 });
+    await writeFile(join(scratch, "notes.gguf"), "not a model");
     // A document artifact and an instruct dataset artifact made from it (the manifests lineage reads).
     await mkdir(join(artifacts, "d0c0000000000001"), { recursive: true });
     await writeFile(
@@ -150,6 +153,7 @@ describe("llm-twin models", () => {
     expect(noBase.stderr).toMatch(/--kind adapter needs --base .*\[bad_request\]\n$/);
     const unknown = await run("models", "show", "ghost@production", "--registry", registry);
     expect(unknown.stderr).toMatch(/no model "ghost" is registered .*\[model_not_found\]\n$/);
+    expect(unknown.stderr).toMatch(/^llm-twin: ghost has no production version in the registry /);
     const url = await run("models", "list", "--registry", "https://example.com/registry");
     expect(url.stderr).toMatch(/a folder or s3:\/\/bucket\/prefix is expected \[bad_request\]\n$/);
     const badMeta = await run(
@@ -166,6 +170,53 @@ describe("llm-twin models", () => {
       registry,
     );
     expect(badMeta.stderr).toMatch(/--meta novalue: expected key=value \[bad_request\]\n$/);
-    for (const result of [missing, noBase, unknown, url, badMeta]) expect(result.stderr).not.toMatch(/\n\s+at /);
+    const notGguf = await run(
+      "models",
+      "register",
+      join(scratch, "notes.gguf"),
+      "--name",
+      "x",
+      "--kind",
+      "base",
+      "--registry",
+      registry,
+    );
+    expect(notGguf.stderr).toMatch(
+      /notes\.gguf is not a GGUF model file .*register a \.gguf model or LoRA adapter \[configuration_error\]\n$/,
+    );
+    const adapterAsBase = await run(
+      "models",
+      "register",
+      join(scratch, "paul-lora.gguf"),
+      "--name",
+      "x",
+      "--kind",
+      "base",
+      "--registry",
+      registry,
+    );
+    expect(adapterAsBase.stderr).toMatch(
+      /paul-lora\.gguf is a LoRA adapter .*--kind adapter --base .*\[configuration_error\]\n$/,
+    );
+    const modelAsAdapter = await run(
+      "models",
+      "register",
+      join(scratch, "qwen.gguf"),
+      "--name",
+      "x",
+      "--kind",
+      "adapter",
+      "--base",
+      "qwen-0.5b@1",
+      "--registry",
+      registry,
+    );
+    expect(modelAsAdapter.stderr).toMatch(
+      /qwen\.gguf is a model, not a LoRA adapter.*--kind base \[configuration_error\]\n$/,
+    );
+    const list = await run("models", "list", "--registry", registry, "--json");
+    expect(JSON.stringify(JSON.parse(list.stdout))).not.toContain('"name":"x"');
+    for (const result of [missing, noBase, unknown, url, badMeta, notGguf, adapterAsBase, modelAsAdapter])
+      expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 });

@@ -88,6 +88,8 @@ export function registerModelsCommand(program: Command): void {
   ).action(async (file: string, raw: Record<string, unknown>) => {
     const options = parseSettingValues(MODELS_REGISTER_SETTINGS, raw);
     const { registerModel } = await import("../../models-registry/index.js");
+    const { assertFileMatchesKind } = await import("../../models-registry/file-kind.js");
+    await assertFileMatchesKind(file, options.kind);
     const storage = await open(options);
     const entry = await registerModel(storage, {
       file,

@@ -299,6 +299,10 @@ async function resolveServeModel(
       log(DEMO_MODEL_WARNING);
       return { path: await demoModelPath(), demo: true };
     }
+    // A file the user named that is missing or not a model: its own problem and code, no download advice.
+    if (!isDefault && !unreachable && isAppError(error)) {
+      throw new AppError(error.code, `could not load the model ${model}: ${reason}`, { cause: error });
+    }
     throw new AppError(
       "model_not_found",
       `${isDefault ? "could not download the default model" : "could not load the model"} ${model}: ${reason}\n` +

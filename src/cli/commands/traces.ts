@@ -17,9 +17,11 @@ async function getJson(url: string, apiKey: string | undefined, timeoutMs: numbe
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (error) {
-    throw new AppError("upstream_unavailable", `cannot reach the RAG service at ${url}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new AppError(
+      "upstream_unavailable",
+      `cannot reach the RAG service at ${url}: ${(error as Error).message}; start it (llm-twin serve or serve-rag) or point --url (LLM_TWIN_RAG_URL) at it`,
+      { cause: error },
+    );
   }
   const body = (await response.json().catch(() => undefined)) as
     | { error?: { code?: string; message?: string } }

@@ -8,6 +8,7 @@
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import { AppError } from "../../errors/index.js";
 import { checkChoices, type EngineEvent, type LlamaCppEngine, runChoices } from "../../llm/llama-cpp/index.js";
 import type { FinishReason } from "../../llm/port.js";
 import { clientDisconnectSignal, startSse } from "../client-connection.js";
@@ -52,34 +53,48 @@ export function registerOpenAiRoutes(
       return respondToChat(engine, request.body, request, reply);
     },
   );
-  app.get("/v1/models", { schema: { tags, summary: "The model served" } }, async () => {
+  app.get("/v1/models", { schema: { tags, summary: "The model served" } }, async () => ({
+    object: "list",
+    data: modelEntries(),
+  }));
+  app.get<{ Params: { model: string } }>(
+    "/v1/models/:model",
+    { schema: { tags, summary: "One model served (OpenAI's models.retrieve)" } },
+    async (request) => {
+      const entry = modelEntries().find((candidate) => candidate.id === request.params.model);
+      if (entry !== undefined) return entry;
+      throw new AppError(
+        "model_not_found",
+        `The model '${request.params.model}' is not served here; GET /v1/models lists the models and adapters served`,
+      );
+    },
+  );
+
+  function modelEntries(): Array<Record<string, unknown>> {
     const engine = holder.require();
-    return {
-      object: "list",
-      data: [
-        {
-          id: engine.modelId,
-          object: "model",
-          created: Math.floor(options.startedAt / 1000),
-          owned_by: "llm-twin",
-          meta: {
-            max_total_tokens: engine.limits.maxTotalTokens,
-            parallel: engine.info.parallel,
-            registry: holder.served.model,
-          },
+    return [
+      {
+        id: engine.modelId,
+        object: "model",
+        created: Math.floor(options.startedAt / 1000),
+        owned_by: "llm-twin",
+        meta: {
+          max_total_tokens: engine.limits.maxTotalTokens,
+          parallel: engine.info.parallel,
+          registry: holder.served.model,
         },
-        ...engine.info.adapters.map((adapter) => ({
-          id: adapter.name,
-          object: "model",
-          created: Math.floor(options.startedAt / 1000),
-          owned_by: "llm-twin",
-          parent: engine.modelId,
-          meta: { lora_scale: adapter.scale, ...registryMeta(holder, adapter.name) },
-        })),
-        ...embeddingModelEntries(options.embeddings, options.startedAt),
-      ],
-    };
-  });
+      },
+      ...engine.info.adapters.map((adapter) => ({
+        id: adapter.name,
+        object: "model",
+        created: Math.floor(options.startedAt / 1000),
+        owned_by: "llm-twin",
+        parent: engine.modelId,
+        meta: { lora_scale: adapter.scale, ...registryMeta(holder, adapter.name) },
+      })),
+      ...embeddingModelEntries(options.embeddings, options.startedAt),
+    ];
+  }
 }
 
 /** An adapter's registry version and author (null when it does not come from the registry). */
@@ -92,7 +107,10 @@ export function registryMeta(
 }
 
 /** The embedding model's /v1/models entry, once it is loaded. */
-function embeddingModelEntries(embeddings: EmbeddingHolder | undefined, startedAt: number): unknown[] {
+function embeddingModelEntries(
+  embeddings: EmbeddingHolder | undefined,
+  startedAt: number,
+): Array<Record<string, unknown>> {
   const served = embeddings?.model;
   if (served === undefined) return [];
   return [

@@ -234,6 +234,12 @@ export async function streamTgi(
       "Input validation error: `best_of` != 1 is not supported when streaming tokens",
     );
   }
+  if (parsed.decoderInputDetails) {
+    throw new AppError(
+      "validation_error",
+      "Input validation error: `decoder_input_details` == true is not supported when streaming tokens",
+    );
+  }
   const signal = clientDisconnectSignal(request, reply);
   const run = engine.run({
     ...parsed.engineRequest,

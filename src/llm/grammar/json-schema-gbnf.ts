@@ -263,7 +263,11 @@ export function jsonSchemaToGbnf(root: Schema): string {
 
   function visitObject(schema: Record<string, unknown>): string {
     const properties = (schema.properties ?? {}) as Record<string, Schema>;
-    const required = new Set((schema.required ?? []) as string[]);
+    const listed = schema.required ?? [];
+    if (!Array.isArray(listed) || listed.some((name) => typeof name !== "string")) {
+      throw unsupported("required", "it must be an array of property names");
+    }
+    const required = new Set(listed as string[]);
     for (const name of required) {
       if (!(name in properties)) {
         throw unsupported("required", `property ${JSON.stringify(name)} is required but not described in properties`);

@@ -310,7 +310,10 @@ export function buildEngine(input: BuildInput): LlamaCppEngine {
       return tokens;
     },
     pieceOf(token, previous) {
-      const text = model.detokenize([token] as Token[], true, previous === undefined ? undefined : [previous as Token]);
+      // Detokenized after a token (BOS for the first), so that SentencePiece's leading space stays,
+      // as llama.cpp's token_to_piece (llama-server's with_pieces) keeps it.
+      const before = previous ?? model.tokens.bos ?? undefined;
+      const text = model.detokenize([token] as Token[], true, before === undefined ? undefined : [before as Token]);
       if (!text.includes("\uFFFD")) return text;
       const byte = /^<0x([0-9A-Fa-f]{2})>$/.exec(String(metadataTokens?.[token] ?? ""));
       return byte?.[1] === undefined ? text : [Number.parseInt(byte[1], 16)];

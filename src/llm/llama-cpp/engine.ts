@@ -9,6 +9,7 @@ import { AppError } from "../../errors/index.js";
 import { buildEngine } from "./build-engine.js";
 import type { DecodeBackend, EngineBackendName } from "./decode-port.js";
 import type { LlamaCppEngine, LlamaCppEngineOptions } from "./engine-types.js";
+import { checkLoraFiles, isLoraAdapterFile } from "./lora-files.js";
 import { nativeAddonBuilt } from "./native/addon.js";
 import { createNativeBackend } from "./native/backend.js";
 import { createNodeLlamaCppBackend } from "./node-llama-cpp-backend.js";
@@ -90,6 +91,14 @@ export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Prom
         "LoRA adapters (--lora) need the native engine: build it with npm run build:native and use --engine native",
       );
     }
+    if ((options.loras?.length ?? 0) > 0) {
+      const architecture = (model.fileInfo.metadata as { general?: { architecture?: unknown } }).general?.architecture;
+      await checkLoraFiles(
+        options.loras ?? [],
+        typeof architecture === "string" ? architecture : undefined,
+        model.fileInfo.tensorInfo,
+      );
+    }
     const settings = {
       contextSize,
       parallel,
@@ -126,6 +135,13 @@ export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Prom
     await model?.dispose();
     await shared.release();
     if (error instanceof AppError) throw error;
+    if (await isLoraAdapterFile(options.modelPath)) {
+      throw new AppError(
+        "configuration_error",
+        `${options.modelPath} is a LoRA adapter, not a model: serve its base model with --model and give this file to --lora <name>=${options.modelPath}`,
+        { cause: error },
+      );
+    }
     throw new AppError("model_not_found", `Could not load the model ${options.modelPath}: ${messageOf(error)}`, {
       cause: error,
     });

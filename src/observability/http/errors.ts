@@ -27,6 +27,11 @@ const FASTIFY_ERRORS: Record<string, { code: ErrorCode; message: string }> = {
   },
   FST_ERR_CTP_BODY_TOO_LARGE: { code: "payload_too_large", message: "the request body is too large" },
   FST_ERR_CTP_EMPTY_JSON_BODY: { code: "bad_request", message: "the request body is empty: send a JSON object" },
+  // Fastify's own text says the content type was application/json, also when the client sent another.
+  FST_ERR_CTP_INVALID_JSON_BODY: {
+    code: "bad_request",
+    message: "the request body is not valid JSON: send one JSON object (check quotes, commas and braces)",
+  },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
     code: "bad_request",
     message: "the request body does not match its Content-Length",
@@ -59,9 +64,33 @@ export function mapError(error: unknown): MappedError {
   const code = fastifyErrorCode(fastifyError);
   if (code === "internal_error") return { status: 500, code, message: "internal error" };
   let message = fastifyError.message;
-  if (code === "validation_error") message = `invalid request: ${fastifyError.message}`;
+  if (code === "validation_error") message = validationText(fastifyError);
   if (code === "bad_request" && error instanceof SyntaxError) message = `invalid JSON body: ${fastifyError.message}`;
   return { status: HTTP_STATUS[code], code, message };
+}
+
+/**
+ * A route schema's refusal, one problem per field: `query`: what is wrong, unknown fields by name,
+ * a missing body as such (Fastify's text reads `body/query must be ...`, `body/ Unrecognized key`).
+ */
+function validationText(error: FastifyError): string {
+  const problems = (error.validation ?? []).map((item) => {
+    const path = (item.instancePath ?? "").split("/").filter((part) => part !== "");
+    const params = (item.params ?? {}) as Record<string, unknown>;
+    const unknown = Array.isArray(params.keys)
+      ? params.keys.map(String)
+      : typeof params.additionalProperty === "string"
+        ? [params.additionalProperty]
+        : undefined;
+    if (unknown !== undefined) {
+      return `unknown field(s) ${unknown.map((key) => `\`${[...path, key].join(".")}\``).join(", ")}`;
+    }
+    if (path.length === 0 && /received (null|undefined)/.test(item.message ?? "")) {
+      return "the request body is empty: send a JSON object";
+    }
+    return `${path.length === 0 ? "body" : `\`${path.join(".")}\``}: ${item.message ?? "invalid"}`;
+  });
+  return problems.length === 0 ? `invalid request: ${error.message}` : `invalid request: ${problems.join("; ")}`;
 }
 
 export function errorBody(mapped: MappedError, requestId: string): ErrorBody {

@@ -1,7 +1,7 @@
 /**
  * The port check every `serve*` command runs before loading anything heavy: a port already in
- * use (or not allowed) is one line naming the port and how to change it, not a stack trace after
- * the model has loaded.
+ * use (or not allowed), or a host that is no address of this machine, is one line naming it and how
+ * to change it, not a stack trace after the model has loaded.
  */
 import { createServer } from "node:net";
 import type { FastifyInstance } from "fastify";
@@ -25,6 +25,13 @@ export function portError(error: unknown, host: string, port: number): AppError 
     return new AppError(
       "configuration_error",
       `cannot listen on ${host}: no such local address; choose another with --host (or LLM_TWIN_HOST)`,
+      { cause: error },
+    );
+  }
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_NONAME") {
+    return new AppError(
+      "configuration_error",
+      `cannot listen on ${host}: the name does not resolve to an address; choose another with --host (or LLM_TWIN_HOST)`,
       { cause: error },
     );
   }

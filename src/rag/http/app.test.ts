@@ -217,6 +217,28 @@ describe("bad input", () => {
   });
 });
 
+describe("error messages a user can act on", () => {
+  it("bad JSON, an empty body, a wrong field and an unknown field each say what to send", async () => {
+    const h = await setup();
+    const form = { "content-type": "application/x-www-form-urlencoded" };
+    const badJson = await h.app.inject({ method: "POST", url: "/rag", payload: '{"query": ', headers: form });
+    expect(badJson.json().error).toMatchObject({
+      code: "bad_request",
+      message: expect.stringMatching(/not valid JSON/),
+    });
+    // Fastify's own text claimed an application/json content type the client never sent.
+    expect(badJson.json().error.message).not.toContain("content-type is set to");
+    const empty = await h.app.inject({ method: "POST", url: "/rag" });
+    expect(empty.json().error.message).toMatch(/the request body is empty: send a JSON object/);
+    const wrong = await post(h, "/rag", { query: "" });
+    expect(wrong.statusCode).toBe(422);
+    expect(wrong.json().error.message).toMatch(/^invalid request: `query`: /);
+    const unknown = await post(h, "/rag", { query: "x", foo: 1 });
+    expect(unknown.statusCode).toBe(422);
+    expect(unknown.json().error.message).toMatch(/unknown field\(s\) `foo`/);
+  });
+});
+
 describe("POST /retrieve", () => {
   it("returns sources and timings without generating", async () => {
     const h = await setup();

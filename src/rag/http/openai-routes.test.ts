@@ -33,6 +33,15 @@ describe("OpenAI-compatible twin endpoint", () => {
     expect(ids).toEqual(expect.arrayContaining([`twin:${PAUL.id}`, `twin:${MAXIME.id}`]));
   });
 
+  it("retrieves one model (models.retrieve), 404 model_not_found for another", async () => {
+    const { twin } = await setup();
+    expect(await twin.models.retrieve(`twin:${PAUL.id}`)).toMatchObject({ id: `twin:${PAUL.id}`, object: "model" });
+    await expect(twin.models.retrieve("gpt-4")).rejects.toMatchObject({
+      status: 404,
+      message: expect.stringContaining("GET /v1/models"),
+    });
+  });
+
   it("answers a chat completion with usage and sources; earlier messages are the history", async () => {
     const { h, twin } = await setup();
     const completion = await twin.chat.completions.create({
@@ -101,6 +110,33 @@ describe("OpenAI-compatible twin endpoint", () => {
     await expect(
       twin.chat.completions.create({ model: "twin:nobody", messages: [{ role: "user", content: "hi" }] }),
     ).rejects.toMatchObject({ status: 422, message: expect.stringContaining("unknown author") });
+  });
+
+  it("refuses what the twin cannot honour (n > 1, tools, a JSON response_format, logprobs) instead of ignoring it", async () => {
+    const { twin } = await setup();
+    const messages = [{ role: "user" as const, content: "hi" }];
+    const tools = [{ type: "function" as const, function: { name: "a" } }];
+    for (const [extra, field] of [
+      [{ n: 2 }, "n"],
+      [{ tools }, "tools"],
+      [{ response_format: { type: "json_object" as const } }, "response_format"],
+      [{ logprobs: true }, "logprobs"],
+    ] as const) {
+      await expect(twin.chat.completions.create({ model: "twin", messages, ...extra }), field).rejects.toMatchObject({
+        status: 422,
+        message: expect.stringMatching(new RegExp(`'${field}'.*not supported by the twin.*serve-llm`)),
+      });
+    }
+    // Their neutral values are fine (clients send them).
+    const plain = await twin.chat.completions.create({
+      model: "twin",
+      messages,
+      n: 1,
+      tools: [],
+      response_format: { type: "text" },
+      logprobs: false,
+    });
+    expect(plain.choices).toHaveLength(1);
   });
 
   it("applies API keys as on /rag", async () => {

@@ -34,7 +34,36 @@ type ChatCompletionRequest = {
   user?: string;
   /** Extra (twin) field: false bypasses the answer cache. */
   cache?: boolean;
+  /** OpenAI fields the twin cannot honour: refused unless neutral (refuseUnhonoured). */
+  n?: unknown;
+  tools?: unknown;
+  response_format?: unknown;
+  logprobs?: unknown;
 };
+
+/**
+ * OpenAI fields the twin (one answer, its own prompt) cannot honour: refused, not silently ignored,
+ * unless they hold their neutral value (clients send `n: 1`, `tools: []`...). The LLM service
+ * (serve-llm) serves them.
+ */
+function refuseUnhonoured(body: ChatCompletionRequest): void {
+  const format = body.response_format as { type?: unknown } | null | undefined;
+  const unhonoured = [
+    ["n", body.n != null && body.n !== 1],
+    ["tools", Array.isArray(body.tools) ? body.tools.length > 0 : body.tools != null],
+    ["response_format", format != null && format.type !== "text"],
+    ["logprobs", body.logprobs != null && body.logprobs !== false],
+  ] as const;
+  for (const [field, refused] of unhonoured) {
+    if (refused) {
+      throw new AppError(
+        "validation_error",
+        `'${field}' is not supported by the twin (one answer in the author's voice); call the LLM service (serve-llm) for it`,
+        { details: { field } },
+      );
+    }
+  }
+}
 
 const chatRequestSchema = {
   type: "object",
@@ -82,6 +111,7 @@ function textOf(content: ChatMessage["content"]): string {
 
 /** The /rag request an OpenAI chat request stands for. */
 export function toRagRequest(body: ChatCompletionRequest): RagRequest {
+  refuseUnhonoured(body);
   const turns = body.messages
     .filter((message) => message.role === "user" || message.role === "assistant")
     .map((message) => ({ role: message.role as HistoryTurn["role"], content: textOf(message.content) }))
@@ -128,14 +158,27 @@ export async function registerOpenAiRoutes(
   const listAuthors = (deps: RagDependencies) =>
     deps.listAuthors === undefined ? deps.store.listAuthors() : deps.listAuthors(AbortSignal.timeout(10_000));
 
-  app.get("/v1/models", { schema: { summary: "The twin models (OpenAI API)", tags: ["openai"] } }, async () => {
+  const twinModels = async () => {
     const authors = await listAuthors(deps);
     const model = (id: string) => ({ id, object: "model", created: 0, owned_by: "llm-twin" });
-    return {
-      object: "list",
-      data: [model(TWIN_MODEL), ...authors.map((author) => model(`${TWIN_MODEL}:${author.id}`))],
-    };
-  });
+    return [model(TWIN_MODEL), ...authors.map((author) => model(`${TWIN_MODEL}:${author.id}`))];
+  };
+  app.get("/v1/models", { schema: { summary: "The twin models (OpenAI API)", tags: ["openai"] } }, async () => ({
+    object: "list",
+    data: await twinModels(),
+  }));
+  app.get<{ Params: { model: string } }>(
+    "/v1/models/:model",
+    { schema: { summary: "One twin model (OpenAI's models.retrieve)", tags: ["openai"] } },
+    async (request) => {
+      const found = (await twinModels()).find((model) => model.id === request.params.model);
+      if (found !== undefined) return found;
+      throw new AppError(
+        "model_not_found",
+        `unknown model '${request.params.model}': use 'twin' or 'twin:<author-id>' (GET /v1/models)`,
+      );
+    },
+  );
 
   const admission = options.admissionForChat === undefined ? {} : admissionHooks(options.admissionForChat);
   app.post<{ Body: ChatCompletionRequest }>(

@@ -6,7 +6,7 @@
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import type { Embedder } from "../../embedding/index.js";
-import type { LanguageModel, LanguageModelInput } from "../../llm/index.js";
+import type { LanguageModel } from "../../llm/index.js";
 import { edgeLoggerOptions, listenOrExplain } from "../../observability/http/index.js";
 import { createTracer, openTraceLog, type TraceSink } from "../../observability/tracing/index.js";
 import { handleShutdownSignals } from "../../runtime/index.js";
@@ -22,7 +22,6 @@ import type { Reranker } from "../rerank/port.js";
 import type { PromptLimit } from "../retrieve.js";
 import { checkStoreFingerprint } from "../startup.js";
 import type { TokenCounter } from "../steps/context.js";
-import { cachedTokenCounter } from "../token-count-cache.js";
 import { createServiceOnlineEvaluator } from "./online-eval.js";
 import { httpConfigFromSettings, type RagServiceSettings, ragConfigFromSettings } from "./settings.js";
 
@@ -175,17 +174,5 @@ export function closeOnSignals(service: RunningRagService, log: (message: string
   handleShutdownSignals({ name: "llm-twin", shutdown: () => service.close(), log });
 }
 
-/** Exact token counting and input limit of an in-process llama.cpp model, for the context budget. */
-export function inProcessPromptLimit(engine: {
-  limits: { maxInputTokens: number; maxTotalTokens: number };
-  countTokens(input: LanguageModelInput): number;
-}): { countTokens: TokenCounter; promptLimit: PromptLimit } {
-  return {
-    countTokens: cachedTokenCounter((text) => engine.countTokens({ prompt: text })),
-    promptLimit: {
-      maxInputTokens: engine.limits.maxInputTokens,
-      maxTotalTokens: engine.limits.maxTotalTokens,
-      countInputTokens: (input) => engine.countTokens(input),
-    },
-  };
-}
+/** Exact token counting and input limit of an in-process llama.cpp model (src/rag/in-process-limit.ts). */
+export { inProcessPromptLimit } from "../in-process-limit.js";
