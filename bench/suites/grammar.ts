@@ -5,8 +5,9 @@
  *  - json_schema, sequential: `--clients` chat requests with `response_format: {type: "json_schema"}`,
  *    one after the other; json_schema, concurrent: the same number at once;
  *  - plain, sequential / concurrent: the same requests without `response_format`.
- * Reported per mode: wall time of the round's requests (summed over rounds) and generated tokens/s,
- * and concurrent ÷ sequential wall time for both (below 1: serving them together is faster).
+ * Reported per mode: wall time of the round's requests (averaged over rounds), generated tokens/s and
+ * the server process's CPU time per generated token (less sensitive to other load on the machine
+ * than wall time), and concurrent ÷ sequential wall time for both (below 1: together is faster).
  * Greedy by default (`--temperature`, seeded when above 0), `ignore_eos` so every request writes
  * `--max-tokens` tokens (the grammar allows trailing newlines after the document), the byte tokens
  * 0x80–0xFF banned in every mode (random weights emit invalid UTF-8; the grammar never admits them).
@@ -17,6 +18,7 @@
 import { tinyModelPath } from "../../src/gguf/index.js";
 import { makePrompts } from "../support/completion-load.js";
 import { ensureNativeAddon } from "../support/local-llama-build.js";
+import { processCpuSeconds } from "../support/process-cpu.js";
 import { startServeLlm } from "../support/serve-llm.js";
 
 export const name = "grammar";
@@ -148,38 +150,46 @@ export async function run(args: string[]): Promise<void> {
         ? { response_format: { type: "json_schema", json_schema: { name: "bench", schema: SCHEMA } } }
         : {}),
     });
-    const runMode = async (mode: Mode, prompts: string[]): Promise<{ tokens: number; ms: number }> => {
+    const pid = server.process.pid;
+    if (pid === undefined) throw new Error("serve-llm has no process id");
+    const runMode = async (mode: Mode, prompts: string[]): Promise<{ tokens: number; ms: number; cpu: number }> => {
       const bodies = prompts.map((prompt, index) => bodyFor(mode, prompt, index));
+      const cpuBefore = await processCpuSeconds(pid);
       const started = performance.now();
       const answers: Answer[] = [];
       if (mode.endsWith("concurrent"))
         answers.push(...(await Promise.all(bodies.map((body) => chat(server.url, body)))));
       else for (const body of bodies) answers.push(await chat(server.url, body));
       const ms = performance.now() - started;
+      const cpu = (await processCpuSeconds(pid)) - cpuBefore;
       if (mode.startsWith("json_schema")) {
         // A document cut by max_tokens may be incomplete; what was written must still be JSON-shaped.
         for (const answer of answers) {
           if (!answer.content.trimStart().startsWith("{")) throw new Error(`not a JSON document: ${answer.content}`);
         }
       }
-      return { tokens: answers.reduce((sum, answer) => sum + answer.tokens, 0), ms };
+      return { tokens: answers.reduce((sum, answer) => sum + answer.tokens, 0), ms, cpu };
     };
     await runMode("json_schema concurrent", makePrompts(options.clients, options.promptWords, 999)); // warm-up
-    const totals = new Map<Mode, { tokens: number; ms: number }>(MODES.map((mode) => [mode, { tokens: 0, ms: 0 }]));
+    const totals = new Map<Mode, { tokens: number; ms: number; cpu: number }>(
+      MODES.map((mode) => [mode, { tokens: 0, ms: 0, cpu: 0 }]),
+    );
     for (let round = 0; round < options.rounds; round += 1) {
       const order = MODES.map((_, index) => MODES[(index + round) % MODES.length] as Mode);
       for (const [index, mode] of order.entries()) {
         const prompts = makePrompts(options.clients, options.promptWords, round * 100 + index);
-        const { tokens, ms } = await runMode(mode, prompts);
+        const { tokens, ms, cpu } = await runMode(mode, prompts);
         const total = totals.get(mode);
         if (total !== undefined) {
           total.tokens += tokens;
           total.ms += ms;
+          total.cpu += cpu;
         }
       }
     }
-    const total = (mode: Mode) => totals.get(mode) ?? { tokens: 0, ms: 1 };
+    const total = (mode: Mode) => totals.get(mode) ?? { tokens: 0, ms: 1, cpu: 0 };
     const rate = (mode: Mode): number => (total(mode).tokens * 1000) / total(mode).ms;
+    const cpuPerToken = (mode: Mode): number => (total(mode).cpu * 1000) / total(mode).tokens;
     const result = {
       model: modelPath,
       engine: options.engine,
@@ -189,6 +199,7 @@ export async function run(args: string[]): Promise<void> {
       temperature: options.temperature,
       wallSeconds: Object.fromEntries(MODES.map((mode) => [mode, total(mode).ms / 1000 / options.rounds])),
       tokensPerSecond: Object.fromEntries(MODES.map((mode) => [mode, rate(mode)])),
+      serverCpuMsPerToken: Object.fromEntries(MODES.map((mode) => [mode, cpuPerToken(mode)])),
       grammarConcurrentOverSequential: total("json_schema concurrent").ms / total("json_schema sequential").ms,
       plainConcurrentOverSequential: total("plain concurrent").ms / total("plain sequential").ms,
       grammarOverPlainConcurrent: rate("json_schema concurrent") / rate("plain concurrent"),
@@ -202,7 +213,7 @@ export async function run(args: string[]): Promise<void> {
         `grammar: ${options.engine}, ${options.clients} requests of ${options.maxTokens} tokens, ${options.rounds} rounds, temperature ${options.temperature}`,
         ...MODES.map(
           (mode) =>
-            `  ${mode.padEnd(24)} ${(total(mode).ms / 1000 / options.rounds).toFixed(2)} s per ${options.clients} requests  ${rate(mode).toFixed(1)} tok/s`,
+            `  ${mode.padEnd(24)} ${(total(mode).ms / 1000 / options.rounds).toFixed(2)} s per ${options.clients} requests  ${rate(mode).toFixed(1)} tok/s  server CPU ${cpuPerToken(mode).toFixed(1)} ms/token`,
         ),
         `  concurrent ÷ sequential wall time: json_schema ${result.grammarConcurrentOverSequential.toFixed(2)}  plain ${result.plainConcurrentOverSequential.toFixed(2)}`,
         `  json_schema ÷ plain tok/s (concurrent) ${result.grammarOverPlainConcurrent.toFixed(2)}`,

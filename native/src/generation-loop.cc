@@ -1283,7 +1283,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
       if (array.selected >= 0 && static_cast<size_t>(array.selected) < array.size) token = array.data[array.selected].id;
     }
     if (token < 0) {
-      error = "the sampler selected no token";
+      error = token == kGrammarDeadEnd ? kGrammarDeadEndMessage : "the sampler selected no token";
       return -1;
     }
     if (slot.job.grammar != nullptr) {

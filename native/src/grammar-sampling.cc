@@ -116,6 +116,9 @@ llama_token SampleWithGrammar(const LlamaApi& api, GrammarVocabulary& vocabulary
   vocabulary.Constrain(api, grammar, array, by_first_character);
   api.llama_sampler_apply(chain, &array);
   if (array.selected < 0 || static_cast<size_t>(array.selected) >= array.size) return -1;
+  // Every token the grammar admits is banned (logit bias, ignore_eos): accepting the token chosen
+  // among −∞ logits would throw from the grammar.
+  if (array.data[array.selected].logit == kRejected) return kGrammarDeadEnd;
   return array.data[array.selected].id;
 }
 

@@ -55,9 +55,16 @@ class GrammarVocabulary {
   std::vector<llama_token_data> scratch_;
 };
 
+// Returned by SampleWithGrammar when every token the grammar admits is banned.
+constexpr llama_token kGrammarDeadEnd = -2;
+// The start of the job's error message then (src/llm/llama-cpp/native/backend.ts reads it).
+constexpr const char* kGrammarDeadEndMessage =
+    "grammar_dead_end: the grammar admits no token that the logit bias and ignore_eos allow here";
+
 // One constrained token: chosen without the grammar, checked, chosen again on the constrained
 // candidates when refused. `candidates` is scratch space of n_vocab entries; `retried` tells whether
-// the grammar ran over the vocabulary. Returns the token, or −1 when the chain selected none.
+// the grammar ran over the vocabulary. Returns the token, −1 when the chain selected none, or
+// kGrammarDeadEnd.
 llama_token SampleWithGrammar(const LlamaApi& api, GrammarVocabulary& vocabulary, llama_sampler* grammar,
                               llama_sampler* chain, const float* logits, std::vector<llama_token_data>& candidates,
                               bool by_first_character, bool& retried);

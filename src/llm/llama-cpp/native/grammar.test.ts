@@ -5,6 +5,7 @@
  *    repetition penalty, ignore_eos) decoded together on the native loop writes exactly what the
  *    same request writes served alone on node-llama-cpp, whose sampler constrains the whole
  *    vocabulary with the grammar before choosing.
+ *  - A ban (logit bias) on every token the grammar admits is a 422-class validation error.
  *  - Seeded sampling: deterministic (the same tokens in flight in another order and alone), and
  *    every finished document parses.
  *  - On the loop itself: the grammar checks the chain's first choice alone and goes over the
@@ -146,6 +147,21 @@ describe.skipIf(!nativeAddonBuilt())("grammar-constrained sampling on the native
       });
     }
     expect(reordered.map((output) => output.tokens)).toEqual(alone.map((output) => output.tokens));
+  });
+
+  it("a ban on every token the grammar admits fails the request as the client's mistake, not the engine's", async () => {
+    // A JSON string must open with '"': its character token (263) and its byte token (39), banned.
+    const request: Case = {
+      prompt: "Say x",
+      parameters: { jsonSchema: { enum: ["x"] }, logitBias: { 263: -100, 39: -100 } },
+    };
+    await expect(generate(native, request)).rejects.toMatchObject({
+      code: "validation_error",
+      message: expect.stringContaining("admits no token that logit_bias and ignore_eos allow"),
+    });
+    // The engine goes on serving.
+    const output = await generate(native, { prompt: "Say x", parameters: { jsonSchema: { enum: ["x"] } } });
+    expect(JSON.parse(output.text)).toBe("x");
   });
 
   it("seeded sampling: the same tokens in flight in any order and alone; finished documents parse", async () => {
