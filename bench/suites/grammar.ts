@@ -11,13 +11,18 @@
  * Greedy by default (`--temperature`, seeded when above 0), `ignore_eos` so every request writes
  * `--max-tokens` tokens (the grammar allows trailing newlines after the document), the byte tokens
  * 0x80–0xFF banned in every mode (random weights emit invalid UTF-8; the grammar never admits them).
+ * `--in-process`: the same jobs on the native loop in this process (no serve-llm, no HTTP, prompts of
+ * word token ids): the sampling cost alone; CPU is this process's, and the grammar's retries are
+ * counted (the loop's stats).
  *
  * options: --rounds 3  --clients 4  --max-tokens 64  --prompt-words 32  --threads 2  --parallel 4
- *          --context-size 1024  --temperature 0  --engine native  --model <gguf>  --json
+ *          --context-size 1024  --temperature 0  --engine native  --model <gguf>  --in-process  --json
  */
-import { tinyModelPath } from "../../src/gguf/index.js";
+import { TINY_MODEL_PRESETS, tinyModelPath } from "../../src/gguf/index.js";
+import { jsonSchemaToGbnf } from "../../src/llm/grammar/json-schema-gbnf.js";
 import { makePrompts } from "../support/completion-load.js";
 import { ensureNativeAddon } from "../support/local-llama-build.js";
+import { openNativeLoopLoad, tokenPrompts } from "../support/native-loop-load.js";
 import { processCpuSeconds } from "../support/process-cpu.js";
 import { startServeLlm } from "../support/serve-llm.js";
 
@@ -35,6 +40,7 @@ type Options = {
   temperature: number;
   engine: string;
   model: string | undefined;
+  inProcess: boolean;
   json: boolean;
 };
 
@@ -63,6 +69,7 @@ function parseOptions(args: string[]): Options {
     temperature: 0,
     engine: "native",
     model: undefined,
+    inProcess: false,
     json: false,
   };
   const integers: Record<string, keyof Options> = {
@@ -94,7 +101,8 @@ function parseOptions(args: string[]): Options {
     } else if (flag === "--model" && value !== undefined) {
       options.model = value;
       index += 1;
-    } else if (flag === "--json") options.json = true;
+    } else if (flag === "--in-process") options.inProcess = true;
+    else if (flag === "--json") options.json = true;
     else throw new Error(`unknown option ${flag}`);
   }
   return options;
@@ -126,10 +134,11 @@ async function chat(url: string, body: Record<string, unknown>): Promise<Answer>
   return { tokens: answer.usage.completion_tokens, content: answer.choices[0]?.message.content ?? "" };
 }
 
-export async function run(args: string[]): Promise<void> {
-  const options = parseOptions(args);
-  if (options.engine === "native") await ensureNativeAddon((message) => process.stderr.write(`${message}\n`));
-  const modelPath = options.model ?? (await tinyModelPath("bench-66m"));
+type Sample = { tokens: number; ms: number; cpu: number };
+/** Runs one mode's requests on one round's prompts (a seed). */
+type Executor = { runMode(mode: Mode, seed: number): Promise<Sample>; notes(): string[]; close(): Promise<void> };
+
+async function httpExecutor(options: Options, modelPath: string): Promise<Executor> {
   const server = await startServeLlm({
     modelPath,
     parallel: options.parallel,
@@ -137,22 +146,23 @@ export async function run(args: string[]): Promise<void> {
     contextSize: options.contextSize,
     extraArgs: ["--engine", options.engine, "--request-timeout", "600"],
   });
-  try {
-    const bodyFor = (mode: Mode, prompt: string, index: number): Record<string, unknown> => ({
-      messages: [{ role: "user", content: prompt }],
-      max_tokens: options.maxTokens,
-      temperature: options.temperature,
-      ...(options.temperature > 0 ? { seed: 11 + index } : {}),
-      ignore_eos: true,
-      cache_prompt: false,
-      logit_bias: banNonAsciiBytes(),
-      ...(mode.startsWith("json_schema")
-        ? { response_format: { type: "json_schema", json_schema: { name: "bench", schema: SCHEMA } } }
-        : {}),
-    });
-    const pid = server.process.pid;
-    if (pid === undefined) throw new Error("serve-llm has no process id");
-    const runMode = async (mode: Mode, prompts: string[]): Promise<{ tokens: number; ms: number; cpu: number }> => {
+  const bodyFor = (mode: Mode, prompt: string, index: number): Record<string, unknown> => ({
+    messages: [{ role: "user", content: prompt }],
+    max_tokens: options.maxTokens,
+    temperature: options.temperature,
+    ...(options.temperature > 0 ? { seed: 11 + index } : {}),
+    ignore_eos: true,
+    cache_prompt: false,
+    logit_bias: banNonAsciiBytes(),
+    ...(mode.startsWith("json_schema")
+      ? { response_format: { type: "json_schema", json_schema: { name: "bench", schema: SCHEMA } } }
+      : {}),
+  });
+  const pid = server.process.pid;
+  if (pid === undefined) throw new Error("serve-llm has no process id");
+  return {
+    async runMode(mode, seed) {
+      const prompts = makePrompts(options.clients, options.promptWords, seed);
       const bodies = prompts.map((prompt, index) => bodyFor(mode, prompt, index));
       const cpuBefore = await processCpuSeconds(pid);
       const started = performance.now();
@@ -169,16 +179,74 @@ export async function run(args: string[]): Promise<void> {
         }
       }
       return { tokens: answers.reduce((sum, answer) => sum + answer.tokens, 0), ms, cpu };
-    };
-    await runMode("json_schema concurrent", makePrompts(options.clients, options.promptWords, 999)); // warm-up
+    },
+    notes: () => [],
+    close: () => server.stop(),
+  };
+}
+
+async function inProcessExecutor(options: Options, modelPath: string): Promise<Executor> {
+  const load = await openNativeLoopLoad({
+    modelPath,
+    sequences: options.parallel,
+    threads: options.threads,
+    contextSize: options.contextSize,
+  });
+  const grammar = jsonSchemaToGbnf(SCHEMA);
+  const bias = Float64Array.from(
+    Object.keys(banNonAsciiBytes()).flatMap((token) => [Number(token), Number.NEGATIVE_INFINITY]),
+  );
+  const vocabularySize = TINY_MODEL_PRESETS["bench-66m"].vocabularySize;
+  const before = load.stats();
+  return {
+    async runMode(mode, seed) {
+      const prompts = tokenPrompts(options.clients, options.promptWords, seed, vocabularySize);
+      const params = {
+        maxTokens: options.maxTokens,
+        temperature: options.temperature,
+        ...(options.temperature > 0 ? { seed: 11 + seed } : {}),
+        ignoreEos: true,
+        cachePrompt: false,
+        logitBias: bias,
+        ...(mode.startsWith("json_schema") ? { grammar } : {}),
+      };
+      const cpuBefore = process.cpuUsage();
+      const started = performance.now();
+      const tokens = await load.run(prompts, params, mode.endsWith("concurrent"));
+      const ms = performance.now() - started;
+      const cpu = process.cpuUsage(cpuBefore);
+      return { tokens, ms, cpu: (cpu.user + cpu.system) / 1e6 };
+    },
+    notes() {
+      const stats = load.stats();
+      const sampled = stats.grammarTokens - before.grammarTokens;
+      const retries = stats.grammarRetries - before.grammarRetries;
+      // An addon built before these counters existed reports neither.
+      if (!Number.isFinite(sampled) || !Number.isFinite(retries)) return [];
+      return [`  grammar refused the first choice of ${retries} of ${sampled} constrained tokens`];
+    },
+    close: () => load.close(),
+  };
+}
+
+export async function run(args: string[]): Promise<void> {
+  const options = parseOptions(args);
+  if (options.engine === "native") await ensureNativeAddon((message) => process.stderr.write(`${message}\n`));
+  if (options.inProcess && options.engine !== "native") throw new Error("--in-process drives the native loop only");
+  const modelPath = options.model ?? (await tinyModelPath("bench-66m"));
+  const executor = options.inProcess
+    ? await inProcessExecutor(options, modelPath)
+    : await httpExecutor(options, modelPath);
+  try {
+    const runMode = (mode: Mode, seed: number): Promise<Sample> => executor.runMode(mode, seed);
+    await runMode("json_schema concurrent", 999); // warm-up
     const totals = new Map<Mode, { tokens: number; ms: number; cpu: number }>(
       MODES.map((mode) => [mode, { tokens: 0, ms: 0, cpu: 0 }]),
     );
     for (let round = 0; round < options.rounds; round += 1) {
       const order = MODES.map((_, index) => MODES[(index + round) % MODES.length] as Mode);
       for (const [index, mode] of order.entries()) {
-        const prompts = makePrompts(options.clients, options.promptWords, round * 100 + index);
-        const { tokens, ms, cpu } = await runMode(mode, prompts);
+        const { tokens, ms, cpu } = await runMode(mode, round * 100 + index);
         const total = totals.get(mode);
         if (total !== undefined) {
           total.tokens += tokens;
@@ -193,13 +261,14 @@ export async function run(args: string[]): Promise<void> {
     const result = {
       model: modelPath,
       engine: options.engine,
+      inProcess: options.inProcess,
       rounds: options.rounds,
       clients: options.clients,
       maxTokens: options.maxTokens,
       temperature: options.temperature,
       wallSeconds: Object.fromEntries(MODES.map((mode) => [mode, total(mode).ms / 1000 / options.rounds])),
       tokensPerSecond: Object.fromEntries(MODES.map((mode) => [mode, rate(mode)])),
-      serverCpuMsPerToken: Object.fromEntries(MODES.map((mode) => [mode, cpuPerToken(mode)])),
+      cpuMsPerToken: Object.fromEntries(MODES.map((mode) => [mode, cpuPerToken(mode)])),
       grammarConcurrentOverSequential: total("json_schema concurrent").ms / total("json_schema sequential").ms,
       plainConcurrentOverSequential: total("plain concurrent").ms / total("plain sequential").ms,
       grammarOverPlainConcurrent: rate("json_schema concurrent") / rate("plain concurrent"),
@@ -210,17 +279,18 @@ export async function run(args: string[]): Promise<void> {
     }
     process.stdout.write(
       [
-        `grammar: ${options.engine}, ${options.clients} requests of ${options.maxTokens} tokens, ${options.rounds} rounds, temperature ${options.temperature}`,
+        `grammar: ${options.engine}${options.inProcess ? " in-process" : ""}, ${options.clients} requests of ${options.maxTokens} tokens, ${options.rounds} rounds, temperature ${options.temperature}`,
         ...MODES.map(
           (mode) =>
-            `  ${mode.padEnd(24)} ${(total(mode).ms / 1000 / options.rounds).toFixed(2)} s per ${options.clients} requests  ${rate(mode).toFixed(1)} tok/s  server CPU ${cpuPerToken(mode).toFixed(1)} ms/token`,
+            `  ${mode.padEnd(24)} ${(total(mode).ms / 1000 / options.rounds).toFixed(2)} s per ${options.clients} requests  ${rate(mode).toFixed(1)} tok/s  ${options.inProcess ? "CPU" : "server CPU"} ${cpuPerToken(mode).toFixed(1)} ms/token`,
         ),
         `  concurrent ÷ sequential wall time: json_schema ${result.grammarConcurrentOverSequential.toFixed(2)}  plain ${result.plainConcurrentOverSequential.toFixed(2)}`,
         `  json_schema ÷ plain tok/s (concurrent) ${result.grammarOverPlainConcurrent.toFixed(2)}`,
+        ...executor.notes(),
         "",
       ].join("\n"),
     );
   } finally {
-    await server.stop();
+    await executor.close();
   }
 }
