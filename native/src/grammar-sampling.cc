@@ -107,7 +107,9 @@ llama_token SampleWithGrammar(const LlamaApi& api, GrammarVocabulary& vocabulary
   llama_token_data_array array{};
   FillCandidates(logits, candidates, array);
   api.llama_sampler_apply(chain, &array);
-  if (array.selected >= 0 && static_cast<size_t>(array.selected) < array.size) {
+  // A choice among −∞ logits (every token banned) is no choice: the retry reports the dead end.
+  if (array.selected >= 0 && static_cast<size_t>(array.selected) < array.size &&
+      array.data[array.selected].logit != kRejected) {
     llama_token token = array.data[array.selected].id;
     if (vocabulary.Admits(api, grammar, token)) return token;
   }
