@@ -1,6 +1,6 @@
 #include "grammar-sampling.h"
 
-#include <cmath>
+#include <algorithm>
 #include <limits>
 #include <string>
 
