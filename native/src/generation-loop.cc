@@ -25,6 +25,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "grammar-sampling.h"
 #include "llama-api.h"
 
 namespace llm_twin {
@@ -53,8 +54,11 @@ struct Job {
   uint32_t id = 0;
   int32_t slot = 0;
   std::vector<llama_token> prompt;
-  llama_sampler* grammar = nullptr;  // applied before the chain; never fed the prompt
+  llama_sampler* grammar = nullptr;  // checks the chain's choice (grammar-sampling.h); never fed the prompt
   llama_sampler* chain = nullptr;
+  // The grammar may skip tokens by their first character (grammar-sampling.h): it has no token
+  // references and every piece accepted so far is ASCII.
+  bool grammar_by_first_character = false;
   int32_t max_tokens = 1;
   bool logprobs = false;
   int32_t top_logprobs = 0;
@@ -197,6 +201,8 @@ struct Delivery {
   std::vector<Event> events;
   uint64_t decodes = 0;
   uint64_t tokens = 0;
+  uint64_t grammar_tokens = 0;
+  uint64_t grammar_retries = 0;
 };
 
 class GenerationLoop;
@@ -347,6 +353,8 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     }
     stats_decodes_ = delivery->decodes;
     stats_tokens_ = delivery->tokens;
+    stats_grammar_tokens_ = delivery->grammar_tokens;
+    stats_grammar_retries_ = delivery->grammar_retries;
     if (delivery->progress >= 0.0f) {
       if (!on_progress_.IsEmpty()) Invoke(env, on_progress_.Value(), {Napi::Number::New(env, delivery->progress)});
       return;
@@ -508,6 +516,8 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     Napi::Object stats = Napi::Object::New(info.Env());
     stats.Set("decodes", Napi::Number::New(info.Env(), static_cast<double>(stats_decodes_)));
     stats.Set("tokens", Napi::Number::New(info.Env(), static_cast<double>(stats_tokens_)));
+    stats.Set("grammarTokens", Napi::Number::New(info.Env(), static_cast<double>(stats_grammar_tokens_)));
+    stats.Set("grammarRetries", Napi::Number::New(info.Env(), static_cast<double>(stats_grammar_retries_)));
     return stats;
   }
 
@@ -607,6 +617,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     if (!params.grammar.empty()) {
       job.grammar = api_.llama_sampler_init_grammar(vocab, params.grammar.c_str(), params.grammar_root.c_str());
       if (job.grammar == nullptr) return "the grammar could not be parsed";
+      job.grammar_by_first_character = params.grammar.find('<') == std::string::npos;
     }
     llama_sampler_chain_params chain_params = api_.llama_sampler_chain_default_params();
     chain_params.no_perf = true;
@@ -695,6 +706,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
       if (api_.llama_vocab_is_eog(vocab, token)) eog_tokens_.push_back(token);
     }
     candidates_.resize(static_cast<size_t>(n_vocab_));
+    grammar_vocabulary_.Build(api_, vocab, n_vocab_);
     // llama.cpp pads the context; the requested size is the one limit for prompts (start()) and
     // for generation (a job ends with "length" when prompt + generated tokens reach it).
     n_ctx_sequence_ = std::min(context_per_sequence_, static_cast<int32_t>(api_.llama_n_ctx(first)) / sequences_);
@@ -725,6 +737,8 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     }
     delivery->decodes = decodes_;
     delivery->tokens = batch_tokens_;
+    delivery->grammar_tokens = grammar_tokens_;
+    delivery->grammar_retries = grammar_retries_;
     if (delivery->progress >= 0.0f) {
       bool full;
       {
@@ -1255,16 +1269,27 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
       error = "no logits for the sequence";
       return -1;
     }
-    for (int32_t token = 0; token < n_vocab_; token += 1) candidates_[static_cast<size_t>(token)] = {token, logits[token], 0.0f};
-    llama_token_data_array array{candidates_.data(), candidates_.size(), -1, false};
-    if (slot.job.grammar != nullptr) api_.llama_sampler_apply(slot.job.grammar, &array);
-    api_.llama_sampler_apply(slot.job.chain, &array);
-    if (array.selected < 0 || static_cast<size_t>(array.selected) >= array.size) {
-      error = "the sampler selected no token";
+    llama_token token = -1;
+    if (slot.job.grammar != nullptr) {
+      bool retried = false;
+      token = SampleWithGrammar(api_, grammar_vocabulary_, slot.job.grammar, slot.job.chain, logits, candidates_,
+                                slot.job.grammar_by_first_character, retried);
+      grammar_tokens_ += 1;
+      if (retried) grammar_retries_ += 1;
+    } else {
+      for (int32_t id = 0; id < n_vocab_; id += 1) candidates_[static_cast<size_t>(id)] = {id, logits[id], 0.0f};
+      llama_token_data_array array{candidates_.data(), candidates_.size(), -1, false};
+      api_.llama_sampler_apply(slot.job.chain, &array);
+      if (array.selected >= 0 && static_cast<size_t>(array.selected) < array.size) token = array.data[array.selected].id;
+    }
+    if (token < 0) {
+      error = token == kGrammarDeadEnd ? kGrammarDeadEndMessage : "the sampler selected no token";
       return -1;
     }
-    llama_token token = array.data[array.selected].id;
-    if (slot.job.grammar != nullptr) api_.llama_sampler_accept(slot.job.grammar, token);
+    if (slot.job.grammar != nullptr) {
+      api_.llama_sampler_accept(slot.job.grammar, token);
+      if (!grammar_vocabulary_.Ascii(token)) slot.job.grammar_by_first_character = false;
+    }
     api_.llama_sampler_accept(slot.job.chain, token);
     if (slot.job.logprobs || slot.job.top_logprobs > 0) {
       // log-softmax of the raw logits (before bias, grammar and temperature): the model's own
@@ -1361,6 +1386,9 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   // Loop thread only.
   std::vector<SlotState> slots_;
   std::vector<llama_token_data> candidates_;
+  GrammarVocabulary grammar_vocabulary_;  // built when the model loads
+  uint64_t grammar_tokens_ = 0;           // tokens sampled under a grammar
+  uint64_t grammar_retries_ = 0;          // of which the grammar refused the first choice
   std::vector<llama_token> top_scratch_;
   float last_progress_ = 0.0f;
   int32_t active_ = 0;
@@ -1391,6 +1419,8 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   bool disposed_ = false;
   uint64_t stats_decodes_ = 0;
   uint64_t stats_tokens_ = 0;
+  uint64_t stats_grammar_tokens_ = 0;
+  uint64_t stats_grammar_retries_ = 0;
   std::thread thread_;
   Napi::Env::CleanupHook<void (*)(GenerationLoop*), GenerationLoop> cleanup_hook_;
   bool in_cleanup_ = false;

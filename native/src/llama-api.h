@@ -19,6 +19,7 @@
   X(llama_model_get_vocab)            \
   X(llama_vocab_n_tokens)             \
   X(llama_vocab_is_eog)               \
+  X(llama_token_to_piece)             \
   X(llama_get_memory)                 \
   X(llama_memory_seq_rm)              \
   X(llama_memory_seq_cp)              \

@@ -55,7 +55,12 @@ export type NativeGenerationLoop = {
   start(slot: number, promptTokens: Uint32Array, params: NativeSamplingParams, onEvent: NativeEventHandler): number;
   cancel(slot: number): void;
   dispose(): void;
-  stats(): { decodes: number; tokens: number };
+  /**
+   * Counters since the loop started: decode steps, tokens decoded, tokens sampled under a grammar,
+   * and of those the ones whose first choice the grammar refused (the grammar then ran over the
+   * vocabulary: native/src/grammar-sampling.h).
+   */
+  stats(): { decodes: number; tokens: number; grammarTokens: number; grammarRetries: number };
 };
 
 export type NativeLoopOptions = {

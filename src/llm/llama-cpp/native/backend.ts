@@ -98,8 +98,7 @@ export async function createNativeBackend(
           }
           if (reason !== undefined) {
             ended = true;
-            if (reason === "error")
-              failure = new AppError("internal_error", `llama.cpp failed: ${message ?? "unknown error"}`);
+            if (reason === "error") failure = loopFailure(message);
             markDone();
           }
           const resume = wake;
@@ -188,6 +187,21 @@ function topPairs(pairs: Float64Array): TokenLogprob[] {
     top.push({ token: pairs[index] ?? 0, logprob: pairs[index + 1] ?? 0 });
   }
   return top;
+}
+
+/** native/src/grammar-sampling.h: kGrammarDeadEndMessage starts with it. */
+const GRAMMAR_DEAD_END = "grammar_dead_end:";
+
+/** A job the loop ended with an error: the client's mistake (422) or the engine's (500). */
+function loopFailure(message: string | undefined): AppError {
+  if (message?.startsWith(GRAMMAR_DEAD_END) === true) {
+    return new AppError(
+      "validation_error",
+      "Input validation error: the grammar (response_format, grammar or tools) admits no token that logit_bias " +
+        "and ignore_eos allow at this point of the output; lift the ban on the tokens the schema needs",
+    );
+  }
+  return new AppError("internal_error", `llama.cpp failed: ${message ?? "unknown error"}`);
 }
 
 function messageOf(error: unknown): string {
