@@ -155,12 +155,20 @@ export async function streamCompletion(
     return {
       ok: false,
       status: 0,
-      error: (error as Error).message,
+      error: describeFailure(error),
       timeToFirstTokenMs,
       latencyMs: performance.now() - started,
       completionTokens: reportedTokens ?? textEvents,
     };
   }
+}
+
+/** undici's "fetch failed" with what is behind it (ECONNRESET, "other side closed", …). */
+function describeFailure(error: unknown): string {
+  const message = (error as Error).message;
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  if (cause === undefined) return message;
+  return `${message}: ${[cause.code, cause.message].filter((part) => part !== undefined).join(" ")}`;
 }
 
 /** Sends every prompt, `concurrency` at a time (each worker starts its next request when one ends). */
