@@ -84,6 +84,22 @@ type StreamEvent = {
   timings?: { predicted_n?: number };
 };
 
+/**
+ * fetch, sent once more when the first attempt's keep-alive socket was closed by the server before
+ * any response (undici's UND_ERR_SOCKET "other side closed", ECONNRESET): llama-server closes idle
+ * connections after a few seconds, and the side-by-side suites leave it idle while they measure
+ * the other server. Nothing reached the server, so nothing is generated twice.
+ */
+async function fetchOnFreshSocket(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    const code = (error as { cause?: { code?: string } }).cause?.code;
+    if (code !== "UND_ERR_SOCKET" && code !== "ECONNRESET") throw error;
+    return fetch(url, init);
+  }
+}
+
 /** One streaming completion; never throws (failures are results). */
 export async function streamCompletion(
   baseUrl: string,
@@ -95,7 +111,7 @@ export async function streamCompletion(
   let textEvents = 0;
   let reportedTokens: number | undefined;
   try {
-    const response = await fetch(`${baseUrl}/v1/completions`, {
+    const response = await fetchOnFreshSocket(`${baseUrl}/v1/completions`, {
       method: "POST",
       headers: { "content-type": "application/json", accept: "text/event-stream" },
       body: JSON.stringify({
