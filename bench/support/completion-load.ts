@@ -85,18 +85,20 @@ type StreamEvent = {
 };
 
 /**
- * fetch, sent once more when the first attempt's keep-alive socket was closed by the server before
- * any response (undici's UND_ERR_SOCKET "other side closed", ECONNRESET): llama-server closes idle
+ * fetch, sent again (up to 8 attempts) when the keep-alive socket it went out on was closed by the
+ * server before any response (undici's UND_ERR_SOCKET "other side closed", ECONNRESET): llama-server closes idle
  * connections after a few seconds, and the side-by-side suites leave it idle while they measure
  * the other server. Nothing reached the server, so nothing is generated twice.
  */
 async function fetchOnFreshSocket(url: string, init: RequestInit): Promise<Response> {
-  try {
-    return await fetch(url, init);
-  } catch (error) {
-    const code = (error as { cause?: { code?: string } }).cause?.code;
-    if (code !== "UND_ERR_SOCKET" && code !== "ECONNRESET") throw error;
-    return fetch(url, init);
+  // Every idle socket of the pool may be stale: each failed attempt discards one.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await fetch(url, init);
+    } catch (error) {
+      const code = (error as { cause?: { code?: string } }).cause?.code;
+      if ((code !== "UND_ERR_SOCKET" && code !== "ECONNRESET") || attempt >= 8) throw error;
+    }
   }
 }
 
