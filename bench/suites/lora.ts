@@ -13,7 +13,9 @@
  *
  * options: --runs 2  --requests-per-client 3  --max-tokens 64  --prompt-words 32  --threads 2
  *          --context-size 512  --rank 8  --lora-contexts <n> (serve-llm's; default its own)
+ *          --serve-args "<more serve-llm flags>"  --llama-server-args "<more llama-server flags>"
  *          --vs-llama-server  --prebuilt (side by side: skip npm run build:llama)  --json
+ * Reported per server and mode: tokens/s and the server's CPU ms per generated token (all threads).
  */
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
@@ -25,6 +27,7 @@ import { freePort } from "../../src/testing/free-port.js";
 import { banTokensBelow, type CompletionSettings, makePrompts, runLoad } from "../support/completion-load.js";
 import { ensureLlamaServer, type ManagedServer, startLlamaServer } from "../support/llama-server.js";
 import { ensureNativeAddon, ensureServingBuilds } from "../support/local-llama-build.js";
+import { processCpuSeconds } from "../support/process-cpu.js";
 import { startServeLlm } from "../support/serve-llm.js";
 
 export const name = "lora";
@@ -40,6 +43,8 @@ type Options = {
   contextSize: number;
   rank: number;
   loraContexts: number | undefined;
+  serveArgs: string[];
+  llamaServerArgs: string[];
   vsLlamaServer: boolean;
   prebuilt: boolean;
   json: boolean;
@@ -55,6 +60,8 @@ function parseOptions(args: string[]): Options {
     contextSize: 512,
     rank: 8,
     loraContexts: undefined,
+    serveArgs: [],
+    llamaServerArgs: [],
     vsLlamaServer: false,
     prebuilt: false,
     json: false,
@@ -76,6 +83,11 @@ function parseOptions(args: string[]): Options {
       const value = Number(args[index + 1]);
       if (!Number.isInteger(value) || value < 1) throw new Error(`${flag} needs a positive integer`);
       (options as Record<string, unknown>)[key] = value;
+      index += 1;
+    } else if ((flag === "--serve-args" || flag === "--llama-server-args") && args[index + 1] !== undefined) {
+      const words = (args[index + 1] ?? "").split(/\s+/).filter(Boolean);
+      if (flag === "--serve-args") options.serveArgs = words;
+      else options.llamaServerArgs = words;
       index += 1;
     } else if (flag === "--json") options.json = true;
     else if (flag === "--vs-llama-server") options.vsLlamaServer = true;
@@ -102,15 +114,28 @@ type Target = {
   adapter(which: "a" | "b"): Partial<CompletionSettings>;
 };
 
-type Measured = { base: number[]; split: number[] };
+/** Per mode: tokens/s of each run, and the server's CPU time (all threads) and tokens summed over runs. */
+type Measured = { base: number[]; split: number[]; cpu: { base: Cost; split: Cost } };
+type Cost = { cpuSeconds: number; tokens: number };
+type Measurement = { tokensPerSecond: number; tokens: number };
 
-async function measureBase(target: Target, prompts: string[], settings: CompletionSettings): Promise<number> {
-  const result = await runLoad(target.server.url, prompts, 4, settings);
-  if (result.failed > 0) throw new Error(`${target.name}: base requests failed: ${result.firstError}`);
-  return result.tokensPerSecond;
+/** Runs `measure` and adds the server process's CPU seconds and the tokens generated to `cost`. */
+async function withCpu(target: Target, cost: Cost, measure: () => Promise<Measurement>): Promise<number> {
+  const pid = target.server.process.pid ?? 0;
+  const before = await processCpuSeconds(pid);
+  const measured = await measure();
+  cost.cpuSeconds += (await processCpuSeconds(pid)) - before;
+  cost.tokens += measured.tokens;
+  return measured.tokensPerSecond;
 }
 
-async function measureSplit(target: Target, prompts: string[], settings: CompletionSettings): Promise<number> {
+async function measureBase(target: Target, prompts: string[], settings: CompletionSettings): Promise<Measurement> {
+  const result = await runLoad(target.server.url, prompts, 4, settings);
+  if (result.failed > 0) throw new Error(`${target.name}: base requests failed: ${result.firstError}`);
+  return { tokensPerSecond: result.tokensPerSecond, tokens: result.completionTokens };
+}
+
+async function measureSplit(target: Target, prompts: string[], settings: CompletionSettings): Promise<Measurement> {
   const half = prompts.length / 2;
   const started = performance.now();
   const results = await Promise.all([
@@ -122,7 +147,7 @@ async function measureSplit(target: Target, prompts: string[], settings: Complet
     throw new Error(`${target.name}: adapter requests failed: ${results.find((r) => r.firstError)?.firstError}`);
   }
   const tokens = results.reduce((sum, result) => sum + result.completionTokens, 0);
-  return tokens / ((performance.now() - started) / 1000);
+  return { tokensPerSecond: tokens / ((performance.now() - started) / 1000), tokens };
 }
 
 export async function run(args: string[]): Promise<void> {
@@ -150,6 +175,7 @@ export async function run(args: string[]): Promise<void> {
         "--lora",
         `b=${adapters[1]}`,
         ...(options.loraContexts === undefined ? [] : ["--lora-contexts", String(options.loraContexts)]),
+        ...options.serveArgs,
       ],
     });
     targets.push({ name: "ours", server: ours, adapter: (which) => ({ model: which }) });
@@ -163,7 +189,7 @@ export async function run(args: string[]): Promise<void> {
         contextPerSlot: options.contextSize,
         // Loaded at scale 0: a request without `lora` is the base model's.
         // (Comma-separated: a repeated --lora keeps only the last one in this llama.cpp version.)
-        extraArgs: ["--lora", adapters.join(","), "--lora-init-without-apply"],
+        extraArgs: ["--lora", adapters.join(","), "--lora-init-without-apply", ...options.llamaServerArgs],
       });
       targets.push({
         name: "llama-server",
@@ -175,7 +201,11 @@ export async function run(args: string[]): Promise<void> {
     const perRun = options.requestsPerClient * 4;
     const measured = new Map<Target["name"], Measured>();
     for (const target of targets) {
-      measured.set(target.name, { base: [], split: [] });
+      measured.set(target.name, {
+        base: [],
+        split: [],
+        cpu: { base: { cpuSeconds: 0, tokens: 0 }, split: { cpuSeconds: 0, tokens: 0 } },
+      });
       // Warm-up, both modes.
       await runLoad(target.server.url, makePrompts(4, options.promptWords, 1), 4, settings);
       await runLoad(target.server.url, makePrompts(2, options.promptWords, 2), 2, {
@@ -189,20 +219,29 @@ export async function run(args: string[]): Promise<void> {
       const order = runIndex % 2 === 0 ? targets : [...targets].reverse();
       for (const target of order) {
         const figures = measured.get(target.name) as Measured;
+        const base = async () =>
+          figures.base.push(await withCpu(target, figures.cpu.base, () => measureBase(target, prompts, settings)));
+        const split = async () =>
+          figures.split.push(await withCpu(target, figures.cpu.split, () => measureSplit(target, prompts, settings)));
         if (runIndex % 2 === 0) {
-          figures.base.push(await measureBase(target, prompts, settings));
-          figures.split.push(await measureSplit(target, prompts, settings));
+          await base();
+          await split();
         } else {
-          figures.split.push(await measureSplit(target, prompts, settings));
-          figures.base.push(await measureBase(target, prompts, settings));
+          await split();
+          await base();
         }
       }
     }
     const mean = (values: number[]): number => values.reduce((sum, value) => sum + value, 0) / values.length;
+    // CPU ms per generated token (all the server's threads): what other processes on a busy
+    // machine distort least, though ggml's threads spinning at their barriers count as CPU too.
+    const perToken = (cost: Cost) => (cost.cpuSeconds * 1000) / Math.max(1, cost.tokens);
     const summary = (figures: Measured) => ({
       baseTokensPerSecond: mean(figures.base),
       adaptersTokensPerSecond: mean(figures.split),
       ratio: mean(figures.split) / mean(figures.base),
+      baseCpuMsPerToken: perToken(figures.cpu.base),
+      adaptersCpuMsPerToken: perToken(figures.cpu.split),
     });
     const oursSummary = summary(measured.get("ours") as Measured);
     const llama = measured.get("llama-server");
@@ -223,6 +262,8 @@ export async function run(args: string[]): Promise<void> {
       maxTokens: options.maxTokens,
       rank: options.rank,
       loraContexts: options.loraContexts ?? "default",
+      serveArgs: options.serveArgs,
+      llamaServerArgs: options.llamaServerArgs,
     };
     if (options.json) {
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -231,10 +272,12 @@ export async function run(args: string[]): Promise<void> {
     const lines = [
       `lora: 4 clients, ${perRun} requests × ${options.maxTokens} tokens per run, ${options.runs} runs, rank ${options.rank}`,
       `  ours          base ${oursSummary.baseTokensPerSecond.toFixed(1)} tok/s  2 adapters (2 + 2) ${oursSummary.adaptersTokensPerSecond.toFixed(1)} tok/s  adapters ÷ base ${oursSummary.ratio.toFixed(2)} (target ≥ 0.8)`,
+      `                CPU ms/token: base ${oursSummary.baseCpuMsPerToken.toFixed(2)}  2 adapters ${oursSummary.adaptersCpuMsPerToken.toFixed(2)}`,
     ];
     if (llamaSummary !== undefined && result.oursOverLlamaServer !== undefined) {
       lines.push(
         `  llama-server  base ${llamaSummary.baseTokensPerSecond.toFixed(1)} tok/s  2 adapters (2 + 2) ${llamaSummary.adaptersTokensPerSecond.toFixed(1)} tok/s  adapters ÷ base ${llamaSummary.ratio.toFixed(2)}`,
+        `                CPU ms/token: base ${llamaSummary.baseCpuMsPerToken.toFixed(2)}  2 adapters ${llamaSummary.adaptersCpuMsPerToken.toFixed(2)}`,
         `  ours ÷ llama-server: 2 adapters ${result.oursOverLlamaServer.adapters.toFixed(2)} (target ≥ 1.0), base ${result.oursOverLlamaServer.base.toFixed(2)}`,
       );
     }

@@ -84,6 +84,24 @@ type StreamEvent = {
   timings?: { predicted_n?: number };
 };
 
+/**
+ * fetch, sent again (up to 8 attempts) when the keep-alive socket it went out on was closed by the
+ * server before any response (undici's UND_ERR_SOCKET "other side closed", ECONNRESET): llama-server closes idle
+ * connections after a few seconds, and the side-by-side suites leave it idle while they measure
+ * the other server. Nothing reached the server, so nothing is generated twice.
+ */
+async function fetchOnFreshSocket(url: string, init: RequestInit): Promise<Response> {
+  // Every idle socket of the pool may be stale: each failed attempt discards one.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await fetch(url, init);
+    } catch (error) {
+      const code = (error as { cause?: { code?: string } }).cause?.code;
+      if ((code !== "UND_ERR_SOCKET" && code !== "ECONNRESET") || attempt >= 8) throw error;
+    }
+  }
+}
+
 /** One streaming completion; never throws (failures are results). */
 export async function streamCompletion(
   baseUrl: string,
@@ -95,7 +113,7 @@ export async function streamCompletion(
   let textEvents = 0;
   let reportedTokens: number | undefined;
   try {
-    const response = await fetch(`${baseUrl}/v1/completions`, {
+    const response = await fetchOnFreshSocket(`${baseUrl}/v1/completions`, {
       method: "POST",
       headers: { "content-type": "application/json", accept: "text/event-stream" },
       body: JSON.stringify({
@@ -155,12 +173,20 @@ export async function streamCompletion(
     return {
       ok: false,
       status: 0,
-      error: (error as Error).message,
+      error: describeFailure(error),
       timeToFirstTokenMs,
       latencyMs: performance.now() - started,
       completionTokens: reportedTokens ?? textEvents,
     };
   }
+}
+
+/** undici's "fetch failed" with what is behind it (ECONNRESET, "other side closed", …). */
+function describeFailure(error: unknown): string {
+  const message = (error as Error).message;
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  if (cause === undefined) return message;
+  return `${message}: ${[cause.code, cause.message].filter((part) => part !== undefined).join(" ")}`;
 }
 
 /** Sends every prompt, `concurrency` at a time (each worker starts its next request when one ends). */
