@@ -2,7 +2,9 @@
 // Entry point of the `llm-twin` command. Runs the compiled build (dist/, made by `npm run build`,
 // which `npm ci` / `npm install` run through `prepare`) when it is there and newer than every
 // source, else the TypeScript sources through tsx, so a checkout works before a build and right
-// after an edit. LLM_TWIN_FROM_SOURCE=1 forces the sources.
+// after an edit. LLM_TWIN_FROM_SOURCE=1 forces the sources. Of the compiled build it runs the
+// bundle (dist/bundle/main.js, scripts/bundle-cli.mjs: fewer files to load at start-up), or
+// dist/cli/main.js when a build has no bundle.
 //
 // CommonJS on purpose (bin/package.json): it runs before anything uses libuv's thread pool, whose
 // size is read once from UV_THREADPOOL_SIZE when the pool starts (an ES module entry is itself read
@@ -11,6 +13,7 @@
 // the pool, and one thread keeps them on the same OS thread (and its OpenMP team) instead of
 // spreading them over four, measured 10–40% more tokens/s on 2 cores (docs/benchmarks.md, issue 8).
 "use strict";
+const { existsSync } = require("node:fs");
 const path = require("node:path");
 const { pathToFileURL } = require("node:url");
 const { compiledIsCurrent } = require("./compiled-build.js");
@@ -23,7 +26,8 @@ if (GENERATING_COMMANDS.has(process.argv[2] ?? "") && process.env.UV_THREADPOOL_
 const ROOT = path.join(__dirname, "..");
 
 async function run() {
-  const compiled = path.join(ROOT, "dist", "cli", "main.js");
+  const bundled = path.join(ROOT, "dist", "bundle", "main.js");
+  const compiled = existsSync(bundled) ? bundled : path.join(ROOT, "dist", "cli", "main.js");
   const useSource = process.env.LLM_TWIN_FROM_SOURCE === "1" || !compiledIsCurrent(ROOT);
   let entry = compiled;
   if (useSource) {

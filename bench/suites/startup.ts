@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- startup [--runs N] [--source] [--baseline <root>] [--serve-only] [--json]`
+ * `npm run bench -- startup [--runs N] [--source] [--baseline <root>] [--serve-only] [--cpu] [--json]`
  * Start-up of the `llm-twin` command as a user meets it: wall time of `node -e 0` (the floor),
  * `llm-twin --version`, `llm-twin --help` and `<command> --help` of every command, then the time
  * from spawning `llm-twin serve` (generated tiny chat model, an existing LanceDB store filled once
@@ -9,10 +9,14 @@
  * `--baseline <root>`: another build to compare with (a folder holding its bin/, dist/ and
  * package.json, with node_modules and native/build/Release linked in): its runs (`--help` of each
  * command, `serve`) alternate with this one's in the same loop, and the ratios of the medians are printed. `--serve-only` skips
- * the `--help` timings.
+ * the `--help` timings. `--cpu`: also the CPU seconds of each `serve` run until /ready, split at
+ * node-llama-cpp's binary test (main thread before its fork, during it, after it; the test's child
+ * process), and the critical path they imply on an idle 2-core machine, where the test's child and
+ * the main thread run side by side: before + max(during, child) + after.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -51,12 +55,16 @@ async function serveReadyMs(
   args: readonly string[],
   env: NodeJS.ProcessEnv,
   port: number,
+  cpu?: { preload: string; samples: CpuSample[] },
 ): Promise<number> {
   const start = performance.now();
-  const child = spawn(process.execPath, [bin, "serve", ...args, "--port", String(port)], {
-    env,
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  const marks = cpu === undefined ? undefined : `${cpu.preload}.${port}.json`;
+  const child = spawn(
+    process.execPath,
+    [...(cpu === undefined ? [] : ["--require", cpu.preload]), bin, "serve", ...args, "--port", String(port)],
+    { env: marks === undefined ? env : { ...env, LLM_TWIN_BENCH_MARKS: marks }, stdio: ["ignore", "ignore", "pipe"] },
+  );
+  let atReady: { process: number; children: number; main: number } | undefined;
   let output = "";
   child.stderr.on("data", (chunk: Buffer) => {
     output = (output + chunk.toString("utf8")).slice(-4000);
@@ -75,7 +83,11 @@ async function serveReadyMs(
       try {
         const response = await fetch(`http://127.0.0.1:${port}/ready`);
         await response.body?.cancel();
-        if (response.status === 200) return performance.now() - start;
+        if (response.status === 200) {
+          const ms = performance.now() - start;
+          if (cpu !== undefined && child.pid !== undefined) atReady = cpuAtReady(child.pid);
+          return ms;
+        }
       } catch {
         // not listening yet
       }
@@ -85,8 +97,62 @@ async function serveReadyMs(
   } finally {
     if (!exited) child.kill("SIGTERM");
     await ended;
+    if (cpu !== undefined && marks !== undefined && atReady !== undefined) {
+      const at = JSON.parse(readFileSync(marks, "utf8")) as { fork?: number; testExit?: number };
+      if (at.fork !== undefined && at.testExit !== undefined) {
+        cpu.samples.push({
+          beforeFork: at.fork,
+          duringTest: at.testExit - at.fork,
+          afterTest: atReady.main - at.testExit,
+          testChild: atReady.children,
+          process: atReady.process,
+        });
+      }
+    }
   }
 }
+
+type CpuSample = { beforeFork: number; duringTest: number; afterTest: number; testChild: number; process: number };
+
+/** CPU seconds from a /proc stat file: its own (utime + stime) and its reaped children's. */
+function statSeconds(path: string): { own: number; children: number } {
+  const text = readFileSync(path, "utf8");
+  const fields = text
+    .slice(text.lastIndexOf(")") + 2)
+    .split(" ")
+    .map(Number);
+  return {
+    own: ((fields[11] ?? 0) + (fields[12] ?? 0)) / 100,
+    children: ((fields[13] ?? 0) + (fields[14] ?? 0)) / 100,
+  };
+}
+
+function cpuAtReady(pid: number): { process: number; children: number; main: number } {
+  const all = statSeconds(`/proc/${pid}/stat`);
+  return {
+    process: all.own + all.children,
+    children: all.children,
+    main: statSeconds(`/proc/${pid}/task/${pid}/stat`).own,
+  };
+}
+
+/** Preloaded (CommonJS: no ES module loading, so libuv's pool size is still the bin's to set) into `serve`. */
+const MARKS_PRELOAD = `
+const { subscribe } = require("node:diagnostics_channel");
+const { readFileSync, writeFileSync } = require("node:fs");
+const mainCpu = () => {
+  const text = readFileSync("/proc/self/task/" + process.pid + "/stat", "utf8");
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ").map(Number);
+  return (fields[11] + fields[12]) / 100;
+};
+const marks = {};
+subscribe("child_process", ({ process: child }) => {
+  if (marks.fork !== undefined) return;
+  marks.fork = mainCpu();
+  child.once("exit", () => { marks.testExit = mainCpu(); });
+});
+process.on("exit", () => writeFileSync(process.env.LLM_TWIN_BENCH_MARKS, JSON.stringify(marks)));
+`;
 
 function commandsOf(helpText: string): string[] {
   const section = helpText.split(/^Commands:$/m)[1] ?? "";
@@ -137,6 +203,8 @@ export async function run(args: string[]): Promise<void> {
   }
 
   let ratio: number | undefined;
+  const thisCpu: CpuSample[] = [];
+  const baselineCpu: CpuSample[] = [];
   const folder = await mkdtemp(join(tmpdir(), "llm-twin-bench-startup-"));
   try {
     const model = await tinyModelPath("chat");
@@ -153,11 +221,17 @@ export async function run(args: string[]): Promise<void> {
     const serveArgs = ["--model", model, "--store", store, "--no-ingest", "--parallel", "1", "--log-level", "warn"];
     const samples: number[] = [];
     const baselineSamples: number[] = [];
+    let preload: string | undefined;
+    if (args.includes("--cpu")) {
+      preload = join(folder, "marks.cjs");
+      await writeFile(preload, MARKS_PRELOAD);
+    }
+    const cpuOf = (samplesOf: CpuSample[]) => (preload === undefined ? undefined : { preload, samples: samplesOf });
     for (let index = 0; index < runs; index += 1) {
       if (baselineBin !== undefined) {
-        baselineSamples.push(await serveReadyMs(baselineBin, serveArgs, env, await freePort()));
+        baselineSamples.push(await serveReadyMs(baselineBin, serveArgs, env, await freePort(), cpuOf(baselineCpu)));
       }
-      samples.push(await serveReadyMs(BIN, serveArgs, env, await freePort()));
+      samples.push(await serveReadyMs(BIN, serveArgs, env, await freePort(), cpuOf(thisCpu)));
     }
     rows.push({ label: "llm-twin serve until /ready", medianMs: median(samples), minMs: Math.min(...samples) });
     if (baselineBin !== undefined) {
@@ -172,7 +246,7 @@ export async function run(args: string[]): Promise<void> {
   const load = loadavg().map((value) => value.toFixed(2));
   if (args.includes("--json")) {
     process.stdout.write(
-      `${JSON.stringify({ runs, fromSource, loadAverage: load, rows, ...(ratio === undefined ? {} : { ratio }) })}\n`,
+      `${JSON.stringify({ runs, fromSource, loadAverage: load, rows, ...(ratio === undefined ? {} : { ratio }), ...(thisCpu.length === 0 ? {} : { cpu: cpuMedians(thisCpu), ...(baselineCpu.length === 0 ? {} : { baselineCpu: cpuMedians(baselineCpu) }) }) })}\n`,
     );
     return;
   }
@@ -192,4 +266,26 @@ export async function run(args: string[]): Promise<void> {
     );
   }
   if (ratio !== undefined) process.stdout.write(`serve until /ready, this ÷ baseline (medians): ${ratio.toFixed(2)}\n`);
+  for (const [label, cpu] of [
+    ["this build", thisCpu],
+    ["baseline", baselineCpu],
+  ] as const) {
+    if (cpu.length === 0) continue;
+    const m = cpuMedians(cpu);
+    process.stdout.write(
+      `serve CPU s until /ready, ${label} (medians of ${cpu.length}): main thread before the binary test's fork ${m.beforeFork.toFixed(2)}, during it ${m.duringTest.toFixed(2)}, after it ${m.afterTest.toFixed(2)}; test child ${m.testChild.toFixed(2)}; whole process ${m.process.toFixed(2)}; critical path on 2 idle cores ${m.criticalPath.toFixed(2)}\n`,
+    );
+  }
+}
+
+function cpuMedians(samples: readonly CpuSample[]): Record<keyof CpuSample | "criticalPath", number> {
+  const of = (pick: (sample: CpuSample) => number) => median(samples.map(pick));
+  return {
+    beforeFork: of((sample) => sample.beforeFork),
+    duringTest: of((sample) => sample.duringTest),
+    afterTest: of((sample) => sample.afterTest),
+    testChild: of((sample) => sample.testChild),
+    process: of((sample) => sample.process),
+    criticalPath: of((sample) => sample.beforeFork + Math.max(sample.duringTest, sample.testChild) + sample.afterTest),
+  };
 }

@@ -14,6 +14,12 @@ export type CommandEntry = {
   /** Its description, as the command module gives it. */
   summary: string;
   load: () => Promise<Register>;
+  /**
+   * Work to start before the command's module (and its settings) loads, when the command is about
+   * to run rather than print its help: `serve` forks node-llama-cpp's binary test first, so that the
+   * test overlaps the loading of everything else (docs/benchmarks.md, start-up).
+   */
+  prestart?: () => Promise<void>;
 };
 
 export const COMMANDS: Record<string, CommandEntry> = {
@@ -42,6 +48,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
     term: "serve [options]",
     summary: "Run everything in one process: RAG service + in-process LLM (llama.cpp) + embedded store",
     load: async () => (await import("./commands/serve.js")).registerServeCommand,
+    prestart: async () => (await import("../llm/llama-cpp/shared-llama.js")).startLlama(),
   },
   traces: {
     term: "traces [options] [id]",

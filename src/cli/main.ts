@@ -36,6 +36,11 @@ function topLevelHelpOnly(argv: readonly string[]): boolean {
   return argv.length === 2 || (argv.length === 3 && ["--help", "-h", "help"].includes(argv[2] ?? ""));
 }
 
+/** `--help` or `-h` anywhere on the command line (`<command> --help` prints the help, runs nothing). */
+function asksForHelp(argv: readonly string[]): boolean {
+  return argv.slice(2).some((arg) => arg === "--help" || arg === "-h");
+}
+
 /** The command named on the command line, when it is one we know (options come after it). */
 function requestedCommand(argv: readonly string[]): string | undefined {
   const first = argv[2];
@@ -44,14 +49,23 @@ function requestedCommand(argv: readonly string[]): string | undefined {
 
 export async function main(argv: readonly string[]): Promise<void> {
   const requested = requestedCommand(argv);
+  let prestarted = false;
   try {
     const versionOnly = argv[2] === "--version" || argv[2] === "-V";
     const names = requested !== undefined ? [requested] : versionOnly ? [] : undefined;
+    const prestart = requested === undefined || asksForHelp(argv) ? undefined : COMMANDS[requested]?.prestart;
+    if (prestart !== undefined) {
+      prestarted = true;
+      await prestart();
+    }
     const program = topLevelHelpOnly(argv) ? buildListingProgram() : await buildProgram(names);
     await program.parseAsync([...argv]);
   } catch (error) {
     if (error instanceof CommanderError) {
       process.exitCode = error.exitCode;
+      // A command line refused before the command ran: nothing to release, and nothing should wait
+      // for what its prestart began (node-llama-cpp's binary test and load, ~1 s).
+      if (prestarted) process.exit();
       return;
     }
     if (isAppError(error)) {

@@ -115,7 +115,8 @@ export function registerServeCommand(program: Command): void {
   command.action(async (raw: Record<string, unknown>) => {
     // First thing: node-llama-cpp tests its prebuilt binary in a child process before loading it,
     // a wait that now overlaps the imports, the store and the embedder below (shared-llama.ts).
-    const llamaStarted = import("../../llm/llama-cpp/shared-llama.js").then(({ startLlama }) => startLlama());
+    // Alone: other imports started beside it would delay the fork (docs/benchmarks.md, start-up).
+    await (await import("../../llm/llama-cpp/shared-llama.js")).startLlama();
     // Loaded here, not at the top: `--help` must not pay for llama.cpp, LanceDB and Fastify. The
     // store's and the HTTP app's modules are imported where they are used, the app's while the model loads.
     const [
@@ -126,7 +127,6 @@ export function registerServeCommand(program: Command): void {
       import("../../rag/service/settings.js"),
       import("../../llm/llama-cpp/index.js"),
       import("../../observability/http/port.js"),
-      llamaStarted,
     ]);
     const settings = parseRagServiceSettings(raw);
     const {

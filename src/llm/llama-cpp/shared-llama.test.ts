@@ -28,4 +28,17 @@ describe("the shared llama.cpp runtime", () => {
     await use.release();
     expect(use.llama.disposed).toBe(true);
   });
+
+  it("startLlama() called again while the same runtime loads gives the same answer and starts nothing more", async () => {
+    const first = startLlama();
+    const second = startLlama();
+    expect(second).toBe(first);
+    await first;
+    const use = await acquireLlama();
+    await use.release();
+    // Released with its last user: the next start is a new load.
+    expect(startLlama()).not.toBe(first);
+    const next = await acquireLlama();
+    await next.release();
+  });
 });

@@ -19,6 +19,8 @@ export type SharedLlama = {
 };
 
 let pending: Promise<Llama> | undefined;
+/** What startLlama() returned, and for which load. */
+let startedFor: { load: Promise<Llama>; started: Promise<void> } | undefined;
 let users = 0;
 
 /**
@@ -29,14 +31,21 @@ let users = 0;
  * few steps before the test run first, so the test starts early and the rest overlaps it.
  */
 export function startLlama(): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      unsubscribe("child_process", done);
-      resolve();
-    };
-    subscribe("child_process", done);
-    loading().then(done, done);
+  // Called again while the same load runs (the CLI starts it before `serve` loads): the same answer.
+  if (startedFor !== undefined && startedFor.load === pending) return startedFor.started;
+  let resolveStarted: () => void = () => undefined;
+  const started = new Promise<void>((resolve) => {
+    resolveStarted = resolve;
   });
+  const done = (): void => {
+    unsubscribe("child_process", done);
+    resolveStarted();
+  };
+  subscribe("child_process", done);
+  const load = loading();
+  load.then(done, done);
+  startedFor = { load, started };
+  return started;
 }
 
 function loading(): Promise<Llama> {

