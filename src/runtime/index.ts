@@ -1,4 +1,6 @@
 /** The process runtime: who owns the resources a command builds, and how it shuts down. */
+
+export { type FatalErrorOptions, handleFatalErrors } from "./fatal-errors.js";
 export {
   acquire,
   createResourceStack,

@@ -7,8 +7,11 @@ import type { Command } from "commander";
 import { valuesFromOptions } from "../../config/settings.js";
 import { parseLlmServerConfig } from "../../llm-server/config.js";
 import { SERVE_LLM_SETTINGS } from "../../llm-server/settings.js";
-import { handleShutdownSignals } from "../../runtime/index.js";
+import { handleFatalErrors, handleShutdownSignals } from "../../runtime/index.js";
 import { addSettingOptions } from "../settings-options.js";
+
+/** Beyond the grace period, for releasing the model and the HTTP server after a fatal error. */
+const FATAL_DISPOSE_MARGIN_MS = 5_000;
 
 export function registerServeLlmCommand(program: Command): void {
   const command = program
@@ -25,9 +28,13 @@ export function registerServeLlmCommand(program: Command): void {
     const starting = startLlmServer(config, { progressStream: process.stderr });
     // Installed before the server is up: a signal during start-up also shuts down gracefully. Bounded
     // by --grace-period inside shutdown(); a second signal exits at once (src/runtime).
-    const stopHandlingSignals = handleShutdownSignals({
+    const shutdown = async (reason: string): Promise<void> => (await starting.catch(() => undefined))?.shutdown(reason);
+    const stopHandlingSignals = handleShutdownSignals({ name: "llm-twin serve-llm", shutdown });
+    // An error nothing handled: one line, the same graceful shutdown, exit 1 (src/runtime/fatal-errors.ts).
+    const stopHandlingFatalErrors = handleFatalErrors({
       name: "llm-twin serve-llm",
-      shutdown: async (signal) => (await starting.catch(() => undefined))?.shutdown(signal),
+      shutdown,
+      deadlineMs: config.gracePeriodSeconds * 1000 + FATAL_DISPOSE_MARGIN_MS,
     });
     try {
       const server = await starting;
@@ -39,6 +46,7 @@ export function registerServeLlmCommand(program: Command): void {
       }
     } catch (error) {
       stopHandlingSignals();
+      stopHandlingFatalErrors();
       throw error;
     }
     // Keeps serving until a signal arrives.

@@ -5,19 +5,22 @@
  * common prefix (prompt caching).
  */
 import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
+import { AppError } from "../../errors/index.js";
 import { createBatchGate } from "./batch-gate.js";
 import type {
   DecodeBackend,
   GeneratedToken,
   GenerationJob,
   PreparedSampling,
+  SamplingRequest,
   TokenLogprob,
   TokenStream,
 } from "./decode-port.js";
 import { createSequenceResolver } from "./queued-sequences.js";
-import { createSamplingFactory, type SamplingSetup } from "./sampling.js";
+import { BAN_THRESHOLD, createSamplingFactory, type SamplingSetup } from "./sampling.js";
+import { guardSampling, samplingFailure } from "./sampling-guard.js";
 
-type Prepared = PreparedSampling & { setup: SamplingSetup; history: number[] };
+type Prepared = PreparedSampling & { setup: SamplingSetup; history: number[]; constrained: boolean };
 
 export type NodeLlamaCppBackendOptions = {
   contextSize: number;
@@ -46,6 +49,7 @@ export async function createNodeLlamaCppBackend(
   const slots: LlamaContextSequence[] = [];
   for (let index = 0; index < options.parallel; index += 1) slots.push(context.getSequence());
   const sampling = createSamplingFactory(llama, model);
+  const guard = guardSampling(context);
 
   function generate(job: GenerationJob, prepared: Prepared): TokenStream {
     const sequence = slots[job.slot];
@@ -88,7 +92,10 @@ export async function createNodeLlamaCppBackend(
     const askForToken = (): Promise<Step> => {
       if (!asking) gate.generationStarted();
       asking = true;
-      return evaluation.next() as Promise<Step>;
+      const step = evaluation.next() as Promise<Step>;
+      // Asked ahead, awaited later (next or close): a failure in between is not unhandled.
+      step.catch(() => undefined);
+      return step;
     };
     // The next token is asked for as soon as this one arrives, before the engine detokenizes it
     // and hands it to the consumer: the sequence's next decode is queued within a few microtasks,
@@ -100,6 +107,8 @@ export async function createNodeLlamaCppBackend(
         let step: Step;
         try {
           step = await pending;
+        } catch (error) {
+          throw samplingFailure(error, { constrained: prepared.constrained, cause: guard?.lastFailure() });
         } finally {
           pending = undefined;
         }
@@ -135,9 +144,18 @@ export async function createNodeLlamaCppBackend(
     name: "node-llama-cpp",
     async prepare(parameters, promptTokens) {
       const history: number[] = [];
+      const constrained = parameters.grammar !== undefined || parameters.jsonSchema !== undefined;
+      if (guard === undefined && constrained && (parameters.ignoreEos === true || bansTokens(parameters))) {
+        // Without the guard a grammar dead end would end the process (sampling-guard.ts).
+        throw new AppError(
+          "validation_error",
+          "Input validation error: on --engine node-llama-cpp a grammar (response_format, grammar or tools) cannot be " +
+            "combined with a logit_bias ban or ignore_eos; drop the ban or use --engine native",
+        );
+      }
       const setup = await sampling.create(parameters, () => promptTokens.concat(history));
       setup.options.yieldEogToken = true;
-      return { seed: setup.seed, setup, history };
+      return { seed: setup.seed, setup, history, constrained };
     },
     generate,
     decodeStats: () => gate.stats(),
@@ -145,6 +163,10 @@ export async function createNodeLlamaCppBackend(
       await context.dispose();
     },
   };
+}
+
+function bansTokens(parameters: SamplingRequest): boolean {
+  return Object.values(parameters.logitBias ?? {}).some((bias) => bias <= BAN_THRESHOLD);
 }
 
 /** The first `count` entries of node-llama-cpp's probabilities (sorted, most likely first) as logprobs. */

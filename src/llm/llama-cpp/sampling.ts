@@ -19,7 +19,7 @@ import type { GenerationParameters } from "../port.js";
 const GRAMMAR_CACHE_SIZE = 32;
 const REPEAT_PENALTY_WINDOW = 64;
 /** A bias at or below this bans the token (OpenAI's -100 convention). */
-const BAN_THRESHOLD = -100;
+export const BAN_THRESHOLD = -100;
 
 export type SamplingSetup = {
   options: SequenceEvaluateOptions;

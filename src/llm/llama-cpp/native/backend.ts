@@ -17,6 +17,7 @@ import type {
   TokenStream,
 } from "../decode-port.js";
 import { createGrammarCache, logitBiasEntries, seedFor, vocabularySizeOf } from "../sampling.js";
+import { GRAMMAR_DEAD_END_MESSAGE } from "../sampling-guard.js";
 import { createNativeLoop, loadedLibllamaPath, type NativeSamplingParams } from "./addon.js";
 
 type Prepared = PreparedSampling & { params: Omit<NativeSamplingParams, "maxTokens" | "logprobs"> };
@@ -195,11 +196,7 @@ const GRAMMAR_DEAD_END = "grammar_dead_end:";
 /** A job the loop ended with an error: the client's mistake (422) or the engine's (500). */
 function loopFailure(message: string | undefined): AppError {
   if (message?.startsWith(GRAMMAR_DEAD_END) === true) {
-    return new AppError(
-      "validation_error",
-      "Input validation error: the grammar (response_format, grammar or tools) admits no token that logit_bias " +
-        "and ignore_eos allow at this point of the output; lift the ban on the tokens the schema needs",
-    );
+    return new AppError("validation_error", GRAMMAR_DEAD_END_MESSAGE);
   }
   return new AppError("internal_error", `llama.cpp failed: ${message ?? "unknown error"}`);
 }
