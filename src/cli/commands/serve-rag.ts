@@ -118,7 +118,7 @@ export function registerServeRagCommand(program: Command): void {
     process.stderr.write(
       `llm-twin serve-rag: listening on ${service.url} (LLM: ${urls.join(", ")}; store: ${store.location})\n`,
     );
-    closeOnSignals(service, (message) => process.stderr.write(`llm-twin serve-rag: ${message}\n`));
+    closeOnSignals(service, (message) => process.stderr.write(`llm-twin serve-rag: ${message}\n`), settings);
   });
 }
 

@@ -240,7 +240,7 @@ export function registerServeCommand(program: Command): void {
       disposeResources: () => stack.disposeAsync(),
     });
     log(`listening on ${service.url} (model ${llm.id}; store ${store.location})`);
-    closeOnSignals(service, log);
+    closeOnSignals(service, log, settings);
   });
 }
 
