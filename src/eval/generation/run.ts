@@ -49,6 +49,8 @@ export type GenerationRunOptions = {
         config: Partial<RagConfig>;
         traceFile: string;
         loadLlm: () => Promise<InProcessLlm>;
+        /** A remote LLM or embedder: what to fix when it cannot be reached on the first answers (the run stops). */
+        unreachableHint?: string;
       };
   judge?: JudgeOptions & { concurrency: number };
   /** Author corpus of the voice model; none: no voice scores. */
@@ -152,5 +154,6 @@ async function openTwin(options: GenerationRunOptions, resources: ResourceStack)
     deps,
     createTracer([traceLog]),
     `RAG pipeline in process (model ${llm.llm.id}, store ${store.location}, embedder ${embedder.id}; traces in ${spec.traceFile})`,
+    spec.unreachableHint,
   );
 }
