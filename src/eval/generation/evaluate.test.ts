@@ -210,6 +210,14 @@ describe("generation evaluation with an unreachable judge", () => {
   });
 });
 
+describe("generation evaluation without a voice model", () => {
+  it("gives the flag that turned it off as the reason", async () => {
+    const questions = parseQuestions(JSON.stringify({ id: "a", question: "q?", author: "Formal Writer" }), "q.jsonl");
+    const [result] = await evaluateGeneration({ questions, twin: fakeTwin });
+    expect(result?.voice).toEqual({ value: null, reason: "no voice model (--no-voice-corpus)" });
+  });
+});
+
 describe("questions file", () => {
   it("names the line of a mistake", () => {
     expect(() => parseQuestions('{"question": "ok"}\nnot json', "q.jsonl")).toThrow("q.jsonl line 2 is not JSON");

@@ -130,7 +130,7 @@ function offlineScores(
 }
 
 function voiceScore(model: VoiceModel | undefined, text: string, author: string | null): VoiceScore {
-  if (model === undefined) return { value: null, reason: "no voice model (--no-voice)" };
+  if (model === undefined) return { value: null, reason: "no voice model (--no-voice-corpus)" };
   if (text.trim() === "") return { value: null, reason: "the answer is empty" };
   if (author === null)
     return { value: null, reason: "no author (none in the question, none found by self-query, no source)" };
