@@ -61,4 +61,13 @@ describe("wrong inputs", () => {
       ),
     );
   });
+
+  it("a Qdrant store nobody listens on: start it or fix the URI", async () => {
+    const port = await freePort();
+    expect(
+      await oneLine(["ingest", path.join(projectRoot, "sample-data"), "--store", `qdrant:http://127.0.0.1:${port}`]),
+    ).toBe(
+      `llm-twin: cannot reach Qdrant at qdrant:http://127.0.0.1:${port}: start it there, or fix the store URI (--store qdrant:<http(s) url>) [dependency_unavailable]`,
+    );
+  });
 });
