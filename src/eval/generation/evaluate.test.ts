@@ -197,7 +197,13 @@ describe("generation evaluation with an unreachable judge", () => {
       },
     };
     const port = await freePort();
-    const judge = createOpenAiJudge({ url: `http://127.0.0.1:${port}`, model: "m", timeoutMs: 5_000, retries: 2 });
+    const judge = createOpenAiJudge({
+      url: `http://127.0.0.1:${port}`,
+      model: "m",
+      timeoutMs: 5_000,
+      retries: 2,
+      stopWhenUnreachable: true,
+    });
     const questions = parseQuestions(
       ["a", "b", "c", "d"].map((id) => JSON.stringify({ id, question: `question ${id}?` })).join("\n"),
       "questions.jsonl",

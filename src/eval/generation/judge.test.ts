@@ -22,6 +22,7 @@ async function judgeWith(
   script?: (request: { schemaName: string }, index: number) => ScriptedReply,
   retries = 0,
   timeoutMs = 5_000,
+  stopWhenUnreachable = false,
 ) {
   judgeServer = await startScriptedJudge(script);
   return createOpenAiJudge({
@@ -31,6 +32,7 @@ async function judgeWith(
     timeoutMs,
     retries,
     retryDelayMs: 1,
+    stopWhenUnreachable,
   });
 }
 
@@ -133,7 +135,13 @@ describe("judge client", () => {
 
   it("stops the run when its first call cannot reach the judge; skips metrics whose inputs are absent without calling it", async () => {
     const port = await freePort();
-    const judge = createOpenAiJudge({ url: `http://127.0.0.1:${port}`, model: "m", timeoutMs: 2_000, retries: 2 });
+    const judge = createOpenAiJudge({
+      url: `http://127.0.0.1:${port}`,
+      model: "m",
+      timeoutMs: 2_000,
+      retries: 2,
+      stopWhenUnreachable: true,
+    });
     await expect(judge.score("answerRelevance", INPUT)).rejects.toMatchObject({
       code: "upstream_unavailable",
       message: `cannot reach the judge at http://127.0.0.1:${port}/v1/chat/completions (connection refused): start it or point --judge-url (LLM_TWIN_JUDGE_URL) at it`,
@@ -154,7 +162,7 @@ describe("judge client", () => {
   });
 
   it("stops on a refused key (401) before any success; once a call succeeded, a lost judge is a missing score", async () => {
-    const refused = await judgeWith(() => ({ kind: "http", status: 401, body: '{"error":"bad key"}' }), 2);
+    const refused = await judgeWith(() => ({ kind: "http", status: 401, body: '{"error":"bad key"}' }), 2, 5_000, true);
     await expect(refused.score("answerRelevance", INPUT)).rejects.toMatchObject({
       code: "unauthorized",
       message: expect.stringMatching(
@@ -163,10 +171,19 @@ describe("judge client", () => {
     });
     expect(judgeServer?.requests).toHaveLength(1);
     await judgeServer?.close();
-    const judge = await judgeWith(() => ({ kind: "valid" }));
+    const judge = await judgeWith(() => ({ kind: "valid" }), 0, 5_000, true);
     expect((await judge.score("answerRelevance", INPUT)).value).not.toBeNull();
     await judgeServer?.close();
     judgeServer = undefined;
+    expect(await judge.score("answerRelevance", INPUT)).toMatchObject({
+      value: null,
+      reason: expect.stringContaining("cannot reach the judge"),
+    });
+  });
+
+  it("without stopWhenUnreachable (the online evaluator), an unreachable judge is a missing score", async () => {
+    const port = await freePort();
+    const judge = createOpenAiJudge({ url: `http://127.0.0.1:${port}`, model: "m", timeoutMs: 2_000, retries: 0 });
     expect(await judge.score("answerRelevance", INPUT)).toMatchObject({
       value: null,
       reason: expect.stringContaining("cannot reach the judge"),

@@ -34,6 +34,11 @@ export type JudgeOptions = {
   retries: number;
   /** First backoff delay, doubled per retry. */
   retryDelayMs?: number;
+  /**
+   * Before any call has succeeded, a judge that cannot be reached (refused, unknown host, 401/403)
+   * throws instead of giving a missing score (eval generation stops; the online evaluator does not).
+   */
+  stopWhenUnreachable?: boolean;
 };
 
 export type Judge = {
@@ -141,8 +146,8 @@ export function createOpenAiJudge(options: JudgeOptions): Judge {
     urlSetting: "--judge-url (LLM_TWIN_JUDGE_URL)",
     keySetting: "--judge-api-key (LLM_TWIN_JUDGE_API_KEY)",
   };
-  // Until one call has succeeded, a judge that cannot be reached stops the run (thrown, not a score).
-  let reached = false;
+  // With stopWhenUnreachable, until one call has succeeded, a judge that cannot be reached is thrown.
+  let reached = options.stopWhenUnreachable !== true;
 
   async function call(prompt: ReturnType<typeof buildJudgePrompt>, signal: AbortSignal | undefined): Promise<unknown> {
     const sent = await postJson(endpoint, {

@@ -67,7 +67,8 @@ export async function runGenerationEvaluation(options: GenerationRunOptions): Pr
   const questions = options.limitQuestions === undefined ? all : all.slice(0, options.limitQuestions);
   const voice =
     options.voiceCorpus === undefined ? undefined : await loadVoiceModel(options.voiceCorpus, options.onStage);
-  const judge: Judge | undefined = options.judge === undefined ? undefined : createOpenAiJudge(options.judge);
+  const judge: Judge | undefined =
+    options.judge === undefined ? undefined : createOpenAiJudge({ ...options.judge, stopWhenUnreachable: true });
   // The store, embedder, language model and trace log are released through one stack (src/runtime).
   return withResources(async (resources) => {
     const twin = await openTwin(options, resources);
