@@ -69,7 +69,8 @@ export async function main(argv: readonly string[]): Promise<void> {
       return;
     }
     if (isAppError(error)) {
-      process.stderr.write(`llm-twin: ${error.message} [${error.code}]\n`);
+      // One line, whatever the message quotes (a JSON parser's excerpt of a file may hold newlines).
+      process.stderr.write(`llm-twin: ${error.message.replace(/\s*\n\s*/g, " ")} [${error.code}]\n`);
       process.exitCode = 1;
       return;
     }

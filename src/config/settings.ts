@@ -172,7 +172,11 @@ export function settingsError(
     const key = String(issue.path[0] ?? "");
     const setting = settings.find((candidate) => candidate.key === key);
     const name = setting === undefined ? key : settingName(setting);
-    if (raw[key] === undefined && issue.code === "invalid_type")
+    // Missing (or empty): an enum says invalid_value, not invalid_type, and its text lists choices only.
+    if (
+      (raw[key] === undefined || raw[key] === "") &&
+      (issue.code === "invalid_type" || issue.code === "invalid_value")
+    )
       return `${name}: required (give the flag or set the variable)`;
     const got = raw[key] === undefined ? "" : ` (got ${JSON.stringify(raw[key])})`;
     return `${name}: ${issue.message}${got}`;

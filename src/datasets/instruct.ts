@@ -17,6 +17,7 @@ import { createInterface } from "node:readline";
 import type { Chunk, CleanedDocument } from "../domain/index.js";
 import { AppError } from "../errors/index.js";
 import { showArtifact } from "../ingestion/artifacts/index.js";
+import { isUnreachableError } from "../llm/unreachable.js";
 import { canonicalJson, chunkDocument, sha256Hex } from "../preprocessing/index.js";
 import { type DatasetManifest, writeDatasetArtifact } from "./artifact.js";
 import {
@@ -108,6 +109,8 @@ export async function generateInstructDataset(options: InstructOptions): Promise
   let writerCalls = 0;
   let failedChunks = 0;
   let lastFailure = "";
+  // A writer that cannot be reached at all stops every worker: one error, not one per chunk.
+  let unreachable: unknown;
   let next = 0;
   let finished = resumedChunks;
   const report = () =>
@@ -119,7 +122,7 @@ export async function generateInstructDataset(options: InstructOptions): Promise
     });
 
   async function worker(): Promise<void> {
-    while (next < pending.length) {
+    while (next < pending.length && unreachable === undefined) {
       options.signal?.throwIfAborted();
       const chunk = pending[next++] as Chunk;
       writerCalls++;
@@ -129,6 +132,10 @@ export async function generateInstructDataset(options: InstructOptions): Promise
         line = { chunkId: chunk.id, instructions };
       } catch (error) {
         if (options.signal?.aborted) throw error;
+        if (isUnreachableError(error)) {
+          unreachable ??= error;
+          return;
+        }
         failedChunks++;
         lastFailure = (error as Error).message;
         line = { chunkId: chunk.id, instructions: [], failed: (error as Error).message };
@@ -142,6 +149,7 @@ export async function generateInstructDataset(options: InstructOptions): Promise
   }
   report();
   await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker));
+  if (unreachable !== undefined) throw unreachable;
 
   if (failedChunks > 0)
     throw new AppError(

@@ -230,10 +230,21 @@ export async function generatePreferenceDataset(
         "not_found",
         `no traces file ${options.tracesFile} (start serve-rag with --trace-file, or pass --traces <file.jsonl>)`,
       );
+    if (info.isDirectory())
+      throw new AppError(
+        "bad_request",
+        `--traces ${options.tracesFile} is a folder: give the trace log file (JSON Lines, written by serve-rag --trace-file)`,
+      );
     fromFile = {
       ...(await readFeedbackTraces(options.tracesFile)),
       sha256: sha256Hex(await readFile(options.tracesFile)),
     };
+    // Not one line is a trace or a rating: the wrong file, not an empty dataset.
+    if (fromFile.lines > 0 && fromFile.malformed === fromFile.lines)
+      throw new AppError(
+        "bad_request",
+        `none of the ${fromFile.lines} line(s) of --traces ${options.tracesFile} is a trace or a rating: give the trace log of serve-rag --trace-file (JSON Lines)`,
+      );
   }
   const fromStore = options.feedback === undefined ? undefined : samplesFromFeedback(options.feedback.entries);
   const samples = mergeSamples(fromFile?.samples ?? [], fromStore?.samples ?? []);

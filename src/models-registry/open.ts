@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
+import { silenceAwsNodeVersionWarning } from "../config/aws-sdk.js";
 import { defaultCacheDirectory } from "../config/paths.js";
 import { AppError } from "../errors/index.js";
 import { createLocalRegistryStorage } from "./local-storage.js";
@@ -42,6 +43,7 @@ export async function openRegistryStorage(
   const cacheDirectory = options.cacheDirectory ?? defaultCacheDirectory();
   if (location.startsWith("s3://")) {
     const { createS3RegistryStorage } = await import("./s3-storage.js");
+    if (options.s3Client === undefined) silenceAwsNodeVersionWarning();
     const client = options.s3Client ?? new (await import("@aws-sdk/client-s3")).S3Client({});
     return createS3RegistryStorage(location, { client, cacheDirectory });
   }

@@ -119,6 +119,27 @@ describe("addSettingOptions", () => {
     );
   });
 
+  it("says a missing required setting is required, an enum included", () => {
+    const required = [
+      {
+        key: "kind",
+        flag: "--kind <kind>",
+        env: "LLM_TWIN_TEST_KIND",
+        schema: z.enum(["base", "adapter"]),
+        required: true,
+        help: "k",
+      },
+    ] as const satisfies readonly Setting[];
+    for (const values of [{}, { kind: "" }]) {
+      expect(() => parseSettingValues(required, values)).toThrow(
+        "invalid configuration: --kind (LLM_TWIN_TEST_KIND): required (give the flag or set the variable)",
+      );
+    }
+    expect(() => parseSettingValues(required, { kind: "other" })).toThrow(
+      /--kind \(LLM_TWIN_TEST_KIND\): .* \(got "other"\)/,
+    );
+  });
+
   it("fails with one line naming the flag and the variables of each problem", async () => {
     const values = await parse(["--size", "big"], { LLM_TWIN_TEST_OTHER_TIMEOUT: "soon" });
     expect(() => parseSettingValues(SETTINGS, values)).toThrow(

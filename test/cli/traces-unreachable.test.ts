@@ -18,3 +18,13 @@ describe("llm-twin traces without a RAG service", () => {
     ]);
   });
 });
+
+describe("llm-twin traces with a --url that is not an http(s) URL", () => {
+  it("is a configuration error naming the flag and variable, before any request", async () => {
+    const cli = spawnCli(["traces", "--url", "localhost:3000"], { LLM_TWIN_RAG_URL: undefined });
+    expect(await cli.exited).toBe(1);
+    expect(cli.output().trim().split("\n")).toEqual([
+      'llm-twin: invalid configuration: --url (LLM_TWIN_RAG_URL): must be an http(s) URL of the RAG service (http://host:port) (got "localhost:3000") [configuration_error]',
+    ]);
+  });
+});

@@ -109,6 +109,22 @@ describe("llm-twin dataset preferences", () => {
     );
   });
 
+  it("refuses a --traces folder and a file without any trace, instead of writing an empty dataset", async () => {
+    const folder = await runCli("dataset", "preferences", "--traces", scratch, "--artifacts", scratch);
+    expect(folder.exitCode).toBe(1);
+    expect(folder.stderr).toBe(
+      `llm-twin: --traces ${scratch} is a folder: give the trace log file (JSON Lines, written by serve-rag --trace-file) [bad_request]\n`,
+    );
+    const wrong = join(scratch, "notes.txt");
+    await writeFile(wrong, 'not json\n{"a": 1}\n');
+    const notTraces = await runCli("dataset", "preferences", "--traces", wrong, "--artifacts", scratch);
+    expect(notTraces.exitCode).toBe(1);
+    expect(notTraces.stdout).toBe("");
+    expect(notTraces.stderr).toBe(
+      `llm-twin: none of the 2 line(s) of --traces ${wrong} is a trace or a rating: give the trace log of serve-rag --trace-file (JSON Lines) [bad_request]\n`,
+    );
+  });
+
   it("says what to do when the traces file is missing or --since is malformed", async () => {
     const missing = await runCli(
       "dataset",

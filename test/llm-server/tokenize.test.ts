@@ -15,6 +15,16 @@ async function post(url: string, payload: object): Promise<{ status: number; jso
   return { status: response.statusCode, json: response.json() as Record<string, unknown> };
 }
 
+type Entry = { id: number; piece: string | number[] };
+
+/** Pieces joined as bytes (a piece that is not UTF-8 alone is an array of bytes). */
+function joinPieces(entries: readonly Entry[]): string {
+  const parts = entries.map((entry) =>
+    typeof entry.piece === "string" ? Buffer.from(entry.piece, "utf8") : Buffer.from(entry.piece),
+  );
+  return Buffer.concat(parts).toString("utf8");
+}
+
 describe("/tokenize and /detokenize", () => {
   it("round-trips text through token ids", async () => {
     const tokenized = await post("/tokenize", { content: "hello world" });
@@ -45,11 +55,43 @@ describe("/tokenize and /detokenize", () => {
     ).toBe("hello world");
   });
 
-  it("the first piece keeps its leading space, as llama-server's (SentencePiece adds one before the text)", async () => {
-    const pieces = (await post("/tokenize", { content: "hello world", with_pieces: true })).json.tokens as Array<{
-      piece: string | number[];
-    }>;
-    expect(pieces.map((entry) => (typeof entry.piece === "string" ? entry.piece : "")).join("")).toBe(" hello world");
+  it("each piece is the text its token contributes: pieces join back to the content", async () => {
+    const contents = [
+      "hello world",
+      " Hello",
+      "   Hello",
+      "hello   world  ",
+      "a\n\nb",
+      "\nhello",
+      "\n\n  x",
+      "héllo €",
+      "日本 ✓",
+    ];
+    for (const content of contents) {
+      const entries = (await post("/tokenize", { content, with_pieces: true })).json.tokens as Entry[];
+      expect(
+        entries.map((entry) => entry.id),
+        content,
+      ).toEqual((await post("/tokenize", { content })).json.tokens);
+      expect(joinPieces(entries), JSON.stringify(content)).toBe(content);
+    }
+  });
+
+  it("a run of spaces is a run of ' ' pieces; a byte of a split UTF-8 character is [byte]", async () => {
+    const spaces = (await post("/tokenize", { content: "hello   world", with_pieces: true })).json.tokens as Entry[];
+    expect(spaces.map((entry) => entry.piece)).not.toContain("");
+    const euro = (await post("/tokenize", { content: "€", with_pieces: true })).json.tokens as Entry[];
+    const bytes = euro.filter((entry) => Array.isArray(entry.piece)).map((entry) => entry.piece);
+    // The tiny model has no "€" token: its three UTF-8 bytes are three byte-fallback tokens.
+    expect(bytes).toEqual([[0xe2], [0x82], [0xac]]);
+  });
+
+  it("with add_special the pieces join to what /detokenize gives (BOS's text first)", async () => {
+    const entries = (await post("/tokenize", { content: "hello  world", add_special: true, with_pieces: true })).json
+      .tokens as Entry[];
+    const detokenized = await post("/detokenize", { tokens: entries.map((entry) => entry.id) });
+    expect(joinPieces(entries)).toBe(detokenized.json.content);
+    expect(joinPieces(entries)).toContain("hello  world");
   });
 
   it("control tokens written as text are parsed unless parse_special is false", async () => {

@@ -32,7 +32,7 @@ describe("llm-twin serve start-up", () => {
       model,
       "--store",
       `lancedb:${join(directory, "store")}`,
-      "--no-ingest",
+      // No --no-ingest: on an empty store that is refused before any model load (serve-no-ingest.test.ts).
       "--port",
       String(await freePort()),
     ]);

@@ -72,6 +72,7 @@ function twinOptions(config: EvalGenerationConfig): GenerationRunOptions["twin"]
     };
   }
   const corpus = config.corpus ?? (config.questions === "llm-twin" ? DEFAULT_VOICE_CORPUS : undefined);
+  const hint = unreachableHint(config);
   return {
     kind: "in-process",
     store: config.store,
@@ -87,7 +88,18 @@ function twinOptions(config: EvalGenerationConfig): GenerationRunOptions["twin"]
     },
     traceFile: config.traceFile,
     loadLlm: () => loadLlm(config),
+    ...(hint === undefined ? {} : { unreachableHint: hint }),
   };
+}
+
+/** What to fix when the remote LLM or embedder of the in-process twin cannot be reached. */
+function unreachableHint(config: EvalGenerationConfig): string | undefined {
+  const remote: string[] = [];
+  if (config.llmUrl !== undefined)
+    remote.push(`start the LLM service or point --llm-url (LLM_TWIN_EVAL_GENERATION_LLM_URL) at it`);
+  if (config.embedder.startsWith("openai:"))
+    remote.push(`check the embedder server of --embedder (LLM_TWIN_EMBEDDER) ${config.embedder}`);
+  return remote.length === 0 ? undefined : remote.join(", and ");
 }
 
 export async function runEvalGenerationCommand(config: EvalGenerationConfig): Promise<void> {

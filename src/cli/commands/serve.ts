@@ -174,8 +174,10 @@ export function registerServeCommand(program: Command): void {
           : undefined;
       demoModel = resolved?.demo ?? false;
       const storeOptions = vectorStoreOptions(parseSettingValues(VECTOR_STORE_SETTINGS, raw));
-      const { openStoreAndEmbedder } = await import("../../rag/service/open-store.js");
+      const { emptyStoreWithoutIngestError, openStoreAndEmbedder } = await import("../../rag/service/open-store.js");
       const { store, embedder, storeEmbedderId } = await openStoreAndEmbedder(resources, settings, storeOptions, log);
+      // No metadata: an empty store, refused now rather than once the model has loaded.
+      if (storeEmbedderId === undefined && ingestEmpty === false) throw emptyStoreWithoutIngestError(store.location);
       if (storeEmbedderId === undefined && (await store.count()) === 0 && ingestEmpty !== false) {
         log(`the store at ${store.location} is empty: ingesting ${sampleData} first`);
         const { formatIngestSummary, ingest } = await import("../../ingestion/index.js");

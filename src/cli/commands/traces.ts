@@ -90,7 +90,7 @@ export const TRACES_SETTINGS = [
     key: "url",
     flag: "--url <url>",
     env: "LLM_TWIN_RAG_URL",
-    schema: schemas.text,
+    schema: z.url({ protocol: /^https?$/, error: "must be an http(s) URL of the RAG service (http://host:port)" }),
     default: "http://localhost:3000",
     help: "RAG service URL",
   },

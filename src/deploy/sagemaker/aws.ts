@@ -1,6 +1,7 @@
 /** AWS clients of a deployment, and the error helpers the operations share. */
 import { ApplicationAutoScalingClient } from "@aws-sdk/client-application-auto-scaling";
 import { SageMakerClient } from "@aws-sdk/client-sagemaker";
+import { silenceAwsNodeVersionWarning } from "../../config/aws-sdk.js";
 import { AppError, isAppError } from "../../errors/index.js";
 
 export type DeployClients = {
@@ -9,6 +10,7 @@ export type DeployClients = {
 };
 
 export function createDeployClients(region: string): DeployClients {
+  silenceAwsNodeVersionWarning();
   return { sageMaker: new SageMakerClient({ region }), autoScaling: new ApplicationAutoScalingClient({ region }) };
 }
 

@@ -154,9 +154,11 @@ export async function createHttpEmbedder(options: HttpEmbedderOptions): Promise<
               `the embedder at ${url} did not answer within ${timeoutMs} ms (--embedder-request-timeout-ms, LLM_TWIN_EMBEDDER_REQUEST_TIMEOUT_MS)`,
               { cause: error },
             )
-          : new AppError("upstream_unavailable", `cannot reach the embedder at ${url}: ${messageOf(error)}`, {
-              cause: error,
-            });
+          : new AppError(
+              "upstream_unavailable",
+              `cannot reach the embedder at ${url}: ${messageOf(error)}; start it or point --embedder openai:<url> (LLM_TWIN_EMBEDDER) at it`,
+              { cause: error },
+            );
       }
       if (attempt >= retries) throw failure;
       const delay = Math.min(retryAfterMs ?? retryDelayMs * 2 ** attempt, MAX_RETRY_DELAY_MS);

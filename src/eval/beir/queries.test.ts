@@ -43,6 +43,13 @@ describe("BEIR queries and qrels", () => {
     await expect(readBeirSplit(join(directory, "absent"), "dev")).rejects.toThrow(/does not exist/);
   });
 
+  it("names the splits the folder has when the asked one is missing", async () => {
+    await writeFile(join(directory, "queries-train.jsonl"), "");
+    expect(() => resolveBeirQueriesFile(directory, "test")).toThrow(
+      /expected .*queries-test\.jsonl or .*queries\.jsonl; this folder has split\(s\) train: pass --split train$/,
+    );
+  });
+
   it("rejects malformed lines with their line number", async () => {
     await writeFile(join(directory, "bad.tsv"), "header\n1\td1\n");
     await expect(readBeirQrels(join(directory, "bad.tsv"))).rejects.toThrow(/bad\.tsv:2/);

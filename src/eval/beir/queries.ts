@@ -3,7 +3,7 @@
  * `queries-<split>.jsonl`, one `{_id, text}` per line) and the relevance judgments
  * (`qrels/<split>.tsv`: a header line, then `query-id  corpus-id  score`).
  */
-import { createReadStream, existsSync } from "node:fs";
+import { createReadStream, existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { AppError } from "../../errors/index.js";
@@ -27,7 +27,15 @@ export function resolveBeirQueriesFile(directory: string, split: string): string
   const candidates = [join(directory, `queries-${split}.jsonl`), join(directory, "queries.jsonl")];
   const found = candidates.find((candidate) => existsSync(candidate));
   if (found === undefined) {
-    throw new AppError("not_found", `no queries file in ${directory}: expected ${candidates.join(" or ")}`, {
+    // The splits the folder does have, so the user can pick one with --split.
+    const splits = existsSync(directory)
+      ? readdirSync(directory)
+          .map((name) => /^queries-(.+)\.jsonl$/.exec(name)?.[1])
+          .filter((name): name is string => name !== undefined)
+      : [];
+    const hint =
+      splits.length === 0 ? "" : `; this folder has split(s) ${splits.join(", ")}: pass --split ${splits[0]}`;
+    throw new AppError("not_found", `no queries file in ${directory}: expected ${candidates.join(" or ")}${hint}`, {
       details: { directory, split },
     });
   }

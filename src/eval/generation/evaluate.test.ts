@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RagSource } from "../../rag/index.js";
+import { freePort } from "../../testing/free-port.js";
 import { type ScriptedJudge, startScriptedJudge } from "../../testing/scripted-judge.js";
 import { buildVoiceModel, type VoiceDocument } from "../voice/index.js";
 import { citationOverlap } from "./citation-overlap.js";
@@ -180,6 +181,46 @@ describe("generation evaluation", () => {
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     expect(svg).toContain("Formal Writer");
     expect(svg).toContain("0.50 (1)");
+  });
+});
+
+describe("generation evaluation with an unreachable judge", () => {
+  it("stops at the judge's first calls: the answer in flight is aborted, the run rejects with one error", async () => {
+    const asked: string[] = [];
+    const waitingTwin: Twin = {
+      description: "twin whose second answer lasts until the run is stopped",
+      async answer(question, signal) {
+        asked.push(question.id);
+        if (asked.length > 1)
+          await new Promise<void>((resolve) => signal?.addEventListener("abort", () => resolve(), { once: true }));
+        return fakeTwin.answer(question, signal);
+      },
+    };
+    const port = await freePort();
+    const judge = createOpenAiJudge({
+      url: `http://127.0.0.1:${port}`,
+      model: "m",
+      timeoutMs: 5_000,
+      retries: 2,
+      stopWhenUnreachable: true,
+    });
+    const questions = parseQuestions(
+      ["a", "b", "c", "d"].map((id) => JSON.stringify({ id, question: `question ${id}?` })).join("\n"),
+      "questions.jsonl",
+    );
+    await expect(evaluateGeneration({ questions, twin: waitingTwin, judge })).rejects.toMatchObject({
+      code: "upstream_unavailable",
+      message: expect.stringContaining("--judge-url (LLM_TWIN_JUDGE_URL)"),
+    });
+    expect(asked).toEqual(["a", "b"]);
+  });
+});
+
+describe("generation evaluation without a voice model", () => {
+  it("gives the flag that turned it off as the reason", async () => {
+    const questions = parseQuestions(JSON.stringify({ id: "a", question: "q?", author: "Formal Writer" }), "q.jsonl");
+    const [result] = await evaluateGeneration({ questions, twin: fakeTwin });
+    expect(result?.voice).toEqual({ value: null, reason: "no voice model (--no-voice-corpus)" });
   });
 });
 

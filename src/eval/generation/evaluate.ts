@@ -3,7 +3,8 @@
  * the pipeline's, not queueing), and every answer scored without a judge (voice, citation overlap,
  * length, latency) and, when a judge is given, by the judge (faithfulness, answer relevance, context
  * precision and recall). Judge calls run in the background with bounded concurrency while the next
- * questions are answered; a failed judge call is a missing score with its reason, never a stop.
+ * questions are answered; a failed judge call is a missing score with its reason, except a judge
+ * that cannot be reached at all on its first calls (src/llm/unreachable.ts): that stops the run.
  */
 import type { JudgeMetric } from "../../preprocessing/index.js";
 import { JUDGE_METRICS } from "../../preprocessing/index.js";
@@ -53,9 +54,15 @@ export async function evaluateGeneration(options: GenerationEvaluationOptions): 
   let completed = 0;
   let answered = 0;
   const report = () => options.onProgress?.({ completed, total: questions.length, answered });
+  // A judge call that stops the run (unreachable judge) rejects in the background: it ends the
+  // loop and aborts the answer in flight; Promise.all below then rejects with it.
+  let stopped = false;
+  const stop = new AbortController();
+  const signal = options.signal === undefined ? stop.signal : AbortSignal.any([options.signal, stop.signal]);
   for (const question of questions) {
-    if (options.signal?.aborted) break;
-    const answer = await twin.answer(question, options.signal);
+    if (signal.aborted) break;
+    const answer = await twin.answer(question, signal);
+    if (stopped) break;
     answered++;
     const base = offlineScores(question, answer, options.voice);
     const scored = (async (): Promise<QuestionResult> => {
@@ -68,7 +75,7 @@ export async function evaluateGeneration(options: GenerationEvaluationOptions): 
           ...(question.history === undefined ? {} : { history: question.history }),
         };
         const scores = await Promise.all(
-          JUDGE_METRICS.map((metric) => limit(() => judge.score(metric, input, options.signal))),
+          JUDGE_METRICS.map((metric) => limit(() => judge.score(metric, input, signal))),
         );
         JUDGE_METRICS.forEach((metric, index) => {
           base.judge[metric] = scores[index] ?? { value: null, reason: "not scored" };
@@ -80,6 +87,10 @@ export async function evaluateGeneration(options: GenerationEvaluationOptions): 
       report();
       return base;
     })();
+    scored.catch((error: unknown) => {
+      stopped = true;
+      stop.abort(error);
+    });
     results.push(scored);
     report();
   }
@@ -119,7 +130,7 @@ function offlineScores(
 }
 
 function voiceScore(model: VoiceModel | undefined, text: string, author: string | null): VoiceScore {
-  if (model === undefined) return { value: null, reason: "no voice model (--no-voice)" };
+  if (model === undefined) return { value: null, reason: "no voice model (--no-voice-corpus)" };
   if (text.trim() === "") return { value: null, reason: "the answer is empty" };
   if (author === null)
     return { value: null, reason: "no author (none in the question, none found by self-query, no source)" };

@@ -1,6 +1,7 @@
 /** The judge client against a real loopback HTTP server speaking the OpenAI chat API (scripted and malformed replies). */
 import { afterEach, describe, expect, it } from "vitest";
 import { JUDGE_PROMPTS_VERSION, type JudgeInput } from "../../preprocessing/index.js";
+import { freePort } from "../../testing/free-port.js";
 import { type ScriptedJudge, type ScriptedReply, startScriptedJudge } from "../../testing/scripted-judge.js";
 import { averagePrecision, chatCompletionsUrl, createOpenAiJudge } from "./judge.js";
 
@@ -21,6 +22,7 @@ async function judgeWith(
   script?: (request: { schemaName: string }, index: number) => ScriptedReply,
   retries = 0,
   timeoutMs = 5_000,
+  stopWhenUnreachable = false,
 ) {
   judgeServer = await startScriptedJudge(script);
   return createOpenAiJudge({
@@ -30,6 +32,7 @@ async function judgeWith(
     timeoutMs,
     retries,
     retryDelayMs: 1,
+    stopWhenUnreachable,
   });
 }
 
@@ -130,11 +133,18 @@ describe("judge client", () => {
     });
   });
 
-  it("reports an unreachable judge and skips metrics whose inputs are absent without calling it", async () => {
-    const judge = createOpenAiJudge({ url: "http://127.0.0.1:9", model: "m", timeoutMs: 2_000, retries: 0 });
-    expect(await judge.score("answerRelevance", INPUT)).toMatchObject({
-      value: null,
-      reason: expect.stringContaining("cannot reach the judge"),
+  it("stops the run when its first call cannot reach the judge; skips metrics whose inputs are absent without calling it", async () => {
+    const port = await freePort();
+    const judge = createOpenAiJudge({
+      url: `http://127.0.0.1:${port}`,
+      model: "m",
+      timeoutMs: 2_000,
+      retries: 2,
+      stopWhenUnreachable: true,
+    });
+    await expect(judge.score("answerRelevance", INPUT)).rejects.toMatchObject({
+      code: "upstream_unavailable",
+      message: `cannot reach the judge at http://127.0.0.1:${port}/v1/chat/completions (connection refused): start it or point --judge-url (LLM_TWIN_JUDGE_URL) at it`,
     });
     const { reference: _reference, ...withoutReference } = INPUT;
     expect(await judge.score("contextRecall", withoutReference)).toEqual({
@@ -148,6 +158,35 @@ describe("judge client", () => {
     expect(await judge.score("faithfulness", { ...INPUT, answer: " " })).toEqual({
       value: null,
       reason: "the answer is empty",
+    });
+  });
+
+  it("stops on a refused key (401) before any success; once a call succeeded, a lost judge is a missing score", async () => {
+    const refused = await judgeWith(() => ({ kind: "http", status: 401, body: '{"error":"bad key"}' }), 2, 5_000, true);
+    await expect(refused.score("answerRelevance", INPUT)).rejects.toMatchObject({
+      code: "unauthorized",
+      message: expect.stringMatching(
+        /^the judge at http:\/\/127\.0\.0\.1:\d+\/v1\/chat\/completions refused the credentials \(HTTP 401\): give the right key with --judge-api-key \(LLM_TWIN_JUDGE_API_KEY\), or check --judge-url \(LLM_TWIN_JUDGE_URL\)$/,
+      ),
+    });
+    expect(judgeServer?.requests).toHaveLength(1);
+    await judgeServer?.close();
+    const judge = await judgeWith(() => ({ kind: "valid" }), 0, 5_000, true);
+    expect((await judge.score("answerRelevance", INPUT)).value).not.toBeNull();
+    await judgeServer?.close();
+    judgeServer = undefined;
+    expect(await judge.score("answerRelevance", INPUT)).toMatchObject({
+      value: null,
+      reason: expect.stringContaining("cannot reach the judge"),
+    });
+  });
+
+  it("without stopWhenUnreachable (the online evaluator), an unreachable judge is a missing score", async () => {
+    const port = await freePort();
+    const judge = createOpenAiJudge({ url: `http://127.0.0.1:${port}`, model: "m", timeoutMs: 2_000, retries: 0 });
+    expect(await judge.score("answerRelevance", INPUT)).toMatchObject({
+      value: null,
+      reason: expect.stringContaining("cannot reach the judge"),
     });
   });
 

@@ -8,6 +8,13 @@
 import { z } from "zod";
 import { chatCompletionsUrl, postJson } from "../../llm/openai-chat.js";
 import {
+  connectionFailure,
+  credentialsError,
+  credentialsRefused,
+  type UnreachableTarget,
+  unreachableError,
+} from "../../llm/unreachable.js";
+import {
   buildJudgePrompt,
   JUDGE_PROMPTS_VERSION,
   type JudgeInput,
@@ -27,6 +34,11 @@ export type JudgeOptions = {
   retries: number;
   /** First backoff delay, doubled per retry. */
   retryDelayMs?: number;
+  /**
+   * Before any call has succeeded, a judge that cannot be reached (refused, unknown host, 401/403)
+   * throws instead of giving a missing score (eval generation stops; the online evaluator does not).
+   */
+  stopWhenUnreachable?: boolean;
 };
 
 export type Judge = {
@@ -128,6 +140,14 @@ class TransportFailure extends Error {
 export function createOpenAiJudge(options: JudgeOptions): Judge {
   const endpoint = chatCompletionsUrl(options.url);
   const retryDelayMs = options.retryDelayMs ?? 500;
+  const target: UnreachableTarget = {
+    service: "the judge",
+    url: endpoint,
+    urlSetting: "--judge-url (LLM_TWIN_JUDGE_URL)",
+    keySetting: "--judge-api-key (LLM_TWIN_JUDGE_API_KEY)",
+  };
+  // With stopWhenUnreachable, until one call has succeeded, a judge that cannot be reached is thrown.
+  let reached = options.stopWhenUnreachable !== true;
 
   async function call(prompt: ReturnType<typeof buildJudgePrompt>, signal: AbortSignal | undefined): Promise<unknown> {
     const sent = await postJson(endpoint, {
@@ -144,6 +164,8 @@ export function createOpenAiJudge(options: JudgeOptions): Judge {
     if (!sent.ok) {
       if (sent.aborted) throw new TransportFailure("the run was stopped", false);
       if (sent.timedOut) throw new TransportFailure(`the judge did not answer within ${options.timeoutMs} ms`, true);
+      const reason = connectionFailure(sent.error);
+      if (reason !== undefined && !reached) throw unreachableError(target, reason, sent.error);
       throw new TransportFailure(`cannot reach the judge at ${endpoint}: ${(sent.error as Error).message}`, true);
     }
     const { response, timeout } = sent;
@@ -155,9 +177,11 @@ export function createOpenAiJudge(options: JudgeOptions): Judge {
       throw new TransportFailure(`the judge's reply was cut: ${(error as Error).message}`, true);
     }
     if (!response.ok) {
+      if (credentialsRefused(response.status) && !reached) throw credentialsError(target, response.status);
       const retryable = response.status === 429 || response.status >= 500;
       throw new TransportFailure(`the judge answered HTTP ${response.status}: ${text.slice(0, 200)}`, retryable);
     }
+    reached = true;
     return text;
   }
 
@@ -175,7 +199,8 @@ export function createOpenAiJudge(options: JudgeOptions): Judge {
         try {
           body = await call(prompt, signal);
         } catch (error) {
-          const failure = error as TransportFailure;
+          if (!(error instanceof TransportFailure)) throw error;
+          const failure = error;
           lastFailure = failure.message;
           if (!failure.retryable) break;
           continue;

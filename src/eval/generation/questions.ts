@@ -74,7 +74,16 @@ export async function readGenerationQuestions(source: string): Promise<Generatio
   try {
     text = await readFile(source, "utf8");
   } catch (error) {
-    throw new AppError("not_found", `cannot read --questions ${source}: ${(error as Error).message}`, { cause: error });
+    const code = (error as { code?: unknown }).code;
+    if (code === "EISDIR")
+      throw new AppError("bad_request", `--questions ${source} is a folder: give a JSON Lines file of {question, …}`);
+    throw new AppError(
+      code === "ENOENT" ? "not_found" : "bad_request",
+      `cannot read --questions ${source}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
   return parseQuestions(text, source);
 }

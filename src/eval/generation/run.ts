@@ -49,6 +49,8 @@ export type GenerationRunOptions = {
         config: Partial<RagConfig>;
         traceFile: string;
         loadLlm: () => Promise<InProcessLlm>;
+        /** A remote LLM or embedder: what to fix when it cannot be reached on the first answers (the run stops). */
+        unreachableHint?: string;
       };
   judge?: JudgeOptions & { concurrency: number };
   /** Author corpus of the voice model; none: no voice scores. */
@@ -65,7 +67,8 @@ export async function runGenerationEvaluation(options: GenerationRunOptions): Pr
   const questions = options.limitQuestions === undefined ? all : all.slice(0, options.limitQuestions);
   const voice =
     options.voiceCorpus === undefined ? undefined : await loadVoiceModel(options.voiceCorpus, options.onStage);
-  const judge: Judge | undefined = options.judge === undefined ? undefined : createOpenAiJudge(options.judge);
+  const judge: Judge | undefined =
+    options.judge === undefined ? undefined : createOpenAiJudge({ ...options.judge, stopWhenUnreachable: true });
   // The store, embedder, language model and trace log are released through one stack (src/runtime).
   return withResources(async (resources) => {
     const twin = await openTwin(options, resources);
@@ -152,5 +155,6 @@ async function openTwin(options: GenerationRunOptions, resources: ResourceStack)
     deps,
     createTracer([traceLog]),
     `RAG pipeline in process (model ${llm.llm.id}, store ${store.location}, embedder ${embedder.id}; traces in ${spec.traceFile})`,
+    spec.unreachableHint,
   );
 }

@@ -2,11 +2,21 @@
  * The twin under evaluation, as a port: one question in, the answer with its sources, trace id and
  * step timings out. Two adapters: the RAG code in this process (`answerStream`, exactly what the
  * service runs, with a tracer of its own), or a running RAG service over HTTP (`POST /rag`, the
- * trace id from its `x-trace-id` header). A failed answer is a result with an error, not a throw.
+ * trace id from its `x-trace-id` header). A failed answer is a result with an error, not a throw,
+ * except when the first answers fail because a server cannot be reached at all (src/llm/unreachable.ts):
+ * then the run stops with one line.
  */
 import { performance } from "node:perf_hooks";
 import { AppError } from "../../errors/index.js";
 import { postJson } from "../../llm/openai-chat.js";
+import {
+  connectionFailure,
+  credentialsError,
+  credentialsRefused,
+  isUnreachableError,
+  type UnreachableTarget,
+  unreachableError,
+} from "../../llm/unreachable.js";
 import type { Tracer } from "../../observability/tracing/index.js";
 import { answerStream, type RagDependencies, type RagSource, type RagTimings } from "../../rag/index.js";
 import type { GenerationQuestion } from "./questions.js";
@@ -34,8 +44,25 @@ function describe(error: unknown): { code: string; message: string } {
   return { code: "internal_error", message: error instanceof Error ? error.message : String(error) };
 }
 
-/** The RAG pipeline of this process; traces go to `tracer` (the eval's trace log). */
-export function createInProcessTwin(deps: RagDependencies, tracer: Tracer, description: string): Twin {
+/**
+ * The RAG pipeline of this process; traces go to `tracer` (the eval's trace log). With
+ * `unreachableHint` (a remote LLM or embedder: what to fix), an `upstream_unavailable` failure
+ * before any answer succeeded stops the run instead of failing every question.
+ */
+export function createInProcessTwin(
+  deps: RagDependencies,
+  tracer: Tracer,
+  description: string,
+  unreachableHint?: string,
+): Twin {
+  let answered = false;
+  const stopIfUnreachable = (code: string, message: string) => {
+    if (answered || unreachableHint === undefined || code !== "upstream_unavailable") return;
+    throw new AppError("upstream_unavailable", `the first answer failed: ${message}; ${unreachableHint}`, {
+      retryable: false,
+      details: { unreachable: true },
+    });
+  };
   return {
     description,
     async answer(question, signal) {
@@ -56,6 +83,7 @@ export function createInProcessTwin(deps: RagDependencies, tracer: Tracer, descr
           } else if (part.type === "token") answer += part.text;
           else if (part.type === "error") {
             trace.end(new AppError(part.code, part.message));
+            stopIfUnreachable(part.code, part.message);
             return {
               answer,
               sources,
@@ -67,12 +95,15 @@ export function createInProcessTwin(deps: RagDependencies, tracer: Tracer, descr
             };
           } else if (part.type === "done") {
             trace.end();
+            answered = true;
             return { answer: part.answer, sources, traceId: trace.id, author, timings: part.timings };
           }
         }
         throw new AppError("internal_error", "the answer stream ended without a result");
       } catch (error) {
+        if (isUnreachableError(error)) throw error;
         trace.end(error);
+        if (error instanceof AppError) stopIfUnreachable(error.code, error.message);
         return {
           answer,
           sources,
@@ -91,6 +122,15 @@ export type HttpTwinOptions = { url: string; apiKey?: string; timeoutMs: number 
 /** A running RAG service (`serve`, `serve-rag`): POST /rag, not streamed. */
 export function createHttpTwin(options: HttpTwinOptions): Twin {
   const endpoint = `${options.url.replace(/\/+$/, "")}/rag`;
+  const target: UnreachableTarget = {
+    service: "the RAG service",
+    url: endpoint,
+    urlSetting: "--rag-url (LLM_TWIN_EVAL_GENERATION_RAG_URL)",
+    keySetting: "--rag-api-key (LLM_TWIN_RAG_API_KEY)",
+    start: "llm-twin serve or serve-rag",
+  };
+  // Until one answer has come back, a service that cannot be reached stops the run.
+  let reached = false;
   return {
     description: `RAG service at ${options.url}`,
     async answer(question, signal) {
@@ -106,6 +146,8 @@ export function createHttpTwin(options: HttpTwinOptions): Twin {
         signal,
       });
       if (!sent.ok) {
+        const reason = sent.timedOut || sent.aborted ? undefined : connectionFailure(sent.error);
+        if (reason !== undefined && !reached) throw unreachableError(target, reason, sent.error);
         const message = sent.timedOut
           ? `the RAG service did not answer within ${options.timeoutMs} ms`
           : `cannot reach the RAG service at ${endpoint}: ${(sent.error as Error).message}`;
@@ -115,6 +157,8 @@ export function createHttpTwin(options: HttpTwinOptions): Twin {
         });
       }
       const { response } = sent;
+      if (credentialsRefused(response.status) && !reached) throw credentialsError(target, response.status);
+      if (response.ok) reached = true;
       const traceId = response.headers.get("x-trace-id");
       const body = (await response.json().catch(() => undefined)) as
         | { answer?: string; sources?: RagSource[]; timings?: RagTimings; error?: { code?: string; message?: string } }

@@ -42,7 +42,8 @@ export function registerTokenizeRoutes(app: FastifyInstance, options: { holder: 
         parseSpecial: body.parse_special !== false,
       });
       if (body.with_pieces !== true) return { tokens };
-      return { tokens: tokens.map((id, index) => ({ id, piece: engine.pieceOf(id, tokens[index - 1]) })) };
+      const pieces = engine.pieces(tokens);
+      return { tokens: tokens.map((id, index) => ({ id, piece: pieces[index] ?? "" })) };
     },
   );
   typed.post(

@@ -12,6 +12,7 @@ import {
   type ResponseStream,
   SageMakerRuntimeClient,
 } from "@aws-sdk/client-sagemaker-runtime";
+import { silenceAwsNodeVersionWarning } from "../../config/aws-sdk.js";
 import { AppError, isAppError } from "../../errors/index.js";
 import type { GenerateRequest, GenerateResult, LanguageModel, StreamPart } from "../port.js";
 import { type CallOptions, createCallContext } from "./client-options.js";
@@ -167,6 +168,7 @@ export function createSageMakerLanguageModel(options: SageMakerLanguageModelOpti
     );
   }
   const clientConfig = options.region === undefined ? {} : { region: options.region };
+  if (options.client === undefined || options.controlClient === undefined) silenceAwsNodeVersionWarning();
   // Our own retry loop decides what is retried; the SDK's retries are turned off to avoid stacking.
   const client = options.client ?? new SageMakerRuntimeClient({ ...clientConfig, maxAttempts: 1 });
   let controlClient = options.controlClient;

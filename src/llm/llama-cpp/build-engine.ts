@@ -9,6 +9,7 @@ import { checkTokenLimits, type TokenLimits } from "./limits.js";
 import { createPromptBuilder, type PromptBuilder } from "./prompt.js";
 import type { LlamaRuntime } from "./runtime.js";
 import { createIncrementalDetokenizer, createStopMatcher } from "./text-output.js";
+import { tokenPieces } from "./token-pieces.js";
 import { checkTokenProbabilities } from "./token-probabilities.js";
 
 /** A sequence, and the tokens its KV holds after its last request (for prompt caching). */
@@ -73,8 +74,11 @@ export function buildEngine(input: BuildInput): LlamaCppEngine {
   let activeGenerations = 0;
   let disposed = false;
   const modelId = options.modelId ?? path.basename(options.modelPath).replace(/\.gguf$/i, "");
-  const metadataTokens = (model.fileInfo.metadata as { tokenizer?: { ggml?: { tokens?: readonly unknown[] } } })
-    .tokenizer?.ggml?.tokens;
+  const tokenizerMetadata = (
+    model.fileInfo.metadata as { tokenizer?: { ggml?: { tokens?: readonly unknown[]; model?: unknown } } }
+  ).tokenizer?.ggml;
+  const metadataTokens = tokenizerMetadata?.tokens;
+  const tokenizerModel = typeof tokenizerMetadata?.model === "string" ? tokenizerMetadata.model : undefined;
 
   function settle(): void {
     pendingRequests -= 1;
@@ -309,14 +313,16 @@ export function buildEngine(input: BuildInput): LlamaCppEngine {
       }
       return tokens;
     },
-    pieceOf(token, previous) {
-      // Detokenized after a token (BOS for the first), so that SentencePiece's leading space stays,
-      // as llama.cpp's token_to_piece (llama-server's with_pieces) keeps it.
-      const before = previous ?? model.tokens.bos ?? undefined;
-      const text = model.detokenize([token] as Token[], true, before === undefined ? undefined : [before as Token]);
-      if (!text.includes("\uFFFD")) return text;
-      const byte = /^<0x([0-9A-Fa-f]{2})>$/.exec(String(metadataTokens?.[token] ?? ""));
-      return byte?.[1] === undefined ? text : [Number.parseInt(byte[1], 16)];
+    pieces(tokens) {
+      return tokenPieces(tokens, {
+        detokenize: (ids) => model.detokenize(ids as Token[], true),
+        vocabularyEntry: (token) => {
+          const entry = metadataTokens?.[token];
+          return typeof entry === "string" ? entry : undefined;
+        },
+        tokenizerModel,
+        anchor: model.tokens.bos ?? undefined,
+      });
     },
     countTokens(languageModelInput) {
       return prompts.build(languageModelInput).tokens.length;

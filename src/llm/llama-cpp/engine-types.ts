@@ -204,10 +204,10 @@ export type LlamaCppEngine = {
    */
   tokenize(text: string, options?: { addSpecial?: boolean; parseSpecial?: boolean }): number[];
   /**
-   * A token's text after `previous` (its leading space kept; control tokens included); a
-   * byte-fallback token that is not UTF-8 alone: its bytes.
+   * The text each token contributes to `detokenize(tokens, true)` (control tokens included), so
+   * the pieces join back to it; a piece that is not UTF-8 alone (a byte of a split character): its bytes.
    */
-  pieceOf(token: number, previous?: number): string | number[];
+  pieces(tokens: readonly number[]): Array<string | number[]>;
   /** Text of tokens; `special` renders control tokens (BOS, <|im_start|>...) as text. */
   detokenize(tokens: readonly number[], special?: boolean): string;
   stats(): EngineStats;

@@ -88,7 +88,11 @@ function validationText(error: FastifyError): string {
     if (path.length === 0 && /received (null|undefined)/.test(item.message ?? "")) {
       return "the request body is empty: send a JSON object";
     }
-    return `${path.length === 0 ? "body" : `\`${path.join(".")}\``}: ${item.message ?? "invalid"}`;
+    // An enum (JSON schema) says which values: Ajv's text alone reads "one of the allowed values".
+    const allowed = Array.isArray(params.allowedValues)
+      ? ` (${params.allowedValues.map((value) => JSON.stringify(value)).join(", ")})`
+      : "";
+    return `${path.length === 0 ? "body" : `\`${path.join(".")}\``}: ${item.message ?? "invalid"}${allowed}`;
   });
   return problems.length === 0 ? `invalid request: ${error.message}` : `invalid request: ${problems.join("; ")}`;
 }

@@ -85,6 +85,15 @@ describe("POST /feedback", () => {
       expect(response.statusCode).toBe(422);
       expect(response.json()).toMatchObject({ error: { code: "validation_error" } });
     }
+    // A wrong rating says which ratings exist.
+    const meh = await app.inject({
+      method: "POST",
+      url: "/feedback",
+      payload: { traceId: "f".repeat(32), rating: "like" },
+    });
+    expect(meh.json().error.message).toBe(
+      'invalid request: `rating`: must be equal to one of the allowed values ("up", "down")',
+    );
     await app.close();
   });
 

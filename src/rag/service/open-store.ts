@@ -5,6 +5,7 @@
 
 import { httpEmbedderOptions } from "../../embedding/http/settings.js";
 import { createEmbedder } from "../../embedding/index.js";
+import { AppError } from "../../errors/index.js";
 import type { ResourceStack } from "../../runtime/index.js";
 import { openVectorStore } from "../../vector-store/index.js";
 import type { OpenVectorStoreOptions } from "../../vector-store/open.js";
@@ -29,4 +30,15 @@ export async function openStoreAndEmbedder(
     }),
   );
   return { store, embedder, storeEmbedderId };
+}
+
+/**
+ * `serve --no-ingest` on an empty store (no preprocessing metadata): said as soon as the store is
+ * open, before the model loads, with what to do.
+ */
+export function emptyStoreWithoutIngestError(location: string): AppError {
+  return new AppError(
+    "configuration_error",
+    `the store at ${location} is empty and --no-ingest (LLM_TWIN_NO_INGEST) is set: run 'llm-twin ingest <documents> --store ${location}' first, or drop --no-ingest to ingest --sample-data on start`,
+  );
 }

@@ -4,7 +4,7 @@
  * vector's size and distance, the sparse vector's `idf` modifier and the keyword payload indexes
  * the filters and facets use (missing indexes are reported for creation).
  */
-import { AppError } from "../../errors/app-error.js";
+import { AppError, isAppError } from "../../errors/app-error.js";
 import type { Rest } from "./rest.js";
 
 export const DENSE_VECTOR = "dense";
@@ -31,7 +31,19 @@ export function compareVersions(left: string, right: string): number {
 
 /** Reads GET / and refuses servers older than MINIMUM_QDRANT_VERSION; returns the version. */
 export async function checkServerVersion(rest: Rest, location: string): Promise<string> {
-  const root = await rest<{ version?: unknown } | undefined>("version check", { method: "GET", path: "/" });
+  let root: { version?: unknown } | undefined;
+  try {
+    root = await rest<{ version?: unknown } | undefined>("version check", { method: "GET", path: "/" });
+  } catch (error) {
+    // At open, an unreachable server is most often a wrong URI or a server not started: say so.
+    if (isAppError(error) && error.code === "dependency_unavailable")
+      throw new AppError(
+        "dependency_unavailable",
+        `cannot reach Qdrant at ${location}: start it there, or fix the store URI (--store qdrant:<http(s) url>)`,
+        { cause: error },
+      );
+    throw error;
+  }
   // GET / answers the version at the top level, not under `result`.
   const version = typeof root?.version === "string" ? root.version : undefined;
   if (version === undefined || !/^\d+\.\d+/.test(version)) return version ?? "unknown";
