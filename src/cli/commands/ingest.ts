@@ -57,18 +57,6 @@ export async function runIngestCommand(path: string, config: IngestCommandConfig
   }
 }
 
-/** With --embedder auto, a store keeps the embedder it was built with (see embedding/default-model.ts). */
-async function readStoreEmbedderId(config: IngestCommandConfig): Promise<string | undefined> {
-  if (parseEmbedderSpec(config.embedder).kind !== "auto") return undefined;
-  const { openVectorStore } = await import("../../vector-store/index.js");
-  const store = await openVectorStore(config.store, vectorStoreOptions(config));
-  try {
-    return (await store.readMetadata())?.fingerprint.embedder.id;
-  } finally {
-    await store[Symbol.asyncDispose]();
-  }
-}
-
 async function ingestHere(path: string, config: IngestCommandConfig) {
   // Loaded here, not at the top: `--help` must not pay for the pipeline, LanceDB and llama.cpp.
   const [
@@ -99,7 +87,13 @@ async function ingestHere(path: string, config: IngestCommandConfig) {
     const readOptions = { maxDocumentBytes: config.maxDocumentBytes, maxFileBytes: config.maxFileBytes };
     const sourceFiles = await describeSources(path);
     const documents = await requireReadableDocuments(readRawDocuments(path, readOptions), path);
-    const storeEmbedderId = config.recreate ? undefined : await readStoreEmbedderId(config);
+    const openStore = async () =>
+      resources.use("store", await openVectorStore(config.store, vectorStoreOptions(config)));
+    // With --embedder auto, a store keeps the embedder it was built with (see embedding/default-model.ts):
+    // the store is then opened first, once, to read it.
+    const keepsEmbedder = !config.recreate && parseEmbedderSpec(config.embedder).kind === "auto";
+    const opened = keepsEmbedder ? await openStore() : undefined;
+    const storeEmbedderId = (await opened?.readMetadata())?.fingerprint.embedder.id;
     const embedder = resources.use(
       "embedder",
       await createEmbedder(config.embedder, {
@@ -110,7 +104,7 @@ async function ingestHere(path: string, config: IngestCommandConfig) {
         http: httpEmbedderOptions(config),
       }),
     );
-    const store = resources.use("store", await openVectorStore(config.store, vectorStoreOptions(config)));
+    const store = opened ?? (await openStore());
     let progress: Progress | undefined;
     try {
       const totalBytes = sourceFiles.reduce((sum, file) => sum + file.bytes, 0);
