@@ -9,6 +9,7 @@ export {
   releaseOf,
   withResources,
 } from "./resource-stack.js";
+export { FATAL_SHUTDOWN_MARGIN_MS, handleServerStop, type ServerStopOptions } from "./server-stop.js";
 export {
   FORCED_EXIT_CODE,
   handleShutdownSignals,

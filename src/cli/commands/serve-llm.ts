@@ -7,11 +7,8 @@ import type { Command } from "commander";
 import { valuesFromOptions } from "../../config/settings.js";
 import { parseLlmServerConfig } from "../../llm-server/config.js";
 import { SERVE_LLM_SETTINGS } from "../../llm-server/settings.js";
-import { handleFatalErrors, handleShutdownSignals } from "../../runtime/index.js";
+import { handleServerStop } from "../../runtime/index.js";
 import { addSettingOptions } from "../settings-options.js";
-
-/** Beyond the grace period, for releasing the model and the HTTP server after a fatal error. */
-const FATAL_DISPOSE_MARGIN_MS = 5_000;
 
 export function registerServeLlmCommand(program: Command): void {
   const command = program
@@ -27,14 +24,12 @@ export function registerServeLlmCommand(program: Command): void {
     const [{ startLlmServer }] = await Promise.all([import("../../llm-server/server.js"), llamaStarted]);
     const starting = startLlmServer(config, { progressStream: process.stderr });
     // Installed before the server is up: a signal during start-up also shuts down gracefully. Bounded
-    // by --grace-period inside shutdown(); a second signal exits at once (src/runtime).
-    const shutdown = async (reason: string): Promise<void> => (await starting.catch(() => undefined))?.shutdown(reason);
-    const stopHandlingSignals = handleShutdownSignals({ name: "llm-twin serve-llm", shutdown });
-    // An error nothing handled: one line, the same graceful shutdown, exit 1 (src/runtime/fatal-errors.ts).
-    const stopHandlingFatalErrors = handleFatalErrors({
+    // by --grace-period inside shutdown(); a second signal exits at once. An error nothing handled:
+    // one line, the same graceful shutdown, exit 1 (src/runtime/server-stop.ts).
+    const stopHandling = handleServerStop({
       name: "llm-twin serve-llm",
-      shutdown,
-      deadlineMs: config.gracePeriodSeconds * 1000 + FATAL_DISPOSE_MARGIN_MS,
+      shutdown: async (reason) => (await starting.catch(() => undefined))?.shutdown(reason),
+      gracefulMs: config.gracePeriodSeconds * 1000,
     });
     try {
       const server = await starting;
@@ -45,8 +40,7 @@ export function registerServeLlmCommand(program: Command): void {
         throw error;
       }
     } catch (error) {
-      stopHandlingSignals();
-      stopHandlingFatalErrors();
+      stopHandling();
       throw error;
     }
     // Keeps serving until a signal arrives.

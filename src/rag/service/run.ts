@@ -9,7 +9,7 @@ import type { Embedder } from "../../embedding/index.js";
 import type { LanguageModel } from "../../llm/index.js";
 import { edgeLoggerOptions, listenOrExplain } from "../../observability/http/index.js";
 import { createTracer, openTraceLog, type TraceSink } from "../../observability/tracing/index.js";
-import { handleFatalErrors, handleShutdownSignals } from "../../runtime/index.js";
+import { handleServerStop } from "../../runtime/index.js";
 import type { VectorStore } from "../../vector-store/index.js";
 import type { AdapterRouter } from "../adapter-routing.js";
 import { createAuthorsCache } from "../authors-cache.js";
@@ -166,9 +166,6 @@ async function startService(input: RunRagServiceInput): Promise<RunningRagServic
   return { app, url: `http://${host}:${address.port}`, close: () => app.close() };
 }
 
-/** Beyond the longest in-flight request (--llm-timeout-ms), the margin a fatal-error shutdown gets. */
-const FATAL_CLOSE_MARGIN_MS = 5_000;
-
 /**
  * Closes the service on SIGINT/SIGTERM (in-flight requests finish first, then the resources are
  * released), then exits; a second signal exits at once (src/runtime/shutdown-signals.ts). An error
@@ -180,13 +177,8 @@ export function closeOnSignals(
   log: (message: string) => void,
   options: { llmTimeoutMs: number },
 ): void {
-  handleShutdownSignals({ name: "llm-twin", shutdown: () => service.close(), log });
-  handleFatalErrors({
-    name: "llm-twin",
-    shutdown: () => service.close(),
-    deadlineMs: options.llmTimeoutMs + FATAL_CLOSE_MARGIN_MS,
-    log,
-  });
+  // In-flight requests end within the LLM timeout: the bound of the graceful close after a fatal error.
+  handleServerStop({ name: "llm-twin", shutdown: () => service.close(), gracefulMs: options.llmTimeoutMs, log });
 }
 
 /** Exact token counting and input limit of an in-process llama.cpp model (src/rag/in-process-limit.ts). */
