@@ -198,6 +198,18 @@ export function settingsTable(settings: readonly Setting[]): string {
 }
 
 /** Reusable schemas: raw values are strings (flags, variables) or booleans (switches). */
+/** The `--json` switch (LLM_TWIN_JSON) of a command that prints JSON on request; `help` says what it prints. */
+export function jsonOutputSetting<const Help extends string>(help: Help) {
+  return {
+    key: "json",
+    flag: "--json",
+    env: "LLM_TWIN_JSON",
+    schema: z.boolean().default(false),
+    defaultText: "false",
+    help,
+  } as const satisfies Setting;
+}
+
 export const schemas = {
   positiveInteger: z.coerce
     .number({ error: "must be a number" })

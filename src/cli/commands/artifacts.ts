@@ -1,7 +1,6 @@
 /** `llm-twin artifacts list|show`: the versioned dataset artifacts written by `llm-twin ingest`. */
 import type { Command } from "commander";
-import { z } from "zod";
-import { parseSettingValues, type Setting, schemas } from "../../config/settings.js";
+import { jsonOutputSetting, parseSettingValues, type Setting, schemas } from "../../config/settings.js";
 import type { DatasetManifest } from "../../datasets/index.js";
 import type { ArtifactListing } from "../../ingestion/index.js";
 import { addSettingOptions } from "../settings-options.js";
@@ -21,14 +20,7 @@ function artifactsSettings(json: string) {
       default: DEFAULT_ARTIFACTS_DIR,
       help: "folder of dataset artifacts",
     },
-    {
-      key: "json",
-      flag: "--json",
-      env: "LLM_TWIN_JSON",
-      schema: z.boolean().default(false),
-      defaultText: "false",
-      help: json,
-    },
+    jsonOutputSetting(json),
   ] as const satisfies readonly Setting[];
 }
 export const ARTIFACTS_LIST_SETTINGS = artifactsSettings("print a JSON array on stdout");

@@ -1,6 +1,6 @@
 /** `dataset instruct` and `dataset preferences` settings in the configuration registry (src/config/settings.ts). */
 import { z } from "zod";
-import { parseSettingValues, type Setting, schemas } from "../../config/settings.js";
+import { jsonOutputSetting, parseSettingValues, type Setting, schemas } from "../../config/settings.js";
 import { DEFAULT_FILTER_OPTIONS as DEFAULT_FILTERS } from "../../datasets/filters.js";
 import { AppError } from "../../errors/index.js";
 import { DEFAULT_FEEDBACK_FILE } from "../../rag/feedback/store.js";
@@ -26,14 +26,9 @@ const ARTIFACTS = {
   help: "folder of dataset artifacts",
 } as const satisfies Setting;
 
-const JSON_OUTPUT = {
-  key: "json",
-  flag: "--json",
-  env: "LLM_TWIN_JSON",
-  schema: z.boolean().default(false),
-  defaultText: "false",
-  help: "print the result as one JSON object on stdout (instruct: version, path, counts, chunks, resumedChunks, writerCalls, seconds, pairsPerSecond)",
-} as const satisfies Setting;
+const JSON_OUTPUT = jsonOutputSetting(
+  "print the result as one JSON object on stdout (instruct: version, path, counts, chunks, resumedChunks, writerCalls, seconds, pairsPerSecond)",
+);
 
 export const INSTRUCT_SETTINGS = [
   {

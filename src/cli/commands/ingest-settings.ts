@@ -1,6 +1,7 @@
 /** `ingest`'s settings in the configuration registry (src/config/settings.ts) and their parsing. */
 import { z } from "zod";
 import {
+  jsonOutputSetting,
   parseSettingValues,
   type Setting,
   type SettingsValues,
@@ -62,14 +63,7 @@ export const INGEST_SETTINGS = [
     defaultText: "false",
     help: "delete the documents this input put in the store earlier and no longer holds (other inputs' documents are kept); not with --queue",
   },
-  {
-    key: "json",
-    flag: "--json",
-    env: "LLM_TWIN_JSON",
-    schema: off,
-    defaultText: "false",
-    help: "print the summary as one JSON object on stdout",
-  },
+  jsonOutputSetting("print the summary as one JSON object on stdout"),
   {
     key: "artifacts",
     flag: "--artifacts <dir>",

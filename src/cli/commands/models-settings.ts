@@ -1,6 +1,6 @@
 /** `models` subcommands' settings in the configuration registry (src/config/settings.ts). */
 import { z } from "zod";
-import type { Setting } from "../../config/settings.js";
+import { jsonOutputSetting, type Setting } from "../../config/settings.js";
 import { DEFAULT_ARTIFACTS_DIR } from "./ingest-settings.js";
 
 const text = z.string().min(1, "must not be empty");
@@ -23,14 +23,7 @@ export const MODELS_COMMON_SETTINGS = [
     defaultText: "~/.cache/llm-twin",
     help: "cache (default registry, S3 downloads)",
   },
-  {
-    key: "json",
-    flag: "--json",
-    env: "LLM_TWIN_JSON",
-    schema: z.boolean().default(false),
-    defaultText: "false",
-    help: "print JSON on stdout",
-  },
+  jsonOutputSetting("print JSON on stdout"),
 ] as const satisfies readonly Setting[];
 
 export const MODELS_REGISTER_SETTINGS = [

@@ -4,7 +4,7 @@
  */
 import type { Command } from "commander";
 import { z } from "zod";
-import { parseSettingValues, type Setting, schemas } from "../../config/settings.js";
+import { jsonOutputSetting, parseSettingValues, type Setting, schemas } from "../../config/settings.js";
 import { AppError } from "../../errors/index.js";
 import type { SpanRecord, TraceRecord } from "../../observability/tracing/index.js";
 import { addSettingOptions } from "../settings-options.js";
@@ -117,14 +117,7 @@ export const TRACES_SETTINGS = [
     default: "10000",
     help: "HTTP timeout",
   },
-  {
-    key: "json",
-    flag: "--json",
-    env: "LLM_TWIN_JSON",
-    schema: z.boolean().default(false),
-    defaultText: "false",
-    help: "print JSON",
-  },
+  jsonOutputSetting("print JSON"),
   {
     key: "feedback",
     flag: "--feedback <rating>",

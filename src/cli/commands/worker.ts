@@ -5,6 +5,7 @@
 import type { Command } from "commander";
 import { z } from "zod";
 import {
+  jsonOutputSetting,
   parseSettingValues,
   type Setting,
   type SettingsValues,
@@ -151,14 +152,7 @@ export const WORKER_SETTINGS = [
     defaultText: "false",
     help: "print the queue's job counts and exit",
   },
-  {
-    key: "json",
-    flag: "--json",
-    env: "LLM_TWIN_JSON",
-    schema: off,
-    defaultText: "false",
-    help: "machine-readable output (one JSON object, or JSON lines while working)",
-  },
+  jsonOutputSetting("machine-readable output (one JSON object, or JSON lines while working)"),
 ] as const satisfies readonly Setting[];
 
 type WorkerConfig = SettingsValues<typeof WORKER_SETTINGS>;
