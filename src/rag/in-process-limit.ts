@@ -20,9 +20,14 @@ export function inProcessPromptLimit(engine: InProcessEngineLimits): {
 } {
   return {
     countTokens: cachedTokenCounter((text) => engine.countTokens({ prompt: text })),
+    // Read at each use, not copied: a registry model's engine changes on POST /admin/reload.
     promptLimit: {
-      maxInputTokens: engine.limits.maxInputTokens,
-      maxTotalTokens: engine.limits.maxTotalTokens,
+      get maxInputTokens() {
+        return engine.limits.maxInputTokens;
+      },
+      get maxTotalTokens() {
+        return engine.limits.maxTotalTokens;
+      },
       countInputTokens: (input) => engine.countTokens(input),
     },
   };
