@@ -20,7 +20,7 @@
  */
 import { TINY_MODEL_PRESETS, tinyModelPath } from "../../src/gguf/index.js";
 import { jsonSchemaToGbnf } from "../../src/llm/grammar/json-schema-gbnf.js";
-import { makePrompts } from "../support/completion-load.js";
+import { makePrompts, sumOverRotatingRounds } from "../support/completion-load.js";
 import { ensureNativeAddon } from "../support/local-llama-build.js";
 import { openNativeLoopLoad, tokenPrompts } from "../support/native-loop-load.js";
 import { processCpuSeconds } from "../support/process-cpu.js";
@@ -233,23 +233,8 @@ export async function run(args: string[]): Promise<void> {
     ? await inProcessExecutor(options, modelPath)
     : await httpExecutor(options, modelPath);
   try {
-    const runMode = (mode: Mode, seed: number): Promise<Sample> => executor.runMode(mode, seed);
-    await runMode("json_schema concurrent", 999); // warm-up
-    const totals = new Map<Mode, { tokens: number; ms: number; cpu: number }>(
-      MODES.map((mode) => [mode, { tokens: 0, ms: 0, cpu: 0 }]),
-    );
-    for (let round = 0; round < options.rounds; round += 1) {
-      const order = MODES.map((_, index) => MODES[(index + round) % MODES.length] as Mode);
-      for (const [index, mode] of order.entries()) {
-        const { tokens, ms, cpu } = await runMode(mode, round * 100 + index);
-        const total = totals.get(mode);
-        if (total !== undefined) {
-          total.tokens += tokens;
-          total.ms += ms;
-          total.cpu += cpu;
-        }
-      }
-    }
+    await executor.runMode("json_schema concurrent", 999); // warm-up
+    const totals = await sumOverRotatingRounds(MODES, options.rounds, (mode, seed) => executor.runMode(mode, seed));
     const total = (mode: Mode) => totals.get(mode) ?? { tokens: 0, ms: 1, cpu: 0 };
     const rate = (mode: Mode): number => (total(mode).tokens * 1000) / total(mode).ms;
     const cpuPerToken = (mode: Mode): number => (total(mode).cpu * 1000) / total(mode).tokens;
