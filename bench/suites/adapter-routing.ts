@@ -12,17 +12,14 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os, { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { createEmbedder } from "../../src/embedding/index.js";
 import { generateLora, TINY_MODEL_PRESETS, tinyModelPath } from "../../src/gguf/index.js";
-import { ingest } from "../../src/ingestion/index.js";
 import { createLlamaCppLanguageModel } from "../../src/llm/llama-cpp/index.js";
 import { createAdapterRouter } from "../../src/rag/adapter-routing.js";
 import { inProcessPromptLimit, runRagService } from "../../src/rag/service/run.js";
 import { defaultRagServiceSettings } from "../../src/rag/service/settings.js";
 import type { RagResponse } from "../../src/rag/types.js";
 import { SHARED_DATASETS_MISSING, sharedDatasetPath } from "../../src/testing/shared-datasets.js";
-import { openVectorStore } from "../../src/vector-store/index.js";
-import { option, percentile } from "../support/rag-bench.js";
+import { disposeAll, ingestArticles, option, percentile } from "../support/rag-bench.js";
 
 export const name = "adapter-routing";
 export const description = "/rag with adapter routing vs without (alternating, one run): routing cost p50";
@@ -44,10 +41,7 @@ export async function run(args: string[]): Promise<void> {
   const maxNewTokens = Number(option(args, "--max-new-tokens") ?? "8");
   const directory = await mkdtemp(join(tmpdir(), "llm-twin-bench-adapter-routing-"));
   try {
-    const storeUri = `lancedb:${join(directory, "store")}`;
-    const store = await openVectorStore(storeUri);
-    const embedder = await createEmbedder("static");
-    await ingest({ source: articles, store, embedder });
+    const { storeUri, store, embedder } = await ingestArticles(directory, articles);
     const authors = await store.listAuthors();
     const loras = await Promise.all(
       authors.map(async (author, index) => {
@@ -117,11 +111,7 @@ export async function run(args: string[]): Promise<void> {
     const lookupMs = (performance.now() - lookupStarted) / lookups;
     await services.routed.close();
     await services.base.close();
-    await Promise.allSettled([
-      llm[Symbol.asyncDispose](),
-      store[Symbol.asyncDispose](),
-      embedder[Symbol.asyncDispose](),
-    ]);
+    await disposeAll(llm, store, embedder);
 
     const stats = (values: number[]) => ({ p50: percentile(values, 0.5), p95: percentile(values, 0.95) });
     const armSummary = (list: readonly Sample[]) => ({

@@ -14,9 +14,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { createEmbedder } from "../../src/embedding/index.js";
 import { tinyModelPath } from "../../src/gguf/index.js";
-import { ingest } from "../../src/ingestion/index.js";
 import { createLlamaCppLanguageModel } from "../../src/llm/llama-cpp/index.js";
 import {
   type AnswerCache,
@@ -29,9 +27,8 @@ import { inProcessPromptLimit, runRagService } from "../../src/rag/service/run.j
 import { defaultRagServiceSettings } from "../../src/rag/service/settings.js";
 import type { RagResponse } from "../../src/rag/types.js";
 import { SHARED_DATASETS_MISSING, sharedDatasetPath } from "../../src/testing/shared-datasets.js";
-import { openVectorStore } from "../../src/vector-store/index.js";
 import { redisServerAvailable, startRedis } from "../../test/queue/redis-server.js";
-import { option, percentile, RAG_BENCH_QUERIES } from "../support/rag-bench.js";
+import { disposeAll, ingestArticles, option, percentile, RAG_BENCH_QUERIES } from "../support/rag-bench.js";
 
 export const name = "answer-cache";
 export const description =
@@ -46,10 +43,7 @@ async function serviceHits(hits: number): Promise<string[]> {
   process.env.LANCEDB_LOG ??= "error";
   const directory = await mkdtemp(join(tmpdir(), "llm-twin-bench-cache-"));
   try {
-    const storeUri = `lancedb:${join(directory, "store")}`;
-    const store = await openVectorStore(storeUri);
-    const embedder = await createEmbedder("static");
-    await ingest({ source: articles, store, embedder });
+    const { storeUri, store, embedder } = await ingestArticles(directory, articles);
     const llm = await createLlamaCppLanguageModel({
       modelPath: await tinyModelPath("chat"),
       threads: 1,
@@ -63,11 +57,7 @@ async function serviceHits(hits: number): Promise<string[]> {
       llm,
       ...inProcessPromptLimit(llm.engine),
       disposeResources: async () => {
-        await Promise.allSettled([
-          llm[Symbol.asyncDispose](),
-          store[Symbol.asyncDispose](),
-          embedder[Symbol.asyncDispose](),
-        ]);
+        await disposeAll(llm, store, embedder);
       },
     });
     const ask = async (query: string) => {

@@ -13,15 +13,13 @@ import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createEmbedder } from "../../src/embedding/index.js";
 import { type FollowUpCase, readLlmTwinFollowUps } from "../../src/eval/index.js";
-import { ingest } from "../../src/ingestion/index.js";
 import type { LanguageModel } from "../../src/llm/index.js";
 import { noopTrace } from "../../src/observability/tracing/index.js";
 import { resolveRagConfig } from "../../src/rag/config.js";
 import { type RagDependencies, retrieve } from "../../src/rag/retrieve.js";
 import { SHARED_DATASETS_MISSING, sharedDatasetPath } from "../../src/testing/shared-datasets.js";
-import { openVectorStore } from "../../src/vector-store/index.js";
+import { ingestArticles } from "../support/rag-bench.js";
 
 export const name = "follow-up-retrieval";
 export const description =
@@ -59,9 +57,7 @@ export async function run(args: string[] = []): Promise<void> {
   const directory = await mkdtemp(join(tmpdir(), "llm-twin-bench-follow-up-"));
   let llm: (LanguageModel & AsyncDisposable) | undefined;
   try {
-    const store = await openVectorStore(`lancedb:${join(directory, "store")}`);
-    const embedder = await createEmbedder("static");
-    await ingest({ source: articles, store, embedder });
+    const { store, embedder } = await ingestArticles(directory, articles);
     const config = resolveRagConfig({ expandQueries: 1, k: 5, selfQuery: "match" });
     const modes: Mode[] = ["no history", 'history, condense "off"'];
     if (withLlm) {

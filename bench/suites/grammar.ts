@@ -20,7 +20,7 @@
  */
 import { TINY_MODEL_PRESETS, tinyModelPath } from "../../src/gguf/index.js";
 import { jsonSchemaToGbnf } from "../../src/llm/grammar/json-schema-gbnf.js";
-import { makePrompts } from "../support/completion-load.js";
+import { makePrompts, sumOverRotatingRounds } from "../support/completion-load.js";
 import { ensureNativeAddon } from "../support/local-llama-build.js";
 import { openNativeLoopLoad, tokenPrompts } from "../support/native-loop-load.js";
 import { processCpuSeconds } from "../support/process-cpu.js";
@@ -109,11 +109,7 @@ function parseOptions(args: string[]): Options {
 }
 
 /** The generated vocabulary's byte tokens 0x80–0xFF (ids 5 + byte, src/gguf/vocabulary.ts), banned. */
-function banNonAsciiBytes(): Record<string, number> {
-  const bias: Record<string, number> = {};
-  for (let byte = 0x80; byte <= 0xff; byte += 1) bias[String(5 + byte)] = -100;
-  return bias;
-}
+const NON_ASCII_BYTE_TOKENS: readonly number[] = Array.from({ length: 0x80 }, (_, index) => 5 + 0x80 + index);
 
 type Mode = "json_schema sequential" | "json_schema concurrent" | "plain sequential" | "plain concurrent";
 const MODES: Mode[] = ["json_schema sequential", "json_schema concurrent", "plain sequential", "plain concurrent"];
@@ -146,6 +142,7 @@ async function httpExecutor(options: Options, modelPath: string): Promise<Execut
     contextSize: options.contextSize,
     extraArgs: ["--engine", options.engine, "--request-timeout", "600"],
   });
+  const logitBias = Object.fromEntries(NON_ASCII_BYTE_TOKENS.map((token) => [String(token), -100]));
   const bodyFor = (mode: Mode, prompt: string, index: number): Record<string, unknown> => ({
     messages: [{ role: "user", content: prompt }],
     max_tokens: options.maxTokens,
@@ -153,7 +150,7 @@ async function httpExecutor(options: Options, modelPath: string): Promise<Execut
     ...(options.temperature > 0 ? { seed: 11 + index } : {}),
     ignore_eos: true,
     cache_prompt: false,
-    logit_bias: banNonAsciiBytes(),
+    logit_bias: logitBias,
     ...(mode.startsWith("json_schema")
       ? { response_format: { type: "json_schema", json_schema: { name: "bench", schema: SCHEMA } } }
       : {}),
@@ -193,9 +190,7 @@ async function inProcessExecutor(options: Options, modelPath: string): Promise<E
     contextSize: options.contextSize,
   });
   const grammar = jsonSchemaToGbnf(SCHEMA);
-  const bias = Float64Array.from(
-    Object.keys(banNonAsciiBytes()).flatMap((token) => [Number(token), Number.NEGATIVE_INFINITY]),
-  );
+  const bias = Float64Array.from(NON_ASCII_BYTE_TOKENS.flatMap((token) => [token, Number.NEGATIVE_INFINITY]));
   const vocabularySize = TINY_MODEL_PRESETS["bench-66m"].vocabularySize;
   const before = load.stats();
   return {
@@ -238,23 +233,8 @@ export async function run(args: string[]): Promise<void> {
     ? await inProcessExecutor(options, modelPath)
     : await httpExecutor(options, modelPath);
   try {
-    const runMode = (mode: Mode, seed: number): Promise<Sample> => executor.runMode(mode, seed);
-    await runMode("json_schema concurrent", 999); // warm-up
-    const totals = new Map<Mode, { tokens: number; ms: number; cpu: number }>(
-      MODES.map((mode) => [mode, { tokens: 0, ms: 0, cpu: 0 }]),
-    );
-    for (let round = 0; round < options.rounds; round += 1) {
-      const order = MODES.map((_, index) => MODES[(index + round) % MODES.length] as Mode);
-      for (const [index, mode] of order.entries()) {
-        const { tokens, ms, cpu } = await runMode(mode, round * 100 + index);
-        const total = totals.get(mode);
-        if (total !== undefined) {
-          total.tokens += tokens;
-          total.ms += ms;
-          total.cpu += cpu;
-        }
-      }
-    }
+    await executor.runMode("json_schema concurrent", 999); // warm-up
+    const totals = await sumOverRotatingRounds(MODES, options.rounds, (mode, seed) => executor.runMode(mode, seed));
     const total = (mode: Mode) => totals.get(mode) ?? { tokens: 0, ms: 1, cpu: 0 };
     const rate = (mode: Mode): number => (total(mode).tokens * 1000) / total(mode).ms;
     const cpuPerToken = (mode: Mode): number => (total(mode).cpu * 1000) / total(mode).tokens;

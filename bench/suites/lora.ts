@@ -25,8 +25,8 @@ import { optionsHash, TINY_MODEL_PRESETS, tinyModelPath } from "../../src/gguf/i
 import { llmTwinCacheDirectory } from "../../src/gguf/tiny-model-path.js";
 import { freePort } from "../../src/testing/free-port.js";
 import { banTokensBelow, type CompletionSettings, makePrompts, runLoad } from "../support/completion-load.js";
-import { ensureLlamaServer, type ManagedServer, startLlamaServer } from "../support/llama-server.js";
-import { ensureNativeAddon, ensureServingBuilds } from "../support/local-llama-build.js";
+import { type ManagedServer, startLlamaServer } from "../support/llama-server.js";
+import { ensureSideBySideBuilds } from "../support/local-llama-build.js";
 import { processCpuSeconds } from "../support/process-cpu.js";
 import { startServeLlm } from "../support/serve-llm.js";
 
@@ -152,14 +152,7 @@ async function measureSplit(target: Target, prompts: string[], settings: Complet
 
 export async function run(args: string[]): Promise<void> {
   const options = parseOptions(args);
-  const log = (message: string): void => {
-    process.stderr.write(`${message}\n`);
-  };
-  // Side by side, serve-llm runs llama.cpp built for this machine as llama-server is
-  // (npm run build:llama, once), unless --prebuilt keeps node-llama-cpp's portable binaries.
-  if (options.vsLlamaServer && !options.prebuilt) await ensureServingBuilds(log);
-  else await ensureNativeAddon(log);
-  const binary = options.vsLlamaServer ? await ensureLlamaServer({ report: log }) : undefined;
+  const binary = await ensureSideBySideBuilds(options, (message) => process.stderr.write(`${message}\n`));
   const modelPath = await tinyModelPath("bench-66m");
   const adapters = [await benchAdapter(options.rank, 21), await benchAdapter(options.rank, 22)];
   const targets: Target[] = [];

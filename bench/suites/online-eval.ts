@@ -11,16 +11,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { createEmbedder } from "../../src/embedding/index.js";
 import { tinyModelPath } from "../../src/gguf/index.js";
-import { ingest } from "../../src/ingestion/index.js";
 import { createLlamaCppLanguageModel } from "../../src/llm/llama-cpp/index.js";
 import { inProcessPromptLimit, runRagService } from "../../src/rag/service/run.js";
 import { defaultRagServiceSettings } from "../../src/rag/service/settings.js";
 import { startScriptedJudge } from "../../src/testing/scripted-judge.js";
 import { SHARED_DATASETS_MISSING, sharedDatasetPath } from "../../src/testing/shared-datasets.js";
-import { openVectorStore } from "../../src/vector-store/index.js";
-import { option, percentile, RAG_BENCH_QUERIES as QUERIES } from "../support/rag-bench.js";
+import { disposeAll, ingestArticles, option, percentile, RAG_BENCH_QUERIES as QUERIES } from "../support/rag-bench.js";
 
 export const name = "online-eval";
 export const description = "RAG service: /rag p50 with online evaluation at 10 % (judge + voice) vs without";
@@ -50,10 +47,7 @@ export async function run(args: string[]): Promise<void> {
   const directory = await mkdtemp(join(tmpdir(), "llm-twin-bench-online-eval-"));
   const judge = await startScriptedJudge();
   try {
-    const storeUri = `lancedb:${join(directory, "store")}`;
-    const store = await openVectorStore(storeUri);
-    const embedder = await createEmbedder("static");
-    await ingest({ source: articles, store, embedder });
+    const { storeUri, store, embedder } = await ingestArticles(directory, articles);
     const llm = await createLlamaCppLanguageModel({ modelPath: await tinyModelPath("chat"), threads: 1, parallel: 2 });
     const common = {
       port: 0,
@@ -94,11 +88,7 @@ export async function run(args: string[]): Promise<void> {
     const scored = /llm_twin_rag_online_eval_samples_total\{outcome="scored"\} (\d+)/.exec(metrics)?.[1] ?? "0";
     await plain.close();
     await evaluated.close();
-    await Promise.allSettled([
-      llm[Symbol.asyncDispose](),
-      store[Symbol.asyncDispose](),
-      embedder[Symbol.asyncDispose](),
-    ]);
+    await disposeAll(llm, store, embedder);
     const report = {
       setup: {
         requests,

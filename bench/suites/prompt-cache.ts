@@ -20,8 +20,8 @@
 import { tinyModelPath } from "../../src/gguf/index.js";
 import { freePort } from "../../src/testing/free-port.js";
 import { banTokensBelow, makePrompts, percentiles } from "../support/completion-load.js";
-import { ensureLlamaServer, type ManagedServer, startLlamaServer } from "../support/llama-server.js";
-import { ensureNativeAddon, ensureServingBuilds } from "../support/local-llama-build.js";
+import { type ManagedServer, startLlamaServer } from "../support/llama-server.js";
+import { ensureSideBySideBuilds } from "../support/local-llama-build.js";
 import { startServeLlm } from "../support/serve-llm.js";
 
 export const name = "prompt-cache";
@@ -136,14 +136,7 @@ async function timeToFirstToken(url: string, body: Body, timing?: { totalMs: num
 
 export async function run(args: string[]): Promise<void> {
   const options = parseOptions(args);
-  const log = (message: string): void => {
-    process.stderr.write(`${message}\n`);
-  };
-  // Side by side, serve-llm runs llama.cpp built for this machine as llama-server is
-  // (npm run build:llama, once), unless --prebuilt keeps node-llama-cpp's portable binaries.
-  if (options.vsLlamaServer && !options.prebuilt) await ensureServingBuilds(log);
-  else await ensureNativeAddon(log);
-  const binary = options.vsLlamaServer ? await ensureLlamaServer({ report: log }) : undefined;
+  const binary = await ensureSideBySideBuilds(options, (message) => process.stderr.write(`${message}\n`));
   const modelPath = options.model ?? (await tinyModelPath("bench-66m"));
   const server = await startServeLlm({
     modelPath,

@@ -12,16 +12,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { createEmbedder } from "../../src/embedding/index.js";
 import { tinyModelPath } from "../../src/gguf/index.js";
-import { ingest } from "../../src/ingestion/index.js";
 import { createLlamaCppLanguageModel } from "../../src/llm/llama-cpp/index.js";
 import { inProcessPromptLimit, runRagService } from "../../src/rag/service/run.js";
 import { defaultRagServiceSettings } from "../../src/rag/service/settings.js";
 import type { RagResponse, RagTimings } from "../../src/rag/types.js";
 import { SHARED_DATASETS_MISSING, sharedDatasetPath } from "../../src/testing/shared-datasets.js";
-import { openVectorStore } from "../../src/vector-store/index.js";
-import { option, percentile, RAG_BENCH_QUERIES } from "../support/rag-bench.js";
+import { disposeAll, ingestArticles, option, percentile, RAG_BENCH_QUERIES } from "../support/rag-bench.js";
 
 export const name = "rag";
 export const description = "RAG service: /rag latency per step at concurrency 1 and 16, and the service's own overhead";
@@ -126,12 +123,7 @@ export async function run(args: string[]): Promise<void> {
   const mode = option(args, "--mode") ?? "hybrid";
   const directory = await mkdtemp(join(tmpdir(), "llm-twin-bench-rag-"));
   try {
-    const storeUri = `lancedb:${join(directory, "store")}`;
-    const store = await openVectorStore(storeUri);
-    const embedder = await createEmbedder("static");
-    const ingestStarted = performance.now();
-    const summary = await ingest({ source: articles, store, embedder });
-    const ingestMs = performance.now() - ingestStarted;
+    const { storeUri, store, embedder, summary, ingestMs } = await ingestArticles(directory, articles);
     const modelPath = await tinyModelPath("chat");
     const llm = await createLlamaCppLanguageModel({ modelPath, threads: 1, parallel: 4, maxQueue: 64 });
     const service = await runRagService({
@@ -148,11 +140,7 @@ export async function run(args: string[]): Promise<void> {
       llm,
       ...inProcessPromptLimit(llm.engine),
       disposeResources: async () => {
-        await Promise.allSettled([
-          llm[Symbol.asyncDispose](),
-          store[Symbol.asyncDispose](),
-          embedder[Symbol.asyncDispose](),
-        ]);
+        await disposeAll(llm, store, embedder);
       },
     });
     const body = { maxNewTokens, expandQueries };

@@ -23,6 +23,7 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { tinyModelPath } from "../../src/gguf/index.js";
 import { freePort } from "../../src/testing/free-port.js";
+import { statCpuSeconds } from "../support/process-cpu.js";
 
 export const name = "startup";
 export const description = "Start-up: --help of every command, and `serve` until /ready (tiny model, existing store)";
@@ -114,25 +115,12 @@ async function serveReadyMs(
 
 type CpuSample = { beforeFork: number; duringTest: number; afterTest: number; testChild: number; process: number };
 
-/** CPU seconds from a /proc stat file: its own (utime + stime) and its reaped children's. */
-function statSeconds(path: string): { own: number; children: number } {
-  const text = readFileSync(path, "utf8");
-  const fields = text
-    .slice(text.lastIndexOf(")") + 2)
-    .split(" ")
-    .map(Number);
-  return {
-    own: ((fields[11] ?? 0) + (fields[12] ?? 0)) / 100,
-    children: ((fields[13] ?? 0) + (fields[14] ?? 0)) / 100,
-  };
-}
-
 function cpuAtReady(pid: number): { process: number; children: number; main: number } {
-  const all = statSeconds(`/proc/${pid}/stat`);
+  const all = statCpuSeconds(`/proc/${pid}/stat`);
   return {
     process: all.own + all.children,
     children: all.children,
-    main: statSeconds(`/proc/${pid}/task/${pid}/stat`).own,
+    main: statCpuSeconds(`/proc/${pid}/task/${pid}/stat`).own,
   };
 }
 

@@ -13,7 +13,7 @@
  *          --context-size 1024  --model <gguf>  --json
  */
 import { tinyModelPath } from "../../src/gguf/index.js";
-import { banTokensBelow, makePrompts } from "../support/completion-load.js";
+import { banTokensBelow, makePrompts, sumOverRotatingRounds } from "../support/completion-load.js";
 import { ensureNativeAddon } from "../support/local-llama-build.js";
 import { startServeLlm } from "../support/serve-llm.js";
 
@@ -111,7 +111,6 @@ export async function run(args: string[]): Promise<void> {
       logit_bias: banTokensBelow(300),
     };
     const modes: Mode[] = ["plain", "logprobs 0", "logprobs 5", "n = 4", "4 × n = 1"];
-    const totals = new Map<Mode, { tokens: number; ms: number }>(modes.map((mode) => [mode, { tokens: 0, ms: 0 }]));
     const bodiesFor = (mode: Mode, prompt: string): Array<Record<string, unknown>> => {
       const sampled = { ...common, temperature: 1, seed: 3, cache_prompt: false };
       switch (mode) {
@@ -128,19 +127,10 @@ export async function run(args: string[]): Promise<void> {
       }
     };
     await timed(server.url, bodiesFor("plain", makePrompts(1, options.promptWords, 999)[0] ?? "")); // warm-up
-    for (let round = 0; round < options.rounds; round += 1) {
-      // A fresh prompt per request (no prompt-cache advantage); the order rotates every round.
-      const order = modes.map((_, index) => modes[(index + round) % modes.length] as Mode);
-      for (const [index, mode] of order.entries()) {
-        const prompt = makePrompts(1, options.promptWords, round * 100 + index)[0] ?? "";
-        const { tokens, ms } = await timed(server.url, bodiesFor(mode, prompt));
-        const total = totals.get(mode);
-        if (total !== undefined) {
-          total.tokens += tokens;
-          total.ms += ms;
-        }
-      }
-    }
+    // A fresh prompt per request (no prompt-cache advantage); the order rotates every round.
+    const totals = await sumOverRotatingRounds(modes, options.rounds, (mode, seed) =>
+      timed(server.url, bodiesFor(mode, makePrompts(1, options.promptWords, seed)[0] ?? "")),
+    );
     const rate = (mode: Mode): number => {
       const total = totals.get(mode) ?? { tokens: 0, ms: 1 };
       return (total.tokens * 1000) / total.ms;

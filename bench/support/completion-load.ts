@@ -50,6 +50,29 @@ export function banTokensBelow(below: number): Record<string, number> {
   return bias;
 }
 
+/**
+ * Every mode once per round, the order rotating by one each round so that no mode always runs first
+ * or after the same one; each run gets its own seed (round × 100 + its position in the round). What
+ * `measure` returns is summed per mode.
+ */
+export async function sumOverRotatingRounds<Mode, Figure extends string>(
+  modes: readonly Mode[],
+  rounds: number,
+  measure: (mode: Mode, seed: number) => Promise<Record<Figure, number>>,
+): Promise<Map<Mode, Record<Figure, number>>> {
+  const totals = new Map<Mode, Record<Figure, number>>();
+  for (let round = 0; round < rounds; round += 1) {
+    for (let position = 0; position < modes.length; position += 1) {
+      const mode = modes[(position + round) % modes.length] as Mode;
+      const figures = await measure(mode, round * 100 + position);
+      const total = totals.get(mode);
+      if (total === undefined) totals.set(mode, { ...figures });
+      else for (const key of Object.keys(figures) as Figure[]) total[key] += figures[key];
+    }
+  }
+  return totals;
+}
+
 const PROMPT_WORDS = `the model writes an article about data pipeline feature training inference retrieval context
 token prompt chat system user document chunk embedding vector search query answer author content engineer
 machine learning deep network neural layer weight sample generate write read clean split merge index filter

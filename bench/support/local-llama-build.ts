@@ -11,6 +11,7 @@ import { mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { defaultCacheDirectory, projectRoot } from "../../src/config/paths.js";
 import { nativeAddonBuilt } from "../../src/llm/llama-cpp/native/addon.js";
+import { ensureLlamaServer } from "./llama-server.js";
 
 const localBuilds = join(projectRoot, "node_modules", "node-llama-cpp", "llama", "localBuilds");
 
@@ -18,6 +19,21 @@ const localBuilds = join(projectRoot, "node_modules", "node-llama-cpp", "llama",
 export async function ensureServingBuilds(report: (message: string) => void): Promise<void> {
   await ensureLocalLlamaBuild(report);
   await ensureNativeAddon(report);
+}
+
+/**
+ * The builds of a suite that can run serve-llm beside llama-server (`--vs-llama-server`), and then
+ * the llama-server binary. Side by side, serve-llm runs llama.cpp built for this machine as
+ * llama-server is (npm run build:llama, once), unless `prebuilt` keeps node-llama-cpp's portable
+ * binaries; alone, it needs only the native loop.
+ */
+export async function ensureSideBySideBuilds(
+  options: { vsLlamaServer: boolean; prebuilt: boolean },
+  report: (message: string) => void,
+): Promise<string | undefined> {
+  if (options.vsLlamaServer && !options.prebuilt) await ensureServingBuilds(report);
+  else await ensureNativeAddon(report);
+  return options.vsLlamaServer ? await ensureLlamaServer({ report }) : undefined;
 }
 
 /**

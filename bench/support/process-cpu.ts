@@ -4,6 +4,7 @@
  * llama.cpp calls; llama-server: its HTTP threads and ggml's compute threads).
  */
 
+import { readFileSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ; 100 on Linux). */
@@ -12,7 +13,7 @@ const TICKS_PER_SECOND = 100;
 export type ThreadCpu = { name: string; cpuSeconds: number };
 export type CpuSnapshot = Map<number, ThreadCpu>;
 
-function parseStat(stat: string): { name: string; cpuSeconds: number } | undefined {
+function parseStat(stat: string): { name: string; cpuSeconds: number; childrenCpuSeconds: number } | undefined {
   const open = stat.indexOf("(");
   const close = stat.lastIndexOf(")");
   if (open === -1 || close === -1) return undefined;
@@ -21,11 +22,28 @@ function parseStat(stat: string): { name: string; cpuSeconds: number } | undefin
     .slice(close + 2)
     .trim()
     .split(/\s+/);
-  // After "pid (comm)": state is field 0; utime and stime are fields 11 and 12.
+  // After "pid (comm)": state is field 0; utime and stime are fields 11 and 12, and the reaped
+  // children's (cutime, cstime) 13 and 14.
   const userTicks = Number(fields[11]);
   const systemTicks = Number(fields[12]);
   if (!Number.isFinite(userTicks) || !Number.isFinite(systemTicks)) return undefined;
-  return { name, cpuSeconds: (userTicks + systemTicks) / TICKS_PER_SECOND };
+  const childrenTicks = Number(fields[13] ?? 0) + Number(fields[14] ?? 0);
+  return {
+    name,
+    cpuSeconds: (userTicks + systemTicks) / TICKS_PER_SECOND,
+    childrenCpuSeconds: childrenTicks / TICKS_PER_SECOND,
+  };
+}
+
+/**
+ * CPU seconds from a /proc stat file (`/proc/<pid>/stat`, or a thread's `/proc/<pid>/task/<tid>/stat`),
+ * read synchronously so the figures are those of this moment: its own (utime + stime) and its
+ * reaped children's.
+ */
+export function statCpuSeconds(path: string): { own: number; children: number } {
+  const parsed = parseStat(readFileSync(path, "utf8"));
+  if (parsed === undefined) throw new Error(`cannot read the CPU time in ${path}`);
+  return { own: parsed.cpuSeconds, children: parsed.childrenCpuSeconds };
 }
 
 /** CPU seconds (user + system, all threads) a process has spent so far. */

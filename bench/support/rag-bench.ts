@@ -1,4 +1,12 @@
-/** What the RAG service suites (rag, rag-overload, online-eval) share: the queries, flag reading, percentiles. */
+/**
+ * What the RAG suites (rag, rag-overload, online-eval, answer-cache, adapter-routing, …) share: the
+ * queries, the ingested corpus, flag reading, percentiles.
+ */
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { createEmbedder } from "../../src/embedding/index.js";
+import { ingest } from "../../src/ingestion/index.js";
+import { openVectorStore } from "../../src/vector-store/index.js";
 
 /** The queries the suites cycle through, in order. */
 export const RAG_BENCH_QUERIES: readonly string[] = [
@@ -21,4 +29,22 @@ export function percentile(values: readonly number[], fraction: number): number 
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((left, right) => left - right);
   return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] ?? Number.NaN;
+}
+
+/**
+ * The LLM Twin `articles` ingested with the static embedder into a LanceDB store under `directory`;
+ * `ingestMs` is the ingest's own time (not the store's opening or the embedder's loading).
+ */
+export async function ingestArticles(directory: string, articles: string) {
+  const storeUri = `lancedb:${join(directory, "store")}`;
+  const store = await openVectorStore(storeUri);
+  const embedder = await createEmbedder("static");
+  const started = performance.now();
+  const summary = await ingest({ source: articles, store, embedder });
+  return { storeUri, store, embedder, summary, ingestMs: performance.now() - started };
+}
+
+/** Disposes all of `resources` at once; a failure of one does not stop the others. */
+export async function disposeAll(...resources: AsyncDisposable[]): Promise<void> {
+  await Promise.allSettled(resources.map((resource) => resource[Symbol.asyncDispose]()));
 }
