@@ -12,19 +12,14 @@
  *    vocabulary only when it refuses it (the loop's counters); a grammar with token references
  *    (`<[id]>`, matched by id, not by text) is still followed.
  */
-import { getLlama, type Llama } from "node-llama-cpp";
+import type { Llama } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tinyModelPath } from "../../../gguf/index.js";
+import { loadTestLlama, tinyChatLoopOptions } from "../../../testing/native-loop.js";
 import { jsonSchemaToGbnf } from "../../grammar/json-schema-gbnf.js";
 import { toolCallsSchema } from "../../grammar/tool-call-grammar.js";
 import { createLlamaCppEngine, type EngineEvent, type EngineRequest, type LlamaCppEngine } from "../engine.js";
-import {
-  createNativeLoop,
-  loadedLibllamaPath,
-  type NativeGenerationLoop,
-  type NativeSamplingParams,
-  nativeAddonBuilt,
-} from "./addon.js";
+import { createNativeLoop, type NativeGenerationLoop, type NativeSamplingParams, nativeAddonBuilt } from "./addon.js";
 
 const OBJECT = {
   type: "object",
@@ -196,16 +191,14 @@ describe.skipIf(!nativeAddonBuilt())("grammar sampling in the native loop", () =
   let llama: Llama;
   let loop: NativeGenerationLoop;
   beforeAll(async () => {
-    llama = await getLlama({ gpu: false, build: "never", logLevel: "error" as never });
-    loop = await createNativeLoop({
-      libraryPath: loadedLibllamaPath(),
-      modelPath: await tinyModelPath("chat"),
-      contextSize: 256,
-      sequences: 3,
-      batchSize: 64,
-      threads: 1,
-      flashAttention: "auto",
-    });
+    llama = await loadTestLlama();
+    loop = await createNativeLoop(
+      await tinyChatLoopOptions({
+        contextSize: 256,
+        sequences: 3,
+        batchSize: 64,
+      }),
+    );
   });
   afterAll(async () => {
     loop?.dispose();
