@@ -272,7 +272,6 @@ export async function streamTgi(
         held = { id: event.id, text: event.text, logprob: event.logprob, special: event.special };
         heldTop = topTokens(event);
       } else if (event.type === "done") {
-        const generatedText = parsed.returnFullText ? parsed.inputs + event.generatedText : event.generatedText;
         const details = parsed.details
           ? {
               finish_reason: TGI_FINISH_REASON[event.finishReason],
@@ -283,7 +282,7 @@ export async function streamTgi(
           : null;
         const last = held ?? { id: 0, text: "", logprob: null, special: true };
         if (held === undefined) heldTop = [];
-        await sse.send(tokenEvent(last, { generatedText, details }));
+        await sse.send(tokenEvent(last, { generatedText: generatedText(parsed, event), details }));
         held = undefined;
       }
       next = await run.next();
