@@ -4,7 +4,12 @@
  */
 import { getLlama, type Llama } from "node-llama-cpp";
 import { tinyModelPath } from "../gguf/index.js";
-import { loadedLibllamaPath, type NativeLoopOptions } from "../llm/llama-cpp/native/addon.js";
+import {
+  loadedLibllamaPath,
+  type NativeGenerationLoop,
+  type NativeLoopOptions,
+  type NativeSamplingParams,
+} from "../llm/llama-cpp/native/addon.js";
 
 /** The runtime the loop's library comes from: load it before opening a loop, dispose it after. */
 export function loadTestLlama(): Promise<Llama> {
@@ -22,4 +27,23 @@ export async function tinyChatLoopOptions(
     flashAttention: "auto",
     ...options,
   };
+}
+
+/** A job's tokens and how it ended ("length", "cancelled", "error"…, with the error's message). */
+export type LoopOutcome = { tokens: number[]; done: string | undefined; error: string | undefined };
+
+/** Starts a job on the loop and resolves when it ends (never rejects: the outcome says how). */
+export function runLoopJob(
+  loop: NativeGenerationLoop,
+  slot: number,
+  prompt: readonly number[],
+  params: NativeSamplingParams,
+): Promise<LoopOutcome> {
+  return new Promise((resolve) => {
+    const tokens: number[] = [];
+    loop.start(slot, Uint32Array.from(prompt), params, (token, _logprob, done, error) => {
+      if (token !== undefined) tokens.push(token);
+      if (done !== undefined) resolve({ tokens, done, error });
+    });
+  });
 }

@@ -4,7 +4,7 @@
  */
 import type { Llama } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadTestLlama, tinyChatLoopOptions } from "../../../testing/native-loop.js";
+import { type LoopOutcome, loadTestLlama, runLoopJob, tinyChatLoopOptions } from "../../../testing/native-loop.js";
 import { createNativeLoop, loadedLibllamaPath, type NativeGenerationLoop, nativeAddonBuilt } from "./addon.js";
 
 describe("loadedLibllamaPath", () => {
@@ -19,17 +19,9 @@ describe("loadedLibllamaPath", () => {
   });
 });
 
-type Outcome = { tokens: number[]; done: string | undefined; error: string | undefined };
-
-function run(loop: NativeGenerationLoop, slot: number, prompt: number[], maxTokens: number): Promise<Outcome> {
+function run(loop: NativeGenerationLoop, slot: number, prompt: number[], maxTokens: number): Promise<LoopOutcome> {
   // ignore_eos: random weights may otherwise end early; these tests need the lengths.
-  return new Promise((resolve) => {
-    const tokens: number[] = [];
-    loop.start(slot, Uint32Array.from(prompt), { maxTokens, ignoreEos: true }, (token, _logprob, done, error) => {
-      if (token !== undefined) tokens.push(token);
-      if (done !== undefined) resolve({ tokens, done, error });
-    });
-  });
+  return runLoopJob(loop, slot, prompt, { maxTokens, ignoreEos: true });
 }
 
 describe.skipIf(!nativeAddonBuilt())("the native generation loop", () => {

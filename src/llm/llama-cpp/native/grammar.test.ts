@@ -16,11 +16,11 @@ import type { Llama } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tinyModelPath } from "../../../gguf/index.js";
 import { type EngineOutput, runToEnd } from "../../../testing/engine-output.js";
-import { loadTestLlama, tinyChatLoopOptions } from "../../../testing/native-loop.js";
+import { loadTestLlama, runLoopJob, tinyChatLoopOptions } from "../../../testing/native-loop.js";
 import { jsonSchemaToGbnf } from "../../grammar/json-schema-gbnf.js";
 import { toolCallsSchema } from "../../grammar/tool-call-grammar.js";
 import { createLlamaCppEngine, type EngineRequest, type LlamaCppEngine } from "../engine.js";
-import { createNativeLoop, type NativeGenerationLoop, type NativeSamplingParams, nativeAddonBuilt } from "./addon.js";
+import { createNativeLoop, type NativeGenerationLoop, nativeAddonBuilt } from "./addon.js";
 
 const OBJECT = {
   type: "object",
@@ -159,23 +159,6 @@ describe.skipIf(!nativeAddonBuilt())("grammar-constrained sampling on the native
   });
 });
 
-type LoopOutcome = { tokens: number[]; done: string | undefined; error: string | undefined };
-
-function runLoop(
-  loop: NativeGenerationLoop,
-  slot: number,
-  prompt: number[],
-  params: NativeSamplingParams,
-): Promise<LoopOutcome> {
-  return new Promise((resolve) => {
-    const tokens: number[] = [];
-    loop.start(slot, Uint32Array.from(prompt), params, (token, _logprob, done, error) => {
-      if (token !== undefined) tokens.push(token);
-      if (done !== undefined) resolve({ tokens, done, error });
-    });
-  });
-}
-
 describe.skipIf(!nativeAddonBuilt())("grammar sampling in the native loop", () => {
   let llama: Llama;
   let loop: NativeGenerationLoop;
@@ -202,7 +185,7 @@ describe.skipIf(!nativeAddonBuilt())("grammar sampling in the native loop", () =
         [1, 300, 301, 302],
         [1, 310, 311],
         [1, 320, 321, 322, 323],
-      ].map((prompt, slot) => runLoop(loop, slot, prompt, { maxTokens: 40, grammar, cachePrompt: false })),
+      ].map((prompt, slot) => runLoopJob(loop, slot, prompt, { maxTokens: 40, grammar, cachePrompt: false })),
     );
     for (const outcome of outcomes) expect(outcome.done).not.toBe("error");
     const after = loop.stats();
@@ -216,7 +199,7 @@ describe.skipIf(!nativeAddonBuilt())("grammar sampling in the native loop", () =
 
   it("follows a grammar with a token reference, matched by id", async () => {
     // 400: a word of the generated vocabulary (its text starts with a space, as the space token's does).
-    const outcome = await runLoop(loop, 0, [1, 330, 331], {
+    const outcome = await runLoopJob(loop, 0, [1, 330, 331], {
       maxTokens: 8,
       grammar: 'root ::= "x" <[400]> "y"',
       cachePrompt: false,
