@@ -5,7 +5,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { AppError } from "../../errors/index.js";
-import { checkChoices, type EngineEvent, type LlamaCppEngine, runChoices } from "../../llm/llama-cpp/index.js";
+import {
+  checkChoices,
+  choiceLimit,
+  type EngineEvent,
+  type LlamaCppEngine,
+  runChoices,
+} from "../../llm/llama-cpp/index.js";
 import type { FinishReason } from "../../llm/port.js";
 import { clientDisconnectSignal, startSse } from "../client-connection.js";
 import type { EmbeddingHolder } from "../embedding-holder.js";
@@ -62,7 +68,7 @@ export function registerTgiRoutes(app: FastifyInstance, options: TgiRouteOptions
       model_device_type: "cpu",
       model_pipeline_tag: "text-generation",
       max_concurrent_requests: engine.info.maxConcurrentRequests,
-      max_best_of: Math.min(engine.info.maxChoices, engine.info.parallel),
+      max_best_of: choiceLimit(engine),
       max_stop_sequences: MAX_STOP_SEQUENCES,
       max_input_tokens: engine.limits.maxInputTokens,
       max_input_length: engine.limits.maxInputTokens,
@@ -272,7 +278,6 @@ export async function streamTgi(
         held = { id: event.id, text: event.text, logprob: event.logprob, special: event.special };
         heldTop = topTokens(event);
       } else if (event.type === "done") {
-        const generatedText = parsed.returnFullText ? parsed.inputs + event.generatedText : event.generatedText;
         const details = parsed.details
           ? {
               finish_reason: TGI_FINISH_REASON[event.finishReason],
@@ -283,7 +288,7 @@ export async function streamTgi(
           : null;
         const last = held ?? { id: 0, text: "", logprob: null, special: true };
         if (held === undefined) heldTop = [];
-        await sse.send(tokenEvent(last, { generatedText, details }));
+        await sse.send(tokenEvent(last, { generatedText: generatedText(parsed, event), details }));
         held = undefined;
       }
       next = await run.next();

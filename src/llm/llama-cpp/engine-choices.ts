@@ -13,11 +13,16 @@ export type ChoiceEvent = { choice: number; event: EngineEvent };
 type Step = { choice: number; result: IteratorResult<EngineEvent, void> };
 
 /**
- * Refuses `n` beyond the server's --max-n or its parallel sequences (each choice holds one for the
- * whole request; more would wait for one another). `field` names the request field at fault.
+ * Most choices one request may ask for: the server's --max-n, at most its parallel sequences (each
+ * choice holds one for the whole request; more would wait for one another).
  */
+export function choiceLimit(engine: LlamaCppEngine): number {
+  return Math.min(engine.info.maxChoices, engine.info.parallel);
+}
+
+/** Refuses `n` beyond choiceLimit(engine). `field` names the request field at fault. */
 export function checkChoices(engine: LlamaCppEngine, n: number, field: string): void {
-  const limit = Math.min(engine.info.maxChoices, engine.info.parallel);
+  const limit = choiceLimit(engine);
   if (n <= limit) return;
   const bound =
     engine.info.maxChoices <= engine.info.parallel

@@ -12,7 +12,7 @@ export {
   type LlamaCppEngine,
   type LlamaCppEngineOptions,
 } from "./engine.js";
-export { type ChoiceEvent, checkChoices, runChoices } from "./engine-choices.js";
+export { type ChoiceEvent, checkChoices, choiceLimit, runChoices } from "./engine-choices.js";
 export { MAX_TOP_LOGPROBS, type TopToken } from "./engine-types.js";
 export { createLlamaCppLanguageModel, type LlamaCppLanguageModel, languageModelFromEngine } from "./language-model.js";
 export { checkTokenLimits, type TokenLimits } from "./limits.js";

@@ -8,27 +8,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tinyModelPath } from "../../gguf/index.js";
-import { createLlamaCppEngine, type EngineEvent, type EngineRequest, type LlamaCppEngine } from "./engine.js";
+import { type EngineOutput, runToEnd } from "../../testing/engine-output.js";
+import { createLlamaCppEngine, type EngineRequest, type LlamaCppEngine } from "./engine.js";
 import { GRAMMAR_DEAD_END_MESSAGE } from "./sampling-guard.js";
 
-type Output = { tokens: number[]; text: string; reason: string };
-
-async function generate(
+function generate(
   engine: LlamaCppEngine,
   prompt: string,
   parameters: EngineRequest["parameters"],
-): Promise<Output> {
-  const events: EngineEvent[] = [];
-  for await (const event of engine.run({ input: { prompt }, parameters: { maxNewTokens: 24, ...parameters } })) {
-    events.push(event);
-  }
-  const done = events.at(-1);
-  if (done?.type !== "done") throw new Error("no done event");
-  return {
-    tokens: events.flatMap((event) => (event.type === "token" ? [event.id] : [])),
-    text: done.generatedText,
-    reason: done.finishReason,
-  };
+): Promise<EngineOutput> {
+  return runToEnd(engine, { input: { prompt }, parameters: { maxNewTokens: 24, ...parameters } });
 }
 
 const BAN_QUOTE = { jsonSchema: { enum: ["x"] }, logitBias: { 263: -100, 39: -100 } };

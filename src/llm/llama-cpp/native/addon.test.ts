@@ -2,9 +2,9 @@
  * The native loop's own contract, below the engine: what start() refuses synchronously, events of
  * a cancelled job, idempotent dispose, and finding the libllama node-llama-cpp loaded.
  */
-import { getLlama, type Llama } from "node-llama-cpp";
+import type { Llama } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tinyModelPath } from "../../../gguf/index.js";
+import { type LoopOutcome, loadTestLlama, runLoopJob, tinyChatLoopOptions } from "../../../testing/native-loop.js";
 import { createNativeLoop, loadedLibllamaPath, type NativeGenerationLoop, nativeAddonBuilt } from "./addon.js";
 
 describe("loadedLibllamaPath", () => {
@@ -19,17 +19,9 @@ describe("loadedLibllamaPath", () => {
   });
 });
 
-type Outcome = { tokens: number[]; done: string | undefined; error: string | undefined };
-
-function run(loop: NativeGenerationLoop, slot: number, prompt: number[], maxTokens: number): Promise<Outcome> {
+function run(loop: NativeGenerationLoop, slot: number, prompt: number[], maxTokens: number): Promise<LoopOutcome> {
   // ignore_eos: random weights may otherwise end early; these tests need the lengths.
-  return new Promise((resolve) => {
-    const tokens: number[] = [];
-    loop.start(slot, Uint32Array.from(prompt), { maxTokens, ignoreEos: true }, (token, _logprob, done, error) => {
-      if (token !== undefined) tokens.push(token);
-      if (done !== undefined) resolve({ tokens, done, error });
-    });
-  });
+  return runLoopJob(loop, slot, prompt, { maxTokens, ignoreEos: true });
 }
 
 describe.skipIf(!nativeAddonBuilt())("the native generation loop", () => {
@@ -37,17 +29,15 @@ describe.skipIf(!nativeAddonBuilt())("the native generation loop", () => {
   let loop: NativeGenerationLoop;
   beforeAll(async () => {
     // node-llama-cpp loads (and initialises) llama.cpp; the loop uses that same library.
-    llama = await getLlama({ gpu: false, build: "never", logLevel: "error" as never });
-    loop = await createNativeLoop({
-      libraryPath: loadedLibllamaPath(),
-      modelPath: await tinyModelPath("chat"),
-      // Not a multiple of llama.cpp's padding (256): the requested size must be the limit.
-      contextSize: 200,
-      sequences: 2,
-      batchSize: 16,
-      threads: 1,
-      flashAttention: "auto",
-    });
+    llama = await loadTestLlama();
+    loop = await createNativeLoop(
+      await tinyChatLoopOptions({
+        // Not a multiple of llama.cpp's padding (256): the requested size must be the limit.
+        contextSize: 200,
+        sequences: 2,
+        batchSize: 16,
+      }),
+    );
   });
   afterAll(async () => {
     loop?.dispose();
@@ -141,15 +131,7 @@ describe.skipIf(!nativeAddonBuilt())("the native generation loop", () => {
   it("reports load progress up to 1; disposes once; later starts are refused", async () => {
     const progress: number[] = [];
     const other = await createNativeLoop(
-      {
-        libraryPath: loadedLibllamaPath(),
-        modelPath: await tinyModelPath("chat"),
-        contextSize: 128,
-        sequences: 1,
-        batchSize: 16,
-        threads: 1,
-        flashAttention: "off",
-      },
+      await tinyChatLoopOptions({ contextSize: 128, sequences: 1, batchSize: 16, flashAttention: "off" }),
       { onProgress: (fraction) => progress.push(fraction) },
     );
     expect(progress.at(-1)).toBe(1);
@@ -163,34 +145,23 @@ describe.skipIf(!nativeAddonBuilt())("the native generation loop", () => {
   it("cancels loading when disposed during the load and never reports success", async () => {
     for (let round = 0; round < 5; round += 1) {
       const controller = new AbortController();
-      const loading = createNativeLoop(
-        {
-          libraryPath: loadedLibllamaPath(),
-          modelPath: await tinyModelPath("chat"),
-          contextSize: 128,
-          sequences: 1,
-          batchSize: 16,
-          threads: 1,
-          flashAttention: "auto",
-        },
-        { signal: controller.signal },
-      );
+      const loading = createNativeLoop(await tinyChatLoopOptions({ contextSize: 128, sequences: 1, batchSize: 16 }), {
+        signal: controller.signal,
+      });
       controller.abort();
       await expect(loading).rejects.toMatchObject({ code: "aborted" });
     }
   });
 
   it("bounds the deliveries waiting for JavaScript without losing events or deadlocking dispose", async () => {
-    const bounded = await createNativeLoop({
-      libraryPath: loadedLibllamaPath(),
-      modelPath: await tinyModelPath("chat"),
-      contextSize: 256,
-      sequences: 2,
-      batchSize: 16,
-      threads: 1,
-      flashAttention: "auto",
-      maxPendingDeliveries: 1,
-    });
+    const bounded = await createNativeLoop(
+      await tinyChatLoopOptions({
+        contextSize: 256,
+        sequences: 2,
+        batchSize: 16,
+        maxPendingDeliveries: 1,
+      }),
+    );
     try {
       const outcomes = await Promise.all([run(bounded, 0, [1, 2, 3], 40), run(bounded, 1, [1, 4], 40)]);
       expect(outcomes.map((outcome) => outcome.tokens.length)).toEqual([40, 40]);
@@ -209,15 +180,13 @@ describe.skipIf(!nativeAddonBuilt())("the native generation loop", () => {
   });
 
   it("raises a batch smaller than the sequences (llama.cpp needs one output per sequence)", async () => {
-    const tight = await createNativeLoop({
-      libraryPath: loadedLibllamaPath(),
-      modelPath: await tinyModelPath("chat"),
-      contextSize: 128,
-      sequences: 3,
-      batchSize: 1,
-      threads: 1,
-      flashAttention: "auto",
-    });
+    const tight = await createNativeLoop(
+      await tinyChatLoopOptions({
+        contextSize: 128,
+        sequences: 3,
+        batchSize: 1,
+      }),
+    );
     try {
       const order: number[] = [];
       const jobs = [0, 1, 2].map(

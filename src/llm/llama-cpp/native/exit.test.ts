@@ -8,9 +8,10 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { getLlama, type Llama } from "node-llama-cpp";
+import type { Llama } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tinyModelPath } from "../../../gguf/index.js";
+import { loadTestLlama } from "../../../testing/native-loop.js";
 import { loadedLibllamaPath, nativeAddonBuilt, nativeAddonPath } from "./addon.js";
 
 const ROUNDS = Number(process.env.LLM_TWIN_EXIT_TEST_ROUNDS ?? 3);
@@ -37,7 +38,7 @@ describe.skipIf(!nativeAddonBuilt())("exiting while the native loop decodes", ()
   let llama: Llama;
   let args: string[];
   beforeAll(async () => {
-    llama = await getLlama({ gpu: false, build: "never", logLevel: "error" as never });
+    llama = await loadTestLlama();
     args = [nativeAddonPath(), loadedLibllamaPath(), await tinyModelPath("chat")];
   });
   afterAll(async () => {

@@ -12,19 +12,15 @@
  *    vocabulary only when it refuses it (the loop's counters); a grammar with token references
  *    (`<[id]>`, matched by id, not by text) is still followed.
  */
-import { getLlama, type Llama } from "node-llama-cpp";
+import type { Llama } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tinyModelPath } from "../../../gguf/index.js";
+import { type EngineOutput, runToEnd } from "../../../testing/engine-output.js";
+import { loadTestLlama, runLoopJob, tinyChatLoopOptions } from "../../../testing/native-loop.js";
 import { jsonSchemaToGbnf } from "../../grammar/json-schema-gbnf.js";
 import { toolCallsSchema } from "../../grammar/tool-call-grammar.js";
-import { createLlamaCppEngine, type EngineEvent, type EngineRequest, type LlamaCppEngine } from "../engine.js";
-import {
-  createNativeLoop,
-  loadedLibllamaPath,
-  type NativeGenerationLoop,
-  type NativeSamplingParams,
-  nativeAddonBuilt,
-} from "./addon.js";
+import { createLlamaCppEngine, type EngineRequest, type LlamaCppEngine } from "../engine.js";
+import { createNativeLoop, type NativeGenerationLoop, nativeAddonBuilt } from "./addon.js";
 
 const OBJECT = {
   type: "object",
@@ -87,24 +83,12 @@ const SAMPLED_CASES: Case[] = [
   { prompt: "Pick one", parameters: { jsonSchema: ENUMS, temperature: 1.5, seed: 14, repetitionPenalty: 1.2 } },
 ];
 
-type Output = { tokens: number[]; text: string; reason: string };
-
-async function generate(engine: LlamaCppEngine, { prompt, parameters }: Case): Promise<Output> {
-  const events: EngineEvent[] = [];
-  for await (const event of engine.run({ input: { prompt }, parameters: { maxNewTokens: 64, ...parameters } })) {
-    events.push(event);
-  }
-  const done = events.at(-1);
-  if (done?.type !== "done") throw new Error("no done event");
-  return {
-    tokens: events.flatMap((event) => (event.type === "token" ? [event.id] : [])),
-    text: done.generatedText,
-    reason: done.finishReason,
-  };
+function generate(engine: LlamaCppEngine, { prompt, parameters }: Case): Promise<EngineOutput> {
+  return runToEnd(engine, { input: { prompt }, parameters: { maxNewTokens: 64, ...parameters } });
 }
 
 /** Finished documents parse (the grammar allows newlines after the document). */
-function expectDocuments(outputs: Output[]): void {
+function expectDocuments(outputs: EngineOutput[]): void {
   for (const output of outputs) {
     if (output.reason === "length") continue;
     expect(() => JSON.parse(output.text)).not.toThrow();
@@ -126,11 +110,11 @@ describe.skipIf(!nativeAddonBuilt())("grammar-constrained sampling on the native
   });
 
   it("greedy: each request decoded together with others writes what it writes alone on node-llama-cpp", async () => {
-    const alone: Output[] = [];
+    const alone: EngineOutput[] = [];
     for (const request of GREEDY_CASES) alone.push(await generate(reference, request));
     expectDocuments(alone);
     expect(alone.filter((output) => output.reason !== "length").length).toBeGreaterThan(0);
-    const together: Output[] = [];
+    const together: EngineOutput[] = [];
     for (let first = 0; first < GREEDY_CASES.length; first += PARALLEL) {
       const batch = GREEDY_CASES.slice(first, first + PARALLEL);
       together.push(...(await Promise.all(batch.map((request) => generate(native, request)))));
@@ -138,12 +122,12 @@ describe.skipIf(!nativeAddonBuilt())("grammar-constrained sampling on the native
     expect(together.map((output) => output.tokens)).toEqual(alone.map((output) => output.tokens));
     // The other batching: each request with three different ones.
     const order = [1, 4, 6, 3, 0, 7, 2, 5];
-    const reordered: Output[] = new Array(GREEDY_CASES.length);
+    const reordered: EngineOutput[] = new Array(GREEDY_CASES.length);
     for (let first = 0; first < order.length; first += PARALLEL) {
       const indexes = order.slice(first, first + PARALLEL);
       const outputs = await Promise.all(indexes.map((index) => generate(native, GREEDY_CASES[index] as Case)));
       indexes.forEach((index, position) => {
-        reordered[index] = outputs[position] as Output;
+        reordered[index] = outputs[position] as EngineOutput;
       });
     }
     expect(reordered.map((output) => output.tokens)).toEqual(alone.map((output) => output.tokens));
@@ -167,7 +151,7 @@ describe.skipIf(!nativeAddonBuilt())("grammar-constrained sampling on the native
   it("seeded sampling: the same tokens in flight in any order and alone; finished documents parse", async () => {
     const together = await Promise.all(SAMPLED_CASES.map((request) => generate(native, request)));
     const reversed = await Promise.all([...SAMPLED_CASES].reverse().map((request) => generate(native, request)));
-    const alone: Output[] = [];
+    const alone: EngineOutput[] = [];
     for (const request of SAMPLED_CASES) alone.push(await generate(native, request));
     expect(reversed.reverse().map((output) => output.tokens)).toEqual(together.map((output) => output.tokens));
     expect(alone.map((output) => output.tokens)).toEqual(together.map((output) => output.tokens));
@@ -175,37 +159,18 @@ describe.skipIf(!nativeAddonBuilt())("grammar-constrained sampling on the native
   });
 });
 
-type LoopOutcome = { tokens: number[]; done: string | undefined; error: string | undefined };
-
-function runLoop(
-  loop: NativeGenerationLoop,
-  slot: number,
-  prompt: number[],
-  params: NativeSamplingParams,
-): Promise<LoopOutcome> {
-  return new Promise((resolve) => {
-    const tokens: number[] = [];
-    loop.start(slot, Uint32Array.from(prompt), params, (token, _logprob, done, error) => {
-      if (token !== undefined) tokens.push(token);
-      if (done !== undefined) resolve({ tokens, done, error });
-    });
-  });
-}
-
 describe.skipIf(!nativeAddonBuilt())("grammar sampling in the native loop", () => {
   let llama: Llama;
   let loop: NativeGenerationLoop;
   beforeAll(async () => {
-    llama = await getLlama({ gpu: false, build: "never", logLevel: "error" as never });
-    loop = await createNativeLoop({
-      libraryPath: loadedLibllamaPath(),
-      modelPath: await tinyModelPath("chat"),
-      contextSize: 256,
-      sequences: 3,
-      batchSize: 64,
-      threads: 1,
-      flashAttention: "auto",
-    });
+    llama = await loadTestLlama();
+    loop = await createNativeLoop(
+      await tinyChatLoopOptions({
+        contextSize: 256,
+        sequences: 3,
+        batchSize: 64,
+      }),
+    );
   });
   afterAll(async () => {
     loop?.dispose();
@@ -220,7 +185,7 @@ describe.skipIf(!nativeAddonBuilt())("grammar sampling in the native loop", () =
         [1, 300, 301, 302],
         [1, 310, 311],
         [1, 320, 321, 322, 323],
-      ].map((prompt, slot) => runLoop(loop, slot, prompt, { maxTokens: 40, grammar, cachePrompt: false })),
+      ].map((prompt, slot) => runLoopJob(loop, slot, prompt, { maxTokens: 40, grammar, cachePrompt: false })),
     );
     for (const outcome of outcomes) expect(outcome.done).not.toBe("error");
     const after = loop.stats();
@@ -234,7 +199,7 @@ describe.skipIf(!nativeAddonBuilt())("grammar sampling in the native loop", () =
 
   it("follows a grammar with a token reference, matched by id", async () => {
     // 400: a word of the generated vocabulary (its text starts with a space, as the space token's does).
-    const outcome = await runLoop(loop, 0, [1, 330, 331], {
+    const outcome = await runLoopJob(loop, 0, [1, 330, 331], {
       maxTokens: 8,
       grammar: 'root ::= "x" <[400]> "y"',
       cachePrompt: false,

@@ -9,16 +9,11 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { getLlama, type Llama } from "node-llama-cpp";
+import type { Llama } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateLora, TINY_MODEL_PRESETS, tinyModelPath } from "../../../gguf/index.js";
-import {
-  createNativeLoop,
-  loadedLibllamaPath,
-  type NativeGenerationLoop,
-  type NativeSamplingParams,
-  nativeAddonBuilt,
-} from "./addon.js";
+import { generateLora, TINY_MODEL_PRESETS } from "../../../gguf/index.js";
+import { loadTestLlama, tinyChatLoopOptions } from "../../../testing/native-loop.js";
+import { createNativeLoop, type NativeGenerationLoop, type NativeSamplingParams, nativeAddonBuilt } from "./addon.js";
 
 function greedy(
   loop: NativeGenerationLoop,
@@ -68,17 +63,9 @@ describe.skipIf(!nativeAddonBuilt())("LoRA adapters in the native loop", () => {
   let directory: string;
   let loop: NativeGenerationLoop;
   let adapterPath: string;
-  const options = async () => ({
-    libraryPath: loadedLibllamaPath(),
-    modelPath: await tinyModelPath("chat"),
-    contextSize: 128,
-    sequences: 2,
-    batchSize: 32,
-    threads: 1,
-    flashAttention: "auto" as const,
-  });
+  const options = () => tinyChatLoopOptions({ contextSize: 128, sequences: 2, batchSize: 32 });
   beforeAll(async () => {
-    llama = await getLlama({ gpu: false, build: "never", logLevel: "error" as never });
+    llama = await loadTestLlama();
     directory = await mkdtemp(path.join(tmpdir(), "llm-twin-lora-"));
     adapterPath = path.join(directory, "style.gguf");
     await generateLora(adapterPath, { base: TINY_MODEL_PRESETS.chat, rank: 4, alpha: 4, seed: 7 });
@@ -143,25 +130,24 @@ describe.skipIf(!nativeAddonBuilt())("LoRA adapters decoded at once in several c
   const loops: NativeGenerationLoop[] = [];
   let loras: Array<{ path: string; scale: number }>;
   const open = async (contexts: number, threads = 1): Promise<NativeGenerationLoop> => {
-    const loop = await createNativeLoop({
-      libraryPath: loadedLibllamaPath(),
-      modelPath: await tinyModelPath("chat"),
-      contextSize: 256,
-      sequences: 3,
-      batchSize: 64,
-      // With 1 thread the contexts decode in turns within a step; with 2, two decode at once.
-      threads,
-      flashAttention: "auto",
-      loras,
-      contexts,
-      // The loop waits for each delivery: it runs at most one step ahead of what the test counts.
-      maxPendingDeliveries: 1,
-    });
+    const loop = await createNativeLoop(
+      await tinyChatLoopOptions({
+        contextSize: 256,
+        sequences: 3,
+        batchSize: 64,
+        // With 1 thread the contexts decode in turns within a step; with 2, two decode at once.
+        threads,
+        loras,
+        contexts,
+        // The loop waits for each delivery: it runs at most one step ahead of what the test counts.
+        maxPendingDeliveries: 1,
+      }),
+    );
     loops.push(loop);
     return loop;
   };
   beforeAll(async () => {
-    llama = await getLlama({ gpu: false, build: "never", logLevel: "error" as never });
+    llama = await loadTestLlama();
     directory = await mkdtemp(path.join(tmpdir(), "llm-twin-lora-contexts-"));
     loras = [];
     for (const seed of [7, 9]) {

@@ -4,16 +4,10 @@
  * distribution that sums to 1 over the whole vocabulary), and a job sharing a sibling's prompt KV
  * (n > 1) generating exactly what it generates alone.
  */
-import { getLlama, type Llama } from "node-llama-cpp";
+import type { Llama } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tinyModelPath } from "../../../gguf/index.js";
-import {
-  createNativeLoop,
-  loadedLibllamaPath,
-  type NativeGenerationLoop,
-  type NativeSamplingParams,
-  nativeAddonBuilt,
-} from "./addon.js";
+import { loadTestLlama, tinyChatLoopOptions } from "../../../testing/native-loop.js";
+import { createNativeLoop, type NativeGenerationLoop, type NativeSamplingParams, nativeAddonBuilt } from "./addon.js";
 
 const VOCABULARY = 512;
 const SEQUENCES = 4;
@@ -67,16 +61,14 @@ describe.skipIf(!nativeAddonBuilt())("token probabilities in the native loop", (
   let llama: Llama;
   let loop: NativeGenerationLoop;
   beforeAll(async () => {
-    llama = await getLlama({ gpu: false, build: "never", logLevel: "error" as never });
-    loop = await createNativeLoop({
-      libraryPath: loadedLibllamaPath(),
-      modelPath: await tinyModelPath("chat"),
-      contextSize: 128,
-      sequences: SEQUENCES,
-      batchSize: 64,
-      threads: 1,
-      flashAttention: "auto",
-    });
+    llama = await loadTestLlama();
+    loop = await createNativeLoop(
+      await tinyChatLoopOptions({
+        contextSize: 128,
+        sequences: SEQUENCES,
+        batchSize: 64,
+      }),
+    );
   });
   afterAll(async () => {
     loop?.dispose();
