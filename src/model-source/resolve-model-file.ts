@@ -85,13 +85,8 @@ export async function resolveModelSource(
 ): Promise<ResolvedModelSource> {
   if (source.trim().startsWith(REGISTRY_PREFIX)) {
     const { defaultRegistryLocation, resolveRegistryReference } = await import("../models-registry/open.js");
-    const registry =
-      options.registry ??
-      (options.cacheDir === undefined || (process.env.LLM_TWIN_REGISTRY ?? "") !== ""
-        ? defaultRegistryLocation()
-        : join(options.cacheDir, "registry"));
     const resolved = await resolveRegistryReference(source.trim(), {
-      registry,
+      registry: options.registry ?? defaultRegistryLocation(process.env, options.cacheDir),
       ...(options.cacheDir === undefined ? {} : { cacheDirectory: options.cacheDir }),
     });
     await assertGgufFile(resolved.path);
