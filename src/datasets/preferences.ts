@@ -10,8 +10,9 @@
  * normalising case, punctuation and spaces): `chosen_source: "liked_answer"`; when none exists, the
  * author's own text the disliked request retrieved first: `chosen_source: "author_source"`.
  */
+import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { AppError } from "../errors/index.js";
 import { canonicalJson, sha256Hex } from "../preprocessing/index.js";
@@ -72,12 +73,16 @@ function firstSourceText(line: TraceLine): string | undefined {
 
 export async function readFeedbackTraces(
   file: string,
-): Promise<{ samples: TraceSample[]; lines: number; malformed: number }> {
+): Promise<{ samples: TraceSample[]; lines: number; malformed: number; sha256: string }> {
   const byId = new Map<string, TraceSample>();
   const ratings = new Map<string, Rating>();
   let lines = 0;
   let malformed = 0;
-  const reader = createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY });
+  // The file's sha256 (recorded in the manifest) is hashed from the bytes read here: one read, not two.
+  const input = createReadStream(file);
+  const hash = createHash("sha256");
+  input.on("data", (chunk) => hash.update(chunk));
+  const reader = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
   for await (const text of reader) {
     if (text.trim() === "") continue;
     lines++;
@@ -116,7 +121,7 @@ export async function readFeedbackTraces(
     const sample = byId.get(id);
     if (sample !== undefined) sample.rating = rating;
   }
-  return { samples: [...byId.values()], lines, malformed };
+  return { samples: [...byId.values()], lines, malformed, sha256: hash.digest("hex") };
 }
 
 /**
@@ -235,10 +240,7 @@ export async function generatePreferenceDataset(
         "bad_request",
         `--traces ${options.tracesFile} is a folder: give the trace log file (JSON Lines, written by serve-rag --trace-file)`,
       );
-    fromFile = {
-      ...(await readFeedbackTraces(options.tracesFile)),
-      sha256: sha256Hex(await readFile(options.tracesFile)),
-    };
+    fromFile = await readFeedbackTraces(options.tracesFile);
     // Not one line is a trace or a rating: the wrong file, not an empty dataset.
     if (fromFile.lines > 0 && fromFile.malformed === fromFile.lines)
       throw new AppError(

@@ -14,6 +14,7 @@ import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { defaultCacheDirectory } from "../config/paths.js";
 import { AppError } from "../errors/app-error.js";
+import { REGISTRY_SCHEME } from "../models-registry/reference.js";
 import type { ModelEntry } from "../models-registry/types.js";
 import { type DownloadOptions, type DownloadProgress, downloadFile } from "./download.js";
 import { assertGgufFile } from "./gguf-magic.js";
@@ -83,15 +84,10 @@ export async function resolveModelSource(
   source: string,
   options: ResolveModelFileOptions = {},
 ): Promise<ResolvedModelSource> {
-  if (source.trim().startsWith(REGISTRY_PREFIX)) {
+  if (source.trim().startsWith(REGISTRY_SCHEME)) {
     const { defaultRegistryLocation, resolveRegistryReference } = await import("../models-registry/open.js");
-    const registry =
-      options.registry ??
-      (options.cacheDir === undefined || (process.env.LLM_TWIN_REGISTRY ?? "") !== ""
-        ? defaultRegistryLocation()
-        : join(options.cacheDir, "registry"));
     const resolved = await resolveRegistryReference(source.trim(), {
-      registry,
+      registry: options.registry ?? defaultRegistryLocation(process.env, options.cacheDir),
       ...(options.cacheDir === undefined ? {} : { cacheDirectory: options.cacheDir }),
     });
     await assertGgufFile(resolved.path);
@@ -100,10 +96,8 @@ export async function resolveModelSource(
   return { path: await resolveModelFile(source, options) };
 }
 
-const REGISTRY_PREFIX = "registry:";
-
 export async function resolveModelFile(source: string, options: ResolveModelFileOptions = {}): Promise<string> {
-  if (source.trim().startsWith(REGISTRY_PREFIX)) return (await resolveModelSource(source, options)).path;
+  if (source.trim().startsWith(REGISTRY_SCHEME)) return (await resolveModelSource(source, options)).path;
   const parsed = parseModelSource(source, options.baseDirectory);
   if (parsed.kind === "file") {
     await assertGgufFile(parsed.path);

@@ -16,12 +16,12 @@ import type { ModelEntry } from "./types.js";
 
 export const REGISTRY_ENV = "LLM_TWIN_REGISTRY";
 
-/** `$LLM_TWIN_REGISTRY`, else `<cache dir>/registry`. */
-export function defaultRegistryLocation(environment: NodeJS.ProcessEnv = process.env): string {
+/** `$LLM_TWIN_REGISTRY`, else `<cacheDirectory>/registry` (default: the cache directory of `environment`). */
+export function defaultRegistryLocation(environment: NodeJS.ProcessEnv = process.env, cacheDirectory?: string): string {
   const configured = environment[REGISTRY_ENV];
   return configured !== undefined && configured !== ""
     ? configured
-    : join(defaultCacheDirectory(environment), "registry");
+    : join(cacheDirectory ?? defaultCacheDirectory(environment), "registry");
 }
 
 export type OpenRegistryOptions = {

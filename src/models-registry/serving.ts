@@ -53,13 +53,6 @@ export type ServedModelOptions = {
   storage?: RegistryStorage;
 };
 
-function registryLocation(options: ServedModelOptions): string {
-  if (options.registry !== undefined) return options.registry;
-  if (options.cacheDir !== undefined && (process.env.LLM_TWIN_REGISTRY ?? "") === "")
-    return `${options.cacheDir.replace(/\/$/, "")}/registry`;
-  return defaultRegistryLocation();
-}
-
 function versionOf(entry: ModelEntry | undefined): RegistryVersion | null {
   return entry === undefined ? null : { name: entry.name, version: entry.version };
 }
@@ -73,7 +66,7 @@ export async function planServedModel(options: ServedModelOptions): Promise<Serv
   const storage =
     options.storage ??
     (await openRegistryStorage(
-      registryLocation(options),
+      options.registry ?? defaultRegistryLocation(process.env, options.cacheDir),
       options.cacheDir === undefined ? {} : { cacheDirectory: options.cacheDir },
     ));
   const index = await readRegistryIndex(storage);

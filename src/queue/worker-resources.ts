@@ -23,45 +23,37 @@ export function describeError(error: unknown): string {
   return error instanceof AppError ? `${short} [${error.code}]` : short;
 }
 
+/** The promise cached under `key`, opened on first use; one that rejects is dropped (the next call retries). */
+function shared<T>(cache: Map<string, Promise<T>>, key: string, open: () => Promise<T>): Promise<T> {
+  let entry = cache.get(key);
+  if (!entry) {
+    entry = open();
+    entry.catch(() => cache.delete(key));
+    cache.set(key, entry);
+  }
+  return entry;
+}
+
 /** Opens resources once per store URI / embedder spec and shares them between jobs. */
 export function createWorkerResources(embedderOptions: Pick<CreateEmbedderOptions, "cacheDir" | "http">) {
   const embedders = new Map<string, Promise<{ embedder: Embedder; fingerprint: PreprocessingFingerprint }>>();
   const stores = new Map<string, Promise<VectorStore>>();
-  const embedderFor = (spec: string) => {
-    let entry = embedders.get(spec);
-    if (!entry) {
-      entry = createEmbedder(spec, embedderOptions).then((embedder) => ({
+  const ingesters = new Map<string, Promise<DocumentIngester>>();
+  const embedderFor = (spec: string) =>
+    shared(embedders, spec, () =>
+      createEmbedder(spec, embedderOptions).then((embedder) => ({
         embedder,
         fingerprint: createFingerprint(embedder),
-      }));
-      entry.catch(() => embedders.delete(spec));
-      embedders.set(spec, entry);
-    }
-    return entry;
-  };
-  const storeFor = (uri: string) => {
-    let entry = stores.get(uri);
-    if (!entry) {
-      entry = openVectorStore(uri);
-      entry.catch(() => stores.delete(uri));
-      stores.set(uri, entry);
-    }
-    return entry;
-  };
-  const ingesters = new Map<string, Promise<DocumentIngester>>();
+      })),
+    );
+  const storeFor = (uri: string) => shared(stores, uri, () => openVectorStore(uri));
   /** One per store and embedder: the store's fingerprint is checked once, not per job. */
-  const ingesterFor = (uri: string, spec: string) => {
-    const key = `${uri}\u0000${spec}`;
-    let entry = ingesters.get(key);
-    if (!entry) {
-      entry = Promise.all([storeFor(uri), embedderFor(spec)]).then(([store, { embedder }]) =>
+  const ingesterFor = (uri: string, spec: string) =>
+    shared(ingesters, `${uri}\u0000${spec}`, () =>
+      Promise.all([storeFor(uri), embedderFor(spec)]).then(([store, { embedder }]) =>
         createDocumentIngester({ store, embedder }),
-      );
-      entry.catch(() => ingesters.delete(key));
-      ingesters.set(key, entry);
-    }
-    return entry;
-  };
+      ),
+    );
   /** Optimizes every store changed since its last optimize; one round at a time. */
   let optimizing: Promise<void> | undefined;
   const optimizeChanged = (report: (event: OptimizeEvent) => void): Promise<void> => {

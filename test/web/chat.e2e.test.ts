@@ -4,21 +4,18 @@
  * One browser and one server for every scenario; screenshots go to test-artifacts/chat/.
  */
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AppError } from "../../src/errors/index.js";
-import { tinyModelPath } from "../../src/gguf/index.js";
 import type { GenerateRequest, LanguageModel, StreamPart } from "../../src/llm/index.js";
-import { createLlamaCppLanguageModel } from "../../src/llm/llama-cpp/index.js";
 import { inProcessPromptLimit, type RunningRagService, runRagService } from "../../src/rag/service/run.js";
 import { defaultRagServiceSettings } from "../../src/rag/service/settings.js";
-import { CHROMIUM, CHROMIUM_LAUNCH } from "../../src/testing/chromium.js";
-import { ARTICLES, type IngestedCorpus, ingestCorpus, spyLanguageModel } from "../rag/support.js";
+import { CHROMIUM } from "../../src/testing/chromium.js";
+import { ARTICLES, type IngestedCorpus, spyLanguageModel } from "../rag/support.js";
+import { ARTIFACTS, startPageResources } from "./page-resources.js";
 
-const ARTIFACTS = join(process.cwd(), "test-artifacts", "chat");
 const MAXIME = "Maxime Labonne";
 const SCRIPT_BUDGET_BYTES = 100 * 1024;
 const hasChromium = existsSync(CHROMIUM);
@@ -51,26 +48,12 @@ describe.skipIf(ARTICLES === undefined || !hasChromium)("chat page in a browser 
   const scriptBytes = new Map<string, number>();
 
   beforeAll(async () => {
-    await mkdir(ARTIFACTS, { recursive: true });
-    profile = await mkdtemp(join(tmpdir(), "llm-twin-chromium-"));
-    const started = await Promise.allSettled([
-      ingestCorpus(ARTICLES as string),
-      tinyModelPath("chat").then((modelPath) => createLlamaCppLanguageModel({ modelPath, threads: 1, parallel: 2 })),
-      chromium.launchPersistentContext(profile, {
-        ...CHROMIUM_LAUNCH,
-        viewport: { width: 1100, height: 900 },
-        colorScheme: "light",
-      }),
-    ]);
-    const [ingested, loaded, launched] = started;
-    if (ingested.status === "fulfilled") corpus = ingested.value;
-    if (launched.status === "fulfilled") context = launched.value;
-    if (loaded.status === "rejected" || ingested.status === "rejected" || launched.status === "rejected") {
-      if (loaded.status === "fulfilled") await loaded.value[Symbol.asyncDispose]();
-      const failure = started.find((result) => result.status === "rejected");
-      throw failure?.reason;
-    }
-    const llm = loaded.value;
+    const started = await startPageResources(ARTICLES as string, {
+      viewport: { width: 1100, height: 900 },
+      colorScheme: "light",
+    });
+    ({ corpus, context, profile } = started);
+    const llm = started.llm;
     // A small delay per token keeps long generations running long enough to be stopped.
     spy = spyLanguageModel(llm, { tokenDelayMs: 15 });
     const switchable = switchableModel(spy.model);

@@ -7,19 +7,16 @@
  * model output in as HTML (scripted answers served in place of /rag for that part).
  */
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { type BrowserContext, chromium, type Page, type Request } from "playwright-core";
+import type { BrowserContext, Page, Request } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tinyModelPath } from "../../src/gguf/index.js";
-import { createLlamaCppLanguageModel } from "../../src/llm/llama-cpp/index.js";
 import { inProcessPromptLimit, type RunningRagService, runRagService } from "../../src/rag/service/run.js";
 import { defaultRagServiceSettings } from "../../src/rag/service/settings.js";
-import { CHROMIUM, CHROMIUM_LAUNCH } from "../../src/testing/chromium.js";
-import { ARTICLES, type IngestedCorpus, ingestCorpus, spyLanguageModel } from "../rag/support.js";
+import { CHROMIUM } from "../../src/testing/chromium.js";
+import { ARTICLES, type IngestedCorpus, spyLanguageModel } from "../rag/support.js";
+import { ARTIFACTS, startPageResources } from "./page-resources.js";
 
-const ARTIFACTS = join(process.cwd(), "test-artifacts", "chat");
 const MAX_HISTORY_TURNS = 3;
 const MAX_HISTORY_CHARS = 3000;
 const hasChromium = existsSync(CHROMIUM);
@@ -59,21 +56,9 @@ describe.skipIf(ARTICLES === undefined || !hasChromium)("chat page conversations
   const sent: RagBody[] = [];
 
   beforeAll(async () => {
-    await mkdir(ARTIFACTS, { recursive: true });
-    profile = await mkdtemp(join(tmpdir(), "llm-twin-chromium-"));
-    const started = await Promise.allSettled([
-      ingestCorpus(ARTICLES as string),
-      tinyModelPath("chat").then((modelPath) => createLlamaCppLanguageModel({ modelPath, threads: 1, parallel: 2 })),
-      chromium.launchPersistentContext(profile, { ...CHROMIUM_LAUNCH, viewport: { width: 1100, height: 900 } }),
-    ]);
-    const [ingested, loaded, launched] = started;
-    if (ingested.status === "fulfilled") corpus = ingested.value;
-    if (launched.status === "fulfilled") context = launched.value;
-    if (loaded.status === "rejected" || ingested.status === "rejected" || launched.status === "rejected") {
-      if (loaded.status === "fulfilled") await loaded.value[Symbol.asyncDispose]();
-      throw started.find((result) => result.status === "rejected")?.reason;
-    }
-    const llm = loaded.value;
+    const started = await startPageResources(ARTICLES as string, { viewport: { width: 1100, height: 900 } });
+    ({ corpus, context, profile } = started);
+    const llm = started.llm;
     // A small delay per token keeps a long answer running long enough to switch away from it.
     spy = spyLanguageModel(llm, { tokenDelayMs: 10 });
     service = await runRagService({

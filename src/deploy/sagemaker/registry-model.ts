@@ -32,10 +32,6 @@ export type RegistryDeploymentOptions = {
   openRegistry?: (location: string) => Promise<RegistryStorage>;
 };
 
-export function isRegistryModelUri(uri: string | undefined): uri is string {
-  return uri?.startsWith("registry:") === true;
-}
-
 export async function resolveRegistryDeployment(options: RegistryDeploymentOptions): Promise<RegistryDeployment> {
   const location = options.registry ?? defaultRegistryLocation();
   if (!location.startsWith("s3://"))

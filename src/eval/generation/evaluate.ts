@@ -56,13 +56,12 @@ export async function evaluateGeneration(options: GenerationEvaluationOptions): 
   const report = () => options.onProgress?.({ completed, total: questions.length, answered });
   // A judge call that stops the run (unreachable judge) rejects in the background: it ends the
   // loop and aborts the answer in flight; Promise.all below then rejects with it.
-  let stopped = false;
   const stop = new AbortController();
   const signal = options.signal === undefined ? stop.signal : AbortSignal.any([options.signal, stop.signal]);
   for (const question of questions) {
     if (signal.aborted) break;
     const answer = await twin.answer(question, signal);
-    if (stopped) break;
+    if (stop.signal.aborted) break;
     answered++;
     const base = offlineScores(question, answer, options.voice);
     const scored = (async (): Promise<QuestionResult> => {
@@ -87,10 +86,7 @@ export async function evaluateGeneration(options: GenerationEvaluationOptions): 
       report();
       return base;
     })();
-    scored.catch((error: unknown) => {
-      stopped = true;
-      stop.abort(error);
-    });
+    scored.catch((error: unknown) => stop.abort(error));
     results.push(scored);
     report();
   }

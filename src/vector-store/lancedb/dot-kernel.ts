@@ -142,7 +142,24 @@ function kernelModule(): WasmModule | null {
   return compiled;
 }
 
+/** The kernel when `prefer` and the dimensions allow it (a multiple of 4) and the runtime has WebAssembly SIMD. */
+function kernelFor(dimensions: number, prefer: "wasm-simd" | "javascript"): WasmModule | null {
+  return prefer === "wasm-simd" && dimensions % 4 === 0 ? kernelModule() : null;
+}
+
 const PAGE = 65_536;
+
+/** A new instance of the kernel whose memory has room for `bytes`: its buffer and the `dots` function. */
+function kernelInstance(
+  module: WasmModule,
+  bytes: number,
+): { buffer: ArrayBuffer; dots: (...pointers: number[]) => void } {
+  const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly as WasmApi;
+  const instance = new wasm.Instance(module);
+  const memory = instance.exports.memory as WasmMemory;
+  memory.grow(Math.ceil(bytes / PAGE));
+  return { buffer: memory.buffer, dots: instance.exports.dots as (...pointers: number[]) => void };
+}
 
 /**
  * A scanner over `vectors` (rows × dimensions, row-major) visiting rows in the order given by
@@ -154,7 +171,7 @@ export function createDotScanner(
   order: Int32Array,
   prefer: "wasm-simd" | "javascript" = "wasm-simd",
 ): DotScanner {
-  const module = prefer === "wasm-simd" && dimensions % 4 === 0 ? kernelModule() : null;
+  const module = kernelFor(dimensions, prefer);
   if (module === null) return javascriptScanner(vectors, dimensions, order);
   try {
     return wasmScanner(module, vectors, dimensions, order);
@@ -165,20 +182,14 @@ export function createDotScanner(
 }
 
 function wasmScanner(module: WasmModule, vectors: Float32Array, dimensions: number, order: Int32Array): DotScanner {
-  const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly as WasmApi;
-  const instance = new wasm.Instance(module);
-  const memory = instance.exports.memory as WasmMemory;
-  const dots = instance.exports.dots as (...pointers: number[]) => void;
-  const matrixBytes = vectors.length * 4;
-  const orderAt = matrixBytes;
+  const orderAt = vectors.length * 4;
   const queryAt = orderAt + order.length * 4;
   const outAt = queryAt + dimensions * 4;
-  const total = outAt + order.length * 4;
-  memory.grow(Math.ceil(total / PAGE));
-  new Float32Array(memory.buffer, 0, vectors.length).set(vectors);
-  new Int32Array(memory.buffer, orderAt, order.length).set(order);
-  const query = new Float32Array(memory.buffer, queryAt, dimensions);
-  const out = new Float32Array(memory.buffer, outAt, order.length);
+  const { buffer, dots } = kernelInstance(module, outAt + order.length * 4);
+  new Float32Array(buffer, 0, vectors.length).set(vectors);
+  new Int32Array(buffer, orderAt, order.length).set(order);
+  const query = new Float32Array(buffer, queryAt, dimensions);
+  const out = new Float32Array(buffer, outAt, order.length);
   return {
     kind: "wasm-simd",
     scores(vector, start, count) {
@@ -237,7 +248,7 @@ export function createDotMatrix(
   prefer: "wasm-simd" | "javascript" = "wasm-simd",
 ): DotMatrix {
   const identity = Int32Array.from({ length: capacity }, (_, index) => index);
-  const module = prefer === "wasm-simd" && dimensions % 4 === 0 ? kernelModule() : null;
+  const module = kernelFor(dimensions, prefer);
   if (module !== null) {
     try {
       return wasmMatrix(module, dimensions, capacity, identity);
@@ -251,20 +262,15 @@ export function createDotMatrix(
 }
 
 function wasmMatrix(module: WasmModule, dimensions: number, capacity: number, identity: Int32Array): DotMatrix {
-  const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly as WasmApi;
-  const instance = new wasm.Instance(module);
-  const memory = instance.exports.memory as WasmMemory;
-  const dots = instance.exports.dots as (...pointers: number[]) => void;
   const orderAt = 0;
   const queryAt = orderAt + capacity * 4;
   const outAt = queryAt + dimensions * 4;
   const matrixAt = outAt + capacity * 4;
-  const total = matrixAt + capacity * dimensions * 4;
-  memory.grow(Math.ceil(total / PAGE));
-  new Int32Array(memory.buffer, orderAt, capacity).set(identity);
-  const query = new Float32Array(memory.buffer, queryAt, dimensions);
-  const out = new Float32Array(memory.buffer, outAt, capacity);
-  const rows = new Float32Array(memory.buffer, matrixAt, capacity * dimensions);
+  const { buffer, dots } = kernelInstance(module, matrixAt + capacity * dimensions * 4);
+  new Int32Array(buffer, orderAt, capacity).set(identity);
+  const query = new Float32Array(buffer, queryAt, dimensions);
+  const out = new Float32Array(buffer, outAt, capacity);
+  const rows = new Float32Array(buffer, matrixAt, capacity * dimensions);
   return {
     kind: "wasm-simd",
     dimensions,
