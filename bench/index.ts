@@ -1,10 +1,13 @@
 /**
  * `npm run bench [-- <suite> [suite options]]`: runs one benchmark suite from bench/suites, or all
  * of them in turn. Each suite is a module exporting `name`, `description` and `run(args)`.
+ * The LLM suites read their options with bench/support/bench-options.ts: `<suite> --help` lists
+ * them with their defaults, a bad one stops the suite with one message (exit code 2).
  */
 import { readdir } from "node:fs/promises";
 import { basename } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { BenchOptionsError } from "./support/bench-options.js";
 
 type Suite = { name: string; description: string; run(args: string[]): Promise<void> };
 
@@ -37,7 +40,14 @@ async function main(argv: string[]): Promise<void> {
   }
   for (const suite of selected) {
     process.stderr.write(`\n== bench: ${suite.name} ==\n`);
-    await suite.run(requested === undefined ? [] : rest);
+    try {
+      await suite.run(requested === undefined ? [] : rest);
+    } catch (error) {
+      if (!(error instanceof BenchOptionsError)) throw error;
+      (error.exitCode === 0 ? process.stdout : process.stderr).write(`${suite.name}: ${error.message}\n`);
+      process.exitCode = error.exitCode;
+      return;
+    }
   }
 }
 

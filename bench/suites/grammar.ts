@@ -20,6 +20,7 @@
  */
 import { TINY_MODEL_PRESETS, tinyModelPath } from "../../src/gguf/index.js";
 import { jsonSchemaToGbnf } from "../../src/llm/grammar/json-schema-gbnf.js";
+import { numberAtLeast, oneOf, parseBenchOptions, positiveInteger, switchOn, text } from "../support/bench-options.js";
 import { makePrompts, sumOverRotatingRounds } from "../support/completion-load.js";
 import { ensureNativeAddon } from "../support/local-llama-build.js";
 import { openNativeLoopLoad, tokenPrompts } from "../support/native-loop-load.js";
@@ -72,40 +73,20 @@ function parseOptions(args: string[]): Options {
     inProcess: false,
     json: false,
   };
-  const integers: Record<string, keyof Options> = {
-    "--rounds": "rounds",
-    "--clients": "clients",
-    "--max-tokens": "maxTokens",
-    "--prompt-words": "promptWords",
-    "--threads": "threads",
-    "--parallel": "parallel",
-    "--context-size": "contextSize",
-  };
-  for (let index = 0; index < args.length; index += 1) {
-    const flag = args[index] ?? "";
-    const value = args[index + 1];
-    const key = integers[flag];
-    if (key !== undefined) {
-      const parsed = Number(value);
-      if (!Number.isInteger(parsed) || parsed < 1) throw new Error(`${flag} needs a positive integer`);
-      (options as Record<string, unknown>)[key] = parsed;
-      index += 1;
-    } else if (flag === "--temperature") {
-      const parsed = Number(value);
-      if (!Number.isFinite(parsed) || parsed < 0) throw new Error("--temperature needs a number ≥ 0");
-      options.temperature = parsed;
-      index += 1;
-    } else if (flag === "--engine" && (value === "native" || value === "node-llama-cpp")) {
-      options.engine = value;
-      index += 1;
-    } else if (flag === "--model" && value !== undefined) {
-      options.model = value;
-      index += 1;
-    } else if (flag === "--in-process") options.inProcess = true;
-    else if (flag === "--json") options.json = true;
-    else throw new Error(`unknown option ${flag}`);
-  }
-  return options;
+  return parseBenchOptions(args, options, {
+    "--rounds": ["rounds", positiveInteger],
+    "--clients": ["clients", positiveInteger],
+    "--max-tokens": ["maxTokens", positiveInteger],
+    "--prompt-words": ["promptWords", positiveInteger],
+    "--threads": ["threads", positiveInteger],
+    "--parallel": ["parallel", positiveInteger],
+    "--context-size": ["contextSize", positiveInteger],
+    "--temperature": ["temperature", numberAtLeast(0)],
+    "--engine": ["engine", oneOf("native", "node-llama-cpp")],
+    "--model": ["model", text],
+    "--in-process": ["inProcess", switchOn],
+    "--json": ["json", switchOn],
+  });
 }
 
 /** The generated vocabulary's byte tokens 0x80–0xFF (ids 5 + byte, src/gguf/vocabulary.ts), banned. */

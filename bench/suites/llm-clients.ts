@@ -11,6 +11,7 @@ import type { AddressInfo } from "node:net";
 import { createTgiLanguageModel } from "../../src/llm/clients/index.js";
 import { createLoadBalancedLanguageModel } from "../../src/llm/load-balancer/index.js";
 import type { LanguageModel } from "../../src/llm/port.js";
+import { parseBenchOptions, positiveInteger, switchOn } from "../support/bench-options.js";
 
 export const name = "llm-clients";
 export const description =
@@ -20,18 +21,13 @@ type Options = { requests: number; streams: number; tokens: number; concurrency:
 
 function parseOptions(args: string[]): Options {
   const options: Options = { requests: 2000, streams: 200, tokens: 256, concurrency: 16, json: false };
-  for (let index = 0; index < args.length; index++) {
-    const flag = args[index];
-    const value = Number(args[index + 1]);
-    if (flag === "--json") options.json = true;
-    else if (flag === "--requests") options.requests = value;
-    else if (flag === "--streams") options.streams = value;
-    else if (flag === "--tokens") options.tokens = value;
-    else if (flag === "--concurrency") options.concurrency = value;
-    else throw new Error(`unknown option ${flag}`);
-    if (flag !== "--json") index++;
-  }
-  return options;
+  return parseBenchOptions(args, options, {
+    "--requests": ["requests", positiveInteger],
+    "--streams": ["streams", positiveInteger],
+    "--tokens": ["tokens", positiveInteger],
+    "--concurrency": ["concurrency", positiveInteger],
+    "--json": ["json", switchOn],
+  });
 }
 
 async function startFakeTgi(tokens: number): Promise<{ url: string; server: Server }> {

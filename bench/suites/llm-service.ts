@@ -20,6 +20,14 @@ import os from "node:os";
 import { getLlama, type LlamaContextSequence, type Token, TokenBias } from "node-llama-cpp";
 import { tinyModelPath } from "../../src/gguf/index.js";
 import { createAdmission } from "../../src/llm/llama-cpp/admission.js";
+import {
+  parseBenchOptions,
+  positiveInteger,
+  positiveIntegers,
+  switchOn,
+  text,
+  words,
+} from "../support/bench-options.js";
 import { banTokensBelow, type LoadResult, makePrompts, percentiles, runLoad } from "../support/completion-load.js";
 import { measureOverload, type OverloadResult, queueMetrics } from "../support/llm-overload.js";
 import { ensureServingBuilds } from "../support/local-llama-build.js";
@@ -83,31 +91,22 @@ function parseOptions(args: readonly string[]): Options {
     json: false,
     prebuilt: false,
   };
-  for (let index = 0; index < args.length; index += 1) {
-    const flag = args[index];
-    const value = (): string => {
-      index += 1;
-      const next = args[index];
-      if (next === undefined) throw new Error(`${flag} needs a value`);
-      return next;
-    };
-    if (flag === "--threads") options.threads = Number(value());
-    else if (flag === "--parallel") options.parallel = Number(value());
-    else if (flag === "--max-tokens") options.maxTokens = Number(value());
-    else if (flag === "--prompt-words") options.promptWords = Number(value());
-    else if (flag === "--requests-per-client") options.requestsPerClient = Number(value());
-    else if (flag === "--concurrency") options.concurrency = value().split(",").map(Number);
-    else if (flag === "--context-size") options.contextSize = Number(value());
-    else if (flag === "--model") options.model = value();
-    else if (flag === "--serve-args") options.serveArgs = value().split(/\s+/).filter(Boolean);
-    else if (flag === "--skip-in-process") options.skipInProcess = true;
-    else if (flag === "--skip-service") options.skipService = true;
-    else if (flag === "--skip-overload") options.skipOverload = true;
-    else if (flag === "--json") options.json = true;
-    else if (flag === "--prebuilt") options.prebuilt = true;
-    else throw new Error(`unknown option ${flag}`);
-  }
-  return options;
+  return parseBenchOptions(args, options, {
+    "--threads": ["threads", positiveInteger],
+    "--parallel": ["parallel", positiveInteger],
+    "--max-tokens": ["maxTokens", positiveInteger],
+    "--prompt-words": ["promptWords", positiveInteger],
+    "--requests-per-client": ["requestsPerClient", positiveInteger],
+    "--concurrency": ["concurrency", positiveIntegers],
+    "--context-size": ["contextSize", positiveInteger],
+    "--model": ["model", text],
+    "--serve-args": ["serveArgs", words],
+    "--skip-in-process": ["skipInProcess", switchOn],
+    "--skip-service": ["skipService", switchOn],
+    "--skip-overload": ["skipOverload", switchOn],
+    "--json": ["json", switchOn],
+    "--prebuilt": ["prebuilt", switchOn],
+  });
 }
 
 function fromLoad(result: LoadResult, cpuMs: number): Measurement {

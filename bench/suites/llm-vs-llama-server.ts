@@ -21,6 +21,15 @@ import { availableParallelism } from "node:os";
 import { tinyModelPath } from "../../src/gguf/index.js";
 import { freePort } from "../../src/testing/free-port.js";
 import {
+  parseBenchOptions,
+  positiveInteger,
+  positiveIntegers,
+  switchOn,
+  text,
+  url,
+  words,
+} from "../support/bench-options.js";
+import {
   banTokensBelow,
   type LoadResult,
   makePrompts,
@@ -74,78 +83,24 @@ function parseOptions(args: string[]): Options {
     oursNodeArgs: [],
     prebuilt: false,
   };
-  for (let index = 0; index < args.length; index += 1) {
-    const flag = args[index];
-    const value = (): string => {
-      const next = args[index + 1];
-      if (next === undefined) throw new Error(`${flag} needs a value`);
-      index += 1;
-      return next;
-    };
-    const count = (): number => {
-      const parsed = Number(value());
-      if (!Number.isInteger(parsed) || parsed <= 0) throw new Error(`${flag} needs a positive integer`);
-      return parsed;
-    };
-    switch (flag) {
-      case "--prebuilt":
-        options.prebuilt = true;
-        break;
-      case "--json":
-        options.json = true;
-        break;
-      case "--concurrency":
-        options.concurrency = value()
-          .split(",")
-          .map((part) => Number(part));
-        if (options.concurrency.some((level) => !Number.isInteger(level) || level <= 0)) {
-          throw new Error("--concurrency needs positive integers, e.g. 1,4,8");
-        }
-        break;
-      case "--runs":
-        options.runs = count();
-        break;
-      case "--requests-per-slot":
-        options.requestsPerSlot = count();
-        break;
-      case "--max-tokens":
-        options.maxTokens = count();
-        break;
-      case "--prompt-words":
-        options.promptWords = count();
-        break;
-      case "--threads":
-        options.threads = count();
-        break;
-      case "--context-per-slot":
-        options.contextPerSlot = count();
-        break;
-      case "--model":
-        options.model = value();
-        break;
-      case "--ours-url":
-        options.oursUrl = value().replace(/\/+$/, "");
-        break;
-      case "--llama-server-url":
-        options.llamaServerUrl = value().replace(/\/+$/, "");
-        break;
-      case "--skip-ours":
-        options.skipOurs = true;
-        break;
-      case "--skip-llama-server":
-        options.skipLlamaServer = true;
-        break;
-      case "--ours-args":
-        options.oursArgs = value().split(/\s+/).filter(Boolean);
-        break;
-      case "--ours-node-args":
-        options.oursNodeArgs = value().split(/\s+/).filter(Boolean);
-        break;
-      default:
-        throw new Error(`unknown option ${flag}`);
-    }
-  }
-  return options;
+  return parseBenchOptions(args, options, {
+    "--prebuilt": ["prebuilt", switchOn],
+    "--json": ["json", switchOn],
+    "--concurrency": ["concurrency", positiveIntegers],
+    "--runs": ["runs", positiveInteger],
+    "--requests-per-slot": ["requestsPerSlot", positiveInteger],
+    "--max-tokens": ["maxTokens", positiveInteger],
+    "--prompt-words": ["promptWords", positiveInteger],
+    "--threads": ["threads", positiveInteger],
+    "--context-per-slot": ["contextPerSlot", positiveInteger],
+    "--model": ["model", text],
+    "--ours-url": ["oursUrl", url],
+    "--llama-server-url": ["llamaServerUrl", url],
+    "--skip-ours": ["skipOurs", switchOn],
+    "--skip-llama-server": ["skipLlamaServer", switchOn],
+    "--ours-args": ["oursArgs", words],
+    "--ours-node-args": ["oursNodeArgs", words],
+  });
 }
 
 type ServerName = "llama-server" | "ours";

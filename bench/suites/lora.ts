@@ -24,6 +24,7 @@ import { generateLora } from "../../src/gguf/generate-lora.js";
 import { optionsHash, TINY_MODEL_PRESETS, tinyModelPath } from "../../src/gguf/index.js";
 import { llmTwinCacheDirectory } from "../../src/gguf/tiny-model-path.js";
 import { freePort } from "../../src/testing/free-port.js";
+import { parseBenchOptions, positiveInteger, switchOn, words } from "../support/bench-options.js";
 import { banTokensBelow, type CompletionSettings, makePrompts, runLoad } from "../support/completion-load.js";
 import { type ManagedServer, startLlamaServer } from "../support/llama-server.js";
 import { ensureSideBySideBuilds } from "../support/local-llama-build.js";
@@ -66,35 +67,21 @@ function parseOptions(args: string[]): Options {
     prebuilt: false,
     json: false,
   };
-  const keys: Record<string, keyof Options> = {
-    "--runs": "runs",
-    "--requests-per-client": "requestsPerClient",
-    "--max-tokens": "maxTokens",
-    "--prompt-words": "promptWords",
-    "--threads": "threads",
-    "--context-size": "contextSize",
-    "--rank": "rank",
-    "--lora-contexts": "loraContexts",
-  };
-  for (let index = 0; index < args.length; index += 1) {
-    const flag = args[index] ?? "";
-    const key = keys[flag];
-    if (key !== undefined) {
-      const value = Number(args[index + 1]);
-      if (!Number.isInteger(value) || value < 1) throw new Error(`${flag} needs a positive integer`);
-      (options as Record<string, unknown>)[key] = value;
-      index += 1;
-    } else if ((flag === "--serve-args" || flag === "--llama-server-args") && args[index + 1] !== undefined) {
-      const words = (args[index + 1] ?? "").split(/\s+/).filter(Boolean);
-      if (flag === "--serve-args") options.serveArgs = words;
-      else options.llamaServerArgs = words;
-      index += 1;
-    } else if (flag === "--json") options.json = true;
-    else if (flag === "--vs-llama-server") options.vsLlamaServer = true;
-    else if (flag === "--prebuilt") options.prebuilt = true;
-    else throw new Error(`unknown option ${flag}`);
-  }
-  return options;
+  return parseBenchOptions(args, options, {
+    "--runs": ["runs", positiveInteger],
+    "--requests-per-client": ["requestsPerClient", positiveInteger],
+    "--max-tokens": ["maxTokens", positiveInteger],
+    "--prompt-words": ["promptWords", positiveInteger],
+    "--threads": ["threads", positiveInteger],
+    "--context-size": ["contextSize", positiveInteger],
+    "--rank": ["rank", positiveInteger],
+    "--lora-contexts": ["loraContexts", positiveInteger],
+    "--serve-args": ["serveArgs", words],
+    "--llama-server-args": ["llamaServerArgs", words],
+    "--json": ["json", switchOn],
+    "--vs-llama-server": ["vsLlamaServer", switchOn],
+    "--prebuilt": ["prebuilt", switchOn],
+  });
 }
 
 /** Generated once per (rank, seed) next to the cached bench model. */

@@ -19,6 +19,7 @@
  */
 import { tinyModelPath } from "../../src/gguf/index.js";
 import { freePort } from "../../src/testing/free-port.js";
+import { parseBenchOptions, positiveInteger, switchOn, text, words } from "../support/bench-options.js";
 import { banTokensBelow, makePrompts, percentiles } from "../support/completion-load.js";
 import { type ManagedServer, startLlamaServer } from "../support/llama-server.js";
 import { ensureSideBySideBuilds } from "../support/local-llama-build.js";
@@ -58,36 +59,20 @@ function parseOptions(args: string[]): Options {
     prebuilt: false,
     json: false,
   };
-  const numbers: Record<string, keyof Options> = {
-    "--prefix-tokens": "prefixTokens",
-    "--suffix-tokens": "suffixTokens",
-    "--requests": "requests",
-    "--max-tokens": "maxTokens",
-    "--threads": "threads",
-    "--parallel": "parallel",
-    "--context-size": "contextSize",
-  };
-  for (let index = 0; index < args.length; index += 1) {
-    const flag = args[index] ?? "";
-    const value = args[index + 1];
-    const key = numbers[flag];
-    if (key !== undefined) {
-      const parsed = Number(value);
-      if (!Number.isInteger(parsed) || parsed < 1) throw new Error(`${flag} needs a positive integer`);
-      (options as Record<string, unknown>)[key] = parsed;
-      index += 1;
-    } else if (flag === "--model" && value !== undefined) {
-      options.model = value;
-      index += 1;
-    } else if (flag === "--serve-args" && value !== undefined) {
-      options.serveArgs = value.split(/\s+/).filter(Boolean);
-      index += 1;
-    } else if (flag === "--json") options.json = true;
-    else if (flag === "--vs-llama-server") options.vsLlamaServer = true;
-    else if (flag === "--prebuilt") options.prebuilt = true;
-    else throw new Error(`unknown option ${flag}`);
-  }
-  return options;
+  return parseBenchOptions(args, options, {
+    "--prefix-tokens": ["prefixTokens", positiveInteger],
+    "--suffix-tokens": ["suffixTokens", positiveInteger],
+    "--requests": ["requests", positiveInteger],
+    "--max-tokens": ["maxTokens", positiveInteger],
+    "--threads": ["threads", positiveInteger],
+    "--parallel": ["parallel", positiveInteger],
+    "--context-size": ["contextSize", positiveInteger],
+    "--model": ["model", text],
+    "--serve-args": ["serveArgs", words],
+    "--json": ["json", switchOn],
+    "--vs-llama-server": ["vsLlamaServer", switchOn],
+    "--prebuilt": ["prebuilt", switchOn],
+  });
 }
 
 type Body = Record<string, unknown>;

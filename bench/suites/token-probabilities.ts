@@ -13,6 +13,7 @@
  *          --context-size 1024  --model <gguf>  --json
  */
 import { tinyModelPath } from "../../src/gguf/index.js";
+import { parseBenchOptions, positiveInteger, switchOn, text } from "../support/bench-options.js";
 import { banTokensBelow, makePrompts, sumOverRotatingRounds } from "../support/completion-load.js";
 import { ensureNativeAddon } from "../support/local-llama-build.js";
 import { startServeLlm } from "../support/serve-llm.js";
@@ -42,30 +43,16 @@ function parseOptions(args: string[]): Options {
     model: undefined,
     json: false,
   };
-  const numbers: Record<string, keyof Options> = {
-    "--rounds": "rounds",
-    "--max-tokens": "maxTokens",
-    "--prompt-words": "promptWords",
-    "--threads": "threads",
-    "--parallel": "parallel",
-    "--context-size": "contextSize",
-  };
-  for (let index = 0; index < args.length; index += 1) {
-    const flag = args[index] ?? "";
-    const value = args[index + 1];
-    const key = numbers[flag];
-    if (key !== undefined) {
-      const parsed = Number(value);
-      if (!Number.isInteger(parsed) || parsed < 1) throw new Error(`${flag} needs a positive integer`);
-      (options as Record<string, unknown>)[key] = parsed;
-      index += 1;
-    } else if (flag === "--model" && value !== undefined) {
-      options.model = value;
-      index += 1;
-    } else if (flag === "--json") options.json = true;
-    else throw new Error(`unknown option ${flag}`);
-  }
-  return options;
+  return parseBenchOptions(args, options, {
+    "--rounds": ["rounds", positiveInteger],
+    "--max-tokens": ["maxTokens", positiveInteger],
+    "--prompt-words": ["promptWords", positiveInteger],
+    "--threads": ["threads", positiveInteger],
+    "--parallel": ["parallel", positiveInteger],
+    "--context-size": ["contextSize", positiveInteger],
+    "--model": ["model", text],
+    "--json": ["json", switchOn],
+  });
 }
 
 type Mode = "plain" | "logprobs 0" | "logprobs 5" | "n = 4" | "4 × n = 1";

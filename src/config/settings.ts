@@ -49,6 +49,11 @@ export type Setting = {
    */
   repeatable?: boolean;
   keepCommas?: boolean;
+  /**
+   * An empty value (`--x ""`, `LLM_TWIN_X=`) goes to the schema instead of reading as unset: for a
+   * setting where empty would silently turn something off (--api-keys), so the schema can refuse it.
+   */
+  emptyIsValue?: boolean;
   help: string;
 };
 
@@ -115,6 +120,14 @@ export function settingName(setting: Setting): string {
   return `${flagName(setting)} (${variables})`;
 }
 
+/** The raw values that were given: undefined ones dropped, and empty ones unless the setting is `emptyIsValue`. */
+export function givenValues(settings: readonly Setting[], raw: Record<string, unknown>): Record<string, unknown> {
+  const keepsEmpty = new Set(settings.filter((setting) => setting.emptyIsValue === true).map((setting) => setting.key));
+  return Object.fromEntries(
+    Object.entries(raw).filter(([key, value]) => value !== undefined && (value !== "" || keepsEmpty.has(key))),
+  );
+}
+
 /**
  * Validates raw values (commander's, flags over variables over defaults) against each setting's
  * schema; the error is one line, each problem naming the flag and the variable.
@@ -123,7 +136,7 @@ export function parseSettings(settings: readonly Setting[], raw: Record<string, 
   const shape = Object.fromEntries(
     settings.map((setting) => [setting.key, setting.required === true ? setting.schema : setting.schema.optional()]),
   );
-  const cleaned = Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined && value !== ""));
+  const cleaned = givenValues(settings, raw);
   const result = z.object(shape).safeParse(cleaned);
   if (result.success) return result.data;
   throw settingsError(settings, result.error.issues, raw);
@@ -149,7 +162,7 @@ export function parseSettingValues<const T extends readonly Setting[]>(
   raw: Record<string, unknown>,
 ): SettingsValues<T> {
   const shape = Object.fromEntries(settings.map((setting) => [setting.key, setting.schema]));
-  const cleaned = Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined && value !== ""));
+  const cleaned = givenValues(settings, raw);
   const result = z.object(shape).safeParse(cleaned);
   if (result.success) return result.data as SettingsValues<T>;
   throw settingsError(settings, result.error.issues, raw);
@@ -218,4 +231,21 @@ export const schemas = {
   text: z.string().trim().min(1, "must not be empty"),
   unit: z.coerce.number({ error: "must be a number" }).min(0, "must be within 0..1").max(1, "must be within 0..1"),
   flag: z.boolean(),
+  /**
+   * Comma-separated keys (--api-keys): spaces around a key and empty entries ("a,,b", a trailing
+   * comma) are dropped; a list with no key at all is refused (with `emptyIsValue`, "" included).
+   */
+  keyList: z
+    .string()
+    .transform((value) =>
+      value
+        .split(",")
+        .map((key) => key.trim())
+        .filter((key) => key !== ""),
+    )
+    .pipe(
+      z
+        .array(z.string())
+        .min(1, "lists no key: give at least one key, or leave the flag and the variable unset for no authentication"),
+    ),
 };

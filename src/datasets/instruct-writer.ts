@@ -6,13 +6,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { AppError } from "../errors/index.js";
 import { chatCompletionsUrl, postJson } from "../llm/openai-chat.js";
-import {
-  connectionFailure,
-  credentialsError,
-  credentialsRefused,
-  type UnreachableTarget,
-  unreachableError,
-} from "../llm/unreachable.js";
+import { createUnreachableGuard } from "../llm/unreachable.js";
 
 export const INSTRUCT_PROMPT_VERSION = "instruct-v1";
 
@@ -78,14 +72,13 @@ export function instructionMessages(chunk: { title: string; text: string }, coun
 
 export function createInstructionWriter(options: InstructionWriterOptions): InstructionWriter {
   const endpoint = chatCompletionsUrl(options.url);
-  const target: UnreachableTarget = {
+  // Until one call has succeeded, a server that cannot be reached stops the run (src/llm/unreachable.ts).
+  const guard = createUnreachableGuard({
     service: "the writer LLM",
     url: endpoint,
     urlSetting: "--llm-url (LLM_TWIN_LLM_URL)",
     keySetting: "--api-key (LLM_TWIN_LLM_API_KEY)",
-  };
-  // Until one call has succeeded, a server that cannot be reached stops the run (src/llm/unreachable.ts).
-  let reached = false;
+  });
 
   async function once(chunk: { title: string; text: string }, count: number, signal?: AbortSignal): Promise<string[]> {
     const sent = await postJson(endpoint, {
@@ -105,8 +98,7 @@ export function createInstructionWriter(options: InstructionWriterOptions): Inst
     });
     if (!sent.ok) {
       if (sent.aborted) throw new AppError("aborted", "the run was stopped");
-      const reason = sent.timedOut ? undefined : connectionFailure(sent.error);
-      if (reason !== undefined && !reached) throw unreachableError(target, reason, sent.error);
+      guard.failed(sent);
       throw new AppError(
         sent.timedOut ? "timeout" : "upstream_unavailable",
         sent.timedOut
@@ -117,13 +109,12 @@ export function createInstructionWriter(options: InstructionWriterOptions): Inst
     }
     const { response } = sent;
     const text = await response.text();
+    guard.answered(response);
     if (!response.ok) {
-      if (credentialsRefused(response.status) && !reached) throw credentialsError(target, response.status);
       throw new AppError("upstream_error", `the writer LLM answered HTTP ${response.status}: ${text.slice(0, 200)}`, {
         retryable: response.status === 429 || response.status >= 500,
       });
     }
-    reached = true;
     return parseInstructions(text);
   }
 

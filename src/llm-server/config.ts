@@ -5,7 +5,7 @@
  */
 import { readdirSync } from "node:fs";
 import path from "node:path";
-import { parseSettingValues, type SettingsValues, settingDefaults } from "../config/settings.js";
+import { givenValues, parseSettingValues, type SettingsValues, settingDefaults } from "../config/settings.js";
 import { AppError } from "../errors/index.js";
 import { SERVE_LLM_SETTINGS } from "./settings.js";
 
@@ -57,7 +57,7 @@ export function parseLoraSpec(spec: string): { name: string; path: string; scale
 
 /** Validates raw values (strings from flags/env are coerced, defaults applied); errors name the flag and variable. */
 export function parseLlmServerConfig(raw: Record<string, unknown>): LlmServerConfig {
-  const cleaned = Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined && value !== ""));
+  const cleaned = givenValues(SERVE_LLM_SETTINGS, raw);
   if (cleaned.model === undefined) {
     const fromSageMaker = sageMakerModelFile();
     if (fromSageMaker === undefined) {

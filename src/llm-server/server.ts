@@ -16,6 +16,7 @@ import { createDownloadProgressReporter, resolveModelFile } from "../model-sourc
 import { loadServedModel, planServedModel, type ServedModelPlan } from "../models-registry/serving.js";
 import { edgeLoggerOptions, errorLogFields, listenOrExplain } from "../observability/http/index.js";
 import { acquire, type ResourceStack } from "../runtime/index.js";
+import { definedOnly } from "../util/index.js";
 import { buildLlmServerApp } from "./app.js";
 import type { LlmServerConfig } from "./config.js";
 import { createEmbeddingHolder, type EmbeddingHolder } from "./embedding-holder.js";
@@ -227,8 +228,4 @@ export async function startLlmServer(
   }
 
   return { app, holder, embeddings, embeddingsReady, url, ready, resources: stack, shutdown };
-}
-
-function definedOnly<T extends Record<string, unknown>>(values: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as never;
 }

@@ -4,7 +4,7 @@
  * A setting's `key` is its name in that configuration (the flag in camelCase unless it says otherwise).
  */
 import { z } from "zod";
-import type { Setting } from "../config/settings.js";
+import { type Setting, schemas } from "../config/settings.js";
 import { ENGINE_BACKENDS } from "../llm/llama-cpp/decode-port.js";
 import { DEFAULT_AUTH_FAILURE_LIMIT } from "../observability/http/api-keys.js";
 import { DEFAULT_HTTP_TIMEOUTS } from "../observability/http/server-options.js";
@@ -192,18 +192,11 @@ export const SERVE_LLM_SETTINGS = [
     key: "apiKeys",
     flag: "--api-keys <keys>",
     env: "LLM_TWIN_API_KEYS",
-    // Comma-separated bearer keys; empty = no authentication (like vLLM's --api-key).
-    schema: z
-      .string()
-      .default("")
-      .transform((value) =>
-        value
-          .split(",")
-          .map((key) => key.trim())
-          .filter((key) => key !== ""),
-      ),
-    defaultText: "none",
-    help: "comma-separated bearer keys: every route but /health and /ping then needs 'Authorization: Bearer <key>' (vLLM's --api-key); empty = no authentication",
+    // Comma-separated bearer keys; unset = no authentication (like vLLM's --api-key).
+    schema: schemas.keyList.default([]),
+    emptyIsValue: true,
+    defaultText: "none (no authentication)",
+    help: "comma-separated bearer keys: every route but /health and /ping then needs 'Authorization: Bearer <key>' (vLLM's --api-key); empty entries are ignored, a list with no key is refused",
   },
   {
     key: "authFailureLimit",

@@ -80,3 +80,34 @@ export function credentialsError(target: UnreachableTarget, status: number): App
 export function isUnreachableError(error: unknown): error is AppError {
   return isAppError(error) && error.details?.unreachable === true;
 }
+
+/**
+ * The "stop at once until the first success" rule of one batch run against one server: each call's
+ * outcome goes through it, and before any call has succeeded, a connection failure or refused
+ * credentials is thrown as the errors above. After a success (or when `enabled` is false) it does nothing.
+ */
+export type UnreachableGuard = {
+  /** A call that could not send (a fetch failure): throws when it could not connect at all. */
+  failed(sent: { error: unknown; aborted: boolean; timedOut: boolean }): void;
+  /** A call that got an HTTP answer: throws on refused credentials; a 2xx marks the server reached. */
+  answered(response: { ok: boolean; status: number }): void;
+};
+
+export function createUnreachableGuard(
+  target: UnreachableTarget,
+  options: { enabled?: boolean } = {},
+): UnreachableGuard {
+  let reached = options.enabled === false;
+  return {
+    failed(sent) {
+      if (reached || sent.aborted || sent.timedOut) return;
+      const reason = connectionFailure(sent.error);
+      if (reason !== undefined) throw unreachableError(target, reason, sent.error);
+    },
+    answered(response) {
+      if (reached) return;
+      if (credentialsRefused(response.status)) throw credentialsError(target, response.status);
+      if (response.ok) reached = true;
+    },
+  };
+}

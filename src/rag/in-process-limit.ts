@@ -11,6 +11,11 @@ import { cachedTokenCounter } from "./token-count-cache.js";
 export type InProcessEngineLimits = {
   limits: { maxInputTokens: number; maxTotalTokens: number };
   countTokens(input: LanguageModelInput): number;
+  /**
+   * The engine counting now, when this object stands for one that can change (a registry model's,
+   * swapped by POST /admin/reload): cached token counts are dropped when it changes. Default: this object.
+   */
+  readonly identity?: unknown;
 };
 
 /** Exact token counting and input limit of an in-process llama.cpp model, for the context budget. */
@@ -19,7 +24,9 @@ export function inProcessPromptLimit(engine: InProcessEngineLimits): {
   promptLimit: PromptLimit;
 } {
   return {
-    countTokens: cachedTokenCounter((text) => engine.countTokens({ prompt: text })),
+    countTokens: cachedTokenCounter((text) => engine.countTokens({ prompt: text }), {
+      identity: () => engine.identity ?? engine,
+    }),
     // Read at each use, not copied: a registry model's engine changes on POST /admin/reload.
     promptLimit: {
       get maxInputTokens() {

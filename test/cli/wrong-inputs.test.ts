@@ -18,8 +18,8 @@ afterAll(async () => {
   await rm(directory, { recursive: true, force: true });
 });
 
-async function oneLine(args: string[]): Promise<string> {
-  const cli = spawnCli(args);
+async function oneLine(args: string[], env: Record<string, string> = {}): Promise<string> {
+  const cli = spawnCli(args, env);
   expect(await cli.exited, cli.output()).toBe(1);
   const lines = cli.output().trim().split("\n");
   expect(lines, cli.output()).toHaveLength(1);
@@ -69,5 +69,32 @@ describe("wrong inputs", () => {
     ).toBe(
       `llm-twin: cannot reach Qdrant at qdrant:http://127.0.0.1:${port}: start it there, or fix the store URI (--store qdrant:<http(s) url>) [dependency_unavailable]`,
     );
+  });
+});
+
+/**
+ * `--api-keys ""` or `LLM_TWIN_API_KEYS=` (or a list of nothing but commas and spaces) on
+ * serve-llm, serve-rag and serve: whoever set it meant to turn authentication on, so the service
+ * refuses to start, naming the flag and the variable, instead of serving without auth. Empty
+ * entries inside a list (`a,,b`, a trailing comma) are ignored (src/config/settings.ts keyList).
+ */
+describe("an API key list with no key", () => {
+  const refused =
+    /^llm-twin: invalid configuration: --api-keys \(LLM_TWIN_API_KEYS\): lists no key: give at least one key, or leave the flag and the variable unset for no authentication \(got "[ ,]*"\) \[configuration_error\]$/;
+
+  it("serve-llm --api-keys ''", async () => {
+    expect(await oneLine(["serve-llm", "--model", "missing.gguf", "--api-keys", ""])).toMatch(refused);
+  });
+
+  it("serve-llm with LLM_TWIN_API_KEYS holding only commas and spaces", async () => {
+    expect(await oneLine(["serve-llm", "--model", "missing.gguf"], { LLM_TWIN_API_KEYS: " , ," })).toMatch(refused);
+  });
+
+  it("serve-rag with LLM_TWIN_API_KEYS set but empty", async () => {
+    expect(await oneLine(["serve-rag", "--llm-url", "http://127.0.0.1:9"], { LLM_TWIN_API_KEYS: "" })).toMatch(refused);
+  });
+
+  it("serve --api-keys ' '", async () => {
+    expect(await oneLine(["serve", "--api-keys", " "])).toMatch(refused);
   });
 });

@@ -15,7 +15,7 @@ type Service = {
   image?: string;
   build?: { context: string; dockerfile: string };
   command?: string[];
-  environment?: Record<string, string>;
+  environment?: Record<string, string | null>;
   volumes?: string[];
   healthcheck?: { test: string[] };
   depends_on?: Record<string, { condition: string }>;
@@ -84,6 +84,8 @@ describe("docker-compose.yml", () => {
   it("points the RAG service at Qdrant and the LLM service, after a successful ingestion", () => {
     const rag = service("rag");
     expect(rag.environment?.LLM_TWIN_STORE).toBe("qdrant:http://qdrant:6333");
+    // Passed from the shell only when set there: set but empty, serve-rag refuses to start.
+    expect(rag.environment).toHaveProperty("LLM_TWIN_API_KEYS", null);
     expect(rag.command?.slice(0, 3)).toEqual(["serve-rag", "--llm-url", "http://llm:8080"]);
     expect(rag.depends_on).toEqual({
       qdrant: { condition: "service_healthy" },

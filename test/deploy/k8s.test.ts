@@ -205,6 +205,8 @@ describe("deploy/k8s manifests", () => {
       });
     }
     expect(find("Secret", "llm-twin-secrets").stringData?.LLM_TWIN_QDRANT_API_KEY).toBeTruthy();
+    // No API keys in the placeholder: an empty LLM_TWIN_API_KEYS would stop serve-rag from starting.
+    expect(find("Secret", "llm-twin-secrets").stringData).not.toHaveProperty("LLM_TWIN_API_KEYS");
     expect(find("ConfigMap", "llm-twin-config").data?.LLM_TWIN_QDRANT_SHARDS).toBe("1");
   });
 

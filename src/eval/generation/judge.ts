@@ -7,13 +7,7 @@
  */
 import { z } from "zod";
 import { chatCompletionsUrl, postJson } from "../../llm/openai-chat.js";
-import {
-  connectionFailure,
-  credentialsError,
-  credentialsRefused,
-  type UnreachableTarget,
-  unreachableError,
-} from "../../llm/unreachable.js";
+import { createUnreachableGuard } from "../../llm/unreachable.js";
 import {
   buildJudgePrompt,
   JUDGE_PROMPTS_VERSION,
@@ -140,14 +134,16 @@ class TransportFailure extends Error {
 export function createOpenAiJudge(options: JudgeOptions): Judge {
   const endpoint = chatCompletionsUrl(options.url);
   const retryDelayMs = options.retryDelayMs ?? 500;
-  const target: UnreachableTarget = {
-    service: "the judge",
-    url: endpoint,
-    urlSetting: "--judge-url (LLM_TWIN_JUDGE_URL)",
-    keySetting: "--judge-api-key (LLM_TWIN_JUDGE_API_KEY)",
-  };
   // With stopWhenUnreachable, until one call has succeeded, a judge that cannot be reached is thrown.
-  let reached = options.stopWhenUnreachable !== true;
+  const guard = createUnreachableGuard(
+    {
+      service: "the judge",
+      url: endpoint,
+      urlSetting: "--judge-url (LLM_TWIN_JUDGE_URL)",
+      keySetting: "--judge-api-key (LLM_TWIN_JUDGE_API_KEY)",
+    },
+    { enabled: options.stopWhenUnreachable === true },
+  );
 
   async function call(prompt: ReturnType<typeof buildJudgePrompt>, signal: AbortSignal | undefined): Promise<unknown> {
     const sent = await postJson(endpoint, {
@@ -164,8 +160,7 @@ export function createOpenAiJudge(options: JudgeOptions): Judge {
     if (!sent.ok) {
       if (sent.aborted) throw new TransportFailure("the run was stopped", false);
       if (sent.timedOut) throw new TransportFailure(`the judge did not answer within ${options.timeoutMs} ms`, true);
-      const reason = connectionFailure(sent.error);
-      if (reason !== undefined && !reached) throw unreachableError(target, reason, sent.error);
+      guard.failed(sent);
       throw new TransportFailure(`cannot reach the judge at ${endpoint}: ${(sent.error as Error).message}`, true);
     }
     const { response, timeout } = sent;
@@ -176,12 +171,11 @@ export function createOpenAiJudge(options: JudgeOptions): Judge {
       if (timeout.aborted) throw new TransportFailure(`the judge did not answer within ${options.timeoutMs} ms`, true);
       throw new TransportFailure(`the judge's reply was cut: ${(error as Error).message}`, true);
     }
+    guard.answered(response);
     if (!response.ok) {
-      if (credentialsRefused(response.status) && !reached) throw credentialsError(target, response.status);
       const retryable = response.status === 429 || response.status >= 500;
       throw new TransportFailure(`the judge answered HTTP ${response.status}: ${text.slice(0, 200)}`, retryable);
     }
-    reached = true;
     return text;
   }
 

@@ -9,14 +9,7 @@
 import { performance } from "node:perf_hooks";
 import { AppError } from "../../errors/index.js";
 import { postJson } from "../../llm/openai-chat.js";
-import {
-  connectionFailure,
-  credentialsError,
-  credentialsRefused,
-  isUnreachableError,
-  type UnreachableTarget,
-  unreachableError,
-} from "../../llm/unreachable.js";
+import { createUnreachableGuard, isUnreachableError } from "../../llm/unreachable.js";
 import type { Tracer } from "../../observability/tracing/index.js";
 import { answerStream, type RagDependencies, type RagSource, type RagTimings } from "../../rag/index.js";
 import type { GenerationQuestion } from "./questions.js";
@@ -122,15 +115,14 @@ export type HttpTwinOptions = { url: string; apiKey?: string; timeoutMs: number 
 /** A running RAG service (`serve`, `serve-rag`): POST /rag, not streamed. */
 export function createHttpTwin(options: HttpTwinOptions): Twin {
   const endpoint = `${options.url.replace(/\/+$/, "")}/rag`;
-  const target: UnreachableTarget = {
+  // Until one answer has come back, a service that cannot be reached stops the run.
+  const guard = createUnreachableGuard({
     service: "the RAG service",
     url: endpoint,
     urlSetting: "--rag-url (LLM_TWIN_EVAL_GENERATION_RAG_URL)",
     keySetting: "--rag-api-key (LLM_TWIN_RAG_API_KEY)",
     start: "llm-twin serve or serve-rag",
-  };
-  // Until one answer has come back, a service that cannot be reached stops the run.
-  let reached = false;
+  });
   return {
     description: `RAG service at ${options.url}`,
     async answer(question, signal) {
@@ -146,8 +138,7 @@ export function createHttpTwin(options: HttpTwinOptions): Twin {
         signal,
       });
       if (!sent.ok) {
-        const reason = sent.timedOut || sent.aborted ? undefined : connectionFailure(sent.error);
-        if (reason !== undefined && !reached) throw unreachableError(target, reason, sent.error);
+        guard.failed(sent);
         const message = sent.timedOut
           ? `the RAG service did not answer within ${options.timeoutMs} ms`
           : `cannot reach the RAG service at ${endpoint}: ${(sent.error as Error).message}`;
@@ -157,8 +148,7 @@ export function createHttpTwin(options: HttpTwinOptions): Twin {
         });
       }
       const { response } = sent;
-      if (credentialsRefused(response.status) && !reached) throw credentialsError(target, response.status);
-      if (response.ok) reached = true;
+      guard.answered(response);
       const traceId = response.headers.get("x-trace-id");
       const body = (await response.json().catch(() => undefined)) as
         | { answer?: string; sources?: RagSource[]; timings?: RagTimings; error?: { code?: string; message?: string } }

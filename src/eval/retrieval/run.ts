@@ -11,6 +11,7 @@ import { createEmbedder } from "../../embedding/index.js";
 import type { IngestProgress } from "../../ingestion/index.js";
 import type { Reranker } from "../../rag/index.js";
 import { withResources } from "../../runtime/index.js";
+import { definedOnly } from "../../util/index.js";
 import { type FullTextSettings, openVectorStore, type SearchMode } from "../../vector-store/index.js";
 import { loadEvaluationDataset } from "./datasets.js";
 import { type EvaluationProgress, type EvaluationSettings, evaluateRetrieval } from "./evaluate.js";
@@ -136,8 +137,4 @@ export async function runRetrievalEvaluation(options: RunEvaluationOptions): Pro
       results,
     };
   });
-}
-
-function definedOnly<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as Partial<T>;
 }

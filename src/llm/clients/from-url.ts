@@ -8,6 +8,7 @@
  *   url1,url2,...                    several replicas behind the least-outstanding-requests balancer
  */
 import { AppError } from "../../errors/index.js";
+import { definedOnly } from "../../util/index.js";
 import { createLoadBalancedLanguageModel, type LoadBalancerOptions } from "../load-balancer/index.js";
 import type { LanguageModel } from "../port.js";
 import { createOpenAiLanguageModel } from "./openai-client.js";
@@ -36,12 +37,6 @@ export type LanguageModelFromUrlOptions = {
   loadBalancer?: Omit<LoadBalancerOptions, "id">;
   fetch?: typeof fetch;
 };
-
-type DefinedOnly<T> = { [K in keyof T]?: Exclude<T[K], undefined> };
-
-function definedOnly<T extends Record<string, unknown>>(value: T): DefinedOnly<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as DefinedOnly<T>;
-}
 
 function createOne(url: string, options: LanguageModelFromUrlOptions, retries: number | undefined): LanguageModel {
   const common = definedOnly({

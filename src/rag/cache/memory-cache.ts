@@ -1,12 +1,12 @@
 /**
- * The in-memory AnswerCache: per partition one contiguous matrix of unit vectors (the WebAssembly
- * SIMD dot-product kernel of the LanceDB memory index, ../../vector-store/lancedb/dot-kernel.ts),
- * so a lookup is one scan of dot products. Bounded by `maxEntries` over all partitions (the least
+ * The in-memory AnswerCache: per partition one contiguous matrix of unit vectors (./vector-rows.ts,
+ * the WebAssembly SIMD dot-product kernel of the LanceDB memory index), so a lookup is one scan of
+ * dot products. Bounded by `maxEntries` over all partitions (the least
  * recently used entry goes first) and by `ttlMs` (expired entries are swept before each call).
  * A partition left empty is dropped with its matrix.
  */
-import { createDotMatrix, type DotMatrix } from "../../vector-store/lancedb/dot-kernel.js";
 import type { AnswerCache, CachedAnswer, CacheHit } from "./port.js";
+import { createVectorRows, type VectorRows } from "./vector-rows.js";
 
 export type MemoryAnswerCacheOptions = {
   maxEntries: number;
@@ -19,9 +19,7 @@ export type MemoryAnswerCacheOptions = {
 
 type Entry = { id: number; partition: Partition; slot: number; value: CachedAnswer; expiresAt: number };
 
-type Partition = { key: string; matrix: DotMatrix; entries: Entry[] };
-
-const INITIAL_CAPACITY = 64;
+type Partition = { key: string; rows: VectorRows<Entry> };
 
 export function createMemoryAnswerCache(options: MemoryAnswerCacheOptions): AnswerCache {
   if (!Number.isInteger(options.maxEntries) || options.maxEntries < 1) {
@@ -39,16 +37,9 @@ export function createMemoryAnswerCache(options: MemoryAnswerCacheOptions): Answ
     recency.delete(entry.id);
     byExpiry.delete(entry.id);
     const { partition, slot } = entry;
-    const last = partition.entries.length - 1;
-    const moved = partition.entries[last] as Entry;
-    if (slot !== last) {
-      const dims = partition.matrix.dimensions;
-      partition.matrix.rows.copyWithin(slot * dims, last * dims, (last + 1) * dims);
-      partition.entries[slot] = moved;
-      moved.slot = slot;
-    }
-    partition.entries.pop();
-    if (partition.entries.length === 0) partitions.delete(partition.key);
+    const moved = partition.rows.remove(slot);
+    if (moved !== undefined) moved.slot = slot;
+    if (partition.rows.size === 0) partitions.delete(partition.key);
   };
 
   const sweep = (): void => {
@@ -61,27 +52,19 @@ export function createMemoryAnswerCache(options: MemoryAnswerCacheOptions): Answ
 
   const partitionFor = (key: string, dimensions: number): Partition => {
     let partition = partitions.get(key);
-    if (partition !== undefined && partition.matrix.dimensions !== dimensions) {
+    if (partition !== undefined && partition.rows.dimensions !== dimensions) {
       // Another embedder under the same key (should not happen: its id is part of the key): start over.
-      for (const entry of [...partition.entries]) remove(entry);
+      const { rows } = partition;
+      for (const entry of Array.from({ length: rows.size }, (_, row) => rows.item(row))) remove(entry);
       partition = undefined;
     }
     if (partition === undefined) {
-      partition = {
-        key,
-        matrix: createDotMatrix(dimensions, Math.min(INITIAL_CAPACITY, options.maxEntries), options.kernel),
-        entries: [],
-      };
+      const rows = createVectorRows<Entry>(dimensions, {
+        maxRows: options.maxEntries,
+        ...(options.kernel === undefined ? {} : { kernel: options.kernel }),
+      });
+      partition = { key, rows };
       partitions.set(key, partition);
-    }
-    if (partition.entries.length === partition.matrix.capacity) {
-      const grown = createDotMatrix(
-        dimensions,
-        Math.min(partition.matrix.capacity * 2, options.maxEntries),
-        options.kernel,
-      );
-      grown.rows.set(partition.matrix.rows);
-      partition.matrix = grown;
     }
     return partition;
   };
@@ -91,8 +74,8 @@ export function createMemoryAnswerCache(options: MemoryAnswerCacheOptions): Answ
     async lookup(key, vector, minSimilarity) {
       sweep();
       const partition = partitions.get(key);
-      if (partition === undefined || partition.matrix.dimensions !== vector.length) return undefined;
-      const scores = partition.matrix.scores(vector, partition.entries.length);
+      if (partition === undefined || partition.rows.dimensions !== vector.length) return undefined;
+      const scores = partition.rows.scores(vector);
       let best = -1;
       let bestScore = Number.NEGATIVE_INFINITY;
       for (let index = 0; index < scores.length; index++) {
@@ -103,7 +86,7 @@ export function createMemoryAnswerCache(options: MemoryAnswerCacheOptions): Answ
         }
       }
       if (best < 0 || bestScore < minSimilarity) return undefined;
-      const entry = partition.entries[best] as Entry;
+      const entry = partition.rows.item(best);
       recency.delete(entry.id);
       recency.set(entry.id, entry);
       const hit: CacheHit = { entry: entry.value, similarity: Math.min(1, bestScore) };
@@ -116,10 +99,14 @@ export function createMemoryAnswerCache(options: MemoryAnswerCacheOptions): Answ
         remove(oldest);
       }
       const partition = partitionFor(key, vector.length);
-      const slot = partition.entries.length;
-      partition.matrix.rows.set(vector, slot * vector.length);
-      const entry: Entry = { id: nextId++, partition, slot, value, expiresAt: now() + options.ttlMs };
-      partition.entries.push(entry);
+      const entry: Entry = {
+        id: nextId++,
+        partition,
+        slot: partition.rows.size,
+        value,
+        expiresAt: now() + options.ttlMs,
+      };
+      partition.rows.push(entry, vector);
       recency.set(entry.id, entry);
       byExpiry.set(entry.id, entry);
     },

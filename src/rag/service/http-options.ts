@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Setting } from "../../config/settings.js";
+import { type Setting, schemas } from "../../config/settings.js";
 import { DEFAULT_RAG_HTTP_CONFIG } from "../http/config.js";
 import { integer, milliseconds } from "./observability-options.js";
 
@@ -20,9 +20,10 @@ export const HTTP_EDGE_OPTIONS = [
     key: "apiKeys",
     flag: "--api-keys <keys>",
     env: "LLM_TWIN_API_KEYS",
-    schema: z.string().default(""),
-    help: "comma-separated bearer keys; empty = no authentication",
-    default: "",
+    schema: schemas.keyList.default([]),
+    emptyIsValue: true,
+    defaultText: "none (no authentication)",
+    help: "comma-separated bearer keys; empty entries are ignored, a list with no key is refused",
   },
   {
     key: "rateLimit",

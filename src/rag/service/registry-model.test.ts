@@ -101,6 +101,7 @@ describe.skipIf(backend !== "native")("serve from the registry, in one process",
     const before = await ask();
     expect(before.model).toEqual({ name: "base", version: 1, adapter: { name: "twin-paul", version: 1 } });
     const inFlight = ask();
+    const countingBefore = model.limits.identity;
     await registerAdapter(72);
     const reload = await app.inject({ method: "POST", url: "/admin/reload", headers: { authorization: "Bearer k" } });
     expect(reload.statusCode).toBe(200);
@@ -110,6 +111,9 @@ describe.skipIf(backend !== "native")("serve from the registry, in one process",
       adapters: [{ name: "twin-paul", from: 1, to: 2 }],
     });
     expect((await inFlight).answer).toBe(before.answer);
+    // The RAG budget's cached token counts follow the engine now serving (src/rag/token-count-cache.ts).
+    expect(model.limits.identity).not.toBe(countingBefore);
+    expect(model.limits.identity).toBe(model.llm.engine);
     const after = await ask();
     expect(after.model.adapter).toEqual({ name: "twin-paul", version: 2 });
     expect(after.answer).not.toBe(before.answer);

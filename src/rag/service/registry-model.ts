@@ -28,6 +28,8 @@ export type RegistryModel = {
   limits: {
     readonly limits: { maxInputTokens: number; maxTotalTokens: number };
     countTokens(input: LanguageModelInput): number;
+    /** The serving engine: a new one after a reload (its tokenizer may differ: cached counts are dropped). */
+    readonly identity: LlamaCppEngine;
   };
   reload(): Promise<ReloadResult>;
 };
@@ -106,6 +108,9 @@ export async function startRegistryModel(options: RegistryModelOptions): Promise
         return holder.require().limits;
       },
       countTokens: (input) => holder.require().countTokens(input),
+      get identity() {
+        return holder.require();
+      },
     },
     reload: () => reloader.reload(),
   };

@@ -95,10 +95,7 @@ export function httpConfigFromSettings(
 ): RagHttpConfig {
   return {
     maxGenerations: settings.maxGenerations === "auto" ? autoMaxGenerations : settings.maxGenerations,
-    apiKeys: settings.apiKeys
-      .split(",")
-      .map((key) => key.trim())
-      .filter((key) => key !== ""),
+    apiKeys: settings.apiKeys,
     rateLimit: settings.rateLimit === 0 ? false : { max: settings.rateLimit, timeWindowMs: settings.rateLimitWindowMs },
     bodyLimitBytes: settings.bodyLimit,
     authFailureLimit: { max: settings.authFailureLimit, windowMs: settings.authFailureWindowMs },

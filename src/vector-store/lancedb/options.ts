@@ -1,5 +1,6 @@
 /** Options of the LanceDB adapter, with their defaults. */
 import { AppError } from "../../errors/app-error.js";
+import { definedOnly } from "../../util/index.js";
 import { DEFAULT_MEMORY_INDEX_SETTINGS, type MemoryIndexSettings } from "./memory-index.js";
 
 export type LanceDbStoreOptions = {
@@ -130,10 +131,6 @@ export function resolveLanceDbOptions(options: LanceDbStoreOptions): ResolvedLan
     if (!(Number.isFinite(value) && value >= 0)) throw invalidOption(name, "a number >= 0", value);
   }
   return resolved;
-}
-
-function definedOnly<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as Partial<T>;
 }
 
 function invalidOption(name: string, expected: string, value: number): AppError {

@@ -1,0 +1,1 @@
+export { type DefinedOnly, definedOnly } from "./defined-only.js";
