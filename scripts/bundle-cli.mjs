@@ -49,7 +49,6 @@ export const EXTERNAL_PACKAGES = [
   "@opentelemetry/*",
   "bullmq",
   "ioredis",
-  "simple-git",
 ];
 
 /** The esbuild that tsx depends on (a dependency, so `npm ci` installs it even without dev ones). */
