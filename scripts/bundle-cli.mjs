@@ -9,8 +9,9 @@
 //
 // Kept external (loaded from node_modules as before): packages with native binaries or that read
 // files beside their own (LanceDB, Arrow, the OpenAPI plugins, pino's transports, the embedder's
-// data, node-llama-cpp's prebuilt binary packages), and the heavy SDKs only some commands load
-// (AWS, OpenTelemetry, BullMQ).
+// data, node-llama-cpp's prebuilt binary packages, its native `@reflink/*` and the `electron` it
+// imports only inside Electron), and the heavy SDKs only some commands load (AWS, OpenTelemetry,
+// BullMQ).
 // A source file that locates files from its own URL (`import.meta.url`) gets the URL of its
 // compiled twin in dist/ instead of the bundle's, so those files are found where tsc's build put
 // them (dist/web/assets, dist/eval/datasets, dist/ingestion/preprocess-worker.js, the native addon).
