@@ -18,8 +18,18 @@ function compiledIsCurrent(root) {
   } catch {
     return false;
   }
-  for (const entry of readdirSync(sources, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile() && statSync(path.join(entry.parentPath ?? entry.path, entry.name)).mtimeMs > built) return false;
+  return noFileNewer(sources, built);
+}
+
+/**
+ * Whether no file under `folder` (its subfolders included, symbolic links not followed) changed
+ * after `time`. Walked folder by folder: about half the CPU of readdirSync's `recursive` option,
+ * on the path of every command started from a checkout (docs/benchmarks.md, start-up).
+ */
+function noFileNewer(folder, time) {
+  for (const entry of readdirSync(folder, { withFileTypes: true })) {
+    const file = folder + path.sep + entry.name;
+    if (entry.isDirectory() ? !noFileNewer(file, time) : entry.isFile() && statSync(file).mtimeMs > time) return false;
   }
   return true;
 }

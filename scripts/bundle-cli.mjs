@@ -8,11 +8,20 @@
 // work (resolve, stat, read, link): docs/benchmarks.md, start-up.
 //
 // Kept external (loaded from node_modules as before): packages with native binaries or that read
-// files beside their own (node-llama-cpp, LanceDB, Arrow, the OpenAPI plugins, pino's transports,
-// the embedder's data), and the heavy SDKs only some commands load (AWS, OpenTelemetry, BullMQ).
+// files beside their own (LanceDB, Arrow, the OpenAPI plugins, pino's transports, the embedder's
+// data, node-llama-cpp's prebuilt binary packages, its native `@reflink/*` and the `electron` it
+// imports only inside Electron), and the heavy SDKs only some commands load (AWS, OpenTelemetry,
+// BullMQ).
 // A source file that locates files from its own URL (`import.meta.url`) gets the URL of its
 // compiled twin in dist/ instead of the bundle's, so those files are found where tsc's build put
 // them (dist/web/assets, dist/eval/datasets, dist/ingestion/preprocess-worker.js, the native addon).
+// node-llama-cpp is bundled the same way (its import is most of `serve`'s start-up before the
+// binary test can begin): each of its files that reads `import.meta.url` gets the URL that file has
+// on disk, found at run time from where `node-llama-cpp` resolves, as the external import did. So
+// every path it computes is the one it computed before: its `llama/` and `bins/` folders, local
+// builds (`npm run build:llama`), and `testBindingBinary.js`, which its binary test forks from disk
+// under its real name (a bundled copy would skip the test with a warning).
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -23,7 +32,9 @@ const BUNDLE_DIRECTORY = "bundle";
 
 /** Packages left to node_modules: native code, files read beside their own, or loaded by few commands. */
 export const EXTERNAL_PACKAGES = [
-  "node-llama-cpp",
+  "@node-llama-cpp/*",
+  "@reflink/*",
+  "electron",
   "@lancedb/lancedb",
   "apache-arrow",
   "@fastify/swagger",
@@ -39,7 +50,6 @@ export const EXTERNAL_PACKAGES = [
   "@opentelemetry/*",
   "bullmq",
   "ioredis",
-  "simple-git",
 ];
 
 /** The esbuild that tsx depends on (a dependency, so `npm ci` installs it even without dev ones). */
@@ -65,6 +75,38 @@ const compiledTwinUrls = {
   },
 };
 
+const NODE_LLAMA_CPP = "node-llama-cpp";
+
+/** The folder holding a package's package.json, found upward from one of its files. */
+function packageRootOf(file, name) {
+  for (let folder = path.dirname(file); folder !== path.dirname(folder); folder = path.dirname(folder)) {
+    if (path.basename(folder) === name.split("/").at(-1) && existsSync(path.join(folder, "package.json"))) return folder;
+  }
+  throw new Error(`no package root for ${name} above ${file}`);
+}
+
+/**
+ * Gives each of node-llama-cpp's files (its own dependencies under its folder included) that reads
+ * `import.meta.url` the URL it has on disk: relative to `import.meta.resolve("node-llama-cpp")`,
+ * which the bundle evaluates where it runs, so a checkout and an installed package both find the
+ * node-llama-cpp installed beside them.
+ */
+const nodeLlamaCppUrls = {
+  name: "node-llama-cpp-urls",
+  setup(build) {
+    const entry = fileURLToPath(import.meta.resolve(NODE_LLAMA_CPP));
+    const packageRoot = packageRootOf(entry, NODE_LLAMA_CPP);
+    build.onLoad({ filter: /[\\/]node-llama-cpp[\\/].*\.m?js$/ }, async (args) => {
+      if (!args.path.startsWith(packageRoot + path.sep)) return undefined;
+      const text = await readFile(args.path, "utf8");
+      if (!text.includes("import.meta.url")) return undefined;
+      const relative = path.relative(path.dirname(entry), args.path).split(path.sep).join("/");
+      const url = `new URL(${JSON.stringify(relative)}, import.meta.resolve(${JSON.stringify(NODE_LLAMA_CPP)})).href`;
+      return { contents: text.replace(META_URL, url), loader: "js" };
+    });
+  },
+};
+
 export async function bundleCli() {
   const esbuild = loadEsbuild();
   const outdir = path.join(root, "dist", BUNDLE_DIRECTORY);
@@ -83,7 +125,7 @@ export async function bundleCli() {
     banner: {
       js: 'import { createRequire as __bundleCreateRequire } from "node:module"; const require = __bundleCreateRequire(import.meta.url);',
     },
-    plugins: [compiledTwinUrls],
+    plugins: [compiledTwinUrls, nodeLlamaCppUrls],
     logLevel: "warning",
     legalComments: "none",
   });

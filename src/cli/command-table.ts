@@ -4,7 +4,7 @@
  * the libraries they import); test/cli/command-table.test.ts checks it against the commands as
  * they register themselves, so it cannot drift from them.
  */
-import { type Command, Help } from "commander";
+import type { Command } from "commander";
 
 export type Register = (program: Command) => void;
 
@@ -90,7 +90,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
  */
 export function addCommandListing(program: Command): Command {
   for (const [name, entry] of Object.entries(COMMANDS)) program.command(name).description(entry.summary);
-  const standard = new Help();
+  const standard = program.createHelp();
   program.configureHelp({
     subcommandTerm: (command) => COMMANDS[command.name()]?.term ?? standard.subcommandTerm(command),
   });

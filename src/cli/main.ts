@@ -4,13 +4,15 @@
  *
  * Command modules pull in heavy dependencies (llama.cpp bindings, LanceDB, the AWS SDK), so only
  * the module of the command being run is loaded; the top-level help lists the commands from
- * ./command-table.ts without loading any.
+ * ./command-table.ts without loading any. Commander itself loads once a command's prestart has
+ * begun: `serve` forks node-llama-cpp's binary test first, and the test's wait absorbs the rest.
  */
-import { Command, CommanderError } from "commander";
+import type { Command } from "commander";
 import { isAppError } from "../errors/index.js";
 import { addCommandListing, COMMANDS } from "./command-table.js";
 
-function newProgram(): Command {
+async function newProgram(): Promise<Command> {
+  const { Command } = await import("commander");
   return new Command("llm-twin")
     .description("An LLM Twin: write in a person's voice, grounded in their own articles, posts and code.")
     .version("0.1.0")
@@ -20,15 +22,15 @@ function newProgram(): Command {
 
 /** Builds the program with the commands named (all of them by default). */
 export async function buildProgram(commandNames: readonly string[] = Object.keys(COMMANDS)): Promise<Command> {
-  const program = newProgram();
+  const program = await newProgram();
   const registers = await Promise.all(commandNames.map((name) => COMMANDS[name]?.load()));
   for (const register of registers) register?.(program);
   return program;
 }
 
 /** The program as the top-level help shows it: every command listed, none loaded. */
-export function buildListingProgram(): Command {
-  return addCommandListing(newProgram());
+export async function buildListingProgram(): Promise<Command> {
+  return addCommandListing(await newProgram());
 }
 
 /** Only the top-level help is asked for: `llm-twin`, `llm-twin --help`, `-h` or `help`. */
@@ -58,9 +60,10 @@ export async function main(argv: readonly string[]): Promise<void> {
       prestarted = true;
       await prestart();
     }
-    const program = topLevelHelpOnly(argv) ? buildListingProgram() : await buildProgram(names);
+    const program = topLevelHelpOnly(argv) ? await buildListingProgram() : await buildProgram(names);
     await program.parseAsync([...argv]);
   } catch (error) {
+    const { CommanderError } = await import("commander");
     if (error instanceof CommanderError) {
       process.exitCode = error.exitCode;
       // A command line refused before the command ran: nothing to release, and nothing should wait

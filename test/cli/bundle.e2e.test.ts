@@ -4,10 +4,11 @@
  * one runs the bundle itself: `serve` on an empty store finds the project's sample data, ingests it,
  * answers /rag with sources, serves the chat page and /docs; `ingest` and a mistake are checked
  * too. Files the bundle locates relative to itself (project root, web assets, sample data, eval
- * datasets, the native addon) are what a bundling mistake breaks first.
+ * datasets, the native addon, node-llama-cpp's folders and its binary test) are what a bundling
+ * mistake breaks first.
  */
-import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { existsSync, readdirSync, readFileSync, realpathSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -85,6 +86,60 @@ describe.skipIf(!bundled)("the bundled command", () => {
       await stop(serve);
       expect(serve.child.exitCode).toBe(0);
       expect(serve.output()).not.toContain("    at ");
+    } finally {
+      await stop(serve);
+    }
+  });
+
+  it("bundles node-llama-cpp, whose binary test still forks its own file from node_modules, and loads the model with it", async () => {
+    const bundle = join(ROOT, "dist", "bundle");
+    const chunks = readdirSync(bundle).map((file) => readFileSync(join(bundle, file), "utf8"));
+    // Not imported from node_modules: its code is in the bundle, located where it is installed.
+    expect(chunks.some((text) => /from ?"node-llama-cpp"|import\(\s*"node-llama-cpp"\s*\)/.test(text))).toBe(false);
+    expect(chunks.some((text) => text.includes('import.meta.resolve("node-llama-cpp")'))).toBe(true);
+
+    // Records every process the command forks (Node's child_process diagnostics channel reports it
+    // before it spawns: its arguments are known once it has).
+    const forks = join(directory, "forks.jsonl");
+    const preload = join(directory, "record-forks.cjs");
+    await writeFile(
+      preload,
+      `if (process.env.TEST_BINDING_CP !== "true") require("node:diagnostics_channel").subscribe("child_process", ({ process: child }) =>
+        child.once("spawn", () => require("node:fs").appendFileSync(${JSON.stringify(forks)}, JSON.stringify(child.spawnargs) + "\\n")));`,
+    );
+    const port = await freePort();
+    const serve = spawnCli(
+      [
+        "serve-llm",
+        "--model",
+        await tinyModelPath("chat"),
+        "--port",
+        String(port),
+        "--threads",
+        "1",
+        "--parallel",
+        "1",
+      ],
+      { ...fromBundle, NODE_OPTIONS: `--require ${preload}` },
+    );
+    try {
+      await waitForStatus(`http://127.0.0.1:${port}/health`, 200, serve, 120_000);
+      const response = await fetch(`http://127.0.0.1:${port}/generate`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ inputs: "Hello", parameters: { max_new_tokens: 2 } }),
+      });
+      expect(response.status).toBe(200);
+      const testFile = realpathSync(join(ROOT, "node_modules/node-llama-cpp/dist/bindings/utils/testBindingBinary.js"));
+      const forked = (await readFile(forks, "utf8"))
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as string[]);
+      expect(forked.some((args) => args.includes(testFile))).toBe(true);
+      // A bundled copy of that file would skip the test with this warning.
+      expect(serve.output()).not.toContain("is not independent");
+      await stop(serve);
+      expect(serve.child.exitCode).toBe(0);
     } finally {
       await stop(serve);
     }

@@ -31,7 +31,7 @@ describe("the command table", () => {
 
   it("gives the same top-level help as the program with every command loaded", async () => {
     const full = (await buildProgram()).helpInformation();
-    expect(buildListingProgram().helpInformation()).toBe(full);
+    expect((await buildListingProgram()).helpInformation()).toBe(full);
     expect(full).toContain("serve [options]");
   });
 
