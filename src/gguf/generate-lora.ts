@@ -1,7 +1,7 @@
 /**
  * Generates LoRA adapter files in the GGUF layout llama.cpp's `llama_adapter_lora_init` loads
  * (GUIDE §6): `general.architecture` of the base, `general.type = "adapter"`,
- * `adapter.type = "lora"`, `adapter.lora.alpha`, and for each adapted weight W two F32 tensors,
+ * `adapter.type = "lora"`, `adapter.lora.alpha`, and for each adapted weight W two F32 (or F16) tensors,
  * `<W>.lora_a` with ne = [W.ne[0], rank] and `<W>.lora_b` with ne = [rank, W.ne[1]]. Random
  * values, deterministic for a seed: the adapter changes a random base model's output.
  */
@@ -22,6 +22,13 @@ export type GenerateLoraOptions = {
   targets?: readonly LoraTarget[];
   /** Half-width of the uniform random values of A and B; default 0.5. */
   magnitude?: number;
+  /** The type of the lora_a / lora_b tensors; default f32. */
+  tensorType?: "f32" | "f16";
+  /**
+   * Writes an activated LoRA (aLoRA): `adapter.alora.invocation_tokens`, the tokens after which
+   * llama.cpp applies the adapter.
+   */
+  aloraInvocationTokens?: readonly number[];
   name?: string;
 };
 
@@ -48,7 +55,7 @@ export async function generateLora(path: string, options: GenerateLoraOptions): 
         tensors.push({
           name: `blk.${layer}.${target}.weight.${suffix}`,
           dimensions,
-          type: "f32",
+          type: options.tensorType ?? "f32",
           fill: (output) => {
             for (let index = 0; index < output.length; index += 1) output[index] = (random() * 2 - 1) * magnitude;
           },
@@ -64,5 +71,12 @@ export async function generateLora(path: string, options: GenerateLoraOptions): 
     ["adapter.type", { type: "string", value: "lora" }],
     ["adapter.lora.alpha", { type: "float32", value: options.alpha }],
   ]);
+  if (options.aloraInvocationTokens !== undefined) {
+    metadata.set("adapter.alora.invocation_tokens", {
+      type: "array",
+      itemType: "uint32",
+      value: options.aloraInvocationTokens,
+    });
+  }
   await writeGgufFile(path, metadata, tensors, float32ToFloat16Bits);
 }
