@@ -122,7 +122,7 @@ export const SERVE_LLM_SETTINGS = [
     env: "LLM_TWIN_LORA_CONTEXTS",
     // Unset: 2 with --lora, else 1 (src/llm/llama-cpp/engine.ts, defaultLoraContexts).
     schema: positiveInt.max(64).optional(),
-    defaultText: "2 with --lora, else 1",
+    defaultText: "2 with --lora in contexts mode, else 1",
     help: "with --lora-mode contexts: llama.cpp contexts (each with its own KV memory) in which requests for different LoRA adapters decode concurrently; more adapter sets in use take turns (1–64)",
   },
   {
