@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "ggml-backend.h"
+#include "ggml-cpu.h"
 #include "ggml.h"
 #include "gguf.h"
 
@@ -170,6 +171,38 @@ std::string BatchedLora::Load(const std::string& library_path, const std::vector
     }
   }
   return "";
+}
+
+std::string BatchedLora::AttachThreadpool(const std::string& library_path, llama_context* ctx, int32_t threads,
+                                          uint32_t poll) {
+  void* handle = dlopen(library_path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+  if (handle == nullptr) return "libllama is not loaded in this process (" + library_path + ")";
+  auto params_default = reinterpret_cast<decltype(&::ggml_threadpool_params_default)>(dlsym(handle, "ggml_threadpool_params_default"));
+  auto dev_by_type = reinterpret_cast<decltype(&::ggml_backend_dev_by_type)>(dlsym(handle, "ggml_backend_dev_by_type"));
+  auto dev_reg = reinterpret_cast<decltype(&::ggml_backend_dev_backend_reg)>(dlsym(handle, "ggml_backend_dev_backend_reg"));
+  auto proc_address = reinterpret_cast<decltype(&::ggml_backend_reg_get_proc_address)>(dlsym(handle, "ggml_backend_reg_get_proc_address"));
+  auto attach = reinterpret_cast<decltype(&::llama_attach_threadpool)>(dlsym(handle, "llama_attach_threadpool"));
+  if (params_default == nullptr || dev_by_type == nullptr || dev_reg == nullptr || proc_address == nullptr || attach == nullptr) {
+    return "ggml lacks the threadpool functions";
+  }
+  ggml_backend_dev_t cpu = dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
+  if (cpu == nullptr) return "ggml has no CPU backend";
+  // The CPU backend may be a library loaded at run time: its functions come from its registry.
+  ggml_backend_reg_t reg = dev_reg(cpu);
+  auto create = reinterpret_cast<decltype(&::ggml_threadpool_new)>(proc_address(reg, "ggml_threadpool_new"));
+  threadpool_free_ = reinterpret_cast<ThreadpoolFree>(proc_address(reg, "ggml_threadpool_free"));
+  if (create == nullptr || threadpool_free_ == nullptr) return "the CPU backend lacks ggml_threadpool_new";
+  ggml_threadpool_params params = params_default(threads);
+  params.poll = poll;
+  threadpool_ = create(&params);
+  if (threadpool_ == nullptr) return "could not create a ggml threadpool";
+  attach(ctx, threadpool_, threadpool_);
+  return "";
+}
+
+void BatchedLora::FreeThreadpool() {
+  if (threadpool_ != nullptr && threadpool_free_ != nullptr) threadpool_free_(threadpool_);
+  threadpool_ = nullptr;
 }
 
 void BatchedLora::Prepare(const llama_batch& batch, const std::vector<int32_t>& token_adapters) {

@@ -49,6 +49,15 @@ class BatchedLora {
 
   size_t Adapters() const { return adapters_; }
 
+  // A persistent ggml CPU threadpool of `threads` workers for the context: the eval callback splits
+  // every decode into one graph compute per adapted weight, and without a threadpool a build of
+  // llama.cpp without OpenMP starts and joins its worker threads for each of them. `poll`: ggml's
+  // polling level (0 – 100) of idle workers before they sleep. "" on success, else why not.
+  std::string AttachThreadpool(const std::string& library_path, llama_context* ctx, int32_t threads, uint32_t poll);
+  // After the context is freed.
+  void FreeThreadpool();
+  ~BatchedLora() { FreeThreadpool(); }
+
  private:
   struct Delta {
     int64_t rank = 0;
@@ -69,7 +78,10 @@ class BatchedLora {
   bool Fail(const std::string& message);
 
   using BufferIsHost = bool (*)(struct ggml_backend_buffer*);
+  using ThreadpoolFree = void (*)(struct ggml_threadpool*);
   BufferIsHost buffer_is_host_ = nullptr;
+  struct ggml_threadpool* threadpool_ = nullptr;
+  ThreadpoolFree threadpool_free_ = nullptr;
   size_t adapters_ = 0;
   int32_t n_layer_ = 0;
   std::vector<Delta> deltas_;

@@ -563,6 +563,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
       if (state.ctx != nullptr) api_.llama_free(state.ctx);
       state.ctx = nullptr;
     }
+    batched_lora_.FreeThreadpool();
     if (model_ != nullptr) api_.llama_model_free(model_);
     model_ = nullptr;
     tsfn_.Release();
@@ -726,6 +727,14 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
       }
       contexts_[index].threads = threads_;
       contexts_[index].threads_batch = threads_batch_;
+    }
+    if (batched_) {
+      std::string refused = batched_lora_.AttachThreadpool(library_path_, contexts_[0].ctx,
+                                                           std::max(threads_, threads_batch_), kBatchedPoll);
+      if (!refused.empty()) {
+        error = "LoRA adapters cannot be applied per token (--lora-mode batched): " + refused;
+        return false;
+      }
     }
     llama_context* first = contexts_[0].ctx;
     const llama_vocab* vocab = api_.llama_model_get_vocab(model_);
@@ -1402,6 +1411,10 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   static constexpr int32_t kRepeatPenaltyWindow = 64;
   static constexpr int32_t kMaxTopLogprobs = 20;
   static constexpr int32_t kStepsPerAdapter = 16;
+  // Batched LoRA's threadpool: how long idle workers poll for the next graph compute (ggml's 0 –
+  // 100) before they sleep; the adapters' updates between computes are short. 50: ggml's and
+  // llama-server's default.
+  static constexpr uint32_t kBatchedPoll = 50;
   static constexpr int32_t kDefaultMaxPending = 64;
   static constexpr const char* kDisposedWhileLoading = "the generation loop was disposed while the model loaded";
 

@@ -63,6 +63,7 @@ describe.skipIf(!nativeAddonBuilt())("LoRA adapters applied per token in one dec
     return loop;
   };
   let batched: NativeGenerationLoop;
+  let batchedTwoThreads: NativeGenerationLoop;
   let contexts: NativeGenerationLoop;
   beforeAll(async () => {
     llama = await loadTestLlama();
@@ -76,6 +77,8 @@ describe.skipIf(!nativeAddonBuilt())("LoRA adapters applied per token in one dec
     // The second adapter's file again at scale 0, and the first at half scale.
     loras.push({ path: loras[0]?.path ?? "", scale: 0 }, { path: loras[0]?.path ?? "", scale: 0.5 });
     batched = await open({ loraMode: "batched" });
+    // Two threads: the loop's own ggml threadpool runs every graph compute between the updates.
+    batchedTwoThreads = await open({ loraMode: "batched", threads: 2 });
     contexts = await open({ loraMode: "contexts", contexts: 1 });
   });
   afterAll(async () => {
@@ -84,35 +87,45 @@ describe.skipIf(!nativeAddonBuilt())("LoRA adapters applied per token in one dec
     if (directory !== undefined) await rm(directory, { recursive: true, force: true });
   });
 
-  it("gives adapter a, adapter b and the base, decoded at once, llama.cpp's own adapter output", async () => {
-    const prompts = [
-      [1, 40, 41, 42],
-      [1, 50, 51],
-      [1, 60, 61, 62, 63],
-    ];
-    const adapters = [0, 1, undefined];
-    const reference: JobResult[] = [];
-    for (let index = 0; index < 3; index += 1) {
-      reference.push(
-        await runJob(contexts, index, prompts[index] ?? [], { ...adapterParams(adapters[index]), cachePrompt: false }),
-      );
-    }
-    expect(reference[0]?.tokens).not.toEqual(reference[1]?.tokens);
-    for (let round = 0; round < 3; round += 1) {
-      // Slots rotate between rounds: a slot's cached prefix computed with another adapter is not reused.
-      const together = await Promise.all(
-        [0, 1, 2].map((index) =>
-          runJob(batched, (index + round) % 3, prompts[index] ?? [], {
+  it.each([
+    [1, () => batched],
+    [2, () => batchedTwoThreads],
+  ])(
+    "gives adapter a, adapter b and the base, decoded at once, llama.cpp's own adapter output (%i thread(s))",
+    async (_threads, loopOf) => {
+      const loop = loopOf();
+      const prompts = [
+        [1, 40, 41, 42],
+        [1, 50, 51],
+        [1, 60, 61, 62, 63],
+      ];
+      const adapters = [0, 1, undefined];
+      const reference: JobResult[] = [];
+      for (let index = 0; index < 3; index += 1) {
+        reference.push(
+          await runJob(contexts, index, prompts[index] ?? [], {
             ...adapterParams(adapters[index]),
-            logprobs: true,
+            cachePrompt: false,
           }),
-        ),
-      );
-      together.forEach((result, index) => {
-        expect(result.tokens).toEqual(reference[index]?.tokens);
-      });
-    }
-  });
+        );
+      }
+      expect(reference[0]?.tokens).not.toEqual(reference[1]?.tokens);
+      for (let round = 0; round < 3; round += 1) {
+        // Slots rotate between rounds: a slot's cached prefix computed with another adapter is not reused.
+        const together = await Promise.all(
+          [0, 1, 2].map((index) =>
+            runJob(loop, (index + round) % 3, prompts[index] ?? [], {
+              ...adapterParams(adapters[index]),
+              logprobs: true,
+            }),
+          ),
+        );
+        together.forEach((result, index) => {
+          expect(result.tokens).toEqual(reference[index]?.tokens);
+        });
+      }
+    },
+  );
 
   it("changes greedy output with an adapter; scale 0 equals the base, half scale is its own", async () => {
     const prompt = [1, 20, 21, 22];
