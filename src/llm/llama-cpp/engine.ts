@@ -110,6 +110,9 @@ export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Prom
         obstacles.push({ adapter, obstacle: batchedLoraObstacle(facts, model.fileInfo.tensorInfo) });
       }
       loraMode = chooseLoraMode(options.loraMode ?? "auto", obstacles);
+      if (loraMode.mode === "batched" && options.loraContexts !== undefined) {
+        loraMode.ignoredLoraContexts = options.loraContexts;
+      }
       loraContexts =
         loraMode.mode === "batched"
           ? 1

@@ -50,6 +50,10 @@ describe("chooseLoraMode", () => {
     expect(chooseLoraMode("auto", [ok])).toEqual({ mode: "batched", requested: "auto" });
     expect(chooseLoraMode("batched", [ok])).toEqual({ mode: "batched", requested: "batched" });
     expect(chooseLoraMode("contexts", [ok, blocked])).toEqual({ mode: "contexts", requested: "contexts" });
+    expect(describeLoraModeForLog({ mode: "batched", requested: "auto" }, 1)).toMatch(/^LoRA: batched \(/);
+    expect(describeLoraModeForLog({ mode: "batched", requested: "auto", ignoredLoraContexts: 3 }, 1)).toMatch(
+      /--lora-contexts 3 applies to --lora-mode contexts only$/,
+    );
   });
 
   it("falls back to contexts under auto, saying which adapter and why", () => {

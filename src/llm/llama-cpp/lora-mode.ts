@@ -17,6 +17,8 @@ export type LoraModeDecision = {
   requested: LoraMode;
   /** With auto falling back to contexts: the adapter that cannot be applied per token, and why. */
   reason?: string;
+  /** A --lora-contexts given to batched mode, which serves every adapter in one context. */
+  ignoredLoraContexts?: number;
 };
 
 /** What the per-token mode needs to know of an adapter file. */
@@ -80,7 +82,11 @@ export function chooseLoraMode(
 /** The start-up log line of a server with adapters. */
 export function describeLoraModeForLog(decision: LoraModeDecision, contexts: number): string {
   if (decision.mode === "batched") {
-    return "LoRA: batched (each token's adapter applied inside one llama.cpp decode; base and adapters share every step)";
+    const ignored =
+      decision.ignoredLoraContexts === undefined
+        ? ""
+        : `; --lora-contexts ${decision.ignoredLoraContexts} applies to --lora-mode contexts only`;
+    return `LoRA: batched (each token's adapter applied inside one llama.cpp decode; base and adapters share every step)${ignored}`;
   }
   const how = `contexts (${contexts} llama.cpp context${contexts === 1 ? "" : "s"}, one adapter set each)`;
   if (decision.reason !== undefined) return `LoRA: ${how}, because ${decision.reason} (--lora-mode auto)`;
