@@ -206,6 +206,47 @@ describe.skipIf(!nativeAddonBuilt())("LoRA adapters applied per token in one dec
     expect(constrained.tokens).toEqual(reference.tokens);
   });
 
+  // The last layer's feed-forward and the output projection run on the rows of the tokens with
+  // logits only (llama.cpp's inp_out_ids): row j is then the j-th such token of the batch. The three
+  // prompts decode in one step (15 tokens, 7 with logits: one per prompt, every one of the prompt
+  // logprobs job's), then the generating rows.
+  it("maps the rows of the last layer and the output (tokens with logits only) to their adapters", async () => {
+    const file = path.join(directory, "style-ffn-output.gguf");
+    await generateLora(file, {
+      base: TINY_MODEL_PRESETS.chat,
+      rank: 4,
+      alpha: 4,
+      seed: 13,
+      targets: ["attn_v", "ffn_down", "output"],
+      magnitude: 0.3,
+    });
+    const both = [{ path: file, scale: 1 }, ...loras.slice(0, 1)];
+    const loop = await open({ loraMode: "batched", loras: both });
+    const reference = await open({ loraMode: "contexts", contexts: 1, loras: both });
+    const jobs: Array<[number[], Partial<NativeSamplingParams>]> = [
+      [[1, 180, 181, 182, 183, 184, 185], { adapter: 0, maxTokens: 12 }],
+      [[1, 190, 191], { maxTokens: 12 }],
+      [[1, 200, 201, 202, 203], { adapter: 1, maxTokens: 12, promptLogprobs: true }],
+    ];
+    const alone: JobResult[] = [];
+    for (const [index, [prompt, params]] of jobs.entries()) {
+      alone.push(await runJob(reference, index, prompt, { ...params, cachePrompt: false }));
+    }
+    expect(alone[0]?.tokens).not.toEqual((await runJob(reference, 0, jobs[0]?.[0] ?? [], { maxTokens: 12 })).tokens);
+    // The second job starts once the first generates: its prompt decodes beside a generating row.
+    const first = runJob(loop, 0, jobs[0]?.[0] ?? [], { ...jobs[0]?.[1], cachePrompt: false });
+    const together = await Promise.all([
+      first,
+      ...jobs
+        .slice(1)
+        .map(([prompt, params], index) => runJob(loop, index + 1, prompt, { ...params, cachePrompt: false })),
+    ]);
+    expect(together.map((result) => result.tokens)).toEqual(alone.map((result) => result.tokens));
+    together[2]?.promptLogprobs.forEach((value, index) => {
+      expect(value).toBeCloseTo(alone[2]?.promptLogprobs[index] ?? Number.NaN, 4);
+    });
+  });
+
   it("applies F16 adapter tensors (read as F32): the output changes, alone or beside the base", async () => {
     const file = path.join(directory, "style-f16.gguf");
     await generateLora(file, { base: TINY_MODEL_PRESETS.chat, rank: 4, alpha: 4, seed: 7, tensorType: "f16" });
