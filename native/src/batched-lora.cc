@@ -116,8 +116,10 @@ std::string BatchedLora::Load(const std::string& library_path, const std::vector
   adapters_ = files.size();
   n_layer_ = n_layer;
   present_.assign(adapters_, false);
+  muted_.assign(adapters_, false);
   for (size_t adapter = 0; adapter < files.size(); adapter += 1) {
     const BatchedLoraFile& spec = files[adapter];
+    muted_[adapter] = spec.scale == 0.0f;
     gguf_init_params params{/*no_alloc*/ true, /*ctx*/ nullptr};
     std::unique_ptr<gguf_context, decltype(api.gguf_free)> gguf(api.gguf_init_from_file(spec.path.c_str(), params),
                                                                  api.gguf_free);
@@ -212,8 +214,9 @@ void BatchedLora::Prepare(const llama_batch& batch, const std::vector<int32_t>& 
   active_ = false;
   for (int32_t i = 0; i < batch.n_tokens; i += 1) {
     if (batch.logits[i] != 0) outputs_.push_back(i);
-    int32_t adapter = token_adapter_[static_cast<size_t>(i)];
-    if (adapter >= 0 && static_cast<size_t>(adapter) < adapters_) {
+    int32_t& adapter = token_adapter_[static_cast<size_t>(i)];
+    if (adapter >= 0 && (static_cast<size_t>(adapter) >= adapters_ || muted_[static_cast<size_t>(adapter)])) adapter = -1;
+    if (adapter >= 0) {
       present_[static_cast<size_t>(adapter)] = true;
       active_ = true;
     }

@@ -37,7 +37,8 @@ class BatchedLora {
   std::string Load(const std::string& library_path, const std::vector<BatchedLoraFile>& files, int32_t n_layer);
 
   // Before llama_decode: the adapter of each batch token (-1: the base model) and which tokens
-  // produce logits. A batch without adapter tokens leaves the graph untouched (one compute).
+  // produce logits. A batch without adapter tokens (adapters at scale 0 are the base) leaves the
+  // graph untouched (one compute).
   void Prepare(const llama_batch& batch, const std::vector<int32_t>& token_adapters);
 
   // After llama_decode: "" when every adapted weight was updated exactly once for the batch, else
@@ -94,6 +95,7 @@ class BatchedLora {
   std::vector<int32_t> token_adapter_;
   std::vector<int32_t> outputs_;  // batch indices of the tokens with logits
   std::vector<bool> present_;     // per adapter: some token of the batch uses it
+  std::vector<bool> muted_;       // per adapter: scale 0, decoded as the base model
   int32_t expected_ = 0;          // adapted weights the batch's adapters touch
   int32_t applied_ = 0;
   std::string failure_;

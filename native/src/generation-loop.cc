@@ -1200,7 +1200,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     state.lora_failure.clear();
     try {
       if (batched_) {
-        // The adapter of each batch token (its sequence's job); adapters at scale 0 are the base.
+        // The adapter of each batch token: its sequence's job's.
         token_adapters_.resize(static_cast<size_t>(state.batch.n_tokens));
         for (int32_t i = 0; i < state.batch.n_tokens; i += 1) {
           const SlotState& slot = slots_[static_cast<size_t>(state.batch.seq_id[i][0])];
