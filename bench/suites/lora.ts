@@ -3,6 +3,8 @@
  * adapters generated for the ~66M-parameter F16 bench model (rank 8 on attn_q/attn_v): tokens/s of
  * 4 streaming clients on the base model against 4 clients split over the 2 adapters (2 each, by
  * OpenAI `model`), alternating runs on the same server. Target: adapters ÷ base ≥ 0.8 (issue 15).
+ * serve-llm runs its default --lora-mode (auto: batched, each token's adapter applied inside one
+ * decode) unless --lora-mode contexts (or batched) is given.
  * Greedy, ignore_eos, token ids below 300 banned (random weights emit invalid UTF-8).
  *
  * With --vs-llama-server, llama.cpp's llama-server (built once from the llama.cpp source
@@ -12,7 +14,8 @@
  * two servers. Target: ours ÷ llama-server on the 2-adapter load ≥ 1.0 (issue 15).
  *
  * options: --runs 2  --requests-per-client 3  --max-tokens 64  --prompt-words 32  --threads 2
- *          --context-size 512  --rank 8  --lora-contexts <n> (serve-llm's; default its own)
+ *          --context-size 512  --rank 8  --lora-mode <auto|batched|contexts> (serve-llm's; default its own)
+ *          --lora-contexts <n> (serve-llm's, contexts mode; default its own)
  *          --serve-args "<more serve-llm flags>"  --llama-server-args "<more llama-server flags>"
  *          --vs-llama-server  --prebuilt (side by side: skip npm run build:llama)  --json
  * Reported per server and mode: tokens/s and the server's CPU ms per generated token (all threads).
@@ -24,7 +27,7 @@ import { generateLora } from "../../src/gguf/generate-lora.js";
 import { optionsHash, TINY_MODEL_PRESETS, tinyModelPath } from "../../src/gguf/index.js";
 import { llmTwinCacheDirectory } from "../../src/gguf/tiny-model-path.js";
 import { freePort } from "../../src/testing/free-port.js";
-import { parseBenchOptions, positiveInteger, switchOn, words } from "../support/bench-options.js";
+import { oneOf, parseBenchOptions, positiveInteger, switchOn, words } from "../support/bench-options.js";
 import { banTokensBelow, type CompletionSettings, makePrompts, runLoad } from "../support/completion-load.js";
 import { type ManagedServer, startLlamaServer } from "../support/llama-server.js";
 import { ensureSideBySideBuilds } from "../support/local-llama-build.js";
@@ -44,6 +47,7 @@ type Options = {
   contextSize: number;
   rank: number;
   loraContexts: number | undefined;
+  loraMode: string | undefined;
   serveArgs: string[];
   llamaServerArgs: string[];
   vsLlamaServer: boolean;
@@ -61,6 +65,7 @@ function parseOptions(args: string[]): Options {
     contextSize: 512,
     rank: 8,
     loraContexts: undefined,
+    loraMode: undefined,
     serveArgs: [],
     llamaServerArgs: [],
     vsLlamaServer: false,
@@ -76,6 +81,7 @@ function parseOptions(args: string[]): Options {
     "--context-size": ["contextSize", positiveInteger],
     "--rank": ["rank", positiveInteger],
     "--lora-contexts": ["loraContexts", positiveInteger],
+    "--lora-mode": ["loraMode", oneOf("auto", "batched", "contexts")],
     "--serve-args": ["serveArgs", words],
     "--llama-server-args": ["llamaServerArgs", words],
     "--json": ["json", switchOn],
@@ -155,6 +161,7 @@ export async function run(args: string[]): Promise<void> {
         "--lora",
         `b=${adapters[1]}`,
         ...(options.loraContexts === undefined ? [] : ["--lora-contexts", String(options.loraContexts)]),
+        ...(options.loraMode === undefined ? [] : ["--lora-mode", options.loraMode]),
         ...options.serveArgs,
       ],
     });
@@ -242,6 +249,7 @@ export async function run(args: string[]): Promise<void> {
       maxTokens: options.maxTokens,
       rank: options.rank,
       loraContexts: options.loraContexts ?? "default",
+      loraMode: options.loraMode ?? "default (auto)",
       serveArgs: options.serveArgs,
       llamaServerArgs: options.llamaServerArgs,
     };
@@ -250,7 +258,7 @@ export async function run(args: string[]): Promise<void> {
       return;
     }
     const lines = [
-      `lora: 4 clients, ${perRun} requests × ${options.maxTokens} tokens per run, ${options.runs} runs, rank ${options.rank}`,
+      `lora: 4 clients, ${perRun} requests × ${options.maxTokens} tokens per run, ${options.runs} runs, rank ${options.rank}, serve-llm --lora-mode ${options.loraMode ?? "auto (default)"}`,
       `  ours          base ${oursSummary.baseTokensPerSecond.toFixed(1)} tok/s  2 adapters (2 + 2) ${oursSummary.adaptersTokensPerSecond.toFixed(1)} tok/s  adapters ÷ base ${oursSummary.ratio.toFixed(2)} (target ≥ 0.8)`,
       `                CPU ms/token: base ${oursSummary.baseCpuMsPerToken.toFixed(2)}  2 adapters ${oursSummary.adaptersCpuMsPerToken.toFixed(2)}`,
     ];

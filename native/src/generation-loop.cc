@@ -25,6 +25,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "batched-lora.h"
 #include "grammar-sampling.h"
 #include "llama-api.h"
 
@@ -109,6 +110,7 @@ struct ContextState {
   int32_t threads = 0;           // the thread counts last set on the context
   int32_t threads_batch = 0;
   int32_t status = 0;  // this step's llama_decode status
+  std::string lora_failure;  // batched LoRA could not apply the adapters: the step's output is void
   std::string failure;  // an exception escaping this step's decode
 };
 
@@ -252,7 +254,8 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   }
 
   // new GenerationLoop({libraryPath, modelPath, contextSize, sequences, batchSize, threads,
-  //                     flashAttention: "auto"|"on"|"off"}, onReady(error?: string),
+  //                     flashAttention: "auto"|"on"|"off", loras?, contexts?,
+  //                     loraMode?: "contexts"|"batched"}, onReady(error?: string),
   //                     onProgress?(fraction))
   explicit GenerationLoop(const Napi::CallbackInfo& info) : Napi::ObjectWrap<GenerationLoop>(info) {
     Napi::Env env = info.Env();
@@ -266,6 +269,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
       return value.As<Napi::String>().Utf8Value();
     };
     std::string library = text("libraryPath");
+    library_path_ = library;
     model_path_ = text("modelPath");
     sequences_ = CheckedInt32(env, options.Get("sequences"), "sequences", 1, 1024);
     context_per_sequence_ = CheckedInt32(env, options.Get("contextSize"), "contextSize", 1, 1 << 24);
@@ -292,6 +296,14 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
         float scale = static_cast<float>(CheckedNumber(env, lora.Get("scale"), "loras[].scale", -1e6, 1e6, false));
         lora_specs_.push_back({path.As<Napi::String>().Utf8Value(), scale});
       }
+    }
+    Napi::Value lora_mode = options.Get("loraMode");
+    if (!lora_mode.IsUndefined()) {
+      std::string mode = lora_mode.IsString() ? lora_mode.As<Napi::String>().Utf8Value() : "";
+      if (mode != "batched" && mode != "contexts") throw Napi::TypeError::New(env, "loraMode must be \"batched\" or \"contexts\"");
+      // Batched: one context serves the base model and every adapter, per token (batched-lora.h).
+      batched_ = mode == "batched" && !lora_specs_.empty();
+      if (batched_ && contexts_count_ != 1) throw Napi::RangeError::New(env, "loraMode \"batched\" uses one context");
     }
     if (static_cast<int64_t>(context_per_sequence_) * sequences_ > std::numeric_limits<uint32_t>::max()) {
       throw Napi::RangeError::New(env, "contextSize × sequences is too large");
@@ -551,6 +563,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
       if (state.ctx != nullptr) api_.llama_free(state.ctx);
       state.ctx = nullptr;
     }
+    batched_lora_.FreeThreadpool();
     if (model_ != nullptr) api_.llama_model_free(model_);
     model_ = nullptr;
     tsfn_.Release();
@@ -677,6 +690,15 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
       }
       loras_.push_back(adapter);
     }
+    if (batched_) {
+      std::vector<BatchedLoraFile> files;
+      for (const LoraSpec& spec : lora_specs_) files.push_back({spec.path, spec.scale});
+      std::string refused = batched_lora_.Load(library_path_, files, api_.llama_model_n_layer(model_));
+      if (!refused.empty()) {
+        error = "LoRA adapters cannot be applied per token (--lora-mode batched): " + refused;
+        return false;
+      }
+    }
     llama_context_params context_params = api_.llama_context_default_params();
     context_params.n_ctx = static_cast<uint32_t>(context_per_sequence_) * static_cast<uint32_t>(sequences_);
     context_params.n_seq_max = static_cast<uint32_t>(sequences_);
@@ -685,7 +707,14 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     context_params.n_threads = threads_;
     context_params.n_threads_batch = threads_batch_;
     context_params.flash_attn_type = flash_;
-    context_params.kv_unified = false;
+    // Batched LoRA maps graph rows to batch tokens: with a unified KV cache llama.cpp keeps the
+    // batch's token order in one micro-batch (split_simple); per-sequence streams reorder it into
+    // several (split_equal). Without batched LoRA the per-sequence streams stay.
+    context_params.kv_unified = batched_;
+    if (batched_) {
+      context_params.cb_eval = &BatchedLora::Eval;
+      context_params.cb_eval_user_data = &batched_lora_;
+    }
     context_params.no_perf = true;
     contexts_.resize(static_cast<size_t>(contexts_count_));
     for (size_t index = 0; index < contexts_.size(); index += 1) {
@@ -698,6 +727,14 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
       }
       contexts_[index].threads = threads_;
       contexts_[index].threads_batch = threads_batch_;
+    }
+    if (batched_) {
+      std::string refused = batched_lora_.AttachThreadpool(library_path_, contexts_[0].ctx,
+                                                           std::max(threads_, threads_batch_), kBatchedPoll);
+      if (!refused.empty()) {
+        error = "LoRA adapters cannot be applied per token (--lora-mode batched): " + refused;
+        return false;
+      }
     }
     llama_context* first = contexts_[0].ctx;
     const llama_vocab* vocab = api_.llama_model_get_vocab(model_);
@@ -1101,12 +1138,15 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     }
     if (!any) return;
     // A single adapter in the context (the usual case) keeps every one of its slots in the step;
-    // with several, the step rotates to the next one in use.
-    state.step_adapter = ChooseAdapter(context);
-    ApplyAdapter(state, state.step_adapter);
+    // with several, the step rotates to the next one in use. Batched LoRA: every adapter decodes
+    // in every step, applied per token (no adapter is set on the context).
+    if (!batched_) {
+      state.step_adapter = ChooseAdapter(context);
+      ApplyAdapter(state, state.step_adapter);
+    }
     // A job waiting to copy its sibling's prompt KV (n > 1) decodes nothing until then.
     auto decodes_now = [&](const SlotState& slot) {
-      return slot.active && slot.context == context && slot.job.adapter == state.step_adapter &&
+      return slot.active && slot.context == context && (batched_ || slot.job.adapter == state.step_adapter) &&
              slot.waiting_for < 0;
     };
     int32_t generating = 0;
@@ -1157,8 +1197,19 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   // Never throws: what escapes llama_decode is kept for the loop thread.
   void Decode(ContextState& state) {
     state.failure.clear();
+    state.lora_failure.clear();
     try {
+      if (batched_) {
+        // The adapter of each batch token: its sequence's job's.
+        token_adapters_.resize(static_cast<size_t>(state.batch.n_tokens));
+        for (int32_t i = 0; i < state.batch.n_tokens; i += 1) {
+          const SlotState& slot = slots_[static_cast<size_t>(state.batch.seq_id[i][0])];
+          token_adapters_[static_cast<size_t>(i)] = slot.job.adapter;
+        }
+        batched_lora_.Prepare(state.batch, token_adapters_);
+      }
       state.status = api_.llama_decode(state.ctx, state.batch);
+      if (batched_) state.lora_failure = batched_lora_.Finish();
     } catch (const std::exception& exception) {
       state.failure = exception.what();
     } catch (...) {
@@ -1214,8 +1265,9 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     }
     for (SlotState& slot : slots_) {
       if (!slot.active || !slot.in_batch) continue;
-      int32_t status = contexts_[static_cast<size_t>(slot.context)].status;
-      if (status != 0) Finish(slot, Done::Error, "llama_decode failed with status " + std::to_string(status), events);
+      const ContextState& state = contexts_[static_cast<size_t>(slot.context)];
+      if (!state.lora_failure.empty()) Finish(slot, Done::Error, state.lora_failure, events);
+      else if (state.status != 0) Finish(slot, Done::Error, "llama_decode failed with status " + std::to_string(state.status), events);
     }
     for (size_t index = 0; index < slots_.size(); index += 1) {
       SlotState& slot = slots_[index];
@@ -1359,6 +1411,10 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   static constexpr int32_t kRepeatPenaltyWindow = 64;
   static constexpr int32_t kMaxTopLogprobs = 20;
   static constexpr int32_t kStepsPerAdapter = 16;
+  // Batched LoRA's threadpool: how long idle workers poll for the next graph compute (ggml's 0 –
+  // 100) before they sleep; the adapters' updates between computes are short. 50: ggml's and
+  // llama-server's default.
+  static constexpr uint32_t kBatchedPoll = 50;
   static constexpr int32_t kDefaultMaxPending = 64;
   static constexpr const char* kDisposedWhileLoading = "the generation loop was disposed while the model loaded";
 
@@ -1372,6 +1428,8 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   int32_t max_pending_ = kDefaultMaxPending;
   int32_t contexts_count_ = 1;
   std::vector<LoraSpec> lora_specs_;
+  std::string library_path_;
+  bool batched_ = false;  // LoRA adapters applied per token in one context (batched-lora.h)
   llama_flash_attn_type flash_ = LLAMA_FLASH_ATTN_TYPE_AUTO;
 
   // Written by the loop thread before "ready" is posted, read-only afterwards.
@@ -1381,6 +1439,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   int32_t n_ctx_sequence_ = 0;
   std::vector<llama_token> eog_tokens_;
   std::vector<llama_adapter_lora*> loras_;  // freed with the model
+  BatchedLora batched_lora_;                // read by llama.cpp's eval callback on the loop thread
   std::atomic<bool> loaded_{false};
 
   // Loop thread only.
@@ -1390,6 +1449,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   uint64_t grammar_tokens_ = 0;           // tokens sampled under a grammar
   uint64_t grammar_retries_ = 0;          // of which the grammar refused the first choice
   std::vector<llama_token> top_scratch_;
+  std::vector<int32_t> token_adapters_;
   float last_progress_ = 0.0f;
   int32_t active_ = 0;
   uint64_t decodes_ = 0;

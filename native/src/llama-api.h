@@ -13,6 +13,7 @@
   X(llama_sampler_chain_default_params) \
   X(llama_model_load_from_file)       \
   X(llama_model_free)                 \
+  X(llama_model_n_layer)              \
   X(llama_init_from_model)            \
   X(llama_free)                       \
   X(llama_n_ctx)                      \

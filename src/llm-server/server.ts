@@ -10,6 +10,7 @@ import {
   createLlamaCppEngine,
   describeEngineForLog,
   describeForLog,
+  describeLoraModeForLog,
   type LlamaCppEngine,
 } from "../llm/llama-cpp/index.js";
 import { createDownloadProgressReporter, resolveModelFile } from "../model-source/index.js";
@@ -147,11 +148,13 @@ export async function startLlmServer(
       requestTimeoutMs: config.requestTimeoutSeconds * 1000,
       observer: metrics.observer,
       ...(onLoadProgress === undefined ? {} : { onLoadProgress }),
+      onLoraMode: (decision, contexts) => logger.info(describeLoraModeForLog(decision, contexts)),
       signal: loadController.signal,
       ...definedOnly({
         threads: config.threads,
         threadsBatch: config.threadsBatch,
         loraContexts: config.loraContexts,
+        loraMode: config.loraMode,
         backend: config.engine,
         modelId: config.modelId ?? served.registry?.name,
         contextSize: config.contextSize,

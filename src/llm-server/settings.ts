@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { type Setting, schemas } from "../config/settings.js";
 import { ENGINE_BACKENDS } from "../llm/llama-cpp/decode-port.js";
+import { LORA_MODES } from "../llm/llama-cpp/lora-mode.js";
 import { DEFAULT_AUTH_FAILURE_LIMIT } from "../observability/http/api-keys.js";
 import { DEFAULT_HTTP_TIMEOUTS } from "../observability/http/server-options.js";
 
@@ -121,8 +122,16 @@ export const SERVE_LLM_SETTINGS = [
     env: "LLM_TWIN_LORA_CONTEXTS",
     // Unset: 2 with --lora, else 1 (src/llm/llama-cpp/engine.ts, defaultLoraContexts).
     schema: positiveInt.max(64).optional(),
-    defaultText: "2 with --lora, else 1",
-    help: "llama.cpp contexts (each with its own KV memory) in which requests for different LoRA adapters decode concurrently; more adapter sets in use take turns (1–64)",
+    defaultText: "2 with --lora in contexts mode, else 1",
+    help: "with --lora-mode contexts: llama.cpp contexts (each with its own KV memory) in which requests for different LoRA adapters decode concurrently; more adapter sets in use take turns (1–64)",
+  },
+  {
+    key: "loraMode",
+    flag: "--lora-mode <mode>",
+    env: "LLM_TWIN_LORA_MODE",
+    schema: z.enum(LORA_MODES),
+    default: "auto",
+    help: "auto|batched|contexts: how LoRA adapters are applied; batched = each token's adapter inside one llama.cpp decode (base and every adapter share each step; F32/F16 adapters on matrix-multiplied weights), contexts = one llama.cpp context per adapter set (--lora-contexts); auto = batched when every adapter allows it, else contexts",
   },
   {
     key: "contextSize",

@@ -1,6 +1,8 @@
 /**
  * LoRA adapters over HTTP (native engine): listed in /v1/models and /info, selected by TGI
  * `parameters.adapter_id`, OpenAI `model` and /invocations; unknown names are 422 unknown_adapter.
+ * Both ways of applying them (--lora-mode batched: per token in one decode; contexts: one llama.cpp
+ * context per adapter set).
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,7 +15,7 @@ import { startTestService, type TestService } from "./helpers.js";
 
 const native = (testEngineBackend().backend ?? defaultBackend()) === "native";
 
-describe.skipIf(!native)("LoRA adapters per request", () => {
+describe.skipIf(!native).each(["batched", "contexts"] as const)("LoRA adapters per request, %s mode", (loraMode) => {
   let service: TestService;
   let directory: string;
   beforeAll(async () => {
@@ -21,6 +23,7 @@ describe.skipIf(!native)("LoRA adapters per request", () => {
     const adapter = path.join(directory, "style.gguf");
     await generateLora(adapter, { base: TINY_MODEL_PRESETS.chat, rank: 4, alpha: 4, seed: 11 });
     service = await startTestService({
+      loraMode,
       loras: [
         { name: "style", path: adapter, scale: 1 },
         { name: "muted", path: adapter, scale: 0 },

@@ -2,6 +2,7 @@ import type { FinishReason, GenerationParameters, LanguageModelInput } from "../
 import type { BatchGateStats } from "./batch-gate.js";
 import type { EngineBackendName } from "./decode-port.js";
 import type { TokenLimits } from "./limits.js";
+import type { LoraMode, LoraModeDecision } from "./lora-mode.js";
 import type { LlamaRuntime } from "./runtime.js";
 
 export type LlamaCppEngineOptions = {
@@ -68,6 +69,14 @@ export type LlamaCppEngineOptions = {
    * adapters, at full batch), else 1; more adapter sets in use than contexts take turns.
    */
   loraContexts?: number;
+  /**
+   * How adapters are applied (lora-mode.ts): "batched" per token inside one decode of one context,
+   * "contexts" per context (`loraContexts` of them), "auto" (default) batched when every adapter
+   * allows it, else contexts. `loraContexts` applies to contexts mode only.
+   */
+  loraMode?: LoraMode;
+  /** Called once adapters are checked, with the mode chosen and the contexts it uses (to log it). */
+  onLoraMode?: (decision: LoraModeDecision, contexts: number) => void;
   /** Per request, queue wait included; 0 disables. Default 60 000 ms (SageMaker's invocation limit). */
   requestTimeoutMs?: number;
   onLoadProgress?: (fraction: number) => void;

@@ -10,6 +10,7 @@ import { buildEngine } from "./build-engine.js";
 import type { DecodeBackend, EngineBackendName } from "./decode-port.js";
 import type { LlamaCppEngine, LlamaCppEngineOptions } from "./engine-types.js";
 import { checkLoraFiles, isLoraAdapterFile } from "./lora-files.js";
+import { batchedLoraObstacle, chooseLoraMode, type LoraModeDecision, readLoraFileFacts } from "./lora-mode.js";
 import { nativeAddonBuilt } from "./native/addon.js";
 import { createNativeBackend } from "./native/backend.js";
 import { createNodeLlamaCppBackend } from "./node-llama-cpp-backend.js";
@@ -39,9 +40,12 @@ export function defaultBackend(): EngineBackendName {
   return nativeAddonBuilt() ? "native" : "node-llama-cpp";
 }
 
-/** 2 with LoRA adapters (two adapter sets decode at once, each at full batch), else 1. */
-export function defaultLoraContexts(adapters: number): number {
-  return adapters > 0 ? 2 : 1;
+/**
+ * 2 with LoRA adapters in contexts mode (two adapter sets decode at once, each at full batch), else
+ * 1 (batched mode serves every adapter in one context).
+ */
+export function defaultLoraContexts(adapters: number, mode: LoraModeDecision["mode"] = "contexts"): number {
+  return adapters > 0 && mode === "contexts" ? 2 : 1;
 }
 
 export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Promise<LlamaCppEngine> {
@@ -91,6 +95,8 @@ export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Prom
         "LoRA adapters (--lora) need the native engine: build it with npm run build:native and use --engine native",
       );
     }
+    let loraMode: LoraModeDecision | undefined;
+    let loraContexts = options.loraContexts ?? defaultLoraContexts(options.loras?.length ?? 0);
     if ((options.loras?.length ?? 0) > 0) {
       const architecture = (model.fileInfo.metadata as { general?: { architecture?: unknown } }).general?.architecture;
       await checkLoraFiles(
@@ -98,6 +104,20 @@ export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Prom
         typeof architecture === "string" ? architecture : undefined,
         model.fileInfo.tensorInfo,
       );
+      const obstacles = [];
+      for (const adapter of options.loras ?? []) {
+        const facts = await readLoraFileFacts(adapter.path);
+        obstacles.push({ adapter, obstacle: batchedLoraObstacle(facts, model.fileInfo.tensorInfo) });
+      }
+      loraMode = chooseLoraMode(options.loraMode ?? "auto", obstacles);
+      if (loraMode.mode === "batched" && options.loraContexts !== undefined) {
+        loraMode.ignoredLoraContexts = options.loraContexts;
+      }
+      loraContexts =
+        loraMode.mode === "batched"
+          ? 1
+          : (options.loraContexts ?? defaultLoraContexts(options.loras?.length ?? 0, "contexts"));
+      options.onLoraMode?.(loraMode, loraContexts);
     }
     const settings = {
       contextSize,
@@ -115,7 +135,8 @@ export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Prom
             ...(options.onLoadProgress === undefined ? {} : { onLoadProgress: options.onLoadProgress }),
             ...(options.signal === undefined ? {} : { signal: options.signal }),
             ...(options.loras === undefined ? {} : { loras: options.loras }),
-            loraContexts: options.loraContexts ?? defaultLoraContexts(options.loras?.length ?? 0),
+            loraContexts,
+            ...(loraMode === undefined ? {} : { loraMode: loraMode.mode }),
           })
         : await createNodeLlamaCppBackend(llama, model, settings);
     return buildEngine({

@@ -88,6 +88,12 @@ export type NativeLoopOptions = {
    * threads split among them). Default 1 (the adapters in use take turns in one context).
    */
   contexts?: number;
+  /**
+   * How LoRA adapters are applied: "contexts" (default) sets an adapter on a whole context
+   * (`contexts` of them); "batched" applies each token's adapter inside one decode of one context
+   * (native/src/batched-lora.h; F32/F16 adapters on matrix-multiplied weights only, `contexts` 1).
+   */
+  loraMode?: "contexts" | "batched";
 };
 
 export type CreateNativeLoopOptions = {

@@ -35,6 +35,8 @@ export type NativeBackendOptions = {
   loras?: ReadonlyArray<{ path: string; scale: number }>;
   /** llama.cpp contexts for concurrent adapter sets (NativeLoopOptions.contexts). */
   loraContexts?: number;
+  /** How adapters are applied (NativeLoopOptions.loraMode). */
+  loraMode?: "batched" | "contexts";
 };
 
 export async function createNativeBackend(
@@ -54,6 +56,7 @@ export async function createNativeBackend(
       flashAttention: options.flashAttention === "auto" ? "auto" : options.flashAttention ? "on" : "off",
       ...(options.loras === undefined ? {} : { loras: options.loras.map(({ path, scale }) => ({ path, scale })) }),
       ...(options.loraContexts === undefined ? {} : { contexts: options.loraContexts }),
+      ...(options.loraMode === undefined ? {} : { loraMode: options.loraMode }),
     },
     {
       ...(options.onLoadProgress === undefined ? {} : { onProgress: options.onLoadProgress }),

@@ -6,11 +6,13 @@
  * before the fix 3 of 25 such exits crashed, after it 0 of 48).
  */
 import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Llama } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tinyModelPath } from "../../../gguf/index.js";
+import { generateLora, TINY_MODEL_PRESETS, tinyModelPath } from "../../../gguf/index.js";
 import { loadTestLlama } from "../../../testing/native-loop.js";
 import { loadedLibllamaPath, nativeAddonBuilt, nativeAddonPath } from "./addon.js";
 
@@ -63,6 +65,20 @@ describe.skipIf(!nativeAddonBuilt())("exiting while the native loop decodes", ()
     for (let round = 0; round < ROUNDS; round += 1) {
       const exit = await runChild([...args, "exit"], { LLM_TWIN_EXIT_FIXTURE_ATEXIT_ONLY: "1" });
       expect(exit).toMatchObject({ code: 0, signal: null });
+    }
+  });
+
+  it("process.exit() while batched LoRA decodes (its own ggml threadpool) exits with its code", async () => {
+    const directory = await mkdtemp(path.join(tmpdir(), "llm-twin-exit-lora-"));
+    try {
+      const adapter = path.join(directory, "style.gguf");
+      await generateLora(adapter, { base: TINY_MODEL_PRESETS.chat, rank: 4, alpha: 4, seed: 7 });
+      for (let round = 0; round < ROUNDS; round += 1) {
+        const exit = await runChild([...args, "exit"], { LLM_TWIN_EXIT_FIXTURE_LORA: adapter });
+        expect(exit).toMatchObject({ code: 0, signal: null });
+      }
+    } finally {
+      await rm(directory, { recursive: true, force: true });
     }
   });
 
