@@ -20,7 +20,8 @@
 // on disk, found at run time from where `node-llama-cpp` resolves, as the external import did. So
 // every path it computes is the one it computed before: its `llama/` and `bins/` folders, local
 // builds (`npm run build:llama`), and `testBindingBinary.js`, which its binary test forks from disk
-// under its real name (a bundled copy would skip the test with a warning).
+// under its real name (a bundled copy would skip the test with a warning). Its imports of its
+// prebuilt binary packages (`@node-llama-cpp/*`, external) resolve from its folder too.
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
@@ -85,6 +86,21 @@ function packageRootOf(file, name) {
   throw new Error(`no package root for ${name} above ${file}`);
 }
 
+const PREBUILT_SCOPE = "@node-llama-cpp/";
+const PREBUILT_IMPORT = /\bimport\(\s*("@node-llama-cpp\/[^"]+")\s*\)/g;
+
+/**
+ * node-llama-cpp's `import("@node-llama-cpp/<platform>")` of its prebuilt binary package (external),
+ * resolved from node-llama-cpp's folder as its own import was, not from the bundle's: with pnpm, or
+ * an install that nests them, the binary packages are not beside llm-twin. Still a promise that
+ * rejects when the package is missing (node-llama-cpp then tries the next binary).
+ */
+function prebuiltImportFromNodeLlamaCpp(_match, specifier) {
+  const from = `import.meta.resolve(${JSON.stringify(NODE_LLAMA_CPP)})`;
+  const resolved = `process.getBuiltinModule("node:module").createRequire(${from}).resolve(${specifier})`;
+  return `(async () => import(process.getBuiltinModule("node:url").pathToFileURL(${resolved}).href))()`;
+}
+
 /**
  * Gives each of node-llama-cpp's files (its own dependencies under its folder included) that reads
  * `import.meta.url` the URL it has on disk: relative to `import.meta.resolve("node-llama-cpp")`,
@@ -99,10 +115,10 @@ const nodeLlamaCppUrls = {
     build.onLoad({ filter: /[\\/]node-llama-cpp[\\/].*\.m?js$/ }, async (args) => {
       if (!args.path.startsWith(packageRoot + path.sep)) return undefined;
       const text = await readFile(args.path, "utf8");
-      if (!text.includes("import.meta.url")) return undefined;
+      if (!text.includes("import.meta.url") && !text.includes(`import("${PREBUILT_SCOPE}`)) return undefined;
       const relative = path.relative(path.dirname(entry), args.path).split(path.sep).join("/");
       const url = `new URL(${JSON.stringify(relative)}, import.meta.resolve(${JSON.stringify(NODE_LLAMA_CPP)})).href`;
-      return { contents: text.replace(META_URL, url), loader: "js" };
+      return { contents: text.replace(META_URL, url).replace(PREBUILT_IMPORT, prebuiltImportFromNodeLlamaCpp), loader: "js" };
     });
   },
 };

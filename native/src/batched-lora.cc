@@ -138,6 +138,8 @@ std::string BatchedLora::Load(const std::string& library_path, const std::vector
     for (int64_t id = 0; id < count; id += 1) {
       std::string name = api.gguf_get_tensor_name(gguf.get(), id);
       if (EndsWith(name, kSuffixB)) continue;  // read with its lora_a
+      // Norm vectors some adapters carry: llama.cpp's loader skips them (llama-adapter.cpp), so does this.
+      if (EndsWith(name, "_norm.weight")) continue;
       if (!EndsWith(name, kSuffixA)) return spec.path + ": " + name + " is not a lora_a / lora_b tensor";
       std::string weight = name.substr(0, name.size() - std::strlen(kSuffixA));
       int64_t b_id = api.gguf_find_tensor(gguf.get(), (weight + kSuffixB).c_str());

@@ -32,6 +32,11 @@ export type GenerateLoraOptions = {
    * llama.cpp applies the adapter.
    */
   aloraInvocationTokens?: readonly number[];
+  /**
+   * Also writes each layer's `blk.<n>.attn_norm.weight` (F32, all ones), as adapters trained with
+   * the norms among the saved modules carry; llama.cpp's loader skips `*_norm.weight` tensors.
+   */
+  normWeights?: boolean;
   name?: string;
 };
 
@@ -78,6 +83,16 @@ export async function generateLora(path: string, options: GenerateLoraOptions): 
     }
   }
   if (targets.includes("output")) adapt("output.weight", "output");
+  if (options.normWeights === true) {
+    for (let layer = 0; layer < options.base.layers; layer += 1) {
+      tensors.push({
+        name: `blk.${layer}.attn_norm.weight`,
+        dimensions: [options.base.embeddingLength],
+        type: "f32",
+        fill: (output) => output.fill(1),
+      });
+    }
+  }
   const metadata = new Map<string, MetadataValue>([
     ["general.architecture", { type: "string", value: options.base.architecture }],
     ["general.type", { type: "string", value: "adapter" }],

@@ -262,6 +262,22 @@ describe.skipIf(!nativeAddonBuilt())("LoRA adapters applied per token in one dec
     expect(together.map((result) => result.tokens)).toEqual([base.tokens, alone.tokens]);
   });
 
+  it("loads an adapter carrying norm weights, which llama.cpp skips, and applies it as llama.cpp does", async () => {
+    const file = path.join(directory, "style-norms.gguf");
+    await generateLora(file, { base: TINY_MODEL_PRESETS.chat, rank: 4, alpha: 4, seed: 7, normWeights: true });
+    const withNorms = [{ path: file, scale: 1 }];
+    const loop = await open({ loraMode: "batched", loras: withNorms });
+    const reference = await open({ loraMode: "contexts", contexts: 1, loras: withNorms });
+    const prompt = [1, 210, 211, 212];
+    const expected = await runJob(reference, 0, prompt, { adapter: 0, cachePrompt: false });
+    const [adapted, base] = await Promise.all([
+      runJob(loop, 0, prompt, { adapter: 0, cachePrompt: false }),
+      runJob(loop, 1, prompt, { cachePrompt: false }),
+    ]);
+    expect(adapted.tokens).toEqual(expected.tokens);
+    expect(adapted.tokens).not.toEqual(base.tokens);
+  });
+
   it("refuses, at load, an adapter it cannot apply per token (an activated LoRA)", async () => {
     const file = path.join(directory, "activated.gguf");
     await generateLora(file, {
