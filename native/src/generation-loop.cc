@@ -1209,7 +1209,11 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
         batched_lora_.Prepare(state.batch, token_adapters_);
       }
       state.status = api_.llama_decode(state.ctx, state.batch);
-      if (batched_) state.lora_failure = batched_lora_.Finish();
+      if (batched_) {
+        // A decode that failed before its graph ran reports its own status, not missing updates.
+        std::string lora_failure = batched_lora_.Finish();
+        if (state.status == 0) state.lora_failure = std::move(lora_failure);
+      }
     } catch (const std::exception& exception) {
       state.failure = exception.what();
     } catch (...) {
