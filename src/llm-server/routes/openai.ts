@@ -280,7 +280,9 @@ async function respond(
           if (entry !== undefined) await sse.send(chunk(choice, event.text, null, extra));
           else if (event.text.length > 0) {
             const render = textChunk[choice];
-            await sse.send(render === undefined ? chunk(choice, event.text, null) : render(event.text));
+            // Awaited only when the socket buffer is full (an await costs a turn per token).
+            const full = sse.send(render === undefined ? chunk(choice, event.text, null) : render(event.text));
+            if (full !== undefined) await full;
           }
         } else {
           // The token's log-probabilities go with its first delta, or alone when the tool-call

@@ -274,7 +274,8 @@ export async function streamTgi(
       if (event.type === "token") {
         if (held !== undefined) {
           // Every token but the last: serialized field by field (sse-chunks.ts), unless it has top tokens.
-          await sse.send(parsed.topNTokens > 0 ? tokenEvent(held, undefined) : tgiTokenEvent(index, held));
+          const full = sse.send(parsed.topNTokens > 0 ? tokenEvent(held, undefined) : tgiTokenEvent(index, held));
+          if (full !== undefined) await full;
           index += 1;
         }
         held = { id: event.id, text: event.text, logprob: event.logprob, special: event.special };
