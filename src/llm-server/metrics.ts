@@ -48,7 +48,8 @@ export function createLlmServerMetrics(
     buckets: LATENCY_BUCKETS,
     registers: [registry],
   });
-  const interTokenLatency = new Histogram({
+  // Observed at every generated token: buffered, handed over at scrape time (see perTokenHistogram).
+  const interTokenLatency = perTokenHistogram({
     name: "llm_twin_inter_token_latency_seconds",
     help: "Time between consecutive generated tokens of one request",
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
@@ -87,7 +88,7 @@ export function createLlmServerMetrics(
     labelNames: ["finish_reason"] as const,
     registers: [registry],
   });
-  const batchSize = new Histogram({
+  const batchSize = perTokenHistogram({
     name: "llm_twin_batch_size",
     help: "Sequences generating together, observed at every generated token",
     buckets: [1, 2, 3, 4, 6, 8, 12, 16, 32],
@@ -138,13 +139,13 @@ export function createLlmServerMetrics(
         queueDuration.observe(ms / 1000);
         tgi.observer.onQueued(ms);
       },
-      onFirstToken(ms) {
+      onFirstToken(ms, activeGenerations) {
         timeToFirstToken.observe(ms / 1000);
-        batchSize.observe(Math.max(1, holder.engine?.stats().activeGenerations ?? 1));
+        batchSize.observe(Math.max(1, activeGenerations));
       },
-      onInterToken(ms) {
+      onInterToken(ms, activeGenerations) {
         interTokenLatency.observe(ms / 1000);
-        batchSize.observe(Math.max(1, holder.engine?.stats().activeGenerations ?? 1));
+        batchSize.observe(Math.max(1, activeGenerations));
       },
       onFinished(summary) {
         promptTokens.inc(summary.promptTokens);
@@ -160,6 +161,36 @@ export function createLlmServerMetrics(
       requests.inc({ endpoint: labels.endpoint, method: labels.method, status: String(labels.status) });
       requestDuration.observe({ endpoint: labels.endpoint }, seconds);
       tgi.observeRequest(labels, seconds);
+    },
+  };
+}
+
+/** Observations a per-token histogram holds before handing them over between scrapes. */
+const PER_TOKEN_BUFFER = 1024;
+
+/**
+ * A histogram observed at every generated token, without prom-client's per-call work on the
+ * token path: observations wait in a buffer and reach the histogram when it is scraped (its
+ * `collect`) or when the buffer is full, so every scrape counts every observation made before it.
+ */
+function perTokenHistogram(configuration: { name: string; help: string; buckets: number[]; registers: Registry[] }): {
+  observe(value: number): void;
+} {
+  const pending: number[] = [];
+  const histogram: Histogram = new Histogram({
+    ...configuration,
+    collect() {
+      flush();
+    },
+  });
+  function flush(): void {
+    for (const value of pending) histogram.observe(value);
+    pending.length = 0;
+  }
+  return {
+    observe(value) {
+      pending.push(value);
+      if (pending.length >= PER_TOKEN_BUFFER) flush();
     },
   };
 }

@@ -23,6 +23,7 @@ import {
   parseChatRequest,
   parseCompletionRequest,
 } from "../schemas-openai.js";
+import { jsonWithText } from "../sse-chunks.js";
 import { type ChatDelta, createToolCallStream, type ToolCallStream } from "../tool-call-stream.js";
 import { type ChatLogprob, chatLogprob, createCompletionLogprobs } from "./openai-logprobs.js";
 
@@ -219,12 +220,12 @@ async function respond(
   const first = await run.next();
   const sse = startSse(reply, "data: ");
   const object = kind === "chat" ? "chat.completion.chunk" : "text_completion";
-  const chunk = (
+  const chunkObject = (
     index: number,
     delta: string | ChatDelta | null,
     finishReason: string | null,
     options: { role?: string; logprobs?: unknown } = {},
-  ): string => {
+  ): unknown => {
     const choice =
       kind === "chat"
         ? {
@@ -239,14 +240,19 @@ async function respond(
                     : { role: options.role, content: delta },
           }
         : { index, text: typeof delta === "string" ? delta : "" };
-    return JSON.stringify({
+    return {
       id,
       object,
       created,
       model,
       choices: [{ ...choice, logprobs: options.logprobs ?? null, finish_reason: finishReason }],
-    });
+    };
   };
+  const chunk = (...args: Parameters<typeof chunkObject>): string => JSON.stringify(chunkObject(...args));
+  // The chunk of most tokens (text only), per choice: serialized once, only the text per token.
+  const textChunk = Array.from({ length: parsed.n }, (_, index) =>
+    jsonWithText((text) => chunkObject(index, text, null)),
+  );
   const finished: Array<Extract<EngineEvent, { type: "done" }>> = [];
   // One tool-call stream per choice: its text leaves as `delta.content` or `delta.tool_calls`.
   const toolStreams: Array<ToolCallStream | undefined> = Array.from({ length: parsed.n }, () =>
@@ -271,7 +277,13 @@ async function respond(
         const extra = entry === undefined ? {} : { logprobs: entry };
         const toolStream = toolStreams[choice];
         if (toolStream === undefined) {
-          if (event.text.length > 0 || entry !== undefined) await sse.send(chunk(choice, event.text, null, extra));
+          if (entry !== undefined) await sse.send(chunk(choice, event.text, null, extra));
+          else if (event.text.length > 0) {
+            const render = textChunk[choice];
+            // Awaited only when the socket buffer is full (an await costs a turn per token).
+            const full = sse.send(render === undefined ? chunk(choice, event.text, null) : render(event.text));
+            if (full !== undefined) await full;
+          }
         } else {
           // The token's log-probabilities go with its first delta, or alone when the tool-call
           // stream holds its text back.

@@ -18,6 +18,7 @@ import type { EmbeddingHolder } from "../embedding-holder.js";
 import { errorBody, toAppError } from "../http-errors.js";
 import type { ModelHolder } from "../model-holder.js";
 import { MAX_STOP_SEQUENCES, type ParsedTgiRequest, parseTgiRequest, tgiRequestSchema } from "../schemas-tgi.js";
+import { tgiTokenEvent } from "../sse-chunks.js";
 import { registryMeta } from "./openai.js";
 
 export type TgiRouteOptions = { holder: ModelHolder; version: string; embeddings?: EmbeddingHolder };
@@ -272,7 +273,9 @@ export async function streamTgi(
       const event = next.value;
       if (event.type === "token") {
         if (held !== undefined) {
-          await sse.send(tokenEvent(held, undefined));
+          // Every token but the last: serialized field by field (sse-chunks.ts), unless it has top tokens.
+          const full = sse.send(parsed.topNTokens > 0 ? tokenEvent(held, undefined) : tgiTokenEvent(index, held));
+          if (full !== undefined) await full;
           index += 1;
         }
         held = { id: event.id, text: event.text, logprob: event.logprob, special: event.special };

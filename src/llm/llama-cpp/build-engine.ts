@@ -80,6 +80,22 @@ export function buildEngine(input: BuildInput): LlamaCppEngine {
   const metadataTokens = tokenizerMetadata?.tokens;
   const tokenizerModel = typeof tokenizerMetadata?.model === "string" ? tokenizerMetadata.model : undefined;
 
+  /** A token's own text read after `context` (the tokens before it). */
+  function textAfter(token: number, context: Token[] | undefined): string {
+    return model.detokenize([token as Token], false, context);
+  }
+
+  // End-of-generation is a property of the vocabulary entry: asked of llama.cpp once per token id.
+  const endOfGenerationTokens = new Map<number, boolean>();
+  function isEndOfGenerationToken(token: number): boolean {
+    let known = endOfGenerationTokens.get(token);
+    if (known === undefined) {
+      known = model.isEogToken(token as Token);
+      endOfGenerationTokens.set(token, known);
+    }
+    return known;
+  }
+
   function settle(): void {
     pendingRequests -= 1;
     if (pendingRequests === 0) for (const resolve of idleWaiters.splice(0)) resolve();
@@ -200,14 +216,13 @@ export function buildEngine(input: BuildInput): LlamaCppEngine {
           // SentencePiece word's leading space only shows there).
           const context =
             parameters.tokenPieces === true || item.top !== undefined ? (slotTokens.slice(-4) as Token[]) : undefined;
-          const textOf = (id: number): string => model.detokenize([id as Token], false, context);
           slotTokens.push(token);
-          const endOfGeneration = stopTokens.has(token) || model.isEogToken(token as Token);
+          const endOfGeneration = stopTokens.has(token) || isEndOfGenerationToken(token);
           const first = completionTokens === 1;
           const last = endOfGeneration || completionTokens >= maxNewTokens;
           const now = performance.now();
-          if (first) observer.onFirstToken?.(now - queuedAt);
-          else observer.onInterToken?.(now - lastTokenAt);
+          if (first) observer.onFirstToken?.(now - queuedAt, activeGenerations);
+          else observer.onInterToken?.(now - lastTokenAt, activeGenerations);
           lastTokenAt = now;
           // The last token's event carries everything still held back (incomplete characters,
           // possible stop-sequence prefixes), so the events always add up to the generated text.
@@ -217,23 +232,23 @@ export function buildEngine(input: BuildInput): LlamaCppEngine {
           const piece = stopMatcher.push(raw);
           const pieceText = last && !piece.stopped ? piece.text + stopMatcher.flush() : piece.text;
           text += pieceText;
-          yield {
+          // Built without spreads or closures: this runs for every streamed token.
+          const tokenEvent: Extract<EngineEvent, { type: "token" }> = {
             type: "token",
             id: token,
             text: pieceText,
             logprob: item.logprob,
             special: endOfGeneration,
-            ...(parameters.tokenPieces === true ? { piece: textOf(token) } : {}),
-            ...(item.top === undefined
-              ? {}
-              : {
-                  top: item.top.map((entry) => ({
-                    id: entry.token,
-                    text: textOf(entry.token),
-                    logprob: entry.logprob,
-                  })),
-                }),
           };
+          if (parameters.tokenPieces === true) tokenEvent.piece = textAfter(token, context);
+          if (item.top !== undefined) {
+            tokenEvent.top = item.top.map((entry) => ({
+              id: entry.token,
+              text: textAfter(entry.token, context),
+              logprob: entry.logprob,
+            }));
+          }
+          yield tokenEvent;
           if (!piece.stopped && !last) continue;
           flushed = true;
           reason = piece.stopped || stopTokens.has(token) ? "stop" : endOfGeneration ? "eos" : "length";

@@ -34,15 +34,34 @@ export function checkChoices(engine: LlamaCppEngine, n: number, field: string): 
 }
 
 /** Runs `n` choices of one request; with n = 1 it is engine.run with the index added. */
-export async function* runChoices(
+export function runChoices(
   engine: LlamaCppEngine,
   request: EngineRequest,
   n: number,
 ): AsyncGenerator<ChoiceEvent, void, void> {
-  if (n <= 1) {
-    for await (const event of engine.run(request)) yield { choice: 0, event };
-    return;
-  }
+  return n <= 1 ? singleChoice(engine.run(request)) : manyChoices(engine, request, n);
+}
+
+/** engine.run's events tagged with choice 0, without a generator of its own between them (one per token). */
+function singleChoice(run: AsyncGenerator<EngineEvent, void, void>): AsyncGenerator<ChoiceEvent, void, void> {
+  const tag = (result: IteratorResult<EngineEvent, void>): IteratorResult<ChoiceEvent, void> =>
+    result.done === true
+      ? { done: true, value: undefined }
+      : { done: false, value: { choice: 0, event: result.value } };
+  const tagged: AsyncGenerator<ChoiceEvent, void, void> = {
+    next: () => run.next().then(tag),
+    return: (value) => run.return(value).then(tag),
+    throw: (error) => run.throw(error).then(tag),
+    [Symbol.asyncIterator]: () => tagged,
+  };
+  return tagged;
+}
+
+async function* manyChoices(
+  engine: LlamaCppEngine,
+  request: EngineRequest,
+  n: number,
+): AsyncGenerator<ChoiceEvent, void, void> {
   const controller = new AbortController();
   const signal =
     request.signal === undefined ? controller.signal : AbortSignal.any([request.signal, controller.signal]);

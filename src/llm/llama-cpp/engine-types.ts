@@ -89,8 +89,9 @@ export type LoraAdapter = { name: string; path: string; scale: number };
 
 export type EngineObserver = {
   onQueued?(queueMs: number): void;
-  onFirstToken?(ttftMs: number): void;
-  onInterToken?(ms: number): void;
+  /** `activeGenerations`: the requests generating at this moment, this one included. */
+  onFirstToken?(ttftMs: number, activeGenerations: number): void;
+  onInterToken?(ms: number, activeGenerations: number): void;
   onFinished?(summary: {
     promptTokens: number;
     /** Of promptTokens, those served from the prompt cache. */

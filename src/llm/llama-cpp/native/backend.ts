@@ -72,7 +72,8 @@ export async function createNativeBackend(
     let ended = false;
     let cachedTokens = 0;
     let failure: AppError | undefined;
-    let wake: (() => void) | undefined;
+    // The consumer's pending next(), settled straight from the loop's delivery (no hop between).
+    let waiting: { resolve: (item: GeneratedToken | undefined) => void; reject: (error: AppError) => void } | undefined;
     let markDone: () => void = () => undefined;
     const done = new Promise<void>((resolve) => {
       markDone = resolve;
@@ -105,9 +106,13 @@ export async function createNativeBackend(
             if (reason === "error") failure = loopFailure(message);
             markDone();
           }
-          const resume = wake;
-          wake = undefined;
-          resume?.();
+          const consumer = waiting;
+          if (consumer === undefined) return;
+          const next = queue.shift();
+          if (next === undefined && !ended) return;
+          waiting = undefined;
+          if (next === undefined && failure !== undefined) consumer.reject(failure);
+          else consumer.resolve(next);
         },
       );
     } catch (error) {
@@ -124,16 +129,13 @@ export async function createNativeBackend(
     job.signal.addEventListener("abort", cancel, { once: true });
     if (job.signal.aborted) cancel();
     return {
-      async next() {
-        while (queue.length === 0 && !ended) {
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-          });
-        }
+      next() {
         const item = queue.shift();
-        if (item !== undefined) return item;
-        if (failure !== undefined) throw failure;
-        return undefined;
+        if (item !== undefined) return Promise.resolve(item);
+        if (ended) return failure === undefined ? Promise.resolve(undefined) : Promise.reject(failure);
+        return new Promise((resolve, reject) => {
+          waiting = { resolve, reject };
+        });
       },
       async close() {
         job.signal.removeEventListener("abort", cancel);
