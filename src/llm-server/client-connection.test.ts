@@ -35,6 +35,7 @@ beforeAll(async () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     await sse.send('{"text":"first"}');
     await new Promise((resolve) => setTimeout(resolve, 50));
+    sse.batch();
     await sse.send('{"text":"last"}');
     await sse.send("[DONE]");
     sse.end();
@@ -110,7 +111,7 @@ describe("startSse on a real socket", () => {
     expect(ours.split("HTTP/1.1 200 OK")).toHaveLength(3);
   });
 
-  it("sends the head with the first event, and the last events with the end, in one write each", async () => {
+  it("sends the head with the first event, and a batch with the end, in one write each", async () => {
     const chunks: Buffer[] = [];
     await exchange(post("/slow", "1.1"), responses(1), chunks);
     const reads = chunks.map((chunk) => chunk.toString("latin1"));

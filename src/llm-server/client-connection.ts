@@ -22,6 +22,11 @@ export function clientDisconnectSignal(request: FastifyRequest, reply: FastifyRe
 export type SseWriter = {
   /** Writes one `data:` event; the promise (when there is one) waits until a full socket buffer drains. */
   send(data: string): Promise<void> | undefined;
+  /**
+   * The events sent from now until the next tick (the end of a response: finish, usage, `[DONE]`)
+   * leave in one write with the end of the response. Not per token: corking costs more than it saves there.
+   */
+  batch(): void;
   end(): void;
   readonly closed: boolean;
 };
@@ -38,8 +43,7 @@ export type SseWriter = {
  *
  * The status line and headers leave with the first event (or with end()), in the same write, as
  * llama-server sends its headers with the first token: no write and no wake-up of the client
- * while the prompt is being decoded. Events sent in one turn of the event loop (the last token,
- * the finish chunk, usage and `[DONE]`) leave together: the socket is corked until the next tick.
+ * while the prompt is being decoded.
  */
 export function startSse(reply: FastifyReply, dataPrefix: "data:" | "data: "): SseWriter {
   reply.hijack();
@@ -84,19 +88,25 @@ export function startSse(reply: FastifyReply, dataPrefix: "data:" | "data: "): S
       if (direct && socket !== null) {
         if (!socket.writable) return undefined;
         const framed = chunked ? `${Buffer.byteLength(event).toString(16)}\r\n${event}\r\n` : event;
-        if (!corked) {
-          corked = true;
-          socket.cork();
-          process.nextTick(uncork);
-        }
-        // The head goes first, into the corked socket.
-        if (!headSent) {
+        let written: boolean;
+        if (headSent) written = socket.write(framed);
+        else {
+          // The head and the first event in one write.
           headSent = true;
+          socket.cork();
           raw.flushHeaders();
+          written = socket.write(framed);
+          socket.uncork();
         }
-        return socket.write(framed) ? undefined : waitForRoom(socket);
+        return written ? undefined : waitForRoom(socket);
       }
       return raw.write(event) ? undefined : waitForRoom(raw);
+    },
+    batch() {
+      if (!direct || socket === null || corked) return;
+      corked = true;
+      socket.cork();
+      process.nextTick(uncork);
     },
     end() {
       if (!raw.writableEnded) raw.end();
