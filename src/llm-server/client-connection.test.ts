@@ -2,7 +2,8 @@
  * startSse writes each event straight to the socket, framed as Node frames a response.write: the
  * bytes on the wire must be those of the plain response.write path, over a real socket (inject()
  * has none), for HTTP/1.1 (chunked), HTTP/1.0 (unframed) and pipelined requests (the second
- * response waits behind the first and takes the plain path).
+ * response waits behind the first and takes the plain path). The head leaves with the first event,
+ * and the events of one turn leave together with the end of the response.
  */
 import { connect } from "node:net";
 import Fastify, { type FastifyInstance } from "fastify";
@@ -25,6 +26,18 @@ beforeAll(async () => {
   app.post("/sse", async (_request, reply) => {
     const sse = startSse(reply, "data: ");
     for (const event of EVENTS) await sse.send(event);
+    sse.end();
+    return reply;
+  });
+  // The prompt is being decoded, then the first token; the last token, [DONE] and the end in one turn.
+  app.post("/slow", async (_request, reply) => {
+    const sse = startSse(reply, "data: ");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sse.send('{"text":"first"}');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    sse.batch();
+    await sse.send('{"text":"last"}');
+    await sse.send("[DONE]");
     sse.end();
     return reply;
   });
@@ -53,10 +66,9 @@ afterAll(async () => {
 });
 
 /** Sends raw request bytes; resolves with everything received until `complete` says so or the server closes. */
-function exchange(request: string, complete: (received: string) => boolean): Promise<string> {
+function exchange(request: string, complete: (received: string) => boolean, chunks: Buffer[] = []): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, "127.0.0.1");
-    const chunks: Buffer[] = [];
     const received = (): string => Buffer.concat(chunks).toString("latin1");
     socket.on("data", (chunk) => {
       chunks.push(chunk);
@@ -97,5 +109,16 @@ describe("startSse on a real socket", () => {
     const reference = await exchange(post("/reference", "1.1") + post("/reference", "1.1"), responses(2));
     expect(withoutDate(ours)).toBe(withoutDate(reference));
     expect(ours.split("HTTP/1.1 200 OK")).toHaveLength(3);
+  });
+
+  it("sends the head with the first event, and a batch with the end, in one write each", async () => {
+    const chunks: Buffer[] = [];
+    await exchange(post("/slow", "1.1"), responses(1), chunks);
+    const reads = chunks.map((chunk) => chunk.toString("latin1"));
+    expect(reads).toHaveLength(2);
+    const frame = (event: string) => `${Buffer.byteLength(event).toString(16)}\r\n${event}\r\n`;
+    expect(reads[0]).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(reads[0]?.endsWith(`\r\n\r\n${frame('data: {"text":"first"}\n\n')}`)).toBe(true);
+    expect(reads[1]).toBe(`${frame('data: {"text":"last"}\n\n')}${frame("data: [DONE]\n\n")}0\r\n\r\n`);
   });
 });

@@ -22,6 +22,11 @@ export function clientDisconnectSignal(request: FastifyRequest, reply: FastifyRe
 export type SseWriter = {
   /** Writes one `data:` event; the promise (when there is one) waits until a full socket buffer drains. */
   send(data: string): Promise<void> | undefined;
+  /**
+   * The events sent from now until the next tick (the end of a response: finish, usage, `[DONE]`)
+   * leave in one write with the end of the response. Not per token: corking costs more than it saves there.
+   */
+  batch(): void;
   end(): void;
   readonly closed: boolean;
 };
@@ -35,6 +40,10 @@ export type SseWriter = {
  * `response.write` (a chunk `<size in hex>\r\n…\r\n` under chunked encoding) and written to the
  * socket as one string, instead of going through the response's corked four-part write. The
  * bytes on the wire are the same.
+ *
+ * The status line and headers leave with the first event (or with end()), in the same write, as
+ * llama-server sends its headers with the first token: no write and no wake-up of the client
+ * while the prompt is being decoded.
  */
 export function startSse(reply: FastifyReply, dataPrefix: "data:" | "data: "): SseWriter {
   reply.hijack();
@@ -45,12 +54,18 @@ export function startSse(reply: FastifyReply, dataPrefix: "data:" | "data: "): S
     connection: "keep-alive",
     "x-accel-buffering": "no",
   });
-  raw.flushHeaders();
-  // Node wrote the head straight to the socket only in this case (else it waits in the response).
+  // The response owns its socket (it is not behind a pipelined response still being written).
   const socket = raw.socket;
   const direct =
     socket instanceof Socket && socket.writable && (socket as { _httpMessage?: unknown })._httpMessage === raw;
   const chunked = raw.chunkedEncoding;
+  let headSent = false;
+  let corked = false;
+  const uncork = (): void => {
+    corked = false;
+    // end() uncorks fully; uncorking an uncorked socket does nothing.
+    socket?.uncork();
+  };
   // Until the buffer drains or the response closes. Not events.once: it rejects on the socket's
   // 'error' (a client gone), which closes the response anyway.
   const waitForRoom = (emitter: NodeJS.EventEmitter): Promise<void> =>
@@ -73,9 +88,25 @@ export function startSse(reply: FastifyReply, dataPrefix: "data:" | "data: "): S
       if (direct && socket !== null) {
         if (!socket.writable) return undefined;
         const framed = chunked ? `${Buffer.byteLength(event).toString(16)}\r\n${event}\r\n` : event;
-        return socket.write(framed) ? undefined : waitForRoom(socket);
+        let written: boolean;
+        if (headSent) written = socket.write(framed);
+        else {
+          // The head and the first event in one write.
+          headSent = true;
+          socket.cork();
+          raw.flushHeaders();
+          written = socket.write(framed);
+          socket.uncork();
+        }
+        return written ? undefined : waitForRoom(socket);
       }
       return raw.write(event) ? undefined : waitForRoom(raw);
+    },
+    batch() {
+      if (!direct || socket === null || corked) return;
+      corked = true;
+      socket.cork();
+      process.nextTick(uncork);
     },
     end() {
       if (!raw.writableEnded) raw.end();

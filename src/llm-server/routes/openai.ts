@@ -294,6 +294,8 @@ async function respond(
           }
         }
       } else if (event.type === "done") {
+        // The finish chunk, usage, [DONE] and the end leave in one write.
+        sse.batch();
         finished.push(event);
         const rest = toolStreams[choice]?.finish();
         for (const delta of rest?.deltas ?? []) await sse.send(chunk(choice, delta, null));

@@ -281,6 +281,8 @@ export async function streamTgi(
         held = { id: event.id, text: event.text, logprob: event.logprob, special: event.special };
         heldTop = topTokens(event);
       } else if (event.type === "done") {
+        // The last event and the end leave in one write.
+        sse.batch();
         const details = parsed.details
           ? {
               finish_reason: TGI_FINISH_REASON[event.finishReason],
