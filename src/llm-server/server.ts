@@ -12,6 +12,7 @@ import {
   describeForLog,
   describeLoraModeForLog,
   type LlamaCppEngine,
+  unusedLoraOptionsWarning,
 } from "../llm/llama-cpp/index.js";
 import { createDownloadProgressReporter, resolveModelFile } from "../model-source/index.js";
 import { loadServedModel, planServedModel, type ServedModelPlan } from "../models-registry/serving.js";
@@ -137,6 +138,12 @@ export async function startLlmServer(
     });
   const load = async (planned: ServedModelPlan, onLoadProgress?: (fraction: number) => void) => {
     const served = await loadServedModel(planned, resolveFile);
+    const unusedLora = unusedLoraOptionsWarning({
+      adapters: served.adapters.length,
+      loraMode: config.loraMode,
+      loraContexts: config.loraContexts,
+    });
+    if (unusedLora !== undefined) logger.warn(unusedLora);
     const engine = await createLlamaCppEngine({
       modelPath: served.modelPath,
       parallel: config.parallel,

@@ -16,6 +16,12 @@ export { type ChoiceEvent, checkChoices, choiceLimit, runChoices } from "./engin
 export { MAX_TOP_LOGPROBS, type TopToken } from "./engine-types.js";
 export { createLlamaCppLanguageModel, type LlamaCppLanguageModel, languageModelFromEngine } from "./language-model.js";
 export { checkTokenLimits, type TokenLimits } from "./limits.js";
-export { describeLoraModeForLog, LORA_MODES, type LoraMode, type LoraModeDecision } from "./lora-mode.js";
+export {
+  describeLoraModeForLog,
+  LORA_MODES,
+  type LoraMode,
+  type LoraModeDecision,
+  unusedLoraOptionsWarning,
+} from "./lora-mode.js";
 export { defaultThreads, defaultThreadsBatch, describeForLog, describeRuntime, type LlamaRuntime } from "./runtime.js";
 export { createIncrementalDetokenizer, createStopMatcher } from "./text-output.js";

@@ -14,6 +14,7 @@ import {
   describeLoraModeForLog,
   type LoraModeDecision,
   readLoraFileFacts,
+  unusedLoraOptionsWarning,
 } from "./lora-mode.js";
 import { nativeAddonBuilt } from "./native/addon.js";
 
@@ -71,6 +72,23 @@ describe("chooseLoraMode", () => {
         message: expect.stringMatching(/'bob'.*--lora-mode contexts/),
       }),
     );
+  });
+});
+
+describe("unusedLoraOptionsWarning", () => {
+  it("names the LoRA options a server without adapters ignores, and says how to serve one", () => {
+    expect(unusedLoraOptionsWarning({ adapters: 0, loraMode: "batched", loraContexts: 3 })).toBe(
+      "--lora-mode batched and --lora-contexts 3 ignored: no LoRA adapter is served (add --lora <name>=<path.gguf>)",
+    );
+    expect(unusedLoraOptionsWarning({ adapters: 0, loraMode: "auto", loraContexts: 2 })).toMatch(
+      /^--lora-contexts 2 ignored/,
+    );
+  });
+
+  it("says nothing with adapters, or with the defaults", () => {
+    expect(unusedLoraOptionsWarning({ adapters: 1, loraMode: "contexts", loraContexts: 3 })).toBeUndefined();
+    expect(unusedLoraOptionsWarning({ adapters: 0, loraMode: "auto", loraContexts: undefined })).toBeUndefined();
+    expect(unusedLoraOptionsWarning({ adapters: 0, loraMode: undefined, loraContexts: undefined })).toBeUndefined();
   });
 });
 

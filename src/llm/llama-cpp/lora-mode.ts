@@ -103,3 +103,21 @@ export async function readLoraFileFacts(path: string): Promise<LoraFileFacts> {
     activated: adapter?.alora?.invocation_tokens !== undefined,
   };
 }
+
+/**
+ * The start-up warning for LoRA options given to a server that serves no adapter (no --lora, no
+ * registry adapters): they change nothing, which the user who set them should hear about.
+ */
+export function unusedLoraOptionsWarning(options: {
+  adapters: number;
+  loraMode: LoraMode | undefined;
+  loraContexts: number | undefined;
+}): string | undefined {
+  if (options.adapters > 0) return undefined;
+  const unused = [
+    ...(options.loraMode !== undefined && options.loraMode !== "auto" ? [`--lora-mode ${options.loraMode}`] : []),
+    ...(options.loraContexts !== undefined ? [`--lora-contexts ${options.loraContexts}`] : []),
+  ];
+  if (unused.length === 0) return undefined;
+  return `${unused.join(" and ")} ignored: no LoRA adapter is served (add --lora <name>=<path.gguf>)`;
+}
