@@ -171,7 +171,13 @@ export function createNativeLoop(
       else if (outcome.error === undefined) resolve(loop);
       else {
         loop.dispose();
-        reject(new AppError("model_not_found", `Could not load the model ${options.modelPath}: ${outcome.error}`));
+        // The model loaded but an adapter did not: the configuration (--lora, --lora-mode) is at fault.
+        const adapterRefused = /LoRA adapter/.test(outcome.error);
+        reject(
+          adapterRefused
+            ? new AppError("configuration_error", `Could not serve the LoRA adapters: ${outcome.error}`)
+            : new AppError("model_not_found", `Could not load the model ${options.modelPath}: ${outcome.error}`),
+        );
       }
     };
     // The ready callback always arrives on a later event-loop turn, after the constructor returned;

@@ -118,9 +118,10 @@ describe.skipIf(!nativeAddonBuilt())("LoRA adapters in the native loop", () => {
       alpha: 4,
       seed: 8,
     });
-    await expect(createNativeLoop({ ...(await options()), loras: [{ path: other, scale: 1 }] })).rejects.toThrow(
-      /not a LoRA adapter for this base model/,
-    );
+    await expect(createNativeLoop({ ...(await options()), loras: [{ path: other, scale: 1 }] })).rejects.toMatchObject({
+      code: "configuration_error",
+      message: expect.stringMatching(/not a LoRA adapter for this base model/),
+    });
   });
 });
 
