@@ -30,7 +30,7 @@ describe("dataset instruct against serve-llm", () => {
 
   it("writes one schema-conformant instruction per chunk through the OpenAI chat API", async () => {
     await makeDocumentArtifact(scratch);
-    const writer = createInstructionWriter({
+    const served = createInstructionWriter({
       url,
       model: "tiny-chat",
       timeoutMs: 60_000,
@@ -38,6 +38,16 @@ describe("dataset instruct against serve-llm", () => {
       maxTokens: 120,
       instructionChars: { min: 15, max: 40 },
     });
+    // What the service returned, before the filters trim it.
+    const raw: string[] = [];
+    const writer = {
+      ...served,
+      write: async (...args: Parameters<typeof served.write>) => {
+        const instructions = await served.write(...args);
+        raw.push(...instructions);
+        return instructions;
+      },
+    };
     const result = await generateInstructDataset({
       artifactsDirectory: scratch,
       from: "latest",
@@ -55,8 +65,19 @@ describe("dataset instruct against serve-llm", () => {
     const { counts } = result.manifest;
     expect(result.failedChunks).toBe(0);
     expect(counts.generated).toBe(result.chunks);
-    // Every instruction is within the schema's bounds, so none is dropped for its length.
-    expect(counts.tooShortOrLong).toBe(0);
+    // Every instruction is within the schema's bounds (JSON Schema counts code points)...
+    expect(raw).toHaveLength(result.chunks);
+    for (const instruction of raw) {
+      expect([...instruction].length, instruction).toBeGreaterThanOrEqual(15);
+      expect([...instruction].length, instruction).toBeLessThanOrEqual(40);
+    }
+    // ...so the length filter drops only those that whitespace at their ends (which it trims) or
+    // characters outside the BMP (two UTF-16 units each) took out of its bounds.
+    const outOfBounds = raw.filter((instruction) => {
+      const length = instruction.trim().length;
+      return length < 15 || length > 40;
+    });
+    expect(counts.tooShortOrLong).toBe(outOfBounds.length);
     expect(
       (counts.lowQuality ?? 0) + (counts.exactDuplicates ?? 0) + (counts.nearDuplicates ?? 0) + (counts.kept ?? 0),
     ).toBe(counts.generated);
