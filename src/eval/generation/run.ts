@@ -12,6 +12,7 @@ import type { LanguageModel } from "../../llm/index.js";
 import { createTracer, openTraceLog } from "../../observability/tracing/index.js";
 import { type RagConfig, type RagDependencies, resolveRagConfig } from "../../rag/index.js";
 import { type ResourceStack, withResources } from "../../runtime/index.js";
+import { definedOnly } from "../../util/index.js";
 import { openVectorStore } from "../../vector-store/index.js";
 import {
   buildFromCounted,
@@ -116,10 +117,7 @@ async function openTwin(options: GenerationRunOptions, resources: ResourceStack)
   const store = resources.use("store", await openVectorStore(spec.store));
   const embedder = resources.use(
     "embedder",
-    await createEmbedder(spec.embedder, {
-      ...(spec.cacheDir === undefined ? {} : { cacheDir: spec.cacheDir }),
-      ...(spec.embedderHttp === undefined ? {} : { http: spec.embedderHttp }),
-    }),
+    await createEmbedder(spec.embedder, definedOnly({ cacheDir: spec.cacheDir, http: spec.embedderHttp })),
   );
   if (spec.corpus !== undefined) {
     if (!existsSync(spec.corpus)) {

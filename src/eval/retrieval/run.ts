@@ -82,10 +82,10 @@ export async function runRetrievalEvaluation(options: RunEvaluationOptions): Pro
       options.embedder ??
       resources.use(
         "embedder",
-        await createEmbedder(options.embedderSpec ?? "static", {
-          ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
-          ...(options.embedderHttp === undefined ? {} : { http: options.embedderHttp }),
-        }),
+        await createEmbedder(
+          options.embedderSpec ?? "static",
+          definedOnly({ cacheDir: options.cacheDir, http: options.embedderHttp }),
+        ),
       );
     const store = resources.use(
       "store",
