@@ -29,13 +29,15 @@ export async function loadEmbeddingModel(
     if (!isAppError(error)) throw error;
     throw new AppError(error.code, `--embedding-model ${source}: ${error.message}`, { cause: error });
   });
-  const name = fromRegistry?.name ?? basename(embedder.modelPath).replace(/\.gguf$/i, "");
+  // Its registry name and version (a `registry:` source), in the log line and on the model.
+  const registry = fromRegistry === undefined ? {} : { registry: fromRegistry.registry };
+  const name = fromRegistry?.registry.name ?? basename(embedder.modelPath).replace(/\.gguf$/i, "");
   options.logger?.info(
     {
       embeddingModel: name,
       embedderId: embedder.id,
       dimensions: embedder.dimensions,
-      ...(fromRegistry === undefined ? {} : { registry: { name: fromRegistry.name, version: fromRegistry.version } }),
+      ...registry,
     },
     "embedding model ready",
   );
@@ -43,7 +45,7 @@ export async function loadEmbeddingModel(
     name,
     embedder,
     maxInputs: config.embeddingMaxInputs,
-    ...(fromRegistry === undefined ? {} : { registry: { name: fromRegistry.name, version: fromRegistry.version } }),
+    ...registry,
   };
 }
 
@@ -51,7 +53,7 @@ export async function loadEmbeddingModel(
 async function resolveRegistrySource(
   source: string,
   config: Pick<LlmServerConfig, "registry" | "cacheDir">,
-): Promise<{ path: string; name: string; version: number } | undefined> {
+): Promise<{ path: string; registry: { name: string; version: number } } | undefined> {
   const { isRegistryReference } = await import("../models-registry/open.js");
   if (!isRegistryReference(source.trim())) return undefined;
   const { resolveModelSource } = await import("../model-source/index.js");
@@ -65,5 +67,5 @@ async function resolveRegistrySource(
       "configuration_error",
       `--embedding-model ${source} is a LoRA adapter (${entry.name}@${entry.version}); register the embedding model as a base model (llm-twin models register --kind base)`,
     );
-  return { path, name: entry.name, version: entry.version };
+  return { path, registry: { name: entry.name, version: entry.version } };
 }

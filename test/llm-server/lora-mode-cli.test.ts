@@ -9,7 +9,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateLora, TINY_MODEL_PRESETS, tinyModelPath } from "../../src/gguf/index.js";
 import { defaultBackend } from "../../src/llm/llama-cpp/index.js";
-import { type CliProcess, spawnCli } from "../../src/testing/cli-process.js";
+import { type CliProcess, spawnCli, stop } from "../../src/testing/cli-process.js";
 import { testEngineBackend } from "../../src/testing/engine-backend.js";
 import { waitFor } from "./helpers.js";
 
@@ -61,25 +61,20 @@ describe.skipIf(!native)("serve-llm --lora-mode", () => {
     spawned.push(cli);
     return cli;
   };
-  const stop = async (cli: CliProcess): Promise<void> => {
-    cli.child.kill("SIGINT");
-    await cli.exited;
-  };
-
   it("logs batched for plain adapters, and contexts with the reason for an activated LoRA", async () => {
     const batched = serve("--lora", `alice=${plain}`);
     await waitFor(async () => /"msg":"model ready"/.test(batched.output()), "the model to load", 120_000);
     expect(batched.output()).toMatch(
       /"msg":"LoRA: batched \(each token's adapter applied inside one llama\.cpp decode/,
     );
-    await stop(batched);
+    await stop(batched, "SIGINT");
 
     const fallback = serve("--lora", `alice=${plain}`, "--lora", `bob=${activated}`);
     await waitFor(async () => /"msg":"model ready"/.test(fallback.output()), "the model to load", 120_000);
     expect(fallback.output()).toMatch(
       /"msg":"LoRA: contexts \(2 llama\.cpp contexts, one adapter set each\), because LoRA adapter 'bob' cannot be applied per token: it is an activated LoRA/,
     );
-    await stop(fallback);
+    await stop(fallback, "SIGINT");
   });
 
   it("fails the load with --lora-mode batched and an adapter it cannot apply per token", async () => {
@@ -88,6 +83,6 @@ describe.skipIf(!native)("serve-llm --lora-mode", () => {
     expect(cli.output()).toMatch(/--lora-mode batched: LoRA adapter 'bob' cannot be applied per token/);
     expect(cli.output()).toMatch(/--lora-mode contexts/);
     expect(cli.output()).not.toMatch(/\n\s+at /);
-    await stop(cli);
+    await stop(cli, "SIGINT");
   });
 });
