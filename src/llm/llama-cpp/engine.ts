@@ -112,13 +112,11 @@ export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Prom
         obstacle: batchedLoraObstacle(facts[index] as LoraFileFacts, baseTensors),
       }));
       loraMode = chooseLoraMode(options.loraMode ?? "auto", obstacles);
-      if (loraMode.mode === "batched" && options.loraContexts !== undefined) {
-        loraMode.ignoredLoraContexts = options.loraContexts;
+      // Batched mode serves every adapter in one context; contexts mode keeps loraContexts as set above.
+      if (loraMode.mode === "batched") {
+        if (options.loraContexts !== undefined) loraMode.ignoredLoraContexts = options.loraContexts;
+        loraContexts = 1;
       }
-      loraContexts =
-        loraMode.mode === "batched"
-          ? 1
-          : (options.loraContexts ?? defaultLoraContexts(options.loras?.length ?? 0, "contexts"));
       options.onLoraMode?.(loraMode, loraContexts);
     }
     const settings = {
