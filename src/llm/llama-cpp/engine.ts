@@ -9,8 +9,8 @@ import { AppError } from "../../errors/index.js";
 import { buildEngine } from "./build-engine.js";
 import type { DecodeBackend, EngineBackendName } from "./decode-port.js";
 import type { LlamaCppEngine, LlamaCppEngineOptions } from "./engine-types.js";
-import { checkLoraFiles, isLoraAdapterFile } from "./lora-files.js";
-import { batchedLoraObstacle, chooseLoraMode, type LoraModeDecision, readLoraFileFacts } from "./lora-mode.js";
+import { isLoraAdapterFile, readCheckedLoraFiles } from "./lora-files.js";
+import { batchedLoraObstacle, chooseLoraMode, type LoraFileFacts, type LoraModeDecision } from "./lora-mode.js";
 import { nativeAddonBuilt } from "./native/addon.js";
 import { createNativeBackend } from "./native/backend.js";
 import { createNodeLlamaCppBackend } from "./node-llama-cpp-backend.js";
@@ -99,24 +99,24 @@ export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Prom
     let loraContexts = options.loraContexts ?? defaultLoraContexts(options.loras?.length ?? 0);
     if ((options.loras?.length ?? 0) > 0) {
       const architecture = (model.fileInfo.metadata as { general?: { architecture?: unknown } }).general?.architecture;
-      await checkLoraFiles(
-        options.loras ?? [],
+      const loras = options.loras ?? [];
+      const baseTensors = model.fileInfo.tensorInfo;
+      // Each adapter's GGUF header is read once: checked, then asked whether it applies per token.
+      const facts = await readCheckedLoraFiles(
+        loras,
         typeof architecture === "string" ? architecture : undefined,
-        model.fileInfo.tensorInfo,
+        baseTensors,
       );
-      const obstacles = [];
-      for (const adapter of options.loras ?? []) {
-        const facts = await readLoraFileFacts(adapter.path);
-        obstacles.push({ adapter, obstacle: batchedLoraObstacle(facts, model.fileInfo.tensorInfo) });
-      }
+      const obstacles = loras.map((adapter, index) => ({
+        adapter,
+        obstacle: batchedLoraObstacle(facts[index] as LoraFileFacts, baseTensors),
+      }));
       loraMode = chooseLoraMode(options.loraMode ?? "auto", obstacles);
-      if (loraMode.mode === "batched" && options.loraContexts !== undefined) {
-        loraMode.ignoredLoraContexts = options.loraContexts;
+      // Batched mode serves every adapter in one context; contexts mode keeps loraContexts as set above.
+      if (loraMode.mode === "batched") {
+        if (options.loraContexts !== undefined) loraMode.ignoredLoraContexts = options.loraContexts;
+        loraContexts = 1;
       }
-      loraContexts =
-        loraMode.mode === "batched"
-          ? 1
-          : (options.loraContexts ?? defaultLoraContexts(options.loras?.length ?? 0, "contexts"));
       options.onLoraMode?.(loraMode, loraContexts);
     }
     const settings = {

@@ -7,6 +7,7 @@
 import { AppError } from "../../errors/index.js";
 import { assertGgufFile } from "../../model-source/gguf-magic.js";
 import type { LoraAdapter } from "./engine-types.js";
+import { type LoraFileFacts, loraFileFacts } from "./lora-mode.js";
 
 /** A tensor's name and shape (ne), as node-llama-cpp's GGUF reader lists them. */
 export type TensorShape = { name: string; dimensions: readonly (number | bigint)[] };
@@ -18,6 +19,16 @@ export async function checkLoraFiles(
   /** The served model's tensors, when known: each adapted weight must have the adapter's shape. */
   baseTensors?: readonly TensorShape[],
 ): Promise<void> {
+  await readCheckedLoraFiles(loras, baseArchitecture, baseTensors);
+}
+
+/** checkLoraFiles, giving each adapter's LoraFileFacts from the header it read (in `loras` order). */
+export async function readCheckedLoraFiles(
+  loras: readonly LoraAdapter[],
+  baseArchitecture: string | undefined,
+  baseTensors?: readonly TensorShape[],
+): Promise<LoraFileFacts[]> {
+  const facts: LoraFileFacts[] = [];
   for (const lora of loras) {
     const what = `LoRA adapter '${lora.name}'`;
     try {
@@ -62,7 +73,9 @@ export async function checkLoraFiles(
         { details: { adapter: lora.name, path: lora.path } },
       );
     }
+    facts.push(loraFileFacts(info));
   }
+  return facts;
 }
 
 const shape = (dimensions: readonly (number | bigint)[]) => `[${dimensions.map(String).join(", ")}]`;

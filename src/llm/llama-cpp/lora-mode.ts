@@ -96,7 +96,14 @@ export function describeLoraModeForLog(decision: LoraModeDecision, contexts: num
 /** Reads what batchedLoraObstacle needs from each adapter file (its GGUF header only). */
 export async function readLoraFileFacts(path: string): Promise<LoraFileFacts> {
   const { readGgufFileInfo } = await import("node-llama-cpp");
-  const info = await readGgufFileInfo(path, { logWarnings: false });
+  return loraFileFacts(await readGgufFileInfo(path, { logWarnings: false }));
+}
+
+/** What batchedLoraObstacle needs, from an adapter's GGUF header already read. */
+export function loraFileFacts(info: {
+  metadata: unknown;
+  tensorInfo?: ReadonlyArray<{ name: string; ggmlType: number | bigint }>;
+}): LoraFileFacts {
   const adapter = (info.metadata as { adapter?: { alora?: { invocation_tokens?: unknown } } }).adapter;
   return {
     tensors: (info.tensorInfo ?? []).map(({ name, ggmlType }) => ({ name, ggmlType: Number(ggmlType) })),
