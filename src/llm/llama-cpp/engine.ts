@@ -41,11 +41,11 @@ export function defaultBackend(): EngineBackendName {
 }
 
 /**
- * 2 with LoRA adapters in contexts mode (two adapter sets decode at once, each at full batch), else
- * 1 (batched mode serves every adapter in one context).
+ * The contexts-mode default: 2 with LoRA adapters (two adapter sets decode at once, each at full
+ * batch), else 1. Batched mode always uses 1 (it serves every adapter in one context).
  */
-export function defaultLoraContexts(adapters: number, mode: LoraModeDecision["mode"] = "contexts"): number {
-  return adapters > 0 && mode === "contexts" ? 2 : 1;
+export function defaultLoraContexts(adapters: number): number {
+  return adapters > 0 ? 2 : 1;
 }
 
 export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Promise<LlamaCppEngine> {
