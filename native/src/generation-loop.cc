@@ -27,6 +27,7 @@
 
 #include "batched-lora.h"
 #include "grammar-sampling.h"
+#include "greedy-sampling.h"
 #include "llama-api.h"
 
 namespace llm_twin {
@@ -60,6 +61,9 @@ struct Job {
   // The grammar may skip tokens by their first character (grammar-sampling.h): it has no token
   // references and every piece accepted so far is ASCII.
   bool grammar_by_first_character = false;
+  // Temperature 0 without grammar or penalty: the token comes from GreedyPicker, not the chain.
+  bool greedy = false;
+  GreedyPicker greedy_picker;
   int32_t max_tokens = 1;
   bool logprobs = false;
   int32_t top_logprobs = 0;
@@ -648,6 +652,10 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     }
     if (params.temperature <= 0.0f) {
       api_.llama_sampler_chain_add(job.chain, api_.llama_sampler_init_greedy());
+      if (job.grammar == nullptr && params.repeat_penalty == 1.0f) {
+        job.greedy = true;
+        job.greedy_picker = GreedyPicker(params.bias);
+      }
     } else {
       if (params.top_k > 0) api_.llama_sampler_chain_add(job.chain, api_.llama_sampler_init_top_k(params.top_k));
       if (params.top_p < 1.0f) api_.llama_sampler_chain_add(job.chain, api_.llama_sampler_init_top_p(params.top_p, 1));
@@ -1332,6 +1340,8 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
                                 slot.job.grammar_by_first_character, retried);
       grammar_tokens_ += 1;
       if (retried) grammar_retries_ += 1;
+    } else if (slot.job.greedy) {
+      token = slot.job.greedy_picker.Pick(logits, n_vocab_, greedy_scratch_);
     } else {
       for (int32_t id = 0; id < n_vocab_; id += 1) candidates_[static_cast<size_t>(id)] = {id, logits[id], 0.0f};
       llama_token_data_array array{candidates_.data(), candidates_.size(), -1, false};
@@ -1449,6 +1459,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   // Loop thread only.
   std::vector<SlotState> slots_;
   std::vector<llama_token_data> candidates_;
+  std::vector<float> greedy_scratch_;
   GrammarVocabulary grammar_vocabulary_;  // built when the model loads
   uint64_t grammar_tokens_ = 0;           // tokens sampled under a grammar
   uint64_t grammar_retries_ = 0;          // of which the grammar refused the first choice

@@ -275,6 +275,44 @@ describe.skipIf(!nativeAddonBuilt())("native vs node-llama-cpp", () => {
     expect(outputs[1]).toEqual(outputs[0]);
   });
 
+  it("pick the same greedy tokens under logit biases (the native loop's greedy picker)", async () => {
+    const native = await createLlamaCppEngine({
+      modelPath: await tinyModelPath("chat"),
+      backend: "native",
+      threads: 1,
+      parallel: 1,
+    });
+    let plain: number[];
+    try {
+      plain = tokensOf(await collect(native, prompt("Biased", { maxNewTokens: 24, ignoreEos: true })));
+    } finally {
+      await native.dispose();
+    }
+    // Ban the first three tokens greedy chose and nudge a fourth: the outputs must change, alike.
+    const [first = 0, second = 1, third = 2, fourth = 3] = [...new Set(plain)];
+    const logitBias = { [first]: -100, [second]: -100, [third]: -100, [fourth]: 1.5, 7: 0.25 };
+    const outputs: number[][] = [];
+    for (const backend of BACKENDS) {
+      const engine = await createLlamaCppEngine({
+        modelPath: await tinyModelPath("chat"),
+        backend,
+        threads: 1,
+        parallel: 1,
+      });
+      try {
+        outputs.push(
+          tokensOf(await collect(engine, prompt("Biased", { maxNewTokens: 24, ignoreEos: true, logitBias }))),
+        );
+      } finally {
+        await engine.dispose();
+      }
+    }
+    expect(outputs[1]).toEqual(outputs[0]);
+    expect(outputs[1]).not.toEqual(plain);
+    expect(outputs[1]).not.toContain(first);
+    expect(outputs[1]).not.toContain(EOS);
+  });
+
   it("chunk a prompt longer than the batch size alike", async () => {
     const outputs: number[][] = [];
     const long = prompt("one two three four five six seven eight nine ten ".repeat(4), {
