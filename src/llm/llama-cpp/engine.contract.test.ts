@@ -257,56 +257,43 @@ describe.each(BACKENDS)("engine lifecycle on %s", (backend) => {
 });
 
 describe.skipIf(!nativeAddonBuilt())("native vs node-llama-cpp", () => {
-  it("generate the same greedy tokens", async () => {
-    const outputs: number[][] = [];
-    for (const backend of BACKENDS) {
-      const engine = await createLlamaCppEngine({
-        modelPath: await tinyModelPath("chat"),
-        backend,
-        threads: 1,
-        parallel: 1,
-      });
-      try {
-        outputs.push(tokensOf(await collect(engine, prompt("Same", { maxNewTokens: 32, ignoreEos: true }))));
-      } finally {
-        await engine.dispose();
-      }
+  type EngineShape = { parallel?: number; batchSize?: number };
+
+  /** One request's events on a fresh engine of `backend` (tiny chat model, one thread). */
+  async function eventsOn(backend: EngineBackendName, request: EngineRequest, options: EngineShape = {}) {
+    const engine = await createLlamaCppEngine({
+      modelPath: await tinyModelPath("chat"),
+      backend,
+      threads: 1,
+      parallel: options.parallel ?? 1,
+      ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+    });
+    try {
+      return await collect(engine, request);
+    } finally {
+      await engine.dispose();
     }
+  }
+
+  /** The request's events on each backend in turn (node-llama-cpp first). */
+  async function eventsOnBoth(request: EngineRequest, options: EngineShape = {}): Promise<EngineEvent[][]> {
+    const outputs: EngineEvent[][] = [];
+    for (const backend of BACKENDS) outputs.push(await eventsOn(backend, request, options));
+    return outputs;
+  }
+
+  it("generate the same greedy tokens", async () => {
+    const outputs = (await eventsOnBoth(prompt("Same", { maxNewTokens: 32, ignoreEos: true }))).map(tokensOf);
     expect(outputs[1]).toEqual(outputs[0]);
   });
 
   it("pick the same greedy tokens under logit biases (the native loop's greedy picker)", async () => {
-    const native = await createLlamaCppEngine({
-      modelPath: await tinyModelPath("chat"),
-      backend: "native",
-      threads: 1,
-      parallel: 1,
-    });
-    let plain: number[];
-    try {
-      plain = tokensOf(await collect(native, prompt("Biased", { maxNewTokens: 24, ignoreEos: true })));
-    } finally {
-      await native.dispose();
-    }
+    const plain = tokensOf(await eventsOn("native", prompt("Biased", { maxNewTokens: 24, ignoreEos: true })));
     // Ban the first three tokens greedy chose and nudge a fourth: the outputs must change, alike.
     const [first = 0, second = 1, third = 2, fourth = 3] = [...new Set(plain)];
     const logitBias = { [first]: -100, [second]: -100, [third]: -100, [fourth]: 1.5, 7: 0.25 };
-    const outputs: number[][] = [];
-    for (const backend of BACKENDS) {
-      const engine = await createLlamaCppEngine({
-        modelPath: await tinyModelPath("chat"),
-        backend,
-        threads: 1,
-        parallel: 1,
-      });
-      try {
-        outputs.push(
-          tokensOf(await collect(engine, prompt("Biased", { maxNewTokens: 24, ignoreEos: true, logitBias }))),
-        );
-      } finally {
-        await engine.dispose();
-      }
-    }
+    const request = prompt("Biased", { maxNewTokens: 24, ignoreEos: true, logitBias });
+    const outputs = (await eventsOnBoth(request)).map(tokensOf);
     expect(outputs[1]).toEqual(outputs[0]);
     expect(outputs[1]).not.toEqual(plain);
     expect(outputs[1]).not.toContain(first);
@@ -314,28 +301,16 @@ describe.skipIf(!nativeAddonBuilt())("native vs node-llama-cpp", () => {
   });
 
   it("chunk a prompt longer than the batch size alike", async () => {
-    const outputs: number[][] = [];
     const long = prompt("one two three four five six seven eight nine ten ".repeat(4), {
       maxNewTokens: 16,
       ignoreEos: true,
     });
-    for (const backend of BACKENDS) {
-      const engine = await createLlamaCppEngine({
-        modelPath: await tinyModelPath("chat"),
-        backend,
-        threads: 1,
-        parallel: 2,
-        batchSize: 8,
-      });
-      try {
-        const events = await collect(engine, long);
-        const start = events[0];
-        expect(start?.type === "start" && start.promptTokens).toBeGreaterThan(24);
-        outputs.push(tokensOf(events));
-      } finally {
-        await engine.dispose();
-      }
+    const runs = await eventsOnBoth(long, { parallel: 2, batchSize: 8 });
+    for (const events of runs) {
+      const start = events[0];
+      expect(start?.type === "start" && start.promptTokens).toBeGreaterThan(24);
     }
+    const outputs = runs.map(tokensOf);
     expect(outputs[0]).toHaveLength(16);
     expect(outputs[1]).toEqual(outputs[0]);
   });
