@@ -701,7 +701,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     if (batched_) {
       std::vector<BatchedLoraFile> files;
       for (const LoraSpec& spec : lora_specs_) files.push_back({spec.path, spec.scale});
-      std::string refused = batched_lora_.Load(library_path_, files, api_.llama_model_n_layer(model_));
+      std::string refused = batched_lora_.Load(api_, files, api_.llama_model_n_layer(model_));
       if (!refused.empty()) {
         error = "LoRA adapters cannot be applied per token (--lora-mode batched): " + refused;
         return false;
@@ -737,7 +737,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
       contexts_[index].threads_batch = threads_batch_;
     }
     if (batched_) {
-      std::string refused = batched_lora_.AttachThreadpool(library_path_, contexts_[0].ctx,
+      std::string refused = batched_lora_.AttachThreadpool(api_, contexts_[0].ctx,
                                                            std::max(threads_, threads_batch_), kBatchedPoll);
       if (!refused.empty()) {
         error = "LoRA adapters cannot be applied per token (--lora-mode batched): " + refused;
