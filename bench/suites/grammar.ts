@@ -20,7 +20,15 @@
  */
 import { TINY_MODEL_PRESETS, tinyModelPath } from "../../src/gguf/index.js";
 import { jsonSchemaToGbnf } from "../../src/llm/grammar/json-schema-gbnf.js";
-import { numberAtLeast, oneOf, parseBenchOptions, positiveInteger, switchOn, text } from "../support/bench-options.js";
+import {
+  type LlmBenchOptions,
+  llmBenchOptions,
+  numberAtLeast,
+  oneOf,
+  parseBenchOptions,
+  positiveInteger,
+  switchOn,
+} from "../support/bench-options.js";
 import { makePrompts, sumOverRotatingRounds } from "../support/completion-load.js";
 import { ensureNativeAddon } from "../support/local-llama-build.js";
 import { openNativeLoopLoad, tokenPrompts } from "../support/native-loop-load.js";
@@ -30,19 +38,12 @@ import { startServeLlm } from "../support/serve-llm.js";
 export const name = "grammar";
 export const description = "json_schema (grammar) requests: sequential vs concurrent, against the same without grammar";
 
-type Options = {
-  rounds: number;
+const SHARED = ["rounds", "maxTokens", "promptWords", "threads", "parallel", "contextSize", "model", "json"] as const;
+type Options = Pick<LlmBenchOptions, (typeof SHARED)[number]> & {
   clients: number;
-  maxTokens: number;
-  promptWords: number;
-  threads: number;
-  parallel: number;
-  contextSize: number;
   temperature: number;
   engine: string;
-  model: string | undefined;
   inProcess: boolean;
-  json: boolean;
 };
 
 /** A document that keeps the grammar busy for the whole request: strings, numbers, a list. */
@@ -59,34 +60,18 @@ const SCHEMA = {
 };
 
 function parseOptions(args: string[]): Options {
-  const options: Options = {
-    rounds: 3,
-    clients: 4,
-    maxTokens: 64,
-    promptWords: 32,
-    threads: 2,
-    parallel: 4,
-    contextSize: 1024,
-    temperature: 0,
-    engine: "native",
-    model: undefined,
-    inProcess: false,
-    json: false,
-  };
-  return parseBenchOptions(args, options, {
-    "--rounds": ["rounds", positiveInteger],
-    "--clients": ["clients", positiveInteger],
-    "--max-tokens": ["maxTokens", positiveInteger],
-    "--prompt-words": ["promptWords", positiveInteger],
-    "--threads": ["threads", positiveInteger],
-    "--parallel": ["parallel", positiveInteger],
-    "--context-size": ["contextSize", positiveInteger],
-    "--temperature": ["temperature", numberAtLeast(0)],
-    "--engine": ["engine", oneOf("native", "node-llama-cpp")],
-    "--model": ["model", text],
-    "--in-process": ["inProcess", switchOn],
-    "--json": ["json", switchOn],
-  });
+  const shared = llmBenchOptions(...SHARED);
+  return parseBenchOptions<Options>(
+    args,
+    { ...shared.defaults, contextSize: 1024, clients: 4, temperature: 0, engine: "native", inProcess: false },
+    {
+      "--clients": ["clients", positiveInteger],
+      "--temperature": ["temperature", numberAtLeast(0)],
+      "--engine": ["engine", oneOf("native", "node-llama-cpp")],
+      "--in-process": ["inProcess", switchOn],
+      ...shared.flags,
+    },
+  );
 }
 
 /** The generated vocabulary's byte tokens 0x80–0xFF (ids 5 + byte, src/gguf/vocabulary.ts), banned. */

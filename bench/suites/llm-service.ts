@@ -20,14 +20,7 @@ import os from "node:os";
 import { getLlama, type LlamaContextSequence, type Token, TokenBias } from "node-llama-cpp";
 import { tinyModelPath } from "../../src/gguf/index.js";
 import { createAdmission } from "../../src/llm/llama-cpp/admission.js";
-import {
-  parseBenchOptions,
-  positiveInteger,
-  positiveIntegers,
-  switchOn,
-  text,
-  words,
-} from "../support/bench-options.js";
+import { type LlmBenchOptions, llmBenchOptions, parseBenchOptions, switchOn } from "../support/bench-options.js";
 import { banTokensBelow, type LoadResult, makePrompts, percentiles, runLoad } from "../support/completion-load.js";
 import { measureOverload, type OverloadResult, queueMetrics } from "../support/llm-overload.js";
 import { ensureServingBuilds } from "../support/local-llama-build.js";
@@ -38,21 +31,23 @@ export const name = "llm-service";
 export const description =
   "serve-llm tok/s and TTFT at concurrency 1/2/4/8, batching gain, service ÷ in-process node-llama-cpp";
 
-type Options = {
-  threads: number;
-  parallel: number;
-  maxTokens: number;
-  promptWords: number;
-  requestsPerClient: number;
-  concurrency: number[];
-  contextSize: number;
-  model: string | undefined;
-  serveArgs: string[];
+const SHARED = [
+  "threads",
+  "parallel",
+  "maxTokens",
+  "promptWords",
+  "requestsPerClient",
+  "concurrency",
+  "contextSize",
+  "model",
+  "serveArgs",
+  "json",
+  "prebuilt",
+] as const;
+type Options = Pick<LlmBenchOptions, (typeof SHARED)[number]> & {
   skipInProcess: boolean;
   skipService: boolean;
   skipOverload: boolean;
-  json: boolean;
-  prebuilt: boolean;
 };
 
 type Measurement = {
@@ -75,38 +70,24 @@ function ownCpuMs(): number {
 }
 
 function parseOptions(args: readonly string[]): Options {
-  const options: Options = {
-    threads: 2,
-    parallel: 4,
-    maxTokens: 64,
-    promptWords: 32,
-    requestsPerClient: 4,
-    concurrency: [1, 2, 4, 8],
-    contextSize: 512,
-    model: undefined,
-    serveArgs: [],
-    skipInProcess: false,
-    skipService: false,
-    skipOverload: false,
-    json: false,
-    prebuilt: false,
-  };
-  return parseBenchOptions(args, options, {
-    "--threads": ["threads", positiveInteger],
-    "--parallel": ["parallel", positiveInteger],
-    "--max-tokens": ["maxTokens", positiveInteger],
-    "--prompt-words": ["promptWords", positiveInteger],
-    "--requests-per-client": ["requestsPerClient", positiveInteger],
-    "--concurrency": ["concurrency", positiveIntegers],
-    "--context-size": ["contextSize", positiveInteger],
-    "--model": ["model", text],
-    "--serve-args": ["serveArgs", words],
-    "--skip-in-process": ["skipInProcess", switchOn],
-    "--skip-service": ["skipService", switchOn],
-    "--skip-overload": ["skipOverload", switchOn],
-    "--json": ["json", switchOn],
-    "--prebuilt": ["prebuilt", switchOn],
-  });
+  const shared = llmBenchOptions(...SHARED);
+  return parseBenchOptions<Options>(
+    args,
+    {
+      ...shared.defaults,
+      requestsPerClient: 4,
+      concurrency: [1, 2, 4, 8],
+      skipInProcess: false,
+      skipService: false,
+      skipOverload: false,
+    },
+    {
+      "--skip-in-process": ["skipInProcess", switchOn],
+      "--skip-service": ["skipService", switchOn],
+      "--skip-overload": ["skipOverload", switchOn],
+      ...shared.flags,
+    },
+  );
 }
 
 function fromLoad(result: LoadResult, cpuMs: number): Measurement {

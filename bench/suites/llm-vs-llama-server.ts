@@ -21,11 +21,11 @@ import { availableParallelism } from "node:os";
 import { tinyModelPath } from "../../src/gguf/index.js";
 import { freePort } from "../../src/testing/free-port.js";
 import {
+  type LlmBenchOptions,
+  llmBenchOptions,
   parseBenchOptions,
   positiveInteger,
-  positiveIntegers,
   switchOn,
-  text,
   url,
   words,
 } from "../support/bench-options.js";
@@ -45,62 +45,45 @@ import { startServeLlm } from "../support/serve-llm.js";
 export const name = "llm-vs-llama-server";
 export const description = "serve-llm vs llama.cpp's llama-server: tok/s, TTFT, p50/p95 latency at concurrency 1/4/8";
 
-type Options = {
-  json: boolean;
-  concurrency: number[];
-  runs: number;
+const SHARED = ["json", "concurrency", "runs", "maxTokens", "promptWords", "threads", "model", "prebuilt"] as const;
+type Options = Pick<LlmBenchOptions, (typeof SHARED)[number]> & {
   requestsPerSlot: number;
-  maxTokens: number;
-  promptWords: number;
-  threads: number;
   contextPerSlot: number;
-  model: string | undefined;
   oursUrl: string | undefined;
   llamaServerUrl: string | undefined;
   skipOurs: boolean;
   skipLlamaServer: boolean;
   oursArgs: string[];
   oursNodeArgs: string[];
-  prebuilt: boolean;
 };
 
 function parseOptions(args: string[]): Options {
-  const options: Options = {
-    json: false,
-    concurrency: [1, 4, 8],
-    runs: 2,
-    requestsPerSlot: 3,
-    maxTokens: 64,
-    promptWords: 32,
-    threads: 2,
-    contextPerSlot: 512,
-    model: undefined,
-    oursUrl: undefined,
-    llamaServerUrl: undefined,
-    skipOurs: false,
-    skipLlamaServer: false,
-    oursArgs: [],
-    oursNodeArgs: [],
-    prebuilt: false,
-  };
-  return parseBenchOptions(args, options, {
-    "--prebuilt": ["prebuilt", switchOn],
-    "--json": ["json", switchOn],
-    "--concurrency": ["concurrency", positiveIntegers],
-    "--runs": ["runs", positiveInteger],
-    "--requests-per-slot": ["requestsPerSlot", positiveInteger],
-    "--max-tokens": ["maxTokens", positiveInteger],
-    "--prompt-words": ["promptWords", positiveInteger],
-    "--threads": ["threads", positiveInteger],
-    "--context-per-slot": ["contextPerSlot", positiveInteger],
-    "--model": ["model", text],
-    "--ours-url": ["oursUrl", url],
-    "--llama-server-url": ["llamaServerUrl", url],
-    "--skip-ours": ["skipOurs", switchOn],
-    "--skip-llama-server": ["skipLlamaServer", switchOn],
-    "--ours-args": ["oursArgs", words],
-    "--ours-node-args": ["oursNodeArgs", words],
-  });
+  const shared = llmBenchOptions(...SHARED);
+  return parseBenchOptions<Options>(
+    args,
+    {
+      ...shared.defaults,
+      requestsPerSlot: 3,
+      contextPerSlot: 512,
+      oursUrl: undefined,
+      llamaServerUrl: undefined,
+      skipOurs: false,
+      skipLlamaServer: false,
+      oursArgs: [],
+      oursNodeArgs: [],
+    },
+    {
+      "--requests-per-slot": ["requestsPerSlot", positiveInteger],
+      "--context-per-slot": ["contextPerSlot", positiveInteger],
+      "--ours-url": ["oursUrl", url],
+      "--llama-server-url": ["llamaServerUrl", url],
+      "--skip-ours": ["skipOurs", switchOn],
+      "--skip-llama-server": ["skipLlamaServer", switchOn],
+      "--ours-args": ["oursArgs", words],
+      "--ours-node-args": ["oursNodeArgs", words],
+      ...shared.flags,
+    },
+  );
 }
 
 type ServerName = "llama-server" | "ours";

@@ -27,7 +27,14 @@ import { generateLora } from "../../src/gguf/generate-lora.js";
 import { optionsHash, TINY_MODEL_PRESETS, tinyModelPath } from "../../src/gguf/index.js";
 import { llmTwinCacheDirectory } from "../../src/gguf/tiny-model-path.js";
 import { freePort } from "../../src/testing/free-port.js";
-import { oneOf, parseBenchOptions, positiveInteger, switchOn, words } from "../support/bench-options.js";
+import {
+  type LlmBenchOptions,
+  llmBenchOptions,
+  oneOf,
+  parseBenchOptions,
+  positiveInteger,
+  words,
+} from "../support/bench-options.js";
 import { banTokensBelow, type CompletionSettings, makePrompts, runLoad } from "../support/completion-load.js";
 import { type ManagedServer, startLlamaServer } from "../support/llama-server.js";
 import { ensureSideBySideBuilds } from "../support/local-llama-build.js";
@@ -38,56 +45,38 @@ export const name = "lora";
 export const description =
   "tok/s of 4 clients on 2 LoRA adapters ÷ 4 clients on the base model (native engine; --vs-llama-server)";
 
-type Options = {
-  runs: number;
-  requestsPerClient: number;
-  maxTokens: number;
-  promptWords: number;
-  threads: number;
-  contextSize: number;
+const SHARED = [
+  "runs",
+  "requestsPerClient",
+  "maxTokens",
+  "promptWords",
+  "threads",
+  "contextSize",
+  "serveArgs",
+  "vsLlamaServer",
+  "prebuilt",
+  "json",
+] as const;
+type Options = Pick<LlmBenchOptions, (typeof SHARED)[number]> & {
   rank: number;
   loraContexts: number | undefined;
   loraMode: string | undefined;
-  serveArgs: string[];
   llamaServerArgs: string[];
-  vsLlamaServer: boolean;
-  prebuilt: boolean;
-  json: boolean;
 };
 
 function parseOptions(args: string[]): Options {
-  const options: Options = {
-    runs: 2,
-    requestsPerClient: 3,
-    maxTokens: 64,
-    promptWords: 32,
-    threads: 2,
-    contextSize: 512,
-    rank: 8,
-    loraContexts: undefined,
-    loraMode: undefined,
-    serveArgs: [],
-    llamaServerArgs: [],
-    vsLlamaServer: false,
-    prebuilt: false,
-    json: false,
-  };
-  return parseBenchOptions(args, options, {
-    "--runs": ["runs", positiveInteger],
-    "--requests-per-client": ["requestsPerClient", positiveInteger],
-    "--max-tokens": ["maxTokens", positiveInteger],
-    "--prompt-words": ["promptWords", positiveInteger],
-    "--threads": ["threads", positiveInteger],
-    "--context-size": ["contextSize", positiveInteger],
-    "--rank": ["rank", positiveInteger],
-    "--lora-contexts": ["loraContexts", positiveInteger],
-    "--lora-mode": ["loraMode", oneOf("auto", "batched", "contexts")],
-    "--serve-args": ["serveArgs", words],
-    "--llama-server-args": ["llamaServerArgs", words],
-    "--json": ["json", switchOn],
-    "--vs-llama-server": ["vsLlamaServer", switchOn],
-    "--prebuilt": ["prebuilt", switchOn],
-  });
+  const shared = llmBenchOptions(...SHARED);
+  return parseBenchOptions<Options>(
+    args,
+    { ...shared.defaults, rank: 8, loraContexts: undefined, loraMode: undefined, llamaServerArgs: [] },
+    {
+      "--rank": ["rank", positiveInteger],
+      "--lora-contexts": ["loraContexts", positiveInteger],
+      "--lora-mode": ["loraMode", oneOf("auto", "batched", "contexts")],
+      "--llama-server-args": ["llamaServerArgs", words],
+      ...shared.flags,
+    },
+  );
 }
 
 /** Generated once per (rank, seed) next to the cached bench model. */

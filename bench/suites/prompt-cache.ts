@@ -19,7 +19,7 @@
  */
 import { tinyModelPath } from "../../src/gguf/index.js";
 import { freePort } from "../../src/testing/free-port.js";
-import { parseBenchOptions, positiveInteger, switchOn, text, words } from "../support/bench-options.js";
+import { type LlmBenchOptions, llmBenchOptions, parseBenchOptions, positiveInteger } from "../support/bench-options.js";
 import { banTokensBelow, makePrompts, percentiles } from "../support/completion-load.js";
 import { type ManagedServer, startLlamaServer } from "../support/llama-server.js";
 import { ensureSideBySideBuilds } from "../support/local-llama-build.js";
@@ -29,50 +29,35 @@ export const name = "prompt-cache";
 export const description =
   "TTFT of RAG-shaped requests (≈1,000-token shared prefix + ≈50 new) with and without the prompt cache";
 
-type Options = {
+const SHARED = [
+  "maxTokens",
+  "threads",
+  "parallel",
+  "contextSize",
+  "model",
+  "serveArgs",
+  "vsLlamaServer",
+  "prebuilt",
+  "json",
+] as const;
+type Options = Pick<LlmBenchOptions, (typeof SHARED)[number]> & {
   prefixTokens: number;
   suffixTokens: number;
   requests: number;
-  maxTokens: number;
-  threads: number;
-  parallel: number;
-  contextSize: number;
-  model: string | undefined;
-  serveArgs: string[];
-  vsLlamaServer: boolean;
-  prebuilt: boolean;
-  json: boolean;
 };
 
 function parseOptions(args: string[]): Options {
-  const options: Options = {
-    prefixTokens: 1000,
-    suffixTokens: 50,
-    requests: 10,
-    maxTokens: 8,
-    threads: 2,
-    parallel: 4,
-    contextSize: 2048,
-    model: undefined,
-    serveArgs: [],
-    vsLlamaServer: false,
-    prebuilt: false,
-    json: false,
-  };
-  return parseBenchOptions(args, options, {
-    "--prefix-tokens": ["prefixTokens", positiveInteger],
-    "--suffix-tokens": ["suffixTokens", positiveInteger],
-    "--requests": ["requests", positiveInteger],
-    "--max-tokens": ["maxTokens", positiveInteger],
-    "--threads": ["threads", positiveInteger],
-    "--parallel": ["parallel", positiveInteger],
-    "--context-size": ["contextSize", positiveInteger],
-    "--model": ["model", text],
-    "--serve-args": ["serveArgs", words],
-    "--json": ["json", switchOn],
-    "--vs-llama-server": ["vsLlamaServer", switchOn],
-    "--prebuilt": ["prebuilt", switchOn],
-  });
+  const shared = llmBenchOptions(...SHARED);
+  return parseBenchOptions<Options>(
+    args,
+    { ...shared.defaults, maxTokens: 8, contextSize: 2048, prefixTokens: 1000, suffixTokens: 50, requests: 10 },
+    {
+      "--prefix-tokens": ["prefixTokens", positiveInteger],
+      "--suffix-tokens": ["suffixTokens", positiveInteger],
+      "--requests": ["requests", positiveInteger],
+      ...shared.flags,
+    },
+  );
 }
 
 type Body = Record<string, unknown>;

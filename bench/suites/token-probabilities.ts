@@ -13,7 +13,7 @@
  *          --context-size 1024  --model <gguf>  --json
  */
 import { tinyModelPath } from "../../src/gguf/index.js";
-import { parseBenchOptions, positiveInteger, switchOn, text } from "../support/bench-options.js";
+import { type LlmBenchOptions, llmBenchOptions, parseBenchOptions } from "../support/bench-options.js";
 import { banTokensBelow, makePrompts, sumOverRotatingRounds } from "../support/completion-load.js";
 import { ensureNativeAddon } from "../support/local-llama-build.js";
 import { startServeLlm } from "../support/serve-llm.js";
@@ -21,38 +21,12 @@ import { startServeLlm } from "../support/serve-llm.js";
 export const name = "token-probabilities";
 export const description = "cost of logprobs / top_logprobs per token, and n = 4 vs 4 separate requests";
 
-type Options = {
-  rounds: number;
-  maxTokens: number;
-  promptWords: number;
-  threads: number;
-  parallel: number;
-  contextSize: number;
-  model: string | undefined;
-  json: boolean;
-};
+const SHARED = ["rounds", "maxTokens", "promptWords", "threads", "parallel", "contextSize", "model", "json"] as const;
+type Options = Pick<LlmBenchOptions, (typeof SHARED)[number]>;
 
 function parseOptions(args: string[]): Options {
-  const options: Options = {
-    rounds: 4,
-    maxTokens: 64,
-    promptWords: 200,
-    threads: 2,
-    parallel: 4,
-    contextSize: 1024,
-    model: undefined,
-    json: false,
-  };
-  return parseBenchOptions(args, options, {
-    "--rounds": ["rounds", positiveInteger],
-    "--max-tokens": ["maxTokens", positiveInteger],
-    "--prompt-words": ["promptWords", positiveInteger],
-    "--threads": ["threads", positiveInteger],
-    "--parallel": ["parallel", positiveInteger],
-    "--context-size": ["contextSize", positiveInteger],
-    "--model": ["model", text],
-    "--json": ["json", switchOn],
-  });
+  const shared = llmBenchOptions(...SHARED);
+  return parseBenchOptions(args, { ...shared.defaults, rounds: 4, promptWords: 200, contextSize: 1024 }, shared.flags);
 }
 
 type Mode = "plain" | "logprobs 0" | "logprobs 5" | "n = 4" | "4 × n = 1";

@@ -116,3 +116,64 @@ export function parseBenchOptions<O extends object>(args: readonly string[], def
   }
   return options;
 }
+
+/**
+ * The options the LLM suites share: one flag, one reader and one default each (a suite overrides a
+ * default by spreading its own value after them).
+ */
+export type LlmBenchOptions = {
+  runs: number;
+  rounds: number;
+  concurrency: number[];
+  requestsPerClient: number;
+  maxTokens: number;
+  promptWords: number;
+  threads: number;
+  parallel: number;
+  contextSize: number;
+  model: string | undefined;
+  serveArgs: string[];
+  vsLlamaServer: boolean;
+  prebuilt: boolean;
+  json: boolean;
+};
+
+type LlmBenchOption<K extends keyof LlmBenchOptions> = {
+  flag: string;
+  reader: OptionReader<LlmBenchOptions[K]>;
+  default: () => LlmBenchOptions[K];
+};
+
+const LLM_BENCH_OPTIONS: { [K in keyof LlmBenchOptions]: LlmBenchOption<K> } = {
+  runs: { flag: "--runs", reader: positiveInteger, default: () => 2 },
+  rounds: { flag: "--rounds", reader: positiveInteger, default: () => 3 },
+  concurrency: { flag: "--concurrency", reader: positiveIntegers, default: () => [1, 4, 8] },
+  requestsPerClient: { flag: "--requests-per-client", reader: positiveInteger, default: () => 3 },
+  maxTokens: { flag: "--max-tokens", reader: positiveInteger, default: () => 64 },
+  promptWords: { flag: "--prompt-words", reader: positiveInteger, default: () => 32 },
+  threads: { flag: "--threads", reader: positiveInteger, default: () => 2 },
+  parallel: { flag: "--parallel", reader: positiveInteger, default: () => 4 },
+  contextSize: { flag: "--context-size", reader: positiveInteger, default: () => 512 },
+  model: { flag: "--model", reader: text, default: () => undefined },
+  serveArgs: { flag: "--serve-args", reader: words, default: () => [] },
+  vsLlamaServer: { flag: "--vs-llama-server", reader: switchOn, default: () => false },
+  prebuilt: { flag: "--prebuilt", reader: switchOn, default: () => false },
+  json: { flag: "--json", reader: switchOn, default: () => false },
+};
+
+/**
+ * The shared options `keys` of a suite, in that order: their defaults, and their flags to spread
+ * into the suite's own flags (help lists flags in the order they are spread).
+ */
+export function llmBenchOptions<K extends keyof LlmBenchOptions>(
+  ...keys: K[]
+): { defaults: Pick<LlmBenchOptions, K>; flags: OptionFlags<Pick<LlmBenchOptions, K>> } {
+  const defaults = {} as Pick<LlmBenchOptions, K>;
+  const flags: OptionFlags<Pick<LlmBenchOptions, K>> = {};
+  for (const key of keys) {
+    const option = LLM_BENCH_OPTIONS[key] as LlmBenchOption<K>;
+    defaults[key] = option.default() as Pick<LlmBenchOptions, K>[K];
+    flags[option.flag] = [key, option.reader] as OptionFlags<Pick<LlmBenchOptions, K>>[string];
+  }
+  return { defaults, flags };
+}

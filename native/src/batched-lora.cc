@@ -1,63 +1,14 @@
 #include "batched-lora.h"
 
-#include <dlfcn.h>
-
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 
-#include "ggml-backend.h"
 #include "ggml-cpu.h"
-#include "ggml.h"
-#include "gguf.h"
 
 namespace llm_twin {
 namespace {
-
-// ggml's GGUF reader and F16 conversion, from libggml-base: resolved through the handle of the
-// libllama node-llama-cpp loaded (dlsym searches a library's dependencies too), so the addon still
-// links against nothing.
-struct GgufApi {
-  decltype(&::gguf_init_from_file) gguf_init_from_file = nullptr;
-  decltype(&::gguf_free) gguf_free = nullptr;
-  decltype(&::gguf_find_key) gguf_find_key = nullptr;
-  decltype(&::gguf_get_kv_type) gguf_get_kv_type = nullptr;
-  decltype(&::gguf_get_val_f32) gguf_get_val_f32 = nullptr;
-  decltype(&::gguf_get_data_offset) gguf_get_data_offset = nullptr;
-  decltype(&::gguf_get_n_tensors) gguf_get_n_tensors = nullptr;
-  decltype(&::gguf_find_tensor) gguf_find_tensor = nullptr;
-  decltype(&::gguf_get_tensor_name) gguf_get_tensor_name = nullptr;
-  decltype(&::gguf_get_tensor_offset) gguf_get_tensor_offset = nullptr;
-  decltype(&::gguf_get_tensor_ne) gguf_get_tensor_ne = nullptr;
-  decltype(&::gguf_get_tensor_type) gguf_get_tensor_type = nullptr;
-  decltype(&::ggml_fp16_to_fp32_row) ggml_fp16_to_fp32_row = nullptr;
-  decltype(&::ggml_backend_buffer_is_host) ggml_backend_buffer_is_host = nullptr;
-};
-
-std::string ResolveGguf(const std::string& library_path, GgufApi& api) {
-  void* handle = dlopen(library_path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
-  if (handle == nullptr) return "libllama is not loaded in this process (" + library_path + ")";
-#define LLM_TWIN_RESOLVE(name)                                           \
-  api.name = reinterpret_cast<decltype(api.name)>(dlsym(handle, #name)); \
-  if (api.name == nullptr) return std::string("ggml lacks the function ") + #name;
-  LLM_TWIN_RESOLVE(gguf_init_from_file)
-  LLM_TWIN_RESOLVE(gguf_free)
-  LLM_TWIN_RESOLVE(gguf_find_key)
-  LLM_TWIN_RESOLVE(gguf_get_kv_type)
-  LLM_TWIN_RESOLVE(gguf_get_val_f32)
-  LLM_TWIN_RESOLVE(gguf_get_data_offset)
-  LLM_TWIN_RESOLVE(gguf_get_n_tensors)
-  LLM_TWIN_RESOLVE(gguf_find_tensor)
-  LLM_TWIN_RESOLVE(gguf_get_tensor_name)
-  LLM_TWIN_RESOLVE(gguf_get_tensor_offset)
-  LLM_TWIN_RESOLVE(gguf_get_tensor_ne)
-  LLM_TWIN_RESOLVE(gguf_get_tensor_type)
-  LLM_TWIN_RESOLVE(ggml_fp16_to_fp32_row)
-  LLM_TWIN_RESOLVE(ggml_backend_buffer_is_host)
-#undef LLM_TWIN_RESOLVE
-  return "";
-}
 
 constexpr const char* kSuffixA = ".lora_a";
 constexpr const char* kSuffixB = ".lora_b";
@@ -74,7 +25,7 @@ int32_t LayerOf(const std::string& weight) {
 }
 
 // A tensor of the file as F32 (F32 copied, F16 converted); "" or why not.
-std::string ReadF32(const GgufApi& api, gguf_context* gguf, FILE* file, int64_t id, size_t count,
+std::string ReadF32(const LlamaApi& api, gguf_context* gguf, FILE* file, int64_t id, size_t count,
                     std::vector<float>& out) {
   ggml_type type = api.gguf_get_tensor_type(gguf, id);
   size_t element = type == GGML_TYPE_F32 ? 4 : type == GGML_TYPE_F16 ? 2 : 0;
@@ -108,10 +59,8 @@ inline float Dot(const float* a, const float* b, int64_t n) {
 
 }  // namespace
 
-std::string BatchedLora::Load(const std::string& library_path, const std::vector<BatchedLoraFile>& files, int32_t n_layer) {
-  GgufApi api;
-  std::string error = ResolveGguf(library_path, api);
-  if (!error.empty()) return error;
+std::string BatchedLora::Load(const LlamaApi& api, const std::vector<BatchedLoraFile>& files, int32_t n_layer) {
+  std::string error;
   buffer_is_host_ = api.ggml_backend_buffer_is_host;
   adapters_ = files.size();
   n_layer_ = n_layer;
@@ -177,30 +126,19 @@ std::string BatchedLora::Load(const std::string& library_path, const std::vector
   return "";
 }
 
-std::string BatchedLora::AttachThreadpool(const std::string& library_path, llama_context* ctx, int32_t threads,
-                                          uint32_t poll) {
-  void* handle = dlopen(library_path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
-  if (handle == nullptr) return "libllama is not loaded in this process (" + library_path + ")";
-  auto params_default = reinterpret_cast<decltype(&::ggml_threadpool_params_default)>(dlsym(handle, "ggml_threadpool_params_default"));
-  auto dev_by_type = reinterpret_cast<decltype(&::ggml_backend_dev_by_type)>(dlsym(handle, "ggml_backend_dev_by_type"));
-  auto dev_reg = reinterpret_cast<decltype(&::ggml_backend_dev_backend_reg)>(dlsym(handle, "ggml_backend_dev_backend_reg"));
-  auto proc_address = reinterpret_cast<decltype(&::ggml_backend_reg_get_proc_address)>(dlsym(handle, "ggml_backend_reg_get_proc_address"));
-  auto attach = reinterpret_cast<decltype(&::llama_attach_threadpool)>(dlsym(handle, "llama_attach_threadpool"));
-  if (params_default == nullptr || dev_by_type == nullptr || dev_reg == nullptr || proc_address == nullptr || attach == nullptr) {
-    return "ggml lacks the threadpool functions";
-  }
-  ggml_backend_dev_t cpu = dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
+std::string BatchedLora::AttachThreadpool(const LlamaApi& api, llama_context* ctx, int32_t threads, uint32_t poll) {
+  ggml_backend_dev_t cpu = api.ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
   if (cpu == nullptr) return "ggml has no CPU backend";
   // The CPU backend may be a library loaded at run time: its functions come from its registry.
-  ggml_backend_reg_t reg = dev_reg(cpu);
-  auto create = reinterpret_cast<decltype(&::ggml_threadpool_new)>(proc_address(reg, "ggml_threadpool_new"));
-  threadpool_free_ = reinterpret_cast<ThreadpoolFree>(proc_address(reg, "ggml_threadpool_free"));
+  ggml_backend_reg_t reg = api.ggml_backend_dev_backend_reg(cpu);
+  auto create = reinterpret_cast<decltype(&::ggml_threadpool_new)>(api.ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_new"));
+  threadpool_free_ = reinterpret_cast<ThreadpoolFree>(api.ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_free"));
   if (create == nullptr || threadpool_free_ == nullptr) return "the CPU backend lacks ggml_threadpool_new";
-  ggml_threadpool_params params = params_default(threads);
+  ggml_threadpool_params params = api.ggml_threadpool_params_default(threads);
   params.poll = poll;
   threadpool_ = create(&params);
   if (threadpool_ == nullptr) return "could not create a ggml threadpool";
-  attach(ctx, threadpool_, threadpool_);
+  api.llama_attach_threadpool(ctx, threadpool_, threadpool_);
   return "";
 }
 

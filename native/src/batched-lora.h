@@ -20,7 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "llama.h"
+#include "llama-api.h"
 
 namespace llm_twin {
 
@@ -31,10 +31,10 @@ struct BatchedLoraFile {
 
 class BatchedLora {
  public:
-  // Reads every adapter's <weight>.lora_a / .lora_b (F32 or F16) from `files`, resolving ggml's
-  // GGUF reader from the libllama at `library_path` (already loaded). "" on success, else why the
-  // adapters cannot be applied per token (the caller refuses the mode).
-  std::string Load(const std::string& library_path, const std::vector<BatchedLoraFile>& files, int32_t n_layer);
+  // Reads every adapter's <weight>.lora_a / .lora_b (F32 or F16) from `files` with ggml's GGUF
+  // reader from `api`. "" on success, else why the adapters cannot be applied per token (the
+  // caller refuses the mode).
+  std::string Load(const LlamaApi& api, const std::vector<BatchedLoraFile>& files, int32_t n_layer);
 
   // Before llama_decode: the adapter of each batch token (-1: the base model) and which tokens
   // produce logits. A batch without adapter tokens (adapters at scale 0 are the base) leaves the
@@ -54,7 +54,7 @@ class BatchedLora {
   // every decode into one graph compute per adapted weight, and without a threadpool a build of
   // llama.cpp without OpenMP starts and joins its worker threads for each of them. `poll`: ggml's
   // polling level (0 – 100) of idle workers before they sleep. "" on success, else why not.
-  std::string AttachThreadpool(const std::string& library_path, llama_context* ctx, int32_t threads, uint32_t poll);
+  std::string AttachThreadpool(const LlamaApi& api, llama_context* ctx, int32_t threads, uint32_t poll);
   // After the context is freed.
   void FreeThreadpool();
   ~BatchedLora() { FreeThreadpool(); }

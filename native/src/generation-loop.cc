@@ -204,6 +204,7 @@ struct Delivery {
   float progress = -1.0f;  // model loading progress, 0…1, when >= 0
   bool ready = false;
   std::string load_error;
+  const char* load_error_code = nullptr;  // kLoraRefused when the LoRA configuration is at fault
   std::vector<Event> events;
   uint64_t decodes = 0;
   uint64_t tokens = 0;
@@ -259,7 +260,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
 
   // new GenerationLoop({libraryPath, modelPath, contextSize, sequences, batchSize, threads,
   //                     flashAttention: "auto"|"on"|"off", loras?, contexts?,
-  //                     loraMode?: "contexts"|"batched"}, onReady(error?: string),
+  //                     loraMode?: "contexts"|"batched"}, onReady(error?: string, code?: string),
   //                     onProgress?(fraction))
   explicit GenerationLoop(const Napi::CallbackInfo& info) : Napi::ObjectWrap<GenerationLoop>(info) {
     Napi::Env env = info.Env();
@@ -381,7 +382,9 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
       if (!js_active_ && !disposed_) tsfn_.Unref(env);
       // A loop disposed while it loaded never reports success, even when the load had finished.
       std::string error = disposed_ && delivery->load_error.empty() ? kDisposedWhileLoading : delivery->load_error;
-      Invoke(env, ready.Value(), {error.empty() ? env.Undefined() : Napi::String::New(env, error)});
+      const char* code = delivery->load_error.empty() ? nullptr : delivery->load_error_code;
+      Invoke(env, ready.Value(), {error.empty() ? env.Undefined() : Napi::String::New(env, error),
+                                  code == nullptr ? env.Undefined() : Napi::String::New(env, code)});
       return;
     }
     for (const Event& event : delivery->events) {
@@ -694,6 +697,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
       llama_adapter_lora* adapter = api_.llama_adapter_lora_init(model_, spec.path.c_str());
       if (adapter == nullptr) {
         error = "could not load the LoRA adapter " + spec.path + ": not a LoRA adapter for this base model";
+        load_error_code_ = kLoraRefused;
         return false;
       }
       loras_.push_back(adapter);
@@ -701,9 +705,10 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     if (batched_) {
       std::vector<BatchedLoraFile> files;
       for (const LoraSpec& spec : lora_specs_) files.push_back({spec.path, spec.scale});
-      std::string refused = batched_lora_.Load(library_path_, files, api_.llama_model_n_layer(model_));
+      std::string refused = batched_lora_.Load(api_, files, api_.llama_model_n_layer(model_));
       if (!refused.empty()) {
         error = "LoRA adapters cannot be applied per token (--lora-mode batched): " + refused;
+        load_error_code_ = kLoraRefused;
         return false;
       }
     }
@@ -731,16 +736,18 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
         error = index == 0 ? "could not create a llama.cpp context"
                            : "could not create llama.cpp context " + std::to_string(index + 1) + " of " +
                                  std::to_string(contexts_.size()) + " (one per LoRA adapter set decoded at once)";
+        if (index > 0) load_error_code_ = kLoraRefused;
         return false;
       }
       contexts_[index].threads = threads_;
       contexts_[index].threads_batch = threads_batch_;
     }
     if (batched_) {
-      std::string refused = batched_lora_.AttachThreadpool(library_path_, contexts_[0].ctx,
+      std::string refused = batched_lora_.AttachThreadpool(api_, contexts_[0].ctx,
                                                            std::max(threads_, threads_batch_), kBatchedPoll);
       if (!refused.empty()) {
         error = "LoRA adapters cannot be applied per token (--lora-mode batched): " + refused;
+        load_error_code_ = kLoraRefused;
         return false;
       }
     }
@@ -846,6 +853,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     std::string error;
     if (!Load(error)) {
       ready->load_error = error;
+      ready->load_error_code = load_error_code_;
       Post(ready);
       // Jobs cannot start before ready; wait for dispose.
       std::unique_lock<std::mutex> lock(mutex_);
@@ -1431,6 +1439,9 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   static constexpr uint32_t kBatchedPoll = 50;
   static constexpr int32_t kDefaultMaxPending = 64;
   static constexpr const char* kDisposedWhileLoading = "the generation loop was disposed while the model loaded";
+  // onReady's code when the model loaded but the LoRA configuration (--lora, --lora-mode,
+  // --lora-contexts) cannot be served; the same string is LORA_REFUSED in native/addon.ts.
+  static constexpr const char* kLoraRefused = "lora_refused";
 
   LlamaApi api_;
   std::string model_path_;
@@ -1454,6 +1465,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   std::vector<llama_token> eog_tokens_;
   std::vector<llama_adapter_lora*> loras_;  // freed with the model
   BatchedLora batched_lora_;                // read by llama.cpp's eval callback on the loop thread
+  const char* load_error_code_ = nullptr;   // set by Load with its error, posted with "ready"
   std::atomic<bool> loaded_{false};
 
   // Loop thread only.

@@ -11,10 +11,15 @@ std::string LoadLlamaApi(const std::string& path, LlamaApi& api) {
     const char* error = dlerror();
     return "libllama is not loaded in this process (" + path + "): " + (error == nullptr ? "unknown error" : error);
   }
-#define LLM_TWIN_RESOLVE(name)                                                  \
+#define LLM_TWIN_RESOLVE(library, name)                                         \
   api.name = reinterpret_cast<decltype(api.name)>(dlsym(handle, #name));        \
-  if (api.name == nullptr) return std::string("libllama lacks the function ") + #name;
-  LLM_TWIN_LLAMA_FUNCTIONS(LLM_TWIN_RESOLVE)
+  if (api.name == nullptr) return std::string(library " lacks the function ") + #name;
+#define LLM_TWIN_RESOLVE_LLAMA(name) LLM_TWIN_RESOLVE("libllama", name)
+#define LLM_TWIN_RESOLVE_GGML(name) LLM_TWIN_RESOLVE("ggml", name)
+  LLM_TWIN_LLAMA_FUNCTIONS(LLM_TWIN_RESOLVE_LLAMA)
+  LLM_TWIN_GGML_FUNCTIONS(LLM_TWIN_RESOLVE_GGML)
+#undef LLM_TWIN_RESOLVE_GGML
+#undef LLM_TWIN_RESOLVE_LLAMA
 #undef LLM_TWIN_RESOLVE
   return "";
 }

@@ -1,10 +1,15 @@
-// The llama.cpp functions the generation loop uses, resolved with dlsym from the libllama that
-// node-llama-cpp has already loaded (same path → same instance, backends already initialised).
+// The llama.cpp and ggml functions the addon uses (generation loop, batched LoRA), resolved with
+// dlsym from the libllama that node-llama-cpp has already loaded (same path → same instance,
+// backends already initialised; dlsym also searches its dependencies, libggml-base and libggml).
 // Nothing links against libllama: the addon works with whichever build node-llama-cpp picked.
+// This is the one list of resolved symbols: a new function goes into one of the lists below.
 #pragma once
 
 #include <string>
 
+#include "ggml-backend.h"
+#include "ggml.h"
+#include "gguf.h"
 #include "llama.h"
 
 #define LLM_TWIN_LLAMA_FUNCTIONS(X)   \
@@ -43,13 +48,37 @@
   X(llama_sampler_free)               \
   X(llama_adapter_lora_init)          \
   X(llama_set_adapters_lora)         \
-  X(llama_set_n_threads)
+  X(llama_set_n_threads)              \
+  X(llama_attach_threadpool)
+
+// From ggml (libllama's dependencies): the GGUF reader, F16 conversion and backend registry that
+// batched LoRA uses to read adapter files and to give its context a persistent CPU threadpool.
+#define LLM_TWIN_GGML_FUNCTIONS(X)      \
+  X(gguf_init_from_file)                \
+  X(gguf_free)                          \
+  X(gguf_find_key)                      \
+  X(gguf_get_kv_type)                   \
+  X(gguf_get_val_f32)                   \
+  X(gguf_get_data_offset)               \
+  X(gguf_get_n_tensors)                 \
+  X(gguf_find_tensor)                   \
+  X(gguf_get_tensor_name)               \
+  X(gguf_get_tensor_offset)             \
+  X(gguf_get_tensor_ne)                 \
+  X(gguf_get_tensor_type)               \
+  X(ggml_fp16_to_fp32_row)              \
+  X(ggml_backend_buffer_is_host)        \
+  X(ggml_threadpool_params_default)     \
+  X(ggml_backend_dev_by_type)           \
+  X(ggml_backend_dev_backend_reg)       \
+  X(ggml_backend_reg_get_proc_address)
 
 namespace llm_twin {
 
 struct LlamaApi {
 #define LLM_TWIN_DECLARE(name) decltype(&::name) name = nullptr;
   LLM_TWIN_LLAMA_FUNCTIONS(LLM_TWIN_DECLARE)
+  LLM_TWIN_GGML_FUNCTIONS(LLM_TWIN_DECLARE)
 #undef LLM_TWIN_DECLARE
 };
 

@@ -5,6 +5,7 @@
  */
 import { DATA_CATEGORIES, type DataCategory } from "../domain/index.js";
 import type { PromptTemplate } from "../preprocessing/index.js";
+import { definedOnly } from "../util/index.js";
 import type { HybridFusion, SearchMode } from "../vector-store/index.js";
 import type { SelfQueryMode } from "./types.js";
 
@@ -115,6 +116,5 @@ export const DEFAULT_RAG_CONFIG: RagConfig = {
 };
 
 export function resolveRagConfig(overrides: Partial<RagConfig> = {}): RagConfig {
-  const defined = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
-  return { ...DEFAULT_RAG_CONFIG, ...defined } as RagConfig;
+  return { ...DEFAULT_RAG_CONFIG, ...definedOnly(overrides) } as RagConfig;
 }

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import type { Setting, SettingsValues } from "../config/settings.js";
+import { definedOnly } from "../util/index.js";
 import type { OpenVectorStoreOptions } from "./open.js";
 
 const count = z.coerce.number({ error: "must be a number" }).int("must be an integer").min(0, "must be >= 0");
@@ -80,19 +81,15 @@ export type VectorStoreSettings = SettingsValues<typeof VECTOR_STORE_SETTINGS>;
 
 /** openVectorStore's options from the settings given (unset ones keep the adapters' defaults). */
 export function vectorStoreOptions(settings: VectorStoreSettings): OpenVectorStoreOptions {
-  const defined = <T extends object>(value: T) =>
-    Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as {
-      [K in keyof T]: Exclude<T[K], undefined>;
-    };
   return {
     lancedb: {
-      memoryIndex: defined({
+      memoryIndex: definedOnly({
         maxMegabytes: settings.lancedbMemoryIndexMb,
         maxScanRows: settings.lancedbExactScanRows,
         firstBuildWaitMs: settings.lancedbFirstBuildWaitMs,
       }),
     },
-    qdrant: defined({
+    qdrant: definedOnly({
       apiKey: settings.qdrantApiKey,
       timeoutMs: settings.qdrantTimeoutMs,
       retries: settings.qdrantRetries,

@@ -2,6 +2,8 @@
 import { describe, expect, it } from "vitest";
 import {
   BenchOptionsError,
+  benchOptionsHelp,
+  llmBenchOptions,
   numberAtLeast,
   oneOf,
   parseBenchOptions,
@@ -127,5 +129,55 @@ describe("parseBenchOptions", () => {
     parseBenchOptions([], defaults, { "--runs": ["runs", words] });
     // @ts-expect-error: not an option of this suite
     parseBenchOptions([], defaults, { "--rank": ["rank", positiveInteger] });
+  });
+});
+
+describe("llmBenchOptions", () => {
+  it("gives the shared options asked for, in that order, with their defaults and flags", () => {
+    const shared = llmBenchOptions("maxTokens", "serveArgs", "json");
+    expect(shared.defaults).toEqual({ maxTokens: 64, serveArgs: [], json: false });
+    expect(Object.keys(shared.flags)).toEqual(["--max-tokens", "--serve-args", "--json"]);
+    expect(benchOptionsHelp(shared.defaults, shared.flags).split("\n")).toEqual([
+      "  --max-tokens <n>        default: 64",
+      '  --serve-args "<words>"  default: none',
+      "  --json",
+    ]);
+  });
+
+  it("parses shared flags beside a suite's own, over the suite's defaults", () => {
+    const shared = llmBenchOptions("maxTokens", "contextSize", "model", "prebuilt");
+    const parse = (...args: string[]) =>
+      parseBenchOptions(
+        args,
+        { ...shared.defaults, contextSize: 2048, rank: 8 },
+        {
+          "--rank": ["rank", positiveInteger],
+          ...shared.flags,
+        },
+      );
+    expect(parse()).toEqual({ maxTokens: 64, contextSize: 2048, model: undefined, prebuilt: false, rank: 8 });
+    expect(parse("--max-tokens", "8", "--model", "m.gguf", "--prebuilt", "--rank", "4")).toEqual({
+      maxTokens: 8,
+      contextSize: 2048,
+      model: "m.gguf",
+      prebuilt: true,
+      rank: 4,
+    });
+    expect(() => parse("--max-tokens", "0")).toThrow("--max-tokens needs a positive integer (got 0)");
+    expect(() => parse("--threads", "2")).toThrow(/^unknown option --threads;/);
+  });
+
+  it("gives each call its own default lists", () => {
+    const first = llmBenchOptions("concurrency", "serveArgs");
+    first.defaults.concurrency.push(16);
+    first.defaults.serveArgs.push("--x");
+    expect(llmBenchOptions("concurrency", "serveArgs").defaults).toEqual({ concurrency: [1, 4, 8], serveArgs: [] });
+  });
+
+  it("checks at compile time that a key is a shared option", () => {
+    // A closure never called: the check is the compiler's.
+    // @ts-expect-error: not a shared option
+    const unknownKey = () => llmBenchOptions("rank");
+    expect(unknownKey).toBeTypeOf("function");
   });
 });

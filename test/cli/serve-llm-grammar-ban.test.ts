@@ -5,31 +5,18 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { tinyModelPath } from "../../src/gguf/index.js";
-import { type CliProcess, spawnCli } from "../../src/testing/cli-process.js";
-import { waitFor } from "../llm-server/helpers.js";
+import { type CliProcess, killLeftOver, spawnServeLlm, waitForModelReady } from "../../src/testing/cli-process.js";
 
 let cli: CliProcess | undefined;
 
-afterAll(() => {
-  if (cli !== undefined && cli.child.exitCode === null) cli.child.kill("SIGKILL");
-});
+afterAll(() => killLeftOver([cli]));
 
 describe("llm-twin serve-llm --engine node-llama-cpp process", () => {
   it("answers a grammar + ban request with 422 and goes on serving", async () => {
     const model = await tinyModelPath("chat");
-    const args = ["serve-llm", "--model", model, "--engine", "node-llama-cpp", "--host", "127.0.0.1", "--port", "0"];
-    cli = spawnCli([...args, "--threads", "1", "--parallel", "2"], { LLM_TWIN_LOG_LEVEL: "info" });
+    cli = spawnServeLlm({ model, args: ["--engine", "node-llama-cpp"] });
     const running = cli;
-    let baseUrl = "";
-    await waitFor(
-      async () => {
-        baseUrl = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(running.output())?.[1] ?? "";
-        if (running.child.exitCode !== null) throw new Error(`serve-llm exited:\n${running.output()}`);
-        return baseUrl !== "" && (await fetch(`${baseUrl}/health`)).status === 200;
-      },
-      "the model to load",
-      180_000,
-    );
+    const baseUrl = await waitForModelReady(running, 180_000);
     const chat = (extra: object) =>
       fetch(`${baseUrl}/v1/chat/completions`, {
         method: "POST",

@@ -18,30 +18,14 @@ import { AppError } from "../../src/errors/index.js";
 import { tinyModelPath } from "../../src/gguf/index.js";
 import { createTgiLanguageModel } from "../../src/llm/clients/index.js";
 import { createLoadBalancedLanguageModel, type LoadBalancedLanguageModel } from "../../src/llm/load-balancer/index.js";
-import { type CliProcess, spawnCli, stop, waitForStatus } from "../../src/testing/cli-process.js";
+import { type CliProcess, spawnServeLlm, stop, waitForStatus } from "../../src/testing/cli-process.js";
 import { freePort } from "../../src/testing/free-port.js";
 
 const children: CliProcess[] = [];
 let modelPath: string;
 
 async function startService(port: number): Promise<{ url: string; process: CliProcess }> {
-  const service = spawnCli([
-    "serve-llm",
-    "--model",
-    modelPath,
-    "--host",
-    "127.0.0.1",
-    "--port",
-    String(port),
-    "--parallel",
-    "2",
-    "--max-queue",
-    "14",
-    "--threads",
-    "1",
-    "--log-level",
-    "warn",
-  ]);
+  const service = spawnServeLlm({ model: modelPath, port, args: ["--max-queue", "14", "--log-level", "warn"] });
   children.push(service);
   const url = `http://127.0.0.1:${port}`;
   await waitForStatus(`${url}/health`, 200, service);

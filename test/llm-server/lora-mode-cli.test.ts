@@ -9,7 +9,13 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateLora, TINY_MODEL_PRESETS, tinyModelPath } from "../../src/gguf/index.js";
 import { defaultBackend } from "../../src/llm/llama-cpp/index.js";
-import { type CliProcess, spawnCli, stop } from "../../src/testing/cli-process.js";
+import {
+  type CliProcess,
+  killLeftOver,
+  spawnServeLlm,
+  stop,
+  waitForModelReady,
+} from "../../src/testing/cli-process.js";
 import { testEngineBackend } from "../../src/testing/engine-backend.js";
 import { waitFor } from "./helpers.js";
 
@@ -36,41 +42,25 @@ describe.skipIf(!native)("serve-llm --lora-mode", () => {
     });
   });
   afterAll(async () => {
-    for (const cli of spawned) if (cli.child.exitCode === null) cli.child.kill("SIGKILL");
+    killLeftOver(spawned);
     await rm(directory, { recursive: true, force: true });
   });
 
   const serve = (...extra: string[]): CliProcess => {
-    const cli = spawnCli(
-      [
-        "serve-llm",
-        "--model",
-        model,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--threads",
-        "1",
-        "--parallel",
-        "2",
-        ...extra,
-      ],
-      { LLM_TWIN_LOG_LEVEL: "info" },
-    );
+    const cli = spawnServeLlm({ model, args: extra });
     spawned.push(cli);
     return cli;
   };
   it("logs batched for plain adapters, and contexts with the reason for an activated LoRA", async () => {
     const batched = serve("--lora", `alice=${plain}`);
-    await waitFor(async () => /"msg":"model ready"/.test(batched.output()), "the model to load", 120_000);
+    await waitForModelReady(batched);
     expect(batched.output()).toMatch(
       /"msg":"LoRA: batched \(each token's adapter applied inside one llama\.cpp decode/,
     );
     await stop(batched, "SIGINT");
 
     const fallback = serve("--lora", `alice=${plain}`, "--lora", `bob=${activated}`);
-    await waitFor(async () => /"msg":"model ready"/.test(fallback.output()), "the model to load", 120_000);
+    await waitForModelReady(fallback);
     expect(fallback.output()).toMatch(
       /"msg":"LoRA: contexts \(2 llama\.cpp contexts, one adapter set each\), because LoRA adapter 'bob' cannot be applied per token: it is an activated LoRA/,
     );

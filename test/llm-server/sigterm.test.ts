@@ -4,49 +4,21 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { tinyModelPath } from "../../src/gguf/index.js";
-import { type CliProcess, spawnCli } from "../../src/testing/cli-process.js";
+import { type CliProcess, killLeftOver, spawnServeLlm, waitForLoggedUrl } from "../../src/testing/cli-process.js";
 import { waitFor } from "./helpers.js";
 
 let cli: CliProcess | undefined;
 
-afterAll(() => {
-  if (cli !== undefined && cli.child.exitCode === null) cli.child.kill("SIGKILL");
-});
+afterAll(() => killLeftOver([cli]));
 
 describe("llm-twin serve-llm process", () => {
   it("answers 503 while loading, serves, and on SIGTERM finishes in-flight work and exits 0", async () => {
     const model = await tinyModelPath("chat");
     // Without UV_THREADPOOL_SIZE: the entry point must choose the pool size itself.
-    cli = spawnCli(
-      [
-        "serve-llm",
-        "--model",
-        model,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--threads",
-        "1",
-        "--parallel",
-        "2",
-        "--grace-period",
-        "29",
-      ],
-      { LLM_TWIN_LOG_LEVEL: "info", UV_THREADPOOL_SIZE: undefined },
-    );
+    cli = spawnServeLlm({ model, args: ["--grace-period", "29"], env: { UV_THREADPOOL_SIZE: undefined } });
     const running = cli;
     const output = (): string => running.output();
-    let baseUrl = "";
-    await waitFor(
-      async () => {
-        const match = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output());
-        if (match?.[1] !== undefined) baseUrl = match[1];
-        return baseUrl !== "";
-      },
-      "the server to listen",
-      180_000,
-    );
+    const baseUrl = await waitForLoggedUrl(running);
 
     const statuses = new Set<number>();
     await waitFor(

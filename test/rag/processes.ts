@@ -1,3 +1,3 @@
 /** Spawning the real `llm-twin` CLI for end-to-end tests, on free loopback ports. */
-export { type CliProcess, spawnCli, stop, waitForStatus } from "../../src/testing/cli-process.js";
+export { type CliProcess, spawnCli, spawnServeLlm, stop, waitForStatus } from "../../src/testing/cli-process.js";
 export { freePort } from "../../src/testing/free-port.js";

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tinyModelPath } from "../../src/gguf/index.js";
 import type { RagResponse } from "../../src/rag/types.js";
-import { type CliProcess, freePort, spawnCli, stop, waitForStatus } from "./processes.js";
+import { type CliProcess, freePort, spawnCli, spawnServeLlm, stop, waitForStatus } from "./processes.js";
 import { ARTICLES, type IngestedCorpus, ingestCorpus, parseSseStrict } from "./support.js";
 
 const API_KEY = "e2e-key";
@@ -24,21 +24,7 @@ describe.skipIf(ARTICLES === undefined)("RAG service and LLM service as two proc
   let ragUrl: string;
 
   const startLlm = async () => {
-    llm = spawnCli([
-      "serve-llm",
-      "--model",
-      modelPath,
-      "--host",
-      "127.0.0.1",
-      "--port",
-      String(llmPort),
-      "--threads",
-      "1",
-      "--parallel",
-      "2",
-      "--api-keys",
-      LLM_KEY,
-    ]);
+    llm = spawnServeLlm({ model: modelPath, port: llmPort, args: ["--api-keys", LLM_KEY] });
     await waitForStatus(`http://127.0.0.1:${llmPort}/health`, 200, llm);
   };
 

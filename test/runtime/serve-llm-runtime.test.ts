@@ -14,7 +14,13 @@ import { tinyModelPath } from "../../src/gguf/index.js";
 import { parseLlmServerConfig } from "../../src/llm-server/config.js";
 import { startLlmServer } from "../../src/llm-server/server.js";
 import { FORCED_EXIT_CODE } from "../../src/runtime/index.js";
-import { type CliProcess, spawnCli } from "../../src/testing/cli-process.js";
+import {
+  type CliProcess,
+  killLeftOver,
+  loggedUrl,
+  spawnServeLlm,
+  waitForModelReady,
+} from "../../src/testing/cli-process.js";
 import { waitFor } from "../llm-server/helpers.js";
 
 let folder = "";
@@ -27,7 +33,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const cli of spawned) if (cli.child.exitCode === null) cli.child.kill("SIGKILL");
+  killLeftOver(spawned);
   await rm(folder, { recursive: true, force: true });
 });
 
@@ -95,26 +101,9 @@ describe("serve-llm start-up failing half-way", () => {
 
 describe("serve-llm process and signals", () => {
   const startServing = async (): Promise<CliProcess> => {
-    const cli = spawnCli(
-      [
-        "serve-llm",
-        "--model",
-        model,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--threads",
-        "1",
-        "--parallel",
-        "1",
-        "--grace-period",
-        "25",
-      ],
-      { LLM_TWIN_LOG_LEVEL: "info" },
-    );
+    const cli = spawnServeLlm({ model, parallel: 1, args: ["--grace-period", "25"] });
     spawned.push(cli);
-    await waitFor(async () => /"msg":"model ready"/.test(cli.output()), "the model to load", 120_000);
+    await waitForModelReady(cli);
     return cli;
   };
 
@@ -130,7 +119,7 @@ describe("serve-llm process and signals", () => {
     const cli = await startServing();
     // Streams in flight (one at a time, --parallel 1) keep the graceful part busy for seconds
     // when the second signal comes.
-    const url = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(cli.output())?.[1];
+    const url = loggedUrl(cli);
     const streams = Array.from({ length: 4 }, () =>
       fetch(`${url}/generate_stream`, {
         method: "POST",

@@ -5,6 +5,7 @@
 import type { z } from "zod";
 import { settingName } from "../../config/settings.js";
 import { AppError } from "../../errors/index.js";
+import { definedOnly } from "../../util/index.js";
 import { DEPLOY_OPTIONS, deployConfigSchema } from "./options.js";
 
 export type DeployConfigInput = {
@@ -83,11 +84,10 @@ export function resolveDeployConfig(
   purpose: "create" | "update" | "status" | "delete",
   environment: NodeJS.ProcessEnv = process.env,
 ): DeployConfig {
-  const withoutUndefined = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
   const merged = {
     ...DEFAULTS,
     env: [],
-    ...withoutUndefined,
+    ...definedOnly(input),
     region: input.region ?? environment.AWS_REGION ?? environment.AWS_DEFAULT_REGION ?? DEFAULTS.region,
     hfToken: input.hfToken ?? environment.LLM_TWIN_SAGEMAKER_HF_TOKEN ?? environment.HUGGING_FACE_HUB_TOKEN,
     wait: input.wait ?? parseBoolean(environment.LLM_TWIN_SAGEMAKER_WAIT, "LLM_TWIN_SAGEMAKER_WAIT") ?? DEFAULTS.wait,

@@ -9,6 +9,7 @@ import type { Embedder } from "../../embedding/index.js";
 import { AppError } from "../../errors/index.js";
 import type { LanguageModel } from "../../llm/index.js";
 import { type RagConfig, type Reranker, resolveRagConfig, retrieve } from "../../rag/index.js";
+import { definedOnly } from "../../util/index.js";
 import type { SearchMode, VectorStore } from "../../vector-store/index.js";
 import { type Judgments, mean, mrrAtK, ndcgAtK, percentile, recallAtK, uniqueInOrder } from "../metrics.js";
 import { DEFAULT_EVALUATION_SETTINGS, type EvaluationSettings } from "./settings.js";
@@ -102,8 +103,7 @@ function subsetsOf(outcomes: readonly QueryOutcome[]): EvaluationResult["subsets
 export type EvaluationProgress = { completed: number; total: number; mode: SearchMode };
 
 export function resolveEvaluationSettings(overrides: Partial<EvaluationSettings> = {}): EvaluationSettings {
-  const defined = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
-  const settings = { ...DEFAULT_EVALUATION_SETTINGS, ...defined } as EvaluationSettings;
+  const settings = { ...DEFAULT_EVALUATION_SETTINGS, ...definedOnly(overrides) } as EvaluationSettings;
   for (const name of ["k", "depth", "searchLimit", "rrfK", "rerankCandidates", "expandQueries"] as const) {
     if (!Number.isInteger(settings[name]) || settings[name] < 1) {
       throw new AppError(

@@ -153,6 +153,14 @@ describe.skipIf(!nativeAddonBuilt())("the native generation loop", () => {
     }
   });
 
+  it("reports a model llama.cpp cannot load as model_not_found (not as a LoRA configuration error)", async () => {
+    const options = await tinyChatLoopOptions({ contextSize: 128, sequences: 1, batchSize: 16 });
+    await expect(createNativeLoop({ ...options, modelPath: `${options.modelPath}.missing` })).rejects.toMatchObject({
+      code: "model_not_found",
+      message: expect.stringMatching(/could not load the model/),
+    });
+  });
+
   it("bounds the deliveries waiting for JavaScript without losing events or deadlocking dispose", async () => {
     const bounded = await createNativeLoop(
       await tinyChatLoopOptions({

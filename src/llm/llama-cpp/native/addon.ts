@@ -102,10 +102,17 @@ export type CreateNativeLoopOptions = {
   signal?: AbortSignal;
 };
 
+/**
+ * onReady's code when the model loaded but the LoRA configuration (--lora, --lora-mode,
+ * --lora-contexts) cannot be served: the same string is kLoraRefused in native/src/generation-loop.cc.
+ */
+const LORA_REFUSED = "lora_refused";
+
 type Addon = {
   GenerationLoop: new (
     options: NativeLoopOptions,
-    onReady: (error?: string) => void,
+    /** `code` with an error: LORA_REFUSED, or undefined for the model itself. */
+    onReady: (error?: string, code?: string) => void,
     onProgress?: (fraction: number) => void,
   ) => NativeGenerationLoop;
   /** Stops every loop's thread (a decode in flight ends first); nothing is delivered afterwards. */
@@ -162,7 +169,7 @@ export function createNativeLoop(
   if (signal?.aborted) return Promise.reject(abortReason(signal));
   return new Promise((resolve, reject) => {
     let loop: NativeGenerationLoop | undefined;
-    let outcome: { error: string | undefined } | undefined;
+    let outcome: { error: string | undefined; code: string | undefined } | undefined;
     const onAbort = (): void => loop?.dispose();
     const settle = (): void => {
       if (loop === undefined || outcome === undefined) return;
@@ -172,9 +179,8 @@ export function createNativeLoop(
       else {
         loop.dispose();
         // The model loaded but an adapter did not: the configuration (--lora, --lora-mode) is at fault.
-        const adapterRefused = /LoRA adapter/.test(outcome.error);
         reject(
-          adapterRefused
+          outcome.code === LORA_REFUSED
             ? new AppError("configuration_error", `Could not serve the LoRA adapters: ${outcome.error}`)
             : new AppError("model_not_found", `Could not load the model ${options.modelPath}: ${outcome.error}`),
         );
@@ -184,8 +190,8 @@ export function createNativeLoop(
     // after dispose() it reports an error, never success.
     loop = new GenerationLoop(
       options,
-      (error) => {
-        outcome = { error };
+      (error, code) => {
+        outcome = { error, code };
         settle();
       },
       onProgress,

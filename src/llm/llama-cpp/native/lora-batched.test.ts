@@ -287,8 +287,9 @@ describe.skipIf(!nativeAddonBuilt())("LoRA adapters applied per token in one dec
       seed: 7,
       aloraInvocationTokens: [5, 6],
     });
-    await expect(open({ loraMode: "batched", loras: [{ path: file, scale: 1 }] })).rejects.toThrow(
-      /cannot be applied per token.*activated LoRA/,
-    );
+    await expect(open({ loraMode: "batched", loras: [{ path: file, scale: 1 }] })).rejects.toMatchObject({
+      code: "configuration_error",
+      message: expect.stringMatching(/cannot be applied per token.*activated LoRA/),
+    });
   });
 });
