@@ -274,7 +274,6 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
       return value.As<Napi::String>().Utf8Value();
     };
     std::string library = text("libraryPath");
-    library_path_ = library;
     model_path_ = text("modelPath");
     sequences_ = CheckedInt32(env, options.Get("sequences"), "sequences", 1, 1024);
     context_per_sequence_ = CheckedInt32(env, options.Get("contextSize"), "contextSize", 1, 1 << 24);
@@ -1453,7 +1452,6 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   int32_t max_pending_ = kDefaultMaxPending;
   int32_t contexts_count_ = 1;
   std::vector<LoraSpec> lora_specs_;
-  std::string library_path_;
   bool batched_ = false;  // LoRA adapters applied per token in one context (batched-lora.h)
   llama_flash_attn_type flash_ = LLAMA_FLASH_ATTN_TYPE_AUTO;
 
