@@ -9,7 +9,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import { AppError, type ErrorCode, HTTP_STATUS, isAppError } from "../errors/index.js";
 import { mapError, errorBody as projectErrorBody, REQUEST_ID_HEADER } from "../observability/http/index.js";
-import { type ValidationIssue, validationMessage } from "./request-parsing.js";
+import { paramDetails, type ValidationIssue, validationMessage } from "./request-parsing.js";
 
 /** TGI's error_type for each code. */
 const TGI_ERROR_TYPE: Partial<Record<ErrorCode, string>> = {
@@ -58,7 +58,7 @@ export function toAppError(error: unknown, body?: unknown): AppError {
       ...(Array.isArray(problem.params.keys) ? { keys: problem.params.keys as string[] } : {}),
       ...(Array.isArray(problem.params.errors) ? { errors: problem.params.errors as ValidationIssue[][] } : {}),
     }));
-    return new AppError("validation_error", validationMessage(issues), { cause: error });
+    return new AppError("validation_error", validationMessage(issues), { cause: error, details: paramDetails(issues) });
   }
   const fastifyError = error as Partial<FastifyError> | undefined;
   const code = fastifyError?.code;
@@ -110,27 +110,52 @@ export function errorShapeOf(request: FastifyRequest): ErrorShape {
   return "project";
 }
 
+/** What an OpenAI request calls its input: chat's `messages`, completions' `prompt`. */
+export type OpenAiInputField = "prompt" | "messages";
+
+/** The input field of an OpenAI route (chat bodies also reach /invocations: only its own route says). */
+export function openAiInputField(route: string | undefined): OpenAiInputField {
+  return route === "/v1/completions" ? "prompt" : "messages";
+}
+
+function isTokenLimit(error: AppError): boolean {
+  const details = error.details ?? {};
+  return error.code === "validation_error" && ("inputTokens" in details || "requestedMaxNewTokens" in details);
+}
+
 /**
  * The token-limit messages (src/llm/llama-cpp/limits.ts) speak TGI's `inputs` and `max_new_tokens`;
  * an OpenAI client sent `prompt`/`messages` and `max_tokens`. Only those messages (known by their
  * details) are reworded: an unknown `max_new_tokens` parameter keeps its name.
  */
-function inOpenAiTerms(error: AppError): string {
-  const details = error.details ?? {};
-  const isTokenLimit = "inputTokens" in details || "requestedMaxNewTokens" in details;
-  if (error.code !== "validation_error" || !isTokenLimit) return error.message;
-  return error.message.replaceAll("`inputs`", "`prompt`").replaceAll("`max_new_tokens`", "`max_tokens`");
+function inOpenAiTerms(error: AppError, inputField: OpenAiInputField): string {
+  if (!isTokenLimit(error)) return error.message;
+  return error.message.replaceAll("`inputs`", `\`${inputField}\``).replaceAll("`max_new_tokens`", "`max_tokens`");
 }
 
-export function errorBody(error: AppError, openAi: boolean): Record<string, unknown> {
+/** OpenAI's `error.param`: the request field at fault, when one is. */
+function openAiParam(error: AppError, inputField: OpenAiInputField): string | null {
+  const details = error.details ?? {};
+  if (typeof details.param === "string") return details.param;
+  if (error.code === "too_many_choices" && typeof details.field === "string") return details.field;
+  if (isTokenLimit(error))
+    return "maxNewTokens" in details || "requestedMaxNewTokens" in details ? "max_tokens" : inputField;
+  return null;
+}
+
+export function errorBody(
+  error: AppError,
+  openAi: boolean,
+  inputField: OpenAiInputField = "messages",
+): Record<string, unknown> {
   if (openAi) {
     return {
       error: {
-        message: inOpenAiTerms(error),
+        message: inOpenAiTerms(error, inputField),
         type:
           OPENAI_ERROR_TYPE[error.code] ?? (HTTP_STATUS[error.code] >= 500 ? "server_error" : "invalid_request_error"),
         code: error.code,
-        param: null,
+        param: openAiParam(error, inputField),
       },
     };
   }
@@ -151,6 +176,6 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, thrown: 
   const body =
     shape === "project"
       ? projectErrorBody({ status, code: error.code, message: error.message }, request.id)
-      : errorBody(error, shape === "openai");
+      : errorBody(error, shape === "openai", openAiInputField(request.routeOptions.url));
   return reply.code(status).type("application/json").send(body);
 }

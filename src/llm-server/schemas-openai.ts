@@ -54,7 +54,12 @@ const commonFields = {
   cache_prompt: z.boolean().nullish(),
 };
 
-const messageSchema = z.strictObject({
+/**
+ * Other fields of a message are ignored, as OpenAI does: an assistant message sent back as it was
+ * received carries `refusal`, `annotations`, `audio`, and the client's helpers (runTools, parse)
+ * add `parsed` and `parsed_arguments`.
+ */
+const messageSchema = z.looseObject({
   role: z.enum(["system", "developer", "user", "assistant", "tool"]),
   // null: an assistant message that only calls tools.
   content: z.union([z.string(), z.array(z.strictObject({ type: z.literal("text"), text: z.string() }))]).nullable(),

@@ -15,6 +15,7 @@ import { clientDisconnectSignal, startSse } from "../client-connection.js";
 import type { EmbeddingHolder } from "../embedding-holder.js";
 import { errorBody, toAppError } from "../http-errors.js";
 import type { ModelHolder } from "../model-holder.js";
+import { openAiUsage, systemFingerprint } from "../openai-response-fields.js";
 import { parseToolCalls, toolPromptInput } from "../openai-tools.js";
 import {
   chatRequestSchema,
@@ -171,6 +172,7 @@ async function respond(
       ? parsed.engineRequest
       : { ...parsed.engineRequest, parameters: { ...parsed.engineRequest.parameters, adapter: adapter.name } };
   checkChoices(engine, parsed.n, "n");
+  const fingerprint = systemFingerprint(engine, adapter?.name);
   const run = runChoices(engine, { ...engineRequest, signal }, parsed.n);
   const logprobs = parsed.logprobs !== undefined;
   const offset = parsed.echoPrompt?.length ?? 0;
@@ -202,8 +204,12 @@ async function respond(
         kind !== "chat"
           ? { index, text, logprobs: choiceLogprobs }
           : toolCalls === undefined
-            ? { index, message: { role: "assistant", content: text }, logprobs: choiceLogprobs }
-            : { index, message: { role: "assistant", content: null, tool_calls: toolCalls }, logprobs: choiceLogprobs };
+            ? { index, message: { role: "assistant", content: text, refusal: null }, logprobs: choiceLogprobs }
+            : {
+                index,
+                message: { role: "assistant", content: null, refusal: null, tool_calls: toolCalls },
+                logprobs: choiceLogprobs,
+              };
       const finishReason = toolCalls === undefined ? OPENAI_FINISH_REASON[event.finishReason] : "tool_calls";
       return { ...choice, finish_reason: finishReason };
     });
@@ -212,8 +218,9 @@ async function respond(
       object: kind === "chat" ? "chat.completion" : "text_completion",
       created,
       model,
+      system_fingerprint: fingerprint,
       choices,
-      usage: usage(finished),
+      usage: openAiUsage(finished),
     });
   }
 
@@ -245,7 +252,10 @@ async function respond(
       object,
       created,
       model,
+      system_fingerprint: fingerprint,
       choices: [{ ...choice, logprobs: options.logprobs ?? null, finish_reason: finishReason }],
+      // With include_usage, every chunk but the last has `usage: null` (OpenAI's stream shape).
+      ...(parsed.includeUsage ? { usage: null } : {}),
     };
   };
   const chunk = (...args: Parameters<typeof chunkObject>): string => JSON.stringify(chunkObject(...args));
@@ -305,13 +315,14 @@ async function respond(
       next = await run.next();
     }
     if (parsed.includeUsage) {
-      await sse.send(JSON.stringify({ id, object, created, model, choices: [], usage: usage(finished) }));
+      const last = { id, object, created, model, system_fingerprint: fingerprint, choices: [] };
+      await sse.send(JSON.stringify({ ...last, usage: openAiUsage(finished) }));
     }
     await sse.send("[DONE]");
   } catch (error) {
     const appError = toAppError(error);
     if (appError.code !== "aborted") request.log.warn({ err: error }, "generation failed mid-stream");
-    await sse.send(JSON.stringify(errorBody(appError, true)));
+    await sse.send(JSON.stringify(errorBody(appError, true, kind === "chat" ? "messages" : "prompt")));
   } finally {
     await run.return(undefined);
     sse.end();
@@ -321,15 +332,4 @@ async function respond(
 
 function mapDefined<T, R>(value: T | undefined, map: (value: T) => R): R | undefined {
   return value === undefined ? undefined : map(value);
-}
-
-/** The prompt counts once, however many choices shared it; completion tokens add up. */
-function usage(done: ReadonlyArray<Extract<EngineEvent, { type: "done" }>>): Record<string, number> {
-  const promptTokens = done[0]?.promptTokens ?? 0;
-  const completionTokens = done.reduce((sum, event) => sum + event.completionTokens, 0);
-  return {
-    prompt_tokens: promptTokens,
-    completion_tokens: completionTokens,
-    total_tokens: promptTokens + completionTokens,
-  };
 }

@@ -1,0 +1,198 @@
+/**
+ * A user's walk through serve-llm's OpenAI surface with the official `openai` client: the fields
+ * OpenAI's reference gives its objects (message `refusal`, `system_fingerprint`, usage with
+ * `prompt_tokens_details.cached_tokens`, `usage: null` on every streamed chunk but the last with
+ * include_usage), assistant messages sent back as received (runTools adds `parsed`,
+ * `parsed_arguments`), and errors whose `param` names the field at fault.
+ */
+import OpenAI from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tinyModelPath } from "../../src/gguf/index.js";
+import { parseLlmServerConfig } from "../../src/llm-server/config.js";
+import { type RunningLlmServer, startLlmServer } from "../../src/llm-server/server.js";
+import { testEngineBackend } from "../../src/testing/engine-backend.js";
+
+const weather = {
+  type: "object",
+  properties: { city: { type: "string", maxLength: 6 } },
+  required: ["city"],
+  additionalProperties: false,
+};
+const messages: OpenAI.Chat.Completions.ChatCompletionMessageParam[] = [
+  { role: "user", content: "What is the weather in Paris?" },
+];
+
+let server: RunningLlmServer;
+let client: OpenAI;
+beforeAll(async () => {
+  server = await startLlmServer(
+    parseLlmServerConfig({
+      model: await tinyModelPath("chat"),
+      modelId: "tiny-chat",
+      host: "127.0.0.1",
+      port: 0,
+      parallel: 2,
+      threads: 1,
+      maxInputTokens: 768,
+      maxTotalTokens: 1024,
+      logLevel: "silent",
+      engine: testEngineBackend().backend,
+    }),
+  );
+  await server.ready;
+  client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "unused", maxRetries: 0 });
+}, 120_000);
+afterAll(async () => {
+  await server?.shutdown();
+});
+
+/** The error the client raises (an OpenAI.APIError subclass), or a failure if it did not raise. */
+async function apiError(call: () => Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> {
+  try {
+    await call();
+  } catch (error) {
+    if (error instanceof OpenAI.APIError) return error;
+    throw error;
+  }
+  throw new Error("the call did not fail");
+}
+
+describe("response shapes", () => {
+  it("chat.completion: message.refusal null, a system_fingerprint, usage with cached prompt tokens", async () => {
+    const request = { model: "tiny-chat", messages, max_tokens: 4, seed: 7 };
+    const first = await client.chat.completions.create(request);
+    expect(first.choices[0]?.message).toMatchObject({ role: "assistant", refusal: null });
+    expect(first.system_fingerprint).toMatch(/^fp_[0-9a-f]{12}$/);
+    expect(first.usage?.prompt_tokens_details?.cached_tokens).toBeTypeOf("number");
+    // The same prompt again: its prefix comes from the prompt cache, the fingerprint is the same.
+    const again = await client.chat.completions.create(request);
+    expect(again.system_fingerprint).toBe(first.system_fingerprint);
+    expect(again.usage?.prompt_tokens_details?.cached_tokens).toBeGreaterThan(0);
+    expect(again.usage?.prompt_tokens_details?.cached_tokens).toBeLessThan(again.usage?.prompt_tokens ?? 0);
+    expect(again.choices[0]?.message.content).toBe(first.choices[0]?.message.content);
+
+    const completion = await client.completions.create({ model: "tiny-chat", prompt: "Hello", max_tokens: 2 });
+    expect(completion.system_fingerprint).toBe(first.system_fingerprint);
+    expect(completion.usage?.prompt_tokens_details?.cached_tokens).toBeTypeOf("number");
+  });
+
+  it("streams with include_usage: usage null on every chunk but the last, which has no choices", async () => {
+    for (const stream of [
+      await client.chat.completions.create({
+        model: "tiny-chat",
+        messages,
+        max_tokens: 3,
+        n: 2,
+        stream: true,
+        stream_options: { include_usage: true },
+      }),
+      await client.completions.create({
+        model: "tiny-chat",
+        prompt: "Hello",
+        max_tokens: 3,
+        stream: true,
+        stream_options: { include_usage: true },
+      }),
+    ]) {
+      const chunks: Array<{ usage?: unknown; choices: unknown[]; system_fingerprint?: string | null }> = [];
+      for await (const chunk of stream) chunks.push(chunk);
+      const last = chunks.at(-1);
+      expect(last?.choices).toEqual([]);
+      expect(last?.usage).toMatchObject({ prompt_tokens_details: { cached_tokens: expect.any(Number) } });
+      for (const chunk of chunks.slice(0, -1)) expect(chunk.usage).toBeNull();
+      for (const chunk of chunks) expect(chunk.system_fingerprint).toMatch(/^fp_[0-9a-f]{12}$/);
+    }
+    // Without include_usage no chunk has the field.
+    const plain = await client.chat.completions.create({ model: "tiny-chat", messages, max_tokens: 2, stream: true });
+    for await (const chunk of plain) expect("usage" in chunk).toBe(false);
+  });
+});
+
+describe("messages sent back as received", () => {
+  it("runTools: the assistant message with the client's parsed fields is accepted, the tool result answered", async () => {
+    const calls: unknown[] = [];
+    const runner = client.beta.chat.completions.runTools(
+      {
+        model: "tiny-chat",
+        messages,
+        max_tokens: 100,
+        tool_choice: "required",
+        tools: [
+          {
+            type: "function",
+            function: {
+              name: "get_weather",
+              description: "Weather in a city",
+              parameters: weather,
+              parse: JSON.parse,
+              function: (args: unknown) => {
+                calls.push(args);
+                return "sunny";
+              },
+            },
+          },
+        ],
+      },
+      { maxChatCompletions: 2 },
+    );
+    const final = await runner.finalChatCompletion();
+    expect(calls.length).toBeGreaterThanOrEqual(1);
+    expect(calls[0]).toMatchObject({ city: expect.any(String) });
+    expect(final.choices).toHaveLength(1);
+    // Two requests went out: the second carried the assistant's call and the tool's result.
+    expect(runner.messages.some((message) => message.role === "tool")).toBe(true);
+  });
+
+  it("a response message appended to the history as is (refusal, annotations) is accepted", async () => {
+    const first = await client.chat.completions.create({ model: "tiny-chat", messages, max_tokens: 3 });
+    const reply = first.choices[0]?.message;
+    if (reply === undefined) throw new Error("no choice");
+    const next = await client.chat.completions.create({
+      model: "tiny-chat",
+      messages: [...messages, { ...reply, annotations: [] } as never, { role: "user", content: "And tomorrow?" }],
+      max_tokens: 3,
+    });
+    expect(next.choices[0]?.finish_reason).toBe("length");
+  });
+});
+
+describe("errors name the field at fault (OpenAI's error.param)", () => {
+  it.each([
+    ["top_logprobs above 20", { logprobs: true, top_logprobs: 21 }, "top_logprobs", /`top_logprobs`/],
+    ["an unknown parameter", { frobnicate: 1 }, "frobnicate", /unknown parameter\(s\) `frobnicate`/],
+    ["n above the parallel sequences", { n: 3 }, "n", /`n` = 3/],
+    ["max_tokens beyond the limit", { max_tokens: 100_000 }, "max_tokens", /`max_tokens` must be <=/],
+    ["a prompt too long", { messages: [{ role: "user", content: "hello ".repeat(1000) }] }, "messages", /`messages`/],
+    [
+      "a tool whose parameters are not an object schema",
+      { tools: [{ type: "function", function: { name: "f", parameters: { type: "string" } } }] },
+      "tools.0.function.parameters",
+      /must be a JSON schema of `type: "object"`.*Given: type "string"/,
+    ],
+    [
+      "tool_choice naming a missing function",
+      {
+        tools: [{ type: "function", function: { name: "f", parameters: weather } }],
+        tool_choice: { type: "function", function: { name: "g" } },
+      },
+      "tool_choice.function.name",
+      /'g' is not one of `tools`/,
+    ],
+  ])("%s", async (_label, fields, param, message) => {
+    const error = await apiError(() =>
+      client.chat.completions.create({ model: "tiny-chat", messages, max_tokens: 2, ...fields } as never),
+    );
+    expect(error).toBeInstanceOf(OpenAI.UnprocessableEntityError);
+    expect(error.param).toBe(param);
+    expect(error.message).toMatch(message);
+    expect(error.type).toBe("invalid_request_error");
+  });
+
+  it("a prompt too long on /v1/completions names `prompt`", async () => {
+    const error = await apiError(() =>
+      client.completions.create({ model: "tiny-chat", prompt: "hello ".repeat(1000), max_tokens: 2 }),
+    );
+    expect(error.param).toBe("prompt");
+    expect(error.message).toMatch(/`prompt` must have less than 768 tokens/);
+  });
+});
