@@ -108,6 +108,43 @@ describe("response shapes", () => {
   });
 });
 
+describe("legacy completions with echo and logprobs", () => {
+  it("cover the prompt's tokens first (no alternatives), then the completion's, offsets into the echoed text", async () => {
+    const prompt = "Hello there twin";
+    const response = await client.completions.create({
+      model: "tiny-chat",
+      prompt,
+      max_tokens: 3,
+      echo: true,
+      logprobs: 1,
+      temperature: 0,
+      ignore_eos: true,
+    } as OpenAI.CompletionCreateParamsNonStreaming);
+    const choice = response.choices[0];
+    const logprobs = choice?.logprobs;
+    if (choice === undefined || logprobs == null) throw new Error("no logprobs");
+    expect(choice.text.startsWith(prompt)).toBe(true);
+    const tokens = logprobs.tokens ?? [];
+    const offsets = logprobs.text_offset ?? [];
+    const top = logprobs.top_logprobs ?? [];
+    const promptCount = tokens.length - 3;
+    expect(promptCount).toBeGreaterThan(0);
+    // The prompt's tokens spell the prompt (the tokenizer's leading space aside).
+    expect(tokens.slice(0, promptCount).join("").trimStart()).toBe(prompt);
+    expect(top.slice(0, promptCount).every((entry) => entry === null)).toBe(true);
+    expect(top.slice(promptCount).every((entry) => entry !== null && Object.keys(entry).length === 1)).toBe(true);
+    expect(logprobs.token_logprobs?.slice(1).every((value) => typeof value === "number" && value <= 0)).toBe(true);
+    expect(offsets[0]).toBe(0);
+    expect(offsets[promptCount]).toBe(prompt.length);
+    for (const [index, offset] of offsets.entries()) expect(offset).toBeGreaterThanOrEqual(offsets[index - 1] ?? 0);
+    // Each prompt token starts where the echoed text has it.
+    for (let index = 1; index < promptCount; index += 1) {
+      const token = tokens[index] ?? "";
+      expect(prompt.slice(offsets[index], (offsets[index] ?? 0) + token.length)).toBe(token);
+    }
+  });
+});
+
 describe("messages sent back as received", () => {
   it("runTools: the assistant message with the client's parsed fields is accepted, the tool result answered", async () => {
     const calls: unknown[] = [];

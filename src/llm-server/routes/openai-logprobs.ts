@@ -14,8 +14,10 @@ export type ChatLogprob = ChatTopLogprob & { top_logprobs: ChatTopLogprob[] };
 
 export type CompletionLogprobs = {
   tokens: string[];
-  token_logprobs: number[];
-  top_logprobs: Array<Record<string, number>>;
+  /** null for the first prompt token with `echo` (nothing precedes it). */
+  token_logprobs: Array<number | null>;
+  /** null for prompt tokens with `echo` (their alternatives are not computed). */
+  top_logprobs: Array<Record<string, number> | null>;
   text_offset: number[];
 };
 
@@ -58,10 +60,50 @@ export function createCompletionLogprobs(engine: LlamaCppEngine, offset: number)
       position += token.length;
       all.tokens.push(token);
       all.token_logprobs.push(entry.token_logprobs[0] ?? 0);
-      all.top_logprobs.push(entry.top_logprobs[0] ?? {});
+      all.top_logprobs.push(entry.top_logprobs[0] ?? null);
       all.text_offset.push(entry.text_offset[0] ?? 0);
       return entry;
     },
     result: (): CompletionLogprobs => all,
+  };
+}
+
+/**
+ * With `echo`, OpenAI's legacy logprobs cover the prompt too: its tokens first (logprob null for
+ * the first token of the sequence, which nothing precedes; top_logprobs null), offsets from 0, then
+ * the completion's. A leading control token (BOS) with no text is left out, as the echoed text
+ * does not have it (the token after it keeps its logprob, conditioned on the BOS).
+ */
+export function withPromptLogprobs(
+  engine: LlamaCppEngine,
+  prompt: { ids: readonly number[]; logprobs: ReadonlyArray<number | null>; text: string },
+  completion: CompletionLogprobs,
+): CompletionLogprobs {
+  const [first] = prompt.ids;
+  const skip =
+    first !== undefined && engine.detokenize([first]) === "" && engine.detokenize([first], true) !== "" ? 1 : 0;
+  // A byte of a split character has no text of its own (as in the completion's tokens).
+  const texts = engine
+    .pieces(prompt.ids)
+    .map((piece) => (typeof piece === "string" ? piece : Buffer.from(piece).toString("utf8")));
+  // The tokenizer's dummy prefix (a space before the first word) is not in the echoed prompt.
+  const joined = texts.slice(skip).join("");
+  const shift =
+    joined.length > prompt.text.length && joined.endsWith(prompt.text) ? joined.length - prompt.text.length : 0;
+  const result: CompletionLogprobs = { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] };
+  let position = -shift;
+  for (const [index, token] of texts.entries()) {
+    if (index < skip) continue;
+    result.tokens.push(token);
+    result.token_logprobs.push(prompt.logprobs[index] ?? null);
+    result.top_logprobs.push(null);
+    result.text_offset.push(Math.min(Math.max(position, 0), prompt.text.length));
+    position += token.length;
+  }
+  return {
+    tokens: [...result.tokens, ...completion.tokens],
+    token_logprobs: [...result.token_logprobs, ...completion.token_logprobs],
+    top_logprobs: [...result.top_logprobs, ...completion.top_logprobs],
+    text_offset: [...result.text_offset, ...completion.text_offset],
   };
 }

@@ -26,7 +26,7 @@ import {
 } from "../schemas-openai.js";
 import { jsonWithText } from "../sse-chunks.js";
 import { type ChatDelta, createToolCallStream, type ToolCallStream } from "../tool-call-stream.js";
-import { type ChatLogprob, chatLogprob, createCompletionLogprobs } from "./openai-logprobs.js";
+import { type ChatLogprob, chatLogprob, createCompletionLogprobs, withPromptLogprobs } from "./openai-logprobs.js";
 
 type Kind = "completion" | "chat";
 
@@ -167,10 +167,17 @@ async function respond(
   // OpenAI clients pick a LoRA adapter by model name (as vLLM serves them).
   const adapter = engine.info.adapters.find((candidate) => candidate.name === parsed.model);
   const model = adapter?.name ?? engine.modelId;
-  const engineRequest =
-    adapter === undefined
-      ? parsed.engineRequest
-      : { ...parsed.engineRequest, parameters: { ...parsed.engineRequest.parameters, adapter: adapter.name } };
+  // Legacy completions with echo + logprobs cover the prompt's tokens too (not streamed).
+  const promptLogprobs =
+    kind === "completion" && !parsed.stream && parsed.echoPrompt !== undefined && parsed.logprobs !== undefined;
+  const engineRequest = {
+    ...parsed.engineRequest,
+    parameters: {
+      ...parsed.engineRequest.parameters,
+      ...(adapter === undefined ? {} : { adapter: adapter.name }),
+      ...(promptLogprobs ? { promptLogprobs: true } : {}),
+    },
+  };
   checkChoices(engine, parsed.n, "n");
   const fingerprint = systemFingerprint(engine, adapter?.name);
   const run = runChoices(engine, { ...engineRequest, signal }, parsed.n);
@@ -180,8 +187,10 @@ async function respond(
   const chatLogprobs = Array.from({ length: parsed.n }, (): ChatLogprob[] => []);
   if (!parsed.stream) {
     const done: Array<Extract<EngineEvent, { type: "done" }> | undefined> = Array(parsed.n).fill(undefined);
+    const promptIds: Array<readonly number[]> = [];
     for await (const { choice, event } of run) {
-      if (event.type === "done") done[choice] = event;
+      if (event.type === "start") promptIds[choice] = event.promptTokenIds;
+      else if (event.type === "done") done[choice] = event;
       else if (event.type === "token" && logprobs) {
         if (kind === "completion") completionLogprobs[choice]?.push(event);
         else {
@@ -198,7 +207,15 @@ async function respond(
         ? null
         : kind === "chat"
           ? { content: chatLogprobs[index] ?? [], refusal: null }
-          : (completionLogprobs[index]?.result() ?? null);
+          : (mapDefined(completionLogprobs[index]?.result(), (completion) =>
+              promptLogprobs && event.promptLogprobs !== undefined
+                ? withPromptLogprobs(
+                    engine,
+                    { ids: promptIds[index] ?? [], logprobs: event.promptLogprobs, text: parsed.echoPrompt ?? "" },
+                    completion,
+                  )
+                : completion,
+            ) ?? null);
       const toolCalls = parsed.tools === undefined ? undefined : parseToolCalls(text, parsed.tools);
       const choice =
         kind !== "chat"
