@@ -110,12 +110,16 @@ export function errorShapeOf(request: FastifyRequest): ErrorShape {
   return "project";
 }
 
-/** What an OpenAI request calls its input: chat's `messages`, completions' `prompt`. */
-export type OpenAiInputField = "prompt" | "messages";
+/** What an OpenAI request calls its input (chat's `messages`, completions' `prompt`) and its token budget. */
+export type OpenAiTerms = { input: "prompt" | "messages"; maxTokens: "max_tokens" | "max_completion_tokens" };
 
-/** The input field of an OpenAI route (chat bodies also reach /invocations: only its own route says). */
-export function openAiInputField(route: string | undefined): OpenAiInputField {
-  return route === "/v1/completions" ? "prompt" : "messages";
+/** The terms of an OpenAI request, from its route and body. */
+export function openAiTerms(route: string | undefined, body: unknown): OpenAiTerms {
+  const fields = typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {};
+  return {
+    input: route === "/v1/completions" ? "prompt" : "messages",
+    maxTokens: fields.max_completion_tokens != null ? "max_completion_tokens" : "max_tokens",
+  };
 }
 
 function isTokenLimit(error: AppError): boolean {
@@ -128,34 +132,37 @@ function isTokenLimit(error: AppError): boolean {
  * an OpenAI client sent `prompt`/`messages` and `max_tokens`. Only those messages (known by their
  * details) are reworded: an unknown `max_new_tokens` parameter keeps its name.
  */
-function inOpenAiTerms(error: AppError, inputField: OpenAiInputField): string {
+function inOpenAiTerms(error: AppError, terms: OpenAiTerms): string {
   if (!isTokenLimit(error)) return error.message;
-  return error.message.replaceAll("`inputs`", `\`${inputField}\``).replaceAll("`max_new_tokens`", "`max_tokens`");
+  return error.message
+    .replaceAll("`inputs`", `\`${terms.input}\``)
+    .replaceAll("`max_new_tokens`", `\`${terms.maxTokens}\``);
 }
 
 /** OpenAI's `error.param`: the request field at fault, when one is. */
-function openAiParam(error: AppError, inputField: OpenAiInputField): string | null {
+function openAiParam(error: AppError, terms: OpenAiTerms): string | null {
   const details = error.details ?? {};
   if (typeof details.param === "string") return details.param;
   if (error.code === "too_many_choices" && typeof details.field === "string") return details.field;
-  if (isTokenLimit(error))
-    return "maxNewTokens" in details || "requestedMaxNewTokens" in details ? "max_tokens" : inputField;
+  if (isTokenLimit(error)) {
+    return "maxNewTokens" in details || "requestedMaxNewTokens" in details ? terms.maxTokens : terms.input;
+  }
   return null;
 }
 
 export function errorBody(
   error: AppError,
   openAi: boolean,
-  inputField: OpenAiInputField = "messages",
+  terms: OpenAiTerms = { input: "messages", maxTokens: "max_tokens" },
 ): Record<string, unknown> {
   if (openAi) {
     return {
       error: {
-        message: inOpenAiTerms(error, inputField),
+        message: inOpenAiTerms(error, terms),
         type:
           OPENAI_ERROR_TYPE[error.code] ?? (HTTP_STATUS[error.code] >= 500 ? "server_error" : "invalid_request_error"),
         code: error.code,
-        param: openAiParam(error, inputField),
+        param: openAiParam(error, terms),
       },
     };
   }
@@ -176,6 +183,6 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, thrown: 
   const body =
     shape === "project"
       ? projectErrorBody({ status, code: error.code, message: error.message }, request.id)
-      : errorBody(error, shape === "openai", openAiInputField(request.routeOptions.url));
+      : errorBody(error, shape === "openai", openAiTerms(request.routeOptions.url, request.body));
   return reply.code(status).type("application/json").send(body);
 }

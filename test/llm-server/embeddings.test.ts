@@ -78,17 +78,24 @@ describe("/v1/embeddings", () => {
     await expect(client.embeddings.create({ model: "tiny-bert", input: "x", dimensions: 128 })).rejects.toMatchObject({
       status: 422,
       message: expect.stringContaining("dimensions"),
+      param: "dimensions",
     });
     await expect(client.embeddings.create({ model: "tiny-bert", input: "x", dimensions: 384 })).resolves.toBeDefined();
     await expect(
       client.embeddings.create({ model: "tiny-bert", input: ["a", "b", "c", "d", "e"] }),
-    ).rejects.toMatchObject({ status: 422, message: expect.stringContaining("--embedding-max-inputs") });
+    ).rejects.toMatchObject({
+      status: 422,
+      message: expect.stringContaining("--embedding-max-inputs"),
+      param: "input",
+    });
     await expect(client.embeddings.create({ model: "tiny-bert", input: "model ".repeat(40) })).rejects.toMatchObject({
       status: 422,
       code: "input_too_long",
+      param: "input",
     });
     await expect(client.embeddings.create({ model: "tiny-bert", input: [[999_999]] })).rejects.toMatchObject({
       status: 422,
+      param: "input",
     });
   });
 

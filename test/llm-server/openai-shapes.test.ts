@@ -152,7 +152,10 @@ describe("messages sent back as received", () => {
       {
         model: "tiny-chat",
         messages,
-        max_tokens: 100,
+        // Greedy and one call per answer: the calls are short and finish within max_tokens.
+        max_tokens: 200,
+        temperature: 0,
+        parallel_tool_calls: false,
         tool_choice: "required",
         tools: [
           {
@@ -199,6 +202,13 @@ describe("errors name the field at fault (OpenAI's error.param)", () => {
     ["an unknown parameter", { frobnicate: 1 }, "frobnicate", /unknown parameter\(s\) `frobnicate`/],
     ["n above the parallel sequences", { n: 3 }, "n", /`n` = 3/],
     ["max_tokens beyond the limit", { max_tokens: 100_000 }, "max_tokens", /`max_tokens` must be <=/],
+    [
+      "max_completion_tokens beyond the limit",
+      { max_tokens: undefined, max_completion_tokens: 100_000 },
+      "max_completion_tokens",
+      /`max_completion_tokens` must be <=/,
+    ],
+    ["logit_bias on a token outside the vocabulary", { logit_bias: { "999999": 1 } }, "logit_bias", /999999/],
     ["a prompt too long", { messages: [{ role: "user", content: "hello ".repeat(1000) }] }, "messages", /`messages`/],
     [
       "a tool whose parameters are not an object schema",

@@ -73,6 +73,7 @@ export function registerEmbeddingsRoute(app: FastifyInstance, options: { embeddi
         throw new AppError(
           "validation_error",
           `Input validation error: \`input\` has ${count} items; at most ${served.maxInputs} per request (serve-llm --embedding-max-inputs, LLM_TWIN_EMBEDDING_MAX_INPUTS)`,
+          { details: { param: "input" } },
         );
       }
       const signal = clientDisconnectSignal(request, reply);

@@ -13,7 +13,7 @@ import { checkChoices, type EngineEvent, type LlamaCppEngine, runChoices } from 
 import type { FinishReason } from "../../llm/port.js";
 import { clientDisconnectSignal, startSse } from "../client-connection.js";
 import type { EmbeddingHolder } from "../embedding-holder.js";
-import { errorBody, toAppError } from "../http-errors.js";
+import { errorBody, openAiTerms, toAppError } from "../http-errors.js";
 import type { ModelHolder } from "../model-holder.js";
 import { openAiUsage, systemFingerprint } from "../openai-response-fields.js";
 import { parseToolCalls, toolPromptInput } from "../openai-tools.js";
@@ -339,7 +339,7 @@ async function respond(
   } catch (error) {
     const appError = toAppError(error);
     if (appError.code !== "aborted") request.log.warn({ err: error }, "generation failed mid-stream");
-    await sse.send(JSON.stringify(errorBody(appError, true, kind === "chat" ? "messages" : "prompt")));
+    await sse.send(JSON.stringify(errorBody(appError, true, openAiTerms(request.routeOptions.url, request.body))));
   } finally {
     await run.return(undefined);
     sse.end();
