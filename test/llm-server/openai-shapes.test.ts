@@ -108,6 +108,36 @@ describe("response shapes", () => {
   });
 });
 
+describe("chat logprobs of a character split over byte tokens", () => {
+  it("give each token's raw bytes (not those of U+FFFD), which join to the character", async () => {
+    const tokenized = (await (
+      await fetch(`${server.url}/tokenize`, { method: "POST", body: JSON.stringify({ content: "é" }) })
+    ).json()) as { tokens: number[] };
+    // The tokenizer's leading space, then é's two bytes.
+    const [first, second] = tokenized.tokens.slice(-2);
+    // Force the two byte tokens: whichever comes, its bytes are one of é's two bytes.
+    const response = await client.chat.completions.create({
+      model: "tiny-chat",
+      messages,
+      max_tokens: 2,
+      temperature: 0,
+      logprobs: true,
+      top_logprobs: 5,
+      logit_bias: { [String(first)]: 100, [String(second)]: 100 },
+    });
+    const content = response.choices[0]?.logprobs?.content ?? [];
+    expect(content).toHaveLength(2);
+    for (const entry of content) {
+      expect([[0xc3], [0xa9]]).toContainEqual(entry.bytes);
+      expect(entry.token).toBe("\uFFFD");
+      for (const alternative of entry.top_logprobs) {
+        expect(alternative.bytes?.length).toBeGreaterThan(0);
+        expect(alternative.bytes).not.toEqual([0xef, 0xbf, 0xbd]);
+      }
+    }
+  });
+});
+
 describe("legacy completions with echo and logprobs", () => {
   it("cover the prompt's tokens first (no alternatives), then the completion's, offsets into the echoed text", async () => {
     const prompt = "Hello there twin";

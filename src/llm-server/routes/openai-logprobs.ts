@@ -30,15 +30,34 @@ function tokenText(engine: LlamaCppEngine, event: TokenEvent): string {
   return event.piece ?? engine.detokenize([event.id]);
 }
 
+/**
+ * A token's text and its own bytes. A token that is one byte of a character split over several
+ * tokens has no text of its own (U+FFFD or ""): its `bytes` are its raw bytes (what OpenAI's
+ * `bytes` is for: joined, they give the character), its text U+FFFD. A control token among the
+ * alternatives (no text in the output) is given as its vocabulary text.
+ */
+function tokenWithBytes(engine: LlamaCppEngine, id: number, text: string): { token: string; bytes: number[] } {
+  if (text !== "" && !text.includes("\uFFFD")) return { token: text, bytes: bytesOf(text) };
+  // Read after a first token (the pieces' anchor): the token's own piece, independent of any other.
+  const piece = engine.pieces([id, id])[1];
+  if (Array.isArray(piece)) return { token: "\uFFFD", bytes: piece };
+  // A control token (end of turn...) has no text in the output: its vocabulary text, as in /tokenize.
+  if (piece !== undefined && piece !== "") return { token: piece, bytes: bytesOf(piece) };
+  return { token: text, bytes: bytesOf(text) };
+}
+
 /** One entry of chat's `logprobs.content`, or undefined for an end-of-generation token. */
 export function chatLogprob(engine: LlamaCppEngine, event: TokenEvent): ChatLogprob | undefined {
   if (event.special) return undefined;
-  const token = tokenText(engine, event);
+  const { token, bytes } = tokenWithBytes(engine, event.id, tokenText(engine, event));
   return {
     token,
     logprob: event.logprob ?? 0,
-    bytes: bytesOf(token),
-    top_logprobs: (event.top ?? []).map((top) => ({ token: top.text, logprob: top.logprob, bytes: bytesOf(top.text) })),
+    bytes,
+    top_logprobs: (event.top ?? []).map((top) => {
+      const alternative = tokenWithBytes(engine, top.id, top.text);
+      return { token: alternative.token, logprob: top.logprob, bytes: alternative.bytes };
+    }),
   };
 }
 
