@@ -169,8 +169,18 @@ export function errorBody(
   return { error: error.message, error_type: TGI_ERROR_TYPE[error.code] ?? error.code };
 }
 
+/** A body over the limit says the limit and the flag that sets it. */
+function withBodyLimit(error: AppError, limit: number | undefined): AppError {
+  if (error.code !== "payload_too_large" || limit === undefined) return error;
+  return new AppError(
+    "payload_too_large",
+    `Request body is too large: over ${limit} bytes (serve-llm --body-limit / LLM_TWIN_BODY_LIMIT)`,
+    { cause: error.cause, details: { limit } },
+  );
+}
+
 export function sendError(request: FastifyRequest, reply: FastifyReply, thrown: unknown): FastifyReply {
-  const error = toAppError(thrown, request.body);
+  const error = withBodyLimit(toAppError(thrown, request.body), request.routeOptions.bodyLimit);
   const status = HTTP_STATUS[error.code];
   if (status >= 500 && !error.retryable) request.log.error({ err: thrown, code: error.code }, error.message);
   else request.log.info({ code: error.code }, error.message);
