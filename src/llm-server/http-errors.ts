@@ -133,6 +133,11 @@ function isTokenLimit(error: AppError): boolean {
  * details) are reworded: an unknown `max_new_tokens` parameter keeps its name.
  */
 function inOpenAiTerms(error: AppError, terms: OpenAiTerms): string {
+  if (error.code === "overloaded" && error.details?.maxConcurrentRequests !== undefined) {
+    // TGI's routes keep TGI's exact message; OpenAI clients get the bounds and what to do.
+    const { maxConcurrentRequests, maxQueue } = error.details;
+    return `Model is overloaded (at most ${maxConcurrentRequests} requests at once and ${maxQueue} waiting: serve-llm --max-concurrent-requests / --max-queue); retry after the seconds of Retry-After`;
+  }
   if (!isTokenLimit(error)) return error.message;
   return error.message
     .replaceAll("`inputs`", `\`${terms.input}\``)
