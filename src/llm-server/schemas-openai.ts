@@ -80,7 +80,7 @@ const responseFormatSchema = z.union([
 export const completionRequestSchema = z.strictObject({
   ...commonFields,
   prompt: z.union([
-    z.string().min(1, "`prompt` cannot be empty"),
+    z.string().min(1, "cannot be empty"),
     z.array(z.string().min(1)).length(1, "a list holds one prompt here (batches and token ids are not supported)"),
   ]),
   echo: z.boolean().nullish(),
@@ -89,7 +89,7 @@ export const completionRequestSchema = z.strictObject({
 
 export const chatRequestSchema = z.strictObject({
   ...commonFields,
-  messages: z.array(messageSchema).min(1, "`messages` cannot be empty"),
+  messages: z.array(messageSchema).min(1, "cannot be empty (send at least one message)"),
   max_completion_tokens: z.int().positive().nullish(),
   top_logprobs: z.int().min(0).max(MAX_TOP_LOGPROBS).nullish(),
   response_format: responseFormatSchema.nullish(),

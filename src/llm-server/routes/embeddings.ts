@@ -19,9 +19,9 @@ const tokenId = z.int().nonnegative();
 export const embeddingsRequestSchema = z.strictObject({
   input: z.union([
     z.string(),
-    z.array(z.string()).min(1, "`input` cannot be an empty list"),
-    z.array(tokenId).min(1, "`input` cannot be an empty list"),
-    z.array(z.array(tokenId)).min(1, "`input` cannot be an empty list"),
+    z.array(z.string()).min(1, "cannot be an empty list"),
+    z.array(tokenId).min(1, "cannot be an empty list"),
+    z.array(z.array(tokenId)).min(1, "cannot be an empty list"),
   ]),
   model: z.string().nullish(),
   encoding_format: z.enum(["float", "base64"]).nullish(),
