@@ -62,7 +62,8 @@ const commonFields = {
 const messageSchema = z.looseObject({
   role: z.enum(["system", "developer", "user", "assistant", "tool"]),
   // null: an assistant message that only calls tools.
-  content: z.union([z.string(), z.array(z.strictObject({ type: z.literal("text"), text: z.string() }))]).nullable(),
+  // Parts of any type parse, so that an image or audio part is refused by name (textOfParts).
+  content: z.union([z.string(), z.array(z.looseObject({ type: z.string(), text: z.string().nullish() }))]).nullable(),
   name: z.string().nullish(),
   tool_calls: z.array(historyToolCallSchema).nullish(),
   tool_call_id: z.string().nullish(),
@@ -161,12 +162,15 @@ export function parseChatRequest(raw: unknown): ParsedOpenAiRequest {
   if (body.tools != null) assertSchemaDepth(body.tools, "tools");
   const plan = planTools(body);
   const messages: ChatMessage[] = renderToolMessages(
-    body.messages.map((message) => {
+    body.messages.map((message, index) => {
       if (message.role === "tool" && message.tool_call_id == null) {
-        throw unsupported("messages", "with role `tool` need `tool_call_id`");
+        throw unsupported(`messages.${index}.tool_call_id`, "is required in a message with role `tool`");
       }
       if (message.content === null && (message.role !== "assistant" || (message.tool_calls ?? []).length === 0)) {
-        throw unsupported("messages", "need `content` (null only for an assistant message with `tool_calls`)");
+        throw unsupported(
+          `messages.${index}.content`,
+          "is required (null only in an assistant message with `tool_calls`)",
+        );
       }
       return {
         role: message.role,
@@ -175,7 +179,7 @@ export function parseChatRequest(raw: unknown): ParsedOpenAiRequest {
             ? ""
             : typeof message.content === "string"
               ? message.content
-              : message.content.map((part) => part.text).join(""),
+              : textOfParts(message.content, index),
         tool_calls: message.tool_calls ?? null,
         tool_call_id: message.tool_call_id ?? null,
       };
@@ -216,4 +220,24 @@ export function parseChatRequest(raw: unknown): ParsedOpenAiRequest {
 function withLogprobs(parameters: EngineRequest["parameters"], top: number | undefined): EngineRequest["parameters"] {
   if (top === undefined) return parameters;
   return { ...parameters, logprobs: true, tokenPieces: true, ...(top > 0 ? { topLogprobs: top } : {}) };
+}
+
+/** The text of a message's content parts; parts other than text are 422, naming the part. */
+function textOfParts(
+  parts: ReadonlyArray<{ type: string; text?: string | null | undefined }>,
+  message: number,
+): string {
+  return parts
+    .map((part, index) => {
+      const field = `messages.${message}.content.${index}`;
+      if (part.type !== "text") {
+        throw unsupported(
+          `${field}.type`,
+          `'${part.type}' is not supported: expected "text" (this model reads text only)`,
+        );
+      }
+      if (typeof part.text !== "string") throw unsupported(`${field}.text`, 'is required in a "text" part');
+      return part.text;
+    })
+    .join("");
 }

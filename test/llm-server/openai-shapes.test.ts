@@ -230,6 +230,23 @@ describe("messages sent back as received", () => {
 describe("errors name the field at fault (OpenAI's error.param)", () => {
   it.each([
     ["empty messages", { messages: [] }, "messages", /`messages`: cannot be empty \(send at least one message\)$/],
+    [
+      "an image part",
+      { messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://x/y.png" } }] }] },
+      "messages.0.content.0.type",
+      /'image_url' is not supported: expected "text" \(this model reads text only\)/,
+    ],
+    [
+      "a tool message without tool_call_id",
+      {
+        messages: [
+          { role: "user", content: "hi" },
+          { role: "tool", content: "42" },
+        ],
+      },
+      "messages.1.tool_call_id",
+      /is required in a message with role `tool`/,
+    ],
     ["top_logprobs above 20", { logprobs: true, top_logprobs: 21 }, "top_logprobs", /`top_logprobs`/],
     ["an unknown parameter", { frobnicate: 1 }, "frobnicate", /unknown parameter\(s\) `frobnicate`/],
     ["n above the parallel sequences", { n: 3 }, "n", /`n` = 3/],
