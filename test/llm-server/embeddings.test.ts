@@ -99,6 +99,20 @@ describe("/v1/embeddings", () => {
     });
   });
 
+  it("its name as the model of a chat or text completion is 422 naming the generation model", async () => {
+    const messages = [{ role: "user" as const, content: "hi" }];
+    for (const call of [
+      () => client.chat.completions.create({ model: "tiny-bert", messages, max_tokens: 2 }),
+      () => client.completions.create({ model: "tiny-bert", prompt: "hi", max_tokens: 2 }),
+    ]) {
+      await expect(call()).rejects.toMatchObject({
+        status: 422,
+        param: "model",
+        message: expect.stringMatching(/'tiny-bert' is the embedding model \(POST \/v1\/embeddings\); generate with '/),
+      });
+    }
+  });
+
   it("is listed in /v1/models and /info with its dimensions and limits", async () => {
     const models = await client.models.list();
     const entry = models.data.find((model) => model.id === "tiny-bert") as unknown as {

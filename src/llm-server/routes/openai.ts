@@ -44,6 +44,7 @@ export function registerOpenAiRoutes(
     { schema: { tags, summary: "Text completion", body: completionRequestSchema } },
     async (request, reply) => {
       const engine = holder.require();
+      refuseEmbeddingModel(engine, options.embeddings, request.body.model);
       return respond(engine, "completion", parseCompletionRequest(request.body), request, reply);
     },
   );
@@ -52,6 +53,7 @@ export function registerOpenAiRoutes(
     { schema: { tags, summary: "Chat completion", body: chatRequestSchema } },
     async (request, reply) => {
       const engine = holder.require();
+      refuseEmbeddingModel(engine, options.embeddings, request.body.model);
       return respondToChat(engine, request.body, request, reply);
     },
   );
@@ -97,6 +99,25 @@ export function registerOpenAiRoutes(
       ...embeddingModelEntries(options.embeddings, options.startedAt),
     ];
   }
+}
+
+/**
+ * Other model names mean the base model (as llama-server and TGI), but the embedding model's name
+ * is a mistake worth saying: it does not generate.
+ */
+function refuseEmbeddingModel(
+  engine: LlamaCppEngine,
+  embeddings: EmbeddingHolder | undefined,
+  model: string | null | undefined,
+): void {
+  if (model == null || model !== embeddings?.model?.name) return;
+  if (model === engine.modelId || engine.info.adapters.some((adapter) => adapter.name === model)) return;
+  const generating = [engine.modelId, ...engine.info.adapters.map((adapter) => adapter.name)];
+  throw new AppError(
+    "validation_error",
+    `Input validation error: \`model\` '${model}' is the embedding model (POST /v1/embeddings); generate with ${generating.map((name) => `'${name}'`).join(" or ")}`,
+    { details: { param: "model" } },
+  );
 }
 
 /** An adapter's registry version and author (null when it does not come from the registry). */
