@@ -9,7 +9,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import { AppError, type ErrorCode, HTTP_STATUS, isAppError } from "../errors/index.js";
 import { mapError, errorBody as projectErrorBody, REQUEST_ID_HEADER } from "../observability/http/index.js";
-import { type ValidationIssue, validationMessage } from "./request-parsing.js";
+import { paramDetails, type ValidationIssue, validationMessage } from "./request-parsing.js";
 
 /** TGI's error_type for each code. */
 const TGI_ERROR_TYPE: Partial<Record<ErrorCode, string>> = {
@@ -58,7 +58,7 @@ export function toAppError(error: unknown, body?: unknown): AppError {
       ...(Array.isArray(problem.params.keys) ? { keys: problem.params.keys as string[] } : {}),
       ...(Array.isArray(problem.params.errors) ? { errors: problem.params.errors as ValidationIssue[][] } : {}),
     }));
-    return new AppError("validation_error", validationMessage(issues), { cause: error });
+    return new AppError("validation_error", validationMessage(issues), { cause: error, details: paramDetails(issues) });
   }
   const fastifyError = error as Partial<FastifyError> | undefined;
   const code = fastifyError?.code;
@@ -110,35 +110,82 @@ export function errorShapeOf(request: FastifyRequest): ErrorShape {
   return "project";
 }
 
+/** What an OpenAI request calls its input (chat's `messages`, completions' `prompt`) and its token budget. */
+export type OpenAiTerms = { input: "prompt" | "messages"; maxTokens: "max_tokens" | "max_completion_tokens" };
+
+/** The terms of an OpenAI request, from its route and body. */
+export function openAiTerms(route: string | undefined, body: unknown): OpenAiTerms {
+  const fields = typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {};
+  return {
+    input: route === "/v1/completions" ? "prompt" : "messages",
+    maxTokens: fields.max_completion_tokens != null ? "max_completion_tokens" : "max_tokens",
+  };
+}
+
+function isTokenLimit(error: AppError): boolean {
+  const details = error.details ?? {};
+  return error.code === "validation_error" && ("inputTokens" in details || "requestedMaxNewTokens" in details);
+}
+
 /**
  * The token-limit messages (src/llm/llama-cpp/limits.ts) speak TGI's `inputs` and `max_new_tokens`;
  * an OpenAI client sent `prompt`/`messages` and `max_tokens`. Only those messages (known by their
  * details) are reworded: an unknown `max_new_tokens` parameter keeps its name.
  */
-function inOpenAiTerms(error: AppError): string {
-  const details = error.details ?? {};
-  const isTokenLimit = "inputTokens" in details || "requestedMaxNewTokens" in details;
-  if (error.code !== "validation_error" || !isTokenLimit) return error.message;
-  return error.message.replaceAll("`inputs`", "`prompt`").replaceAll("`max_new_tokens`", "`max_tokens`");
+function inOpenAiTerms(error: AppError, terms: OpenAiTerms): string {
+  if (error.code === "overloaded" && error.details?.maxConcurrentRequests !== undefined) {
+    // TGI's routes keep TGI's exact message; OpenAI clients get the bounds and what to do.
+    const { maxConcurrentRequests, maxQueue } = error.details;
+    return `Model is overloaded (at most ${maxConcurrentRequests} requests at once and ${maxQueue} waiting: serve-llm --max-concurrent-requests / --max-queue); retry after the seconds of Retry-After`;
+  }
+  if (!isTokenLimit(error)) return error.message;
+  return error.message
+    .replaceAll("`inputs`", `\`${terms.input}\``)
+    .replaceAll("`max_new_tokens`", `\`${terms.maxTokens}\``);
 }
 
-export function errorBody(error: AppError, openAi: boolean): Record<string, unknown> {
+/** OpenAI's `error.param`: the request field at fault, when one is. */
+function openAiParam(error: AppError, terms: OpenAiTerms): string | null {
+  const details = error.details ?? {};
+  if (typeof details.param === "string") return details.param;
+  if (error.code === "too_many_choices" && typeof details.field === "string") return details.field;
+  if (isTokenLimit(error)) {
+    return "maxNewTokens" in details || "requestedMaxNewTokens" in details ? terms.maxTokens : terms.input;
+  }
+  return null;
+}
+
+export function errorBody(
+  error: AppError,
+  openAi: boolean,
+  terms: OpenAiTerms = { input: "messages", maxTokens: "max_tokens" },
+): Record<string, unknown> {
   if (openAi) {
     return {
       error: {
-        message: inOpenAiTerms(error),
+        message: inOpenAiTerms(error, terms),
         type:
           OPENAI_ERROR_TYPE[error.code] ?? (HTTP_STATUS[error.code] >= 500 ? "server_error" : "invalid_request_error"),
         code: error.code,
-        param: null,
+        param: openAiParam(error, terms),
       },
     };
   }
   return { error: error.message, error_type: TGI_ERROR_TYPE[error.code] ?? error.code };
 }
 
+/** A body over the limit says the limit and the flag that sets it. */
+function withBodyLimit(error: AppError, limit: number | undefined): AppError {
+  if (error.code !== "payload_too_large" || limit === undefined) return error;
+  return new AppError(
+    "payload_too_large",
+    `Request body is too large: over ${limit} bytes (serve-llm --body-limit / LLM_TWIN_BODY_LIMIT)`,
+    { cause: error.cause, details: { limit } },
+  );
+}
+
 export function sendError(request: FastifyRequest, reply: FastifyReply, thrown: unknown): FastifyReply {
-  const error = toAppError(thrown, request.body);
+  const error = withBodyLimit(toAppError(thrown, request.body), request.routeOptions.bodyLimit);
   const status = HTTP_STATUS[error.code];
   if (status >= 500 && !error.retryable) request.log.error({ err: thrown, code: error.code }, error.message);
   else request.log.info({ code: error.code }, error.message);
@@ -151,6 +198,6 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, thrown: 
   const body =
     shape === "project"
       ? projectErrorBody({ status, code: error.code, message: error.message }, request.id)
-      : errorBody(error, shape === "openai");
+      : errorBody(error, shape === "openai", openAiTerms(request.routeOptions.url, request.body));
   return reply.code(status).type("application/json").send(body);
 }

@@ -31,11 +31,11 @@ export const toolChoiceSchema = z.union([
   z.strictObject({ type: z.literal("function"), function: z.strictObject({ name: z.string() }) }),
 ]);
 
-/** A call in an assistant message of the history. */
-export const historyToolCallSchema = z.strictObject({
+/** A call in an assistant message of the history (other fields, such as the client's `parsed_arguments`, ignored). */
+export const historyToolCallSchema = z.looseObject({
   id: z.string(),
   type: z.literal("function"),
-  function: z.strictObject({ name: z.string(), arguments: z.string() }),
+  function: z.looseObject({ name: z.string(), arguments: z.string() }),
 });
 
 /** The chat fields this module adds to the request body. */
@@ -64,6 +64,15 @@ export function planTools(body: ToolFields): ToolPlan | undefined {
       throw unsupported("tool_choice", "needs `tools`");
     }
     return undefined;
+  }
+  for (const [index, { function: fn }] of declared.entries()) {
+    const type = fn.parameters?.type;
+    if (type !== undefined && type !== "object") {
+      throw unsupported(
+        `tools.${index}.function.parameters`,
+        `of '${fn.name}' must be a JSON schema of \`type: "object"\` (a call's arguments are an object). Given: type ${JSON.stringify(type)}`,
+      );
+    }
   }
   const tools: ToolDefinition[] = declared.map(({ function: fn }) => ({
     name: fn.name,

@@ -11,7 +11,18 @@ export function parseBody<Schema extends z.ZodType>(schema: Schema, body: unknow
   }
   const result = schema.safeParse(body);
   if (result.success) return result.data;
-  throw new AppError("validation_error", validationMessage(result.error.issues));
+  throw new AppError("validation_error", validationMessage(result.error.issues), {
+    details: paramDetails(result.error.issues),
+  });
+}
+
+/** `{param}`: the first field at fault (OpenAI's `error.param`), dotted; none for the body itself. */
+export function paramDetails(issues: readonly ValidationIssue[]): { param?: string } {
+  const first = issues[0];
+  if (first === undefined) return {};
+  const key = first.code === "unrecognized_keys" ? first.keys?.[0] : undefined;
+  const path = [...first.path.map(String), ...(key === undefined ? [] : [key])];
+  return path.length === 0 ? {} : { param: path.join(".") };
 }
 
 /** What a validation problem looks like here, from zod directly or through the route's schema. */
@@ -105,7 +116,9 @@ export function normalizeStop(stop: z.output<typeof stopSchema> | null | undefin
 }
 
 export function unsupported(field: string, detail: string): AppError {
-  return new AppError("validation_error", `Input validation error: \`${field}\` ${detail}`);
+  return new AppError("validation_error", `Input validation error: \`${field}\` ${detail}`, {
+    details: { param: field },
+  });
 }
 
 /**

@@ -54,10 +54,16 @@ const commonFields = {
   cache_prompt: z.boolean().nullish(),
 };
 
-const messageSchema = z.strictObject({
+/**
+ * Other fields of a message are ignored, as OpenAI does: an assistant message sent back as it was
+ * received carries `refusal`, `annotations`, `audio`, and the client's helpers (runTools, parse)
+ * add `parsed` and `parsed_arguments`.
+ */
+const messageSchema = z.looseObject({
   role: z.enum(["system", "developer", "user", "assistant", "tool"]),
   // null: an assistant message that only calls tools.
-  content: z.union([z.string(), z.array(z.strictObject({ type: z.literal("text"), text: z.string() }))]).nullable(),
+  // Parts of any type parse, so that an image or audio part is refused by name (textOfParts).
+  content: z.union([z.string(), z.array(z.looseObject({ type: z.string(), text: z.string().nullish() }))]).nullable(),
   name: z.string().nullish(),
   tool_calls: z.array(historyToolCallSchema).nullish(),
   tool_call_id: z.string().nullish(),
@@ -75,7 +81,7 @@ const responseFormatSchema = z.union([
 export const completionRequestSchema = z.strictObject({
   ...commonFields,
   prompt: z.union([
-    z.string().min(1, "`prompt` cannot be empty"),
+    z.string().min(1, "cannot be empty"),
     z.array(z.string().min(1)).length(1, "a list holds one prompt here (batches and token ids are not supported)"),
   ]),
   echo: z.boolean().nullish(),
@@ -84,7 +90,7 @@ export const completionRequestSchema = z.strictObject({
 
 export const chatRequestSchema = z.strictObject({
   ...commonFields,
-  messages: z.array(messageSchema).min(1, "`messages` cannot be empty"),
+  messages: z.array(messageSchema).min(1, "cannot be empty (send at least one message)"),
   max_completion_tokens: z.int().positive().nullish(),
   top_logprobs: z.int().min(0).max(MAX_TOP_LOGPROBS).nullish(),
   response_format: responseFormatSchema.nullish(),
@@ -156,12 +162,15 @@ export function parseChatRequest(raw: unknown): ParsedOpenAiRequest {
   if (body.tools != null) assertSchemaDepth(body.tools, "tools");
   const plan = planTools(body);
   const messages: ChatMessage[] = renderToolMessages(
-    body.messages.map((message) => {
+    body.messages.map((message, index) => {
       if (message.role === "tool" && message.tool_call_id == null) {
-        throw unsupported("messages", "with role `tool` need `tool_call_id`");
+        throw unsupported(`messages.${index}.tool_call_id`, "is required in a message with role `tool`");
       }
       if (message.content === null && (message.role !== "assistant" || (message.tool_calls ?? []).length === 0)) {
-        throw unsupported("messages", "need `content` (null only for an assistant message with `tool_calls`)");
+        throw unsupported(
+          `messages.${index}.content`,
+          "is required (null only in an assistant message with `tool_calls`)",
+        );
       }
       return {
         role: message.role,
@@ -170,7 +179,7 @@ export function parseChatRequest(raw: unknown): ParsedOpenAiRequest {
             ? ""
             : typeof message.content === "string"
               ? message.content
-              : message.content.map((part) => part.text).join(""),
+              : textOfParts(message.content, index),
         tool_calls: message.tool_calls ?? null,
         tool_call_id: message.tool_call_id ?? null,
       };
@@ -211,4 +220,24 @@ export function parseChatRequest(raw: unknown): ParsedOpenAiRequest {
 function withLogprobs(parameters: EngineRequest["parameters"], top: number | undefined): EngineRequest["parameters"] {
   if (top === undefined) return parameters;
   return { ...parameters, logprobs: true, tokenPieces: true, ...(top > 0 ? { topLogprobs: top } : {}) };
+}
+
+/** The text of a message's content parts; parts other than text are 422, naming the part. */
+function textOfParts(
+  parts: ReadonlyArray<{ type: string; text?: string | null | undefined }>,
+  message: number,
+): string {
+  return parts
+    .map((part, index) => {
+      const field = `messages.${message}.content.${index}`;
+      if (part.type !== "text") {
+        throw unsupported(
+          `${field}.type`,
+          `'${part.type}' is not supported: expected "text" (this model reads text only)`,
+        );
+      }
+      if (typeof part.text !== "string") throw unsupported(`${field}.text`, 'is required in a "text" part');
+      return part.text;
+    })
+    .join("");
 }

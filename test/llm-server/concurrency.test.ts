@@ -54,6 +54,16 @@ describe("continuous batching and cancellation", () => {
     expect(overflow.status).toBe(429);
     expect(overflow.headers.get("retry-after")).toBe("1");
     expect(await overflow.json()).toEqual({ error: "Model is overloaded", error_type: "overloaded" });
+    // OpenAI clients (RateLimitError) are told the bounds and their flags.
+    const openAiOverflow = await fetch(`${baseUrl}/v1/completions`, {
+      method: "POST",
+      body: JSON.stringify({ prompt: "one more", max_tokens: 2 }),
+    });
+    expect(openAiOverflow.status).toBe(429);
+    expect(((await openAiOverflow.json()) as { error: unknown }).error).toMatchObject({
+      code: "overloaded",
+      message: expect.stringMatching(/at most 2 requests at once and 0 waiting: serve-llm --max-concurrent-requests/),
+    });
 
     // Keep reading a little so both sequences generate side by side, then disconnect.
     for (const reader of readers) await reader.read();

@@ -78,18 +78,39 @@ describe("/v1/embeddings", () => {
     await expect(client.embeddings.create({ model: "tiny-bert", input: "x", dimensions: 128 })).rejects.toMatchObject({
       status: 422,
       message: expect.stringContaining("dimensions"),
+      param: "dimensions",
     });
     await expect(client.embeddings.create({ model: "tiny-bert", input: "x", dimensions: 384 })).resolves.toBeDefined();
     await expect(
       client.embeddings.create({ model: "tiny-bert", input: ["a", "b", "c", "d", "e"] }),
-    ).rejects.toMatchObject({ status: 422, message: expect.stringContaining("--embedding-max-inputs") });
+    ).rejects.toMatchObject({
+      status: 422,
+      message: expect.stringContaining("--embedding-max-inputs"),
+      param: "input",
+    });
     await expect(client.embeddings.create({ model: "tiny-bert", input: "model ".repeat(40) })).rejects.toMatchObject({
       status: 422,
       code: "input_too_long",
+      param: "input",
     });
     await expect(client.embeddings.create({ model: "tiny-bert", input: [[999_999]] })).rejects.toMatchObject({
       status: 422,
+      param: "input",
     });
+  });
+
+  it("its name as the model of a chat or text completion is 422 naming the generation model", async () => {
+    const messages = [{ role: "user" as const, content: "hi" }];
+    for (const call of [
+      () => client.chat.completions.create({ model: "tiny-bert", messages, max_tokens: 2 }),
+      () => client.completions.create({ model: "tiny-bert", prompt: "hi", max_tokens: 2 }),
+    ]) {
+      await expect(call()).rejects.toMatchObject({
+        status: 422,
+        param: "model",
+        message: expect.stringMatching(/'tiny-bert' is the embedding model \(POST \/v1\/embeddings\); generate with '/),
+      });
+    }
   });
 
   it("is listed in /v1/models and /info with its dimensions and limits", async () => {

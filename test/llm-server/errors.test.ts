@@ -82,7 +82,7 @@ describe("bad requests", () => {
       [
         "/v1/chat/completions",
         { messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "x" } }] }] },
-        /`messages.0.content.0.type`: .*expected "text"/,
+        /`messages.0.content.0.type` 'image_url' is not supported: expected "text"/,
       ],
     ];
     for (const [url, body, message] of cases) {
@@ -197,6 +197,13 @@ describe("bad requests", () => {
     const response = await send("/generate", { inputs: "x".repeat(5000) });
     expect(response.statusCode).toBe(413);
     expect(response.json()).toMatchObject({ error_type: "validation" });
+    expect(response.json().error).toMatch(/over \d+ bytes \(serve-llm --body-limit \/ LLM_TWIN_BODY_LIMIT\)/);
+    const openAi = await send("/v1/chat/completions", { messages: [{ role: "user", content: "x".repeat(5000) }] });
+    expect(openAi.statusCode).toBe(413);
+    expect(openAi.json().error).toMatchObject({
+      code: "payload_too_large",
+      message: expect.stringContaining("--body-limit"),
+    });
   });
 
   it("token limits are 422 with the numbers, TGI-style", async () => {

@@ -66,7 +66,7 @@ export async function createLlamaCppEmbedder(options: LlamaCppEmbedderOptions): 
       throw new AppError(
         "input_too_long",
         `text ${index} has ${tokens} tokens; ${id} accepts at most ${maxInputTokens} (it is never truncated)`,
-        { details: { index, tokens, maxInputTokens } },
+        { details: { index, tokens, maxInputTokens, param: "input" } },
       );
     }
   }
@@ -132,12 +132,14 @@ export async function createLlamaCppEmbedder(options: LlamaCppEmbedderOptions): 
           throw new AppError(
             "input_too_long",
             `input ${index} has ${tokens.length} tokens; ${id} accepts at most ${maxInputTokens} (it is never truncated)`,
-            { details: { index, tokens: tokens.length, maxInputTokens } },
+            { details: { index, tokens: tokens.length, maxInputTokens, param: "input" } },
           );
         }
         const outside = tokens.find((token) => !Number.isInteger(token) || token < 0 || token >= vocabularySize);
         if (outside !== undefined) {
-          throw new AppError("validation_error", `input ${index}: token id ${outside} is not in the vocabulary`);
+          throw new AppError("validation_error", `input ${index}: token id ${outside} is not in the vocabulary`, {
+            details: { param: "input" },
+          });
         }
       }
       const vectors: Float32Array[] = [];

@@ -19,9 +19,9 @@ const tokenId = z.int().nonnegative();
 export const embeddingsRequestSchema = z.strictObject({
   input: z.union([
     z.string(),
-    z.array(z.string()).min(1, "`input` cannot be an empty list"),
-    z.array(tokenId).min(1, "`input` cannot be an empty list"),
-    z.array(z.array(tokenId)).min(1, "`input` cannot be an empty list"),
+    z.array(z.string()).min(1, "cannot be an empty list"),
+    z.array(tokenId).min(1, "cannot be an empty list"),
+    z.array(z.array(tokenId)).min(1, "cannot be an empty list"),
   ]),
   model: z.string().nullish(),
   encoding_format: z.enum(["float", "base64"]).nullish(),
@@ -73,6 +73,7 @@ export function registerEmbeddingsRoute(app: FastifyInstance, options: { embeddi
         throw new AppError(
           "validation_error",
           `Input validation error: \`input\` has ${count} items; at most ${served.maxInputs} per request (serve-llm --embedding-max-inputs, LLM_TWIN_EMBEDDING_MAX_INPUTS)`,
+          { details: { param: "input" } },
         );
       }
       const signal = clientDisconnectSignal(request, reply);

@@ -14,8 +14,10 @@ export type ChatLogprob = ChatTopLogprob & { top_logprobs: ChatTopLogprob[] };
 
 export type CompletionLogprobs = {
   tokens: string[];
-  token_logprobs: number[];
-  top_logprobs: Array<Record<string, number>>;
+  /** null for the first prompt token with `echo` (nothing precedes it). */
+  token_logprobs: Array<number | null>;
+  /** null for prompt tokens with `echo` (their alternatives are not computed). */
+  top_logprobs: Array<Record<string, number> | null>;
   text_offset: number[];
 };
 
@@ -28,15 +30,34 @@ function tokenText(engine: LlamaCppEngine, event: TokenEvent): string {
   return event.piece ?? engine.detokenize([event.id]);
 }
 
+/**
+ * A token's text and its own bytes. A token that is one byte of a character split over several
+ * tokens has no text of its own (U+FFFD or ""): its `bytes` are its raw bytes (what OpenAI's
+ * `bytes` is for: joined, they give the character), its text U+FFFD. A control token among the
+ * alternatives (no text in the output) is given as its vocabulary text.
+ */
+function tokenWithBytes(engine: LlamaCppEngine, id: number, text: string): { token: string; bytes: number[] } {
+  if (text !== "" && !text.includes("\uFFFD")) return { token: text, bytes: bytesOf(text) };
+  // Read after a first token (the pieces' anchor): the token's own piece, independent of any other.
+  const piece = engine.pieces([id, id])[1];
+  if (Array.isArray(piece)) return { token: "\uFFFD", bytes: piece };
+  // A control token (end of turn...) has no text in the output: its vocabulary text, as in /tokenize.
+  if (piece !== undefined && piece !== "") return { token: piece, bytes: bytesOf(piece) };
+  return { token: text, bytes: bytesOf(text) };
+}
+
 /** One entry of chat's `logprobs.content`, or undefined for an end-of-generation token. */
 export function chatLogprob(engine: LlamaCppEngine, event: TokenEvent): ChatLogprob | undefined {
   if (event.special) return undefined;
-  const token = tokenText(engine, event);
+  const { token, bytes } = tokenWithBytes(engine, event.id, tokenText(engine, event));
   return {
     token,
     logprob: event.logprob ?? 0,
-    bytes: bytesOf(token),
-    top_logprobs: (event.top ?? []).map((top) => ({ token: top.text, logprob: top.logprob, bytes: bytesOf(top.text) })),
+    bytes,
+    top_logprobs: (event.top ?? []).map((top) => {
+      const alternative = tokenWithBytes(engine, top.id, top.text);
+      return { token: alternative.token, logprob: top.logprob, bytes: alternative.bytes };
+    }),
   };
 }
 
@@ -58,10 +79,50 @@ export function createCompletionLogprobs(engine: LlamaCppEngine, offset: number)
       position += token.length;
       all.tokens.push(token);
       all.token_logprobs.push(entry.token_logprobs[0] ?? 0);
-      all.top_logprobs.push(entry.top_logprobs[0] ?? {});
+      all.top_logprobs.push(entry.top_logprobs[0] ?? null);
       all.text_offset.push(entry.text_offset[0] ?? 0);
       return entry;
     },
     result: (): CompletionLogprobs => all,
+  };
+}
+
+/**
+ * With `echo`, OpenAI's legacy logprobs cover the prompt too: its tokens first (logprob null for
+ * the first token of the sequence, which nothing precedes; top_logprobs null), offsets from 0, then
+ * the completion's. A leading control token (BOS) with no text is left out, as the echoed text
+ * does not have it (the token after it keeps its logprob, conditioned on the BOS).
+ */
+export function withPromptLogprobs(
+  engine: LlamaCppEngine,
+  prompt: { ids: readonly number[]; logprobs: ReadonlyArray<number | null>; text: string },
+  completion: CompletionLogprobs,
+): CompletionLogprobs {
+  const [first] = prompt.ids;
+  const skip =
+    first !== undefined && engine.detokenize([first]) === "" && engine.detokenize([first], true) !== "" ? 1 : 0;
+  // A byte of a split character has no text of its own (as in the completion's tokens).
+  const texts = engine
+    .pieces(prompt.ids)
+    .map((piece) => (typeof piece === "string" ? piece : Buffer.from(piece).toString("utf8")));
+  // The tokenizer's dummy prefix (a space before the first word) is not in the echoed prompt.
+  const joined = texts.slice(skip).join("");
+  const shift =
+    joined.length > prompt.text.length && joined.endsWith(prompt.text) ? joined.length - prompt.text.length : 0;
+  const result: CompletionLogprobs = { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] };
+  let position = -shift;
+  for (const [index, token] of texts.entries()) {
+    if (index < skip) continue;
+    result.tokens.push(token);
+    result.token_logprobs.push(prompt.logprobs[index] ?? null);
+    result.top_logprobs.push(null);
+    result.text_offset.push(Math.min(Math.max(position, 0), prompt.text.length));
+    position += token.length;
+  }
+  return {
+    tokens: [...result.tokens, ...completion.tokens],
+    token_logprobs: [...result.token_logprobs, ...completion.token_logprobs],
+    top_logprobs: [...result.top_logprobs, ...completion.top_logprobs],
+    text_offset: [...result.text_offset, ...completion.text_offset],
   };
 }

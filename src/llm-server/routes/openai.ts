@@ -13,8 +13,9 @@ import { checkChoices, type EngineEvent, type LlamaCppEngine, runChoices } from 
 import type { FinishReason } from "../../llm/port.js";
 import { clientDisconnectSignal, startSse } from "../client-connection.js";
 import type { EmbeddingHolder } from "../embedding-holder.js";
-import { errorBody, toAppError } from "../http-errors.js";
+import { errorBody, openAiTerms, toAppError } from "../http-errors.js";
 import type { ModelHolder } from "../model-holder.js";
+import { openAiUsage, systemFingerprint } from "../openai-response-fields.js";
 import { parseToolCalls, toolPromptInput } from "../openai-tools.js";
 import {
   chatRequestSchema,
@@ -25,7 +26,7 @@ import {
 } from "../schemas-openai.js";
 import { jsonWithText } from "../sse-chunks.js";
 import { type ChatDelta, createToolCallStream, type ToolCallStream } from "../tool-call-stream.js";
-import { type ChatLogprob, chatLogprob, createCompletionLogprobs } from "./openai-logprobs.js";
+import { type ChatLogprob, chatLogprob, createCompletionLogprobs, withPromptLogprobs } from "./openai-logprobs.js";
 
 type Kind = "completion" | "chat";
 
@@ -43,6 +44,7 @@ export function registerOpenAiRoutes(
     { schema: { tags, summary: "Text completion", body: completionRequestSchema } },
     async (request, reply) => {
       const engine = holder.require();
+      refuseEmbeddingModel(engine, options.embeddings, request.body.model);
       return respond(engine, "completion", parseCompletionRequest(request.body), request, reply);
     },
   );
@@ -51,6 +53,7 @@ export function registerOpenAiRoutes(
     { schema: { tags, summary: "Chat completion", body: chatRequestSchema } },
     async (request, reply) => {
       const engine = holder.require();
+      refuseEmbeddingModel(engine, options.embeddings, request.body.model);
       return respondToChat(engine, request.body, request, reply);
     },
   );
@@ -96,6 +99,25 @@ export function registerOpenAiRoutes(
       ...embeddingModelEntries(options.embeddings, options.startedAt),
     ];
   }
+}
+
+/**
+ * Other model names mean the base model (as llama-server and TGI), but the embedding model's name
+ * is a mistake worth saying: it does not generate.
+ */
+function refuseEmbeddingModel(
+  engine: LlamaCppEngine,
+  embeddings: EmbeddingHolder | undefined,
+  model: string | null | undefined,
+): void {
+  if (model == null || model !== embeddings?.model?.name) return;
+  if (model === engine.modelId || engine.info.adapters.some((adapter) => adapter.name === model)) return;
+  const generating = [engine.modelId, ...engine.info.adapters.map((adapter) => adapter.name)];
+  throw new AppError(
+    "validation_error",
+    `Input validation error: \`model\` '${model}' is the embedding model (POST /v1/embeddings); generate with ${generating.map((name) => `'${name}'`).join(" or ")}`,
+    { details: { param: "model" } },
+  );
 }
 
 /** An adapter's registry version and author (null when it does not come from the registry). */
@@ -166,11 +188,19 @@ async function respond(
   // OpenAI clients pick a LoRA adapter by model name (as vLLM serves them).
   const adapter = engine.info.adapters.find((candidate) => candidate.name === parsed.model);
   const model = adapter?.name ?? engine.modelId;
-  const engineRequest =
-    adapter === undefined
-      ? parsed.engineRequest
-      : { ...parsed.engineRequest, parameters: { ...parsed.engineRequest.parameters, adapter: adapter.name } };
+  // Legacy completions with echo + logprobs cover the prompt's tokens too (not streamed).
+  const promptLogprobs =
+    kind === "completion" && !parsed.stream && parsed.echoPrompt !== undefined && parsed.logprobs !== undefined;
+  const engineRequest = {
+    ...parsed.engineRequest,
+    parameters: {
+      ...parsed.engineRequest.parameters,
+      ...(adapter === undefined ? {} : { adapter: adapter.name }),
+      ...(promptLogprobs ? { promptLogprobs: true } : {}),
+    },
+  };
   checkChoices(engine, parsed.n, "n");
+  const fingerprint = systemFingerprint(engine, adapter?.name);
   const run = runChoices(engine, { ...engineRequest, signal }, parsed.n);
   const logprobs = parsed.logprobs !== undefined;
   const offset = parsed.echoPrompt?.length ?? 0;
@@ -178,8 +208,10 @@ async function respond(
   const chatLogprobs = Array.from({ length: parsed.n }, (): ChatLogprob[] => []);
   if (!parsed.stream) {
     const done: Array<Extract<EngineEvent, { type: "done" }> | undefined> = Array(parsed.n).fill(undefined);
+    const promptIds: Array<readonly number[]> = [];
     for await (const { choice, event } of run) {
-      if (event.type === "done") done[choice] = event;
+      if (event.type === "start") promptIds[choice] = event.promptTokenIds;
+      else if (event.type === "done") done[choice] = event;
       else if (event.type === "token" && logprobs) {
         if (kind === "completion") completionLogprobs[choice]?.push(event);
         else {
@@ -196,14 +228,26 @@ async function respond(
         ? null
         : kind === "chat"
           ? { content: chatLogprobs[index] ?? [], refusal: null }
-          : (completionLogprobs[index]?.result() ?? null);
+          : (mapDefined(completionLogprobs[index]?.result(), (completion) =>
+              promptLogprobs && event.promptLogprobs !== undefined
+                ? withPromptLogprobs(
+                    engine,
+                    { ids: promptIds[index] ?? [], logprobs: event.promptLogprobs, text: parsed.echoPrompt ?? "" },
+                    completion,
+                  )
+                : completion,
+            ) ?? null);
       const toolCalls = parsed.tools === undefined ? undefined : parseToolCalls(text, parsed.tools);
       const choice =
         kind !== "chat"
           ? { index, text, logprobs: choiceLogprobs }
           : toolCalls === undefined
-            ? { index, message: { role: "assistant", content: text }, logprobs: choiceLogprobs }
-            : { index, message: { role: "assistant", content: null, tool_calls: toolCalls }, logprobs: choiceLogprobs };
+            ? { index, message: { role: "assistant", content: text, refusal: null }, logprobs: choiceLogprobs }
+            : {
+                index,
+                message: { role: "assistant", content: null, refusal: null, tool_calls: toolCalls },
+                logprobs: choiceLogprobs,
+              };
       const finishReason = toolCalls === undefined ? OPENAI_FINISH_REASON[event.finishReason] : "tool_calls";
       return { ...choice, finish_reason: finishReason };
     });
@@ -212,8 +256,9 @@ async function respond(
       object: kind === "chat" ? "chat.completion" : "text_completion",
       created,
       model,
+      system_fingerprint: fingerprint,
       choices,
-      usage: usage(finished),
+      usage: openAiUsage(finished),
     });
   }
 
@@ -245,7 +290,10 @@ async function respond(
       object,
       created,
       model,
+      system_fingerprint: fingerprint,
       choices: [{ ...choice, logprobs: options.logprobs ?? null, finish_reason: finishReason }],
+      // With include_usage, every chunk but the last has `usage: null` (OpenAI's stream shape).
+      ...(parsed.includeUsage ? { usage: null } : {}),
     };
   };
   const chunk = (...args: Parameters<typeof chunkObject>): string => JSON.stringify(chunkObject(...args));
@@ -305,13 +353,14 @@ async function respond(
       next = await run.next();
     }
     if (parsed.includeUsage) {
-      await sse.send(JSON.stringify({ id, object, created, model, choices: [], usage: usage(finished) }));
+      const last = { id, object, created, model, system_fingerprint: fingerprint, choices: [] };
+      await sse.send(JSON.stringify({ ...last, usage: openAiUsage(finished) }));
     }
     await sse.send("[DONE]");
   } catch (error) {
     const appError = toAppError(error);
     if (appError.code !== "aborted") request.log.warn({ err: error }, "generation failed mid-stream");
-    await sse.send(JSON.stringify(errorBody(appError, true)));
+    await sse.send(JSON.stringify(errorBody(appError, true, openAiTerms(request.routeOptions.url, request.body))));
   } finally {
     await run.return(undefined);
     sse.end();
@@ -321,15 +370,4 @@ async function respond(
 
 function mapDefined<T, R>(value: T | undefined, map: (value: T) => R): R | undefined {
   return value === undefined ? undefined : map(value);
-}
-
-/** The prompt counts once, however many choices shared it; completion tokens add up. */
-function usage(done: ReadonlyArray<Extract<EngineEvent, { type: "done" }>>): Record<string, number> {
-  const promptTokens = done[0]?.promptTokens ?? 0;
-  const completionTokens = done.reduce((sum, event) => sum + event.completionTokens, 0);
-  return {
-    prompt_tokens: promptTokens,
-    completion_tokens: completionTokens,
-    total_tokens: promptTokens + completionTokens,
-  };
 }

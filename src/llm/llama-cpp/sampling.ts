@@ -96,6 +96,7 @@ export function logitBiasEntries(parameters: GenerationParameters, vocabularySiz
       throw new AppError(
         "validation_error",
         `Input validation error: logit_bias token id ${key} is not in the vocabulary`,
+        { details: { param: "logit_bias" } },
       );
     }
     entries.push([token, value <= BAN_THRESHOLD ? Number.NEGATIVE_INFINITY : value]);
