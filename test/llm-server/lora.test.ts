@@ -115,4 +115,32 @@ describe.skipIf(!native).each(["batched", "contexts"] as const)("LoRA adapters p
     expect(response.json).toMatchObject({ error_type: "unknown_adapter" });
     expect(JSON.stringify(response.json)).toMatch(/nobody/);
   });
+
+  it("refuses an OpenAI model naming no adapter (the base model's id and TGI's 'tgi' mean the base)", async () => {
+    const complete = (model: string, url = "/v1/completions") =>
+      service.app.inject({
+        method: "POST",
+        url,
+        payload:
+          url === "/v1/completions"
+            ? { model, prompt: "The twin writes", max_tokens: 4, temperature: 0 }
+            : { model, messages: [{ role: "user", content: "Hi" }], max_tokens: 4, temperature: 0 },
+      });
+    for (const url of ["/v1/completions", "/v1/chat/completions"]) {
+      const typo = await complete("stlye", url);
+      expect(typo.statusCode).toBe(422);
+      const error = (typo.json() as { error: { code: string; message: string; param: string } }).error;
+      expect(error).toMatchObject({ code: "unknown_adapter", param: "model" });
+      expect(error.message).toMatch(/'stlye'.*'tiny-chat'.*'style', 'muted'/);
+    }
+    // SageMaker's route answers TGI's error shape.
+    const invocation = await complete("stlye", "/invocations");
+    expect(invocation.statusCode).toBe(422);
+    expect(invocation.json()).toMatchObject({ error_type: "unknown_adapter", error: expect.stringMatching(/'stlye'/) });
+    for (const model of ["tiny-chat", "tgi"]) {
+      const base = await complete(model);
+      expect(base.statusCode).toBe(200);
+      expect((base.json() as { model: string }).model).toBe("tiny-chat");
+    }
+  });
 });

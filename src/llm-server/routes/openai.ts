@@ -154,6 +154,31 @@ function embeddingModelEntries(
   ];
 }
 
+/** `model` values that mean the base model besides its id: TGI's placeholder, sent by TGI clients. */
+const BASE_MODEL_ALIASES: ReadonlySet<string> = new Set(["tgi"]);
+
+/**
+ * The LoRA adapter an OpenAI `model` selects (as vLLM serves them): an adapter's name, else the base
+ * model. Without adapters any name means the base model (as llama-server and TGI). With adapters, a
+ * name that is neither the base model's id nor an adapter's is refused: a misspelt adapter must not
+ * answer in the base model's voice.
+ */
+export function adapterForModel(
+  engine: LlamaCppEngine,
+  model: string | null | undefined,
+): { name: string; scale: number } | undefined {
+  const adapters = engine.info.adapters;
+  const adapter = adapters.find((candidate) => candidate.name === model);
+  if (adapter !== undefined || model == null || model === "" || adapters.length === 0) return adapter;
+  if (model === engine.modelId || BASE_MODEL_ALIASES.has(model)) return undefined;
+  const names = adapters.map((candidate) => `'${candidate.name}'`).join(", ");
+  throw new AppError(
+    "unknown_adapter",
+    `Unknown adapter '${model}' in \`model\`: this server serves the base model '${engine.modelId}' and the adapters ${names} (GET /v1/models); send one of these names`,
+    { details: { param: "model", adapter: model } },
+  );
+}
+
 /** Answers an OpenAI chat body (also sent to SageMaker's /invocations by chat clients). */
 export async function respondToChat(
   engine: LlamaCppEngine,
@@ -185,8 +210,7 @@ async function respond(
   const signal = clientDisconnectSignal(request, reply);
   const id = `${kind === "chat" ? "chatcmpl" : "cmpl"}-${randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
-  // OpenAI clients pick a LoRA adapter by model name (as vLLM serves them).
-  const adapter = engine.info.adapters.find((candidate) => candidate.name === parsed.model);
+  const adapter = adapterForModel(engine, parsed.model);
   const model = adapter?.name ?? engine.modelId;
   // Legacy completions with echo + logprobs cover the prompt's tokens too (not streamed).
   const promptLogprobs =
