@@ -68,6 +68,8 @@ export function buildEngine(input: BuildInput): LlamaCppEngine {
   const admission: Admission<Slot> = createAdmission(slots, { slots: parallel, maxQueue, maxConcurrentRequests });
   const prompts: PromptBuilder = createPromptBuilder(model);
   const observer = options.observer ?? {};
+  // Timed only when observed: two clock reads per token.
+  const onTokenDelivered = observer.onTokenDelivered?.bind(observer);
   const running = new Set<AbortController>();
   const idleWaiters: Array<() => void> = [];
   let pendingRequests = 0;
@@ -155,8 +157,9 @@ export function buildEngine(input: BuildInput): LlamaCppEngine {
       } catch (error) {
         throw signal.aborted ? cancelled() : error;
       }
-      admittedAt = performance.now();
-      const queueMs = admittedAt - queuedAt;
+      const admitted = performance.now();
+      admittedAt = admitted;
+      const queueMs = admitted - queuedAt;
       observer.onQueued?.(queueMs);
       yield { type: "start", promptTokens, promptTokenIds: prompt.tokens, queueMs, seed: setup.seed };
 
@@ -221,7 +224,7 @@ export function buildEngine(input: BuildInput): LlamaCppEngine {
           const first = completionTokens === 1;
           const last = endOfGeneration || completionTokens >= maxNewTokens;
           const now = performance.now();
-          if (first) observer.onFirstToken?.(now - queuedAt, activeGenerations);
+          if (first) observer.onFirstToken?.(now - queuedAt, activeGenerations, now - admitted);
           else observer.onInterToken?.(now - lastTokenAt, activeGenerations);
           lastTokenAt = now;
           // The last token's event carries everything still held back (incomplete characters,
@@ -248,7 +251,12 @@ export function buildEngine(input: BuildInput): LlamaCppEngine {
               logprob: entry.logprob,
             }));
           }
-          yield tokenEvent;
+          if (onTokenDelivered === undefined) yield tokenEvent;
+          else {
+            const textDone = performance.now();
+            yield tokenEvent;
+            onTokenDelivered(first, textDone - now, performance.now() - textDone);
+          }
           if (!piece.stopped && !last) continue;
           flushed = true;
           reason = piece.stopped || stopTokens.has(token) ? "stop" : endOfGeneration ? "eos" : "length";

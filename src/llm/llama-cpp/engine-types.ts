@@ -89,9 +89,18 @@ export type LoraAdapter = { name: string; path: string; scale: number };
 
 export type EngineObserver = {
   onQueued?(queueMs: number): void;
-  /** `activeGenerations`: the requests generating at this moment, this one included. */
-  onFirstToken?(ttftMs: number, activeGenerations: number): void;
+  /**
+   * `activeGenerations`: the requests generating at this moment, this one included. `prefillMs`:
+   * from admission (a sequence acquired) to the first token, the prompt's decode.
+   */
+  onFirstToken?(ttftMs: number, activeGenerations: number, prefillMs: number): void;
   onInterToken?(ms: number, activeGenerations: number): void;
+  /**
+   * After each token's event was taken by the consumer: `textMs` turning the token into text
+   * (detokenization, stop sequences), `deliveryMs` from handing the event over until the consumer
+   * asked for the next one (serialization, the write to the client).
+   */
+  onTokenDelivered?(first: boolean, textMs: number, deliveryMs: number): void;
   onFinished?(summary: {
     promptTokens: number;
     /** Of promptTokens, those served from the prompt cache. */
