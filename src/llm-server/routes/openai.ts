@@ -153,6 +153,16 @@ export async function respondToChat(
   );
 }
 
+/** Answers an OpenAI completions body (also sent to SageMaker's /invocations by completion clients). */
+export async function respondToCompletion(
+  engine: LlamaCppEngine,
+  body: unknown,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<unknown> {
+  return respond(engine, "completion", parseCompletionRequest(body), request, reply);
+}
+
 async function respond(
   engine: LlamaCppEngine,
   kind: Kind,

@@ -78,6 +78,8 @@ export function registerTgiRoutes(app: FastifyInstance, options: TgiRouteOptions
       max_batch_size: engine.info.parallel,
       max_waiting_requests: engine.info.maxQueue,
       max_client_batch_size: 1,
+      // Requests are validated and tokenized on the service's one JavaScript thread.
+      validation_workers: 1,
       threads: engine.info.threads,
       threads_batch: engine.info.threadsBatch,
       engine: engine.info.engine,
@@ -135,6 +137,7 @@ export async function generateTgi(
   reply: FastifyReply,
 ): Promise<Record<string, unknown>> {
   checkChoices(engine, parsed.bestOf, "best_of");
+  checkTruncate(engine, parsed);
   const signal = clientDisconnectSignal(request, reply);
   const wantDetails = parsed.details;
   const sequences: Sequence[] = Array.from({ length: parsed.bestOf }, () => ({
@@ -187,6 +190,18 @@ export async function generateTgi(
     };
   }
   return response;
+}
+
+/** TGI's rule: `truncate` keeps at most the input limit's tokens, so a larger value is a mistake (422). */
+function checkTruncate(engine: LlamaCppEngine, parsed: ParsedTgiRequest): void {
+  const truncate = parsed.engineRequest.parameters.truncate;
+  const limit = engine.limits.maxInputTokens;
+  if (truncate !== undefined && truncate > limit) {
+    throw new AppError(
+      "validation_error",
+      `Input validation error: \`truncate\` must be strictly positive and at most ${limit} (the input token limit, serve-llm --max-input-tokens). Given: ${truncate}`,
+    );
+  }
 }
 
 function generatedText(parsed: ParsedTgiRequest, done: Extract<EngineEvent, { type: "done" }>): string {
@@ -247,6 +262,7 @@ export async function streamTgi(
       "Input validation error: `decoder_input_details` == true is not supported when streaming tokens",
     );
   }
+  checkTruncate(engine, parsed);
   const signal = clientDisconnectSignal(request, reply);
   const run = engine.run({
     ...parsed.engineRequest,

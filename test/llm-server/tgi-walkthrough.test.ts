@@ -1,0 +1,202 @@
+/**
+ * What a TGI or SageMaker user runs into, driven with the exact JSON TGI documents: `truncate`
+ * beyond the input limit, /info's required fields, /tokenize with TGI's body, /invocations with
+ * OpenAI's completions body, and wrong input as users send it (one 4xx with a stable code each,
+ * never a 500).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sseData, startTestService, type TestService } from "./helpers.js";
+
+let service: TestService;
+beforeAll(async () => {
+  service = await startTestService({ maxTotalTokens: 128, maxInputTokens: 64, maxNewTokens: 100 });
+});
+afterAll(async () => {
+  await service?.close();
+});
+
+const post = (url: string, payload: unknown) =>
+  service.app.inject({
+    method: "POST",
+    url,
+    payload: payload as object,
+    headers: { "content-type": "application/json" },
+  });
+
+describe("truncate", () => {
+  it("above the input token limit is 422 on every TGI route, as TGI refuses it", async () => {
+    for (const [url, stream] of [
+      ["/generate", false],
+      ["/generate_stream", false],
+      ["/", true],
+      ["/invocations", false],
+    ] as const) {
+      const response = await post(url, { inputs: "Hi", parameters: { truncate: 65, max_new_tokens: 2 }, stream });
+      expect(response.statusCode, url).toBe(422);
+      expect(response.json(), url).toEqual({
+        error: expect.stringMatching(
+          /`truncate` must be strictly positive and at most 64 .*--max-input-tokens.*Given: 65/,
+        ),
+        error_type: "validation",
+      });
+    }
+  });
+
+  it("at the limit keeps the last tokens of a longer input", async () => {
+    const response = await post("/generate", {
+      inputs: "word ".repeat(80),
+      parameters: { truncate: 64, max_new_tokens: 2, details: true },
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.json().details.input_length).toBe(64);
+  });
+});
+
+describe("GET /info", () => {
+  it("has every field TGI's Info schema requires", async () => {
+    const info = (await service.app.inject({ method: "GET", url: "/info" })).json() as Record<string, unknown>;
+    for (const field of [
+      "model_id",
+      "max_concurrent_requests",
+      "max_best_of",
+      "max_stop_sequences",
+      "max_input_tokens",
+      "max_total_tokens",
+      "validation_workers",
+      "max_client_batch_size",
+      "router",
+      "version",
+    ]) {
+      expect(info[field], field).toBeDefined();
+    }
+    expect(info.validation_workers).toBe(1);
+  });
+});
+
+describe("POST /tokenize with TGI's body", () => {
+  it("lists the tokens /generate sees, with byte offsets that slice the input", async () => {
+    const inputs = "The twin writes é<|im_start|>x";
+    const response = await post("/tokenize", { inputs, parameters: { max_new_tokens: 2 } });
+    expect(response.statusCode).toBe(200);
+    const tokens = response.json() as Array<{ id: number; text: string; start: number; stop: number }>;
+    const generated = await post("/generate", {
+      inputs,
+      parameters: { max_new_tokens: 1, details: true, decoder_input_details: true },
+    });
+    const prefill = (generated.json().details.prefill as Array<{ id: number }>).map((token) => token.id);
+    expect(tokens.map((token) => token.id)).toEqual(prefill);
+    const bytes = Buffer.from(inputs, "utf8");
+    let previousStop = 0;
+    for (const token of tokens) {
+      expect(token.start).toBe(previousStop);
+      expect(token.stop).toBeGreaterThanOrEqual(token.start);
+      const slice = bytes.subarray(token.start, token.stop);
+      // A byte of a split character has no text of its own.
+      if (token.text !== "") expect(token.text).toBe(slice.toString("utf8"));
+      previousStop = token.stop;
+    }
+    expect(previousStop).toBe(bytes.length);
+    expect(tokens[0]).toMatchObject({ start: 0, stop: 0, text: "" });
+    expect(tokens.find((token) => token.text === "<|im_start|>")).toBeDefined();
+  });
+
+  it("keeps llama-server's body and answer", async () => {
+    const response = await post("/tokenize", { content: "The twin" });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ tokens: expect.any(Array) });
+  });
+
+  it("refuses an empty `inputs` with 422", async () => {
+    const response = await post("/tokenize", { inputs: "" });
+    expect(response.statusCode).toBe(422);
+    expect(response.json().error.message).toMatch(/`inputs` cannot be empty/);
+  });
+});
+
+describe("POST /invocations with OpenAI's completions body", () => {
+  it("answers a text completion, streamed or not", async () => {
+    const response = await post("/invocations", { prompt: "Hi", max_tokens: 3, ignore_eos: true });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({
+      object: "text_completion",
+      choices: [{ index: 0, text: expect.any(String), finish_reason: "length" }],
+      usage: { completion_tokens: 3 },
+    });
+    const streamed = await post("/invocations", { prompt: "Hi", max_tokens: 3, ignore_eos: true, stream: true });
+    expect(streamed.statusCode).toBe(200);
+    const events = sseData(streamed.body);
+    expect(events.at(-1)).toBe("[DONE]");
+    expect(JSON.parse(events[0] ?? "{}")).toMatchObject({ object: "text_completion" });
+  });
+
+  it("refuses a bad completions body with 422 in TGI's shape", async () => {
+    const response = await post("/invocations", { prompt: "Hi", max_tokens: -1 });
+    expect(response.statusCode).toBe(422);
+    expect(response.json()).toEqual({ error: expect.stringContaining("max_tokens"), error_type: "validation" });
+  });
+});
+
+describe("wrong input as users send it", () => {
+  // On /generate_stream, best_of > 1 is refused for streaming first (TGI's own rule), as `validation`.
+  const cases: Array<[string, unknown, number, string]> = [
+    ["unknown adapter", { inputs: "Hi", parameters: { adapter_id: "nope" } }, 422, "unknown_adapter"],
+    ["best_of without sampling", { inputs: "Hi", parameters: { best_of: 2 } }, 422, "validation"],
+    [
+      "best_of above --parallel",
+      { inputs: "Hi", parameters: { best_of: 3, do_sample: true } },
+      422,
+      "too_many_choices",
+    ],
+    ["top_n_tokens above 20", { inputs: "Hi", parameters: { top_n_tokens: 21 } }, 422, "validation"],
+    ["max_new_tokens 0", { inputs: "Hi", parameters: { max_new_tokens: 0 } }, 422, "validation"],
+    ["max_new_tokens huge", { inputs: "Hi", parameters: { max_new_tokens: 1e12 } }, 422, "validation"],
+    ["truncate 0", { inputs: "Hi", parameters: { truncate: 0 } }, 422, "validation"],
+    [
+      "grammar of another type",
+      { inputs: "Hi", parameters: { grammar: { type: "xml", value: "x" } } },
+      422,
+      "validation",
+    ],
+    [
+      "grammar that is not JSON",
+      { inputs: "Hi", parameters: { grammar: { type: "json", value: "{x" } } },
+      422,
+      "validation",
+    ],
+    [
+      "grammar with an unknown type",
+      { inputs: "Hi", parameters: { grammar: { type: "json", value: { type: "frobnicate" } } } },
+      422,
+      "validation",
+    ],
+    ["regex grammar", { inputs: "Hi", parameters: { grammar: { type: "regex", value: "[0-9]+" } } }, 422, "validation"],
+    ["typical_p", { inputs: "Hi", parameters: { typical_p: 0.9 } }, 422, "validation"],
+    ["inputs over the limit", { inputs: "word ".repeat(80) }, 422, "validation"],
+    ["no inputs", { parameters: {} }, 422, "validation"],
+    ["a list body", [{ inputs: "Hi" }], 422, "validation"],
+  ];
+  it.each(cases)("%s: one clear error", async (_name, payload, status, errorType) => {
+    for (const url of ["/generate", "/generate_stream", "/", "/invocations"]) {
+      const response = await post(url, payload);
+      expect(response.statusCode, url).toBe(status);
+      const body = response.json() as { error: unknown; error_type: unknown };
+      const streamingBestOf = url === "/generate_stream" && errorType === "too_many_choices";
+      expect(body.error_type, url).toBe(streamingBestOf ? "validation" : errorType);
+      expect(typeof body.error).toBe("string");
+      expect(body.error as string).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it("a body that is not JSON is 400 on every TGI route", async () => {
+    for (const url of ["/generate", "/generate_stream", "/", "/invocations", "/tokenize"]) {
+      const response = await service.app.inject({
+        method: "POST",
+        url,
+        payload: '{"inputs": "Hi",',
+        headers: { "content-type": "application/json" },
+      });
+      expect(response.statusCode, url).toBe(400);
+      expect(JSON.stringify(response.json())).toMatch(/not valid JSON/);
+    }
+  });
+});
