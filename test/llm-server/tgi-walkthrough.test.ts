@@ -23,6 +23,30 @@ const post = (url: string, payload: unknown) =>
     headers: { "content-type": "application/json" },
   });
 
+describe("token texts", () => {
+  // Greedy on the tiny model, "The twin writes" ends with a byte token (an incomplete character,
+  // held back) and then the end-of-generation token, which brings the held text out.
+  it("add up to generated_text without the special tokens, as clients that skip them read a stream", async () => {
+    const parameters = { max_new_tokens: 8, details: true };
+    const streamed = await post("/generate_stream", { inputs: "The twin writes", parameters });
+    const events = sseData(streamed.body).map(
+      (data) => JSON.parse(data) as { token: { text: string; special: boolean }; generated_text: string | null },
+    );
+    const last = events.at(-1);
+    expect(last?.token.special).toBe(true);
+    expect(last?.generated_text).not.toBe("");
+    const visible = events.filter((event) => !event.token.special).map((event) => event.token.text);
+    expect(visible.join("")).toBe(last?.generated_text);
+
+    const generated = (await post("/generate", { inputs: "The twin writes", parameters })).json() as {
+      generated_text: string;
+      details: { tokens: Array<{ text: string; special: boolean }> };
+    };
+    const tokens = generated.details.tokens.filter((token) => !token.special).map((token) => token.text);
+    expect(tokens.join("")).toBe(generated.generated_text);
+  });
+});
+
 describe("truncate", () => {
   it("above the input token limit is 422 on every TGI route, as TGI refuses it", async () => {
     for (const [url, stream] of [

@@ -161,7 +161,10 @@ export async function generateTgi(
     else if (event.type === "token") {
       sequence.logprobSum += event.logprob ?? 0;
       if (wantDetails) {
-        sequence.tokens.push({ id: event.id, text: event.text, logprob: event.logprob, special: event.special });
+        const token = { id: event.id, text: event.text, logprob: event.logprob, special: event.special };
+        const previous = sequence.tokens.at(-1);
+        if (previous !== undefined) moveTextOffSpecial(previous, token);
+        sequence.tokens.push(token);
         if (parsed.topNTokens > 0) sequence.topTokens.push(topTokens(event));
       }
     } else sequence.done = event;
@@ -223,6 +226,17 @@ function sequenceDetails(
     tokens: sequence.tokens,
     ...(parsed.topNTokens > 0 ? { top_tokens: sequence.topTokens } : {}),
   };
+}
+
+/**
+ * The end-of-generation token's event carries the text still held back when it came (bytes of an
+ * incomplete character, a possible stop-sequence prefix). TGI clients that skip special tokens
+ * (LangChain's, text-generation's examples) would drop it: it goes to the token before instead.
+ */
+function moveTextOffSpecial(previous: TgiToken, token: TgiToken): void {
+  if (!token.special || token.text === "" || previous.special) return;
+  previous.text += token.text;
+  token.text = "";
 }
 
 /** TGI's top_tokens entry for one generated token (the model's raw distribution, most likely first). */
@@ -288,13 +302,15 @@ export async function streamTgi(
     while (next.done !== true) {
       const event = next.value;
       if (event.type === "token") {
+        const token = { id: event.id, text: event.text, logprob: event.logprob, special: event.special };
         if (held !== undefined) {
+          moveTextOffSpecial(held, token);
           // Every token but the last: serialized field by field (sse-chunks.ts), unless it has top tokens.
           const full = sse.send(parsed.topNTokens > 0 ? tokenEvent(held, undefined) : tgiTokenEvent(index, held));
           if (full !== undefined) await full;
           index += 1;
         }
-        held = { id: event.id, text: event.text, logprob: event.logprob, special: event.special };
+        held = token;
         heldTop = topTokens(event);
       } else if (event.type === "done") {
         // The last event and the end leave in one write.
