@@ -88,7 +88,12 @@ export function parseTgiRequest(body: unknown): ParsedTgiRequest {
   if (stop !== undefined && stop.length > MAX_STOP_SEQUENCES) {
     throw unsupported("stop", `must have at most ${MAX_STOP_SEQUENCES} sequences. Given: ${stop.length}`);
   }
-  const sampling = p.do_sample === true || (p.temperature ?? 0) > 0;
+  // TGI's rule (its server's NextTokenChooser): do_sample, or any warper away from its default
+  // (temperature ≠ 1, top_k ≠ 0, top_p < 1), samples; else greedy. Temperature 0 (our extension,
+  // TGI refuses it) is greedy.
+  const warped =
+    (p.temperature != null && p.temperature !== 1) || (p.top_k != null && p.top_k !== 0) || (p.top_p ?? 1) < 1;
+  const sampling = p.do_sample === true || (p.temperature !== 0 && warped);
   const bestOf = p.best_of ?? 1;
   if (bestOf > 1) {
     if (!sampling)

@@ -47,6 +47,36 @@ describe("token texts", () => {
   });
 });
 
+describe("greedy or sampled, by TGI's rule", () => {
+  // Token ids and seed (logprobs may differ in their last digits between runs).
+  const details = async (parameters: Record<string, unknown>) => {
+    const response = await post("/generate", {
+      inputs: "Sample me",
+      parameters: { max_new_tokens: 8, ignore_eos: true, details: true, ...parameters },
+    });
+    const json = response.json() as { details: { seed: number | null; tokens: Array<{ id: number }> } };
+    return { seed: json.details.seed, ids: json.details.tokens.map((token) => token.id) };
+  };
+
+  it("top_k or top_p < 1 alone samples (at temperature 1), as do_sample does", async () => {
+    for (const warper of [{ top_k: 5 }, { top_p: 0.5 }]) {
+      const warped = await details({ ...warper, seed: 3 });
+      expect(warped.seed, JSON.stringify(warper)).toBe(3);
+      expect(warped).toEqual(await details({ ...warper, seed: 3, do_sample: true }));
+    }
+    const bestOf = await post("/generate", { inputs: "Hi", parameters: { top_k: 5, best_of: 2, max_new_tokens: 2 } });
+    expect(bestOf.statusCode).toBe(200);
+  });
+
+  it("temperature 1 alone (TGI's default) and temperature 0 stay greedy", async () => {
+    const greedy = await details({});
+    expect(greedy.seed).toBeNull();
+    expect(await details({ temperature: 1 })).toEqual(greedy);
+    expect(await details({ temperature: 0, top_k: 5 })).toEqual(greedy);
+    expect((await details({ temperature: 0.7, seed: 3 })).seed).toBe(3);
+  });
+});
+
 describe("truncate", () => {
   it("above the input token limit is 422 on every TGI route, as TGI refuses it", async () => {
     for (const [url, stream] of [
