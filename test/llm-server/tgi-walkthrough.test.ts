@@ -183,6 +183,26 @@ describe("POST /invocations with OpenAI's completions body", () => {
     expect(JSON.parse(events[0] ?? "{}")).toMatchObject({ object: "text_completion" });
   });
 
+  it("ignores SageMaker's X-Amzn-SageMaker-* headers, as TGI's container does", async () => {
+    const payload = { inputs: "Hi", parameters: { max_new_tokens: 3, ignore_eos: true } };
+    const plain = await post("/invocations", payload);
+    const withHeaders = await service.app.inject({
+      method: "POST",
+      url: "/invocations",
+      payload,
+      headers: {
+        "content-type": "application/json",
+        "x-amzn-sagemaker-custom-attributes": "adapter_id=style,trace=1",
+        "x-amzn-sagemaker-target-model": "other.tar.gz",
+        "x-amzn-sagemaker-inference-id": "abc",
+      },
+    });
+    expect(withHeaders.statusCode).toBe(200);
+    expect(withHeaders.json()).toEqual(plain.json());
+    expect(withHeaders.headers["x-amzn-sagemaker-custom-attributes"]).toBeUndefined();
+    expect(withHeaders.headers["x-request-id"]).toEqual(expect.any(String));
+  });
+
   it("refuses a bad completions body with 422 in TGI's shape", async () => {
     const response = await post("/invocations", { prompt: "Hi", max_tokens: -1 });
     expect(response.statusCode).toBe(422);
