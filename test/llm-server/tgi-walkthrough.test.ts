@@ -77,6 +77,27 @@ describe("greedy or sampled, by TGI's rule", () => {
   });
 });
 
+describe("grammar {type: regex}", () => {
+  const patterns = [
+    "[0-9]{3}-[0-9]{4}",
+    "(yes|no)",
+    "\\d{1,3}(\\.\\d{2})?",
+    "[A-Z][a-z]{2,5} [a-z]{1,3}",
+    '"[^"\\n]{0,6}"',
+  ];
+  it.each(patterns)("%s: every output matches in full, greedy or sampled", async (pattern) => {
+    const whole = new RegExp(`^(?:${pattern})$`, "u");
+    for (const parameters of [{}, { do_sample: true, seed: 1 }, { do_sample: true, seed: 2 }]) {
+      const response = await post("/generate", {
+        inputs: "Answer",
+        parameters: { max_new_tokens: 40, grammar: { type: "regex", value: pattern }, ...parameters },
+      });
+      expect(response.statusCode).toBe(200);
+      expect(response.json().generated_text).toMatch(whole);
+    }
+  });
+});
+
 describe("truncate", () => {
   it("above the input token limit is 422 on every TGI route, as TGI refuses it", async () => {
     for (const [url, stream] of [
@@ -243,7 +264,18 @@ describe("wrong input as users send it", () => {
       422,
       "validation",
     ],
-    ["regex grammar", { inputs: "Hi", parameters: { grammar: { type: "regex", value: "[0-9]+" } } }, 422, "validation"],
+    [
+      "regex grammar with a lookahead",
+      { inputs: "Hi", parameters: { grammar: { type: "regex", value: "(?=a)b" } } },
+      422,
+      "validation",
+    ],
+    [
+      "regex grammar that is not a string",
+      { inputs: "Hi", parameters: { grammar: { type: "regex", value: {} } } },
+      422,
+      "validation",
+    ],
     ["typical_p", { inputs: "Hi", parameters: { typical_p: 0.9 } }, 422, "validation"],
     ["inputs over the limit", { inputs: "word ".repeat(80) }, 422, "validation"],
     ["no inputs", { parameters: {} }, 422, "validation"],
