@@ -25,6 +25,8 @@ describe("regexToGbnf", () => {
     ["a)", /unbalanced `\)`/],
     ["*a", /nothing to repeat/],
     ["a{3,1}", /bad repetition/],
+    ["a{2001}", /above 2000/],
+    ["a{1,5000}", /above 2000/],
     ["a^b", /`\^` is only supported at the start/],
     ["a$b", /`\$` is only supported at the end/],
     ["[a", /missing `\]`/],

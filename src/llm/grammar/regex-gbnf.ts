@@ -5,8 +5,9 @@
  * (`\n`, `\t`, `\xHH`, `\uHHHH`, `\.`…), `.` (any character but a newline), classes (`[a-z_]`,
  * `[^"]`, `\d \w \s` and their negations; ASCII meanings), groups (`(…)`, `(?:…)`, `(?P<name>…)`),
  * `|`, and `* + ? {n} {n,} {n,m}` (lazy forms match the same strings). `^` at the start and `$` at the
- * end are accepted (the match is whole anyway). Lookarounds, backreferences, other anchors and inline
- * flags are refused with `RegexGrammarError`, never silently dropped.
+ * end are accepted (the match is whole anyway). Lookarounds, backreferences, other anchors, inline
+ * flags and counts above 2,000 (llama.cpp's bound) are refused with `RegexGrammarError`, never
+ * silently dropped.
  */
 
 export class RegexGrammarError extends Error {}
@@ -20,6 +21,8 @@ type Node =
 
 /** Groups nested deeper than this are refused (the parser recurses once per level). */
 const MAX_DEPTH = 128;
+/** llama.cpp's grammar parser refuses larger `{n,m}` counts (MAX_REPETITION_THRESHOLD). */
+const MAX_REPETITION = 2000;
 
 const DIGIT = "0-9";
 const WORD = "a-zA-Z0-9_";
@@ -73,6 +76,7 @@ function createParser(pattern: string) {
       if (peek() === "?" || peek() === "+") position += 1; // lazy or possessive: the same strings
       const [min, max] = bounds;
       if (max !== undefined && max < min) fail(`bad repetition {${min},${max}}`);
+      if (Math.max(min, max ?? 0) > MAX_REPETITION) fail(`repetition counts above ${MAX_REPETITION} are not supported`);
       node = { kind: "repeat", node, min, max };
     }
   }
