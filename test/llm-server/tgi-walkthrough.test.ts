@@ -127,6 +127,37 @@ describe("truncate", () => {
   });
 });
 
+describe("TGI's response headers", () => {
+  it("/generate, / and /invocations carry TGI's timing and token-count headers", async () => {
+    for (const url of ["/generate", "/", "/invocations"]) {
+      const response = await post(url, {
+        inputs: "The twin",
+        parameters: { max_new_tokens: 5, ignore_eos: true, details: true },
+      });
+      expect(response.statusCode, url).toBe(200);
+      const headers = response.headers;
+      for (const name of [
+        "x-total-time",
+        "x-validation-time",
+        "x-queue-time",
+        "x-inference-time",
+        "x-time-per-token",
+      ]) {
+        expect(headers[name], `${url} ${name}`).toMatch(/^\d+$/);
+      }
+      const body = response.json() as
+        | { details: { generated_tokens: number; input_length: number } }
+        | Array<{ details: { generated_tokens: number; input_length: number } }>;
+      const details = (Array.isArray(body) ? body[0] : body)?.details;
+      expect(headers["x-generated-tokens"]).toBe("5");
+      expect(headers["x-prompt-tokens"]).toBe(String(details?.input_length));
+      expect(headers["x-compute-characters"]).toBe(String("The twin".length));
+      expect(headers["x-compute-type"]).toBe("cpu");
+      expect(Number(headers["x-compute-time"])).toBeGreaterThanOrEqual(0);
+    }
+  });
+});
+
 describe("GET /info", () => {
   it("has every field TGI's Info schema requires", async () => {
     const info = (await service.app.inject({ method: "GET", url: "/info" })).json() as Record<string, unknown>;

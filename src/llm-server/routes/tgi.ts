@@ -138,6 +138,7 @@ export async function generateTgi(
 ): Promise<Record<string, unknown>> {
   checkChoices(engine, parsed.bestOf, "best_of");
   checkTruncate(engine, parsed);
+  const validationMs = reply.elapsedTime;
   const signal = clientDisconnectSignal(request, reply);
   const wantDetails = parsed.details;
   const sequences: Sequence[] = Array.from({ length: parsed.bestOf }, () => ({
@@ -172,6 +173,7 @@ export async function generateTgi(
   const best = sequences.reduce((winner, sequence) => (sequence.logprobSum > winner.logprobSum ? sequence : winner));
   const { done, start } = best;
   if (done === undefined || start === undefined) throw new Error("generation ended without a result");
+  reply.headers(timingHeaders(parsed, { validationMs, totalMs: reply.elapsedTime, start, done }));
   const response: Record<string, unknown> = { generated_text: generatedText(parsed, done) };
   if (wantDetails) {
     const others = sequences.filter((sequence) => sequence !== best);
@@ -193,6 +195,37 @@ export async function generateTgi(
     };
   }
   return response;
+}
+
+/**
+ * The timing headers TGI's /generate answers with (milliseconds, whole; its load tests and users'
+ * scripts read `x-time-per-token`, `x-prompt-tokens`...): validation = arrival to the engine
+ * request, queue = waiting for a sequence, inference = the rest.
+ */
+function timingHeaders(
+  parsed: ParsedTgiRequest,
+  timing: {
+    validationMs: number;
+    totalMs: number;
+    start: Extract<EngineEvent, { type: "start" }>;
+    done: Extract<EngineEvent, { type: "done" }>;
+  },
+): Record<string, string> {
+  const { validationMs, totalMs, start, done } = timing;
+  const inferenceMs = Math.max(0, totalMs - validationMs - start.queueMs);
+  const whole = (ms: number): string => String(Math.floor(ms));
+  return {
+    "x-compute-type": "cpu",
+    "x-compute-time": String(totalMs / 1000),
+    "x-compute-characters": String(parsed.inputs.length),
+    "x-total-time": whole(totalMs),
+    "x-validation-time": whole(validationMs),
+    "x-queue-time": whole(start.queueMs),
+    "x-inference-time": whole(inferenceMs),
+    "x-time-per-token": whole(done.completionTokens > 0 ? inferenceMs / done.completionTokens : 0),
+    "x-prompt-tokens": String(done.promptTokens),
+    "x-generated-tokens": String(done.completionTokens),
+  };
 }
 
 /** TGI's rule: `truncate` keeps at most the input limit's tokens, so a larger value is a mistake (422). */
