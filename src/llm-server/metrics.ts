@@ -147,7 +147,6 @@ export function createLlmServerMetrics(
       onInterToken(ms, activeGenerations) {
         interTokenLatency.observe(ms / 1000);
         batchSize.observe(Math.max(1, activeGenerations));
-        tgi.observer.onInterToken(ms, activeGenerations);
       },
       onTokenDelivered: tgi.observer.onTokenDelivered,
       onFinished(summary) {

@@ -6,8 +6,10 @@
  *
  * - prefill (once per request): tgi_batch_inference_duration and tgi_batch_forward_duration =
  *   admission to the first token (the prompt's decode and the first sampling);
- * - decode (every later token): the same two = the interval since the request's previous token
- *   (one step of the running batch);
+ * - decode (every token after the first, observed when the generation ends): the same two = the
+ *   request's mean step, first to last token ÷ steps. Not each token's own interval: the native
+ *   loop runs ahead and its tokens reach JavaScript in bursts when the event loop is busy, so those
+ *   intervals would mostly show delivery, not decoding;
  * - tgi_batch_decode_duration{method}: turning the token into text (detokenization, stop
  *   sequences); tgi_batch_filter_duration{method}: handing the token to the route until it asks for
  *   the next one (serialization, the write to the client);
@@ -24,9 +26,7 @@
 import { Counter, Histogram, type Registry } from "prom-client";
 import type { EngineObserver } from "../llm/llama-cpp/index.js";
 
-export type TgiBatchObserver = Required<
-  Pick<EngineObserver, "onFirstToken" | "onInterToken" | "onTokenDelivered" | "onFinished">
->;
+export type TgiBatchObserver = Required<Pick<EngineObserver, "onFirstToken" | "onTokenDelivered" | "onFinished">>;
 
 const METHODS = ["prefill", "decode"] as const;
 type Method = (typeof METHODS)[number];
@@ -95,18 +95,22 @@ export function createTgiBatchMetrics(registry: Registry, durationBuckets: numbe
         concatDuration.observe({ method: "decode" }, 0);
       }
     },
-    onInterToken(ms) {
-      steps.decode += 1;
-      inference.observe("decode", ms / 1000);
-      forward.observe("decode", ms / 1000);
-    },
     onTokenDelivered(first, textMs, deliveryMs) {
       const method: Method = first ? "prefill" : "decode";
       decode.observe(method, textMs / 1000);
       filter.observe(method, deliveryMs / 1000);
     },
     onFinished(summary) {
-      if (summary.finishReason !== "error") skippedTokens.observe(0);
+      if (summary.finishReason === "error") return;
+      skippedTokens.observe(0);
+      const decodeSteps = summary.completionTokens - 1;
+      if (decodeSteps < 1) return;
+      steps.decode += decodeSteps;
+      const meanStep = (summary.decodeMs ?? 0) / 1000 / decodeSteps;
+      for (let step = 0; step < decodeSteps; step += 1) {
+        inference.observe("decode", meanStep);
+        forward.observe("decode", meanStep);
+      }
     },
   };
 }

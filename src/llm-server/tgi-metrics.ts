@@ -34,9 +34,7 @@ export type TgiBucketLimits = { maxInputTokens: number; maxTotalTokens: number }
 export const DEFAULT_TGI_BUCKET_LIMITS: TgiBucketLimits = { maxInputTokens: 1024, maxTotalTokens: 2048 };
 
 export type TgiMetrics = {
-  observer: Required<
-    Pick<EngineObserver, "onQueued" | "onFirstToken" | "onInterToken" | "onTokenDelivered" | "onFinished">
-  >;
+  observer: Required<Pick<EngineObserver, "onQueued" | "onFirstToken" | "onTokenDelivered" | "onFinished">>;
   observeRequest(labels: { endpoint: string; status: number }, seconds: number): void;
 };
 
@@ -156,7 +154,6 @@ export function createTgiMetrics(
         queueDuration.observe(ms / 1000);
       },
       onFirstToken: batch.onFirstToken,
-      onInterToken: batch.onInterToken,
       onTokenDelivered: batch.onTokenDelivered,
       onFinished(summary) {
         batch.onFinished(summary);

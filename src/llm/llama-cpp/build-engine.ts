@@ -144,6 +144,7 @@ export function buildEngine(input: BuildInput): LlamaCppEngine {
     let cachedPromptTokens = 0;
     let finishReason: FinishReason | "error" = "error";
     let admittedAt: number | undefined;
+    let decodeMs = 0;
     try {
       const cachePrompt = promptCache && parameters.cachePrompt !== false;
       try {
@@ -195,6 +196,7 @@ export function buildEngine(input: BuildInput): LlamaCppEngine {
       slot.adapter = adapter;
       let text = "";
       let lastTokenAt = performance.now();
+      let firstTokenAt = lastTokenAt;
       let reason: FinishReason = "eos";
       let flushed = false;
       let promptLogprobValues: readonly number[] | undefined;
@@ -226,6 +228,7 @@ export function buildEngine(input: BuildInput): LlamaCppEngine {
           const now = performance.now();
           if (first) observer.onFirstToken?.(now - queuedAt, activeGenerations, now - admitted);
           else observer.onInterToken?.(now - lastTokenAt, activeGenerations);
+          if (first) firstTokenAt = now;
           lastTokenAt = now;
           // The last token's event carries everything still held back (incomplete characters,
           // possible stop-sequence prefixes), so the events always add up to the generated text.
@@ -265,6 +268,7 @@ export function buildEngine(input: BuildInput): LlamaCppEngine {
         if (signal.aborted) throw cancelled();
       } finally {
         activeGenerations -= 1;
+        decodeMs = completionTokens > 1 ? lastTokenAt - firstTokenAt : 0;
         // Stops the backend (tokens generated ahead are dropped) and waits until the sequence
         // is idle and cleared before the slot is released below.
         await stream.close();
@@ -295,7 +299,14 @@ export function buildEngine(input: BuildInput): LlamaCppEngine {
       running.delete(controller);
       if (slot !== undefined) admission.release(slot);
       const inferenceMs = admittedAt === undefined ? 0 : performance.now() - admittedAt;
-      observer.onFinished?.({ promptTokens, cachedPromptTokens, completionTokens, finishReason, inferenceMs });
+      observer.onFinished?.({
+        promptTokens,
+        cachedPromptTokens,
+        completionTokens,
+        finishReason,
+        inferenceMs,
+        decodeMs,
+      });
       settle();
     }
   }

@@ -109,6 +109,8 @@ export type EngineObserver = {
     finishReason: FinishReason | "error";
     /** From admission (a sequence acquired) to the end; 0 when never admitted. */
     inferenceMs?: number;
+    /** From the first generated token to the last (the decode steps after the prompt's); 0 below 2 tokens. */
+    decodeMs?: number;
   }): void;
 };
 
