@@ -14,7 +14,8 @@
  *   sequences); tgi_batch_filter_duration{method}: handing the token to the route until it asks for
  *   the next one (serialization, the write to the client);
  * - tgi_batch_inference_count and tgi_batch_inference_success{method}: those steps, counted;
- * - tgi_batch_concat{reason="backpressure"}: a request that joined a batch already generating;
+ * - tgi_batch_concat{reason="backpressure"}: a request whose first token came while others were
+ *   already past theirs (it joined a batch already generating);
  *   tgi_batch_concat_duration{method="decode"}: 0 s for each (llama.cpp adds a sequence to the
  *   running batch without copying anything); `reason="wait_exceeded"` stays 0.
  * - tgi_request_skipped_tokens: 0 per generation (no speculative decoding).
@@ -56,6 +57,8 @@ export function createTgiBatchMetrics(registry: Registry, durationBuckets: numbe
   });
   concatDuration.zero({ method: "decode" });
   const steps = { prefill: 0, decode: 0 };
+  // Generations past their first token and not finished: the batch a new request joins.
+  let decoding = 0;
   for (const [name, help] of [
     ["tgi_batch_inference_count", "Inference calls per method"],
     ["tgi_batch_inference_success", "Successful inference calls per method"],
@@ -86,14 +89,15 @@ export function createTgiBatchMetrics(registry: Registry, durationBuckets: numbe
     registers,
   });
   return {
-    onFirstToken(_ttftMs, activeGenerations, prefillMs) {
+    onFirstToken(_ttftMs, _activeGenerations, prefillMs) {
       steps.prefill += 1;
       inference.observe("prefill", prefillMs / 1000);
       forward.observe("prefill", prefillMs / 1000);
-      if (activeGenerations > 1) {
+      if (decoding > 0) {
         concat.inc({ reason: "backpressure" });
         concatDuration.observe({ method: "decode" }, 0);
       }
+      decoding += 1;
     },
     onTokenDelivered(first, textMs, deliveryMs) {
       const method: Method = first ? "prefill" : "decode";
@@ -101,6 +105,7 @@ export function createTgiBatchMetrics(registry: Registry, durationBuckets: numbe
       filter.observe(method, deliveryMs / 1000);
     },
     onFinished(summary) {
+      if (summary.completionTokens > 0) decoding -= 1;
       if (summary.finishReason === "error") return;
       skippedTokens.observe(0);
       const decodeSteps = summary.completionTokens - 1;
