@@ -47,6 +47,26 @@ describe("token texts", () => {
   });
 });
 
+describe("top_tokens", () => {
+  it("mark the end-of-generation token special, as the token itself is", async () => {
+    const response = await post("/generate", {
+      inputs: "The twin writes",
+      parameters: { max_new_tokens: 8, details: true, top_n_tokens: 3 },
+    });
+    const details = response.json().details as {
+      finish_reason: string;
+      tokens: Array<{ id: number; special: boolean }>;
+      top_tokens: Array<Array<{ id: number; special: boolean }>>;
+    };
+    expect(details.finish_reason).toBe("eos_token");
+    details.tokens.forEach((token, index) => {
+      const same = details.top_tokens[index]?.find((top) => top.id === token.id);
+      expect(same?.special, `position ${index}`).toBe(token.special);
+    });
+    expect(details.top_tokens.flat().some((top) => top.special)).toBe(true);
+  });
+});
+
 describe("greedy or sampled, by TGI's rule", () => {
   // Token ids and seed (logprobs may differ in their last digits between runs).
   const details = async (parameters: Record<string, unknown>) => {

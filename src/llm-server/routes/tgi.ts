@@ -274,7 +274,7 @@ function moveTextOffSpecial(previous: TgiToken, token: TgiToken): void {
 
 /** TGI's top_tokens entry for one generated token (the model's raw distribution, most likely first). */
 function topTokens(event: Extract<EngineEvent, { type: "token" }>): TgiToken[] {
-  return (event.top ?? []).map((top) => ({ id: top.id, text: top.text, logprob: top.logprob, special: false }));
+  return (event.top ?? []).map((top) => ({ id: top.id, text: top.text, logprob: top.logprob, special: top.special }));
 }
 
 /** One entry per prompt token; the first has no logprob (nothing precedes it). */

@@ -252,6 +252,7 @@ export function buildEngine(input: BuildInput): LlamaCppEngine {
               id: entry.token,
               text: textAfter(entry.token, context),
               logprob: entry.logprob,
+              special: stopTokens.has(entry.token) || isEndOfGenerationToken(entry.token),
             }));
           }
           if (onTokenDelivered === undefined) yield tokenEvent;

@@ -143,7 +143,13 @@ export type EngineRequest = {
 export type ChoiceGroup = { slot?: number };
 
 /** A candidate token with its log-probability under the model's raw distribution. */
-export type TopToken = { id: number; text: string; logprob: number };
+export type TopToken = {
+  id: number;
+  text: string;
+  logprob: number;
+  /** An end-of-generation token (as the token event's `special`). */
+  special: boolean;
+};
 
 /** The most alternatives per token `topLogprobs` (OpenAI's top_logprobs, TGI's top_n_tokens) may ask for. */
 export const MAX_TOP_LOGPROBS = 20;
