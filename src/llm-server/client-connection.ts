@@ -2,6 +2,7 @@
  * Client connection helpers: an AbortSignal that fires when the client goes away before the
  * response is complete (streaming or not), and a minimal SSE writer over the raw response.
  */
+import type { OutgoingHttpHeaders } from "node:http";
 import { Socket } from "node:net";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { AppError } from "../errors/index.js";
@@ -46,9 +47,13 @@ export type SseWriter = {
  * while the prompt is being decoded.
  */
 export function startSse(reply: FastifyReply, dataPrefix: "data:" | "data: "): SseWriter {
+  // Headers set on the reply so far (x-request-id...): hijacking leaves them to us.
+  const headers: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) headers[name] = value;
   reply.hijack();
   const raw = reply.raw;
   raw.writeHead(200, {
+    ...headers,
     "content-type": "text/event-stream",
     "cache-control": "no-cache",
     connection: "keep-alive",

@@ -178,6 +178,28 @@ describe("TGI's response headers", () => {
   });
 });
 
+describe("streamed responses", () => {
+  it("carry x-request-id like every other response (TGI, OpenAI and SageMaker streams)", async () => {
+    const streams: Array<[string, object]> = [
+      ["/generate_stream", { inputs: "Hi", parameters: { max_new_tokens: 2 } }],
+      ["/", { inputs: "Hi", parameters: { max_new_tokens: 2 }, stream: true }],
+      ["/invocations", { inputs: "Hi", parameters: { max_new_tokens: 2 }, stream: true }],
+      ["/v1/completions", { prompt: "Hi", max_tokens: 2, stream: true }],
+      ["/v1/chat/completions", { messages: [{ role: "user", content: "Hi" }], max_tokens: 2, stream: true }],
+    ];
+    for (const [index, [url, payload]] of streams.entries()) {
+      const response = await service.app.inject({
+        method: "POST",
+        url,
+        payload,
+        headers: { "content-type": "application/json", "x-request-id": `client-stream-${index}` },
+      });
+      expect(response.headers["content-type"], url).toBe("text/event-stream");
+      expect(response.headers["x-request-id"], url).toBe(`client-stream-${index}`);
+    }
+  });
+});
+
 describe("GET /info", () => {
   it("has every field TGI's Info schema requires", async () => {
     const info = (await service.app.inject({ method: "GET", url: "/info" })).json() as Record<string, unknown>;
