@@ -130,3 +130,34 @@ describe("TGI's Grafana dashboard", () => {
     expect(count("tgi_request_queue_duration_count")).toBe(3);
   });
 });
+
+describe("a stream that fails after its 200", () => {
+  let timed: TestService;
+  beforeAll(async () => {
+    timed = await startTestService({ requestTimeoutMs: 100 });
+  });
+  afterAll(async () => {
+    await timed?.close();
+  });
+
+  it("counts as a failure with its error's label, as TGI counts it", async () => {
+    const scrape = async () => parseSamples((await timed.app.inject({ method: "GET", url: "/metrics" })).body);
+    const value = (samples: Sample[], series: string): number => seriesOf(samples, series)[0]?.value ?? 0;
+    const before = await scrape();
+    const streams: Array<[string, object]> = [
+      ["/generate_stream", { inputs: "Hi", parameters: { max_new_tokens: 2000, ignore_eos: true } }],
+      ["/v1/completions", { prompt: "Hi", max_tokens: 2000, ignore_eos: true, stream: true }],
+    ];
+    for (const [url, payload] of streams) {
+      const response = await timed.app.inject({ method: "POST", url, payload });
+      // The 100 ms timeout strikes mid-stream (an error event after the 200), or before the first token (a 504).
+      if (response.statusCode === 200) expect(response.body, url).toMatch(/timeout/);
+      else expect(response.statusCode, url).toBe(504);
+    }
+    const after = await scrape();
+    expect(
+      value(after, 'tgi_request_failure{err="timeout"}') - value(before, 'tgi_request_failure{err="timeout"}'),
+    ).toBe(2);
+    expect(value(after, "tgi_request_success") - value(before, "tgi_request_success")).toBe(0);
+  });
+});
