@@ -9,9 +9,10 @@
  * tgi_request_duration (arrival to last byte). Per generation (engine observer):
  * tgi_request_queue_duration, tgi_request_inference_duration (admission to end),
  * tgi_request_mean_time_per_token_duration (inference ÷ generated tokens), tgi_request_input_length,
- * tgi_request_generated_tokens. Gauges at scrape time: tgi_queue_size, tgi_batch_current_size
- * (sequences serving a request), tgi_batch_current_max_tokens (those sequences × max total tokens:
- * the tokens the running batch may reach). Batch metrics (tgi_batch_*{method}): tgi-batch-metrics.ts.
+ * tgi_request_generated_tokens, tgi_request_max_new_tokens (the request's budget). Gauges at
+ * scrape time: tgi_queue_size, tgi_batch_current_size (sequences serving a request),
+ * tgi_batch_current_max_tokens (those sequences × max total tokens: the tokens the running batch
+ * may reach). Batch metrics (tgi_batch_*{method}): tgi-batch-metrics.ts.
  */
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { EngineObserver } from "../llm/llama-cpp/index.js";
@@ -130,6 +131,12 @@ export function createTgiMetrics(
     buckets: tgiLinearBuckets(limits.maxTotalTokens),
     registers,
   });
+  const maxNewTokens = new Histogram({
+    name: "tgi_request_max_new_tokens",
+    help: "Maximum new tokens per request",
+    buckets: tgiLinearBuckets(limits.maxTotalTokens),
+    registers,
+  });
   const gauge = (name: string, help: string, read: (engine: NonNullable<ModelHolder["engine"]>) => number) =>
     new Gauge({
       name,
@@ -163,6 +170,7 @@ export function createTgiMetrics(
         if (summary.completionTokens > 0) meanTimePerToken.observe(inferenceSeconds / summary.completionTokens);
         inputLength.observe(summary.promptTokens);
         generatedTokens.observe(summary.completionTokens);
+        if (summary.maxNewTokens !== undefined) maxNewTokens.observe(summary.maxNewTokens);
       },
     },
     observeRequest(labels, seconds) {

@@ -307,6 +307,7 @@ export function buildEngine(input: BuildInput): LlamaCppEngine {
         finishReason,
         inferenceMs,
         decodeMs,
+        maxNewTokens,
       });
       settle();
     }

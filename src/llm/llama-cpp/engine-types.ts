@@ -111,6 +111,8 @@ export type EngineObserver = {
     inferenceMs?: number;
     /** From the first generated token to the last (the decode steps after the prompt's); 0 below 2 tokens. */
     decodeMs?: number;
+    /** The request's token budget: its max_new_tokens, or what the limits left it. */
+    maxNewTokens?: number;
   }): void;
 };
 
