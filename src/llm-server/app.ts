@@ -19,6 +19,7 @@ import {
   registerApiKeys,
   registerRequestIdHeader,
 } from "../observability/http/index.js";
+import { responseStatus } from "./client-connection.js";
 import { createEmbeddingHolder, type EmbeddingHolder } from "./embedding-holder.js";
 import { sendError } from "./http-errors.js";
 import type { LlmServerMetrics } from "./metrics.js";
@@ -82,7 +83,7 @@ export function buildLlmServerApp(options: LlmServerAppOptions): FastifyInstance
     const startedNs = process.hrtime.bigint();
     reply.raw.once("close", () => {
       const seconds = Number(process.hrtime.bigint() - startedNs) / 1e9;
-      const status = reply.raw.writableEnded ? reply.raw.statusCode : 499;
+      const status = reply.raw.writableEnded ? responseStatus(reply.raw) : 499;
       options.metrics.observeRequest(
         { endpoint: request.routeOptions.url ?? "unmatched", method: request.method, status },
         seconds,

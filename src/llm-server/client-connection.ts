@@ -2,6 +2,7 @@
  * Client connection helpers: an AbortSignal that fires when the client goes away before the
  * response is complete (streaming or not), and a minimal SSE writer over the raw response.
  */
+import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { Socket } from "node:net";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { AppError } from "../errors/index.js";
@@ -45,10 +46,29 @@ export type SseWriter = {
  * llama-server sends its headers with the first token: no write and no wake-up of the client
  * while the prompt is being decoded.
  */
+const streamFailures = new WeakMap<ServerResponse, number>();
+
+/**
+ * A stream that ended with an error event after its 200 went out: request metrics count it with
+ * that error's status (llm_twin_requests_total, tgi_request_failure), as TGI counts such a stream.
+ */
+export function markStreamFailed(reply: FastifyReply, status: number): void {
+  streamFailures.set(reply.raw, status);
+}
+
+/** The status a finished response counts with in the metrics (see markStreamFailed). */
+export function responseStatus(response: ServerResponse): number {
+  return streamFailures.get(response) ?? response.statusCode;
+}
+
 export function startSse(reply: FastifyReply, dataPrefix: "data:" | "data: "): SseWriter {
+  // Headers set on the reply so far (x-request-id...): hijacking leaves them to us.
+  const headers: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) headers[name] = value;
   reply.hijack();
   const raw = reply.raw;
   raw.writeHead(200, {
+    ...headers,
     "content-type": "text/event-stream",
     "cache-control": "no-cache",
     connection: "keep-alive",

@@ -10,7 +10,7 @@ const sample = (text: string, name: string): number => {
 describe("per-token histograms", () => {
   it("count every observation made before a scrape, in the right buckets", async () => {
     const metrics = createLlmServerMetrics(createModelHolder());
-    metrics.observer.onFirstToken?.(20, 1);
+    metrics.observer.onFirstToken?.(20, 1, 15);
     for (let index = 0; index < 2_500; index += 1) metrics.observer.onInterToken?.(index < 2_000 ? 0.8 : 40, 3);
     const first = await metrics.registry.metrics();
     expect(sample(first, "llm_twin_inter_token_latency_seconds_count")).toBe(2_500);

@@ -139,14 +139,16 @@ export function createLlmServerMetrics(
         queueDuration.observe(ms / 1000);
         tgi.observer.onQueued(ms);
       },
-      onFirstToken(ms, activeGenerations) {
+      onFirstToken(ms, activeGenerations, prefillMs) {
         timeToFirstToken.observe(ms / 1000);
         batchSize.observe(Math.max(1, activeGenerations));
+        tgi.observer.onFirstToken(ms, activeGenerations, prefillMs);
       },
       onInterToken(ms, activeGenerations) {
         interTokenLatency.observe(ms / 1000);
         batchSize.observe(Math.max(1, activeGenerations));
       },
+      onTokenDelivered: tgi.observer.onTokenDelivered,
       onFinished(summary) {
         promptTokens.inc(summary.promptTokens);
         cachedPromptTokens.inc(summary.cachedPromptTokens ?? 0);

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { AppError } from "../errors/index.js";
+import { RegexGrammarError, regexToGbnf } from "../llm/grammar/regex-gbnf.js";
 import { type EngineRequest, MAX_TOP_LOGPROBS } from "../llm/llama-cpp/index.js";
 import {
   assertSchemaDepth,
@@ -88,7 +89,12 @@ export function parseTgiRequest(body: unknown): ParsedTgiRequest {
   if (stop !== undefined && stop.length > MAX_STOP_SEQUENCES) {
     throw unsupported("stop", `must have at most ${MAX_STOP_SEQUENCES} sequences. Given: ${stop.length}`);
   }
-  const sampling = p.do_sample === true || (p.temperature ?? 0) > 0;
+  // TGI's rule (its server's NextTokenChooser): do_sample, or any warper away from its default
+  // (temperature ≠ 1, top_k ≠ 0, top_p < 1), samples; else greedy. Temperature 0 (our extension,
+  // TGI refuses it) is greedy.
+  const warped =
+    (p.temperature != null && p.temperature !== 1) || (p.top_k != null && p.top_k !== 0) || (p.top_p ?? 1) < 1;
+  const sampling = p.do_sample === true || (p.temperature !== 0 && warped);
   const bestOf = p.best_of ?? 1;
   if (bestOf > 1) {
     if (!sampling)
@@ -116,7 +122,8 @@ export function parseTgiRequest(body: unknown): ParsedTgiRequest {
   if (p.adapter_id != null) parameters.adapter = p.adapter_id;
   const logitBias = normalizeLogitBias(p.logit_bias);
   if (logitBias !== undefined) parameters.logitBias = logitBias;
-  if (p.grammar != null) {
+  if (p.grammar?.type === "regex") parameters.grammar = regexGrammar(p.grammar.value);
+  else if (p.grammar != null) {
     parameters.jsonSchema = grammarToJsonSchema(p.grammar);
     assertSchemaDepth(parameters.jsonSchema, "grammar.value");
   }
@@ -138,8 +145,18 @@ export function parseTgiRequest(body: unknown): ParsedTgiRequest {
   };
 }
 
+/** TGI's regex grammar: the whole output matches the regex (src/llm/grammar/regex-gbnf.ts). */
+function regexGrammar(value: unknown): string {
+  if (typeof value !== "string") throw unsupported("grammar.value", "must be a regular expression (a string)");
+  try {
+    return regexToGbnf(value);
+  } catch (error) {
+    if (error instanceof RegexGrammarError) throw unsupported("grammar.value", `regex: ${error.message}`);
+    throw error;
+  }
+}
+
 function grammarToJsonSchema(grammar: z.output<typeof grammarSchema>): Record<string, unknown> {
-  if (grammar.type === "regex") throw unsupported("grammar.type", "regex is not supported; use json");
   if (typeof grammar.value === "string") {
     try {
       const parsed: unknown = JSON.parse(grammar.value);

@@ -9,13 +9,15 @@
  * tgi_request_duration (arrival to last byte). Per generation (engine observer):
  * tgi_request_queue_duration, tgi_request_inference_duration (admission to end),
  * tgi_request_mean_time_per_token_duration (inference ÷ generated tokens), tgi_request_input_length,
- * tgi_request_generated_tokens. Gauges at scrape time: tgi_queue_size, tgi_batch_current_size
- * (sequences serving a request), tgi_batch_current_max_tokens (those sequences × max total tokens:
- * the tokens the running batch may reach).
+ * tgi_request_generated_tokens, tgi_request_max_new_tokens (the request's budget). Gauges at
+ * scrape time: tgi_queue_size, tgi_batch_current_size (sequences serving a request),
+ * tgi_batch_current_max_tokens (those sequences × max total tokens: the tokens the running batch
+ * may reach). Batch metrics (tgi_batch_*{method}): tgi-batch-metrics.ts.
  */
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { EngineObserver } from "../llm/llama-cpp/index.js";
 import type { ModelHolder } from "./model-holder.js";
+import { createTgiBatchMetrics } from "./tgi-batch-metrics.js";
 
 /** Routes that generate: their requests count in tgi_request_*. */
 export const GENERATION_ROUTES: ReadonlySet<string> = new Set([
@@ -33,7 +35,7 @@ export type TgiBucketLimits = { maxInputTokens: number; maxTotalTokens: number }
 export const DEFAULT_TGI_BUCKET_LIMITS: TgiBucketLimits = { maxInputTokens: 1024, maxTotalTokens: 2048 };
 
 export type TgiMetrics = {
-  observer: Required<Pick<EngineObserver, "onQueued" | "onFinished">>;
+  observer: Required<Pick<EngineObserver, "onQueued" | "onFirstToken" | "onTokenDelivered" | "onFinished">>;
   observeRequest(labels: { endpoint: string; status: number }, seconds: number): void;
 };
 
@@ -53,8 +55,20 @@ export function tgiLinearBuckets(limit: number): number[] {
   return Array.from({ length: 100 }, (_, index) => (limit / 100) * (index + 1));
 }
 
+/** Every `err` label tgiErrorLabel gives: exported at 0 from the start, so each has a series. */
+const TGI_ERROR_LABELS = [
+  "validation",
+  "overloaded",
+  "incomplete_generation",
+  "unhealthy",
+  "timeout",
+  "unauthorized",
+  "not_found",
+  "generation",
+] as const;
+
 /** TGI's `err` label for a failed request's HTTP status (499: the client went away). */
-export function tgiErrorLabel(status: number): string {
+export function tgiErrorLabel(status: number): (typeof TGI_ERROR_LABELS)[number] {
   if (status === 429) return "overloaded";
   if (status === 499) return "incomplete_generation";
   if (status === 503) return "unhealthy";
@@ -80,6 +94,7 @@ export function createTgiMetrics(
     labelNames: ["err"] as const,
     registers,
   });
+  for (const err of TGI_ERROR_LABELS) failure.inc({ err }, 0);
   const duration = new Histogram({
     name: "tgi_request_duration",
     help: "Total time spent processing the request (e2e latency), seconds",
@@ -116,6 +131,12 @@ export function createTgiMetrics(
     buckets: tgiLinearBuckets(limits.maxTotalTokens),
     registers,
   });
+  const maxNewTokens = new Histogram({
+    name: "tgi_request_max_new_tokens",
+    help: "Maximum new tokens per request",
+    buckets: tgiLinearBuckets(limits.maxTotalTokens),
+    registers,
+  });
   const gauge = (name: string, help: string, read: (engine: NonNullable<ModelHolder["engine"]>) => number) =>
     new Gauge({
       name,
@@ -133,18 +154,23 @@ export function createTgiMetrics(
     "Maximum tokens for the current batch",
     (engine) => engine.stats().sequencesInUse * engine.limits.maxTotalTokens,
   );
+  const batch = createTgiBatchMetrics(registry, durationBuckets);
   return {
     observer: {
       onQueued(ms) {
         queueDuration.observe(ms / 1000);
       },
+      onFirstToken: batch.onFirstToken,
+      onTokenDelivered: batch.onTokenDelivered,
       onFinished(summary) {
+        batch.onFinished(summary);
         if (summary.finishReason === "error") return;
         const inferenceSeconds = (summary.inferenceMs ?? 0) / 1000;
         inferenceDuration.observe(inferenceSeconds);
         if (summary.completionTokens > 0) meanTimePerToken.observe(inferenceSeconds / summary.completionTokens);
         inputLength.observe(summary.promptTokens);
         generatedTokens.observe(summary.completionTokens);
+        if (summary.maxNewTokens !== undefined) maxNewTokens.observe(summary.maxNewTokens);
       },
     },
     observeRequest(labels, seconds) {

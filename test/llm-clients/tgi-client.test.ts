@@ -61,10 +61,14 @@ describe("TGI client: request mapping", () => {
     const server = await fake((_request, response) => sendJson(response, 200, generated));
     const model = createTgiLanguageModel({ url: server.url });
     await model.generate({ prompt: "x", temperature: 0, topP: 1 });
-    expect(server.requests[0]?.body).toEqual({
-      inputs: "x",
-      parameters: { do_sample: false, return_full_text: false, details: true },
-    });
+    // TGI samples whenever top_k or top_p < 1 is set, do_sample false or not: greedy sends neither.
+    await model.generate({ prompt: "x", temperature: 0, topP: 0.9, topK: 40 });
+    for (const request of server.requests) {
+      expect(request.body).toEqual({
+        inputs: "x",
+        parameters: { do_sample: false, return_full_text: false, details: true },
+      });
+    }
   });
 
   it("sends messages to TGI's Messages API, JSON schema as response_format", async () => {

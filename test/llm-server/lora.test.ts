@@ -109,6 +109,26 @@ describe.skipIf(!native).each(["batched", "contexts"] as const)("LoRA adapters p
     expect(alongside).toEqual([base]);
   });
 
+  it("/invocations picks the adapter from an OpenAI body's model, completions and chat alike", async () => {
+    const styled = text((await tgi("/generate", "style")).json);
+    const completion = await service.app.inject({
+      method: "POST",
+      url: "/invocations",
+      payload: { model: "style", prompt: "The twin writes", max_tokens: 10, temperature: 0, ignore_eos: true },
+    });
+    expect(completion.json()).toMatchObject({ model: "style", choices: [{ text: styled }] });
+    const chat = { messages: [{ role: "user", content: "Hi" }], max_tokens: 8, temperature: 0, ignore_eos: true };
+    const content = async (url: string, model: string) =>
+      (
+        (await service.app.inject({ method: "POST", url, payload: { ...chat, model } })).json() as {
+          choices: Array<{ message: { content: string } }>;
+        }
+      ).choices[0]?.message.content;
+    const styledChat = await content("/v1/chat/completions", "style");
+    expect(styledChat).not.toBe(await content("/v1/chat/completions", "tiny-chat"));
+    expect(await content("/invocations", "style")).toBe(styledChat);
+  });
+
   it("refuses an unknown adapter with 422 unknown_adapter", async () => {
     const response = await tgi("/generate", "nobody");
     expect(response.status).toBe(422);

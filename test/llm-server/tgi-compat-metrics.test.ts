@@ -70,6 +70,7 @@ describe("tgi_* metrics", () => {
       ["tgi_request_mean_time_per_token_duration", "histogram"],
       ["tgi_request_input_length", "histogram"],
       ["tgi_request_generated_tokens", "histogram"],
+      ["tgi_request_max_new_tokens", "histogram"],
       ["tgi_queue_size", "gauge"],
       ["tgi_batch_current_size", "gauge"],
       ["tgi_batch_current_max_tokens", "gauge"],
@@ -112,6 +113,10 @@ describe("tgi_* metrics", () => {
     expect(success(after) - success(before)).toBe(2);
     expect(failures(after) - failures(before)).toBe(1);
     expect(generated(after) - generated(before)).toBe(8);
+    // The budgets: 5 (max_new_tokens) and 3 (max_tokens).
+    expect(
+      metricValue(after, "tgi_request_max_new_tokens_sum") - metricValue(before, "tgi_request_max_new_tokens_sum"),
+    ).toBe(8);
     expect(metricValue(after, "tgi_request_inference_duration_count")).toBeGreaterThanOrEqual(2);
     expect(metricValue(after, "tgi_request_mean_time_per_token_duration_sum")).toBeGreaterThan(0);
     expect(metricValue(after, "tgi_request_input_length_sum")).toBeGreaterThan(0);

@@ -8,10 +8,10 @@
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
-import { AppError } from "../../errors/index.js";
+import { AppError, HTTP_STATUS } from "../../errors/index.js";
 import { checkChoices, type EngineEvent, type LlamaCppEngine, runChoices } from "../../llm/llama-cpp/index.js";
 import type { FinishReason } from "../../llm/port.js";
-import { clientDisconnectSignal, startSse } from "../client-connection.js";
+import { clientDisconnectSignal, markStreamFailed, startSse } from "../client-connection.js";
 import type { EmbeddingHolder } from "../embedding-holder.js";
 import { errorBody, openAiTerms, toAppError } from "../http-errors.js";
 import type { ModelHolder } from "../model-holder.js";
@@ -200,6 +200,16 @@ export async function respondToChat(
   );
 }
 
+/** Answers an OpenAI completions body (also sent to SageMaker's /invocations by completion clients). */
+export async function respondToCompletion(
+  engine: LlamaCppEngine,
+  body: unknown,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<unknown> {
+  return respond(engine, "completion", parseCompletionRequest(body), request, reply);
+}
+
 async function respond(
   engine: LlamaCppEngine,
   kind: Kind,
@@ -384,6 +394,7 @@ async function respond(
   } catch (error) {
     const appError = toAppError(error);
     if (appError.code !== "aborted") request.log.warn({ err: error }, "generation failed mid-stream");
+    markStreamFailed(reply, HTTP_STATUS[appError.code]);
     await sse.send(JSON.stringify(errorBody(appError, true, openAiTerms(request.routeOptions.url, request.body))));
   } finally {
     await run.return(undefined);

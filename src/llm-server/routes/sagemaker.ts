@@ -3,14 +3,15 @@
  * GET /ping (200 once the model serves), POST /invocations with TGI's payload
  * (`{"inputs", "parameters", "stream"}`) answering `[{"generated_text": ...}]`, or TGI's SSE
  * stream when `stream` is true (InvokeEndpointWithResponseStream). Like TGI's container, a body with
- * `messages` is an OpenAI chat request and gets the chat completion answer.
+ * `messages` is an OpenAI chat request and gets the chat completion answer, and one with `prompt`
+ * (and no `inputs`) an OpenAI completions request.
  */
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { ModelHolder } from "../model-holder.js";
-import { chatRequestSchema } from "../schemas-openai.js";
+import { chatRequestSchema, completionRequestSchema } from "../schemas-openai.js";
 import { parseTgiRequest, tgiRequestSchema } from "../schemas-tgi.js";
-import { respondToChat } from "./openai.js";
+import { respondToChat, respondToCompletion } from "./openai.js";
 import { generateTgi, streamTgi } from "./tgi.js";
 
 export function registerSageMakerRoutes(app: FastifyInstance, options: { holder: ModelHolder }): void {
@@ -24,20 +25,24 @@ export function registerSageMakerRoutes(app: FastifyInstance, options: { holder:
       return reply.code(200).send();
     },
   );
-  // Either body shape (TGI's, or OpenAI chat with `messages`): validated by the handler's parsers.
+  // Any of the three body shapes (TGI's, OpenAI chat with `messages`, OpenAI completions with
+  // `prompt`): validated by the handler's parsers.
   app.post(
     "/invocations",
     {
       schema: {
         tags,
-        summary: "TGI payload (with `stream`) or an OpenAI chat body",
-        body: z.union([tgiRequestSchema, chatRequestSchema]),
+        summary: "TGI payload (with `stream`), an OpenAI chat body or an OpenAI completions body",
+        body: z.union([tgiRequestSchema, chatRequestSchema, completionRequestSchema]),
       },
       validatorCompiler: () => () => true,
     },
     async (request, reply) => {
       const engine = holder.require();
-      if (isChatBody(request.body)) return respondToChat(engine, request.body, request, reply);
+      if (hasKey(request.body, "messages")) return respondToChat(engine, request.body, request, reply);
+      if (hasKey(request.body, "prompt") && !hasKey(request.body, "inputs")) {
+        return respondToCompletion(engine, request.body, request, reply);
+      }
       const parsed = parseTgiRequest(request.body);
       if (parsed.stream) {
         await streamTgi(engine, parsed, request, reply);
@@ -48,6 +53,6 @@ export function registerSageMakerRoutes(app: FastifyInstance, options: { holder:
   );
 }
 
-function isChatBody(body: unknown): boolean {
-  return typeof body === "object" && body !== null && !Array.isArray(body) && "messages" in body;
+function hasKey(body: unknown, key: string): boolean {
+  return typeof body === "object" && body !== null && !Array.isArray(body) && key in body;
 }

@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
-import { AppError } from "../../errors/index.js";
+import { AppError, HTTP_STATUS } from "../../errors/index.js";
 import {
   checkChoices,
   choiceLimit,
@@ -13,7 +13,7 @@ import {
   runChoices,
 } from "../../llm/llama-cpp/index.js";
 import type { FinishReason } from "../../llm/port.js";
-import { clientDisconnectSignal, startSse } from "../client-connection.js";
+import { clientDisconnectSignal, markStreamFailed, startSse } from "../client-connection.js";
 import type { EmbeddingHolder } from "../embedding-holder.js";
 import { errorBody, toAppError } from "../http-errors.js";
 import type { ModelHolder } from "../model-holder.js";
@@ -78,6 +78,8 @@ export function registerTgiRoutes(app: FastifyInstance, options: TgiRouteOptions
       max_batch_size: engine.info.parallel,
       max_waiting_requests: engine.info.maxQueue,
       max_client_batch_size: 1,
+      // Requests are validated and tokenized on the service's one JavaScript thread.
+      validation_workers: 1,
       threads: engine.info.threads,
       threads_batch: engine.info.threadsBatch,
       engine: engine.info.engine,
@@ -135,6 +137,8 @@ export async function generateTgi(
   reply: FastifyReply,
 ): Promise<Record<string, unknown>> {
   checkChoices(engine, parsed.bestOf, "best_of");
+  checkTruncate(engine, parsed);
+  const validationMs = reply.elapsedTime;
   const signal = clientDisconnectSignal(request, reply);
   const wantDetails = parsed.details;
   const sequences: Sequence[] = Array.from({ length: parsed.bestOf }, () => ({
@@ -158,7 +162,10 @@ export async function generateTgi(
     else if (event.type === "token") {
       sequence.logprobSum += event.logprob ?? 0;
       if (wantDetails) {
-        sequence.tokens.push({ id: event.id, text: event.text, logprob: event.logprob, special: event.special });
+        const token = { id: event.id, text: event.text, logprob: event.logprob, special: event.special };
+        const previous = sequence.tokens.at(-1);
+        if (previous !== undefined) moveTextOffSpecial(previous, token);
+        sequence.tokens.push(token);
         if (parsed.topNTokens > 0) sequence.topTokens.push(topTokens(event));
       }
     } else sequence.done = event;
@@ -166,6 +173,7 @@ export async function generateTgi(
   const best = sequences.reduce((winner, sequence) => (sequence.logprobSum > winner.logprobSum ? sequence : winner));
   const { done, start } = best;
   if (done === undefined || start === undefined) throw new Error("generation ended without a result");
+  reply.headers(timingHeaders(parsed, { validationMs, totalMs: reply.elapsedTime, start, done }));
   const response: Record<string, unknown> = { generated_text: generatedText(parsed, done) };
   if (wantDetails) {
     const others = sequences.filter((sequence) => sequence !== best);
@@ -189,6 +197,49 @@ export async function generateTgi(
   return response;
 }
 
+/**
+ * The timing headers TGI's /generate answers with (milliseconds, whole; its load tests and users'
+ * scripts read `x-time-per-token`, `x-prompt-tokens`...): validation = arrival to the engine
+ * request, queue = waiting for a sequence, inference = the rest.
+ */
+function timingHeaders(
+  parsed: ParsedTgiRequest,
+  timing: {
+    validationMs: number;
+    totalMs: number;
+    start: Extract<EngineEvent, { type: "start" }>;
+    done: Extract<EngineEvent, { type: "done" }>;
+  },
+): Record<string, string> {
+  const { validationMs, totalMs, start, done } = timing;
+  const inferenceMs = Math.max(0, totalMs - validationMs - start.queueMs);
+  const whole = (ms: number): string => String(Math.floor(ms));
+  return {
+    "x-compute-type": "cpu",
+    "x-compute-time": String(totalMs / 1000),
+    "x-compute-characters": String(parsed.inputs.length),
+    "x-total-time": whole(totalMs),
+    "x-validation-time": whole(validationMs),
+    "x-queue-time": whole(start.queueMs),
+    "x-inference-time": whole(inferenceMs),
+    "x-time-per-token": whole(done.completionTokens > 0 ? inferenceMs / done.completionTokens : 0),
+    "x-prompt-tokens": String(done.promptTokens),
+    "x-generated-tokens": String(done.completionTokens),
+  };
+}
+
+/** TGI's rule: `truncate` keeps at most the input limit's tokens, so a larger value is a mistake (422). */
+function checkTruncate(engine: LlamaCppEngine, parsed: ParsedTgiRequest): void {
+  const truncate = parsed.engineRequest.parameters.truncate;
+  const limit = engine.limits.maxInputTokens;
+  if (truncate !== undefined && truncate > limit) {
+    throw new AppError(
+      "validation_error",
+      `Input validation error: \`truncate\` must be strictly positive and at most ${limit} (the input token limit, serve-llm --max-input-tokens). Given: ${truncate}`,
+    );
+  }
+}
+
 function generatedText(parsed: ParsedTgiRequest, done: Extract<EngineEvent, { type: "done" }>): string {
   return parsed.returnFullText ? parsed.inputs + done.generatedText : done.generatedText;
 }
@@ -210,9 +261,20 @@ function sequenceDetails(
   };
 }
 
+/**
+ * The end-of-generation token's event carries the text still held back when it came (bytes of an
+ * incomplete character, a possible stop-sequence prefix). TGI clients that skip special tokens
+ * (LangChain's, text-generation's examples) would drop it: it goes to the token before instead.
+ */
+function moveTextOffSpecial(previous: TgiToken, token: TgiToken): void {
+  if (!token.special || token.text === "" || previous.special) return;
+  previous.text += token.text;
+  token.text = "";
+}
+
 /** TGI's top_tokens entry for one generated token (the model's raw distribution, most likely first). */
 function topTokens(event: Extract<EngineEvent, { type: "token" }>): TgiToken[] {
-  return (event.top ?? []).map((top) => ({ id: top.id, text: top.text, logprob: top.logprob, special: false }));
+  return (event.top ?? []).map((top) => ({ id: top.id, text: top.text, logprob: top.logprob, special: top.special }));
 }
 
 /** One entry per prompt token; the first has no logprob (nothing precedes it). */
@@ -247,6 +309,7 @@ export async function streamTgi(
       "Input validation error: `decoder_input_details` == true is not supported when streaming tokens",
     );
   }
+  checkTruncate(engine, parsed);
   const signal = clientDisconnectSignal(request, reply);
   const run = engine.run({
     ...parsed.engineRequest,
@@ -272,13 +335,15 @@ export async function streamTgi(
     while (next.done !== true) {
       const event = next.value;
       if (event.type === "token") {
+        const token = { id: event.id, text: event.text, logprob: event.logprob, special: event.special };
         if (held !== undefined) {
+          moveTextOffSpecial(held, token);
           // Every token but the last: serialized field by field (sse-chunks.ts), unless it has top tokens.
           const full = sse.send(parsed.topNTokens > 0 ? tokenEvent(held, undefined) : tgiTokenEvent(index, held));
           if (full !== undefined) await full;
           index += 1;
         }
-        held = { id: event.id, text: event.text, logprob: event.logprob, special: event.special };
+        held = token;
         heldTop = topTokens(event);
       } else if (event.type === "done") {
         // The last event and the end leave in one write.
@@ -301,6 +366,7 @@ export async function streamTgi(
   } catch (error) {
     const appError = toAppError(error);
     if (appError.code !== "aborted") request.log.warn({ err: error }, "generation failed mid-stream");
+    markStreamFailed(reply, HTTP_STATUS[appError.code]);
     await sse.send(JSON.stringify(errorBody(appError, false)));
   } finally {
     await run.return(undefined);

@@ -1,7 +1,8 @@
 /**
  * llama-server's tokenizer routes: POST /tokenize `{content, add_special?, parse_special?,
  * with_pieces?}` → `{tokens}` (ids, or `{id, piece}` with `with_pieces`), and POST /detokenize
- * `{tokens}` → `{content}`. Ids outside the vocabulary are 422.
+ * `{tokens}` → `{content}`. Ids outside the vocabulary are 422. POST /tokenize also takes TGI's
+ * body (`{inputs, parameters?}`) and then answers TGI's token list (tgi-tokenize.ts).
  */
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
@@ -9,6 +10,8 @@ import { z } from "zod";
 import { AppError } from "../../errors/index.js";
 import type { ModelHolder } from "../model-holder.js";
 import { parseBody } from "../request-parsing.js";
+import { parseTgiRequest, tgiRequestSchema } from "../schemas-tgi.js";
+import { tgiTokenize } from "./tgi-tokenize.js";
 
 export const tokenizeRequestSchema = z.strictObject({
   content: z.string(),
@@ -30,12 +33,15 @@ export function registerTokenizeRoutes(app: FastifyInstance, options: { holder: 
     {
       schema: {
         tags,
-        summary: "Text → token ids (llama-server's shape)",
-        body: tokenizeRequestSchema,
+        summary: "Text → token ids (llama-server's shape, or TGI's with a TGI body)",
+        body: z.union([tokenizeRequestSchema, tgiRequestSchema]),
       },
+      // Either body shape: validated by the handler's parsers.
+      validatorCompiler: () => () => true,
     },
     async (request) => {
       const engine = holder.require();
+      if (isTgiBody(request.body)) return tgiTokenize(engine, parseTgiRequest(request.body).inputs);
       const body = parseBody(tokenizeRequestSchema, request.body);
       const tokens = engine.tokenize(body.content, {
         addSpecial: body.add_special === true,
@@ -69,4 +75,8 @@ export function registerTokenizeRoutes(app: FastifyInstance, options: { holder: 
       return { content: engine.detokenize(body.tokens, true) };
     },
   );
+}
+
+function isTgiBody(body: unknown): boolean {
+  return typeof body === "object" && body !== null && !Array.isArray(body) && "inputs" in body;
 }

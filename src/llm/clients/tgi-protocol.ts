@@ -44,9 +44,11 @@ export function toTgiParameters(
       parameters.do_sample = false;
     }
   }
-  if (request.topK !== undefined && request.topK > 0) parameters.top_k = request.topK;
+  // Greedy leaves top_k/top_p out: TGI samples whenever either is set, even with do_sample false.
+  const greedy = parameters.do_sample === false;
+  if (!greedy && request.topK !== undefined && request.topK > 0) parameters.top_k = request.topK;
   // TGI requires 0 < top_p < 1; 1 means "no nucleus filtering", so it is left out.
-  if (request.topP !== undefined && request.topP > 0 && request.topP < 1) parameters.top_p = request.topP;
+  if (!greedy && request.topP !== undefined && request.topP > 0 && request.topP < 1) parameters.top_p = request.topP;
   if (request.repetitionPenalty !== undefined) parameters.repetition_penalty = request.repetitionPenalty;
   if (request.stop !== undefined && request.stop.length > 0) parameters.stop = [...request.stop];
   if (request.seed !== undefined) parameters.seed = request.seed;

@@ -68,6 +68,8 @@ export function buildEngine(input: BuildInput): LlamaCppEngine {
   const admission: Admission<Slot> = createAdmission(slots, { slots: parallel, maxQueue, maxConcurrentRequests });
   const prompts: PromptBuilder = createPromptBuilder(model);
   const observer = options.observer ?? {};
+  // Timed only when observed: two clock reads per token.
+  const onTokenDelivered = observer.onTokenDelivered?.bind(observer);
   const running = new Set<AbortController>();
   const idleWaiters: Array<() => void> = [];
   let pendingRequests = 0;
@@ -142,6 +144,7 @@ export function buildEngine(input: BuildInput): LlamaCppEngine {
     let cachedPromptTokens = 0;
     let finishReason: FinishReason | "error" = "error";
     let admittedAt: number | undefined;
+    let decodeMs = 0;
     try {
       const cachePrompt = promptCache && parameters.cachePrompt !== false;
       try {
@@ -155,8 +158,9 @@ export function buildEngine(input: BuildInput): LlamaCppEngine {
       } catch (error) {
         throw signal.aborted ? cancelled() : error;
       }
-      admittedAt = performance.now();
-      const queueMs = admittedAt - queuedAt;
+      const admitted = performance.now();
+      admittedAt = admitted;
+      const queueMs = admitted - queuedAt;
       observer.onQueued?.(queueMs);
       yield { type: "start", promptTokens, promptTokenIds: prompt.tokens, queueMs, seed: setup.seed };
 
@@ -192,6 +196,7 @@ export function buildEngine(input: BuildInput): LlamaCppEngine {
       slot.adapter = adapter;
       let text = "";
       let lastTokenAt = performance.now();
+      let firstTokenAt = lastTokenAt;
       let reason: FinishReason = "eos";
       let flushed = false;
       let promptLogprobValues: readonly number[] | undefined;
@@ -221,8 +226,9 @@ export function buildEngine(input: BuildInput): LlamaCppEngine {
           const first = completionTokens === 1;
           const last = endOfGeneration || completionTokens >= maxNewTokens;
           const now = performance.now();
-          if (first) observer.onFirstToken?.(now - queuedAt, activeGenerations);
+          if (first) observer.onFirstToken?.(now - queuedAt, activeGenerations, now - admitted);
           else observer.onInterToken?.(now - lastTokenAt, activeGenerations);
+          if (first) firstTokenAt = now;
           lastTokenAt = now;
           // The last token's event carries everything still held back (incomplete characters,
           // possible stop-sequence prefixes), so the events always add up to the generated text.
@@ -246,9 +252,15 @@ export function buildEngine(input: BuildInput): LlamaCppEngine {
               id: entry.token,
               text: textAfter(entry.token, context),
               logprob: entry.logprob,
+              special: stopTokens.has(entry.token) || isEndOfGenerationToken(entry.token),
             }));
           }
-          yield tokenEvent;
+          if (onTokenDelivered === undefined) yield tokenEvent;
+          else {
+            const textDone = performance.now();
+            yield tokenEvent;
+            onTokenDelivered(first, textDone - now, performance.now() - textDone);
+          }
           if (!piece.stopped && !last) continue;
           flushed = true;
           reason = piece.stopped || stopTokens.has(token) ? "stop" : endOfGeneration ? "eos" : "length";
@@ -257,6 +269,7 @@ export function buildEngine(input: BuildInput): LlamaCppEngine {
         if (signal.aborted) throw cancelled();
       } finally {
         activeGenerations -= 1;
+        decodeMs = completionTokens > 1 ? lastTokenAt - firstTokenAt : 0;
         // Stops the backend (tokens generated ahead are dropped) and waits until the sequence
         // is idle and cleared before the slot is released below.
         await stream.close();
@@ -287,7 +300,15 @@ export function buildEngine(input: BuildInput): LlamaCppEngine {
       running.delete(controller);
       if (slot !== undefined) admission.release(slot);
       const inferenceMs = admittedAt === undefined ? 0 : performance.now() - admittedAt;
-      observer.onFinished?.({ promptTokens, cachedPromptTokens, completionTokens, finishReason, inferenceMs });
+      observer.onFinished?.({
+        promptTokens,
+        cachedPromptTokens,
+        completionTokens,
+        finishReason,
+        inferenceMs,
+        decodeMs,
+        maxNewTokens,
+      });
       settle();
     }
   }

@@ -89,9 +89,18 @@ export type LoraAdapter = { name: string; path: string; scale: number };
 
 export type EngineObserver = {
   onQueued?(queueMs: number): void;
-  /** `activeGenerations`: the requests generating at this moment, this one included. */
-  onFirstToken?(ttftMs: number, activeGenerations: number): void;
+  /**
+   * `activeGenerations`: the requests generating at this moment, this one included. `prefillMs`:
+   * from admission (a sequence acquired) to the first token, the prompt's decode.
+   */
+  onFirstToken?(ttftMs: number, activeGenerations: number, prefillMs: number): void;
   onInterToken?(ms: number, activeGenerations: number): void;
+  /**
+   * After each token's event was taken by the consumer: `textMs` turning the token into text
+   * (detokenization, stop sequences), `deliveryMs` from handing the event over until the consumer
+   * asked for the next one (serialization, the write to the client).
+   */
+  onTokenDelivered?(first: boolean, textMs: number, deliveryMs: number): void;
   onFinished?(summary: {
     promptTokens: number;
     /** Of promptTokens, those served from the prompt cache. */
@@ -100,6 +109,10 @@ export type EngineObserver = {
     finishReason: FinishReason | "error";
     /** From admission (a sequence acquired) to the end; 0 when never admitted. */
     inferenceMs?: number;
+    /** From the first generated token to the last (the decode steps after the prompt's); 0 below 2 tokens. */
+    decodeMs?: number;
+    /** The request's token budget: its max_new_tokens, or what the limits left it. */
+    maxNewTokens?: number;
   }): void;
 };
 
@@ -132,7 +145,13 @@ export type EngineRequest = {
 export type ChoiceGroup = { slot?: number };
 
 /** A candidate token with its log-probability under the model's raw distribution. */
-export type TopToken = { id: number; text: string; logprob: number };
+export type TopToken = {
+  id: number;
+  text: string;
+  logprob: number;
+  /** An end-of-generation token (as the token event's `special`). */
+  special: boolean;
+};
 
 /** The most alternatives per token `topLogprobs` (OpenAI's top_logprobs, TGI's top_n_tokens) may ask for. */
 export const MAX_TOP_LOGPROBS = 20;

@@ -1,0 +1,42 @@
+import { describe, expect, it } from "vitest";
+import { RegexGrammarError, regexToGbnf } from "./regex-gbnf.js";
+
+describe("regexToGbnf", () => {
+  it.each([
+    ["[0-9]{3}-[0-9]{4}", 'root ::= ([0-9]{3} "-" [0-9]{4})\n'],
+    ["(yes|no)", 'root ::= ("yes" | "no")\n'],
+    ["^\\d+(\\.\\d{1,2})?$", 'root ::= ([0-9]+ (("." [0-9]{1,2}))?)\n'],
+    ["a.b*?", 'root ::= ("a" [^\\n] ("b")*)\n'],
+    ['[^"\\\\]{2,}', 'root ::= [^"\\\\]{2,}\n'],
+    ["[]a-c\\-]", "root ::= [\\]a-c\\-]\n"],
+    ["(?P<word>\\w)(?:x|\\s)", 'root ::= ([a-zA-Z0-9_] ("x" | [ \\t\\n\\r\\x0B\\x0C]))\n'],
+    ['say "hi"\\n', 'root ::= "say \\"hi\\"\\n"\n'],
+    ["x{2}y{1,}z{", 'root ::= (("x"){2} ("y")+ "z{")\n'],
+    ["\\u00e9|\\x41", 'root ::= ("é" | "A")\n'],
+    ["", 'root ::= ""\n'],
+  ])("%s", (pattern, grammar) => {
+    expect(regexToGbnf(pattern)).toBe(grammar);
+  });
+
+  it.each([
+    ["(?=a)b", /lookarounds/],
+    ["(a)\\1", /backreferences/],
+    ["(a", /missing `\)`/],
+    ["a)", /unbalanced `\)`/],
+    ["*a", /nothing to repeat/],
+    ["a{3,1}", /bad repetition/],
+    ["a{2001}", /above 2000/],
+    ["a{1,5000}", /above 2000/],
+    ["a^b", /`\^` is only supported at the start/],
+    ["a$b", /`\$` is only supported at the end/],
+    ["[a", /missing `\]`/],
+    ["[z-a]", /bad character range/],
+    ["[\\D]", /negated class escapes/],
+    ["\\bword", /\\b is not supported/],
+    ["a\\", /cannot end with/],
+    ["(".repeat(200) + ")".repeat(200), /nested deeper than 128/],
+  ])("refuses %s", (pattern, message) => {
+    expect(() => regexToGbnf(pattern)).toThrow(RegexGrammarError);
+    expect(() => regexToGbnf(pattern)).toThrow(message);
+  });
+});
