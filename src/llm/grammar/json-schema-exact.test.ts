@@ -1,0 +1,137 @@
+/**
+ * Exactly which strings a converted grammar admits, checked without a model (src/testing/
+ * gbnf-matcher.ts): numbers around their bounds, the issue's overflowing exponent, leading zeros,
+ * patterns and formats. Every admitted candidate must validate with ajv; the values a schema is
+ * about (its bounds when inclusive, typical members) must be admitted.
+ */
+import { Ajv2020 } from "ajv/dist/2020.js";
+import addFormats from "ajv-formats";
+import { describe, expect, it } from "vitest";
+import { gbnfAccepts } from "../../testing/gbnf-matcher.js";
+import { jsonSchemaToGbnf } from "./json-schema-gbnf.js";
+
+const ajv = new Ajv2020({ strict: false });
+(addFormats as unknown as (instance: Ajv2020) => void)(ajv);
+
+/** Candidates around the interesting numbers: the values, ± small steps, other spellings. */
+function numberCandidates(values: number[]): string[] {
+  const result = new Set<string>([
+    "0",
+    "-0",
+    "00",
+    "01",
+    "-01",
+    "1e5",
+    "1E+2",
+    "40587e+12263626",
+    "1.",
+    ".5",
+    "+1",
+    "0.0",
+    "-0.0",
+  ]);
+  for (const value of values) {
+    for (const delta of [0, 1, -1, 0.5, -0.5, 0.1, -0.1, 1e-9, -1e-9, 1e-16, -1e-16, 2, -2, 7, -7, 10, -10]) {
+      const candidate = value + delta;
+      result.add(String(candidate));
+      result.add(candidate.toFixed(2));
+      if (Number.isInteger(candidate)) result.add(`${candidate}.0`);
+    }
+  }
+  return [...result].filter((text) => !/e/i.test(text) || /^-?\d/.test(text));
+}
+
+function admitted(schema: Record<string, unknown>, candidates: string[]): string[] {
+  const grammar = jsonSchemaToGbnf(schema);
+  const validate = ajv.compile(schema);
+  const accepted = candidates.filter((text) => gbnfAccepts(grammar, text));
+  for (const text of accepted) {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw new Error(`${JSON.stringify(schema)} admits ${text}, which is not JSON`);
+    }
+    if (!validate(value))
+      throw new Error(`${JSON.stringify(schema)} admits ${text}: ${ajv.errorsText(validate.errors)}`);
+  }
+  return accepted;
+}
+
+describe("numbers admitted by a converted grammar", () => {
+  it("never admits the issue's overflowing exponent, leading zeros or unsafe integers", () => {
+    const schema = {
+      type: "object",
+      properties: { a: { type: "integer" } },
+      required: ["a"],
+      additionalProperties: false,
+    };
+    const grammar = jsonSchemaToGbnf(schema);
+    expect(gbnfAccepts(grammar, '{"a":40587e+12263626}')).toBe(false);
+    expect(gbnfAccepts(grammar, '{"a":40587}')).toBe(true);
+    for (const text of ["01", "-0", "1.5", "1e3", "9007199254740992", "-9007199254740992"]) {
+      expect(gbnfAccepts(jsonSchemaToGbnf({ type: "integer" }), text), text).toBe(false);
+    }
+    for (const text of ["0", "-1", "9007199254740991", "-9007199254740991", "120"]) {
+      expect(gbnfAccepts(jsonSchemaToGbnf({ type: "integer" }), text), text).toBe(true);
+    }
+    const number = jsonSchemaToGbnf({ type: "number" });
+    expect(gbnfAccepts(number, "1e99")).toBe(true);
+    expect(gbnfAccepts(number, "1e999")).toBe(false);
+    expect(gbnfAccepts(number, "007")).toBe(false);
+  });
+
+  it.each([
+    [{ type: "integer", minimum: -3, maximum: 3 }, [-3, 3]],
+    [{ type: "integer", exclusiveMinimum: 0, exclusiveMaximum: 100 }, [1, 99]],
+    [{ type: "integer", minimum: 1900, maximum: 2099 }, [1900, 2099]],
+    [{ type: "integer", maximum: -1000 }, [-1000]],
+    [{ type: "integer", minimum: 2.5, maximum: 7.5 }, [3, 7]],
+    [{ type: "integer", multipleOf: 7, minimum: -30, maximum: 30 }, [-28, 0, 28]],
+    [{ type: "integer", multipleOf: 250, minimum: 0, maximum: 100_000 }, [0, 250, 100_000]],
+    [{ type: "number", minimum: 0, maximum: 1 }, [0, 1, 0.5]],
+    [{ type: "number", minimum: -273.15 }, [-273.15, 0]],
+    [{ type: "number", exclusiveMinimum: 0.1, maximum: 99.99 }, [99.99, 0.2]],
+    [{ type: "number", exclusiveMinimum: 0, exclusiveMaximum: 0.5 }, [0.25, 0.49]],
+    [{ type: "number", minimum: 0, maximum: 5, multipleOf: 0.5 }, [0, 2.5, 5]],
+    [{ type: "number", minimum: 1e-7, maximum: 2e-7 }, [1.5e-7]],
+    [{ type: "number", exclusiveMaximum: 1e15, minimum: 1e15 - 1 }, [1e15 - 1]],
+  ])("%j admits only valid numbers, among them %j", (schema, expected) => {
+    const expectedTexts = expected.map((value) =>
+      Math.abs(value) < 1e-6 && value !== 0 ? value.toFixed(10) : String(value),
+    );
+    const accepted = admitted(schema, [...numberCandidates(expected), ...expectedTexts]);
+    for (const text of expectedTexts) expect(accepted, text).toContain(text);
+  });
+});
+
+describe("strings admitted by a converted grammar", () => {
+  // Non-ASCII as \uXXXX escapes: how the grammar writes it.
+  const json = (text: string) =>
+    JSON.stringify(text).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+
+  it.each([
+    [{ type: "string", pattern: "^[A-Z]{2}-\\d{3}$" }, ["AB-123"], ["ab-123", "AB-12", "AB-1234", "xAB-123"]],
+    [{ type: "string", pattern: "ab" }, ["ab", "xaby", "a b ab"], ["a", "ba", ""]],
+    [{ type: "string", pattern: "^a.*$", maxLength: 3 }, ["a", "abc"], ["abcd", "ba"]],
+    [{ type: "string", pattern: '^["\\\\]+$' }, ['"', "\\", '"\\'], ["a", ""]],
+    [{ type: "string", pattern: "^[^a-z]{2}$" }, ["AB", "1!"], ["ab", "A"]],
+    [{ type: "string", format: "date" }, ["2024-02-28", "1999-12-31"], ["2024-02-30", "2024-13-01", "24-01-01"]],
+    [
+      { type: "string", format: "date-time" },
+      ["2024-01-01T10:00:00Z", "2024-01-01T23:59:59.5+02:00"],
+      ["2024-01-01 10:00"],
+    ],
+    [{ type: "string", format: "email" }, ["a.b@example.com"], ["@example.com", "a@b", "a b@c.de"]],
+    [
+      { type: "string", format: "uuid" },
+      ["123e4567-e89b-42d3-a456-426614174000"],
+      ["123e4567e89b42d3a456426614174000"],
+    ],
+    [{ type: "string", format: "ipv4" }, ["192.168.0.1", "0.0.0.0"], ["256.1.1.1", "01.1.1.1", "1.1.1"]],
+    [{ type: "string", minLength: 2, maxLength: 3 }, ["ab", "abc", "é!"], ["a", "abcd"]],
+  ])("%j admits only matching strings", (schema, good, bad) => {
+    const accepted = admitted(schema as Record<string, unknown>, [...good, ...bad].map(json));
+    for (const text of good) expect(accepted, text).toContain(json(text));
+  });
+});
