@@ -132,6 +132,24 @@ describe("schemas the grammar cannot enforce are refused up front with a 422 nam
     expect(response.json().error).toContain(`\`${keyword}\``);
   });
 
+  it("streamed requests get the same 422 before any event (OpenAI and TGI)", async () => {
+    const { schema, keyword } = REFUSED[0] as (typeof REFUSED)[number];
+    const chat = await post("/v1/chat/completions", {
+      stream: true,
+      messages: [{ role: "user", content: "x" }],
+      max_tokens: 4,
+      response_format: { type: "json_schema", json_schema: { name: "doc", schema } },
+    });
+    expect(chat.statusCode).toBe(422);
+    expect(chat.json().error.message).toContain(`\`${keyword}\``);
+    const tgi = await post("/generate_stream", {
+      inputs: "x",
+      parameters: { max_new_tokens: 4, grammar: { type: "json", value: schema } },
+    });
+    expect(tgi.statusCode).toBe(422);
+    expect(tgi.json().error).toContain(`\`${keyword}\``);
+  });
+
   it("tools: a tool whose parameters cannot be enforced", async () => {
     const { schema, keyword } = REFUSED[0] as (typeof REFUSED)[number];
     const response = await post("/v1/chat/completions", {
