@@ -218,6 +218,7 @@ export const REFUSED: { schema: Record<string, unknown>; keyword: string }[] = [
   { schema: object({ s: { type: "string", pattern: "^a{5}$", maxLength: 3 } }), keyword: "pattern" },
   { schema: object({ s: { type: "string", pattern: "\\bword" } }), keyword: "pattern" },
   { schema: object({ s: { type: "string", format: "iri" } }), keyword: "format" },
+  { schema: object({ s: { type: "string", format: "date", maxLength: 5 } }), keyword: "format" },
   { schema: object({ s: { type: "array", items: { type: "string" }, uniqueItems: true } }), keyword: "uniqueItems" },
   { schema: object({ s: { type: "number", multipleOf: 0.01 } }), keyword: "multipleOf" },
   { schema: object({ s: { type: "integer", minimum: 2 ** 60 } }), keyword: "minimum" },

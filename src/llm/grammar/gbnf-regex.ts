@@ -254,50 +254,73 @@ function lengths(node: Node): [number, number] {
   }
 }
 
-/** The node with every unbounded repeat {m,} made {m + extraMin, m + extraMax}. */
-function boundRepeats(node: Node, extraMin: number, extraMax: number): Node {
+/** The repeats of a node, in a fixed (pre-order) order. */
+function repeatsOf(node: Node): Extract<Node, { kind: "repeat" }>[] {
+  switch (node.kind) {
+    case "chars":
+      return [];
+    case "sequence":
+      return node.items.flatMap(repeatsOf);
+    case "alternation":
+      return node.options.flatMap(repeatsOf);
+    case "repeat":
+      return [node, ...repeatsOf(node.node)];
+  }
+}
+
+/** The node with its repeats' counts replaced by `counts` (in repeatsOf order). */
+function withCounts(node: Node, counts: Map<Node, [number, number]>): Node {
   switch (node.kind) {
     case "chars":
       return node;
     case "sequence":
-      return { kind: "sequence", items: node.items.map((item) => boundRepeats(item, extraMin, extraMax)) };
+      return { kind: "sequence", items: node.items.map((item) => withCounts(item, counts)) };
     case "alternation":
-      return { kind: "alternation", options: node.options.map((option) => boundRepeats(option, extraMin, extraMax)) };
+      return { kind: "alternation", options: node.options.map((option) => withCounts(option, counts)) };
     case "repeat": {
-      const inner = boundRepeats(node.node, extraMin, extraMax);
-      if (node.max !== Infinity) return { ...node, node: inner };
-      return { kind: "repeat", node: inner, min: node.min + extraMin, max: node.min + extraMax };
+      const [min, max] = counts.get(node) ?? [node.min, node.max];
+      return { kind: "repeat", node: withCounts(node.node, counts), min, max };
     }
   }
 }
 
-/** Smallest n in [from, to] with test(n), or undefined (test must be monotone). */
-function firstWhere(from: number, to: number, test: (n: number) => boolean): number | undefined {
-  if (from > to || !test(to)) return undefined;
-  let [low, high] = [from, to];
-  while (low < high) {
-    const middle = Math.floor((low + high) / 2);
-    if (test(middle)) high = middle;
-    else low = middle + 1;
-  }
-  return low;
-}
-
 /**
- * A branch whose matches all have lengths in [minLength, maxLength]: its unbounded repeats are
- * given the same extra minimum and a common cap (a subset of its matches), or null when none fit.
+ * A branch whose matches all have lengths in [minLength, maxLength], keeping a subset of its
+ * matches, or null when none fit: repeats' minimums are raised one repeat at a time (the first
+ * ones first) until the shortest match is long enough, then every repeat starts at its minimum and
+ * the repeats take turns growing by one while the longest match still fits.
  */
 function withinLengths(node: Node, minLength: number, maxLength: number): Node | null {
   const [min, max] = lengths(node);
   if (min >= minLength && max <= maxLength) return node;
-  const extraMin = firstWhere(0, minLength, (n) => lengths(boundRepeats(node, n, n))[0] >= minLength);
-  if (extraMin === undefined) return null;
-  if (maxLength === Infinity) return boundRepeats(node, extraMin, Infinity);
-  const fits = (n: number) => lengths(boundRepeats(node, extraMin, n))[1] <= maxLength;
-  if (!fits(extraMin)) return null;
-  // Largest cap that still fits: the first that does not, minus one.
-  const tooLong = firstWhere(extraMin, maxLength + 1, (n) => !fits(n));
-  return boundRepeats(node, extraMin, tooLong === undefined ? maxLength : tooLong - 1);
+  const repeats = repeatsOf(node);
+  const counts = new Map<Node, [number, number]>(repeats.map((repeat) => [repeat, [repeat.min, repeat.max]]));
+  const measure = () => lengths(withCounts(node, counts));
+  for (const repeat of repeats) {
+    while (measure()[0] < minLength) {
+      const [low, high] = counts.get(repeat) as [number, number];
+      if (low >= high || low >= repeat.min + minLength) break;
+      counts.set(repeat, [low + 1, high]);
+    }
+  }
+  if (measure()[0] < minLength) return null;
+  if (maxLength === Infinity) return withCounts(node, counts);
+  for (const repeat of repeats) {
+    const [low] = counts.get(repeat) as [number, number];
+    counts.set(repeat, [low, low]);
+  }
+  if (measure()[1] > maxLength) return null;
+  for (let grown = true; grown; ) {
+    grown = false;
+    for (const repeat of repeats) {
+      const [low, high] = counts.get(repeat) as [number, number];
+      if (high >= repeat.max || high >= low + maxLength) continue;
+      counts.set(repeat, [low, high + 1]);
+      if (measure()[1] <= maxLength) grown = true;
+      else counts.set(repeat, [low, high]);
+    }
+  }
+  return withCounts(node, counts);
 }
 
 /**
@@ -307,7 +330,7 @@ function withinLengths(node: Node, minLength: number, maxLength: number): Node |
 export function patternGbnf(
   pattern: string,
   anyChar: string,
-  bounds: { minLength: number; maxLength: number } = { minLength: 0, maxLength: Infinity },
+  bounds: { minLength: number; maxLength: number; keyword?: string } = { minLength: 0, maxLength: Infinity },
 ): string {
   try {
     new RegExp(pattern, "u");
@@ -335,6 +358,9 @@ export function patternGbnf(
     );
   }
   if (options.length === 0)
-    throw unsupported("pattern", `${JSON.stringify(pattern)} has no match within minLength/maxLength`);
+    throw unsupported(
+      bounds.keyword ?? "pattern",
+      `${JSON.stringify(pattern)} has no match within minLength/maxLength`,
+    );
   return options.length === 1 ? (options[0] as string) : `(${options.join(" | ")})`;
 }

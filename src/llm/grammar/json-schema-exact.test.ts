@@ -130,6 +130,12 @@ describe("strings admitted by a converted grammar", () => {
     ],
     [{ type: "string", format: "ipv4" }, ["192.168.0.1", "0.0.0.0"], ["256.1.1.1", "01.1.1.1", "1.1.1"]],
     [{ type: "string", minLength: 2, maxLength: 3 }, ["ab", "abc", "é!"], ["a", "abcd"]],
+    [{ type: "string", format: "email", maxLength: 12 }, ["ab@cd.ef"], ["abcdefgh@ijk.lm"]],
+    [
+      { type: "string", pattern: "^[a-z]+(-[a-z]+)*$", minLength: 3, maxLength: 5 },
+      ["abc", "abcde"],
+      ["ab", "abcdef", "a-b"],
+    ],
   ])("%j admits only matching strings", (schema, good, bad) => {
     const accepted = admitted(schema as Record<string, unknown>, [...good, ...bad].map(json));
     for (const text of good) expect(accepted, text).toContain(json(text));

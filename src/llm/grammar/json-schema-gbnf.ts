@@ -245,7 +245,8 @@ export function jsonSchemaToGbnf(root: Schema): string {
     const source = format ?? (schema.pattern as string | undefined);
     base("char");
     if (source !== undefined) {
-      const compiled = patternGbnf(source, "char", { minLength: min, maxLength: max ?? Infinity });
+      const keyword = format === undefined ? "pattern" : "format";
+      const compiled = patternGbnf(source, "char", { minLength: min, maxLength: max ?? Infinity, keyword });
       return add(`"\\"" ${compiled} "\\""`);
     }
     if (min === 0 && max === undefined) return base("string");
