@@ -209,6 +209,68 @@ export const ACCEPTED: CorpusSchema[] = [
   { name: "empty schema", schema: object({ anything: {} }) },
   { name: "boolean schemas", schema: { type: "object", properties: { yes: true, no: false }, required: ["yes"] } },
   { name: "untyped keywords", schema: object({ s: { maxLength: 2 }, n: { minimum: 1, maximum: 2 } }) },
+  {
+    name: "pydantic model",
+    schema: {
+      $defs: {
+        Color: { enum: ["red", "green"], title: "Color", type: "string" },
+        Item: {
+          properties: {
+            sku: { title: "Sku", type: "string", pattern: "^[A-Z]{3}\\d{2}$" },
+            qty: { title: "Qty", type: "integer", exclusiveMinimum: 0, maximum: 99 },
+          },
+          required: ["sku", "qty"],
+          title: "Item",
+          type: "object",
+        },
+      },
+      properties: {
+        color: { $ref: "#/$defs/Color" },
+        items: { items: { $ref: "#/$defs/Item" }, maxItems: 2, title: "Items", type: "array" },
+        note: { anyOf: [{ type: "string", maxLength: 3 }, { type: "null" }], default: null, title: "Note" },
+      },
+      required: ["color", "items"],
+      title: "Order",
+      type: "object",
+    },
+  },
+  {
+    name: "zod schema",
+    schema: {
+      $schema: "http://json-schema.org/draft-07/schema#",
+      type: "object",
+      properties: {
+        id: { type: "string", format: "uuid" },
+        age: { type: "integer", exclusiveMinimum: 0, maximum: 150 },
+        point: {
+          type: "array",
+          minItems: 2,
+          maxItems: 2,
+          items: [
+            { type: "number", minimum: -1, maximum: 1 },
+            { type: "number", minimum: -1, maximum: 1 },
+          ],
+        },
+        scores: { type: "object", additionalProperties: { type: "number", minimum: 0, maximum: 1 }, maxProperties: 0 },
+        kind: {
+          anyOf: [
+            { type: "string", const: "a" },
+            { type: "string", const: "b" },
+          ],
+        },
+        both: {
+          allOf: [
+            { type: "object", properties: { x: { type: "boolean" } }, required: ["x"] },
+            { type: "object", properties: { y: { type: "null" } }, required: ["y"] },
+          ],
+        },
+        maybe: { type: ["string", "null"], maxLength: 2 },
+      },
+      required: ["id", "age", "point", "scores", "kind", "both"],
+      additionalProperties: false,
+    },
+    draft: "07",
+  },
 ];
 
 /** Schemas the converter must refuse, and the keyword its error names. */
