@@ -44,11 +44,12 @@ const NUMBER_FORMATS: Record<string, Record<string, number>> = {
 
 /** Whether `format` is one of the number formats (which leave strings alone). */
 export function isNumberFormat(format: unknown): boolean {
-  return typeof format === "string" && format in NUMBER_FORMATS;
+  return typeof format === "string" && Object.hasOwn(NUMBER_FORMATS, format);
 }
 
 export function stringFormatPattern(format: unknown): string {
-  const pattern = typeof format === "string" ? STRING_FORMATS[format] : undefined;
+  const pattern =
+    typeof format === "string" && Object.hasOwn(STRING_FORMATS, format) ? STRING_FORMATS[format] : undefined;
   if (pattern === undefined) {
     throw unsupported(
       "format",
@@ -61,7 +62,7 @@ export function stringFormatPattern(format: unknown): string {
 /** The schema with a number format's bounds added (tightening, never loosening, its own). */
 export function withNumberFormat(schema: Record<string, unknown>): Record<string, unknown> {
   if (schema.format === undefined) return schema;
-  const bounds = typeof schema.format === "string" ? NUMBER_FORMATS[schema.format] : undefined;
+  const bounds = isNumberFormat(schema.format) ? NUMBER_FORMATS[schema.format as string] : undefined;
   if (bounds === undefined) {
     throw unsupported(
       "format",

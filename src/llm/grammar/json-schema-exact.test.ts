@@ -105,6 +105,22 @@ describe("numbers admitted by a converted grammar", () => {
   });
 });
 
+describe("property names that are also Object.prototype names", () => {
+  it("are written when required, and never read from the prototype", () => {
+    const schema = {
+      type: "object",
+      properties: { toString: { type: "boolean" } },
+      required: ["toString", "constructor"],
+      additionalProperties: { type: "null" },
+    };
+    const grammar = jsonSchemaToGbnf(schema);
+    expect(gbnfAccepts(grammar, '{"toString":true,"constructor":null}')).toBe(true);
+    expect(gbnfAccepts(grammar, '{"toString":true}')).toBe(false);
+    expect(() => jsonSchemaToGbnf({ type: "string", format: "constructor" })).toThrow(/`format`/);
+    expect(() => jsonSchemaToGbnf({ $ref: "#/$defs/__proto__", $defs: {} })).toThrow(/`\$ref`/);
+  });
+});
+
 describe("strings admitted by a converted grammar", () => {
   // Non-ASCII as \uXXXX escapes: how the grammar writes it.
   const json = (text: string) =>

@@ -12,7 +12,7 @@ import { isNumberFormat, stringFormatPattern, withNumberFormat } from "./gbnf-fo
 import { numericGrammar } from "./gbnf-numbers.js";
 import { patternGbnf } from "./gbnf-regex.js";
 import { nonTerminatingRules } from "./gbnf-termination.js";
-import { ANNOTATIONS, disjoint, mergeSchemas, type Schema } from "./schema-combine.js";
+import { ANNOTATIONS, disjoint, mergeSchemas, type Schema, setOwn } from "./schema-combine.js";
 import { SUPPORTED_KEYWORDS, unsupported } from "./schema-error.js";
 import { admittedValues } from "./schema-values.js";
 
@@ -122,7 +122,10 @@ export function jsonSchemaToGbnf(root: Schema): string {
     let node: unknown = root;
     for (const segment of ref.slice(1).split("/").slice(1)) {
       const key = decodeURIComponent(segment).replace(/~1/g, "/").replace(/~0/g, "~");
-      node = isObject(node) || Array.isArray(node) ? (node as Record<string, unknown>)[key] : undefined;
+      node =
+        (isObject(node) || Array.isArray(node)) && Object.hasOwn(node, key)
+          ? (node as Record<string, unknown>)[key]
+          : undefined;
     }
     if (!isObject(node) && typeof node !== "boolean") throw unsupported("$ref", `${ref} is not defined`);
     return node as Schema;
@@ -167,7 +170,7 @@ export function jsonSchemaToGbnf(root: Schema): string {
     const type =
       schema.type ??
       Object.keys(schema)
-        .map((key) => TYPE_OF_KEYWORD[key])
+        .map((key) => (Object.hasOwn(TYPE_OF_KEYWORD, key) ? TYPE_OF_KEYWORD[key] : undefined))
         .find((t) => t !== undefined);
     if (type === undefined) return base("value");
     if (Array.isArray(type)) {
@@ -304,14 +307,14 @@ export function jsonSchemaToGbnf(root: Schema): string {
     const required = new Set(listed as string[]);
     const extra = (schema.additionalProperties ?? true) as Schema;
     for (const name of required) {
-      if (name in properties) continue;
+      if (Object.hasOwn(properties, name)) continue;
       if (flatten(extra) === false) {
         throw unsupported(
           "required",
           `property ${JSON.stringify(name)} is required but additionalProperties is false and properties does not describe it`,
         );
       }
-      properties[name] = extra;
+      setOwn(properties, name, extra);
     }
     for (const [name, property] of Object.entries(properties)) {
       if (flatten(property) !== false) continue;

@@ -32,6 +32,11 @@ const LOWER_BOUNDS = new Set(["minimum", "exclusiveMinimum", "minLength", "minIt
 const UPPER_BOUNDS = new Set(["maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties"]);
 const NUMBER_TYPES = new Set(["integer", "number"]);
 
+/** Sets an own property, even one named `__proto__` (a property name in a schema is data). */
+export function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
@@ -67,14 +72,14 @@ function constrainExtras(owner: SchemaObject, other: SchemaObject): SchemaObject
   const properties: SchemaObject = {};
   const required = new Set((other.required ?? []) as string[]);
   for (const [name, schema] of Object.entries(theirs)) {
-    if (name in known) properties[name] = schema;
+    if (Object.hasOwn(known, name)) setOwn(properties, name, schema);
     else if (additional === false) {
       if (required.has(name))
         throw unsupported(
           "allOf",
           `property ${JSON.stringify(name)} is required by one member and forbidden by another`,
         );
-    } else properties[name] = { allOf: [schema, additional] };
+    } else setOwn(properties, name, { allOf: [schema, additional] });
   }
   return { ...other, properties };
 }
@@ -104,7 +109,7 @@ export function mergeSchemas(a: Schema, b: Schema): Schema {
     else if (key === "properties") {
       const properties: SchemaObject = { ...(mine as SchemaObject) };
       for (const [name, schema] of Object.entries(value as SchemaObject)) {
-        properties[name] = properties[name] === undefined ? schema : { allOf: [properties[name], schema] };
+        setOwn(properties, name, Object.hasOwn(properties, name) ? { allOf: [properties[name], schema] } : schema);
       }
       result[key] = properties;
     } else if (key === "items" || key === "additionalProperties" || key === "additionalItems") {
@@ -166,7 +171,7 @@ export function disjoint(a: Schema, b: Schema, resolve: (schema: Schema) => Sche
   const rightProperties = (right.properties ?? {}) as SchemaObject;
   for (const name of leftRequired) {
     if (!rightRequired.has(name)) {
-      if (right.additionalProperties === false && !(name in rightProperties)) return true;
+      if (right.additionalProperties === false && !Object.hasOwn(rightProperties, name)) return true;
       continue;
     }
     const x = leftProperties[name];
@@ -174,7 +179,8 @@ export function disjoint(a: Schema, b: Schema, resolve: (schema: Schema) => Sche
     if (x !== undefined && y !== undefined && disjoint(x as Schema, y as Schema, resolve)) return true;
   }
   for (const name of rightRequired) {
-    if (!leftRequired.has(name) && left.additionalProperties === false && !(name in leftProperties)) return true;
+    if (!leftRequired.has(name) && left.additionalProperties === false && !Object.hasOwn(leftProperties, name))
+      return true;
   }
   return false;
 }

@@ -47,7 +47,7 @@ const CHECKS: Record<string, Check> = {
   maxLength: string((value, limit) => length(value) <= (limit as number)),
   pattern: string((value, pattern) => new RegExp(String(pattern), "u").test(value)),
   format: string((value, format) => {
-    const pattern = STRING_FORMATS[String(format)];
+    const pattern = Object.hasOwn(STRING_FORMATS, String(format)) ? STRING_FORMATS[String(format)] : undefined;
     if (pattern === undefined) throw unsupported("format", `${JSON.stringify(format)} beside enum`);
     return new RegExp(pattern, "u").test(value);
   }),
@@ -67,7 +67,7 @@ export function admittedValues(schema: Record<string, unknown>): unknown[] {
   } else values = [schema.const];
   for (const [keyword, limit] of Object.entries(schema)) {
     if (keyword === "enum" || keyword === "const" || ANNOTATIONS.has(keyword)) continue;
-    const check = CHECKS[keyword];
+    const check = Object.hasOwn(CHECKS, keyword) ? CHECKS[keyword] : undefined;
     if (check === undefined) throw unsupported(keyword, `beside enum or const (list only the values you want)`);
     values = values.filter((value) => check(value, limit));
   }
