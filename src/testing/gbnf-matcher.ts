@@ -101,13 +101,18 @@ class GrammarParser {
   }
 }
 
-/** Whether the grammar's `root` admits exactly `text` (the converter's trailing newlines aside). */
-export function gbnfAccepts(grammar: string, text: string): boolean {
+function parseRules(grammar: string): Map<string, Sequence[]> {
   const rules = new Map<string, Sequence[]>();
   for (const line of grammar.replace(/\[\n\]\*/g, "").split(/\n(?=[a-zA-Z0-9_-]+ ::= )/)) {
     const match = /^([a-zA-Z0-9_-]+) ::= ([\s\S]*)$/.exec(line.trim());
     if (match !== null) rules.set(match[1] as string, new GrammarParser(match[2] as string).alternatives());
   }
+  return rules;
+}
+
+/** Whether the grammar's `root` admits exactly `text` (the converter's trailing newlines aside). */
+export function gbnfAccepts(grammar: string, text: string): boolean {
+  const rules = parseRules(grammar);
   const memo = new Map<string, Set<number>>();
   const ends = (element: Element, start: number): Set<number> => {
     switch (element.kind) {
@@ -156,4 +161,68 @@ export function gbnfAccepts(grammar: string, text: string): boolean {
     return result;
   };
   return ends({ kind: "rule", name: "root" }, 0).has(text.length);
+}
+
+/**
+ * A random string the grammar's `root` derives: alternatives and repeat counts drawn with
+ * `random` (repeats at most 3 beyond their minimum); past a depth of 12 rules, the shortest
+ * alternatives are taken so every derivation ends.
+ */
+export function gbnfSample(grammar: string, random: () => number): string {
+  const rules = parseRules(grammar);
+  // Shortest derivation length of each rule (a fixpoint, as for termination).
+  const shortest = new Map<string, number>();
+  const elementLength = (element: Element): number => {
+    if (element.kind === "literal") return element.text.length;
+    if (element.kind === "class") return 1;
+    if (element.kind === "rule") return shortest.get(element.name) ?? Infinity;
+    return Math.min(...element.alternatives.map(sequenceLength));
+  };
+  const sequenceLength = (sequence: Sequence): number =>
+    sequence.reduce((total, item) => total + (item.min === 0 ? 0 : item.min * elementLength(item.element)), 0);
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const [name, alternatives] of rules) {
+      const length = Math.min(...alternatives.map(sequenceLength));
+      if (length < (shortest.get(name) ?? Infinity)) {
+        shortest.set(name, length);
+        changed = true;
+      }
+    }
+  }
+  const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)] as T;
+  const classChar = (element: Extract<Element, { kind: "class" }>): string => {
+    const codes: number[] = [];
+    for (let code = 0x20; code <= 0x7e; code++) {
+      const inside = element.ranges.some(([from, to]) => from <= code && code <= to);
+      if (inside !== element.negated) codes.push(code);
+    }
+    if (!element.negated) for (const [from, to] of element.ranges) if (from < 0x20 || to > 0x7e) codes.push(from);
+    return String.fromCharCode(pick(codes));
+  };
+  const expand = (element: Element, depth: number): string => {
+    switch (element.kind) {
+      case "literal":
+        return element.text;
+      case "class":
+        return classChar(element);
+      case "rule":
+        return choose(rules.get(element.name) ?? [], depth + 1);
+      case "group":
+        return choose(element.alternatives, depth);
+    }
+  };
+  const choose = (alternatives: Sequence[], depth: number): string => {
+    const finite = alternatives.filter((sequence) => sequenceLength(sequence) < Infinity);
+    const sequence =
+      depth > 12 ? finite.reduce((a, b) => (sequenceLength(b) < sequenceLength(a) ? b : a)) : pick(finite);
+    return sequence
+      .map((item) => {
+        const spare = depth > 12 ? 0 : Math.floor(random() * 4);
+        const count = Math.min(item.max, item.min + spare);
+        return Array.from({ length: count }, () => expand(item.element, depth)).join("");
+      })
+      .join("");
+  };
+  return choose(rules.get("root") ?? [], 0);
 }

@@ -7,7 +7,8 @@
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { describe, expect, it } from "vitest";
-import { gbnfAccepts } from "../../testing/gbnf-matcher.js";
+import { gbnfAccepts, gbnfSample } from "../../testing/gbnf-matcher.js";
+import { ACCEPTED, validatorFor } from "../../testing/json-schema-corpus.js";
 import { jsonSchemaToGbnf } from "./json-schema-gbnf.js";
 
 const ajv = new Ajv2020({ strict: false });
@@ -155,5 +156,22 @@ describe("strings admitted by a converted grammar", () => {
   ])("%j admits only matching strings", (schema, good, bad) => {
     const accepted = admitted(schema as Record<string, unknown>, [...good, ...bad].map(json));
     for (const text of good) expect(accepted, text).toContain(json(text));
+  });
+});
+
+describe("random derivations of every corpus grammar validate", () => {
+  it.each(ACCEPTED.map((entry) => [entry.name, entry] as const))("%s", (_name, entry) => {
+    const grammar = jsonSchemaToGbnf(entry.schema);
+    const validate = validatorFor(entry);
+    let state = 12345;
+    const random = () => {
+      state = (state * 1103515245 + 12345) % 2 ** 31;
+      return state / 2 ** 31;
+    };
+    for (let sample = 0; sample < 150; sample++) {
+      const text = gbnfSample(grammar, random);
+      const document = JSON.parse(text) as unknown;
+      if (!validate(document)) throw new Error(`${text} → ${JSON.stringify(validate.errors)}`);
+    }
   });
 });
