@@ -86,6 +86,7 @@ export const ACCEPTED: CorpusSchema[] = [
       ["uri", { type: "string", format: "uri" }],
       ["duration", { type: "string", format: "duration" }],
       ["int32", { type: "integer", format: "int32" }],
+      ["int64 on a number", { type: "number", format: "int64" }],
     ] as const
   ).map(([format, schema]) => ({ name: `format ${format}`, schema: object({ v: schema }) })),
   {
@@ -166,6 +167,22 @@ export const ACCEPTED: CorpusSchema[] = [
         anyOf: [
           { type: "integer", minimum: 10, maximum: 20 },
           { type: "string", maxLength: 2 },
+        ],
+      },
+    }),
+  },
+  {
+    name: "anyOf beside keywords",
+    schema: object({
+      v: {
+        type: "object",
+        properties: { x: { type: "integer" } },
+        required: ["x"],
+        additionalProperties: false,
+        anyOf: [
+          { type: "string" },
+          { properties: { x: { minimum: 5, maximum: 6 } } },
+          { properties: { x: { const: 40 } } },
         ],
       },
     }),

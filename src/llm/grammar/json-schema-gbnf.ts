@@ -159,7 +159,12 @@ export function jsonSchemaToGbnf(root: Schema): string {
       if (!SUPPORTED.has(keyword) && !ANNOTATIONS.has(keyword)) throw unsupported(keyword);
     }
     if (schema.$ref !== undefined && !hasConstraints(withoutKeys(schema, ["$ref"]))) return visitRef(schema.$ref);
-    if (schema.$ref !== undefined || schema.allOf !== undefined) return visit(flatten(schema));
+    if (schema.$ref !== undefined || schema.allOf !== undefined) {
+      const merged = flatten(schema);
+      if (merged === false)
+        throw unsupported("allOf", "its members (with the keywords beside them) admit no document in common");
+      return visit(merged);
+    }
     if (schema.anyOf !== undefined && schema.oneOf !== undefined)
       throw unsupported("oneOf", "beside anyOf (nest one in allOf)");
     const keyword = schema.anyOf !== undefined ? "anyOf" : schema.oneOf !== undefined ? "oneOf" : undefined;
@@ -221,7 +226,9 @@ export function jsonSchemaToGbnf(root: Schema): string {
       case "integer":
       case "number": {
         const format = isNumberFormat(schema.format) ? schema : withoutKeys(schema, ["format"]);
-        const grammar = numericGrammar(withNumberFormat(format), type, add);
+        // int32/int64 are integer formats (ajv-formats checks Number.isInteger) even on "number".
+        const integral = schema.format === "int32" || schema.format === "int64" ? "integer" : type;
+        const grammar = numericGrammar(withNumberFormat(format), integral, add);
         return grammar === "number" ? base("number") : grammar;
       }
       case "boolean":

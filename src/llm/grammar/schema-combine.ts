@@ -58,8 +58,7 @@ function intersectTypes(a: unknown, b: unknown): string[] {
     else if (type === "integer" && right.includes("number")) result.add("integer");
     else if (type === "number" && right.includes("integer")) result.add("integer");
   }
-  if (result.size === 0)
-    throw unsupported("allOf", `types ${JSON.stringify(a)} and ${JSON.stringify(b)} have nothing in common`);
+  if (result.size === 0) throw new Impossible();
   return [...result];
 }
 
@@ -74,18 +73,29 @@ function constrainExtras(owner: SchemaObject, other: SchemaObject): SchemaObject
   for (const [name, schema] of Object.entries(theirs)) {
     if (Object.hasOwn(known, name)) setOwn(properties, name, schema);
     else if (additional === false) {
-      if (required.has(name))
-        throw unsupported(
-          "allOf",
-          `property ${JSON.stringify(name)} is required by one member and forbidden by another`,
-        );
+      if (required.has(name)) throw new Impossible(); // required by one member, forbidden by the other
     } else setOwn(properties, name, { allOf: [schema, additional] });
   }
   return { ...other, properties };
 }
 
-/** The intersection of two schemas (neither a $ref: resolve those first). */
+/** Two members no document satisfies together (types, const or enum values, a forbidden property). */
+class Impossible extends Error {}
+
+/**
+ * The intersection of two schemas (neither a $ref: resolve those first); `false` when no
+ * document can satisfy both, so an anyOf alternative that contradicts its siblings drops out.
+ */
 export function mergeSchemas(a: Schema, b: Schema): Schema {
+  try {
+    return intersect(a, b);
+  } catch (error) {
+    if (error instanceof Impossible) return false;
+    throw error;
+  }
+}
+
+function intersect(a: Schema, b: Schema): Schema {
   if (a === true || b === false) return b;
   if (b === true || a === false) return a;
   const left = constrainExtras(b, a);
@@ -96,6 +106,7 @@ export function mergeSchemas(a: Schema, b: Schema): Schema {
     if (mine === undefined) result[key] = value;
     else if (ANNOTATIONS.has(key) || same(mine, value)) continue;
     else if (key === "type") result[key] = intersectTypes(mine, value);
+    else if (key === "const") throw new Impossible();
     else if (LOWER_BOUNDS.has(key) && typeof mine === "number" && typeof value === "number")
       result[key] = Math.max(mine, value);
     else if (UPPER_BOUNDS.has(key) && typeof mine === "number" && typeof value === "number")
@@ -117,11 +128,9 @@ export function mergeSchemas(a: Schema, b: Schema): Schema {
       result[key] = { allOf: [mine, value] };
     } else throw unsupported("allOf", `its members give \`${key}\` two different values`);
   }
-  if (Array.isArray(result.enum) && result.enum.length === 0)
-    throw unsupported("allOf", "the members' enum values have nothing in common");
-  if (result.const !== undefined && Array.isArray(result.enum)) {
-    if (!result.enum.some((x) => same(x, result.const)))
-      throw unsupported("allOf", "const is not among the enum values");
+  if (Array.isArray(result.enum) && result.enum.length === 0) throw new Impossible();
+  if (result.const !== undefined && Array.isArray(result.enum) && !result.enum.some((x) => same(x, result.const))) {
+    throw new Impossible();
   }
   return result;
 }
