@@ -116,6 +116,25 @@ export const ACCEPTED: CorpusSchema[] = [
   },
   { name: "free object", schema: object({ free: { type: "object" } }) },
   {
+    name: "property counts",
+    schema: object({
+      two: {
+        type: "object",
+        properties: { a: { type: "boolean" }, b: { type: "null" }, c: { type: "integer", minimum: 0, maximum: 9 } },
+        minProperties: 2,
+        maxProperties: 2,
+        additionalProperties: false,
+      },
+      some: {
+        type: "object",
+        properties: { x: { type: "null" }, y: { type: "null" } },
+        required: ["y"],
+        minProperties: 1,
+        maxProperties: 1,
+      },
+    }),
+  },
+  {
     name: "additionalProperties",
     schema: object({
       open: { type: "object", properties: { x: { type: "integer" } }, required: ["x"], additionalProperties: true },

@@ -98,6 +98,7 @@ function generator(seed: number) {
         if (random() < 0.2) result.required = [...((result.required as string[]) ?? []), "z"];
         if (random() < 0.5) result.additionalProperties = pick([false, true, { type: "boolean" }]);
         if (random() < 0.1) result.maxProperties = 2;
+        if (random() < 0.15) result.minProperties = pick([1, 2]);
         return result;
       }
       case "enum":

@@ -10,6 +10,7 @@
 import { arrayShape, uniqueArrayGrammar } from "./gbnf-arrays.js";
 import { isNumberFormat, stringFormatPattern, withNumberFormat } from "./gbnf-formats.js";
 import { numericGrammar } from "./gbnf-numbers.js";
+import { propertySequence } from "./gbnf-objects.js";
 import { patternGbnf } from "./gbnf-regex.js";
 import { nonTerminatingRules } from "./gbnf-termination.js";
 import { ANNOTATIONS, disjoint, mergeSchemas, type Schema, setOwn } from "./schema-combine.js";
@@ -333,7 +334,7 @@ export function jsonSchemaToGbnf(root: Schema): string {
     const minProperties = countOf(schema, "minProperties") ?? 0;
     const maxProperties = countOf(schema, "maxProperties");
     if (names.length === 0) {
-      if (minProperties > 0) throw unsupported("minProperties", "enforced only through required properties");
+      if (minProperties > 0) throw unsupported("minProperties", "enforced only on objects with declared properties");
       if (maxProperties === 0 || flatten(extra) === false) return add(`"{" "}"`);
       if (maxProperties !== undefined)
         throw unsupported("maxProperties", "enforced only on objects with declared properties");
@@ -341,26 +342,14 @@ export function jsonSchemaToGbnf(root: Schema): string {
       base("string");
       return add(`"{" (string ":" ${value} ("," string ":" ${value})*)? "}"`);
     }
-    if (minProperties > required.size)
-      throw unsupported("minProperties", "enforced only through required properties (list at least that many)");
-    if (maxProperties !== undefined && maxProperties < names.length) {
-      throw unsupported("maxProperties", "enforced only when it is at least the number of declared properties");
-    }
     // Declared properties only, in order (always valid whatever additionalProperties says).
-    // first[i]: properties i.. with none written yet; next[i]: same after at least one.
     const pairs = names.map((name) => add(`${jsonLiteral(name)} ":" ${visit(properties[name] as Schema)}`));
-    let first = "";
-    let next = "";
-    for (let i = names.length - 1; i >= 0; i--) {
-      const pair = pairs[i] as string;
-      const isRequired = required.has(names[i] as string);
-      const nextRule = next === "" ? "" : ` ${next}`;
-      const newFirst = isRequired ? `${pair}${nextRule}` : `${pair}${nextRule} | ${first || '""'}`;
-      const newNext = isRequired ? `"," ${pair}${nextRule}` : `"," ${pair}${nextRule} | ${next || '""'}`;
-      first = add(newFirst);
-      next = add(newNext);
-    }
-    return add(`"{" ${first} "}"`);
+    const counted = propertySequence(
+      pairs.map((pair, index) => ({ pair, required: required.has(names[index] as string) })),
+      { min: minProperties, max: maxProperties ?? names.length },
+      add,
+    );
+    return add(`"{" ${counted} "}"`);
   }
 
   const top = visit(root);
