@@ -217,6 +217,12 @@ function charsGbnf(ranges: Range[]): string | null {
   return alternatives.length === 1 ? (alternatives[0] as string) : `(${alternatives.join(" | ")})`;
 }
 
+/** The ranges of a node that is one character (possibly wrapped in one-item sequences). */
+function singleChars(node: Node): Range[] | undefined {
+  if (node.kind === "chars") return node.ranges;
+  return node.kind === "sequence" && node.items.length === 1 ? singleChars(node.items[0] as Node) : undefined;
+}
+
 function emit(node: Node, pattern: string): string {
   switch (node.kind) {
     case "chars": {
@@ -225,11 +231,20 @@ function emit(node: Node, pattern: string): string {
       return gbnf;
     }
     case "sequence":
+      if (node.items.length === 1) return emit(node.items[0] as Node, pattern);
       return node.items.length === 0 ? '""' : `(${node.items.map((item) => emit(item, pattern)).join(" ")})`;
-    case "alternation":
+    case "alternation": {
+      // Single characters in every option (a|b|c) are one class: fewer nested rules for llama.cpp.
+      const singles = node.options.map(singleChars);
+      if (singles.every((ranges) => ranges !== undefined)) {
+        return emit({ kind: "chars", ranges: singles.flatMap((ranges) => ranges ?? []) }, pattern);
+      }
       return `(${node.options.map((option) => emit(option, pattern)).join(" | ")})`;
+    }
     case "repeat": {
-      const inner = emit(node.node, pattern);
+      const emitted = emit(node.node, pattern);
+      // A class or a literal takes a quantifier as it is; anything else is grouped first.
+      const inner = /^(\[(\\.|[^\]\\])*\]|"(\\.|[^"\\])*")$/.test(emitted) ? emitted : `(${emitted})`;
       if (node.max === Infinity)
         return node.min === 0 ? `${inner}*` : node.min === 1 ? `${inner}+` : `${inner}{${node.min},}`;
       return node.min === 0 && node.max === 1 ? `${inner}?` : `${inner}{${node.min},${node.max}}`;
