@@ -8,6 +8,7 @@
  * `\p{…}`) is refused. A negated class, `.` and `\S`-style escapes write printable ASCII only: a
  * subset of what they match, so every string written still matches.
  */
+import { quantified } from "./gbnf-repeat.js";
 import { unsupported } from "./schema-error.js";
 
 type Range = readonly [number, number];
@@ -245,9 +246,7 @@ function emit(node: Node, pattern: string): string {
       const emitted = emit(node.node, pattern);
       // A class or a literal takes a quantifier as it is; anything else is grouped first.
       const inner = /^(\[(\\.|[^\]\\])*\]|"(\\.|[^"\\])*")$/.test(emitted) ? emitted : `(${emitted})`;
-      if (node.max === Infinity)
-        return node.min === 0 ? `${inner}*` : node.min === 1 ? `${inner}+` : `${inner}{${node.min},}`;
-      return node.min === 0 && node.max === 1 ? `${inner}?` : `${inner}{${node.min},${node.max}}`;
+      return quantified(inner, node.min, node.max === Infinity ? undefined : node.max);
     }
   }
 }

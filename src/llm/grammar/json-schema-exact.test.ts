@@ -175,3 +175,30 @@ describe("random derivations of every corpus grammar validate", () => {
     }
   });
 });
+
+describe("large counts", () => {
+  it("minimums above llama.cpp's repetition limit compile and count exactly", async () => {
+    const { getLlama } = await import("node-llama-cpp");
+    const llama = await getLlama({ gpu: false });
+    for (const schema of [
+      { type: "string", minLength: 2500, maxLength: 2600 },
+      { type: "array", items: { const: 1 }, minItems: 2500 },
+      { type: "string", pattern: "^[a-z]{3000}$" },
+    ]) {
+      const grammar = jsonSchemaToGbnf(schema);
+      await expect(llama.createGrammar({ grammar })).resolves.toBeDefined();
+    }
+    const grammar = jsonSchemaToGbnf({ type: "string", minLength: 2500, maxLength: 2600 });
+    for (const [length, admitted] of [
+      [2499, false],
+      [2500, true],
+      [2600, true],
+      [2601, false],
+    ] as const) {
+      expect(gbnfAccepts(grammar, JSON.stringify("a".repeat(length))), String(length)).toBe(admitted);
+    }
+    const items = jsonSchemaToGbnf({ type: "array", items: { const: 1 }, minItems: 2500 });
+    expect(gbnfAccepts(items, JSON.stringify(Array(2500).fill(1)))).toBe(true);
+    expect(gbnfAccepts(items, JSON.stringify(Array(2499).fill(1)))).toBe(false);
+  });
+});

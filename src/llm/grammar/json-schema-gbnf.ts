@@ -12,6 +12,7 @@ import { isNumberFormat, stringFormatPattern, withNumberFormat } from "./gbnf-fo
 import { numericGrammar } from "./gbnf-numbers.js";
 import { propertySequence } from "./gbnf-objects.js";
 import { patternGbnf } from "./gbnf-regex.js";
+import { quantified } from "./gbnf-repeat.js";
 import { nonTerminatingRules } from "./gbnf-termination.js";
 import { ANNOTATIONS, disjoint, mergeSchemas, type Schema, setOwn } from "./schema-combine.js";
 import { SUPPORTED_KEYWORDS, unsupported } from "./schema-error.js";
@@ -82,11 +83,6 @@ function countOf(schema: SchemaObject, keyword: string): number | undefined {
     throw unsupported(keyword, "it must be a non-negative integer");
   }
   return value;
-}
-
-function repeat(item: string, min: number, max: number | undefined): string {
-  if (max === 0) return '""';
-  return max === undefined ? `${item}{${min},}` : `${item}{${min},${max}}`;
 }
 
 function isObject(schema: unknown): schema is SchemaObject {
@@ -261,7 +257,7 @@ export function jsonSchemaToGbnf(root: Schema): string {
       return add(`"\\"" ${compiled} "\\""`);
     }
     if (min === 0 && max === undefined) return base("string");
-    return add(`"\\"" ${max === undefined ? `char{${min},}` : `char{${min},${max}}`} "\\""`);
+    return add(`"\\"" ${quantified("char", min, max)} "\\""`);
   }
 
   function visitArray(schema: SchemaObject): string {
@@ -280,7 +276,7 @@ export function jsonSchemaToGbnf(root: Schema): string {
     const tail = (index: number): string => {
       if (max !== undefined && index >= max) return '""';
       if (index >= tuple.length) {
-        return repeat(`("," ${restRule})`, Math.max(min - index, 0), max === undefined ? undefined : max - index);
+        return quantified(`("," ${restRule})`, Math.max(min - index, 0), max === undefined ? undefined : max - index);
       }
       const next = `"," ${elements[index]} ${tail(index + 1)}`;
       return index >= min ? `(${next})?` : next;
