@@ -150,6 +150,20 @@ describe("schemas the grammar cannot enforce are refused up front with a 422 nam
     expect(tgi.json().error).toContain(`\`${keyword}\``);
   });
 
+  it("a schema llama.cpp cannot build (a $ref reaching itself before any bracket) is a 422 that says so", async () => {
+    const response = await post("/v1/chat/completions", {
+      messages: [{ role: "user", content: "x" }],
+      max_tokens: 4,
+      response_format: {
+        type: "json_schema",
+        json_schema: { name: "doc", schema: { anyOf: [{ $ref: "#" }, { type: "null" }] } },
+      },
+    });
+    expect(response.statusCode).toBe(422);
+    expect(response.json().error.code).toBe("validation_error");
+    expect(response.json().error.message).toContain("left recursion");
+  });
+
   it("tools: a tool whose parameters cannot be enforced", async () => {
     const { schema, keyword } = REFUSED[0] as (typeof REFUSED)[number];
     const response = await post("/v1/chat/completions", {
