@@ -8,6 +8,7 @@
 import { Ajv, type ValidateFunction } from "ajv";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
+import { authorJsonSchema } from "../rag/steps/self-query.js";
 
 export type CorpusSchema = { name: string; schema: Record<string, unknown>; draft?: "07" };
 
@@ -245,6 +246,13 @@ export const ACCEPTED: CorpusSchema[] = [
   { name: "empty schema", schema: object({ anything: {} }) },
   { name: "boolean schemas", schema: { type: "object", properties: { yes: true, no: false }, required: ["yes"] } },
   { name: "untyped keywords", schema: object({ s: { maxLength: 2 }, n: { minimum: 1, maximum: 2 } }) },
+  {
+    name: "RAG self-query",
+    schema: authorJsonSchema([
+      { id: "a1b2", fullName: "Ada Lovelace" },
+      { id: 'Zoë "Z" 9', fullName: "Zoë" },
+    ]),
+  },
   {
     name: "pydantic model",
     schema: {
