@@ -339,6 +339,7 @@ export const REFUSED: { schema: Record<string, unknown>; keyword: string }[] = [
   { schema: object({ s: { type: "integer", exclusiveMinimum: true, minimum: 0 } }), keyword: "exclusiveMinimum" },
   { schema: object({ s: { $ref: "https://example.com/schema.json" } }), keyword: "$ref" },
   { schema: object({ s: { $ref: "#/$defs/missing" } }), keyword: "$ref" },
+  { schema: object({ s: { $ref: "#anchor" } }), keyword: "$ref" },
   { schema: { $defs: { loop: object({ again: { $ref: "#/$defs/loop" } }) }, $ref: "#/$defs/loop" }, keyword: "$ref" },
   { schema: { allOf: [{ type: "string" }, { type: "integer" }] }, keyword: "allOf" },
   { schema: object({ s: { type: "string", enum: ["ab", "cde"], maxLength: 1 } }), keyword: "enum" },

@@ -114,11 +114,19 @@ export function jsonSchemaToGbnf(root: Schema): string {
   };
 
   function target(ref: unknown): Schema {
-    if (typeof ref !== "string" || !ref.startsWith("#"))
-      throw unsupported("$ref", "only local references (#, #/$defs/<name>, …)");
+    if (typeof ref !== "string" || !(ref === "#" || ref.startsWith("#/")))
+      throw unsupported("$ref", "only local JSON pointers (#, #/$defs/<name>, …)");
     let node: unknown = root;
-    for (const segment of ref.slice(1).split("/").slice(1)) {
-      const key = decodeURIComponent(segment).replace(/~1/g, "/").replace(/~0/g, "~");
+    for (const segment of ref
+      .slice(2)
+      .split("/")
+      .filter((_, index) => ref !== "#" || index > 0)) {
+      let key: string;
+      try {
+        key = decodeURIComponent(segment).replace(/~1/g, "/").replace(/~0/g, "~");
+      } catch {
+        throw unsupported("$ref", `${ref} is not a valid JSON pointer`);
+      }
       node =
         (isObject(node) || Array.isArray(node)) && Object.hasOwn(node, key)
           ? (node as Record<string, unknown>)[key]
