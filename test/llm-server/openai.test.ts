@@ -177,7 +177,7 @@ describe("OpenAI API", () => {
       max_tokens: 4,
       response_format: {
         type: "json_schema",
-        json_schema: { name: "d", schema: { type: "string", format: "date-time" } },
+        json_schema: { name: "d", schema: { type: "string", format: "iri" } },
       },
     });
     expect(refused.statusCode).toBe(422);

@@ -14,14 +14,42 @@ function parametersOf(tool: ToolDefinition): Record<string, unknown> {
   return tool.parameters ?? { type: "object" };
 }
 
+/** `schema` with every local `$ref` ("#…") made relative to `base` (a JSON pointer such as "#/$defs/x"). */
+function rebased(schema: unknown, base: string): unknown {
+  if (Array.isArray(schema)) return schema.map((item) => rebased(item, base));
+  if (typeof schema !== "object" || schema === null) return schema;
+  return Object.fromEntries(
+    Object.entries(schema).map(([key, value]) => [
+      key,
+      key === "$ref" && typeof value === "string" && value.startsWith("#")
+        ? `${base}${value.slice(1)}`
+        : rebased(value, base),
+    ]),
+  );
+}
+
+/**
+ * The JSON schema of one call of `tool`. Its parameters sit under the root's `$defs` (at `key`),
+ * so their own `$defs` and `$ref`s (even `#`, the parameters themselves) still resolve once the
+ * call is nested in the schema of several calls.
+ */
+function callOf(tool: ToolDefinition, key: string): { call: Record<string, unknown>; parameters: unknown } {
+  const pointer = `#/$defs/${key}`;
+  return {
+    call: {
+      type: "object",
+      properties: { name: { const: tool.name }, arguments: { $ref: pointer } },
+      required: ["name", "arguments"],
+      additionalProperties: false,
+    },
+    parameters: rebased(parametersOf(tool), pointer),
+  };
+}
+
 /** The JSON schema of one call of `tool`. */
 export function toolCallSchema(tool: ToolDefinition): Record<string, unknown> {
-  return {
-    type: "object",
-    properties: { name: { const: tool.name }, arguments: parametersOf(tool) },
-    required: ["name", "arguments"],
-    additionalProperties: false,
-  };
+  const { call, parameters } = callOf(tool, "tool-0");
+  return { ...call, $defs: { "tool-0": parameters } };
 }
 
 /**
@@ -32,10 +60,15 @@ export function toolCallsSchema(
   tools: readonly ToolDefinition[],
   options: { parallel: boolean },
 ): Record<string, unknown> {
-  const calls = tools.map(toolCallSchema);
+  const $defs: Record<string, unknown> = {};
+  const calls = tools.map((tool, index) => {
+    const { call, parameters } = callOf(tool, `tool-${index}`);
+    $defs[`tool-${index}`] = parameters;
+    return call;
+  });
   const one = calls.length === 1 ? (calls[0] as Record<string, unknown>) : { anyOf: calls };
-  if (!options.parallel) return one;
-  return { anyOf: [one, { type: "array", items: one, minItems: 1 }] };
+  if (!options.parallel) return { $defs, ...one };
+  return { $defs, anyOf: [one, { type: "array", items: one, minItems: 1 }] };
 }
 
 /**

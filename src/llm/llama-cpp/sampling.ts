@@ -59,7 +59,7 @@ export function createGrammarCache(llama: Llama): (schema: Record<string, unknow
       if (error instanceof AppError) throw error;
       throw new AppError(
         "validation_error",
-        `Input validation error: grammar is not a supported JSON schema: ${messageOf(error)}`,
+        `Input validation error: llama.cpp could not build the grammar of this schema (${messageOf(error)}); a $ref that reaches itself before any { or [ (left recursion) or a very large repetition is what it refuses`,
         {
           cause: error,
         },
