@@ -7,10 +7,8 @@
  */
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tinyModelPath } from "../../src/gguf/index.js";
-import { parseLlmServerConfig } from "../../src/llm-server/config.js";
-import { type RunningLlmServer, startLlmServer } from "../../src/llm-server/server.js";
-import { testEngineBackend } from "../../src/testing/engine-backend.js";
+import type { RunningLlmServer } from "../../src/llm-server/server.js";
+import { startOpenAiServer } from "./helpers.js";
 
 const weather = {
   type: "object",
@@ -25,22 +23,7 @@ const messages: OpenAI.Chat.Completions.ChatCompletionMessageParam[] = [
 let server: RunningLlmServer;
 let client: OpenAI;
 beforeAll(async () => {
-  server = await startLlmServer(
-    parseLlmServerConfig({
-      model: await tinyModelPath("chat"),
-      modelId: "tiny-chat",
-      host: "127.0.0.1",
-      port: 0,
-      parallel: 2,
-      threads: 1,
-      maxInputTokens: 768,
-      maxTotalTokens: 1024,
-      logLevel: "silent",
-      engine: testEngineBackend().backend,
-    }),
-  );
-  await server.ready;
-  client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "unused", maxRetries: 0 });
+  ({ server, client } = await startOpenAiServer({ modelId: "tiny-chat", maxInputTokens: 768, maxTotalTokens: 1024 }));
 }, 120_000);
 afterAll(async () => {
   await server?.shutdown();

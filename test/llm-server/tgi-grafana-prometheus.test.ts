@@ -13,7 +13,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestService, type TestService, waitFor } from "./helpers.js";
+import { generationPastFirstToken, startTestService, type TestService, waitFor } from "./helpers.js";
 
 const PROMETHEUS = "/usr/bin/prometheus";
 const SERVICE = "llm-twin";
@@ -127,14 +127,7 @@ describe.skipIf(!existsSync(PROMETHEUS))("TGI's Grafana dashboard on a real Prom
   });
 
   it("answers every kind of panel query after a few requests", async () => {
-    const engine = service.holder.require();
-    const running = engine.run({
-      input: { prompt: "The twin writes" },
-      parameters: { temperature: 0, maxNewTokens: 50, ignoreEos: true },
-    });
-    for (let next = await running.next(); next.done !== true; next = await running.next()) {
-      if (next.value.type === "token") break;
-    }
+    const running = await generationPastFirstToken(service);
     const post = (url: string, payload: object) => service.app.inject({ method: "POST", url, payload });
     expect(
       (await post("/generate", { inputs: "Hello", parameters: { max_new_tokens: 6, ignore_eos: true } })).statusCode,

@@ -5,7 +5,7 @@
  * with data behind it after a few requests, two of them in one batch.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestService, type TestService } from "./helpers.js";
+import { generationPastFirstToken, startTestService, type TestService } from "./helpers.js";
 
 /** The series the dashboard's panels read, as `name{label="value"}`. */
 const DASHBOARD_SERIES = [
@@ -80,15 +80,8 @@ describe("TGI's Grafana dashboard", () => {
   });
 
   it("has data behind each panel after a few requests, one joining a running batch", async () => {
-    const engine = service.holder.require();
     // A generation holding its sequence after its first token: the next request joins its batch.
-    const running = engine.run({
-      input: { prompt: "The twin writes" },
-      parameters: { temperature: 0, maxNewTokens: 50, ignoreEos: true },
-    });
-    for (let next = await running.next(); next.done !== true; next = await running.next()) {
-      if (next.value.type === "token") break;
-    }
+    const running = await generationPastFirstToken(service);
     const joined = await service.app.inject({
       method: "POST",
       url: "/generate",

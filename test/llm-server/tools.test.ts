@@ -4,12 +4,10 @@
  * required and named calls parse and validate against the tool's parameters, streamed or not.
  */
 import { Ajv } from "ajv";
-import OpenAI from "openai";
+import type OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tinyModelPath } from "../../src/gguf/index.js";
-import { parseLlmServerConfig } from "../../src/llm-server/config.js";
-import { type RunningLlmServer, startLlmServer } from "../../src/llm-server/server.js";
-import { testEngineBackend } from "../../src/testing/engine-backend.js";
+import type { RunningLlmServer } from "../../src/llm-server/server.js";
+import { startOpenAiServer } from "./helpers.js";
 
 const weather = {
   type: "object",
@@ -38,19 +36,7 @@ const messages: OpenAI.Chat.Completions.ChatCompletionMessageParam[] = [
 let server: RunningLlmServer;
 let client: OpenAI;
 beforeAll(async () => {
-  server = await startLlmServer(
-    parseLlmServerConfig({
-      model: await tinyModelPath("chat"),
-      host: "127.0.0.1",
-      port: 0,
-      parallel: 2,
-      threads: 1,
-      logLevel: "silent",
-      engine: testEngineBackend().backend,
-    }),
-  );
-  await server.ready;
-  client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "unused", maxRetries: 0 });
+  ({ server, client } = await startOpenAiServer());
 }, 120_000);
 afterAll(async () => {
   await server?.shutdown();
