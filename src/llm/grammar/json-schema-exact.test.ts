@@ -133,6 +133,8 @@ describe("strings admitted by a converted grammar", () => {
     [{ type: "string", pattern: "^a.*$", maxLength: 3 }, ["a", "abc"], ["abcd", "ba"]],
     [{ type: "string", pattern: '^["\\\\]+$' }, ['"', "\\", '"\\'], ["a", ""]],
     [{ type: "string", pattern: "^[^a-z]{2}$" }, ["AB", "1!"], ["ab", "A"]],
+    [{ type: "string", pattern: '^a"b\\\\c\\u00e9$' }, ['a"b\\cé'], ['a"b\\c', "ab\\cé", "a"]],
+    [{ type: "string", pattern: "^[\\D][^\\W]$" }, ["a1", "-_"], ["1a", "a-"]],
     [{ type: "string", format: "date" }, ["2024-02-28", "1999-12-31"], ["2024-02-30", "2024-13-01", "24-01-01"]],
     [
       { type: "string", format: "date-time" },
