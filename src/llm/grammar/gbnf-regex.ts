@@ -33,7 +33,7 @@ function ecmascript(pattern: string): RegexDialect {
       [0x2028, 0x2029],
     ],
     controls: { t: 9, n: 10, v: 11, f: 12, r: 13, "0": 0 },
-    python: false,
+    syntax: "ecmascript",
     fail: (_problem, construct) => refuse(pattern, construct),
   };
 }

@@ -22,7 +22,7 @@ const ALL: readonly [number, number] = [0, 0x10ffff];
 const PYTHON: RegexDialect = {
   dotExcludes: [[0x0a, 0x0a]],
   controls: { n: 10, t: 9, r: 13, f: 12, v: 11, a: 7, "0": 0 },
-  python: true,
+  syntax: "python",
   maxCount: MAX_REPETITION,
   fail: (problem, _construct, position) => new RegexGrammarError(`${problem} at position ${position}`),
 };

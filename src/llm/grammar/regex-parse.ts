@@ -27,8 +27,11 @@ export interface RegexDialect {
   dotExcludes: Range[];
   /** One-letter escapes of one character (`n` → 10…), beside `\xHH` and `\uHHHH`. */
   controls: Record<string, number>;
-  /** Python: `\UHHHHHHHH`, `\A`, `\Z`, `{,n}`, and `]` first in a class is a literal. */
-  python: boolean;
+  /**
+   * Python (`re`): also `\UHHHHHHHH`, `\A`, `\Z` and `{,n}`, and `]` first in a class is a literal.
+   * ECMAScript: also `\u{H…}`, and `[]` matches nothing, `[^]` anything.
+   */
+  syntax: "python" | "ecmascript";
   /** Counts above this are refused (undefined: no limit). */
   maxCount?: number;
   /**
@@ -60,6 +63,7 @@ type Escaped = { code: number } | { escape: "d" | "w" | "s"; negated: boolean };
 
 export function parseRegex(pattern: string, dialect: RegexDialect): RegexBranch[] {
   const chars = Array.from(pattern);
+  const python = dialect.syntax === "python";
   let position = 0;
   let depth = 0;
   const fail = (problem: string, construct = problem): never => {
@@ -72,10 +76,10 @@ export function parseRegex(pattern: string, dialect: RegexDialect): RegexBranch[
     position += length;
     return true;
   };
-  const startAnchor = (): boolean => eat("^") || (dialect.python && eat("\\A"));
+  const startAnchor = (): boolean => eat("^") || (python && eat("\\A"));
   /** Whether an end anchor (`$`, Python's `\Z`) ends the current top-level alternative. */
   const atEndAnchor = (): boolean => {
-    const length = peek() === "$" ? 1 : dialect.python && peek() === "\\" && peek(1) === "Z" ? 2 : 0;
+    const length = peek() === "$" ? 1 : python && peek() === "\\" && peek(1) === "Z" ? 2 : 0;
     return length > 0 && ["", "|"].includes(peek(length));
   };
 
@@ -132,7 +136,7 @@ export function parseRegex(pattern: string, dialect: RegexDialect): RegexBranch[
   /** `{n}`, `{n,}`, `{n,m}` (Python: also `{,m}`), consumed; undefined when the brace is a literal. */
   function braces(): [number, number] | undefined {
     const text = chars.slice(position, position + 24).join("");
-    const match = (dialect.python ? /^\{(\d*)(,(\d*))?\}/ : /^\{(\d+)(,(\d*))?\}/).exec(text);
+    const match = (python ? /^\{(\d*)(,(\d*))?\}/ : /^\{(\d+)(,(\d*))?\}/).exec(text);
     if (match === null || (match[1] === "" && match[2] === undefined)) return undefined;
     position += match[0].length;
     const min = Number(match[1]);
@@ -191,7 +195,7 @@ export function parseRegex(pattern: string, dialect: RegexDialect): RegexBranch[
   function characterClass(): RegexNode {
     const negated = eat("^");
     const items: ClassItem[] = [];
-    let first = dialect.python;
+    let first = python;
     while (peek() !== "]" || first) {
       if (peek() === "") fail("missing `]`", "an unclosed class");
       first = false;
@@ -228,10 +232,10 @@ export function parseRegex(pattern: string, dialect: RegexDialect): RegexBranch[
       char === "x"
         ? /^[0-9a-fA-F]{2}/
         : char === "u"
-          ? dialect.python
+          ? python
             ? /^[0-9a-fA-F]{4}/
             : /^[0-9a-fA-F]{4}|^\{[0-9a-fA-F]+\}/
-          : char === "U" && dialect.python
+          : char === "U" && python
             ? /^[0-9a-fA-F]{8}/
             : undefined;
     if (hex !== undefined) {
