@@ -133,6 +133,8 @@ describe("strings admitted by a converted grammar", () => {
     [{ type: "string", pattern: "^a.*$", maxLength: 3 }, ["a", "abc"], ["abcd", "ba"]],
     [{ type: "string", pattern: '^["\\\\]+$' }, ['"', "\\", '"\\'], ["a", ""]],
     [{ type: "string", pattern: "^[^a-z]{2}$" }, ["AB", "1!"], ["ab", "A"]],
+    [{ type: "string", pattern: '^a"b\\\\c\\u00e9$' }, ['a"b\\cé'], ['a"b\\c', "ab\\cé", "a"]],
+    [{ type: "string", pattern: "^[\\D][^\\W]$" }, ["a1", "-_"], ["1a", "a-"]],
     [{ type: "string", format: "date" }, ["2024-02-28", "1999-12-31"], ["2024-02-30", "2024-13-01", "24-01-01"]],
     [
       { type: "string", format: "date-time" },
@@ -177,7 +179,7 @@ describe("random derivations of every corpus grammar validate", () => {
 });
 
 describe("large counts", () => {
-  it("minimums above llama.cpp's repetition limit compile and count exactly", async () => {
+  it("counts above llama.cpp's repetition limit (minimums and maximums) compile and count exactly", async () => {
     const { getLlama } = await import("node-llama-cpp");
     const llama = await getLlama({ gpu: false });
     for (const schema of [
@@ -197,6 +199,28 @@ describe("large counts", () => {
     ] as const) {
       expect(gbnfAccepts(grammar, JSON.stringify("a".repeat(length))), String(length)).toBe(admitted);
     }
+    for (const [schema, length] of [
+      [{ type: "string", maxLength: 5000 }, 5000],
+      [{ type: "string", minLength: 3, maxLength: 3500 }, 3500],
+      [{ type: "string", pattern: "^a{0,4500}$" }, 4500],
+    ] as const) {
+      // llama.cpp drops a maximum above 2,000 without a word (the repeat becomes unbounded).
+      const grammar = jsonSchemaToGbnf(schema);
+      const counts = [...grammar.matchAll(/\{(\d+)(?:,(\d*))?\}/g)].flatMap((match) => [match[1], match[2]]);
+      expect(Math.max(...counts.map(Number).filter(Number.isFinite)), JSON.stringify(schema)).toBeLessThanOrEqual(2000);
+      await expect(llama.createGrammar({ grammar })).resolves.toBeDefined();
+      for (const [text, admitted] of [
+        ["a".repeat(length), true],
+        ["a".repeat(length + 1), false],
+      ] as const) {
+        expect(gbnfAccepts(grammar, JSON.stringify(text)), `${JSON.stringify(schema)} ${text.length}`).toBe(admitted);
+      }
+    }
+    const upTo = jsonSchemaToGbnf({ type: "array", items: { const: 1 }, maxItems: 3000 });
+    await expect(llama.createGrammar({ grammar: upTo })).resolves.toBeDefined();
+    expect(gbnfAccepts(upTo, JSON.stringify(Array(3000).fill(1)))).toBe(true);
+    expect(gbnfAccepts(upTo, JSON.stringify(Array(3001).fill(1)))).toBe(false);
+    expect(gbnfAccepts(upTo, "[]")).toBe(true);
     const items = jsonSchemaToGbnf({ type: "array", items: { const: 1 }, minItems: 2500 });
     expect(gbnfAccepts(items, JSON.stringify(Array(2500).fill(1)))).toBe(true);
     expect(gbnfAccepts(items, JSON.stringify(Array(2499).fill(1)))).toBe(false);

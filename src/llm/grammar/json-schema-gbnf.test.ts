@@ -80,6 +80,7 @@ describe("jsonSchemaToGbnf", () => {
 
   it.each([
     [{ type: "string", pattern: "^(?!a)" }, "pattern"],
+    [{ type: "string", pattern: `${"(".repeat(5000)}a${")".repeat(5000)}` }, "pattern"],
     [{ type: "string", format: "iri-reference" }, "format"],
     [{ oneOf: [{ type: "string" }, { type: "string", maxLength: 2 }] }, "oneOf"],
     [{ type: "integer", minimum: 5, multipleOf: 1000, maximum: 10 ** 12 }, "multipleOf"],

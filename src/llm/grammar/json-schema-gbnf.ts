@@ -290,7 +290,8 @@ export function jsonSchemaToGbnf(root: Schema): string {
       return index >= min ? `(${next})?` : next;
     };
     const body = `${elements[0] ?? restRule} ${tail(1)}`;
-    return add(min === 0 ? `"[" (${body})? "]"` : `"[" ${body} "]"`);
+    // An optional body is its own rule: llama.cpp refuses to repeat (even `?`) a group holding ~2,000 rules.
+    return add(min === 0 ? `"[" ${add(body)}? "]"` : `"[" ${body} "]"`);
   }
 
   /** Arrays of distinct values from a small enum: one rule per set of values already written. */

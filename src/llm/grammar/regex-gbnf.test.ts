@@ -1,3 +1,4 @@
+import { getLlama } from "node-llama-cpp";
 import { describe, expect, it } from "vitest";
 import { RegexGrammarError, regexToGbnf } from "./regex-gbnf.js";
 
@@ -14,6 +15,18 @@ describe("regexToGbnf", () => {
     ["x{2}y{1,}z{", 'root ::= (("x"){2} ("y")+ "z{")\n'],
     ["\\u00e9|\\x41", 'root ::= ("é" | "A")\n'],
     ["", 'root ::= ""\n'],
+    // Negated class escapes inside a class (as JSON-schema patterns have them): the complement.
+    ["[\\D]", "root ::= [^0-9]\n"],
+    ["[^\\D]", "root ::= [0-9]\n"],
+    ["[\\W_]", "root ::= [^0-9A-Za-z]\n"],
+    ["[\\s\\S]", "root ::= [\\x00-\\U0010FFFF]\n"],
+    // llama.cpp has no `\^` escape in a class.
+    ["[a^]", "root ::= [a\\x5E]\n"],
+    // Anchors at the ends of every top-level alternative (as JSON-schema patterns have them).
+    ["^a|b$", 'root ::= ("a" | "b")\n'],
+    ["\\Aab\\Z|c", 'root ::= ("ab" | "c")\n'],
+    // Python's {,n}: zero to n.
+    ["a{,3}", 'root ::= ("a"){0,3}\n'],
   ])("%s", (pattern, grammar) => {
     expect(regexToGbnf(pattern)).toBe(grammar);
   });
@@ -31,12 +44,20 @@ describe("regexToGbnf", () => {
     ["a$b", /`\$` is only supported at the end/],
     ["[a", /missing `\]`/],
     ["[z-a]", /bad character range/],
-    ["[\\D]", /negated class escapes/],
+    ["[a-\\d]", /a range cannot end with a class escape/],
+    ["^a|b^", /`\^` is only supported at the start/],
     ["\\bword", /\\b is not supported/],
     ["a\\", /cannot end with/],
     ["(".repeat(200) + ")".repeat(200), /nested deeper than 128/],
   ])("refuses %s", (pattern, message) => {
     expect(() => regexToGbnf(pattern)).toThrow(RegexGrammarError);
     expect(() => regexToGbnf(pattern)).toThrow(message);
+  });
+
+  it("writes grammars llama.cpp builds, class escapes and `^` in classes included", async () => {
+    const llama = await getLlama({ gpu: false });
+    for (const pattern of ["[\\D]", "[^\\D]", "[\\W_]", "[\\s\\S]", "[a^]", "[]a-c\\-]", "a.b", "\\u00e9{2}|x{1500}"]) {
+      await expect(llama.createGrammar({ grammar: regexToGbnf(pattern) }), pattern).resolves.toBeDefined();
+    }
   });
 });
