@@ -8,6 +8,7 @@
 import { Ajv, type ValidateFunction } from "ajv";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
+import { jsonSchemaToGbnf } from "../llm/grammar/json-schema-gbnf.js";
 import { authorJsonSchema } from "../rag/steps/self-query.js";
 
 export type CorpusSchema = { name: string; schema: Record<string, unknown>; draft?: "07" };
@@ -351,4 +352,14 @@ export function validatorFor(entry: CorpusSchema): ValidateFunction {
   const ajv = entry.draft === "07" ? new Ajv({ strict: false }) : new Ajv2020({ strict: false });
   (addFormats as unknown as (ajv: Ajv | Ajv2020) => void)(ajv);
   return ajv.compile(entry.schema);
+}
+
+/** What converting `schema` throws (undefined when it converts): refusals are checked on it. */
+export function conversionError(schema: Record<string, unknown> | boolean): unknown {
+  try {
+    jsonSchemaToGbnf(schema);
+    return undefined;
+  } catch (error) {
+    return error;
+  }
 }
