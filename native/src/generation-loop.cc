@@ -39,6 +39,9 @@ struct SamplingParams {
   float top_p = 1.0f;
   uint32_t seed = 0;
   float repeat_penalty = 1.0f;
+  // OpenAI's: logit −= frequency × count + presence × (count > 0), over the generated tokens only.
+  float frequency_penalty = 0.0f;
+  float presence_penalty = 0.0f;
   bool ignore_eos = false;
   bool logprobs = false;
   int32_t top_logprobs = 0;     // alternatives reported per generated token (0–20)
@@ -589,6 +592,8 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     // Seeds are 32-bit in llama.cpp; the JavaScript side reduces larger ones modulo 2^32.
     params.seed = static_cast<uint32_t>(number("seed", 0, 0, std::numeric_limits<uint32_t>::max(), true));
     params.repeat_penalty = static_cast<float>(number("repeatPenalty", 1, 0, 1e6, false));
+    params.frequency_penalty = static_cast<float>(number("frequencyPenalty", 0, -2, 2, false));
+    params.presence_penalty = static_cast<float>(number("presencePenalty", 0, -2, 2, false));
     params.max_tokens = static_cast<int32_t>(number("maxTokens", 1, 1, kMaxInt32, true));
     params.ignore_eos = object.Get("ignoreEos").ToBoolean();
     params.logprobs = object.Get("logprobs").ToBoolean();
@@ -652,9 +657,17 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
       // must not see the prompt (it would try to parse it).
       for (llama_token token : job.prompt) api_.llama_sampler_accept(job.chain, token);
     }
+    // Added after the prompt went through the chain: these count the generated tokens only, all
+    // of them (a window as long as a sequence).
+    bool penalized = params.repeat_penalty != 1.0f || params.frequency_penalty != 0.0f || params.presence_penalty != 0.0f;
+    if (params.frequency_penalty != 0.0f || params.presence_penalty != 0.0f) {
+      api_.llama_sampler_chain_add(job.chain, api_.llama_sampler_init_penalties(n_vocab_, n_ctx_sequence_, 1.0f,
+                                                                                params.frequency_penalty,
+                                                                                params.presence_penalty));
+    }
     if (params.temperature <= 0.0f) {
       api_.llama_sampler_chain_add(job.chain, api_.llama_sampler_init_greedy());
-      if (job.grammar == nullptr && params.repeat_penalty == 1.0f) {
+      if (job.grammar == nullptr && !penalized) {
         job.greedy = true;
         job.greedy_picker = GreedyPicker(params.bias);
       }

@@ -1,6 +1,6 @@
 /**
  * OpenAI request bodies for /v1/completions and /v1/chat/completions. Fields OpenAI clients send
- * routinely are accepted; values we cannot honour (presence_penalty...) are 422, and
+ * routinely are accepted (`frequency_penalty`/`presence_penalty` −2…2 over the generated tokens); values we cannot honour are 422, and
  * unknown fields are 422 too, naming the field. `n` (bounded by --max-n and the parallel
  * sequences, checked by the route), `logprobs` (chat: boolean + `top_logprobs` 0–20;
  * completions: the legacy integer 0–20) and chat `tools` + `tool_choice` (openai-tools.ts) are served. Extensions as in vLLM/llama-server: `top_k`,
@@ -45,8 +45,8 @@ const commonFields = {
   stop: stopSchema.nullish(),
   seed: z.int().nullish(),
   logit_bias: logitBiasSchema.nullish(),
-  presence_penalty: z.number().nullish(),
-  frequency_penalty: z.number().nullish(),
+  presence_penalty: z.number().min(-2).max(2).nullish(),
+  frequency_penalty: z.number().min(-2).max(2).nullish(),
   repetition_penalty: z.number().gt(0).nullish(),
   logprobs: z.union([z.boolean(), z.int()]).nullish(),
   user: z.string().nullish(),
@@ -115,9 +115,9 @@ export type ParsedOpenAiRequest = {
 type Common = { [K in keyof typeof commonFields]?: z.output<(typeof commonFields)[K]> };
 
 function commonParameters(body: Common): EngineRequest["parameters"] {
-  if (body.presence_penalty) throw unsupported("presence_penalty", "is not supported; use repetition_penalty");
-  if (body.frequency_penalty) throw unsupported("frequency_penalty", "is not supported; use repetition_penalty");
   const parameters: EngineRequest["parameters"] = { temperature: body.temperature ?? 1 };
+  if (body.frequency_penalty) parameters.frequencyPenalty = body.frequency_penalty;
+  if (body.presence_penalty) parameters.presencePenalty = body.presence_penalty;
   if (body.max_tokens != null) parameters.maxNewTokens = body.max_tokens;
   if (body.top_p != null) parameters.topP = body.top_p;
   if (body.top_k != null) parameters.topK = body.top_k;

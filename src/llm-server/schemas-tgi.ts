@@ -32,7 +32,7 @@ const parametersSchema = z.strictObject({
   top_k: z.int().positive().nullish(),
   top_p: z.number().gt(0).lte(1).nullish(),
   repetition_penalty: z.number().gt(0).nullish(),
-  frequency_penalty: z.number().nullish(),
+  frequency_penalty: z.number().min(-2).max(2).nullish(),
   stop: stopSchema.nullish(),
   seed: z.int().nonnegative().nullish(),
   return_full_text: z.boolean().nullish(),
@@ -84,7 +84,6 @@ export function parseTgiRequest(body: unknown): ParsedTgiRequest {
   }
   if (p.watermark === true) throw unsupported("watermark", "is not supported");
   if (p.typical_p !== undefined && p.typical_p !== null) throw unsupported("typical_p", "is not supported");
-  if (p.frequency_penalty) throw unsupported("frequency_penalty", "is not supported; use repetition_penalty");
   const stop = normalizeStop(p.stop);
   if (stop !== undefined && stop.length > MAX_STOP_SEQUENCES) {
     throw unsupported("stop", `must have at most ${MAX_STOP_SEQUENCES} sequences. Given: ${stop.length}`);
@@ -114,6 +113,7 @@ export function parseTgiRequest(body: unknown): ParsedTgiRequest {
   if (p.top_k != null) parameters.topK = p.top_k;
   if (p.top_p != null) parameters.topP = p.top_p;
   if (p.repetition_penalty != null) parameters.repetitionPenalty = p.repetition_penalty;
+  if (p.frequency_penalty) parameters.frequencyPenalty = p.frequency_penalty;
   if (stop !== undefined) parameters.stop = stop;
   if (p.seed != null) parameters.seed = p.seed;
   if (p.truncate != null) parameters.truncate = p.truncate;

@@ -17,6 +17,12 @@ export type GenerationParameters = {
   topK?: number;
   topP?: number;
   repetitionPenalty?: number;
+  /**
+   * OpenAI's (−2…2): a token's logit is lowered by frequencyPenalty × its count in the generated
+   * text and by presencePenalty once it occurs there; 0 = off.
+   */
+  frequencyPenalty?: number;
+  presencePenalty?: number;
   stop?: readonly string[];
   seed?: number;
   /** Constrain the output to JSON matching this JSON schema. */

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testEngineBackend } from "../../src/testing/engine-backend.js";
 import { sseData, startTestService, type TestService } from "./helpers.js";
 
 let service: TestService;
@@ -29,6 +30,36 @@ describe("OpenAI API", () => {
     });
     expect(body.usage.total_tokens).toBe(body.usage.prompt_tokens + 6);
     expect(body.id).toMatch(/^cmpl-/);
+  });
+
+  it("frequency_penalty and presence_penalty (−2…2) steer the completion; outside the range is 422", async () => {
+    const request = { prompt: "Again", max_tokens: 96, temperature: 0, ignore_eos: true };
+    const text = async (extra: object) => {
+      const response = await post("/v1/completions", { ...request, ...extra });
+      expect(response.statusCode).toBe(200);
+      return response.json().choices[0].text as string;
+    };
+    const plain = await text({});
+    expect(await text({ frequency_penalty: 2 })).not.toBe(plain);
+    expect(await text({ presence_penalty: -2 })).not.toBe(plain);
+    expect(await text({ frequency_penalty: 0, presence_penalty: 0 })).toBe(plain);
+    const chat = await post("/v1/chat/completions", {
+      messages: [{ role: "user", content: "Hi" }],
+      max_tokens: 4,
+      frequency_penalty: 2.5,
+    });
+    expect(chat.statusCode).toBe(422);
+    expect(chat.json().error).toMatchObject({ param: "frequency_penalty" });
+    const tgi = await post("/generate", { inputs: "Again", parameters: { max_new_tokens: 4, frequency_penalty: 1 } });
+    expect(tgi.statusCode).toBe(200);
+    // node-llama-cpp applies every penalty to one token list: with repetition_penalty it refuses.
+    const both = await post("/v1/completions", { ...request, repetition_penalty: 1.2, frequency_penalty: 1 });
+    if (testEngineBackend().backend === "node-llama-cpp") {
+      expect(both.statusCode).toBe(422);
+      expect(both.json().error.message).toMatch(/--engine native/);
+    } else {
+      expect(both.statusCode).toBe(200);
+    }
   });
 
   it("greedy completions are deterministic, honour stop and echo", async () => {

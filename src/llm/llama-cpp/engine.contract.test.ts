@@ -300,6 +300,26 @@ describe.skipIf(!nativeAddonBuilt())("native vs node-llama-cpp", () => {
     expect(outputs[1]).not.toContain(EOS);
   });
 
+  it("apply OpenAI's frequency and presence penalties alike, over the generated tokens", async () => {
+    const request = (penalties: { frequencyPenalty?: number; presencePenalty?: number }) =>
+      prompt("Again", { maxNewTokens: 96, ignoreEos: true, ...penalties });
+    const repeats = (tokens: number[]) => tokens.length - new Set(tokens).size;
+    const plain = tokensOf(await eventsOn("native", request({})));
+    expect(repeats(plain)).toBeGreaterThan(0);
+    for (const penalties of [{ frequencyPenalty: 2 }, { presencePenalty: 2 }, { frequencyPenalty: -2 }]) {
+      const outputs = (await eventsOnBoth(request(penalties))).map(tokensOf);
+      const [reference = [], native = []] = outputs;
+      expect(native, JSON.stringify(penalties)).toEqual(reference);
+      expect(native, JSON.stringify(penalties)).not.toEqual(plain);
+      // Penalties lower repeated tokens' logits, negative ones raise them.
+      if ((penalties.frequencyPenalty ?? 0) + (penalties.presencePenalty ?? 0) > 0) {
+        expect(repeats(native)).toBeLessThan(repeats(plain));
+      } else {
+        expect(repeats(native)).toBeGreaterThan(repeats(plain));
+      }
+    }
+  });
+
   it("chunk a prompt longer than the batch size alike", async () => {
     const long = prompt("one two three four five six seven eight nine ten ".repeat(4), {
       maxNewTokens: 16,

@@ -153,7 +153,11 @@ export async function createNodeLlamaCppBackend(
             "combined with a logit_bias ban or ignore_eos; drop the ban or use --engine native",
         );
       }
-      const setup = await sampling.create(parameters, () => promptTokens.concat(history));
+      const setup = await sampling.create(
+        parameters,
+        () => promptTokens.concat(history),
+        () => history,
+      );
       setup.options.yieldEogToken = true;
       return { seed: setup.seed, setup, history, constrained };
     },

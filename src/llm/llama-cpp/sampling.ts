@@ -28,7 +28,12 @@ export type SamplingSetup = {
 };
 
 export type SamplingFactory = {
-  create(parameters: GenerationParameters & { ignoreEos?: boolean }, history: () => number[]): Promise<SamplingSetup>;
+  /** `history`: prompt + generated tokens (the repetition penalty's window); `generated`: those generated. */
+  create(
+    parameters: GenerationParameters & { ignoreEos?: boolean },
+    history: () => number[],
+    generated: () => number[],
+  ): Promise<SamplingSetup>;
 };
 
 /**
@@ -109,7 +114,7 @@ export function createSamplingFactory(llama: Llama, model: LlamaModel): Sampling
   const vocabularySize = vocabularySizeOf(model);
 
   return {
-    async create(parameters, history) {
+    async create(parameters, history, generated) {
       const options: SequenceEvaluateOptions = {};
       const temperature = parameters.temperature ?? 0;
       const seed = seedFor(parameters);
@@ -119,11 +124,32 @@ export function createSamplingFactory(llama: Llama, model: LlamaModel): Sampling
         if (parameters.topK !== undefined) options.topK = parameters.topK;
         if (parameters.topP !== undefined) options.topP = parameters.topP;
       }
-      if (parameters.repetitionPenalty !== undefined && parameters.repetitionPenalty !== 1) {
+      const repetition = parameters.repetitionPenalty ?? 1;
+      const repeat = repetition !== 1;
+      const frequency = parameters.frequencyPenalty ?? 0;
+      const presence = parameters.presencePenalty ?? 0;
+      if (repeat && (frequency !== 0 || presence !== 0)) {
+        // node-llama-cpp applies all three to one token list; OpenAI's two count generated tokens only.
+        throw new AppError(
+          "validation_error",
+          "Input validation error: on --engine node-llama-cpp repetition_penalty cannot be combined with " +
+            "frequency_penalty or presence_penalty; use one of them, or --engine native",
+        );
+      }
+      if (repeat) {
         options.repeatPenalty = {
           punishTokens: () => history().slice(-REPEAT_PENALTY_WINDOW) as Token[],
           maxPunishTokens: REPEAT_PENALTY_WINDOW,
-          penalty: parameters.repetitionPenalty,
+          penalty: repetition,
+        };
+      } else if (frequency !== 0 || presence !== 0) {
+        options.repeatPenalty = {
+          // All generated tokens (node-llama-cpp sizes its buffer to the list when it is longer).
+          punishTokens: () => generated() as Token[],
+          maxPunishTokens: REPEAT_PENALTY_WINDOW,
+          penalty: 1,
+          frequencyPenalty: frequency,
+          presencePenalty: presence,
         };
       }
       const bias = logitBiasEntries(parameters, vocabularySize);

@@ -29,6 +29,9 @@ export type NativeSamplingParams = {
   topP?: number;
   seed?: number;
   repeatPenalty?: number;
+  /** OpenAI's frequency and presence penalties (−2…2), over the generated tokens only. */
+  frequencyPenalty?: number;
+  presencePenalty?: number;
   /** (token, bias) pairs; −Infinity bans. */
   logitBias?: Float64Array;
   ignoreEos?: boolean;

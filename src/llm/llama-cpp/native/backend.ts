@@ -162,6 +162,8 @@ export async function createNativeBackend(
       if (parameters.repetitionPenalty !== undefined && parameters.repetitionPenalty !== 1) {
         params.repeatPenalty = parameters.repetitionPenalty;
       }
+      if (parameters.frequencyPenalty) params.frequencyPenalty = parameters.frequencyPenalty;
+      if (parameters.presencePenalty) params.presencePenalty = parameters.presencePenalty;
       const bias = logitBiasEntries(parameters, vocabularySize);
       if (bias.length > 0) params.logitBias = biasPairs(bias);
       if (parameters.ignoreEos === true) params.ignoreEos = true;
