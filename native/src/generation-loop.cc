@@ -37,6 +37,7 @@ struct SamplingParams {
   float temperature = 0.0f;
   int32_t top_k = 0;
   float top_p = 1.0f;
+  float typical_p = 1.0f;  // locally typical sampling (TGI's typical_p); 1 = off
   uint32_t seed = 0;
   float repeat_penalty = 1.0f;
   // OpenAI's: logit −= frequency × count + presence × (count > 0), over the generated tokens only.
@@ -589,6 +590,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     params.temperature = static_cast<float>(number("temperature", 0, 0, 1e6, false));
     params.top_k = static_cast<int32_t>(number("topK", 0, 0, kMaxInt32, true));
     params.top_p = static_cast<float>(number("topP", 1, 0, 1, false));
+    params.typical_p = static_cast<float>(number("typicalP", 1, 0, 1, false));
     // Seeds are 32-bit in llama.cpp; the JavaScript side reduces larger ones modulo 2^32.
     params.seed = static_cast<uint32_t>(number("seed", 0, 0, std::numeric_limits<uint32_t>::max(), true));
     params.repeat_penalty = static_cast<float>(number("repeatPenalty", 1, 0, 1e6, false));
@@ -674,6 +676,9 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     } else {
       if (params.top_k > 0) api_.llama_sampler_chain_add(job.chain, api_.llama_sampler_init_top_k(params.top_k));
       if (params.top_p < 1.0f) api_.llama_sampler_chain_add(job.chain, api_.llama_sampler_init_top_p(params.top_p, 1));
+      if (params.typical_p < 1.0f) {
+        api_.llama_sampler_chain_add(job.chain, api_.llama_sampler_init_typical(params.typical_p, 1));
+      }
       api_.llama_sampler_chain_add(job.chain, api_.llama_sampler_init_temp(params.temperature));
       api_.llama_sampler_chain_add(job.chain, api_.llama_sampler_init_dist(params.seed));
     }

@@ -39,6 +39,7 @@
   X(llama_sampler_init_dist)          \
   X(llama_sampler_init_top_k)         \
   X(llama_sampler_init_top_p)         \
+  X(llama_sampler_init_typical)       \
   X(llama_sampler_init_temp)          \
   X(llama_sampler_init_grammar)       \
   X(llama_sampler_init_penalties)     \

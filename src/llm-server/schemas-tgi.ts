@@ -83,16 +83,24 @@ export function parseTgiRequest(body: unknown): ParsedTgiRequest {
     );
   }
   if (p.watermark === true) throw unsupported("watermark", "is not supported");
-  if (p.typical_p !== undefined && p.typical_p !== null) throw unsupported("typical_p", "is not supported");
+  if (p.typical_p != null && !(p.typical_p > 0 && p.typical_p < 1)) {
+    throw new AppError(
+      "validation_error",
+      `Input validation error: \`typical_p\` must be > 0.0 and < 1.0. Given: ${p.typical_p}`,
+    );
+  }
   const stop = normalizeStop(p.stop);
   if (stop !== undefined && stop.length > MAX_STOP_SEQUENCES) {
     throw unsupported("stop", `must have at most ${MAX_STOP_SEQUENCES} sequences. Given: ${stop.length}`);
   }
   // TGI's rule (its server's NextTokenChooser): do_sample, or any warper away from its default
-  // (temperature ≠ 1, top_k ≠ 0, top_p < 1), samples; else greedy. Temperature 0 (our extension,
-  // TGI refuses it) is greedy.
+  // (temperature ≠ 1, top_k ≠ 0, top_p < 1, typical_p < 1), samples; else greedy. Temperature 0
+  // (our extension, TGI refuses it) is greedy.
   const warped =
-    (p.temperature != null && p.temperature !== 1) || (p.top_k != null && p.top_k !== 0) || (p.top_p ?? 1) < 1;
+    (p.temperature != null && p.temperature !== 1) ||
+    (p.top_k != null && p.top_k !== 0) ||
+    (p.top_p ?? 1) < 1 ||
+    (p.typical_p ?? 1) < 1;
   const sampling = p.do_sample === true || (p.temperature !== 0 && warped);
   const bestOf = p.best_of ?? 1;
   if (bestOf > 1) {
@@ -112,6 +120,7 @@ export function parseTgiRequest(body: unknown): ParsedTgiRequest {
   if (p.max_new_tokens != null) parameters.maxNewTokens = p.max_new_tokens;
   if (p.top_k != null) parameters.topK = p.top_k;
   if (p.top_p != null) parameters.topP = p.top_p;
+  if (p.typical_p != null) parameters.typicalP = p.typical_p;
   if (p.repetition_penalty != null) parameters.repetitionPenalty = p.repetition_penalty;
   if (p.frequency_penalty) parameters.frequencyPenalty = p.frequency_penalty;
   if (stop !== undefined) parameters.stop = stop;

@@ -16,6 +16,8 @@ export type GenerationParameters = {
   temperature?: number;
   topK?: number;
   topP?: number;
+  /** Locally typical sampling (TGI's `typical_p`, 0 < p < 1; native engine only), when sampling. */
+  typicalP?: number;
   repetitionPenalty?: number;
   /**
    * OpenAI's (−2…2): a token's logit is lowered by frequencyPenalty × its count in the generated

@@ -5,6 +5,7 @@
  * never a 500).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testEngineBackend } from "../../src/testing/engine-backend.js";
 import { sseData, startTestService, type TestService } from "./helpers.js";
 
 let service: TestService;
@@ -349,7 +350,7 @@ describe("wrong input as users send it", () => {
       422,
       "validation",
     ],
-    ["typical_p", { inputs: "Hi", parameters: { typical_p: 0.9 } }, 422, "validation"],
+    ["typical_p out of (0, 1)", { inputs: "Hi", parameters: { typical_p: 1.5 } }, 422, "validation"],
     ["inputs over the limit", { inputs: "word ".repeat(80) }, 422, "validation"],
     ["no inputs", { parameters: {} }, 422, "validation"],
     ["a list body", [{ inputs: "Hi" }], 422, "validation"],
@@ -364,6 +365,23 @@ describe("wrong input as users send it", () => {
       expect(typeof body.error).toBe("string");
       expect(body.error as string).not.toMatch(/\n\s+at /);
     }
+  });
+
+  it("typical_p samples with llama.cpp's typical sampler (native engine; node-llama-cpp has none: 422)", async () => {
+    const generate = (parameters: object) =>
+      post("/generate", { inputs: "Hi", parameters: { max_new_tokens: 12, seed: 7, ...parameters } });
+    const typical = await generate({ typical_p: 0.2 });
+    if (testEngineBackend().backend === "node-llama-cpp") {
+      expect(typical.statusCode).toBe(422);
+      expect((typical.json() as { error: string }).error).toMatch(/--engine native/);
+      return;
+    }
+    expect(typical.statusCode).toBe(200);
+    const sampled = (await generate({ do_sample: true })).json() as { generated_text: string };
+    const again = (await generate({ typical_p: 0.2 })).json() as { generated_text: string };
+    const text = (typical.json() as { generated_text: string }).generated_text;
+    expect(again.generated_text).toBe(text);
+    expect(text).not.toBe(sampled.generated_text);
   });
 
   it("a body that is not JSON is 400 on every TGI route", async () => {

@@ -123,6 +123,12 @@ export function createSamplingFactory(llama: Llama, model: LlamaModel): Sampling
         options.seed = seed;
         if (parameters.topK !== undefined) options.topK = parameters.topK;
         if (parameters.topP !== undefined) options.topP = parameters.topP;
+        if (parameters.typicalP !== undefined && parameters.typicalP < 1) {
+          throw new AppError(
+            "validation_error",
+            "Input validation error: `typical_p` needs the native engine (--engine native); node-llama-cpp has no typical sampler",
+          );
+        }
       }
       const repetition = parameters.repetitionPenalty ?? 1;
       const repeat = repetition !== 1;

@@ -29,6 +29,8 @@ export type NativeSamplingParams = {
   topP?: number;
   seed?: number;
   repeatPenalty?: number;
+  /** Locally typical sampling's mass (0–1; 1 = off), when sampling. */
+  typicalP?: number;
   /** OpenAI's frequency and presence penalties (−2…2), over the generated tokens only. */
   frequencyPenalty?: number;
   presencePenalty?: number;

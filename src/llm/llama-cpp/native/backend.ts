@@ -158,6 +158,7 @@ export async function createNativeBackend(
         params.seed = seed;
         if (parameters.topK !== undefined) params.topK = parameters.topK;
         if (parameters.topP !== undefined) params.topP = parameters.topP;
+        if (parameters.typicalP !== undefined) params.typicalP = parameters.typicalP;
       }
       if (parameters.repetitionPenalty !== undefined && parameters.repetitionPenalty !== 1) {
         params.repeatPenalty = parameters.repetitionPenalty;
