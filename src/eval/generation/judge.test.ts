@@ -117,6 +117,13 @@ describe("judge client", () => {
     expect(judgeServer?.requests).toHaveLength(4);
   });
 
+  it("says to set --judge-model when the judge does not serve the model asked for", async () => {
+    const body = '{"error":{"code":"unknown_adapter","message":"Unknown adapter \'judge\' in `model`"}}';
+    const judge = await judgeWith(() => ({ kind: "http", status: 422, body }), 0);
+    const scored = await judge.score("answerRelevance", INPUT);
+    expect(scored).toMatchObject({ value: null, reason: expect.stringMatching(/HTTP 422.*set --judge-model/) });
+  });
+
   it("recovers when a retry succeeds", async () => {
     const judge = await judgeWith(
       (_, index) => (index === 0 ? { kind: "http", status: 500, body: "" } : { kind: "valid" }),

@@ -174,7 +174,11 @@ export function createOpenAiJudge(options: JudgeOptions): Judge {
     guard.answered(response);
     if (!response.ok) {
       const retryable = response.status === 429 || response.status >= 500;
-      throw new TransportFailure(`the judge answered HTTP ${response.status}: ${text.slice(0, 200)}`, retryable);
+      // serve-llm with LoRA adapters (and vLLM) refuse a model name they do not serve.
+      const hint = /unknown_adapter|model_not_found|does not exist/.test(text)
+        ? ` (the judge does not serve model '${options.model}': set --judge-model, LLM_TWIN_JUDGE_MODEL, to one it lists at GET /v1/models)`
+        : "";
+      throw new TransportFailure(`the judge answered HTTP ${response.status}: ${text.slice(0, 200)}${hint}`, retryable);
     }
     return text;
   }
