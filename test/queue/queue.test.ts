@@ -136,6 +136,12 @@ describe.skipIf(!hasRedis || articles === undefined)("queue-based ingestion with
     "two worker processes build the same store as a single-process ingest; re-enqueueing adds nothing",
     async () => {
       const storeUri = `lancedb:${join(work, "two-workers")}`;
+      // Both listening before the jobs arrive: a worker that started first could otherwise drain the
+      // queue before the other one is up.
+      const workers = await Promise.all(
+        [1, 2].map(() => startWorker(redis.url, "two-workers", ["--concurrency", "2", "--store", storeUri])),
+      );
+      running.push(...workers);
       const summary = await enqueueIngestion({
         queueUrl: redis.url,
         queueName: "two-workers",
@@ -145,10 +151,6 @@ describe.skipIf(!hasRedis || articles === undefined)("queue-based ingestion with
       expect(summary).toMatchObject({ documentsRead: ARTICLES, jobsEnqueued: ARTICLES, jobsAlreadyQueued: 0 });
       expect(summary.documentsSkipped).toEqual([expect.objectContaining({ file: input, index: ARTICLES })]);
 
-      const workers = await Promise.all(
-        [1, 2].map(() => startWorker(redis.url, "two-workers", ["--concurrency", "2", "--store", storeUri])),
-      );
-      running.push(...workers);
       await waitFor(
         "all jobs completed",
         async () => (await queueStatus({ queueUrl: redis.url, queueName: "two-workers" })).completed === ARTICLES,
