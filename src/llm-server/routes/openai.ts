@@ -27,6 +27,7 @@ import {
 import { jsonWithText } from "../sse-chunks.js";
 import { type ChatDelta, createToolCallStream, type ToolCallStream } from "../tool-call-stream.js";
 import { type ChatLogprob, chatLogprob, createCompletionLogprobs, withPromptLogprobs } from "./openai-logprobs.js";
+import { adapterForModel, refuseEmbeddingModel, servedModelEntries } from "./served-models.js";
 
 type Kind = "completion" | "chat";
 
@@ -59,123 +60,21 @@ export function registerOpenAiRoutes(
   );
   app.get("/v1/models", { schema: { tags, summary: "The model served" } }, async () => ({
     object: "list",
-    data: modelEntries(),
+    data: servedModelEntries(holder, options.embeddings, options.startedAt),
   }));
   app.get<{ Params: { model: string } }>(
     "/v1/models/:model",
     { schema: { tags, summary: "One model served (OpenAI's models.retrieve)" } },
     async (request) => {
-      const entry = modelEntries().find((candidate) => candidate.id === request.params.model);
+      const entry = servedModelEntries(holder, options.embeddings, options.startedAt).find(
+        (candidate) => candidate.id === request.params.model,
+      );
       if (entry !== undefined) return entry;
       throw new AppError(
         "model_not_found",
         `The model '${request.params.model}' is not served here; GET /v1/models lists the models and adapters served`,
       );
     },
-  );
-
-  function modelEntries(): Array<Record<string, unknown>> {
-    const engine = holder.require();
-    return [
-      {
-        id: engine.modelId,
-        object: "model",
-        created: Math.floor(options.startedAt / 1000),
-        owned_by: "llm-twin",
-        meta: {
-          max_total_tokens: engine.limits.maxTotalTokens,
-          parallel: engine.info.parallel,
-          registry: holder.served.model,
-        },
-      },
-      ...engine.info.adapters.map((adapter) => ({
-        id: adapter.name,
-        object: "model",
-        created: Math.floor(options.startedAt / 1000),
-        owned_by: "llm-twin",
-        parent: engine.modelId,
-        meta: { lora_scale: adapter.scale, ...registryMeta(holder, adapter.name) },
-      })),
-      ...embeddingModelEntries(options.embeddings, options.startedAt),
-    ];
-  }
-}
-
-/**
- * Other model names mean the base model (as llama-server and TGI), but the embedding model's name
- * is a mistake worth saying: it does not generate.
- */
-function refuseEmbeddingModel(
-  engine: LlamaCppEngine,
-  embeddings: EmbeddingHolder | undefined,
-  model: string | null | undefined,
-): void {
-  if (model == null || model !== embeddings?.model?.name) return;
-  if (model === engine.modelId || engine.info.adapters.some((adapter) => adapter.name === model)) return;
-  const generating = [engine.modelId, ...engine.info.adapters.map((adapter) => adapter.name)];
-  throw new AppError(
-    "validation_error",
-    `Input validation error: \`model\` '${model}' is the embedding model (POST /v1/embeddings); generate with ${generating.map((name) => `'${name}'`).join(" or ")}`,
-    { details: { param: "model" } },
-  );
-}
-
-/** An adapter's registry version and author (null when it does not come from the registry). */
-export function registryMeta(
-  holder: ModelHolder,
-  name: string,
-): { registry: { name: string; version: number } | null; author: string | null } {
-  const served = holder.served.adapters.find((adapter) => adapter.name === name);
-  return { registry: served?.registry ?? null, author: served?.author ?? null };
-}
-
-/** The embedding model's /v1/models entry, once it is loaded. */
-function embeddingModelEntries(
-  embeddings: EmbeddingHolder | undefined,
-  startedAt: number,
-): Array<Record<string, unknown>> {
-  const served = embeddings?.model;
-  if (served === undefined) return [];
-  return [
-    {
-      id: served.name,
-      object: "model",
-      created: Math.floor(startedAt / 1000),
-      owned_by: "llm-twin",
-      meta: {
-        type: "embedding",
-        embedder_id: served.embedder.id,
-        dimensions: served.embedder.dimensions,
-        max_input_tokens: served.embedder.maxInputTokens,
-        max_inputs: served.maxInputs,
-        registry: served.registry ?? null,
-      },
-    },
-  ];
-}
-
-/** `model` values that mean the base model besides its id: TGI's placeholder, sent by TGI clients. */
-const BASE_MODEL_ALIASES: ReadonlySet<string> = new Set(["tgi"]);
-
-/**
- * The LoRA adapter an OpenAI `model` selects (as vLLM serves them): an adapter's name, else the base
- * model. Without adapters any name means the base model (as llama-server and TGI). With adapters, a
- * name that is neither the base model's id nor an adapter's is refused: a misspelt adapter must not
- * answer in the base model's voice.
- */
-export function adapterForModel(
-  engine: LlamaCppEngine,
-  model: string | null | undefined,
-): { name: string; scale: number } | undefined {
-  const adapters = engine.info.adapters;
-  const adapter = adapters.find((candidate) => candidate.name === model);
-  if (adapter !== undefined || model == null || model === "" || adapters.length === 0) return adapter;
-  if (model === engine.modelId || BASE_MODEL_ALIASES.has(model)) return undefined;
-  const names = adapters.map((candidate) => `'${candidate.name}'`).join(", ");
-  throw new AppError(
-    "unknown_adapter",
-    `Unknown adapter '${model}' in \`model\`: this server serves the base model '${engine.modelId}' and the adapters ${names} (GET /v1/models); send one of these names`,
-    { details: { param: "model", adapter: model } },
   );
 }
 

@@ -19,7 +19,7 @@ import { errorBody, toAppError } from "../http-errors.js";
 import type { ModelHolder } from "../model-holder.js";
 import { MAX_STOP_SEQUENCES, type ParsedTgiRequest, parseTgiRequest, tgiRequestSchema } from "../schemas-tgi.js";
 import { tgiTokenEvent } from "../sse-chunks.js";
-import { registryMeta } from "./openai.js";
+import { registryMeta } from "./served-models.js";
 
 export type TgiRouteOptions = { holder: ModelHolder; version: string; embeddings?: EmbeddingHolder };
 
