@@ -661,15 +661,15 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     }
     // Added after the prompt went through the chain: these count the generated tokens only, all
     // of them (a window as long as a sequence).
-    bool penalized = params.repeat_penalty != 1.0f || params.frequency_penalty != 0.0f || params.presence_penalty != 0.0f;
-    if (params.frequency_penalty != 0.0f || params.presence_penalty != 0.0f) {
+    bool counted = params.frequency_penalty != 0.0f || params.presence_penalty != 0.0f;
+    if (counted) {
       api_.llama_sampler_chain_add(job.chain, api_.llama_sampler_init_penalties(n_vocab_, n_ctx_sequence_, 1.0f,
                                                                                 params.frequency_penalty,
                                                                                 params.presence_penalty));
     }
     if (params.temperature <= 0.0f) {
       api_.llama_sampler_chain_add(job.chain, api_.llama_sampler_init_greedy());
-      if (job.grammar == nullptr && !penalized) {
+      if (job.grammar == nullptr && params.repeat_penalty == 1.0f && !counted) {
         job.greedy = true;
         job.greedy_picker = GreedyPicker(params.bias);
       }
