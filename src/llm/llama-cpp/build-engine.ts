@@ -158,9 +158,8 @@ export function buildEngine(input: BuildInput): LlamaCppEngine {
       } catch (error) {
         throw signal.aborted ? cancelled() : error;
       }
-      const admitted = performance.now();
-      admittedAt = admitted;
-      const queueMs = admitted - queuedAt;
+      admittedAt = performance.now();
+      const queueMs = admittedAt - queuedAt;
       observer.onQueued?.(queueMs);
       yield { type: "start", promptTokens, promptTokenIds: prompt.tokens, queueMs, seed: setup.seed };
 
@@ -226,7 +225,7 @@ export function buildEngine(input: BuildInput): LlamaCppEngine {
           const first = completionTokens === 1;
           const last = endOfGeneration || completionTokens >= maxNewTokens;
           const now = performance.now();
-          if (first) observer.onFirstToken?.(now - queuedAt, activeGenerations, now - admitted);
+          if (first) observer.onFirstToken?.(now - queuedAt, activeGenerations, now - admittedAt);
           else observer.onInterToken?.(now - lastTokenAt, activeGenerations);
           if (first) firstTokenAt = now;
           lastTokenAt = now;
