@@ -8,8 +8,23 @@ export type CliProcess = { child: ChildProcess; output: () => string; exited: Pr
 
 /** `env` is added to this process's environment; a variable set to undefined is left out. */
 export function spawnCli(args: readonly string[], env: Record<string, string | undefined> = {}): CliProcess {
-  const child = spawn(process.execPath, [BIN, ...args], {
+  return spawnNodeScript(BIN, args, {
     env: { ...process.env, LLM_TWIN_FROM_SOURCE: "1", LANCEDB_LOG: "error", ...env },
+  });
+}
+
+/**
+ * `node <script> ...args` with its stdout and stderr collected (an installed package's bin, say);
+ * `env` is its whole environment (a variable set to undefined is left out).
+ */
+export function spawnNodeScript(
+  script: string,
+  args: readonly string[],
+  options: { env: Record<string, string | undefined>; cwd?: string },
+): CliProcess {
+  const child = spawn(process.execPath, [script, ...args], {
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    env: options.env,
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -65,6 +80,21 @@ export async function waitForStatus(
   await waitUntil(process, `${url} answered ${status}`, answers, timeoutMs, 250);
 }
 
+/** The flags the tests serve with: `port`, one llama.cpp thread (a busy 2-core machine), `parallel` slots. */
+export function serveFlags(port: number, parallel = 1): string[] {
+  return ["--port", String(port), "--threads", "1", "--parallel", String(parallel)];
+}
+
+/** Waits for a serve-llm's /health on `port`, then asks it for two tokens (POST /generate); gives the answer. */
+export async function generateWhenHealthy(process: CliProcess, port: number, timeoutMs: number): Promise<Response> {
+  await waitForStatus(`http://127.0.0.1:${port}/health`, 200, process, timeoutMs);
+  return fetch(`http://127.0.0.1:${port}/generate`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ inputs: "Hello", parameters: { max_new_tokens: 2 } }),
+  });
+}
+
 export type ServeLlmProcessOptions = {
   model: string;
   /** 0 (the default): a free port, which the start-up log gives (`loggedUrl`). */
@@ -83,7 +113,7 @@ export type ServeLlmProcessOptions = {
  */
 export function spawnServeLlm(options: ServeLlmProcessOptions): CliProcess {
   const { model, port = 0, parallel = 2, args = [], env = {} } = options;
-  const common = ["--host", "127.0.0.1", "--port", String(port), "--threads", "1", "--parallel", String(parallel)];
+  const common = ["--host", "127.0.0.1", ...serveFlags(port, parallel)];
   return spawnCli(["serve-llm", "--model", model, ...common, ...args], { LLM_TWIN_LOG_LEVEL: "info", ...env });
 }
 

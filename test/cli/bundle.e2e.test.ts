@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tinyModelPath } from "../../src/gguf/index.js";
-import { freePort, spawnCli, stop, waitForStatus } from "../rag/processes.js";
+import { freePort, generateWhenHealthy, serveFlags, spawnCli, stop, waitForStatus } from "../rag/processes.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const { compiledIsCurrent } = createRequire(import.meta.url)("../../bin/compiled-build.js") as {
@@ -51,12 +51,7 @@ describe.skipIf(!bundled)("the bundled command", () => {
         `lancedb:${join(directory, "store")}`,
         "--embedder",
         "static",
-        "--port",
-        String(port),
-        "--threads",
-        "1",
-        "--parallel",
-        "1",
+        ...serveFlags(port),
       ],
       fromBundle,
     );
@@ -108,27 +103,12 @@ describe.skipIf(!bundled)("the bundled command", () => {
         child.once("spawn", () => require("node:fs").appendFileSync(${JSON.stringify(forks)}, JSON.stringify(child.spawnargs) + "\\n")));`,
     );
     const port = await freePort();
-    const serve = spawnCli(
-      [
-        "serve-llm",
-        "--model",
-        await tinyModelPath("chat"),
-        "--port",
-        String(port),
-        "--threads",
-        "1",
-        "--parallel",
-        "1",
-      ],
-      { ...fromBundle, NODE_OPTIONS: `--require ${preload}` },
-    );
+    const serve = spawnCli(["serve-llm", "--model", await tinyModelPath("chat"), ...serveFlags(port)], {
+      ...fromBundle,
+      NODE_OPTIONS: `--require ${preload}`,
+    });
     try {
-      await waitForStatus(`http://127.0.0.1:${port}/health`, 200, serve, 120_000);
-      const response = await fetch(`http://127.0.0.1:${port}/generate`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ inputs: "Hello", parameters: { max_new_tokens: 2 } }),
-      });
+      const response = await generateWhenHealthy(serve, port, 120_000);
       expect(response.status).toBe(200);
       const testFile = realpathSync(join(ROOT, "node_modules/node-llama-cpp/dist/bindings/utils/testBindingBinary.js"));
       const forked = (await readFile(forks, "utf8"))

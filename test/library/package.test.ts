@@ -8,7 +8,7 @@
  * copies ~1 GB, node-llama-cpp's binaries, from the cache). Only the declared dependencies are
  * linked, so an import of a dev dependency from dist/ fails here as it would for a user.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -16,7 +16,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tinyModelPath } from "../../src/gguf/index.js";
-import { type CliProcess, freePort, stop, waitForStatus } from "../rag/processes.js";
+import { freePort, generateWhenHealthy, serveFlags, spawnNodeScript, stop } from "../rag/processes.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const { compiledIsCurrent } = createRequire(import.meta.url)("../../bin/compiled-build.js") as {
@@ -148,43 +148,15 @@ describe("the npm package", () => {
     expect(installedIn).toBeDefined();
     const { consumer, installed } = installedIn ?? { consumer: "", installed: "" };
     const port = await freePort();
-    const child = spawn(
-      process.execPath,
-      [
-        join(installed, "bin", "llm-twin.js"),
-        "serve-llm",
-        "--model",
-        await tinyModelPath("chat"),
-        "--port",
-        String(port),
-        "--threads",
-        "1",
-        "--parallel",
-        "1",
-      ],
-      { cwd: consumer, env: { ...process.env, LLM_TWIN_FROM_SOURCE: undefined }, stdio: ["ignore", "pipe", "pipe"] },
+    const serve = spawnNodeScript(
+      join(installed, "bin", "llm-twin.js"),
+      ["serve-llm", "--model", await tinyModelPath("chat"), ...serveFlags(port)],
+      { cwd: consumer, env: { ...process.env, LLM_TWIN_FROM_SOURCE: undefined } },
     );
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    const serve: CliProcess = {
-      child,
-      output: () => output,
-      exited: new Promise((resolve) => child.once("exit", (code) => resolve(code))),
-    };
     try {
-      await waitForStatus(`http://127.0.0.1:${port}/health`, 200, serve, 60_000);
-      const response = await fetch(`http://127.0.0.1:${port}/generate`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ inputs: "Hello", parameters: { max_new_tokens: 2 } }),
-      });
+      const response = await generateWhenHealthy(serve, port, 60_000);
       expect(response.status).toBe(200);
-      expect(output).not.toContain("NoBinaryFoundError");
+      expect(serve.output()).not.toContain("NoBinaryFoundError");
     } finally {
       await stop(serve);
     }

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateLora, TINY_MODEL_PRESETS, tinyModelPath } from "../../src/gguf/index.js";
+import { tinyModelPath } from "../../src/gguf/index.js";
 import { defaultBackend } from "../../src/llm/llama-cpp/index.js";
 import {
   type CliProcess,
@@ -17,6 +17,7 @@ import {
   waitForModelReady,
 } from "../../src/testing/cli-process.js";
 import { testEngineBackend } from "../../src/testing/engine-backend.js";
+import { writePlainAndActivatedLoras } from "../../src/testing/tiny-lora.js";
 import { waitFor } from "./helpers.js";
 
 const native = (testEngineBackend().backend ?? defaultBackend()) === "native";
@@ -30,16 +31,7 @@ describe.skipIf(!native)("serve-llm --lora-mode", () => {
   beforeAll(async () => {
     directory = await mkdtemp(path.join(tmpdir(), "llm-twin-lora-mode-cli-"));
     model = await tinyModelPath("chat");
-    plain = path.join(directory, "alice.gguf");
-    await generateLora(plain, { base: TINY_MODEL_PRESETS.chat, rank: 2, alpha: 2, seed: 5 });
-    activated = path.join(directory, "bob.gguf");
-    await generateLora(activated, {
-      base: TINY_MODEL_PRESETS.chat,
-      rank: 2,
-      alpha: 2,
-      seed: 6,
-      aloraInvocationTokens: [5, 6],
-    });
+    ({ plain, activated } = await writePlainAndActivatedLoras(directory));
   });
   afterAll(async () => {
     killLeftOver(spawned);

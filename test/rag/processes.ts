@@ -1,3 +1,12 @@
 /** Spawning the real `llm-twin` CLI for end-to-end tests, on free loopback ports. */
-export { type CliProcess, spawnCli, spawnServeLlm, stop, waitForStatus } from "../../src/testing/cli-process.js";
+export {
+  type CliProcess,
+  generateWhenHealthy,
+  serveFlags,
+  spawnCli,
+  spawnNodeScript,
+  spawnServeLlm,
+  stop,
+  waitForStatus,
+} from "../../src/testing/cli-process.js";
 export { freePort } from "../../src/testing/free-port.js";

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tinyModelPath } from "../../src/gguf/index.js";
-import { freePort, spawnCli, stop, waitForStatus } from "./processes.js";
+import { freePort, serveFlags, spawnCli, stop, waitForStatus } from "./processes.js";
 
 describe("llm-twin serve start-up", () => {
   let directory: string;
@@ -53,12 +53,7 @@ describe("llm-twin serve start-up", () => {
       await tinyModelPath("chat"),
       "--store",
       `lancedb:${join(directory, "store")}`,
-      "--port",
-      String(port),
-      "--threads",
-      "1",
-      "--parallel",
-      "1",
+      ...serveFlags(port),
     ]);
     try {
       await waitForStatus(`http://127.0.0.1:${port}/ready`, 200, serve, 120_000);

@@ -7,7 +7,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateLora, TINY_MODEL_PRESETS, tinyModelPath } from "../../gguf/index.js";
+import { TINY_MODEL_PRESETS, tinyModelPath } from "../../gguf/index.js";
+import { writeTinyLora } from "../../testing/tiny-lora.js";
 import { createLlamaCppEngine } from "./engine.js";
 import { checkLoraFiles } from "./lora-files.js";
 import { nativeAddonBuilt } from "./native/addon.js";
@@ -19,13 +20,10 @@ let wideAdapter: string;
 
 beforeAll(async () => {
   directory = await mkdtemp(path.join(tmpdir(), "llm-twin-lora-files-"));
-  adapter = path.join(directory, "alice.gguf");
-  await generateLora(adapter, { base: TINY_MODEL_PRESETS.chat, rank: 2, alpha: 2, seed: 5 });
-  qwenAdapter = path.join(directory, "qwen.gguf");
-  await generateLora(qwenAdapter, { base: TINY_MODEL_PRESETS.reranker, rank: 2, alpha: 2, seed: 6 });
-  wideAdapter = path.join(directory, "wide.gguf");
+  adapter = await writeTinyLora(directory, "alice.gguf", { seed: 5 });
+  qwenAdapter = await writeTinyLora(directory, "qwen.gguf", { base: TINY_MODEL_PRESETS.reranker, seed: 6 });
   const wide = { ...TINY_MODEL_PRESETS.chat, embeddingLength: 128 };
-  await generateLora(wideAdapter, { base: wide, rank: 2, alpha: 2, seed: 7 });
+  wideAdapter = await writeTinyLora(directory, "wide.gguf", { base: wide, seed: 7 });
 });
 afterAll(async () => {
   await rm(directory, { recursive: true, force: true });

@@ -6,7 +6,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateLora, TINY_MODEL_PRESETS, tinyModelPath } from "../../gguf/index.js";
+import { tinyModelPath } from "../../gguf/index.js";
+import { writePlainAndActivatedLoras } from "../../testing/tiny-lora.js";
 import { createLlamaCppEngine } from "./engine.js";
 import {
   batchedLoraObstacle,
@@ -98,16 +99,7 @@ describe.skipIf(!nativeAddonBuilt())("createLlamaCppEngine --lora-mode", () => {
   let activated: string;
   beforeAll(async () => {
     directory = await mkdtemp(path.join(tmpdir(), "llm-twin-lora-mode-"));
-    plainAdapter = path.join(directory, "alice.gguf");
-    await generateLora(plainAdapter, { base: TINY_MODEL_PRESETS.chat, rank: 2, alpha: 2, seed: 5 });
-    activated = path.join(directory, "bob.gguf");
-    await generateLora(activated, {
-      base: TINY_MODEL_PRESETS.chat,
-      rank: 2,
-      alpha: 2,
-      seed: 6,
-      aloraInvocationTokens: [5, 6],
-    });
+    ({ plain: plainAdapter, activated } = await writePlainAndActivatedLoras(directory));
   });
   afterAll(async () => {
     await rm(directory, { recursive: true, force: true });

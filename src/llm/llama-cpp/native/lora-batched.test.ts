@@ -12,8 +12,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Llama } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateLora, TINY_MODEL_PRESETS } from "../../../gguf/index.js";
 import { loadTestLlama, tinyChatLoopOptions } from "../../../testing/native-loop.js";
+import { writeTinyLora } from "../../../testing/tiny-lora.js";
 import {
   createNativeLoop,
   type NativeGenerationLoop,
@@ -70,9 +70,7 @@ describe.skipIf(!nativeAddonBuilt())("LoRA adapters applied per token in one dec
     directory = await mkdtemp(path.join(tmpdir(), "llm-twin-lora-batched-"));
     loras = [];
     for (const seed of [7, 9]) {
-      const file = path.join(directory, `style-${seed}.gguf`);
-      await generateLora(file, { base: TINY_MODEL_PRESETS.chat, rank: 4, alpha: 4, seed });
-      loras.push({ path: file, scale: 1 });
+      loras.push({ path: await writeTinyLora(directory, `style-${seed}.gguf`, { rank: 4, seed }), scale: 1 });
     }
     // The second adapter's file again at scale 0, and the first at half scale.
     loras.push({ path: loras[0]?.path ?? "", scale: 0 }, { path: loras[0]?.path ?? "", scale: 0.5 });
@@ -211,11 +209,8 @@ describe.skipIf(!nativeAddonBuilt())("LoRA adapters applied per token in one dec
   // prompts decode in one step (15 tokens, 7 with logits: one per prompt, every one of the prompt
   // logprobs job's), then the generating rows.
   it("maps the rows of the last layer and the output (tokens with logits only) to their adapters", async () => {
-    const file = path.join(directory, "style-ffn-output.gguf");
-    await generateLora(file, {
-      base: TINY_MODEL_PRESETS.chat,
+    const file = await writeTinyLora(directory, "style-ffn-output.gguf", {
       rank: 4,
-      alpha: 4,
       seed: 13,
       targets: ["attn_v", "ffn_down", "output"],
       magnitude: 0.3,
@@ -248,8 +243,7 @@ describe.skipIf(!nativeAddonBuilt())("LoRA adapters applied per token in one dec
   });
 
   it("applies F16 adapter tensors (read as F32): the output changes, alone or beside the base", async () => {
-    const file = path.join(directory, "style-f16.gguf");
-    await generateLora(file, { base: TINY_MODEL_PRESETS.chat, rank: 4, alpha: 4, seed: 7, tensorType: "f16" });
+    const file = await writeTinyLora(directory, "style-f16.gguf", { rank: 4, seed: 7, tensorType: "f16" });
     const loop = await open({ loraMode: "batched", loras: [{ path: file, scale: 1 }] });
     const prompt = [1, 170, 171, 172];
     const base = await runJob(loop, 0, prompt, { cachePrompt: false });
@@ -263,8 +257,7 @@ describe.skipIf(!nativeAddonBuilt())("LoRA adapters applied per token in one dec
   });
 
   it("loads an adapter carrying norm weights, which llama.cpp skips, and applies it as llama.cpp does", async () => {
-    const file = path.join(directory, "style-norms.gguf");
-    await generateLora(file, { base: TINY_MODEL_PRESETS.chat, rank: 4, alpha: 4, seed: 7, normWeights: true });
+    const file = await writeTinyLora(directory, "style-norms.gguf", { rank: 4, seed: 7, normWeights: true });
     const withNorms = [{ path: file, scale: 1 }];
     const loop = await open({ loraMode: "batched", loras: withNorms });
     const reference = await open({ loraMode: "contexts", contexts: 1, loras: withNorms });
@@ -279,14 +272,7 @@ describe.skipIf(!nativeAddonBuilt())("LoRA adapters applied per token in one dec
   });
 
   it("refuses, at load, an adapter it cannot apply per token (an activated LoRA)", async () => {
-    const file = path.join(directory, "activated.gguf");
-    await generateLora(file, {
-      base: TINY_MODEL_PRESETS.chat,
-      rank: 4,
-      alpha: 4,
-      seed: 7,
-      aloraInvocationTokens: [5, 6],
-    });
+    const file = await writeTinyLora(directory, "activated.gguf", { rank: 4, seed: 7, aloraInvocationTokens: [5, 6] });
     await expect(open({ loraMode: "batched", loras: [{ path: file, scale: 1 }] })).rejects.toMatchObject({
       code: "configuration_error",
       message: expect.stringMatching(/cannot be applied per token.*activated LoRA/),
