@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "batched-lora.h"
+#include "decode-worker.h"
 #include "grammar-sampling.h"
 #include "greedy-sampling.h"
 #include "llama-api.h"
@@ -120,63 +121,6 @@ struct ContextState {
   int32_t status = 0;  // this step's llama_decode status
   std::string lora_failure;  // batched LoRA could not apply the adapters: the step's output is void
   std::string failure;  // an exception escaping this step's decode
-};
-
-// A thread that runs one task at a time for the loop thread: the decode of a second context while
-// the loop thread decodes the first. Persistent, so llama.cpp's CPU workers are not recreated per
-// step.
-class DecodeWorker {
- public:
-  DecodeWorker() : thread_([this] { Run(); }) {}
-  ~DecodeWorker() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stop_ = true;
-    }
-    wake_.notify_all();
-    thread_.join();
-  }
-  DecodeWorker(const DecodeWorker&) = delete;
-  DecodeWorker& operator=(const DecodeWorker&) = delete;
-
-  void Post(std::function<void()> task) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      task_ = std::move(task);
-      busy_ = true;
-    }
-    wake_.notify_all();
-  }
-
-  void Wait() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    idle_.wait(lock, [this] { return !busy_; });
-  }
-
- private:
-  void Run() {
-    pthread_setname_np(pthread_self(), "llm-twin-decode");
-    std::unique_lock<std::mutex> lock(mutex_);
-    for (;;) {
-      wake_.wait(lock, [this] { return stop_ || task_ != nullptr; });
-      if (stop_) return;
-      std::function<void()> task = std::move(task_);
-      task_ = nullptr;
-      lock.unlock();
-      task();  // never throws: the tasks catch everything
-      lock.lock();
-      busy_ = false;
-      idle_.notify_all();
-    }
-  }
-
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::condition_variable idle_;
-  std::function<void()> task_;
-  bool busy_ = false;
-  bool stop_ = false;
-  std::thread thread_;
 };
 
 enum class Done : uint8_t { None, Eos, Length, Cancelled, Error };
