@@ -8,7 +8,12 @@
  * logit_bias (random weights emit invalid UTF-8 byte tokens). Reports tokens/s, time to first token
  * and p50/p95 latency per server and concurrency, and ours ÷ llama-server.
  *
- * Options: --concurrency 1,4,8  --runs 2  --requests-per-slot 3  --max-tokens 64  --prompt-words 32
+ * Before the measured runs each server gets one untimed warm-up run (`--warmup-requests-per-slot`
+ * requests per slot): JIT tiers, page cache and CPU caches settle on both sides alike, so the
+ * first measured run is not the one that pays for them.
+ *
+ * Options: --concurrency 1,4,8  --runs 4  --requests-per-slot 6  --warmup-requests-per-slot 2
+ *          --max-tokens 64  --prompt-words 32
  *          --threads 2  --context-per-slot 512  --model <gguf> (default: generated bench-66m)
  *          --ours-url <url> / --llama-server-url <url> (drive running servers instead of spawning)
  *          --skip-ours / --skip-llama-server  --ours-args "<extra serve-llm flags>"
@@ -23,6 +28,7 @@ import { freePort } from "../../src/testing/free-port.js";
 import {
   type LlmBenchOptions,
   llmBenchOptions,
+  nonNegativeInteger,
   parseBenchOptions,
   positiveInteger,
   switchOn,
@@ -48,6 +54,7 @@ export const description = "serve-llm vs llama.cpp's llama-server: tok/s, TTFT, 
 const SHARED = ["json", "concurrency", "runs", "maxTokens", "promptWords", "threads", "model", "prebuilt"] as const;
 type Options = Pick<LlmBenchOptions, (typeof SHARED)[number]> & {
   requestsPerSlot: number;
+  warmupRequestsPerSlot: number;
   contextPerSlot: number;
   oursUrl: string | undefined;
   llamaServerUrl: string | undefined;
@@ -63,7 +70,9 @@ function parseOptions(args: string[]): Options {
     args,
     {
       ...shared.defaults,
-      requestsPerSlot: 3,
+      runs: 4,
+      requestsPerSlot: 6,
+      warmupRequestsPerSlot: 2,
       contextPerSlot: 512,
       oursUrl: undefined,
       llamaServerUrl: undefined,
@@ -74,6 +83,7 @@ function parseOptions(args: string[]): Options {
     },
     {
       "--requests-per-slot": ["requestsPerSlot", positiveInteger],
+      "--warmup-requests-per-slot": ["warmupRequestsPerSlot", nonNegativeInteger],
       "--context-per-slot": ["contextPerSlot", positiveInteger],
       "--ours-url": ["oursUrl", url],
       "--llama-server-url": ["llamaServerUrl", url],
@@ -199,6 +209,11 @@ export async function run(args: string[]): Promise<void> {
       for (const target of targets) {
         const warm = await streamCompletion(target.url, makePrompts(1, options.promptWords, 1)[0] ?? "", settings);
         if (!warm.ok) throw new Error(`${target.name} warm-up failed: ${warm.error}`);
+        if (options.warmupRequestsPerSlot === 0) continue;
+        promptSeed += 1;
+        const prompts = makePrompts(concurrency * options.warmupRequestsPerSlot, options.promptWords, promptSeed);
+        const warmup = await runLoad(target.url, prompts, concurrency, settings);
+        log(`  warm-up ${target.name.padEnd(12)} ${warmup.tokensPerSecond.toFixed(1)} tok/s (not counted)`);
       }
       const results = new Map<ServerName, { runs: LoadResult[]; cpu: Map<string, number> }>();
       for (let runIndex = 0; runIndex < options.runs; runIndex += 1) {
@@ -264,6 +279,14 @@ function report(rows: Row[], options: Options, oursRuntime: Record<string, unkno
       concurrency,
       tokensPerSecondRatio:
         ours === undefined || theirs === undefined ? undefined : ours.tokensPerSecond / theirs.tokensPerSecond,
+      // Run i of one server against run i of the other (back to back): the spread shows the noise.
+      perRun:
+        ours === undefined || theirs === undefined
+          ? []
+          : ours.runs.flatMap((run, index) => {
+              const other = theirs.runs[index];
+              return other === undefined ? [] : [run.tokensPerSecond / other.tokensPerSecond];
+            }),
     };
   });
   const batchingGain = (server: ServerName): number | undefined => {
@@ -282,6 +305,7 @@ function report(rows: Row[], options: Options, oursRuntime: Record<string, unkno
             threads: options.threads,
             runs: options.runs,
             requestsPerSlot: options.requestsPerSlot,
+            warmupRequestsPerSlot: options.warmupRequestsPerSlot,
             contextPerSlot: options.contextPerSlot,
           },
           results: rows.map(({ runs, ...row }) => ({
@@ -310,11 +334,12 @@ function report(rows: Row[], options: Options, oursRuntime: Record<string, unkno
         `${formatCpu(row)} |`,
     ),
     "",
-    "| concurrency | ours ÷ llama-server (tok/s) |",
-    "|---|---|",
+    "| concurrency | ours ÷ llama-server (tok/s) | run by run (min / median / max) |",
+    "|---|---|---|",
     ...ratios.map(
       (ratio) =>
-        `| ${ratio.concurrency} | ${ratio.tokensPerSecondRatio === undefined ? "n/a" : ratio.tokensPerSecondRatio.toFixed(2)} |`,
+        `| ${ratio.concurrency} | ${ratio.tokensPerSecondRatio === undefined ? "n/a" : ratio.tokensPerSecondRatio.toFixed(2)} | ` +
+        `${formatSpread(ratio.perRun)} |`,
     ),
     "",
     `batching gain (tok/s at 4 ÷ at 1): ours ${batchingGain("ours")?.toFixed(2) ?? "n/a"}, llama-server ${batchingGain("llama-server")?.toFixed(2) ?? "n/a"}`,
@@ -359,6 +384,17 @@ function whereTheTimeGoes(
     );
   }
   return lines;
+}
+
+function formatSpread(values: readonly number[]): string {
+  if (values.length === 0) return "n/a";
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length / 2;
+  const median =
+    sorted.length % 2 === 1
+      ? (sorted[Math.floor(middle)] ?? 0)
+      : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+  return `${(sorted[0] ?? 0).toFixed(2)} / ${median.toFixed(2)} / ${(sorted.at(-1) ?? 0).toFixed(2)}`;
 }
 
 function formatCpu(row: Row): string {

@@ -33,6 +33,14 @@ export const positiveInteger: OptionReader<number> = {
   },
 };
 
+export const nonNegativeInteger: OptionReader<number> = {
+  value: "<n>",
+  read(text, flag) {
+    const parsed = Number(text);
+    return Number.isInteger(parsed) && parsed >= 0 ? parsed : refuse(`${flag} needs an integer ≥ 0 (got ${text})`);
+  },
+};
+
 /** A comma-separated list of positive integers: "1,4,8". */
 export const positiveIntegers: OptionReader<number[]> = {
   value: "<n,n,...>",

@@ -4,6 +4,7 @@ import {
   BenchOptionsError,
   benchOptionsHelp,
   llmBenchOptions,
+  nonNegativeInteger,
   numberAtLeast,
   oneOf,
   parseBenchOptions,
@@ -105,6 +106,15 @@ describe("parseBenchOptions", () => {
     expect(failure("--temperature", "-1").message).toBe("--temperature needs a number ≥ 0 (got -1)");
     expect(failure("--engine", "gpu").message).toBe("--engine needs one of native, node-llama-cpp");
     expect(failure("--model").message).toBe("--model needs a value <text>");
+  });
+
+  it("reads a count that may be 0 (a warm-up that can be turned off), and refuses the rest", () => {
+    const warmup = (value: string) =>
+      parseBenchOptions(["--warmup", value], { warmup: 2 }, { "--warmup": ["warmup", nonNegativeInteger] });
+    expect(warmup("0")).toEqual({ warmup: 0 });
+    expect(warmup("3")).toEqual({ warmup: 3 });
+    expect(() => warmup("-1")).toThrow("--warmup needs an integer ≥ 0 (got -1)");
+    expect(() => warmup("1.5")).toThrow("--warmup needs an integer ≥ 0 (got 1.5)");
   });
 
   it("refuses an unknown option, listing the options with their defaults", () => {
