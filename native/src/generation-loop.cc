@@ -29,6 +29,7 @@
 #include "decode-worker.h"
 #include "grammar-sampling.h"
 #include "greedy-sampling.h"
+#include "job-samplers.h"
 #include "llama-api.h"
 #include "loop-params.h"
 #include "loop-types.h"
@@ -258,12 +259,12 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     job.adapter = params.adapter;
     std::string error;
     try {
-      error = CreateSamplers(params, job);
+      error = CreateSamplers({api_, model_, n_vocab_, n_ctx_sequence_}, params, job);
     } catch (const std::exception& exception) {
       error = std::string("could not create the samplers: ") + exception.what();
     }
     if (!error.empty()) {
-      FreeSamplers(job);
+      FreeSamplers(api_, job);
       throw Napi::Error::New(env, error);
     }
 
@@ -339,61 +340,6 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     if (model_ != nullptr) api_.llama_model_free(model_);
     model_ = nullptr;
     tsfn_.Release();
-  }
-
-  // Built on the JavaScript thread so that a bad grammar fails start() synchronously.
-  std::string CreateSamplers(const SamplingParams& params, Job& job) {
-    const llama_vocab* vocab = api_.llama_model_get_vocab(model_);
-    if (!params.grammar.empty()) {
-      job.grammar = api_.llama_sampler_init_grammar(vocab, params.grammar.c_str(), params.grammar_root.c_str());
-      if (job.grammar == nullptr) return "the grammar could not be parsed";
-      job.grammar_by_first_character = params.grammar.find('<') == std::string::npos;
-    }
-    llama_sampler_chain_params chain_params = api_.llama_sampler_chain_default_params();
-    chain_params.no_perf = true;
-    job.chain = api_.llama_sampler_chain_init(chain_params);
-    if (!params.bias.empty()) {
-      api_.llama_sampler_chain_add(job.chain, api_.llama_sampler_init_logit_bias(
-                                                  n_vocab_, static_cast<int32_t>(params.bias.size()), params.bias.data()));
-    }
-    if (params.repeat_penalty != 1.0f) {
-      api_.llama_sampler_chain_add(job.chain,
-                                   api_.llama_sampler_init_penalties(n_vocab_, kRepeatPenaltyWindow, params.repeat_penalty, 0, 0));
-      // The penalty window starts with the prompt, as node-llama-cpp's does; the grammar sampler
-      // must not see the prompt (it would try to parse it).
-      for (llama_token token : job.prompt) api_.llama_sampler_accept(job.chain, token);
-    }
-    // Added after the prompt went through the chain: these count the generated tokens only, all
-    // of them (a window as long as a sequence).
-    bool counted = params.frequency_penalty != 0.0f || params.presence_penalty != 0.0f;
-    if (counted) {
-      api_.llama_sampler_chain_add(job.chain, api_.llama_sampler_init_penalties(n_vocab_, n_ctx_sequence_, 1.0f,
-                                                                                params.frequency_penalty,
-                                                                                params.presence_penalty));
-    }
-    if (params.temperature <= 0.0f) {
-      api_.llama_sampler_chain_add(job.chain, api_.llama_sampler_init_greedy());
-      if (job.grammar == nullptr && params.repeat_penalty == 1.0f && !counted) {
-        job.greedy = true;
-        job.greedy_picker = GreedyPicker(params.bias);
-      }
-    } else {
-      if (params.top_k > 0) api_.llama_sampler_chain_add(job.chain, api_.llama_sampler_init_top_k(params.top_k));
-      if (params.top_p < 1.0f) api_.llama_sampler_chain_add(job.chain, api_.llama_sampler_init_top_p(params.top_p, 1));
-      if (params.typical_p < 1.0f) {
-        api_.llama_sampler_chain_add(job.chain, api_.llama_sampler_init_typical(params.typical_p, 1));
-      }
-      api_.llama_sampler_chain_add(job.chain, api_.llama_sampler_init_temp(params.temperature));
-      api_.llama_sampler_chain_add(job.chain, api_.llama_sampler_init_dist(params.seed));
-    }
-    return "";
-  }
-
-  void FreeSamplers(Job& job) {
-    if (job.grammar != nullptr) api_.llama_sampler_free(job.grammar);
-    if (job.chain != nullptr) api_.llama_sampler_free(job.chain);
-    job.grammar = nullptr;
-    job.chain = nullptr;
   }
 
   // ---- loop thread ----
@@ -549,7 +495,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
       std::vector<Event> events;
       for (SlotState& slot : slots_) {
         if (slot.active) {
-          FreeSamplers(slot.job);
+          FreeSamplers(api_, slot.job);
           events.push_back({slot.job.id, -1, false, 0, Done::Error, failure});
           slot.active = false;
         }
@@ -606,7 +552,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
         SlotState& slot = slots_[static_cast<size_t>(job.slot)];
         if (slot.active) {  // the JavaScript side never does this; refuse rather than corrupt
           events.push_back({job.id, -1, false, 0, Done::Error, "slot is busy"});
-          FreeSamplers(job);
+          FreeSamplers(api_, job);
           continue;
         }
         int32_t context = PickContext(slot, job);
@@ -1133,7 +1079,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
       api_.llama_memory_seq_rm(api_.llama_get_memory(contexts_[static_cast<size_t>(slot.context)].ctx), slot.job.slot, -1, -1);
       slot.cached.clear();
     }
-    FreeSamplers(slot.job);
+    FreeSamplers(api_, slot.job);
     Event event;
     event.job = slot.job.id;
     event.done = done;
@@ -1146,7 +1092,6 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     AbandonWaiting(slot.job.slot);
   }
 
-  static constexpr int32_t kRepeatPenaltyWindow = 64;
   static constexpr int32_t kStepsPerAdapter = 16;
   // Batched LoRA's threadpool: how long idle workers poll for the next graph compute (ggml's 0 –
   // 100) before they sleep; the adapters' updates between computes are short. 50: ggml's and
