@@ -33,6 +33,7 @@
 #include "llama-api.h"
 #include "loop-params.h"
 #include "loop-types.h"
+#include "prompt-cache.h"
 
 namespace llm_twin {
 namespace {
@@ -557,25 +558,25 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
         }
         int32_t context = PickContext(slot, job);
         int32_t waiting_for = -1;
-        size_t shared = SharedPrefix(job, context);
+        size_t shared = SharedPrefix(slots_, job, context);
         size_t own = context == slot.context && slot.cached_adapter == job.adapter && job.cache_prompt
                          ? CommonPrefix(slot.cached, job.prompt)
                          : 0;
         // The slot's sequence in its previous context is dropped; the chosen context may hold a
         // stale one from an earlier job (cleared below unless kept).
-        if (context != slot.context) ClearPrefix(slot.context, job);
+        if (context != slot.context) ClearPrefix(api_, ContextAt(slot.context), job);
         std::vector<llama_token> cached = std::move(slot.cached);
         size_t reuse = 0;
-        if (WaitsForSharedPrompt(job, context)) {
-          reuse = ClearPrefix(context, job);
+        if (WaitsForSharedPrompt(slots_, job, context)) {
+          reuse = ClearPrefix(api_, ContextAt(context), job);
           waiting_for = job.share_with;
         } else if (shared > own) {
-          reuse = CopyPrefix(context, job, shared);
+          reuse = CopyPrefix(api_, ContextAt(context), job, shared);
           cached.assign(job.prompt.begin(), job.prompt.begin() + static_cast<std::ptrdiff_t>(reuse));
         } else if (context == slot.context && slot.cached_adapter == job.adapter) {
-          reuse = ReusablePrefix(context, cached, job);
+          reuse = ReusablePrefix(api_, ContextAt(context), cached, job);
         } else {
-          reuse = ClearPrefix(context, job);
+          reuse = ClearPrefix(api_, ContextAt(context), job);
         }
         cached.resize(reuse);
         slot = SlotState();
@@ -625,98 +626,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     }
   }
 
-  // How much of the slot's cache the job keeps: the longest common prefix with its prompt, less
-  // one token when the whole prompt matches (its logits must be computed), none without
-  // cache_prompt. The rest of the sequence is removed.
-  size_t ReusablePrefix(int32_t context, const std::vector<llama_token>& cached, const Job& job) {
-    size_t reuse = 0;
-    if (job.cache_prompt) {
-      size_t limit = std::min(cached.size(), job.prompt.size() - 1);
-      while (reuse < limit && cached[reuse] == job.prompt[reuse]) reuse += 1;
-    }
-    llama_memory_t memory = api_.llama_get_memory(contexts_[static_cast<size_t>(context)].ctx);
-    if (!api_.llama_memory_seq_rm(memory, job.slot, static_cast<llama_pos>(reuse), -1)) {
-      // Memory that cannot drop a tail (recurrent models): start from scratch.
-      api_.llama_memory_seq_rm(memory, job.slot, -1, -1);
-      reuse = 0;
-    }
-    return reuse;
-  }
-
-  size_t ClearPrefix(int32_t context, const Job& job) {
-    api_.llama_memory_seq_rm(api_.llama_get_memory(contexts_[static_cast<size_t>(context)].ctx), job.slot, -1, -1);
-    return 0;
-  }
-
-  // The longest common prefix, less one token when the whole prompt matches (its logits must be
-  // computed).
-  static size_t CommonPrefix(const std::vector<llama_token>& cached, const std::vector<llama_token>& prompt) {
-    size_t limit = std::min(cached.size(), prompt.size() - 1);
-    size_t length = 0;
-    while (length < limit && cached[length] == prompt[length]) length += 1;
-    return length;
-  }
-
-  // n > 1: what the sibling sequence (share_with) holds of this job's prompt, when the job decodes
-  // in the sibling's context (KV is copied within a context only).
-  size_t SharedPrefix(const Job& job, int32_t context) {
-    if (job.share_with < 0 || job.prompt_logprobs) return 0;
-    const SlotState& sibling = slots_[static_cast<size_t>(job.share_with)];
-    if (sibling.context != context || sibling.waiting_for >= 0 || sibling.cached_adapter != job.adapter) return 0;
-    return CommonPrefix(sibling.cached, job.prompt);
-  }
-
-  // The sibling is still decoding this same prompt (in `context`): wait for it and copy its KV,
-  // rather than decode the prompt twice.
-  bool WaitsForSharedPrompt(const Job& job, int32_t context) {
-    if (job.share_with < 0 || job.prompt_logprobs) return false;
-    const SlotState& sibling = slots_[static_cast<size_t>(job.share_with)];
-    return sibling.active && sibling.context == context && sibling.waiting_for < 0 &&
-           sibling.job.adapter == job.adapter && sibling.prompt_pos < sibling.job.prompt.size() &&
-           sibling.job.prompt == job.prompt;
-  }
-
-  // Copies the sibling's sequence into the job's and keeps its first `length` positions. With one
-  // KV stream per sequence (kv_unified = false) llama.cpp copies whole streams (at the next
-  // decode), so the tail is removed afterwards.
-  size_t CopyPrefix(int32_t context, const Job& job, size_t length) {
-    llama_memory_t memory = api_.llama_get_memory(contexts_[static_cast<size_t>(context)].ctx);
-    api_.llama_memory_seq_rm(memory, job.slot, -1, -1);
-    api_.llama_memory_seq_cp(memory, job.share_with, job.slot, -1, -1);
-    if (!api_.llama_memory_seq_rm(memory, job.slot, static_cast<llama_pos>(length), -1)) {
-      api_.llama_memory_seq_rm(memory, job.slot, -1, -1);
-      return 0;
-    }
-    return length;
-  }
-
-  // The prompt of the job on `source` is decoded: the jobs waiting for it (placed in its context)
-  // copy its KV and sample from the same logits in this step.
-  void ReleaseWaiting(size_t source) {
-    SlotState& from = slots_[source];
-    for (size_t index = 0; index < slots_.size(); index += 1) {
-      SlotState& waiting = slots_[index];
-      if (!waiting.active || waiting.waiting_for != static_cast<int32_t>(source)) continue;
-      llama_memory_t memory = api_.llama_get_memory(contexts_[static_cast<size_t>(from.context)].ctx);
-      api_.llama_memory_seq_rm(memory, static_cast<llama_seq_id>(index), -1, -1);
-      api_.llama_memory_seq_cp(memory, static_cast<llama_seq_id>(source), static_cast<llama_seq_id>(index), -1, -1);
-      waiting.waiting_for = -1;
-      waiting.cached = from.cached;
-      waiting.prompt_pos = waiting.job.prompt.size();
-      waiting.n_past = from.n_past;
-      waiting.logits_index = from.logits_index;
-      waiting.in_batch = true;
-      waiting.job.cached_tokens = static_cast<int32_t>(waiting.job.prompt.size());
-    }
-  }
-
-  // The job on `source` ended before its prompt was decoded: the jobs waiting for it decode
-  // their prompts themselves.
-  void AbandonWaiting(int32_t source) {
-    for (SlotState& waiting : slots_) {
-      if (waiting.active && waiting.waiting_for == source) waiting.waiting_for = -1;
-    }
-  }
+  llama_context* ContextAt(int32_t context) const { return contexts_[static_cast<size_t>(context)].ctx; }
 
   static float LogNormalizer(const float* logits, int32_t n_vocab) {
     float max = logits[0];
@@ -738,7 +648,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     if (job.share_with >= 0) {
       int32_t sibling = slots_[static_cast<size_t>(job.share_with)].context;
       size_t own = slot.cached_adapter == job.adapter && job.cache_prompt ? CommonPrefix(slot.cached, job.prompt) : 0;
-      if (WaitsForSharedPrompt(job, sibling) || SharedPrefix(job, sibling) > own) return sibling;
+      if (WaitsForSharedPrompt(slots_, job, sibling) || SharedPrefix(slots_, job, sibling) > own) return sibling;
     }
     std::vector<int32_t> active(count, 0);
     std::vector<bool> same(count, true);
@@ -960,7 +870,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
       SlotState& slot = slots_[index];
       if (!slot.active) continue;
       if (slot.job.prompt_logprobs && slot.prompt_batch_count > 0) PromptLogprobs(slot);
-      if (slot.logits_index >= 0 && slot.generated == 0) ReleaseWaiting(index);
+      if (slot.logits_index >= 0 && slot.generated == 0) ReleaseWaiting(api_, contexts_, slots_, index);
     }
     for (SlotState& slot : slots_) {
       if (!slot.active || slot.logits_index < 0) continue;
@@ -1089,7 +999,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     slot.active = false;
     slot.waiting_for = -1;
     active_ -= 1;
-    AbandonWaiting(slot.job.slot);
+    AbandonWaiting(slots_, slot.job.slot);
   }
 
   static constexpr int32_t kStepsPerAdapter = 16;
