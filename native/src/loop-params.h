@@ -19,11 +19,6 @@ namespace llm_twin {
 constexpr int32_t kMaxTopLogprobs = 20;
 constexpr int32_t kDefaultMaxPending = 64;
 
-struct LoraSpec {
-  std::string path;
-  float scale;
-};
-
 // new GenerationLoop(options, …)'s options, checked.
 struct LoopConfig {
   std::string library;

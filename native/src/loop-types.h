@@ -1,7 +1,7 @@
-// The generation loop's data: what a job asks for (SamplingParams, read by loop-params), a job
-// (Job), the state of each slot = llama.cpp sequence (SlotState) and of each llama.cpp context
-// (ContextState), and what goes back to JavaScript (Event, Done, Delivery). Plain structs shared by
-// the loop's files; no behaviour beyond DoneName.
+// The generation loop's data: its LoRA adapters (LoraSpec), what a job asks for (SamplingParams,
+// read by loop-params), a job (Job), the state of each slot = llama.cpp sequence (SlotState) and of
+// each llama.cpp context (ContextState), and what goes back to JavaScript (Event, Done, Delivery).
+// Plain structs shared by the loop's files; no behaviour beyond DoneName.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +13,12 @@
 #include "llama-api.h"
 
 namespace llm_twin {
+
+// A LoRA adapter of the loop (new GenerationLoop's loras[]).
+struct LoraSpec {
+  std::string path;
+  float scale;
+};
 
 struct SamplingParams {
   float temperature = 0.0f;
