@@ -426,8 +426,8 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     for (llama_token token = 0; token < n_vocab_; token += 1) {
       if (api_.llama_vocab_is_eog(vocab, token)) eog_tokens_.push_back(token);
     }
-    candidates_.resize(static_cast<size_t>(n_vocab_));
-    grammar_vocabulary_.Build(api_, vocab, n_vocab_);
+    sampling_.candidates.resize(static_cast<size_t>(n_vocab_));
+    sampling_.grammar_vocabulary.Build(api_, vocab, n_vocab_);
     // llama.cpp pads the context; the requested size is the one limit for prompts (start()) and
     // for generation (a job ends with "length" when prompt + generated tokens reach it).
     n_ctx_sequence_ = std::min(context_per_sequence_, static_cast<int32_t>(api_.llama_n_ctx(first)) / sequences_);
@@ -458,8 +458,8 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     }
     delivery->decodes = decodes_;
     delivery->tokens = batch_tokens_;
-    delivery->grammar_tokens = grammar_tokens_;
-    delivery->grammar_retries = grammar_retries_;
+    delivery->grammar_tokens = sampling_.grammar_tokens;
+    delivery->grammar_retries = sampling_.grammar_retries;
     if (delivery->progress >= 0.0f) {
       bool full;
       {
@@ -628,14 +628,6 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   }
 
   llama_context* ContextAt(int32_t context) const { return contexts_[static_cast<size_t>(context)].ctx; }
-
-  static float LogNormalizer(const float* logits, int32_t n_vocab) {
-    float max = logits[0];
-    for (int32_t i = 1; i < n_vocab; i += 1) max = std::max(max, logits[i]);
-    double sum = 0;
-    for (int32_t i = 0; i < n_vocab; i += 1) sum += std::exp(static_cast<double>(logits[i] - max));
-    return max + static_cast<float>(std::log(sum));
-  }
 
   // Fills a context's batch for this step (its slots of the step's adapter, in ascending slot =
   // sequence id order: llama.cpp splits a batch wherever sequence ids are not consecutive, see
@@ -833,56 +825,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
 
   llama_token Sample(SlotState& slot, Event& event, std::string& error) {
     const float* logits = api_.llama_get_logits_ith(contexts_[static_cast<size_t>(slot.context)].ctx, slot.logits_index);
-    if (logits == nullptr) {
-      error = "no logits for the sequence";
-      return -1;
-    }
-    llama_token token = -1;
-    if (slot.job.grammar != nullptr) {
-      bool retried = false;
-      token = SampleWithGrammar(api_, grammar_vocabulary_, slot.job.grammar, slot.job.chain, logits, candidates_,
-                                slot.job.grammar_by_first_character, retried);
-      grammar_tokens_ += 1;
-      if (retried) grammar_retries_ += 1;
-    } else if (slot.job.greedy) {
-      token = slot.job.greedy_picker.Pick(logits, n_vocab_, greedy_scratch_);
-    } else {
-      for (int32_t id = 0; id < n_vocab_; id += 1) candidates_[static_cast<size_t>(id)] = {id, logits[id], 0.0f};
-      llama_token_data_array array{candidates_.data(), candidates_.size(), -1, false};
-      api_.llama_sampler_apply(slot.job.chain, &array);
-      if (array.selected >= 0 && static_cast<size_t>(array.selected) < array.size) token = array.data[array.selected].id;
-    }
-    if (token < 0) {
-      error = token == kGrammarDeadEnd ? kGrammarDeadEndMessage : "the sampler selected no token";
-      return -1;
-    }
-    if (slot.job.grammar != nullptr) {
-      api_.llama_sampler_accept(slot.job.grammar, token);
-      if (!grammar_vocabulary_.Ascii(token)) slot.job.grammar_by_first_character = false;
-    }
-    api_.llama_sampler_accept(slot.job.chain, token);
-    if (slot.job.logprobs || slot.job.top_logprobs > 0) {
-      // log-softmax of the raw logits (before bias, grammar and temperature): the model's own
-      // distribution, as vLLM reports by default and node-llama-cpp's confidence is.
-      float normalizer = LogNormalizer(logits, n_vocab_);
-      event.has_logprob = true;
-      event.logprob = logits[token] - normalizer;
-      if (slot.job.top_logprobs > 0) {
-        size_t count = std::min(static_cast<size_t>(slot.job.top_logprobs), static_cast<size_t>(n_vocab_));
-        top_scratch_.resize(static_cast<size_t>(n_vocab_));
-        for (int32_t i = 0; i < n_vocab_; i += 1) top_scratch_[static_cast<size_t>(i)] = i;
-        std::partial_sort(top_scratch_.begin(), top_scratch_.begin() + static_cast<std::ptrdiff_t>(count),
-                          top_scratch_.end(), [logits](llama_token a, llama_token b) {
-                            return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
-                          });
-        event.top.reserve(count);
-        for (size_t i = 0; i < count; i += 1) {
-          llama_token id = top_scratch_[i];
-          event.top.emplace_back(id, logits[id] - normalizer);
-        }
-      }
-    }
-    return token;
+    return SampleToken(api_, sampling_, n_vocab_, logits, slot.job, event, error);
   }
 
   // The log-probability of each prompt token given the tokens before it, from this step's logits
@@ -956,12 +899,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
 
   // Loop thread only.
   std::vector<SlotState> slots_;
-  std::vector<llama_token_data> candidates_;
-  std::vector<float> greedy_scratch_;
-  GrammarVocabulary grammar_vocabulary_;  // built when the model loads
-  uint64_t grammar_tokens_ = 0;           // tokens sampled under a grammar
-  uint64_t grammar_retries_ = 0;          // of which the grammar refused the first choice
-  std::vector<llama_token> top_scratch_;
+  SamplingWorkspace sampling_;
   std::vector<int32_t> token_adapters_;
   float last_progress_ = 0.0f;
   int32_t active_ = 0;

@@ -1,8 +1,13 @@
 // A job's samplers: the llama.cpp sampler chain (logit bias, penalties, then greedy or top-k / top-p /
 // typical / temperature / seeded distribution), the grammar sampler that checks the chain's choice
 // (grammar-sampling.h), and the greedy fast path (greedy-sampling.h). Built on the JavaScript
-// thread by start(), freed when the job ends.
+// thread by start(), run by the loop thread on each step's logits (SampleToken, with the token's
+// log-probabilities), freed when the job ends.
 #include "job-samplers.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
 
 namespace llm_twin {
 
@@ -66,6 +71,68 @@ void FreeSamplers(const LlamaApi& api, Job& job) {
   if (job.chain != nullptr) api.llama_sampler_free(job.chain);
   job.grammar = nullptr;
   job.chain = nullptr;
+}
+
+llama_token SampleToken(const LlamaApi& api, SamplingWorkspace& workspace, int32_t n_vocab, const float* logits, Job& job,
+                        Event& event, std::string& error) {
+  if (logits == nullptr) {
+    error = "no logits for the sequence";
+    return -1;
+  }
+  llama_token token = -1;
+  if (job.grammar != nullptr) {
+    bool retried = false;
+    token = SampleWithGrammar(api, workspace.grammar_vocabulary, job.grammar, job.chain, logits, workspace.candidates,
+                              job.grammar_by_first_character, retried);
+    workspace.grammar_tokens += 1;
+    if (retried) workspace.grammar_retries += 1;
+  } else if (job.greedy) {
+    token = job.greedy_picker.Pick(logits, n_vocab, workspace.greedy_scratch);
+  } else {
+    for (int32_t id = 0; id < n_vocab; id += 1) workspace.candidates[static_cast<size_t>(id)] = {id, logits[id], 0.0f};
+    llama_token_data_array array{workspace.candidates.data(), workspace.candidates.size(), -1, false};
+    api.llama_sampler_apply(job.chain, &array);
+    if (array.selected >= 0 && static_cast<size_t>(array.selected) < array.size) token = array.data[array.selected].id;
+  }
+  if (token < 0) {
+    error = token == kGrammarDeadEnd ? kGrammarDeadEndMessage : "the sampler selected no token";
+    return -1;
+  }
+  if (job.grammar != nullptr) {
+    api.llama_sampler_accept(job.grammar, token);
+    if (!workspace.grammar_vocabulary.Ascii(token)) job.grammar_by_first_character = false;
+  }
+  api.llama_sampler_accept(job.chain, token);
+  if (job.logprobs || job.top_logprobs > 0) {
+    // log-softmax of the raw logits (before bias, grammar and temperature): the model's own
+    // distribution, as vLLM reports by default and node-llama-cpp's confidence is.
+    float normalizer = LogNormalizer(logits, n_vocab);
+    event.has_logprob = true;
+    event.logprob = logits[token] - normalizer;
+    if (job.top_logprobs > 0) {
+      size_t count = std::min(static_cast<size_t>(job.top_logprobs), static_cast<size_t>(n_vocab));
+      workspace.top_scratch.resize(static_cast<size_t>(n_vocab));
+      for (int32_t i = 0; i < n_vocab; i += 1) workspace.top_scratch[static_cast<size_t>(i)] = i;
+      std::partial_sort(workspace.top_scratch.begin(), workspace.top_scratch.begin() + static_cast<std::ptrdiff_t>(count),
+                        workspace.top_scratch.end(), [logits](llama_token a, llama_token b) {
+                          return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+                        });
+      event.top.reserve(count);
+      for (size_t i = 0; i < count; i += 1) {
+        llama_token id = workspace.top_scratch[i];
+        event.top.emplace_back(id, logits[id] - normalizer);
+      }
+    }
+  }
+  return token;
+}
+
+float LogNormalizer(const float* logits, int32_t n_vocab) {
+  float max = logits[0];
+  for (int32_t i = 1; i < n_vocab; i += 1) max = std::max(max, logits[i]);
+  double sum = 0;
+  for (int32_t i = 0; i < n_vocab; i += 1) sum += std::exp(static_cast<double>(logits[i] - max));
+  return max + static_cast<float>(std::log(sum));
 }
 
 }  // namespace llm_twin

@@ -1,10 +1,12 @@
-// Building and freeing a job's samplers (job-samplers.cc): the sampler chain, the grammar, the
-// greedy fast path.
+// A job's samplers (job-samplers.cc): building and freeing the sampler chain, the grammar and the
+// greedy fast path, and choosing a job's token from a step's logits.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "grammar-sampling.h"
 #include "llama-api.h"
 #include "loop-types.h"
 
@@ -23,5 +25,25 @@ struct SamplerSetup {
 std::string CreateSamplers(const SamplerSetup& setup, const SamplingParams& params, Job& job);
 
 void FreeSamplers(const LlamaApi& api, Job& job);
+
+// The loop thread's sampling state, shared by every job: the vocabulary's grammar index, reusable
+// space, counters.
+struct SamplingWorkspace {
+  GrammarVocabulary grammar_vocabulary;  // built when the model loads
+  std::vector<llama_token_data> candidates;  // n_vocab entries
+  std::vector<float> greedy_scratch;
+  std::vector<llama_token> top_scratch;
+  uint64_t grammar_tokens = 0;   // tokens sampled under a grammar
+  uint64_t grammar_retries = 0;  // of which the grammar refused the first choice
+};
+
+// The job's next token from its sequence's logits (nullptr: none), through its grammar, greedy
+// picker or chain, which then accept it; with logprobs, fills event's logprob and top
+// alternatives. A negative token means failure, with `error` saying why.
+llama_token SampleToken(const LlamaApi& api, SamplingWorkspace& workspace, int32_t n_vocab, const float* logits, Job& job,
+                        Event& event, std::string& error);
+
+// log Σ exp(logit): logit − LogNormalizer is the token's log-probability.
+float LogNormalizer(const float* logits, int32_t n_vocab);
 
 }  // namespace llm_twin
