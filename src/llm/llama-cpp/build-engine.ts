@@ -164,8 +164,9 @@ export function buildEngine(input: BuildInput): LlamaCppEngine {
       yield { type: "start", promptTokens, promptTokenIds: prompt.tokens, queueMs, seed: setup.seed };
 
       const stopTokens = new Set(prompt.stopTokenIds);
-      const detokenizer = createIncrementalDetokenizer((tokens, lastTokens) =>
-        model.detokenize(tokens as Token[], false, lastTokens as Token[]),
+      const detokenizer = createIncrementalDetokenizer(
+        (tokens, lastTokens) => model.detokenize(tokens as Token[], false, lastTokens as Token[]),
+        prompt.tokens,
       );
       const stopMatcher = createStopMatcher([...(parameters.stop ?? []), ...prompt.stopTexts]);
       // n > 1: the first request of the group to generate lends its prompt KV to the others.

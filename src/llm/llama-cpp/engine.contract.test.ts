@@ -65,6 +65,16 @@ describe.each(BACKENDS)("engine on %s", (backend) => {
     expect(streamed).toBe(done.generatedText);
   });
 
+  it.skipIf(skip)("the first generated token continues the prompt: its leading space stays", async () => {
+    // "▁world" (SentencePiece), forced: after "Hello" it reads " world", as llama-server and TGI send it.
+    const world = engine.tokenize("Hello world").at(-1) ?? -1;
+    expect(engine.detokenize([world])).toBe("world");
+    const events = await collect(engine, prompt("Hello", { maxNewTokens: 2, logitBias: { [world]: 100 } }));
+    const done = doneOf(events);
+    expect(done.generatedText).toBe(" world world");
+    expect(events.flatMap((event) => (event.type === "token" ? [event.text] : []))).toEqual([" world", " world"]);
+  });
+
   it.skipIf(skip)("ends at a stop sequence with the text before it", async () => {
     const base = doneOf(await collect(engine, prompt("Stops", { maxNewTokens: 24, logitBias: { [EOS]: -100 } })));
     const text = base.generatedText;

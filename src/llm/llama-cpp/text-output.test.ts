@@ -55,6 +55,24 @@ describe("createIncrementalDetokenizer", () => {
     expect(detokenizer.push(0xe2).length).toBeGreaterThan(0);
   });
 
+  it("reads the first token after the tokens that precede it (the prompt), then after the text so far", () => {
+    const calls: Array<{ tokens: number[]; context: number[] }> = [];
+    const detokenizer = createIncrementalDetokenizer(
+      (tokens, context) => {
+        calls.push({ tokens: [...tokens], context: [...context] });
+        return decode(tokens);
+      },
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+    );
+    detokenizer.push(0x61);
+    detokenizer.push(0x62);
+    // The last eight preceding tokens, then the window moves on with the generated ones.
+    expect(calls).toEqual([
+      { tokens: [0x61], context: [3, 4, 5, 6, 7, 8, 9, 10] },
+      { tokens: [0x62], context: [4, 5, 6, 7, 8, 9, 10, 0x61] },
+    ]);
+  });
+
   it("flushes an incomplete character at the end", () => {
     const detokenizer = createIncrementalDetokenizer((tokens) => decode(tokens));
     expect(detokenizer.push(0xc3)).toBe("");

@@ -20,9 +20,17 @@ const REPLACEMENT_CHARACTER = "\uFFFD";
 const MAX_HELD_TOKENS = 4;
 const CONTEXT_TOKENS = 8;
 
-export function createIncrementalDetokenizer(detokenize: Detokenize): IncrementalDetokenizer {
+/**
+ * `precedingTokens`: what comes before the first token (the prompt's last tokens), so that the
+ * first token reads as a continuation. Without it, a SentencePiece first token loses its leading
+ * space ("▁world" after "Hello" would give "world", not " world").
+ */
+export function createIncrementalDetokenizer(
+  detokenize: Detokenize,
+  precedingTokens: readonly number[] = [],
+): IncrementalDetokenizer {
   let pending: number[] = [];
-  let context: number[] = [];
+  let context: number[] = precedingTokens.slice(-CONTEXT_TOKENS);
   function commit(text: string): string {
     context = context.concat(pending).slice(-CONTEXT_TOKENS);
     pending = [];
