@@ -9,7 +9,7 @@
 //   generation-loop.cc  the N-API surface, on the JavaScript thread: the constructor, start, cancel,
 //                       stats, dispose, the deliveries (Deliver), process exit;
 //   loop-thread.cc      the loop thread: loading the model, the loop (jobs in, events out, via
-//                       Post with backpressure), placing each new job on its slot;
+//                       Post with backpressure), placing each new job on its slot (Admit);
 //   loop-step.cc        one decode step: filling each context's batch, decoding the contexts
 //                       concurrently, sampling every slot's token, ending jobs.
 // The rest is free functions over the loop's data (loop-types.h): loop-params (reading the
@@ -76,6 +76,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   void Post(Delivery* delivery);
   void RunGuarded();
   void Run();
+  void Admit(Job& job, std::vector<Event>& events);
 
   // ---- one decode step, on the loop thread (loop-step.cc) ----
   void FillBatch(int32_t context);

@@ -223,48 +223,7 @@ void GenerationLoop::Run() {
       cancelled.swap(cancelled_);
     }
     std::vector<Event> events;
-    for (Job& job : incoming) {
-      SlotState& slot = slots_[static_cast<size_t>(job.slot)];
-      if (slot.active) {  // the JavaScript side never does this; refuse rather than corrupt
-        events.push_back({job.id, -1, false, 0, Done::Error, "slot is busy"});
-        FreeSamplers(api_, job);
-        continue;
-      }
-      int32_t context = PickContext(contexts_, slots_, slot, job);
-      int32_t waiting_for = -1;
-      size_t shared = SharedPrefix(slots_, job, context);
-      size_t own = context == slot.context && slot.cached_adapter == job.adapter && job.cache_prompt
-                       ? CommonPrefix(slot.cached, job.prompt)
-                       : 0;
-      // The slot's sequence in its previous context is dropped; the chosen context may hold a
-      // stale one from an earlier job (cleared below unless kept).
-      if (context != slot.context) ClearPrefix(api_, ContextAt(slot.context), job);
-      std::vector<llama_token> cached = std::move(slot.cached);
-      size_t reuse = 0;
-      if (WaitsForSharedPrompt(slots_, job, context)) {
-        reuse = ClearPrefix(api_, ContextAt(context), job);
-        waiting_for = job.share_with;
-      } else if (shared > own) {
-        reuse = CopyPrefix(api_, ContextAt(context), job, shared);
-        cached.assign(job.prompt.begin(), job.prompt.begin() + static_cast<std::ptrdiff_t>(reuse));
-      } else if (context == slot.context && slot.cached_adapter == job.adapter) {
-        reuse = ReusablePrefix(api_, ContextAt(context), cached, job);
-      } else {
-        reuse = ClearPrefix(api_, ContextAt(context), job);
-      }
-      cached.resize(reuse);
-      slot = SlotState();
-      slot.cached = std::move(cached);
-      slot.waiting_for = waiting_for;
-      slot.context = context;
-      slot.active = true;
-      slot.cached_adapter = job.adapter;
-      slot.prompt_pos = reuse;
-      slot.n_past = static_cast<int32_t>(reuse);
-      job.cached_tokens = static_cast<int32_t>(reuse);
-      slot.job = std::move(job);
-      active_ += 1;
-    }
+    for (Job& job : incoming) Admit(job, events);
     incoming.clear();
     for (uint32_t id : cancelled) {
       for (SlotState& slot : slots_) {
@@ -298,6 +257,52 @@ void GenerationLoop::Run() {
     if (state.has_batch) api_.llama_batch_free(state.batch);
     state.has_batch = false;
   }
+}
+
+// A job JavaScript started takes its slot: the context it decodes in (adapter-schedule.h) and the
+// KV it starts from (prompt-cache.h): its sibling's prompt (n > 1, copied now, or once the sibling
+// has decoded it), else the slot's own cached prefix, else nothing.
+void GenerationLoop::Admit(Job& job, std::vector<Event>& events) {
+  SlotState& slot = slots_[static_cast<size_t>(job.slot)];
+  if (slot.active) {  // the JavaScript side never does this; refuse rather than corrupt
+    events.push_back({job.id, -1, false, 0, Done::Error, "slot is busy"});
+    FreeSamplers(api_, job);
+    return;
+  }
+  int32_t context = PickContext(contexts_, slots_, slot, job);
+  int32_t waiting_for = -1;
+  size_t shared = SharedPrefix(slots_, job, context);
+  size_t own = context == slot.context && slot.cached_adapter == job.adapter && job.cache_prompt
+                   ? CommonPrefix(slot.cached, job.prompt)
+                   : 0;
+  // The slot's sequence in its previous context is dropped; the chosen context may hold a
+  // stale one from an earlier job (cleared below unless kept).
+  if (context != slot.context) ClearPrefix(api_, ContextAt(slot.context), job);
+  std::vector<llama_token> cached = std::move(slot.cached);
+  size_t reuse = 0;
+  if (WaitsForSharedPrompt(slots_, job, context)) {
+    reuse = ClearPrefix(api_, ContextAt(context), job);
+    waiting_for = job.share_with;
+  } else if (shared > own) {
+    reuse = CopyPrefix(api_, ContextAt(context), job, shared);
+    cached.assign(job.prompt.begin(), job.prompt.begin() + static_cast<std::ptrdiff_t>(reuse));
+  } else if (context == slot.context && slot.cached_adapter == job.adapter) {
+    reuse = ReusablePrefix(api_, ContextAt(context), cached, job);
+  } else {
+    reuse = ClearPrefix(api_, ContextAt(context), job);
+  }
+  cached.resize(reuse);
+  slot = SlotState();
+  slot.cached = std::move(cached);
+  slot.waiting_for = waiting_for;
+  slot.context = context;
+  slot.active = true;
+  slot.cached_adapter = job.adapter;
+  slot.prompt_pos = reuse;
+  slot.n_past = static_cast<int32_t>(reuse);
+  job.cached_tokens = static_cast<int32_t>(reuse);
+  slot.job = std::move(job);
+  active_ += 1;
 }
 
 }  // namespace llm_twin
