@@ -7,6 +7,11 @@
  */
 import type { Llama, LlamaModel } from "node-llama-cpp";
 import { AppError } from "../../../errors/index.js";
+import {
+  DEFAULT_WATERMARK_DELTA,
+  DEFAULT_WATERMARK_GAMMA,
+  type WatermarkSettings,
+} from "../../watermark/watermark-rule.js";
 import type { BatchGateStats } from "../batch-gate.js";
 import type {
   DecodeBackend,
@@ -37,6 +42,8 @@ export type NativeBackendOptions = {
   loraContexts?: number;
   /** How adapters are applied (NativeLoopOptions.loraMode). */
   loraMode?: "batched" | "contexts";
+  /** The watermark of requests that ask for one; default TGI's (gamma 0.5, delta 2). */
+  watermark?: WatermarkSettings;
 };
 
 export async function createNativeBackend(
@@ -65,6 +72,7 @@ export async function createNativeBackend(
   );
   const grammarFor = createGrammarCache(llama);
   const vocabularySize = vocabularySizeOf(vocabularyModel);
+  const watermark = options.watermark ?? { gamma: DEFAULT_WATERMARK_GAMMA, delta: DEFAULT_WATERMARK_DELTA };
   let disposed = false;
 
   function generate(job: GenerationJob, prepared: Prepared): TokenStream {
@@ -168,6 +176,10 @@ export async function createNativeBackend(
       const bias = logitBiasEntries(parameters, vocabularySize);
       if (bias.length > 0) params.logitBias = biasPairs(bias);
       if (parameters.ignoreEos === true) params.ignoreEos = true;
+      if (parameters.watermark === true) {
+        params.watermarkGamma = watermark.gamma;
+        params.watermarkDelta = watermark.delta;
+      }
       const grammarSource = parameters.grammar ?? parameters.jsonSchema;
       if (grammarSource !== undefined) {
         const grammar = await grammarFor(grammarSource);
