@@ -6,6 +6,7 @@ export {
   type WatermarkDetectOptions,
 } from "./watermark-detect.js";
 export {
+  checkWatermarkSettings,
   DEFAULT_WATERMARK_DELTA,
   DEFAULT_WATERMARK_GAMMA,
   isGreen,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { detectWatermark, isGreen, WATERMARK_Z_THRESHOLD } from "./index.js";
+import { checkWatermarkSettings, detectWatermark, isGreen, WATERMARK_Z_THRESHOLD } from "./index.js";
 
 // The rule is a contract (text watermarked today must be detectable tomorrow): these memberships
 // were computed once from the rule as docs/llm-service.md writes it (an independent Python
@@ -82,6 +82,23 @@ describe("detectWatermark", () => {
   it("refuses a gamma outside (0, 1) with a validation error", () => {
     for (const gamma of [0, 1, -0.5, 1.5, Number.NaN]) {
       expect(() => detectWatermark([1, 2, 3], { gamma }), String(gamma)).toThrow(/gamma must be > 0 and < 1/);
+    }
+  });
+});
+
+describe("checkWatermarkSettings", () => {
+  it("takes 0 < gamma < 1 and a finite delta ≥ 0, and names the flags otherwise", () => {
+    expect(checkWatermarkSettings({ gamma: 0.5, delta: 0 })).toEqual({ gamma: 0.5, delta: 0 });
+    for (const settings of [
+      { gamma: 0, delta: 2 },
+      { gamma: 1, delta: 2 },
+      { gamma: 0.5, delta: -1 },
+      { gamma: 0.5, delta: Number.POSITIVE_INFINITY },
+      { gamma: Number.NaN, delta: 2 },
+    ]) {
+      expect(() => checkWatermarkSettings(settings), JSON.stringify(settings)).toThrow(
+        /--watermark-gamma, --watermark-delta/,
+      );
     }
   });
 });

@@ -7,6 +7,8 @@
  * Changing it makes every text watermarked before the change undetectable.
  */
 
+import { AppError } from "../../errors/index.js";
+
 /** TGI's hash key (text-generation-inference, watermark.py). */
 export const WATERMARK_KEY = 15485863n;
 /** TGI's defaults (WATERMARK_GAMMA, WATERMARK_DELTA). */
@@ -19,6 +21,17 @@ export type WatermarkSettings = {
   /** Added to the logit of every green token, ≥ 0. */
   delta: number;
 };
+
+/** The engine's watermark settings, checked before anything loads. */
+export function checkWatermarkSettings(settings: WatermarkSettings): WatermarkSettings {
+  if (!(settings.gamma > 0 && settings.gamma < 1) || !(settings.delta >= 0 && Number.isFinite(settings.delta))) {
+    throw new AppError(
+      "configuration_error",
+      `watermark gamma must be > 0 and < 1 and delta a finite number ≥ 0 (given ${settings.gamma}, ${settings.delta}): see --watermark-gamma, --watermark-delta`,
+    );
+  }
+  return settings;
+}
 
 const MASK = (1n << 64n) - 1n;
 const MULTIPLIER_1 = 0xbf58476d1ce4e5b9n;

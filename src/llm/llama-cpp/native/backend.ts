@@ -8,6 +8,7 @@
 import type { Llama, LlamaModel } from "node-llama-cpp";
 import { AppError } from "../../../errors/index.js";
 import {
+  checkWatermarkSettings,
   DEFAULT_WATERMARK_DELTA,
   DEFAULT_WATERMARK_GAMMA,
   type WatermarkSettings,
@@ -51,6 +52,9 @@ export async function createNativeBackend(
   vocabularyModel: LlamaModel,
   options: NativeBackendOptions,
 ): Promise<DecodeBackend<Prepared>> {
+  const watermark = checkWatermarkSettings(
+    options.watermark ?? { gamma: DEFAULT_WATERMARK_GAMMA, delta: DEFAULT_WATERMARK_DELTA },
+  );
   const loop = await createNativeLoop(
     {
       libraryPath: loadedLibllamaPath(),
@@ -72,7 +76,6 @@ export async function createNativeBackend(
   );
   const grammarFor = createGrammarCache(llama);
   const vocabularySize = vocabularySizeOf(vocabularyModel);
-  const watermark = options.watermark ?? { gamma: DEFAULT_WATERMARK_GAMMA, delta: DEFAULT_WATERMARK_DELTA };
   let disposed = false;
 
   function generate(job: GenerationJob, prepared: Prepared): TokenStream {
