@@ -1,5 +1,7 @@
 #include "watermark-sampling.h"
 
+#include <cmath>
+
 namespace llm_twin {
 namespace {
 
@@ -9,9 +11,18 @@ uint64_t Finalize(uint64_t z) {
   return z ^ (z >> 31);
 }
 
+// (h >> 11) × 2^−53 < γ ⇔ (h >> 11) < γ × 2^53 (scaling by a power of two is exact) ⇔ (h >> 11) <
+// ceil(γ × 2^53) (the left side is an integer): one integer comparison instead of a conversion.
+uint64_t Threshold(double gamma) { return static_cast<uint64_t>(std::ceil(gamma * 0x1p53)); }
+
+uint64_t PairHigh(llama_token previous) {
+  return kWatermarkKey ^ (static_cast<uint64_t>(static_cast<uint32_t>(previous)) << 32);
+}
+
 struct WatermarkState {
   const LlamaApi* api;
   WatermarkParams params;
+  uint64_t threshold;
   llama_token first_previous;  // the last prompt token, kept for reset
   llama_token previous;
 };
@@ -23,10 +34,15 @@ const char* Name(const llama_sampler* /*sampler*/) { return "llm-twin-watermark"
 void Accept(llama_sampler* sampler, llama_token token) { StateOf(sampler)->previous = token; }
 
 void Apply(llama_sampler* sampler, llama_token_data_array* candidates) {
+  // 32,000 candidates a step: the hash's high half is the step's, and the addition is branchless
+  // (a green token is a coin flip, which a branch would mispredict half the time).
   const WatermarkState& state = *StateOf(sampler);
+  const uint64_t high = PairHigh(state.previous);
+  const float delta = state.params.delta;
   for (size_t i = 0; i < candidates->size; i += 1) {
     llama_token_data& candidate = candidates->data[i];
-    if (WatermarkGreen(state.previous, candidate.id, state.params.gamma)) candidate.logit += state.params.delta;
+    bool green = (Finalize(high ^ static_cast<uint32_t>(candidate.id)) >> 11) < state.threshold;
+    candidate.logit += green ? delta : 0.0f;
   }
 }
 
@@ -58,12 +74,11 @@ llama_sampler_i kInterface = [] {
 }  // namespace
 
 bool WatermarkGreen(llama_token previous, llama_token token, double gamma) {
-  uint64_t pair = (static_cast<uint64_t>(static_cast<uint32_t>(previous)) << 32) | static_cast<uint32_t>(token);
-  return static_cast<double>(Finalize(kWatermarkKey ^ pair) >> 11) * 0x1p-53 < gamma;
+  return (Finalize(PairHigh(previous) ^ static_cast<uint32_t>(token)) >> 11) < Threshold(gamma);
 }
 
 llama_sampler* NewWatermarkSampler(const LlamaApi& api, const WatermarkParams& params, llama_token previous) {
-  auto* state = new WatermarkState{&api, params, previous, previous};
+  auto* state = new WatermarkState{&api, params, Threshold(params.gamma), previous, previous};
   return api.llama_sampler_init(&kInterface, state);
 }
 
