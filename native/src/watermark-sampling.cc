@@ -15,6 +15,7 @@ uint64_t Finalize(uint64_t z) {
 // ceil(γ × 2^53) (the left side is an integer): one integer comparison instead of a conversion.
 uint64_t Threshold(double gamma) { return static_cast<uint64_t>(std::ceil(gamma * 0x1p53)); }
 
+// key XOR pair = PairHigh(previous) XOR uint32(token): the token and the previous token fill disjoint bits.
 uint64_t PairHigh(llama_token previous) {
   return kWatermarkKey ^ (static_cast<uint64_t>(static_cast<uint32_t>(previous)) << 32);
 }
@@ -72,10 +73,6 @@ llama_sampler_i kInterface = [] {
 }();
 
 }  // namespace
-
-bool WatermarkGreen(llama_token previous, llama_token token, double gamma) {
-  return (Finalize(PairHigh(previous) ^ static_cast<uint32_t>(token)) >> 11) < Threshold(gamma);
-}
 
 llama_sampler* NewWatermarkSampler(const LlamaApi& api, const WatermarkParams& params, llama_token previous) {
   auto* state = new WatermarkState{&api, params, Threshold(params.gamma), previous, previous};

@@ -5,7 +5,7 @@
 // detector that knows the rule and the key can count from the token ids alone.
 //
 // TGI draws the list with torch's randperm seeded by key × previous token; that cannot be
-// reproduced here (nor need it be). Our rule, which src/llm/watermark/watermark-detect.ts mirrors
+// reproduced here (nor need it be). Our rule, which src/llm/watermark/watermark-rule.ts mirrors
 // and docs/llm-service.md documents (changing it makes earlier text undetectable):
 //   pair  = (uint64(uint32(previous)) << 32) | uint32(token)
 //   h     = splitmix64_finalizer(kWatermarkKey XOR pair)
@@ -30,9 +30,6 @@ struct WatermarkParams {
   float delta = 0.0f;
   bool On() const { return gamma > 0.0; }
 };
-
-// Whether `token` is green after `previous` for the fraction `gamma` (0 < gamma < 1).
-bool WatermarkGreen(llama_token previous, llama_token token, double gamma);
 
 // A sampler that adds `delta` to the logit of every green candidate; meant first in a chain, so
 // that penalties, temperature and top-k/top-p see the boosted logits (TGI's order). `previous` is

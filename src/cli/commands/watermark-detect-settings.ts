@@ -36,5 +36,5 @@ export const WATERMARK_DETECT_SETTINGS = [
     default: String(DEFAULT_WATERMARK_GAMMA),
     help: "the green-list fraction the server used (serve-llm --watermark-gamma; 0 < g < 1)",
   },
-  jsonOutputSetting("print {tokens, green, greenFraction, z, watermarked} as JSON on stdout"),
+  jsonOutputSetting("print {tokens, green, greenFraction, z, watermarked, gamma} as JSON on stdout"),
 ] as const satisfies readonly Setting[];
