@@ -29,6 +29,7 @@
 #include "grammar-sampling.h"
 #include "greedy-sampling.h"
 #include "llama-api.h"
+#include "watermark-sampling.h"
 
 namespace llm_twin {
 namespace {
@@ -54,6 +55,7 @@ struct SamplingParams {
   std::vector<llama_logit_bias> bias;
   std::string grammar;
   std::string grammar_root;
+  WatermarkParams watermark;  // TGI's watermark (watermark-sampling.h); off unless gamma > 0
 };
 
 struct Job {
@@ -628,6 +630,8 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     if (params.ignore_eos) {
       for (llama_token token : eog_tokens_) params.bias.push_back({token, -std::numeric_limits<float>::infinity()});
     }
+    params.watermark.gamma = number("watermarkGamma", 0, 0, 1, false);
+    params.watermark.delta = static_cast<float>(number("watermarkDelta", 0, 0, 1e6, false));
     Napi::Value grammar = object.Get("grammar");
     if (grammar.IsString()) {
       params.grammar = grammar.As<Napi::String>().Utf8Value();
@@ -648,6 +652,10 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     llama_sampler_chain_params chain_params = api_.llama_sampler_chain_default_params();
     chain_params.no_perf = true;
     job.chain = api_.llama_sampler_chain_init(chain_params);
+    if (params.watermark.On()) {
+      llama_token previous = job.prompt.empty() ? -1 : job.prompt.back();
+      api_.llama_sampler_chain_add(job.chain, NewWatermarkSampler(api_, params.watermark, previous));
+    }
     if (!params.bias.empty()) {
       api_.llama_sampler_chain_add(job.chain, api_.llama_sampler_init_logit_bias(
                                                   n_vocab_, static_cast<int32_t>(params.bias.size()), params.bias.data()));
@@ -669,7 +677,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
     }
     if (params.temperature <= 0.0f) {
       api_.llama_sampler_chain_add(job.chain, api_.llama_sampler_init_greedy());
-      if (job.grammar == nullptr && params.repeat_penalty == 1.0f && !counted) {
+      if (job.grammar == nullptr && params.repeat_penalty == 1.0f && !counted && !params.watermark.On()) {
         job.greedy = true;
         job.greedy_picker = GreedyPicker(params.bias);
       }
