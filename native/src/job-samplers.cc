@@ -1,8 +1,8 @@
-// A job's samplers: the llama.cpp sampler chain (logit bias, penalties, then greedy or top-k / top-p /
-// typical / temperature / seeded distribution), the grammar sampler that checks the chain's choice
-// (grammar-sampling.h), and the greedy fast path (greedy-sampling.h). Built on the JavaScript
-// thread by start(), run by the loop thread on each step's logits (SampleToken, with the token's
-// log-probabilities), freed when the job ends.
+// A job's samplers: the llama.cpp sampler chain (watermark, logit bias, penalties, then greedy or
+// top-k / top-p / typical / temperature / seeded distribution), the grammar sampler that checks the
+// chain's choice (grammar-sampling.h), and the greedy fast path (greedy-sampling.h). Built on the
+// JavaScript thread by start(), run by the loop thread on each step's logits (SampleToken, with the
+// token's log-probabilities), freed when the job ends.
 #include "job-samplers.h"
 
 #include <algorithm>
@@ -29,6 +29,10 @@ std::string CreateSamplers(const SamplerSetup& setup, const SamplingParams& para
   llama_sampler_chain_params chain_params = api.llama_sampler_chain_default_params();
   chain_params.no_perf = true;
   job.chain = api.llama_sampler_chain_init(chain_params);
+  if (params.watermark.On()) {
+    llama_token previous = job.prompt.empty() ? -1 : job.prompt.back();
+    api.llama_sampler_chain_add(job.chain, NewWatermarkSampler(api, params.watermark, previous));
+  }
   if (!params.bias.empty()) {
     api.llama_sampler_chain_add(job.chain, api.llama_sampler_init_logit_bias(
                                                setup.n_vocab, static_cast<int32_t>(params.bias.size()), params.bias.data()));
@@ -50,7 +54,7 @@ std::string CreateSamplers(const SamplerSetup& setup, const SamplingParams& para
   }
   if (params.temperature <= 0.0f) {
     api.llama_sampler_chain_add(job.chain, api.llama_sampler_init_greedy());
-    if (job.grammar == nullptr && params.repeat_penalty == 1.0f && !counted) {
+    if (job.grammar == nullptr && params.repeat_penalty == 1.0f && !counted && !params.watermark.On()) {
       job.greedy = true;
       job.greedy_picker = GreedyPicker(params.bias);
     }

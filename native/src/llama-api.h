@@ -44,6 +44,7 @@
   X(llama_sampler_init_grammar)       \
   X(llama_sampler_init_penalties)     \
   X(llama_sampler_init_logit_bias)    \
+  X(llama_sampler_init)               \
   X(llama_sampler_accept)             \
   X(llama_sampler_apply)              \
   X(llama_sampler_free)               \

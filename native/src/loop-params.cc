@@ -131,6 +131,8 @@ SamplingParams ReadParams(Napi::Object object, const ParamLimits& limits) {
   if (params.ignore_eos) {
     for (llama_token token : limits.eog_tokens) params.bias.push_back({token, -std::numeric_limits<float>::infinity()});
   }
+  params.watermark.gamma = number("watermarkGamma", 0, 0, 1, false);
+  params.watermark.delta = static_cast<float>(number("watermarkDelta", 0, 0, 1e6, false));
   Napi::Value grammar = object.Get("grammar");
   if (grammar.IsString()) {
     params.grammar = grammar.As<Napi::String>().Utf8Value();

@@ -11,6 +11,7 @@
 
 #include "greedy-sampling.h"
 #include "llama-api.h"
+#include "watermark-sampling.h"
 
 namespace llm_twin {
 
@@ -41,6 +42,7 @@ struct SamplingParams {
   std::vector<llama_logit_bias> bias;
   std::string grammar;
   std::string grammar_root;
+  WatermarkParams watermark;  // TGI's watermark (watermark-sampling.h); off unless gamma > 0
 };
 
 struct Job {

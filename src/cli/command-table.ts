@@ -82,6 +82,12 @@ export const COMMANDS: Record<string, CommandEntry> = {
     summary: "The model registry: base models and LoRA adapters, their versions, stages and lineage",
     load: async () => (await import("./commands/models.js")).registerModelsCommand,
   },
+  "watermark-detect": {
+    term: "watermark-detect [options]",
+    summary:
+      "Check whether a text carries serve-llm's watermark (TGI watermark: true): green fraction, z-score, verdict",
+    load: async () => (await import("./commands/watermark-detect.js")).registerWatermarkDetectCommand,
+  },
 };
 
 /**

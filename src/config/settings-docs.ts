@@ -83,6 +83,11 @@ export const SETTINGS_DOC_TABLES: readonly SettingsDocTable[] = [
     settings: async () => (await import("../cli/commands/eval-voice-settings.js")).EVAL_VOICE_SETTINGS,
   },
   {
+    name: "watermark-detect",
+    doc: "docs/llm-service.md",
+    settings: async () => (await import("../cli/commands/watermark-detect-settings.js")).WATERMARK_DETECT_SETTINGS,
+  },
+  {
     name: "vector-store",
     doc: "docs/vector-stores.md",
     settings: async () => (await import("../vector-store/settings.js")).VECTOR_STORE_SETTINGS,

@@ -2,6 +2,7 @@
  * TGI request bodies (`/generate`, `/generate_stream`, `/invocations`). Every parameter TGI
  * defines is accepted (clients such as huggingface_hub send them all, mostly null); values we do
  * not implement are refused with 422 rather than silently ignored, and unknown parameters are 422.
+ * `watermark: true` boosts the engine's green list (src/llm/watermark; native engine only).
  * Extensions: `logit_bias`, `ignore_eos` and `cache_prompt` in `parameters` (as vLLM and
  * llama-server have them).
  */
@@ -82,7 +83,6 @@ export function parseTgiRequest(body: unknown): ParsedTgiRequest {
       `Input validation error: \`top_n_tokens\` must be >= 0 and <= ${MAX_TOP_LOGPROBS}. Given: ${p.top_n_tokens}`,
     );
   }
-  if (p.watermark === true) throw unsupported("watermark", "is not supported");
   if (p.typical_p != null && !(p.typical_p > 0 && p.typical_p < 1)) {
     throw new AppError(
       "validation_error",
@@ -129,6 +129,7 @@ export function parseTgiRequest(body: unknown): ParsedTgiRequest {
   if (p.ignore_eos === true) parameters.ignoreEos = true;
   if (p.cache_prompt === false) parameters.cachePrompt = false;
   if (p.adapter_id != null) parameters.adapter = p.adapter_id;
+  if (p.watermark === true) parameters.watermark = true;
   const logitBias = normalizeLogitBias(p.logit_bias);
   if (logitBias !== undefined) parameters.logitBias = logitBias;
   if (p.grammar?.type === "regex") parameters.grammar = regexGrammar(p.grammar.value);

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { type Setting, schemas } from "../config/settings.js";
 import { ENGINE_BACKENDS } from "../llm/llama-cpp/decode-port.js";
 import { LORA_MODES } from "../llm/llama-cpp/lora-mode.js";
+import { DEFAULT_WATERMARK_DELTA, DEFAULT_WATERMARK_GAMMA } from "../llm/watermark/watermark-rule.js";
 import { DEFAULT_AUTH_FAILURE_LIMIT } from "../observability/http/api-keys.js";
 import { DEFAULT_HTTP_TIMEOUTS } from "../observability/http/server-options.js";
 
@@ -279,6 +280,26 @@ export const SERVE_LLM_SETTINGS = [
     repeatable: true,
     defaultText: "none",
     help: "LoRA adapter for the native engine, selected per request by TGI parameters.adapter_id or OpenAI model; the path may be registry:<name>@<version|stage> (repeatable; the variable: comma-separated)",
+  },
+  // TGI's watermark (issue 15 item 4): applied to requests with parameters.watermark: true.
+  {
+    key: "watermarkGamma",
+    flag: "--watermark-gamma <fraction>",
+    env: "LLM_TWIN_WATERMARK_GAMMA",
+    alsoEnv: "WATERMARK_GAMMA",
+    // No commander default, so that TGI's WATERMARK_GAMMA applies when neither is set (as --port).
+    schema: z.coerce.number().gt(0).lt(1).default(DEFAULT_WATERMARK_GAMMA),
+    defaultText: String(DEFAULT_WATERMARK_GAMMA),
+    help: "fraction of the vocabulary in the watermark's green list after each token (0 < g < 1), for TGI requests with parameters.watermark: true; check text with llm-twin watermark-detect --gamma <same> (also TGI's WATERMARK_GAMMA)",
+  },
+  {
+    key: "watermarkDelta",
+    flag: "--watermark-delta <logit>",
+    env: "LLM_TWIN_WATERMARK_DELTA",
+    alsoEnv: "WATERMARK_DELTA",
+    schema: z.coerce.number().min(0).default(DEFAULT_WATERMARK_DELTA),
+    defaultText: String(DEFAULT_WATERMARK_DELTA),
+    help: "added to the logit of every green-list token when a TGI request sets parameters.watermark: true (≥ 0; also TGI's WATERMARK_DELTA)",
   },
   // Model registry (issue 18): where registry: sources are read, and whether a registry base
   // model brings its production adapters.

@@ -35,6 +35,11 @@ export type GenerationParameters = {
   logitBias?: Readonly<Record<number, number>>;
   /** A LoRA adapter the server has loaded, by name (TGI `adapter_id`, OpenAI `model`); default the base model. */
   adapter?: string;
+  /**
+   * TGI's `watermark`: boost the green list of each step by the engine's delta (src/llm/watermark;
+   * native engine only).
+   */
+  watermark?: boolean;
 };
 
 export type GenerateRequest = LanguageModelInput &

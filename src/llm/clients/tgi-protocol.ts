@@ -27,6 +27,8 @@ export type TgiParameters = {
   logit_bias?: Record<string, number>;
   /** LoRA adapter (TGI's multi-LoRA `adapter_id`; serve-llm's --lora and registry adapters). */
   adapter_id?: string;
+  /** TGI's watermark (serve-llm: native engine, --watermark-gamma/--watermark-delta). */
+  watermark?: boolean;
 };
 
 /** Port parameters → TGI parameter names. Temperature 0 means greedy (TGI wants do_sample false). */
@@ -57,6 +59,7 @@ export function toTgiParameters(
   const logitBias = toLogitBias(request.logitBias);
   if (logitBias !== undefined) parameters.logit_bias = logitBias;
   if (request.adapter !== undefined) parameters.adapter_id = request.adapter;
+  if (request.watermark === true) parameters.watermark = true;
   return parameters;
 }
 

@@ -1,4 +1,5 @@
 import type { FinishReason, GenerationParameters, LanguageModelInput } from "../port.js";
+import type { WatermarkSettings } from "../watermark/watermark-rule.js";
 import type { BatchGateStats } from "./batch-gate.js";
 import type { EngineBackendName } from "./decode-port.js";
 import type { TokenLimits } from "./limits.js";
@@ -63,6 +64,11 @@ export type LlamaCppEngineOptions = {
    * it is also bounded by `parallel`. Default 8.
    */
   maxChoices?: number;
+  /**
+   * The watermark applied to requests that ask for it (TGI `watermark: true`; native engine only):
+   * green-list fraction and logit boost. Default TGI's: gamma 0.5, delta 2.
+   */
+  watermark?: WatermarkSettings;
   /**
    * llama.cpp contexts (sharing the model, each with its own KV memory) in which requests for
    * different adapters decode concurrently. Default: 2 with adapters (base + one adapter, or two

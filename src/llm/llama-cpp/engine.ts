@@ -137,6 +137,7 @@ export async function createLlamaCppEngine(options: LlamaCppEngineOptions): Prom
             ...(options.loras === undefined ? {} : { loras: options.loras }),
             loraContexts,
             ...(loraMode === undefined ? {} : { loraMode: loraMode.mode }),
+            ...(options.watermark === undefined ? {} : { watermark: options.watermark }),
           })
         : await createNodeLlamaCppBackend(llama, model, settings);
     return buildEngine({

@@ -130,6 +130,12 @@ export function createSamplingFactory(llama: Llama, model: LlamaModel): Sampling
           );
         }
       }
+      if (parameters.watermark === true) {
+        throw new AppError(
+          "validation_error",
+          "Input validation error: `watermark` needs the native engine (--engine native); node-llama-cpp has no per-step green-list sampler",
+        );
+      }
       const repetition = parameters.repetitionPenalty ?? 1;
       const repeat = repetition !== 1;
       const frequency = parameters.frequencyPenalty ?? 0;

@@ -34,6 +34,12 @@ export type NativeSamplingParams = {
   /** OpenAI's frequency and presence penalties (−2…2), over the generated tokens only. */
   frequencyPenalty?: number;
   presencePenalty?: number;
+  /**
+   * TGI's watermark (native/src/watermark-sampling.h): the green-list fraction (0 < γ < 1; unset or
+   * 0 = no watermark) and the boost added to green logits, before every other sampler.
+   */
+  watermarkGamma?: number;
+  watermarkDelta?: number;
   /** (token, bias) pairs; −Infinity bans. */
   logitBias?: Float64Array;
   ignoreEos?: boolean;

@@ -7,6 +7,12 @@
  */
 import type { Llama, LlamaModel } from "node-llama-cpp";
 import { AppError } from "../../../errors/index.js";
+import {
+  checkWatermarkSettings,
+  DEFAULT_WATERMARK_DELTA,
+  DEFAULT_WATERMARK_GAMMA,
+  type WatermarkSettings,
+} from "../../watermark/watermark-rule.js";
 import type { BatchGateStats } from "../batch-gate.js";
 import type {
   DecodeBackend,
@@ -37,6 +43,8 @@ export type NativeBackendOptions = {
   loraContexts?: number;
   /** How adapters are applied (NativeLoopOptions.loraMode). */
   loraMode?: "batched" | "contexts";
+  /** The watermark of requests that ask for one; default TGI's (gamma 0.5, delta 2). */
+  watermark?: WatermarkSettings;
 };
 
 export async function createNativeBackend(
@@ -44,6 +52,9 @@ export async function createNativeBackend(
   vocabularyModel: LlamaModel,
   options: NativeBackendOptions,
 ): Promise<DecodeBackend<Prepared>> {
+  const watermark = checkWatermarkSettings(
+    options.watermark ?? { gamma: DEFAULT_WATERMARK_GAMMA, delta: DEFAULT_WATERMARK_DELTA },
+  );
   const loop = await createNativeLoop(
     {
       libraryPath: loadedLibllamaPath(),
@@ -168,6 +179,10 @@ export async function createNativeBackend(
       const bias = logitBiasEntries(parameters, vocabularySize);
       if (bias.length > 0) params.logitBias = biasPairs(bias);
       if (parameters.ignoreEos === true) params.ignoreEos = true;
+      if (parameters.watermark === true) {
+        params.watermarkGamma = watermark.gamma;
+        params.watermarkDelta = watermark.delta;
+      }
       const grammarSource = parameters.grammar ?? parameters.jsonSchema;
       if (grammarSource !== undefined) {
         const grammar = await grammarFor(grammarSource);
