@@ -171,7 +171,7 @@ void GenerationLoop::RunGuarded() {
     for (SlotState& slot : slots_) {
       if (slot.active) {
         FreeSamplers(api_, slot.job);
-        events.push_back({slot.job.id, -1, false, 0, Done::Error, failure});
+        events.push_back({slot.job.id, -1, false, 0, Done::Error, failure, -1, {}, {}});
         slot.active = false;
       }
     }
@@ -265,7 +265,7 @@ void GenerationLoop::Run() {
 void GenerationLoop::Admit(Job& job, std::vector<Event>& events) {
   SlotState& slot = slots_[static_cast<size_t>(job.slot)];
   if (slot.active) {  // the JavaScript side never does this; refuse rather than corrupt
-    events.push_back({job.id, -1, false, 0, Done::Error, "slot is busy"});
+    events.push_back({job.id, -1, false, 0, Done::Error, "slot is busy", -1, {}, {}});
     FreeSamplers(api_, job);
     return;
   }
