@@ -14,7 +14,7 @@
  */
 import { tinyModelPath } from "../../src/gguf/index.js";
 import { type LlmBenchOptions, llmBenchOptions, parseBenchOptions } from "../support/bench-options.js";
-import { banTokensBelow, makePrompts, sumOverRotatingRounds } from "../support/completion-load.js";
+import { banTokensBelow, makePrompts, sumOverRotatingRounds, tokensPerSecondOf } from "../support/completion-load.js";
 import { ensureNativeAddon } from "../support/local-llama-build.js";
 import { startServeLlm } from "../support/serve-llm.js";
 
@@ -92,10 +92,7 @@ export async function run(args: string[]): Promise<void> {
     const totals = await sumOverRotatingRounds(modes, options.rounds, (mode, seed) =>
       timed(server.url, bodiesFor(mode, makePrompts(1, options.promptWords, seed)[0] ?? "")),
     );
-    const rate = (mode: Mode): number => {
-      const total = totals.get(mode) ?? { tokens: 0, ms: 1 };
-      return (total.tokens * 1000) / total.ms;
-    };
+    const rate = tokensPerSecondOf(totals);
     const result = {
       model: modelPath,
       rounds: options.rounds,

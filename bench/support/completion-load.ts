@@ -73,6 +73,16 @@ export async function sumOverRotatingRounds<Mode, Figure extends string>(
   return totals;
 }
 
+/** Tokens per second of each mode from sumOverRotatingRounds' {tokens, ms} totals. */
+export function tokensPerSecondOf<Mode>(
+  totals: ReadonlyMap<Mode, { tokens: number; ms: number }>,
+): (mode: Mode) => number {
+  return (mode) => {
+    const total = totals.get(mode) ?? { tokens: 0, ms: 1 };
+    return (total.tokens * 1000) / total.ms;
+  };
+}
+
 const PROMPT_WORDS = `the model writes an article about data pipeline feature training inference retrieval context
 token prompt chat system user document chunk embedding vector search query answer author content engineer
 machine learning deep network neural layer weight sample generate write read clean split merge index filter
