@@ -29,6 +29,7 @@
 #include "grammar-sampling.h"
 #include "greedy-sampling.h"
 #include "llama-api.h"
+#include "stream-exports.h"
 #include "watermark-sampling.h"
 
 namespace llm_twin {
@@ -1558,6 +1559,7 @@ void CallJs(Napi::Env env, Napi::Function, GenerationLoop* loop, Delivery* deliv
 static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("GenerationLoop", llm_twin::GenerationLoop::Init(env));
   exports.Set("stopLiveLoops", Napi::Function::New(env, [](const Napi::CallbackInfo&) { llm_twin::StopLiveLoopsAtExit(); }));
+  llm_twin::RegisterStreamExports(env, exports);
   return exports;
 }
 
