@@ -115,7 +115,7 @@ export type CreateNativeLoopOptions = {
 
 /**
  * onReady's code when the model loaded but the LoRA configuration (--lora, --lora-mode,
- * --lora-contexts) cannot be served: the same string is kLoraRefused in native/src/generation-loop.cc.
+ * --lora-contexts) cannot be served: the same string is kLoraRefused in native/src/generation-loop.h.
  */
 const LORA_REFUSED = "lora_refused";
 
