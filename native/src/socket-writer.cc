@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -25,11 +26,7 @@ SocketWriter::~SocketWriter() {
     WakeLocked();
   }
   thread_.join();
-  for (auto& entry : jobs_) {
-    Job& job = entry.second;
-    if (job.fd >= 0) close(job.fd);
-    if (job.on_end) job.on_end(job.state, job.buffer.substr(job.offset));
-  }
+  for (auto& entry : jobs_) close(entry.second.fd);
   jobs_.clear();
   if (wake_fd_ >= 0) close(wake_fd_);
 }
@@ -61,7 +58,7 @@ SocketWriter::State SocketWriter::Write(int64_t job, std::string_view bytes) {
   auto found = jobs_.find(job);
   if (found == jobs_.end()) return State::kError;
   Job& entry = found->second;
-  if (entry.state != State::kOpen || entry.ending) return entry.state;
+  if (entry.state != State::kOpen) return entry.state;
   if (entry.buffer.size() - entry.offset + bytes.size() > entry.max_buffered) {
     entry.state = State::kBufferFull;
     return entry.state;
@@ -71,16 +68,19 @@ SocketWriter::State SocketWriter::Write(int64_t job, std::string_view bytes) {
   return State::kOpen;
 }
 
-void SocketWriter::End(int64_t job, EndCallback on_end) {
+SocketWriter::State SocketWriter::Detach(int64_t job, std::string& unwritten) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto found = jobs_.find(job);
-  if (found == jobs_.end()) {
-    on_end(State::kError, "");
-    return;
-  }
-  found->second.ending = true;
-  found->second.on_end = std::move(on_end);
-  WakeLocked();
+  if (found == jobs_.end()) return State::kError;
+  Job& entry = found->second;
+  unwritten.assign(entry.buffer, entry.offset, std::string::npos);
+  const State state = entry.state;
+  const bool polled = entry.blocked;
+  close(entry.fd);
+  jobs_.erase(found);
+  // A poll() in progress holds the socket open until it returns: it starts again without it.
+  if (polled) WakeLocked();
+  return state;
 }
 
 void SocketWriter::WakeLocked() {
@@ -118,39 +118,26 @@ void SocketWriter::Drain(Job& job) {
 }
 
 void SocketWriter::Run() {
+  pthread_setname_np(pthread_self(), "llm-twin-writer");
   std::vector<pollfd> fds;
   std::vector<int64_t> polled;
-  std::vector<std::pair<Job, bool>> ended;
   for (;;) {
     fds.clear();
     polled.clear();
-    ended.clear();
     fds.push_back({wake_fd_, POLLIN, 0});
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (stopping_) return;
       wake_pending_ = false;
-      for (auto it = jobs_.begin(); it != jobs_.end();) {
-        Job& job = it->second;
+      for (auto& entry : jobs_) {
+        Job& job = entry.second;
         if (!job.blocked) Drain(job);
-        if (job.ending && (job.blocked || job.state != State::kOpen || job.offset == job.buffer.size())) {
-          ended.emplace_back(std::move(job), true);
-          it = jobs_.erase(it);
-          continue;
-        }
         if (job.blocked && job.state == State::kOpen) {
           fds.push_back({job.fd, POLLOUT, 0});
-          polled.push_back(it->first);
+          polled.push_back(entry.first);
         }
-        ++it;
       }
     }
-    for (auto& entry : ended) {
-      Job& job = entry.first;
-      close(job.fd);
-      job.on_end(job.state, job.buffer.substr(job.offset));
-    }
-    if (!ended.empty()) continue;
     if (poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR) return;
     if ((fds[0].revents & POLLIN) != 0) {
       uint64_t count = 0;

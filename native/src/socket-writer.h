@@ -7,14 +7,13 @@
 //   under it: writes then fail with EPIPE/ECONNRESET and the job reads as "client gone".
 // - A full socket (EAGAIN) keeps its bytes and is polled for POLLOUT; other jobs keep being
 //   written. Bytes waiting past the job's limit end it with kBufferFull (the caller cancels it).
-// - End(job) writes what the socket takes now, then hands the rest back through the callback and
-//   lets go of the socket: nothing of the job is written here after that, so the caller can write
-//   the unwritten bytes and the end of the response itself, in order.
+// - Detach(job) lets go of the job at once and hands back the bytes not written yet: nothing of
+//   the job is written here after that, so the caller writes them and the end of the response
+//   itself, in order. It waits only for a send() in progress (non-blocking, microseconds).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -26,8 +25,6 @@ namespace llm_twin {
 class SocketWriter {
  public:
   enum class State { kOpen, kClientGone, kBufferFull, kError };
-  // Runs on the writer thread once the job is let go: its state and the bytes never written.
-  using EndCallback = std::function<void(State state, std::string unwritten)>;
 
   SocketWriter();
   ~SocketWriter();
@@ -39,8 +36,8 @@ class SocketWriter {
   std::string Open(int64_t job, int fd, size_t max_buffered);
   // Queues bytes for the job; never waits for the socket. Not kOpen: the job must end.
   State Write(int64_t job, std::string_view bytes);
-  // Lets go of the job (see above); `on_end` runs on the writer thread.
-  void End(int64_t job, EndCallback on_end);
+  // Lets go of the job (see above): its state, and the bytes never written in `unwritten`.
+  State Detach(int64_t job, std::string& unwritten);
 
   static const char* StateName(State state);
 
@@ -52,8 +49,6 @@ class SocketWriter {
     size_t offset = 0;  // bytes of `buffer` already written
     State state = State::kOpen;
     bool blocked = false;  // the socket said EAGAIN: wait for POLLOUT
-    bool ending = false;
-    EndCallback on_end;
   };
 
   void Run();

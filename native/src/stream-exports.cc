@@ -66,7 +66,7 @@ class StreamSocketWriter : public Napi::ObjectWrap<StreamSocketWriter> {
     return DefineClass(env, "StreamSocketWriter",
                        {InstanceMethod("open", &StreamSocketWriter::Open),
                         InstanceMethod("write", &StreamSocketWriter::Write),
-                        InstanceMethod("end", &StreamSocketWriter::End),
+                        InstanceMethod("detach", &StreamSocketWriter::Detach),
                         InstanceMethod("close", &StreamSocketWriter::Close)});
   }
 
@@ -94,22 +94,16 @@ class StreamSocketWriter : public Napi::ObjectWrap<StreamSocketWriter> {
     return Napi::String::New(info.Env(), SocketWriter::StateName(Writer(info.Env())->Write(job, bytes)));
   }
 
-  // end(job, callback(state, unwritten: Buffer)): the callback runs once the writer let go.
-  Napi::Value End(const Napi::CallbackInfo& info) {
+  // detach(job) → {state, unwritten: Buffer}
+  Napi::Value Detach(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const auto job = info[0].As<Napi::Number>().Int64Value();
-    auto callback = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "stream-writer-end", 0, 1);
-    Writer(env)->End(job, [callback](SocketWriter::State state, std::string unwritten) mutable {
-      auto* result = new std::pair<SocketWriter::State, std::string>(state, std::move(unwritten));
-      callback.NonBlockingCall(result, [](Napi::Env env, Napi::Function js, std::pair<SocketWriter::State, std::string>* data) {
-        std::unique_ptr<std::pair<SocketWriter::State, std::string>> owned(data);
-        if (env != nullptr && js != nullptr) {
-          js.Call({Napi::String::New(env, SocketWriter::StateName(owned->first)), BufferOf(env, owned->second)});
-        }
-      });
-      callback.Release();
-    });
-    return env.Undefined();
+    std::string unwritten;
+    const SocketWriter::State state = Writer(env)->Detach(job, unwritten);
+    auto result = Napi::Object::New(env);
+    result.Set("state", Napi::String::New(env, SocketWriter::StateName(state)));
+    result.Set("unwritten", BufferOf(env, unwritten));
+    return result;
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {

@@ -1,8 +1,8 @@
 /**
  * The native streaming writer thread (native/src/socket-writer.h) on real loopback TCP sockets:
  * bytes arrive complete and in order, a client that stops reading holds only its own job, the
- * buffer limit ends a job, a client that leaves reads as client_gone, and End hands back what the
- * socket did not take.
+ * buffer limit ends a job, a client that leaves reads as client_gone, and detach hands back what
+ * the socket did not take.
  */
 import { createRequire } from "node:module";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
@@ -13,7 +13,7 @@ type WriterState = "open" | "client_gone" | "buffer_full" | "error";
 type NativeWriter = {
   open(job: number, fd: number, maxBuffered: number): void;
   write(job: number, bytes: Buffer | string): WriterState;
-  end(job: number, callback: (state: WriterState, unwritten: Buffer) => void): void;
+  detach(job: number): { state: WriterState; unwritten: Buffer };
   close(): void;
 };
 type StreamAddon = { StreamSocketWriter: new () => NativeWriter };
@@ -44,8 +44,8 @@ async function connection(): Promise<Pair> {
   return { server: serverSide, client, fd };
 }
 
-function ended(writer: NativeWriter, job: number): Promise<{ state: WriterState; unwritten: Buffer }> {
-  return new Promise((resolve) => writer.end(job, (state, unwritten) => resolve({ state, unwritten })));
+function ended(writer: NativeWriter, job: number): { state: WriterState; unwritten: Buffer } {
+  return writer.detach(job);
 }
 
 function collect(socket: Socket): { bytes: () => Buffer; length: () => number } {
@@ -63,7 +63,7 @@ async function until(condition: () => boolean): Promise<void> {
 }
 
 describe.skipIf(!nativeAddonBuilt())("native socket writer", () => {
-  it("writes every byte in order and hands back nothing when the socket took it all", async () => {
+  it("writes every byte in order; detach hands back exactly what was not written", async () => {
     const writer = new (load().StreamSocketWriter)();
     const { client, fd } = await connection();
     const received = collect(client);
@@ -74,7 +74,7 @@ describe.skipIf(!nativeAddonBuilt())("native socket writer", () => {
       expected += chunk;
       expect(writer.write(1, chunk)).toBe("open");
     }
-    const end = await ended(writer, 1);
+    const end = ended(writer, 1);
     await until(() => received.length() + end.unwritten.length >= expected.length);
     expect(Buffer.concat([received.bytes(), end.unwritten]).toString()).toBe(expected);
     expect(end.state).toBe("open");
@@ -104,10 +104,10 @@ describe.skipIf(!nativeAddonBuilt())("native socket writer", () => {
     expect(slowReceived.length()).toBe(0);
     slow.client.resume();
     await until(() => slowReceived.length() >= slowExpected);
-    const end = await ended(writer, 1);
+    const end = ended(writer, 1);
     expect(end.unwritten.length).toBe(0);
     expect(slowReceived.bytes().equals(Buffer.alloc(slowExpected, "x"))).toBe(true);
-    await ended(writer, 2);
+    ended(writer, 2);
     writer.close();
   });
 
@@ -126,7 +126,7 @@ describe.skipIf(!nativeAddonBuilt())("native socket writer", () => {
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
     expect(state).toBe("buffer_full");
-    const end = await ended(writer, 1);
+    const end = ended(writer, 1);
     expect(end.state).toBe("buffer_full");
     expect(end.unwritten.length).toBeGreaterThan(0);
     expect(end.unwritten.length).toBeLessThanOrEqual(256 * 1024);
@@ -151,7 +151,7 @@ describe.skipIf(!nativeAddonBuilt())("native socket writer", () => {
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
     expect(state).toBe("client_gone");
-    expect((await ended(writer, 1)).state).toBe("client_gone");
+    expect(ended(writer, 1).state).toBe("client_gone");
     writer.close();
   });
 
@@ -160,7 +160,7 @@ describe.skipIf(!nativeAddonBuilt())("native socket writer", () => {
     const { fd } = await connection();
     writer.open(1, fd, 1024);
     expect(() => writer.open(1, fd, 1024)).toThrow(/already streaming/);
-    await ended(writer, 1);
+    ended(writer, 1);
     writer.close();
   });
 });
