@@ -171,3 +171,94 @@ describe.skipIf(!native)("native streaming: byte-identical to the JavaScript pat
     }
   });
 });
+
+describe.skipIf(!native)("native streaming: clients that leave, stall or overflow", () => {
+  let on: RunningLlmServer;
+  let off: RunningLlmServer;
+  let small: RunningLlmServer;
+  beforeAll(async () => {
+    ({ server: on } = await startOpenAiServer({ nativeStreaming: "on", parallel: 2 }));
+    ({ server: off } = await startOpenAiServer({ nativeStreaming: "off", parallel: 2 }));
+    // Smaller than one chunk: the first token's chunk is already past the limit.
+    ({ server: small } = await startOpenAiServer({ nativeStreaming: "on", parallel: 1, nativeStreamBuffer: 64 }));
+  }, 120_000);
+  afterAll(async () => {
+    await on?.shutdown();
+    await off?.shutdown();
+    await small?.shutdown();
+  });
+
+  const long = { prompt: "The twin writes", stream: true, max_tokens: 400, temperature: 0, ignore_eos: true };
+
+  async function idle(server: RunningLlmServer): Promise<void> {
+    const engine = await server.ready;
+    await engine.idle();
+    expect(engine.stats().sequencesInUse).toBe(0);
+  }
+
+  it("a client that disconnects mid-stream frees its slot; the server answers the next requests", async () => {
+    const { hostname, port } = new URL(on.url);
+    const payload = JSON.stringify(long);
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect(Number(port), hostname);
+      let seen = 0;
+      socket.on("data", (chunk: Buffer) => {
+        seen += chunk.length;
+        // Gone after the head and a few chunks.
+        if (seen > 1500) {
+          socket.destroy();
+          resolve();
+        }
+      });
+      socket.on("error", reject);
+      socket.write(
+        `POST /v1/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${payload.length}\r\n\r\n${payload}`,
+      );
+    });
+    await idle(on);
+    const body = { prompt: "Hello", stream: true, max_tokens: 10, temperature: 0 };
+    const [again, reference] = await Promise.all([
+      rawPost(on.url, "/v1/completions", body),
+      rawPost(off.url, "/v1/completions", body),
+    ]);
+    expect(normalized(again.body)).toBe(normalized(reference.body));
+    expect((await fetch(`${on.url}/health`)).status).toBe(200);
+  });
+
+  it("a client that stops reading for a while then reads everything gets the complete, identical body", async () => {
+    let paused: Socket | undefined;
+    const stalled = rawPost(on.url, "/v1/completions", long, {
+      socket: (socket) => {
+        paused = socket;
+        socket.pause();
+      },
+    });
+    // The whole generation runs while the client reads nothing.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await idle(on);
+    paused?.resume();
+    const [fast, slow] = await Promise.all([stalled, rawPost(off.url, "/v1/completions", long)]);
+    expect(normalized(fast.body)).toBe(normalized(slow.body));
+    expect(fast.body.toString()).toContain("data: [DONE]");
+  });
+
+  it("past the buffer limit the stream ends with stream_buffer_full and the slot is freed", async () => {
+    const response = await rawPost(small.url, "/v1/completions", long);
+    const events = response.body
+      .toString()
+      .split("\n")
+      .filter((line) => line.startsWith("data: {"))
+      .map((line) => JSON.parse(line.slice(6)) as { error?: { code?: string; message?: string } });
+    const failure = events.at(-1)?.error;
+    expect(failure?.message).toMatch(/--native-stream-buffer/);
+    expect(JSON.stringify(failure)).toContain("stream_buffer_full");
+    await idle(small);
+    // The same (only) slot answers the next request.
+    const next = await fetch(`${small.url}/v1/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ prompt: "Hi", max_tokens: 2 }),
+    });
+    expect(next.status).toBe(200);
+  });
+});
