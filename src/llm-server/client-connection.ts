@@ -4,6 +4,7 @@
  */
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { Socket } from "node:net";
+import { TLSSocket } from "node:tls";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { AppError } from "../errors/index.js";
 
@@ -138,7 +139,9 @@ export function startSse(reply: FastifyReply, dataPrefix: "data:" | "data: "): S
       if (!raw.writableEnded) raw.end();
     },
     handOver() {
-      if (!direct || socket === null || !socket.writable || raw.destroyed) return undefined;
+      // A plain TCP socket only: bytes written to a TLS socket's descriptor would bypass TLS.
+      if (!direct || socket === null || socket instanceof TLSSocket || !socket.writable || raw.destroyed)
+        return undefined;
       const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
       if (typeof fd !== "number" || fd < 0) return undefined;
       if (!headSent) {
