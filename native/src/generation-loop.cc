@@ -14,6 +14,9 @@
 #include <utility>
 #include <vector>
 
+#include "native-stream.h"
+#include "stream-exports.h"
+
 namespace llm_twin {
 
 // Live loops, stopped before the process exits: process.exit() and uncaught exceptions skip the
@@ -133,7 +136,7 @@ void GenerationLoop::Deliver(Napi::Env env, Delivery* delivery) {
     auto found = callbacks_.find(event.job);
     if (found == callbacks_.end()) continue;
     Napi::Function callback = found->second.Value();
-    napi_value args[7] = {
+    napi_value args[8] = {
         event.token >= 0 ? Napi::Number::New(env, event.token) : env.Undefined(),
         event.has_logprob ? Napi::Number::New(env, event.logprob) : env.Undefined(),
         event.done != Done::None ? Napi::String::New(env, DoneName(event.done)) : env.Undefined(),
@@ -141,6 +144,7 @@ void GenerationLoop::Deliver(Napi::Env env, Delivery* delivery) {
         event.cached_tokens >= 0 ? Napi::Number::New(env, event.cached_tokens) : env.Undefined(),
         env.Undefined(),
         env.Undefined(),
+        event.stream ? StreamOutcomeObject(env, *event.stream) : env.Undefined(),
     };
     if (!event.top.empty()) {
       // (token, logprob) pairs, most likely first.
@@ -164,9 +168,9 @@ void GenerationLoop::Deliver(Napi::Env env, Delivery* delivery) {
       callbacks_.erase(found);
       js_active_ -= 1;
       if (js_active_ == 0 && !disposed_) tsfn_.Unref(env);
-      Invoke(env, keep.Value(), {args[0], args[1], args[2], args[3], args[4], args[5], args[6]});
+      Invoke(env, keep.Value(), {args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7]});
     } else {
-      Invoke(env, callback, {args[0], args[1], args[2], args[3], args[4], args[5], args[6]});
+      Invoke(env, callback, {args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7]});
     }
   }
 }
@@ -232,6 +236,15 @@ Napi::Value GenerationLoop::Start(const Napi::CallbackInfo& info) {
   // Every prompt position's logits are needed: nothing comes from the cache.
   job.cache_prompt = params.cache_prompt && !params.prompt_logprobs;
   job.adapter = params.adapter;
+  // Streamed by the addon: the socket is taken (dup'd) now, while JavaScript's descriptor is valid.
+  Napi::Value stream = info[2].As<Napi::Object>().Get("stream");
+  if (stream.IsObject()) {
+    StreamSpec spec = ReadStreamSpec(env, stream.As<Napi::Object>());
+    if (!writer_) writer_ = std::make_unique<SocketWriter>();
+    std::string failure = writer_->Open(job.id, spec.fd, spec.max_buffered);
+    if (!failure.empty()) throw Napi::Error::New(env, "cannot stream to the socket: " + failure);
+    job.stream = std::make_shared<NativeStream>(std::move(spec));
+  }
   std::string error;
   try {
     error = CreateSamplers({api_, model_, n_vocab_, n_ctx_sequence_}, params, job);
@@ -240,6 +253,10 @@ Napi::Value GenerationLoop::Start(const Napi::CallbackInfo& info) {
   }
   if (!error.empty()) {
     FreeSamplers(api_, job);
+    if (job.stream) {
+      std::string unwritten;
+      writer_->Detach(job.id, unwritten);
+    }
     throw Napi::Error::New(env, error);
   }
 
@@ -314,6 +331,7 @@ void GenerationLoop::Shutdown() {
   batched_lora_.FreeThreadpool();
   if (model_ != nullptr) api_.llama_model_free(model_);
   model_ = nullptr;
+  writer_.reset();
   tsfn_.Release();
 }
 
@@ -334,6 +352,7 @@ void CallJs(Napi::Env env, Napi::Function, GenerationLoop* loop, Delivery* deliv
 static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("GenerationLoop", llm_twin::GenerationLoop::Init(env));
   exports.Set("stopLiveLoops", Napi::Function::New(env, [](const Napi::CallbackInfo&) { llm_twin::StopLiveLoopsAtExit(); }));
+  llm_twin::RegisterStreamExports(env, exports);
   return exports;
 }
 

@@ -37,6 +37,7 @@
 #include "llama-api.h"
 #include "loop-params.h"
 #include "loop-types.h"
+#include "socket-writer.h"
 
 namespace llm_twin {
 
@@ -158,6 +159,9 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   uint64_t stats_grammar_tokens_ = 0;
   uint64_t stats_grammar_retries_ = 0;
   std::thread thread_;
+  // The writer thread of streamed jobs (native-stream.h), started with the first one. Set on the
+  // JavaScript thread before that job is queued; used by the loop thread for streamed jobs only.
+  std::unique_ptr<SocketWriter> writer_;
   Napi::Env::CleanupHook<void (*)(GenerationLoop*), GenerationLoop> cleanup_hook_;
   bool in_cleanup_ = false;
 

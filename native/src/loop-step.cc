@@ -15,6 +15,7 @@
 
 #include "adapter-schedule.h"
 #include "generation-loop.h"
+#include "native-stream.h"
 #include "prompt-cache.h"
 
 namespace llm_twin {
@@ -202,6 +203,15 @@ void GenerationLoop::Step(std::vector<std::unique_ptr<DecodeWorker>>& workers, s
     // n_past + 1 = prompt + generated tokens, the sampled one included.
     else if (slot.generated >= slot.job.max_tokens || slot.n_past + 1 >= n_ctx_sequence_) done = Done::Length;
     slot.next = token;
+    if (slot.job.stream) {
+      // Streamed by the addon: the chunk goes to the writer; no event until the job ends.
+      NativeStream& stream = *slot.job.stream;
+      const bool ends = StreamToken(stream, *writer_, slot.job.id, api_, vocab, token, done == Done::Eos,
+                                    slot.generated >= slot.job.max_tokens);
+      if (ends && done == Done::None) done = Done::Cancelled;  // a stop, or the client is gone
+      if (done != Done::None) Finish(slot, done, "", events);
+      continue;
+    }
     events.push_back(std::move(event));
     if (done != Done::None) Finish(slot, done, "", events);
   }
@@ -247,6 +257,10 @@ void GenerationLoop::Finish(SlotState& slot, Done done, const std::string& error
   event.done = done;
   event.error = error;
   event.cached_tokens = slot.job.cached_tokens;
+  if (slot.job.stream) {
+    event.stream = EndStream(*slot.job.stream, *writer_, slot.job.id);
+    slot.job.stream.reset();
+  }
   events.push_back(std::move(event));
   slot.active = false;
   slot.waiting_for = -1;

@@ -15,6 +15,7 @@
 
 #include "adapter-schedule.h"
 #include "generation-loop.h"
+#include "native-stream.h"
 #include "prompt-cache.h"
 
 namespace llm_twin {
@@ -171,7 +172,8 @@ void GenerationLoop::RunGuarded() {
     for (SlotState& slot : slots_) {
       if (slot.active) {
         FreeSamplers(api_, slot.job);
-        events.push_back({slot.job.id, -1, false, 0, Done::Error, failure, -1, {}, {}});
+        events.push_back({slot.job.id, -1, false, 0, Done::Error, failure, -1, {}, {}, {}});
+        if (slot.job.stream) events.back().stream = EndStream(*slot.job.stream, *writer_, slot.job.id);
         slot.active = false;
       }
     }
@@ -265,7 +267,8 @@ void GenerationLoop::Run() {
 void GenerationLoop::Admit(Job& job, std::vector<Event>& events) {
   SlotState& slot = slots_[static_cast<size_t>(job.slot)];
   if (slot.active) {  // the JavaScript side never does this; refuse rather than corrupt
-    events.push_back({job.id, -1, false, 0, Done::Error, "slot is busy", -1, {}, {}});
+    events.push_back({job.id, -1, false, 0, Done::Error, "slot is busy", -1, {}, {}, {}});
+    if (job.stream) events.back().stream = EndStream(*job.stream, *writer_, job.id);
     FreeSamplers(api_, job);
     return;
   }

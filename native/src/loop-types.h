@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,6 +15,9 @@
 #include "watermark-sampling.h"
 
 namespace llm_twin {
+
+struct NativeStream;   // native-stream.h
+struct StreamOutcome;  // native-stream.h
 
 // A LoRA adapter of the loop (new GenerationLoop's loras[]).
 struct LoraSpec {
@@ -68,6 +72,8 @@ struct Job {
   bool cache_prompt = true;
   int32_t cached_tokens = 0;  // prompt tokens served from the slot's cache
   int32_t adapter = -1;       // index of the LoRA adapter in the loop's list; -1: the base model
+  // Streamed by the addon (native-stream.h): no per-token event, one outcome with the done event.
+  std::shared_ptr<NativeStream> stream;
 };
 
 struct SlotState {
@@ -133,6 +139,7 @@ struct Event {
   int32_t cached_tokens = -1;  // with done: prompt tokens that came from the cache
   std::vector<std::pair<llama_token, float>> top;  // the most likely tokens, by logprob
   std::vector<float> prompt_logprobs;  // with the first token: prompt tokens 1…n−1
+  std::shared_ptr<StreamOutcome> stream;  // with done, for a streamed job
 };
 
 // One delivery to JavaScript: the model finished loading (or failed to), or one step's events.

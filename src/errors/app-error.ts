@@ -9,6 +9,7 @@ export type ErrorCode =
   | "validation_error"
   | "unknown_adapter"
   | "too_many_choices"
+  | "stream_buffer_full"
   | "unauthorized"
   | "not_found"
   | "payload_too_large"
@@ -85,6 +86,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   unknown_adapter: 422,
   // n / best_of beyond --max-n or the parallel sequences.
   too_many_choices: 422,
+  // A streaming client that stopped reading past serve-llm --native-stream-buffer.
+  stream_buffer_full: 408,
   unauthorized: 401,
   not_found: 404,
   payload_too_large: 413,

@@ -20,6 +20,7 @@ const EVENTS = [
 
 let app: FastifyInstance;
 let port: number;
+const handOvers: Array<{ fd: number; chunked: boolean } | undefined> = [];
 
 beforeAll(async () => {
   app = Fastify();
@@ -37,6 +38,16 @@ beforeAll(async () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     sse.batch();
     await sse.send('{"text":"last"}');
+    await sse.send("[DONE]");
+    sse.end();
+    return reply;
+  });
+  // Native streaming's hand-over: the head goes out, the socket's descriptor is handed over.
+  app.post("/handover", async (_request, reply) => {
+    const sse = startSse(reply, "data: ");
+    const handed = sse.handOver();
+    handOvers.push(handed === undefined ? undefined : { fd: handed.fd, chunked: handed.chunked });
+    handed?.writeRest(Buffer.from(`${handed.chunked ? "f\r\n" : ""}data: {"a":1}\n\n${handed.chunked ? "\r\n" : ""}`));
     await sse.send("[DONE]");
     sse.end();
     return reply;
@@ -120,5 +131,22 @@ describe("startSse on a real socket", () => {
     expect(reads[0]).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
     expect(reads[0]?.endsWith(`\r\n\r\n${frame('data: {"text":"first"}\n\n')}`)).toBe(true);
     expect(reads[1]).toBe(`${frame('data: {"text":"last"}\n\n')}${frame("data: [DONE]\n\n")}0\r\n\r\n`);
+  });
+});
+
+describe("handOver (native streaming)", () => {
+  it("writes the head and hands over the plain TCP socket's descriptor; bytes written back come before the rest", async () => {
+    const received = await exchange(post("/handover", "1.1"), responses(1));
+    const handed = handOvers.at(-1);
+    expect(handed?.chunked).toBe(true);
+    expect(handed?.fd).toBeGreaterThan(2);
+    const body = received.slice(received.indexOf("\r\n\r\n") + 4);
+    expect(body).toBe('f\r\ndata: {"a":1}\n\n\r\ne\r\ndata: [DONE]\n\n\r\n0\r\n\r\n');
+  });
+
+  it("says unframed under HTTP/1.0", async () => {
+    const received = await exchange(post("/handover", "1.0"), () => false);
+    expect(handOvers.at(-1)?.chunked).toBe(false);
+    expect(received.endsWith('data: {"a":1}\n\ndata: [DONE]\n\n')).toBe(true);
   });
 });

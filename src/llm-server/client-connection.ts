@@ -4,6 +4,7 @@
  */
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { Socket } from "node:net";
+import { TLSSocket } from "node:tls";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { AppError } from "../errors/index.js";
 
@@ -29,6 +30,12 @@ export type SseWriter = {
    */
   batch(): void;
   end(): void;
+  /**
+   * Native streaming: the socket's descriptor and framing, when the response owns a plain TCP
+   * socket with nothing waiting in its write buffer (the head is written first). Until the
+   * backend hands back, events must go through `writeRest` and send() only after it.
+   */
+  handOver(): { fd: number; chunked: boolean; writeRest(bytes: Buffer): void } | undefined;
   readonly closed: boolean;
 };
 
@@ -130,6 +137,25 @@ export function startSse(reply: FastifyReply, dataPrefix: "data:" | "data: "): S
     },
     end() {
       if (!raw.writableEnded) raw.end();
+    },
+    handOver() {
+      // A plain TCP socket only: bytes written to a TLS socket's descriptor would bypass TLS.
+      if (!direct || socket === null || socket instanceof TLSSocket || !socket.writable || raw.destroyed)
+        return undefined;
+      const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+      if (typeof fd !== "number" || fd < 0) return undefined;
+      if (!headSent) {
+        headSent = true;
+        raw.flushHeaders();
+      }
+      if (socket.writableLength !== 0) return undefined;
+      return {
+        fd,
+        chunked,
+        writeRest(bytes) {
+          if (socket.writable && !socket.destroyed) socket.write(bytes);
+        },
+      };
     },
   };
 }

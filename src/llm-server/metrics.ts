@@ -82,6 +82,11 @@ export function createLlmServerMetrics(
     buckets: TOKEN_BUCKETS,
     registers: [registry],
   });
+  const nativeStreams = new Counter({
+    name: "llm_twin_native_streams_total",
+    help: "Streamed responses written to the client's socket by the native engine (--native-streaming)",
+    registers: [registry],
+  });
   const generations = new Counter({
     name: "llm_twin_generations_total",
     help: "Generations by finish reason (length, eos, stop, error)",
@@ -149,6 +154,9 @@ export function createLlmServerMetrics(
         batchSize.observe(Math.max(1, activeGenerations));
       },
       onTokenDelivered: tgi.observer.onTokenDelivered,
+      onNativeStream() {
+        nativeStreams.inc();
+      },
       onFinished(summary) {
         promptTokens.inc(summary.promptTokens);
         cachedPromptTokens.inc(summary.cachedPromptTokens ?? 0);

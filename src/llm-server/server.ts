@@ -151,6 +151,8 @@ export async function startLlmServer(
       flashAttention: config.flashAttention === "auto" ? "auto" : config.flashAttention === "on",
       promptCache: config.promptCache === "on",
       maxChoices: config.maxN,
+      nativeStreaming: config.nativeStreaming === "on",
+      nativeStreamBuffer: config.nativeStreamBuffer,
       watermark: { gamma: config.watermarkGamma, delta: config.watermarkDelta },
       loras: served.adapters.map(({ name, path, scale }) => ({ name, path, scale })),
       requestTimeoutMs: config.requestTimeoutSeconds * 1000,

@@ -109,6 +109,22 @@ export const SERVE_LLM_SETTINGS = [
     help: "on|off: reuse the KV of the longest prompt prefix a sequence already holds (per request: cache_prompt: false)",
   },
   {
+    key: "nativeStreaming",
+    flag: "--native-streaming <mode>",
+    env: "LLM_TWIN_NATIVE_STREAMING",
+    schema: z.enum(["on", "off"]),
+    default: "on",
+    help: "on|off: the native engine writes streamed OpenAI completions (n = 1, no logprobs/tools/echo) to the client's socket itself, without JavaScript per token (same bytes)",
+  },
+  {
+    key: "nativeStreamBuffer",
+    flag: "--native-stream-buffer <bytes>",
+    env: "LLM_TWIN_NATIVE_STREAM_BUFFER",
+    schema: positiveInt,
+    default: "1048576",
+    help: "natively streamed response: most bytes waiting for a client that does not read; past it the request fails (stream_buffer_full)",
+  },
+  {
     key: "maxN",
     flag: "--max-n <n>",
     env: "LLM_TWIN_MAX_N",

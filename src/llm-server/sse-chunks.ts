@@ -15,10 +15,17 @@ const ENCODED_HOLE = JSON.stringify(HOLE);
  * JSON.stringify(build(text)) if the placeholder shows up anywhere else (it never should).
  */
 export function jsonWithText(build: (text: string) => unknown): (text: string) => string {
+  const parts = jsonTextParts(build);
+  if (parts === undefined) return (text) => JSON.stringify(build(text));
+  const { head, tail } = parts;
+  return (text) => head + JSON.stringify(text) + tail;
+}
+
+/** JSON.stringify(build(text)) === head + JSON.stringify(text) + tail; undefined if it cannot be split. */
+export function jsonTextParts(build: (text: string) => unknown): { head: string; tail: string } | undefined {
   const parts = JSON.stringify(build(HOLE)).split(ENCODED_HOLE);
   const [head, tail] = parts;
-  if (parts.length !== 2 || head === undefined || tail === undefined) return (text) => JSON.stringify(build(text));
-  return (text) => head + JSON.stringify(text) + tail;
+  return parts.length !== 2 || head === undefined || tail === undefined ? undefined : { head, tail };
 }
 
 /** A TGI stream token: `{id, text, logprob, special}`. */

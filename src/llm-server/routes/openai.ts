@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { AppError, HTTP_STATUS } from "../../errors/index.js";
+import type { SocketStreamHandle } from "../../llm/llama-cpp/engine-types.js";
 import { checkChoices, type EngineEvent, type LlamaCppEngine, runChoices } from "../../llm/llama-cpp/index.js";
 import type { FinishReason } from "../../llm/port.js";
 import { clientDisconnectSignal, markStreamFailed, startSse } from "../client-connection.js";
@@ -24,7 +25,7 @@ import {
   parseChatRequest,
   parseCompletionRequest,
 } from "../schemas-openai.js";
-import { jsonWithText } from "../sse-chunks.js";
+import { jsonTextParts, jsonWithText } from "../sse-chunks.js";
 import { type ChatDelta, createToolCallStream, type ToolCallStream } from "../tool-call-stream.js";
 import { type ChatLogprob, chatLogprob, createCompletionLogprobs, withPromptLogprobs } from "./openai-logprobs.js";
 import { adapterForModel, refuseEmbeddingModel, servedModelEntries } from "./served-models.js";
@@ -134,7 +135,20 @@ async function respond(
   };
   checkChoices(engine, parsed.n, "n");
   const fingerprint = systemFingerprint(engine, adapter?.name);
-  const run = runChoices(engine, { ...engineRequest, signal }, parsed.n);
+  // Native streaming (docs/llm-service.md): the engine may write the text chunks to the socket
+  // itself; it asks once generation starts, after the head (and the chat role chunk) went out.
+  let handOver: (() => SocketStreamHandle | undefined) | undefined;
+  const nativeStream =
+    parsed.stream &&
+    parsed.n === 1 &&
+    parsed.logprobs === undefined &&
+    parsed.tools === undefined &&
+    parsed.echoPrompt === undefined;
+  const run = runChoices(
+    engine,
+    { ...engineRequest, signal, ...(nativeStream ? { socketStream: () => handOver?.() } : {}) },
+    parsed.n,
+  );
   const logprobs = parsed.logprobs !== undefined;
   const offset = parsed.echoPrompt?.length ?? 0;
   const completionLogprobs = Array.from({ length: parsed.n }, () => createCompletionLogprobs(engine, offset));
@@ -234,6 +248,12 @@ async function respond(
   const textChunk = Array.from({ length: parsed.n }, (_, index) =>
     jsonWithText((text) => chunkObject(index, text, null)),
   );
+  const textParts = jsonTextParts((text) => chunkObject(0, text, null));
+  handOver = () => {
+    if (textParts === undefined) return undefined;
+    const socket = sse.handOver();
+    return socket === undefined ? undefined : { ...socket, ...textParts, dataPrefix: "data: " };
+  };
   const finished: Array<Extract<EngineEvent, { type: "done" }>> = [];
   // One tool-call stream per choice: its text leaves as `delta.content` or `delta.tool_calls`.
   const toolStreams: Array<ToolCallStream | undefined> = Array.from({ length: parsed.n }, () =>

@@ -127,3 +127,11 @@ export function abortedError(signal: AbortSignal | undefined): AppError {
   if (reason instanceof AppError) return reason;
   return new AppError("aborted", "The request was cancelled", { cause: reason });
 }
+
+/** Tokens two sequences share from the start (llama-server's slot similarity). */
+export function commonPrefixLength(a: readonly number[], b: readonly number[]): number {
+  const limit = Math.min(a.length, b.length);
+  let length = 0;
+  while (length < limit && a[length] === b[length]) length += 1;
+  return length;
+}

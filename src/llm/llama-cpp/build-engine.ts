@@ -2,25 +2,19 @@ import path from "node:path";
 import type { LlamaModel, Token } from "node-llama-cpp";
 import { AppError } from "../../errors/index.js";
 import type { FinishReason } from "../port.js";
-import { type Admission, abortedError, createAdmission } from "./admission.js";
+import { type Admission, abortedError, commonPrefixLength, createAdmission } from "./admission.js";
 import type { DecodeBackend, GeneratedToken } from "./decode-port.js";
 import type { EngineEvent, EngineRequest, LlamaCppEngine, LlamaCppEngineOptions } from "./engine-types.js";
 import { checkTokenLimits, type TokenLimits } from "./limits.js";
-import { createPromptBuilder, type PromptBuilder } from "./prompt.js";
+import { createPromptBuilder, type PromptBuilder, truncatePrompt } from "./prompt.js";
 import type { LlamaRuntime } from "./runtime.js";
+import { nativeStreamBufferOf, settleStreamed, socketStreamTarget } from "./socket-stream.js";
 import { createIncrementalDetokenizer, createStopMatcher } from "./text-output.js";
 import { tokenPieces } from "./token-pieces.js";
 import { checkTokenProbabilities } from "./token-probabilities.js";
 
 /** A sequence, and the tokens its KV holds after its last request (for prompt caching). */
 type Slot = { index: number; tokens: readonly number[]; adapter: number };
-
-function commonPrefixLength(a: readonly number[], b: readonly number[]): number {
-  const limit = Math.min(a.length, b.length);
-  let length = 0;
-  while (length < limit && a[length] === b[length]) length += 1;
-  return length;
-}
 
 /** Most sequences one request may ask for (OpenAI `n`, TGI `best_of`) unless --max-n says otherwise. */
 export const DEFAULT_MAX_CHOICES = 8;
@@ -50,6 +44,8 @@ export function buildEngine(input: BuildInput): LlamaCppEngine {
   };
   const requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
   const promptCache = options.promptCache ?? true;
+  // 0: no native streaming (off, or a backend without it).
+  const nativeStreamBuffer = nativeStreamBufferOf(backend, options);
   const slots: Slot[] = [];
   for (let index = 0; index < parallel; index += 1) slots.push({ index, tokens: [], adapter: -1 });
   const adapters = options.loras ?? [];
@@ -104,12 +100,7 @@ export function buildEngine(input: BuildInput): LlamaCppEngine {
   }
 
   function promptFor(request: EngineRequest): { tokens: number[]; stopTokenIds: number[]; stopTexts: string[] } {
-    const built = prompts.build(request.input);
-    const truncate = request.parameters.truncate;
-    if (truncate !== undefined && truncate > 0 && built.tokens.length > truncate) {
-      built.tokens = built.tokens.slice(built.tokens.length - truncate);
-    }
-    return built;
+    return truncatePrompt(prompts.build(request.input), request.parameters.truncate);
   }
 
   async function* run(request: EngineRequest): AsyncGenerator<EngineEvent, void, void> {
@@ -163,12 +154,15 @@ export function buildEngine(input: BuildInput): LlamaCppEngine {
       observer.onQueued?.(queueMs);
       yield { type: "start", promptTokens, promptTokenIds: prompt.tokens, queueMs, seed: setup.seed };
 
+      const stops = [...(parameters.stop ?? []), ...prompt.stopTexts];
+      // Native streaming: the backend writes the text to the client's socket; no token events.
+      const target = nativeStreamBuffer > 0 ? socketStreamTarget(request, nativeStreamBuffer) : undefined;
       const stopTokens = new Set(prompt.stopTokenIds);
       const detokenizer = createIncrementalDetokenizer(
         (tokens, lastTokens) => model.detokenize(tokens as Token[], false, lastTokens as Token[]),
         prompt.tokens,
       );
-      const stopMatcher = createStopMatcher([...(parameters.stop ?? []), ...prompt.stopTexts]);
+      const stopMatcher = createStopMatcher(stops);
       // n > 1: the first request of the group to generate lends its prompt KV to the others.
       const group = parameters.choiceGroup;
       const shareWith = group?.slot;
@@ -186,6 +180,7 @@ export function buildEngine(input: BuildInput): LlamaCppEngine {
           ...(topLogprobs > 0 ? { topLogprobs } : {}),
           ...(promptLogprobs ? { promptLogprobs } : {}),
           ...(shareWith === undefined ? {} : { shareWith }),
+          ...(target === undefined ? {} : { socketStream: { target, stops, stopTokens: prompt.stopTokenIds } }),
         },
         setup,
       );
@@ -211,7 +206,16 @@ export function buildEngine(input: BuildInput): LlamaCppEngine {
             // the request's reason (shutting down, timeout, client gone) is the one to report.
             throw signal.aborted ? cancelled() : error;
           }
-          if (item === undefined) break;
+          if (item === undefined) {
+            const streamed = target === undefined ? undefined : stream.streamed?.();
+            if (streamed === undefined || target === undefined) break;
+            // Metrics in bulk; throws when the socket writer gave up (unless the request was cancelled).
+            const at = { observer, queuedAt, admittedAt, activeGenerations, aborted: signal.aborted };
+            ({ firstTokenAt, lastTokenAt } = settleStreamed(streamed, target.maxBuffered, at));
+            [completionTokens, text, reason, flushed] = [streamed.tokens.length, streamed.text, streamed.finish, true];
+            slotTokens.push(...streamed.tokens);
+            break;
+          }
           completionTokens += 1;
           if (item.promptLogprobs !== undefined) promptLogprobValues = item.promptLogprobs;
           // Before the model is used: dispose() aborts requests, then frees the model.

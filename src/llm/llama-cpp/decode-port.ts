@@ -31,6 +31,37 @@ export type GeneratedToken = {
   promptLogprobs?: readonly number[];
 };
 
+/**
+ * Where a streamed response's text chunks go when the backend writes them to the client itself
+ * (native streaming, docs/llm-service.md): the response's socket and the shape of its chunks.
+ */
+export type SocketStreamTarget = {
+  /** The socket's file descriptor (the backend writes to a copy of it). */
+  fd: number;
+  /** Chunks framed as HTTP chunks (`<hex size>\r\n…\r\n`). */
+  chunked: boolean;
+  /** "data: " (OpenAI) or "data:" (TGI). */
+  dataPrefix: string;
+  /** A chunk's JSON is head + JSON string of the text + tail (sse-chunks.ts jsonTextParts). */
+  head: string;
+  tail: string;
+  /** Most bytes waiting for a client that does not read before the request fails. */
+  maxBuffered: number;
+  /** Writes what the backend had not written when the job ended (before anything else). */
+  writeRest(bytes: Buffer): void;
+};
+
+/** A job the backend streamed to its socket, as it ended. */
+export type StreamedOutcome = {
+  tokens: Uint32Array;
+  /** Per token: how long before the outcome arrived it was sampled (ms). */
+  ages: Float64Array;
+  text: string;
+  finish: "stop" | "eos" | "length";
+  /** The socket writer's state: anything but "open" failed the request. */
+  writer: "open" | "client_gone" | "buffer_full" | "error";
+};
+
 export type GenerationJob = {
   /** Sequence index, 0 … parallel − 1 (held through admission). */
   slot: number;
@@ -51,6 +82,12 @@ export type GenerationJob = {
   adapter: number;
   /** Aborts the request; a backend may stop generating at once. */
   signal: AbortSignal;
+  /**
+   * Streamed by the backend to the client's socket (backends with `streamsToSockets`): no tokens
+   * come from next(); streamed() tells how the job ended. `stops`: stop sequences; `stopTokens`:
+   * tokens that end generation besides the model's end-of-generation tokens.
+   */
+  socketStream?: { target: SocketStreamTarget; stops: readonly string[]; stopTokens: readonly number[] };
 };
 
 export type TokenStream = {
@@ -60,6 +97,8 @@ export type TokenStream = {
   close(): Promise<void>;
   /** Prompt tokens that came from the sequence's cache instead of being decoded (final after close). */
   cachedPromptTokens(): number;
+  /** With `socketStream`, once next() said the end: how the job ended. */
+  streamed?(): StreamedOutcome | undefined;
 };
 
 export type PreparedSampling = {
@@ -69,6 +108,8 @@ export type PreparedSampling = {
 
 export type DecodeBackend<P extends PreparedSampling = PreparedSampling> = {
   readonly name: EngineBackendName;
+  /** Can stream a job's text to the client's socket itself (GenerationJob.socketStream). */
+  readonly streamsToSockets?: boolean;
   /** Validates and compiles the sampling settings (logit bias, grammar) before admission. */
   prepare(parameters: SamplingRequest, promptTokens: readonly number[]): Promise<P>;
   generate(job: GenerationJob, sampling: P): TokenStream;

@@ -1,7 +1,7 @@
 import type { FinishReason, GenerationParameters, LanguageModelInput } from "../port.js";
 import type { WatermarkSettings } from "../watermark/watermark-rule.js";
 import type { BatchGateStats } from "./batch-gate.js";
-import type { EngineBackendName } from "./decode-port.js";
+import type { EngineBackendName, SocketStreamTarget } from "./decode-port.js";
 import type { TokenLimits } from "./limits.js";
 import type { LoraMode, LoraModeDecision } from "./lora-mode.js";
 import type { LlamaRuntime } from "./runtime.js";
@@ -55,6 +55,14 @@ export type LlamaCppEngineOptions = {
    */
   promptCache?: boolean;
   /**
+   * Native streaming (docs/llm-service.md): eligible streamed requests have their text written to
+   * the client's socket by the native engine's writer thread, not token by token from JavaScript.
+   * Default true; only with the native backend.
+   */
+  nativeStreaming?: boolean;
+  /** Most bytes of a natively streamed response waiting for a client that does not read; default 1 MiB. */
+  nativeStreamBuffer?: number;
+  /**
    * LoRA adapters loaded with the model, selected per request by name (native engine only).
    * `scale` multiplies the adapter's update (0 = the base model's output).
    */
@@ -107,6 +115,8 @@ export type EngineObserver = {
    * asked for the next one (serialization, the write to the client).
    */
   onTokenDelivered?(first: boolean, textMs: number, deliveryMs: number): void;
+  /** A streamed response whose text the native engine wrote to the socket (native streaming). */
+  onNativeStream?(): void;
   onFinished?(summary: {
     promptTokens: number;
     /** Of promptTokens, those served from the prompt cache. */
@@ -145,7 +155,15 @@ export type EngineRequest = {
     choiceGroup?: ChoiceGroup;
   };
   signal?: AbortSignal;
+  /**
+   * Asked once generation is about to start (after the "start" event was taken): where the
+   * backend may write the text chunks itself (native streaming). Undefined: token events as usual.
+   */
+  socketStream?: () => SocketStreamHandle | undefined;
 };
+
+/** The response side of native streaming: the engine adds its buffer limit. */
+export type SocketStreamHandle = Omit<SocketStreamTarget, "maxBuffered">;
 
 /** The requests of one n > 1 request; the first to start generating lends its prompt KV. */
 export type ChoiceGroup = { slot?: number };

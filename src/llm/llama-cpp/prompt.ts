@@ -21,6 +21,14 @@ export type PromptTokens = {
   stopTexts: string[];
 };
 
+/** Keeps only the last `truncate` tokens (TGI's `truncate`); unset or 0 keeps them all. */
+export function truncatePrompt(built: PromptTokens, truncate: number | undefined): PromptTokens {
+  if (truncate !== undefined && truncate > 0 && built.tokens.length > truncate) {
+    built.tokens = built.tokens.slice(built.tokens.length - truncate);
+  }
+  return built;
+}
+
 export type PromptBuilder = {
   build(input: LanguageModelInput): PromptTokens;
   readonly chatTemplateName: string;

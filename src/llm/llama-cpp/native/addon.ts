@@ -7,6 +7,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { AppError } from "../../../errors/index.js";
+import type { StreamedOutcome } from "../decode-port.js";
 import { readMaps } from "../runtime.js";
 
 /** What one decode step reports for a job: a token, its log-probability, and/or the end. */
@@ -21,7 +22,24 @@ export type NativeEventHandler = (
   top?: Float64Array,
   /** With the first token when `promptLogprobs` is set: the logprobs of prompt tokens 1…n−1. */
   promptLogprobs?: Float64Array,
+  /** With `done` of a job started with `stream`: how it ended (native/src/native-stream.h). */
+  streamed?: NativeStreamOutcome,
 ) => void;
+
+/** A streamed job as it ended: StreamedOutcome plus the bytes the writer had not written. */
+export type NativeStreamOutcome = StreamedOutcome & { unwritten: Buffer };
+
+/** start()'s `stream`: the job's chunks are written to the socket by the addon's writer thread. */
+export type NativeStreamParams = {
+  fd: number;
+  maxBuffered: number;
+  head: string;
+  tail: string;
+  dataPrefix: string;
+  chunked: boolean;
+  stops: string[];
+  stopTokens: Uint32Array;
+};
 
 export type NativeSamplingParams = {
   temperature?: number;
@@ -58,6 +76,8 @@ export type NativeSamplingParams = {
   /** Reuse the longest common prefix of the slot's cached tokens; default true. */
   cachePrompt?: boolean;
   maxTokens: number;
+  /** Streamed by the addon to a socket (the native streaming fast path). */
+  stream?: NativeStreamParams;
   grammar?: string;
   grammarRoot?: string;
 };

@@ -19,6 +19,7 @@ import type {
   GeneratedToken,
   GenerationJob,
   PreparedSampling,
+  StreamedOutcome,
   TokenLogprob,
   TokenStream,
 } from "../decode-port.js";
@@ -83,6 +84,8 @@ export async function createNativeBackend(
     let ended = false;
     let cachedTokens = 0;
     let failure: AppError | undefined;
+    let streamed: StreamedOutcome | undefined;
+    const socketStream = job.socketStream;
     // The consumer's pending next(), settled straight from the loop's delivery (no hop between).
     let waiting: { resolve: (item: GeneratedToken | undefined) => void; reject: (error: AppError) => void } | undefined;
     let markDone: () => void = () => undefined;
@@ -102,10 +105,30 @@ export async function createNativeBackend(
           ...(job.promptLogprobs === true ? { promptLogprobs: true } : {}),
           ...(job.shareWith !== undefined && job.shareWith !== job.slot ? { shareWith: job.shareWith } : {}),
           ...(job.adapter >= 0 ? { adapter: job.adapter } : {}),
+          ...(socketStream === undefined
+            ? {}
+            : {
+                stream: {
+                  fd: socketStream.target.fd,
+                  maxBuffered: socketStream.target.maxBuffered,
+                  head: socketStream.target.head,
+                  tail: socketStream.target.tail,
+                  dataPrefix: socketStream.target.dataPrefix,
+                  chunked: socketStream.target.chunked,
+                  stops: [...socketStream.stops],
+                  stopTokens: Uint32Array.from(socketStream.stopTokens),
+                },
+              }),
         },
         // Runs inside the addon's per-step delivery: it must not throw.
-        (token, logprob, reason, message, cached, top, promptLogprobs) => {
+        (token, logprob, reason, message, cached, top, promptLogprobs, outcome) => {
           if (cached !== undefined) cachedTokens = cached;
+          if (outcome !== undefined) {
+            // Before anything else is written to the response: the bytes the writer still held.
+            if (outcome.unwritten.length > 0) socketStream?.target.writeRest(outcome.unwritten);
+            const { unwritten: _, ...rest } = outcome;
+            streamed = rest;
+          }
           if (token !== undefined) {
             const item: GeneratedToken = { token, logprob: logprob ?? null };
             if (top !== undefined) item.top = topPairs(top);
@@ -156,11 +179,13 @@ export async function createNativeBackend(
         await done;
       },
       cachedPromptTokens: () => cachedTokens,
+      streamed: () => streamed,
     };
   }
 
   return {
     name: "native",
+    streamsToSockets: true,
     async prepare(parameters) {
       const seed = seedFor(parameters);
       const params: Prepared["params"] = {};
