@@ -53,19 +53,8 @@ GenerationLoop::GenerationLoop(const Napi::CallbackInfo& info) : Napi::ObjectWra
   if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction()) {
     throw Napi::TypeError::New(env, "GenerationLoop(options, onReady) expected");
   }
-  LoopConfig config = ReadLoopConfig(env, info[0].As<Napi::Object>());
-  model_path_ = config.model_path;
-  sequences_ = config.sequences;
-  context_per_sequence_ = config.context_per_sequence;
-  batch_size_ = config.batch_size;
-  threads_ = config.threads;
-  threads_batch_ = config.threads_batch;
-  max_pending_ = config.max_pending;
-  contexts_count_ = config.contexts_count;
-  lora_specs_ = config.lora_specs;
-  batched_ = config.batched;
-  flash_ = config.flash;
-  std::string error = LoadLlamaApi(config.library, api_);
+  config_ = ReadLoopConfig(env, info[0].As<Napi::Object>());
+  std::string error = LoadLlamaApi(config_.library, api_);
   if (!error.empty()) throw Napi::Error::New(env, error);
 
   on_ready_ = Napi::Persistent(info[1].As<Napi::Function>());
@@ -75,8 +64,8 @@ GenerationLoop::GenerationLoop(const Napi::CallbackInfo& info) : Napi::ObjectWra
   self_ = Napi::Persistent(info.This().As<Napi::Object>());
   tsfn_ = Tsfn::New(env, "llm-twin-generation-loop", 0, 1, this,
                     [](Napi::Env, void*, GenerationLoop* loop) { loop->self_.Reset(); });
-  slots_.resize(static_cast<size_t>(sequences_));
-  job_of_slot_.assign(static_cast<size_t>(sequences_), 0);
+  slots_.resize(static_cast<size_t>(config_.sequences));
+  job_of_slot_.assign(static_cast<size_t>(config_.sequences), 0);
   // Worker threads and process exit: stop the loop thread before the environment goes away.
   cleanup_hook_ = env.AddCleanupHook(&GenerationLoop::OnCleanup, this);
   {
@@ -206,7 +195,7 @@ Napi::Value GenerationLoop::Start(const Napi::CallbackInfo& info) {
       !info[3].IsFunction()) {
     throw Napi::TypeError::New(env, "start(slot, promptTokens, params, onEvent) expected");
   }
-  int32_t slot = CheckedInt32(env, info[0], "slot", 0, sequences_ - 1);
+  int32_t slot = CheckedInt32(env, info[0], "slot", 0, config_.sequences - 1);
   if (job_of_slot_[static_cast<size_t>(slot)] != 0) throw Napi::Error::New(env, "slot is busy");
   if (info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) {
     throw Napi::TypeError::New(env, "promptTokens must be a Uint32Array");
@@ -216,7 +205,7 @@ Napi::Value GenerationLoop::Start(const Napi::CallbackInfo& info) {
   if (tokens.ElementLength() >= static_cast<size_t>(n_ctx_sequence_)) {
     throw Napi::RangeError::New(env, "the prompt does not fit the context of a sequence");
   }
-  SamplingParams params = ReadParams(info[2].As<Napi::Object>(), {sequences_, lora_specs_.size(), n_vocab_, eog_tokens_});
+  SamplingParams params = ReadParams(info[2].As<Napi::Object>(), {config_.sequences, config_.lora_specs.size(), n_vocab_, eog_tokens_});
 
   Job job;
   job.id = next_job_id_++;
@@ -275,7 +264,7 @@ Napi::Value GenerationLoop::Start(const Napi::CallbackInfo& info) {
 
 // cancel(slot): the slot's job ends at the next step with done = "cancelled" (unless it ended).
 void GenerationLoop::Cancel(const Napi::CallbackInfo& info) {
-  int32_t slot = CheckedInt32(info.Env(), info[0], "slot", 0, sequences_ - 1);
+  int32_t slot = CheckedInt32(info.Env(), info[0], "slot", 0, config_.sequences - 1);
   uint32_t job = job_of_slot_[static_cast<size_t>(slot)];
   if (job == 0 || callbacks_.find(job) == callbacks_.end()) return;
   {

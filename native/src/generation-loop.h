@@ -100,21 +100,11 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   static constexpr const char* kLoraRefused = "lora_refused";
 
   LlamaApi api_;
-  std::string model_path_;
-  int32_t sequences_ = 1;
-  int32_t context_per_sequence_ = 512;
-  int32_t batch_size_ = 512;
-  int32_t threads_ = 1;
-  int32_t threads_batch_ = 1;
-  int32_t max_pending_ = kDefaultMaxPending;
-  int32_t contexts_count_ = 1;
-  std::vector<LoraSpec> lora_specs_;
-  bool batched_ = false;  // LoRA adapters applied per token in one context (batched-lora.h)
-  llama_flash_attn_type flash_ = LLAMA_FLASH_ATTN_TYPE_AUTO;
+  LoopConfig config_;  // the options, checked (loop-params.h); set once, in the constructor
 
   // Written by the loop thread before "ready" is posted, read-only afterwards.
   llama_model* model_ = nullptr;
-  std::vector<ContextState> contexts_;  // contexts_count_ of them, sharing model_
+  std::vector<ContextState> contexts_;  // config_.contexts_count of them, sharing model_
   int32_t n_vocab_ = 0;
   int32_t n_ctx_sequence_ = 0;
   std::vector<llama_token> eog_tokens_;

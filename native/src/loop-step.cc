@@ -35,21 +35,21 @@ void GenerationLoop::FillBatch(int32_t context) {
   // A single adapter in the context (the usual case) keeps every one of its slots in the step;
   // with several, the step rotates to the next one in use. Batched LoRA: every adapter decodes
   // in every step, applied per token (no adapter is set on the context).
-  if (!batched_) {
+  if (!config_.batched) {
     state.step_adapter = ChooseAdapter(state, slots_, context);
-    ApplyAdapter(api_, state, state.step_adapter, loras_, lora_specs_);
+    ApplyAdapter(api_, state, state.step_adapter, loras_, config_.lora_specs);
   }
   // A job waiting to copy its sibling's prompt KV (n > 1) decodes nothing until then.
   auto decodes_now = [&](const SlotState& slot) {
-    return slot.active && slot.context == context && (batched_ || slot.job.adapter == state.step_adapter) &&
+    return slot.active && slot.context == context && (config_.batched || slot.job.adapter == state.step_adapter) &&
            slot.waiting_for < 0;
   };
   int32_t generating = 0;
   for (const SlotState& slot : slots_) {
     if (decodes_now(slot) && slot.prompt_pos >= slot.job.prompt.size()) generating += 1;
   }
-  int32_t prefill_budget = std::max<int32_t>(0, batch_size_ - generating);
-  int32_t generating_budget = std::min(generating, batch_size_);
+  int32_t prefill_budget = std::max<int32_t>(0, config_.batch_size - generating);
+  int32_t generating_budget = std::min(generating, config_.batch_size);
   auto add = [&](llama_token token, int32_t pos, int32_t seq, bool logits) {
     int32_t i = batch.n_tokens;
     batch.token[i] = token;
@@ -94,7 +94,7 @@ void GenerationLoop::Decode(ContextState& state) {
   state.failure.clear();
   state.lora_failure.clear();
   try {
-    if (batched_) {
+    if (config_.batched) {
       // The adapter of each batch token: its sequence's job's.
       token_adapters_.resize(static_cast<size_t>(state.batch.n_tokens));
       for (int32_t i = 0; i < state.batch.n_tokens; i += 1) {
@@ -104,7 +104,7 @@ void GenerationLoop::Decode(ContextState& state) {
       batched_lora_.Prepare(state.batch, token_adapters_);
     }
     state.status = api_.llama_decode(state.ctx, state.batch);
-    if (batched_) {
+    if (config_.batched) {
       // A decode that failed before its graph ran reports its own status, not missing updates.
       std::string lora_failure = batched_lora_.Finish();
       if (state.status == 0) state.lora_failure = std::move(lora_failure);
@@ -134,12 +134,12 @@ void GenerationLoop::Step(std::vector<std::unique_ptr<DecodeWorker>>& workers, s
   // At most `threads` contexts decode at once (one thread each at least), so the loop never uses
   // more threads than asked; more contexts than that decode in turns within the step.
   int32_t count = static_cast<int32_t>(decoding.size());
-  int32_t wave = std::min(count, std::max(1, std::min(threads_, threads_batch_)));
+  int32_t wave = std::min(count, std::max(1, std::min(config_.threads, config_.threads_batch)));
   for (int32_t i = 0; i < count; i += 1) {
     ContextState& state = contexts_[decoding[static_cast<size_t>(i)]];
     int32_t lane = i % wave;
-    int32_t threads = std::max(1, threads_ / wave + (lane < threads_ % wave ? 1 : 0));
-    int32_t threads_batch = std::max(1, threads_batch_ / wave + (lane < threads_batch_ % wave ? 1 : 0));
+    int32_t threads = std::max(1, config_.threads / wave + (lane < config_.threads % wave ? 1 : 0));
+    int32_t threads_batch = std::max(1, config_.threads_batch / wave + (lane < config_.threads_batch % wave ? 1 : 0));
     if (threads != state.threads || threads_batch != state.threads_batch) {
       api_.llama_set_n_threads(state.ctx, threads, threads_batch);
       state.threads = threads;

@@ -25,16 +25,16 @@ bool GenerationLoop::Load(std::string& error) {
   model_params.n_gpu_layers = 0;
   model_params.progress_callback = &GenerationLoop::OnLoadProgress;
   model_params.progress_callback_user_data = this;
-  model_ = api_.llama_model_load_from_file(model_path_.c_str(), model_params);
+  model_ = api_.llama_model_load_from_file(config_.model_path.c_str(), model_params);
   if (stop_requested_) {
     error = kDisposedWhileLoading;
     return false;
   }
   if (model_ == nullptr) {
-    error = "could not load the model " + model_path_;
+    error = "could not load the model " + config_.model_path;
     return false;
   }
-  for (const LoraSpec& spec : lora_specs_) {
+  for (const LoraSpec& spec : config_.lora_specs) {
     // llama.cpp refuses an adapter of another architecture or with shapes that do not match the
     // base's weights (and logs why).
     llama_adapter_lora* adapter = api_.llama_adapter_lora_init(model_, spec.path.c_str());
@@ -45,9 +45,9 @@ bool GenerationLoop::Load(std::string& error) {
     }
     loras_.push_back(adapter);
   }
-  if (batched_) {
+  if (config_.batched) {
     std::vector<BatchedLoraFile> files;
-    for (const LoraSpec& spec : lora_specs_) files.push_back({spec.path, spec.scale});
+    for (const LoraSpec& spec : config_.lora_specs) files.push_back({spec.path, spec.scale});
     std::string refused = batched_lora_.Load(api_, files, api_.llama_model_n_layer(model_));
     if (!refused.empty()) {
       error = "LoRA adapters cannot be applied per token (--lora-mode batched): " + refused;
@@ -56,23 +56,23 @@ bool GenerationLoop::Load(std::string& error) {
     }
   }
   llama_context_params context_params = api_.llama_context_default_params();
-  context_params.n_ctx = static_cast<uint32_t>(context_per_sequence_) * static_cast<uint32_t>(sequences_);
-  context_params.n_seq_max = static_cast<uint32_t>(sequences_);
-  context_params.n_batch = static_cast<uint32_t>(batch_size_);
-  context_params.n_ubatch = static_cast<uint32_t>(batch_size_);
-  context_params.n_threads = threads_;
-  context_params.n_threads_batch = threads_batch_;
-  context_params.flash_attn_type = flash_;
+  context_params.n_ctx = static_cast<uint32_t>(config_.context_per_sequence) * static_cast<uint32_t>(config_.sequences);
+  context_params.n_seq_max = static_cast<uint32_t>(config_.sequences);
+  context_params.n_batch = static_cast<uint32_t>(config_.batch_size);
+  context_params.n_ubatch = static_cast<uint32_t>(config_.batch_size);
+  context_params.n_threads = config_.threads;
+  context_params.n_threads_batch = config_.threads_batch;
+  context_params.flash_attn_type = config_.flash;
   // Batched LoRA maps graph rows to batch tokens: with a unified KV cache llama.cpp keeps the
   // batch's token order in one micro-batch (split_simple); per-sequence streams reorder it into
   // several (split_equal). Without batched LoRA the per-sequence streams stay.
-  context_params.kv_unified = batched_;
-  if (batched_) {
+  context_params.kv_unified = config_.batched;
+  if (config_.batched) {
     context_params.cb_eval = &BatchedLora::Eval;
     context_params.cb_eval_user_data = &batched_lora_;
   }
   context_params.no_perf = true;
-  contexts_.resize(static_cast<size_t>(contexts_count_));
+  contexts_.resize(static_cast<size_t>(config_.contexts_count));
   for (size_t index = 0; index < contexts_.size(); index += 1) {
     contexts_[index].ctx = api_.llama_init_from_model(model_, context_params);
     if (contexts_[index].ctx == nullptr) {
@@ -82,12 +82,12 @@ bool GenerationLoop::Load(std::string& error) {
       if (index > 0) load_error_code_ = kLoraRefused;
       return false;
     }
-    contexts_[index].threads = threads_;
-    contexts_[index].threads_batch = threads_batch_;
+    contexts_[index].threads = config_.threads;
+    contexts_[index].threads_batch = config_.threads_batch;
   }
-  if (batched_) {
+  if (config_.batched) {
     std::string refused = batched_lora_.AttachThreadpool(api_, contexts_[0].ctx,
-                                                         std::max(threads_, threads_batch_), kBatchedPoll);
+                                                         std::max(config_.threads, config_.threads_batch), kBatchedPoll);
     if (!refused.empty()) {
       error = "LoRA adapters cannot be applied per token (--lora-mode batched): " + refused;
       load_error_code_ = kLoraRefused;
@@ -104,7 +104,7 @@ bool GenerationLoop::Load(std::string& error) {
   sampling_.grammar_vocabulary.Build(api_, vocab, n_vocab_);
   // llama.cpp pads the context; the requested size is the one limit for prompts (start()) and
   // for generation (a job ends with "length" when prompt + generated tokens reach it).
-  n_ctx_sequence_ = std::min(context_per_sequence_, static_cast<int32_t>(api_.llama_n_ctx(first)) / sequences_);
+  n_ctx_sequence_ = std::min(config_.context_per_sequence, static_cast<int32_t>(api_.llama_n_ctx(first)) / config_.sequences);
   return true;
 }
 
@@ -122,7 +122,7 @@ bool GenerationLoop::OnLoadProgress(float progress, void* data) {
   return !loop->stop_requested_;
 }
 
-// Deliveries are bounded: progress reports are dropped when max_pending_ deliveries wait for the
+// Deliveries are bounded: progress reports are dropped when config_.max_pending deliveries wait for the
 // JavaScript thread, and the loop waits (backpressure) before posting events or readiness. Only
 // the final delivery after a stop may exceed the bound, by one.
 void GenerationLoop::Post(Delivery* delivery) {
@@ -138,14 +138,14 @@ void GenerationLoop::Post(Delivery* delivery) {
     bool full;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      full = pending_ >= max_pending_;
+      full = pending_ >= config_.max_pending;
     }
     if (full || tsfn_.NonBlockingCall(delivery) != napi_ok) delete delivery;
     return;
   }
   {
     std::unique_lock<std::mutex> lock(mutex_);
-    room_.wait(lock, [this] { return pending_ < max_pending_ || stopping_; });
+    room_.wait(lock, [this] { return pending_ < config_.max_pending || stopping_; });
     pending_ += 1;
   }
   if (tsfn_.NonBlockingCall(delivery) != napi_ok) {
@@ -207,7 +207,7 @@ void GenerationLoop::Run() {
   loaded_ = true;
   Post(ready);
   for (ContextState& state : contexts_) {
-    state.batch = api_.llama_batch_init(batch_size_, 0, 1);
+    state.batch = api_.llama_batch_init(config_.batch_size, 0, 1);
     state.has_batch = true;
   }
   // One worker per context beyond the first: the loop thread decodes the first context in use.
