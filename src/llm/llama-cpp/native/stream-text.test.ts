@@ -5,6 +5,7 @@
  */
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
+import { createRandom } from "../../../gguf/random.js";
 import { jsonWithText } from "../../../llm-server/sse-chunks.js";
 import { createIncrementalDetokenizer, createStopMatcher } from "../text-output.js";
 import { nativeAddonBuilt, nativeAddonPath } from "./addon.js";
@@ -23,18 +24,6 @@ type StreamAddon = {
 };
 
 const load = (): StreamAddon => createRequire(import.meta.url)(nativeAddonPath()) as StreamAddon;
-
-/** A small deterministic PRNG (mulberry32), so failures reproduce. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** What build-engine.ts's run() and the OpenAI route write for these pieces, and the final text. */
 function javascriptStream(
@@ -118,7 +107,7 @@ function randomPieces(next: () => number, count: number): Buffer[] {
 describe.skipIf(!nativeAddonBuilt())("native streaming text", () => {
   it("decodes UTF-8 as V8 does, invalid bytes replaced", () => {
     const addon = load();
-    const next = random(7);
+    const next = createRandom(7);
     const cases = [
       [0xe2, 0x82],
       [0xf0, 0x9f, 0x98],
@@ -158,7 +147,7 @@ describe.skipIf(!nativeAddonBuilt())("native streaming text", () => {
     const render = jsonWithText((text) => ({ id: "cmpl-1", choices: [{ index: 0, text, finish_reason: null }] }));
     const [head, tail] = render("\u0000HOLE\u0000").split(JSON.stringify("\u0000HOLE\u0000"));
     const stopSets = [[], ["END"], ["</s>", "\n\n"], ["<|im_end|>", "é日"], ["a a"], ["😀"], ["\uFFFD"]];
-    const next = random(42);
+    const next = createRandom(42);
     for (let round = 0; round < 1500; round += 1) {
       const pieces = randomPieces(next, 1 + Math.floor(next() * 24));
       const ends = new Uint8Array(pieces.length);
