@@ -7,8 +7,9 @@ describe("regexToGbnf", () => {
     ["[0-9]{3}-[0-9]{4}", 'root ::= ([0-9]{3} "-" [0-9]{4})\n'],
     ["(yes|no)", 'root ::= ("yes" | "no")\n'],
     ["^\\d+(\\.\\d{1,2})?$", 'root ::= ([0-9]+ (("." [0-9]{1,2}))?)\n'],
-    ["a.b*?", 'root ::= ("a" [^\\n] ("b")*)\n'],
-    ['[^"\\\\]{2,}', 'root ::= [^"\\\\]{2,}\n'],
+    // Negations range over ASCII (regex-gbnf.ts, NEGATION_UNIVERSE): `.` is ASCII but a newline.
+    ["a.b*?", 'root ::= ("a" [\\x00-\\t\\x0b-\\x7f] ("b")*)\n'],
+    ['[^"\\\\]{2,}', "root ::= [\\x00-!#-\\[\\]-\\x7f]{2,}\n"],
     ["[]a-c\\-]", "root ::= [\\]a-c\\-]\n"],
     ["(?P<word>\\w)(?:x|\\s)", 'root ::= ([a-zA-Z0-9_] ("x" | [ \\t\\n\\r\\x0B\\x0C]))\n'],
     ['say "hi"\\n', 'root ::= "say \\"hi\\"\\n"\n'],
@@ -16,10 +17,10 @@ describe("regexToGbnf", () => {
     ["\\u00e9|\\x41", 'root ::= ("é" | "A")\n'],
     ["", 'root ::= ""\n'],
     // Negated class escapes inside a class (as JSON-schema patterns have them): the complement.
-    ["[\\D]", "root ::= [^0-9]\n"],
+    ["[\\D]", "root ::= [\\x00-/:-\\x7f]\n"],
     ["[^\\D]", "root ::= [0-9]\n"],
-    ["[\\W_]", "root ::= [^0-9A-Za-z]\n"],
-    ["[\\s\\S]", "root ::= [\\x00-\\U0010FFFF]\n"],
+    ["[\\W_]", "root ::= [\\x00-/:-@\\[-`{-\\x7f]\n"],
+    ["[\\s\\S]", "root ::= [\\x00-\\x7f]\n"],
     // llama.cpp has no `\^` escape in a class.
     ["[a^]", "root ::= [a\\x5E]\n"],
     // Anchors at the ends of every top-level alternative (as JSON-schema patterns have them).

@@ -44,9 +44,24 @@ export function regexToGbnf(pattern: string): string {
   return `root ::= ${emitRegex(node, LEAVES)}\n`;
 }
 
-/** A GBNF class: the items as written, or (with `\D \W \S` inside) the complement of the rest. */
+/**
+ * What a negation (`[^…]`, `.`, `\D \W \S`) ranges over: ASCII. llama.cpp's grammar takes a
+ * multi-byte character's lead byte without checking that continuation bytes follow, so a negation
+ * over all of Unicode let the model write a lead byte then ASCII: invalid UTF-8, which decodes to
+ * U+FFFD and breaks the pattern's counts. Non-ASCII characters come only from a pattern that names
+ * them (a literal or a positive range).
+ */
+const NEGATION_UNIVERSE: readonly [number, number] = [0, 0x7f];
+
+/** A GBNF class: the items as written, or, with a negation in it, the ASCII characters it matches. */
 function classGbnf(node: SetNode): string {
   const range = (from: number, to: number) => (from === to ? classChar(from) : `${classChar(from)}-${classChar(to)}`);
+  const negation = node.negated || node.items.some((item) => "escape" in item && item.negated);
+  if (negation) {
+    // Sorted and merged: the complement of the complement.
+    const ranges = complement(complement(setRanges(node, NEGATION_UNIVERSE), NEGATION_UNIVERSE), NEGATION_UNIVERSE);
+    return ranges.length === 0 ? "[\x00]" : `[${ranges.map(([from, to]) => range(from, to)).join("")}]`;
+  }
   if (node.items.every((item) => !("escape" in item) || !item.negated)) {
     const body = node.items.map((item) => ("escape" in item ? ESCAPE_BODIES[item.escape] : range(item[0], item[1])));
     return `[${node.negated ? "^" : ""}${body.join("")}]`;

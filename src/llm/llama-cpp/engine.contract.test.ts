@@ -75,6 +75,27 @@ describe.each(BACKENDS)("engine on %s", (backend) => {
     expect(events.flatMap((event) => (event.type === "token" ? [event.text] : []))).toEqual([" world", " world"]);
   });
 
+  it.skipIf(skip)("under a grammar, never writes a control token (the grammar would read BOS as '<s>')", async () => {
+    const bos = engine.tokenize("", { addSpecial: true })[0] ?? 1;
+    const schema = {
+      type: "object",
+      properties: { a: { type: "string", minLength: 12, maxLength: 20 } },
+      required: ["a"],
+      additionalProperties: false,
+    };
+    for (const seed of [1, 2, 3]) {
+      // BOS pushed hard: without the ban the grammar admits it inside the string as "<s>".
+      const events = await collect(
+        engine,
+        prompt("Json", { jsonSchema: schema, maxNewTokens: 40, temperature: 0.7, seed, logitBias: { [bos]: 30 } }),
+      );
+      expect(tokensOf(events)).not.toContain(bos);
+      const value = (JSON.parse(doneOf(events).generatedText) as { a: string }).a;
+      expect([...value].length).toBeGreaterThanOrEqual(12);
+      expect([...value].length).toBeLessThanOrEqual(20);
+    }
+  });
+
   it.skipIf(skip)("ends at a stop sequence with the text before it", async () => {
     const base = doneOf(await collect(engine, prompt("Stops", { maxNewTokens: 24, logitBias: { [EOS]: -100 } })));
     const text = base.generatedText;

@@ -93,7 +93,15 @@ export function seedFor(parameters: GenerationParameters): number | undefined {
 }
 
 /** The request's logit bias as (token, bias) pairs, ids checked; a bias ≤ −100 bans (−Infinity). */
-export function logitBiasEntries(parameters: GenerationParameters, vocabularySize: number): Array<[number, number]> {
+/**
+ * `grammarBans`: tokens banned whenever a grammar applies (controlTokensOf), whatever the request's
+ * own bias says of them.
+ */
+export function logitBiasEntries(
+  parameters: GenerationParameters,
+  vocabularySize: number,
+  grammarBans: readonly number[] = [],
+): Array<[number, number]> {
   const entries: Array<[number, number]> = [];
   for (const [key, value] of Object.entries(parameters.logitBias ?? {})) {
     const token = Number(key);
@@ -106,7 +114,40 @@ export function logitBiasEntries(parameters: GenerationParameters, vocabularySiz
     }
     entries.push([token, value <= BAN_THRESHOLD ? Number.NEGATIVE_INFINITY : value]);
   }
-  return entries;
+  if (grammarBans.length === 0 || (parameters.grammar ?? parameters.jsonSchema) === undefined) return entries;
+  const banned = new Set(grammarBans);
+  return [
+    ...entries.filter(([token]) => !banned.has(token)),
+    ...grammarBans.map((token): [number, number] => [token, Number.NEGATIVE_INFINITY]),
+  ];
+}
+
+/** GGUF tokenizer.ggml.token_type values whose text is not output text. */
+const UNKNOWN_TOKEN_TYPE = 2;
+const CONTROL_TOKEN_TYPE = 3;
+const controlTokens = new WeakMap<LlamaModel, readonly number[]>();
+
+/**
+ * Control and unknown tokens that do not end generation (BOS, a chat template's role markers,
+ * `<unk>`). llama.cpp's grammar reads such a token as its special text ("<s>"), which a JSON
+ * string admits, yet the output renders it as nothing: a string the grammar counted as 16
+ * characters came out with 13. A grammar-constrained request can never mean to write one, so they
+ * are banned whenever a grammar applies. Read once per model from the vocabulary's token types.
+ */
+export function controlTokensOf(model: LlamaModel): readonly number[] {
+  const known = controlTokens.get(model);
+  if (known !== undefined) return known;
+  const metadata = model.fileInfo.metadata as { tokenizer?: { ggml?: { token_type?: readonly unknown[] } } };
+  const types = metadata.tokenizer?.ggml?.token_type ?? [];
+  const tokens: number[] = [];
+  for (let token = 0; token < types.length; token += 1) {
+    const type = types[token];
+    if ((type === CONTROL_TOKEN_TYPE || type === UNKNOWN_TOKEN_TYPE) && !model.isEogToken(token as Token)) {
+      tokens.push(token);
+    }
+  }
+  controlTokens.set(model, tokens);
+  return tokens;
 }
 
 export function createSamplingFactory(llama: Llama, model: LlamaModel): SamplingFactory {
@@ -164,7 +205,7 @@ export function createSamplingFactory(llama: Llama, model: LlamaModel): Sampling
           presencePenalty: presence,
         };
       }
-      const bias = logitBiasEntries(parameters, vocabularySize);
+      const bias = logitBiasEntries(parameters, vocabularySize, controlTokensOf(model));
       if (bias.length > 0 || parameters.ignoreEos === true) {
         const tokenBias = new TokenBias(model.tokenizer);
         if (parameters.ignoreEos === true) banEndOfGeneration(tokenBias, model);

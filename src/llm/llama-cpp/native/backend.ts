@@ -23,7 +23,7 @@ import type {
   TokenLogprob,
   TokenStream,
 } from "../decode-port.js";
-import { createGrammarCache, logitBiasEntries, seedFor, vocabularySizeOf } from "../sampling.js";
+import { controlTokensOf, createGrammarCache, logitBiasEntries, seedFor, vocabularySizeOf } from "../sampling.js";
 import { GRAMMAR_DEAD_END_MESSAGE } from "../sampling-guard.js";
 import { createNativeLoop, loadedLibllamaPath, type NativeSamplingParams } from "./addon.js";
 
@@ -201,7 +201,7 @@ export async function createNativeBackend(
       }
       if (parameters.frequencyPenalty) params.frequencyPenalty = parameters.frequencyPenalty;
       if (parameters.presencePenalty) params.presencePenalty = parameters.presencePenalty;
-      const bias = logitBiasEntries(parameters, vocabularySize);
+      const bias = logitBiasEntries(parameters, vocabularySize, controlTokensOf(vocabularyModel));
       if (bias.length > 0) params.logitBias = biasPairs(bias);
       if (parameters.ignoreEos === true) params.ignoreEos = true;
       if (parameters.watermark === true) {
