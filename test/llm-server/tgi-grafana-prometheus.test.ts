@@ -9,10 +9,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../src/testing/free-port.js";
 import { generationPastFirstToken, startTestService, type TestService, waitFor } from "./helpers.js";
 
 const PROMETHEUS = "/usr/bin/prometheus";
@@ -60,15 +60,6 @@ type QueryResult = {
   status: string;
   data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> };
 };
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
 
 describe.skipIf(!existsSync(PROMETHEUS))("TGI's Grafana dashboard on a real Prometheus", () => {
   let service: TestService;
