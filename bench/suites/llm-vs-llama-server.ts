@@ -388,13 +388,8 @@ function whereTheTimeGoes(
 
 function formatSpread(values: readonly number[]): string {
   if (values.length === 0) return "n/a";
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length / 2;
-  const median =
-    sorted.length % 2 === 1
-      ? (sorted[Math.floor(middle)] ?? 0)
-      : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-  return `${(sorted[0] ?? 0).toFixed(2)} / ${median.toFixed(2)} / ${(sorted.at(-1) ?? 0).toFixed(2)}`;
+  const median = percentiles(values).p50;
+  return `${Math.min(...values).toFixed(2)} / ${median.toFixed(2)} / ${Math.max(...values).toFixed(2)}`;
 }
 
 function formatCpu(row: Row): string {
