@@ -14,7 +14,7 @@
  */
 import { tinyModelPath } from "../../src/gguf/index.js";
 import { type LlmBenchOptions, llmBenchOptions, parseBenchOptions } from "../support/bench-options.js";
-import { banTokensBelow, makePrompts, sumOverRotatingRounds, tokensPerSecondOf } from "../support/completion-load.js";
+import { banTokensBelow, tokensPerSecondByMode } from "../support/completion-load.js";
 import { ensureNativeAddon } from "../support/local-llama-build.js";
 import { startServeLlm } from "../support/serve-llm.js";
 
@@ -87,12 +87,9 @@ export async function run(args: string[]): Promise<void> {
           return [0, 1, 2, 3].map((index) => ({ ...sampled, prompt, seed: 3 + index }));
       }
     };
-    await timed(server.url, bodiesFor("plain", makePrompts(1, options.promptWords, 999)[0] ?? "")); // warm-up
-    // A fresh prompt per request (no prompt-cache advantage); the order rotates every round.
-    const totals = await sumOverRotatingRounds(modes, options.rounds, (mode, seed) =>
-      timed(server.url, bodiesFor(mode, makePrompts(1, options.promptWords, seed)[0] ?? "")),
+    const rate = await tokensPerSecondByMode(modes, options, (mode, prompt) =>
+      timed(server.url, bodiesFor(mode, prompt)),
     );
-    const rate = tokensPerSecondOf(totals);
     const result = {
       model: modelPath,
       rounds: options.rounds,

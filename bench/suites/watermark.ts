@@ -12,7 +12,7 @@
  */
 import { tinyModelPath } from "../../src/gguf/index.js";
 import { type LlmBenchOptions, llmBenchOptions, parseBenchOptions } from "../support/bench-options.js";
-import { banTokensBelow, makePrompts, sumOverRotatingRounds, tokensPerSecondOf } from "../support/completion-load.js";
+import { banTokensBelow, tokensPerSecondByMode } from "../support/completion-load.js";
 import { ensureNativeAddon } from "../support/local-llama-build.js";
 import { startServeLlm } from "../support/serve-llm.js";
 
@@ -69,11 +69,9 @@ export async function run(args: string[]): Promise<void> {
         ...(mode.endsWith("watermark") ? { watermark: true } : {}),
       },
     });
-    await timed(server.url, bodyFor("greedy", makePrompts(1, options.promptWords, 999)[0] ?? "")); // warm-up
-    const totals = await sumOverRotatingRounds(MODES, options.rounds, (mode, seed) =>
-      timed(server.url, bodyFor(mode, makePrompts(1, options.promptWords, seed)[0] ?? "")),
+    const rate = await tokensPerSecondByMode(MODES, options, (mode, prompt) =>
+      timed(server.url, bodyFor(mode, prompt)),
     );
-    const rate = tokensPerSecondOf(totals);
     const result = {
       model: modelPath,
       rounds: options.rounds,

@@ -73,10 +73,19 @@ export async function sumOverRotatingRounds<Mode, Figure extends string>(
   return totals;
 }
 
-/** Tokens per second of each mode from sumOverRotatingRounds' {tokens, ms} totals. */
-export function tokensPerSecondOf<Mode>(
-  totals: ReadonlyMap<Mode, { tokens: number; ms: number }>,
-): (mode: Mode) => number {
+/**
+ * Tokens per second of each mode, one client: an untimed warm-up request of the first mode, then
+ * sumOverRotatingRounds with a fresh `promptWords`-word prompt per request (no prompt-cache
+ * advantage); `timed` gives the generated tokens and wall ms of one mode's request(s).
+ */
+export async function tokensPerSecondByMode<Mode>(
+  modes: readonly Mode[],
+  options: { rounds: number; promptWords: number },
+  timed: (mode: Mode, prompt: string) => Promise<{ tokens: number; ms: number }>,
+): Promise<(mode: Mode) => number> {
+  const prompt = (seed: number): string => makePrompts(1, options.promptWords, seed)[0] ?? "";
+  await timed(modes[0] as Mode, prompt(999));
+  const totals = await sumOverRotatingRounds(modes, options.rounds, (mode, seed) => timed(mode, prompt(seed)));
   return (mode) => {
     const total = totals.get(mode) ?? { tokens: 0, ms: 1 };
     return (total.tokens * 1000) / total.ms;
