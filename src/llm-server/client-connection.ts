@@ -39,20 +39,6 @@ export type SseWriter = {
   readonly closed: boolean;
 };
 
-/**
- * Takes over the response for Server-Sent Events. `dataPrefix` is "data:" for TGI (no space, as
- * TGI frames it) and "data: " for OpenAI.
- *
- * Each event is one write on the socket: when the response owns its connection (it is not behind
- * a pipelined response still being written), the event is framed here as Node frames a
- * `response.write` (a chunk `<size in hex>\r\n…\r\n` under chunked encoding) and written to the
- * socket as one string, instead of going through the response's corked four-part write. The
- * bytes on the wire are the same.
- *
- * The status line and headers leave with the first event (or with end()), in the same write, as
- * llama-server sends its headers with the first token: no write and no wake-up of the client
- * while the prompt is being decoded.
- */
 const streamFailures = new WeakMap<ServerResponse, number>();
 
 /**
@@ -68,6 +54,20 @@ export function responseStatus(response: ServerResponse): number {
   return streamFailures.get(response) ?? response.statusCode;
 }
 
+/**
+ * Takes over the response for Server-Sent Events. `dataPrefix` is "data:" for TGI (no space, as
+ * TGI frames it) and "data: " for OpenAI.
+ *
+ * Each event is one write on the socket: when the response owns its connection (it is not behind
+ * a pipelined response still being written), the event is framed here as Node frames a
+ * `response.write` (a chunk `<size in hex>\r\n…\r\n` under chunked encoding) and written to the
+ * socket as one string, instead of going through the response's corked four-part write. The
+ * bytes on the wire are the same.
+ *
+ * The status line and headers leave with the first event (or with end()), in the same write, as
+ * llama-server sends its headers with the first token: no write and no wake-up of the client
+ * while the prompt is being decoded.
+ */
 export function startSse(reply: FastifyReply, dataPrefix: "data:" | "data: "): SseWriter {
   // Headers set on the reply so far (x-request-id...): hijacking leaves them to us.
   const headers: OutgoingHttpHeaders = {};

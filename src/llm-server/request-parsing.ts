@@ -16,6 +16,11 @@ export function parseBody<Schema extends z.ZodType>(schema: Schema, body: unknow
   });
 }
 
+/** Whether a JSON body is an object with this field (routes that take several body shapes). */
+export function bodyHasField(body: unknown, field: string): boolean {
+  return typeof body === "object" && body !== null && !Array.isArray(body) && field in body;
+}
+
 /** `{param}`: the first field at fault (OpenAI's `error.param`), dotted; none for the body itself. */
 export function paramDetails(issues: readonly ValidationIssue[]): { param?: string } {
   const first = issues[0];

@@ -9,6 +9,7 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { ModelHolder } from "../model-holder.js";
+import { bodyHasField } from "../request-parsing.js";
 import { chatRequestSchema, completionRequestSchema } from "../schemas-openai.js";
 import { parseTgiRequest, tgiRequestSchema } from "../schemas-tgi.js";
 import { respondToChat, respondToCompletion } from "./openai.js";
@@ -39,8 +40,8 @@ export function registerSageMakerRoutes(app: FastifyInstance, options: { holder:
     },
     async (request, reply) => {
       const engine = holder.require();
-      if (hasKey(request.body, "messages")) return respondToChat(engine, request.body, request, reply);
-      if (hasKey(request.body, "prompt") && !hasKey(request.body, "inputs")) {
+      if (bodyHasField(request.body, "messages")) return respondToChat(engine, request.body, request, reply);
+      if (bodyHasField(request.body, "prompt") && !bodyHasField(request.body, "inputs")) {
         return respondToCompletion(engine, request.body, request, reply);
       }
       const parsed = parseTgiRequest(request.body);
@@ -51,8 +52,4 @@ export function registerSageMakerRoutes(app: FastifyInstance, options: { holder:
       return reply.send([await generateTgi(engine, parsed, request, reply)]);
     },
   );
-}
-
-function hasKey(body: unknown, key: string): boolean {
-  return typeof body === "object" && body !== null && !Array.isArray(body) && key in body;
 }

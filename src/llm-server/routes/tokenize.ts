@@ -9,7 +9,7 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { AppError } from "../../errors/index.js";
 import type { ModelHolder } from "../model-holder.js";
-import { parseBody } from "../request-parsing.js";
+import { bodyHasField, parseBody } from "../request-parsing.js";
 import { parseTgiRequest, tgiRequestSchema } from "../schemas-tgi.js";
 import { tgiTokenize } from "./tgi-tokenize.js";
 
@@ -41,7 +41,7 @@ export function registerTokenizeRoutes(app: FastifyInstance, options: { holder: 
     },
     async (request) => {
       const engine = holder.require();
-      if (isTgiBody(request.body)) return tgiTokenize(engine, parseTgiRequest(request.body).inputs);
+      if (bodyHasField(request.body, "inputs")) return tgiTokenize(engine, parseTgiRequest(request.body).inputs);
       const body = parseBody(tokenizeRequestSchema, request.body);
       const tokens = engine.tokenize(body.content, {
         addSpecial: body.add_special === true,
@@ -75,8 +75,4 @@ export function registerTokenizeRoutes(app: FastifyInstance, options: { holder: 
       return { content: engine.detokenize(body.tokens, true) };
     },
   );
-}
-
-function isTgiBody(body: unknown): boolean {
-  return typeof body === "object" && body !== null && !Array.isArray(body) && "inputs" in body;
 }

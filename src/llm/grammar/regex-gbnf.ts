@@ -17,7 +17,6 @@ export class RegexGrammarError extends Error {}
 
 /** llama.cpp's grammar parser refuses larger `{n,m}` counts (MAX_REPETITION_THRESHOLD). */
 const MAX_REPETITION = 2000;
-const ALL: readonly [number, number] = [0, 0x10ffff];
 
 const PYTHON: RegexDialect = {
   dotExcludes: [[0x0a, 0x0a]],
@@ -62,16 +61,8 @@ function classGbnf(node: SetNode): string {
     const ranges = complement(complement(setRanges(node, NEGATION_UNIVERSE), NEGATION_UNIVERSE), NEGATION_UNIVERSE);
     return ranges.length === 0 ? "[\x00]" : `[${ranges.map(([from, to]) => range(from, to)).join("")}]`;
   }
-  if (node.items.every((item) => !("escape" in item) || !item.negated)) {
-    const body = node.items.map((item) => ("escape" in item ? ESCAPE_BODIES[item.escape] : range(item[0], item[1])));
-    return `[${node.negated ? "^" : ""}${body.join("")}]`;
-  }
-  const excluded = complement(setRanges(node, ALL), ALL);
-  if (excluded.length === 0) return "[\\x00-\\U0010FFFF]";
-  const written = complement(excluded, ALL);
-  const last = written.at(-1);
-  if (last !== undefined && last[1] === ALL[1]) return `[^${excluded.map(([from, to]) => range(from, to)).join("")}]`;
-  return `[${written.map(([from, to]) => range(from, to)).join("")}]`;
+  const body = node.items.map((item) => ("escape" in item ? ESCAPE_BODIES[item.escape] : range(item[0], item[1])));
+  return `[${body.join("")}]`;
 }
 
 /** A character inside a GBNF `[…]` (llama.cpp knows the escapes `\] \\ \- \[`, not `\^`). */

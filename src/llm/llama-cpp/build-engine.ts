@@ -208,10 +208,10 @@ export function buildEngine(input: BuildInput): LlamaCppEngine {
           }
           if (item === undefined) {
             const streamed = target === undefined ? undefined : stream.streamed?.();
-            if (streamed === undefined || target === undefined) break;
+            if (streamed === undefined) break;
             // Metrics in bulk; throws when the socket writer gave up (unless the request was cancelled).
             const at = { observer, queuedAt, admittedAt, activeGenerations, aborted: signal.aborted };
-            ({ firstTokenAt, lastTokenAt } = settleStreamed(streamed, target.maxBuffered, at));
+            ({ firstTokenAt, lastTokenAt } = settleStreamed(streamed, nativeStreamBuffer, at));
             [completionTokens, text, reason, flushed] = [streamed.tokens.length, streamed.text, streamed.finish, true];
             slotTokens.push(...streamed.tokens);
             break;

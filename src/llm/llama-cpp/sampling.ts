@@ -92,8 +92,8 @@ export function seedFor(parameters: GenerationParameters): number | undefined {
   return parameters.seed % SEED_MODULUS;
 }
 
-/** The request's logit bias as (token, bias) pairs, ids checked; a bias ≤ −100 bans (−Infinity). */
 /**
+ * The request's logit bias as (token, bias) pairs, ids checked; a bias ≤ −100 bans (−Infinity).
  * `grammarBans`: tokens banned whenever a grammar applies (controlTokensOf), whatever the request's
  * own bias says of them.
  */

@@ -28,7 +28,7 @@ export function socketStreamTarget(request: EngineRequest, maxBuffered: number):
 }
 
 /** Nothing per token but the text: no logprobs, alternatives, pieces or prompt logprobs. */
-export function socketStreamEligible(parameters: EngineRequest["parameters"]): boolean {
+function socketStreamEligible(parameters: EngineRequest["parameters"]): boolean {
   return (
     parameters.logprobs !== true &&
     (parameters.topLogprobs ?? 0) === 0 &&
@@ -37,14 +37,14 @@ export function socketStreamEligible(parameters: EngineRequest["parameters"]): b
   );
 }
 
-export type StreamedTimes = { firstTokenAt: number; lastTokenAt: number };
+type StreamedTimes = { firstTokenAt: number; lastTokenAt: number };
 
 /**
  * Observes the first-token and inter-token times of a streamed job (TGI's and the project's
  * histograms), `now` being when the outcome arrived. Each token is also "delivered" (TGI's batch
  * decode and filter histograms keep their counts) with 0 ms of JavaScript work: there was none.
  */
-export function observeStreamed(
+function observeStreamed(
   outcome: StreamedOutcome,
   now: number,
   context: { observer: EngineObserver; queuedAt: number; admittedAt: number; activeGenerations: number },
@@ -66,7 +66,7 @@ export function observeStreamed(
 }
 
 /** The error of a job whose socket writer gave up, else undefined. */
-export function streamedFailure(outcome: StreamedOutcome, maxBuffered: number): AppError | undefined {
+function streamedFailure(outcome: StreamedOutcome, maxBuffered: number): AppError | undefined {
   switch (outcome.writer) {
     case "open":
       return undefined;

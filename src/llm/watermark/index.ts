@@ -1,5 +1,4 @@
 export {
-  assertWatermarkGamma,
   detectWatermark,
   WATERMARK_Z_THRESHOLD,
   type WatermarkDetection,

@@ -34,9 +34,9 @@ export type WatermarkDetectOptions = {
   countRepeats?: boolean;
 };
 
-export function assertWatermarkGamma(gamma: number, name = "gamma"): void {
+function assertWatermarkGamma(gamma: number): void {
   if (!(gamma > 0 && gamma < 1)) {
-    throw new AppError("validation_error", `${name} must be > 0 and < 1 (given ${gamma})`);
+    throw new AppError("validation_error", `gamma must be > 0 and < 1 (given ${gamma})`);
   }
 }
 
