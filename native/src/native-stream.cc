@@ -43,21 +43,6 @@ double SteadyNowMs() {
   return duration<double, std::milli>(steady_clock::now().time_since_epoch()).count();
 }
 
-namespace {
-
-// llama_token_to_piece without lstrip and without special tokens' text (control tokens give "").
-void PieceOf(const LlamaApi& api, const llama_vocab* vocab, llama_token token, std::string& piece) {
-  piece.resize(32);
-  int32_t length = api.llama_token_to_piece(vocab, token, piece.data(), static_cast<int32_t>(piece.size()), 0, false);
-  if (length < 0) {
-    piece.resize(static_cast<size_t>(-length));
-    length = api.llama_token_to_piece(vocab, token, piece.data(), static_cast<int32_t>(piece.size()), 0, false);
-  }
-  piece.resize(static_cast<size_t>(std::max<int32_t>(0, length)));
-}
-
-}  // namespace
-
 bool StreamToken(NativeStream& stream, SocketWriter& writer, uint32_t job, const LlamaApi& api,
                  const llama_vocab* vocab, llama_token token, bool end_of_generation, bool last) {
   stream.tokens.push_back(token);
@@ -65,7 +50,7 @@ bool StreamToken(NativeStream& stream, SocketWriter& writer, uint32_t job, const
   const bool stop_token = std::binary_search(stream.stop_tokens.begin(), stream.stop_tokens.end(), token);
   end_of_generation = end_of_generation || stop_token;
   if (end_of_generation) stream.piece.clear();
-  else PieceOf(api, vocab, token, stream.piece);
+  else TokenPiece(api, vocab, token, /*special*/ false, stream.piece);  // control tokens give ""
   stream.out.clear();
   const bool complete = stream.text.Token(stream.piece, end_of_generation, last, stream.out);
   if (complete) {
