@@ -12,10 +12,7 @@ StreamSpec ReadStreamSpec(Napi::Env env, Napi::Object object) {
   StreamSpec spec;
   spec.fd = CheckedInt32(env, object.Get("fd"), "stream.fd", 0);
   spec.max_buffered = static_cast<size_t>(CheckedNumber(env, object.Get("maxBuffered"), "stream.maxBuffered", 1, 1e12, true));
-  spec.format.head = object.Get("head").ToString().Utf8Value();
-  spec.format.tail = object.Get("tail").ToString().Utf8Value();
-  spec.format.data_prefix = object.Get("dataPrefix").ToString().Utf8Value();
-  spec.format.chunked = object.Get("chunked").ToBoolean();
+  spec.format = ReadChunkFormat(object);
   Napi::Value stops = object.Get("stops");
   if (stops.IsArray()) {
     auto array = stops.As<Napi::Array>();
@@ -31,6 +28,15 @@ StreamSpec ReadStreamSpec(Napi::Env env, Napi::Object object) {
     }
   }
   return spec;
+}
+
+ChunkFormat ReadChunkFormat(Napi::Object object) {
+  ChunkFormat format;
+  format.head = object.Get("head").ToString().Utf8Value();
+  format.tail = object.Get("tail").ToString().Utf8Value();
+  format.data_prefix = object.Get("dataPrefix").ToString().Utf8Value();
+  format.chunked = object.Get("chunked").ToBoolean();
+  return format;
 }
 
 NativeStream::NativeStream(StreamSpec spec)

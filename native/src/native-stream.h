@@ -31,6 +31,9 @@ struct StreamSpec {
 // Reads {fd, maxBuffered, head, tail, dataPrefix, chunked, stops: string[], stopTokens: Uint32Array}.
 StreamSpec ReadStreamSpec(Napi::Env env, Napi::Object object);
 
+// Reads the chunk format's {head, tail, dataPrefix, chunked}.
+ChunkFormat ReadChunkFormat(Napi::Object object);
+
 struct NativeStream {
   NativeStream(StreamSpec spec);
   StreamedText text;
