@@ -62,10 +62,7 @@ bool StreamToken(NativeStream& stream, SocketWriter& writer, uint32_t job, const
   if (complete) {
     stream.finish = stream.text.stopped() || stop_token ? "stop" : end_of_generation ? "eos" : "length";
   }
-  if (!stream.out.empty()) {
-    stream.writer_state = writer.Write(job, stream.out);
-    if (stream.writer_state != SocketWriter::State::kOpen) return true;
-  }
+  if (!stream.out.empty() && writer.Write(job, stream.out) != SocketWriter::State::kOpen) return true;
   return complete;
 }
 
@@ -76,8 +73,8 @@ std::shared_ptr<StreamOutcome> EndStream(NativeStream& stream, SocketWriter& wri
     stream.text.Close();
     if (stream.text.stopped()) stream.finish = "stop";
   }
-  const SocketWriter::State state = writer.Detach(job, outcome->unwritten);
-  outcome->writer_state = stream.writer_state != SocketWriter::State::kOpen ? stream.writer_state : state;
+  // A job's writer state, once not open, stays what Write returned.
+  outcome->writer_state = writer.Detach(job, outcome->unwritten);
   outcome->tokens = std::move(stream.tokens);
   outcome->times = std::move(stream.times);
   outcome->text = stream.text.text();
