@@ -44,10 +44,14 @@ NativeStream::NativeStream(StreamSpec spec)
   std::sort(stop_tokens.begin(), stop_tokens.end());
 }
 
+namespace {
+
 double SteadyNowMs() {
   using namespace std::chrono;
   return duration<double, std::milli>(steady_clock::now().time_since_epoch()).count();
 }
+
+}  // namespace
 
 bool StreamToken(NativeStream& stream, SocketWriter& writer, uint32_t job, const LlamaApi& api,
                  const llama_vocab* vocab, llama_token token, bool end_of_generation, bool last) {

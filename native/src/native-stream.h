@@ -55,8 +55,6 @@ struct StreamOutcome {
   SocketWriter::State writer_state = SocketWriter::State::kOpen;
 };
 
-double SteadyNowMs();
-
 // One sampled token of a streamed job, on the loop thread. `last`: the job's max tokens reached.
 // Returns true when the job must end now: its text is complete (end of generation, a stop token
 // or sequence, the last token) or the writer refused the chunk (the writer's state, which EndStream
