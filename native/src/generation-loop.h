@@ -87,6 +87,7 @@ class GenerationLoop : public Napi::ObjectWrap<GenerationLoop> {
   llama_token Sample(SlotState& slot, Event& event, std::string& error);
   void PromptLogprobs(SlotState& slot);
   void Finish(SlotState& slot, Done done, const std::string& error, std::vector<Event>& events);
+  void PushDone(Job& job, Done done, const std::string& error, int32_t cached_tokens, std::vector<Event>& events);
 
   llama_context* ContextAt(int32_t context) const { return contexts_[static_cast<size_t>(context)].ctx; }
 

@@ -10,19 +10,6 @@ namespace {
 
 constexpr float kRejected = -std::numeric_limits<float>::infinity();
 
-// The token's text as llama.cpp's grammar sees it (the vocabulary's cached piece, special tokens
-// rendered).
-std::string PieceOf(const LlamaApi& api, const llama_vocab* vocab, llama_token token) {
-  std::string piece(16, '\0');
-  int32_t length = api.llama_token_to_piece(vocab, token, piece.data(), static_cast<int32_t>(piece.size()), 0, true);
-  if (length < 0) {
-    piece.resize(static_cast<size_t>(-length));
-    length = api.llama_token_to_piece(vocab, token, piece.data(), static_cast<int32_t>(piece.size()), 0, true);
-  }
-  piece.resize(static_cast<size_t>(std::max<int32_t>(length, 0)));
-  return piece;
-}
-
 void FillCandidates(const float* logits, std::vector<llama_token_data>& candidates, llama_token_data_array& array) {
   for (size_t token = 0; token < candidates.size(); token += 1) {
     candidates[token] = {static_cast<llama_token>(token), logits[token], 0.0f};
@@ -39,8 +26,10 @@ void GrammarVocabulary::Build(const LlamaApi& api, const llama_vocab* vocab, int
   std::vector<llama_token> probe_of(kAscii, -1);
   by_first_byte_.assign(kAscii, {});
   always_.clear();
+  std::string piece;
   for (llama_token token = 0; token < n_vocab; token += 1) {
-    std::string piece = PieceOf(api, vocab, token);
+    // The token's text as llama.cpp's grammar sees it (special tokens rendered).
+    TokenPiece(api, vocab, token, /*special*/ true, piece);
     bool ascii = true;
     for (char c : piece) ascii = ascii && static_cast<unsigned char>(c) < kAscii;
     ascii_[static_cast<size_t>(token)] = ascii ? 1 : 0;

@@ -24,4 +24,14 @@ std::string LoadLlamaApi(const std::string& path, LlamaApi& api) {
   return "";
 }
 
+void TokenPiece(const LlamaApi& api, const llama_vocab* vocab, llama_token token, bool special, std::string& piece) {
+  piece.resize(32);
+  int32_t length = api.llama_token_to_piece(vocab, token, piece.data(), static_cast<int32_t>(piece.size()), 0, special);
+  if (length < 0) {
+    piece.resize(static_cast<size_t>(-length));
+    length = api.llama_token_to_piece(vocab, token, piece.data(), static_cast<int32_t>(piece.size()), 0, special);
+  }
+  piece.resize(static_cast<size_t>(length < 0 ? 0 : length));
+}
+
 }  // namespace llm_twin

@@ -89,4 +89,8 @@ struct LlamaApi {
 // Returns an empty string on success, else what went wrong.
 std::string LoadLlamaApi(const std::string& path, LlamaApi& api);
 
+// The token's text (llama_token_to_piece, no lstrip) into `piece`, resized to fit; `special`:
+// control tokens render their text instead of "".
+void TokenPiece(const LlamaApi& api, const llama_vocab* vocab, llama_token token, bool special, std::string& piece);
+
 }  // namespace llm_twin

@@ -252,20 +252,26 @@ void GenerationLoop::Finish(SlotState& slot, Done done, const std::string& error
     slot.cached.clear();
   }
   FreeSamplers(api_, slot.job);
-  Event event;
-  event.job = slot.job.id;
-  event.done = done;
-  event.error = error;
-  event.cached_tokens = slot.job.cached_tokens;
-  if (slot.job.stream) {
-    event.stream = EndStream(*slot.job.stream, *writer_, slot.job.id);
-    slot.job.stream.reset();
-  }
-  events.push_back(std::move(event));
+  PushDone(slot.job, done, error, slot.job.cached_tokens, events);
   slot.active = false;
   slot.waiting_for = -1;
   active_ -= 1;
   AbandonWaiting(slots_, slot.job.slot);
+}
+
+// The job's done event (cached_tokens −1: none reported); a streamed job's stream ends with it.
+void GenerationLoop::PushDone(Job& job, Done done, const std::string& error, int32_t cached_tokens,
+                              std::vector<Event>& events) {
+  Event event;
+  event.job = job.id;
+  event.done = done;
+  event.error = error;
+  event.cached_tokens = cached_tokens;
+  if (job.stream) {
+    event.stream = EndStream(*job.stream, *writer_, job.id);
+    job.stream.reset();
+  }
+  events.push_back(std::move(event));
 }
 
 }  // namespace llm_twin

@@ -15,7 +15,6 @@
 
 #include "adapter-schedule.h"
 #include "generation-loop.h"
-#include "native-stream.h"
 #include "prompt-cache.h"
 
 namespace llm_twin {
@@ -172,8 +171,7 @@ void GenerationLoop::RunGuarded() {
     for (SlotState& slot : slots_) {
       if (slot.active) {
         FreeSamplers(api_, slot.job);
-        events.push_back({slot.job.id, -1, false, 0, Done::Error, failure, -1, {}, {}, {}});
-        if (slot.job.stream) events.back().stream = EndStream(*slot.job.stream, *writer_, slot.job.id);
+        PushDone(slot.job, Done::Error, failure, -1, events);
         slot.active = false;
       }
     }
@@ -267,8 +265,7 @@ void GenerationLoop::Run() {
 void GenerationLoop::Admit(Job& job, std::vector<Event>& events) {
   SlotState& slot = slots_[static_cast<size_t>(job.slot)];
   if (slot.active) {  // the JavaScript side never does this; refuse rather than corrupt
-    events.push_back({job.id, -1, false, 0, Done::Error, "slot is busy", -1, {}, {}, {}});
-    if (job.stream) events.back().stream = EndStream(*job.stream, *writer_, job.id);
+    PushDone(job, Done::Error, "slot is busy", -1, events);
     FreeSamplers(api_, job);
     return;
   }

@@ -12,10 +12,7 @@ StreamSpec ReadStreamSpec(Napi::Env env, Napi::Object object) {
   StreamSpec spec;
   spec.fd = CheckedInt32(env, object.Get("fd"), "stream.fd", 0);
   spec.max_buffered = static_cast<size_t>(CheckedNumber(env, object.Get("maxBuffered"), "stream.maxBuffered", 1, 1e12, true));
-  spec.format.head = object.Get("head").ToString().Utf8Value();
-  spec.format.tail = object.Get("tail").ToString().Utf8Value();
-  spec.format.data_prefix = object.Get("dataPrefix").ToString().Utf8Value();
-  spec.format.chunked = object.Get("chunked").ToBoolean();
+  spec.format = ReadChunkFormat(object);
   Napi::Value stops = object.Get("stops");
   if (stops.IsArray()) {
     auto array = stops.As<Napi::Array>();
@@ -33,27 +30,25 @@ StreamSpec ReadStreamSpec(Napi::Env env, Napi::Object object) {
   return spec;
 }
 
+ChunkFormat ReadChunkFormat(Napi::Object object) {
+  ChunkFormat format;
+  format.head = object.Get("head").ToString().Utf8Value();
+  format.tail = object.Get("tail").ToString().Utf8Value();
+  format.data_prefix = object.Get("dataPrefix").ToString().Utf8Value();
+  format.chunked = object.Get("chunked").ToBoolean();
+  return format;
+}
+
 NativeStream::NativeStream(StreamSpec spec)
     : text(std::move(spec.format), std::move(spec.stops)), stop_tokens(std::move(spec.stop_tokens)) {
   std::sort(stop_tokens.begin(), stop_tokens.end());
 }
 
+namespace {
+
 double SteadyNowMs() {
   using namespace std::chrono;
   return duration<double, std::milli>(steady_clock::now().time_since_epoch()).count();
-}
-
-namespace {
-
-// llama_token_to_piece without lstrip and without special tokens' text (control tokens give "").
-void PieceOf(const LlamaApi& api, const llama_vocab* vocab, llama_token token, std::string& piece) {
-  piece.resize(32);
-  int32_t length = api.llama_token_to_piece(vocab, token, piece.data(), static_cast<int32_t>(piece.size()), 0, false);
-  if (length < 0) {
-    piece.resize(static_cast<size_t>(-length));
-    length = api.llama_token_to_piece(vocab, token, piece.data(), static_cast<int32_t>(piece.size()), 0, false);
-  }
-  piece.resize(static_cast<size_t>(std::max<int32_t>(0, length)));
 }
 
 }  // namespace
@@ -65,16 +60,13 @@ bool StreamToken(NativeStream& stream, SocketWriter& writer, uint32_t job, const
   const bool stop_token = std::binary_search(stream.stop_tokens.begin(), stream.stop_tokens.end(), token);
   end_of_generation = end_of_generation || stop_token;
   if (end_of_generation) stream.piece.clear();
-  else PieceOf(api, vocab, token, stream.piece);
+  else TokenPiece(api, vocab, token, /*special*/ false, stream.piece);  // control tokens give ""
   stream.out.clear();
   const bool complete = stream.text.Token(stream.piece, end_of_generation, last, stream.out);
   if (complete) {
     stream.finish = stream.text.stopped() || stop_token ? "stop" : end_of_generation ? "eos" : "length";
   }
-  if (!stream.out.empty()) {
-    stream.writer_state = writer.Write(job, stream.out);
-    if (stream.writer_state != SocketWriter::State::kOpen) return true;
-  }
+  if (!stream.out.empty() && writer.Write(job, stream.out) != SocketWriter::State::kOpen) return true;
   return complete;
 }
 
@@ -85,8 +77,8 @@ std::shared_ptr<StreamOutcome> EndStream(NativeStream& stream, SocketWriter& wri
     stream.text.Close();
     if (stream.text.stopped()) stream.finish = "stop";
   }
-  const SocketWriter::State state = writer.Detach(job, outcome->unwritten);
-  outcome->writer_state = stream.writer_state != SocketWriter::State::kOpen ? stream.writer_state : state;
+  // A job's writer state, once not open, stays what Write returned.
+  outcome->writer_state = writer.Detach(job, outcome->unwritten);
   outcome->tokens = std::move(stream.tokens);
   outcome->times = std::move(stream.times);
   outcome->text = stream.text.text();

@@ -31,6 +31,9 @@ struct StreamSpec {
 // Reads {fd, maxBuffered, head, tail, dataPrefix, chunked, stops: string[], stopTokens: Uint32Array}.
 StreamSpec ReadStreamSpec(Napi::Env env, Napi::Object object);
 
+// Reads the chunk format's {head, tail, dataPrefix, chunked}.
+ChunkFormat ReadChunkFormat(Napi::Object object);
+
 struct NativeStream {
   NativeStream(StreamSpec spec);
   StreamedText text;
@@ -40,7 +43,6 @@ struct NativeStream {
   std::string piece;                     // scratch: the token's bytes
   std::string out;                       // scratch: the token's framed chunk
   std::string finish = "eos";            // "stop" | "eos" | "length", as build-engine.ts names them
-  SocketWriter::State writer_state = SocketWriter::State::kOpen;
 };
 
 // What JavaScript receives with the job's done event.
@@ -53,11 +55,10 @@ struct StreamOutcome {
   SocketWriter::State writer_state = SocketWriter::State::kOpen;
 };
 
-double SteadyNowMs();
-
 // One sampled token of a streamed job, on the loop thread. `last`: the job's max tokens reached.
 // Returns true when the job must end now: its text is complete (end of generation, a stop token
-// or sequence, the last token) or the writer refused the chunk (stream.writer_state says why).
+// or sequence, the last token) or the writer refused the chunk (the writer's state, which EndStream
+// reports, says why).
 bool StreamToken(NativeStream& stream, SocketWriter& writer, uint32_t job, const LlamaApi& api,
                  const llama_vocab* vocab, llama_token token, bool end_of_generation, bool last);
 

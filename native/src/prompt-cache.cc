@@ -13,11 +13,7 @@ namespace llm_twin {
 // one token when the whole prompt matches (its logits must be computed), none without
 // cache_prompt. The rest of the sequence is removed.
 size_t ReusablePrefix(const LlamaApi& api, llama_context* ctx, const std::vector<llama_token>& cached, const Job& job) {
-  size_t reuse = 0;
-  if (job.cache_prompt) {
-    size_t limit = std::min(cached.size(), job.prompt.size() - 1);
-    while (reuse < limit && cached[reuse] == job.prompt[reuse]) reuse += 1;
-  }
+  size_t reuse = job.cache_prompt ? CommonPrefix(cached, job.prompt) : 0;
   llama_memory_t memory = api.llama_get_memory(ctx);
   if (!api.llama_memory_seq_rm(memory, job.slot, static_cast<llama_pos>(reuse), -1)) {
     // Memory that cannot drop a tail (recurrent models): start from scratch.

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "native-stream.h"
 #include "socket-writer.h"
 #include "stream-text.h"
 
@@ -35,15 +36,9 @@ Napi::Value StreamTextForTests(const Napi::CallbackInfo& info) {
   auto pieces = info[0].As<Napi::Array>();
   auto ends = info[1].As<Napi::Uint8Array>();
   auto stop_values = info[2].As<Napi::Array>();
-  auto format_value = info[3].As<Napi::Object>();
   std::vector<std::string> stops;
   for (uint32_t index = 0; index < stop_values.Length(); index += 1) stops.push_back(BytesOf(stop_values.Get(index)));
-  ChunkFormat format;
-  format.head = format_value.Get("head").ToString().Utf8Value();
-  format.tail = format_value.Get("tail").ToString().Utf8Value();
-  format.data_prefix = format_value.Get("dataPrefix").ToString().Utf8Value();
-  format.chunked = format_value.Get("chunked").ToBoolean().Value();
-  StreamedText text(std::move(format), std::move(stops));
+  StreamedText text(ReadChunkFormat(info[3].As<Napi::Object>()), std::move(stops));
   std::string out;
   uint32_t used = 0;
   for (uint32_t index = 0; index < pieces.Length(); index += 1) {
